@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailCustomersConfig(AppConfig):
+    name = "wagtail_customers"
+    label = "wagtail_customers"
+    verbose_name = _("Customers")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

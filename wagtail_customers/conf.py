@@ -1,0 +1,43 @@
+"""The plugin's one settings accessor.
+
+Every setting lives in a single ``WAGTAIL_CUSTOMERS`` dict in the site's settings. Values are read
+lazily on each access so that ``override_settings`` works in tests.
+"""
+
+from django.conf import settings
+
+#: Defaults for every key of ``settings.WAGTAIL_CUSTOMERS``; documented in docs/reference/settings.md.
+DEFAULTS = {
+    # Rows per page offered on the listing; the first one that equals DEFAULT_PER_PAGE is the default.
+    "PER_PAGE_CHOICES": (10, 25, 50, 100),
+    "DEFAULT_PER_PAGE": 25,
+    # Orders per batch on the bulk ingestion path (imports, demo data).
+    "INGEST_BATCH_SIZE": 1000,
+    # Exports up to this many rows download at once; bigger ones run as a Celery job.
+    "EXPORT_SYNC_MAX_ROWS": 5000,
+    # Dotted path of the django-import-export resource used for customer exports.
+    "EXPORT_RESOURCE": "wagtail_customers.exports.resources.CustomerResource",
+    # How long an export file stays downloadable, in hours.
+    "EXPORT_EXPIRY_HOURS": 72,
+    # Base URL used to build links in e-mails (never taken from the request's Host header).
+    "BASE_URL": None,
+    # Sender of e-mails to customers and export notices; None falls back to DEFAULT_FROM_EMAIL.
+    "FROM_EMAIL": None,
+    # Storage sub-folder for export files, inside the default storage.
+    "EXPORT_STORAGE_PREFIX": "wagtail_customers/exports",
+    # Ratings at or below this value count as negative feedback.
+    "NEGATIVE_FEEDBACK_MAX_RATING": 2,
+}
+
+
+def get_setting(name):
+    """Return ``WAGTAIL_CUSTOMERS[name]``, falling back to the documented default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"Unknown wagtail-customers setting {name!r}")
+    user_settings = getattr(settings, "WAGTAIL_CUSTOMERS", None) or {}
+    return user_settings.get(name, DEFAULTS[name])
+
+
+def user_settings():
+    """The raw dict from the site's settings (for the system checks)."""
+    return getattr(settings, "WAGTAIL_CUSTOMERS", None)

@@ -1,0 +1,151 @@
+"""The documented generic template: one row per order line; rows sharing ``order_id`` are one order.
+
+Order-level values are taken from the first row of the order that has them. Columns and defaults
+are listed in docs/reference/import-template.md.
+"""
+
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from ..models import FulfilmentStatus, OrderStatus
+from ..services.inputs import AddressData, CustomerData, FeedbackData, LineData, OrderData, PromoCodeData
+from .base import ImportFileError, check_columns, parse_decimal, parse_int, parse_moment
+
+REQUIRED = [("order_id",), ("placed_at",), ("customer_id", "customer_email")]
+ORDER_COLUMNS = (
+    "order_id", "placed_at", "customer_id", "customer_email", "customer_name", "phone",
+    "address_line1", "address_line2", "city", "state", "postal_code", "country", "status", "channel",
+    "currency", "order_discount", "promo_code", "shipping", "tax", "order_total", "refunded",
+    "fulfillment_status", "feedback_rating",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "sku", "product_name", "quantity", "unit_price", "line_total", "line_discount", "unit_cost",
+    "returned_quantity",
+)  # fmt: skip
+COLUMNS = ORDER_COLUMNS + LINE_COLUMNS
+ZERO = Decimal("0.00")
+#: "placed" is accepted as a synonym of "pending".
+STATUS_VALUES = {choice.value for choice in OrderStatus} | {"placed"}
+FULFILMENT_VALUES = {choice.value for choice in FulfilmentStatus}
+
+
+class GenericFormat:
+    name = "generic"
+    label = _("Generic template (CSV or Excel)")
+    delimiter = None
+
+    def parse(self, table, report):
+        report.unknown_columns = check_columns(table, REQUIRED, COLUMNS)
+        orders = {}
+        order_rows = {}
+        for row_number, cells in table.rows:
+            order_id = cells.get("order_id", "")
+            if not order_id:
+                raise ImportFileError(_("order_id is empty."), row_number)
+            if order_id not in orders:
+                orders[order_id] = {}
+                order_rows[order_id] = []
+            first_values = orders[order_id]
+            for column in ORDER_COLUMNS:
+                if cells.get(column) and column not in first_values:
+                    first_values[column] = (cells[column], row_number)
+            order_rows[order_id].append((row_number, cells))
+        return [self._order(order_id, orders[order_id], order_rows[order_id]) for order_id in orders]
+
+    def _order(self, order_id, values, rows):
+        def text(column):
+            return values.get(column, ("", None))[0]
+
+        def number(column, default):
+            value, row = values.get(column, ("", rows[0][0]))
+            return parse_decimal(value, row, column, default=default)
+
+        placed_text, placed_row = values.get("placed_at", ("", rows[0][0]))
+        placed_at = parse_moment(placed_text, placed_row, "placed_at")
+        if not text("customer_id") and not text("customer_email"):
+            raise ImportFileError(_("customer_id and customer_email are both empty."), rows[0][0])
+        status = text("status").lower() or OrderStatus.PAID
+        if status not in STATUS_VALUES:
+            raise ImportFileError(
+                _("status '%(value)s' is not one of %(choices)s.")
+                % {"value": status, "choices": ", ".join(sorted(STATUS_VALUES))},
+                values["status"][1],
+            )
+        fulfilment = text("fulfillment_status").lower() or FulfilmentStatus.UNFULFILLED
+        if fulfilment not in FULFILMENT_VALUES:
+            raise ImportFileError(
+                _("fulfillment_status '%(value)s' is not one of %(choices)s.")
+                % {"value": fulfilment, "choices": ", ".join(sorted(FULFILMENT_VALUES))},
+                values["fulfillment_status"][1],
+            )
+        lines = [self._line(row_number, cells) for row_number, cells in rows if self._has_line(cells)]
+        rating = None
+        if text("feedback_rating"):
+            rating = parse_int(text("feedback_rating"), values["feedback_rating"][1], "feedback_rating")
+            if not 1 <= rating <= 5:
+                raise ImportFileError(_("feedback_rating must be from 1 to 5."), values["feedback_rating"][1])
+        order_discount = number("order_discount", default=ZERO)
+        promo_codes = [
+            PromoCodeData(code=code.strip(), discount=order_discount if index == 0 else ZERO)
+            for index, code in enumerate(text("promo_code").split(","))
+            if code.strip()
+        ]
+        return OrderData(
+            external_id=order_id,
+            placed_at=placed_at,
+            customer=CustomerData(
+                external_id=text("customer_id"),
+                email=text("customer_email"),
+                name=text("customer_name"),
+                phone=text("phone"),
+            ),
+            status=OrderStatus.PENDING if status == "placed" else status,
+            fulfilment_status=fulfilment,
+            channel=text("channel").lower() or None,
+            currency=text("currency").upper() or None,
+            discount=order_discount,
+            shipping=number("shipping", default=ZERO),
+            tax=number("tax", default=ZERO),
+            total=number("order_total", default=None),
+            refunded=number("refunded", default=ZERO),
+            ship_to=AddressData(
+                name=text("customer_name"),
+                line1=text("address_line1"),
+                line2=text("address_line2"),
+                postal_code=text("postal_code"),
+                city=text("city"),
+                state=text("state"),
+                country=text("country"),
+                phone=text("phone"),
+            ),
+            lines=lines,
+            promo_codes=promo_codes,
+            feedback=FeedbackData(rating=rating) if rating else None,
+        )
+
+    @staticmethod
+    def _has_line(cells):
+        return any(cells.get(column) for column in LINE_COLUMNS)
+
+    @staticmethod
+    def _line(row, cells):
+        quantity = parse_int(cells.get("quantity", ""), row, "quantity", default=1)
+        unit_price = parse_decimal(cells.get("unit_price", ""), row, "unit_price")
+        returned = parse_int(cells.get("returned_quantity", ""), row, "returned_quantity")
+        if returned > quantity:
+            raise ImportFileError(
+                _("returned_quantity (%(returned)d) is more than quantity (%(quantity)d).")
+                % {"returned": returned, "quantity": quantity},
+                row,
+            )
+        return LineData(
+            sku=cells.get("sku", ""),
+            product_name=cells.get("product_name", ""),
+            quantity=quantity,
+            unit_price=unit_price,
+            line_total=parse_decimal(cells.get("line_total", ""), row, "line_total", default=unit_price * quantity),
+            discount=parse_decimal(cells.get("line_discount", ""), row, "line_discount"),
+            unit_cost=parse_decimal(cells.get("unit_cost", ""), row, "unit_cost", default=None),
+            returned_quantity=returned,
+        )

@@ -1,0 +1,34 @@
+"""The public ledger models. Field-by-field documentation: docs/reference/models.md."""
+
+from .access import AccessGrant, ListingPreference, WatchlistEntry
+from .accounts import Channel, SellerAccount
+from .customers import Customer
+from .orders import (
+    EventKind,
+    Feedback,
+    FulfilmentStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PromoCodeUsage,
+    SyncStatus,
+)
+
+__all__ = [
+    "AccessGrant",
+    "Channel",
+    "Customer",
+    "EventKind",
+    "Feedback",
+    "FulfilmentStatus",
+    "ListingPreference",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
+    "PromoCodeUsage",
+    "SellerAccount",
+    "SyncStatus",
+    "WatchlistEntry",
+]

@@ -1,0 +1,57 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    AMAZON = "amazon", _("Amazon")
+    SHOPIFY = "shopify", _("Shopify")
+    EBAY = "ebay", _("eBay")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
+    ETSY = "etsy", _("Etsy")
+    WEBSITE = "website", _("Website")
+    OTHER = "other", _("Other")
+
+
+class SellerAccountQuerySet(models.QuerySet):
+    def enabled(self):
+        return self.filter(is_enabled=True)
+
+
+class SellerAccount(models.Model):
+    """A store or seller account on one sales channel. Customers and orders belong to exactly one.
+
+    Disabled accounts (``is_enabled=False``) drop out of every listing, statistic and export.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.WEBSITE)
+    marketplace = models.CharField(
+        _("marketplace / region"), max_length=50, blank=True, help_text=_("For example amazon.de or US.")
+    )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default="USD",
+        help_text=_("ISO 4217 code. Customer amounts are kept in this currency only."),
+    )
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    contact_url_template = models.CharField(
+        _("contact buyer URL template"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Optional. A channel page for contacting a buyer, with {order_id} and {marketplace} placeholders, "
+            "for example https://sellercentral.amazon.com/messaging/contact?orderID={order_id}"
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = SellerAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("seller account")
+        verbose_name_plural = _("seller accounts")
+
+    def __str__(self):
+        return self.name

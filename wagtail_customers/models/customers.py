@@ -1,0 +1,119 @@
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .accounts import SellerAccount
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0")}
+
+
+class CustomerQuerySet(models.QuerySet):
+    def enabled(self):
+        return self.filter(account__is_enabled=True)
+
+
+class Customer(models.Model):
+    """A buyer of one seller account, generated from that account's orders.
+
+    Identity: within its seller account a customer is identified by the channel's buyer id when the
+    channel gives one, else by the normalised e-mail address, else (no buyer id, no e-mail, as in
+    Amazon reports) by the order itself. ``identity_key`` holds that choice (``id:…``, ``email:…``
+    or ``order:…``) and is unique per account.
+
+    Statistics (kept on the row, updated by the ingestion service in the order's transaction and
+    rebuildable with ``manage.py customers_rebuild_stats``):
+
+    * ``orders_count``: every order of the customer, cancelled ones included (Shopify's "Total Orders").
+    * ``units``: quantities on the lines of orders that were not cancelled.
+    * ``amount_spent``: sum of (order total - refunded) (Shopify's "Total Spent").
+    * ``discount_total``: order-level discounts plus line discounts.
+    * ``promo_codes_used``: number of promo code usages.
+    * ``negative_feedbacks``: orders with feedback rated 1 or 2.
+    * ``returned_units``: returned quantities on the lines.
+    * ``first_order_at`` / ``last_order_at``: placed date of the first and the latest order.
+
+    Amounts are never summed across currencies: only orders in the seller account's currency count
+    towards ``amount_spent`` and ``discount_total``.
+    """
+
+    account = models.ForeignKey(
+        SellerAccount, on_delete=models.CASCADE, related_name="customers", verbose_name=_("seller account")
+    )
+    identity_key = models.CharField(_("identity key"), max_length=300, editable=False)
+    external_id = models.CharField(_("buyer id on the channel"), max_length=255, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=64, blank=True)
+    address_line1 = models.CharField(_("address line 1"), max_length=255, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=255, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=32, blank=True)
+    city = models.CharField(_("city"), max_length=128, blank=True)
+    state = models.CharField(_("state / province"), max_length=128, blank=True)
+    country = models.CharField(_("country"), max_length=64, blank=True)
+
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    units = models.IntegerField(_("units"), default=0)
+    amount_spent = models.DecimalField(_("amount spent"), **MONEY)
+    discount_total = models.DecimalField(_("discount received"), **MONEY)
+    promo_codes_used = models.PositiveIntegerField(_("promo codes used"), default=0)
+    negative_feedbacks = models.PositiveIntegerField(_("negative feedbacks"), default=0)
+    returned_units = models.PositiveIntegerField(_("returned units"), default=0)
+    first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    #: The statistics fields, in the order the docs list them.
+    STATISTICS_FIELDS = (
+        "orders_count",
+        "units",
+        "amount_spent",
+        "discount_total",
+        "promo_codes_used",
+        "negative_feedbacks",
+        "returned_units",
+        "first_order_at",
+        "last_order_at",
+    )
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-last_order_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "identity_key"], name="wc_customer_identity_unique"),
+        ]
+        indexes = [
+            # Sort keys of the listing tabs; each ends with pk so pagination is stable.
+            models.Index(fields=["account", "-amount_spent", "id"], name="wc_cust_acc_spent"),
+            models.Index(fields=["account", "-orders_count", "id"], name="wc_cust_acc_orders"),
+            models.Index(fields=["account", "-returned_units", "id"], name="wc_cust_acc_returned"),
+            models.Index(fields=["account", "-last_order_at", "id"], name="wc_cust_acc_last"),
+            models.Index(fields=["-amount_spent", "id"], name="wc_cust_spent"),
+            models.Index(fields=["-orders_count", "id"], name="wc_cust_orders"),
+            models.Index(fields=["-returned_units", "id"], name="wc_cust_returned"),
+            models.Index(fields=["-last_order_at", "id"], name="wc_cust_last"),
+            models.Index(fields=["email"], name="wc_cust_email"),
+            models.Index(fields=["name"], name="wc_cust_name"),
+        ]
+        permissions = [
+            ("export_customer", _("Can export customers")),
+            ("manage_watchlist", _("Can manage the customer watchlist")),
+            ("email_customer", _("Can e-mail customers")),
+            ("import_orders", _("Can import orders")),
+            ("share_access", _("Can share customer access")),
+        ]
+
+    def __str__(self):
+        return self.name or self.email or self.external_id or f"#{self.pk}"
+
+    @property
+    def currency(self):
+        return self.account.currency
+
+    @property
+    def average_order_value(self):
+        return (self.amount_spent / self.orders_count).quantize(Decimal("0.01")) if self.orders_count else None

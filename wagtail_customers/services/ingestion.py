@@ -1,0 +1,345 @@
+"""The one way in for orders.
+
+``record_order`` records a single order; ``record_orders`` records many in batches with a bounded
+number of queries per batch (not per order). Both create or update the order's customer and bring
+the customer's statistics up to date in the same transaction. Recording an order again with the
+same ``(seller account, external_id)`` replaces its lines, promo codes and feedback, so
+re-importing a file changes nothing.
+"""
+
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..conf import get_setting
+from ..models import (
+    Customer,
+    Feedback,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PromoCodeUsage,
+    SellerAccount,
+)
+from ..signals import orders_recorded
+from .inputs import ZERO
+from .rows import update_rows
+from .statistics import refresh_statistics
+
+ORDER_FIELDS = (
+    "customer_id",
+    "placed_at",
+    "status",
+    "fulfilment_status",
+    "sync_status",
+    "channel",
+    "currency",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "total",
+    "refunded",
+    "channel_fees",
+    "fulfilment_cost",
+    "ship_name",
+    "ship_address_line1",
+    "ship_address_line2",
+    "ship_postal_code",
+    "ship_city",
+    "ship_state",
+    "ship_country",
+    "ship_phone",
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "cancelled_at",
+    "returned_at",
+    "refunded_at",
+    "updated_at",
+)
+CUSTOMER_DETAIL_FIELDS = (
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "state",
+    "country",
+)
+
+
+class IngestionError(ValueError):
+    """An order the service cannot record; the message says which and why."""
+
+
+@dataclass
+class IngestionResult:
+    orders_created: int = 0
+    orders_updated: int = 0
+    customers_created: int = 0
+    customer_ids: set = field(default_factory=set)
+    order_ids: list = field(default_factory=list)
+
+    def merge(self, other):
+        self.orders_created += other.orders_created
+        self.orders_updated += other.orders_updated
+        self.customers_created += other.customers_created
+        self.customer_ids |= other.customer_ids
+        self.order_ids += other.order_ids
+
+
+def normalise_email(email):
+    return (email or "").strip().lower()
+
+
+def identity_key(order_data):
+    """How a customer is recognised within a seller account: buyer id, else e-mail, else the order."""
+    customer = order_data.customer
+    if customer.external_id.strip():
+        return "id:" + customer.external_id.strip()
+    if normalise_email(customer.email):
+        return "email:" + normalise_email(customer.email)
+    return "order:" + order_data.external_id
+
+
+def record_order(account, order_data):
+    """Record one order; returns the saved ``Order``."""
+    result = record_orders(account, [order_data])
+    return Order.objects.get(pk=result.order_ids[0])
+
+
+def record_orders(account, orders, *, batch_size=None, refresh_stats=True):
+    """Record an iterable of ``OrderData`` for one seller account, in batches.
+
+    With ``refresh_stats=False`` the caller takes over keeping the statistics current (the demo data
+    command rebuilds them set-based once at the end); every other caller keeps the default.
+    """
+    if not isinstance(account, SellerAccount):
+        raise TypeError("record_orders() takes a SellerAccount")
+    batch_size = batch_size or get_setting("INGEST_BATCH_SIZE")
+    result = IngestionResult()
+    iterator = iter(orders)
+    while batch := list(islice(iterator, batch_size)):
+        with transaction.atomic():
+            batch_result = _record_batch(account, batch, refresh_stats)
+        result.merge(batch_result)
+    return result
+
+
+def _validated(account, order_data):
+    if not str(order_data.external_id or "").strip():
+        raise IngestionError("An order has no order id.")
+    order_data.external_id = str(order_data.external_id).strip()
+    if order_data.placed_at is None:
+        raise IngestionError(f"Order {order_data.external_id}: no order date.")
+    if timezone.is_naive(order_data.placed_at):
+        order_data.placed_at = timezone.make_aware(order_data.placed_at)
+    for line in order_data.lines:
+        if line.quantity is None or line.quantity < 0:
+            raise IngestionError(f"Order {order_data.external_id}: quantity {line.quantity} is negative.")
+        if line.returned_quantity < 0 or line.returned_quantity > line.quantity:
+            raise IngestionError(
+                f"Order {order_data.external_id}: returned quantity {line.returned_quantity} "
+                f"is not between 0 and the quantity {line.quantity}."
+            )
+        if line.line_total is None:
+            line.line_total = line.unit_price * line.quantity
+    if order_data.feedback is not None and not 1 <= order_data.feedback.rating <= 5:
+        raise IngestionError(
+            f"Order {order_data.external_id}: feedback rating {order_data.feedback.rating} is not from 1 to 5."
+        )
+    if order_data.subtotal is None:
+        order_data.subtotal = sum((line.line_total for line in order_data.lines), ZERO)
+    if order_data.total is None:
+        order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
+    order_data.channel = order_data.channel or account.channel
+    order_data.currency = (order_data.currency or account.currency).upper()
+    return order_data
+
+
+def _record_batch(account, batch, refresh_stats):
+    result = IngestionResult()
+    # The last occurrence of an order id in a batch wins, as it would across batches.
+    by_order_id = {}
+    for order_data in batch:
+        order_data = _validated(account, order_data)
+        by_order_id[order_data.external_id] = order_data
+    batch = list(by_order_id.values())
+
+    customers = _resolve_customers(account, batch, result)
+    existing = {
+        order.external_id: order
+        for order in Order.objects.filter(account=account, external_id__in=by_order_id).only(
+            "id", "external_id", "customer_id"
+        )
+    }
+    stale_customer_ids = set()
+    new_orders, updated_orders = [], []
+    for order_data in batch:
+        customer = customers[identity_key(order_data)]
+        order = existing.get(order_data.external_id) or Order(account=account, external_id=order_data.external_id)
+        if order.pk and order.customer_id != customer.pk:
+            stale_customer_ids.add(order.customer_id)
+        _fill_order(order, order_data, customer)
+        (updated_orders if order.pk else new_orders).append(order)
+
+    if updated_orders:
+        update_rows(Order, updated_orders, ORDER_FIELDS)
+        updated_ids = [order.pk for order in updated_orders]
+        OrderLine.objects.filter(order_id__in=updated_ids).delete()
+        PromoCodeUsage.objects.filter(order_id__in=updated_ids).delete()
+        Feedback.objects.filter(order_id__in=updated_ids).delete()
+    if new_orders:
+        Order.objects.bulk_create(new_orders)
+
+    orders = {order.external_id: order for order in new_orders + updated_orders}
+    lines, promo_codes, feedback = [], [], []
+    for order_data in batch:
+        order = orders[order_data.external_id]
+        lines += [
+            OrderLine(
+                order=order,
+                sku=line.sku[:100],
+                product_name=line.product_name[:500],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+                discount=line.discount,
+                unit_cost=line.unit_cost,
+                returned_quantity=line.returned_quantity,
+            )
+            for line in order_data.lines
+        ]
+        promo_codes += [
+            PromoCodeUsage(order=order, code=promo.code[:100], discount=promo.discount)
+            for promo in order_data.promo_codes
+        ]
+        if order_data.feedback is not None:
+            feedback.append(
+                Feedback(
+                    order=order,
+                    rating=order_data.feedback.rating,
+                    comment=order_data.feedback.comment,
+                    left_at=order_data.feedback.left_at,
+                )
+            )
+    OrderLine.objects.bulk_create(lines)
+    PromoCodeUsage.objects.bulk_create(promo_codes)
+    Feedback.objects.bulk_create(feedback)
+
+    _update_customer_details(customers, batch)
+    result.orders_created = len(new_orders)
+    result.orders_updated = len(updated_orders)
+    result.order_ids = [orders[order_data.external_id].pk for order_data in batch]
+    result.customer_ids = {customer.pk for customer in customers.values()} | stale_customer_ids
+    if refresh_stats:
+        refresh_statistics(result.customer_ids)
+    transaction.on_commit(
+        lambda: orders_recorded.send(
+            sender=SellerAccount, account=account, order_ids=result.order_ids, customer_ids=result.customer_ids
+        )
+    )
+    return result
+
+
+def _resolve_customers(account, batch, result):
+    """Fetch or create the batch's customers in a bounded number of queries; returns key -> Customer."""
+    keys = {identity_key(order_data): order_data for order_data in batch}
+    found = {c.identity_key: c for c in Customer.objects.filter(account=account, identity_key__in=keys)}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        Customer.objects.bulk_create(
+            [Customer(account=account, identity_key=key, **_customer_details(keys[key])) for key in missing],
+            # Another import may create the same customer meanwhile; the unique key settles it.
+            ignore_conflicts=True,
+        )
+        created = {c.identity_key: c for c in Customer.objects.filter(account=account, identity_key__in=missing)}
+        result.customers_created = len(created)
+        found.update(created)
+    return found
+
+
+def _fill_order(order, order_data, customer):
+    ship_to = order_data.ship_to
+    order.customer_id = customer.pk
+    order.placed_at = order_data.placed_at
+    order.status = order_data.status
+    order.fulfilment_status = order_data.fulfilment_status
+    order.sync_status = order_data.sync_status
+    order.channel = order_data.channel
+    order.currency = order_data.currency
+    order.subtotal = order_data.subtotal
+    order.discount = order_data.discount
+    order.shipping = order_data.shipping
+    order.tax = order_data.tax
+    order.total = order_data.total
+    order.refunded = order_data.refunded
+    order.channel_fees = order_data.channel_fees
+    order.fulfilment_cost = order_data.fulfilment_cost
+    order.ship_name = ship_to.name[:255]
+    order.ship_address_line1 = ship_to.line1[:255]
+    order.ship_address_line2 = ship_to.line2[:255]
+    order.ship_postal_code = ship_to.postal_code[:32]
+    order.ship_city = ship_to.city[:128]
+    order.ship_state = ship_to.state[:128]
+    order.ship_country = ship_to.country[:64]
+    order.ship_phone = ship_to.phone[:64]
+    order.paid_at = order_data.paid_at
+    order.shipped_at = order_data.shipped_at
+    order.delivered_at = order_data.delivered_at
+    order.cancelled_at = order_data.cancelled_at or (
+        order_data.placed_at if order_data.status == OrderStatus.CANCELLED else None
+    )
+    order.returned_at = order_data.returned_at
+    order.refunded_at = order_data.refunded_at
+    order.updated_at = timezone.now()
+
+
+def _update_customer_details(customers, batch):
+    """Take name, e-mail, phone and address from the customer's latest order that has them."""
+    latest = {}
+    for order_data in batch:
+        key = identity_key(order_data)
+        if key not in latest or order_data.placed_at >= latest[key].placed_at:
+            latest[key] = order_data
+    changed = []
+    for key, order_data in latest.items():
+        customer = customers[key]
+        if customer.last_order_at and order_data.placed_at < customer.last_order_at:
+            continue
+        dirty = False
+        for name, value in _customer_details(order_data).items():
+            if value and getattr(customer, name) != value:
+                setattr(customer, name, value)
+                dirty = True
+        if dirty:
+            changed.append(customer)
+    if changed:
+        update_rows(Customer, changed, CUSTOMER_DETAIL_FIELDS)
+
+
+def _customer_details(order_data):
+    """The contact details an order gives; address fields only when the order has an address."""
+    buyer, ship_to = order_data.customer, order_data.ship_to
+    values = {
+        "external_id": buyer.external_id.strip()[:255],
+        "name": (buyer.name or ship_to.name).strip()[:255],
+        "email": buyer.email.strip()[:254],
+        "phone": (buyer.phone or ship_to.phone).strip()[:64],
+    }
+    if not ship_to.is_empty():
+        values.update(
+            address_line1=ship_to.line1[:255],
+            address_line2=ship_to.line2[:255],
+            postal_code=ship_to.postal_code[:32],
+            city=ship_to.city[:128],
+            state=ship_to.state[:128],
+            country=ship_to.country[:64],
+        )
+    return values
