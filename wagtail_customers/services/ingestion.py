@@ -24,9 +24,30 @@ from ..models import (
     SellerAccount,
 )
 from ..signals import orders_recorded
-from .inputs import ZERO
+from .inputs import (
+    ZERO,
+    AddressData,
+    CustomerData,
+    FeedbackData,
+    LineData,
+    OrderData,
+    PromoCodeData,
+)
 from .rows import update_rows
 from .statistics import refresh_statistics
+
+__all__ = [
+    "AddressData",
+    "CustomerData",
+    "FeedbackData",
+    "IngestionError",
+    "IngestionResult",
+    "LineData",
+    "OrderData",
+    "PromoCodeData",
+    "record_order",
+    "record_orders",
+]
 
 ORDER_FIELDS = (
     "customer_id",

@@ -1,0 +1,67 @@
+# make demo: the example site on its embedded defaults.  make test: everything CI runs.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-example
+ADMIN_USER ?= admin
+ADMIN_PASSWORD ?= changeme-demo
+PYTEST_ARGS ?=
+
+.PHONY: demo test venv system-deps lint checks docs test-sqlite test-postgres bench bench-smoke clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e ".[test,docs,example]"
+	touch $(STAMP)
+
+$(DEMO_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e ".[example]"
+	touch $(DEMO_STAMP)
+
+venv: $(STAMP)
+
+demo: $(DEMO_STAMP)
+	cd example_project && ../$(PY) manage.py migrate --noinput -v0
+	cd example_project && ../$(PY) manage.py customers_demo_data --if-empty
+	cd example_project && ../$(PY) manage.py demo_admin --username "$(ADMIN_USER)" --password "$(ADMIN_PASSWORD)"
+	@echo ""
+	@echo "  Admin: http://127.0.0.1:8000/admin/   user: $(ADMIN_USER)   password: $(ADMIN_PASSWORD)"
+	@echo ""
+	cd example_project && ../$(PY) manage.py runserver 127.0.0.1:8000
+
+system-deps:
+	scripts/install-system-deps.sh
+
+lint: venv
+	$(VENV)/bin/ruff check wagtail_customers example_project tests benchmarks
+	$(VENV)/bin/ruff format --check wagtail_customers example_project tests benchmarks
+
+checks: venv
+	cd example_project && ../$(PY) manage.py makemigrations --check --dry-run -v1
+	cd example_project && ../$(PY) manage.py check --fail-level WARNING
+
+docs: venv
+	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
+
+test-sqlite: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: venv
+	scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+test: system-deps venv lint checks docs
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+bench: venv
+	$(PY) -m benchmarks.run --sizes S,M,L
+
+bench-smoke: venv
+	$(PY) -m benchmarks.run --sizes S --repeat 3
+
+clean:
+	rm -rf $(VENV) docs/_build example_project/db.sqlite3

@@ -1,0 +1,9 @@
+project = "wagtail-customers"
+author = "wagtail-customers contributors"
+extensions = ["myst_parser"]
+myst_heading_anchors = 3
+source_suffix = {".md": "markdown"}
+exclude_patterns = ["_build"]
+html_theme = "furo"
+html_title = "wagtail-customers"
+html_static_path = ["_static"]

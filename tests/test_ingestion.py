@@ -1,0 +1,148 @@
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import order_data
+from wagtail_customers.models import Customer, Order, OrderLine, PromoCodeUsage
+from wagtail_customers.services.ingestion import IngestionError, LineData, record_order, record_orders
+from wagtail_customers.signals import orders_recorded
+
+pytestmark = pytest.mark.django_db
+
+
+def test_record_order_creates_customer_with_statistics(account):
+    order = record_order(
+        account,
+        order_data(lines=((2, "10.00"), (1, "5.50")), discount="2.00", promo_codes=("WELCOME",), rating=1),
+    )
+    customer = order.customer
+    assert (customer.email, customer.name, customer.city) == ("ada@example.com", "Ada Lovelace", "London")
+    assert customer.orders_count == 1
+    assert customer.units == 3
+    assert order.subtotal == Decimal("25.50") and order.total == Decimal("23.50")
+    assert customer.amount_spent == Decimal("23.50")
+    assert customer.discount_total == Decimal("2.00")
+    assert customer.promo_codes_used == 1
+    assert customer.negative_feedbacks == 1
+    assert customer.first_order_at == customer.last_order_at == order.placed_at
+
+
+def test_recording_the_same_order_again_changes_nothing(account):
+    record_order(account, order_data(lines=((2, "10.00"), (1, "3.00"))))
+    before = list(Customer.objects.values())
+    record_order(account, order_data(lines=((2, "10.00"), (1, "3.00"))))
+    assert Order.objects.count() == 1
+    assert OrderLine.objects.count() == 2
+    assert list(Customer.objects.values()) == before
+
+
+def test_update_replaces_lines_and_moves_statistics_between_customers(account):
+    record_order(account, order_data("1", email="a@example.com", lines=((3, "10.00"),), promo_codes=("X",)))
+    record_order(account, order_data("1", email="b@example.com", lines=((1, "10.00"),)))
+    a = Customer.objects.get(email="a@example.com")
+    b = Customer.objects.get(email="b@example.com")
+    assert (a.orders_count, a.units, a.amount_spent, a.promo_codes_used) == (0, 0, Decimal("0"), 0)
+    assert (b.orders_count, b.units, b.amount_spent) == (1, 1, Decimal("10.00"))
+    assert PromoCodeUsage.objects.count() == 0
+
+
+def test_customer_matching_buyer_id_then_email_then_order(account, other_account):
+    record_order(account, order_data("1", email="Ada@Example.com "))
+    record_order(account, order_data("2", email="ada@example.com"))
+    assert Customer.objects.filter(account=account).count() == 1
+    record_order(account, order_data("3", buyer_id="B-1", email="ada@example.com"))
+    assert Customer.objects.filter(account=account, identity_key="id:B-1").exists()
+    record_order(account, order_data("4", email="", buyer_id=""))
+    record_order(account, order_data("5", email="", buyer_id=""))
+    assert Customer.objects.filter(account=account, identity_key__startswith="order:").count() == 2
+    # The same e-mail on another seller account is another customer.
+    record_order(other_account, order_data("1", email="ada@example.com"))
+    assert Customer.objects.filter(email__iexact="ada@example.com").count() == 3
+
+
+def test_cancelled_orders_count_but_their_units_do_not(account):
+    record_order(account, order_data("1", lines=((2, "10.00"),)))
+    record_order(account, order_data("2", lines=((5, "10.00"),), status="cancelled", refunded="50.00"))
+    customer = Customer.objects.get()
+    assert customer.orders_count == 2
+    assert customer.units == 2
+    assert customer.amount_spent == Decimal("20.00")
+
+
+def test_amounts_are_never_summed_across_currencies(account):
+    record_order(account, order_data("1", lines=((1, "10.00"),)))
+    record_order(account, order_data("2", lines=((1, "99.00"),), currency="EUR", discount="5.00"))
+    customer = Customer.objects.get()
+    assert customer.orders_count == 2
+    assert customer.amount_spent == Decimal("10.00")
+    assert customer.discount_total == Decimal("0.00")
+
+
+def test_returns_and_refunds(account):
+    data = order_data("1", lines=((3, "10.00"), (1, "4.00")), refunded="20.00")
+    data.lines[0].returned_quantity = 2
+    record_order(account, data)
+    customer = Customer.objects.get()
+    assert customer.returned_units == 2
+    assert customer.amount_spent == Decimal("14.00")
+
+
+def test_contact_details_come_from_the_latest_order(account):
+    record_order(account, order_data("2", day=10, name="Ada King", city="Paris"))
+    record_order(account, order_data("1", day=1, name="Ada Lovelace", city="London"))
+    customer = Customer.objects.get()
+    assert (customer.name, customer.city) == ("Ada King", "Paris")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.lines.append(LineData(quantity=-1)), "negative"),
+        (lambda d: setattr(d, "external_id", " "), "no order id"),
+        (lambda d: d.lines.append(LineData(quantity=1, returned_quantity=2)), "returned quantity"),
+    ],
+)
+def test_invalid_orders_are_refused_and_nothing_is_written(account, change, message):
+    good, bad = order_data("1"), order_data("2")
+    change(bad)
+    with pytest.raises(IngestionError, match=message):
+        record_orders(account, [good, bad])
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def _queries_for(account, count, start):
+    orders = [
+        order_data(f"{start + n}", email=f"c{n % 7}@example.com", lines=((1, "2.00"), (2, "3.00")), promo_codes=("P",))
+        for n in range(count)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        record_orders(account, orders, batch_size=1000)
+    return len(queries)
+
+
+def test_bulk_path_runs_a_bounded_number_of_queries_per_batch(account):
+    small = _queries_for(account, 10, 0)
+    large = _queries_for(account, 400, 1000)
+    # 400 orders, 800 lines and 400 promo codes: a per-row path would need over 1,600 queries. The only
+    # growth allowed is SQLite's 999-parameter limit splitting a bulk insert.
+    assert small <= 20
+    assert large <= 40
+
+
+def test_orders_recorded_signal_is_sent_after_commit(account, django_capture_on_commit_callbacks):
+    received = []
+    orders_recorded.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="test")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = record_order(account, order_data("1"))
+    finally:
+        orders_recorded.disconnect(dispatch_uid="test")
+    assert received and received[0]["order_ids"] == [order.pk]
+    assert received[0]["account"] == account
+
+
+def test_record_orders_needs_a_seller_account(db):
+    with pytest.raises(TypeError):
+        record_orders("Shop A", [order_data()])
