@@ -1,10 +1,26 @@
 """Registration only: every view, menu item and permission the plugin adds to the Wagtail admin."""
 
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
+from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
+from .permissions import Action
 from .views.customers import customer_viewset
+
+
+@hooks.register("register_admin_menu_item")
+def register_customers_menu():
+    return customers_menu_item()
 
 
 @hooks.register("register_admin_viewset")
 def register_customer_viewset():
     return customer_viewset
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_customers_listing_menu_item():
+    return CustomersMenuItem(
+        _("Customers"), reverse("wagtail_customers:index"), action=Action.VIEW, icon_name="group", order=100
+    )

@@ -3,6 +3,7 @@
 from .access import AccessGrant, ListingPreference, WatchlistEntry
 from .accounts import Channel, SellerAccount
 from .customers import Customer
+from .jobs import ExportJob, ImportJob, JobState
 from .orders import (
     EventKind,
     Feedback,
@@ -20,6 +21,9 @@ __all__ = [
     "Channel",
     "Customer",
     "EventKind",
+    "ExportJob",
+    "ImportJob",
+    "JobState",
     "Feedback",
     "FulfilmentStatus",
     "ListingPreference",

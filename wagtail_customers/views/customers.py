@@ -11,7 +11,7 @@ class CustomerViewSet(ModelViewSet):
     icon = "group"
     menu_label = _("Customers")
     menu_order = 250
-    add_to_admin_menu = True
+    add_to_admin_menu = False
     url_prefix = "customers"
     name = "wagtail_customers"
     list_display = ["name", "email", "country", "orders_count", "amount_spent", "last_order_at"]

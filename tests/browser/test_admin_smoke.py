@@ -1,0 +1,16 @@
+import pytest
+
+from tests.factories import order_data
+from wagtail_customers.services.ingestion import record_order
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_login_shows_customers_menu_and_listing(live_server, login, browser_admin, account, screenshot):
+    record_order(account, order_data("1", email="grace@example.com", name="Grace Hopper"))
+    page = login("browseradmin", "browser-pw")
+    page.get_by_role("button", name="Customers").first.click()
+    page.get_by_role("link", name="Customers").last.click()
+    page.wait_for_url(f"{live_server.url}/admin/customers/**")
+    assert page.get_by_text("grace@example.com").first.is_visible()
+    screenshot(page, "customers-listing-foundation")

@@ -1,0 +1,42 @@
+"""The Customers admin menu: one submenu that each feature adds its entry to.
+
+A feature registers an entry with the plugin's own hook::
+
+    @hooks.register(CUSTOMERS_MENU_HOOK)
+    def register_exports_menu_item():
+        return CustomersMenuItem(_("Exports"), reverse("..."), action=Action.EXPORT, icon_name="download", order=400)
+"""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+
+from .permissions import Action, can, has_any_access
+
+CUSTOMERS_MENU_HOOK = "register_wagtail_customers_menu_item"
+CONSTRUCT_CUSTOMERS_MENU_HOOK = "construct_wagtail_customers_menu"
+
+
+class CustomersMenuItem(MenuItem):
+    """A submenu entry shown to users who may do ``action`` on at least one seller account."""
+
+    def __init__(self, label, url, *, action=Action.VIEW, superuser_only=False, **kwargs):
+        self.action = action
+        self.superuser_only = superuser_only
+        super().__init__(label, url, **kwargs)
+
+    def is_shown(self, request):
+        if self.superuser_only:
+            return request.user.is_superuser
+        return can(request.user, self.action)
+
+
+class CustomersSubmenuMenuItem(SubmenuMenuItem):
+    def is_shown(self, request):
+        return has_any_access(request.user) and super().is_shown(request)
+
+
+customers_menu = Menu(register_hook_name=CUSTOMERS_MENU_HOOK, construct_hook_name=CONSTRUCT_CUSTOMERS_MENU_HOOK)
+
+
+def customers_menu_item():
+    return CustomersSubmenuMenuItem(_("Customers"), customers_menu, icon_name="group", name="customers", order=250)
