@@ -1,11 +1,13 @@
 """Registration only: every view, menu item and permission the plugin adds to the Wagtail admin."""
 
-from django.urls import reverse
+from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
+from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
 from .permissions import Action
+from .views.customer_page import urls as customer_page_urls
 from .views.customers import customer_viewset
 
 
@@ -24,3 +26,13 @@ def register_customers_listing_menu_item():
     return CustomersMenuItem(
         _("Customers"), reverse("wagtail_customers:index"), action=Action.VIEW, icon_name="group", order=100
     )
+
+
+@hooks.register("register_admin_urls")
+def register_customer_page_urls():
+    return [path("customers/", include(customer_page_urls))]
+
+
+@hooks.register("register_log_actions")
+def register_log_actions(actions):
+    register_customer_log_actions(actions)

@@ -1,0 +1,20 @@
+"""The plugin's actions in Wagtail's history (site history and each object's history view)."""
+
+from django.utils.translation import gettext_lazy as _
+
+#: (action name, label, past-tense message); log with ``wagtail.log_actions.log(instance, action, user=...)``.
+LOG_ACTIONS = [
+    ("wagtail_customers.watchlist.add", _("Add to watchlist"), _("Added to the watchlist")),
+    ("wagtail_customers.watchlist.remove", _("Remove from watchlist"), _("Removed from the watchlist")),
+    ("wagtail_customers.email.sent", _("E-mail customer"), _("E-mail sent to the customer")),
+    ("wagtail_customers.access.grant", _("Share access"), _("Access shared")),
+    ("wagtail_customers.access.change", _("Change access"), _("Access changed")),
+    ("wagtail_customers.access.revoke", _("Revoke access"), _("Access revoked")),
+    ("wagtail_customers.export.start", _("Start export"), _("Export started")),
+    ("wagtail_customers.import.apply", _("Import orders"), _("Orders imported")),
+]
+
+
+def register_customer_log_actions(actions):
+    for action, label, message in LOG_ACTIONS:
+        actions.register_action(action, label, message)
