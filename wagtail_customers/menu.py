@@ -10,7 +10,7 @@ A feature registers an entry with the plugin's own hook::
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from .permissions import Action, can, has_any_access
+from .permissions import Action, can, has_any_access, has_module_permission
 
 CUSTOMERS_MENU_HOOK = "register_wagtail_customers_menu_item"
 CONSTRUCT_CUSTOMERS_MENU_HOOK = "construct_wagtail_customers_menu"
@@ -27,7 +27,8 @@ class CustomersMenuItem(MenuItem):
     def is_shown(self, request):
         if self.superuser_only:
             return request.user.is_superuser
-        return can(request.user, self.action)
+        # Module-wide permission shows the entry even before any seller account exists (empty state).
+        return has_module_permission(request.user, self.action) or can(request.user, self.action)
 
 
 class CustomersSubmenuMenuItem(SubmenuMenuItem):

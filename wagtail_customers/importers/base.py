@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, TSV, XLSX
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
+#: Amounts are stored with 14 digits, 2 of them decimals.
+MAX_AMOUNT = Decimal("1e12")
 
 
 class ImportFileError(ValueError):
@@ -122,6 +124,10 @@ def parse_decimal(text, row, column, default=Decimal("0")):
         value = None
     if value is None or not value.is_finite():
         raise ImportFileError(_("'%(value)s' in %(column)s is not a number.") % {"value": text, "column": column}, row)
+    if abs(value) >= MAX_AMOUNT:
+        raise ImportFileError(
+            _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
+        )
     return value.quantize(Decimal("0.01"))
 
 

@@ -7,6 +7,7 @@ same ``(seller account, external_id)`` replaces its lines, promo codes and feedb
 re-importing a file changes nothing.
 """
 
+import re
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -48,6 +49,8 @@ __all__ = [
     "record_order",
     "record_orders",
 ]
+
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 ORDER_FIELDS = (
     "customer_id",
@@ -181,6 +184,10 @@ def _validated(account, order_data):
         order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
     order_data.channel = order_data.channel or account.channel
     order_data.currency = (order_data.currency or account.currency).upper()
+    if not CURRENCY_CODE.fullmatch(order_data.currency):
+        raise IngestionError(
+            f"Order {order_data.external_id}: currency {order_data.currency!r} is not a 3-letter ISO 4217 code."
+        )
     return order_data
 
 

@@ -1,0 +1,56 @@
+"""The example site: the admin menu, and its shop feeding orders into the ledger."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from shop.ledger import SHOP_ACCOUNT_NAME
+from shop.models import ShopOrder, ShopOrderLine
+
+from wagtail_customers.models import Customer, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_menu_has_customers(admin_client):
+    response = admin_client.get("/admin/")
+    assert response.status_code == 200
+    assert b'"name": "customers"' in response.content or b"Customers" in response.content
+    assert admin_client.get("/admin/customers/").status_code == 200
+
+
+def test_staff_without_access_does_not_see_the_customers_menu(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(user)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert b"/admin/customers/" not in response.content
+
+
+def test_shop_orders_flow_into_the_ledger_when_placed(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = ShopOrder.objects.create(
+            number="W-1",
+            placed_at=timezone.now(),
+            customer_name="Ada Lovelace",
+            customer_email="ada@example.com",
+            city="London",
+            shipping=Decimal("4.90"),
+            promo_code="HELLO",
+            discount=Decimal("2.00"),
+        )
+        ShopOrderLine.objects.create(order=order, product="Mug", quantity=2, unit_price=Decimal("10.00"))
+    ledger_order = Order.objects.get(external_id="W-1")
+    assert ledger_order.account.name == SHOP_ACCOUNT_NAME
+    assert ledger_order.total == Decimal("22.90")
+    customer = Customer.objects.get(email="ada@example.com")
+    assert (customer.orders_count, customer.units, customer.promo_codes_used) == (1, 2, 1)
+    # Editing the order (e.g. a cancellation in the shop's ModelAdmin) updates the ledger.
+    with django_capture_on_commit_callbacks(execute=True):
+        order.status = "cancelled"
+        order.save()
+    customer.refresh_from_db()
+    assert (customer.orders_count, customer.units) == (1, 0)

@@ -1,0 +1,145 @@
+"""The generic import template: good files, and bad ones that must leave the database untouched."""
+
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+
+from wagtail_customers.importers import ImportFileError, run_import
+from wagtail_customers.models import Customer, Order, OrderLine, PromoCodeUsage
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "order_id,placed_at,customer_email,customer_name,city,country,sku,quantity,unit_price,promo_code,order_discount"
+)
+GOOD = "\n".join(
+    [
+        HEADER,
+        "1001,2024-03-01,ada@example.com,Ada Lovelace,London,GB,MUG,2,12.50,WELCOME,5.00",
+        "1001,2024-03-01,,,,,TEE,1,20.00,,",
+        "1002,2024-04-02 10:30,ada@example.com,Ada Lovelace,Paris,FR,MUG,1,12.50,,",
+        "1003,2024-04-03T09:00:00+02:00,grace@example.com,Grace Hopper,NYC,US,CAP,3,10.00,,",
+    ]
+).encode()
+
+
+def test_generic_csv_creates_orders_customers_and_statistics(account):
+    report = run_import(account, GOOD, filename="orders.csv")
+    assert (report.orders, report.orders_created, report.customers_created) == (3, 3, 2)
+    ada = Customer.objects.get(email="ada@example.com")
+    assert ada.orders_count == 2
+    assert ada.units == 4
+    assert ada.amount_spent == Decimal("45.00") - Decimal("5.00") + Decimal("12.50")
+    assert ada.discount_total == Decimal("5.00")
+    assert ada.promo_codes_used == 1
+    assert ada.city == "Paris"  # from the latest order
+    assert OrderLine.objects.filter(order__external_id="1001").count() == 2
+    assert PromoCodeUsage.objects.get().code == "WELCOME"
+
+
+def test_reimporting_the_same_file_changes_nothing(account):
+    run_import(account, GOOD)
+    snapshot = (
+        list(Customer.objects.values()),
+        list(OrderLine.objects.values("order__external_id", "sku", "quantity")),
+    )
+    report = run_import(account, GOOD)
+    assert (report.orders_created, report.orders_updated, report.customers_created) == (0, 3, 0)
+    assert (
+        list(Customer.objects.values()),
+        list(OrderLine.objects.values("order__external_id", "sku", "quantity")),
+    ) == snapshot
+
+
+def test_dry_run_reports_exact_counts_and_writes_nothing(account):
+    report = run_import(account, GOOD, dry_run=True)
+    assert (report.orders_created, report.customers_created) == (3, 2)
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_xlsx_file(account):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for line in GOOD.decode().splitlines():
+        sheet.append(line.split(","))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = run_import(account, buffer.getvalue(), filename="orders.xlsx")
+    assert report.orders_created == 3
+    assert Customer.objects.get(email="grace@example.com").units == 3
+
+
+def test_unknown_columns_are_reported_and_ignored(account):
+    content = b"order_id,placed_at,customer_email,gift_message\n1,2024-01-01,a@example.com,Happy birthday\n"
+    report = run_import(account, content)
+    assert report.unknown_columns == ["gift_message"]
+    assert Order.objects.count() == 1
+
+
+def test_a_formula_in_a_name_is_stored_as_text(account):
+    content = (
+        b'order_id,placed_at,customer_email,customer_name\n1,2024-01-01,a@example.com,"=HYPERLINK(""http://x"")"\n'
+    )
+    run_import(account, content)
+    assert Customer.objects.get().name == '=HYPERLINK("http://x")'
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty (0 bytes)"),
+        (HEADER.encode() + b"\n", "no data rows"),
+        (b"order_id,customer_email\n1,a@example.com\n", "Missing column: 'placed_at'"),
+        (b"order_id,placed_at\n1,2024-01-01\n", "Missing column: 'customer_id' or 'customer_email'"),
+        (GOOD + b"\n1004,2024-13-45,x@example.com,X,,,,1,1.00,,", "Row 6: '2024-13-45' in placed_at is not a date"),
+        (GOOD + b"\n1004,2024-01-05,x@example.com,X,,,SKU,-2,1.00,,", "Row 6: quantity is negative"),
+        (GOOD + b"\n1004,2024-01-05,x@example.com,X,,,SKU,1,abc,,", "Row 6: 'abc' in unit_price is not a number"),
+        (GOOD + b"\n1004,2024-01-05,,X,,,SKU,1,1.00,,", "Row 6: customer_id and customer_email are both empty"),
+        (
+            "order_id,placed_at,customer_email,customer_name\n1,2024-01-01,a@example.com,Zoë\n".encode("latin-1"),
+            "not utf-8",
+        ),
+        (b"order_id,placed_at,customer_email\n1,2024-01-01,a@x.com\x00\n", "NUL"),
+    ],
+)
+def test_bad_files_stop_with_the_reason_and_write_nothing(account, content, message):
+    with pytest.raises(ImportFileError) as error:
+        run_import(account, content)
+    assert message.lower() in str(error.value).lower()
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_an_error_after_the_first_batch_still_writes_nothing(account, settings):
+    settings.WAGTAIL_CUSTOMERS = {"INGEST_BATCH_SIZE": 2}
+    rows = [f"{n},2024-01-01,c{n}@example.com,USD" for n in range(10)]
+    # The service refuses the last order, after four batches were recorded: all must be rolled back.
+    rows.append("99,2024-01-01,z@example.com,EURO")
+    content = "\n".join(["order_id,placed_at,customer_email,currency", *rows]).encode()
+    with pytest.raises(ImportFileError, match="currency 'EURO' is not a 3-letter ISO 4217 code"):
+        run_import(account, content)
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_import_command_dry_run_and_real_run(account, tmp_path, capsys):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(GOOD)
+    call_command("customers_import", str(path), "--account", account.name, "--dry-run")
+    assert "Dry run" in capsys.readouterr().out
+    assert not Order.objects.exists()
+    call_command("customers_import", str(path), "--account", account.name)
+    assert "Imported 3 order(s)" in capsys.readouterr().out
+    assert Order.objects.count() == 3
+
+
+def test_import_command_errors_are_clear(account, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(HEADER.encode() + b"\n1,yesterday,a@example.com,A,,,S,1,1,,\n")
+    with pytest.raises(CommandError, match="Nothing was imported. Row 2: 'yesterday' in placed_at is not a date"):
+        call_command("customers_import", str(bad), "--account", account.name)
+    with pytest.raises(CommandError, match="No seller account named 'Nope'"):
+        call_command("customers_import", str(bad), "--account", "Nope")
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("customers_import", str(tmp_path / "missing.csv"), "--account", account.name)
