@@ -1,0 +1,155 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from tests.factories import order_data
+from wagtail_customers.models import Channel, SellerAccount
+from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.services.inputs import LineData
+from wagtail_customers.services.profit import profit_and_loss
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+def line(quantity, price, cost=None, discount="0", returned=0):
+    return LineData(
+        sku="S",
+        quantity=quantity,
+        unit_price=D(price),
+        unit_cost=None if cost is None else D(cost),
+        discount=D(discount),
+        returned_quantity=returned,
+    )
+
+
+def order_with(account, lines, **extra):
+    data = order_data("P1", **extra)
+    data.lines = lines
+    return record_order(account, data)
+
+
+def test_complete_order_adds_up(account):
+    order = order_with(
+        account,
+        [line(2, "10.00", cost="4.00", discount="1.00"), line(1, "5.00", cost="1.50")],
+        shipping=D("5.00"),
+        discount="2.00",
+        channel_fees=D("3.00"),
+        fulfilment_cost=D("2.50"),
+    )
+    pl = profit_and_loss(order)
+    assert pl.revenue.amount == D("30.00")  # 20 + 5 of goods, 5 of shipping
+    assert pl.discounts.amount == D("3.00")  # order discount 2 + line discount 1
+    assert pl.refunds.amount == D("0.00")
+    assert pl.net_revenue == D("27.00")
+    assert pl.channel_fees.amount == D("3.00")
+    assert pl.fulfilment_costs.amount == D("2.50")
+    assert pl.cost_of_goods.amount == D("9.50")
+    assert pl.is_complete and pl.missing == []
+    assert pl.gross_profit == D("12.00")
+    assert pl.margin == D("44.4")
+    assert pl.profit_ceiling == pl.gross_profit
+    assert pl.currency == "USD"
+
+
+def test_missing_channel_fees_make_profit_not_known(account):
+    order = order_with(account, [line(1, "50.00", cost="20.00")], fulfilment_cost=D("5.00"))
+    pl = profit_and_loss(order)
+    assert pl.channel_fees.amount is None and not pl.channel_fees.is_known
+    assert pl.channel_fees.note
+    assert pl.gross_profit is None and pl.margin is None
+    assert not pl.is_complete
+    assert [str(label) for label in pl.missing] == ["Channel fees"]
+    # What is known: 50 - 5 - 20; the real profit is at most that.
+    assert pl.profit_ceiling == D("25.00")
+
+
+def test_reported_zero_cost_is_not_missing(account):
+    order = order_with(account, [line(1, "50.00", cost="0")], channel_fees=D("0"), fulfilment_cost=D("0"))
+    pl = profit_and_loss(order)
+    assert pl.is_complete
+    assert pl.gross_profit == D("50.00")
+    assert pl.margin == D("100.0")
+
+
+def test_a_line_without_unit_cost_makes_cost_of_goods_not_known(account):
+    order = order_with(
+        account,
+        [line(1, "10.00", cost="3.00"), line(2, "10.00"), line(1, "8.00")],
+        channel_fees=D("1.00"),
+        fulfilment_cost=D("1.00"),
+    )
+    pl = profit_and_loss(order)
+    assert pl.cost_of_goods.amount is None
+    assert "2" in str(pl.cost_of_goods.note)
+    assert [str(label) for label in pl.missing] == ["Cost of goods"]
+    assert pl.gross_profit is None
+    # 38 - 1 - 1 - 3 (the one known line)
+    assert pl.profit_ceiling == D("33.00")
+
+
+def test_returned_units_carry_no_cost_and_need_none(account):
+    order = order_with(
+        account,
+        [line(3, "10.00", cost="4.00", returned=1), line(1, "10.00", returned=1)],
+        refunded="20.00",
+        channel_fees=D("2.00"),
+        fulfilment_cost=D("3.00"),
+    )
+    pl = profit_and_loss(order)
+    # The fully returned line has no cost and needs none; 2 kept units at 4.00.
+    assert pl.cost_of_goods.amount == D("8.00")
+    assert pl.refunds.amount == D("20.00")
+    assert pl.gross_profit == D("40.00") - D("20.00") - D("2.00") - D("3.00") - D("8.00")
+
+
+def test_cancelled_order_has_no_cost_of_goods(account):
+    order = order_with(
+        account, [line(2, "10.00")], status="cancelled", refunded="20.00", channel_fees=D("0"), fulfilment_cost=D("0")
+    )
+    pl = profit_and_loss(order)
+    assert pl.cost_of_goods.amount == D("0.00")
+    assert pl.net_revenue == D("0.00")
+    assert pl.gross_profit == D("0.00")
+    assert pl.margin is None  # no margin on no revenue
+
+
+def test_uses_given_lines_without_querying(account, django_assert_num_queries):
+    order = order_with(account, [line(1, "10.00", cost="1.00")], channel_fees=D("1"), fulfilment_cost=D("1"))
+    lines = list(order.lines.all())
+    with django_assert_num_queries(0):
+        pl = profit_and_loss(order, lines)
+    assert pl.gross_profit == D("7.00")
+
+
+money = st.decimals(min_value=0, max_value=1000, places=2)
+optional_money = st.none() | money
+lines_strategy = st.lists(
+    st.tuples(st.integers(1, 5), money, optional_money, st.integers(0, 5)).map(
+        lambda t: line(t[0], t[1], cost=t[2], returned=min(t[3], t[0]))
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+class ProfitProperties(HypothesisTestCase):
+    @settings(max_examples=40, deadline=None)
+    @given(lines=lines_strategy, fees=optional_money, fulfilment=optional_money, shipping=money)
+    def test_unknown_costs_never_count_as_zero(self, lines, fees, fulfilment, shipping):
+        account = SellerAccount.objects.create(name="Prop", channel=Channel.SHOPIFY, currency="USD")
+        order = order_with(account, lines, channel_fees=fees, fulfilment_cost=fulfilment, shipping=shipping)
+        pl = profit_and_loss(order)
+        cost_unknown = any(data.unit_cost is None and data.quantity > data.returned_quantity for data in lines)
+        expect_complete = fees is not None and fulfilment is not None and not cost_unknown
+        assert pl.is_complete == expect_complete
+        assert (pl.gross_profit is None) == (not expect_complete)
+        if expect_complete:
+            assert pl.gross_profit == pl.profit_ceiling
+        known_costs = sum((c.amount if c.is_known else c.known_part for c in pl.cost_lines), D("0"))
+        assert pl.profit_ceiling == pl.net_revenue - known_costs
