@@ -8,7 +8,7 @@ ADMIN_USER ?= admin
 ADMIN_PASSWORD ?= changeme-demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv system-deps lint checks docs test-sqlite test-postgres bench bench-smoke clean
+.PHONY: demo test venv system-deps lint checks docs wheel-check messages test-sqlite test-postgres bench bench-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,8 @@ system-deps:
 	scripts/install-system-deps.sh
 
 lint: venv
-	$(VENV)/bin/ruff check wagtail_customers example_project tests benchmarks
-	$(VENV)/bin/ruff format --check wagtail_customers example_project tests benchmarks
+	$(VENV)/bin/ruff check wagtail_customers example_project tests benchmarks scripts
+	$(VENV)/bin/ruff format --check wagtail_customers example_project tests benchmarks scripts
 
 checks: venv
 	cd example_project && ../$(PY) manage.py makemigrations --check --dry-run -v1
@@ -47,13 +47,21 @@ checks: venv
 docs: venv
 	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
+# Build the sdist and wheel, twine-check them, install the wheel into a new `wagtail start` site and open its admin.
+wheel-check: venv
+	PY=$(PY) scripts/check-wheel.sh
+
+# Regenerate the translation catalogue (locale/django.pot, the English .po and .mo) after changing UI strings.
+messages: venv
+	$(PY) scripts/messages.py
+
 test-sqlite: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: venv
 	scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
-test: system-deps venv lint checks docs
+test: system-deps venv lint checks docs wheel-check
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests drive for real (Chromium, Redis, PostgreSQL) when missing.
+# Install the Debian packages the tests drive for real (Chromium, Redis, PostgreSQL, gettext) when missing.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# GNU gettext: makemessages/compilemessages (make messages, tests/test_translations.py).
+command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing system packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
