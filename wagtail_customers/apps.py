@@ -10,3 +10,7 @@ class WagtailCustomersConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .permission_policies import register_permission_policies
+
+        # Before any Wagtail viewset or snippet asks for these models' policies.
+        register_permission_policies()

@@ -8,14 +8,28 @@ A user may act on a seller account for an action when any of these holds:
 * they have an ``AccessGrant`` on that account with the action's flag.
 
 Disabled seller accounts are out of every scope. Every listing, statistic, export, import, toggle,
-bulk action, detail page and download asks this module.
+bulk action, detail page and download asks this module; the Wagtail permission policies in
+``permission_policies.py`` and the view mixins in ``views/scoping.py`` are built on it.
 """
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import AccessGrant, Customer, Order, SellerAccount
+from .models import (
+    AccessGrant,
+    Customer,
+    Feedback,
+    ImportJob,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PromoCodeUsage,
+    SellerAccount,
+    WatchlistEntry,
+)
 
 
 class Action(models.TextChoices):
@@ -103,3 +117,124 @@ def has_any_access(user):
     for flag in GRANT_FLAGS.values():
         grant_filter |= Q(**{flag: True})
     return AccessGrant.objects.filter(grant_filter, user=user, account__is_enabled=True).exists()
+
+
+def plugin_permissions():
+    """The plugin's Django permissions, one per action (shown in Settings > Groups)."""
+    return Permission.objects.filter(
+        content_type__app_label="wagtail_customers",
+        content_type__model="customer",
+        codename__in=PERMISSION_CODENAMES.values(),
+    )
+
+
+# --- Scoping any of the plugin's models -------------------------------------------------------
+
+#: How rows of each plugin model reach their seller account (a ``__`` path; ``pk`` for the account itself).
+ACCOUNT_PATHS = {
+    SellerAccount: "pk",
+    Customer: "account",
+    Order: "account",
+    OrderLine: "order__account",
+    PromoCodeUsage: "order__account",
+    Feedback: "order__account",
+    OrderEvent: "customer__account",
+    WatchlistEntry: "customer__account",
+    AccessGrant: "account",
+    ImportJob: "account",
+}
+
+
+def account_path(model):
+    """The lookup from ``model`` to its seller account, or ``None`` when its rows belong to no account."""
+    for candidate in model.__mro__:
+        if candidate in ACCOUNT_PATHS:
+            return ACCOUNT_PATHS[candidate]
+    return None
+
+
+def scope(queryset, user, action=Action.VIEW):
+    """``queryset`` narrowed to the rows of the seller accounts the user may act on for ``action``."""
+    path = account_path(queryset.model)
+    if path is None:
+        raise ValueError(f"{queryset.model.__name__} rows belong to no seller account; scope them by owner.")
+    return queryset.filter(**{f"{path}__in": accounts_for(user, action)})
+
+
+def account_id_of(instance):
+    """The seller account id of a plugin model instance (``None`` for rows that belong to no account)."""
+    path = account_path(type(instance))
+    if path is None:
+        return None
+    if path == "pk":
+        return instance.pk
+    *hops, last = path.split("__")
+    obj = instance
+    for hop in hops:
+        obj = getattr(obj, hop, None)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id", None)
+
+
+# --- What a user holds, per account (the Share access screen, hiding buttons) ---------------------
+
+
+def module_actions(user):
+    """The actions the user holds on every seller account (superuser or group permissions)."""
+    if not _is_known_user(user):
+        return frozenset()
+    return frozenset(action for action in Action if has_module_permission(user, action))
+
+
+def actions_by_account(user, accounts=None):
+    """``{account_id: frozenset(actions)}`` for the enabled accounts (or ``accounts``) the user holds any action on.
+
+    Two queries whatever the number of accounts.
+    """
+    if not _is_known_user(user):
+        return {}
+    candidates = SellerAccount.objects.enabled()
+    if accounts is not None:
+        candidates = candidates.filter(pk__in=[getattr(account, "pk", account) for account in accounts])
+    everywhere = module_actions(user)
+    held = {}
+    if everywhere:
+        held = {account_id: set(everywhere) for account_id in candidates.values_list("pk", flat=True)}
+    grants = AccessGrant.objects.filter(user=user, account__in=candidates).values("account_id", *GRANT_FLAGS.values())
+    for grant in grants:
+        actions = held.setdefault(grant["account_id"], set(everywhere))
+        actions.update(action for action, flag in GRANT_FLAGS.items() if grant[flag])
+    return {account_id: frozenset(actions) for account_id, actions in held.items() if actions}
+
+
+def actions_on(user, account):
+    """The actions the user may do on one seller account (a ``SellerAccount`` or its id)."""
+    account_id = getattr(account, "pk", account)
+    return actions_by_account(user, [account_id]).get(account_id, frozenset())
+
+
+def users_with_access(actions, account=None):
+    """Active users who may do any of ``actions`` on ``account`` (or on some account when ``account`` is None)."""
+    actions = [Action(action) for action in actions]
+    codenames = [PERMISSION_CODENAMES[action] for action in actions]
+    permissions = Permission.objects.filter(content_type__app_label="wagtail_customers", codename__in=codenames)
+    grant_filter = Q()
+    for action in actions:
+        grant_filter |= Q(**{GRANT_FLAGS[action]: True})
+    grants = AccessGrant.objects.filter(grant_filter, account__is_enabled=True)
+    if account is not None:
+        grants = grants.filter(account=account)
+        if not SellerAccount.objects.enabled().filter(pk=getattr(account, "pk", account)).exists():
+            return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(pk__in=grants.values("user_id"))
+            | Q(groups__permissions__in=permissions)
+            | Q(user_permissions__in=permissions)
+        )
+        .distinct()
+    )

@@ -6,9 +6,14 @@ from wagtail import hooks
 
 from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
-from .permissions import Action
+from .permission_policies import register_permission_policies
+from .permissions import Action, plugin_permissions
 from .views.customer_page import urls as customer_page_urls
 from .views.customers import customer_viewset
+
+# Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail
+# loads this module, and registers snippets, before this app's ready() runs.
+register_permission_policies()
 
 
 @hooks.register("register_admin_menu_item")
@@ -36,3 +41,8 @@ def register_customer_page_urls():
 @hooks.register("register_log_actions")
 def register_log_actions(actions):
     register_customer_log_actions(actions)
+
+
+@hooks.register("register_permissions")
+def register_customer_permissions():
+    return plugin_permissions()
