@@ -1,7 +1,10 @@
 """Reading tabular files and parsing their cells, with errors that name the row and the reason."""
 
+import csv
+import io
 import re
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
@@ -9,19 +12,32 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, TSV, XLSX
+from tablib import InvalidDimensions
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 #: Amounts are stored with 14 digits, 2 of them decimals.
 MAX_AMOUNT = Decimal("1e12")
+#: The preview lists at most this many errors (the count of the rest is still given).
+MAX_REPORTED_ERRORS = 500
+CENT = Decimal("0.01")
 
 
 class ImportFileError(ValueError):
-    """A file that cannot be imported. ``row`` is the spreadsheet row number (header = 1), if any."""
+    """A file that cannot be imported. ``row`` is the spreadsheet row number (header = 1), if any.
 
-    def __init__(self, message, row=None):
+    ``errors`` lists every error found in the file as ``{"row": n, "message": text}`` (the first one
+    is this error); ``errors_total`` counts them all when the list was cut at ``MAX_REPORTED_ERRORS``.
+    """
+
+    def __init__(self, message, row=None, errors=None, errors_total=None):
         self.row = row
-        self.message = message
-        super().__init__(f"Row {row}: {message}" if row else message)
+        self.message = str(message)
+        self.errors = errors if errors is not None else [{"row": row, "message": self.message}]
+        self.errors_total = errors_total if errors_total is not None else len(self.errors)
+        text = f"Row {row}: {self.message}" if row else self.message
+        if self.errors_total > 1:
+            text += f" (and {self.errors_total - 1} more error(s))"
+        super().__init__(text)
 
 
 @dataclass
@@ -44,6 +60,33 @@ class ImportReport:
     unknown_columns: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     dry_run: bool = False
+    #: Every row error found while parsing: ``{"row": n, "message": text}``, sorted by row.
+    errors: list = field(default_factory=list)
+    errors_total: int = 0
+
+    def add_error(self, error):
+        self.errors_total += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"row": error.row, "message": error.message})
+
+    @contextmanager
+    def collecting_errors(self):
+        """Record an ``ImportFileError`` raised inside the block and carry on with the next order or row."""
+        try:
+            yield
+        except ImportFileError as error:
+            self.add_error(error)
+
+    def raise_for_errors(self):
+        """Stop the import, naming the first error, when parsing found any."""
+        if self.errors_total:
+            self.errors.sort(key=lambda error: error["row"] or 0)
+            first = self.errors[0]
+            raise ImportFileError(first["message"], first["row"], errors=self.errors, errors_total=self.errors_total)
+
+    def as_dict(self):
+        """The report as JSON-ready data (kept on an ``ImportJob``)."""
+        return asdict(self)
 
 
 def read_table(content, filename="", delimiter=None, encoding="utf-8"):
@@ -57,23 +100,11 @@ def read_table(content, filename="", delimiter=None, encoding="utf-8"):
         if is_xlsx:
             dataset = XLSX().create_dataset(content)
         else:
-            try:
-                text = content.decode(encoding)
-            except UnicodeDecodeError as error:
-                raise ImportFileError(
-                    _(
-                        "The file is not %(encoding)s text (byte 0x%(byte)02x at position %(position)d). "
-                        "Save it as CSV UTF-8 or choose its encoding."
-                    )
-                    % {"encoding": encoding, "byte": content[error.start], "position": error.start}
-                ) from None
-            text = text.lstrip("\ufeff")
-            if "\x00" in text:
-                raise ImportFileError(_("The file contains NUL bytes; it is not a text file."))
+            text = _decode(content, encoding)
             if delimiter is None:
                 first_line = text.split("\n", 1)[0]
                 delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-            dataset = (TSV() if delimiter == "\t" else CSV()).create_dataset(text)
+            dataset = _text_dataset(text, delimiter)
     except ImportFileError:
         raise
     except Exception as error:  # tablib/openpyxl raise many kinds for a malformed file
@@ -81,12 +112,59 @@ def read_table(content, filename="", delimiter=None, encoding="utf-8"):
     headers = [str(h).strip() if h is not None else "" for h in (dataset.headers or [])]
     if not any(headers):
         raise ImportFileError(_("The file has no header row."))
+    named = [(position, header) for position, header in enumerate(headers) if header]
     rows = []
-    for index, values in enumerate(dataset, start=2):
-        cells = {header: _cell_text(value) for header, value in zip(headers, values, strict=False) if header}
-        if any(cells.values()):
-            rows.append((index, cells))
+    if is_xlsx:
+        for index, values in enumerate(dataset, start=2):
+            cells = {header: _cell_text(values[position]) for position, header in named}
+            if any(cells.values()):
+                rows.append((index, cells))
+    else:
+        # Cells of a text file are already strings: no per-cell function call on the bulk path.
+        for index, values in enumerate(dataset, start=2):
+            cells = {header: values[position].strip() for position, header in named}
+            if any(cells.values()):
+                rows.append((index, cells))
     return Table(headers=headers, rows=rows)
+
+
+def _decode(content, encoding):
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" is UTF-16 with a byte order mark, whatever encoding was chosen.
+        encoding = "utf-16"
+    try:
+        text = content.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            _(
+                "The file is not %(encoding)s text (byte 0x%(byte)02x at position %(position)d). "
+                "Save it as CSV UTF-8 or choose its encoding."
+            )
+            % {"encoding": encoding, "byte": content[error.start], "position": error.start}
+        ) from None
+    except LookupError:
+        raise ImportFileError(_("Unknown text encoding '%(encoding)s'.") % {"encoding": encoding}) from None
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise ImportFileError(_("The file contains NUL bytes; it is not a text file."))
+    return text
+
+
+def _text_dataset(text, delimiter):
+    try:
+        return (TSV() if delimiter == "\t" else CSV()).create_dataset(text)
+    except InvalidDimensions:
+        # tablib pads short rows but refuses long ones without saying which: find it.
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        width = len(next(reader))
+        for row_number, record in enumerate(reader, start=2):
+            if len(record) > width:
+                raise ImportFileError(
+                    _("The row has %(cells)d cells but the header row has %(width)d columns.")
+                    % {"cells": len(record), "width": width},
+                    row_number,
+                ) from None
+        raise
 
 
 def _cell_text(value):
@@ -128,7 +206,25 @@ def parse_decimal(text, row, column, default=Decimal("0")):
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
         )
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(CENT)
+
+
+def parse_exact_decimal(text, row, column, default=Decimal("0")):
+    """Like ``parse_decimal`` but keeps every decimal place (unit prices such as 0.425)."""
+    if text == "" or text is None:
+        return default
+    try:
+        value = Decimal(_NUMBER_NOISE.sub("", text))
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        raise ImportFileError(_("'%(value)s' in %(column)s is not a number.") % {"value": text, "column": column}, row)
+    return value
+
+
+def money(value):
+    """Round an exact amount to cents."""
+    return value.quantize(CENT)
 
 
 def parse_int(text, row, column, default=0, allow_negative=False):
@@ -173,3 +269,39 @@ def parse_moment(text, row, column, formats=()):
             row,
         )
     return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def group_rows(table, column, report):
+    """``{key: [(row number, cells), ...]}`` in file order, grouping rows on ``column`` (the order id).
+
+    A row whose key is empty is reported as an error and left out.
+    """
+    groups = {}
+    for row_number, cells in table.rows:
+        key = cells.get(column, "")
+        if not key:
+            report.add_error(ImportFileError(_("%(column)s is empty.") % {"column": column}, row_number))
+            continue
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [(row_number, cells)]
+        else:
+            group.append((row_number, cells))
+    return groups
+
+
+def merged_cells(rows):
+    """One order's cells: each column's first non-empty value over its rows (continuation rows fill gaps)."""
+    merged = dict(rows[0][1])
+    for _row_number, cells in rows[1:]:
+        for column, value in cells.items():
+            if value and not merged.get(column):
+                merged[column] = value
+    return merged
+
+
+def strip_float_suffix(text):
+    """``'17850.0'`` -> ``'17850'``: ids and ZIP codes that went through a float column."""
+    if text.endswith(".0") and text[:-2].isdigit():
+        return text[:-2]
+    return text

@@ -42,7 +42,8 @@ class GenericFormat:
         for row_number, cells in table.rows:
             order_id = cells.get("order_id", "")
             if not order_id:
-                raise ImportFileError(_("order_id is empty."), row_number)
+                report.add_error(ImportFileError(_("order_id is empty."), row_number))
+                continue
             if order_id not in orders:
                 orders[order_id] = {}
                 order_rows[order_id] = []
@@ -51,9 +52,13 @@ class GenericFormat:
                 if cells.get(column) and column not in first_values:
                     first_values[column] = (cells[column], row_number)
             order_rows[order_id].append((row_number, cells))
-        return [self._order(order_id, orders[order_id], order_rows[order_id]) for order_id in orders]
+        parsed = []
+        for order_id in orders:
+            with report.collecting_errors():
+                parsed.append(self._order(order_id, orders[order_id], order_rows[order_id], report))
+        return parsed
 
-    def _order(self, order_id, values, rows):
+    def _order(self, order_id, values, rows, report):
         def text(column):
             return values.get(column, ("", None))[0]
 
@@ -79,7 +84,11 @@ class GenericFormat:
                 % {"value": fulfilment, "choices": ", ".join(sorted(FULFILMENT_VALUES))},
                 values["fulfillment_status"][1],
             )
-        lines = [self._line(row_number, cells) for row_number, cells in rows if self._has_line(cells)]
+        lines = []
+        for row_number, cells in rows:
+            if self._has_line(cells):
+                with report.collecting_errors():
+                    lines.append(self._line(row_number, cells))
         rating = None
         if text("feedback_rating"):
             rating = parse_int(text("feedback_rating"), values["feedback_rating"][1], "feedback_rating")

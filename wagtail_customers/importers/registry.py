@@ -2,10 +2,17 @@
 
 from django.utils.translation import gettext as _
 
+from .amazon_orders import AmazonOrdersFormat
+from .amazon_sale_report import AmazonSaleReportFormat
 from .base import ImportFileError
 from .generic import GenericFormat
+from .online_retail import OnlineRetailFormat
+from .shopify import ShopifyFormat
 
-FORMATS = {fmt.name: fmt for fmt in (GenericFormat,)}
+FORMATS = {
+    fmt.name: fmt
+    for fmt in (GenericFormat, ShopifyFormat, AmazonOrdersFormat, AmazonSaleReportFormat, OnlineRetailFormat)
+}
 
 
 def get_format(name):

@@ -1,26 +1,37 @@
 """Import a whole file or nothing."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..services.ingestion import IngestionError, record_orders
 from .base import ImportFileError, ImportReport, read_table
 from .registry import get_format
 
 
-def run_import(account, content, *, format_name="generic", filename="", dry_run=False, encoding="utf-8"):
+def run_import(account, content, *, format_name="generic", filename="", dry_run=False, encoding="utf-8", progress=None):
     """Parse ``content`` and record its orders for ``account`` in one transaction.
 
-    Every row is parsed before anything is written; any error raises ``ImportFileError`` and leaves
-    the database as it was. With ``dry_run`` the orders are recorded and rolled back, so the report
-    gives the exact counts the real run would.
+    Every row is parsed before anything is written; errors raise ``ImportFileError`` (listing every
+    error found, each with its row number) and leave the database as it was. With ``dry_run`` the
+    orders are recorded and rolled back, so the report gives the exact counts the real run would.
+
+    ``progress(stage, done, total)``, if given, is called with ``"checking"`` once the rows are read
+    and with ``"writing"`` (orders) once they all parsed, before the one transaction starts.
     """
     importer = get_format(format_name)
     table = read_table(content, filename=filename, delimiter=importer.delimiter, encoding=encoding)
     report = ImportReport(format_name=importer.name, rows=len(table.rows), dry_run=dry_run)
     if not table.rows:
-        raise ImportFileError("The file has a header row but no data rows.")
+        raise ImportFileError(_("The file has a header row but no data rows."))
+    if progress:
+        progress("checking", 0, len(table.rows))
     orders = importer.parse(table, report)
+    report.raise_for_errors()
+    if not orders:
+        raise ImportFileError(_("The file has no orders to import (every row was skipped)."))
     report.orders = len(orders)
+    if progress:
+        progress("writing", 0, len(orders))
     with transaction.atomic():
         try:
             result = record_orders(account, orders)

@@ -1,0 +1,190 @@
+"""The UCI "Online Retail" and "Online Retail II" layouts: one row per invoice line.
+
+* An invoice is an order; a customer is its ``CustomerID`` (``17850.0`` is read as ``17850``). Rows
+  without one (empty, ``NA``, ``0``, ``0.0``) make the invoice a guest order, its own customer.
+* Invoices starting with ``C`` are cancellations: each of their lines returns units of an earlier
+  purchase. The units are matched, in the same file, to the same customer's latest earlier lines with
+  the same ``StockCode`` (then the one before, and so on): those lines get a ``returned_quantity`` and
+  their order is refunded the cancelled amount. Units with no earlier purchase in the file (bought
+  before the file starts, or a guest's) become a returned order of their own under the ``C`` invoice.
+* Rows with a zero or negative quantity outside a ``C`` invoice are stock adjustments ("damages",
+  "check"), and invoices starting with ``A`` are bad-debt adjustments: not sales, so they are skipped
+  and counted.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ..models import FulfilmentStatus, OrderStatus
+from ..services.inputs import AddressData, CustomerData, LineData, OrderData
+from .base import (
+    ImportFileError,
+    check_columns,
+    group_rows,
+    money,
+    parse_exact_decimal,
+    parse_int,
+    parse_moment,
+    strip_float_suffix,
+)
+
+#: Column names of the first dataset; Online Retail II renames three of them.
+RENAMED = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"}
+REQUIRED = [("InvoiceNo", "Invoice"), ("InvoiceDate",), ("StockCode",), ("Quantity",), ("UnitPrice", "Price")]
+KNOWN = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country")
+KNOWN += tuple(RENAMED)
+DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%d/%m/%Y %H:%M")
+NO_CUSTOMER = {"", "na", "nan", "none", "null", "0"}
+ZERO = Decimal("0")
+
+
+class OnlineRetailFormat:
+    name = "online_retail"
+    label = gettext_lazy("UCI Online Retail / Online Retail II (CSV or Excel)")
+    delimiter = None
+
+    def parse(self, table, report):
+        report.unknown_columns = check_columns(table, REQUIRED, KNOWN)
+        if any(header in RENAMED for header in table.headers):
+            table.rows = [(number, {RENAMED.get(k, k): v for k, v in cells.items()}) for number, cells in table.rows]
+        self.moments = {}
+        self.adjustments = 0
+        sales, cancellations = [], []
+        for invoice, rows in group_rows(table, "InvoiceNo", report).items():
+            with report.collecting_errors():
+                if invoice[:1].upper() == "A":
+                    report.rows_skipped += len(rows)
+                    report.warnings.append(
+                        _("Invoice %(invoice)s is an adjustment, not a sale: skipped.") % {"invoice": invoice}
+                    )
+                elif invoice[:1].upper() == "C":
+                    cancellations.append(self._invoice(invoice, rows, cancellation=True))
+                else:
+                    order = self._invoice(invoice, rows, cancellation=False)
+                    if order.lines:
+                        sales.append(order)
+        report.rows_skipped += self.adjustments
+        if self.adjustments:
+            report.warnings.append(
+                _("%(count)d row(s) with a zero or negative quantity outside a C invoice skipped (stock adjustments).")
+                % {"count": self.adjustments}
+            )
+        returned_orders = apply_cancellations(sales, cancellations, report)
+        return sales + returned_orders
+
+    def _moment(self, text, row):
+        # Every line of an invoice repeats its date: parse each distinct text once.
+        moment = self.moments.get(text)
+        if moment is None:
+            moment = self.moments[text] = parse_moment(text, row, "InvoiceDate", DATE_FORMATS)
+        return moment
+
+    def _invoice(self, invoice, rows, cancellation):
+        placed_at = min(self._moment(cells.get("InvoiceDate", ""), number) for number, cells in rows)
+        customer_id = next((c for c in (customer_key(cells) for _n, cells in rows) if c), "")
+        country = next((cells["Country"] for _n, cells in rows if cells.get("Country")), "")
+        lines = []
+        for number, cells in rows:
+            quantity = parse_int(cells.get("Quantity", ""), number, "Quantity", allow_negative=True)
+            if cancellation and quantity > 0:
+                raise ImportFileError(
+                    _("Quantity %(quantity)d is positive on cancellation invoice %(invoice)s.")
+                    % {"quantity": quantity, "invoice": invoice},
+                    number,
+                )
+            if not cancellation and quantity <= 0:
+                self.adjustments += 1
+                continue
+            price = parse_exact_decimal(cells.get("UnitPrice", ""), number, "UnitPrice")
+            if price < 0:
+                raise ImportFileError(_("UnitPrice is negative (%(value)s).") % {"value": cells["UnitPrice"]}, number)
+            quantity = abs(quantity)
+            line = LineData(
+                sku=cells.get("StockCode", ""),
+                product_name=cells.get("Description", ""),
+                quantity=quantity,
+                unit_price=money(price),
+                line_total=money(price * quantity),
+            )
+            line.exact_price = price
+            lines.append(line)
+        return OrderData(
+            external_id=invoice,
+            placed_at=placed_at,
+            customer=CustomerData(external_id=customer_id),
+            ship_to=AddressData(country=country),
+            lines=lines,
+        )
+
+
+def customer_key(cells):
+    text = strip_float_suffix(cells.get("CustomerID", ""))
+    return "" if text.lower() in NO_CUSTOMER else text
+
+
+def apply_cancellations(sales, cancellations, report):
+    """Turn cancellation invoices into returns; returns the orders made of units with no earlier purchase."""
+    earlier = defaultdict(list)  # (customer, stock code) -> [(placed_at, order, line)], oldest first
+    for order in sorted(sales, key=lambda order: order.placed_at):
+        if order.customer.external_id:
+            for line in order.lines:
+                earlier[order.customer.external_id, line.sku].append((order.placed_at, order, line))
+    refunds = defaultdict(lambda: ZERO)
+    returned_orders = []
+    matched_units = 0
+    for cancellation in sorted(cancellations, key=lambda order: (order.placed_at, order.external_id)):
+        unmatched = []
+        for cancelled in cancellation.lines:
+            remaining = cancelled.quantity
+            candidates = earlier.get((cancellation.customer.external_id, cancelled.sku), [])
+            for placed_at, order, line in reversed(candidates):
+                if remaining == 0:
+                    break
+                taken = min(remaining, line.quantity - line.returned_quantity)
+                if placed_at > cancellation.placed_at or taken <= 0:
+                    continue
+                line.returned_quantity += taken
+                remaining -= taken
+                matched_units += taken
+                refunds[id(order)] += cancelled.exact_price * taken
+                order.returned_at = max(order.returned_at or placed_at, cancellation.placed_at)
+            if remaining:
+                cancelled.quantity = cancelled.returned_quantity = remaining
+                cancelled.line_total = money(cancelled.exact_price * remaining)
+                unmatched.append(cancelled)
+        if unmatched:
+            returned_orders.append(_returned_order(cancellation, unmatched))
+    for order in sales:
+        if id(order) in refunds:
+            _refund(order, refunds[id(order)])
+    if cancellations:
+        report.warnings.append(
+            _(
+                "%(invoices)d cancellation invoice(s): %(units)d unit(s) returned on earlier purchases in the file; "
+                "%(orders)d returned order(s) made of units with no earlier purchase in the file."
+            )
+            % {"invoices": len(cancellations), "units": matched_units, "orders": len(returned_orders)}
+        )
+    return returned_orders
+
+
+def _refund(order, amount):
+    total = sum((line.line_total for line in order.lines), money(ZERO))
+    order.refunded = min(money(amount), total)
+    order.refunded_at = order.returned_at
+    if all(line.returned_quantity == line.quantity for line in order.lines):
+        order.status, order.fulfilment_status = OrderStatus.RETURNED, FulfilmentStatus.RETURNED
+    else:
+        order.status = OrderStatus.PARTIALLY_REFUNDED
+
+
+def _returned_order(cancellation, lines):
+    total = sum((line.line_total for line in lines), money(ZERO))
+    cancellation.lines = lines
+    cancellation.status, cancellation.fulfilment_status = OrderStatus.RETURNED, FulfilmentStatus.RETURNED
+    cancellation.total = cancellation.refunded = total
+    cancellation.returned_at = cancellation.refunded_at = cancellation.placed_at
+    return cancellation
