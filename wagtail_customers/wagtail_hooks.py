@@ -10,6 +10,7 @@ from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
 from .views.customer_page import urls as customer_page_urls
 from .views.customers import customer_viewset
+from .views.sharing import urls as sharing_urls
 
 # Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail
 # loads this module, and registers snippets, before this app's ready() runs.
@@ -36,6 +37,18 @@ def register_customers_listing_menu_item():
 @hooks.register("register_admin_urls")
 def register_customer_page_urls():
     return [path("customers/", include(customer_page_urls))]
+
+
+@hooks.register("register_admin_urls")
+def register_sharing_urls():
+    return [path("customers/sharing/", include(sharing_urls))]
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_sharing_menu_item():
+    return CustomersMenuItem(
+        _("Sharing"), reverse("wagtail_customers_sharing:index"), action=Action.SHARE, icon_name="key", order=900
+    )
 
 
 @hooks.register("register_log_actions")

@@ -1,0 +1,106 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ...permissions import Action, accounts_for, actions_by_account
+from ...services.access import grant_actions, shareable_actions, with_view
+
+ACTION_HELP = _("“View customers” comes with every other action.")
+
+
+def find_users(query, exclude=None, limit=10):
+    """Active users whose user name, first or last name or e-mail contains ``query`` (case-insensitive)."""
+    query = (query or "").strip()
+    User = get_user_model()
+    users = User.objects.filter(is_active=True)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    words = query.split()
+    for word in words[:4]:
+        users = users.filter(
+            Q(**{f"{User.USERNAME_FIELD}__icontains": word})
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return users.order_by(User.USERNAME_FIELD)[:limit]
+
+
+def describe_user(user):
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return {"id": user.pk, "username": user.get_username(), "name": full_name, "email": user.email}
+
+
+def _action_choices(actions):
+    return [(action.value, action.label) for action in Action if action in actions]
+
+
+class ShareAccessForm(forms.Form):
+    """Find a user, tick seller accounts and actions."""
+
+    user = forms.CharField(
+        label=_("User"),
+        max_length=254,
+        help_text=_("Type part of a name, user name or e-mail address and pick the user from the list."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    accounts = forms.ModelMultipleChoiceField(
+        label=_("Seller accounts"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+    actions = forms.MultipleChoiceField(label=_("Actions"), widget=forms.CheckboxSelectMultiple, help_text=ACTION_HELP)
+
+    def __init__(self, *args, sharer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sharer = sharer
+        self.fields["accounts"].queryset = accounts_for(sharer, Action.SHARE).order_by("name")
+        held = set()
+        for actions in actions_by_account(sharer, self.fields["accounts"].queryset).values():
+            if Action.SHARE in actions:
+                held |= actions
+        self.fields["actions"].choices = _action_choices(held)
+        self.fields["actions"].initial = [Action.VIEW.value]
+
+    def clean_user(self):
+        value = self.cleaned_data["user"].strip()
+        User = get_user_model()
+        users = User.objects.filter(is_active=True)
+        by_name = users.filter(**{f"{User.USERNAME_FIELD}__iexact": value})
+        matches = list(by_name[:2]) or list(users.filter(email__iexact=value)[:2])
+        if not matches:
+            raise forms.ValidationError(_("No active user has this user name or e-mail address."))
+        if len(matches) > 1:
+            raise forms.ValidationError(_("Several users have this e-mail address: type the user name instead."))
+        if matches[0].pk == self.sharer.pk:
+            raise forms.ValidationError(_("You cannot change your own access."))
+        return matches[0]
+
+    def clean(self):
+        cleaned = super().clean()
+        accounts, actions = cleaned.get("accounts"), cleaned.get("actions")
+        if accounts and actions:
+            wanted = with_view(actions)
+            for account in accounts:
+                refused = wanted - shareable_actions(self.sharer, account)
+                if refused:
+                    labels = ", ".join(str(action.label) for action in Action if action in refused)
+                    self.add_error(
+                        "actions",
+                        _("You cannot give %(actions)s on %(account)s.") % {"actions": labels, "account": account},
+                    )
+        return cleaned
+
+
+class ChangeAccessForm(forms.Form):
+    """The actions of one grant that the person changing it holds themselves."""
+
+    actions = forms.MultipleChoiceField(
+        label=_("Actions"), required=False, widget=forms.CheckboxSelectMultiple, help_text=ACTION_HELP
+    )
+
+    def __init__(self, *args, sharer, grant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.giveable = shareable_actions(sharer, grant.account_id)
+        self.fields["actions"].choices = _action_choices(self.giveable)
+        self.kept = [action for action in grant_actions(grant) if action not in self.giveable]
+        self.fields["actions"].initial = [action.value for action in grant_actions(grant) if action in self.giveable]
