@@ -1,0 +1,182 @@
+"""Export every customer as CSV and XLSX: the plugin's worker path, B0 (django-import-export's
+``Resource.export()``), Wagtail's ``list_export`` on the A0 viewset, and the floor F. Each export
+runs in its own process (``benchmarks.export_worker``) so its memory is measured like a worker's."""
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import NotAvailable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class PluginExport:
+    """The plugin's export: the export job's own code when present, else its building blocks
+    (listing queryset -> resource rows -> streaming writer), which is what the job runs."""
+
+    label = "plugin"
+
+    def prepare(self, user, file_format):
+        try:
+            from wagtail_customers.exports.resources import customer_resource_class
+            from wagtail_customers.exports.writers import write_csv, write_xlsx
+            from wagtail_customers.listing import customer_listing_queryset
+        except ImportError as error:
+            raise NotAvailable(str(error)) from None
+        from wagtail_customers.permissions import Action
+
+        from ..baselines import EXPORT_COLUMNS
+
+        resource = customer_resource_class()()
+        names = resource.export_field_names(list(EXPORT_COLUMNS))
+        queryset = customer_listing_queryset(user, "all", {}, Action.EXPORT)
+        return {
+            "headers": resource.export_headers(names),
+            "rows": lambda: map(
+                resource.row_exporter(names), queryset.values(*resource.values_for(names)).iterator(chunk_size=2000)
+            ),
+            "write": write_csv if file_format == "csv" else write_xlsx,
+        }
+
+    def run(self, prepared, file_format, path):
+        return prepared["write"](prepared["headers"], prepared["rows"](), path)
+
+
+class ImportExportB0:
+    label = "B0 django-import-export"
+
+    def prepare(self, user, file_format):
+        return None
+
+    def run(self, prepared, file_format, path):
+        from ..baselines import export_b0
+
+        return export_b0(path, file_format)
+
+
+class WagtailListExport:
+    label = "Wagtail list_export (A0)"
+
+    def prepare(self, user, file_format):
+        from django.test import Client
+
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        return client
+
+    def run(self, client, file_format, path):
+        from ..baselines import A0_INDEX_URL
+
+        response = client.get(f"{A0_INDEX_URL}?export={file_format}")
+        if response.status_code != 200:
+            raise RuntimeError(f"list_export answered HTTP {response.status_code}")
+        with open(path, "wb") as handle:
+            if response.streaming:
+                for chunk in response.streaming_content:
+                    handle.write(chunk)
+            else:
+                handle.write(response.content)
+        from wagtail_customers.models import Customer
+
+        return Customer.objects.count()
+
+
+class Floor:
+    label = "F values_list + csv"
+
+    def prepare(self, user, file_format):
+        return None
+
+    def run(self, prepared, file_format, path):
+        from ..baselines import export_floor
+
+        return export_floor(path)
+
+
+EXPORTERS = {"plugin": PluginExport(), "b0": ImportExportB0(), "wagtail": WagtailListExport(), "floor": Floor()}
+#: (exporter, format) pairs, in the order they run.
+CASES = [
+    ("floor", "csv"),
+    ("plugin", "csv"),
+    ("plugin", "xlsx"),
+    ("b0", "csv"),
+    ("b0", "xlsx"),
+    ("wagtail", "csv"),
+    ("wagtail", "xlsx"),
+]
+
+
+def _one_run(env, exporter, file_format, workdir):
+    out = Path(workdir) / f"{exporter}.{file_format}"
+    result_path = Path(workdir) / f"{exporter}-{file_format}.json"
+    command = [sys.executable, "-m", "benchmarks.export_worker", exporter, file_format, str(out), str(result_path)]
+    completed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        if "NotAvailable" in completed.stderr:
+            raise NotAvailable(last)
+        raise RuntimeError(last)
+    out.unlink(missing_ok=True)
+    return json.loads(result_path.read_text())
+
+
+def run(env, repeat, log=print, skip=()):
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="wcb-export-") as workdir:
+        for exporter, file_format in CASES:
+            key = f"{exporter}_{file_format}"
+            if exporter in skip or key in skip:
+                continue
+            entry = {"exporter": EXPORTERS[exporter].label, "format": file_format}
+            try:
+                runs = [_one_run(env, exporter, file_format, workdir) for _ in range(repeat)]
+            except NotAvailable as error:
+                entry["error"] = f"not available: {error}"
+            except RuntimeError as error:
+                entry["error"] = str(error)
+            else:
+                entry.update(
+                    runs=runs,
+                    rows=runs[0]["rows"],
+                    seconds=round(statistics.median(run["seconds"] for run in runs), 3),
+                    rss_growth_mb=max(run["rss_growth_mb"] for run in runs),
+                    bytes=runs[0]["bytes"],
+                )
+                entry["rows_per_s"] = round(entry["rows"] / entry["seconds"]) if entry["seconds"] else None
+            results[key] = entry
+            log(
+                f"    export {key:<14} "
+                + (
+                    f"{entry['seconds']:>8.2f} s {entry['rows_per_s'] or 0:>9} rows/s RSS +{entry['rss_growth_mb']} MB"
+                    if "seconds" in entry
+                    else entry["error"]
+                )
+            )
+    _ratios(results)
+    return results
+
+
+def _ratios(results):
+    for file_format in ("csv", "xlsx"):
+        plugin = results.get(f"plugin_{file_format}", {})
+        if "seconds" not in plugin:
+            continue
+        for other in ("b0", "wagtail", "floor"):
+            base = results.get(f"{other}_{file_format}", {})
+            if "seconds" in base:
+                plugin[f"speedup_vs_{other}"] = round(base["seconds"] / plugin["seconds"], 2)
+                if plugin["rss_growth_mb"] > 0:
+                    plugin[f"leaner_vs_{other}"] = round(base["rss_growth_mb"] / plugin["rss_growth_mb"], 1)
+        floor = results.get("floor_csv", {})
+        if file_format == "csv" and "seconds" in floor:
+            plugin["times_floor"] = round(plugin["seconds"] / floor["seconds"], 2)
+
+
+def env_for(db_spec):
+    from ..datasets import child_env
+
+    return child_env(db_spec)

@@ -1,0 +1,113 @@
+"""Listing and search: every tab, page 1 and a deep page, 10 and 100 rows, with and without search
+and a seller-account filter, through the Django test client as the logged-in superuser; the same
+request against the A0 baseline (``benchmarks.baselines``) in the same process, case by case."""
+
+import math
+from urllib.parse import urlencode
+
+from django.test import Client
+
+from wagtail_customers.models import SellerAccount
+
+from ..baselines import A0_INDEX_URL, A0_TABS
+from ..measure import measure
+
+#: The plugin's tab URLs (the listing issue's contract).
+PLUGIN_TABS = {
+    "all": "/admin/customers/",
+    "highest-value": "/admin/customers/highest-value/",
+    "most-orders": "/admin/customers/most-orders/",
+    "most-returned": "/admin/customers/most-returned/",
+    "promo-codes": "/admin/customers/promo-codes/",
+    "watchlist": "/admin/customers/watchlist/",
+}
+#: A surname of the demo data: matches about one customer in forty, by name and by e-mail.
+SEARCH_TERM = "smith"
+FILTER_ACCOUNT = "Shopify EU"
+
+
+def _tab_count(user, tab, params):
+    """Rows of a plugin tab, from the listing module (what its paginator counts)."""
+    try:
+        from wagtail_customers.listing import customer_listing_queryset
+    except ImportError:
+        return None
+    return customer_listing_queryset(user, tab, params).count()
+
+
+def listing_cases(user):
+    """The case grid: (name, tab, params) with the deep page computed from the tab's rows."""
+    account_id = SellerAccount.objects.get(name=FILTER_ACCOUNT).pk
+    cases = []
+    for tab in PLUGIN_TABS:
+        rows = _tab_count(user, tab, {})
+        for per_page in (10, 100):
+            cases.append((f"{tab} p1 x{per_page}", tab, {"per_page": per_page}))
+            last_page = max(1, math.ceil((rows or 0) / per_page))
+            if last_page > 1:
+                cases.append((f"{tab} deep p{last_page} x{per_page}", tab, {"per_page": per_page, "p": last_page}))
+        cases.append((f"{tab} search x10", tab, {"per_page": 10, "q": SEARCH_TERM}))
+        cases.append((f"{tab} account x10", tab, {"per_page": 10, "account": account_id}))
+        cases.append((f"{tab} search+account x10", tab, {"per_page": 10, "q": SEARCH_TERM, "account": account_id}))
+    return cases
+
+
+def _get(client, url):
+    def call():
+        response = client.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response.status_code, len(body)
+
+    return call
+
+
+def _ok(result):
+    status, _size = result
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}")
+
+
+def run(user, repeat, baseline_repeat, log=print, only_plugin=False):
+    # A server error is a result to report (HTTP 500), not a reason to stop the run.
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    results = []
+    for name, tab, params in listing_cases(user):
+        entry = {"case": name, "tab": tab, "params": {k: str(v) for k, v in params.items()}}
+        plugin_url = f"{PLUGIN_TABS[tab]}?{urlencode(params)}"
+        entry["plugin_url"] = plugin_url
+        try:
+            entry["plugin"], (_status, entry["plugin_bytes"]) = measure(
+                _get(client, plugin_url), repeat=repeat, check=_ok
+            )
+        except RuntimeError as error:
+            entry["plugin_error"] = str(error)
+        if not only_plugin and tab in A0_TABS:
+            a0_url = f"{A0_INDEX_URL}?{urlencode({'tab': tab, **params})}"
+            entry["a0_url"] = a0_url
+            try:
+                entry["a0"], _result = measure(
+                    _get(client, a0_url), repeat=baseline_repeat, warmup=1, memory=False, check=_ok
+                )
+            except RuntimeError as error:
+                entry["a0_error"] = str(error)
+        if "plugin" in entry and "a0" in entry:
+            entry["ratio_median"] = round(entry["a0"]["median_ms"] / entry["plugin"]["median_ms"], 1)
+            entry["ratio_p95"] = round(entry["a0"]["p95_ms"] / entry["plugin"]["p95_ms"], 1)
+        log(_line(entry))
+        results.append(entry)
+    return results
+
+
+def _line(entry):
+    plugin = entry.get("plugin")
+    a0 = entry.get("a0")
+    text = f"    {entry['case']:<34}"
+    text += (
+        f" plugin p50 {plugin['median_ms']:>8.1f} ms p95 {plugin['p95_ms']:>8.1f} ms q={plugin['queries']}"
+        if plugin
+        else f" plugin {entry.get('plugin_error')}"
+    )
+    if a0:
+        text += f" | A0 p50 {a0['median_ms']:>9.1f} ms q={a0['queries']} | x{entry.get('ratio_median', '-')}"
+    return text

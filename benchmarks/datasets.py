@@ -1,0 +1,126 @@
+"""Dataset sizes, cache keys and working copies.
+
+A dataset is what ``manage.py customers_demo_data`` builds for a size and a seed, plus the
+benchmark's superuser and a watchlist of 1 % of the customers. Built datasets are cached by
+(size, seed, the plugin's latest schema migration, ``DATASET_VERSION``): SQLite files under
+``benchmarks/.data/sqlite/``, PostgreSQL template databases in the kept cluster. Each run works on
+a copy, so cases that write (statistics rebuilds, imports) never touch the cache.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("WC_BENCH_DATA", ROOT / "benchmarks" / ".data"))
+#: Bump when what ``benchmarks.build`` adds to a dataset changes.
+DATASET_VERSION = 1
+SUPERUSER = "bench"
+SUPERUSER_PASSWORD = "bench-pw"
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    customers: int
+    orders: int
+    #: Orders in each generated import file.
+    import_orders: int
+
+
+SIZES = {
+    size.name: size
+    for size in (
+        # XS is the smoke test's size; S, M and L are the issue's.
+        Size("XS", 300, 1_500, 300),
+        Size("S", 2_000, 10_000, 2_000),
+        Size("M", 20_000, 100_000, 5_000),
+        Size("L", 200_000, 1_000_000, 10_000),
+    )
+}
+
+
+def latest_migration():
+    """The plugin's latest schema migration (by name), read from the migrations folder."""
+    names = sorted(path.stem for path in (ROOT / "wagtail_customers" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    return names[-1] if names else "none"
+
+
+def cache_key(size, seed):
+    migration = latest_migration()
+    digest = hashlib.sha1(f"{size.name}/{seed}/{migration}/{DATASET_VERSION}".encode()).hexdigest()[:8]
+    return f"wcb_{size.name.lower()}_s{seed}_{migration[:24].lower()}_{digest}"
+
+
+def child_env(db_spec, **extra):
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="benchmarks.settings",
+        WC_BENCH_DB=db_spec,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "example_project"), env.get("PYTHONPATH")])),
+    )
+    env.update(extra)
+    return env
+
+
+def _meta_path(key):
+    return DATA / "meta" / f"{key}.json"
+
+
+def _read_meta(key):
+    path = _meta_path(key)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _build(db_spec, size, seed, key, db_label):
+    """Build a dataset in a child process; returns its metadata (with the generation time)."""
+    meta_file = _meta_path(key + "-" + db_label)
+    meta_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "benchmarks.build", size.name, str(seed), str(meta_file)]
+    subprocess.run(command, check=True, env=child_env(db_spec), cwd=ROOT)
+    return json.loads(meta_file.read_text())
+
+
+def sqlite_working_copy(size, seed, rebuild=False, log=print):
+    """Path of a fresh copy of the cached SQLite dataset (built first when missing)."""
+    key = cache_key(size, seed)
+    cached = DATA / "sqlite" / f"{key}.sqlite3"
+    meta = _read_meta(key + "-sqlite")
+    if rebuild or not cached.exists() or meta is None:
+        log(f"  building SQLite dataset {key} ({size.customers} customers / {size.orders} orders)")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        building = cached.with_suffix(".building")
+        building.unlink(missing_ok=True)
+        meta = _build(f"sqlite:{building}", size, seed, key, "sqlite")
+        building.rename(cached)
+        meta["from_cache"] = False
+    else:
+        meta["from_cache"] = True
+    working = DATA / "sqlite" / f"run-{size.name.lower()}.sqlite3"
+    shutil.copyfile(cached, working)
+    return f"sqlite:{working}", meta, lambda: working.unlink(missing_ok=True)
+
+
+def postgres_working_copy(cluster, size, seed, rebuild=False, log=print):
+    """``WC_BENCH_DB`` of a fresh copy of the cached PostgreSQL dataset (built first when missing)."""
+    key = cache_key(size, seed)
+    meta = _read_meta(key + "-postgres")
+    if rebuild or meta is None or not cluster.database_exists(key):
+        log(f"  building PostgreSQL dataset {key} ({size.customers} customers / {size.orders} orders)")
+        building = key + "_building"
+        cluster.drop_database(building)
+        cluster.sql(f'CREATE DATABASE "{building}"')
+        meta = _build(cluster.spec(building), size, seed, key, "postgres")
+        cluster.drop_database(key)
+        cluster.sql(f'ALTER DATABASE "{building}" RENAME TO "{key}"')
+        meta["from_cache"] = False
+    else:
+        meta["from_cache"] = True
+    working = f"wcb_run_{size.name.lower()}"
+    cluster.copy_database(key, working)
+    return cluster.spec(working), meta, lambda: cluster.drop_database(working)
