@@ -1,0 +1,279 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.customer_page_support import staff_user
+from tests.factories import moment, order_data
+from wagtail_customers.models import EventKind, OrderEvent, SellerAccount, WatchlistEntry
+from wagtail_customers.services.ingestion import record_order, record_orders
+from wagtail_customers.services.inputs import AddressData, FeedbackData
+
+pytestmark = pytest.mark.django_db
+
+
+def detail_url(customer_id, query=""):
+    return reverse("wagtail_customers_customer:detail", args=[customer_id]) + query
+
+
+def section(html, tab):
+    """The HTML of one tab panel."""
+    start = html.index(f'<section id="tab-{tab}"')
+    end = html.find('<section id="tab-', start + 1)
+    return html[start : end if end > 0 else html.index("</main>")]
+
+
+@pytest.fixture
+def ada(account):
+    """A customer with two orders, milestones, feedback, a promo code, a return and a second address."""
+    first = order_data(
+        "A-1",
+        day=0,
+        lines=((2, "10.00"), (1, "5.00")),
+        promo_codes=("WELCOME10",),
+        discount="1.00",
+        paid_at=moment(0, 13),
+        shipped_at=moment(1),
+        delivered_at=moment(3),
+        city="Bristol",
+    )
+    first.feedback = FeedbackData(rating=2, comment="Box was <b>crushed</b>", left_at=moment(4))
+    first.lines[0].returned_quantity = 1
+    second = order_data("A-2", day=40, lines=((1, "30.00"),), status="shipped", shipped_at=moment(41))
+    record_orders(account, [first, second])
+    return account.customers.get()
+
+
+def test_customer_page_has_three_tabs_and_header(admin_client, ada):
+    response = admin_client.get(detail_url(ada.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for tab, title in (("timeline", "Timeline"), ("details", "Details"), ("orders", "Orders")):
+        assert f'id="tab-label-{tab}"' in html and title in html
+        section(html, tab)
+    assert 'data-controller="w-tabs"' in html
+    assert "Ada Lovelace" in html
+    # Superuser: every header action the plugin has a URL for.
+    assert reverse("wagtail_customers_customer:email", args=[ada.pk]) in html
+    assert reverse("wagtail_customers:delete", args=[ada.pk]) in html
+
+
+def test_timeline_shows_orders_with_milestones_feedback_and_events_newest_first(admin_client, ada, superuser):
+    first, second = ada.orders.order_by("placed_at")
+    OrderEvent.objects.create(
+        customer=ada, order=first, kind=EventKind.EMAIL, occurred_at=moment(5), message="Sorry\n\nA <i>new</i> box"
+    )
+    OrderEvent.objects.create(customer=ada, kind=EventKind.NOTE, occurred_at=moment(20), message="Called them")
+    OrderEvent.objects.create(
+        customer=ada, kind=EventKind.WATCHLIST, occurred_at=moment(50), message="Added to the watchlist", user=superuser
+    )
+    html = section(admin_client.get(detail_url(ada.pk)).content.decode(), "timeline")
+
+    # Newest first: the watchlist change (day 50), order A-2 (day 40), the note (day 20), order A-1 (day 0).
+    positions = [html.index(text) for text in ("Added to the watchlist", "Order A-2", "Called them", "Order A-1")]
+    assert positions == sorted(positions)
+    a1 = html[html.index("Order A-1") :]
+    for label in ("Placed", "Paid", "Shipped", "Delivered", "Feedback left", "E-mail sent"):
+        assert label in a1
+    # Inside an order, newest first too: the e-mail (day 5) above the feedback (day 4) above delivery (day 3).
+    assert a1.index("E-mail sent") < a1.index("Feedback left") < a1.index("Delivered") < a1.index("Placed")
+    assert "Rated 2 out of 5" in a1
+    # Messages are escaped.
+    assert "Box was &lt;b&gt;crushed&lt;/b&gt;" in a1
+    assert "A &lt;i&gt;new&lt;/i&gt; box" in a1 and "<i>new</i>" not in html
+    # Each order's current status as a badge.
+    assert re.search(r'class="w-status[^"]*">\s*Shipped', html)
+    assert "by root" in html
+
+
+def test_timeline_pages_hold_each_event_once(admin_client, account):
+    orders = [order_data(f"T-{n:02}", day=n * 2) for n in range(25)]
+    record_orders(account, orders)
+    customer = account.customers.get()
+    # One loose event between every two orders (odd days), and one after the last.
+    for n in range(25):
+        OrderEvent.objects.create(
+            customer=customer, kind=EventKind.NOTE, occurred_at=moment(n * 2 + 1), message=f"N{n:02}"
+        )
+    seen_orders, seen_notes = [], []
+    for page in (1, 2, 3):
+        html = section(admin_client.get(detail_url(customer.pk, f"?timeline_page={page}")).content.decode(), "timeline")
+        seen_orders += re.findall(r"Order (T-\d\d)", html)
+        seen_notes += re.findall(r"N\d\d", html)
+    assert seen_orders == [f"T-{n:02}" for n in reversed(range(25))]
+    assert seen_notes == [f"N{n:02}" for n in reversed(range(25))]
+    # Page 2 starts with the note just after its first order, and holds 10 orders.
+    page_2 = section(admin_client.get(detail_url(customer.pk, "?timeline_page=2")).content.decode(), "timeline")
+    assert re.findall(r"N\d\d|Order T-\d\d", page_2)[:2] == ["N14", "Order T-14"]
+    assert 'href="?timeline_page=3#tab-timeline"' in page_2
+
+
+def test_details_tab(admin_client, ada, account):
+    WatchlistEntry.objects.create(customer=ada, note="Asks for <refunds> often")
+    ada.refresh_from_db()
+    html = section(admin_client.get(detail_url(ada.pk)).content.decode(), "details")
+    assert "ada@example.com" in html
+    # Own address (from the latest order) and the other one seen on an order.
+    assert "London" in html and "Bristol" in html
+    assert "Shop A" in html and "Shopify" in html
+    assert "WELCOME10" in html
+    # 3 units bought (cancelled none) + 1; one returned: 1 / 4 = 25 %.
+    assert ada.units == 4 and ada.returned_units == 1
+    assert "25.0 %" in html
+    # Average order value: (24 + 30) / 2 in the account's currency.
+    assert ada.amount_spent == Decimal("54.00")
+    assert "27.00 USD" in html
+    assert "This customer is on the watchlist." in html
+    assert "Asks for &lt;refunds&gt; often" in html
+    # The server-rendered chart: 12 months, two with spend.
+    svg = re.search(r"<svg role=\"img\".*?</svg>", html, re.S).group(0)
+    assert svg.count("<rect") == 12
+    assert len(re.findall(r'height="(?!0")[\d.]+"', svg)) >= 2
+    assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_orders_tab_sorts_with_an_allow_list_and_pages(admin_client, account):
+    record_orders(account, [order_data(f"S-{n}", day=n, lines=((1, f"{(n * 7) % 10 + 1}.00"),)) for n in range(30)])
+    customer = account.customers.get()
+
+    def order_ids(query):
+        html = section(admin_client.get(detail_url(customer.pk, query)).content.decode(), "orders")
+        return re.findall(r">\s*(S-\d+)\s*</a>", html)
+
+    by_date = order_ids("")
+    assert by_date[:3] == ["S-29", "S-28", "S-27"] and len(by_date) == 25
+    assert order_ids("?orders_page=2") == ["S-4", "S-3", "S-2", "S-1", "S-0"]
+    by_total = order_ids("?ordering=-total")
+    totals = {f"S-{n}": (n * 7) % 10 + 1 for n in range(30)}
+    assert [totals[i] for i in by_total] == sorted(totals.values(), reverse=True)[:25]
+    assert order_ids("?ordering=units") and order_ids("?ordering=-items")
+    # Hostile or unknown parameters: the default order, never an error.
+    hostile = ("?ordering=customer__account__name", "?ordering=-lines__unit_cost", "?ordering=%00", "?orders_page=x")
+    for query in hostile:
+        assert order_ids(query) == by_date, query
+    assert order_ids("?orders_page=999") == ["S-4", "S-3", "S-2", "S-1", "S-0"]
+    # The Orders tab opens when its parameters are present; sort links keep it open.
+    html = admin_client.get(detail_url(customer.pk, "?ordering=-total")).content.decode()
+    assert 'data-w-tabs-active-panel-id-value="tab-orders"' in html
+    assert "ordering=total#tab-orders" in html
+
+
+def test_orders_tab_columns_and_menu(admin_client, ada):
+    html = section(admin_client.get(detail_url(ada.pk)).content.decode(), "orders")
+    for column in ("Order", "Date", "Items", "Units", "Total", "Status", "Channel", "Sync", "Fulfilment"):
+        assert f"{column}\n" in html or f"{column}<" in html, column
+    a1 = ada.orders.get(external_id="A-1")
+    rows = [row for row in html.split("<tr")[1:] if re.search(r">\s*A-1\s*</a>", row)]
+    assert len(rows) == 1
+    row = rows[0]
+    assert "24.00 USD" in row  # 25 of goods less the 1.00 order discount
+    assert "Shopify" in row and "Synced" in row and "Unfulfilled" in row
+    assert "E-mail customer about this order" in row
+    assert reverse("wagtail_customers_customer:email", args=[ada.pk]) + f"?order={a1.pk}" in row
+    assert "View order" in row and reverse("wagtail_customers_customer:order", args=[a1.pk]) in row
+    assert 'aria-label="More options for order A-1"' in row
+
+
+@pytest.mark.parametrize("query", ["", "?ordering=-units&orders_page=2", "?timeline_page=2"])
+def test_query_count_does_not_grow_with_orders(admin_client, account, other_account, query):
+    def build(target, count):
+        record_orders(
+            target,
+            [
+                order_data(f"Q-{n}", email="many@example.com", day=n, promo_codes=("X",), rating=3, paid_at=moment(n))
+                for n in range(count)
+            ],
+        )
+        customer = target.customers.get(email="many@example.com")
+        for n in range(count):
+            OrderEvent.objects.create(customer=customer, kind=EventKind.NOTE, occurred_at=moment(n, 13), message="n")
+        return customer
+
+    small, big = build(account, 5), build(other_account, 50)
+    admin_client.get(detail_url(small.pk, query))  # warm Wagtail's per-process caches
+    counts = []
+    for customer in (small, big):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(detail_url(customer.pk, query))
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 30
+
+
+def test_another_accounts_customer_is_404(client, account, other_account):
+    mine = record_order(account, order_data("M-1")).customer
+    theirs = record_order(other_account, order_data("B-1", email="bob@example.com")).customer
+    client.force_login(staff_user("seller", {account: {"can_view": True}}))
+    assert client.get(detail_url(mine.pk)).status_code == 200
+    assert client.get(detail_url(theirs.pk)).status_code == 404
+    assert client.get(detail_url(999_999)).status_code == 404
+    assert client.get(detail_url(9_223_372_036_854_775_807)).status_code == 404
+
+
+def test_disabled_account_and_no_grant_are_404(client, account):
+    customer = record_order(account, order_data("D-1")).customer
+    client.force_login(staff_user("nogrant"))
+    assert client.get(detail_url(customer.pk)).status_code == 404
+    SellerAccount.objects.filter(pk=account.pk).update(is_enabled=False)
+    client.force_login(staff_user("granted", {account: {"can_view": True}}))
+    assert client.get(detail_url(customer.pk)).status_code == 404
+
+
+def test_anonymous_is_sent_to_login(client, account):
+    customer = record_order(account, order_data("L-1")).customer
+    response = client.get(detail_url(customer.pk))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_header_actions_follow_the_grants(client, account):
+    customer = record_order(account, order_data("H-1")).customer
+    email_url = reverse("wagtail_customers_customer:email", args=[customer.pk])
+    delete_url = reverse("wagtail_customers:delete", args=[customer.pk])
+
+    client.force_login(staff_user("viewer", {account: {"can_view": True}}))
+    html = client.get(detail_url(customer.pk)).content.decode()
+    assert email_url not in html and delete_url not in html
+    assert "E-mail customer about this order" not in html
+    assert "Add to watchlist" not in html
+
+    client.force_login(staff_user("manager", {account: {"can_view": True, "can_email": True, "can_delete": True}}))
+    html = client.get(detail_url(customer.pk)).content.decode()
+    assert email_url in html and delete_url in html
+    assert "E-mail customer about this order" in html
+
+
+def test_watchlist_toggle_posts_when_allowed(client, account):
+    customer = record_order(account, order_data("W-1")).customer
+    client.force_login(staff_user("watcher", {account: {"can_view": True, "can_manage_watchlist": True}}))
+    page_url = detail_url(customer.pk)
+    html = client.get(page_url).content.decode()
+    toggle_url = reverse("wagtail_customers:watchlist_toggle", args=[customer.pk])
+    forms = re.findall(rf'<form method="post" action="{re.escape(toggle_url)}".*?</form>', html, re.S)
+    assert len(forms) == 2  # the header button and the Details tab
+    header_form = forms[0]
+    assert re.search(r'name="csrfmiddlewaretoken" value="\w{32,}"', header_form)
+    assert "Add to watchlist" in header_form
+    fields = dict(re.findall(r'name="(next|watch)" value="([^"]*)"', header_form))
+    assert fields == {"next": page_url, "watch": "1"}
+
+    response = client.post(toggle_url, fields)
+    assert response.status_code == 302 and response["Location"] == page_url
+    assert WatchlistEntry.objects.filter(customer=customer).exists()
+    html = client.get(page_url).content.decode()
+    assert "Remove from watchlist" in html and 'name="watch" value="0"' in html
+    assert "Added to the watchlist" in section(html, "timeline")
+
+
+def test_customer_without_orders_has_empty_states(admin_client, account):
+    data = order_data("E-1", city="")
+    data.ship_to = AddressData()
+    customer = record_order(account, data).customer
+    customer.orders.all().delete()
+    html = admin_client.get(detail_url(customer.pk)).content.decode()
+    assert "Nothing on this customer&#x27;s timeline yet" in html or "Nothing on this customer's timeline yet" in html
+    assert "This customer has no orders." in html
+    assert "No spend in USD" in html

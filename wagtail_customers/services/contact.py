@@ -1,0 +1,87 @@
+"""Contacting a customer: the channel's contact page, or an e-mail sent from the admin.
+
+Channels such as Amazon hide buyers' addresses and want messages sent through their own pages; a
+seller account with a ``contact_url_template`` sends users there. Other accounts e-mail the customer
+with Django's e-mail backend; each e-mail is recorded as an ``OrderEvent`` on the customer's
+timeline and in Wagtail's history.
+"""
+
+import string
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from ..conf import get_setting
+from ..models import EventKind, OrderEvent
+
+#: The placeholders a contact URL template may use.
+CONTACT_URL_FIELDS = ("order_id", "marketplace")
+EMAIL_SENT_ACTION = "wagtail_customers.email.sent"
+
+
+def contact_url(account, order=None):
+    """The channel's contact page for ``order`` (or the account's generic one), else ``None``.
+
+    ``None`` when the account has no template, when the template needs an order and none is given,
+    when it has placeholders other than ``{order_id}`` and ``{marketplace}`` (attribute access,
+    conversions and format specs included), or when the result is not an http(s) URL. Values are
+    URL-encoded.
+    """
+    template = (account.contact_url_template or "").strip()
+    if not template:
+        return None
+    values = {
+        "order_id": quote(order.external_id, safe="") if order is not None else None,
+        "marketplace": quote(account.marketplace or "", safe=""),
+    }
+    parts = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return None
+    for literal, field_name, format_spec, conversion in parsed:
+        parts.append(literal)
+        if field_name is None:
+            continue
+        if field_name not in CONTACT_URL_FIELDS or format_spec or conversion or values[field_name] is None:
+            return None
+        parts.append(values[field_name])
+    url = "".join(parts)
+    split = urlsplit(url)
+    if split.scheme.lower() not in ("http", "https") or not split.netloc:
+        return None
+    return url
+
+
+def sender_address():
+    return get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL
+
+
+def send_customer_email(customer, *, subject, message, user, order=None):
+    """E-mail ``customer`` (plain text), record it on the timeline and in Wagtail's history.
+
+    Raises whatever the e-mail backend raises (nothing is recorded then). Returns the ``OrderEvent``.
+    """
+    if not customer.email:
+        raise ValueError("The customer has no e-mail address.")
+    EmailMessage(subject=subject, body=message, from_email=sender_address(), to=[customer.email]).send()
+    with transaction.atomic():
+        event = OrderEvent.objects.create(
+            customer=customer,
+            order=order,
+            kind=EventKind.EMAIL,
+            occurred_at=timezone.now(),
+            message=f"{subject}\n\n{message}",
+            user=user,
+        )
+        log(
+            customer,
+            EMAIL_SENT_ACTION,
+            user=user,
+            data={"subject": subject, "to": customer.email, "order": order.external_id if order else None},
+        )
+    return event

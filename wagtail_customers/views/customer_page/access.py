@@ -1,0 +1,47 @@
+"""Scoped look-ups for the customer and order pages; every id from the URL goes through here."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+
+from ...models import Customer, Order
+from ...permissions import Action, can, customers_for, orders_for
+
+#: The header actions, in the order they appear.
+HEADER_ACTIONS = (Action.MANAGE_WATCHLIST, Action.EMAIL, Action.EXPORT, Action.DELETE)
+
+
+def scoped_customer(user, pk, *, related=("account", "watchlist_entry")):
+    """The customer ``pk`` if the user may view it; 404 otherwise (also for another account's customer)."""
+    try:
+        return customers_for(user, Action.VIEW).select_related(*related).get(pk=int(pk))
+    except (Customer.DoesNotExist, ValueError, TypeError, OverflowError) as error:
+        raise Http404 from error
+
+
+def scoped_order(user, pk):
+    """The order ``pk`` with its account, customer and feedback, if the user may view it; 404 otherwise."""
+    queryset = orders_for(user, Action.VIEW).select_related("account", "customer", "feedback")
+    try:
+        return queryset.get(pk=int(pk))
+    except (Order.DoesNotExist, ValueError, TypeError, OverflowError) as error:
+        raise Http404 from error
+
+
+def require(user, action, account):
+    """403 when the user may see the account's customers but not do ``action`` on them."""
+    if not can(user, action, account):
+        raise PermissionDenied
+
+
+def allowed_actions(user, account):
+    """The header actions the user may do on ``account``."""
+    return {action for action in HEADER_ACTIONS if can(user, action, account)}
+
+
+def optional_url(name, *args):
+    """``reverse(name, args)``, or ``None`` while the feature that owns the URL is not installed."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None

@@ -1,0 +1,60 @@
+"""The customer page's header actions, each shown only when the user may do it."""
+
+from django.middleware.csrf import get_token
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.widgets.button import BaseButton, Button, HeaderButton
+
+from ...permissions import Action
+from .access import optional_url
+from .orders import email_button
+
+
+class WatchlistToggleButton(BaseButton):
+    """A header button that POSTs to the watchlist toggle: a state change is a form, not a link.
+
+    Wagtail renders header buttons with only its own variables in context, so the request's CSRF
+    token and the page to come back to are taken when the button is made.
+    """
+
+    template_name = "wagtail_customers/customer_page/watchlist_toggle_button.html"
+
+    def __init__(self, customer, url, request, *, priority=10, classname="w-header-button button"):
+        self.customer = customer
+        self.on_watchlist = watchlist_entry(customer) is not None
+        self.next_url = request.get_full_path()
+        self.csrf_token = get_token(request)
+        label = _("Remove from watchlist") if self.on_watchlist else _("Add to watchlist")
+        icon_name = "no-view" if self.on_watchlist else "view"
+        super().__init__(label, url, classname=classname, icon_name=icon_name, priority=priority)
+
+
+def watchlist_entry(customer):
+    """The customer's ``WatchlistEntry`` or ``None`` (select_related ``watchlist_entry`` to spare a query)."""
+    try:
+        return customer.watchlist_entry
+    except customer._meta.get_field("watchlist_entry").related_model.DoesNotExist:
+        return None
+
+
+def customer_header_buttons(request, customer, actions):
+    """``(buttons, more_buttons)`` for the slim header of the customer page."""
+    buttons, more = [], []
+    toggle_url = optional_url("wagtail_customers:watchlist_toggle", customer.pk)
+    if Action.MANAGE_WATCHLIST in actions and toggle_url:
+        buttons.append(WatchlistToggleButton(customer, toggle_url, request, priority=10))
+    if Action.EMAIL in actions:
+        buttons.append(email_button(customer, latest_order(customer), about_order=False, cls=HeaderButton))
+    export_url = optional_url("wagtail_customers_exports:customer_orders", customer.pk)
+    if Action.EXPORT in actions and export_url:
+        buttons.append(HeaderButton(_("Export orders"), export_url, icon_name="download", priority=30))
+    delete_url = optional_url("wagtail_customers:delete", customer.pk)
+    if Action.DELETE in actions and delete_url:
+        more.append(Button(_("Delete"), delete_url, icon_name="bin", priority=100))
+    return buttons, more
+
+
+def latest_order(customer):
+    """The latest order, for channels whose contact page is per order; one query, only for those."""
+    if not customer.account.contact_url_template:
+        return None
+    return customer.orders.order_by("-placed_at", "-pk").first()

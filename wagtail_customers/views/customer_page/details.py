@@ -1,0 +1,165 @@
+"""The Details tab: contact details, other addresses, promo codes, figures and the spend chart.
+
+Three queries whatever the number of orders: the distinct addresses, the promo codes grouped by code,
+and the monthly spend.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from ...models import PromoCodeUsage
+
+ADDRESS_FIELDS = (
+    "ship_name",
+    "ship_address_line1",
+    "ship_address_line2",
+    "ship_postal_code",
+    "ship_city",
+    "ship_state",
+    "ship_country",
+)
+#: Most addresses and promo codes listed; the page says when there are more.
+MAX_ADDRESSES = 20
+MAX_PROMO_CODES = 50
+CHART_MONTHS = 12
+
+
+def address_lines(name="", line1="", line2="", postal_code="", city="", state="", country=""):
+    """An address as display lines, empty parts left out."""
+    place = " ".join(part for part in (postal_code, city) if part)
+    lines = [name, line1, line2, ", ".join(part for part in (place, state) if part), country]
+    return [line for line in lines if line]
+
+
+def customer_address(customer):
+    return address_lines(
+        "",
+        customer.address_line1,
+        customer.address_line2,
+        customer.postal_code,
+        customer.city,
+        customer.state,
+        customer.country,
+    )
+
+
+def other_addresses(customer):
+    """``(addresses, more)``: ship-to addresses on the customer's orders other than the customer's own."""
+    own = (
+        customer.address_line1,
+        customer.address_line2,
+        customer.postal_code,
+        customer.city,
+        customer.state,
+        customer.country,
+    )
+    rows = customer.orders.order_by().values_list(*ADDRESS_FIELDS).distinct()[: MAX_ADDRESSES + 1]
+    seen, addresses = set(), []
+    for row in rows:
+        if row[1:] == own or not any(row[1:]):
+            continue
+        # The same place under another recipient name is one address.
+        if row[1:] in seen:
+            continue
+        seen.add(row[1:])
+        addresses.append(address_lines(*row))
+    return addresses[:MAX_ADDRESSES], len(rows) > MAX_ADDRESSES
+
+
+def promo_codes(customer):
+    """``(codes, more)``: the codes the customer used, with their uses and discount, most used first."""
+    rows = list(
+        PromoCodeUsage.objects.filter(order__customer=customer)
+        .values("code")
+        .annotate(uses=Count("id"), discount=Sum("discount"))
+        .order_by("-uses", "code")[: MAX_PROMO_CODES + 1]
+    )
+    return rows[:MAX_PROMO_CODES], len(rows) > MAX_PROMO_CODES
+
+
+def return_rate(customer):
+    """Returned units over units bought (orders not cancelled), in percent; ``None`` with no units."""
+    if customer.units <= 0:
+        return None
+    return (Decimal(customer.returned_units) * 100 / customer.units).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    month: date
+    amount: Decimal
+    x: float
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class SpendChart:
+    currency: str
+    bars: list
+    maximum: Decimal
+    width: int
+    height: int
+    bar_width: float
+
+    @property
+    def first(self):
+        return self.bars[0].month
+
+    @property
+    def last(self):
+        return self.bars[-1].month
+
+    @property
+    def has_spend(self):
+        return any(bar.amount for bar in self.bars)
+
+
+def _months_ending(last, count):
+    year, month = last.year, last.month
+    months = []
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def spend_chart(customer, months=CHART_MONTHS, width=600, height=160):
+    """Spend (total - refunded, in the account's currency) per month, for the months up to the last order."""
+    last = timezone.localtime(customer.last_order_at or timezone.now())
+    month_list = _months_ending(last, months)
+    start = timezone.make_aware(datetime(month_list[0].year, month_list[0].month, 1))
+    rows = (
+        customer.orders.filter(currency=customer.account.currency, placed_at__gte=start)
+        .order_by()
+        .annotate(month=TruncMonth("placed_at"))
+        .values("month")
+        .annotate(spent=Sum(F("total") - F("refunded"), output_field=DecimalField(max_digits=16, decimal_places=2)))
+    )
+    spent = {}
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        spent[month.replace(day=1)] = row["spent"] or Decimal("0")
+    amounts = [spent.get(month, Decimal("0")) for month in month_list]
+    maximum = max([*amounts, Decimal("0")])
+    slot = width / months
+    bar_width = round(slot * 0.7, 1)
+    bars = []
+    for index, (month, amount) in enumerate(zip(month_list, amounts, strict=True)):
+        bar_height = float(max(amount, 0) / maximum) * height if maximum > 0 else 0.0
+        bars.append(
+            ChartBar(
+                month=month,
+                amount=amount,
+                x=round(index * slot + (slot - bar_width) / 2, 1),
+                y=round(height - bar_height, 1),
+                height=round(bar_height, 1),
+            )
+        )
+    return SpendChart(customer.account.currency, bars, maximum, width, height, bar_width)

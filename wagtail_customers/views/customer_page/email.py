@@ -1,0 +1,142 @@
+"""E-mail the customer: the channel's contact page when the seller account has one, else a form."""
+
+import logging
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from ...permissions import Action
+from ...services.contact import contact_url, send_customer_email, sender_address
+from .access import require, scoped_customer
+from .buttons import latest_order
+
+logger = logging.getLogger(__name__)
+
+
+class EmailCustomerForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=_("Sent as plain text."),
+    )
+    order = forms.CharField(
+        label=_("Order reference"),
+        max_length=100,
+        required=False,
+        help_text=_("Optional: the order id this e-mail is about. It is recorded with the e-mail on the timeline."),
+    )
+
+    def __init__(self, *args, customer, **kwargs):
+        self.customer = customer
+        super().__init__(*args, **kwargs)
+
+    def clean_subject(self):
+        subject = self.cleaned_data["subject"]
+        # A line break in a header would let the text add headers of its own.
+        if "\n" in subject or "\r" in subject:
+            raise ValidationError(_("The subject must be on one line."))
+        return subject.strip()
+
+    def clean_order(self):
+        reference = self.cleaned_data["order"].strip()
+        if not reference:
+            return None
+        order = self.customer.orders.filter(external_id=reference).first()
+        if order is None:
+            raise ValidationError(_("This customer has no order with this id."))
+        return order
+
+
+class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
+    template_name = "wagtail_customers/customer_page/email.html"
+    form_class = EmailCustomerForm
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.customer = scoped_customer(request.user, kwargs["pk"], related=("account",))
+        require(request.user, Action.EMAIL, self.customer.account)
+        self.order = self._order_from_query()
+        self.channel_url = contact_url(self.customer.account, self.order or latest_order(self.customer))
+        return super().dispatch(request, *args, **kwargs)
+
+    def _order_from_query(self):
+        """``?order=<pk>``: one of this customer's orders (404 for anything else)."""
+        value = self.request.GET.get("order")
+        if value in (None, ""):
+            return None
+        try:
+            return self.customer.orders.get(pk=int(value))
+        except (ValueError, OverflowError, self.customer.orders.model.DoesNotExist) as error:
+            raise Http404 from error
+
+    @property
+    def can_send(self):
+        return not self.channel_url and bool(self.customer.email)
+
+    def customer_url(self):
+        return reverse("wagtail_customers_customer:detail", args=[self.customer.pk])
+
+    def get_page_title(self):
+        return _("E-mail %(customer)s") % {"customer": self.customer}
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
+            {"url": self.customer_url(), "label": str(self.customer)},
+            {"url": "", "label": _("E-mail")},
+        ]
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["customer"] = self.customer
+        return kwargs
+
+    def get_initial(self):
+        return {"order": self.order.external_id} if self.order else {}
+
+    def post(self, request, *args, **kwargs):
+        if not self.can_send:
+            # Nothing to send to (or the channel takes the messages): show the page again, send nothing.
+            return self.render_to_response(self.get_context_data(), status=400)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            send_customer_email(
+                self.customer,
+                subject=form.cleaned_data["subject"],
+                message=form.cleaned_data["message"],
+                user=self.request.user,
+                order=form.cleaned_data["order"],
+            )
+        except (OSError, ValueError) as error:
+            logger.warning("E-mail to customer %s failed: %s", self.customer.pk, error)
+            messages.error(self.request, gettext("The e-mail could not be sent: %(error)s") % {"error": error})
+            return self.render_to_response(self.get_context_data(form=form), status=502)
+        messages.success(self.request, gettext("E-mail sent to %(email)s.") % {"email": self.customer.email})
+        return redirect(f"{self.customer_url()}#tab-timeline")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not self.can_send:
+            context.pop("form", None)
+        context.update(
+            customer=self.customer,
+            order=self.order,
+            channel_url=self.channel_url,
+            can_send=self.can_send,
+            sender=sender_address(),
+            customer_url=self.customer_url(),
+        )
+        return context
