@@ -99,10 +99,14 @@ def orders_for(user, action=Action.VIEW):
 
 
 def can(user, action, account=None):
-    """May the user do ``action`` on ``account`` (a ``SellerAccount`` or its id), or on any account?"""
-    accounts = accounts_for(user, action)
+    """May the user do ``action`` on ``account`` (a ``SellerAccount`` or its id), or on any account?
+
+    With no ``account``: true for module-wide holders (superusers, group permissions) even before the
+    first seller account exists, so they can open the screens; else true when some account allows it.
+    """
     if account is None:
-        return accounts.exists()
+        return has_module_permission(user, action) or accounts_for(user, action).exists()
+    accounts = accounts_for(user, action)
     account_id = account.pk if isinstance(account, SellerAccount) else account
     return accounts.filter(pk=account_id).exists()
 
