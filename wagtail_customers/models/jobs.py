@@ -31,6 +31,8 @@ class ExportJob(models.Model):
     params = models.JSONField(_("parameters"), default=dict)
     #: Hash of user + params: the same request within a short window returns the same job.
     fingerprint = models.CharField(max_length=64, db_index=True)
+    #: The seller accounts whose customers the file holds; a download needs the EXPORT grant on each.
+    account_ids = models.JSONField(_("seller accounts"), default=list, blank=True)
     total_rows = models.PositiveIntegerField(_("rows to export"), default=0)
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
     file = models.FileField(_("file"), upload_to="wagtail_customers/exports/", blank=True, max_length=500)
@@ -49,10 +51,35 @@ class ExportJob(models.Model):
         verbose_name = _("export job")
         verbose_name_plural = _("export jobs")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="wc_exportjob_user_created")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="wc_exportjob_user_created"),
+            # The admin notice asks on every admin page: "any finished job not shown to this user yet?"
+            models.Index(fields=["user"], condition=models.Q(notified=False), name="wc_exportjob_unnotified"),
+            models.Index(fields=["state", "heartbeat_at"], name="wc_exportjob_state_beat"),
+        ]
+        constraints = [
+            # One active job per request: a second identical request joins the running one (race-free).
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(state__in=["pending", "running"]),
+                name="wc_exportjob_one_active_per_request",
+            )
+        ]
 
     def __str__(self):
         return f"{self.file_format} export {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self):
+        return self.state in (JobState.PENDING, JobState.RUNNING)
+
+    @property
+    def progress_percent(self):
+        if self.state == JobState.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, int(self.rows_written * 100 / self.total_rows))
 
 
 class ImportJob(models.Model):

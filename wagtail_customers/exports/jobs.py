@@ -1,0 +1,275 @@
+"""Export jobs: create (or join) one, run it, sweep stale ones, delete expired files.
+
+The life of a job, every change a compare-and-set on ``state`` (and on ``attempts`` for the attempt
+that owns it), so two workers, a redelivered message and the sweeper can never both act on it::
+
+    pending --(a worker claims it)--> running --(file complete and saved)--> done --(expiry)--> expired
+                                         |  \\--(error, attempts left)--> pending (Celery retry)
+                                         |--(no heartbeat: worker lost)--> pending (sweeper) or failed
+                                         \\--(permission gone, time limit, attempts used up)--> failed
+
+The file is written to a local temporary file and saved to storage only when complete: a partial
+file is never offered.
+"""
+
+import logging
+import os
+import tempfile
+from datetime import timedelta
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from ..conf import get_setting
+from ..models import ExportJob, JobState
+from ..permissions import Action, accounts_for
+from .query import CustomerExport, ExportSpec
+from .writers import XLSX_MAX_ROWS, TooManyRowsForExcel, write_csv, write_xlsx
+
+logger = logging.getLogger("wagtail_customers.exports")
+
+ACTIVE_STATES = (JobState.PENDING, JobState.RUNNING)
+
+
+class JobSuperseded(Exception):
+    """The attempt no longer owns the job (the sweeper reclaimed it): stop without touching it."""
+
+
+class ExportFailed(Exception):
+    """A reason the export cannot succeed, shown to the user as is."""
+
+
+# --- Creating -------------------------------------------------------------------------------
+
+
+def find_or_create_job(user, spec, *, total_rows, account_ids):
+    """The job for this request: an active or recently finished identical one, else a new one.
+
+    Returns ``(job, created)``. A new job is queued when the surrounding transaction commits.
+    """
+    fingerprint = spec.fingerprint(user)
+    window = timezone.now() - timedelta(seconds=get_setting("EXPORT_DUPLICATE_WINDOW_SECONDS"))
+    existing = (
+        ExportJob.objects.filter(user=user, fingerprint=fingerprint)
+        .filter(Q(state__in=ACTIVE_STATES) | Q(state=JobState.DONE, created_at__gte=window))
+        .order_by("-created_at")
+        .first()
+    )
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            job = ExportJob.objects.create(
+                user=user,
+                file_format=spec.file_format,
+                params=spec.to_params(),
+                fingerprint=fingerprint,
+                total_rows=total_rows,
+                account_ids=list(account_ids),
+                heartbeat_at=timezone.now(),
+            )
+    except IntegrityError:
+        # The same request raced us; the partial unique constraint let exactly one job in.
+        return ExportJob.objects.get(fingerprint=fingerprint, state__in=ACTIVE_STATES), False
+    transaction.on_commit(lambda: enqueue(job.pk))
+    return job, True
+
+
+def enqueue(job_id):
+    """Send the job to the Celery queue. If the queue cannot be reached, the job fails with the reason."""
+    from .tasks import run_export_job
+
+    try:
+        run_export_job.apply_async(
+            args=[str(job_id)],
+            soft_time_limit=get_setting("EXPORT_SOFT_TIME_LIMIT"),
+            time_limit=get_setting("EXPORT_TIME_LIMIT"),
+        )
+    except Exception:  # noqa: BLE001 - any broker error means "not queued"
+        logger.exception("Could not queue export job %s", job_id)
+        _finish(
+            job_id,
+            JobState.PENDING,
+            JobState.FAILED,
+            error=_("The export could not be queued: the task queue is not reachable. Try again later."),
+        )
+
+
+# --- Running --------------------------------------------------------------------------------
+
+
+def claim(job_id):
+    """Compare-and-set pending -> running. Returns the job with the new attempt number, or ``None``
+    when the job is not waiting (already taken, finished, or gone): running twice is harmless."""
+    now = timezone.now()
+    claimed = ExportJob.objects.filter(pk=job_id, state=JobState.PENDING).update(
+        state=JobState.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        rows_written=0,
+        error="",
+    )
+    if not claimed:
+        return None
+    return ExportJob.objects.select_related("user").get(pk=job_id)
+
+
+def run_job(job):
+    """Write the export of a claimed (running) job and save it. Raises ``ExportFailed`` with a reason
+    for the user, ``JobSuperseded`` when the attempt lost the job, or the underlying error."""
+    user = job.user
+    spec = ExportSpec.from_params(job.params)
+    allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+    lost = set(job.account_ids) - allowed
+    if not allowed or lost:
+        raise ExportFailed(
+            _("Your permission to export these customers changed since you asked for this export. Start it again.")
+        )
+    with spec.activate():
+        export = CustomerExport(user, spec)
+        total = export.count()
+        if spec.file_format == "xlsx" and total > XLSX_MAX_ROWS:
+            raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead."))
+        _owned(job).update(total_rows=total, heartbeat_at=timezone.now())
+        rows = _with_heartbeat(export.rows(), job)
+        handle, temp_path = tempfile.mkstemp(prefix="wc-export-", suffix=f".{spec.format.extension}.part")
+        os.close(handle)
+        try:
+            writer = write_xlsx if spec.file_format == "xlsx" else write_csv
+            try:
+                written = writer(export.headers(), rows, temp_path)
+            except TooManyRowsForExcel:
+                raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead.")) from None
+            _heartbeat(job, written)
+            size = os.path.getsize(temp_path)
+            name = _save_file(job, temp_path, spec)
+        finally:
+            os.unlink(temp_path)
+    now = timezone.now()
+    finished = _owned(job).update(
+        state=JobState.DONE,
+        file=name,
+        size_bytes=size,
+        rows_written=written,
+        total_rows=written,
+        account_ids=sorted(export.account_ids),
+        finished_at=now,
+        heartbeat_at=now,
+        expires_at=now + timedelta(hours=get_setting("EXPORT_EXPIRY_HOURS")),
+        notified=False,
+    )
+    if not finished:
+        default_storage.delete(name)
+        raise JobSuperseded()
+    return ExportJob.objects.select_related("user").get(pk=job.pk)
+
+
+def release_for_retry(job, error):
+    """Running -> pending before a Celery retry of this attempt; ``False`` if the attempt lost the job."""
+    return bool(_owned(job).update(state=JobState.PENDING, error=error, heartbeat_at=timezone.now()))
+
+
+def fail(job, error):
+    """Running -> failed for this attempt (no-op when the attempt lost the job)."""
+    return bool(_owned(job).update(state=JobState.FAILED, error=error, finished_at=timezone.now(), notified=False))
+
+
+def _owned(job):
+    """The job's row, as long as this attempt still owns it."""
+    return ExportJob.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=job.attempts)
+
+
+def _heartbeat(job, rows_written):
+    if not _owned(job).update(rows_written=rows_written, heartbeat_at=timezone.now()):
+        raise JobSuperseded()
+
+
+def _with_heartbeat(rows, job):
+    every = get_setting("EXPORT_PROGRESS_ROWS")
+    count = 0
+    for row in rows:
+        yield row
+        count += 1
+        if count % every == 0:
+            _heartbeat(job, count)
+
+
+def _save_file(job, temp_path, spec):
+    """Save the complete file to storage under the job's own folder; returns its storage name."""
+    stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
+    filename = get_valid_filename(f"customers-{spec.tab}-{stamp}.{spec.format.extension}")
+    prefix = get_setting("EXPORT_STORAGE_PREFIX").strip("/")
+    with open(temp_path, "rb") as stream:
+        return default_storage.save(f"{prefix}/{job.pk}/{filename}", File(stream, name=filename))
+
+
+def _finish(job_id, from_state, to_state, **fields):
+    now = timezone.now()
+    return ExportJob.objects.filter(pk=job_id, state=from_state).update(
+        state=to_state, finished_at=now, notified=False, **fields
+    )
+
+
+# --- Sweeping and cleaning up (periodic tasks) -------------------------------------------------
+
+
+def sweep_stale_jobs():
+    """Jobs a worker stopped working on: running with no heartbeat for ``EXPORT_STALE_SECONDS``.
+
+    Each is queued again while it has attempts left, else failed with the reason. Waiting jobs no
+    worker picked up within ``EXPORT_PENDING_TIMEOUT_SECONDS`` are failed too. Returns
+    ``(requeued, failed)`` counts."""
+    now = timezone.now()
+    max_attempts = get_setting("EXPORT_MAX_ATTEMPTS")
+    stale_before = now - timedelta(seconds=get_setting("EXPORT_STALE_SECONDS"))
+    requeued = failed = 0
+    stale = ExportJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=stale_before).only(
+        "pk", "attempts", "heartbeat_at"
+    )
+    for job in stale:
+        same_attempt = ExportJob.objects.filter(
+            pk=job.pk, state=JobState.RUNNING, attempts=job.attempts, heartbeat_at=job.heartbeat_at
+        )
+        if job.attempts < max_attempts:
+            reason = _("Attempt %(attempt)s stopped without finishing (the worker was lost); retrying.") % {
+                "attempt": job.attempts
+            }
+            if same_attempt.update(state=JobState.PENDING, error=reason, heartbeat_at=now):
+                requeued += 1
+                logger.warning("Export job %s: attempt %s went stale; queued again", job.pk, job.attempts)
+                enqueue(job.pk)
+        else:
+            reason = _(
+                "The export stopped without finishing %(attempts)s times (the worker was lost or killed). "
+                "It will not be retried; try a smaller export or ask your administrator to check the workers."
+            ) % {"attempts": job.attempts}
+            if same_attempt.update(state=JobState.FAILED, error=reason, finished_at=now, notified=False):
+                failed += 1
+                logger.error("Export job %s failed after %s stale attempts", job.pk, job.attempts)
+    pending_before = now - timedelta(seconds=get_setting("EXPORT_PENDING_TIMEOUT_SECONDS"))
+    failed += ExportJob.objects.filter(state=JobState.PENDING, heartbeat_at__lt=pending_before).update(
+        state=JobState.FAILED,
+        error=_("No export worker picked this export up. Ask your administrator to check the Celery workers."),
+        finished_at=now,
+        notified=False,
+    )
+    return requeued, failed
+
+
+def delete_expired_files():
+    """Delete the files of jobs past their expiry; their links then say the export expired.
+    Returns the number of jobs expired."""
+    now = timezone.now()
+    expired = 0
+    for job in ExportJob.objects.filter(state=JobState.DONE, expires_at__lt=now).only("pk", "file"):
+        if ExportJob.objects.filter(pk=job.pk, state=JobState.DONE).update(state=JobState.EXPIRED, file=""):
+            if job.file.name:
+                default_storage.delete(job.file.name)
+            expired += 1
+    return expired

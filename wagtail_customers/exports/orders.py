@@ -1,0 +1,44 @@
+"""One customer's orders as a file (the customer page's export button).
+
+Three queries whatever the number of orders: the orders, their units, their promo codes.
+"""
+
+from django.db.models import Sum
+
+from ..models import OrderLine, PromoCodeUsage
+from .resources import CustomerOrderResource
+
+COMPUTED_KEYS = ("units", "promo_codes")
+
+
+class CustomerOrdersExport:
+    """Same interface as ``query.CustomerExport`` (``spec``, ``headers()``, ``rows()``)."""
+
+    def __init__(self, customer, spec, *, resource=None):
+        self.customer = customer
+        self.spec = spec
+        self.resource = resource or CustomerOrderResource()
+        self.field_names = list(self.resource.fields)
+        self.account_ids = {customer.account_id}
+
+    def headers(self):
+        return self.resource.export_headers(self.field_names)
+
+    def rows(self):
+        orders = self.customer.orders.order_by("-placed_at", "-pk")
+        units = dict(
+            OrderLine.objects.filter(order__customer=self.customer)
+            .order_by()
+            .values_list("order_id")
+            .annotate(units=Sum("quantity"))
+        )
+        codes = {}
+        promo_codes = PromoCodeUsage.objects.filter(order__customer=self.customer).order_by("pk")
+        for order_id, code in promo_codes.values_list("order_id", "code"):
+            codes.setdefault(order_id, []).append(code)
+        keys = [key for key in self.resource.values_for(self.field_names) if key not in COMPUTED_KEYS]
+        export_row = self.resource.row_exporter(self.field_names)
+        for row in orders.values(*keys).iterator(chunk_size=2000):
+            row["units"] = units.get(row["id"], 0)
+            row["promo_codes"] = codes.get(row["id"], ())
+            yield export_row(row)

@@ -1,0 +1,239 @@
+"""What an export contains: the request (``ExportSpec``) and the rows it reads (``CustomerExport``).
+
+The rows come from the listing's own queryset (``listing.CustomerListing`` with ``Action.EXPORT``),
+so "all pages" is exactly what the listing shows, scoped by the user's *export* grants at the time
+the rows are read (a job re-reads them when it runs).
+"""
+
+import hashlib
+import json
+import zoneinfo
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from ..columns import DEFAULT_COLUMNS, clean_column_names
+from ..conf import get_setting
+from ..listing import CustomerListing, as_query_dict, get_tab
+from ..permissions import Action
+from .resources import customer_resource_class
+from .writers import FORMATS
+
+SCOPES = ("page", "all", "selected")
+#: Listing parameters an export keeps; anything else in the query string is dropped.
+IGNORED_PARAMS = {"csrfmiddlewaretoken", "export", "format", "scope", "ids", "next", "id"}
+#: Only the "this page" scope reads the page parameters.
+PAGE_PARAMS = {"p", "per_page"}
+MAX_QUERY_LENGTH = 4000
+MAX_SELECTED_IDS = 200_000
+#: Selected ids up to this many go into one ``pk IN (...)``; more are matched against the listing
+#: order in one pass and fetched in batches of this size (no database's parameter limit is reached).
+SELECTED_BATCH = 500
+
+
+class ExportRequestError(ValueError):
+    """An export request the user must correct (the message is shown to them)."""
+
+
+@dataclass
+class ExportSpec:
+    """One export request, stored in ``ExportJob.params`` (JSON) for the task."""
+
+    file_format: str
+    scope: str = "all"
+    tab: str = "all"
+    #: The listing's query parameters (search, filters, account selection, ordering), as lists.
+    query: dict = field(default_factory=dict)
+    #: Selected customer ids (scope "selected"), in the order given.
+    ids: list = field(default_factory=list)
+    #: The user's visible column names, in order, when the export was asked for.
+    columns: list = field(default_factory=list)
+    language: str = ""
+    timezone: str = ""
+
+    def __post_init__(self):
+        if self.file_format not in FORMATS:
+            raise ExportRequestError(_("Unknown export format."))
+        if self.scope not in SCOPES:
+            raise ExportRequestError(_("Unknown export scope."))
+        if get_tab(self.tab) is None:
+            raise ExportRequestError(_("Unknown customers tab."))
+        self.query = {
+            key: [str(value)[:200] for value in values][:100]
+            for key, values in sorted(self.query.items())
+            if key not in IGNORED_PARAMS and (self.scope == "page" or key not in PAGE_PARAMS)
+        }
+        self.columns = clean_column_names(self.columns) or list(DEFAULT_COLUMNS)
+
+    def to_params(self):
+        return asdict(self)
+
+    @classmethod
+    def from_params(cls, params):
+        known = {name: params[name] for name in cls.__dataclass_fields__ if name in params}
+        return cls(**known)
+
+    def fingerprint(self, user):
+        """Hash of the user and everything that decides the file's contents."""
+        payload = json.dumps([user.pk, self.to_params()], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    @property
+    def format(self):
+        return FORMATS[self.file_format]
+
+    def activate(self):
+        """A context manager with the requester's language and time zone (headings, dates)."""
+        return _Activated(self.language, self.timezone)
+
+
+class _Activated:
+    def __init__(self, language, tz_name):
+        self.language = translation.override(language or None)
+        try:
+            zone = zoneinfo.ZoneInfo(tz_name) if tz_name else None
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = None
+        self.zone = timezone.override(zone) if zone else None
+
+    def __enter__(self):
+        self.language.__enter__()
+        if self.zone:
+            self.zone.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.zone:
+            self.zone.__exit__(*exc)
+        self.language.__exit__(*exc)
+
+
+def parse_selected_ids(raw):
+    """Customer ids from one comma-separated (or JSON list) field: never Django's 1,000-field cap."""
+    raw = (raw or "").strip()
+    if raw.startswith("["):
+        try:
+            values = json.loads(raw)
+        except ValueError:
+            raise ExportRequestError(_("The selected customers could not be read.")) from None
+        if not isinstance(values, list):
+            raise ExportRequestError(_("The selected customers could not be read."))
+    else:
+        values = raw.split(",") if raw else []
+    ids = []
+    for value in values:
+        text = str(value).strip()
+        if not text:
+            continue
+        if not text.isdigit() or len(text) > 18:
+            raise ExportRequestError(_("The selected customers could not be read."))
+        ids.append(int(text))
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_SELECTED_IDS:
+        raise ExportRequestError(_("Too many customers selected."))
+    return ids
+
+
+class CustomerExport:
+    """The rows of one export for one user: headings, count and rendered rows, read in chunks."""
+
+    def __init__(self, user, spec, *, resource=None):
+        self.user = user
+        self.spec = spec
+        self.listing = CustomerListing(user, spec.tab, as_query_dict(spec.query), action=Action.EXPORT)
+        self.resource = resource or customer_resource_class()()
+        self.field_names = self.resource.export_field_names(self.column_names())
+        #: Seller accounts of the rows read so far (``rows()`` fills it).
+        self.account_ids = set()
+        self._selected_pks = None
+
+    def column_names(self):
+        """The columns the listing shows for this tab: the name first, then the tab's own columns
+        (e.g. "Promo codes used" on the Promo codes tab), then the rest of the user's view, in order
+        (as ``views.listing.index.CustomerIndexView.visible_columns``)."""
+        names = list(self.spec.columns)
+        if "name" not in names:
+            names.insert(0, "name")
+        extra = [name for name in self.listing.tab.required_columns if name not in names]
+        return names[:1] + extra + names[1:]
+
+    def headers(self):
+        return self.resource.export_headers(self.field_names)
+
+    @property
+    def queryset(self):
+        return self.listing.queryset
+
+    def scope_account_ids(self):
+        """The seller accounts this export may read (its account selection within the export grants)."""
+        if self.listing.asked_for_foreign_accounts_only:
+            return []
+        return sorted(self.listing.selected_account_ids or self.listing.allowed_account_ids)
+
+    def count(self):
+        scope = self.spec.scope
+        if scope == "selected":
+            if len(self.spec.ids) <= SELECTED_BATCH:
+                return self.queryset.filter(pk__in=self.spec.ids).count()
+            return len(self._selected_in_listing_order())
+        total = self.queryset.count()
+        if scope == "page":
+            offset, per_page = self._page_window(total)
+            return max(0, min(per_page, total - offset))
+        return total
+
+    def rows(self):
+        """Rendered rows, in the listing's order; a bounded number of queries whatever the row count."""
+        export_row = self.resource.row_exporter(self.field_names)
+        seen = self.account_ids
+        for row in self._value_rows():
+            seen.add(row.get("account_id"))
+            yield export_row(row)
+        seen.discard(None)
+
+    def _value_rows(self):
+        keys = self.resource.values_for(self.field_names)
+        chunk_size = get_setting("EXPORT_CHUNK_SIZE")
+        values = self.queryset.values(*keys)
+        scope = self.spec.scope
+        if scope == "page":
+            offset, per_page = self._page_window(self.queryset.count())
+            yield from values[offset : offset + per_page].iterator(chunk_size=chunk_size)
+        elif scope == "selected" and len(self.spec.ids) <= SELECTED_BATCH:
+            yield from values.filter(pk__in=self.spec.ids).iterator(chunk_size=chunk_size)
+        elif scope == "selected":
+            pks = iter(self._selected_in_listing_order())
+            while batch := list(islice(pks, SELECTED_BATCH)):
+                by_pk = {row["id"]: row for row in values.filter(pk__in=batch)}
+                yield from (by_pk[pk] for pk in batch if pk in by_pk)
+        else:
+            yield from values.iterator(chunk_size=chunk_size)
+
+    def _selected_in_listing_order(self):
+        """The selected ids the user may export, in the listing's order (one pass over the tab's ids)."""
+        if self._selected_pks is None:
+            wanted = set(self.spec.ids)
+            chunk_size = get_setting("EXPORT_CHUNK_SIZE") * 5
+            pks = self.queryset.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
+            self._selected_pks = [pk for pk in pks if pk in wanted]
+        return self._selected_pks
+
+    def _page_window(self, total):
+        """``(offset, per_page)`` of the requested page, clamped like the listing's paginator."""
+        per_page = listing_per_page(self.listing)
+        try:
+            page = int(self.spec.query.get("p", ["1"])[-1])
+        except ValueError:
+            page = 1
+        last_page = max(1, -(-total // per_page))
+        page = min(max(page, 1), last_page)
+        return (page - 1) * per_page, per_page
+
+
+def listing_per_page(listing):
+    """Rows per page as the listing reads them (``per_page``, else the user's choice, else the default)."""
+    from ..views.listing.index import resolve_per_page
+
+    return resolve_per_page(listing.params.get("per_page"), listing.preference)

@@ -1,0 +1,223 @@
+"""django-import-export resources for the customer exports.
+
+``CustomerResource`` declares one field per customer column (``columns.COLUMNS``) and how each is
+rendered. A site swaps in its own subclass with ``WAGTAIL_CUSTOMERS["EXPORT_RESOURCE"]``.
+
+The streaming writers read rows with ``QuerySet.values()`` (dicts, never a query per row) and render
+each row with :meth:`StreamingResourceMixin.row_exporter`: the same widgets and ``dehydrate_<field>``
+methods django-import-export's own ``export_resource`` uses, compiled once per export. A
+``dehydrate_<field>`` method therefore receives a dict of the fetched values (list the keys it reads
+in ``row_values``); the resource's standard ``export()`` still works too and passes model instances.
+"""
+
+from django.utils.encoding import force_str
+from django.utils.module_loading import import_string
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources, widgets
+
+from ..columns import COLUMNS_BY_NAME
+from ..conf import get_setting
+from ..models import Customer, Order, OrderStatus
+from ..models.accounts import Channel
+from ..models.orders import FulfilmentStatus
+
+TEXT = widgets.CharWidget()
+INTEGER = widgets.IntegerWidget()
+DECIMAL = widgets.DecimalWidget()
+DATETIME = widgets.DateTimeWidget()
+
+
+def value_of(row, key):
+    """``row[key]`` for a fetched dict, ``row.key`` (following ``__``) for a model instance."""
+    if isinstance(row, dict):
+        return row.get(key)
+    for part in key.split("__"):
+        row = getattr(row, part, None)
+        if row is None:
+            return None
+    return row
+
+
+class StreamingResourceMixin:
+    """Per-row export of ``values()`` dicts for the streaming writers."""
+
+    #: ``values()`` keys each ``dehydrate_<field>`` method reads, by field name.
+    row_values = {}
+    #: Keys every row carries whatever the columns (the writers track the seller accounts written).
+    always_values = ("id", "account_id")
+
+    def export_field_names(self, column_names):
+        """The resource fields to export for the user's visible columns, in the user's order.
+
+        Override to add fields of your own (for example ``return [*super()..., "phone"]``)."""
+        return [name for name in column_names if name in self.fields]
+
+    def export_headers(self, field_names):
+        return [force_str(self.fields[name].column_name) for name in field_names]
+
+    def values_for(self, field_names):
+        """The ``values()`` keys the rows need for these fields."""
+        keys = dict.fromkeys(self.always_values)
+        for name in field_names:
+            field = self.fields[name]
+            if name in self.row_values:
+                keys.update(dict.fromkeys(self.row_values[name]))
+            elif field.attribute:
+                keys[field.attribute] = None
+        return list(keys)
+
+    def row_exporter(self, field_names):
+        """A function ``row -> [cell, ...]`` for the given fields: numbers, dates and text stay native
+        (``force_native_type``) so the writers keep numbers as numbers."""
+        renderers = []
+        for name in field_names:
+            field = self.fields[name]
+            method = field.get_dehydrate_method(name)
+            method = method if callable(method) else getattr(self, method, None)
+            if method is not None:
+                renderers.append(method)
+            elif field.attribute:
+                renderers.append(self._attribute_renderer(field.attribute, field.widget))
+            else:
+                renderers.append(lambda row: None)
+
+        def export_row(row):
+            return [render(row) for render in renderers]
+
+        return export_row
+
+    @staticmethod
+    def _attribute_renderer(key, widget):
+        render = widget.render
+
+        def render_attribute(row):
+            return render(value_of(row, key), force_native_type=True)
+
+        return render_attribute
+
+
+def _column_field(name, attribute=None, widget=TEXT):
+    return fields.Field(attribute=attribute or name, column_name=COLUMNS_BY_NAME[name].label, widget=widget)
+
+
+class CustomerResource(StreamingResourceMixin, resources.ModelResource):
+    """One field per customer column; headings are the columns' translatable labels."""
+
+    name = _column_field("name")
+    email = _column_field("email")
+    address = fields.Field(column_name=COLUMNS_BY_NAME["address"].label)
+    postal_code = _column_field("postal_code")
+    city = _column_field("city")
+    state = _column_field("state")
+    country = _column_field("country")
+    orders_count = _column_field("orders_count", widget=INTEGER)
+    units = _column_field("units", widget=INTEGER)
+    amount_spent = _column_field("amount_spent", widget=DECIMAL)
+    discount_total = _column_field("discount_total", widget=DECIMAL)
+    promo_codes_used = _column_field("promo_codes_used", widget=INTEGER)
+    negative_feedbacks = _column_field("negative_feedbacks", widget=INTEGER)
+    returned_units = _column_field("returned_units", widget=INTEGER)
+    account = _column_field("account", attribute="account__name")
+    last_order_at = _column_field("last_order_at", widget=DATETIME)
+
+    row_values = {"address": ("address_line1", "address_line2")}
+
+    class Meta:
+        model = Customer
+        fields = tuple(COLUMNS_BY_NAME)
+        export_order = tuple(COLUMNS_BY_NAME)
+
+    def dehydrate_address(self, row):
+        return ", ".join(part for part in (value_of(row, "address_line1"), value_of(row, "address_line2")) if part)
+
+
+STATUS_LABELS = dict(OrderStatus.choices)
+FULFILMENT_LABELS = dict(FulfilmentStatus.choices)
+CHANNEL_LABELS = dict(Channel.choices)
+
+
+def _order_field(name, widget=TEXT, attribute=True):
+    label = capfirst(Order._meta.get_field(name).verbose_name) if name != "units" else _("Units")
+    return fields.Field(attribute=name if attribute else None, column_name=label, widget=widget)
+
+
+ORDER_FIELDS = (
+    "external_id",
+    "placed_at",
+    "status",
+    "fulfilment_status",
+    "channel",
+    "currency",
+    "units",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "total",
+    "refunded",
+    "promo_codes",
+    "ship_city",
+    "ship_country",
+)
+
+
+class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
+    """One customer's orders, for the customer page's export button.
+
+    The rows carry two computed keys: ``units`` (quantities on the order's lines) and ``promo_codes``
+    (the codes used, as a list), both fetched set-based by the export, never per row."""
+
+    external_id = _order_field("external_id")
+    placed_at = _order_field("placed_at", DATETIME)
+    status = _order_field("status", attribute=False)
+    fulfilment_status = _order_field("fulfilment_status", attribute=False)
+    channel = _order_field("channel", attribute=False)
+    currency = _order_field("currency")
+    units = _order_field("units", INTEGER)
+    subtotal = _order_field("subtotal", DECIMAL)
+    discount = _order_field("discount", DECIMAL)
+    shipping = _order_field("shipping", DECIMAL)
+    tax = _order_field("tax", DECIMAL)
+    total = _order_field("total", DECIMAL)
+    refunded = _order_field("refunded", DECIMAL)
+    promo_codes = fields.Field(column_name=_("Promo codes"))
+    ship_city = _order_field("ship_city")
+    ship_country = _order_field("ship_country")
+
+    row_values = {
+        "status": ("status",),
+        "fulfilment_status": ("fulfilment_status",),
+        "channel": ("channel",),
+        "promo_codes": ("promo_codes",),
+    }
+    always_values = ("id",)
+
+    class Meta:
+        model = Order
+        fields = ORDER_FIELDS
+        export_order = ORDER_FIELDS
+
+    def dehydrate_status(self, row):
+        value = value_of(row, "status")
+        return force_str(STATUS_LABELS.get(value, value or ""))
+
+    def dehydrate_fulfilment_status(self, row):
+        value = value_of(row, "fulfilment_status")
+        return force_str(FULFILMENT_LABELS.get(value, value or ""))
+
+    def dehydrate_channel(self, row):
+        value = value_of(row, "channel")
+        return force_str(CHANNEL_LABELS.get(value, value or ""))
+
+    def dehydrate_promo_codes(self, row):
+        if isinstance(row, dict):
+            codes = row.get("promo_codes") or ()
+        else:
+            codes = row.promo_codes.values_list("code", flat=True)
+        return ", ".join(codes)
+
+
+def customer_resource_class():
+    """The resource class a site configured (``WAGTAIL_CUSTOMERS["EXPORT_RESOURCE"]``)."""
+    return import_string(get_setting("EXPORT_RESOURCE"))

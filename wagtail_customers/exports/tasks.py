@@ -1,0 +1,95 @@
+"""Celery tasks of the exports (imported by ``wagtail_customers.tasks`` for autodiscovery).
+
+Each takes ids, re-reads the job and re-checks the user's grants; see ``jobs.py`` for the states.
+"""
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext as _
+
+from ..conf import get_setting
+from . import jobs
+from .notices import send_job_email
+
+logger = logging.getLogger("wagtail_customers.exports")
+
+#: Errors worth another attempt: the database or the storage was briefly unavailable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
+
+
+@shared_task(
+    bind=True,
+    name="wagtail_customers.run_export_job",
+    acks_late=True,
+    # A worker killed mid-task must not requeue a poison message forever: the sweeper retries
+    # the job a bounded number of times instead.
+    reject_on_worker_lost=False,
+    max_retries=10,
+    soft_time_limit=3600,
+    time_limit=3660,
+    ignore_result=True,
+)
+def run_export_job(self, job_id):
+    """Run one export job. Safe to deliver twice: only the delivery that claims the job runs it."""
+    job = jobs.claim(job_id)
+    if job is None:
+        return "skipped"
+    try:
+        job = jobs.run_job(job)
+    except jobs.JobSuperseded:
+        return "superseded"
+    except jobs.ExportFailed as error:
+        return _failed(job, str(error))
+    except SoftTimeLimitExceeded:
+        return _failed(
+            job,
+            _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.")
+            % {"seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")},
+        )
+    except TRANSIENT_ERRORS as error:
+        logger.warning("Export job %s attempt %s: %r", job.pk, job.attempts, error)
+        if job.attempts < get_setting("EXPORT_MAX_ATTEMPTS"):
+            reason = _("Attempt %(attempt)s failed (%(error)s); retrying.") % {
+                "attempt": job.attempts,
+                "error": type(error).__name__,
+            }
+            if jobs.release_for_retry(job, reason):
+                raise self.retry(exc=error, countdown=min(30 * job.attempts, 300)) from error
+            return "superseded"
+        return _failed(
+            job,
+            _("The export failed %(attempts)s times (%(error)s). Try again later.")
+            % {"attempts": job.attempts, "error": type(error).__name__},
+        )
+    except Exception as error:
+        logger.exception("Export job %s failed", job.pk)
+        return _failed(
+            job,
+            _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
+            % {"error": type(error).__name__},
+        )
+    send_job_email(job)
+    return "done"
+
+
+def _failed(job, reason):
+    if jobs.fail(job, reason):
+        job.state, job.error = jobs.JobState.FAILED, reason
+        send_job_email(job)
+        return "failed"
+    return "superseded"
+
+
+@shared_task(name="wagtail_customers.sweep_export_jobs", ignore_result=True)
+def sweep_export_jobs():
+    """Periodic: retry or fail export jobs whose worker stopped (no heartbeat), fail jobs never picked up."""
+    return jobs.sweep_stale_jobs()
+
+
+@shared_task(name="wagtail_customers.delete_expired_exports", ignore_result=True)
+def delete_expired_exports():
+    """Periodic: delete export files past their expiry."""
+    return jobs.delete_expired_files()

@@ -1,0 +1,141 @@
+"""Starting exports: the listing's export controls and bulk action, and one customer's orders.
+
+``start`` (POST, CSRF) reads:
+
+* ``format``: ``csv`` or ``xlsx``;
+* ``scope``: ``page`` (the current page), ``all`` (every page of the tab) or ``selected``;
+* ``tab``: the listing tab's slug;
+* the listing's parameters (search, filters, ``account``, ``ordering``, and ``p`` / ``per_page``
+  for ``page``), either as fields of their own or as one ``query`` field holding the query string;
+* ``ids`` (``selected``): the customer ids, comma-separated or as a JSON list, in one field, so
+  Django's 1,000-field cap never limits a selection.
+"""
+
+import logging
+import os
+
+from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+from wagtail.admin import messages
+
+from ...columns import user_columns
+from ...exports.orders import CustomerOrdersExport
+from ...exports.query import IGNORED_PARAMS, ExportRequestError, ExportSpec, parse_selected_ids
+from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
+from ...exports.writers import CSV, FORMATS
+from ...listing import get_tab
+from ...permissions import Action, can, customers_for
+from ..listing.access import forbidden
+
+logger = logging.getLogger("wagtail_customers.exports")
+
+#: Fields of the start form that are not listing parameters.
+CONTROL_FIELDS = {"format", "scope", "tab", "ids", "query", "csrfmiddlewaretoken", "next"}
+
+
+def spec_from_post(request):
+    post = request.POST
+    if "query" in post:
+        query = QueryDict(post.get("query", "")[:4000].lstrip("?"))
+    else:
+        query = post
+    params = {key: query.getlist(key) for key in query if key not in CONTROL_FIELDS | IGNORED_PARAMS}
+    scope = post.get("scope", "all")
+    ids = parse_selected_ids(post.get("ids", "")) if scope == "selected" else []
+    if scope == "selected" and not ids:
+        raise ExportRequestError(_("Select at least one customer to export."))
+    return ExportSpec(
+        file_format=post.get("format", ""),
+        scope=scope,
+        tab=post.get("tab", "all"),
+        query=params,
+        ids=ids,
+        columns=[column.name for column in user_columns(request.user)],
+        language=translation.get_language() or "",
+        timezone=timezone.get_current_timezone_name(),
+    )
+
+
+def listing_url(request):
+    """Where to send the user back to: the tab they exported from, with its parameters."""
+    tab = get_tab(request.POST.get("tab", "")) or get_tab("all")
+    try:
+        url = reverse(f"wagtail_customers:{tab.url_name}")
+    except NoReverseMatch:
+        url = reverse("wagtail_customers:index")
+    query = request.POST.get("query", "").lstrip("?")
+    return f"{url}?{query}" if query else url
+
+
+@require_POST
+def start_export_view(request):
+    if not can(request.user, Action.EXPORT):
+        return forbidden(request, _("You may not export customers of any seller account."))
+    try:
+        spec = spec_from_post(request)
+        started = start_export(request.user, spec)
+    except ExportRequestError as error:
+        messages.error(request, str(error))
+        return redirect(listing_url(request))
+    if started.is_immediate:
+        return file_response(started.export, export_filename(spec))
+    job = started.job
+    if started.created:
+        messages.success(
+            request,
+            ngettext(
+                "Your export of %(count)s customer is being prepared. You will get a notice and an e-mail "
+                "when it is ready.",
+                "Your export of %(count)s customers is being prepared. You will get a notice and an e-mail "
+                "when it is ready.",
+                started.total,
+            )
+            % {"count": started.total},
+        )
+    else:
+        messages.info(request, _("You asked for this export a moment ago: here it is."))
+    return redirect(f"{reverse('wagtail_customers_exports:index')}#job-{job.pk}")
+
+
+def export_filename(spec):
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return get_valid_filename(f"customers-{spec.tab}-{stamp}.{spec.format.extension}")
+
+
+def file_response(export, filename):
+    """The export as a download now: CSV streamed row by row, XLSX from a temporary file."""
+    if export.spec.file_format == CSV.name:
+        response = StreamingHttpResponse(csv_chunks(export), content_type=CSV.content_type)
+    else:
+        path = write_temporary_file(export)
+        stream = open(path, "rb")  # noqa: SIM115 - FileResponse closes it
+        os.unlink(path)  # the open handle keeps the data until the response is sent
+        response = FileResponse(stream, content_type=export.spec.format.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def customer_orders(request, pk):
+    """One customer's orders as CSV or Excel (``?format=csv|xlsx``; the customer page's export button)."""
+    file_format = request.GET.get("format", CSV.name)
+    if file_format not in FORMATS:
+        raise Http404
+    customer = get_object_or_404(customers_for(request.user, Action.EXPORT).select_related("account"), pk=pk)
+    spec = ExportSpec(
+        file_format=file_format,
+        scope="selected",
+        ids=[customer.pk],
+        language=translation.get_language() or "",
+        timezone=timezone.get_current_timezone_name(),
+    )
+    log_export(request.user, spec, [customer.account_id], customer.orders_count)
+    filename = get_valid_filename(f"orders-{customer.account.name}-{customer.pk}.{spec.format.extension}")
+    return file_response(CustomerOrdersExport(customer, spec), filename)
