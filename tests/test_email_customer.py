@@ -1,0 +1,212 @@
+import re
+import socket
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from wagtail.models import ModelLogEntry
+
+from tests.customer_page_support import staff_user
+from tests.factories import order_data
+from wagtail_customers.models import Channel, EventKind, OrderEvent, SellerAccount
+from wagtail_customers.services.contact import contact_url
+from wagtail_customers.services.ingestion import record_order
+
+pytestmark = pytest.mark.django_db
+
+AMAZON_TEMPLATE = "https://sellercentral.amazon.de/messaging/contact?orderID={order_id}&marketplaceID={marketplace}"
+
+
+def email_url(customer_id, query=""):
+    return reverse("wagtail_customers_customer:email", args=[customer_id]) + query
+
+
+@pytest.fixture
+def order(account):
+    return record_order(account, order_data("1001"))
+
+
+@pytest.fixture
+def mailer(client, account):
+    client.force_login(staff_user("mailer", {account: {"can_view": True, "can_email": True}}))
+    return client
+
+
+def test_form_sends_records_and_logs(mailer, order, settings):
+    settings.WAGTAIL_CUSTOMERS = {"FROM_EMAIL": "Shop A <care@shop-a.example>"}
+    customer = order.customer
+    response = mailer.get(email_url(customer.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for field in ("subject", "message", "order"):
+        assert f'name="{field}"' in html
+    assert "ada@example.com" in html and "care@shop-a.example" in html
+
+    response = mailer.post(
+        email_url(customer.pk),
+        {"subject": "Your parcel", "message": "Hello <Ada>,\nit left today.", "order": "1001"},
+    )
+    detail = reverse("wagtail_customers_customer:detail", args=[customer.pk])
+    assert response.status_code == 302 and response["Location"] == f"{detail}#tab-timeline"
+
+    assert len(mail.outbox) == 1
+    sent = mail.outbox[0]
+    assert sent.to == ["ada@example.com"]
+    assert sent.from_email == "Shop A <care@shop-a.example>"
+    assert sent.subject == "Your parcel"
+    assert sent.body == "Hello <Ada>,\nit left today."
+    assert sent.content_subtype == "plain" and not getattr(sent, "alternatives", [])
+
+    event = OrderEvent.objects.get(customer=customer, kind=EventKind.EMAIL)
+    assert event.order == order and event.user.username == "mailer"
+    assert event.message == "Your parcel\n\nHello <Ada>,\nit left today."
+    entry = ModelLogEntry.objects.get(action="wagtail_customers.email.sent")
+    assert entry.object_id == str(customer.pk) and entry.user.username == "mailer"
+    assert entry.data["subject"] == "Your parcel" and entry.data["order"] == "1001"
+
+    # On the timeline, escaped, under its order.
+    page = mailer.get(detail).content.decode()
+    assert "E-mail sent" in page and "Your parcel" in page
+    assert "Hello &lt;Ada&gt;,<br>it left today." in page
+    assert "Hello <Ada>" not in page
+
+
+def test_sender_defaults_to_default_from_email(mailer, order, settings):
+    settings.DEFAULT_FROM_EMAIL = "noreply@example.org"
+    settings.WAGTAIL_CUSTOMERS = {}
+    mailer.post(email_url(order.customer_id), {"subject": "Hi", "message": "Text"})
+    assert mail.outbox[0].from_email == "noreply@example.org"
+    assert OrderEvent.objects.get(kind=EventKind.EMAIL).order is None
+
+
+def test_order_query_parameter_prefills_and_is_scoped(mailer, order, account, other_account):
+    other_customers_order = record_order(account, order_data("2002", email="grace@example.com"))
+    other_accounts_order = record_order(other_account, order_data("3003"))
+    html = mailer.get(email_url(order.customer_id, f"?order={order.pk}")).content.decode()
+    assert re.search(r'name="order"[^>]*value="1001"', html)
+    for value in (other_customers_order.pk, other_accounts_order.pk, "abc", "99999999999999999999999", "-1"):
+        assert mailer.get(email_url(order.customer_id, f"?order={value}")).status_code == 404, value
+
+
+def test_invalid_form_sends_nothing(mailer, order):
+    url = email_url(order.customer_id)
+    cases = [
+        ({"subject": "", "message": "x"}, "This field is required"),
+        ({"subject": "Hi\r\nBcc: all@example.com", "message": "x"}, "The subject must be on one line."),
+        ({"subject": "Hi", "message": "x", "order": "9999"}, "This customer has no order with this id."),
+    ]
+    for data, error in cases:
+        response = mailer.post(url, data)
+        assert response.status_code == 200
+        assert error in response.content.decode(), error
+    assert mail.outbox == []
+    assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
+
+
+def test_customer_without_email_gets_a_message_not_a_form(mailer, account):
+    customer = record_order(account, order_data("5005", email="", buyer_id="")).customer
+    html = mailer.get(email_url(customer.pk)).content.decode()
+    assert "This customer has no e-mail address" in html
+    assert 'name="subject"' not in html
+    assert mailer.post(email_url(customer.pk), {"subject": "Hi", "message": "x"}).status_code == 400
+    assert mail.outbox == []
+
+
+def test_contact_url_template_sends_users_to_the_channel(mailer, account, client):
+    account.contact_url_template = AMAZON_TEMPLATE
+    account.marketplace = "A1PA6795UKMFR9 de"
+    account.save()
+    order = record_order(account, order_data("302-123 4567/8"))
+    customer = order.customer
+    expected = "https://sellercentral.amazon.de/messaging/contact?orderID=302-123%204567%2F8&amp;marketplaceID=A1PA6795UKMFR9%20de"
+
+    html = mailer.get(email_url(customer.pk, f"?order={order.pk}")).content.decode()
+    assert f'href="{expected}" target="_blank" rel="noopener noreferrer"' in html
+    assert 'name="subject"' not in html
+    assert mailer.post(email_url(customer.pk), {"subject": "Hi", "message": "x"}).status_code == 400
+    assert mail.outbox == []
+
+    # The header button and each order's menu open the channel's page in a new tab.
+    page = mailer.get(reverse("wagtail_customers_customer:detail", args=[customer.pk])).content.decode()
+    links = re.findall(rf'<a href="{re.escape(expected)}"[^>]*>', page)
+    assert len(links) == 2
+    assert all('target="_blank"' in link and 'rel="noopener noreferrer"' in link for link in links)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://example.com/{order_id.__class__}",
+        "https://example.com/{0}",
+        "https://example.com/{order_id!r}",
+        "https://example.com/{order_id:>40}",
+        "https://example.com/{buyer}",
+        "https://example.com/{order_id",
+        "javascript:alert({order_id})",
+        "ftp://example.com/{order_id}",
+        "//example.com/{order_id}",
+        "{marketplace}",
+    ],
+)
+def test_contact_url_refuses_unsafe_templates(account, template):
+    account.contact_url_template = template
+    account.marketplace = "https://evil.example"
+    order = record_order(account, order_data("1"))
+    assert contact_url(account, order) is None
+
+
+def test_contact_url_needs_an_order_for_order_placeholders(account):
+    account.contact_url_template = "https://example.com/contact?o={order_id}"
+    assert contact_url(account) is None
+    account.contact_url_template = "https://example.com/contact/{marketplace}"
+    account.marketplace = "amazon.de"
+    assert contact_url(account) == "https://example.com/contact/amazon.de"
+
+
+def test_unsafe_template_falls_back_to_the_form(mailer, account, order):
+    SellerAccount.objects.filter(pk=account.pk).update(contact_url_template="javascript:alert(1)")
+    html = mailer.get(email_url(order.customer_id)).content.decode()
+    assert 'name="subject"' in html and "javascript:" not in html
+
+
+def test_failed_delivery_records_nothing(mailer, order, settings):
+    # A real SMTP connection to a port nobody listens on.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    response = mailer.post(email_url(order.customer_id), {"subject": "Hi", "message": "x"})
+    assert response.status_code == 502
+    assert "The e-mail could not be sent" in response.content.decode()
+    assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
+    assert not ModelLogEntry.objects.filter(action="wagtail_customers.email.sent").exists()
+
+
+def test_permissions(client, account, other_account, order):
+    url = email_url(order.customer_id)
+    # May see the customer but not e-mail them: Wagtail's answer to PermissionDenied (back home, with a message).
+    client.force_login(staff_user("viewer", {account: {"can_view": True}}))
+    for response in (client.get(url), client.post(url, {"subject": "Hi", "message": "x"})):
+        assert response.status_code == 302 and response["Location"] == reverse("wagtailadmin_home")
+    assert "permission" in client.get(reverse("wagtailadmin_home")).content.decode()
+    # E-mail grant on another account only: this customer is not even visible.
+    client.force_login(staff_user("elsewhere", {other_account: {"can_view": True, "can_email": True}}))
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"subject": "Hi", "message": "x"}).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
+    assert mail.outbox == []
+
+
+def test_post_needs_csrf(account, order):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user("mailer", {account: {"can_view": True, "can_email": True}}))
+    assert client.post(email_url(order.customer_id), {"subject": "Hi", "message": "x"}).status_code == 403
+    assert mail.outbox == []
+
+
+def test_other_channel_account_has_no_template_by_default(db):
+    account = SellerAccount.objects.create(name="Web", channel=Channel.WEBSITE)
+    assert contact_url(account) is None
