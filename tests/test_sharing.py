@@ -76,6 +76,14 @@ def test_a_user_can_be_found_by_e_mail_case_insensitively(admin_client, colleagu
     response = admin_client.post(SHARE, {"user": "MARIE@lab.example", "accounts": [account.pk], "actions": ["view"]})
     assert response.status_code == 302
     assert AccessGrant.objects.filter(user=colleague, account=account).exists()
+    assert "cannot sign in to the Wagtail admin" not in admin_client.get(INDEX).content.decode()
+
+
+def test_sharing_with_a_user_without_admin_access_warns(admin_client, django_user_model, account):
+    django_user_model.objects.create_user("outsider", "outsider@example.com", "pw")
+    data = {"user": "outsider", "accounts": [account.pk], "actions": ["view"]}
+    response = admin_client.post(SHARE, data, follow=True)
+    assert "outsider cannot sign in to the Wagtail admin yet" in response.content.decode()
 
 
 def test_sharing_again_adds_to_the_grant_and_logs_a_change(admin_client, colleague, account):

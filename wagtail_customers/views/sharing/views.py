@@ -224,6 +224,15 @@ class ShareView(SharingFormMixin, FormView):
             )
         else:
             messages.info(self.request, _("%(user)s already had this access.") % {"user": user.get_username()})
+        if not user.has_perm("wagtailadmin.access_admin"):
+            messages.warning(
+                self.request,
+                _(
+                    "%(user)s cannot sign in to the Wagtail admin yet: add them to a group with "
+                    "“Can access Wagtail admin” in Settings › Groups."
+                )
+                % {"user": user.get_username()},
+            )
         return redirect(INDEX_URL)
 
 
