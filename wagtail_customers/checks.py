@@ -43,7 +43,7 @@ def check_settings(app_configs=None, **kwargs):
                 id="wagtail_customers.E003",
             )
         )
-    for key in ("INGEST_BATCH_SIZE", "EXPORT_SYNC_MAX_ROWS", "EXPORT_EXPIRY_HOURS"):
+    for key in ("INGEST_BATCH_SIZE", "EXPORT_SYNC_MAX_ROWS", "IMPORT_SYNC_MAX_ROWS", "EXPORT_EXPIRY_HOURS"):
         value = raw.get(key, DEFAULTS[key])
         if not isinstance(value, int) or value <= 0:
             messages.append(

@@ -25,6 +25,8 @@ DEFAULTS = {
     "FROM_EMAIL": None,
     # Storage sub-folder for export files, inside the default storage.
     "EXPORT_STORAGE_PREFIX": "wagtail_customers/exports",
+    # Imports of files with more rows than this are checked and applied by a Celery task, with progress.
+    "IMPORT_SYNC_MAX_ROWS": 5000,
     # Ratings at or below this value count as negative feedback.
     "NEGATIVE_FEEDBACK_MAX_RATING": 2,
 }

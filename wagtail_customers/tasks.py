@@ -2,6 +2,9 @@
 
 from celery import shared_task
 
+# Each feature's tasks live with the feature; importing them here lets Celery's autodiscovery find them.
+from .importers.tasks import run_import_job  # noqa: F401
+
 
 @shared_task(name="wagtail_customers.rebuild_statistics", acks_late=True, soft_time_limit=3600, time_limit=3700)
 def rebuild_statistics_task(account_id=None):

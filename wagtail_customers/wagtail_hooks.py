@@ -10,6 +10,7 @@ from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
 from .views.customer_page import urls as customer_page_urls
 from .views.customers import customer_viewset
+from .views.imports import urls as import_urls
 from .views.sharing import urls as sharing_urls
 
 # Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail
@@ -48,6 +49,22 @@ def register_sharing_urls():
 def register_sharing_menu_item():
     return CustomersMenuItem(
         _("Sharing"), reverse("wagtail_customers_sharing:index"), action=Action.SHARE, icon_name="key", order=900
+    )
+
+
+@hooks.register("register_admin_urls")
+def register_import_urls():
+    return [path("customers/import/", include(import_urls))]
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_import_menu_item():
+    return CustomersMenuItem(
+        _("Import orders"),
+        reverse("wagtail_customers_imports:index"),
+        action=Action.IMPORT,
+        icon_name="upload",
+        order=500,
     )
 
 

@@ -3,7 +3,8 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..services.ingestion import IngestionError, record_orders
+from ..conf import get_setting
+from ..services.ingestion import IngestionError, IngestionResult, record_orders
 from .base import ImportFileError, ImportReport, read_table
 from .registry import get_format
 
@@ -15,8 +16,8 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
     error found, each with its row number) and leave the database as it was. With ``dry_run`` the
     orders are recorded and rolled back, so the report gives the exact counts the real run would.
 
-    ``progress(stage, done, total)``, if given, is called with ``"checking"`` once the rows are read
-    and with ``"writing"`` (orders) once they all parsed, before the one transaction starts.
+    ``progress(stage, done, total)``, if given, is called with ``"checking"`` (rows) once the rows are
+    read, then with ``"writing"`` (orders) before the transaction starts and after each batch in it.
     """
     importer = get_format(format_name)
     table = read_table(content, filename=filename, delimiter=importer.delimiter, encoding=encoding)
@@ -32,11 +33,16 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
     report.orders = len(orders)
     if progress:
         progress("writing", 0, len(orders))
+    batch_size = get_setting("INGEST_BATCH_SIZE")
+    result = IngestionResult()
     with transaction.atomic():
-        try:
-            result = record_orders(account, orders)
-        except IngestionError as error:
-            raise ImportFileError(str(error)) from None
+        for start in range(0, len(orders), batch_size):
+            try:
+                result.merge(record_orders(account, orders[start : start + batch_size]))
+            except IngestionError as error:
+                raise ImportFileError(str(error)) from None
+            if progress:
+                progress("writing", min(start + batch_size, len(orders)), len(orders))
         report.orders_created = result.orders_created
         report.orders_updated = result.orders_updated
         report.customers_created = result.customers_created

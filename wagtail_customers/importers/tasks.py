@@ -1,0 +1,52 @@
+"""The Celery task of the imports (imported by ``wagtail_customers.tasks`` for autodiscovery).
+
+It takes the job's id and phase, re-reads the job and re-checks the user's IMPORT grant; see
+``jobs.py`` for the phases and states.
+"""
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils.translation import gettext as _
+
+from ..models import ImportJob, JobState
+from . import jobs
+
+logger = logging.getLogger("wagtail_customers.imports")
+
+
+@shared_task(
+    name="wagtail_customers.run_import_job",
+    acks_late=True,
+    # A worker killed mid-import must not requeue the message forever; the job is failed as stale.
+    reject_on_worker_lost=False,
+    soft_time_limit=jobs.SOFT_TIME_LIMIT,
+    time_limit=jobs.TIME_LIMIT,
+    ignore_result=True,
+)
+def run_import_job(job_id, phase):
+    """Check (dry run) or apply one import job. Delivered twice, it runs once: the first claims it."""
+    try:
+        job = jobs.run_phase(job_id, phase)
+    except SoftTimeLimitExceeded:
+        return _fail(
+            job_id,
+            _("The import took longer than %(seconds)s seconds and was stopped. Nothing was written.")
+            % {"seconds": jobs.SOFT_TIME_LIMIT},
+        )
+    except Exception as error:
+        logger.exception("Import job %s (%s) failed", job_id, phase)
+        return _fail(
+            job_id,
+            _("The import failed with an unexpected error (%(error)s). Nothing was written.")
+            % {"error": type(error).__name__},
+        )
+    return "skipped" if job is None else job.state
+
+
+def _fail(job_id, message):
+    job = ImportJob.objects.filter(pk=job_id, state=JobState.RUNNING).first()
+    if job is not None:
+        jobs.fail(job, message)
+    return JobState.FAILED
