@@ -47,6 +47,8 @@ def main(case, file_format, out_path, result_path):
     rows = exporter.run(prepared, file_format, out_path)
     seconds = time.perf_counter() - started
     peak = _status_kb("VmHWM")
+    if hasattr(exporter, "finish"):
+        exporter.finish(prepared, out_path)
     result = {
         "seconds": round(seconds, 3),
         "rows": rows,

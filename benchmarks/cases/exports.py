@@ -15,35 +15,58 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class PluginExport:
-    """The plugin's export: the export job's own code when present, else its building blocks
-    (listing queryset -> resource rows -> streaming writer), which is what the job runs."""
+    """The plugin's worker path: an ``ExportJob`` for every customer (scope "all", the 12 columns)
+    run by the Celery task's body in this process: claim, stream the rows through the resource into
+    the writer, heartbeats, save the file to storage, mark it done."""
 
-    label = "plugin"
+    label = "plugin (export job)"
 
     def prepare(self, user, file_format):
         try:
-            from wagtail_customers.exports.resources import customer_resource_class
-            from wagtail_customers.exports.writers import write_csv, write_xlsx
-            from wagtail_customers.listing import customer_listing_queryset
+            from wagtail_customers.exports.query import CustomerExport, ExportSpec
+            from wagtail_customers.exports.tasks import run_export_job
         except ImportError as error:
             raise NotAvailable(str(error)) from None
-        from wagtail_customers.permissions import Action
+        from django.utils import timezone
+
+        from wagtail_customers.models import ExportJob
 
         from ..baselines import EXPORT_COLUMNS
 
-        resource = customer_resource_class()()
-        names = resource.export_field_names(list(EXPORT_COLUMNS))
-        queryset = customer_listing_queryset(user, "all", {}, Action.EXPORT)
-        return {
-            "headers": resource.export_headers(names),
-            "rows": lambda: map(
-                resource.row_exporter(names), queryset.values(*resource.values_for(names)).iterator(chunk_size=2000)
-            ),
-            "write": write_csv if file_format == "csv" else write_xlsx,
-        }
+        spec = ExportSpec(file_format=file_format, scope="all", tab="all", columns=list(EXPORT_COLUMNS))
+        export = CustomerExport(user, spec)
+        # As ``jobs.find_or_create_job`` makes it, without queueing it: this process is the worker.
+        job = ExportJob.objects.create(
+            user=user,
+            file_format=file_format,
+            params=spec.to_params(),
+            fingerprint=spec.fingerprint(user),
+            total_rows=export.count(),
+            account_ids=export.scope_account_ids(),
+            heartbeat_at=timezone.now(),
+        )
+        return job.pk, run_export_job
 
     def run(self, prepared, file_format, path):
-        return prepared["write"](prepared["headers"], prepared["rows"](), path)
+        from wagtail_customers.models import ExportJob, JobState
+
+        job_id, task = prepared
+        outcome = task(str(job_id))
+        job = ExportJob.objects.get(pk=job_id)
+        if job.state != JobState.DONE:
+            raise RuntimeError(f"export job ended {outcome}/{job.state}: {job.error}")
+        return job.rows_written
+
+    def finish(self, prepared, path):
+        """After the clock: move the job's file out of storage, for its size."""
+        import shutil
+
+        from wagtail_customers.models import ExportJob
+
+        job = ExportJob.objects.get(pk=prepared[0])
+        with job.file.open("rb") as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target)
+        job.file.delete(save=False)
 
 
 class ImportExportB0:
