@@ -56,9 +56,12 @@ def run_export_job(self, job_id):
                 "attempt": job.attempts,
                 "error": type(error).__name__,
             }
-            if jobs.release_for_retry(job, reason):
-                raise self.retry(exc=error, countdown=min(30 * job.attempts, 300)) from error
-            return "superseded"
+            if not jobs.release_for_retry(job, reason):
+                return "superseded"
+            if self.request.is_eager:
+                # No queue to wait in: try again now (bounded by EXPORT_MAX_ATTEMPTS like any retry).
+                return run_export_job(job_id)
+            raise self.retry(exc=error, countdown=min(30 * job.attempts, 300)) from error
         return _failed(
             job,
             _("The export failed %(attempts)s times (%(error)s). Try again later.")

