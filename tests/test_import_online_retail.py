@@ -1,0 +1,149 @@
+"""UCI Online Retail and Online Retail II, on the samples in shared/realdata/online_retail."""
+
+import csv
+from decimal import Decimal
+
+import pytest
+
+from wagtail_customers.importers import ImportFileError, run_import
+from wagtail_customers.models import Customer, Order, OrderLine, SellerAccount
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = {
+    "online_retail/OnlineRetail_first1071rows.csv": "M/D/YYYY H:MM dates",
+    "online_retail/online_retail_random2709rows.csv": "extra unnamed index column, NA ids",
+    "online_retail/online_retail_sample4792rows_modified.csv": "ISO dates, float ids, 0.0 for none",
+    "online_retail/online_retail_II_header_first99rows.csv": "Online Retail II header, UTF-8 BOM",
+}
+
+
+@pytest.fixture
+def gbp_account(db):
+    return SellerAccount.objects.create(name="UK wholesale", channel="website", currency="GBP")
+
+
+def read_rows(path):
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    renamed = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"}
+    return [{renamed.get(k, k): v for k, v in row.items()} for row in rows]
+
+
+def customer_id(text):
+    text = text.removesuffix(".0")
+    return "" if text in ("", "NA", "0") else text
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_each_sample_imports_with_its_cancellations_as_returns(realdata, gbp_account, sample):
+    rows = read_rows(realdata / sample)
+    report = run_import(gbp_account, (realdata / sample).read_bytes(), format_name="online_retail")
+    assert report.errors == [] and report.unknown_columns == []
+    cancellations = [row for row in rows if row["InvoiceNo"].startswith("C")]
+    sales = [r for r in rows if r["InvoiceNo"][0].isdigit() and int(r["Quantity"]) > 0]
+    adjustments = [r for r in rows if not r["InvoiceNo"].startswith("C") and r not in sales]
+    assert report.rows_skipped == len(adjustments)
+    # Every cancelled unit is a returned unit, on an earlier purchase or on a returned order of its own.
+    returned_units = sum(-int(row["Quantity"]) for row in cancellations)
+    assert sum(OrderLine.objects.values_list("returned_quantity", flat=True)) == returned_units
+    assert sum(Customer.objects.values_list("returned_units", flat=True)) == returned_units
+    refunds = sum((-int(r["Quantity"]) * Decimal(r["UnitPrice"]) for r in cancellations), Decimal(0))
+    assert sum(Order.objects.values_list("refunded", flat=True), Decimal(0)) == refunds.quantize(Decimal("0.01"))
+    # Every sale invoice is an order; each line keeps the file's quantity.
+    sale_invoices = {row["InvoiceNo"] for row in sales}
+    assert sale_invoices <= set(Order.objects.values_list("external_id", flat=True))
+    assert sum(OrderLine.objects.exclude(order__external_id__startswith="C").values_list("quantity", flat=True)) == sum(
+        int(row["Quantity"]) for row in sales
+    )
+    # Buyers are their CustomerID as written (17850.0 is 17850); rows without one are guests (one per invoice).
+    buyers = {customer_id(row["CustomerID"]) for row in sales + cancellations} - {""}
+    assert set(Customer.objects.exclude(external_id="").values_list("external_id", flat=True)) == buyers
+    guest_invoices = {row["InvoiceNo"] for row in sales if not customer_id(row["CustomerID"])}
+    assert Customer.objects.filter(identity_key__startswith="order:").count() >= len(guest_invoices)
+
+
+def test_first_1071_rows_returns_on_earlier_purchases(realdata, gbp_account):
+    path = realdata / "online_retail/OnlineRetail_first1071rows.csv"
+    report = run_import(gbp_account, path.read_bytes(), format_name="online_retail")
+    assert report.orders == 67 and Customer.objects.exclude(external_id="").count() == 50
+    # C536391 (customer 17548) cancels units bought before the file starts: a returned order of its own.
+    own = Order.objects.get(external_id="C536391")
+    assert own.status == "returned" and own.refunded == own.total > 0
+    assert all(line.returned_quantity == line.quantity for line in own.lines.all())
+    assert own.customer.external_id == "17548"
+    # The other returns land on that customer's earlier lines of the same stock code.
+    partly = Order.objects.get(status="partially_refunded")
+    returned_lines = partly.lines.filter(returned_quantity__gt=0)
+    assert returned_lines.exists() and partly.refunded > 0 and partly.returned_at > partly.placed_at
+    assert Order.objects.get(external_id="536365").placed_at.isoformat() == "2010-12-01T08:26:00+00:00"
+
+
+def test_online_retail_ii_header_with_a_bom(realdata, gbp_account):
+    path = realdata / "online_retail/online_retail_II_header_first99rows.csv"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    report = run_import(gbp_account, path.read_bytes(), format_name="online_retail")
+    assert (report.rows, report.orders, report.unknown_columns) == (99, 14, [])
+    assert Customer.objects.get(external_id="17850").orders_count > 0
+
+
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+
+
+def test_cancellations_match_the_latest_earlier_purchase_first(gbp_account):
+    content = "\n".join(
+        [
+            HEADER,
+            "1001,MUG,Mug,4,1/5/2011 9:00,2.50,100.0,United Kingdom",
+            "1002,MUG,Mug,3,1/9/2011 9:00,2.40,100.0,United Kingdom",
+            "1002,CAP,Cap,1,1/9/2011 9:00,5.00,100.0,United Kingdom",
+            # 5 mugs back: 3 from 1002 (the latest), then 2 from 1001.
+            "C1003,MUG,Mug,-5,1/10/2011 9:00,2.40,100.0,United Kingdom",
+            # Bought before this file (no earlier CAP of customer 200): its own returned order.
+            "C1004,CAP,Cap,-2,1/10/2011 9:00,5.00,200,France",
+            # A cancellation dated before the purchase cannot return it.
+            "C0999,CAP,Cap,-1,1/1/2011 9:00,5.00,100,United Kingdom",
+            # Stock adjustment, not a sale.
+            "1005,MUG,damages,-10,1/11/2011 9:00,0,NA,United Kingdom",
+        ]
+    ).encode()
+    report = run_import(gbp_account, content, format_name="online_retail")
+    assert report.rows_skipped == 1
+    lines = {(ln.order.external_id, ln.sku): ln.returned_quantity for ln in OrderLine.objects.select_related("order")}
+    assert lines == {
+        ("1001", "MUG"): 2,
+        ("1002", "MUG"): 3,
+        ("1002", "CAP"): 0,
+        ("C1004", "CAP"): 2,
+        ("C0999", "CAP"): 1,
+    }
+    first, second = Order.objects.get(external_id="1001"), Order.objects.get(external_id="1002")
+    assert (first.status, first.refunded) == ("partially_refunded", Decimal("4.80"))
+    assert (second.status, second.refunded) == ("partially_refunded", Decimal("7.20"))
+    assert Order.objects.get(external_id="C1004").customer.external_id == "200"
+    customer = Customer.objects.get(external_id="100")
+    assert (customer.orders_count, customer.units, customer.returned_units) == (3, 9, 6)
+    assert customer.amount_spent == Decimal("10.00") + Decimal("12.20") - Decimal("4.80") - Decimal("7.20")
+
+
+def test_a_fully_returned_invoice_is_returned(gbp_account):
+    content = f"{HEADER}\n2001,MUG,Mug,2,1/5/2011 9:00,2.50,7,UK\nC2002,MUG,Mug,-2,1/6/2011 9:00,2.50,7,UK\n"
+    run_import(gbp_account, content.encode(), format_name="online_retail")
+    order = Order.objects.get()
+    assert (order.status, order.fulfilment_status, order.refunded) == ("returned", "returned", Decimal("5.00"))
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("3,MUG,Mug,2,13/45/2011 9:00,2.50,7,UK", "Row 3: '13/45/2011 9:00' in InvoiceDate is not a date"),
+        ("3,MUG,Mug,two,1/5/2011 9:00,2.50,7,UK", "Row 3: 'two' in Quantity is not a whole number"),
+        ("3,MUG,Mug,2,1/5/2011 9:00,-2.50,7,UK", "Row 3: UnitPrice is negative"),
+        ("C3,MUG,Mug,2,1/5/2011 9:00,2.50,7,UK", "Row 3: Quantity 2 is positive on cancellation invoice C3"),
+    ],
+)
+def test_bad_rows(gbp_account, row, message):
+    content = f"{HEADER}\n1,MUG,Mug,1,1/5/2011 9:00,2.50,7,UK\n{row}\n".encode()
+    with pytest.raises(ImportFileError, match=message):
+        run_import(gbp_account, content, format_name="online_retail")
+    assert not Order.objects.exists()
