@@ -69,3 +69,9 @@ def user_columns(user):
     preference = ListingPreference.objects.filter(user=user).only("columns").first() if user.pk else None
     names = clean_column_names(preference.columns if preference else []) or DEFAULT_COLUMNS
     return [COLUMNS_BY_NAME[name] for name in names]
+
+
+def columns_for_preference(preference):
+    """The visible columns for a ``ListingPreference`` already loaded (or ``None``): no extra query."""
+    names = clean_column_names(preference.columns if preference else []) or DEFAULT_COLUMNS
+    return [COLUMNS_BY_NAME[name] for name in names]

@@ -3,14 +3,18 @@
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.snippets.models import register_snippet
 
 from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
 from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
 from .views.customer_page import urls as customer_page_urls
-from .views.customers import customer_viewset
 from .views.imports import urls as import_urls
+from .views.listing.accounts import seller_account_viewset
+from .views.listing.menu_items import seller_accounts_menu_item, watchlist_menu_item
+from .views.listing.viewset import customer_viewset
+from .views.listing.watchlist_snippet import WatchlistEntryBulkDeleteAction, watchlist_entry_viewset
 from .views.sharing import urls as sharing_urls
 
 # Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail
@@ -26,6 +30,32 @@ def register_customers_menu():
 @hooks.register("register_admin_viewset")
 def register_customer_viewset():
     return customer_viewset
+
+
+@hooks.register("register_admin_viewset")
+def register_seller_account_viewset():
+    return seller_account_viewset
+
+
+@hooks.register("register_icons")
+def register_listing_icons(icons):
+    return icons + ["wagtail_customers/icons/wc-eye-outline.svg"]
+
+
+# The snippet's bulk delete, scoped and recorded like a removal with the eye; ``order`` puts it
+# after (so in place of) Wagtail's own snippet delete action for this model.
+hooks.register("register_bulk_action", WatchlistEntryBulkDeleteAction, order=100)
+register_snippet(watchlist_entry_viewset)
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_watchlist_menu_item():
+    return watchlist_menu_item()
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_seller_accounts_menu_item():
+    return seller_accounts_menu_item()
 
 
 @hooks.register(CUSTOMERS_MENU_HOOK)

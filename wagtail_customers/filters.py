@@ -1,0 +1,144 @@
+"""The customers listing's filters (Wagtail filter chips), shared by the listing views and the exports.
+
+Every filter reads the same query parameters the listing's URL carries, so a bookmarked URL, the
+results refreshed without a page load and an export of "all pages" select the same customers.
+A value a filter cannot read (text in a number, an unknown account, a date in year 20000) leaves
+that one filter out; the others still apply.
+"""
+
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_filters.fields import DateRangeField, RangeField
+from wagtail.admin.filters import DateRangePickerWidget, NumberRangeWidget, WagtailFilterSet
+
+from .models import Channel, Customer, SellerAccount
+from .permissions import Action, accounts_for
+
+YES, NO = "yes", "no"
+YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No"))]
+
+#: Bounds for typed-in numbers and dates: anything outside is an invalid value, not a database error.
+MAX_NUMBER = Decimal("999999999999")
+MIN_DATE_YEAR, MAX_DATE_YEAR = 1900, 2999
+
+
+def _date_in_range(value):
+    if value is not None and not MIN_DATE_YEAR <= value.year <= MAX_DATE_YEAR:
+        raise forms.ValidationError(
+            _("Enter a date between %(low)s and %(high)s."),
+            code="date_out_of_range",
+            params={"low": MIN_DATE_YEAR, "high": MAX_DATE_YEAR},
+        )
+
+
+class BoundedRangeField(RangeField):
+    """A min/max pair of decimals within ``0..MAX_NUMBER`` (the database never sees an overflow)."""
+
+    def __init__(self, *args, **kwargs):
+        fields = tuple(
+            forms.DecimalField(
+                max_digits=15, decimal_places=2, validators=[MinValueValidator(0), MaxValueValidator(MAX_NUMBER)]
+            )
+            for _bound in range(2)
+        )
+        super().__init__(fields, *args, **kwargs)
+
+
+class BoundedRangeFilter(django_filters.RangeFilter):
+    field_class = BoundedRangeField
+
+
+class BoundedDateRangeField(DateRangeField):
+    """A date range whose years stay within ``MIN_DATE_YEAR..MAX_DATE_YEAR``, checked before the dates
+    become timezone-aware datetimes (where year 9999 would overflow)."""
+
+    def __init__(self, *args, **kwargs):
+        fields = tuple(forms.DateField(validators=[_date_in_range]) for _bound in range(2))
+        RangeField.__init__(self, fields, *args, **kwargs)
+
+
+class BoundedDateFromToRangeFilter(django_filters.DateFromToRangeFilter):
+    field_class = BoundedDateRangeField
+
+
+class YesNoFilter(django_filters.ChoiceFilter):
+    """A yes / no / any radio filter over a condition on the customer (shown as a chip when set)."""
+
+    def __init__(self, *args, condition, **kwargs):
+        self.condition = condition
+        kwargs.setdefault("choices", YES_NO_CHOICES)
+        kwargs.setdefault("widget", forms.RadioSelect)
+        kwargs.setdefault("empty_label", _("Any"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value == YES:
+            return qs.filter(self.condition)
+        if value == NO:
+            return qs.exclude(self.condition)
+        return qs
+
+
+class AccountChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    """Refuses ids that are not plain positive integers before they reach the database (where a
+    20-digit number overflows SQLite's integers)."""
+
+    def clean(self, value):
+        for item in value or []:
+            text = str(item).strip()
+            if not (text.isdigit() and len(text) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text}
+                )
+        return super().clean(value)
+
+
+class AccountFilter(django_filters.ModelMultipleChoiceFilter):
+    """The seller-account filter. Shown as chips; the scoping itself is done by ``listing.py``,
+    which reads the same ``account`` parameter and intersects it with the user's grants."""
+
+    field_class = AccountChoiceField
+
+    def filter(self, qs, value):
+        return qs
+
+
+class CustomerFilterSet(WagtailFilterSet):
+    account = AccountFilter(
+        label=_("Seller account"), queryset=SellerAccount.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    channel = django_filters.MultipleChoiceFilter(
+        label=_("Channel"), field_name="account__channel", choices=Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+    country = django_filters.CharFilter(label=_("Country"), field_name="country", lookup_expr="iexact", max_length=64)
+    last_order = BoundedDateFromToRangeFilter(
+        label=_("Last order date"), field_name="last_order_at", widget=DateRangePickerWidget
+    )
+    orders = BoundedRangeFilter(label=_("Orders"), field_name="orders_count", widget=NumberRangeWidget)
+    amount_spent = BoundedRangeFilter(label=_("Amount spent"), field_name="amount_spent", widget=NumberRangeWidget)
+    has_returns = YesNoFilter(label=_("Has returns"), condition=Q(returned_units__gt=0))
+    has_negative_feedback = YesNoFilter(label=_("Has negative feedback"), condition=Q(negative_feedbacks__gt=0))
+    used_promo_code = YesNoFilter(label=_("Used a promo code"), condition=Q(promo_codes_used__gt=0))
+    on_watchlist = YesNoFilter(label=_("On the watchlist"), condition=Q(watchlist_entry__isnull=False))
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, user=None, action=Action.VIEW):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        if user is None and request is not None:
+            user = request.user
+        self.filters["account"].queryset = accounts_for(user, action)
+
+    def filter_queryset(self, queryset):
+        # Apply the filters whose values are valid; an unreadable value drops only its own filter.
+        self.form.is_valid()
+        for name, value in self.form.cleaned_data.items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset

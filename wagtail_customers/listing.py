@@ -1,0 +1,297 @@
+"""The customers listing's one definition of "which customers, in which order".
+
+``TABS`` are the six listings (each with its default ordering and base filter);
+``customer_listing_queryset(user, tab, params)`` returns the ordered, scoped, filtered and searched
+queryset of a tab for the listing's query parameters. The listing views and the exports both call
+it, so "all pages" of an export is exactly what the listing shows.
+
+Query parameters read (a ``QueryDict`` or a dict of values or lists):
+
+* ``account``: seller account ids; without it, the user's remembered selection (or all);
+* ``q``: search in name and e-mail, case-insensitive;
+* the filters of ``CustomerFilterSet`` (``channel``, ``country``, ``last_order_from`` ...);
+* ``ordering``: a sortable column name, ``-`` prefixed for descending (an allow-list).
+
+Unknown or unreadable values are ignored, never an error.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms.search import SearchForm
+
+from .columns import COLUMNS
+from .filters import CustomerFilterSet
+from .models import ListingPreference
+from .permissions import Action, accounts_for, customers_for
+
+#: ``ordering`` values allowed: column name -> the model field(s) it sorts by.
+SORT_FIELDS = {column.name: column.sort_field for column in COLUMNS if column.sort_field}
+
+CENTS = Decimal("0.01")
+
+#: Marks "the caller did not load the user's preference": ``None`` means "the user has none".
+NOT_LOADED = object()
+
+#: How far back "new customers" looks.
+NEW_CUSTOMER_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Tab:
+    slug: str
+    label: str
+    #: The URL name within the ``wagtail_customers`` namespace.
+    url_name: str
+    #: Column name, ``-`` prefixed for descending; used when ``ordering`` is absent or not allowed.
+    default_ordering: str
+    #: Which customers the tab shows, on top of scope, filters and search.
+    base_filter: Q = field(default_factory=Q)
+    #: Columns the tab always shows (added after the name when the user's view hides them).
+    required_columns: tuple = ()
+    #: What to say when the tab is empty and nothing narrows it.
+    empty_message: str = ""
+
+
+TABS = [
+    Tab("all", _("All"), "index", "-last_order_at", empty_message=_("No customers yet.")),
+    Tab(
+        "highest-value",
+        _("Highest value"),
+        "highest_value",
+        "-amount_spent",
+        empty_message=_("No customers yet."),
+    ),
+    Tab("most-orders", _("Most orders"), "most_orders", "-orders_count", empty_message=_("No customers yet.")),
+    Tab(
+        "most-returned",
+        _("Most returned"),
+        "most_returned",
+        "-returned_units",
+        base_filter=Q(returned_units__gt=0),
+        required_columns=("returned_units",),
+        empty_message=_("No customer has returned anything."),
+    ),
+    Tab(
+        "promo-codes",
+        _("Promo codes"),
+        "promo_codes",
+        "-discount_total",
+        base_filter=Q(promo_codes_used__gt=0),
+        required_columns=("promo_codes_used", "discount_total"),
+        empty_message=_("No customer has used a promo code."),
+    ),
+    Tab(
+        "watchlist",
+        _("Watchlist"),
+        "watchlist",
+        "-last_order_at",
+        base_filter=Q(watchlist_entry__isnull=False),
+        empty_message=_("The watchlist is empty. Click the eye next to a customer's name to keep an eye on them here."),
+    ),
+]
+TABS_BY_SLUG = {tab.slug: tab for tab in TABS}
+
+
+def get_tab(slug):
+    """The ``Tab`` for ``slug``, or ``None``."""
+    return TABS_BY_SLUG.get(slug)
+
+
+def as_query_dict(params):
+    """A ``QueryDict`` from a ``QueryDict``, a dict of values or lists (e.g. stored in a job), or ``None``."""
+    if isinstance(params, QueryDict):
+        return params
+    query_dict = QueryDict(mutable=True)
+    for key, value in (params or {}).items():
+        values = value if isinstance(value, list | tuple) else [value]
+        query_dict.setlist(key, [str(v) for v in values if v is not None])
+    return query_dict
+
+
+def parse_ids(values):
+    """Positive integers from strings; anything else is skipped."""
+    ids = []
+    for value in values:
+        value = str(value).strip()
+        if value.isdigit() and len(value) <= 18 and int(value) > 0:
+            ids.append(int(value))
+    return ids
+
+
+class CustomerListing:
+    """One tab of the listing for one user and one set of query parameters.
+
+    Everything is computed lazily and at most once: the listing view reads ``queryset``,
+    ``filterset``, ``ordering`` and ``selected_account_ids``; an export reads ``queryset``.
+    """
+
+    def __init__(self, user, tab, params=None, *, action=Action.VIEW, preference=NOT_LOADED, accounts=None):
+        if isinstance(tab, str):
+            tab_slug = tab
+            tab = get_tab(tab_slug)
+            if tab is None:
+                raise ValueError(f"Unknown customers tab {tab_slug!r}")
+        self.user = user
+        self.tab = tab
+        self.params = as_query_dict(params)
+        self.action = Action(action)
+        self._preference = preference
+        self._accounts = accounts
+
+    @cached_property
+    def preference(self):
+        """The user's ``ListingPreference`` (or ``None``); callers that already hold it pass it in."""
+        if self._preference is not NOT_LOADED:
+            return self._preference
+        if not getattr(self.user, "pk", None):
+            return None
+        return ListingPreference.objects.filter(user=self.user).first()
+
+    @cached_property
+    def allowed_account_ids(self):
+        if self._accounts is not None:
+            return {account.pk for account in self._accounts}
+        return set(accounts_for(self.user, self.action).values_list("pk", flat=True))
+
+    @cached_property
+    def selected_account_ids(self):
+        """The seller accounts in view: ``account`` from the URL, else the remembered selection;
+        empty means every account the user may see. Never an account outside the user's grants."""
+        if "account" in self.params:
+            wanted = parse_ids(self.params.getlist("account"))
+            return [pk for pk in wanted if pk in self.allowed_account_ids] if wanted else []
+        remembered = parse_ids(self.preference.account_ids if self.preference else [])
+        return [pk for pk in remembered if pk in self.allowed_account_ids]
+
+    @cached_property
+    def asked_for_foreign_accounts_only(self):
+        """True when the URL names accounts and none of them is the user's: the listing is empty."""
+        return (
+            "account" in self.params
+            and bool(parse_ids(self.params.getlist("account")))
+            and not self.selected_account_ids
+        )
+
+    @cached_property
+    def filterset(self):
+        return CustomerFilterSet(self.params, queryset=self.scoped_queryset, user=self.user, action=self.action)
+
+    @cached_property
+    def search_form(self):
+        return SearchForm(self.params) if "q" in self.params else SearchForm()
+
+    @cached_property
+    def search_query(self):
+        if self.search_form.is_bound and self.search_form.is_valid():
+            return self.search_form.cleaned_data["q"].strip()
+        return ""
+
+    @cached_property
+    def ordering(self):
+        """The column name the listing is sorted by, ``-`` prefixed for descending."""
+        requested = self.params.get("ordering", "")
+        if requested.lstrip("-") in SORT_FIELDS and requested.count("-") <= 1:
+            return requested
+        return self.tab.default_ordering
+
+    def order_by_fields(self):
+        descending = self.ordering.startswith("-")
+        sort_field = SORT_FIELDS[self.ordering.lstrip("-")]
+        # The tie-breaker runs the opposite way so (key DESC, id ASC) indexes serve both directions.
+        return (f"-{sort_field}", "pk") if descending else (sort_field, "-pk")
+
+    @cached_property
+    def scoped_queryset(self):
+        queryset = customers_for(self.user, self.action)
+        if self.asked_for_foreign_accounts_only:
+            return queryset.none()
+        if self.selected_account_ids:
+            queryset = queryset.filter(account_id__in=self.selected_account_ids)
+        return queryset
+
+    @cached_property
+    def filtered_queryset(self):
+        """Scope, tab, filters and search; not ordered (statistics aggregate over it)."""
+        queryset = self.scoped_queryset.filter(self.tab.base_filter)
+        queryset = self.filterset.filter_queryset(queryset)
+        if self.search_query:
+            queryset = queryset.filter(Q(name__icontains=self.search_query) | Q(email__icontains=self.search_query))
+        return queryset.order_by()
+
+    @cached_property
+    def queryset(self):
+        return self.filtered_queryset.select_related("account").order_by(*self.order_by_fields())
+
+    @cached_property
+    def is_filtering(self):
+        """Does the URL narrow the tab (search, filters, accounts)? The remembered selection does not count."""
+        form = self.filterset.form
+        form.is_valid()
+        has_filters = any(value for name, value in form.cleaned_data.items() if name != "account")
+        asked_for_accounts = bool(parse_ids(self.params.getlist("account")))
+        return bool(self.search_query or has_filters or asked_for_accounts)
+
+    def statistics(self):
+        return listing_statistics(self.filtered_queryset)
+
+
+def customer_listing_queryset(user, tab, params, action=Action.VIEW):
+    """The ordered, scoped, filtered, searched customers of ``tab`` (a ``Tab`` or its slug) for ``user``.
+
+    ``params`` holds the listing's query parameters (see the module docstring). ``action`` picks
+    the grants that scope it: ``Action.VIEW`` for the listing, ``Action.EXPORT`` for an export.
+    Raises ``ValueError`` for an unknown tab slug.
+    """
+    return CustomerListing(user, tab, params, action=action).queryset
+
+
+def listing_statistics(queryset):
+    """The figures at the top of the listing, from the customers' statistics columns.
+
+    Two aggregate queries over ``queryset`` (never over the orders): the totals, and revenue and
+    orders per currency (amounts are never added across currencies).
+    """
+    since = timezone.now() - timedelta(days=NEW_CUSTOMER_DAYS)
+    queryset = queryset.order_by()
+    totals = queryset.aggregate(
+        customers=Count("pk"),
+        new_customers=Count("pk", filter=Q(first_order_at__gte=since)),
+        repeat_customers=Count("pk", filter=Q(orders_count__gte=2)),
+        orders=Coalesce(Sum("orders_count"), 0),
+        units=Coalesce(Sum("units"), 0),
+        returned_units=Coalesce(Sum("returned_units"), 0),
+        promo_customers=Count("pk", filter=Q(promo_codes_used__gt=0)),
+        negative_feedbacks=Coalesce(Sum("negative_feedbacks"), 0),
+        watched=Count("pk", filter=Q(watchlist_entry__isnull=False)),
+    )
+    per_currency = (
+        queryset.values("account__currency")
+        .annotate(revenue=Sum("amount_spent"), orders=Coalesce(Sum("orders_count"), 0))
+        .order_by("account__currency")
+    )
+    totals["currencies"] = [
+        {
+            "currency": row["account__currency"],
+            "revenue": row["revenue"],
+            "orders": row["orders"],
+            "average_order_value": (row["revenue"] / row["orders"]).quantize(CENTS) if row["orders"] else None,
+        }
+        for row in per_currency
+    ]
+    customers = totals["customers"]
+    # Rates as percentages with one decimal, None when there is nothing to divide by.
+    totals["repeat_rate"] = _percent(totals["repeat_customers"], customers)
+    totals["return_rate"] = _percent(totals["returned_units"], totals["units"])
+    return totals
+
+
+def _percent(part, whole):
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1")) if whole else None

@@ -1,0 +1,71 @@
+"""Putting customers on and off the watchlist: the one place that also writes the history.
+
+Every change is logged in Wagtail's history on the customer (``wagtail_customers.watchlist.add`` /
+``.remove``) and added to the customer's timeline as an ``OrderEvent`` of kind ``watchlist``.
+Callers check permissions first (``Action.MANAGE_WATCHLIST``); these functions do not.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
+
+from ..models import Customer, EventKind, OrderEvent, WatchlistEntry
+
+ADD_ACTION = "wagtail_customers.watchlist.add"
+REMOVE_ACTION = "wagtail_customers.watchlist.remove"
+
+
+def _record(customers, user, action, message):
+    now = timezone.now()
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(customer=customer, kind=EventKind.WATCHLIST, occurred_at=now, message=message, user=user)
+            for customer in customers
+        ]
+    )
+    for customer in customers:
+        log(customer, action, user=user)
+
+
+def add_to_watchlist(customers, user, note=""):
+    """Put the customers on the watchlist; returns those that were not on it yet."""
+    customers = list(customers)
+    with transaction.atomic():
+        watched = set(WatchlistEntry.objects.filter(customer__in=customers).values_list("customer_id", flat=True))
+        added = [customer for customer in customers if customer.pk not in watched]
+        WatchlistEntry.objects.bulk_create(
+            [WatchlistEntry(customer=customer, added_by=user, note=note) for customer in added],
+            ignore_conflicts=True,
+        )
+        _record(added, user, ADD_ACTION, _("Added to the watchlist"))
+    return added
+
+
+def remove_from_watchlist(customers, user):
+    """Take the customers off the watchlist; returns those that were on it."""
+    customers = list(customers)
+    with transaction.atomic():
+        entries = WatchlistEntry.objects.filter(customer__in=customers)
+        removed_ids = set(entries.values_list("customer_id", flat=True))
+        entries.delete()
+        removed = [customer for customer in customers if customer.pk in removed_ids]
+        _record(removed, user, REMOVE_ACTION, _("Removed from the watchlist"))
+    return removed
+
+
+def record_entries_removed(entries, user):
+    """History and timeline for watchlist entries deleted elsewhere (the snippet's delete views)."""
+    customer_ids = [entry.customer_id for entry in entries]
+    _record(list(Customer.objects.filter(pk__in=customer_ids)), user, REMOVE_ACTION, _("Removed from the watchlist"))
+
+
+def toggle_watchlist(customer, user, watch=None):
+    """Add or remove one customer (``watch`` True/False), or flip it (``None``); returns the new state."""
+    if watch is None:
+        watch = not WatchlistEntry.objects.filter(customer=customer).exists()
+    if watch:
+        add_to_watchlist([customer], user)
+    else:
+        remove_from_watchlist([customer], user)
+    return watch

@@ -1,0 +1,75 @@
+/**
+ * wc-column-picker: reorder the listing's columns by drag and drop, or with the up / down buttons
+ * (keyboard users). The order of the list is the order the form posts, so saving needs nothing
+ * more than the form's own submit. Moves are announced in a polite live region.
+ */
+(() => {
+  const register = () => {
+    const { Controller } = window.StimulusModule;
+
+    class ColumnPickerController extends Controller {
+      static targets = ['list', 'item', 'status'];
+
+      dragStart(event) {
+        this.dragged = event.currentTarget;
+        this.dragged.classList.add('wc-column-list__item--dragging');
+        event.dataTransfer.effectAllowed = 'move';
+        event.dataTransfer.setData('text/plain', this.dragged.dataset.column);
+      }
+
+      dragOver(event) {
+        if (!this.dragged) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = 'move';
+        const target = event.currentTarget;
+        if (target === this.dragged) return;
+        const { top, height } = target.getBoundingClientRect();
+        const after = event.clientY > top + height / 2;
+        this.listTarget.insertBefore(this.dragged, after ? target.nextSibling : target);
+      }
+
+      drop(event) {
+        event.preventDefault();
+        if (this.dragged) this.announce(this.dragged);
+      }
+
+      dragEnd() {
+        if (this.dragged) this.dragged.classList.remove('wc-column-list__item--dragging');
+        this.dragged = null;
+      }
+
+      moveUp(event) {
+        const item = event.currentTarget.closest('[data-wc-column-picker-target="item"]');
+        const previous = item.previousElementSibling;
+        if (!previous) return;
+        this.listTarget.insertBefore(item, previous);
+        this.afterMove(item, event.currentTarget);
+      }
+
+      moveDown(event) {
+        const item = event.currentTarget.closest('[data-wc-column-picker-target="item"]');
+        const next = item.nextElementSibling;
+        if (!next) return;
+        this.listTarget.insertBefore(next, item);
+        this.afterMove(item, event.currentTarget);
+      }
+
+      afterMove(item, button) {
+        button.focus();
+        this.announce(item);
+      }
+
+      announce(item) {
+        if (!this.hasStatusTarget) return;
+        const position = this.itemTargets.indexOf(item) + 1;
+        const label = item.querySelector('[data-wc-column-picker-target="label"]');
+        this.statusTarget.textContent = `${label ? label.textContent : ''}: ${position} / ${this.itemTargets.length}`;
+      }
+    }
+
+    window.wagtail.app.register('wc-column-picker', ColumnPickerController);
+  };
+
+  if (window.wagtail && window.wagtail.app && window.StimulusModule) register();
+  else document.addEventListener('DOMContentLoaded', register, { once: true });
+})();

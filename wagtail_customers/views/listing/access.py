@@ -1,0 +1,91 @@
+"""Permission checks and small request helpers shared by the listing's views.
+
+Every customer id from a URL or a form goes through ``customer_or_404`` or ``selected_customers``:
+a customer outside what the user may view answers 404; one they may view but not act on, 403.
+Refusals are real 403 responses (Wagtail's admin would otherwise turn ``PermissionDenied`` into a
+redirect to the dashboard), as JSON for ``fetch`` callers.
+"""
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.http import Http404, JsonResponse, QueryDict
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from wagtail.admin.utils import get_valid_next_url_from_request
+
+from ...listing import parse_ids
+from ...models import Customer
+from ...permissions import Action, accounts_for, can, customers_for, has_module_permission
+
+#: Parameters that belong to one request of the listing, never to a saved or shared listing URL.
+TRANSIENT_PARAMS = ("p", "_w_filter_fragment", "next", "id")
+
+
+def may_open_listing(user):
+    """The listing opens for anyone who may view customers somewhere (or everywhere, even with no accounts yet)."""
+    return has_module_permission(user, Action.VIEW) or can(user, Action.VIEW)
+
+
+def wants_json(request):
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def forbidden(request, message=None):
+    """A 403 answer: JSON for ``fetch``, else a page in the admin's layout."""
+    message = message or _("You do not have permission to do this.")
+    if wants_json(request):
+        return JsonResponse({"error": message}, status=403)
+    return TemplateResponse(
+        request,
+        "wagtail_customers/listing/forbidden.html",
+        {"page_title": _("Permission denied"), "header_title": _("Permission denied"), "message": message},
+        status=403,
+    )
+
+
+def customer_or_404(user, pk, related=("account",)):
+    """The customer ``pk`` if the user may view it, else ``Http404``."""
+    try:
+        return customers_for(user, Action.VIEW).select_related(*related).get(pk=int(pk))
+    except (Customer.DoesNotExist, ValueError, TypeError, OverflowError) as error:
+        raise Http404 from error
+
+
+def account_ids_for(user, action):
+    return set(accounts_for(user, action).values_list("pk", flat=True))
+
+
+def next_url(request, fallback_name="wagtail_customers:index"):
+    """The ``next`` URL if it is on this site, else the listing."""
+    return get_valid_next_url_from_request(request) or reverse(fallback_name)
+
+
+def without_params(url, *names):
+    """``url`` with the query parameters ``names`` (and the transient ones) removed."""
+    parts = urlsplit(url)
+    query = QueryDict(parts.query, mutable=True)
+    for name in (*TRANSIENT_PARAMS, *names):
+        query.pop(name, None)
+    return urlunsplit(parts._replace(query=query.urlencode()))
+
+
+def listing_params(query_dict):
+    """The listing's own parameters from a request's GET (search, filters, accounts, ordering, per page)."""
+    params = query_dict.copy()
+    for name in TRANSIENT_PARAMS:
+        params.pop(name, None)
+    return params
+
+
+def with_params(url, params):
+    query = params.urlencode() if hasattr(params, "urlencode") else urlencode(params, doseq=True)
+    return f"{url}?{query}" if query else url
+
+
+def requested_ids(query_dict):
+    """``(ids, everything)``: the ``id`` values of a bulk request, and whether ``id=all`` was asked for."""
+    values = query_dict.getlist("id")
+    everything = "all" in values
+    return ([] if everything else parse_ids(values)), everything

@@ -1,0 +1,142 @@
+"""Bulk actions on the listing's selected rows: confirm (GET), then act (POST to the same URL).
+
+Wagtail's ``bulk-actions.js`` sends the selection as ``id=1&id=2...``, or as ``id=all`` plus the
+listing's own parameters when "select all in listing" is used; the tab is in the URL. The POST
+reads the same query string, so what is confirmed is what is acted on. Rows the user may see but
+not act on are listed apart and left alone; rows they may not see are never found.
+"""
+
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.generic import TemplateView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from ...listing import CustomerListing, get_tab
+from ...permissions import Action, can
+from ...services.watchlist import add_to_watchlist, remove_from_watchlist
+from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
+from .delete import delete_customers, deletion_summary
+from .index import export_start_url
+
+#: How many of the selected customers the confirmation page names.
+LISTED_MAX = 50
+
+BULK_ACTIONS = {
+    "watchlist-add": {"action": Action.MANAGE_WATCHLIST, "title": gettext_lazy("Add to watchlist")},
+    "watchlist-remove": {"action": Action.MANAGE_WATCHLIST, "title": gettext_lazy("Remove from watchlist")},
+    "delete": {"action": Action.DELETE, "title": gettext_lazy("Delete customers")},
+    "export": {"action": Action.EXPORT, "title": gettext_lazy("Export selected customers")},
+}
+
+
+class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "wagtail_customers/listing/bulk_confirm.html"
+    header_icon = "group"
+
+    def dispatch(self, request, tab, action):
+        self.tab = get_tab(tab)
+        self.bulk_action = BULK_ACTIONS.get(action)
+        if self.tab is None or self.bulk_action is None:
+            raise Http404
+        self.action_name = action
+        if action == "export" and not export_start_url():
+            raise Http404
+        if not may_open_listing(request.user):
+            return forbidden(request)
+        if not can(request.user, self.bulk_action["action"]):
+            return forbidden(request, _("You may not do this for any seller account."))
+        return super().dispatch(request, tab, action)
+
+    def get_page_title(self):
+        return self.bulk_action["title"]
+
+    def get_breadcrumbs_items(self):
+        return []
+
+    # -- the selection -------------------------------------------------------------------------
+
+    @cached_property
+    def selection(self):
+        """The selected customers the user may see: every row of the tab for ``id=all``, else the ids."""
+        ids, everything = requested_ids(self.request.GET)
+        listing = CustomerListing(self.request.user, self.tab, listing_params(self.request.GET))
+        queryset = listing.queryset
+        if not everything:
+            queryset = queryset.filter(pk__in=ids) if ids else queryset.none()
+        return queryset
+
+    @cached_property
+    def permitted_account_ids(self):
+        return account_ids_for(self.request.user, self.bulk_action["action"])
+
+    @cached_property
+    def actionable(self):
+        return self.selection.filter(account_id__in=self.permitted_account_ids)
+
+    @cached_property
+    def not_permitted(self):
+        return self.selection.exclude(account_id__in=self.permitted_account_ids)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        actionable_count = self.actionable.count()
+        context.update(
+            action_name=self.action_name,
+            actionable=list(self.actionable[:LISTED_MAX]),
+            actionable_count=actionable_count,
+            more_count=max(actionable_count - LISTED_MAX, 0),
+            not_permitted=list(self.not_permitted[:LISTED_MAX]),
+            not_permitted_count=self.not_permitted.count(),
+            submit_url=self.request.get_full_path(),
+            next=next_url(self.request),
+        )
+        if self.action_name == "delete":
+            context["summary"] = deletion_summary(self.actionable)
+        if self.action_name == "export":
+            context.update(self.export_context())
+        return context
+
+    def export_context(self):
+        """The form the exports feature receives: the listing filter (tab and parameters) plus the ids."""
+        ids, everything = requested_ids(self.request.GET)
+        params = listing_params(self.request.GET)
+        params.pop("per_page", None)
+        return {
+            "export_url": export_start_url(),
+            "export_fields": [
+                ("tab", self.tab.slug),
+                ("scope", "all" if everything else "selected"),
+                *[(name, value) for name, values in params.lists() for value in values],
+            ]
+            + ([] if everything else [("ids", ",".join(str(pk) for pk in ids))]),
+            "export_formats": [("csv", _("CSV")), ("xlsx", _("Excel (XLSX)"))],
+        }
+
+    # -- acting --------------------------------------------------------------------------------
+
+    def post(self, request, tab, action):
+        if action == "export":
+            # The export form posts to the exports feature, not here.
+            raise Http404
+        user = request.user
+        if action == "watchlist-add":
+            done = len(add_to_watchlist(self.actionable, user))
+            message = ngettext(
+                "%(count)d customer added to the watchlist.", "%(count)d customers added to the watchlist.", done
+            )
+        elif action == "watchlist-remove":
+            done = len(remove_from_watchlist(self.actionable, user))
+            message = ngettext(
+                "%(count)d customer removed from the watchlist.",
+                "%(count)d customers removed from the watchlist.",
+                done,
+            )
+        else:
+            done = delete_customers(self.actionable, user)
+            message = ngettext("%(count)d customer deleted.", "%(count)d customers deleted.", done)
+        messages.success(request, message % {"count": done})
+        return redirect(next_url(request))

@@ -1,0 +1,91 @@
+"""Deleting customers: what goes with them, and the deletion itself (logged in Wagtail's history)."""
+
+from django.db import transaction
+from django.db.models import Count
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.log_actions import log
+
+from ...models import Order, OrderEvent, WatchlistEntry
+from ...permissions import Action, can
+from .access import customer_or_404, forbidden, next_url
+
+#: Customers deleted per transaction in a bulk delete (each with its history entry).
+DELETE_BATCH_SIZE = 500
+
+
+def deletion_summary(customers):
+    """What deleting ``customers`` (a queryset) also deletes: three counting queries."""
+    customer_ids = customers.order_by().values("pk")
+    return {
+        "customers": customers.order_by().aggregate(n=Count("pk"))["n"],
+        "orders": Order.objects.filter(customer__in=customer_ids).count(),
+        "watchlist_entries": WatchlistEntry.objects.filter(customer__in=customer_ids).count(),
+        "events": OrderEvent.objects.filter(customer__in=customer_ids).count(),
+    }
+
+
+def delete_customers(customers, user):
+    """Delete the customers (with their orders, lines, promo codes, feedback, timeline and watchlist
+    entry), logging ``wagtail.delete`` for each; returns how many were deleted."""
+    pks = list(customers.order_by().values_list("pk", flat=True))
+    deleted = 0
+    for start in range(0, len(pks), DELETE_BATCH_SIZE):
+        batch = customers.model.objects.filter(pk__in=pks[start : start + DELETE_BATCH_SIZE])
+        with transaction.atomic():
+            for customer in batch.select_related("account"):
+                log(customer, "wagtail.delete", user=user, deleted=True)
+                deleted += 1
+            batch.delete()
+    return deleted
+
+
+class CustomerDeleteView(WagtailAdminTemplateMixin, TemplateView):
+    """Confirm (GET) and delete (POST) one customer; needs ``Action.DELETE`` on its seller account."""
+
+    template_name = "wagtail_customers/listing/confirm_delete.html"
+    page_title = gettext_lazy("Delete customer")
+    header_icon = "bin"
+
+    def dispatch(self, request, pk):
+        self.object = customer_or_404(request.user, pk)
+        if not can(request.user, Action.DELETE, self.object.account_id):
+            return forbidden(request, _("You may not delete customers of this seller account."))
+        return super().dispatch(request, pk)
+
+    def get_page_subtitle(self):
+        return str(self.object)
+
+    def get_breadcrumbs_items(self):
+        return []
+
+    @cached_property
+    def summary(self):
+        return deletion_summary(self.object._meta.model.objects.filter(pk=self.object.pk))
+
+    def get_delete_url(self):
+        return reverse("wagtail_customers:delete", args=(self.object.pk,))
+
+    def get_success_url(self):
+        url = next_url(self.request)
+        # After deleting, never go back to the customer's own page.
+        customer_url = reverse("wagtail_customers_customer:detail", args=(self.object.pk,))
+        return reverse("wagtail_customers:index") if url.startswith(customer_url) else url
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            customer=self.object, summary=self.summary, next=next_url(self.request), **kwargs
+        )
+
+    def post(self, request, pk):
+        name = str(self.object)
+        success_url = self.get_success_url()
+        delete_customers(self.object._meta.model.objects.filter(pk=self.object.pk), request.user)
+        messages.success(request, _("Customer '%(customer)s' deleted.") % {"customer": name})
+        return redirect(success_url)

@@ -1,0 +1,285 @@
+"""One tab of the customers listing: Wagtail's generic ``IndexView`` fed by ``listing.CustomerListing``.
+
+The queryset, filters, search and ordering all come from ``CustomerListing`` (the one definition
+the exports use too); this view adds what is only about the screen: statistics, tabs, the account
+selector, the user's columns, rows per page, bulk actions and the empty states.
+
+Queries per page do not depend on the number of rows: the rows come with their account and
+watchlist entry, per-account permissions are read once, and the paginator takes its total from the
+statistics query instead of running its own COUNT.
+"""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin.paginator import WagtailPaginator
+from wagtail.admin.views.generic import IndexView
+
+from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
+from ...conf import get_setting
+from ...listing import TABS, CustomerListing
+from ...models import Customer, ListingPreference
+from ...permissions import Action, accounts_for, can
+from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
+from .media import listing_media
+from .table import table_columns
+
+EXPORT_START_URL_NAME = "wagtail_customers_exports:start"
+
+
+class KnownCountPaginator(WagtailPaginator):
+    """A paginator told the total up front (from the statistics query): no COUNT of its own."""
+
+    def __init__(self, *args, known_count=None, **kwargs):
+        self.known_count = known_count
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def count(self):
+        return self.known_count if self.known_count is not None else super().count
+
+
+def resolve_per_page(value, preference):
+    """Rows per page: ``value`` if it is one of the choices, else the remembered one, else the default."""
+    choices = tuple(get_setting("PER_PAGE_CHOICES"))
+    for candidate in (value, preference.per_page if preference else None):
+        try:
+            number = int(str(candidate).strip())
+        except (TypeError, ValueError):
+            continue
+        if number in choices:
+            return number
+    return get_setting("DEFAULT_PER_PAGE")
+
+
+def export_start_url():
+    """The exports feature's start URL, or ``None`` while that feature is not installed."""
+    try:
+        return reverse(EXPORT_START_URL_NAME)
+    except NoReverseMatch:
+        return None
+
+
+class CustomerIndexView(IndexView):
+    #: The ``listing.Tab`` this view shows.
+    tab = None
+    model = Customer
+    template_name = "wagtail_customers/listing/index.html"
+    results_template_name = "wagtail_customers/listing/index_results.html"
+    # Access is checked per seller account (``dispatch``), not by Wagtail's model-wide policy.
+    permission_policy = None
+    any_permission_required = None
+    permission_required = None
+    search_fields = ["name", "email"]
+    paginator_class = KnownCountPaginator
+    page_title = gettext_lazy("Customers")
+    header_icon = "group"
+    add_url_name = None
+    edit_url_name = None
+    delete_url_name = None
+    inspect_url_name = None
+    copy_url_name = None
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        # Wagtail's spreadsheet export of listings (``?export=csv``) is off: exports go through the
+        # exports feature, which checks the export permission.
+        self.is_export = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not may_open_listing(request.user):
+            return forbidden(request, _("You do not have access to any customers."))
+        return super().dispatch(request, *args, **kwargs)
+
+    # -- the listing ---------------------------------------------------------------------------
+
+    @cached_property
+    def preference(self):
+        return ListingPreference.objects.filter(user=self.request.user).first()
+
+    @cached_property
+    def viewable_accounts(self):
+        return list(accounts_for(self.request.user, Action.VIEW))
+
+    @cached_property
+    def listing(self):
+        return CustomerListing(
+            self.request.user,
+            self.tab,
+            self.request.GET,
+            preference=self.preference,
+            accounts=self.viewable_accounts,
+        )
+
+    @cached_property
+    def statistics(self):
+        return self.listing.statistics()
+
+    @cached_property
+    def filters(self):
+        filterset = self.listing.filterset
+        return filterset if filterset.form.fields else None
+
+    @cached_property
+    def is_filtering(self):
+        return self.listing.is_filtering
+
+    @cached_property
+    def search_query(self):
+        return self.listing.search_query
+
+    def get_ordering(self):
+        return self.listing.ordering
+
+    def get_valid_orderings(self):
+        return [key for column in COLUMNS if column.sort_field for key in (column.name, f"-{column.name}")]
+
+    def get_base_queryset(self):
+        return self.listing.queryset.select_related("watchlist_entry")
+
+    def get_queryset(self):
+        # Scope, tab, filters, search and ordering are already in the listing's queryset.
+        return self.get_base_queryset()
+
+    def get_paginate_by(self, queryset):
+        return resolve_per_page(self.request.GET.get("per_page"), self.preference)
+
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        return self.paginator_class(
+            queryset,
+            per_page,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+            known_count=self.statistics["customers"],
+        )
+
+    # -- permissions read once per page --------------------------------------------------------
+
+    @cached_property
+    def manage_account_ids(self):
+        return account_ids_for(self.request.user, Action.MANAGE_WATCHLIST)
+
+    @cached_property
+    def delete_account_ids(self):
+        return account_ids_for(self.request.user, Action.DELETE)
+
+    @cached_property
+    def export_url(self):
+        url = export_start_url()
+        return url if url and can(self.request.user, Action.EXPORT) else None
+
+    def bulk_action_url(self, action):
+        return reverse("wagtail_customers:bulk_action", args=(self.tab.slug, action))
+
+    @cached_property
+    def bulk_actions(self):
+        """``(label, url, css classes)`` of the bulk actions the user may use."""
+        actions = []
+        if self.manage_account_ids:
+            actions.append((_("Add to watchlist"), self.bulk_action_url("watchlist-add"), ""))
+            actions.append((_("Remove from watchlist"), self.bulk_action_url("watchlist-remove"), ""))
+        if self.export_url:
+            actions.append((_("Export selected"), self.bulk_action_url("export"), ""))
+        if self.delete_account_ids:
+            actions.append((_("Delete"), self.bulk_action_url("delete"), "serious"))
+        return actions
+
+    # -- the screen ----------------------------------------------------------------------------
+
+    @cached_property
+    def current_params(self):
+        return listing_params(self.request.GET)
+
+    @cached_property
+    def current_url(self):
+        """This tab's page URL with the current parameters (also when serving a results refresh)."""
+        return with_params(self.index_url, self.current_params)
+
+    @cached_property
+    def visible_columns(self):
+        columns = columns_for_preference(self.preference)
+        names = [column.name for column in columns]
+        if "name" not in names:
+            columns.insert(0, COLUMNS_BY_NAME["name"])
+            names.insert(0, "name")
+        extra = [COLUMNS_BY_NAME[name] for name in self.tab.required_columns if name not in names]
+        return columns[:1] + extra + columns[1:]
+
+    @cached_property
+    def columns(self):
+        context = {
+            "request": self.request,
+            "manage_account_ids": self.manage_account_ids,
+            "delete_account_ids": self.delete_account_ids,
+            "next_url": self.current_url,
+        }
+        return table_columns(self.visible_columns, context, with_checkboxes=bool(self.bulk_actions))
+
+    def tab_links(self):
+        params = self.current_params.copy()
+        params.pop("ordering", None)
+        return [
+            {
+                "tab": tab,
+                "url": with_params(reverse(f"wagtail_customers:{tab.url_name}"), params),
+                "is_current": tab.slug == self.tab.slug,
+            }
+            for tab in TABS
+        ]
+
+    def column_picker_rows(self):
+        """Every column in the user's order (visible ones first), for the column picker."""
+        visible = [column.name for column in columns_for_preference(self.preference)]
+        order = visible + [column.name for column in COLUMNS if column.name not in visible]
+        return [
+            {"column": COLUMNS_BY_NAME[name], "visible": name in visible or name == "name", "locked": name == "name"}
+            for name in order
+        ]
+
+    def account_selector(self):
+        selected = set(self.listing.selected_account_ids)
+        return {
+            "accounts": [
+                {"account": account, "selected": account.pk in selected} for account in self.viewable_accounts
+            ],
+            "selected_count": len(selected),
+            "is_override": "account" in self.request.GET,
+        }
+
+    def hidden_search_params(self):
+        """Parameters the header's search form must carry along (it only submits its own fields)."""
+        return [(name, value) for name in ("ordering", "per_page") for value in self.request.GET.getlist(name)]
+
+    def get_page_subtitle(self):
+        return self.tab.label
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
+            {"url": "", "label": self.tab.label},
+        ]
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        page = context.get("page_obj")
+        context.update(
+            tab=self.tab,
+            tabs=self.tab_links(),
+            statistics=self.statistics,
+            account_selector=self.account_selector(),
+            column_picker_rows=self.column_picker_rows(),
+            per_page=self.get_paginate_by(None),
+            per_page_choices=get_setting("PER_PAGE_CHOICES"),
+            current_url=self.current_url,
+            tab_url=self.index_url,
+            bulk_actions=self.bulk_actions,
+            hidden_search_params=self.hidden_search_params(),
+            has_accounts=bool(self.viewable_accounts),
+            can_add_account=self.request.user.has_perm("wagtail_customers.add_selleraccount"),
+            add_account_url=reverse("wagtail_customers_accounts:add"),
+            first_row=page.start_index() if page and page.object_list else 0,
+            last_row=page.end_index() if page and page.object_list else 0,
+        )
+        context["media"] = context["media"] + listing_media()
+        return context

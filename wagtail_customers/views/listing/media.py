@@ -1,0 +1,24 @@
+"""The listing's own front-end files: small Stimulus controllers (no build step) and a little CSS."""
+
+from django import forms
+from wagtail.admin.staticfiles import versioned_static
+
+#: One Stimulus controller per file, each registered on ``window.wagtail.app`` with a ``wc-`` prefix.
+CONTROLLERS = (
+    "wagtail_customers/js/watchlist-toggle-controller.js",
+    "wagtail_customers/js/column-picker-controller.js",
+    "wagtail_customers/js/auto-submit-controller.js",
+)
+STYLESHEET = "wagtail_customers/css/listing.css"
+
+
+def listing_media():
+    return forms.Media(
+        js=[versioned_static(path) for path in CONTROLLERS],
+        css={"all": [versioned_static(STYLESHEET)]},
+    )
+
+
+def watchlist_media():
+    """Just the eye toggle (for other listings that show it, e.g. a ModelAdmin of orders)."""
+    return forms.Media(js=[versioned_static(CONTROLLERS[0])], css={"all": [versioned_static(STYLESHEET)]})

@@ -1,0 +1,84 @@
+"""Saving the user's listing preferences (POST only): column view, rows per page, seller accounts.
+
+Each answers JSON to ``fetch`` callers and otherwise redirects back to ``next`` (the listing), with
+the URL parameter the saved preference replaces taken off so the saved value applies.
+"""
+
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from wagtail.admin import messages
+
+from ...columns import DEFAULT_COLUMNS, clean_column_names
+from ...listing import parse_ids
+from ...models import ListingPreference
+from ...permissions import Action
+from .access import account_ids_for, forbidden, may_open_listing, next_url, wants_json, without_params
+from .index import resolve_per_page
+
+
+def _answer(request, message, data, *drop_params):
+    if wants_json(request):
+        return JsonResponse({"message": message, **data})
+    messages.success(request, message)
+    return redirect(without_params(next_url(request), *drop_params))
+
+
+def _preference(user):
+    preference, _created = ListingPreference.objects.get_or_create(user=user)
+    return preference
+
+
+@require_POST
+def save_columns(request):
+    """Save the visible columns, in the posted order (``columns`` repeated); the name always stays."""
+    if not may_open_listing(request.user):
+        return forbidden(request)
+    names = clean_column_names(request.POST.getlist("columns"))
+    if "name" not in names:
+        names.insert(0, "name")
+    preference = _preference(request.user)
+    preference.columns = names
+    preference.save(update_fields=["columns", "updated_at"])
+    return _answer(request, _("Your column view is saved."), {"columns": names})
+
+
+@require_POST
+def reset_columns(request):
+    """Back to the plugin's default columns and order."""
+    if not may_open_listing(request.user):
+        return forbidden(request)
+    preference = _preference(request.user)
+    preference.columns = []
+    preference.save(update_fields=["columns", "updated_at"])
+    return _answer(request, _("The default columns are back."), {"columns": list(DEFAULT_COLUMNS)})
+
+
+@require_POST
+def save_per_page(request):
+    if not may_open_listing(request.user):
+        return forbidden(request)
+    preference = _preference(request.user)
+    preference.per_page = resolve_per_page(request.POST.get("per_page"), None)
+    preference.save(update_fields=["per_page", "updated_at"])
+    message = _("Showing %(count)d rows a page.") % {"count": preference.per_page}
+    return _answer(request, message, {"per_page": preference.per_page}, "per_page")
+
+
+@require_POST
+def save_accounts(request):
+    """Remember the seller-account selection: the posted ``account`` ids the user may view; none = all."""
+    if not may_open_listing(request.user):
+        return forbidden(request)
+    allowed = account_ids_for(request.user, Action.VIEW)
+    selected = (
+        [] if request.POST.get("all") else [pk for pk in parse_ids(request.POST.getlist("account")) if pk in allowed]
+    )
+    if selected and set(selected) == allowed:
+        selected = []
+    preference = _preference(request.user)
+    preference.account_ids = selected
+    preference.save(update_fields=["account_ids", "updated_at"])
+    message = _("Showing all your seller accounts.") if not selected else _("Seller account selection saved.")
+    return _answer(request, message, {"account_ids": selected}, "account")

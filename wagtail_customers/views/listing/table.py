@@ -1,0 +1,127 @@
+"""The listing's table columns: Wagtail ``Column`` objects built from the user's column view.
+
+Nothing here queries the database per row: rows come with their seller account and watchlist
+entry (``select_related``), and what the user may do per account is worked out once per page.
+"""
+
+from django.contrib.admin.utils import quote
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from wagtail.admin.ui.tables import (
+    BulkActionsCheckboxColumn,
+    ButtonsColumnMixin,
+    Column,
+    DateColumn,
+    NumberColumn,
+    TitleColumn,
+)
+from wagtail.admin.widgets.button import Button, ButtonWithDropdown
+
+NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
+MONEY_COLUMNS = {"amount_spent", "discount_total"}
+DATE_COLUMNS = {"last_order_at"}
+
+
+def is_watched(customer):
+    # With select_related("watchlist_entry") a missing entry is cached: no query either way.
+    return hasattr(customer, "watchlist_entry")
+
+
+class MoneyColumn(Column):
+    """An amount in the customer's seller-account currency, e.g. ``1,234.50 EUR``."""
+
+    def get_value(self, instance):
+        amount = super().get_value(instance)
+        if amount is None:
+            return None
+        return f"{number_format(amount, 2, force_grouping=True)} {instance.account.currency}"
+
+
+class AddressColumn(Column):
+    def get_value(self, instance):
+        return ", ".join(part for part in (instance.address_line1, instance.address_line2) if part)
+
+
+class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
+    """The customer's name linking to the customer page, with the watchlist eye on its left and a
+    "..." menu (view, delete) on its right."""
+
+    cell_template_name = "wagtail_customers/listing/name_cell.html"
+
+    def __init__(self, *, label, sort_key, context):
+        #: Per-page facts: ``manage_account_ids``, ``delete_account_ids``, ``request``, ``next_url``.
+        self.context = context
+        super().__init__(
+            "name",
+            label=label,
+            sort_key=sort_key,
+            accessor=str,
+            get_url=lambda customer: reverse("wagtail_customers_customer:detail", args=(customer.pk,)),
+            get_title_id=lambda customer: f"customer_{quote(customer.pk)}_title",
+        )
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        watched = is_watched(instance)
+        context.update(
+            watched=watched,
+            can_manage_watchlist=instance.account_id in self.context["manage_account_ids"],
+            watchlist_url=reverse("wagtail_customers:watchlist_toggle", args=(instance.pk,)),
+            watch_value="0" if watched else "1",
+            csrf_token=get_token(self.context["request"]),
+            next_url=self.context["next_url"],
+            customer_label=str(instance),
+        )
+        return context
+
+    def get_buttons(self, instance, parent_context):
+        more = [
+            Button(
+                _("View customer"),
+                reverse("wagtail_customers_customer:detail", args=(instance.pk,)),
+                icon_name="user",
+                priority=10,
+            )
+        ]
+        if instance.account_id in self.context["delete_account_ids"]:
+            delete_url = reverse("wagtail_customers:delete", args=(instance.pk,))
+            more.append(
+                Button(
+                    _("Delete"), f"{delete_url}?next={quote(self.context['next_url'])}", icon_name="bin", priority=30
+                )
+            )
+        return [
+            ButtonWithDropdown(
+                buttons=more,
+                icon_name="dots-horizontal",
+                attrs={"aria-label": _("More options for '%(title)s'") % {"title": str(instance)}},
+            )
+        ]
+
+
+def table_column(customer_column, context):
+    """The Wagtail column for one ``columns.CustomerColumn``."""
+    name = customer_column.name
+    options = {"label": customer_column.label, "sort_key": name if customer_column.sort_field else None}
+    if name == "name":
+        return CustomerNameColumn(context=context, **options)
+    if name in NUMBER_COLUMNS:
+        return NumberColumn(name, **options)
+    if name in MONEY_COLUMNS:
+        return MoneyColumn(name, **options)
+    if name in DATE_COLUMNS:
+        return DateColumn(name, **options)
+    if name == "address":
+        return AddressColumn(name, **options)
+    if name == "account":
+        return Column(name, accessor="account.name", **options)
+    return Column(name, **options)
+
+
+def table_columns(customer_columns, context, *, with_checkboxes):
+    columns = [table_column(column, context) for column in customer_columns]
+    if with_checkboxes:
+        columns.insert(0, BulkActionsCheckboxColumn("bulk_actions", obj_type="customer"))
+    return columns

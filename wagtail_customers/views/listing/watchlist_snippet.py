@@ -1,0 +1,99 @@
+"""``WatchlistEntry`` as a Wagtail snippet: its own listing (note, added by, date), history and bulk delete.
+
+Scoped like everything else: the listing shows entries of customers the user may view; an entry of
+any other customer answers 404; editing the note or deleting needs ``Action.MANAGE_WATCHLIST`` on
+the customer's seller account (403 otherwise). Entries are created from the customers listing (the
+eye or the bulk action), so the snippet's "add" sends the user there. Deleting an entry here is
+recorded like a removal with the eye (history and the customer's timeline).
+"""
+
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from wagtail.admin import messages
+from wagtail.admin.panels import FieldPanel
+from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
+from wagtail.log_actions import log
+from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
+from wagtail.snippets.views.snippets import DeleteView, SnippetViewSet
+
+from ...models import WatchlistEntry
+from ...permissions import Action, can, customers_for
+from ...services.watchlist import record_entries_removed
+from ..scoping import ScopedViewSetMixin
+
+
+def scoped_entries(user):
+    """The entries of customers the user may view."""
+    return WatchlistEntry.objects.filter(customer__in=customers_for(user, Action.VIEW)).select_related(
+        "customer__account", "added_by"
+    )
+
+
+class WatchlistEntryDeleteView(DeleteView):
+    def delete_action(self):
+        entry = self.object
+        super().delete_action()
+        record_entries_removed([entry], self.request.user)
+
+
+class AddFromCustomersListingView(View):
+    """Customers go on the watchlist from the customers listing (the eye, or the bulk action)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        messages.info(request, _("Add customers to the watchlist with the eye next to their name."))
+        return redirect("wagtail_customers:index")
+
+
+class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
+    """The snippet's bulk delete, scoped, and recorded like a removal with the eye."""
+
+    models = [WatchlistEntry]
+
+    def get_all_objects_in_listing_query(self, parent_id):
+        return scoped_entries(self.request.user).values_list("pk", flat=True)
+
+    @classmethod
+    def get_queryset(cls, model, object_ids):
+        return model.objects.filter(pk__in=object_ids).select_related("customer")
+
+    def check_perm(self, entry):
+        user = self.request.user
+        return scoped_entries(user).filter(pk=entry.pk).exists() and can(
+            user, Action.MANAGE_WATCHLIST, entry.customer.account_id
+        )
+
+    @classmethod
+    def execute_action(cls, objects, user=None, **kwargs):
+        for entry in objects:
+            log(entry, "wagtail.delete", user=user, deleted=True)
+        result = super().execute_action(objects, user=user, **kwargs)
+        record_entries_removed(objects, user)
+        return result
+
+
+class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
+    model = WatchlistEntry
+    icon = "view"
+    menu_label = gettext_lazy("Watchlist")
+    add_to_admin_menu = False
+    url_prefix = "customers/watchlist-entries"
+    list_display = [
+        "__str__",
+        Column("account", label=gettext_lazy("Seller account"), accessor="customer.account.name"),
+        "note",
+        UserColumn("added_by", label=gettext_lazy("Added by")),
+        DateColumn("created_at", label=gettext_lazy("Added"), sort_key="created_at"),
+    ]
+    search_fields = ["customer__name", "customer__email", "note"]
+    ordering = ["-created_at", "-pk"]
+    panels = [FieldPanel("note")]
+    add_view_class = AddFromCustomersListingView
+    delete_view_class = WatchlistEntryDeleteView
+
+    def get_queryset(self, request):
+        return scoped_entries(request.user)
+
+
+watchlist_entry_viewset = WatchlistEntryViewSet()
