@@ -1,9 +1,13 @@
 from wagtail_modeladmin.options import ModelAdmin, modeladmin_register
 
+from wagtail_customers.contrib.modeladmin import CustomerColumnMixin
+from wagtail_customers.models import SellerAccount
+
+from .ledger import SHOP_ACCOUNT_NAME
 from .models import ShopOrder
 
 
-class ShopOrderAdmin(ModelAdmin):
+class ShopOrderAdmin(CustomerColumnMixin, ModelAdmin):
     model = ShopOrder
     menu_label = "Shop orders"
     menu_icon = "list-ul"
@@ -11,6 +15,11 @@ class ShopOrderAdmin(ModelAdmin):
     list_display = ("number", "placed_at", "customer_name", "customer_email", "status")
     list_filter = ("status",)
     search_fields = ("number", "customer_name", "customer_email")
+    # The "Customer" column: shop orders are recorded in the ledger under their number.
+    customer_order_number_field = "number"
+
+    def get_customer_seller_accounts(self, request):
+        return SellerAccount.objects.filter(name=SHOP_ACCOUNT_NAME)
 
 
 modeladmin_register(ShopOrderAdmin)

@@ -1,0 +1,1 @@
+"""Optional integrations with other Wagtail packages, one sub-package each."""
