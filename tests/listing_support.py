@@ -1,0 +1,53 @@
+"""Helpers for the customers listing tests: users with grants, and customers made from real orders."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from tests.factories import order_data
+from wagtail_customers.models import AccessGrant, Customer
+from wagtail_customers.services.ingestion import record_order, record_orders
+
+
+def staff_user(username, grants=None):
+    """An admin user (not a superuser) with ``AccessGrant``s: ``{account: {"can_delete": True, ...}}``."""
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
+    for account, flags in (grants or {}).items():
+        AccessGrant.objects.create(user=user, account=account, **flags)
+    return user
+
+
+def customer(account, external_id, **kwargs):
+    """One order for one customer; returns the ``Customer``."""
+    return record_order(account, order_data(external_id, **kwargs)).customer
+
+
+def many_customers(account, count, prefix="bulk"):
+    """``count`` customers with one order each, recorded in one batch; returns them in id order."""
+    record_orders(
+        account,
+        [
+            order_data(f"{prefix}-{i}", email=f"{prefix}{i}@example.com", name=f"{prefix.title()} {i}", day=i % 300)
+            for i in range(count)
+        ],
+    )
+    return list(Customer.objects.filter(email__startswith=prefix).order_by("pk"))
+
+
+def row_ids(response):
+    """Customer ids of the listing's rows, in order (from the title cells' ``customer_<id>_title``)."""
+    return [int(pk) for pk in re.findall(rb'<span id="customer_(\d+)_title">', response.content)]
+
+
+def row_names(response):
+    """Customer names in the listing's rows, in order (the title cells)."""
+    return [name.decode() for name in re.findall(rb'<span id="customer_\d+_title">([^<]*)</span>', response.content)]
+
+
+def column_labels(response):
+    """The listing table's column headers (labels only), in order."""
+    head = response.content.split(b"<thead>", 1)[1].split(b"</thead>", 1)[0].decode()
+    cells = re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells if re.sub(r"<[^>]+>", "", cell).strip()]
