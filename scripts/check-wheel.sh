@@ -24,7 +24,7 @@ if [ -n "${WC_WHEEL_CHECK_KEEP:-}" ]; then
 else
   trap 'rm -rf "$WORK"' EXIT
 fi
-step() { printf '\n== %s\n' "$*"; }
+step() { printf "\n== [%ss] %s\n" "$((SECONDS - START))" "$*"; }
 START=$SECONDS
 
 step "Building the sdist and the wheel"
