@@ -64,7 +64,7 @@ def test_customer_page_has_three_tabs_and_header(admin_client, ada):
 def test_timeline_shows_orders_with_milestones_feedback_and_events_newest_first(admin_client, ada, superuser):
     first, second = ada.orders.order_by("placed_at")
     OrderEvent.objects.create(
-        customer=ada, order=first, kind=EventKind.EMAIL, occurred_at=moment(5), message="Sorry\n\nA <i>new</i> box"
+        customer=ada, order=first, kind=EventKind.EMAIL, occurred_at=moment(60), message="Sorry\n\nA <i>new</i> box"
     )
     OrderEvent.objects.create(customer=ada, kind=EventKind.NOTE, occurred_at=moment(20), message="Called them")
     OrderEvent.objects.create(
@@ -72,18 +72,21 @@ def test_timeline_shows_orders_with_milestones_feedback_and_events_newest_first(
     )
     html = section(admin_client.get(detail_url(ada.pk)).content.decode(), "timeline")
 
-    # Newest first: the watchlist change (day 50), order A-2 (day 40), the note (day 20), order A-1 (day 0).
-    positions = [html.index(text) for text in ("Added to the watchlist", "Order A-2", "Called them", "Order A-1")]
+    # Newest first: the e-mail about A-1 (day 60), the watchlist change (day 50), order A-2 (day 40),
+    # the note (day 20), order A-1 (day 0).
+    order_texts = ("Sorry", "Added to the watchlist", "Order A-2", "Called them", "Order A-1")
+    positions = [html.index(text) for text in order_texts]
     assert positions == sorted(positions)
+    email = html[html.index("E-mail sent") : html.index("Added to the watchlist")]
+    order_url = reverse("wagtail_customers_customer:order", args=[first.pk])
+    assert "About order A-1" in email and f'href="{order_url}"' in email
+    assert "A &lt;i&gt;new&lt;/i&gt; box" in email and "<i>new</i>" not in html
     a1 = html[html.index("Order A-1") :]
-    for label in ("Placed", "Paid", "Shipped", "Delivered", "Feedback left", "E-mail sent"):
-        assert label in a1
-    # Inside an order, newest first too: the e-mail (day 5) above the feedback (day 4) above delivery (day 3).
-    assert a1.index("E-mail sent") < a1.index("Feedback left") < a1.index("Delivered") < a1.index("Placed")
+    # Inside an order, newest first too: feedback (day 4), delivered (3), shipped (1), paid, placed.
+    labels = re.findall(r'class="wc-timeline__label">([^<]+)<', a1)
+    assert labels == ["Feedback left", "Delivered", "Shipped", "Paid", "Placed"]
     assert "Rated 2 out of 5" in a1
-    # Messages are escaped.
     assert "Box was &lt;b&gt;crushed&lt;/b&gt;" in a1
-    assert "A &lt;i&gt;new&lt;/i&gt; box" in a1 and "<i>new</i>" not in html
     # Each order's current status as a badge.
     assert re.search(r'class="w-status[^"]*">\s*Shipped', html)
     assert "by root" in html
@@ -93,10 +96,14 @@ def test_timeline_pages_hold_each_event_once(admin_client, account):
     orders = [order_data(f"T-{n:02}", day=n * 2) for n in range(25)]
     record_orders(account, orders)
     customer = account.customers.get()
-    # One loose event between every two orders (odd days), and one after the last.
+    # One event between every two orders (odd days), and one after the last; some are about an older order.
     for n in range(25):
         OrderEvent.objects.create(
-            customer=customer, kind=EventKind.NOTE, occurred_at=moment(n * 2 + 1), message=f"N{n:02}"
+            customer=customer,
+            order=customer.orders.get(external_id="T-00") if n % 5 == 0 else None,
+            kind=EventKind.NOTE,
+            occurred_at=moment(n * 2 + 1),
+            message=f"N{n:02}",
         )
     seen_orders, seen_notes = [], []
     for page in (1, 2, 3):

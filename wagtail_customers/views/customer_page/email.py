@@ -94,7 +94,7 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
             *self.breadcrumbs_items,
             {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
             {"url": self.customer_url(), "label": str(self.customer)},
-            {"url": "", "label": _("E-mail")},
+            {"url": "", "label": self.get_page_title()},
         ]
 
     def get_form_kwargs(self):
@@ -125,7 +125,8 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
             messages.error(self.request, gettext("The e-mail could not be sent: %(error)s") % {"error": error})
             return self.render_to_response(self.get_context_data(form=form), status=502)
         messages.success(self.request, gettext("E-mail sent to %(email)s.") % {"email": self.customer.email})
-        return redirect(f"{self.customer_url()}#tab-timeline")
+        # The Timeline tab opens first; no anchor, so the page stays at the top with its message.
+        return redirect(self.customer_url())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,9 +1,11 @@
 """The customer's timeline: orders with their milestones, feedback, e-mails, notes and watchlist changes.
 
-Paged by orders, newest first. A page holds ``per_page`` orders and the events that fall between
-them: events tied to one of those orders go inside that order's entry; events tied to no order go
-where they happened in time. Each page costs three queries whatever the number of orders: the
-count, the orders (with their feedback) plus the one just before the page, and the events.
+Paged by orders, newest first. A page holds ``per_page`` orders, each with what the channel reported
+(its milestones and the buyer's feedback), and the ``OrderEvent``s (e-mails, notes, watchlist
+changes) that happened between those orders, each where it happened in time: an e-mail sent today
+about an old order shows at the top, with a link to that order. Each page costs three queries
+whatever the number of orders: the count, the orders (with their feedback) plus the one just before
+the page, and the events.
 """
 
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ class TimelineEntry:
     text: str = ""
     user: object = None
     rating: int | None = None
+    #: The order an event is about, for events shown on their own.
+    order: object = None
 
     @property
     def sort_key(self):
@@ -52,14 +56,16 @@ class TimelineBlock:
 
 
 def _event_entry(event):
-    entry = TimelineEntry(event.kind, event.get_kind_display(), event.occurred_at, text=event.message, user=event.user)
+    entry = TimelineEntry(
+        event.kind, event.get_kind_display(), event.occurred_at, text=event.message, user=event.user, order=event.order
+    )
     if event.kind in TITLED_KINDS:
         title, _, text = event.message.partition("\n\n")
         entry.title, entry.text = title, text
     return entry
 
 
-def _order_entries(order, events):
+def _order_entries(order):
     entries = [TimelineEntry(kind, kind.label, moment) for kind, moment in order.milestones()]
     feedback = getattr(order, "feedback", None)
     if feedback is not None:
@@ -72,7 +78,6 @@ def _order_entries(order, events):
                 rating=feedback.rating,
             )
         )
-    entries += [_event_entry(event) for event in events]
     return sorted(entries, key=lambda entry: entry.sort_key, reverse=True)
 
 
@@ -90,28 +95,18 @@ def timeline_page(customer, page_number, per_page=10):
 
     upper = previous.placed_at if previous else None
     lower = page_orders[-1].placed_at if page_orders and page.has_next() else None
-    loose = Q(order__isnull=True)
+    window_filter = Q()
     if upper is not None:
-        loose &= Q(occurred_at__lt=upper)
+        window_filter &= Q(occurred_at__lt=upper)
     if lower is not None:
-        loose &= Q(occurred_at__gte=lower)
+        window_filter &= Q(occurred_at__gte=lower)
     events = (
-        OrderEvent.objects.filter(customer=customer)
-        .filter(Q(order_id__in=[order.pk for order in page_orders]) | loose)
-        .select_related("user")
+        OrderEvent.objects.filter(window_filter, customer=customer)
+        .select_related("user", "order")
         .order_by("-occurred_at", "-pk")
     )
-
-    by_order, blocks = {}, []
-    for event in events:
-        if event.order_id is None:
-            blocks.append(TimelineBlock(event.occurred_at, entries=[_event_entry(event)]))
-        else:
-            by_order.setdefault(event.order_id, []).append(event)
-    blocks += [
-        TimelineBlock(order.placed_at, order=order, entries=_order_entries(order, by_order.get(order.pk, [])))
-        for order in page_orders
-    ]
+    blocks = [TimelineBlock(event.occurred_at, entries=[_event_entry(event)]) for event in events]
+    blocks += [TimelineBlock(order.placed_at, order=order, entries=_order_entries(order)) for order in page_orders]
     # Newest first; an event at the very moment an order was placed came after it.
     blocks.sort(key=lambda block: (block.moment, not block.is_order), reverse=True)
     return page, blocks
