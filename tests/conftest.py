@@ -6,6 +6,9 @@ from django.contrib.auth import get_user_model
 
 from wagtail_customers.models import Channel, SellerAccount
 
+# Real Redis and Celery worker processes for the tests marked ``worker`` (see tests/celery_fixtures.py).
+pytest_plugins = ["tests.celery_fixtures"]
+
 #: Real channel exports, read in place (never copied into the project).
 REALDATA = Path(os.environ.get("WC_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata"))
 

@@ -27,3 +27,29 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = True
 WAGTAIL_CUSTOMERS = {"BASE_URL": "http://testserver"}
+
+# The Celery worker that tests/celery_fixtures.py starts runs with these settings too; the fixture tells it,
+# through the environment, which database, broker, media folder, mail folder and plugin settings the test
+# process uses.
+if os.environ.get("WC_WORKER_SQLITE"):
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["WC_WORKER_SQLITE"],
+            "OPTIONS": {"timeout": 30},
+        }
+    }
+if os.environ.get("WC_WORKER_PG_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["WC_WORKER_PG_NAME"]
+if os.environ.get("WC_WORKER_BROKER_URL"):
+    CELERY_BROKER_URL = os.environ["WC_WORKER_BROKER_URL"]
+    CELERY_TASK_ALWAYS_EAGER = False
+if os.environ.get("WC_WORKER_MEDIA_ROOT"):
+    MEDIA_ROOT = os.environ["WC_WORKER_MEDIA_ROOT"]
+if os.environ.get("WC_WORKER_EMAIL_DIR"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["WC_WORKER_EMAIL_DIR"]
+if os.environ.get("WC_WORKER_SETTINGS"):
+    import json
+
+    WAGTAIL_CUSTOMERS = {**WAGTAIL_CUSTOMERS, **json.loads(os.environ["WC_WORKER_SETTINGS"])}

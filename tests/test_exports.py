@@ -211,14 +211,21 @@ def test_watchlist_tab_exports_only_watched_customers(client, shop):
 # --- formula injection, numbers, control characters -----------------------------------------------
 
 
+def storable_corpus():
+    """The corpus, less NUL on PostgreSQL (its text columns cannot hold it; the writers' own tests cover it)."""
+    if connection.vendor == "postgresql":
+        return [text for text in FORMULA_CORPUS if "\0" not in text]
+    return FORMULA_CORPUS
+
+
 @pytest.fixture
 def hostile(account):
     """A customer per corpus entry, the entry in the name and (kept valid) in the e-mail's local part."""
-    for i, text in enumerate(FORMULA_CORPUS):
+    for i, text in enumerate(storable_corpus()):
         record_order(account, order_data(f"h{i}", email=f"h{i}@example.com", name=f"n{i}", lines=((1, "5.00"),)))
         Customer.objects.filter(email=f"h{i}@example.com").update(name=text, email=f"{text}h{i}@example.com")
     # A genuine negative number stays a number (written behind the ingestion service's back on purpose).
-    Customer.objects.filter(email__startswith="=1+1h8").update(amount_spent=Decimal("-12.50"))
+    Customer.objects.filter(email__startswith="=1+1h").update(amount_spent=Decimal("-12.50"))
     return account
 
 
@@ -226,7 +233,7 @@ def test_formula_corpus_is_neutralised_in_csv(client, hostile):
     client.force_login(exporter("csvsafe", hostile, columns=["name", "email", "amount_spent"]))
     rows = read_csv(response_bytes(export_post(client, format="csv", query="ordering=name")))
     names = {row[0] for row in rows[1:]}
-    assert names == {neutralised(text) for text in FORMULA_CORPUS}
+    assert names == {neutralised(text) for text in storable_corpus()}
     for name, email, amount in rows[1:]:
         assert name.startswith("'") and email.startswith("'")
         assert not amount.startswith("'")
@@ -237,7 +244,7 @@ def test_formula_corpus_is_neutralised_in_xlsx_and_numbers_stay_numbers(client, 
     client.force_login(exporter("xlsxsafe", hostile, columns=["name", "email", "amount_spent", "orders_count"]))
     rows = read_xlsx(response_bytes(export_post(client, format="xlsx")))
     names = {decode_xlsx_escapes(row[0]) for row in rows[1:]}
-    assert names == {neutralised(text) for text in FORMULA_CORPUS}
+    assert names == {neutralised(text) for text in storable_corpus()}
     for name, email, amount, orders in rows[1:]:
         assert decode_xlsx_escapes(name).startswith("'") and decode_xlsx_escapes(email).startswith("'")
         assert isinstance(amount, float) and isinstance(orders, int)
