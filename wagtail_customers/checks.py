@@ -43,7 +43,20 @@ def check_settings(app_configs=None, **kwargs):
                 id="wagtail_customers.E003",
             )
         )
-    for key in ("INGEST_BATCH_SIZE", "EXPORT_SYNC_MAX_ROWS", "IMPORT_SYNC_MAX_ROWS", "EXPORT_EXPIRY_HOURS"):
+    for key in (
+        "INGEST_BATCH_SIZE",
+        "EXPORT_SYNC_MAX_ROWS",
+        "IMPORT_SYNC_MAX_ROWS",
+        "EXPORT_EXPIRY_HOURS",
+        "EXPORT_CHUNK_SIZE",
+        "EXPORT_PROGRESS_ROWS",
+        "EXPORT_STALE_SECONDS",
+        "EXPORT_PENDING_TIMEOUT_SECONDS",
+        "EXPORT_MAX_ATTEMPTS",
+        "EXPORT_SOFT_TIME_LIMIT",
+        "EXPORT_TIME_LIMIT",
+        "EXPORT_DUPLICATE_WINDOW_SECONDS",
+    ):
         value = raw.get(key, DEFAULTS[key])
         if not isinstance(value, int) or value <= 0:
             messages.append(

@@ -25,6 +25,21 @@ DEFAULTS = {
     "FROM_EMAIL": None,
     # Storage sub-folder for export files, inside the default storage.
     "EXPORT_STORAGE_PREFIX": "wagtail_customers/exports",
+    # Rows fetched from the database per round trip while exporting.
+    "EXPORT_CHUNK_SIZE": 2000,
+    # An export job records its progress (its heartbeat) every this many rows.
+    "EXPORT_PROGRESS_ROWS": 1000,
+    # A running export job with no heartbeat for this many seconds is stale: retried, or failed.
+    "EXPORT_STALE_SECONDS": 600,
+    # A waiting export job no worker picked up within this many seconds is failed.
+    "EXPORT_PENDING_TIMEOUT_SECONDS": 6 * 3600,
+    # Attempts per export job (a worker killed mid-export counts as one) before it is failed.
+    "EXPORT_MAX_ATTEMPTS": 3,
+    # Celery soft and hard time limits of one export attempt, in seconds.
+    "EXPORT_SOFT_TIME_LIMIT": 3600,
+    "EXPORT_TIME_LIMIT": 3660,
+    # The same export requested again within this many seconds returns the same job.
+    "EXPORT_DUPLICATE_WINDOW_SECONDS": 300,
     # Imports of files with more rows than this are checked and applied by a Celery task, with progress.
     "IMPORT_SYNC_MAX_ROWS": 5000,
     # Ratings at or below this value count as negative feedback.

@@ -9,7 +9,9 @@ from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
 from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
+from .exports.notices import add_finished_job_notices
 from .views.customer_page import urls as customer_page_urls
+from .views.exports import urls as export_urls
 from .views.imports import urls as import_urls
 from .views.listing.accounts import seller_account_viewset
 from .views.listing.menu_items import seller_accounts_menu_item, watchlist_menu_item
@@ -80,6 +82,22 @@ def register_sharing_menu_item():
     return CustomersMenuItem(
         _("Sharing"), reverse("wagtail_customers_sharing:index"), action=Action.SHARE, icon_name="key", order=900
     )
+
+
+@hooks.register("register_admin_urls")
+def register_export_urls():
+    return [path("customers/exports/", include(export_urls))]
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_exports_menu_item():
+    return CustomersMenuItem(
+        _("Exports"), reverse("wagtail_customers_exports:index"), action=Action.EXPORT, icon_name="download", order=400
+    )
+
+
+# A finished export job's notice appears on the user's next admin page.
+hooks.register("construct_main_menu", add_finished_job_notices)
 
 
 @hooks.register("register_admin_urls")
