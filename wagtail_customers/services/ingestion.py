@@ -34,7 +34,7 @@ from .inputs import (
     OrderData,
     PromoCodeData,
 )
-from .rows import update_rows
+from .rows import insert_rows, update_rows, update_values
 from .statistics import refresh_statistics
 
 __all__ = [
@@ -83,6 +83,17 @@ ORDER_FIELDS = (
     "returned_at",
     "refunded_at",
     "updated_at",
+)
+LINE_FIELDS = (
+    "order",
+    "sku",
+    "product_name",
+    "quantity",
+    "unit_price",
+    "line_total",
+    "discount",
+    "unit_cost",
+    "returned_quantity",
 )
 CUSTOMER_DETAIL_FIELDS = (
     "external_id",
@@ -201,70 +212,64 @@ def _record_batch(account, batch, refresh_stats):
     batch = list(by_order_id.values())
 
     customers = _resolve_customers(account, batch, result)
-    existing = {
-        order.external_id: order
-        for order in Order.objects.filter(account=account, external_id__in=by_order_id).only(
-            "id", "external_id", "customer_id"
-        )
-    }
+    existing = dict(
+        Order.objects.filter(account=account, external_id__in=by_order_id).values_list("external_id", "customer_id")
+    )
     stale_customer_ids = set()
-    new_orders, updated_orders = [], []
+    new_rows, updated_rows = [], []
     for order_data in batch:
-        customer = customers[identity_key(order_data)]
-        order = existing.get(order_data.external_id) or Order(account=account, external_id=order_data.external_id)
-        if order.pk and order.customer_id != customer.pk:
-            stale_customer_ids.add(order.customer_id)
-        _fill_order(order, order_data, customer)
-        (updated_orders if order.pk else new_orders).append(order)
+        customer_id = customers[identity_key(order_data)].pk
+        values = _order_values(order_data, customer_id)
+        if order_data.external_id in existing:
+            if existing[order_data.external_id] != customer_id:
+                stale_customer_ids.add(existing[order_data.external_id])
+            updated_rows.append((account.pk, order_data.external_id, *values))
+        else:
+            new_rows.append((account.pk, order_data.external_id, *values))
 
-    if updated_orders:
-        update_rows(Order, updated_orders, ORDER_FIELDS)
-        updated_ids = [order.pk for order in updated_orders]
+    # Orders are written as plain rows, then their ids read back in one query: building a model
+    # instance per order costs more than the database's own work at a million orders.
+    insert_rows(Order, ("account", "external_id", *ORDER_FIELDS), new_rows)
+    order_ids = dict(
+        Order.objects.filter(account=account, external_id__in=by_order_id).values_list("external_id", "id")
+    )
+    if updated_rows:
+        update_values(Order, ORDER_FIELDS, [(*row[2:], order_ids[row[1]]) for row in updated_rows])
+        updated_ids = [order_ids[row[1]] for row in updated_rows]
         OrderLine.objects.filter(order_id__in=updated_ids).delete()
         PromoCodeUsage.objects.filter(order_id__in=updated_ids).delete()
         Feedback.objects.filter(order_id__in=updated_ids).delete()
-    if new_orders:
-        Order.objects.bulk_create(new_orders)
 
-    orders = {order.external_id: order for order in new_orders + updated_orders}
     lines, promo_codes, feedback = [], [], []
     for order_data in batch:
-        order = orders[order_data.external_id]
+        order_id = order_ids[order_data.external_id]
         lines += [
-            OrderLine(
-                order=order,
-                sku=line.sku[:100],
-                product_name=line.product_name[:500],
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                line_total=line.line_total,
-                discount=line.discount,
-                unit_cost=line.unit_cost,
-                returned_quantity=line.returned_quantity,
+            (
+                order_id,
+                line.sku[:100],
+                line.product_name[:500],
+                line.quantity,
+                line.unit_price,
+                line.line_total,
+                line.discount,
+                line.unit_cost,
+                line.returned_quantity,
             )
             for line in order_data.lines
         ]
-        promo_codes += [
-            PromoCodeUsage(order=order, code=promo.code[:100], discount=promo.discount)
-            for promo in order_data.promo_codes
-        ]
+        promo_codes += [(order_id, promo.code[:100], promo.discount) for promo in order_data.promo_codes]
         if order_data.feedback is not None:
             feedback.append(
-                Feedback(
-                    order=order,
-                    rating=order_data.feedback.rating,
-                    comment=order_data.feedback.comment,
-                    left_at=order_data.feedback.left_at,
-                )
+                (order_id, order_data.feedback.rating, order_data.feedback.comment, order_data.feedback.left_at)
             )
-    OrderLine.objects.bulk_create(lines)
-    PromoCodeUsage.objects.bulk_create(promo_codes)
-    Feedback.objects.bulk_create(feedback)
+    insert_rows(OrderLine, LINE_FIELDS, lines)
+    insert_rows(PromoCodeUsage, ("order", "code", "discount"), promo_codes)
+    insert_rows(Feedback, ("order", "rating", "comment", "left_at"), feedback)
 
     _update_customer_details(customers, batch)
-    result.orders_created = len(new_orders)
-    result.orders_updated = len(updated_orders)
-    result.order_ids = [orders[order_data.external_id].pk for order_data in batch]
+    result.orders_created = len(new_rows)
+    result.orders_updated = len(updated_rows)
+    result.order_ids = [order_ids[order_data.external_id] for order_data in batch]
     result.customer_ids = {customer.pk for customer in customers.values()} | stale_customer_ids
     if refresh_stats:
         refresh_statistics(result.customer_ids)
@@ -293,40 +298,44 @@ def _resolve_customers(account, batch, result):
     return found
 
 
-def _fill_order(order, order_data, customer):
+def _order_values(order_data, customer_id):
+    """The order's column values, in ``ORDER_FIELDS`` order."""
     ship_to = order_data.ship_to
-    order.customer_id = customer.pk
-    order.placed_at = order_data.placed_at
-    order.status = order_data.status
-    order.fulfilment_status = order_data.fulfilment_status
-    order.sync_status = order_data.sync_status
-    order.channel = order_data.channel
-    order.currency = order_data.currency
-    order.subtotal = order_data.subtotal
-    order.discount = order_data.discount
-    order.shipping = order_data.shipping
-    order.tax = order_data.tax
-    order.total = order_data.total
-    order.refunded = order_data.refunded
-    order.channel_fees = order_data.channel_fees
-    order.fulfilment_cost = order_data.fulfilment_cost
-    order.ship_name = ship_to.name[:255]
-    order.ship_address_line1 = ship_to.line1[:255]
-    order.ship_address_line2 = ship_to.line2[:255]
-    order.ship_postal_code = ship_to.postal_code[:32]
-    order.ship_city = ship_to.city[:128]
-    order.ship_state = ship_to.state[:128]
-    order.ship_country = ship_to.country[:64]
-    order.ship_phone = ship_to.phone[:64]
-    order.paid_at = order_data.paid_at
-    order.shipped_at = order_data.shipped_at
-    order.delivered_at = order_data.delivered_at
-    order.cancelled_at = order_data.cancelled_at or (
-        order_data.placed_at if order_data.status == OrderStatus.CANCELLED else None
+    cancelled_at = order_data.cancelled_at
+    if cancelled_at is None and order_data.status == OrderStatus.CANCELLED:
+        cancelled_at = order_data.placed_at
+    return (
+        customer_id,
+        order_data.placed_at,
+        order_data.status,
+        order_data.fulfilment_status,
+        order_data.sync_status,
+        order_data.channel,
+        order_data.currency,
+        order_data.subtotal,
+        order_data.discount,
+        order_data.shipping,
+        order_data.tax,
+        order_data.total,
+        order_data.refunded,
+        order_data.channel_fees,
+        order_data.fulfilment_cost,
+        ship_to.name[:255],
+        ship_to.line1[:255],
+        ship_to.line2[:255],
+        ship_to.postal_code[:32],
+        ship_to.city[:128],
+        ship_to.state[:128],
+        ship_to.country[:64],
+        ship_to.phone[:64],
+        order_data.paid_at,
+        order_data.shipped_at,
+        order_data.delivered_at,
+        cancelled_at,
+        order_data.returned_at,
+        order_data.refunded_at,
+        timezone.now(),
     )
-    order.returned_at = order_data.returned_at
-    order.refunded_at = order_data.refunded_at
-    order.updated_at = timezone.now()
 
 
 def _update_customer_details(customers, batch):

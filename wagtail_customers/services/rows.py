@@ -1,5 +1,10 @@
 """Writing many rows quickly.
 
+``insert_rows`` adds rows whose primary keys nobody needs back (order lines, promo codes,
+feedback) without building model instances: PostgreSQL's COPY, elsewhere a prepared INSERT run
+with ``executemany``. At a million orders this is the difference between minutes and many minutes:
+``bulk_create`` spends most of its time preparing each field of each instance in Python.
+
 Django's ``bulk_update`` builds one ``CASE WHEN`` per field over every row, which costs more
 Python time than the database spends (about 5 s for 2,000 customers x 9 fields); a prepared
 ``UPDATE ... WHERE pk = %s`` run with ``executemany`` does the same work in a fraction of it on
@@ -7,12 +12,20 @@ SQLite and PostgreSQL alike.
 """
 
 from django.db import connections, router, transaction
+from django.db.models import DateTimeField
 
 
 def update_rows(model, objects, field_names):
     """Write ``field_names`` of each of ``objects`` (saved instances of ``model``) to the database."""
-    objects = list(objects)
-    if not objects:
+    fields = [model._meta.get_field(name) for name in field_names]
+    rows = [(*(getattr(obj, field.attname) for field in fields), obj.pk) for obj in objects]
+    return update_values(model, field_names, rows)
+
+
+def update_values(model, field_names, rows):
+    """``UPDATE`` rows of ``model``: each row is the values of ``field_names`` followed by the primary key."""
+    rows = list(rows)
+    if not rows:
         return 0
     meta = model._meta
     fields = [meta.get_field(name) for name in field_names]
@@ -21,10 +34,43 @@ def update_rows(model, objects, field_names):
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
     params = [
-        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
-        for obj in objects
+        [field.get_db_prep_save(value, connection) for field, value in zip(fields, row[:-1], strict=True)] + [row[-1]]
+        for row in rows
     ]
     # One transaction for all rows: in autocommit mode SQLite would sync the file after each one.
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.executemany(sql, params)
-    return len(objects)
+    return len(rows)
+
+
+def insert_rows(model, field_names, rows):
+    """Insert ``rows`` (tuples of values in ``field_names`` order, already Python-typed) into ``model``'s table.
+
+    Values go to the driver as they are, so they must be what the field stores: ``str``, ``int``,
+    ``Decimal``, ``None`` or an id for a foreign key (``order_id``); date-times are prepared by
+    their field, since backends store them differently.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    meta = model._meta
+    fields = [meta.get_field(name) for name in field_names]
+    columns = [field.column for field in fields]
+    connection = connections[router.db_for_write(model)]
+    datetime_fields = [(index, field) for index, field in enumerate(fields) if isinstance(field, DateTimeField)]
+    if datetime_fields:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for index, field in datetime_fields:
+                row[index] = field.get_db_prep_save(row[index], connection)
+    quote = connection.ops.quote_name
+    column_list = ", ".join(quote(column) for column in columns)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({column_list}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({column_list}) VALUES ({placeholders})", rows)
+    return len(rows)
