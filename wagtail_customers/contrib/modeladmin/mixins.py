@@ -35,6 +35,9 @@ class CustomerColumn:
     short_description = _("Customer")
     empty_value_display = "–"
 
+    #: The column's name in wagtail-modeladmin's (and Django admin's) CSS classes and headers.
+    __name__ = "wagtail_customer"
+
     def __init__(self, request):
         self.request = request
 

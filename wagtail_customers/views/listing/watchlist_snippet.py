@@ -65,10 +65,12 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
         )
 
     @classmethod
-    def execute_action(cls, objects, user=None, **kwargs):
+    def execute_action(cls, objects, **kwargs):
+        # Wagtail passes the bulk action view itself as ``self`` (for the request's user).
+        user = kwargs["self"].request.user
         for entry in objects:
             log(entry, "wagtail.delete", user=user, deleted=True)
-        result = super().execute_action(objects, user=user, **kwargs)
+        result = super().execute_action(objects, **kwargs)
         record_entries_removed(objects, user)
         return result
 
