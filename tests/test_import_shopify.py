@@ -246,3 +246,17 @@ def test_bad_rows_stop_the_import_with_their_row_number(usd_account, row, messag
 def test_missing_required_columns(usd_account):
     with pytest.raises(ImportFileError, match="Missing column: 'Created at'"):
         run_import(usd_account, b"Name,Email\n#1,a@example.com\n", format_name="shopify")
+
+
+def test_customer_details_come_from_the_latest_order_across_batches(usd_account, settings):
+    settings.WAGTAIL_CUSTOMERS = {"INGEST_BATCH_SIZE": 1}
+    content = (
+        b"Name,Created at,Email,Billing Name,Shipping City,Total\n"
+        b"#3,2024-03-01 10:00:00 -0500,ann@example.com,Ann Newname,Paris,5.00\n"
+        b"#2,2024-02-01 10:00:00 -0500,ann@example.com,Ann Middle,Rome,5.00\n"
+        b"#1,2024-01-01 10:00:00 -0500,ann@example.com,Ann Oldname,Oslo,5.00\n"
+    )
+    run_import(usd_account, content, format_name="shopify")
+    customer = Customer.objects.get()
+    assert (customer.name, customer.city, customer.orders_count) == ("Ann Newname", "Paris", 3)
+    assert customer.amount_spent == Decimal("15.00") and customer.last_order_at.month == 3

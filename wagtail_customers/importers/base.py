@@ -193,15 +193,10 @@ _NUMBER_NOISE = re.compile(r"[\s$€£¥₹]")
 
 
 def parse_decimal(text, row, column, default=Decimal("0")):
+    """An amount, rounded to cents."""
     if text == "" or text is None:
         return default
-    cleaned = _NUMBER_NOISE.sub("", text)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite():
-        raise ImportFileError(_("'%(value)s' in %(column)s is not a number.") % {"value": text, "column": column}, row)
+    value = parse_exact_decimal(text, row, column)
     if abs(value) >= MAX_AMOUNT:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
@@ -210,15 +205,22 @@ def parse_decimal(text, row, column, default=Decimal("0")):
 
 
 def parse_exact_decimal(text, row, column, default=Decimal("0")):
-    """Like ``parse_decimal`` but keeps every decimal place (unit prices such as 0.425)."""
+    """A number with every decimal place kept (unit prices such as 0.425); currency signs and spaces allowed."""
     if text == "" or text is None:
         return default
     try:
-        value = Decimal(_NUMBER_NOISE.sub("", text))
+        value = Decimal(text)
     except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or abs(value) >= MAX_AMOUNT:
+        try:
+            value = Decimal(_NUMBER_NOISE.sub("", text))
+        except InvalidOperation:
+            value = None
+    if value is None or not value.is_finite():
         raise ImportFileError(_("'%(value)s' in %(column)s is not a number.") % {"value": text, "column": column}, row)
+    if abs(value) >= MAX_AMOUNT:
+        raise ImportFileError(
+            _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
+        )
     return value
 
 
@@ -230,6 +232,8 @@ def money(value):
 def parse_int(text, row, column, default=0, allow_negative=False):
     if text == "" or text is None:
         return default
+    if text.isascii() and text.isdigit():
+        return int(text)
     try:
         number = Decimal(text.replace(" ", ""))
     except InvalidOperation:

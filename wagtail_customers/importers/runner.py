@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from ..conf import get_setting
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
+from ..services.statistics import refresh_statistics
 from .base import ImportFileError, ImportReport, read_table
 from .registry import get_format
 
@@ -33,16 +34,23 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
     report.orders = len(orders)
     if progress:
         progress("writing", 0, len(orders))
+    # Oldest first (exports often list the newest first): a customer's name and address then come from
+    # their latest order even when their orders fall in different batches.
+    orders.sort(key=lambda order: order.placed_at)
     batch_size = get_setting("INGEST_BATCH_SIZE")
     result = IngestionResult()
     with transaction.atomic():
         for start in range(0, len(orders), batch_size):
             try:
-                result.merge(record_orders(account, orders[start : start + batch_size]))
+                # A customer's orders may span batches: their statistics are brought up to date once, below.
+                result.merge(record_orders(account, orders[start : start + batch_size], refresh_stats=False))
             except IngestionError as error:
                 raise ImportFileError(str(error)) from None
             if progress:
                 progress("writing", min(start + batch_size, len(orders)), len(orders))
+        customer_ids = sorted(result.customer_ids)
+        for start in range(0, len(customer_ids), batch_size):
+            refresh_statistics(customer_ids[start : start + batch_size])
         report.orders_created = result.orders_created
         report.orders_updated = result.orders_updated
         report.customers_created = result.customers_created
