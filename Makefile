@@ -8,7 +8,7 @@ ADMIN_USER ?= admin
 ADMIN_PASSWORD ?= changeme-demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv system-deps lint checks docs wheel-check messages test-sqlite test-postgres bench bench-smoke clean
+.PHONY: demo test venv system-deps lint checks docs wheel-check wheel-check-lts messages test-sqlite test-postgres bench bench-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ docs: venv
 # Build the sdist and wheel, twine-check them, install the wheel into a new `wagtail start` site and open its admin.
 wheel-check: venv
 	PY=$(PY) scripts/check-wheel.sh
+
+# The same against the oldest supported Wagtail (7.0 LTS).
+wheel-check-lts: venv
+	PY=$(PY) WC_WHEEL_CHECK_DEPS="wagtail>=7.0,<7.1" scripts/check-wheel.sh
 
 # Regenerate the translation catalogue (locale/django.pot, the English .po and .mo) after changing UI strings.
 messages: venv
