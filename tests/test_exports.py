@@ -426,3 +426,21 @@ def test_customers_export_command_as_a_user_and_errors(account, other_account, t
     other_account.save()
     with pytest.raises(CommandError, match="Disabled"):
         call_command("customers_export", "--account", other_account.name, "-o", output)
+
+
+# --- the listing's export controls ------------------------------------------------------------------------
+
+
+def test_the_listing_offers_export_controls_to_exporters_only(client, shop):
+    user = exporter("lister", shop)
+    client.force_login(user)
+    page = client.get("/admin/customers/highest-value/", {"q": "customer", "per_page": "10", "p": "2"}).content.decode()
+    assert 'action="/admin/customers/exports/start/"' in page
+    assert 'name="tab" value="highest-value"' in page
+    assert 'name="query" value="q=customer&amp;per_page=10&amp;p=2"' in page
+    assert "Export all 30 customers" in page
+    viewer = exporter("lookonly", shop)
+    viewer.customer_access_grants.update(can_export=False)
+    client.force_login(viewer)
+    page = client.get("/admin/customers/highest-value/").content.decode()
+    assert "/admin/customers/exports/start/" not in page

@@ -9,6 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -72,6 +73,11 @@ def job_status_data(job):
             else None
         ),
         "error": job.error if state == JobState.FAILED else "",
+        "expires": (
+            date_format(timezone.localtime(job.expires_at), "DATETIME_FORMAT")
+            if state == JobState.DONE and job.expires_at
+            else ""
+        ),
     }
 
 
@@ -117,7 +123,10 @@ class ExportJobIndexView(BaseListingView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_breadcrumbs_items(self):
-        return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
+            {"url": "", "label": self.page_title},
+        ]
 
     def get_base_queryset(self):
         return ExportJob.objects.filter(user=self.request.user).order_by("-created_at")
@@ -136,7 +145,7 @@ class ExportJobIndexView(BaseListingView):
             JobCellColumn("state", "state", label=_("State")),
             JobCellColumn("progress", "progress", label=_("Progress")),
             JobCellColumn("size", "size", label=_("Size")),
-            DateColumn("expires_at", label=_("Expires")),
+            JobCellColumn("expires", "expires", label=_("Available until")),
             JobCellColumn("download", "download", label=_("File")),
         ]
 

@@ -6,7 +6,7 @@
   const { Controller } = window.StimulusModule;
 
   class ExportProgressController extends Controller {
-    static targets = ['state', 'error', 'bar', 'rows', 'size', 'download'];
+    static targets = ['state', 'error', 'bar', 'rows', 'size', 'expires', 'download'];
     static values = { url: String, active: Boolean, interval: { type: Number, default: 2000 } };
 
     connect() {
@@ -59,6 +59,7 @@
       }
       if (this.hasRowsTarget) this.rowsTarget.textContent = status.progress_label;
       if (this.hasSizeTarget) this.sizeTarget.textContent = status.size;
+      if (this.hasExpiresTarget) this.expiresTarget.textContent = status.expires;
       if (this.hasDownloadTarget && status.download_url) {
         this.downloadTarget.href = status.download_url;
         this.downloadTarget.hidden = false;
