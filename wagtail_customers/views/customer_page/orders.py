@@ -1,11 +1,11 @@
 """The Orders tab: the customer's orders in a sortable, paged Wagtail table with a "..." menu per order.
 
 Two queries per page whatever the number of orders: the count and the page (items and units are
-annotated on it).
+subqueries on it).
 """
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum, Value
+from django.db.models import Count, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, StatusTagColumn, Table, TitleColumn
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
-from ...models import OrderStatus
+from ...models import OrderLine, OrderStatus
 from ...services.contact import contact_url
 from .format import money
 
@@ -34,6 +34,16 @@ DEFAULT_ORDERING = "-date"
 HEADER_TEMPLATE = "wagtail_customers/customer_page/orders_column_header.html"
 #: Statuses shown as a filled badge.
 PRIMARY_STATUSES = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
+
+
+def _line_figure(aggregate):
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    return Coalesce(Subquery(lines.annotate(figure=aggregate).values("figure")), Value(0))
+
+
+#: Items and units per order as correlated subqueries: computed for the page's rows only, unless the
+#: table is sorted by them (a join with GROUP BY would aggregate every order of the customer).
+LINE_FIGURES = {"items_count": _line_figure(Count("pk")), "units_count": _line_figure(Sum("quantity"))}
 
 
 def clean_ordering(value):
@@ -106,10 +116,7 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
     page = Paginator(base.order_by("pk"), per_page).get_page(page_number)
     start = (page.number - 1) * per_page
     orders = list(
-        base.annotate(
-            items_count=Count("lines"),
-            units_count=Coalesce(Sum("lines__quantity"), Value(0)),
-        ).order_by(f"{direction}{field}", f"{direction}pk")[start : start + per_page]
+        base.annotate(**LINE_FIGURES).order_by(f"{direction}{field}", f"{direction}pk")[start : start + per_page]
     )
 
     columns = [
