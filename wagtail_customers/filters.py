@@ -14,7 +14,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField, RangeField
-from wagtail.admin.filters import DateRangePickerWidget, NumberRangeWidget, WagtailFilterSet
+from django_filters.widgets import SuffixedMultiWidget
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
 from .models import Channel, Customer, SellerAccount
 from .permissions import Action, accounts_for
@@ -25,6 +26,23 @@ YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No"))]
 #: Bounds for typed-in numbers and dates: anything outside is an invalid value, not a database error.
 MAX_NUMBER = Decimal("999999999999")
 MIN_DATE_YEAR, MAX_DATE_YEAR = 1900, 2999
+
+
+class NumberRangeWidget(SuffixedMultiWidget):
+    """Minimum and maximum inputs (``<name>_min`` / ``<name>_max``); Wagtail 7.0 has no such widget."""
+
+    template_name = "wagtail_customers/widgets/range_input.html"
+    suffixes = ["min", "max"]
+
+    def __init__(self, attrs=None):
+        widgets = (
+            forms.NumberInput(attrs={"placeholder": _("Minimum"), "min": "0"}),
+            forms.NumberInput(attrs={"placeholder": _("Maximum"), "min": "0"}),
+        )
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        return [value.start, value.stop] if value else [None, None]
 
 
 def _date_in_range(value):
