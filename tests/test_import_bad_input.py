@@ -205,3 +205,21 @@ def test_upload_form_refuses_an_empty_file(admin_client, account):
     response = upload(admin_client, account, b"")
     assert response.status_code == 200 and "The submitted file is empty" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+def test_the_command_lists_every_error_and_names_the_formats(account, tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"order_id,placed_at,customer_email\n1,never,a@example.com\n2,2024-01-01,\n3,soon,c@example.com\n")
+    with pytest.raises(CommandError, match=r"Nothing was imported. Row 2: 'never' .* \(and 2 more error\(s\)\)"):
+        call_command("customers_import", str(path), "--account", account.name)
+    err = capsys.readouterr().err
+    assert "Error: Row 3: customer_id and customer_email are both empty." in err
+    assert "Error: Row 4: 'soon' in placed_at is not a date" in err
+    shopify = tmp_path / "shopify.csv"
+    shopify.write_bytes(b"Name,Created at,Email,Total\n#1,2024-01-01 10:00:00 -0500,a@example.com,5.00\n")
+    call_command("customers_import", str(shopify), "--account", account.name, "--format", "shopify")
+    assert "Imported 1 order(s)" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="invalid choice: 'ebay'"):
+        call_command("customers_import", str(shopify), "--account", account.name, "--format", "ebay")

@@ -12,7 +12,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path of the file to import.")
         parser.add_argument("--account", required=True, help="Seller account name.")
-        parser.add_argument("--format", default="generic", choices=sorted(FORMATS), help="File layout.")
+        parser.add_argument(
+            "--format",
+            default="generic",
+            choices=list(FORMATS),
+            help="File layout: " + ", ".join(f"{name} ({fmt.label})" for name, fmt in FORMATS.items()) + ".",
+        )
         parser.add_argument("--encoding", default="utf-8", help="Text encoding of a CSV/TSV file.")
         parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing.")
 
@@ -31,6 +36,9 @@ class Command(BaseCommand):
                 encoding=encoding,
             )
         except ImportFileError as error:
+            for listed in error.errors[1:]:
+                where = f"Row {listed['row']}: " if listed["row"] else ""
+                self.stderr.write(f"Error: {where}{listed['message']}")
             raise CommandError(f"Nothing was imported. {error}") from None
         for column in report.unknown_columns:
             self.stderr.write(f"Unknown column ignored: {column}")
