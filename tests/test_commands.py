@@ -1,3 +1,5 @@
+import decimal
+import random
 from decimal import Decimal
 
 import pytest
@@ -5,8 +7,8 @@ from django.core.management import CommandError, call_command
 
 from tests.factories import order_data
 from wagtail_customers.models import Customer, Order, SellerAccount
-from wagtail_customers.services.ingestion import record_order
-from wagtail_customers.services.statistics import compute_statistics
+from wagtail_customers.services.ingestion import record_order, record_orders
+from wagtail_customers.services.statistics import compute_statistics, rebuild_statistics
 from wagtail_customers.tasks import rebuild_statistics_task
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +71,25 @@ def test_demo_data_is_seeded_realistic_and_its_statistics_are_correct(capsys):
 def test_demo_data_refuses_nonsense(db):
     with pytest.raises(CommandError):
         call_command("customers_demo_data", "--customers", "10", "--orders", "5")
+
+
+def _amounts_whose_float_sum_is_inexact():
+    """Order totals whose sum, added up as floats (as SQLite does), is off in the 15th digit."""
+    rng = random.Random(1)
+    for count in range(2, 400):
+        amounts = [Decimal(rng.randint(100, 999_999)) / 100 for _ in range(count)]
+        # Django reads SQLite's float result with 15 significant digits.
+        if decimal.Context(prec=15).create_decimal_from_float(sum(float(a) for a in amounts)) != sum(amounts):
+            return amounts
+    raise AssertionError("no such amounts")
+
+
+def test_amounts_are_exact_to_the_cent_however_the_database_sums_them(account):
+    amounts = _amounts_whose_float_sum_is_inexact()
+    record_orders(
+        account,
+        [order_data(f"{n}", lines=(), total=amount) for n, amount in enumerate(amounts)],
+    )
+    customer = Customer.objects.get()
+    assert str(customer.amount_spent) == str(sum(amounts))
+    assert rebuild_statistics() == 0

@@ -17,6 +17,7 @@ from ..models import Customer, Feedback, Order, OrderLine, OrderStatus, PromoCod
 from .rows import update_rows
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 EMPTY = {
     "orders_count": 0,
     "units": 0,
@@ -33,6 +34,11 @@ MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 def _money_sum(expression, condition):
     return Coalesce(Sum(expression, filter=condition, output_field=MONEY), ZERO, output_field=MONEY)
+
+
+def _cents(value):
+    # SQLite sums decimals as floats and Django does not round an aggregate's result there.
+    return Decimal(value).quantize(CENT)
 
 
 def compute_statistics(customer_filter):
@@ -61,8 +67,8 @@ def compute_statistics(customer_filter):
         stats[row["customer_id"]] = dict(
             EMPTY,
             orders_count=row["n"],
-            amount_spent=row["spent"],
-            discount_total=row["discount"],
+            amount_spent=_cents(row["spent"]),
+            discount_total=_cents(row["discount"]),
             first_order_at=row["first"],
             last_order_at=row["last"],
         )
@@ -81,7 +87,7 @@ def compute_statistics(customer_filter):
         figures = stats[row["order__customer_id"]]
         figures["units"] = row["units"]
         figures["returned_units"] = row["returned"]
-        figures["discount_total"] += row["discount"]
+        figures["discount_total"] += _cents(row["discount"])
 
     promo_rows = (
         PromoCodeUsage.objects.filter(**on_line).order_by().values("order__customer_id").annotate(n=Count("id"))
