@@ -1,7 +1,8 @@
 """The data the permission matrix (and other access tests) run against.
 
-Two seller accounts, A ("Alpha Store") and B ("Bravo Marker Store"), each with a customer, an order,
-a watchlist entry, a colleague's access grant, an import job and an export job; and the seven users
+Two seller accounts, A ("Alpha Store") and B ("Bravomarker Store"), each with a customer, an order,
+a watchlist entry, a colleague's access grant, an import job and an export job (the customer has used a promo code and
+returned a unit, so every listing tab shows them); and the seven users
 of the matrix:
 
 * ``anonymous``: not logged in;
@@ -66,7 +67,7 @@ def build_world():
     world = World()
     User = get_user_model()
     account_a = SellerAccount.objects.create(name="Alpha Store", channel=Channel.SHOPIFY, currency="USD")
-    account_b = SellerAccount.objects.create(name="Bravo Marker Store", channel=Channel.AMAZON, currency="USD")
+    account_b = SellerAccount.objects.create(name="Bravomarker Store", channel=Channel.AMAZON, currency="USD")
 
     users = world.users
     users["anonymous"] = None
@@ -93,7 +94,9 @@ def build_world():
         (world.b, account_b, "Zed Bravomarker", "zed@bravomarker.example", users["superuser"]),
     ):
         side["account"] = account
-        order = record_order(account, order_data(f"{account.pk}-1", email=email, name=name, city="Springfield"))
+        data = order_data(f"{account.pk}-1", email=email, name=name, city="Springfield", promo_codes=("WELCOME",))
+        data.lines[0].returned_quantity = 1
+        order = record_order(account, data)
         side["order"] = order
         side["customer"] = order.customer
         side["watchlist"] = WatchlistEntry.objects.create(customer=order.customer, note=f"watch {name}")

@@ -290,3 +290,13 @@ def test_permissions_migration_is_reversible():
     assert set(plugin_permissions().values_list("codename", flat=True)) == set(PERMISSION_CODENAMES.values())
     assert plugin_permissions().count() == len(PERMISSION_CODENAMES)
     assert all(operation.reversible for operation in migration.Migration.operations)
+
+
+def test_seller_account_managers_reach_disabled_accounts_to_enable_them_again(shop, superuser):
+    policy = get_policy(SellerAccount)
+    assert policy.user_has_permission_for_instance(superuser, "change", shop.c)
+    assert not policy.user_has_permission_for_instance(superuser, "view", shop.c)  # its customers stay hidden
+    viewer = make_staff("viewer")
+    grant(viewer, shop.a, Action.VIEW)
+    assert policy.user_has_permission_for_instance(viewer, "view", shop.a)
+    assert not policy.user_has_permission_for_instance(viewer, "change", shop.a)

@@ -60,7 +60,9 @@ class SellerAccountPermissionPolicy(BasePermissionPolicy):
         if action in self.actions:
             return accounts_for(user, self.actions[action])
         if self._has_unmapped(user, action):
-            return SellerAccount.objects.enabled()
+            # Managing seller accounts includes the disabled ones (to enable them again); rows of a
+            # disabled account are out of every other scope.
+            return SellerAccount.objects.all() if self.model is SellerAccount else SellerAccount.objects.enabled()
         return SellerAccount.objects.none()
 
     def _owns(self, user, instance):

@@ -17,7 +17,8 @@ dashboard with a message). Put it first in the viewset's bases::
 
 from functools import update_wrapper, wraps
 
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -60,33 +61,52 @@ def forbid_as_403(urlpatterns):
 
 
 class ScopedViewMixin:
-    """Adds the per-object checks to a Wagtail generic view (list, create, edit, delete, inspect, history…)."""
+    """Adds the per-object checks to a Wagtail generic view (list, create, edit, delete, inspect, history,
+    and the chooser's choose / chosen / create views)."""
 
     #: The Wagtail action a listing filters its rows by.
     listing_action = "view"
+    ANY_ACTION = ("view", "add", "change", "delete")
+
+    @property
+    def scoped_model(self):
+        # Chooser views may name their model with a string; ``model_class`` resolves it.
+        return getattr(self, "model_class", None) or self.model
 
     @property
     def scoping_policy(self):
-        return get_permission_policy(self.model)
+        return get_permission_policy(self.scoped_model)
+
+    def dispatch(self, request, *args, **kwargs):
+        # Views that declare no permission of their own (the chooser's) still need some access to the model.
+        declares = getattr(self, "permission_required", None) or getattr(self, "any_permission_required", None)
+        if not declares and not self.scoping_policy.user_has_any_permission(request.user, self.ANY_ACTION):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
     # Listings --------------------------------------------------------------------------------
 
     def _scope_listing(self, queryset):
-        if queryset is None or getattr(queryset, "model", None) is not self.model:
+        if queryset is None or getattr(queryset, "model", None) is not self.scoped_model:
             return queryset
+        user = self.request.user
         if getattr(self, "is_export", False):
             # A spreadsheet from a listing is an export: it needs the export action, on those accounts.
-            if not self.scoping_policy.user_has_permission(self.request.user, "export"):
+            if not self.scoping_policy.user_has_permission(user, "export"):
                 raise PermissionDenied
-            return self.scoping_policy.filter_queryset(self.request.user, ["export"], queryset)
-        return self.scoping_policy.filter_queryset(self.request.user, [self.listing_action], queryset)
+            return self.scoping_policy.filter_queryset(user, ["export"], queryset)
+        return self.scoping_policy.filter_queryset(user, [self.listing_action], queryset)
 
     def get_base_queryset(self):
         return self._scope_listing(super().get_base_queryset())
 
     def get_object_list(self):
-        # Chooser views.
+        # The chooser's listing.
         return self._scope_listing(super().get_object_list())
+
+    def get_objects(self, pks):
+        # The chooser's "chosen" answer for several objects.
+        return self._scope_listing(super().get_objects(pks))
 
     # Single objects ----------------------------------------------------------------------------
 
@@ -96,7 +116,7 @@ class ScopedViewMixin:
             return obj
         user = self.request.user
         policy = get_permission_policy(type(obj))
-        if not policy.user_has_any_permission_for_instance(user, ["view", "add", "change", "delete"], obj):
+        if not policy.user_has_any_permission_for_instance(user, self.ANY_ACTION, obj):
             raise Http404
         required = getattr(self, "permission_required", None)
         if required and not policy.user_has_permission_for_instance(user, required, obj):
@@ -108,41 +128,95 @@ class ScopedViewMixin:
         return obj
 
     def get_object(self, *args, **kwargs):
-        return self.check_object(super().get_object(*args, **kwargs))
+        try:
+            obj = super().get_object(*args, **kwargs)
+        except PermissionDenied:
+            # Some Wagtail views (copy) refuse inside get_object: outside the user's scope is still a 404.
+            self.check_object(self._object_from_url())
+            raise
+        return self.check_object(obj)
+
+    def _object_from_url(self):
+        pk = self.kwargs.get(getattr(self, "pk_url_kwarg", "pk"))
+        if pk is None:
+            return None
+        try:
+            return self.scoped_model._default_manager.filter(pk=unquote(str(pk))).first()
+        except (ValueError, ValidationError):
+            return None
 
     # Forms -------------------------------------------------------------------------------------
 
-    def get_form(self, *args, **kwargs):
-        form = super().get_form(*args, **kwargs)
-        for field in form.fields.values():
-            if isinstance(field, ModelChoiceField | ModelMultipleChoiceField) and field.queryset is not None:
-                if account_path(field.queryset.model) is not None:
-                    field.queryset = scope(field.queryset, self.request.user)
+    def _scope_form(self, form):
+        if form is None:
+            return form
+        for form_field in form.fields.values():
+            if isinstance(form_field, ModelChoiceField | ModelMultipleChoiceField) and form_field.queryset is not None:
+                if account_path(form_field.queryset.model) is not None:
+                    form_field.queryset = scope(form_field.queryset, self.request.user)
         return form
 
+    def _may_save(self, action, instance):
+        if action not in ("add", "change") or instance is None or account_path(type(instance)) is None:
+            return True
+        return self.scoping_policy.user_has_permission_for_instance(self.request.user, action, instance)
+
+    def get_form(self, *args, **kwargs):
+        return self._scope_form(super().get_form(*args, **kwargs))
+
+    def _refuse_save(self, form):
+        """Add the refusal to the form when the user may not save its row; True when refused."""
+        if self._may_save(getattr(self, "permission_required", None), getattr(form, "instance", None)):
+            return False
+        message = _("You may not do this for this seller account.")
+        form.add_error(None, message)
+        self.produced_error_code = "validation_error"
+        self.produced_error_message = message
+        return True
+
+    def is_valid(self, form):
+        # Wagtail's create and edit views validate here before saving.
+        return super().is_valid(form) and not self._refuse_save(form)
+
     def form_valid(self, form):
-        action = getattr(self, "permission_required", None)
-        instance = getattr(form, "instance", None)
-        if action in ("add", "change") and instance is not None and account_path(type(instance)) is not None:
-            if not self.scoping_policy.user_has_permission_for_instance(self.request.user, action, instance):
-                form.add_error(None, _("You may not do this for this seller account."))
-                return self.form_invalid(form)
+        # Views without an ``is_valid`` step.
+        if self._refuse_save(form):
+            return self.form_invalid(form)
         return super().form_valid(form)
 
+    def get_creation_form(self):
+        # The chooser's "create" tab.
+        return self._scope_form(super().get_creation_form())
 
-def scoped_view_class(view_class):
-    """``view_class`` with :class:`ScopedViewMixin` in front (once)."""
+    def save_form(self, form):
+        if not self._may_save("add", getattr(form, "instance", None)):
+            raise PermissionDenied
+        return super().save_form(form)
+
+
+def scoped_view_class(view_class, model=None):
+    """``view_class`` with :class:`ScopedViewMixin` in front (once); ``model`` for views that name none."""
     if issubclass(view_class, ScopedViewMixin):
         return view_class
-    scoped = type(f"Scoped{view_class.__name__}", (ScopedViewMixin, view_class), {})
+    attrs = {} if getattr(view_class, "model", None) is not None or model is None else {"model": model}
+    scoped = type(f"Scoped{view_class.__name__}", (ScopedViewMixin, view_class), attrs)
     scoped.__module__ = view_class.__module__
     scoped.__qualname__ = f"Scoped{view_class.__qualname__}"
     return scoped
 
 
 class ScopedViewSetMixin(PermissionPolicyViewSetMixin):
-    """For the plugin's ModelViewSets and SnippetViewSets: every view scoped, every refusal a 403."""
+    """For the plugin's ModelViewSets and SnippetViewSets: every view scoped (their choosers' too), every
+    refusal a 403."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chooser_class = getattr(self, "chooser_viewset_class", None)
+        if chooser_class is not None and not issubclass(chooser_class, ScopedViewSetMixin):
+            self.chooser_viewset_class = type(
+                f"Scoped{chooser_class.__name__}", (ScopedViewSetMixin, chooser_class), {}
+            )
 
     def construct_view(self, view_class, **kwargs):
-        view = super().construct_view(scoped_view_class(view_class), **kwargs)
+        view = super().construct_view(scoped_view_class(view_class, getattr(self, "model", None)), **kwargs)
         return update_wrapper(permission_denied_as_403(view), view)

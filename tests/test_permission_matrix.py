@@ -1,0 +1,537 @@
+"""The permission matrix: every URL the plugin serves, for seven kinds of user, with the exact answer.
+
+The URLs come from Django's resolver (every URL name in a namespace starting with ``wagtail_customers``,
+plus the WatchlistEntry snippet's URLs), so a new URL without an entry in ``MATRIX`` fails this test
+until someone writes down who may open it. Each case is requested by every user of
+``tests/permission_world.py`` (anonymous, non-staff, staff with no access, a grant on account A with
+only "view", a grant on A with every action, the plugin's group permissions, a superuser), on an
+object of account A and again on the same kind of object of account B, and the answers must be exactly
+the table's. On every answer, nothing of account B may show for the users who have access to A only;
+on listings, the users with access to every account must see B's rows (so that check can fail).
+
+Also: every request runs in a savepoint that is rolled back (each user meets the same data), and no
+GET may change the data; every URL refuses a POST without a CSRF token.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from wagtail.models import ModelLogEntry
+
+from tests.permission_world import MARKER, USERS, build_world
+from wagtail_customers.models import (
+    AccessGrant,
+    Customer,
+    ExportJob,
+    ImportJob,
+    Order,
+    SellerAccount,
+    WatchlistEntry,
+)
+
+pytestmark = pytest.mark.django_db
+
+SNIPPET_NAMESPACE = "wagtailsnippets_wagtail_customers_watchlistentry"
+CHOOSER_NAMESPACE = "wagtailsnippetchoosers_wagtail_customers_watchlistentry"
+
+# Answers. LOGIN: a redirect to the admin login page; REDIRECT: any other redirect (after a POST that
+# worked, or to where the feature sends the user); the others are status codes.
+LOGIN = "login"
+REDIRECT = "redirect"
+OK, DENIED, MISSING, NOT_ALLOWED = 200, 403, 404, 405
+
+
+def answers(*, staff, view_a, all_a, group, superuser, anonymous=LOGIN, non_staff=LOGIN):
+    """The answer for each user (anonymous and non-staff users are sent to the login page by default)."""
+    return {
+        "anonymous": anonymous,
+        "non_staff": non_staff,
+        "staff": staff,
+        "view_a": view_a,
+        "all_a": all_a,
+        "group": group,
+        "superuser": superuser,
+    }
+
+
+def everyone(answer, **overrides):
+    return answers(**{user: answer for user in ("staff", "view_a", "all_a", "group", "superuser")} | overrides)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request of the matrix.
+
+    ``kwargs`` and ``data`` values written ``"@name"`` stand for the pk of the world's object ``name``
+    (of account A, and of account B in the B pass).
+    """
+
+    #: The answer on account A's object (or with no object).
+    expect: dict
+    method: str = "get"
+    kwargs: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    #: On account B's object; by default: 404 for users who have no access to B, else as ``expect``.
+    expect_b: dict | None = None
+    #: A listing or other data page: users with access to every account see B's rows on it.
+    lists_b: bool = False
+
+    @property
+    def has_objects(self):
+        values = [*self.kwargs.values(), *self.query.values(), *self.data.values()]
+        return any(str(value).startswith("@") for value in values)
+
+    def answers_on_b(self):
+        if self.expect_b is not None:
+            return self.expect_b
+        outside = {"staff": MISSING, "view_a": MISSING, "all_a": MISSING}
+        return {user: outside.get(user, answer) if answer != LOGIN else answer for user, answer in self.expect.items()}
+
+
+# Shorthands for the common shapes of answers.
+VIEW_LISTING = answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK)
+VIEW_OBJECT = answers(staff=MISSING, view_a=OK, all_a=OK, group=OK, superuser=OK)
+SHARE_PAGE = answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK)
+#: A POST-only URL asked with GET.
+POST_ONLY = everyone(NOT_ALLOWED)
+#: An action on account A's object the user may see, needing an action only all_a and superusers hold there.
+ACT_ON_A = answers(staff=MISSING, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK)
+ACTED_ON_A = answers(staff=MISSING, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT)
+#: Wagtail's own refusal (a redirect to the dashboard with "Sorry, you do not have permission"), for the
+#: views that let Wagtail answer ``PermissionDenied``; see the note in the report of issue 4.
+DASHBOARD = "dashboard"
+
+#: A user preference saved (and back to the listing) by anyone who may open the listing.
+VIEW_LISTING_POST = answers(staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=REDIRECT)
+TAB_LISTING = [Case(VIEW_LISTING, lists_b=True)]
+
+
+#: Every URL of the plugin: its name -> the requests to make (a GET first, then the POSTs if any).
+MATRIX = {
+    # --- The customers listing (tabs, results refresh, preferences, watchlist eye, bulk actions, delete) ------
+    "wagtail_customers:index": TAB_LISTING,
+    "wagtail_customers:index_results": TAB_LISTING,
+    "wagtail_customers:highest_value": TAB_LISTING,
+    "wagtail_customers:highest_value_results": TAB_LISTING,
+    "wagtail_customers:most_orders": TAB_LISTING,
+    "wagtail_customers:most_orders_results": TAB_LISTING,
+    "wagtail_customers:most_returned": TAB_LISTING,
+    "wagtail_customers:most_returned_results": TAB_LISTING,
+    "wagtail_customers:promo_codes": TAB_LISTING,
+    "wagtail_customers:promo_codes_results": TAB_LISTING,
+    "wagtail_customers:watchlist": TAB_LISTING,
+    "wagtail_customers:watchlist_results": TAB_LISTING,
+    "wagtail_customers:save_columns": [
+        Case(POST_ONLY),
+        Case(
+            VIEW_LISTING_POST := answers(
+                staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=REDIRECT
+            ),
+            method="post",
+            data={"columns": "name,email"},
+        ),
+    ],
+    "wagtail_customers:reset_columns": [Case(POST_ONLY), Case(VIEW_LISTING_POST, method="post")],
+    "wagtail_customers:save_per_page": [
+        Case(POST_ONLY),
+        Case(VIEW_LISTING_POST, method="post", data={"per_page": "50"}),
+    ],
+    "wagtail_customers:save_accounts": [
+        Case(POST_ONLY),
+        # Another account's id is ignored (the selection keeps only accounts the user may view).
+        Case(VIEW_LISTING_POST, method="post", data={"account": "@account"}, expect_b=VIEW_LISTING_POST),
+    ],
+    "wagtail_customers:watchlist_toggle": [
+        Case(POST_ONLY, kwargs={"pk": "@customer"}, expect_b=POST_ONLY),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@customer"}),
+    ],
+    "wagtail_customers:delete": [
+        Case(ACT_ON_A, kwargs={"pk": "@customer"}),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@customer"}),
+    ],
+    "wagtail_customers:bulk_action": [
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK),
+            kwargs={"tab": "all", "action": "delete"},
+            query={"id": "@customer"},
+            # Ids of rows the user may not see are never found: nothing selected.
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK),
+        ),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+            method="post",
+            kwargs={"tab": "all", "action": "delete"},
+            query={"id": "@customer"},
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+        ),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+            method="post",
+            kwargs={"tab": "all", "action": "watchlist-remove"},
+            query={"id": "@customer"},
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+        ),
+    ],
+    # --- Customer page, order page, e-mail ------------------------------------------------------------
+    "wagtail_customers_customer:detail": [Case(VIEW_OBJECT, kwargs={"pk": "@customer"})],
+    "wagtail_customers_customer:order": [Case(VIEW_OBJECT, kwargs={"pk": "@order"})],
+    "wagtail_customers_customer:email": [
+        Case(
+            answers(staff=MISSING, view_a=DASHBOARD, all_a=OK, group=DASHBOARD, superuser=OK),
+            kwargs={"pk": "@customer"},
+        ),
+        Case(
+            answers(staff=MISSING, view_a=DASHBOARD, all_a=REDIRECT, group=DASHBOARD, superuser=REDIRECT),
+            method="post",
+            kwargs={"pk": "@customer"},
+            data={"subject": "Hello", "message": "Thanks for your order."},
+        ),
+    ],
+    # --- Exports ------------------------------------------------------------------------------------
+    "wagtail_customers_exports:index": [Case(answers(staff=DENIED, view_a=DENIED, all_a=OK, group=OK, superuser=OK))],
+    "wagtail_customers_exports:start": [
+        Case(POST_ONLY),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=OK, group=OK, superuser=OK),
+            method="post",
+            data={"format": "csv", "scope": "all", "tab": "all"},
+            lists_b=True,
+        ),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=OK, group=OK, superuser=OK),
+            method="post",
+            data={"format": "csv", "scope": "selected", "tab": "all", "ids": "@customer"},
+            # all_a selected only a row they may not see: "select at least one customer", back to the listing.
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=OK, superuser=OK),
+        ),
+    ],
+    "wagtail_customers_exports:status": [
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=MISSING),
+            kwargs={"job_id": "@export_job"},
+            # Jobs are personal: B's job belongs to the superuser.
+            expect_b=answers(staff=MISSING, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=OK),
+        )
+    ],
+    "wagtail_customers_exports:download": [
+        Case(
+            # The job is still waiting: its owner gets "not ready yet" (409), everyone else 404.
+            answers(staff=MISSING, view_a=MISSING, all_a=409, group=MISSING, superuser=MISSING),
+            kwargs={"job_id": "@export_job"},
+            expect_b=answers(staff=MISSING, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=409),
+        )
+    ],
+    "wagtail_customers_exports:customer_orders": [
+        Case(answers(staff=MISSING, view_a=MISSING, all_a=OK, group=OK, superuser=OK), kwargs={"pk": "@customer"})
+    ],
+    # --- Imports ------------------------------------------------------------------------------------
+    "wagtail_customers_imports:index": [
+        Case(answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=OK))
+    ],
+    "wagtail_customers_imports:template": [
+        Case(answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=OK))
+    ],
+    "wagtail_customers_imports:job": [
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=MISSING),
+            kwargs={"job_id": "@import_job"},
+            expect_b=answers(staff=MISSING, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=OK),
+        )
+    ],
+    "wagtail_customers_imports:status": [
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=MISSING),
+            kwargs={"job_id": "@import_job"},
+            expect_b=answers(staff=MISSING, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=OK),
+        )
+    ],
+    "wagtail_customers_imports:apply": [
+        Case(POST_ONLY, kwargs={"job_id": "@import_job"}, expect_b=POST_ONLY),
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=REDIRECT, group=MISSING, superuser=MISSING),
+            method="post",
+            kwargs={"job_id": "@import_job"},
+            expect_b=answers(staff=MISSING, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=REDIRECT),
+        ),
+    ],
+    "wagtail_customers_imports:cancel": [
+        Case(POST_ONLY, kwargs={"job_id": "@import_job"}, expect_b=POST_ONLY),
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=REDIRECT, group=MISSING, superuser=MISSING),
+            method="post",
+            kwargs={"job_id": "@import_job"},
+            expect_b=answers(staff=MISSING, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=REDIRECT),
+        ),
+    ],
+    # --- Seller accounts ------------------------------------------------------------------------------
+    "wagtail_customers_accounts:index": [
+        Case(answers(staff=DASHBOARD, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
+    ],
+    "wagtail_customers_accounts:index_results": [
+        Case(answers(staff=DASHBOARD, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
+    ],
+    "wagtail_customers_accounts:add": [Case(everyone(DASHBOARD, superuser=OK))],
+    "wagtail_customers_accounts:edit": [
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(
+            everyone(DASHBOARD, superuser=REDIRECT),
+            method="post",
+            kwargs={"pk": "@account"},
+            data={"name": "Renamed", "channel": "shopify", "currency": "USD"},
+            expect_b=everyone(DASHBOARD, superuser=REDIRECT),
+        ),
+    ],
+    "wagtail_customers_accounts:delete": [
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(
+            everyone(DASHBOARD, superuser=REDIRECT),
+            method="post",
+            kwargs={"pk": "@account"},
+            expect_b=everyone(DASHBOARD, superuser=REDIRECT),
+        ),
+    ],
+    "wagtail_customers_accounts:history": [
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK))
+    ],
+    "wagtail_customers_accounts:history_results": [
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK))
+    ],
+    "wagtail_customers_accounts:usage": [
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK))
+    ],
+    # --- Sharing ---------------------------------------------------------------------------------------
+    "wagtail_customers_sharing:index": [Case(SHARE_PAGE)],
+    "wagtail_customers_sharing:index_results": [Case(SHARE_PAGE)],
+    "wagtail_customers_sharing:share": [
+        Case(SHARE_PAGE),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+            method="post",
+            data={"user": "colleague", "accounts": "@account", "actions": "export"},
+            # all_a may not share B: the form refuses the account (the page again, with the error).
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=REDIRECT),
+        ),
+    ],
+    "wagtail_customers_sharing:users": [
+        Case(answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK), query={"q": "coll"}),
+    ],
+    "wagtail_customers_sharing:change": [
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=OK),
+            kwargs={"pk": "@grant"},
+        ),
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=REDIRECT, group=MISSING, superuser=REDIRECT),
+            method="post",
+            kwargs={"pk": "@grant"},
+            data={"actions": ["view", "export"]},
+        ),
+    ],
+    "wagtail_customers_sharing:revoke": [
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=OK, group=MISSING, superuser=OK),
+            kwargs={"pk": "@grant"},
+        ),
+        Case(
+            answers(staff=MISSING, view_a=MISSING, all_a=REDIRECT, group=MISSING, superuser=REDIRECT),
+            method="post",
+            kwargs={"pk": "@grant"},
+        ),
+    ],
+    # --- The watchlist snippet and its chooser -----------------------------------------------------------
+    f"{SNIPPET_NAMESPACE}:list": [Case(VIEW_LISTING, lists_b=True)],
+    f"{SNIPPET_NAMESPACE}:list_results": [Case(VIEW_LISTING, lists_b=True)],
+    # Entries are added from the customers listing: "add" sends everyone there.
+    f"{SNIPPET_NAMESPACE}:add": [Case(everyone(REDIRECT, staff=DENIED))],
+    f"{SNIPPET_NAMESPACE}:edit": [
+        Case(ACT_ON_A, kwargs={"pk": "@watchlist"}),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@watchlist"}, data={"note": "changed"}),
+    ],
+    f"{SNIPPET_NAMESPACE}:delete": [
+        Case(ACT_ON_A, kwargs={"pk": "@watchlist"}),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@watchlist"}),
+    ],
+    f"{SNIPPET_NAMESPACE}:copy": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
+    f"{SNIPPET_NAMESPACE}:history": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
+    f"{SNIPPET_NAMESPACE}:history_results": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
+    f"{SNIPPET_NAMESPACE}:usage": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
+    f"{CHOOSER_NAMESPACE}:choose": [Case(VIEW_LISTING, lists_b=True)],
+    f"{CHOOSER_NAMESPACE}:choose_results": [Case(VIEW_LISTING, lists_b=True)],
+    f"{CHOOSER_NAMESPACE}:chosen": [
+        Case(
+            answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK),
+            kwargs={"pk": "@watchlist"},
+            expect_b=answers(staff=DENIED, view_a=MISSING, all_a=MISSING, group=OK, superuser=OK),
+        )
+    ],
+    f"{CHOOSER_NAMESPACE}:chosen_multiple": [
+        # Ids of entries the user may not see are never found: an empty choice.
+        Case(
+            answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK),
+            query={"id": "@watchlist"},
+            expect_b=answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK),
+        ),
+    ],
+    f"{CHOOSER_NAMESPACE}:create": [Case(answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK))],
+}
+
+
+# --- The URL list -------------------------------------------------------------------------------
+
+
+def plugin_url_names():
+    """``namespace:name`` of every URL the plugin serves, read from the resolver."""
+    names = set()
+
+    def walk(patterns, namespaces):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, namespaces + ([pattern.namespace] if pattern.namespace else []))
+            elif isinstance(pattern, URLPattern) and pattern.name and namespaces:
+                namespace = ":".join(namespaces)
+                last = namespaces[-1]
+                if last.startswith("wagtail_customers") or last in (SNIPPET_NAMESPACE, CHOOSER_NAMESPACE):
+                    names.add(f"{namespace}:{pattern.name}".removeprefix("wagtailadmin:"))
+
+    walk(get_resolver().url_patterns, [])
+    return names
+
+
+PLUGIN_URLS = sorted(plugin_url_names())
+
+
+def test_the_url_list_is_read_from_the_resolver():
+    assert "wagtail_customers_sharing:index" in PLUGIN_URLS
+    assert "wagtail_customers:index" in PLUGIN_URLS
+    assert all(name.split(":")[0].startswith("wagtail") for name in PLUGIN_URLS)
+
+
+def test_every_matrix_entry_is_a_url_of_the_plugin():
+    assert sorted(set(MATRIX) - set(PLUGIN_URLS)) == []
+
+
+# --- Making the requests --------------------------------------------------------------------------
+
+
+def resolve_value(value, objects):
+    if isinstance(value, list | tuple):
+        return [resolve_value(item, objects) for item in value]
+    if isinstance(value, str) and value.startswith("@"):
+        return objects[value[1:]].pk
+    return value
+
+
+def answer_of(response):
+    if response.status_code in (301, 302, 303):
+        location = urlsplit(response["Location"]).path
+        if location == reverse("wagtailadmin_login"):
+            return LOGIN
+        return DASHBOARD if location == reverse("wagtailadmin_home") else REDIRECT
+    return response.status_code
+
+
+def body_of(response):
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def data_snapshot():
+    """What no GET may change: the rows of the plugin's data and the history."""
+    return {
+        "accounts": list(SellerAccount.objects.order_by("pk").values_list("pk", "is_enabled")),
+        "customers": list(Customer.objects.order_by("pk").values_list("pk", "name", "email")),
+        "orders": list(Order.objects.order_by("pk").values_list("pk", "status")),
+        "watchlist": list(WatchlistEntry.objects.order_by("pk").values_list("pk", "note")),
+        "grants": list(AccessGrant.objects.order_by("pk").values()),
+        "export_jobs": list(ExportJob.objects.order_by("pk").values_list("pk", "state", "file")),
+        "import_jobs": list(ImportJob.objects.order_by("pk").values_list("pk", "state", "result")),
+        # Recording that an export was read (an audit of a read, not a change) is allowed on a GET.
+        "history": ModelLogEntry.objects.exclude(action__startswith="wagtail_customers.export.").count(),
+    }
+
+
+def clients_for(world):
+    clients = {}
+    for user_name in USERS:
+        client = Client()
+        if world.users[user_name] is not None:
+            client.force_login(world.users[user_name])
+        clients[user_name] = client
+    return clients
+
+
+def request(client, url_name, case, objects):
+    url = reverse(url_name, kwargs={key: resolve_value(value, objects) for key, value in case.kwargs.items()})
+    if case.query:
+        url = (
+            f"{url}?{urlencode({key: resolve_value(value, objects) for key, value in case.query.items()}, doseq=True)}"
+        )
+    data = {key: resolve_value(value, objects) for key, value in case.data.items()}
+    return client.post(url, data) if case.method == "post" else client.get(url)
+
+
+def run_case(world, clients, url_name, case, objects):
+    """Every user's answer, the users who saw account B, and the users whose request changed data."""
+    actual, saw_b, changed = {}, set(), set()
+    for user_name in USERS:
+        with transaction.atomic():
+            before = data_snapshot()
+            response = request(clients[user_name], url_name, case, objects)
+            content = body_of(response).decode("utf-8", "replace").lower()
+            if data_snapshot() != before:
+                changed.add(user_name)
+            transaction.set_rollback(True)
+        actual[user_name] = answer_of(response)
+        if MARKER in content:
+            saw_b.add(user_name)
+    return actual, saw_b, changed
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.mark.parametrize("url_name", PLUGIN_URLS)
+def test_url_answers_as_the_matrix_says(world, url_name):
+    if url_name not in MATRIX:
+        pytest.fail(f"{url_name} has no entry in MATRIX (tests/test_permission_matrix.py): say who may open it.")
+    clients = clients_for(world)
+    for case in MATRIX[url_name]:
+        passes = [("A", world.a, case.expect)]
+        if case.has_objects:
+            passes.append(("B", world.b, case.answers_on_b()))
+        for label, objects, expected in passes:
+            actual, saw_b, changed = run_case(world, clients, url_name, case, objects)
+            where = f"{case.method.upper()} {url_name} on account {label}'s objects"
+            assert actual == expected, where
+            if case.method == "get":
+                assert changed == set(), f"{where}: a GET changed data"
+            refused = {user for user, answer in actual.items() if answer not in (OK, REDIRECT)}
+            assert changed & refused == set(), f"{where}: a refused request changed data"
+            if label == "B":
+                assert changed & {"staff", "view_a", "all_a"} == set(), f"{where}: B's data changed by a user of A"
+            assert saw_b & {"view_a", "all_a", "staff"} == set(), f"{where}: account B leaked"
+            if case.lists_b:
+                assert {"group", "superuser"} <= saw_b, f"{where}: users with every account should see B"
+
+
+@pytest.mark.parametrize("url_name", PLUGIN_URLS)
+def test_post_without_csrf_token_is_refused(world, url_name):
+    cases = MATRIX.get(url_name) or [Case(everyone(OK))]
+    case = next((case for case in cases if case.method == "post"), cases[0])
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users["superuser"])
+    url = reverse(url_name, kwargs={key: resolve_value(value, world.a) for key, value in case.kwargs.items()})
+    data = {key: resolve_value(value, world.a) for key, value in case.data.items()}
+    before = data_snapshot()
+    response = client.post(url, data)
+    assert response.status_code == 403
+    assert b"CSRF" in response.content
+    assert data_snapshot() == before
