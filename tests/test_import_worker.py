@@ -1,0 +1,94 @@
+"""Imports on a real Celery worker process and a real Redis server (fixtures: tests/celery_fixtures.py).
+
+The worker is a separate process reading the same database, so the tests commit their data
+(``transaction=True``) and wait for the worker with a bound, never asserting on durations.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from wagtail.models import ModelLogEntry
+
+from tests.celery_fixtures import wait_for
+from wagtail_customers.importers import jobs
+from wagtail_customers.models import Customer, ImportJob, JobState, Order
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+STORE_A = "shopify/storeA_orders_export_1.pseudonymised.csv"
+
+
+def job_in(job, phase, *states):
+    job.refresh_from_db()
+    return job if jobs.phase(job) == phase and job.state in states else None
+
+
+def upload(client, account, name, content, fmt):
+    return client.post(
+        reverse("wagtail_customers_imports:index"),
+        {"account": account.pk, "format": fmt, "encoding": "utf-8", "import_file": SimpleUploadedFile(name, content)},
+    )
+
+
+def test_a_big_import_is_checked_and_applied_by_the_worker(
+    admin_client, superuser, account, realdata, settings, celery_worker
+):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "IMPORT_SYNC_MAX_ROWS": 100}
+    worker = celery_worker()
+    upload(admin_client, account, "orders_export.csv", (realdata / STORE_A).read_bytes(), "shopify")
+    job = ImportJob.objects.get()
+    assert job.rows_total > 100
+
+    wait_for(
+        lambda: job_in(job, jobs.APPLY, JobState.PENDING) or job_in(job, jobs.CHECK, JobState.FAILED), 180, "the check"
+    )
+    assert job.state == JobState.PENDING, job.error or worker.log()
+    assert (job.preview["report"]["orders_created"], job.preview["report"]["rows"]) == (409, 811)
+    assert not Order.objects.exists()
+
+    admin_client.post(reverse("wagtail_customers_imports:apply", args=[job.pk]))
+    wait_for(lambda: job_in(job, jobs.APPLY, JobState.DONE, JobState.FAILED), 180, "the import")
+    assert job.state == JobState.DONE, job.error or worker.log()
+    assert (job.rows_done, job.rows_total, job.result["orders_created"]) == (811, 811, 409)
+    assert Order.objects.count() == 409
+    assert Customer.objects.get(email="customer0001@example.com").amount_spent == Decimal("125.40")
+    assert ModelLogEntry.objects.get(action="wagtail_customers.import.apply").user == superuser
+    assert "wagtail_customers.run_import_job" in worker.log()
+    status = admin_client.get(reverse("wagtail_customers_imports:status", args=[job.pk])).json()
+    assert (status["stage"], status["percent"]) == ("apply:done", 100)
+
+
+def test_a_worker_killed_mid_import_writes_nothing_and_the_job_ends_failed(
+    admin_client, account, settings, celery_worker
+):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "IMPORT_SYNC_MAX_ROWS": 100}
+    # One order per batch: the import's single transaction lasts long enough to be interrupted.
+    worker = celery_worker({"INGEST_BATCH_SIZE": 1})
+    rows = [f"{n},2024-01-01,c{n % 50}@example.com,MUG,1,2.00" for n in range(1500)]
+    content = ("order_id,placed_at,customer_email,sku,quantity,unit_price\n" + "\n".join(rows) + "\n").encode()
+    upload(admin_client, account, "big.csv", content, "generic")
+    job = ImportJob.objects.get()
+    wait_for(
+        lambda: job_in(job, jobs.APPLY, JobState.PENDING) or job_in(job, jobs.CHECK, JobState.FAILED), 300, "the check"
+    )
+    assert job.state == JobState.PENDING, job.error or worker.log()
+
+    admin_client.post(reverse("wagtail_customers_imports:apply", args=[job.pk]))
+    wait_for(lambda: job_in(job, jobs.APPLY, JobState.RUNNING, JobState.DONE), 120, "the import to start")
+    assert job.state == JobState.RUNNING, "the import finished before the worker could be killed"
+    worker.kill()
+
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING  # the worker died holding it
+    assert not Order.objects.exists() and not Customer.objects.exists()  # its transaction was rolled back
+    # Past the task's hard time limit, the job page tells the truth: failed, nothing written.
+    job.preview["started_at"] = (timezone.now() - timedelta(seconds=jobs.TIME_LIMIT + 61)).isoformat()
+    ImportJob.objects.filter(pk=job.pk).update(preview=job.preview)
+    html = admin_client.get(reverse("wagtail_customers_imports:job", args=[job.pk])).content.decode()
+    assert "stopped before it finished" in html
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and not job.file
