@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from ...compat import PermissionPolicyViewSetMixin
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
 
@@ -31,7 +32,7 @@ class SellerAccountIndexView(generic.IndexView):
         return queryset.filter(pk__in=accounts_for(self.request.user, Action.VIEW))
 
 
-class SellerAccountViewSet(ModelViewSet):
+class SellerAccountViewSet(PermissionPolicyViewSetMixin, ModelViewSet):
     model = SellerAccount
     icon = "site"
     menu_label = _("Seller accounts")
