@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.customer_page_support import staff_user
 from tests.factories import moment, order_data
+from wagtail_customers.compat import STIMULUS_TABS
 from wagtail_customers.models import EventKind, OrderEvent, SellerAccount, WatchlistEntry
 from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.inputs import AddressData, FeedbackData
@@ -54,7 +55,7 @@ def test_customer_page_has_three_tabs_and_header(admin_client, ada):
     for tab, title in (("timeline", "Timeline"), ("details", "Details"), ("orders", "Orders")):
         assert f'id="tab-label-{tab}"' in html and title in html
         section(html, tab)
-    assert 'data-controller="w-tabs"' in html
+    assert ('data-controller="w-tabs"' if STIMULUS_TABS else "data-tabs") in html
     assert "Ada Lovelace" in html
     # Superuser: every header action the plugin has a URL for.
     assert reverse("wagtail_customers_customer:email", args=[ada.pk]) in html
@@ -164,7 +165,8 @@ def test_orders_tab_sorts_with_an_allow_list_and_pages(admin_client, account):
     assert order_ids("?orders_page=999") == ["S-4", "S-3", "S-2", "S-1", "S-0"]
     # The Orders tab opens when its parameters are present; sort links keep it open.
     html = admin_client.get(detail_url(customer.pk, "?ordering=-total")).content.decode()
-    assert 'data-w-tabs-active-panel-id-value="tab-orders"' in html
+    if STIMULUS_TABS:  # Wagtail 7.0's tabs open the tab named in the anchor only, which the links carry
+        assert 'data-w-tabs-active-panel-id-value="tab-orders"' in html
     assert "ordering=total#tab-orders" in html
 
 

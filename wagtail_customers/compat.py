@@ -4,6 +4,25 @@ from wagtail import VERSION as WAGTAIL_VERSION
 
 WAGTAIL_8_OR_LATER = WAGTAIL_VERSION >= (8, 0)
 
+#: Wagtail 7.1 replaced the ``data-tabs`` script with the ``w-tabs`` Stimulus controller.
+STIMULUS_TABS = WAGTAIL_VERSION >= (7, 1)
+
+
+def tabs_attrs(active_panel_id):
+    """Attributes of a ``w-tabs`` container (around ``wagtailadmin/shared/tabs/tab_nav_link.html`` links).
+
+    Both versions open the tab named in the URL's ``#tab-…`` anchor; Wagtail 7.1+ otherwise opens
+    ``active_panel_id``, Wagtail 7.0 the first tab.
+    """
+    if STIMULUS_TABS:
+        return {
+            "data-controller": "w-tabs",
+            "data-action": "popstate@window->w-tabs#select",
+            "data-w-tabs-use-location-value": "true",
+            "data-w-tabs-active-panel-id-value": active_panel_id,
+        }
+    return {"data-tabs": ""}
+
 
 # --- Permission policies ----------------------------------------------------------------------
 # Wagtail 8 keeps one policy per model in ``wagtail.permissions.policy_registry``; its generic views,

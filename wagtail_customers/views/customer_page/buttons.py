@@ -2,14 +2,14 @@
 
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.widgets.button import BaseButton, Button, HeaderButton
+from wagtail.admin.widgets.button import Button, HeaderButton
 
 from ...permissions import Action
 from .access import optional_url
 from .orders import email_button
 
 
-class WatchlistToggleButton(BaseButton):
+class WatchlistToggleButton(Button):
     """A header button that POSTs to the watchlist toggle: a state change is a form, not a link.
 
     Wagtail renders header buttons with only its own variables in context, so the request's CSRF

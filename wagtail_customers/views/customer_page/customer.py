@@ -1,10 +1,12 @@
 """The customer page: header actions and three tabs (Timeline, Details, Orders)."""
 
+from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ...compat import tabs_attrs
 from ...permissions import Action
 from . import details
 from .access import allowed_actions, scoped_customer
@@ -51,6 +53,7 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         customer, query = self.customer, self.request.GET
+        active_tab = "orders" if any(name in query for name in ORDERS_PARAMS) else "timeline"
         page, blocks = timeline_page(customer, query.get("timeline_page"), self.timeline_per_page)
         table, orders_page = orders_table(
             customer,
@@ -64,7 +67,7 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
         context.update(
             customer=customer,
             account=customer.account,
-            active_tab="orders" if any(name in query for name in ORDERS_PARAMS) else "timeline",
+            tabs_attrs=flatatt(tabs_attrs(f"tab-{active_tab}")),
             timeline_blocks=blocks,
             timeline_pagination=pagination(self.request, page, "timeline_page", "tab-timeline"),
             orders_table=table,
