@@ -82,7 +82,7 @@ def check_sample(sample_size=300, seed=7):
 def _naive_totals():
     negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
     account_currency = dict(SellerAccount.objects.values_list("pk", "currency"))
-    totals = defaultdict(lambda: ZERO)
+    totals = defaultdict(int)
     order_info = {}
     orders = Order.objects.order_by().values_list(
         "pk", "account_id", "currency", "status", "total", "refunded", "discount"
@@ -111,7 +111,7 @@ def _naive_totals():
 
 
 def _kept_totals():
-    totals = defaultdict(lambda: ZERO)
+    totals = defaultdict(int)
     rows = Customer.objects.order_by().values_list(*FIELDS[:7])
     for row in rows.iterator(chunk_size=20_000):
         for name, value in zip(FIELDS[:7], row, strict=True):

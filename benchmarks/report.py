@@ -147,10 +147,15 @@ def evaluate(run):
 
 
 def gate_ok(run):
+    """The correctness gate, and every statistics rebuild put back exactly the rows it corrupted."""
     for by_size in run.get("results", {}).values():
         for result in by_size.values():
             for key in ("gate_before", "gate_after"):
                 if key in result and not result[key]["ok"]:
+                    return False
+            for rebuild in ("after_corrupting_1pct", "from_zero"):
+                figures = result.get("statistics", {}).get(rebuild)
+                if figures and not (figures["all_corrected"] and figures["restored_exactly"]):
                     return False
     return True
 
@@ -328,9 +333,13 @@ def _statistics(run):
                 rows.append(
                     (db, size, stats["customers"], label, round(figures["median_ms"] / 1000, 2),
                      round(figures["max_ms"] / 1000, 2), figures["queries"],
-                     f"{figures['rows_corrected']} of {figures['rows_expected']}")
+                     f"{figures['rows_corrected']} of {figures['rows_expected']}",
+                     "yes" if figures.get("restored_exactly") else "**no**")
                 )  # fmt: skip
-    return _table(["DB", "size", "customers", "rebuild", "median s", "max s", "queries", "rows corrected"], rows)
+    return _table(
+        ["DB", "size", "customers", "rebuild", "median s", "max s", "queries", "rows corrected", "every row restored"],
+        rows,
+    )
 
 
 def _imports(run):

@@ -29,6 +29,9 @@ def parse_args(argv=None):
     parser.add_argument("--stats-repeat", type=int, default=2, help="runs per rebuild case and per import")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip", default="", help="areas to leave out: listing, baseline, exports, stats, imports")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 listing cases per tab instead of 7 (smoke runs; not for the report)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the datasets even when cached")
     parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--report", default=str(ROOT / "docs" / "performance.md"), help="'' to skip the report")
@@ -48,7 +51,7 @@ def _suite(db_spec, size, args, result_path):
         sys.executable, "-m", "benchmarks.suite", size.name, str(result_path),
         "--repeat", str(args.repeat), "--baseline-repeat", str(args.baseline_repeat),
         "--export-repeat", str(args.export_repeat), "--stats-repeat", str(args.stats_repeat), "--skip", args.skip,
-    ]  # fmt: skip
+    ] + (["--quick"] if args.quick else [])  # fmt: skip
     return subprocess.run(command, env=child_env(db_spec), cwd=ROOT).returncode
 
 

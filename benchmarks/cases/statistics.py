@@ -44,21 +44,45 @@ def _wipe_all():
     return Customer.objects.filter(orders__isnull=False).distinct().count()
 
 
+def _snapshot():
+    rows = Customer.objects.order_by().values_list("pk", *Customer.STATISTICS_FIELDS)
+    return {row[0]: row[1:] for row in rows.iterator(chunk_size=20_000)}
+
+
+def _differences(before, after):
+    """Customers whose figures after the rebuild are not the ones they had before the corruption."""
+    differing = []
+    for pk, figures in after.items():
+        if before.get(pk) != figures:
+            changed = {
+                name: [str(old), str(new)]
+                for name, old, new in zip(Customer.STATISTICS_FIELDS, before.get(pk, ()), figures, strict=False)
+                if old != new
+            }
+            differing.append({"customer": pk, "fields": changed})
+    return differing
+
+
 def _measure(prepare, repeat):
-    seconds, corrected, expected, queries = [], [], [], None
+    seconds, corrected, expected, queries, differing = [], [], [], None, []
     for index in range(repeat):
+        before = _snapshot()
         expected.append(prepare(index))
         with CaptureQueriesContext(connection) as captured:
             elapsed, rows = timed(rebuild_statistics)
         seconds.append(elapsed)
         corrected.append(rows)
         queries = len(captured)
+        differing += _differences(before, _snapshot())
     figures = summarise(seconds)
     figures.update(
         queries=queries,
         rows_corrected=corrected,
         rows_expected=expected,
         all_corrected=corrected == expected,
+        # Every row back exactly as it was before the corruption.
+        restored_exactly=not differing,
+        not_restored=differing[:10],
     )
     return figures
 
@@ -77,4 +101,5 @@ def _line(label, figures):
     return (
         f"    rebuild {label:<22} p50 {figures['median_ms'] / 1000:>7.2f} s  max {figures['max_ms'] / 1000:>7.2f} s"
         f"  q={figures['queries']}  corrected {figures['rows_corrected']} of {figures['rows_expected']}"
+        + ("" if figures["restored_exactly"] else f"  NOT RESTORED: {figures['not_restored'][:3]}")
     )
