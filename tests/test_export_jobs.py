@@ -407,3 +407,18 @@ def test_the_sweeper_leaves_live_jobs_and_fails_jobs_nobody_picked_up(user, sett
     assert waiting.state == JobState.FAILED and "No export worker picked this export up" in waiting.error
     job.refresh_from_db()
     assert job.state == JobState.RUNNING
+
+
+def test_the_beat_schedule_names_registered_tasks():
+    from celery import current_app
+
+    import wagtail_customers.tasks  # noqa: F401  (what Celery's autodiscovery imports)
+    from wagtail_customers.beat import BEAT_SCHEDULE
+
+    assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
+        "wagtail_customers.sweep_export_jobs",
+        "wagtail_customers.delete_expired_exports",
+        "wagtail_customers.rebuild_statistics",
+    }
+    for entry in BEAT_SCHEDULE.values():
+        assert entry["task"] in current_app.tasks

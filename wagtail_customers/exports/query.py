@@ -148,6 +148,7 @@ class CustomerExport:
         #: Seller accounts of the rows read so far (``rows()`` fills it).
         self.account_ids = set()
         self._selected_pks = None
+        self._total = None
 
     def column_names(self):
         """The columns the listing shows for this tab: the name first, then the tab's own columns
@@ -178,7 +179,7 @@ class CustomerExport:
             if len(self.spec.ids) <= SELECTED_BATCH:
                 return self.queryset.filter(pk__in=self.spec.ids).count()
             return len(self._selected_in_listing_order())
-        total = self.queryset.count()
+        total = self._tab_total()
         if scope == "page":
             offset, per_page = self._page_window(total)
             return max(0, min(per_page, total - offset))
@@ -199,7 +200,7 @@ class CustomerExport:
         values = self.queryset.values(*keys)
         scope = self.spec.scope
         if scope == "page":
-            offset, per_page = self._page_window(self.queryset.count())
+            offset, per_page = self._page_window(self._tab_total())
             yield from values[offset : offset + per_page].iterator(chunk_size=chunk_size)
         elif scope == "selected" and len(self.spec.ids) <= SELECTED_BATCH:
             yield from values.filter(pk__in=self.spec.ids).iterator(chunk_size=chunk_size)
@@ -210,6 +211,11 @@ class CustomerExport:
                 yield from (by_pk[pk] for pk in batch if pk in by_pk)
         else:
             yield from values.iterator(chunk_size=chunk_size)
+
+    def _tab_total(self):
+        if self._total is None:
+            self._total = self.queryset.count()
+        return self._total
 
     def _selected_in_listing_order(self):
         """The selected ids the user may export, in the listing's order (one pass over the tab's ids)."""

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from wagtail.admin import messages
+from wagtail.admin.utils import get_valid_next_url_from_request
 
 from ...columns import user_columns
 from ...exports.orders import CustomerOrdersExport
@@ -63,7 +64,10 @@ def spec_from_post(request):
 
 
 def listing_url(request):
-    """Where to send the user back to: the tab they exported from, with its parameters."""
+    """Where to send the user back to: a safe ``next``, else the tab they exported from, with its parameters."""
+    next_url = get_valid_next_url_from_request(request)
+    if next_url:
+        return next_url
     tab = get_tab(request.POST.get("tab", "")) or get_tab("all")
     try:
         url = reverse(f"wagtail_customers:{tab.url_name}")

@@ -1,0 +1,30 @@
+"""The plugin's periodic Celery tasks, ready to merge into a site's ``CELERY_BEAT_SCHEDULE``.
+
+Importable from settings (it imports nothing from Django)::
+
+    from wagtail_customers.beat import BEAT_SCHEDULE
+
+    CELERY_BEAT_SCHEDULE = {**BEAT_SCHEDULE}
+
+The same schedule as docs/howto/reconciliation.md shows.
+"""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    # Retry or fail export jobs whose worker stopped (no heartbeat for EXPORT_STALE_SECONDS).
+    "wagtail-customers-sweep-export-jobs": {
+        "task": "wagtail_customers.sweep_export_jobs",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Delete export files past EXPORT_EXPIRY_HOURS; their links then say the export expired.
+    "wagtail-customers-delete-expired-exports": {
+        "task": "wagtail_customers.delete_expired_exports",
+        "schedule": crontab(minute=15),
+    },
+    # Nightly reconciliation of the customers' statistics with their orders.
+    "wagtail-customers-rebuild-statistics": {
+        "task": "wagtail_customers.rebuild_statistics",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
