@@ -117,6 +117,11 @@ def test_timeline_pages_hold_each_event_once(admin_client, account):
     page_2 = section(admin_client.get(detail_url(customer.pk, "?timeline_page=2")).content.decode(), "timeline")
     assert re.findall(r"N\d\d|Order T-\d\d", page_2)[:2] == ["N14", "Order T-14"]
     assert 'href="?timeline_page=3#tab-timeline"' in page_2
+    # Hostile page numbers: a page, never an error.
+    for query in ("?timeline_page=abc", "?timeline_page=-3", "?timeline_page=1e99", "?timeline_page=99999"):
+        assert admin_client.get(detail_url(customer.pk, query)).status_code == 200, query
+    last = section(admin_client.get(detail_url(customer.pk, "?timeline_page=99999")).content.decode(), "timeline")
+    assert re.findall(r"Order (T-\d\d)", last) == ["T-04", "T-03", "T-02", "T-01", "T-00"]
 
 
 def test_details_tab(admin_client, ada, account):
