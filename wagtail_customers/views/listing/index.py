@@ -9,6 +9,8 @@ watchlist entry, per-account permissions are read once, and the paginator takes 
 statistics query instead of running its own COUNT.
 """
 
+from urllib.parse import urlencode
+
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -21,6 +23,7 @@ from ...conf import get_setting
 from ...listing import TABS, CustomerListing
 from ...models import Customer, ListingPreference
 from ...permissions import Action, accounts_for, can
+from ..sharing.header import sharing_header_actions
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
 from .media import listing_media
 from .table import table_columns
@@ -138,6 +141,11 @@ class CustomerIndexView(IndexView):
     def get_base_queryset(self):
         return self.listing.queryset.select_related("watchlist_entry")
 
+    @cached_property
+    def header_more_buttons(self):
+        # The header's "..." menu: the Sharing feature's "Permissions" (for users who may share).
+        return [*super().header_more_buttons, *sharing_header_actions(self.request)]
+
     def get_queryset(self):
         # Scope, tab, filters, search and ordering are already in the listing's queryset.
         return self.get_base_queryset()
@@ -170,7 +178,10 @@ class CustomerIndexView(IndexView):
         return url if url and can(self.request.user, Action.EXPORT) else None
 
     def bulk_action_url(self, action):
-        return reverse("wagtail_customers:bulk_action", args=(self.tab.slug, action))
+        # With a query string already, as Wagtail 7's bulk-actions.js appends "&id=..." to it
+        # (Wagtail 8's replaces the query string and adds its own "next").
+        url = reverse("wagtail_customers:bulk_action", args=(self.tab.slug, action))
+        return f"{url}?{urlencode({'next': self.current_url})}"
 
     @cached_property
     def bulk_actions(self):
