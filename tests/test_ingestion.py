@@ -146,3 +146,11 @@ def test_orders_recorded_signal_is_sent_after_commit(account, django_capture_on_
 def test_record_orders_needs_a_seller_account(db):
     with pytest.raises(TypeError):
         record_orders("Shop A", [order_data()])
+
+
+def test_contact_details_come_from_the_latest_order_across_batches_without_refresh(account):
+    # The bulk path with statistics refreshed later (imports, demo data) must still pick the latest order.
+    record_orders(account, [order_data("2", day=10, name="Ada King", city="Paris")], refresh_stats=False)
+    record_orders(account, [order_data("1", day=1, name="Ada Lovelace", city="London")], refresh_stats=False)
+    customer = Customer.objects.get()
+    assert (customer.name, customer.city) == ("Ada King", "Paris")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -345,10 +346,19 @@ def _update_customer_details(customers, batch):
         key = identity_key(order_data)
         if key not in latest or order_data.placed_at >= latest[key].placed_at:
             latest[key] = order_data
+    # The customer's latest order among all recorded so far (this batch's are written already);
+    # read from the orders, not from ``last_order_at``, which a caller may refresh only later.
+    latest_placed = dict(
+        Order.objects.filter(customer_id__in=[customers[key].pk for key in latest])
+        .order_by()
+        .values("customer_id")
+        .annotate(latest=Max("placed_at"))
+        .values_list("customer_id", "latest")
+    )
     changed = []
     for key, order_data in latest.items():
         customer = customers[key]
-        if customer.last_order_at and order_data.placed_at < customer.last_order_at:
+        if order_data.placed_at < latest_placed.get(customer.pk, order_data.placed_at):
             continue
         dirty = False
         for name, value in _customer_details(order_data).items():
