@@ -4,6 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-example
+BENCH_STAMP := $(VENV)/.installed-bench
 ADMIN_USER ?= admin
 ADMIN_PASSWORD ?= changeme-demo
 PYTEST_ARGS ?=
@@ -69,11 +70,20 @@ test: system-deps venv lint checks docs wheel-check
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-bench: venv
-	$(PY) -m benchmarks.run --sizes S,M,L
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e ".[bench]"
+	touch $(BENCH_STAMP)
 
-bench-smoke: venv
-	$(PY) -m benchmarks.run --sizes S --repeat 3
+# The full run: S, M and L (1M orders) on SQLite and PostgreSQL, then the load test; writes docs/performance.md
+# and benchmarks/results/*.json. Datasets are cached in benchmarks/.data (the first L build takes a while).
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run --sizes S,M,L --repeat 20
+	$(PY) -m benchmarks.load --size L
+
+# About a minute: size S on SQLite, every case once; results in /tmp, docs/performance.md untouched.
+bench-smoke: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run --sizes S --db sqlite --quick --repeat 3 --baseline-repeat 1 --stats-repeat 1 \
+		--results-dir /tmp/wagtail-customers-bench-smoke --report ""
 
 clean:
 	rm -rf $(VENV) docs/_build example_project/db.sqlite3

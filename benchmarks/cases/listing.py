@@ -37,6 +37,9 @@ def _tab_count(user, tab, params):
 
 #: The cases ``--quick`` keeps for each tab: page 1, the deepest page, search with an account filter.
 QUICK = ("p1 x10", "deep", "search+account")
+NO_MATCH = "zz-no-such-customer"
+#: A marker in a case's parameters (not sent): request the tab's ``results/`` fragment instead of the page.
+RESULTS_ONLY = "_results_only"
 
 
 def listing_cases(user, quick=False):
@@ -53,6 +56,11 @@ def listing_cases(user, quick=False):
         cases.append((f"{tab} search x10", tab, {"per_page": 10, "q": SEARCH_TERM}))
         cases.append((f"{tab} account x10", tab, {"per_page": 10, "account": account_id}))
         cases.append((f"{tab} search+account x10", tab, {"per_page": 10, "q": SEARCH_TERM, "account": account_id}))
+    # What the page costs around the rows: a search that matches nobody (the admin page, the empty table),
+    # and the results-only fragment the listing fetches when a filter changes (the rows, no admin page).
+    cases.append(("all no-match x10", "all", {"per_page": 10, "q": NO_MATCH}))
+    cases.append(("all results-only p1 x10", "all", {"per_page": 10, RESULTS_ONLY: 1}))
+    cases.append(("all results-only p1 x100", "all", {"per_page": 100, RESULTS_ONLY: 1}))
     if quick:
         cases = [case for case in cases if any(f" {marker}" in case[0] for marker in QUICK)]
         cases = [case for case in cases if " deep " not in case[0] or case[0].endswith("x100")]
@@ -81,7 +89,9 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
     results = []
     for name, tab, params in listing_cases(user, quick):
         entry = {"case": name, "tab": tab, "params": {k: str(v) for k, v in params.items()}}
-        plugin_url = f"{PLUGIN_TABS[tab]}?{urlencode(params)}"
+        params = dict(params)
+        suffix = "results/" if params.pop(RESULTS_ONLY, None) else ""
+        plugin_url = f"{PLUGIN_TABS[tab]}{suffix}?{urlencode(params)}"
         entry["plugin_url"] = plugin_url
         try:
             entry["plugin"], (_status, entry["plugin_bytes"]) = measure(
@@ -90,7 +100,7 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
         except RuntimeError as error:
             entry["plugin_error"] = str(error)
         if not only_plugin and tab in A0_TABS:
-            a0_url = f"{A0_INDEX_URL}?{urlencode({'tab': tab, **params})}"
+            a0_url = f"{A0_INDEX_URL}{suffix}?{urlencode({'tab': tab, **params})}"
             entry["a0_url"] = a0_url
             try:
                 entry["a0"], _result = measure(
