@@ -165,7 +165,8 @@ def test_share_without_the_share_action_is_refused(client, account, colleague):
 
 
 def test_listing_shows_grants_of_shareable_accounts_only(client, sharer, colleague, account, other_account):
-    grant(colleague, account, Action.VIEW, Action.EXPORT)
+    shared = grant(colleague, account, Action.VIEW, Action.EXPORT)
+    above = grant(make_staff("senior"), account, Action.VIEW, Action.DELETE)
     grant(colleague, other_account, Action.VIEW)
     response = logged_in(client, sharer).get(INDEX)
     assert response.status_code == 200
@@ -174,6 +175,13 @@ def test_listing_shows_grants_of_shareable_accounts_only(client, sharer, colleag
     assert account.name in content
     assert other_account.name not in content
     assert reverse("wagtail_customers_sharing:share") in content
+    # Each row's menu: Change, and Revoke when the sharer holds every action of the grant; never on one's own.
+    assert reverse("wagtail_customers_sharing:change", args=(shared.pk,)) in content
+    assert reverse("wagtail_customers_sharing:revoke", args=(shared.pk,)) in content
+    assert reverse("wagtail_customers_sharing:change", args=(above.pk,)) in content
+    assert reverse("wagtail_customers_sharing:revoke", args=(above.pk,)) not in content
+    own = AccessGrant.objects.get(user=sharer)
+    assert reverse("wagtail_customers_sharing:change", args=(own.pk,)) not in content
 
 
 def test_listing_searches_users_and_accounts(admin_client, colleague, account, other_account):

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django.views.generic import FormView, TemplateView
 from wagtail.admin import messages
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
 from wagtail.admin.views.generic import IndexView, WagtailAdminTemplateMixin
-from wagtail.admin.widgets.button import ListingButton
+from wagtail.admin.widgets.button import Button
 
 from ...compat import get_permission_policy
 from ...models import AccessGrant
@@ -54,7 +54,16 @@ class ActionsColumn(Column):
         return context
 
 
-class UserColumn(TitleColumn):
+class UserColumn(ButtonsColumnMixin, TitleColumn):
+    """The user's name and e-mail, with the row's Change / Revoke menu."""
+
+    def __init__(self, *args, get_buttons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._get_buttons = get_buttons
+
+    def get_buttons(self, instance, parent_context):
+        return self._get_buttons(instance)
+
     def get_value(self, instance):
         user = instance.user
         name = user.get_full_name() if hasattr(user, "get_full_name") else ""
@@ -97,7 +106,13 @@ class SharingIndexView(IndexView):
     @cached_property
     def columns(self):
         return [
-            UserColumn("user", label=_("User"), sort_key="user__username", get_url=self.get_edit_url),
+            UserColumn(
+                "user",
+                label=_("User"),
+                sort_key="user__username",
+                get_url=self.get_edit_url,
+                get_buttons=self.get_list_buttons,
+            ),
             TitleColumn(
                 "account",
                 label=_("Seller account"),
@@ -129,7 +144,7 @@ class SharingIndexView(IndexView):
         buttons = []
         if edit_url := self.get_edit_url(instance):
             buttons.append(
-                ListingButton(
+                Button(
                     _("Change"),
                     url=edit_url,
                     icon_name="edit",
@@ -139,7 +154,7 @@ class SharingIndexView(IndexView):
             )
         if delete_url := self.get_delete_url(instance):
             buttons.append(
-                ListingButton(
+                Button(
                     _("Revoke"),
                     url=delete_url,
                     icon_name="bin",
