@@ -43,7 +43,8 @@ class ImportFileError(ValueError):
 @dataclass
 class Table:
     headers: list
-    #: (row number as a spreadsheet shows it, {header: cell}) for each non-blank data row.
+    #: (row number as a spreadsheet shows it, {header: cell}) for each non-blank data row; empty cells are
+    #: left out, so read them with ``cells.get(header, "")``.
     rows: list
 
 
@@ -113,17 +114,18 @@ def read_table(content, filename="", delimiter=None, encoding="utf-8"):
     if not any(headers):
         raise ImportFileError(_("The file has no header row."))
     named = [(position, header) for position, header in enumerate(headers) if header]
+    # Each row keeps its non-empty cells only: exports are mostly empty cells (Shopify's continuation rows).
     rows = []
     if is_xlsx:
         for index, values in enumerate(dataset, start=2):
-            cells = {header: _cell_text(values[position]) for position, header in named}
-            if any(cells.values()):
+            cells = {header: text for position, header in named if (text := _cell_text(values[position]))}
+            if cells:
                 rows.append((index, cells))
     else:
         # Cells of a text file are already strings: no per-cell function call on the bulk path.
         for index, values in enumerate(dataset, start=2):
-            cells = {header: values[position].strip() for position, header in named}
-            if any(cells.values()):
+            cells = {header: text for position, header in named if (text := values[position].strip())}
+            if cells:
                 rows.append((index, cells))
     return Table(headers=headers, rows=rows)
 

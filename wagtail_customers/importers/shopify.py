@@ -115,9 +115,11 @@ class ShopifyFormat:
         lines = []
         if has_lines:
             for row_number, row in rows:
-                if any(row.get(column) for column in LINE_COLUMNS):
-                    with report.collecting_errors():
+                if not row.keys().isdisjoint(LINE_COLUMNS):  # empty cells are absent
+                    try:  # (not report.collecting_errors(): this loop runs once per line of a big file)
                         lines.append(_line(row_number, row))
+                    except ImportFileError as error:
+                        report.add_error(error)
         discount = amount("Discount Amount", default=ZERO)
         codes = [code.strip() for code in cells.get("Discount Code", "").replace("+", ",").split(",")]
         promo_codes = [
