@@ -103,6 +103,8 @@ def test_apply_on_confirmation_imports_atomically_and_logs_it(admin_client, acco
     entry = ModelLogEntry.objects.get(action="wagtail_customers.import.apply")
     assert entry.user == superuser and entry.data["orders_created"] == 2
     assert "Imported" in admin_client.get(job_url(job)).content.decode()
+    history = admin_client.get(reverse("wagtailadmin_reports:site_history"))
+    assert history.status_code == 200 and "Orders imported" in history.content.decode()
     # A second confirmation of the same job does nothing.
     admin_client.post(job_url(job, "apply"))
     assert ModelLogEntry.objects.filter(action="wagtail_customers.import.apply").count() == 1
