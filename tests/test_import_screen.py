@@ -270,3 +270,25 @@ def test_the_page_links_the_template_and_the_menu_has_the_entry(admin_client):
     assert reverse("wagtail_customers_imports:template") in html
     assert "Upload and preview" in html
     assert INDEX in admin_client.get(reverse("wagtailadmin_home")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"account": "abc", "format": "generic", "encoding": "utf-8"},
+        {"account": "999999", "format": "generic", "encoding": "utf-8"},
+        {"format": "../../etc/passwd", "encoding": "utf-8"},
+        {"format": "generic", "encoding": "klingon"},
+        {"format": "generic", "encoding": "utf-8", "import_file": None},
+    ],
+)
+def test_hostile_form_values_are_form_errors_not_500s(admin_client, account, data):
+    data = {"account": account.pk, **data}
+    if "import_file" in data:
+        data.pop("import_file")
+    else:
+        data["import_file"] = SimpleUploadedFile("orders.csv", GOOD)
+    response = admin_client.post(INDEX, data)
+    assert response.status_code == 200 and response.context["form"].errors
+    assert not ImportJob.objects.exists()
+    assert admin_client.get(INDEX, {"page": "-1", "account": "<x>", "format": "'"}).status_code == 200
