@@ -5,11 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
+from .exports.notices import add_finished_job_notices
 from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
 from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
-from .exports.notices import add_finished_job_notices
 from .views.customer_page import urls as customer_page_urls
 from .views.exports import urls as export_urls
 from .views.imports import urls as import_urls
