@@ -146,21 +146,23 @@ def _applied(job, report):
     job.result = report.as_dict()
     job.state, job.rows_done, job.rows_total = JobState.DONE, report.rows, report.rows
     job.finished_at = timezone.now()
-    job.save(update_fields=["result", "state", "rows_done", "rows_total", "finished_at"])
-    log(
-        job,
-        "wagtail_customers.import.apply",
-        user=job.user,
-        title=_("%(file)s into %(account)s") % {"file": job.original_name, "account": job.account},
-        data={
-            "account_id": job.account_id,
-            "format": job.format_name,
-            "file": job.original_name,
-            "orders_created": report.orders_created,
-            "orders_updated": report.orders_updated,
-            "customers_created": report.customers_created,
-        },
-    )
+    # The history entry and the "done" state are seen together, or not at all.
+    with transaction.atomic():
+        job.save(update_fields=["result", "state", "rows_done", "rows_total", "finished_at"])
+        log(
+            job,
+            "wagtail_customers.import.apply",
+            user=job.user,
+            title=_("%(file)s into %(account)s") % {"file": job.original_name, "account": job.account},
+            data={
+                "account_id": job.account_id,
+                "format": job.format_name,
+                "file": job.original_name,
+                "orders_created": report.orders_created,
+                "orders_updated": report.orders_updated,
+                "customers_created": report.customers_created,
+            },
+        )
     _delete_file(job)
     return job
 
