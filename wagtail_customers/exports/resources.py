@@ -92,7 +92,8 @@ class StreamingResourceMixin:
         render = widget.render
 
         def render_attribute(row):
-            return render(value_of(row, key), force_native_type=True)
+            # Streamed rows are always ``values()`` dicts.
+            return render(row[key], force_native_type=True)
 
         return render_attribute
 
