@@ -29,7 +29,7 @@ from wagtail.admin.forms.search import SearchForm
 
 from .columns import COLUMNS
 from .filters import CustomerFilterSet
-from .models import ListingPreference
+from .models import ListingPreference, SellerAccount
 from .permissions import Action, accounts_for, customers_for
 
 #: ``ordering`` values allowed: column name -> the model field(s) it sorts by.
@@ -256,12 +256,22 @@ def customer_listing_queryset(user, tab, params, action=Action.VIEW):
 def listing_statistics(queryset):
     """The figures at the top of the listing, from the customers' statistics columns.
 
-    Two aggregate queries over ``queryset`` (never over the orders): the totals, and revenue and
-    orders per currency (amounts are never added across currencies).
+    One aggregate query over ``queryset`` (never over the orders), with revenue and orders summed
+    per currency by seller account id (amounts are never added across currencies), plus a look-up
+    of the seller accounts' currencies (a small table).
     """
     since = timezone.now() - timedelta(days=NEW_CUSTOMER_DAYS)
-    queryset = queryset.order_by()
-    totals = queryset.aggregate(
+    account_ids_by_currency = {}
+    for account_id, currency in SellerAccount.objects.order_by("currency", "pk").values_list("pk", "currency"):
+        account_ids_by_currency.setdefault(currency, []).append(account_id)
+    currencies = list(account_ids_by_currency)
+    per_currency = {}
+    for index, currency in enumerate(currencies):
+        in_currency = Q(account_id__in=account_ids_by_currency[currency])
+        per_currency[f"c{index}_customers"] = Count("pk", filter=in_currency)
+        per_currency[f"c{index}_revenue"] = Sum("amount_spent", filter=in_currency)
+        per_currency[f"c{index}_orders"] = Sum("orders_count", filter=in_currency)
+    totals = queryset.order_by().aggregate(
         customers=Count("pk"),
         new_customers=Count("pk", filter=Q(first_order_at__gte=since)),
         repeat_customers=Count("pk", filter=Q(orders_count__gte=2)),
@@ -271,21 +281,22 @@ def listing_statistics(queryset):
         promo_customers=Count("pk", filter=Q(promo_codes_used__gt=0)),
         negative_feedbacks=Coalesce(Sum("negative_feedbacks"), 0),
         watched=Count("pk", filter=Q(watchlist_entry__isnull=False)),
+        **per_currency,
     )
-    per_currency = (
-        queryset.values("account__currency")
-        .annotate(revenue=Sum("amount_spent"), orders=Coalesce(Sum("orders_count"), 0))
-        .order_by("account__currency")
-    )
-    totals["currencies"] = [
-        {
-            "currency": row["account__currency"],
-            "revenue": row["revenue"],
-            "orders": row["orders"],
-            "average_order_value": (row["revenue"] / row["orders"]).quantize(CENTS) if row["orders"] else None,
-        }
-        for row in per_currency
-    ]
+    totals["currencies"] = []
+    for index, currency in enumerate(currencies):
+        customers = totals.pop(f"c{index}_customers")
+        revenue = totals.pop(f"c{index}_revenue") or Decimal("0.00")
+        orders = totals.pop(f"c{index}_orders") or 0
+        if customers:
+            totals["currencies"].append(
+                {
+                    "currency": currency,
+                    "revenue": revenue,
+                    "orders": orders,
+                    "average_order_value": (revenue / orders).quantize(CENTS) if orders else None,
+                }
+            )
     customers = totals["customers"]
     # Rates as percentages with one decimal, None when there is nothing to divide by.
     totals["repeat_rate"] = _percent(totals["repeat_customers"], customers)
