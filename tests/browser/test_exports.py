@@ -69,7 +69,7 @@ def test_export_highest_value_as_excel_through_a_job(
     assert [row[amount] for row in rows[1:]] == [float(customer.amount_spent) for customer in expected]
 
     # The notice on the next admin page, once.
-    page.goto(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/customers/")
     assert page.get_by_text("Your export of 30 customers is ready.").is_visible()
     job.refresh_from_db()
     assert job.state == JobState.DONE and job.notified
