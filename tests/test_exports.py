@@ -2,6 +2,7 @@
 numbers stay numbers; bounded queries; the management command; one customer's orders."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -444,3 +445,19 @@ def test_the_listing_offers_export_controls_to_exporters_only(client, shop):
     client.force_login(viewer)
     page = client.get("/admin/customers/highest-value/").content.decode()
     assert "/admin/customers/exports/start/" not in page
+
+
+def test_the_export_selected_bulk_action_form_posts_what_start_reads(client, shop):
+    """The listing's "Export selected" confirmation page posts its own form to the start view."""
+    user = exporter("bulkexport", shop, columns=["name"])
+    client.force_login(user)
+    chosen = list(Customer.objects.filter(account=shop).order_by("pk").values_list("pk", flat=True)[:3])
+    query = "&".join(f"id={pk}" for pk in chosen)
+    page = client.get(f"/admin/customers/bulk/highest-value/export/?{query}&q=customer").content.decode()
+    form = page[page.index('action="/admin/customers/exports/start/"') :]
+    form = form[: form.index("</form>")]
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    assert fields["scope"] == "selected" and fields["tab"] == "highest-value"
+    response = client.post(START_URL, {**fields, "format": "csv"})
+    rows = read_csv(response_bytes(response))
+    assert sorted(row[0] for row in rows[1:]) == sorted(Customer.objects.get(pk=pk).name for pk in chosen)
