@@ -154,3 +154,36 @@ def test_contact_details_come_from_the_latest_order_across_batches_without_refre
     record_orders(account, [order_data("1", day=1, name="Ada Lovelace", city="London")], refresh_stats=False)
     customer = Customer.objects.get()
     assert (customer.name, customer.city) == ("Ada King", "Paris")
+
+
+def test_a_new_address_replaces_the_old_one_as_a_whole(account):
+    first = order_data("1", day=1, city="Paris")
+    first.ship_to.line2 = "Flat 3"
+    record_order(account, first)
+    record_order(account, order_data("2", day=2, city="Lyon"))
+    customer = Customer.objects.get()
+    assert (customer.address_line2, customer.city) == ("", "Lyon")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: setattr(d, "external_id", "X" * 101), "longer than 100"),
+        (lambda d: setattr(d, "channel", "myspace"), "channel 'myspace' is not one of"),
+        (lambda d: setattr(d.customer, "external_id", "B" * 256), "buyer id is longer"),
+    ],
+)
+def test_values_the_ledger_cannot_hold_are_refused_on_every_database(account, change, message):
+    data = order_data("1")
+    change(data)
+    with pytest.raises(IngestionError, match=message):
+        record_order(account, data)
+
+
+def test_seller_account_currency_is_upper_cased(db):
+    from wagtail_customers.models import SellerAccount
+
+    account = SellerAccount.objects.create(name="Lower", currency="usd")
+    record_order(account, order_data("1", lines=((1, "10.00"),)))
+    assert account.currency == "USD"
+    assert Customer.objects.get().amount_spent == Decimal("10.00")

@@ -356,7 +356,6 @@ MATRIX = {
         Case(ACT_ON_A, kwargs={"pk": "@watchlist"}),
         Case(ACTED_ON_A, method="post", kwargs={"pk": "@watchlist"}),
     ],
-    f"{SNIPPET_NAMESPACE}:copy": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
     f"{SNIPPET_NAMESPACE}:history": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
     f"{SNIPPET_NAMESPACE}:history_results": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],
     f"{SNIPPET_NAMESPACE}:usage": [Case(ACT_ON_A, kwargs={"pk": "@watchlist"})],

@@ -27,7 +27,9 @@ def register_order_source(model, *, to_order_data, account):
         if raw:  # loaddata: fixtures are not orders being placed
             return
         pk = instance.pk
-        transaction.on_commit(lambda: _ingest(model, pk, to_order_data, account))
+        # robust: a ledger problem must not turn the shop's saved order into an error page; it is
+        # logged, and the nightly reconciliation or a re-save records the order.
+        transaction.on_commit(lambda: _ingest(model, pk, to_order_data, account), robust=True)
 
     _registered[model] = on_save
     post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"wagtail_customers:{model._meta.label}")

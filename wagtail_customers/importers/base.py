@@ -96,7 +96,7 @@ def read_table(content, filename="", delimiter=None, encoding="utf-8"):
         raise ImportFileError(_("The file is empty (0 bytes)."))
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError(_("The file is larger than 100 MB."))
-    is_xlsx = content[:2] == b"PK" or filename.lower().endswith(".xlsx")
+    is_xlsx = content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
     try:
         if is_xlsx:
             dataset = XLSX().create_dataset(content)
@@ -274,7 +274,8 @@ def parse_moment(text, row, column, formats=()):
             % {"value": text, "column": column},
             row,
         )
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
+    return timezone.make_aware(value, timezone.get_default_timezone()) if timezone.is_naive(value) else value
 
 
 def group_rows(table, column, report):

@@ -1,3 +1,6 @@
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -55,3 +58,14 @@ class SellerAccount(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Order currencies are upper-cased on the way in; "usd" here would zero every amount.
+        self.currency = (self.currency or "").strip().upper()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        self.currency = (self.currency or "").strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise ValidationError({"currency": _("Use a 3-letter ISO 4217 code, such as USD or EUR.")})

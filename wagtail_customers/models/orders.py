@@ -182,7 +182,9 @@ class Feedback(models.Model):
 
     @property
     def is_negative(self):
-        return self.rating <= 2
+        from ..conf import get_setting
+
+        return self.rating <= get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
 
 
 class OrderEvent(models.Model):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ..conf import get_setting
 from ..models import (
+    Channel,
     Customer,
     Feedback,
     Order,
@@ -96,6 +97,7 @@ LINE_FIELDS = (
     "unit_cost",
     "returned_quantity",
 )
+ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = (
     "external_id",
     "name",
@@ -174,8 +176,15 @@ def _validated(account, order_data):
     order_data.external_id = str(order_data.external_id).strip()
     if order_data.placed_at is None:
         raise IngestionError(f"Order {order_data.external_id}: no order date.")
+    if len(order_data.external_id) > 100:
+        raise IngestionError(f"Order {order_data.external_id[:40]}…: the order id is longer than 100 characters.")
+    if len(order_data.customer.external_id.strip()) > 255:
+        raise IngestionError(f"Order {order_data.external_id}: the buyer id is longer than 255 characters.")
+    if len(order_data.customer.email.strip()) > 254:
+        raise IngestionError(f"Order {order_data.external_id}: the e-mail is longer than 254 characters.")
     if timezone.is_naive(order_data.placed_at):
-        order_data.placed_at = timezone.make_aware(order_data.placed_at)
+        # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
+        order_data.placed_at = timezone.make_aware(order_data.placed_at, timezone.get_default_timezone())
     for line in order_data.lines:
         if line.quantity is None or line.quantity < 0:
             raise IngestionError(f"Order {order_data.external_id}: quantity {line.quantity} is negative.")
@@ -195,6 +204,10 @@ def _validated(account, order_data):
     if order_data.total is None:
         order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
     order_data.channel = order_data.channel or account.channel
+    if order_data.channel not in Channel.values:
+        raise IngestionError(
+            f"Order {order_data.external_id}: channel {order_data.channel!r} is not one of {', '.join(Channel.values)}."
+        )
     order_data.currency = (order_data.currency or account.currency).upper()
     if not CURRENCY_CODE.fullmatch(order_data.currency):
         raise IngestionError(
@@ -361,8 +374,12 @@ def _update_customer_details(customers, batch):
         if order_data.placed_at < latest_placed.get(customer.pk, order_data.placed_at):
             continue
         dirty = False
+        has_address = not order_data.ship_to.is_empty()
         for name, value in _customer_details(order_data).items():
-            if value and getattr(customer, name) != value:
+            # An address is replaced as a whole (an empty line 2 clears the old one); other details
+            # only when the order has them.
+            keep_empty = has_address and name in ADDRESS_FIELDS
+            if (value or keep_empty) and getattr(customer, name) != value:
                 setattr(customer, name, value)
                 dirty = True
         if dirty:

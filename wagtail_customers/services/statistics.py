@@ -84,7 +84,8 @@ def compute_statistics(customer_filter):
         )
     )
     for row in line_rows:
-        figures = stats[row["order__customer_id"]]
+        # setdefault: an order committed between two of these queries must not raise.
+        figures = stats.setdefault(row["order__customer_id"], dict(EMPTY))
         figures["units"] = row["units"]
         figures["returned_units"] = row["returned"]
         figures["discount_total"] += _cents(row["discount"])
@@ -93,7 +94,7 @@ def compute_statistics(customer_filter):
         PromoCodeUsage.objects.filter(**on_line).order_by().values("order__customer_id").annotate(n=Count("id"))
     )
     for row in promo_rows:
-        stats[row["order__customer_id"]]["promo_codes_used"] = row["n"]
+        stats.setdefault(row["order__customer_id"], dict(EMPTY))["promo_codes_used"] = row["n"]
 
     negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
     feedback_rows = (
@@ -103,7 +104,7 @@ def compute_statistics(customer_filter):
         .annotate(n=Count("id"))
     )
     for row in feedback_rows:
-        stats[row["order__customer_id"]]["negative_feedbacks"] = row["n"]
+        stats.setdefault(row["order__customer_id"], dict(EMPTY))["negative_feedbacks"] = row["n"]
     return stats
 
 
@@ -124,8 +125,15 @@ def refresh_statistics(customer_ids):
     customer_ids = list(customer_ids)
     if not customer_ids:
         return 0
+    # Lock the rows first (PostgreSQL): two orders of one customer recorded at once would otherwise
+    # each compute figures without the other's order, and the last writer would win.
+    customers = list(
+        Customer.objects.select_for_update()
+        .filter(pk__in=customer_ids)
+        .order_by("pk")
+        .only("pk", *Customer.STATISTICS_FIELDS)
+    )
     stats = compute_statistics({"in": customer_ids})
-    customers = Customer.objects.filter(pk__in=customer_ids).only("pk", *Customer.STATISTICS_FIELDS)
     changed = _apply(customers, stats)
     update_rows(Customer, changed, Customer.STATISTICS_FIELDS)
     return len(changed)

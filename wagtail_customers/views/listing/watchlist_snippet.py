@@ -58,6 +58,14 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
     def get_queryset(cls, model, object_ids):
         return model.objects.filter(pk__in=object_ids).select_related("customer")
 
+    def get_actionable_objects(self):
+        # Entries outside the user's scope are dropped, not listed as "no permission": listing them
+        # would show the names of customers the user may not see.
+        objects, extra = super().get_actionable_objects()
+        visible = set(scoped_entries(self.request.user).values_list("pk", flat=True))
+        extra["items_with_no_access"] = [entry for entry in extra["items_with_no_access"] if entry.pk in visible]
+        return objects, extra
+
     def check_perm(self, entry):
         user = self.request.user
         return scoped_entries(user).filter(pk=entry.pk).exists() and can(
@@ -77,6 +85,8 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
 
 class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = WatchlistEntry
+    # A copy of an entry could never be saved (one entry per customer).
+    copy_view_enabled = False
     icon = "view"
     menu_label = gettext_lazy("Watchlist")
     add_to_admin_menu = False
