@@ -182,11 +182,11 @@ MATRIX = {
     "wagtail_customers_customer:order": [Case(VIEW_OBJECT, kwargs={"pk": "@order"})],
     "wagtail_customers_customer:email": [
         Case(
-            answers(staff=MISSING, view_a=DASHBOARD, all_a=OK, group=DASHBOARD, superuser=OK),
+            ACT_ON_A,
             kwargs={"pk": "@customer"},
         ),
         Case(
-            answers(staff=MISSING, view_a=DASHBOARD, all_a=REDIRECT, group=DASHBOARD, superuser=REDIRECT),
+            ACTED_ON_A,
             method="post",
             kwargs={"pk": "@customer"},
             data={"subject": "Hello", "message": "Thanks for your order."},

@@ -6,13 +6,17 @@ do not clash with these.
 
 from django.urls import path
 
+from ..scoping import forbid_as_403
 from .customer import CustomerDetailView
 from .email import EmailCustomerView
 from .order import OrderDetailView
 
 app_name = "wagtail_customers_customer"
-urlpatterns = [
-    path("<int:pk>/", CustomerDetailView.as_view(), name="detail"),
-    path("<int:pk>/email/", EmailCustomerView.as_view(), name="email"),
-    path("orders/<int:pk>/", OrderDetailView.as_view(), name="order"),
-]
+# A user who may see a customer but not e-mail them gets a real 403, not Wagtail's dashboard redirect.
+urlpatterns = forbid_as_403(
+    [
+        path("<int:pk>/", CustomerDetailView.as_view(), name="detail"),
+        path("<int:pk>/email/", EmailCustomerView.as_view(), name="email"),
+        path("orders/<int:pk>/", OrderDetailView.as_view(), name="order"),
+    ]
+)
