@@ -40,7 +40,33 @@ def superuser(db):
     return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
 
 
+@pytest.fixture(autouse=True)
+def _page_tree_after_flushes(request):
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames):
+        request.getfixturevalue("wagtail_page_tree")
+
+
 @pytest.fixture
-def admin_client(client, superuser):
+def wagtail_page_tree(db):
+    """Wagtail's root page, as its migrations create it.
+
+    Tests with ``transaction=True`` (live server, workers) flush every table when they end, the page
+    tree with them, and Wagtail's dashboard cannot render without a root page.
+    """
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale, Page, Site
+
+    Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
+    root = Page.get_first_root_node()
+    if root is None:
+        root = Page.add_root(instance=Page(title="Root", slug="root"))
+    if not Site.objects.exists():
+        Site.objects.create(hostname="localhost", root_page=root, is_default_site=True)
+    return root
+
+
+@pytest.fixture
+def admin_client(client, superuser, wagtail_page_tree):
     client.force_login(superuser)
     return client

@@ -50,7 +50,7 @@ def page(browser):
 
 
 @pytest.fixture
-def login(live_server, page):
+def login(live_server, page, wagtail_page_tree):
     """``login(user, password)``: log in through Wagtail's login form; returns the page."""
 
     def do_login(username, password):
