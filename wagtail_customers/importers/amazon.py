@@ -8,7 +8,8 @@ identity rule ``order:<order id>``). Both report layouts are in ``amazon_orders`
 from django.utils.translation import gettext as _
 
 from ..models import FulfilmentStatus, OrderStatus
-from .base import ImportFileError
+from ..services.inputs import AddressData, PromoCodeData
+from .base import ImportFileError, strip_float_suffix
 
 RETURNED = (OrderStatus.RETURNED, FulfilmentStatus.RETURNED)
 #: Amazon's order status (lower case) -> (order status, fulfilment status).
@@ -65,3 +66,17 @@ def mark_returned(order_data):
 def promotion_codes(text):
     """Amazon's comma-separated promotion ids, each once, in the order given."""
     return list(dict.fromkeys(code.strip() for code in text.split(",") if code.strip()))
+
+
+def ship_to(cells):
+    """The ship-to columns both Amazon layouts share (no name or street: Amazon does not give them)."""
+    return AddressData(
+        city=cells.get("ship-city", ""),
+        state=cells.get("ship-state", ""),
+        postal_code=strip_float_suffix(cells.get("ship-postal-code", "")),
+        country=cells.get("ship-country", ""),
+    )
+
+
+def promo_codes(cells):
+    return [PromoCodeData(code=code) for code in promotion_codes(cells.get("promotion-ids", ""))]

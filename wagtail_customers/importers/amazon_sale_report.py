@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Channel, OrderStatus
-from ..services.inputs import AddressData, LineData, OrderData, PromoCodeData
-from .amazon import charged_total, mark_returned, order_statuses, promotion_codes
+from ..services.inputs import LineData, OrderData
+from .amazon import charged_total, mark_returned, order_statuses, promo_codes, ship_to
 from .base import (
     ImportFileError,
     check_columns,
@@ -21,7 +21,6 @@ from .base import (
     parse_exact_decimal,
     parse_int,
     parse_moment,
-    strip_float_suffix,
 )
 
 REQUIRED = [("Order ID",), ("Date",), ("Status",)]
@@ -67,14 +66,9 @@ class AmazonSaleReportFormat:
             currency=cells.get("currency", "").upper() or None,
             subtotal=subtotal,
             total=charged_total(status, subtotal),
-            ship_to=AddressData(
-                city=cells.get("ship-city", ""),
-                state=cells.get("ship-state", ""),
-                postal_code=strip_float_suffix(cells.get("ship-postal-code", "")),
-                country=cells.get("ship-country", ""),
-            ),
+            ship_to=ship_to(cells),
             lines=lines,
-            promo_codes=[PromoCodeData(code=code) for code in promotion_codes(cells.get("promotion-ids", ""))],
+            promo_codes=promo_codes(cells),
         )
         return mark_returned(order) if status == OrderStatus.RETURNED else order
 
