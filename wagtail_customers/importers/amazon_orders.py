@@ -13,8 +13,7 @@ from ..models import Channel, OrderStatus
 from ..services.inputs import LineData, OrderData
 from .amazon import charged_total, mark_returned, order_statuses, promo_codes, ship_to
 from .base import (
-    check_columns,
-    group_rows,
+    LinePerRowFormat,
     merged_cells,
     money,
     parse_decimal,
@@ -35,18 +34,14 @@ KNOWN = (
 ZERO = Decimal("0.00")
 
 
-class AmazonOrdersFormat:
+class AmazonOrdersFormat(LinePerRowFormat):
     name = "amazon_orders"
     label = _("Amazon All Orders report (tab-separated flat file)")
     delimiter = "\t"
 
-    def parse(self, table, report):
-        report.unknown_columns = check_columns(table, REQUIRED, KNOWN)
-        orders = []
-        for order_id, rows in group_rows(table, "amazon-order-id", report).items():
-            with report.collecting_errors():
-                orders.append(self._order(order_id, rows, report))
-        return orders
+    required = REQUIRED
+    known = KNOWN
+    order_id_column = "amazon-order-id"
 
     def _order(self, order_id, rows, report):
         first_row = rows[0][0]

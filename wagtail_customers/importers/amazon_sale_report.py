@@ -14,8 +14,7 @@ from ..services.inputs import LineData, OrderData
 from .amazon import charged_total, mark_returned, order_statuses, promo_codes, ship_to
 from .base import (
     ImportFileError,
-    check_columns,
-    group_rows,
+    LinePerRowFormat,
     merged_cells,
     money,
     parse_exact_decimal,
@@ -34,18 +33,14 @@ DATE_FORMATS = ("%m-%d-%y", "%m-%d-%Y", "%m/%d/%Y", "%m/%d/%y")
 ZERO = Decimal("0.00")
 
 
-class AmazonSaleReportFormat:
+class AmazonSaleReportFormat(LinePerRowFormat):
     name = "amazon_sale_report"
     label = _("Amazon Sale Report (CSV)")
     delimiter = None
 
-    def parse(self, table, report):
-        report.unknown_columns = check_columns(table, REQUIRED, KNOWN)
-        orders = []
-        for order_id, rows in group_rows(table, "Order ID", report).items():
-            with report.collecting_errors():
-                orders.append(self._order(order_id, rows, report))
-        return orders
+    required = REQUIRED
+    known = KNOWN
+    order_id_column = "Order ID"
 
     def _order(self, order_id, rows, report):
         first_row = rows[0][0]

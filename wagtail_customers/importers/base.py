@@ -312,3 +312,23 @@ def strip_float_suffix(text):
     if text.endswith(".0") and text[:-2].isdigit():
         return text[:-2]
     return text
+
+
+class LinePerRowFormat:
+    """A layout with one row per order line, the rows of an order sharing ``order_id_column``.
+
+    Subclasses set ``required`` and ``known`` (for ``check_columns``) and ``order_id_column``, and
+    turn one order's rows into ``OrderData`` in ``_order(order_id, rows, report)``.
+    """
+
+    order_id_column = None
+    required = ()
+    known = ()
+
+    def parse(self, table, report):
+        report.unknown_columns = check_columns(table, self.required, self.known)
+        orders = []
+        for order_id, rows in group_rows(table, self.order_id_column, report).items():
+            with report.collecting_errors():
+                orders.append(self._order(order_id, rows, report))
+        return orders
