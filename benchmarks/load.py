@@ -359,7 +359,9 @@ def main(argv=None):
         wall = time.perf_counter() - started
         summary, by_kind = summarise(recorder, wall, args.users)
         print(f"  load done in {wall:.1f} s; waiting for {len(recorder.jobs)} export job(s)", flush=True)
+        waited = time.perf_counter()
         job_states = wait_for_jobs(list(recorder.jobs), args.job_timeout)
+        waited = time.perf_counter() - waited
         processes.check_alive()
 
         final = set(WatchlistEntry.objects.filter(customer_id__in=toggled).values_list("customer_id", flat=True))
@@ -374,6 +376,7 @@ def main(argv=None):
             lost_toggles=len(lost),
             export_jobs=len(recorder.jobs),
             export_jobs_done=done,
+            jobs_wait_s=round(waited, 1),
         )
         summary["ok"] = not recorder.errors and not lost and done == len(recorder.jobs)
         for job in ExportJob.objects.filter(pk__in=recorder.jobs, state=JobState.DONE):

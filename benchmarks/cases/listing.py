@@ -71,13 +71,14 @@ def _get(client, url):
     def call():
         response = client.get(url)
         body = b"".join(response.streaming_content) if response.streaming else response.content
-        return response.status_code, len(body)
+        # Table rows, less the heading row: an empty page may run fewer queries than a full one.
+        return response.status_code, len(body), max(0, body.count(b"<tr") - 1)
 
     return call
 
 
 def _ok(result):
-    status, _size = result
+    status = result[0]
     if status != 200:
         raise RuntimeError(f"HTTP {status}")
 
@@ -94,7 +95,7 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
         plugin_url = f"{PLUGIN_TABS[tab]}{suffix}?{urlencode(params)}"
         entry["plugin_url"] = plugin_url
         try:
-            entry["plugin"], (_status, entry["plugin_bytes"]) = measure(
+            entry["plugin"], (_status, entry["plugin_bytes"], entry["plugin_rows"]) = measure(
                 _get(client, plugin_url), repeat=repeat, check=_ok
             )
         except RuntimeError as error:
