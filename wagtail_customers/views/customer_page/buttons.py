@@ -1,5 +1,7 @@
 """The customer page's header actions, each shown only when the user may do it."""
 
+from urllib.parse import urlencode
+
 from django.middleware.csrf import get_token
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.widgets.button import Button, HeaderButton
@@ -49,7 +51,9 @@ def customer_header_buttons(request, customer, actions):
         buttons.append(HeaderButton(_("Export orders"), export_url, icon_name="download", priority=30))
     delete_url = optional_url("wagtail_customers:delete", customer.pk)
     if Action.DELETE in actions and delete_url:
-        more.append(Button(_("Delete"), delete_url, icon_name="bin", priority=100))
+        # "No, don't delete" comes back here; after deleting, the delete view goes to the listing.
+        query = urlencode({"next": request.get_full_path()})
+        more.append(Button(_("Delete"), f"{delete_url}?{query}", icon_name="bin", priority=100))
     return buttons, more
 
 

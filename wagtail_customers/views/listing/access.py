@@ -57,9 +57,20 @@ def account_ids_for(user, action):
     return set(accounts_for(user, action).values_list("pk", flat=True))
 
 
+def is_site_path(url):
+    """Is ``url`` an absolute path on this site (``/admin/...``)?
+
+    Wagtail's ``get_valid_next_url_from_request`` also lets through relative values such as
+    ``admin/customers/`` (a 404 from the page it is followed on) and bare words, which
+    ``redirect()`` then tries as URL names (a ``NoReverseMatch``, a 500).
+    """
+    return url.startswith("/") and not url.startswith("//") and "\\" not in url
+
+
 def next_url(request, fallback_name="wagtail_customers:index"):
-    """The ``next`` URL if it is on this site, else the listing."""
-    return get_valid_next_url_from_request(request) or reverse(fallback_name)
+    """The ``next`` URL if it is a path on this site, else the listing."""
+    url = get_valid_next_url_from_request(request)
+    return url if url and is_site_path(url) else reverse(fallback_name)
 
 
 def without_params(url, *names):

@@ -4,6 +4,8 @@ Nothing here queries the database per row: rows come with their seller account a
 entry (``select_related``), and what the user may do per account is worked out once per page.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.admin.utils import quote
 from django.middleware.csrf import get_token
 from django.urls import reverse
@@ -96,11 +98,9 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
         ]
         if instance.account_id in self.context["delete_account_ids"]:
             delete_url = reverse("wagtail_customers:delete", args=(instance.pk,))
-            more.append(
-                Button(
-                    _("Delete"), f"{delete_url}?next={quote(self.context['next_url'])}", icon_name="bin", priority=30
-                )
-            )
+            # A query string value, URL-encoded (``admin.utils.quote`` is for ids in paths, not this).
+            query = urlencode({"next": self.context["next_url"]})
+            more.append(Button(_("Delete"), f"{delete_url}?{query}", icon_name="bin", priority=30))
         return [
             ButtonWithDropdown(
                 buttons=more,
