@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.admin.utils import get_valid_next_url_from_request
 
-from ...listing import parse_ids
+from ...ids import parse_id, parse_ids
 from ...models import Customer
 from ...permissions import Action, accounts_for, can, customers_for, has_module_permission
 
@@ -47,9 +47,12 @@ def forbidden(request, message=None):
 
 def customer_or_404(user, pk, related=("account",)):
     """The customer ``pk`` if the user may view it, else ``Http404``."""
+    pk = parse_id(pk)
+    if pk is None:
+        raise Http404
     try:
-        return customers_for(user, Action.VIEW).select_related(*related).get(pk=int(pk))
-    except (Customer.DoesNotExist, ValueError, TypeError, OverflowError) as error:
+        return customers_for(user, Action.VIEW).select_related(*related).get(pk=pk)
+    except Customer.DoesNotExist as error:
         raise Http404 from error
 
 
