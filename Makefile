@@ -1,6 +1,12 @@
 # make demo: the example site on its embedded defaults.  make test: everything CI runs.
 VENV ?= .venv
-PYTHON ?= python3
+# The main virtualenv (demo, tests, docs, release check) runs on the newest supported Python found here, so
+# `make test` covers Python 3.13 with Django 6.0; `make test-lowest` covers the other end (Python 3.11 and every
+# dependency at its lowest allowed version).
+PYTHON ?= $(shell scripts/find-python.sh 3.13 3.12 3.11)
+LOWEST_PYTHON ?= $(shell scripts/find-python.sh 3.11)
+LOWEST_VENV ?= .venv-lowest
+LOWEST_STAMP := $(LOWEST_VENV)/.installed-lowest
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-example
@@ -9,7 +15,7 @@ ADMIN_USER ?= admin
 ADMIN_PASSWORD ?= changeme-demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv system-deps lint checks docs wheel-check wheel-check-lts messages test-sqlite test-postgres bench bench-smoke clean
+.PHONY: demo test venv system-deps lint checks docs wheel-check wheel-check-lts messages test-sqlite test-postgres test-lowest bench bench-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,9 +72,23 @@ test-sqlite: venv
 test-postgres: venv
 	scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
+# Every dependency pinned to the lower bound pyproject.toml gives it (scripts/lowest_constraints.py), on the
+# oldest supported Python, in a virtualenv of its own: the floors are versions the suite passed on.
+$(LOWEST_STAMP): pyproject.toml scripts/lowest_constraints.py
+	$(LOWEST_PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LOWEST_VENV)/bin/python scripts/lowest_constraints.py $(LOWEST_VENV)/lowest-constraints.txt
+	$(LOWEST_VENV)/bin/python -m pip install -q -c $(LOWEST_VENV)/lowest-constraints.txt -e ".[test]"
+	touch $(LOWEST_STAMP)
+
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST_VENV)/bin/python -m pip freeze | grep -i -E '^(django|wagtail|django-import-export|celery|xlsxwriter|wagtail-modeladmin)=='
+	$(LOWEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
 test: system-deps venv lint checks docs wheel-check
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+	$(MAKE) test-lowest
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install -q -e ".[bench]"
@@ -86,4 +106,4 @@ bench-smoke: $(BENCH_STAMP)
 		--results-dir /tmp/wagtail-customers-bench-smoke --report ""
 
 clean:
-	rm -rf $(VENV) docs/_build example_project/db.sqlite3
+	rm -rf $(VENV) $(LOWEST_VENV) docs/_build example_project/db.sqlite3
