@@ -2,13 +2,13 @@
 path, the Exports page, status and download checks, e-mails, notices, expiry, the sweeper, retries, and the
 permission re-check when the task runs."""
 
+import re
 import uuid
 from datetime import timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
-from django.core.files.storage import default_storage
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from wagtail_customers.exports.query import ExportSpec
 from wagtail_customers.exports.resources import CustomerResource
 from wagtail_customers.exports.tasks import run_export_job
 from wagtail_customers.models import ExportJob, JobState
+from wagtail_customers.storage import private_storage
 
 
 def admin_page(client):
@@ -69,10 +70,9 @@ def queued_job(user, **spec):
 
 def storage_files():
     try:
-        folders, _files = default_storage.listdir("wagtail_customers/exports")
+        return private_storage.listdir("wagtail_customers/exports")[1]
     except FileNotFoundError:
         return []
-    return [name for folder in folders for name in default_storage.listdir(f"wagtail_customers/exports/{folder}")[1]]
 
 
 # --- the big-export path ---------------------------------------------------------------------------
@@ -89,11 +89,12 @@ def test_a_big_export_becomes_a_job_and_ends_done_with_the_file(
     assert "being prepared" in str(list(response.wsgi_request._messages)[0])
     assert job.state == JobState.DONE
     assert (job.rows_written, job.total_rows, job.attempts) == (12, 12, 1)
-    assert job.file.name.startswith(f"wagtail_customers/exports/{job.pk}/customers-highest-value-")
-    assert job.size_bytes == default_storage.size(job.file.name)
+    assert re.fullmatch(rf"wagtail_customers/exports/[0-9a-f]{{32}}\.{file_format}", job.file.name)
+    assert job.size_bytes == private_storage.size(job.file.name)
     assert job.expires_at > timezone.now() + timedelta(hours=71)
     assert job.account_ids == [user.customer_access_grants.get().account_id]
     content = client.get(f"{INDEX_URL}{job.pk}/download/")
+    assert 'filename="customers-highest-value-' in content["Content-Disposition"]
     data = response_bytes(content)
     rows = read_xlsx(data) if file_format == "xlsx" else read_csv(data)
     assert rows[0] == ["Customer", "E-mail", "Amount spent"] and len(rows) == 13
@@ -143,12 +144,17 @@ def test_the_same_request_twice_returns_the_same_job(
     start(client, django_capture_on_commit_callbacks)
     response = start(client, django_capture_on_commit_callbacks)
     assert ExportJob.objects.count() == 1
-    assert "a moment ago" in str(list(response.wsgi_request._messages)[-1])
+    assert "the file is still available" in str(list(response.wsgi_request._messages)[-1])
     # Another format, tab or page is another request.
     start(client, django_capture_on_commit_callbacks, format="xlsx")
     assert ExportJob.objects.count() == 2
-    # Past the window, the same request makes a new job.
-    ExportJob.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    # A finished file is reused for as long as it is kept (EXPORT_DUPLICATE_WINDOW_SECONDS is None)...
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    ExportJob.objects.update(created_at=an_hour_ago, finished_at=an_hour_ago)
+    start(client, django_capture_on_commit_callbacks)
+    assert ExportJob.objects.count() == 2
+    # ...and once it expired, the same request makes a new job.
+    ExportJob.objects.filter(file_format="csv").update(expires_at=timezone.now() - timedelta(minutes=1))
     start(client, django_capture_on_commit_callbacks)
     assert ExportJob.objects.count() == 3
 
@@ -253,16 +259,16 @@ def test_expired_links_say_so_and_the_cleanup_deletes_the_file(client, user):
     run_export_job.apply(args=[str(job.pk)])
     job.refresh_from_db()
     name = job.file.name
-    assert default_storage.exists(name)
+    assert private_storage.exists(name)
     client.force_login(user)
     ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    response = client.get(f"{INDEX_URL}{job.pk}/download/")
-    assert response.status_code == 410 and "This export has expired" in response.content.decode()
+    # The clean-up task deletes files past their expiry...
     assert jobs.delete_expired_files() == 1
     job.refresh_from_db()
-    assert job.state == JobState.EXPIRED and not job.file and not default_storage.exists(name)
+    assert job.state == JobState.EXPIRED and not job.file and not private_storage.exists(name)
     response = client.get(f"{INDEX_URL}{job.pk}/download/")
     assert response.status_code == 410 and "was deleted when its download period ended" in response.content.decode()
+    assert "This export has expired" in response.content.decode()
     assert jobs.delete_expired_files() == 0
 
 
@@ -427,6 +433,7 @@ def test_the_beat_schedule_names_registered_tasks():
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
         "wagtail_customers.sweep_export_jobs",
         "wagtail_customers.delete_expired_exports",
+        "wagtail_customers.expire_import_previews",
         "wagtail_customers.rebuild_statistics",
     }
     for entry in BEAT_SCHEDULE.values():

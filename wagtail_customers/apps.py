@@ -10,7 +10,10 @@ class WagtailCustomersConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .file_cleanup import connect as connect_file_cleanup
         from .permission_policies import register_permission_policies
 
         # Before any Wagtail viewset or snippet asks for these models' policies.
         register_permission_policies()
+        # Import and export files are deleted as soon as they may no longer be used.
+        connect_file_cleanup()

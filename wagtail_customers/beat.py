@@ -17,10 +17,16 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.sweep_export_jobs",
         "schedule": crontab(minute="*/5"),
     },
-    # Delete export files past EXPORT_EXPIRY_HOURS; their links then say the export expired.
+    # Delete export files past EXPORT_EXPIRY_HOURS (their links then say the export expired) and files
+    # whose owner lost the export grant.
     "wagtail-customers-delete-expired-exports": {
         "task": "wagtail_customers.delete_expired_exports",
         "schedule": crontab(minute=15),
+    },
+    # Delete uploaded import files whose preview nobody applied or cancelled within IMPORT_PREVIEW_EXPIRY_HOURS.
+    "wagtail-customers-expire-import-previews": {
+        "task": "wagtail_customers.expire_import_previews",
+        "schedule": crontab(minute=45),
     },
     # Nightly reconciliation of the customers' statistics with their orders.
     "wagtail-customers-rebuild-statistics": {

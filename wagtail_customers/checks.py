@@ -1,6 +1,9 @@
 """System checks for the ``WAGTAIL_CUSTOMERS`` settings (ids ``wagtail_customers.E0xx`` / ``W0xx``)."""
 
+from pathlib import Path
+
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from .conf import DEFAULTS, user_settings
 
@@ -55,13 +58,23 @@ def check_settings(app_configs=None, **kwargs):
         "EXPORT_MAX_ATTEMPTS",
         "EXPORT_SOFT_TIME_LIMIT",
         "EXPORT_TIME_LIMIT",
-        "EXPORT_DUPLICATE_WINDOW_SECONDS",
+        "EXPORT_MAX_ACTIVE_JOBS_PER_USER",
+        "EXPORT_MAX_JOBS_PER_USER_PER_DAY",
+        "IMPORT_PREVIEW_EXPIRY_HOURS",
     ):
         value = raw.get(key, DEFAULTS[key])
         if not isinstance(value, int) or value <= 0:
             messages.append(
                 Error(f"WAGTAIL_CUSTOMERS[{key!r}] must be a positive integer.", id="wagtail_customers.E004")
             )
+    window = raw.get("EXPORT_DUPLICATE_WINDOW_SECONDS", DEFAULTS["EXPORT_DUPLICATE_WINDOW_SECONDS"])
+    if window is not None and (not isinstance(window, int) or window <= 0):
+        messages.append(
+            Error(
+                "WAGTAIL_CUSTOMERS['EXPORT_DUPLICATE_WINDOW_SECONDS'] must be a positive integer or None.",
+                id="wagtail_customers.E004",
+            )
+        )
     base_url = raw.get("BASE_URL")
     if base_url is not None and not str(base_url).startswith(("http://", "https://")):
         messages.append(
@@ -71,3 +84,66 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+@register(Tags.security)
+def check_private_storage(app_configs=None, **kwargs):
+    """Import uploads and export files hold buyers' data: their storage must not be reachable by URL."""
+    from django.conf import settings
+
+    from .storage import build_private_storage
+
+    if not isinstance(user_settings() or {}, dict):
+        return []  # E001 already
+    try:
+        storage = build_private_storage()
+    except ImproperlyConfigured as error:
+        return [
+            Error(
+                str(error),
+                hint="Set WAGTAIL_CUSTOMERS['PRIVATE_STORAGE_ROOT'] to a folder outside MEDIA_ROOT.",
+                id="wagtail_customers.E010",
+            )
+        ]
+    problems = []
+    location = getattr(storage, "location", None)
+    if location and settings.MEDIA_ROOT:
+        media_root = Path(settings.MEDIA_ROOT).resolve()
+        private_root = Path(location).resolve()
+        if private_root == media_root or media_root in private_root.parents:
+            problems.append(f"its folder {private_root} is inside MEDIA_ROOT")
+    if getattr(storage, "base_url", None):
+        problems.append(f"it has a public base URL ({storage.base_url})")
+    if not problems:
+        return []
+    return [
+        Warning(
+            "The private storage of import and export files is not private: " + "; ".join(problems) + ".",
+            hint=(
+                "Files there could be downloaded without a login. Remove the STORAGES alias named by "
+                "WAGTAIL_CUSTOMERS['PRIVATE_STORAGE'] to use the plugin's own folder, or give it a location "
+                "outside MEDIA_ROOT and no base_url (a private bucket for cloud storage)."
+            ),
+            id="wagtail_customers.W010",
+        )
+    ]
+
+
+@register(Tags.compatibility)
+def check_task_queue(app_configs=None, **kwargs):
+    """Exports and imports above the sync limits need a Celery broker (or eager tasks)."""
+    from .task_queue import task_queue_configured
+
+    if task_queue_configured():
+        return []
+    return [
+        Warning(
+            "No Celery broker is configured (CELERY_BROKER_URL), and tasks do not run eagerly: exports above "
+            "EXPORT_SYNC_MAX_ROWS and imports above IMPORT_SYNC_MAX_ROWS will be refused.",
+            hint=(
+                "Set up Celery with a broker and run a worker (see the Celery how-to), or raise the sync limits. "
+                "A broker Celery finds on its own (AMQP on localhost) still needs CELERY_BROKER_URL set."
+            ),
+            id="wagtail_customers.W011",
+        )
+    ]

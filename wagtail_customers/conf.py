@@ -23,8 +23,13 @@ DEFAULTS = {
     "BASE_URL": None,
     # Sender of e-mails to customers and export notices; None falls back to DEFAULT_FROM_EMAIL.
     "FROM_EMAIL": None,
-    # Storage sub-folder for export files, inside the default storage.
+    # Folder of export files inside the private storage (see PRIVATE_STORAGE).
     "EXPORT_STORAGE_PREFIX": "wagtail_customers/exports",
+    # STORAGES alias for uploaded import files and export files; when STORAGES has no such alias, the plugin
+    # uses a folder with no URL at PRIVATE_STORAGE_ROOT. Never the public media storage.
+    "PRIVATE_STORAGE": "wagtail_customers",
+    # That folder; None means "wagtail_customers_private" beside MEDIA_ROOT (outside it).
+    "PRIVATE_STORAGE_ROOT": None,
     # Rows fetched from the database per round trip while exporting.
     "EXPORT_CHUNK_SIZE": 2000,
     # An export job records its progress (its heartbeat) every this many rows.
@@ -38,10 +43,18 @@ DEFAULTS = {
     # Celery soft and hard time limits of one export attempt, in seconds.
     "EXPORT_SOFT_TIME_LIMIT": 3600,
     "EXPORT_TIME_LIMIT": 3660,
-    # The same export requested again within this many seconds returns the same job.
-    "EXPORT_DUPLICATE_WINDOW_SECONDS": 300,
+    # A finished export asked for again (same user, same request) is reused for this many seconds after it
+    # finished; None means for as long as its file is kept (EXPORT_EXPIRY_HOURS).
+    "EXPORT_DUPLICATE_WINDOW_SECONDS": None,
+    # Export jobs one user may have waiting or running at once, and start in 24 hours; past either the
+    # export is refused with the reason (no job is created).
+    "EXPORT_MAX_ACTIVE_JOBS_PER_USER": 3,
+    "EXPORT_MAX_JOBS_PER_USER_PER_DAY": 50,
     # Imports of files with more rows than this are checked and applied by a Celery task, with progress.
     "IMPORT_SYNC_MAX_ROWS": 5000,
+    # An uploaded file whose preview is not applied or cancelled within this many hours is deleted (with its
+    # preview) by the clean-up task.
+    "IMPORT_PREVIEW_EXPIRY_HOURS": 24,
     # Ratings at or below this value count as negative feedback.
     "NEGATIVE_FEEDBACK_MAX_RATING": 2,
 }

@@ -4,7 +4,7 @@ from celery import shared_task
 
 # Each feature's tasks live with the feature; importing them here lets Celery's autodiscovery find them.
 from .exports.tasks import delete_expired_exports, run_export_job, sweep_export_jobs  # noqa: F401
-from .importers.tasks import run_import_job  # noqa: F401
+from .importers.tasks import expire_import_previews, run_import_job  # noqa: F401
 
 
 @shared_task(name="wagtail_customers.rebuild_statistics", acks_late=True, soft_time_limit=3600, time_limit=3700)

@@ -8,8 +8,10 @@ that owns it), so two workers, a redelivered message and the sweeper can never b
                                          |--(no heartbeat: worker lost)--> pending (sweeper) or failed
                                          \\--(permission gone, time limit, attempts used up)--> failed
 
-The file is written to a local temporary file and saved to storage only when complete: a partial
-file is never offered.
+The file is written to a local temporary file and saved to the private storage (``storage.py``) under
+a random name only when complete: a partial file is never offered. It is deleted as soon as the job
+expires or its owner loses the export grant on a seller account in it (state ``expired``, with the
+reason in ``error``).
 """
 
 import logging
@@ -18,18 +20,20 @@ import tempfile
 import time
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.text import get_valid_filename
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
 from ..models import ExportJob, JobState
 from ..permissions import Action, accounts_for
-from .query import CustomerExport, ExportSpec
+from ..storage import private_storage, random_name
+from ..task_queue import task_queue_configured
+from .query import CustomerExport, ExportRequestError, ExportSpec
 from .writers import XLSX_MAX_ROWS, TooManyRowsForExcel, write_csv, write_xlsx
 
 logger = logging.getLogger("wagtail_customers.exports")
@@ -49,23 +53,36 @@ class ExportFailed(Exception):
 # --- Creating -------------------------------------------------------------------------------
 
 
-def find_or_create_job(user, spec, *, total_rows, account_ids):
-    """The job for this request: an active or recently finished identical one, else a new one.
+class ExportRefused(ExportRequestError):
+    """No job was created: the reason (a limit reached, no task queue) is shown to the user as is."""
 
-    Returns ``(job, created)``. A new job is queued when the surrounding transaction commits.
+
+def find_or_create_job(user, spec, *, total_rows, account_ids):
+    """The job for this request: an active identical one, or a finished one whose file is still kept
+    (``EXPORT_DUPLICATE_WINDOW_SECONDS``), else a new one.
+
+    Returns ``(job, created)``. A new job is queued when the surrounding transaction commits. Raises
+    ``ExportRefused`` when no task queue is configured or the user reached a job limit.
     """
-    fingerprint = spec.fingerprint(user)
-    window = timezone.now() - timedelta(seconds=get_setting("EXPORT_DUPLICATE_WINDOW_SECONDS"))
-    existing = (
-        ExportJob.objects.filter(user=user, fingerprint=fingerprint)
-        .filter(Q(state__in=ACTIVE_STATES) | Q(state=JobState.DONE, created_at__gte=window))
-        .order_by("-created_at")
-        .first()
-    )
+    existing = reusable_job(user, spec.fingerprint(user))
     if existing:
         return existing, False
+    if not task_queue_configured():
+        raise ExportRefused(
+            _(
+                "This export has %(count)s customers; exports of more than %(limit)s are prepared in the "
+                "background, and this site has no task queue for that. Export fewer customers (a search, "
+                "a filter or a selection), or ask your administrator to set up Celery."
+            )
+            % {"count": f"{total_rows:,}", "limit": f"{get_setting('EXPORT_SYNC_MAX_ROWS'):,}"}
+        )
+    fingerprint = spec.fingerprint(user)
     try:
         with transaction.atomic():
+            # Counted and created under a lock on the user's row (PostgreSQL), so parallel requests cannot
+            # all pass the limits; SQLite writes one at a time anyway.
+            get_user_model()._default_manager.select_for_update().filter(pk=user.pk).first()
+            check_job_limits(user)
             job = ExportJob.objects.create(
                 user=user,
                 file_format=spec.file_format,
@@ -80,6 +97,51 @@ def find_or_create_job(user, spec, *, total_rows, account_ids):
         return ExportJob.objects.get(fingerprint=fingerprint, state__in=ACTIVE_STATES), False
     transaction.on_commit(lambda: enqueue(job.pk))
     return job, True
+
+
+def reusable_job(user, fingerprint):
+    """The user's identical job still waiting or running, or finished with its file still kept."""
+    now = timezone.now()
+    done = Q(state=JobState.DONE, expires_at__gt=now) & ~Q(file="")
+    window = get_setting("EXPORT_DUPLICATE_WINDOW_SECONDS")
+    if window is not None:
+        done &= Q(finished_at__gte=now - timedelta(seconds=window))
+    return (
+        ExportJob.objects.filter(user=user, fingerprint=fingerprint)
+        .filter(Q(state__in=ACTIVE_STATES) | done)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def check_job_limits(user):
+    """Raise ``ExportRefused`` if the user may not start another export job now."""
+    jobs = ExportJob.objects.filter(user=user)
+    active_limit = get_setting("EXPORT_MAX_ACTIVE_JOBS_PER_USER")
+    if jobs.filter(state__in=ACTIVE_STATES).count() >= active_limit:
+        raise ExportRefused(
+            _(
+                "You already have %(count)s exports being prepared, the most at once. Wait until one of them "
+                "is ready (see your exports), then start this one."
+            )
+            % {"count": active_limit}
+        )
+    daily_limit = get_setting("EXPORT_MAX_JOBS_PER_USER_PER_DAY")
+    since = timezone.now() - timedelta(hours=24)
+    recent = jobs.filter(created_at__gte=since)
+    if recent.count() >= daily_limit:
+        oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
+        raise ExportRefused(
+            _(
+                "You started %(count)s background exports in the last 24 hours, the most allowed. You can start "
+                "another one after %(time)s; exports of up to %(rows)s customers still download at once."
+            )
+            % {
+                "count": daily_limit,
+                "time": date_format(timezone.localtime(oldest + timedelta(hours=24)), "DATETIME_FORMAT"),
+                "rows": f"{get_setting('EXPORT_SYNC_MAX_ROWS'):,}",
+            }
+        )
 
 
 def enqueue(job_id):
@@ -167,7 +229,7 @@ def run_job(job):
         notified=False,
     )
     if not finished:
-        default_storage.delete(name)
+        private_storage.delete(name)
         raise JobSuperseded()
     return ExportJob.objects.select_related("user").get(pk=job.pk)
 
@@ -207,12 +269,11 @@ def _with_heartbeat(rows, job):
 
 
 def _save_file(job, temp_path, spec):
-    """Save the complete file to storage under the job's own folder; returns its storage name."""
-    stamp = timezone.localtime(job.created_at).strftime("%Y%m%d-%H%M")
-    filename = get_valid_filename(f"customers-{spec.tab}-{stamp}.{spec.format.extension}")
-    prefix = get_setting("EXPORT_STORAGE_PREFIX").strip("/")
+    """Save the complete file to the private storage under a random name; returns its storage name.
+    (The download gets a readable name from ``ExportSpec.filename``.)"""
+    name = random_name(get_setting("EXPORT_STORAGE_PREFIX"), f".{spec.format.extension}")
     with open(temp_path, "rb") as stream:
-        return default_storage.save(f"{prefix}/{job.pk}/{filename}", File(stream, name=filename))
+        return private_storage.save(name, File(stream, name=name.rsplit("/", 1)[-1]))
 
 
 def _finish(job_id, from_state, to_state, **fields):
@@ -268,14 +329,58 @@ def sweep_stale_jobs():
     return requeued, failed
 
 
+def expire(job, reason=""):
+    """Done -> expired, deleting the file at once. ``reason`` (kept in ``error``) says why when it is
+    not the end of the download period. Returns ``True`` if this call expired the job."""
+    if not ExportJob.objects.filter(pk=job.pk, state=JobState.DONE).update(
+        state=JobState.EXPIRED, file="", error=reason
+    ):
+        return False
+    if job.file.name:
+        private_storage.delete(job.file.name)
+    job.state, job.error, job.file.name = JobState.EXPIRED, reason, ""
+    return True
+
+
+def withdrawn_reason():
+    return _(
+        "Your permission to export some of the seller accounts in this file was withdrawn, so the file was deleted."
+    )
+
+
+def lost_permission(job, allowed=None):
+    """Whether the job's owner may no longer export every seller account its file holds."""
+    if allowed is None:
+        user = job.user
+        allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+    return not allowed or not set(job.account_ids) <= allowed
+
+
+def delete_withdrawn_files(user_ids=None):
+    """Delete the files of finished jobs whose owner lost the export grant on a seller account in them
+    (all users', or those of ``user_ids``). Returns the number of jobs expired."""
+    done = ExportJob.objects.filter(state=JobState.DONE).exclude(file="").select_related("user")
+    if user_ids is not None:
+        done = done.filter(user_id__in=user_ids)
+    allowed_by_user = {}
+    withdrawn = 0
+    for job in done.only("pk", "file", "account_ids", "user"):
+        if job.user_id not in allowed_by_user:
+            user = job.user
+            allowed_by_user[job.user_id] = (
+                set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+            )
+        if lost_permission(job, allowed_by_user[job.user_id]) and expire(job, withdrawn_reason()):
+            withdrawn += 1
+    return withdrawn
+
+
 def delete_expired_files():
-    """Delete the files of jobs past their expiry; their links then say the export expired.
-    Returns the number of jobs expired."""
+    """Delete the files of jobs past their expiry (their links then say the export expired) and of jobs
+    whose owner lost the export grant since. Returns the number of jobs expired."""
     now = timezone.now()
     expired = 0
     for job in ExportJob.objects.filter(state=JobState.DONE, expires_at__lt=now).only("pk", "file"):
-        if ExportJob.objects.filter(pk=job.pk, state=JobState.DONE).update(state=JobState.EXPIRED, file=""):
-            if job.file.name:
-                default_storage.delete(job.file.name)
+        if expire(job):
             expired += 1
-    return expired
+    return expired + delete_withdrawn_files()

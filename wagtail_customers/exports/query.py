@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 
 from django.utils import timezone, translation
+from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from ..columns import DEFAULT_COLUMNS, clean_column_names
@@ -83,6 +84,22 @@ class ExportSpec:
     @property
     def format(self):
         return FORMATS[self.file_format]
+
+    def filename(self, moment):
+        """The download's file name: what was exported and when (``moment``, in the requester's zone).
+
+        ``customers-selected-...`` for selected rows, ``customers-<tab>-page-<n>-...`` for one page,
+        ``customers-<tab>-...`` for every page of a tab."""
+        with self.activate():
+            stamp = timezone.localtime(moment).strftime("%Y%m%d-%H%M")
+        if self.scope == "selected":
+            what = "selected"
+        elif self.scope == "page":
+            page = (self.query.get("p") or ["1"])[0]
+            what = f"{self.tab}-page-{page if str(page).isdecimal() and str(page).isascii() else 1}"
+        else:
+            what = self.tab
+        return get_valid_filename(f"customers-{what}-{stamp}.{self.format.extension}")
 
     def activate(self):
         """A context manager with the requester's language and time zone (headings, dates)."""

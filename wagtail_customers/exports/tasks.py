@@ -94,5 +94,5 @@ def sweep_export_jobs():
 
 @shared_task(name="wagtail_customers.delete_expired_exports", ignore_result=True)
 def delete_expired_exports():
-    """Periodic: delete export files past their expiry."""
+    """Periodic: delete export files past their expiry, and those whose owner lost the export grant."""
     return jobs.delete_expired_files()

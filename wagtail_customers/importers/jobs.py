@@ -29,6 +29,7 @@ from wagtail.log_actions import log
 from ..conf import get_setting
 from ..models import ImportJob, JobState
 from ..permissions import Action, can
+from ..task_queue import task_queue_configured
 from .base import ImportFileError
 from .runner import run_import
 
@@ -44,7 +45,6 @@ def create_job(user, account, format_name, uploaded, encoding="utf-8"):
     """Store the uploaded file as a new job in phase ``check``."""
     content = uploaded.read()
     original_name = PurePath(uploaded.name or "import").name[:255]
-    suffix = PurePath(original_name).suffix.lower()
     job = ImportJob(
         user=user,
         account=account,
@@ -53,7 +53,8 @@ def create_job(user, account, format_name, uploaded, encoding="utf-8"):
         preview={"phase": CHECK, "encoding": encoding},
         rows_total=estimate_rows(content, original_name),
     )
-    job.file.save(f"import{suffix if suffix in ('.csv', '.tsv', '.txt', '.xlsx') else ''}", ContentFile(content))
+    # Saved in the private storage under a random name (``storage.import_upload_to``), never under MEDIA.
+    job.file.save(original_name, ContentFile(content))
     return job
 
 
@@ -78,6 +79,17 @@ def start_phase(job, phase_name):
     """Run a phase now (small files) or queue it for a Celery worker once the request's data is committed."""
     from .tasks import run_import_job
 
+    if runs_in_background(job) and not task_queue_configured():
+        # Refused before anything is queued: without a broker the job would wait (or fail) unseen.
+        return fail(
+            job,
+            _(
+                "This file has %(rows)s rows; files of more than %(limit)s rows are imported in the background, "
+                "and this site has no task queue for that. Split the file, or ask your administrator to set up "
+                "Celery."
+            )
+            % {"rows": f"{job.rows_total:,}", "limit": f"{get_setting('IMPORT_SYNC_MAX_ROWS'):,}"},
+        )
     if runs_in_background(job):
         transaction.on_commit(lambda: run_import_job.delay(str(job.pk), phase_name))
     else:
@@ -200,6 +212,23 @@ def cancel(job):
         job.state = JobState.EXPIRED
         _delete_file(job)
     return job
+
+
+def expire_stale_previews():
+    """Clean-up: drop uploads nobody applied or cancelled within ``IMPORT_PREVIEW_EXPIRY_HOURS`` (waiting
+    for confirmation, or never checked), deleting their files. Returns the number of jobs dropped."""
+    before = timezone.now() - timedelta(hours=get_setting("IMPORT_PREVIEW_EXPIRY_HOURS"))
+    dropped = 0
+    for job in ImportJob.objects.filter(state=JobState.PENDING, created_at__lt=before).only("pk", "file", "preview"):
+        if ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+            state=JobState.EXPIRED,
+            error=_("Nobody confirmed this import within %(hours)s hours; the file was deleted. Nothing was written.")
+            % {"hours": get_setting("IMPORT_PREVIEW_EXPIRY_HOURS")},
+            finished_at=timezone.now(),
+        ):
+            _delete_file(job)
+            dropped += 1
+    return dropped
 
 
 def _delete_file(job):

@@ -50,3 +50,9 @@ def _fail(job_id, message):
     if job is not None:
         jobs.fail(job, message)
     return JobState.FAILED
+
+
+@shared_task(name="wagtail_customers.expire_import_previews", ignore_result=True)
+def expire_import_previews():
+    """Periodic: delete uploaded files whose preview nobody applied or cancelled (``IMPORT_PREVIEW_EXPIRY_HOURS``)."""
+    return jobs.expire_stale_previews()

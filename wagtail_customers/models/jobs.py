@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..storage import get_private_storage, import_upload_to
 from .accounts import SellerAccount
 
 
@@ -35,7 +36,10 @@ class ExportJob(models.Model):
     account_ids = models.JSONField(_("seller accounts"), default=list, blank=True)
     total_rows = models.PositiveIntegerField(_("rows to export"), default=0)
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
-    file = models.FileField(_("file"), upload_to="wagtail_customers/exports/", blank=True, max_length=500)
+    #: In the private storage under a random name; served only by the download view.
+    file = models.FileField(
+        _("file"), upload_to="wagtail_customers/exports/", storage=get_private_storage, blank=True, max_length=500
+    )
     size_bytes = models.BigIntegerField(_("size"), default=0)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -93,7 +97,8 @@ class ImportJob(models.Model):
         SellerAccount, on_delete=models.CASCADE, related_name="import_jobs", verbose_name=_("seller account")
     )
     format_name = models.CharField(_("format"), max_length=30)
-    file = models.FileField(_("file"), upload_to="wagtail_customers/imports/", max_length=500)
+    #: In the private storage under a random name; deleted when the job ends or its preview expires.
+    file = models.FileField(_("file"), upload_to=import_upload_to, storage=get_private_storage, max_length=500)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=JobState.choices, default=JobState.PENDING)
     #: The dry run's report (counts, unknown columns, warnings) or its error.

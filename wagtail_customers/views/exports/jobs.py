@@ -18,6 +18,8 @@ from wagtail.admin.ui.tables import Column, DateColumn, Table
 from wagtail.admin.views.generic.base import BaseListingView
 
 from ...conf import get_setting
+from ...exports import jobs
+from ...exports.query import ExportRequestError, ExportSpec
 from ...listing import get_tab
 from ...models import ExportJob, JobState
 from ...permissions import Action, accounts_for, can
@@ -34,6 +36,13 @@ def job_or_404(request, job_id):
     job = ExportJob.objects.filter(pk=job_id, user=request.user).first()
     if job is None:
         raise Http404
+    return expire_if_due(job)
+
+
+def expire_if_due(job):
+    """A finished job seen past its expiry: its file is deleted now, not at the next clean-up."""
+    if job.state == JobState.DONE and job.expires_at is not None and job.expires_at <= timezone.now():
+        jobs.expire(job)
     return job
 
 
@@ -72,7 +81,7 @@ def job_status_data(job):
             if state == JobState.DONE and job.file
             else None
         ),
-        "error": job.error if state == JobState.FAILED else "",
+        "error": job.error if state in (JobState.FAILED, JobState.EXPIRED) else "",
         "expires": (
             date_format(timezone.localtime(job.expires_at), "DATETIME_FORMAT")
             if state == JobState.DONE and job.expires_at
@@ -133,6 +142,7 @@ class ExportJobIndexView(BaseListingView):
 
     def get_table(self, object_list):
         for job in object_list:
+            expire_if_due(job)
             job.status = job_status_data(job)
             job.description = describe(job)
         return super().get_table(object_list)
@@ -172,10 +182,21 @@ def job_status(request, job_id):
     return response
 
 
+def download_filename(job):
+    """A readable name for the stored file (whose own name is random)."""
+    try:
+        return ExportSpec.from_params(job.params).filename(job.created_at)
+    except (ExportRequestError, TypeError):  # a job stored by an older version with other parameters
+        return f"customers-export.{job.file_format}"
+
+
 @require_GET
 def download(request, job_id):
     """The job's file, for its owner, while they may still export every seller account in it."""
     job = job_or_404(request, job_id)
+    if job.state == JobState.EXPIRED and job.error:
+        # Deleted early because the export grant was withdrawn: say that, not "expired".
+        return forbidden(request, job.error)
     if is_expired(job):
         return TemplateResponse(
             request,
@@ -191,18 +212,13 @@ def download(request, job_id):
             status=409,
         )
     allowed = set(accounts_for(request.user, Action.EXPORT).values_list("pk", flat=True))
-    if not allowed or not set(job.account_ids) <= allowed:
-        return forbidden(
-            request,
-            _(
-                "Your permission to export some of the seller accounts in this file was withdrawn, "
-                "so it can no longer be downloaded."
-            ),
-        )
+    if jobs.lost_permission(job, allowed):
+        jobs.expire(job, jobs.withdrawn_reason())
+        return forbidden(request, jobs.withdrawn_reason())
     try:
         stream = job.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
-    response = FileResponse(stream, as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
+    response = FileResponse(stream, as_attachment=True, filename=download_filename(job))
     response["Cache-Control"] = "private, no-store"
     return response

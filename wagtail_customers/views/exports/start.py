@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,6 +32,7 @@ from ...exports.query import IGNORED_PARAMS, ExportRequestError, ExportSpec, par
 from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
 from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab
+from ...models import JobState
 from ...permissions import Action, can, customers_for
 from ..listing.access import forbidden
 
@@ -90,7 +92,11 @@ def start_export_view(request):
     if started.is_immediate:
         return file_response(started.export, export_filename(spec))
     job = started.job
-    if started.created:
+    job.refresh_from_db(fields=["state", "error", "finished_at"])
+    if job.state == JobState.FAILED:
+        # The queue refused the job (the broker is down): say so, not "being prepared".
+        messages.error(request, job.error)
+    elif started.created:
         messages.success(
             request,
             ngettext(
@@ -102,14 +108,19 @@ def start_export_view(request):
             )
             % {"count": started.total},
         )
+    elif job.state == JobState.DONE:
+        messages.info(
+            request,
+            _("You exported the same customers on %(time)s and the file is still available: here it is.")
+            % {"time": date_format(timezone.localtime(job.finished_at), "DATETIME_FORMAT")},
+        )
     else:
         messages.info(request, _("You asked for this export a moment ago: here it is."))
     return redirect(f"{reverse('wagtail_customers_exports:index')}#job-{job.pk}")
 
 
 def export_filename(spec):
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return get_valid_filename(f"customers-{spec.tab}-{stamp}.{spec.format.extension}")
+    return spec.filename(timezone.now())
 
 
 def file_response(export, filename):

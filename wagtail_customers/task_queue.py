@@ -1,0 +1,21 @@
+"""Whether the site has a Celery task queue the plugin can send big exports and imports to.
+
+A site that only followed "Install into your site" has no Celery settings: Celery would then try its
+default broker (AMQP on localhost), which is not there, and every background job would fail after it
+was announced. The plugin refuses such a job up front instead, with the reason, and the system check
+``wagtail_customers.W011`` says so at ``manage.py check``.
+"""
+
+from django.conf import settings
+
+
+def task_queue_configured():
+    """``True`` when tasks run eagerly (in the process) or a broker is configured: in the Celery app the
+    tasks are sent with (``CELERY_BROKER_URL`` in the environment counts), or in Django's settings (the
+    usual ``CELERY_`` namespace, for processes that have not loaded the site's Celery app yet)."""
+    from celery import current_app
+
+    conf = current_app.conf
+    if conf.task_always_eager or conf.broker_url:
+        return True
+    return bool(getattr(settings, "CELERY_BROKER_URL", None) or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
