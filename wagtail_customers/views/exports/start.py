@@ -35,11 +35,12 @@ from ...listing import get_tab
 from ...models import JobState
 from ...permissions import Action, can, customers_for
 from ..listing.access import forbidden
+from .download_notice import announce_download
 
 logger = logging.getLogger("wagtail_customers.exports")
 
 #: Fields of the start form that are not listing parameters.
-CONTROL_FIELDS = {"format", "scope", "tab", "ids", "query", "csrfmiddlewaretoken", "next"}
+CONTROL_FIELDS = {"format", "scope", "tab", "ids", "query", "csrfmiddlewaretoken", "next", "download_token"}
 
 
 def spec_from_post(request):
@@ -90,7 +91,8 @@ def start_export_view(request):
         messages.error(request, str(error))
         return redirect(listing_url(request))
     if started.is_immediate:
-        return file_response(started.export, export_filename(spec))
+        filename = export_filename(spec)
+        return announce_download(request, file_response(started.export, filename), started.total, filename)
     job = started.job
     job.refresh_from_db(fields=["state", "error", "finished_at"])
     if job.state == JobState.FAILED:
