@@ -46,12 +46,45 @@ def test_reimporting_the_same_file_changes_nothing(account):
         list(Customer.objects.values()),
         list(OrderLine.objects.values("order__external_id", "sku", "quantity")),
     )
+    updated_at = list(Order.objects.values_list("updated_at", flat=True))
     report = run_import(account, GOOD)
-    assert (report.orders_created, report.orders_updated, report.customers_created) == (0, 3, 0)
+    # Nothing differs from what is stored: counted as unchanged, not updated, and left alone.
+    assert (report.orders_created, report.orders_updated, report.orders_unchanged) == (0, 0, 3)
+    assert (report.customers_created, report.customers_updated, report.customers_unchanged) == (0, 0, 2)
     assert (
         list(Customer.objects.values()),
         list(OrderLine.objects.values("order__external_id", "sku", "quantity")),
     ) == snapshot
+    assert list(Order.objects.values_list("updated_at", flat=True)) == updated_at
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("MUG,1,12.50,,", "MUG,1,12.60,,"),  # a line's amount
+        ("Paris,FR,MUG,1,12.50,,", "Lyon,FR,MUG,1,12.50,,"),  # the ship-to address
+        ("MUG,1,12.50,,", "MUG,1,12.50,SPRING,"),  # a promo code
+        ("1002,2024-04-02 10:30", "1002,2024-04-02 10:31"),  # the order date
+    ],
+)
+def test_reimporting_with_one_order_changed_counts_one_update(account, old, new):
+    run_import(account, GOOD)
+    changed = GOOD.decode().replace(old, new).encode()
+    assert changed != GOOD
+    report = run_import(account, changed)
+    assert (report.orders_created, report.orders_updated, report.orders_unchanged) == (0, 1, 2)
+    assert (report.customers_created, report.customers_updated, report.customers_unchanged) == (0, 1, 1)
+    order = Order.objects.get(external_id="1002")
+    assert order.lines.count() == 1 and OrderLine.objects.count() == 4
+
+
+def test_reimport_command_says_unchanged(account, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(GOOD)
+    call_command("customers_import", str(path), account="Shop A", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("customers_import", str(path), account="Shop A", stdout=out)
+    assert "0 created, 0 updated, 3 unchanged" in out.getvalue()
 
 
 def test_dry_run_reports_exact_counts_and_writes_nothing(account):

@@ -117,9 +117,17 @@ def test_reimporting_the_same_file_changes_nothing(admin_client, account):
     upload(admin_client, account)
     again = ImportJob.objects.latest("created_at")
     report = again.preview["report"]
-    assert (report["orders_created"], report["orders_updated"], report["customers_created"]) == (0, 2, 0)
+    assert (report["orders_created"], report["orders_updated"], report["orders_unchanged"]) == (0, 0, 2)
+    assert (report["customers_created"], report["customers_updated"], report["customers_unchanged"]) == (0, 0, 2)
+    page = admin_client.get(job_url(again)).content.decode()
+    assert '<td data-wc-figure="orders_updated">0</td>' in page
+    assert '<td data-wc-figure="orders_unchanged">2</td>' in page
     admin_client.post(job_url(again, "apply"))
     assert snapshot() == before
+    again.refresh_from_db()
+    assert (again.result["orders_updated"], again.result["orders_unchanged"]) == (0, 2)
+    entry = ModelLogEntry.objects.filter(action="wagtail_customers.import.apply").latest("timestamp")
+    assert (entry.data["orders_updated"], entry.data["orders_unchanged"]) == (0, 2)
 
 
 def test_a_bad_file_lists_every_error_with_its_row_and_cannot_be_applied(admin_client, account):

@@ -121,7 +121,8 @@ def test_reimporting_store_a_changes_nothing(realdata, usd_account):
     run_import(usd_account, content, format_name="shopify")
     before = list(Customer.objects.order_by("pk").values())
     report = run_import(usd_account, content, format_name="shopify")
-    assert (report.orders_created, report.orders_updated, report.customers_created) == (0, 409, 0)
+    assert (report.orders_created, report.orders_updated, report.orders_unchanged) == (0, 0, 409)
+    assert (report.customers_created, report.customers_updated) == (0, 0)
     assert list(Customer.objects.order_by("pk").values()) == before
 
 

@@ -54,11 +54,16 @@ class ImportReport:
     rows: int = 0
     orders: int = 0
     orders_created: int = 0
+    #: Orders already stored that the file changes; those it holds exactly as stored are unchanged.
     orders_updated: int = 0
+    orders_unchanged: int = 0
     customers_created: int = 0
     customers_updated: int = 0
+    customers_unchanged: int = 0
     rows_skipped: int = 0
     unknown_columns: list = field(default_factory=list)
+    #: Countries no spelling of which is recognised (kept as written): ``{"value": text, "count": orders}``.
+    unrecognised_countries: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     dry_run: bool = False
     #: Every row error found while parsing: ``{"row": n, "message": text}``, sorted by row.

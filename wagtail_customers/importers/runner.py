@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
+from ..countries import unrecognised_countries
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
 from ..services.statistics import refresh_statistics
 from .base import ImportFileError, ImportReport, read_table
@@ -29,6 +30,7 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
         progress("checking", 0, len(table.rows))
     orders = importer.parse(table, report)
     report.raise_for_errors()
+    report.unrecognised_countries = unrecognised_countries(order.ship_to.country for order in orders)
     if not orders:
         raise ImportFileError(_("The file has no orders to import (every row was skipped)."))
     report.orders = len(orders)
@@ -53,8 +55,10 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
             refresh_statistics(customer_ids[start : start + batch_size])
         report.orders_created = result.orders_created
         report.orders_updated = result.orders_updated
+        report.orders_unchanged = result.orders_unchanged
         report.customers_created = result.customers_created
-        report.customers_updated = len(result.customer_ids) - result.customers_created
+        report.customers_updated = result.customers_updated
+        report.customers_unchanged = result.customers_unchanged
         if dry_run:
             transaction.set_rollback(True)
     return report

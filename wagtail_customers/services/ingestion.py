@@ -3,12 +3,15 @@
 ``record_order`` records a single order; ``record_orders`` records many in batches with a bounded
 number of queries per batch (not per order). Both create or update the order's customer and bring
 the customer's statistics up to date in the same transaction. Recording an order again with the
-same ``(seller account, external_id)`` replaces its lines, promo codes and feedback, so
-re-importing a file changes nothing.
+same ``(seller account, external_id)`` replaces its lines, promo codes and feedback when anything
+of it differs from what is stored, and leaves it alone otherwise: re-importing a file changes
+nothing, and the result counts such orders as unchanged, not updated.
 """
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
@@ -16,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ..conf import get_setting
+from ..countries import normalise_country
 from ..models import (
     Channel,
     Customer,
@@ -97,6 +101,10 @@ LINE_FIELDS = (
     "unit_cost",
     "returned_quantity",
 )
+#: The order's own columns compared with the incoming order (``updated_at`` is written, not compared).
+COMPARED_ORDER_FIELDS = ORDER_FIELDS[:-1]
+#: Amounts within half a cent are the same stored amount (the database rounds to cents).
+HALF_CENT = Decimal("0.005")
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = (
     "external_id",
@@ -119,17 +127,35 @@ class IngestionError(ValueError):
 @dataclass
 class IngestionResult:
     orders_created: int = 0
+    #: Orders already stored that differed from the incoming data in anything (and were rewritten).
     orders_updated: int = 0
+    #: Orders already stored exactly as they came in (left alone).
+    orders_unchanged: int = 0
     customers_created: int = 0
     customer_ids: set = field(default_factory=set)
     order_ids: list = field(default_factory=list)
+    #: Customers created by this run, and customers with a new, changed or moved order or new details.
+    created_customer_ids: set = field(default_factory=set)
+    changed_customer_ids: set = field(default_factory=set)
 
     def merge(self, other):
         self.orders_created += other.orders_created
         self.orders_updated += other.orders_updated
+        self.orders_unchanged += other.orders_unchanged
         self.customers_created += other.customers_created
         self.customer_ids |= other.customer_ids
         self.order_ids += other.order_ids
+        self.created_customer_ids |= other.created_customer_ids
+        self.changed_customer_ids |= other.changed_customer_ids
+
+    @property
+    def customers_updated(self):
+        """Customers that existed before and changed (details, or an order created, changed or moved)."""
+        return len(self.changed_customer_ids - self.created_customer_ids)
+
+    @property
+    def customers_unchanged(self):
+        return len(self.customer_ids - self.changed_customer_ids - self.created_customer_ids)
 
 
 def normalise_email(email):
@@ -213,6 +239,8 @@ def _validated(account, order_data):
         raise IngestionError(
             f"Order {order_data.external_id}: currency {order_data.currency!r} is not a 3-letter ISO 4217 code."
         )
+    # An ISO 3166-1 code when the country is recognised, else kept as written (countries.py).
+    order_data.ship_to.country = normalise_country(order_data.ship_to.country)
     return order_data
 
 
@@ -226,27 +254,36 @@ def _record_batch(account, batch, refresh_stats):
     batch = list(by_order_id.values())
 
     customers = _resolve_customers(account, batch, result)
-    existing = dict(
-        Order.objects.filter(account=account, external_id__in=by_order_id).values_list("external_id", "customer_id")
-    )
-    stale_customer_ids = set()
-    new_rows, updated_rows = [], []
+    stored = _stored_orders(account, by_order_id)
+    stale_customer_ids, changed_customer_ids = set(), set()
+    new_rows, updated_rows, written = [], [], []
+    unchanged = 0
     for order_data in batch:
         customer_id = customers[identity_key(order_data)].pk
         values = _order_values(order_data, customer_id)
-        if order_data.external_id in existing:
-            if existing[order_data.external_id] != customer_id:
-                stale_customer_ids.add(existing[order_data.external_id])
-            updated_rows.append((account.pk, order_data.external_id, *values))
-        else:
+        before = stored.get(order_data.external_id)
+        if before is None:
             new_rows.append((account.pk, order_data.external_id, *values))
+        elif _same_order(before, values, order_data):
+            unchanged += 1
+            continue
+        else:
+            if before.customer_id != customer_id:
+                stale_customer_ids.add(before.customer_id)
+            updated_rows.append((account.pk, order_data.external_id, *values))
+        written.append(order_data)
+        changed_customer_ids.add(customer_id)
 
     # Orders are written as plain rows, then their ids read back in one query: building a model
     # instance per order costs more than the database's own work at a million orders.
     insert_rows(Order, ("account", "external_id", *ORDER_FIELDS), new_rows)
-    order_ids = dict(
-        Order.objects.filter(account=account, external_id__in=by_order_id).values_list("external_id", "id")
-    )
+    order_ids = {external_id: before.pk for external_id, before in stored.items()}
+    if new_rows:
+        order_ids.update(
+            Order.objects.filter(account=account, external_id__in=[row[1] for row in new_rows]).values_list(
+                "external_id", "id"
+            )
+        )
     if updated_rows:
         update_values(Order, ORDER_FIELDS, [(*row[2:], order_ids[row[1]]) for row in updated_rows])
         updated_ids = [order_ids[row[1]] for row in updated_rows]
@@ -255,7 +292,7 @@ def _record_batch(account, batch, refresh_stats):
         Feedback.objects.filter(order_id__in=updated_ids).delete()
 
     lines, promo_codes, feedback = [], [], []
-    for order_data in batch:
+    for order_data in written:
         order_id = order_ids[order_data.external_id]
         lines += [
             (
@@ -280,11 +317,13 @@ def _record_batch(account, batch, refresh_stats):
     insert_rows(PromoCodeUsage, ("order", "code", "discount"), promo_codes)
     insert_rows(Feedback, ("order", "rating", "comment", "left_at"), feedback)
 
-    _update_customer_details(customers, batch)
+    changed_customer_ids |= _update_customer_details(customers, batch)
     result.orders_created = len(new_rows)
     result.orders_updated = len(updated_rows)
+    result.orders_unchanged = unchanged
     result.order_ids = [order_ids[order_data.external_id] for order_data in batch]
     result.customer_ids = {customer.pk for customer in customers.values()} | stale_customer_ids
+    result.changed_customer_ids = changed_customer_ids | stale_customer_ids
     if refresh_stats:
         refresh_statistics(result.customer_ids)
     transaction.on_commit(
@@ -308,6 +347,7 @@ def _resolve_customers(account, batch, result):
         )
         created = {c.identity_key: c for c in Customer.objects.filter(account=account, identity_key__in=missing)}
         result.customers_created = len(created)
+        result.created_customer_ids = {customer.pk for customer in created.values()}
         found.update(created)
     return found
 
@@ -353,7 +393,10 @@ def _order_values(order_data, customer_id):
 
 
 def _update_customer_details(customers, batch):
-    """Take name, e-mail, phone and address from the customer's latest order that has them."""
+    """Take name, e-mail, phone and address from the customer's latest order that has them.
+
+    Returns the ids of the customers whose details changed.
+    """
     latest = {}
     for order_data in batch:
         key = identity_key(order_data)
@@ -386,6 +429,7 @@ def _update_customer_details(customers, batch):
             changed.append(customer)
     if changed:
         update_rows(Customer, changed, CUSTOMER_DETAIL_FIELDS)
+    return {customer.pk for customer in changed}
 
 
 def _customer_details(order_data):
@@ -407,3 +451,92 @@ def _customer_details(order_data):
             country=ship_to.country[:64],
         )
     return values
+
+
+@dataclass
+class _StoredOrder:
+    """An order as stored: its columns (``COMPARED_ORDER_FIELDS`` order), lines, promo codes, feedback."""
+
+    pk: int
+    values: tuple
+    lines: list = field(default_factory=list)
+    promo_codes: list = field(default_factory=list)
+    feedback: tuple | None = None
+
+    @property
+    def customer_id(self):
+        return self.values[0]
+
+
+def _stored_orders(account, external_ids):
+    """The batch's orders already stored, with what they hold, in four queries at most (not per order)."""
+    stored = {
+        row[0]: _StoredOrder(pk=row[1], values=row[2:])
+        for row in Order.objects.filter(account=account, external_id__in=external_ids).values_list(
+            "external_id", "id", *COMPARED_ORDER_FIELDS
+        )
+    }
+    if not stored:
+        return stored
+    by_pk = {order.pk: order for order in stored.values()}
+    line_fields = LINE_FIELDS[1:]
+    for order_id, *values in (
+        OrderLine.objects.filter(order_id__in=by_pk).order_by("pk").values_list("order_id", *line_fields)
+    ):
+        by_pk[order_id].lines.append(tuple(values))
+    for order_id, *values in (
+        PromoCodeUsage.objects.filter(order_id__in=by_pk).order_by("pk").values_list("order_id", "code", "discount")
+    ):
+        by_pk[order_id].promo_codes.append(tuple(values))
+    for order_id, *values in Feedback.objects.filter(order_id__in=by_pk).values_list(
+        "order_id", "rating", "comment", "left_at"
+    ):
+        by_pk[order_id].feedback = tuple(values)
+    return stored
+
+
+def _same_order(stored, values, order_data):
+    """Whether the incoming order would store exactly what is stored (header, lines, promo codes, feedback)."""
+    if not _same_values(stored.values, values[:-1]):
+        return False
+    lines = [
+        (
+            line.sku[:100],
+            line.product_name[:500],
+            line.quantity,
+            line.unit_price,
+            line.line_total,
+            line.discount,
+            line.unit_cost,
+            line.returned_quantity,
+        )
+        for line in order_data.lines
+    ]
+    promo_codes = [(promo.code[:100], promo.discount) for promo in order_data.promo_codes]
+    feedback = order_data.feedback
+    if (feedback is None) != (stored.feedback is None):
+        return False
+    if feedback is not None:
+        if not _same_values(stored.feedback, (feedback.rating, feedback.comment, feedback.left_at)):
+            return False
+    return _same_rows(stored.lines, lines) and _same_rows(stored.promo_codes, promo_codes)
+
+
+def _same_rows(stored_rows, incoming_rows):
+    # In order: a file that lists an order's lines differently is rewritten, which is harmless.
+    return len(stored_rows) == len(incoming_rows) and all(
+        _same_values(a, b) for a, b in zip(stored_rows, incoming_rows, strict=True)
+    )
+
+
+def _same_values(stored, incoming):
+    return all(_same_value(a, b) for a, b in zip(stored, incoming, strict=True))
+
+
+def _same_value(stored, incoming):
+    if isinstance(stored, Decimal) and isinstance(incoming, Decimal | int):
+        # The database keeps cents: 0.425 comes back as 0.42 or 0.43 depending on the backend.
+        return abs(stored - incoming) <= HALF_CENT
+    if isinstance(incoming, datetime) and timezone.is_naive(incoming):
+        incoming = timezone.make_aware(incoming, timezone.get_default_timezone())
+    return stored == incoming

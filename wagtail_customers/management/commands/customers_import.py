@@ -47,7 +47,8 @@ class Command(BaseCommand):
         prefix = "Dry run, nothing written: would import" if dry_run else "Imported"
         self.stdout.write(
             f"{prefix} {report.orders} order(s) from {report.rows} row(s): "
-            f"{report.orders_created} created, {report.orders_updated} updated; "
-            f"{report.customers_created} new customer(s), {report.customers_updated} existing; "
+            f"{report.orders_created} created, {report.orders_updated} updated, {report.orders_unchanged} unchanged; "
+            f"{report.customers_created} new customer(s), {report.customers_updated} updated, "
+            f"{report.customers_unchanged} unchanged; "
             f"{report.rows_skipped} row(s) skipped."
         )
