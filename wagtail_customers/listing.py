@@ -8,7 +8,8 @@ it, so "all pages" of an export is exactly what the listing shows.
 Query parameters read (a ``QueryDict`` or a dict of values or lists):
 
 * ``account``: seller account ids; without it, the user's remembered selection (or all);
-* ``q``: search in name and e-mail, case-insensitive;
+* ``q``: search in name, e-mail, buyer id and "Buyer of order #..." label (``customer_search``),
+  case-insensitive;
 * the filters of ``CustomerFilterSet`` (``channel``, ``country``, ``last_order_from`` ...);
 * ``ordering``: a sortable column name, ``-`` prefixed for descending (an allow-list).
 
@@ -28,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.search import SearchForm
 
 from .columns import COLUMNS
+from .customer_search import search_filter
 from .filters import CustomerFilterSet
 from .models import ListingPreference, SellerAccount
 from .permissions import Action, accounts_for, customers_for
@@ -223,7 +225,7 @@ class CustomerListing:
         queryset = self.scoped_queryset.filter(self.tab.base_filter)
         queryset = self.filterset.filter_queryset(queryset)
         if self.search_query:
-            queryset = queryset.filter(Q(name__icontains=self.search_query) | Q(email__icontains=self.search_query))
+            queryset = queryset.filter(search_filter(self.search_query))
         return queryset.order_by()
 
     @cached_property

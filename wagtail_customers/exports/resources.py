@@ -20,6 +20,7 @@ from ..columns import COLUMNS_BY_NAME
 from ..conf import get_setting
 from ..models import Customer, Order, OrderStatus
 from ..models.accounts import Channel
+from ..models.customers import customer_label
 from ..models.orders import FulfilmentStatus
 
 TEXT = widgets.CharWidget()
@@ -122,12 +123,24 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
     account = _column_field("account", attribute="account__name")
     last_order_at = _column_field("last_order_at", widget=DATETIME)
 
-    row_values = {"address": ("address_line1", "address_line2")}
+    row_values = {
+        "address": ("address_line1", "address_line2"),
+        "name": ("name", "email", "external_id", "identity_key"),
+    }
 
     class Meta:
         model = Customer
         fields = tuple(COLUMNS_BY_NAME)
         export_order = tuple(COLUMNS_BY_NAME)
+
+    def dehydrate_name(self, row):
+        """The name; for a customer with neither name nor e-mail, the label the listing shows
+        (the buyer id, or "Buyer of order #..."), so that every row says who it is."""
+        name, email = value_of(row, "name"), value_of(row, "email")
+        if name or email:
+            return name or ""
+        external_id, identity_key = value_of(row, "external_id"), value_of(row, "identity_key")
+        return str(customer_label(name, email, external_id, identity_key, value_of(row, "id")))
 
     def dehydrate_address(self, row):
         return ", ".join(part for part in (value_of(row, "address_line1"), value_of(row, "address_line2")) if part)

@@ -8,6 +8,28 @@ from .accounts import SellerAccount
 MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0")}
 
 
+#: ``identity_key`` prefix of a customer known only by one order (no buyer id, no e-mail).
+ORDER_KEY_PREFIX = "order:"
+
+#: The readable label of such a customer; translated, and searchable (see ``listing.search_filter``).
+BUYER_OF_ORDER = _("Buyer of order #%(order)s")
+
+
+def customer_label(name, email, external_id, identity_key, pk):
+    """What a customer is called on screen: the name, else the e-mail, else the channel's buyer id,
+    else "Buyer of order #<order id>" for a customer known only by an order (no query: the order id
+    is in ``identity_key``); ``Customer #<pk>`` only if none of these exists."""
+    if name:
+        return name
+    if email:
+        return email
+    if external_id:
+        return external_id
+    if identity_key and identity_key.startswith(ORDER_KEY_PREFIX):
+        return BUYER_OF_ORDER % {"order": identity_key[len(ORDER_KEY_PREFIX) :]}
+    return _("Customer #%(id)s") % {"id": pk}
+
+
 class CustomerQuerySet(models.QuerySet):
     def enabled(self):
         return self.filter(account__is_enabled=True)
@@ -110,7 +132,7 @@ class Customer(models.Model):
         ]
 
     def __str__(self):
-        return self.name or self.email or self.external_id or f"#{self.pk}"
+        return str(customer_label(self.name, self.email, self.external_id, self.identity_key, self.pk))
 
     @property
     def currency(self):

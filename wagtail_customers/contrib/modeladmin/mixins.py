@@ -25,6 +25,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ...models import WatchlistEntry
+from ...models.customers import customer_label
 from ...permissions import Action, accounts_for, orders_for
 from ...views.listing.media import CONTROLLERS, STYLESHEET
 
@@ -57,7 +58,13 @@ class CustomerColumn:
         customer_id = getattr(order, "wc_customer_id", None)
         if not customer_id:
             return ""
-        label = order.wc_customer_name or order.wc_customer_email or f"#{customer_id}"
+        label = customer_label(
+            order.wc_customer_name,
+            order.wc_customer_email,
+            order.wc_customer_external_id,
+            order.wc_customer_identity_key,
+            customer_id,
+        )
         watched = bool(order.wc_customer_watched)
         return render_to_string(
             "wagtail_customers/contrib/modeladmin/customer_cell.html",
@@ -100,6 +107,8 @@ class CustomerColumnMixin:
                 wc_customer_id=Subquery(ledger.values("customer_id")[:1]),
                 wc_customer_name=Subquery(ledger.values("customer__name")[:1]),
                 wc_customer_email=Subquery(ledger.values("customer__email")[:1]),
+                wc_customer_external_id=Subquery(ledger.values("customer__external_id")[:1]),
+                wc_customer_identity_key=Subquery(ledger.values("customer__identity_key")[:1]),
                 wc_customer_account_id=Subquery(ledger.values("account_id")[:1]),
             )
         )
