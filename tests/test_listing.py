@@ -290,7 +290,12 @@ def test_the_paginator_does_not_count_again(admin_client, account):
     many_customers(account, 30)
     with CaptureQueriesContext(connection) as queries:
         admin_client.get("/admin/customers/?per_page=10")
-    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and Customer._meta.db_table in q["sql"]]
+    # The country filter's grouped count (its choices) is not a count of the page's rows.
+    counts = [
+        q["sql"]
+        for q in queries
+        if "COUNT(" in q["sql"].upper() and Customer._meta.db_table in q["sql"] and "GROUP BY" not in q["sql"].upper()
+    ]
     assert len(counts) == 1, counts
 
 

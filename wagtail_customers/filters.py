@@ -7,18 +7,22 @@ that one filter out; the others still apply.
 """
 
 from decimal import Decimal
+from functools import cache
 
 import django_filters
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField, RangeField
 from django_filters.widgets import SuffixedMultiWidget
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
+from .countries import country_code, country_name, sort_key
 from .models import Channel, Customer, SellerAccount
-from .permissions import Action, accounts_for
+from .permissions import Action, accounts_for, customers_for
 
 YES, NO = "yes", "no"
 YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No"))]
@@ -126,6 +130,47 @@ class AccountFilter(django_filters.ModelMultipleChoiceFilter):
         return qs
 
 
+class CountryChoiceField(django_filters.fields.ChoiceField):
+    """Any short text is a valid value, so reading the filter needs no query: the choices (a grouped
+    count) are only worked out when the filter is shown. A value no customer has selects nobody."""
+
+    def valid_value(self, value):
+        return isinstance(value, str) and len(value) <= 64 and "\x00" not in value
+
+
+class CountryFilter(django_filters.ChoiceFilter):
+    """The countries of the customers in the user's scope, with counts, e.g. "Germany (73)"."""
+
+    field_class = CountryChoiceField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        # A name or an old bookmark ("Germany") selects the code; a value kept as written selects itself.
+        code = country_code(value)
+        return qs.filter(country=code) if code else qs.filter(country__iexact=value)
+
+
+def country_choices(customers):
+    """``(country, "Name (count)")`` for the countries of ``customers``: one grouped query, names in the
+    active language, sorted by name."""
+    rows = (
+        customers.exclude(country="")
+        .order_by()
+        .values("country")
+        .annotate(customers=Count("pk"))
+        .values_list("country", "customers")
+    )
+    named = [(country, country_name(country), count) for country, count in rows]
+    return [
+        (
+            country,
+            gettext("%(country)s (%(count)s)") % {"country": name, "count": number_format(count, force_grouping=True)},
+        )
+        for country, name, count in sorted(named, key=lambda row: sort_key(row[1]))
+    ]
+
+
 class CustomerFilterSet(WagtailFilterSet):
     account = AccountFilter(
         label=_("Seller account"), queryset=SellerAccount.objects.none(), widget=forms.CheckboxSelectMultiple
@@ -133,7 +178,7 @@ class CustomerFilterSet(WagtailFilterSet):
     channel = django_filters.MultipleChoiceFilter(
         label=_("Channel"), field_name="account__channel", choices=Channel.choices, widget=forms.CheckboxSelectMultiple
     )
-    country = django_filters.CharFilter(label=_("Country"), field_name="country", lookup_expr="iexact", max_length=64)
+    country = CountryFilter(label=_("Country"), empty_label=_("Any country"))
     last_order = BoundedDateFromToRangeFilter(
         label=_("Last order date"), field_name="last_order_at", widget=DateRangePickerWidget
     )
@@ -153,6 +198,9 @@ class CustomerFilterSet(WagtailFilterSet):
         if user is None and request is not None:
             user = request.user
         self.filters["account"].queryset = accounts_for(user, action)
+        scope = queryset if queryset is not None else customers_for(user, action)
+        # Cached: the widget and the filter chips both read the choices, the query runs once.
+        self.filters["country"].extra["choices"] = cache(lambda: country_choices(scope))
 
     def filter_queryset(self, queryset):
         # Apply the filters whose values are valid; an unreadable value drops only its own filter.

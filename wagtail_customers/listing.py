@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.search import SearchForm
 
 from .columns import COLUMNS
+from .countries import matching_codes
 from .customer_search import search_filter
 from .filters import CustomerFilterSet
 from .models import ListingPreference, SellerAccount
@@ -225,7 +226,11 @@ class CustomerListing:
         queryset = self.scoped_queryset.filter(self.tab.base_filter)
         queryset = self.filterset.filter_queryset(queryset)
         if self.search_query:
-            queryset = queryset.filter(search_filter(self.search_query))
+            matches = search_filter(self.search_query)
+            # "GB", "UK", "United Kingdom" or "Uni" also find the customers in that country.
+            if countries := matching_codes(self.search_query):
+                matches |= Q(country__in=countries)
+            queryset = queryset.filter(matches)
         return queryset.order_by()
 
     @cached_property

@@ -2,7 +2,8 @@
 
 Repeat buyers follow a long tail (most buy once, a few buy often); about a fifth of the orders use
 a promo code, some lines are returned, some orders refunded or cancelled, a few carry negative
-feedback, and addresses span several countries. The same seed gives the same data.
+feedback, and addresses span several countries (as ISO 3166-1 codes, like every stored country).
+The same seed gives the same data.
 """
 
 import random
@@ -37,14 +38,14 @@ LAST_NAMES = (
     "Nielsen Tanaka Suzuki Wang Li Patel Singh O'Brien Murphy Kelly Walsh Silva Santos Costa"
 ).split()
 PLACES = {
-    "USD": [("United States", "NY", "New York", "100"), ("United States", "CA", "Los Angeles", "900"),
-            ("United States", "TX", "Austin", "787"), ("United States", "IL", "Chicago", "606"),
-            ("Canada", "ON", "Toronto", "M5V")],
-    "EUR": [("Germany", "BE", "Berlin", "101"), ("France", "IDF", "Paris", "750"), ("Italy", "RM", "Rome", "001"),
-            ("Netherlands", "NH", "Amsterdam", "101"), ("Spain", "M", "Madrid", "280"),
-            ("Poland", "MZ", "Warsaw", "00-")],
-    "GBP": [("United Kingdom", "ENG", "London", "SW1"), ("United Kingdom", "ENG", "Manchester", "M1 "),
-            ("United Kingdom", "SCT", "Edinburgh", "EH1"), ("Ireland", "D", "Dublin", "D02")],
+    "USD": [("US", "NY", "New York", "100"), ("US", "CA", "Los Angeles", "900"),
+            ("US", "TX", "Austin", "787"), ("US", "IL", "Chicago", "606"),
+            ("CA", "ON", "Toronto", "M5V")],
+    "EUR": [("DE", "BE", "Berlin", "101"), ("FR", "IDF", "Paris", "750"), ("IT", "RM", "Rome", "001"),
+            ("NL", "NH", "Amsterdam", "101"), ("ES", "M", "Madrid", "280"),
+            ("PL", "MZ", "Warsaw", "00-")],
+    "GBP": [("GB", "ENG", "London", "SW1"), ("GB", "ENG", "Manchester", "M1 "),
+            ("GB", "SCT", "Edinburgh", "EH1"), ("IE", "D", "Dublin", "D02")],
 }  # fmt: skip
 PRODUCTS = [
     ("MUG-01", "Ceramic mug", "12.50"), ("TEE-BLK-M", "T-shirt black M", "19.90"),

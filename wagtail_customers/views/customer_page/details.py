@@ -12,6 +12,7 @@ from django.db.models import Count, DecimalField, F, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from ...countries import country_name
 from ...models import PromoCodeUsage
 
 ADDRESS_FIELDS = (
@@ -30,9 +31,9 @@ CHART_MONTHS = 12
 
 
 def address_lines(name="", line1="", line2="", postal_code="", city="", state="", country=""):
-    """An address as display lines, empty parts left out."""
+    """An address as display lines, empty parts left out; the country named in the user's language."""
     place = " ".join(part for part in (postal_code, city) if part)
-    lines = [name, line1, line2, ", ".join(part for part in (place, state) if part), country]
+    lines = [name, line1, line2, ", ".join(part for part in (place, state) if part), country_name(country)]
     return [line for line in lines if line]
 
 

@@ -20,6 +20,8 @@ from wagtail.admin.ui.tables import (
 )
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
+from ...countries import country_name
+
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
 MONEY_COLUMNS = {"amount_spent", "discount_total"}
 DATE_COLUMNS = {"last_order_at"}
@@ -48,6 +50,13 @@ class MoneyColumn(Column):
         if amount is None:
             return None
         return f"{number_format(amount, 2, force_grouping=True)} {instance.account.currency}"
+
+
+class CountryColumn(Column):
+    """The country's name in the user's language; it sorts by the stored code."""
+
+    def get_value(self, instance):
+        return country_name(instance.country)
 
 
 class AddressColumn(Column):
@@ -124,6 +133,8 @@ def table_column(customer_column, context):
         return DateColumn(name, **options)
     if name == "address":
         return AddressColumn(name, **options)
+    if name == "country":
+        return CountryColumn(name, **options)
     if name == "account":
         return Column(name, accessor="account.name", **options)
     return Column(name, **options)
