@@ -109,6 +109,8 @@ DASHBOARD = "dashboard"
 #: A user preference saved (and back to the listing) by anyone who may open the listing.
 VIEW_LISTING_POST = answers(staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=REDIRECT)
 TAB_LISTING = [Case(VIEW_LISTING, lists_b=True)]
+#: An account id that does not exist.
+MISSING_ACCOUNT = Case(everyone(DASHBOARD, superuser=MISSING), kwargs={"pk": 987654321})
 
 
 #: Every URL of the plugin: its name -> the requests to make (a GET first, then the POSTs if any).
@@ -269,6 +271,8 @@ MATRIX = {
         ),
     ],
     # --- Seller accounts ------------------------------------------------------------------------------
+    # Views of one account refuse non-managers before looking the id up (a missing id answers like an
+    # existing one: ids cannot be probed); managers get 404 for a missing id.
     "wagtail_customers_accounts:index": [
         Case(answers(staff=DASHBOARD, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
     ],
@@ -277,6 +281,7 @@ MATRIX = {
     ],
     "wagtail_customers_accounts:add": [Case(everyone(DASHBOARD, superuser=OK))],
     "wagtail_customers_accounts:edit": [
+        MISSING_ACCOUNT,
         Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
         Case(
             everyone(DASHBOARD, superuser=REDIRECT),
@@ -287,6 +292,7 @@ MATRIX = {
         ),
     ],
     "wagtail_customers_accounts:delete": [
+        MISSING_ACCOUNT,
         Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
         Case(
             everyone(DASHBOARD, superuser=REDIRECT),
@@ -296,13 +302,16 @@ MATRIX = {
         ),
     ],
     "wagtail_customers_accounts:history": [
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK))
+        MISSING_ACCOUNT,
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
     ],
     "wagtail_customers_accounts:history_results": [
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK))
+        MISSING_ACCOUNT,
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
     ],
     "wagtail_customers_accounts:usage": [
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK))
+        MISSING_ACCOUNT,
+        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
     ],
     # --- Sharing ---------------------------------------------------------------------------------------
     "wagtail_customers_sharing:index": [Case(SHARE_PAGE)],
@@ -376,7 +385,6 @@ MATRIX = {
             expect_b=answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK),
         ),
     ],
-    f"{CHOOSER_NAMESPACE}:create": [Case(answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK))],
 }
 
 
@@ -534,3 +542,102 @@ def test_post_without_csrf_token_is_refused(world, url_name):
     assert response.status_code == 403
     assert b"CSRF" in response.content
     assert data_snapshot() == before
+
+
+# --- Methods a view does not offer ---------------------------------------------------------------------
+
+#: URLs that document a method besides GET and POST (none so far): name -> the extra methods.
+EXTRA_METHODS = {}
+
+
+def url_of(url_name, case, objects):
+    return reverse(url_name, kwargs={key: resolve_value(value, objects) for key, value in case.kwargs.items()})
+
+
+@pytest.mark.parametrize("url_name", PLUGIN_URLS)
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_methods_a_view_does_not_offer_answer_405(world, url_name, method):
+    """PUT, PATCH and DELETE are not POST: a DELETE must not remove, a PUT with an empty body must not revoke."""
+    if method.upper() in EXTRA_METHODS.get(url_name, ()):
+        pytest.skip(f"{url_name} documents {method.upper()}")
+    cases = MATRIX.get(url_name) or [Case(everyone(OK))]
+    case = next((case for case in cases if case.method == "post"), cases[0])
+    clients = clients_for(world)
+    for user_name in ("all_a", "superuser"):
+        before = data_snapshot()
+        url = url_of(url_name, case, world.a)
+        if case.query:
+            query = {key: resolve_value(value, world.a) for key, value in case.query.items()}
+            url = f"{url}?{urlencode(query, doseq=True)}"
+        data = urlencode({key: resolve_value(value, world.a) for key, value in case.data.items()}, doseq=True)
+        response = getattr(clients[user_name], method)(url, data, content_type="application/x-www-form-urlencoded")
+        assert response.status_code == NOT_ALLOWED, f"{method.upper()} {url_name} as {user_name}"
+        assert method.upper() not in response.get("Allow", "")
+        assert data_snapshot() == before, f"{method.upper()} {url_name} as {user_name} changed data"
+
+
+# --- Ids that are not plain numbers ------------------------------------------------------------------
+
+#: Id-like values an attacker sends: unicode digits (``str.isdigit()`` accepts them, ``int()`` does not
+#: always), a number too big for the database's integers, and a negative one.
+BAD_IDS = ["\u00b2", "\u2460", "\u0661\u0662", "99999999999999999999", "-1", "1e3"]
+#: The request parameters that carry ids somewhere in the plugin.
+ID_PARAMETERS = ("account", "id", "ids", "customer", "user", "accounts", "columns")
+
+
+def with_bad_ids(values, bad):
+    values = dict(values)
+    for name in ID_PARAMETERS:
+        values[name] = bad
+    return values
+
+
+def kwargs_with_bad_id(url_name, case, objects, bad):
+    """The URL's own ids replaced by ``bad`` when the URL pattern accepts it (``<str:pk>``), else left alone."""
+    kwargs = {key: resolve_value(value, objects) for key, value in case.kwargs.items()}
+    for key, value in kwargs.items():
+        if isinstance(value, int):
+            try:
+                reverse(url_name, kwargs={**kwargs, key: bad})
+            except Exception:  # noqa: BLE001 - the pattern refuses it (``<int:pk>``): the resolver answers 404
+                continue
+            kwargs[key] = bad
+    return kwargs
+
+
+@pytest.mark.parametrize("url_name", PLUGIN_URLS)
+def test_ids_that_are_not_plain_numbers_never_answer_500(world, url_name):
+    cases = MATRIX.get(url_name) or [Case(everyone(OK))]
+    clients = clients_for(world)
+    for case in cases:
+        for bad in BAD_IDS:
+            for user_name in ("all_a", "superuser"):
+                client = clients[user_name]
+                client.raise_request_exception = False
+                with transaction.atomic():
+                    url = reverse(url_name, kwargs=kwargs_with_bad_id(url_name, case, world.a, bad))
+                    query = with_bad_ids({k: resolve_value(v, world.a) for k, v in case.query.items()}, bad)
+                    url = f"{url}?{urlencode(query, doseq=True)}"
+                    if case.method == "post":
+                        data = with_bad_ids({k: resolve_value(v, world.a) for k, v in case.data.items()}, bad)
+                        response = client.post(url, data)
+                    else:
+                        response = client.get(url)
+                    transaction.set_rollback(True)
+                assert response.status_code < 500, f"{case.method.upper()} {url_name} as {user_name} with {bad!r}"
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+def test_ids_too_big_or_not_ascii_in_the_path_answer_404(world, bad):
+    """``<int:pk>`` only takes ASCII digits; a number too big for the database is "not found", not a 500."""
+    client = clients_for(world)["superuser"]
+    client.raise_request_exception = False
+    for path in (
+        "/admin/customers/{}/",
+        "/admin/customers/orders/{}/",
+        "/admin/customers/{}/email/",
+        "/admin/customers/sharing/{}/",
+        "/admin/customers/exports/customer/{}/",
+    ):
+        response = client.get(path.format(bad))
+        assert response.status_code == MISSING, path.format(bad)

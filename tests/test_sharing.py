@@ -295,18 +295,20 @@ def test_nobody_changes_their_own_grant(client, sharer, account):
 # --- The user search --------------------------------------------------------------------------------
 
 
-def test_user_search_finds_by_name_and_e_mail(client, sharer, colleague):
+def test_user_search_finds_by_name_prefix_and_whole_e_mail_only(client, sharer, colleague):
     make_staff("inactive", email="marie@old.example", is_active=False)
-    response = logged_in(client, sharer).get(USERS, {"q": "marie"}, headers={"x-requested-with": "XMLHttpRequest"})
+    response = logged_in(client, sharer).get(USERS, {"q": "cur"}, headers={"x-requested-with": "XMLHttpRequest"})
     assert response.status_code == 200
-    assert response.json() == {
-        "results": [
-            {"id": colleague.pk, "username": "colleague", "name": "Colleague Curie", "email": "marie@lab.example"}
-        ]
-    }
+    # Only what sharing needs: the user name to submit and a name to recognise; no e-mail address.
+    assert response.json() == {"results": [{"username": "colleague", "name": "Colleague Curie"}]}
     assert [user["username"] for user in client.get(USERS, {"q": "coll cur"}).json()["results"]] == ["colleague"]
-    assert client.get(USERS, {"q": "sharer"}).json() == {"results": []}  # never oneself
-    assert client.get(USERS, {"q": "m"}).json() == {"results": []}  # two characters at least
+    # A whole e-mail address finds its user, and the address comes back (the searcher typed it).
+    assert client.get(USERS, {"q": "MARIE@lab.example"}).json() == {
+        "results": [{"username": "colleague", "name": "Colleague Curie", "email": "marie@lab.example"}]
+    }
+    # No search inside e-mail addresses or names, no short prefixes, never oneself: no user enumeration.
+    for query in ("marie", "lab.example", "@lab.example", "olleague", "co", "c", "sharer", "marie@old.example"):
+        assert client.get(USERS, {"q": query}).json() == {"results": []}, query
 
 
 def test_user_search_is_refused_to_users_who_may_share_nothing(client, account, colleague):
@@ -324,7 +326,7 @@ def test_user_search_limits_results(admin_client):
         make_staff(f"twin{index:02}")
     results = admin_client.get(USERS, {"q": "twin"}).json()["results"]
     assert len(results) == 10
-    assert results[0]["username"] == "twin00"
+    assert results[0] == {"username": "twin00", "name": "Twin00"}
 
 
 # --- Menu and header -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django_filters.widgets import SuffixedMultiWidget
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
 from .countries import country_code, country_name, sort_key
+from .ids import parse_id
 from .models import Channel, Customer, SellerAccount
 from .permissions import Action, accounts_for, customers_for
 
@@ -107,15 +108,13 @@ class YesNoFilter(django_filters.ChoiceFilter):
 
 
 class AccountChoiceField(django_filters.fields.ModelMultipleChoiceField):
-    """Refuses ids that are not plain positive integers before they reach the database (where a
-    20-digit number overflows SQLite's integers)."""
+    """Refuses values that are not ids (``ids.parse_id``) before they reach the database."""
 
     def clean(self, value):
         for item in value or []:
-            text = str(item).strip()
-            if not (text.isdigit() and len(text) <= 18):
+            if parse_id(item) is None:
                 raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text}
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": item}
                 )
         return super().clean(value)
 

@@ -32,6 +32,7 @@ from .columns import COLUMNS
 from .countries import matching_codes
 from .customer_search import search_filter
 from .filters import CustomerFilterSet
+from .ids import parse_ids
 from .models import ListingPreference, SellerAccount
 from .permissions import Action, accounts_for, customers_for
 
@@ -117,16 +118,6 @@ def as_query_dict(params):
         values = value if isinstance(value, list | tuple) else [value]
         query_dict.setlist(key, [str(v) for v in values if v is not None])
     return query_dict
-
-
-def parse_ids(values):
-    """Positive integers from strings; anything else is skipped."""
-    ids = []
-    for value in values:
-        value = str(value).strip()
-        if value.isdigit() and len(value) <= 18 and int(value) > 0:
-            ids.append(int(value))
-    return ids
 
 
 class CustomerListing:

@@ -14,9 +14,10 @@ from .views.customer_page import urls as customer_page_urls
 from .views.exports import urls as export_urls
 from .views.imports import urls as import_urls
 from .views.listing.accounts import seller_account_viewset
-from .views.listing.menu_items import seller_accounts_menu_item, watchlist_menu_item
+from .views.listing.menu_items import seller_accounts_menu_item
 from .views.listing.viewset import customer_viewset
 from .views.listing.watchlist_snippet import WatchlistEntryBulkDeleteAction, watchlist_entry_viewset
+from .views.methods import refuse_unoffered_methods
 from .views.sharing import urls as sharing_urls
 
 # Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail
@@ -47,12 +48,8 @@ def register_listing_icons(icons):
 # The snippet's bulk delete, scoped and recorded like a removal with the eye; ``order`` puts it
 # after (so in place of) Wagtail's own snippet delete action for this model.
 hooks.register("register_bulk_action", WatchlistEntryBulkDeleteAction, order=100)
+# In the Customers menu only (the viewset's ``menu_hook``), so Wagtail's Snippets menu does not list it.
 register_snippet(watchlist_entry_viewset)
-
-
-@hooks.register(CUSTOMERS_MENU_HOOK)
-def register_watchlist_menu_item():
-    return watchlist_menu_item()
 
 
 @hooks.register(CUSTOMERS_MENU_HOOK)
@@ -69,12 +66,12 @@ def register_customers_listing_menu_item():
 
 @hooks.register("register_admin_urls")
 def register_customer_page_urls():
-    return [path("customers/", include(customer_page_urls))]
+    return refuse_unoffered_methods([path("customers/", include(customer_page_urls))])
 
 
 @hooks.register("register_admin_urls")
 def register_sharing_urls():
-    return [path("customers/sharing/", include(sharing_urls))]
+    return refuse_unoffered_methods([path("customers/sharing/", include(sharing_urls))])
 
 
 @hooks.register(CUSTOMERS_MENU_HOOK)
@@ -86,7 +83,7 @@ def register_sharing_menu_item():
 
 @hooks.register("register_admin_urls")
 def register_export_urls():
-    return [path("customers/exports/", include(export_urls))]
+    return refuse_unoffered_methods([path("customers/exports/", include(export_urls))])
 
 
 @hooks.register(CUSTOMERS_MENU_HOOK)
@@ -102,7 +99,7 @@ hooks.register("construct_main_menu", add_finished_job_notices)
 
 @hooks.register("register_admin_urls")
 def register_import_urls():
-    return [path("customers/import/", include(import_urls))]
+    return refuse_unoffered_methods([path("customers/import/", include(import_urls))])
 
 
 @hooks.register(CUSTOMERS_MENU_HOOK)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from ..columns import DEFAULT_COLUMNS, clean_column_names
 from ..conf import get_setting
+from ..ids import parse_id
 from ..listing import CustomerListing, as_query_dict, get_tab
 from ..permissions import Action
 from .resources import customer_resource_class
@@ -144,9 +145,10 @@ def parse_selected_ids(raw):
         text = str(value).strip()
         if not text:
             continue
-        if not text.isdigit() or len(text) > 18:
+        pk = parse_id(text)
+        if pk is None:
             raise ExportRequestError(_("The selected customers could not be read."))
-        ids.append(int(text))
+        ids.append(pk)
     ids = list(dict.fromkeys(ids))
     if len(ids) > MAX_SELECTED_IDS:
         raise ExportRequestError(_("Too many customers selected."))

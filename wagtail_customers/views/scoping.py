@@ -19,6 +19,7 @@ from functools import update_wrapper, wraps
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import IntegerField
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -26,7 +27,9 @@ from django.utils.translation import gettext as _
 from wagtail.utils.urlpatterns import decorate_urlpatterns
 
 from ..compat import PermissionPolicyViewSetMixin, get_permission_policy
+from ..ids import parse_id, parse_ids
 from ..permissions import account_path, scope
+from .methods import OfferedMethodsViewSetMixin
 
 ERROR_TEMPLATE = "wagtail_customers/permission_denied.html"
 
@@ -105,8 +108,13 @@ class ScopedViewMixin:
         return self._scope_listing(super().get_object_list())
 
     def get_objects(self, pks):
-        # The chooser's "chosen" answer for several objects.
+        # The chooser's "chosen" answer for several objects; values that are not ids are never found.
+        if self._has_integer_pk():
+            pks = parse_ids(pks)
         return self._scope_listing(super().get_objects(pks))
+
+    def _has_integer_pk(self):
+        return isinstance(self.scoped_model._meta.pk, IntegerField)
 
     # Single objects ----------------------------------------------------------------------------
 
@@ -128,6 +136,10 @@ class ScopedViewMixin:
         return obj
 
     def get_object(self, *args, **kwargs):
+        # The chooser's "chosen" view passes the URL's ``<str:pk>`` as an argument, the others read kwargs.
+        pk = args[0] if args and isinstance(args[0], str) else self.kwargs.get(getattr(self, "pk_url_kwarg", "pk"))
+        if pk is not None and self._has_integer_pk() and parse_id(unquote(str(pk))) is None:
+            raise Http404
         try:
             obj = super().get_object(*args, **kwargs)
         except PermissionDenied:
@@ -140,6 +152,10 @@ class ScopedViewMixin:
         pk = self.kwargs.get(getattr(self, "pk_url_kwarg", "pk"))
         if pk is None:
             return None
+        if self._has_integer_pk():
+            pk = parse_id(unquote(str(pk)))
+            if pk is None:
+                return None
         try:
             return self.scoped_model._default_manager.filter(pk=unquote(str(pk))).first()
         except (ValueError, ValidationError):
@@ -205,9 +221,9 @@ def scoped_view_class(view_class, model=None):
     return scoped
 
 
-class ScopedViewSetMixin(PermissionPolicyViewSetMixin):
+class ScopedViewSetMixin(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMixin):
     """For the plugin's ModelViewSets and SnippetViewSets: every view scoped (their choosers' too), every
-    refusal a 403."""
+    refusal a 403, and PUT, PATCH and DELETE answered 405."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
+from ...ids import parse_id
 from ...models import Customer, Order
 from ...permissions import Action, can, customers_for, orders_for
 
@@ -13,18 +14,24 @@ HEADER_ACTIONS = (Action.MANAGE_WATCHLIST, Action.EMAIL, Action.EXPORT, Action.D
 
 def scoped_customer(user, pk, *, related=("account", "watchlist_entry")):
     """The customer ``pk`` if the user may view it; 404 otherwise (also for another account's customer)."""
+    pk = parse_id(pk)
+    if pk is None:
+        raise Http404
     try:
-        return customers_for(user, Action.VIEW).select_related(*related).get(pk=int(pk))
-    except (Customer.DoesNotExist, ValueError, TypeError, OverflowError) as error:
+        return customers_for(user, Action.VIEW).select_related(*related).get(pk=pk)
+    except Customer.DoesNotExist as error:
         raise Http404 from error
 
 
 def scoped_order(user, pk):
     """The order ``pk`` with its account, customer and feedback, if the user may view it; 404 otherwise."""
     queryset = orders_for(user, Action.VIEW).select_related("account", "customer", "feedback")
+    pk = parse_id(pk)
+    if pk is None:
+        raise Http404
     try:
-        return queryset.get(pk=int(pk))
-    except (Order.DoesNotExist, ValueError, TypeError, OverflowError) as error:
+        return queryset.get(pk=pk)
+    except Order.DoesNotExist as error:
         raise Http404 from error
 
 

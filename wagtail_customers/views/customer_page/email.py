@@ -13,6 +13,7 @@ from django.views.generic import FormView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ...ids import parse_id
 from ...permissions import Action
 from ...services.contact import contact_url, send_customer_email, sender_address
 from .access import require, scoped_customer
@@ -74,9 +75,12 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
         value = self.request.GET.get("order")
         if value in (None, ""):
             return None
+        pk = parse_id(value)
+        if pk is None:
+            raise Http404
         try:
-            return self.customer.orders.get(pk=int(value))
-        except (ValueError, OverflowError, self.customer.orders.model.DoesNotExist) as error:
+            return self.customer.orders.get(pk=pk)
+        except self.customer.orders.model.DoesNotExist as error:
             raise Http404 from error
 
     @property

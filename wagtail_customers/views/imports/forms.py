@@ -4,6 +4,7 @@ from django import forms
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from ...ids import IdModelChoiceField
 from ...importers import FORMATS
 from ...importers.base import MAX_FILE_BYTES
 from ...permissions import Action, accounts_for
@@ -17,7 +18,7 @@ ENCODINGS = [
 
 
 class ImportForm(forms.Form):
-    account = forms.ModelChoiceField(
+    account = IdModelChoiceField(
         label=_("Seller account"),
         queryset=None,
         empty_label=None,

@@ -7,13 +7,16 @@ Disabling an account takes its customers out of every listing, statistic and exp
 deleting anything.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from ...compat import PermissionPolicyViewSetMixin
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
+from ..methods import OfferedMethodsViewSetMixin
 
 MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selleraccount")
 
@@ -25,6 +28,9 @@ def may_manage_accounts(user):
 
 
 class SellerAccountIndexView(generic.IndexView):
+    #: Wagtail's index with a named search landmark (axe's landmark-unique).
+    template_name = "wagtail_customers/shared/index.html"
+
     def get_base_queryset(self):
         queryset = super().get_base_queryset()
         if may_manage_accounts(self.request.user):
@@ -32,7 +38,25 @@ class SellerAccountIndexView(generic.IndexView):
         return queryset.filter(pk__in=accounts_for(self.request.user, Action.VIEW))
 
 
-class SellerAccountViewSet(PermissionPolicyViewSetMixin, ModelViewSet):
+class ManagersOnlyMixin:
+    """The views of one account (edit, delete, history, usage) refuse users who may not manage accounts
+    before the account is looked up: an existing id and a missing one answer the same, so ids cannot
+    be probed."""
+
+    def setup(self, request, *args, **kwargs):
+        if not may_manage_accounts(request.user):
+            raise PermissionDenied
+        super().setup(request, *args, **kwargs)
+
+
+class YesNoColumn(Column):
+    """A true/false field as "Yes" or "No" (Wagtail's default shows ``True``)."""
+
+    def get_value(self, instance):
+        return _("Yes") if super().get_value(instance) else _("No")
+
+
+class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMixin, ModelViewSet):
     model = SellerAccount
     icon = "site"
     menu_label = _("Seller accounts")
@@ -40,13 +64,18 @@ class SellerAccountViewSet(PermissionPolicyViewSetMixin, ModelViewSet):
     url_prefix = "customers/accounts"
     name = "wagtail_customers_accounts"
     index_view_class = SellerAccountIndexView
-    list_display = ["name", "channel", "marketplace", "currency", "is_enabled"]
+    list_display = ["name", "channel", "marketplace", "currency", YesNoColumn("is_enabled", label=_("Enabled"))]
     list_filter = ["channel", "is_enabled"]
     search_fields = ["name", "marketplace"]
     ordering = ["name"]
     form_fields = ["name", "channel", "marketplace", "currency", "is_enabled", "contact_url_template"]
     copy_view_enabled = False
     inspect_view_enabled = False
+
+    def construct_view(self, view_class, **kwargs):
+        if not issubclass(view_class, generic.IndexView):
+            view_class = type(view_class.__name__, (ManagersOnlyMixin, view_class), {})
+        return super().construct_view(view_class, **kwargs)
 
 
 seller_account_viewset = SellerAccountViewSet()

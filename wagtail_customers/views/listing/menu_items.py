@@ -19,9 +19,8 @@ class ModelPermissionMenuItem(CustomersMenuItem):
         return policy.user_has_any_permission(request.user, {"add", "change", "delete", "view"})
 
 
-def watchlist_menu_item():
-    from .watchlist_snippet import watchlist_entry_viewset
-
+def watchlist_menu_item(watchlist_entry_viewset):
+    """The watchlist snippet's own menu item (its ``get_menu_item``), in the Customers menu."""
     return ModelPermissionMenuItem(
         _("Watchlist"),
         reverse(watchlist_entry_viewset.get_url_name("list")),

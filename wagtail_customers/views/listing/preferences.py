@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
 from ...columns import DEFAULT_COLUMNS, clean_column_names
-from ...listing import parse_ids
+from ...ids import parse_ids
 from ...models import ListingPreference
 from ...permissions import Action
 from .access import account_ids_for, forbidden, may_open_listing, next_url, wants_json, without_params

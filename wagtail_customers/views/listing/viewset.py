@@ -14,6 +14,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from ...listing import TABS
 from ...models import Customer
 from ...permissions import Action, customers_for
+from ..methods import OfferedMethodsViewSetMixin
 from . import preferences
 from .bulk import CustomerBulkActionView
 from .delete import CustomerDeleteView
@@ -48,7 +49,7 @@ def results_url_name(tab):
     return "index_results" if tab.url_name == "index" else f"{tab.url_name}_results"
 
 
-class CustomerListingViewSet(ModelViewSet):
+class CustomerListingViewSet(OfferedMethodsViewSetMixin, ModelViewSet):
     model = Customer
     icon = "group"
     menu_label = _("Customers")

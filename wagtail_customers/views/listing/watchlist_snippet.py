@@ -1,5 +1,9 @@
 """``WatchlistEntry`` as a Wagtail snippet: its own listing (note, added by, date), history and bulk delete.
 
+It lives in the Customers menu only (``menu_hook``): a snippet whose menu item is registered elsewhere
+is left out of Wagtail's Snippets index, and a site with no other snippets shows no Snippets menu item.
+Its chooser has no "create" tab or URL (entries are made from the customers listing).
+
 Scoped like everything else: the listing shows entries of customers the user may view; an entry of
 any other customer answers 404; editing the note or deleting needs ``Action.MANAGE_WATCHLIST`` on
 the customer's seller account (403 otherwise). Entries are created from the customers listing (the
@@ -16,12 +20,16 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 from wagtail.log_actions import log
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import DeleteView, SnippetViewSet
 
+from ...ids import parse_ids
+from ...menu import CUSTOMERS_MENU_HOOK
 from ...models import WatchlistEntry
 from ...permissions import Action, can, customers_for
 from ...services.watchlist import record_entries_removed
 from ..scoping import ScopedViewSetMixin
+from .menu_items import watchlist_menu_item
 
 
 def scoped_entries(user):
@@ -56,7 +64,8 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
 
     @classmethod
     def get_queryset(cls, model, object_ids):
-        return model.objects.filter(pk__in=object_ids).select_related("customer")
+        # ``?id=`` values that are not ids (unicode digits, 20 digits) are never found, not a 500.
+        return model.objects.filter(pk__in=parse_ids(object_ids)).select_related("customer")
 
     def get_actionable_objects(self):
         # Entries outside the user's scope are dropped, not listed as "no permission": listing them
@@ -83,8 +92,18 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
         return result
 
 
+class WatchlistEntryChooserViewSet(SnippetChooserViewSet):
+    """The chooser without its "create" URL: an entry needs a customer, picked on the customers listing."""
+
+    def get_urlpatterns(self):
+        return [pattern for pattern in super().get_urlpatterns() if pattern.name != "create"]
+
+
 class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
     model = WatchlistEntry
+    chooser_viewset_class = WatchlistEntryChooserViewSet
+    #: In the Customers menu, not Wagtail's Snippets menu (``menu_item_is_registered`` follows from it).
+    menu_hook = CUSTOMERS_MENU_HOOK
     # A copy of an entry could never be saved (one entry per customer).
     copy_view_enabled = False
     icon = "view"
@@ -106,6 +125,9 @@ class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
 
     def get_queryset(self, request):
         return scoped_entries(request.user)
+
+    def get_menu_item(self, order=None):
+        return watchlist_menu_item(self)
 
 
 watchlist_entry_viewset = WatchlistEntryViewSet()

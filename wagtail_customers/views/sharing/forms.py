@@ -1,35 +1,64 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ...ids import IdModelMultipleChoiceField
 from ...permissions import Action, accounts_for, actions_by_account
 from ...services.access import grant_actions, shareable_actions, with_view
 
 ACTION_HELP = _("“View customers” comes with every other action.")
 
 
+#: The user search answers a name or user name prefix of at least this many characters (or a whole e-mail
+#: address), so that it cannot list every user letter by letter.
+MIN_SEARCH_LENGTH = 3
+
+
+def is_email(query):
+    try:
+        validate_email(query)
+    except ValidationError:
+        return False
+    return True
+
+
 def find_users(query, exclude=None, limit=10):
-    """Active users whose user name, first or last name or e-mail contains ``query`` (case-insensitive)."""
+    """Active users for the share form's user field.
+
+    A whole e-mail address finds the users with exactly that address; anything else, of at least
+    ``MIN_SEARCH_LENGTH`` characters, finds users whose user name, first name or last name starts with
+    each word (case-insensitive). Never a search inside e-mail addresses (that would list them).
+    """
     query = (query or "").strip()
     User = get_user_model()
     users = User.objects.filter(is_active=True)
     if exclude is not None:
         users = users.exclude(pk=exclude.pk)
-    words = query.split()
-    for word in words[:4]:
-        users = users.filter(
-            Q(**{f"{User.USERNAME_FIELD}__icontains": word})
-            | Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-        )
+    if is_email(query):
+        users = users.filter(email__iexact=query)
+    elif len(query) < MIN_SEARCH_LENGTH:
+        return User.objects.none()
+    else:
+        for word in query.split()[:4]:
+            users = users.filter(
+                Q(**{f"{User.USERNAME_FIELD}__istartswith": word})
+                | Q(first_name__istartswith=word)
+                | Q(last_name__istartswith=word)
+            )
     return users.order_by(User.USERNAME_FIELD)[:limit]
 
 
-def describe_user(user):
+def describe_user(user, query=""):
+    """What the share form needs of a found user: the user name it submits and a name to recognise them by.
+    The e-mail address only when the query was that address (the searcher knew it already)."""
     full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return {"id": user.pk, "username": user.get_username(), "name": full_name, "email": user.email}
+    described = {"username": user.get_username(), "name": full_name}
+    if query and is_email(query) and user.email.lower() == query.lower():
+        described["email"] = user.email
+    return described
 
 
 def _action_choices(actions):
@@ -42,10 +71,13 @@ class ShareAccessForm(forms.Form):
     user = forms.CharField(
         label=_("User"),
         max_length=254,
-        help_text=_("Type part of a name, user name or e-mail address and pick the user from the list."),
+        help_text=_(
+            "Type the start of their name or user name (three letters or more), or their whole e-mail address, "
+            "and pick them from the list."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    accounts = forms.ModelMultipleChoiceField(
+    accounts = IdModelMultipleChoiceField(
         label=_("Seller accounts"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
     actions = forms.MultipleChoiceField(label=_("Actions"), widget=forms.CheckboxSelectMultiple, help_text=ACTION_HELP)

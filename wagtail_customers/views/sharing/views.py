@@ -32,7 +32,7 @@ from ...services.access import (
     revoke_access,
     share_access,
 )
-from .forms import ChangeAccessForm, ShareAccessForm, describe_user, find_users
+from .forms import MIN_SEARCH_LENGTH, ChangeAccessForm, ShareAccessForm, describe_user, find_users
 
 INDEX_URL = "wagtail_customers_sharing:index"
 
@@ -222,6 +222,7 @@ class ShareView(SharingFormMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["action_url"] = reverse("wagtail_customers_sharing:share")
         context["search_url"] = reverse("wagtail_customers_sharing:users")
+        context["search_min_length"] = MIN_SEARCH_LENGTH
         return context
 
     def form_valid(self, form):
@@ -331,13 +332,14 @@ class RevokeView(GrantMixin, TemplateView):
 
 @require_GET
 def user_search(request):
-    """JSON for the user field's autocomplete: ``{"results": [{id, username, name, email}]}``.
+    """JSON for the user field's autocomplete: ``{"results": [{username, name}]}`` (``email`` too when the
+    query was that whole address).
 
-    Only for users who may share some account; at least two characters; ten results at most.
+    Only for users who may share some account; a name or user name prefix of ``MIN_SEARCH_LENGTH``
+    characters or a whole e-mail address (see ``find_users``); ten results at most.
     """
     if not can(request.user, Action.SHARE):
         raise PermissionDenied
-    query = request.GET.get("q", "")[:100].strip()
-    if len(query) < 2:
-        return JsonResponse({"results": []})
-    return JsonResponse({"results": [describe_user(user) for user in find_users(query, exclude=request.user)]})
+    query = request.GET.get("q", "")[:254].strip()
+    users = find_users(query, exclude=request.user)
+    return JsonResponse({"results": [describe_user(user, query) for user in users]})

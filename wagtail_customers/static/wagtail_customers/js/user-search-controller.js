@@ -5,7 +5,7 @@
 
   class UserSearchController extends Controller {
     static targets = ['results', 'status'];
-    static values = { url: String, empty: String };
+    static values = { url: String, empty: String, minLength: { type: Number, default: 3 } };
 
     connect() {
       this.input = this.element.querySelector('input[type="text"]');
@@ -32,7 +32,8 @@
     onInput() {
       clearTimeout(this.timer);
       const query = this.input.value.trim();
-      if (query.length < 2) {
+      // The server answers a name prefix of minLength characters or a whole e-mail address.
+      if (query.length < this.minLengthValue) {
         this.render([]);
         return;
       }
@@ -78,7 +79,7 @@
       this.resultsTarget.hidden = !open;
       this.input.setAttribute('aria-expanded', String(open));
       this.input.removeAttribute('aria-activedescendant');
-      const typed = this.input.value.trim().length >= 2;
+      const typed = this.input.value.trim().length >= this.minLengthValue;
       this.statusTarget.textContent = open || !typed ? '' : this.emptyValue;
     }
 
