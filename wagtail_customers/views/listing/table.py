@@ -80,6 +80,8 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
             accessor=str,
             get_url=lambda customer: reverse("wagtail_customers_customer:detail", args=(customer.pk,)),
             get_title_id=lambda customer: f"customer_{quote(customer.pk)}_title",
+            # Sticky while the table scrolls sideways (listing.css).
+            classname="wc-name-column",
         )
 
     def get_cell_context_data(self, instance, parent_context):

@@ -10,6 +10,30 @@
     class ColumnPickerController extends Controller {
       static targets = ['list', 'item', 'status'];
 
+      connect() {
+        // The panel opens below the toolbar, often near the bottom of the window: keep all of it (Save
+        // and Reset included) on screen, letting the list scroll inside (listing.css).
+        this.disclosure = this.element.closest('details');
+        this.fit = this.fit.bind(this);
+        if (this.disclosure) this.disclosure.addEventListener('toggle', this.fit);
+        window.addEventListener('resize', this.fit);
+      }
+
+      disconnect() {
+        if (this.disclosure) this.disclosure.removeEventListener('toggle', this.fit);
+        window.removeEventListener('resize', this.fit);
+      }
+
+      fit() {
+        if (!this.disclosure || !this.disclosure.open) return;
+        const margin = 16;
+        const smallest = Math.min(240, window.innerHeight - 2 * margin);
+        const room = () => window.innerHeight - this.element.getBoundingClientRect().top - margin;
+        const height = Math.max(room(), smallest);
+        this.element.style.maxHeight = `${height}px`;
+        if (room() < height) this.element.scrollIntoView({ block: 'nearest' });
+      }
+
       dragStart(event) {
         this.dragged = event.currentTarget;
         this.dragged.classList.add('wc-column-list__item--dragging');
