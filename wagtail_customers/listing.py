@@ -9,7 +9,7 @@ Query parameters read (a ``QueryDict`` or a dict of values or lists):
 
 * ``account``: seller account ids; without it, the user's remembered selection (or all);
 * ``q``: search in name, e-mail, buyer id and "Buyer of order #..." label (``customer_search``),
-  case-insensitive;
+  case-insensitive, and the country it names (``countries.matching_codes``);
 * the filters of ``CustomerFilterSet`` (``channel``, ``country``, ``last_order_from`` ...);
 * ``ordering``: a sortable column name, ``-`` prefixed for descending (an allow-list).
 
