@@ -55,6 +55,8 @@ DEFAULTS = {
     # An uploaded file whose preview is not applied or cancelled within this many hours is deleted (with its
     # preview) by the clean-up task.
     "IMPORT_PREVIEW_EXPIRY_HOURS": 24,
+    # Where the "Help" link of the Customers header goes (a new tab); None or "" hides the link.
+    "HELP_URL": "https://wagtail-customers.readthedocs.io/",
     # Ratings at or below this value count as negative feedback.
     "NEGATIVE_FEEDBACK_MAX_RATING": 2,
 }

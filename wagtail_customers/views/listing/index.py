@@ -25,6 +25,7 @@ from ...models import Customer, ListingPreference
 from ...permissions import Action, accounts_for, can
 from ..sharing.header import sharing_header_actions
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
+from .help import help_header_buttons
 from .media import listing_media
 from .table import table_columns
 
@@ -140,6 +141,10 @@ class CustomerIndexView(IndexView):
 
     def get_base_queryset(self):
         return self.listing.queryset.select_related("watchlist_entry")
+
+    @cached_property
+    def header_buttons(self):
+        return [*super().header_buttons, *help_header_buttons()]
 
     @cached_property
     def header_more_buttons(self):
