@@ -6,6 +6,7 @@ Screenshots for the docs go to docs/_static/screenshots/.
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("WC_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "_static" / "screenshots"
+AXE_PACKAGE = Path(__file__).resolve().parent / "axe"
+AXE_SCRIPT = AXE_PACKAGE / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -81,3 +84,14 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def axe_script():
+    """The path of axe-core's script (the npm package pinned in tests/browser/axe/package-lock.json)."""
+    if not AXE_SCRIPT.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("axe-core is not installed and npm is missing: run `npm ci --prefix tests/browser/axe`.")
+        subprocess.run([npm, "ci", "--prefix", str(AXE_PACKAGE), "--no-audit", "--no-fund"], check=True)
+    return AXE_SCRIPT
