@@ -1,6 +1,7 @@
 """The example site: the admin menu, and its shop feeding orders into the ledger."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -54,3 +55,34 @@ def test_shop_orders_flow_into_the_ledger_when_placed(django_capture_on_commit_c
         order.save()
     customer.refresh_from_db()
     assert (customer.orders_count, customer.units) == (1, 0)
+
+
+def test_the_demo_shows_the_background_export_path(
+    client, superuser, account, settings, capsys, django_capture_on_commit_callbacks
+):
+    """Issue 11, item 7: with the demo's settings, exporting all of the demo's customers takes the background path
+    (notice, Exports page) and the e-mailed link appears in the console, as the README says."""
+    from example_project import settings as example
+    from tests.export_support import make_customers
+    from wagtail_customers.management.commands.customers_demo_data import Command as DemoData
+    from wagtail_customers.models import ExportJob
+
+    sync_limit = example.WAGTAIL_CUSTOMERS["EXPORT_SYNC_MAX_ROWS"]
+    demo_customers = DemoData().create_parser("manage.py", "customers_demo_data").parse_args([]).customers
+    assert sync_limit < demo_customers
+    assert example.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"more than {sync_limit} customers" in readme and "/admin/customers/exports/" in readme
+
+    settings.WAGTAIL_CUSTOMERS = example.WAGTAIL_CUSTOMERS
+    settings.EMAIL_BACKEND = example.EMAIL_BACKEND
+    make_customers(account, sync_limit + 1)
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/customers/exports/start/", {"tab": "all", "scope": "all", "format": "csv"})
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/admin/customers/exports/#job-{job.pk}"
+    assert "is being prepared" in str(list(response.wsgi_request._messages)[0])
+    assert f"job-{job.pk}" in client.get("/admin/customers/exports/").content.decode()
+    console = capsys.readouterr().out
+    assert f"{example.WAGTAIL_CUSTOMERS['BASE_URL']}/admin/customers/exports/{job.pk}/download/" in console

@@ -1,0 +1,105 @@
+"""A site without Celery settings (the README's "Install into your site" alone): big exports and imports are
+refused up front with the reason, and ``manage.py check`` warns (issue 11, item 3)."""
+
+import pytest
+from celery import current_app
+from django.core.checks import run_checks
+
+from tests.export_support import START_URL, exporter, make_customers
+from tests.test_import_screen import GOOD, upload
+from wagtail_customers.models import Customer, ExportJob, ImportJob, JobState
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def no_task_queue(settings, monkeypatch):
+    """No CELERY_BROKER_URL anywhere and tasks not eager: what a site without Celery settings has."""
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    del settings.CELERY_BROKER_URL
+    del settings.CELERY_TASK_ALWAYS_EAGER
+    saved = {key: current_app.conf[key] for key in ("broker_url", "task_always_eager")}
+    current_app.conf.update(broker_url=None, task_always_eager=False)
+    yield
+    current_app.conf.update(**saved)
+
+
+@pytest.fixture
+def limits(settings):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "EXPORT_SYNC_MAX_ROWS": 5, "IMPORT_SYNC_MAX_ROWS": 2}
+
+
+@pytest.fixture
+def user(account, limits):
+    make_customers(account, 8)
+    return exporter("noqueue", account)
+
+
+def messages_of(response):
+    return [str(message) for message in response.wsgi_request._messages]
+
+
+def test_check_warns_when_no_broker_is_configured(no_task_queue):
+    warnings = [message for message in run_checks() if message.id == "wagtail_customers.W011"]
+    assert len(warnings) == 1 and "CELERY_BROKER_URL" in warnings[0].msg
+
+
+def test_no_warning_with_a_broker_or_eager_tasks(settings):
+    assert "wagtail_customers.W011" not in {message.id for message in run_checks()}
+
+
+def test_a_big_export_is_refused_before_any_job_with_the_reason(client, user, no_task_queue):
+    client.force_login(user)
+    response = client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
+    assert response.status_code == 302 and response["Location"].startswith("/admin/customers/")
+    assert not ExportJob.objects.exists()
+    [message] = messages_of(response)
+    assert "no task queue" in message and "8 customers" in message and "more than 5" in message
+    assert "being prepared" not in message
+    page = client.get(response["Location"]).content.decode()
+    assert "being prepared" not in page
+
+
+def test_a_small_export_still_downloads_at_once(client, user, no_task_queue):
+    client.force_login(user)
+    ids = ",".join(str(pk) for pk in Customer.objects.values_list("pk", flat=True)[:3])
+    response = client.post(START_URL, {"tab": "all", "scope": "selected", "format": "csv", "ids": ids})
+    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+
+
+def test_a_big_import_is_refused_with_the_reason_and_its_file_deleted(admin_client, account, limits, no_task_queue):
+    response = upload(admin_client, account)  # three rows, above the limit of 2
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert job.state == JobState.FAILED and "no task queue" in job.error and not job.file
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200 and "no task queue" in page.content.decode()
+
+
+def test_a_small_import_still_runs_in_the_request(admin_client, account, no_task_queue):
+    upload(admin_client, account, content=GOOD)
+    job = ImportJob.objects.get()
+    assert job.state == JobState.PENDING and job.preview["report"]["orders_created"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_broker_shows_the_failure_not_being_prepared(client, user, settings):
+    """A broker is configured but down: the job fails when queued, and the page says so (not both messages).
+    (Committed for real, as in a request, so the job is queued before the view answers.)"""
+    saved = {key: current_app.conf[key] for key in ("broker_url", "task_always_eager", "broker_connection_max_retries")}
+    current_app.conf.update(
+        broker_url="redis://127.0.0.1:9/0", task_always_eager=False, broker_connection_max_retries=1
+    )
+    from tests.celery_fixtures import _reset_publisher
+
+    _reset_publisher(current_app)
+    try:
+        client.force_login(user)
+        response = client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
+    finally:
+        current_app.conf.update(**saved)
+        _reset_publisher(current_app)
+    job = ExportJob.objects.get()
+    assert job.state == JobState.FAILED and "not reachable" in job.error
+    [message] = messages_of(response)
+    assert "not reachable" in message and "being prepared" not in message
