@@ -291,3 +291,19 @@ def test_customer_without_orders_has_empty_states(admin_client, account):
     assert "Nothing on this customer&#x27;s timeline yet" in html or "Nothing on this customer's timeline yet" in html
     assert "This customer has no orders." in html
     assert "No spend in USD" in html
+
+
+def test_a_returned_order_has_a_returned_entry_on_the_timeline(admin_client, account):
+    # Amazon's reports (and the demo) say an order came back without saying when.
+    undated = order_data("R-1", day=0, status="returned", delivered_at=moment(3), fulfilment_status="returned")
+    dated = order_data("R-2", day=10, status="returned", delivered_at=moment(13), returned_at=moment(20))
+    record_orders(account, [undated, dated])
+    customer = account.customers.get()
+    html = section(admin_client.get(detail_url(customer.pk)).content.decode(), "timeline")
+    r1 = html[html.index("Order R-1") :]
+    r2 = html[html.index("Order R-2") : html.index("Order R-1")]
+    assert re.findall(r'class="wc-timeline__label">([^<]+)<', r1) == ["Returned", "Delivered", "Placed"]
+    assert "date not known" in r1
+    # A reported date is used, and the return is not shown twice.
+    assert re.findall(r'class="wc-timeline__label">([^<]+)<', r2) == ["Returned", "Delivered", "Placed"]
+    assert "date not known" not in r2

@@ -39,13 +39,16 @@ def test_form_sends_records_and_logs(mailer, order, settings):
     response = mailer.get(email_url(customer.pk))
     assert response.status_code == 200
     html = response.content.decode()
-    for field in ("subject", "message", "order"):
+    for field in ("reason", "subject", "message", "order"):
         assert f'name="{field}"' in html
+    # The reasons of Amazon's "Contact buyer" form, one of them required.
+    for label in ("Order information", "Shipping", "Return or refund", "Feedback request", "Other"):
+        assert f">{label}</option>" in html
     assert "ada@example.com" in html and "care@shop-a.example" in html
 
     response = mailer.post(
         email_url(customer.pk),
-        {"subject": "Your parcel", "message": "Hello <Ada>,\nit left today.", "order": "1001"},
+        {"reason": "shipping", "subject": "Your parcel", "message": "Hello <Ada>,\nit left today.", "order": "1001"},
     )
     detail = reverse("wagtail_customers_customer:detail", args=[customer.pk])
     assert response.status_code == 302 and response["Location"] == detail
@@ -54,20 +57,21 @@ def test_form_sends_records_and_logs(mailer, order, settings):
     sent = mail.outbox[0]
     assert sent.to == ["ada@example.com"]
     assert sent.from_email == "Shop A <care@shop-a.example>"
-    assert sent.subject == "Your parcel"
+    assert sent.subject == "Shipping: Your parcel"
     assert sent.body == "Hello <Ada>,\nit left today."
     assert sent.content_subtype == "plain" and not getattr(sent, "alternatives", [])
 
     event = OrderEvent.objects.get(customer=customer, kind=EventKind.EMAIL)
     assert event.order == order and event.user.username == "mailer"
-    assert event.message == "Your parcel\n\nHello <Ada>,\nit left today."
+    assert event.message == "Shipping: Your parcel\n\nHello <Ada>,\nit left today."
     entry = ModelLogEntry.objects.get(action="wagtail_customers.email.sent")
     assert entry.object_id == str(customer.pk) and entry.user.username == "mailer"
-    assert entry.data["subject"] == "Your parcel" and entry.data["order"] == "1001"
+    assert entry.data["subject"] == "Shipping: Your parcel" and entry.data["order"] == "1001"
+    assert entry.data["reason"] == "shipping"
 
     # On the timeline, escaped, under its order.
     page = mailer.get(detail).content.decode()
-    assert "E-mail sent" in page and "Your parcel" in page
+    assert "E-mail sent" in page and "Shipping: Your parcel" in page
     assert "Hello &lt;Ada&gt;,<br>it left today." in page
     assert "Hello <Ada>" not in page
 
@@ -75,7 +79,7 @@ def test_form_sends_records_and_logs(mailer, order, settings):
 def test_sender_defaults_to_default_from_email(mailer, order, settings):
     settings.DEFAULT_FROM_EMAIL = "noreply@example.org"
     settings.WAGTAIL_CUSTOMERS = {}
-    mailer.post(email_url(order.customer_id), {"subject": "Hi", "message": "Text"})
+    mailer.post(email_url(order.customer_id), {"reason": "other", "subject": "Hi", "message": "Text"})
     assert mail.outbox[0].from_email == "noreply@example.org"
     assert OrderEvent.objects.get(kind=EventKind.EMAIL).order is None
 
@@ -92,9 +96,17 @@ def test_order_query_parameter_prefills_and_is_scoped(mailer, order, account, ot
 def test_invalid_form_sends_nothing(mailer, order):
     url = email_url(order.customer_id)
     cases = [
-        ({"subject": "", "message": "x"}, "This field is required"),
-        ({"subject": "Hi\r\nBcc: all@example.com", "message": "x"}, "The subject must be on one line."),
-        ({"subject": "Hi", "message": "x", "order": "9999"}, "This customer has no order with this id."),
+        ({"reason": "other", "subject": "", "message": "x"}, "This field is required"),
+        ({"subject": "Hi", "message": "x"}, "This field is required"),
+        ({"reason": "spam", "subject": "Hi", "message": "x"}, "Select a valid choice."),
+        (
+            {"reason": "other", "subject": "Hi\r\nBcc: all@example.com", "message": "x"},
+            "The subject must be on one line.",
+        ),
+        (
+            {"reason": "other", "subject": "Hi", "message": "x", "order": "9999"},
+            "This customer has no order with this id.",
+        ),
     ]
     for data, error in cases:
         response = mailer.post(url, data)
@@ -177,7 +189,7 @@ def test_failed_delivery_records_nothing(mailer, order, settings):
         port = probe.getsockname()[1]
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
-    response = mailer.post(email_url(order.customer_id), {"subject": "Hi", "message": "x"})
+    response = mailer.post(email_url(order.customer_id), {"reason": "other", "subject": "Hi", "message": "x"})
     assert response.status_code == 502
     assert "The e-mail could not be sent" in response.content.decode()
     assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()

@@ -191,7 +191,7 @@ MATRIX = {
             ACTED_ON_A,
             method="post",
             kwargs={"pk": "@customer"},
-            data={"subject": "Hello", "message": "Thanks for your order."},
+            data={"reason": "other", "subject": "Hello", "message": "Thanks for your order."},
         ),
     ],
     # --- Exports ------------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ def test_customer_page_tabs_order_pl_and_email(live_server, login, browser_admin
     # E-mail the customer about this order, then see it on the timeline.
     page.get_by_role("link", name="E-mail customer about this order").click()
     expect(page.get_by_label("Order reference")).to_have_value("GH-104")
+    page.get_by_label("Reason for contacting").select_option(label="Shipping")
     page.get_by_label("Subject").fill("Your COBOL manual")
     page.get_by_label("Message").fill("Dear Grace,\nthe second volume ships <tomorrow>.")
     screenshot(page, "customer-page-email")
@@ -120,12 +121,12 @@ def test_customer_page_tabs_order_pl_and_email(live_server, login, browser_admin
     entry = page.locator("#tab-timeline .wc-timeline__item").first
     expect(entry).to_contain_text("E-mail sent")
     expect(entry).to_contain_text("About order GH-104")
-    expect(entry).to_contain_text("Your COBOL manual")
+    expect(entry).to_contain_text("Shipping: Your COBOL manual")
     expect(entry).to_contain_text("the second volume ships <tomorrow>.")
     screenshot(page, "customer-page-email-sent")
 
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["grace@example.com"] and mail.outbox[0].subject == "Your COBOL manual"
+    assert mail.outbox[0].to == ["grace@example.com"] and mail.outbox[0].subject == "Shipping: Your COBOL manual"
 
 
 def test_watchlist_toggle_from_the_header(live_server, login, browser_admin, account):

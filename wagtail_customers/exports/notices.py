@@ -18,6 +18,7 @@ from wagtail.admin import messages as wagtail_messages
 
 from ..conf import get_setting
 from ..models import ExportJob, JobState
+from ..numbers import grouped
 from .query import ExportSpec
 
 logger = logging.getLogger("wagtail_customers.exports")
@@ -94,7 +95,7 @@ def add_finished_job_notices(request, menu_items=None):
                     "Your export of %(rows)s customers is ready.",
                     job["rows_written"],
                 )
-                % {"rows": job["rows_written"]},
+                % {"rows": grouped(job["rows_written"])},
                 buttons=[wagtail_messages.button(download_path(job["pk"]), _("Download"))],
             )
         else:

@@ -11,12 +11,33 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from wagtail.log_actions import log
 
 from ..conf import get_setting
 from ..models import EventKind, OrderEvent
+
+
+class ContactReason(models.TextChoices):
+    """Why the seller writes (as on Amazon's "Contact buyer" form): the subject starts with it, so
+    the buyer, the timeline and the history all say what the e-mail is about."""
+
+    ORDER_INFORMATION = "order_information", gettext_lazy("Order information")
+    SHIPPING = "shipping", gettext_lazy("Shipping")
+    RETURN_REFUND = "return_refund", gettext_lazy("Return or refund")
+    FEEDBACK_REQUEST = "feedback_request", gettext_lazy("Feedback request")
+    OTHER = "other", gettext_lazy("Other")
+
+
+def subject_with_reason(reason, subject):
+    """``Shipping: Your parcel``; the subject alone for no reason (callers of the service)."""
+    if not reason:
+        return subject
+    return _("%(reason)s: %(subject)s") % {"reason": ContactReason(reason).label, "subject": subject}
+
 
 #: The placeholders a contact URL template may use.
 CONTACT_URL_FIELDS = ("order_id", "marketplace")
@@ -61,13 +82,15 @@ def sender_address():
     return get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL
 
 
-def send_customer_email(customer, *, subject, message, user, order=None):
+def send_customer_email(customer, *, subject, message, user, order=None, reason=None):
     """E-mail ``customer`` (plain text), record it on the timeline and in Wagtail's history.
 
-    Raises whatever the e-mail backend raises (nothing is recorded then). Returns the ``OrderEvent``.
+    ``reason`` (a ``ContactReason`` value) goes in front of the subject. Raises whatever the e-mail
+    backend raises (nothing is recorded then). Returns the ``OrderEvent``.
     """
     if not customer.email:
         raise ValueError("The customer has no e-mail address.")
+    subject = subject_with_reason(reason, subject)
     EmailMessage(subject=subject, body=message, from_email=sender_address(), to=[customer.email]).send()
     with transaction.atomic():
         event = OrderEvent.objects.create(
@@ -82,6 +105,11 @@ def send_customer_email(customer, *, subject, message, user, order=None):
             customer,
             EMAIL_SENT_ACTION,
             user=user,
-            data={"subject": subject, "to": customer.email, "order": order.external_id if order else None},
+            data={
+                "subject": subject,
+                "to": customer.email,
+                "order": order.external_id if order else None,
+                "reason": reason or None,
+            },
         )
     return event

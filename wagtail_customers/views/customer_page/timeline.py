@@ -14,7 +14,7 @@ from datetime import datetime
 from django.core.paginator import Paginator
 from django.db.models import Q
 
-from ...models import EventKind, OrderEvent
+from ...models import EventKind, FulfilmentStatus, OrderEvent, OrderStatus
 
 #: Event kinds shown as a title plus a message (the first paragraph of an e-mail is its subject).
 TITLED_KINDS = {EventKind.EMAIL}
@@ -65,8 +65,15 @@ def _event_entry(event):
     return entry
 
 
+def is_returned(order):
+    return order.status == OrderStatus.RETURNED or order.fulfilment_status == FulfilmentStatus.RETURNED
+
+
 def _order_entries(order):
     entries = [TimelineEntry(kind, kind.label, moment) for kind, moment in order.milestones()]
+    if is_returned(order) and order.returned_at is None:
+        # Many channels (Amazon's reports, the demo) say an order came back but not when.
+        entries.append(TimelineEntry(EventKind.RETURNED, EventKind.RETURNED.label, None))
     feedback = getattr(order, "feedback", None)
     if feedback is not None:
         entries.append(

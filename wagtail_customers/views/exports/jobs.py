@@ -22,6 +22,7 @@ from ...exports import jobs
 from ...exports.query import ExportRequestError, ExportSpec
 from ...listing import get_tab
 from ...models import ExportJob, JobState
+from ...numbers import grouped
 from ...permissions import Action, accounts_for, can
 from ..listing.access import forbidden
 
@@ -74,7 +75,8 @@ def job_status_data(job):
         "rows_written": job.rows_written,
         "total_rows": job.total_rows,
         "percent": job.progress_percent,
-        "progress_label": _("%(written)s of %(total)s rows") % {"written": job.rows_written, "total": job.total_rows},
+        "progress_label": _("%(written)s of %(total)s rows")
+        % {"written": grouped(job.rows_written), "total": grouped(job.total_rows)},
         "size": filesizeformat(job.size_bytes) if job.size_bytes else "",
         "download_url": (
             reverse("wagtail_customers_exports:download", args=[job.pk])
@@ -164,7 +166,7 @@ class ExportJobIndexView(BaseListingView):
         return _(
             "You have no exports yet. Exports of more than %(rows)s customers are prepared in the "
             "background and listed here; start one from the Customers listing."
-        ) % {"rows": get_setting("EXPORT_SYNC_MAX_ROWS")}
+        ) % {"rows": grouped(get_setting("EXPORT_SYNC_MAX_ROWS"))}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -33,6 +33,7 @@ from ...exports.service import csv_chunks, log_export, start_export, write_tempo
 from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab
 from ...models import JobState
+from ...numbers import grouped
 from ...permissions import Action, can, customers_for
 from ..listing.access import forbidden
 from .download_notice import announce_download
@@ -108,7 +109,7 @@ def start_export_view(request):
                 "when it is ready.",
                 started.total,
             )
-            % {"count": started.total},
+            % {"count": grouped(started.total)},
         )
     elif job.state == JobState.DONE:
         messages.info(

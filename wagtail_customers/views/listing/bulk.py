@@ -16,6 +16,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...listing import CustomerListing, get_tab
+from ...numbers import grouped
 from ...permissions import Action, can
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
@@ -126,17 +127,17 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
         if action == "watchlist-add":
             done = len(add_to_watchlist(self.actionable, user))
             message = ngettext(
-                "%(count)d customer added to the watchlist.", "%(count)d customers added to the watchlist.", done
+                "%(count)s customer added to the watchlist.", "%(count)s customers added to the watchlist.", done
             )
         elif action == "watchlist-remove":
             done = len(remove_from_watchlist(self.actionable, user))
             message = ngettext(
-                "%(count)d customer removed from the watchlist.",
-                "%(count)d customers removed from the watchlist.",
+                "%(count)s customer removed from the watchlist.",
+                "%(count)s customers removed from the watchlist.",
                 done,
             )
         else:
             done = delete_customers(self.actionable, user)
-            message = ngettext("%(count)d customer deleted.", "%(count)d customers deleted.", done)
-        messages.success(request, message % {"count": done})
+            message = ngettext("%(count)s customer deleted.", "%(count)s customers deleted.", done)
+        messages.success(request, message % {"count": grouped(done)})
         return redirect(next_url(request))

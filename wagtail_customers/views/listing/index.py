@@ -43,6 +43,11 @@ class KnownCountPaginator(WagtailPaginator):
     def count(self):
         return self.known_count if self.known_count is not None else super().count
 
+    @cached_property
+    def items_count_label(self):
+        # The footer says "Showing 1–25 of 2,000 customers": no second count next to the page links.
+        return ""
+
 
 def resolve_per_page(value, preference):
     """Rows per page: ``value`` if it is one of the choices, else the remembered one, else the default."""
@@ -271,10 +276,9 @@ class CustomerIndexView(IndexView):
         return self.tab.label
 
     def get_breadcrumbs_items(self):
-        return self.breadcrumbs_items + [
-            {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
-            {"url": "", "label": self.tab.label},
-        ]
+        # Collapsed, the breadcrumbs show only their last item: "Customers" with the tab as its
+        # sublabel ("Customers: Highest value"), not the tab's name alone.
+        return self.breadcrumbs_items + [{"url": "", "label": _("Customers"), "sublabel": self.tab.label}]
 
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)

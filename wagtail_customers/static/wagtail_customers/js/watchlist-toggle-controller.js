@@ -5,8 +5,19 @@
  * asking for JSON, and updates the eye in place: aria-pressed, the icon, the title and the state
  * the next click asks for. If the request fails, the form is submitted normally so the server's
  * answer (an error page, a login page) is shown.
+ *
+ * The listing's "On the watchlist" card ([data-wc-stat="watched"]) counts the rows of the listing
+ * on the watchlist; the toggled row is one of them, so the card moves by one with each change.
  */
 (() => {
+  const updateWatchedCard = (change) => {
+    const card = document.querySelector('[data-wc-stat="watched"]');
+    if (!card) return;
+    const current = parseInt(card.textContent.replace(/\D/g, ''), 10) || 0;
+    const locale = document.documentElement.lang || undefined;
+    card.textContent = new Intl.NumberFormat(locale).format(Math.max(current + change, 0));
+  };
+
   const register = () => {
     const { Controller } = window.StimulusModule;
 
@@ -29,6 +40,7 @@
           });
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
           const data = await response.json();
+          if (data.watched !== this.watchedValue) updateWatchedCard(data.watched ? 1 : -1);
           this.watchedValue = data.watched;
           this.buttonTarget.title = data.label;
           this.dispatch('changed', { detail: data });
