@@ -70,7 +70,8 @@ def test_an_export_runs_end_to_end_on_the_worker(client, account, other_account,
         expected = [[as_xlsx_value(value) for value in expected_cells(customer, ALL_COLUMNS)] for customer in queryset]
     assert [[decode_xlsx_escapes(value) for value in row] for row in rows[1:]] == expected
 
-    mails = list(celery_worker.email_dir.iterdir())
+    # The job is marked done before its e-mail is written: wait for the file rather than race the worker.
+    mails = wait_for(lambda: list(celery_worker.email_dir.iterdir()), 30, "the worker to write the e-mail")
     assert len(mails) == 1
     assert f"https://a.example/admin/customers/exports/{job.pk}/download/" in mails[0].read_text()
     assert "Your export of 40 customers is ready." in admin_page(client)
