@@ -147,3 +147,51 @@ def check_task_queue(app_configs=None, **kwargs):
             id="wagtail_customers.W011",
         )
     ]
+
+
+@register(Tags.database)
+def check_admin_access_group(app_configs=None, databases=None, **kwargs):
+    """``ADMIN_ACCESS_GROUP`` names a group that exists and lets its members sign in to the admin.
+
+    A database check: it runs with ``migrate`` and ``check --database default``."""
+    from .conf import get_setting
+
+    if not isinstance(user_settings() or {}, dict):
+        return []  # E001 already
+    name = get_setting("ADMIN_ACCESS_GROUP")
+    if name is None:
+        return []
+    if not isinstance(name, str) or not name:
+        return [
+            Error("WAGTAIL_CUSTOMERS['ADMIN_ACCESS_GROUP'] must be a group name or None.", id="wagtail_customers.E020")
+        ]
+    if not databases:
+        return []
+    from django.contrib.auth.models import Group
+    from django.db import DatabaseError
+
+    from .services.admin_access import group_gives_admin_access
+
+    try:
+        group = Group.objects.filter(name=name).first()
+        gives_access = group is not None and group_gives_admin_access(group)
+    except DatabaseError:
+        return []  # not migrated yet
+    if group is None:
+        return [
+            Error(
+                f"WAGTAIL_CUSTOMERS['ADMIN_ACCESS_GROUP'] names the group {name!r}, which does not exist.",
+                hint="Create it in Settings › Groups with “Can access Wagtail admin”, or correct the name.",
+                id="wagtail_customers.E020",
+            )
+        ]
+    if not gives_access:
+        return [
+            Warning(
+                f"The group {name!r} (WAGTAIL_CUSTOMERS['ADMIN_ACCESS_GROUP']) lacks “Can access Wagtail admin”: "
+                "the Share access form does not offer to add people to it.",
+                hint="Tick “Can access Wagtail admin” for this group in Settings › Groups.",
+                id="wagtail_customers.W021",
+            )
+        ]
+    return []

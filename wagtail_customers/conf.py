@@ -59,6 +59,9 @@ DEFAULTS = {
     "HELP_URL": "https://wagtail-customers.readthedocs.io/",
     # Ratings at or below this value count as negative feedback.
     "NEGATIVE_FEEDBACK_MAX_RATING": 2,
+    # Name of a group with "Can access Wagtail admin": the Share access form offers users who may manage users
+    # to add the person to it, so that they can sign in. None: no such offer.
+    "ADMIN_ACCESS_GROUP": None,
 }
 
 

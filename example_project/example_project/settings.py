@@ -7,6 +7,8 @@ and a real Redis-backed Celery worker (see docs/howto/celery.md).
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
@@ -72,6 +74,13 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "example_project.wsgi.application"
 
+#: SQLite waits for a busy database instead of failing with "database is locked" when requests run in parallel:
+#: a busy timeout (seconds); WAL, so readers never block the writer; and (Django 5.1+) transactions that take the
+#: write lock when they begin, so two of them never both read and then deadlock upgrading to write.
+SQLITE_OPTIONS = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+if django.VERSION >= (5, 1):
+    SQLITE_OPTIONS["transaction_mode"] = "IMMEDIATE"
+
 if os.environ.get("DATABASE_URL_POSTGRES"):
     # host:port:name:user, e.g. for the load test on a throwaway PostgreSQL
     host, port, name, user = os.environ["DATABASE_URL_POSTGRES"].split(":")
@@ -83,7 +92,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("EXAMPLE_DB", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 

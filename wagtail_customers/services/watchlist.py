@@ -3,6 +3,12 @@
 Every change is logged in Wagtail's history on the customer (``wagtail_customers.watchlist.add`` /
 ``.remove``) and added to the customer's timeline as an ``OrderEvent`` of kind ``watchlist``.
 Callers check permissions first (``Action.MANAGE_WATCHLIST``); these functions do not.
+
+History is written only for a real change: the customers' rows are locked (``select_for_update``) before
+reading who is on the watchlist, so of parallel requests for one customer only the first adds (or removes)
+and logs; the others find the change made. SQLite has no row locks: it serializes writing transactions, and
+needs a busy timeout (and ``transaction_mode`` IMMEDIATE) to wait for each other instead of failing; see
+the example site's ``SQLITE_OPTIONS``.
 """
 
 from django.db import transaction
@@ -28,14 +34,21 @@ def _record(customers, user, action, message):
         log(customer, action, user=user)
 
 
+def _lock(customers):
+    """Lock the customers' rows until the transaction ends (in pk order, so two callers never deadlock)."""
+    list(Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers]).order_by("pk").values("pk"))
+
+
 def add_to_watchlist(customers, user, note=""):
     """Put the customers on the watchlist; returns those that were not on it yet."""
     customers = list(customers)
     with transaction.atomic():
+        _lock(customers)
         watched = set(WatchlistEntry.objects.filter(customer__in=customers).values_list("customer_id", flat=True))
         added = [customer for customer in customers if customer.pk not in watched]
         WatchlistEntry.objects.bulk_create(
             [WatchlistEntry(customer=customer, added_by=user, note=note) for customer in added],
+            # Only a writer outside these functions can conflict now; never a 500 for it.
             ignore_conflicts=True,
         )
         _record(added, user, ADD_ACTION, _("Added to the watchlist"))
@@ -46,6 +59,7 @@ def remove_from_watchlist(customers, user):
     """Take the customers off the watchlist; returns those that were on it."""
     customers = list(customers)
     with transaction.atomic():
+        _lock(customers)
         entries = WatchlistEntry.objects.filter(customer__in=customers)
         removed_ids = set(entries.values_list("customer_id", flat=True))
         entries.delete()

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ...ids import IdModelMultipleChoiceField
 from ...permissions import Action, accounts_for, actions_by_account
 from ...services.access import grant_actions, shareable_actions, with_view
+from ...services.admin_access import admin_access_group, may_let_sign_in
 
 ACTION_HELP = _("“View customers” comes with every other action.")
 
@@ -92,6 +93,16 @@ class ShareAccessForm(forms.Form):
                 held |= actions
         self.fields["actions"].choices = _action_choices(held)
         self.fields["actions"].initial = [Action.VIEW.value]
+        if may_let_sign_in(sharer):
+            self.fields["admin_access"] = forms.BooleanField(
+                label=_("Also let them sign in to the Wagtail admin"),
+                required=False,
+                help_text=_(
+                    "Without it, people who cannot sign in yet get nothing from this access. "
+                    "Adds them to the group “%(group)s”."
+                )
+                % {"group": admin_access_group().name},
+            )
 
     def clean_user(self):
         value = self.cleaned_data["user"].strip()

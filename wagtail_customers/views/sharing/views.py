@@ -32,6 +32,7 @@ from ...services.access import (
     revoke_access,
     share_access,
 )
+from ...services.admin_access import can_sign_in, let_sign_in, may_let_sign_in
 from .forms import MIN_SEARCH_LENGTH, ChangeAccessForm, ShareAccessForm, describe_user, find_users
 
 INDEX_URL = "wagtail_customers_sharing:index"
@@ -240,16 +241,34 @@ class ShareView(SharingFormMixin, FormView):
             )
         else:
             messages.info(self.request, _("%(user)s already had this access.") % {"user": user.get_username()})
-        if not user.has_perm("wagtailadmin.access_admin"):
-            messages.warning(
-                self.request,
-                _(
-                    "%(user)s cannot sign in to the Wagtail admin yet: add them to a group with "
-                    "“Can access Wagtail admin” in Settings › Groups."
-                )
-                % {"user": user.get_username()},
-            )
+        self.give_admin_access(user, form.cleaned_data.get("admin_access"))
         return redirect(INDEX_URL)
+
+    def give_admin_access(self, user, wanted):
+        """Add the user to the admin access group if asked (and allowed); else say what they still need."""
+        name = user.get_username()
+        if wanted and may_let_sign_in(self.request.user):
+            group = let_sign_in(self.request.user, user)
+            if group is not None:
+                messages.success(
+                    self.request,
+                    _("%(user)s can now sign in to the Wagtail admin (added to the group “%(group)s”).")
+                    % {"user": name, "group": group.name},
+                )
+            return
+        if can_sign_in(user):
+            return
+        if self.request.user.has_perm("auth.change_user"):
+            message = _(
+                "%(user)s cannot sign in to the Wagtail admin yet, so this access does nothing for now: add them "
+                "to a group with “Can access Wagtail admin” in Settings › Users or Settings › Groups."
+            )
+        else:
+            message = _(
+                "%(user)s cannot sign in to the Wagtail admin yet, so this access does nothing for now: ask an "
+                "administrator of this site to add them to a group with “Can access Wagtail admin”."
+            )
+        messages.warning(self.request, message % {"user": name})
 
 
 class GrantMixin(SharingFormMixin):

@@ -1,0 +1,137 @@
+"""Parallel "add to watchlist" / "remove" requests for one customer: no 500, one history event per real change.
+
+Real parallel requests: 20 threads post at once to a threaded live server whose request threads each open
+their own database connection. On SQLite the database is a file (an in-memory database is one shared
+connection, so nothing would run in parallel) opened with the example site's ``SQLITE_OPTIONS`` (busy
+timeout, WAL, IMMEDIATE transactions); on PostgreSQL (``WC_TEST_DB=postgres``) the test database itself.
+"""
+
+import secrets
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.test.testcases import LiveServerThread, _StaticFilesHandler
+from django.urls import reverse
+from example_project.settings import SQLITE_OPTIONS
+from wagtail.models import ModelLogEntry
+
+from tests.factories import order_data
+from wagtail_customers.models import Channel, EventKind, OrderEvent, SellerAccount, WatchlistEntry
+from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.services.watchlist import ADD_ACTION, REMOVE_ACTION
+
+PARALLEL = 20
+
+
+@pytest.fixture(scope="module")
+def parallel_database(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The test database as other threads' connections see it: a file for SQLite, as is for PostgreSQL."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+            yield connection.vendor
+            return
+        path = tmp_path_factory.mktemp("parallel-db") / "test.sqlite3"
+        connection.ensure_connection()
+        in_memory = connection.connection
+        copy = sqlite3.connect(path)
+        in_memory.backup(copy)
+        copy.close()
+        saved_name, saved_options = connection.settings_dict["NAME"], connection.settings_dict.get("OPTIONS", {})
+        # Park the in-memory connection (closing it would destroy that database for the other modules).
+        connection.connection = None
+        connection.settings_dict["NAME"] = str(path)
+        connection.settings_dict["OPTIONS"] = dict(SQLITE_OPTIONS)
+        try:
+            yield "sqlite"
+        finally:
+            connection.close()
+            connection.settings_dict["NAME"] = saved_name
+            connection.settings_dict["OPTIONS"] = saved_options
+            connection.connection = in_memory
+
+
+@pytest.fixture
+def server(parallel_database, transactional_db):
+    """A threaded live server with no shared connection: every request thread opens its own."""
+    thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, connections_override=None, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
+
+
+def session_cookie(user):
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+def post_in_parallel(url, data, session_key):
+    """``PARALLEL`` POSTs released at the same moment; their status codes."""
+    token = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret, sent as cookie and header
+    headers = {
+        "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}; {settings.CSRF_COOKIE_NAME}={token}",
+        "X-CSRFToken": token,
+        "X-Requested-With": "XMLHttpRequest",
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    body = urlencode(data).encode()
+    start = threading.Barrier(PARALLEL)
+
+    def one():
+        start.wait()
+        try:
+            with urlopen(Request(url, data=body, headers=headers, method="POST"), timeout=120) as response:
+                return response.status
+        except HTTPError as error:
+            return error.code
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return list(pool.map(lambda _: one(), range(PARALLEL)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_adds_and_removes_write_one_history_event_each_and_never_500(server, parallel_database):
+    from django.contrib.auth import get_user_model
+
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    customer = record_order(account, order_data("P-1", email="pat@example.com", name="Pat")).customer
+    user = get_user_model().objects.create_superuser("parallel", "parallel@example.com", "pw")
+    url = server + reverse("wagtail_customers:watchlist_toggle", args=(customer.pk,))
+    session_key = session_cookie(user)
+
+    def history(action):
+        return ModelLogEntry.objects.filter(action=action, object_id=str(customer.pk)).count()
+
+    def timeline():
+        return list(
+            OrderEvent.objects.filter(customer=customer, kind=EventKind.WATCHLIST).values_list("message", flat=True)
+        )
+
+    statuses = post_in_parallel(url, {"watch": "1"}, session_key)
+    assert statuses == [200] * PARALLEL, f"{parallel_database}: {statuses}"
+    assert WatchlistEntry.objects.filter(customer=customer).count() == 1
+    assert history(ADD_ACTION) == 1
+    assert timeline() == ["Added to the watchlist"]
+
+    statuses = post_in_parallel(url, {"watch": "0"}, session_key)
+    assert statuses == [200] * PARALLEL, f"{parallel_database}: {statuses}"
+    assert not WatchlistEntry.objects.filter(customer=customer).exists()
+    assert history(REMOVE_ACTION) == 1
+    assert sorted(timeline()) == ["Added to the watchlist", "Removed from the watchlist"]
