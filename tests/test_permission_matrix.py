@@ -641,3 +641,22 @@ def test_ids_too_big_or_not_ascii_in_the_path_answer_404(world, bad):
     ):
         response = client.get(path.format(bad))
         assert response.status_code == MISSING, path.format(bad)
+
+
+def test_the_one_id_parser_takes_ascii_digits_within_64_bits_only():
+    from wagtail_customers.ids import MAX_ID, parse_id, parse_ids
+
+    assert [parse_id(value) for value in ("7", " 42 ", 7, str(MAX_ID))] == [7, 42, 7, MAX_ID]
+    for bad in [*BAD_IDS, "", "0", "+1", "1.0", str(MAX_ID + 1), None, True, 0, -3, 1.0, "\uff11"]:
+        assert parse_id(bad) is None, repr(bad)
+    assert parse_ids(["3", "\u2460", "3", "x", "5"]) == [3, 5]
+
+
+def test_wagtails_bulk_delete_of_watchlist_entries_with_bad_ids_never_answers_500(world):
+    client = clients_for(world)["superuser"]
+    client.raise_request_exception = False
+    for bad in BAD_IDS:
+        url = f"/admin/bulk/wagtail_customers/watchlistentry/delete/?{urlencode({'id': bad})}"
+        assert client.get(url).status_code < 500, bad
+        assert client.post(url).status_code < 500, bad
+    assert WatchlistEntry.objects.count() == 2
