@@ -117,10 +117,7 @@ def test_bulk_action_labels_are_whole(listing):
         assert scroll_width <= client_width, f"{label!r} is cut: {sizes}"
 
 
-def test_export_format_radios_are_centred_on_their_labels(listing):
-    page = listing(1280)
-    page.locator("summary", has_text="Export").click()
-    radios = page.locator(".wc-export-controls input[type=radio]")
+def assert_radios_centred_on_their_labels(radios):
     expect(radios).to_have_count(2)
     for radio in radios.all():
         found = radio.evaluate(
@@ -136,6 +133,19 @@ def test_export_format_radios_are_centred_on_their_labels(listing):
         )
         assert found["top"] <= found["radio"] <= found["bottom"], found
         assert abs(found["radio"] - found["text"]) <= 2, found
+
+
+def test_export_format_radios_are_centred_on_their_labels(listing):
+    page = listing(1280)
+    page.locator("summary", has_text="Export").click()
+    assert_radios_centred_on_their_labels(page.locator(".wc-export-controls input[type=radio]"))
+
+
+def test_export_selected_format_radios_are_centred_on_their_labels(listing, live_server, shop):
+    page = listing(1280)
+    ids = "&".join(f"id={pk}" for pk in shop.customers.values_list("pk", flat=True)[:2])
+    page.goto(f"{live_server.url}/admin/customers/bulk/all/export/?{ids}")
+    assert_radios_centred_on_their_labels(page.locator("main input[type=radio][name=format]"))
 
 
 @pytest.mark.parametrize("height", (800, 600))
