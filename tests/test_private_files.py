@@ -127,6 +127,8 @@ def test_the_clean_up_deletes_previews_nobody_applied(admin_client, account):
     assert "Nothing was written" in old.error
     new.refresh_from_db()
     assert new.state == JobState.PENDING and new_path.exists()
+    page = admin_client.get(reverse("wagtail_customers_imports:job", args=[old.pk])).content.decode()
+    assert "Nobody confirmed this import within 24 hours" in page
     # A stale preview can no longer be applied.
     response = admin_client.post(reverse("wagtail_customers_imports:apply", args=[old.pk]))
     assert response.status_code == 302
