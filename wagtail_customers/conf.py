@@ -52,6 +52,13 @@ DEFAULTS = {
     "EXPORT_MAX_JOBS_PER_USER_PER_DAY": 50,
     # Imports of files with more rows than this are checked and applied by a Celery task, with progress.
     "IMPORT_SYNC_MAX_ROWS": 5000,
+    # What an import reads at most (docs/security.md, "Import limits"): past any of these the file is
+    # refused with a message naming the limit, before it is parsed whole.
+    "IMPORT_MAX_ROWS": 100_000,
+    "IMPORT_MAX_COLUMNS": 500,
+    "IMPORT_MAX_CELL_CHARS": 32_767,
+    "IMPORT_MAX_ROW_CHARS": 1_000_000,
+    "IMPORT_MAX_XLSX_BYTES": 256 * 1024 * 1024,
     # An uploaded file whose preview is not applied or cancelled within this many hours is deleted (with its
     # preview) by the clean-up task.
     "IMPORT_PREVIEW_EXPIRY_HOURS": 24,

@@ -1,10 +1,15 @@
 """Imports: a generated Shopify orders export (79-column layout, one row per line item,
 continuation rows as Shopify writes them) and a generated file in the generic template, each
 imported with ``run_import`` into a new seller account (the create path), timed end to end:
-reading the file, parsing, and recording the orders in one transaction. Figure: order lines/s."""
+reading the file, parsing, and recording the orders in one transaction. Figure: order lines/s.
+
+``run_memory`` measures the peak resident memory of importing hostile files (one 52 MB line of
+commas; a small workbook holding a 600 MB string) and normal ones, each in a new process: the bound
+documented in docs/security.md ("Import limits")."""
 
 import csv
 import io
+import json
 from functools import partial
 
 from django.db import connection
@@ -211,4 +216,117 @@ def run(orders, repeat, log=print):
             f"    import {format_name:<8} {order_count} orders / {line_count} lines: p50 {median_s:.2f} s "
             f"= {figures['lines_per_s']} lines/s, q={queries}"
         )
+    return results
+
+
+# --- peak memory of an import (hostile files and a normal large one) ------------------------------------
+
+#: Runs in a new process so that its peak resident size (``ru_maxrss``) is the import's alone.
+MEMORY_CHILD = """
+import json, resource, sys, tracemalloc
+import django
+django.setup()
+from wagtail_customers.importers import ImportFileError, run_import
+from wagtail_customers.models import SellerAccount
+
+path, filename, format_name = sys.argv[1:4]
+with open(path, "rb") as handle:
+    content = handle.read()
+account = SellerAccount.objects.create(name="Bench memory " + filename, channel="website", currency="USD")
+tracemalloc.start()
+try:
+    report = run_import(account, content, format_name=format_name, filename=filename, dry_run=True)
+    outcome = "%d orders from %d rows (dry run)" % (report.orders, report.rows)
+except ImportFileError as error:
+    outcome = "refused: " + str(error)[:160]
+import_peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+account.delete()
+print(json.dumps({"outcome": outcome, "import_peak_mb": round(import_peak / 2**20, 1),
+                  "process_peak_mb": round(process_peak / 1024, 1)}))
+"""
+MB = 1 << 20
+
+
+def long_line_csv(megabytes=52):
+    """One line of commas: the CSV that took 3.7 GB before the reader bounded line length."""
+    return b"," * (megabytes * MB)
+
+
+def huge_string_xlsx(megabytes=600):
+    """A workbook of well under 1 MB whose one text cell inflates to ``megabytes`` MB (built without holding it)."""
+    import zipfile
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["order_id", "placed_at", "customer_email", "product_name"])
+    workbook.active.append(["X1", "2024-01-01", "a@example.com", "placeholder"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    source = zipfile.ZipFile(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                target.writestr(info.filename, data)
+                continue
+            before, after = data.split(b"placeholder")
+            member = zipfile.ZipInfo(info.filename)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(member, "w", force_zip64=True) as stream:
+                stream.write(before)
+                block = b"A" * MB
+                for _ in range(megabytes):
+                    stream.write(block)
+                stream.write(after)
+    return out.getvalue()
+
+
+def run_memory(orders, log=print):
+    """Peak memory of importing each file, each in a new process (a dry run: nothing is kept).
+
+    ``import_peak_mb`` is the most the import allocated at once (tracemalloc: Python's and the C
+    parsers' allocations through it); ``process_peak_mb`` the process's peak resident size, Django
+    and the file's bytes included.
+    """
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    files = {
+        "csv_one_52mb_line": (long_line_csv, "hostile.csv", "generic"),
+        "xlsx_600mb_string": (huge_string_xlsx, "hostile.xlsx", "generic"),
+        f"generic_csv_{orders}_orders": (lambda: generic_file(orders)[0], "orders.csv", "generic"),
+        f"shopify_csv_{orders}_orders": (lambda: shopify_file(orders)[0], "orders.csv", "shopify"),
+        # A normal large file: a third of the default IMPORT_MAX_ROWS (memory grows linearly with the rows).
+        "shopify_csv_20000_orders": (lambda: shopify_file(20_000)[0], "orders.csv", "shopify"),
+    }
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (make, filename, format_name) in files.items():
+            path = os.path.join(folder, filename)
+            content = make()
+            with open(path, "wb") as handle:
+                handle.write(content)
+            completed = subprocess.run(
+                [sys.executable, "-c", MEMORY_CHILD, path, filename, format_name],
+                capture_output=True,
+                text=True,
+                env=os.environ.copy(),
+            )
+            if completed.returncode:
+                results[name] = {"error": completed.stderr.strip().splitlines()[-1:]}
+                log(f"    import memory {name}: failed {results[name]['error']}")
+                continue
+            figures = json.loads(completed.stdout.strip().splitlines()[-1])
+            figures.update(file_bytes=len(content))
+            results[name] = figures
+            log(
+                f"    import memory {name:<28} file {len(content) / MB:6.1f} MB: import peak "
+                f"{figures['import_peak_mb']} MB (process {figures['process_peak_mb']} MB) - {figures['outcome'][:70]}"
+            )
     return results

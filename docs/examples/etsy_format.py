@@ -41,7 +41,7 @@ class EtsySoldOrdersFormat:
 
     def parse(self, table, report):
         """Turn the file's rows into ``OrderData``; collect every row error, raise none."""
-        report.unknown_columns = check_columns(table, REQUIRED, KNOWN)
+        check_columns(table, REQUIRED, KNOWN, report)
         orders = []
         for order_id, rows in group_rows(table, "Order ID", report).items():
             with report.collecting_errors():

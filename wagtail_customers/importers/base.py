@@ -1,24 +1,25 @@
 """Reading tabular files and parsing their cells, with errors that name the row and the reason."""
 
-import csv
-import io
 import re
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from import_export.formats.base_formats import CSV, TSV, XLSX
-from tablib import InvalidDimensions
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 #: Amounts are stored with 14 digits, 2 of them decimals.
 MAX_AMOUNT = Decimal("1e12")
 #: The preview lists at most this many errors (the count of the rest is still given).
 MAX_REPORTED_ERRORS = 500
+#: The preview names at most this many unknown columns (and says how many more there are).
+MAX_LISTED_UNKNOWN_COLUMNS = 20
+#: An unknown column's name is shown up to this many characters.
+MAX_COLUMN_NAME_CHARS = 100
 CENT = Decimal("0.01")
 
 
@@ -46,6 +47,8 @@ class Table:
     #: (row number as a spreadsheet shows it, {header: cell}) for each non-blank data row; empty cells are
     #: left out, so read them with ``cells.get(header, "")``.
     rows: list
+    #: What the reader noticed without refusing the file (a workbook declaring fewer rows than it holds).
+    warnings: list = field(default_factory=list)
 
 
 @dataclass
@@ -61,7 +64,10 @@ class ImportReport:
     customers_updated: int = 0
     customers_unchanged: int = 0
     rows_skipped: int = 0
+    #: The first ``MAX_LISTED_UNKNOWN_COLUMNS`` columns the layout does not use; ``unknown_columns_total`` counts all.
     unknown_columns: list = field(default_factory=list)
+    unknown_columns_total: int = 0
+    unknown_columns_more: int = 0
     #: Countries no spelling of which is recognised (kept as written): ``{"value": text, "count": orders}``.
     unrecognised_countries: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -95,97 +101,39 @@ class ImportReport:
         return asdict(self)
 
 
-def read_table(content, filename="", delimiter=None, encoding="utf-8"):
-    """Read CSV, TSV or XLSX bytes into a ``Table`` using django-import-export's formats."""
+def read_table(content, filename="", delimiter=None, encoding="utf-8", limits=None):
+    """Read CSV, TSV or XLSX bytes into a ``Table``, within the ``IMPORT_MAX_*`` limits (see ``reading``)."""
+    from .reading import Limits, read_text, read_xlsx
+
     if not content:
         raise ImportFileError(_("The file is empty (0 bytes)."))
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError(_("The file is larger than 100 MB."))
+    limits = limits or Limits.from_settings()
     is_xlsx = content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
-    try:
-        if is_xlsx:
-            dataset = XLSX().create_dataset(content)
-        else:
-            text = _decode(content, encoding)
-            if delimiter is None:
-                first_line = text.split("\n", 1)[0]
-                delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-            dataset = _text_dataset(text, delimiter)
-    except ImportFileError:
-        raise
-    except Exception as error:  # tablib/openpyxl raise many kinds for a malformed file
-        raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}) from None
-    headers = [str(h).strip() if h is not None else "" for h in (dataset.headers or [])]
+    raw = read_xlsx(content, limits) if is_xlsx else read_text(content, encoding, delimiter, limits)
+    headers = [str(h).strip() if h is not None else "" for h in raw.headers]
     if not any(headers):
         raise ImportFileError(_("The file has no header row."))
     named = [(position, header) for position, header in enumerate(headers) if header]
+    width = len(headers)
     # Each row keeps its non-empty cells only: exports are mostly empty cells (Shopify's continuation rows).
     rows = []
-    if is_xlsx:
-        for index, values in enumerate(dataset, start=2):
-            cells = {header: text for position, header in named if (text := _cell_text(values[position]))}
-            if cells:
-                rows.append((index, cells))
-    else:
-        # Cells of a text file are already strings: no per-cell function call on the bulk path.
-        for index, values in enumerate(dataset, start=2):
-            cells = {header: text for position, header in named if (text := values[position].strip())}
-            if cells:
-                rows.append((index, cells))
-    return Table(headers=headers, rows=rows)
+    for index, values in raw.rows:
+        if len(values) < width:
+            values = [*values, *([""] * (width - len(values)))]
+        cells = {header: text for position, header in named if (text := values[position].strip())}
+        if cells:
+            rows.append((index, cells))
+    return Table(headers=headers, rows=rows, warnings=raw.warnings)
 
 
-def _decode(content, encoding):
-    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        # Excel's "Unicode text" is UTF-16 with a byte order mark, whatever encoding was chosen.
-        encoding = "utf-16"
-    try:
-        text = content.decode(encoding)
-    except UnicodeDecodeError as error:
-        raise ImportFileError(
-            _(
-                "The file is not %(encoding)s text (byte 0x%(byte)02x at position %(position)d). "
-                "Save it as CSV UTF-8 or choose its encoding."
-            )
-            % {"encoding": encoding, "byte": content[error.start], "position": error.start}
-        ) from None
-    except LookupError:
-        raise ImportFileError(_("Unknown text encoding '%(encoding)s'.") % {"encoding": encoding}) from None
-    text = text.lstrip("\ufeff")
-    if "\x00" in text:
-        raise ImportFileError(_("The file contains NUL bytes; it is not a text file."))
-    return text
+def check_columns(table, required_groups, known, report=None):
+    """Raise for missing required columns and for known columns given twice; return the unknown ones.
 
-
-def _text_dataset(text, delimiter):
-    try:
-        return (TSV() if delimiter == "\t" else CSV()).create_dataset(text)
-    except InvalidDimensions:
-        # tablib pads short rows but refuses long ones without saying which: find it.
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-        width = len(next(reader))
-        for row_number, record in enumerate(reader, start=2):
-            if len(record) > width:
-                raise ImportFileError(
-                    _("The row has %(cells)d cells but the header row has %(width)d columns.")
-                    % {"cells": len(record), "width": width},
-                    row_number,
-                ) from None
-        raise
-
-
-def _cell_text(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def check_columns(table, required_groups, known):
-    """Raise for missing required columns; return the unknown ones (reported and ignored).
-
-    ``required_groups`` is a list of tuples: at least one column of each tuple must be present.
+    ``required_groups`` is a list of tuples: at least one column of each tuple must be present. With
+    ``report``, the unknown columns are also recorded on it, the first ``MAX_LISTED_UNKNOWN_COLUMNS``
+    by name and all of them by count.
     """
     present = set(table.headers)
     for group in required_groups:
@@ -193,7 +141,21 @@ def check_columns(table, required_groups, known):
             raise ImportFileError(
                 _("Missing column: %(columns)s.") % {"columns": _(" or ").join(f"'{c}'" for c in group)}
             )
-    return [h for h in table.headers if h and h not in known]
+    known = set(known)
+    twice = [name for name, count in Counter(table.headers).items() if count > 1 and name in known]
+    if twice:
+        # Which of two 'Email' columns is the right one cannot be guessed: refuse rather than take either.
+        raise ImportFileError(
+            _("These columns appear more than once: %(columns)s. Keep one of each and upload the file again.")
+            % {"columns": ", ".join(f"'{name}'" for name in twice)},
+            1,
+        )
+    unknown = [h for h in table.headers if h and h not in known]
+    if report is not None:
+        report.unknown_columns = [name[:MAX_COLUMN_NAME_CHARS] for name in unknown[:MAX_LISTED_UNKNOWN_COLUMNS]]
+        report.unknown_columns_total = len(unknown)
+        report.unknown_columns_more = len(unknown) - len(report.unknown_columns)
+    return unknown
 
 
 _NUMBER_NOISE = re.compile(r"[\s$€£¥₹]")
@@ -331,7 +293,7 @@ class LinePerRowFormat:
     known = ()
 
     def parse(self, table, report):
-        report.unknown_columns = check_columns(table, self.required, self.known)
+        check_columns(table, self.required, self.known, report)
         orders = []
         for order_id, rows in group_rows(table, self.order_id_column, report).items():
             with report.collecting_errors():

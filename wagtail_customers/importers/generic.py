@@ -36,7 +36,7 @@ class GenericFormat:
     delimiter = None
 
     def parse(self, table, report):
-        report.unknown_columns = check_columns(table, REQUIRED, COLUMNS)
+        check_columns(table, REQUIRED, COLUMNS, report)
         orders = {}
         order_rows = {}
         for row_number, cells in table.rows:

@@ -14,7 +14,6 @@ the job ends. A job left ``running`` past the task's hard time limit (its worker
 failed; since the import is one transaction, nothing of it was written.
 """
 
-import io
 import logging
 from datetime import timedelta
 from pathlib import PurePath
@@ -31,6 +30,7 @@ from ..models import ImportJob, JobState
 from ..permissions import Action, can
 from ..task_queue import task_queue_configured
 from .base import ImportFileError
+from .reading import count_rows
 from .runner import run_import
 
 logger = logging.getLogger("wagtail_customers.imports")
@@ -59,16 +59,8 @@ def create_job(user, account, format_name, uploaded, encoding="utf-8"):
 
 
 def estimate_rows(content, filename=""):
-    """Data rows in the file, cheaply: lines of a text file, the sheet's extent of a workbook."""
-    if content[:2] == b"PK" or filename.lower().endswith(".xlsx"):
-        try:
-            import openpyxl
-
-            workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-            return max((workbook.active.max_row or 1) - 1, 0)
-        except Exception:  # an unreadable workbook is reported by the check itself
-            return 0
-    return max(content.count(b"\n") - (1 if content.endswith(b"\n") else 0), 0)
+    """Data rows the file holds, counted (not its declared size): decides request or background."""
+    return count_rows(content, filename)
 
 
 def runs_in_background(job):
@@ -172,6 +164,7 @@ def _applied(job, report):
                 "file": job.original_name,
                 "orders_created": report.orders_created,
                 "orders_updated": report.orders_updated,
+                "orders_unchanged": report.orders_unchanged,
                 "customers_created": report.customers_created,
             },
         )

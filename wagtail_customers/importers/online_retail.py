@@ -47,7 +47,7 @@ class OnlineRetailFormat:
     delimiter = None
 
     def parse(self, table, report):
-        report.unknown_columns = check_columns(table, REQUIRED, KNOWN)
+        check_columns(table, REQUIRED, KNOWN, report)
         if any(header in RENAMED for header in table.headers):
             table.rows = [(number, {RENAMED.get(k, k): v for k, v in cells.items()}) for number, cells in table.rows]
         self.moments = {}

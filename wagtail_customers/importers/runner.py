@@ -24,11 +24,13 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
     importer = get_format(format_name)
     table = read_table(content, filename=filename, delimiter=importer.delimiter, encoding=encoding)
     report = ImportReport(format_name=importer.name, rows=len(table.rows), dry_run=dry_run)
+    report.warnings.extend(table.warnings)
     if not table.rows:
         raise ImportFileError(_("The file has a header row but no data rows."))
     if progress:
         progress("checking", 0, len(table.rows))
     orders = importer.parse(table, report)
+    del table  # the rows are in ``orders`` now: the cells need not stay in memory while writing
     report.raise_for_errors()
     report.unrecognised_countries = unrecognised_countries(order.ship_to.country for order in orders)
     if not orders:

@@ -71,7 +71,7 @@ class ShopifyFormat:
     delimiter = None
 
     def parse(self, table, report):
-        report.unknown_columns = check_columns(table, REQUIRED, KNOWN)
+        check_columns(table, REQUIRED, KNOWN, report)
         has_lines = any(column in table.headers for column in LINE_COLUMNS)
         orders = []
         for name, rows in group_rows(table, "Name", report).items():

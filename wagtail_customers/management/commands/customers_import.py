@@ -42,6 +42,9 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing was imported. {error}") from None
         for column in report.unknown_columns:
             self.stderr.write(f"Unknown column ignored: {column}")
+        more = report.unknown_columns_total - len(report.unknown_columns)
+        if more > 0:
+            self.stderr.write(f"... and {more:,} more unknown column(s) ignored.")
         for warning in report.warnings:
             self.stderr.write(f"Warning: {warning}")
         prefix = "Dry run, nothing written: would import" if dry_run else "Imported"
