@@ -97,3 +97,44 @@ def test_shared_view_only_access(live_server, browser, login, page, browser_admi
         assert Customer.objects.filter(pk=ada.pk).exists()
     finally:
         context.close()
+
+
+def test_sharing_with_someone_who_cannot_sign_in_lets_them_in(
+    live_server, browser, login, page, browser_admin, two_shops, settings
+):
+    """The "also let them sign in" box: the person is added to ADMIN_ACCESS_GROUP and sees the Customers menu."""
+    from django.contrib.auth import get_user_model
+
+    from tests.permission_world import admin_access_group
+
+    group = admin_access_group()
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "ADMIN_ACCESS_GROUP": group.name}
+    get_user_model().objects.create_user("linus", "linus@example.com", PASSWORD, first_name="Linus")
+
+    login("browseradmin", "browser-pw")
+    page.goto(f"{live_server.url}{reverse('wagtail_customers_sharing:share')}")
+    user_field = page.get_by_role("combobox", name="User")
+    # A whole e-mail address finds them, and shows the address typed; part of it finds nobody.
+    user_field.press_sequentially("linus@exam", delay=20)
+    page.get_by_text("No user found.").wait_for(state="attached")
+    user_field.press_sequentially("ple.com", delay=20)
+    page.get_by_role("option", name=re.compile(r"Linus \(linus\) · linus@example\.com")).click()
+    page.get_by_label("Alpha Store").check()
+    page.get_by_label("Also let them sign in to the Wagtail admin").check()
+    page.get_by_role("button", name="Share access").click()
+    page.wait_for_url(f"{live_server.url}{reverse('wagtail_customers_sharing:index')}")
+    assert page.get_by_text("linus can now sign in to the Wagtail admin").is_visible()
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    try:
+        other = context.new_page()
+        other.set_default_timeout(15_000)
+        other.goto(f"{live_server.url}/admin/login/")
+        other.fill("input[name=username]", "linus")
+        other.fill("input[name=password]", PASSWORD)
+        other.click("button[type=submit]")
+        other.wait_for_url(f"{live_server.url}/admin/**")
+        other.goto(f"{live_server.url}{reverse('wagtail_customers:index')}")
+        other.locator("#listing-results").get_by_text("ada@alpha.example").wait_for()
+    finally:
+        context.close()
