@@ -660,3 +660,14 @@ def test_wagtails_bulk_delete_of_watchlist_entries_with_bad_ids_never_answers_50
         assert client.get(url).status_code < 500, bad
         assert client.post(url).status_code < 500, bad
     assert WatchlistEntry.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "url_name", ["wagtail_customers_sharing:revoke", "wagtail_customers_sharing:change", f"{SNIPPET_NAMESPACE}:delete"]
+)
+def test_options_names_only_the_methods_a_view_offers(world, url_name):
+    client = clients_for(world)["superuser"]
+    kwargs = {"pk": world.a["watchlist" if url_name.startswith("wagtailsnippets") else "grant"].pk}
+    response = client.options(reverse(url_name, kwargs=kwargs))
+    assert response.status_code == OK
+    assert response["Allow"] == "GET, HEAD, POST, OPTIONS"

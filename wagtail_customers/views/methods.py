@@ -7,22 +7,38 @@ Applied to every plugin URL: hand-written URL lists through :func:`refuse_unoffe
 viewsets through :class:`OfferedMethodsViewSetMixin`.
 """
 
-from functools import update_wrapper
+from functools import update_wrapper, wraps
 
+from django.http import HttpResponse
 from django.views.decorators.http import require_http_methods
 
 #: The methods a plugin view may offer at most; a view that documents another adds it here.
 OFFERED_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 
 
+def class_view_methods(view_class):
+    """The methods of ``OFFERED_METHODS`` a class-based view has a handler for (HEAD comes with GET)."""
+    handled = {name for name in view_class.http_method_names if hasattr(view_class, name)}
+    if "get" in handled:
+        handled.add("head")
+    return [method for method in OFFERED_METHODS if method.lower() in handled]
+
+
 def offered_methods(view_func):
-    """405 for any method outside ``OFFERED_METHODS`` (and OPTIONS on function views)."""
+    """405 for any method outside ``OFFERED_METHODS`` (and OPTIONS on function views); OPTIONS on a
+    class-based view names only the methods it offers (Django's own answer would list PUT and DELETE)."""
     view_class = getattr(view_func, "view_class", None)
-    if view_class is not None:
-        allowed = [method for method in OFFERED_METHODS if method.lower() in view_class.http_method_names]
-    else:
-        allowed = [method for method in OFFERED_METHODS if method != "OPTIONS"]
-    return require_http_methods(allowed)(view_func)
+    if view_class is None:
+        return require_http_methods([method for method in OFFERED_METHODS if method != "OPTIONS"])(view_func)
+    allowed = class_view_methods(view_class)
+
+    @wraps(view_func)
+    def answer_options(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            return HttpResponse(headers={"Allow": ", ".join(allowed)})
+        return view_func(request, *args, **kwargs)
+
+    return require_http_methods(allowed)(answer_options)
 
 
 def refuse_unoffered_methods(urlpatterns):
