@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tests.export_support import START_URL, read_csv
 from tests.listing_support import customer, row_ids, row_names
-from wagtail_customers.models import Customer
+from wagtail_customers.models import Customer, WatchlistEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +84,11 @@ def test_the_export_names_the_buyer_by_the_label(admin_client, nameless):
     rows = read_csv(b"".join(response.streaming_content))
     names = [row[0] for row in rows[1:]]
     assert "Buyer of order #114-3941689-8772232" in names and "AMZN-BUYER-7" in names and "Ada Lovelace" in names
+
+
+def test_the_watchlist_entries_are_found_by_the_buyers_order_or_buyer_id(admin_client, nameless, superuser):
+    for buyer in nameless:
+        WatchlistEntry.objects.create(customer=buyer, added_by=superuser)
+    for term, expected in (("3941689", "Buyer of order #114-3941689-8772232"), ("AMZN-BUYER", "AMZN-BUYER-7")):
+        content = admin_client.get("/admin/customers/watchlist-entries/", {"q": term}).content.decode()
+        assert expected in content and "Ada Lovelace" not in content

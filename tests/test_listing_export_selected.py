@@ -64,3 +64,11 @@ def test_thousands_are_grouped_in_the_message(admin_client, account, settings):
     )
     b"".join(response.streaming_content)
     assert "Your export of 1,200 customers is downloading" in admin_client.get("/admin/customers/").content.decode()
+
+
+def test_the_listings_export_panel_comes_back_to_the_listing_too(admin_client, selected):
+    content = admin_client.get("/admin/customers/most-orders/", {"q": "c", "per_page": "10"}).content.decode()
+    panel = content[content.index("wc-export-controls") :]
+    assert 'data-controller="wc-export-download"' in panel and 'name="download_token"' in panel
+    assert 'data-wc-export-download-next-value="/admin/customers/most-orders/?q=c&amp;per_page=10"' in panel
+    assert "js/export-download-controller.js" in content

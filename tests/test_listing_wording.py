@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from tests.listing_support import customer
-from wagtail_customers.models import Customer, ExportJob, JobState
+from wagtail_customers.models import Customer, ExportJob, ImportJob, JobState
 from wagtail_customers.views.exports.jobs import job_status_data
+from wagtail_customers.views.imports.views import job_status as import_job_status
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,11 @@ def test_the_exports_page_groups_its_numbers(admin_client, superuser, settings):
     job = ExportJob.objects.create(user=superuser, file_format="csv", fingerprint="f", total_rows=12000)
     job.rows_written = 2500
     assert job_status_data(job)["progress_label"] == "2,500 of 12,000 rows"
+
+
+def test_the_import_progress_groups_its_numbers(superuser, account):
+    job = ImportJob(user=superuser, account=account, format_name="generic", rows_total=12000, rows_done=2500)
+    assert import_job_status(job)["progress_label"] == "2,500 of 12,000 rows"
 
 
 def test_the_ready_notice_groups_its_numbers(admin_client, superuser):

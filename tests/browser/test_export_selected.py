@@ -34,3 +34,17 @@ def test_export_selected_downloads_then_goes_back_to_the_listing(live_server, lo
     expect(page.locator(".messages")).to_contain_text("Your export of 3 customers is downloading as customers-")
     # The cookie that told the page the download had started is gone.
     assert "wc_export_download" not in page.evaluate("document.cookie")
+
+
+def test_the_listings_export_panel_downloads_then_says_so(live_server, login, browser_admin, account):
+    make_customers(account, 8)
+    page = login("browseradmin", "browser-pw")
+    start = f"{live_server.url}/admin/customers/most-orders/?per_page=10"
+    page.goto(start)
+    page.locator("summary", has_text="Export").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export this page").click()
+    assert download_info.value.suggested_filename.endswith(".csv")
+    page.wait_for_load_state("load")
+    expect(page.locator(".messages")).to_contain_text("Your export of 8 customers is downloading as customers-")
+    assert page.url == start

@@ -20,6 +20,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...conf import get_setting
 from ...importers import FORMATS, jobs
 from ...models import ImportJob, JobState
+from ...numbers import grouped
 from ...permissions import Action, accounts_for, can
 from .forms import ImportForm
 
@@ -71,7 +72,8 @@ def job_status(job):
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
         "percent": percent,
-        "progress_label": _("%(done)s of %(total)s rows") % {"done": job.rows_done, "total": job.rows_total},
+        "progress_label": _("%(done)s of %(total)s rows")
+        % {"done": grouped(job.rows_done), "total": grouped(job.rows_total)},
     }
 
 

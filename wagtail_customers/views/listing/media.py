@@ -8,6 +8,7 @@ CONTROLLERS = (
     "wagtail_customers/js/watchlist-toggle-controller.js",
     "wagtail_customers/js/column-picker-controller.js",
     "wagtail_customers/js/auto-submit-controller.js",
+    "wagtail_customers/js/export-download-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
 

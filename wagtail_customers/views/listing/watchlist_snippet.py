@@ -117,7 +117,8 @@ class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
         UserColumn("added_by", label=gettext_lazy("Added by")),
         DateColumn("created_at", label=gettext_lazy("Added"), sort_key="created_at"),
     ]
-    search_fields = ["customer__name", "customer__email", "note"]
+    # The buyer id and identity key find customers with no name and no e-mail by their label.
+    search_fields = ["customer__name", "customer__email", "customer__external_id", "customer__identity_key", "note"]
     ordering = ["-created_at", "-pk"]
     panels = [FieldPanel("note")]
     add_view_class = AddFromCustomersListingView
