@@ -365,6 +365,21 @@ def _imports(run):
     return _table(["DB", "size", "format", "orders", "order lines", "median s", "lines/s", "orders/s", "queries"], rows)
 
 
+def _import_memory(run):
+    rows = []
+    for db, by_size in run.get("results", {}).items():
+        for size in SIZE_ORDER:
+            for name, figures in (by_size.get(size, {}).get("import_memory") or {}).items():
+                if "error" in figures:
+                    rows.append((db, size, name, None, None, None, str(figures["error"])))
+                    continue
+                rows.append(
+                    (db, size, name, round(figures.get("file_bytes", 0) / 2**20, 1), figures.get("import_peak_mb"),
+                     figures.get("process_peak_mb"), figures.get("outcome", "")[:90])
+                )  # fmt: skip
+    return _table(["DB", "size", "file", "file MB", "import peak MB", "process peak MB", "outcome"], rows)
+
+
 def _gates(run):
     rows = []
     for db, by_size in run.get("results", {}).items():
@@ -476,6 +491,10 @@ def render(run, json_path, load=None):
         "## Imports",
         "",
         _imports(run),
+        "",
+        "### Peak memory of an import (each file in a new process; docs/security.md, Import limits)",
+        "",
+        _import_memory(run),
         "",
         "## Load test",
         "",

@@ -294,3 +294,17 @@ def test_the_command_refuses_a_hostile_file_with_its_reason(account, tmp_path):
     path.write_bytes(b"," * (2 * MB))
     with pytest.raises(CommandError, match="Nothing was imported. Row 1: The row is longer than"):
         call_command("customers_import", str(path), account="Shop A", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    "encoding, content, message",
+    [
+        ("utf-16", b"order_id,placed_at\n1,2024-01-01\n", "The file is not utf-16 text"),
+        ("rot13", b"order_id,placed_at\n1,2024-01-01\n", "Unknown text encoding 'rot13'"),
+        ("utf-8", b"order_id,placed_at\n1,2024-01-01\n\xe2\x82", "not utf-8 text (byte 0xe2 at position 32)"),
+    ],
+)
+def test_text_decoded_in_chunks_still_names_a_wrong_encoding(account, encoding, content, message):
+    with pytest.raises(ImportFileError, match=re.escape(message)):
+        run_import(account, content, encoding=encoding)
+    assert nothing_written()

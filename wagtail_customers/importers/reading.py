@@ -182,9 +182,12 @@ def _decoded_chunks(content, encoding):
         # Excel's "Unicode text" is UTF-16 with a byte order mark, whatever encoding was chosen.
         encoding = "utf-16"
     try:
-        decoder = codecs.getincrementaldecoder(encoding)()
+        codec = codecs.lookup(encoding)
     except LookupError:
-        raise ImportFileError(_("Unknown text encoding '%(encoding)s'.") % {"encoding": encoding}) from None
+        codec = None
+    if codec is None or not getattr(codec, "_is_text_encoding", True):  # 'rot13', 'base64': not text encodings
+        raise ImportFileError(_("Unknown text encoding '%(encoding)s'.") % {"encoding": encoding})
+    decoder = codec.incrementaldecoder()
     first = True
     for offset in range(0, len(content), CHUNK_BYTES):
         piece = content[offset : offset + CHUNK_BYTES]
@@ -199,6 +202,11 @@ def _decoded_chunks(content, encoding):
                     "Save it as CSV UTF-8 or choose its encoding."
                 )
                 % {"encoding": encoding, "byte": content[position], "position": position}
+            ) from None
+        except UnicodeError as error:  # e.g. "UTF-16 stream does not start with BOM"
+            raise ImportFileError(
+                _("The file is not %(encoding)s text (%(error)s). Save it as CSV UTF-8 or choose its encoding.")
+                % {"encoding": encoding, "error": error}
             ) from None
         if first:
             text = text.lstrip("\ufeff")
@@ -244,7 +252,7 @@ def scan_xlsx(content, limits):
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except Exception as error:  # zipfile raises many kinds for a file that is not a zip
         raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}) from None
     if len(members) > MAX_XLSX_MEMBERS:
         raise ImportFileError(_("The workbook has too many parts (%(count)s).") % {"count": _n(len(members))})
