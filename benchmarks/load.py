@@ -324,8 +324,11 @@ def main(argv=None):
         spec, meta, cleanup = postgres_working_copy(cluster, size, args.seed)
         # The site's own settings, as gunicorn runs them (password hashers included).
         _engine, host, port, name, user = spec.split(":")
+        # The plugin's default sync limit, not the demo's low one (which is there to show the background path).
         os.environ.update(
-            DJANGO_SETTINGS_MODULE="example_project.settings", DATABASE_URL_POSTGRES=f"{host}:{port}:{name}:{user}"
+            DJANGO_SETTINGS_MODULE="example_project.settings",
+            DATABASE_URL_POSTGRES=f"{host}:{port}:{name}:{user}",
+            EXAMPLE_EXPORT_SYNC_MAX_ROWS="5000",
         )
         sys.path.insert(0, str(ROOT / "example_project"))
         import django
