@@ -92,3 +92,10 @@ def test_the_watchlist_entries_are_found_by_the_buyers_order_or_buyer_id(admin_c
     for term, expected in (("3941689", "Buyer of order #114-3941689-8772232"), ("AMZN-BUYER", "AMZN-BUYER-7")):
         content = admin_client.get("/admin/customers/watchlist-entries/", {"q": term}).content.decode()
         assert expected in content and "Ada Lovelace" not in content
+
+
+def test_a_shopify_order_name_keeps_one_hash(admin_client, account):
+    buyer = customer(account, "#1058", email="", name="", city="")
+    assert str(buyer) == "Buyer of order #1058"
+    for term in ("Buyer of order #1058", "#1058", "order #105"):
+        assert row_ids(admin_client.get("/admin/customers/", {"q": term})) == [buyer.pk], term

@@ -26,15 +26,15 @@ def order_label_filter(term):
     for split in range(1, len(term)):
         # The term's start ends the label's words, its rest starts the order id.
         if head.endswith(lowered[:split]):
-            matches |= Q(identity_key__istartswith=ORDER_KEY_PREFIX + term[split:])
+            rest = term[split:]
+            # The label drops the "#" Shopify order names start with.
+            matches |= Q(identity_key__istartswith=ORDER_KEY_PREFIX + rest)
+            matches |= Q(identity_key__istartswith=f"{ORDER_KEY_PREFIX}#{rest}")
     return by_order & matches
 
 
 def search_filter(term):
     """The ``Q`` for the listing's search box (``term`` is stripped and non-empty)."""
     return (
-        Q(name__icontains=term)
-        | Q(email__icontains=term)
-        | Q(external_id__icontains=term)
-        | order_label_filter(term)
+        Q(name__icontains=term) | Q(email__icontains=term) | Q(external_id__icontains=term) | order_label_filter(term)
     )

@@ -26,7 +26,8 @@ def customer_label(name, email, external_id, identity_key, pk):
     if external_id:
         return external_id
     if identity_key and identity_key.startswith(ORDER_KEY_PREFIX):
-        return BUYER_OF_ORDER % {"order": identity_key[len(ORDER_KEY_PREFIX) :]}
+        # Shopify's order names start with "#" already ("#1058").
+        return BUYER_OF_ORDER % {"order": identity_key[len(ORDER_KEY_PREFIX) :].removeprefix("#")}
     return _("Customer #%(id)s") % {"id": pk}
 
 
