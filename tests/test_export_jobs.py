@@ -138,7 +138,7 @@ def test_the_notice_costs_one_query_when_there_is_nothing_to_say(rf, user, djang
 
 
 def test_the_same_request_twice_returns_the_same_job(
-    client, user, small_sync_limit, django_capture_on_commit_callbacks
+    client, user, settings, small_sync_limit, django_capture_on_commit_callbacks
 ):
     client.force_login(user)
     start(client, django_capture_on_commit_callbacks)
@@ -148,15 +148,23 @@ def test_the_same_request_twice_returns_the_same_job(
     # Another format, tab or page is another request.
     start(client, django_capture_on_commit_callbacks, format="xlsx")
     assert ExportJob.objects.count() == 2
-    # A finished file is reused for as long as it is kept (EXPORT_DUPLICATE_WINDOW_SECONDS is None)...
+    # A finished file is reused within EXPORT_DUPLICATE_WINDOW_SECONDS (5 minutes by default)...
+    a_minute_ago = timezone.now() - timedelta(minutes=1)
+    ExportJob.objects.update(created_at=a_minute_ago, finished_at=a_minute_ago)
+    start(client, django_capture_on_commit_callbacks)
+    assert ExportJob.objects.count() == 2
+    # ...not later (the customers may have changed since), even though its file is still kept...
     an_hour_ago = timezone.now() - timedelta(hours=1)
     ExportJob.objects.update(created_at=an_hour_ago, finished_at=an_hour_ago)
     start(client, django_capture_on_commit_callbacks)
-    assert ExportJob.objects.count() == 2
-    # ...and once it expired, the same request makes a new job.
-    ExportJob.objects.filter(file_format="csv").update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert ExportJob.objects.count() == 3
+    # ...and with no window (None), for as long as the file is kept, until it expired.
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "EXPORT_DUPLICATE_WINDOW_SECONDS": None}
     start(client, django_capture_on_commit_callbacks)
     assert ExportJob.objects.count() == 3
+    ExportJob.objects.filter(file_format="csv").update(expires_at=timezone.now() - timedelta(minutes=1))
+    start(client, django_capture_on_commit_callbacks)
+    assert ExportJob.objects.count() == 4
 
 
 def test_a_waiting_identical_job_is_joined_and_the_database_refuses_a_second_one(user):

@@ -45,7 +45,7 @@ DEFAULTS = {
     "EXPORT_TIME_LIMIT": 3660,
     # A finished export asked for again (same user, same request) is reused for this many seconds after it
     # finished; None means for as long as its file is kept (EXPORT_EXPIRY_HOURS).
-    "EXPORT_DUPLICATE_WINDOW_SECONDS": None,
+    "EXPORT_DUPLICATE_WINDOW_SECONDS": 300,
     # Export jobs one user may have waiting or running at once, and start in 24 hours; past either the
     # export is refused with the reason (no job is created).
     "EXPORT_MAX_ACTIVE_JOBS_PER_USER": 3,
