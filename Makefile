@@ -66,10 +66,16 @@ wheel-check-lts: venv
 messages: venv
 	$(PY) scripts/messages.py
 
-test-sqlite: venv
+# axe-core, injected into every plugin screen by tests/browser/test_accessibility.py (pinned in its lock file).
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/axe/package-lock.json
+	npm ci --prefix tests/browser/axe --no-audit --no-fund --silent
+	touch $(AXE)
+
+test-sqlite: venv $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: venv
+test-postgres: venv $(AXE)
 	scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # Every dependency pinned to the lower bound pyproject.toml gives it (scripts/lowest_constraints.py), on the
@@ -81,7 +87,7 @@ $(LOWEST_STAMP): pyproject.toml scripts/lowest_constraints.py
 	$(LOWEST_VENV)/bin/python -m pip install -q -c $(LOWEST_VENV)/lowest-constraints.txt -e ".[test]"
 	touch $(LOWEST_STAMP)
 
-test-lowest: $(LOWEST_STAMP)
+test-lowest: $(LOWEST_STAMP) $(AXE)
 	$(LOWEST_VENV)/bin/python -m pip freeze | grep -i -E '^(django|wagtail|django-import-export|celery|xlsxwriter|wagtail-modeladmin)=='
 	$(LOWEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

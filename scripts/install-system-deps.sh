@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests drive for real (Chromium, Redis, PostgreSQL, gettext) when missing.
+# Install the Debian packages the tests drive for real (Chromium, Redis, PostgreSQL, gettext, npm) when missing.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -7,6 +7,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 # GNU gettext: makemessages/compilemessages (make messages, tests/test_translations.py).
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+# npm: installs axe-core for the accessibility checks of the browser tests (tests/browser/axe).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing system packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
