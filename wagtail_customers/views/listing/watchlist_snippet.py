@@ -49,7 +49,7 @@ class WatchlistEntryDeleteView(DeleteView):
 class AddFromCustomersListingView(View):
     """Customers go on the watchlist from the customers listing (the eye, or the bulk action)."""
 
-    def dispatch(self, request, *args, **kwargs):
+    def get(self, request, *args, **kwargs):
         messages.info(request, _("Add customers to the watchlist with the eye next to their name."))
         return redirect("wagtail_customers:index")
 
