@@ -15,7 +15,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...ids import parse_id
 from ...permissions import Action
-from ...services.contact import contact_url, send_customer_email, sender_address
+from ...services.contact import ContactReason, contact_url, send_customer_email, sender_address
 from .access import require, scoped_customer
 from .buttons import latest_order
 
@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 
 class EmailCustomerForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason for contacting"),
+        choices=[("", _("Choose a reason")), *ContactReason.choices],
+        help_text=_("The subject starts with it, so the customer sees at once what the e-mail is about."),
+    )
     subject = forms.CharField(label=_("Subject"), max_length=200)
     message = forms.CharField(
         label=_("Message"),
@@ -123,6 +128,7 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
                 message=form.cleaned_data["message"],
                 user=self.request.user,
                 order=form.cleaned_data["order"],
+                reason=form.cleaned_data["reason"],
             )
         except (OSError, ValueError) as error:
             logger.warning("E-mail to customer %s failed: %s", self.customer.pk, error)
