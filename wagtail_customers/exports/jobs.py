@@ -29,6 +29,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
+from ..counts import grouped
 from ..models import ExportJob, JobState
 from ..permissions import Action, accounts_for
 from ..storage import private_storage, random_name
@@ -74,7 +75,7 @@ def find_or_create_job(user, spec, *, total_rows, account_ids):
                 "background, and this site has no task queue for that. Export fewer customers (a search, "
                 "a filter or a selection), or ask your administrator to set up Celery."
             )
-            % {"count": f"{total_rows:,}", "limit": f"{get_setting('EXPORT_SYNC_MAX_ROWS'):,}"}
+            % {"count": grouped(total_rows), "limit": grouped(get_setting("EXPORT_SYNC_MAX_ROWS"))}
         )
     fingerprint = spec.fingerprint(user)
     try:
@@ -139,7 +140,7 @@ def check_job_limits(user):
             % {
                 "count": daily_limit,
                 "time": date_format(timezone.localtime(oldest + timedelta(hours=24)), "DATETIME_FORMAT"),
-                "rows": f"{get_setting('EXPORT_SYNC_MAX_ROWS'):,}",
+                "rows": grouped(get_setting("EXPORT_SYNC_MAX_ROWS")),
             }
         )
 

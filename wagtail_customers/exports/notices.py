@@ -17,8 +17,8 @@ from django.utils.translation import ngettext
 from wagtail.admin import messages as wagtail_messages
 
 from ..conf import get_setting
+from ..counts import grouped
 from ..models import ExportJob, JobState
-from ..numbers import grouped
 from .query import ExportSpec
 
 logger = logging.getLogger("wagtail_customers.exports")

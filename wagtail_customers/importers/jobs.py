@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from ..conf import get_setting
+from ..counts import grouped
 from ..models import ImportJob, JobState
 from ..permissions import Action, can
 from ..task_queue import task_queue_configured
@@ -80,7 +81,7 @@ def start_phase(job, phase_name):
                 "and this site has no task queue for that. Split the file, or ask your administrator to set up "
                 "Celery."
             )
-            % {"rows": f"{job.rows_total:,}", "limit": f"{get_setting('IMPORT_SYNC_MAX_ROWS'):,}"},
+            % {"rows": grouped(job.rows_total), "limit": grouped(get_setting("IMPORT_SYNC_MAX_ROWS"))},
         )
     if runs_in_background(job):
         transaction.on_commit(lambda: run_import_job.delay(str(job.pk), phase_name))

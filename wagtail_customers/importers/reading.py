@@ -20,6 +20,7 @@ from datetime import date, datetime
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
+from ..counts import grouped
 from .base import ImportFileError
 
 #: Bytes decoded (text) or inflated (workbook) at a time.
@@ -62,7 +63,7 @@ class RawTable:
 
 
 def _n(number):
-    return f"{number:,}"
+    return grouped(number)
 
 
 def too_many_rows(limits):

@@ -18,11 +18,11 @@ from wagtail.admin.ui.tables import Column, DateColumn, Table
 from wagtail.admin.views.generic.base import BaseListingView
 
 from ...conf import get_setting
+from ...counts import grouped
 from ...exports import jobs
 from ...exports.query import ExportRequestError, ExportSpec
 from ...listing import get_tab
 from ...models import ExportJob, JobState
-from ...numbers import grouped
 from ...permissions import Action, accounts_for, can
 from ..listing.access import forbidden
 

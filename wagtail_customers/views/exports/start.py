@@ -27,13 +27,13 @@ from wagtail.admin import messages
 from wagtail.admin.utils import get_valid_next_url_from_request
 
 from ...columns import user_columns
+from ...counts import grouped
 from ...exports.orders import CustomerOrdersExport
 from ...exports.query import IGNORED_PARAMS, ExportRequestError, ExportSpec, parse_selected_ids
 from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
 from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab
 from ...models import JobState
-from ...numbers import grouped
 from ...permissions import Action, can, customers_for
 from ..listing.access import forbidden
 from .download_notice import announce_download

@@ -18,9 +18,9 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...conf import get_setting
+from ...counts import grouped
 from ...importers import FORMATS, jobs
 from ...models import ImportJob, JobState
-from ...numbers import grouped
 from ...permissions import Action, accounts_for, can
 from .forms import ImportForm
 

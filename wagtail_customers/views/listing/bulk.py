@@ -15,8 +15,8 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ...counts import grouped
 from ...listing import CustomerListing, get_tab
-from ...numbers import grouped
 from ...permissions import Action, can
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
