@@ -65,7 +65,7 @@ def main(argv=None):
             results["imports"] = imports.run(size.import_orders, max(1, min(args.stats_repeat, 3)), log=log)
         except NotAvailable as error:
             results["imports"] = {"error": f"not available: {error}"}
-        results["import_memory"] = imports.run_memory(size.import_orders, log=log)
+        results["import_memory"] = imports.run_memory(size.import_orders, log=log, quick=args.quick)
     results["seconds"] = round(time.perf_counter() - started, 1)
     with open(args.result, "w") as handle:
         json.dump(results, handle, indent=1, default=str)
