@@ -294,20 +294,7 @@ def _record_batch(account, batch, refresh_stats):
     lines, promo_codes, feedback = [], [], []
     for order_data in written:
         order_id = order_ids[order_data.external_id]
-        lines += [
-            (
-                order_id,
-                line.sku[:100],
-                line.product_name[:500],
-                line.quantity,
-                line.unit_price,
-                line.line_total,
-                line.discount,
-                line.unit_cost,
-                line.returned_quantity,
-            )
-            for line in order_data.lines
-        ]
+        lines += [(order_id, *_line_row(line)) for line in order_data.lines]
         promo_codes += [(order_id, promo.code[:100], promo.discount) for promo in order_data.promo_codes]
         if order_data.feedback is not None:
             feedback.append(
@@ -495,23 +482,25 @@ def _stored_orders(account, external_ids):
     return stored
 
 
+def _line_row(line):
+    """An order line as stored (without its order id): what is written, and what an update is compared with."""
+    return (
+        line.sku[:100],
+        line.product_name[:500],
+        line.quantity,
+        line.unit_price,
+        line.line_total,
+        line.discount,
+        line.unit_cost,
+        line.returned_quantity,
+    )
+
+
 def _same_order(stored, values, order_data):
     """Whether the incoming order would store exactly what is stored (header, lines, promo codes, feedback)."""
     if not _same_values(stored.values, values[:-1]):
         return False
-    lines = [
-        (
-            line.sku[:100],
-            line.product_name[:500],
-            line.quantity,
-            line.unit_price,
-            line.line_total,
-            line.discount,
-            line.unit_cost,
-            line.returned_quantity,
-        )
-        for line in order_data.lines
-    ]
+    lines = [_line_row(line) for line in order_data.lines]
     promo_codes = [(promo.code[:100], promo.discount) for promo in order_data.promo_codes]
     feedback = order_data.feedback
     if (feedback is None) != (stored.feedback is None):
