@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core import checks
 from django.urls import reverse
+from wagtail.models import ModelLogEntry
 
 from tests.permission_world import admin_access_group, grant, make_staff
 from wagtail_customers.models import AccessGrant
@@ -36,11 +37,16 @@ def share(client, account, **extra):
 
 def test_a_user_manager_lets_them_sign_in_from_the_share_form(admin_client, account, outsider, editors):
     assert BOX in admin_client.get(SHARE).content.decode()
-    content = share(admin_client, account, admin_access="on").content.decode()
+    response = share(admin_client, account, admin_access="on")
+    content = response.content.decode()
     assert AccessGrant.objects.filter(user=outsider, account=account).exists()
     assert list(outsider.groups.all()) == [editors]
     assert "outsider can now sign in to the Wagtail admin (added to the group “Admin access”)" in content
     assert "cannot sign in" not in content
+    # Who let them in is in the site history.
+    entry = ModelLogEntry.objects.get(action="wagtail_customers.access.admin_sign_in")
+    assert (entry.object_id, entry.user_id) == (str(outsider.pk), response.wsgi_request.user.pk)
+    assert entry.data == {"user_id": outsider.pk, "user": "outsider", "group": "Admin access"}
 
 
 def test_without_the_box_they_are_told_what_else_is_needed(admin_client, account, outsider, editors):

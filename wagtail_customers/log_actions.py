@@ -10,6 +10,7 @@ LOG_ACTIONS = [
     ("wagtail_customers.access.grant", _("Share access"), _("Access shared")),
     ("wagtail_customers.access.change", _("Change access"), _("Access changed")),
     ("wagtail_customers.access.revoke", _("Revoke access"), _("Access revoked")),
+    ("wagtail_customers.access.admin_sign_in", _("Let sign in to the admin"), _("Added to the admin access group")),
     ("wagtail_customers.export.start", _("Start export"), _("Export started")),
     ("wagtail_customers.import.apply", _("Import orders"), _("Orders imported")),
 ]

@@ -8,6 +8,7 @@ group without that permission.
 """
 
 from django.contrib.auth.models import Group
+from wagtail.log_actions import log
 
 from ..conf import get_setting
 
@@ -46,4 +47,11 @@ def let_sign_in(sharer, user):
         return None
     group = admin_access_group()
     user.groups.add(group)
+    # A change of who may sign in: in the site history, with who made it.
+    log(
+        instance=user,
+        action="wagtail_customers.access.admin_sign_in",
+        user=sharer,
+        data={"user_id": user.pk, "user": user.get_username(), "group": group.name},
+    )
     return group
