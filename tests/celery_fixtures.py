@@ -38,6 +38,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def mail_bodies(raw):
+    """The plain-text bodies of the e-mails Django's console or file backend wrote, decoded.
+
+    Those backends write each message as sent, then a line of 79 dashes; from Django 6.0 a body with a line
+    longer than 78 characters (an export's download link) is quoted-printable, so a link can be split by
+    soft line breaks in the raw text."""
+    import email
+    import email.policy
+
+    separator = "\n" + "-" * 79 + "\n"
+    messages = [part for part in raw.split(separator) if part.strip()]
+    return [
+        email.message_from_string(message, policy=email.policy.default).get_body(("plain",)).get_content()
+        for message in messages
+    ]
+
+
 def wait_for(condition, timeout, what):
     """Poll ``condition()`` until it returns something truthy; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -15,10 +15,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_task_queue(settings, monkeypatch):
     """No CELERY_BROKER_URL anywhere and tasks not eager: what a site without Celery settings has."""
+    # Read before the settings go: Celery reads its CELERY_ settings live, and restoring values read after
+    # would leave every later test with tasks that are not eager.
+    saved = {key: current_app.conf[key] for key in ("broker_url", "task_always_eager")}
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     del settings.CELERY_BROKER_URL
     del settings.CELERY_TASK_ALWAYS_EAGER
-    saved = {key: current_app.conf[key] for key in ("broker_url", "task_always_eager")}
     current_app.conf.update(broker_url=None, task_always_eager=False)
     yield
     current_app.conf.update(**saved)
