@@ -13,7 +13,6 @@ import django_filters
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Count, Q
-from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField, RangeField
@@ -21,6 +20,7 @@ from django_filters.widgets import SuffixedMultiWidget
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
 from .countries import country_code, country_name, sort_key
+from .counts import grouped
 from .ids import parse_id
 from .models import Channel, Customer, SellerAccount
 from .permissions import Action, accounts_for, customers_for
@@ -164,7 +164,7 @@ def country_choices(customers):
     return [
         (
             country,
-            gettext("%(country)s (%(count)s)") % {"country": name, "count": number_format(count, force_grouping=True)},
+            gettext("%(country)s (%(count)s)") % {"country": name, "count": grouped(count)},
         )
         for country, name, count in sorted(named, key=lambda row: sort_key(row[1]))
     ]

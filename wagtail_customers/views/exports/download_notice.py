@@ -9,9 +9,10 @@ Without JavaScript there is no token: the download happens and nothing else chan
 
 import re
 
-from django.utils.formats import number_format
 from django.utils.translation import ngettext
 from wagtail.admin import messages
+
+from ...counts import grouped
 
 #: The cookie the controller watches (wagtail_customers/js/export-download-controller.js).
 DOWNLOAD_COOKIE = "wc_export_download"
@@ -39,7 +40,7 @@ def announce_download(request, response, count, filename):
             "Your export of %(count)s customers is downloading as %(filename)s.",
             count,
         )
-        % {"count": number_format(count, force_grouping=True), "filename": filename},
+        % {"count": grouped(count), "filename": filename},
     )
     # Read by the page's script, so not HttpOnly; it holds nothing but the page's own random token.
     response.set_cookie(
