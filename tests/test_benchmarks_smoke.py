@@ -100,6 +100,7 @@ def test_targets_are_judged_the_right_way_round():
     assert good["Import Shopify order lines/s"] is None
 
 
+@pytest.mark.bench
 def test_tiny_run_end_to_end(tmp_path):
     """The whole harness at size XS on SQLite: datasets, every case, baselines, gate, JSON and report."""
     env = dict(os.environ, WC_BENCH_DATA=str(tmp_path / "data"), WC_BENCH_MEDIA=str(tmp_path / "media"))
