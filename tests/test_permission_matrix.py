@@ -546,9 +546,6 @@ def test_post_without_csrf_token_is_refused(world, url_name):
 
 # --- Methods a view does not offer ---------------------------------------------------------------------
 
-#: URLs that document a method besides GET and POST (none so far): name -> the extra methods.
-EXTRA_METHODS = {}
-
 
 def url_of(url_name, case, objects):
     return reverse(url_name, kwargs={key: resolve_value(value, objects) for key, value in case.kwargs.items()})
@@ -558,8 +555,6 @@ def url_of(url_name, case, objects):
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_methods_a_view_does_not_offer_answer_405(world, url_name, method):
     """PUT, PATCH and DELETE are not POST: a DELETE must not remove, a PUT with an empty body must not revoke."""
-    if method.upper() in EXTRA_METHODS.get(url_name, ()):
-        pytest.skip(f"{url_name} documents {method.upper()}")
     cases = MATRIX.get(url_name) or [Case(everyone(OK))]
     case = next((case for case in cases if case.method == "post"), cases[0])
     clients = clients_for(world)
