@@ -1,0 +1,52 @@
+"""Money as the admin user reads it: ``1.234,50 €`` for a German admin, ``€1,234.50`` for an English one.
+
+Babel's CLDR currency formats in the active Django language, which Wagtail sets to the user's preferred admin
+language (account preferences) in admin views. Exports do not use this: they keep plain numbers.
+"""
+
+import functools
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, format_decimal, is_currency
+from django.conf import settings
+from django.utils.translation import get_language, to_locale
+
+#: What an amount is formatted in when neither the language nor its base language is known to Babel.
+FALLBACK_LOCALE = "en_US"
+
+
+@functools.lru_cache(maxsize=64)
+def babel_locale(language_code):
+    """The Babel ``Locale`` of a Django language code (``de``, ``en-us``, ``pt-br``, ``sr-latn``).
+
+    A language Babel does not know falls back to its base language (``xx-yy`` to ``xx``), then to English,
+    so a site with an unusual LANGUAGES entry still shows its amounts.
+    """
+    name = to_locale(language_code)
+    for candidate in (name, name.split("_")[0]):
+        try:
+            return Locale.parse(candidate)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse(FALLBACK_LOCALE)
+
+
+def active_locale():
+    """The Babel ``Locale`` of the active Django language (the site's LANGUAGE_CODE outside a request)."""
+    return babel_locale(get_language() or settings.LANGUAGE_CODE)
+
+
+def format_money(amount, currency, locale=None):
+    """``amount`` in ``currency`` formatted for ``locale`` (a Django language code; default: the active one).
+
+    Empty for ``None``: callers say "not known" in their own words. A currency Babel does not know keeps its
+    code after the locale's number (``1.234,50 XYZ``) rather than Babel's glued-on ``XYZ1,234.50``.
+    """
+    if amount is None:
+        return ""
+    babel = babel_locale(locale) if locale else active_locale()
+    code = (currency or "").strip().upper()
+    if is_currency(code, babel):
+        return format_currency(amount, code, locale=babel)
+    number = format_decimal(amount, format="#,##0.00", locale=babel, decimal_quantization=True)
+    return f"{number}\N{NO-BREAK SPACE}{code}" if code else number
