@@ -83,9 +83,9 @@ def test_order_page_summary(admin_client, account):
         assert text in html, text
     assert "Mug <large>" not in html
     # Line total less the line discount, in the order's currency.
-    assert "19.00 USD" in html
+    assert "$19.00" in html
     # Totals: subtotal 25, total 25 - 2 + 5 + 2 = 30.
-    assert "25.00 USD" in html and "30.00 USD" in html
+    assert "$25.00" in html and "$30.00" in html
     customer_url = reverse("wagtail_customers_customer:detail", args=[order.customer_id])
     assert f'href="{customer_url}"' in html
     assert reverse("wagtail_customers_customer:email", args=[order.customer_id]) + f"?order={order.pk}" in html
@@ -95,14 +95,14 @@ def test_order_page_profit_and_loss(admin_client, account):
     order = full_order(account)
     html = admin_client.get(order_url(order.pk)).content.decode()
     # Revenue 25 of goods + 5 shipping; discounts 2 + 1; cost of goods 1 kept mug x 4.00 + 1.50.
-    assert pl_row(html, "revenue") == "Revenue 30.00 USD"
-    assert pl_row(html, "discounts") == "Discounts −3.00 USD"
-    assert pl_row(html, "refunds") == "Refunds 0.00 USD"
-    assert pl_row(html, "net_revenue") == "Net revenue 27.00 USD"
-    assert pl_row(html, "channel_fees") == "Channel fees −3.00 USD"
-    assert pl_row(html, "fulfilment_costs") == "Fulfilment and shipping costs −2.50 USD"
-    assert pl_row(html, "cost_of_goods") == "Cost of goods −5.50 USD"
-    assert pl_row(html, "gross_profit") == "Gross profit 16.00 USD"
+    assert pl_row(html, "revenue") == "Revenue $30.00"
+    assert pl_row(html, "discounts") == "Discounts −$3.00"
+    assert pl_row(html, "refunds") == "Refunds $0.00"
+    assert pl_row(html, "net_revenue") == "Net revenue $27.00"
+    assert pl_row(html, "channel_fees") == "Channel fees −$3.00"
+    assert pl_row(html, "fulfilment_costs") == "Fulfilment and shipping costs −$2.50"
+    assert pl_row(html, "cost_of_goods") == "Cost of goods −$5.50"
+    assert pl_row(html, "gross_profit") == "Gross profit $16.00"
     assert pl_row(html, "margin") == "Margin 59.3 %"
     assert "incomplete" not in html
 
@@ -117,8 +117,8 @@ def test_missing_costs_show_as_not_known_and_profit_incomplete(admin_client, acc
     assert pl_row(html, "margin") == "Margin not known"
     # Never as if the costs were zero: 27 - 2.50 - 1.50 (the one known line) is only a ceiling.
     assert "Profit is incomplete: Channel fees, Cost of goods not known" in " ".join(html.split())
-    assert "at most that" in html and "23.00 USD" in html
-    assert "16.00 USD" not in html
+    assert "at most that" in html and "$23.00" in html
+    assert "$16.00" not in html
 
 
 def test_another_accounts_order_is_404(client, account, other_account):

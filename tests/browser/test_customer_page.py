@@ -101,8 +101,8 @@ def test_customer_page_tabs_order_pl_and_email(live_server, login, browser_admin
 
     # The order page and its P&L: 1 x 18 + 1 x 9 + 4.90 shipping; costs 2.40 + 3.10 + 6.50 + 2.25.
     pl = page.locator("[data-wc-pl]")
-    expect(pl.locator('[data-wc-pl-line="revenue"] td')).to_have_text("31.90 USD")
-    expect(pl.locator('[data-wc-pl-line="gross_profit"] td')).to_have_text("17.65 USD")
+    expect(pl.locator('[data-wc-pl-line="revenue"] td')).to_have_text("$31.90")
+    expect(pl.locator('[data-wc-pl-line="gross_profit"] td')).to_have_text("$17.65")
     expect(pl.locator('[data-wc-pl-line="margin"] td')).to_have_text("55.3 %")
     page.locator("#order-pl-section").scroll_into_view_if_needed()
     screenshot(page, "order-page-pl")

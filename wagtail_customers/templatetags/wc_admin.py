@@ -4,7 +4,16 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..money import format_money
+
 register = template.Library()
+
+
+@register.filter
+def money(amount, currency):
+    """``{{ order.total|money:order.currency }}``: the amount in the admin user's language (``1.234,50 €`` in
+    German, ``€1,234.50`` in English); empty for ``None``."""
+    return format_money(amount, currency)
 
 
 @register.filter

@@ -15,8 +15,8 @@ from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, StatusTagColumn,
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from ...models import OrderLine, OrderStatus
+from ...money import format_money
 from ...services.contact import contact_url
-from .format import money
 
 #: Sort keys offered in the URL (``?ordering=-total``) and the fields they sort by; anything else is ignored.
 ORDERINGS = {
@@ -132,7 +132,9 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
         _sortable(Column("placed_at", label=_("Date"), sort_key="date", accessor=placed_at_display)),
         _sortable(Column("items_count", label=_("Items"), sort_key="items")),
         _sortable(Column("units_count", label=_("Units"), sort_key="units")),
-        _sortable(Column("total", label=_("Total"), sort_key="total", accessor=lambda o: money(o.total, o.currency))),
+        _sortable(
+            Column("total", label=_("Total"), sort_key="total", accessor=lambda o: format_money(o.total, o.currency))
+        ),
         _sortable(
             StatusTagColumn(
                 "status",

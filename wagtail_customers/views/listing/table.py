@@ -21,6 +21,7 @@ from wagtail.admin.ui.tables import (
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from ...countries import country_name
+from ...money import format_money
 
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
 MONEY_COLUMNS = {"amount_spent", "discount_total"}
@@ -43,13 +44,13 @@ class NumberColumn(Column):
 
 
 class MoneyColumn(Column):
-    """An amount in the customer's seller-account currency, e.g. ``1,234.50 EUR``."""
+    """An amount in the customer's seller-account currency, in the user's language (``1.234,50 €``)."""
 
     def get_value(self, instance):
         amount = super().get_value(instance)
         if amount is None:
             return None
-        return f"{number_format(amount, 2, force_grouping=True)} {instance.account.currency}"
+        return format_money(amount, instance.account.currency)
 
 
 class CountryColumn(Column):
