@@ -1,14 +1,36 @@
-"""Finding customers by what the screens call them (``models.customers.customer_label``).
+"""Finding customers by what the screens call them (``models.customers.customer_label``) and by what a
+seller has at hand when a buyer writes in: a phone number, a postal code, an order id.
 
-A search term matches the name, the e-mail, the channel's buyer id, and, for a customer known only
-by an order, the readable label "Buyer of order #<order id>": a part of the order id, a part of the
-label's words, or both across the "#" (``order #12`` finds order 123-...). One ``Q`` on the
-customer's own columns: no join, no query per row.
+A search term matches
+
+* the name, the e-mail and the channel's buyer id (anywhere in the text);
+* for a customer known only by an order, the readable label "Buyer of order #<order id>": a part of
+  the order id, a part of the label's words, or both across the "#" (``order #12`` finds order 123-...);
+* the phone, ignoring spaces, dashes, dots, slashes, brackets and "+" (``555-0123`` finds
+  ``+1 (555) 0123``), when the term looks like a phone number (4 digits or more);
+* the postal code, ignoring spaces (``sw1a1aa`` finds ``SW1A 1AA``), when the term has a digit;
+* the id of one of the customer's orders, exactly but case-insensitively, with or without the "#"
+  Shopify's order names start with (``1046`` and ``#1046`` both find order ``#1046``).
+
+One ``Q``: the customer's own columns plus one subquery on the orders (no join, no query per row).
+Scoping is the caller's: the listing filters its scoped queryset with it, so an order of an account
+the user may not view never brings its customer in.
 """
 
-from django.db.models import Q
+import re
+
+from django.db.models import F, Q, Value
+from django.db.models.functions import Replace, Upper
+from django.db.models.lookups import Contains
 
 from .models.customers import BUYER_OF_ORDER, ORDER_KEY_PREFIX
+from .models.orders import Order
+
+#: What people type between a phone number's digits; left out on both sides when comparing phones.
+PHONE_SEPARATORS = (" ", "-", ".", "/", "(", ")", "+")
+#: A term is compared with phones when, without those separators, it is this many digits or more.
+PHONE_MIN_DIGITS = 4
+PHONE_LIKE = re.compile(r"[\d\s\-./()+]+")
 
 
 def label_head():
@@ -33,8 +55,69 @@ def order_label_filter(term):
     return by_order & matches
 
 
+def _without(expression, characters):
+    for character in characters:
+        expression = Replace(expression, Value(character), Value(""))
+    return expression
+
+
+def phone_filter(term):
+    """Customers whose phone contains the term's digits, or nothing when the term is no phone number."""
+    digits = "".join(character for character in term if character.isdigit())
+    if not PHONE_LIKE.fullmatch(term) or len(digits) < PHONE_MIN_DIGITS:
+        return Q(pk__in=[])
+    return Q(Contains(_without(F("phone"), PHONE_SEPARATORS), digits))
+
+
+def postal_code_filter(term):
+    """Customers whose postal code contains the term, spaces left out; nothing for a term without a digit
+    (every postal code format the plugin meets has one, and names are searched far more often)."""
+    compact = term.replace(" ", "")
+    if not any(character.isdigit() for character in compact):
+        return Q(pk__in=[])
+    return Q(Contains(Upper(_without(F("postal_code"), " ")), compact.upper()))
+
+
+def order_id_variants(term):
+    """The order ids ``term`` may mean, upper-cased: as typed, and with or without Shopify's "#"."""
+    bare = term.upper().removeprefix("#")
+    return [bare, f"#{bare}"] if bare else []
+
+
+def orders_with_id(term):
+    """Orders (of every account: scope them) whose id is ``term``, case-insensitively, "#" or not."""
+    return Order.objects.annotate(upper_id=Upper("external_id")).filter(upper_id__in=order_id_variants(term))
+
+
+def order_id_filter(term):
+    """Customers with an order whose id is ``term`` (one subquery on the orders)."""
+    return Q(pk__in=orders_with_id(term).values("customer_id"))
+
+
+def order_found_by(term, customers):
+    """The order ``term`` names when it is an order of exactly one customer among ``customers`` (the
+    listing's scoped, filtered rows) and that customer is not already known by that order; else ``None``.
+
+    The listing says "Order #1046 is from <customer>" above the rows with it. One query."""
+    orders = list(
+        orders_with_id(term).filter(customer__in=customers.values("pk")).select_related("customer").order_by("pk")[:2]
+    )
+    if len({order.customer_id for order in orders}) != 1:
+        return None
+    buyer = orders[0].customer
+    # A buyer known only by this order is called "Buyer of order #..." on its row already.
+    known_by_the_order = buyer.identity_key.startswith(ORDER_KEY_PREFIX) and not (buyer.name or buyer.email)
+    return None if known_by_the_order else orders[0]
+
+
 def search_filter(term):
     """The ``Q`` for the listing's search box (``term`` is stripped and non-empty)."""
     return (
-        Q(name__icontains=term) | Q(email__icontains=term) | Q(external_id__icontains=term) | order_label_filter(term)
+        Q(name__icontains=term)
+        | Q(email__icontains=term)
+        | Q(external_id__icontains=term)
+        | order_label_filter(term)
+        | phone_filter(term)
+        | postal_code_filter(term)
+        | order_id_filter(term)
     )

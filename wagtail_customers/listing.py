@@ -8,8 +8,8 @@ it, so "all pages" of an export is exactly what the listing shows.
 Query parameters read (a ``QueryDict`` or a dict of values or lists):
 
 * ``account``: seller account ids; without it, the user's remembered selection (or all);
-* ``q``: search in name, e-mail, buyer id and "Buyer of order #..." label (``customer_search``),
-  case-insensitive, and the country it names (``countries.matching_codes``);
+* ``q``: search in name, e-mail, buyer id, "Buyer of order #..." label, phone, postal code and order
+  ids (``customer_search``), case-insensitive, and the country it names (``countries.matching_codes``);
 * the filters of ``CustomerFilterSet`` (``channel``, ``country``, ``last_order_from`` ...);
 * ``ordering``: a sortable column name, ``-`` prefixed for descending (an allow-list).
 
@@ -30,7 +30,7 @@ from wagtail.admin.forms.search import SearchForm
 
 from .columns import COLUMNS
 from .countries import matching_codes
-from .customer_search import search_filter
+from .customer_search import order_found_by, search_filter
 from .filters import CustomerFilterSet
 from .ids import parse_ids
 from .models import ListingPreference, SellerAccount
@@ -223,6 +223,12 @@ class CustomerListing:
                 matches |= Q(country__in=countries)
             queryset = queryset.filter(matches)
         return queryset.order_by()
+
+    @cached_property
+    def order_match(self):
+        """The order the search term names, when it is one customer's among the rows, else ``None``
+        (the listing says whose it is; ``customer_search.order_found_by``). One query, when searching."""
+        return order_found_by(self.search_query, self.filtered_queryset) if self.search_query else None
 
     @cached_property
     def queryset(self):

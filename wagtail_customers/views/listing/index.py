@@ -287,6 +287,7 @@ class CustomerIndexView(IndexView):
             tab=self.tab,
             tabs=self.tab_links(),
             statistics=self.statistics,
+            order_match=self.listing.order_match,
             account_selector=self.account_selector(),
             column_picker_rows=self.column_picker_rows(),
             per_page=self.get_paginate_by(None),

@@ -1,0 +1,151 @@
+"""Finding every buyer: the listing's search by phone, postal code and order id (issue 12).
+
+A seller with a buyer on the phone has a number, a postal code or an order id at hand, not always a name.
+The order id search is exact (case-insensitive, with or without Shopify's "#") and goes through the
+listing's scoping like every other search: an order of an account the user may not view finds nothing.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import order_data
+from tests.listing_support import customer, row_ids, staff_user
+from wagtail_customers.models import Customer
+from wagtail_customers.services.ingestion import record_order
+
+pytestmark = pytest.mark.django_db
+
+
+def search(client, term, **params):
+    return client.get("/admin/customers/", {"q": term, **params})
+
+
+def buyer(account, order_id, *, phone="", postal_code="", **kwargs):
+    """One order with the buyer's phone and postal code; returns the ``Customer``."""
+    data = order_data(order_id, **kwargs)
+    data.customer.phone = phone
+    data.ship_to.postal_code = postal_code
+    return record_order(account, data).customer
+
+
+@pytest.fixture
+def buyers(account):
+    """Ada (phone, London postal code, Shopify orders #1046 and #1047) and Grace (another phone and postal code)."""
+    ada = buyer(account, "#1046", phone="+44 (20) 7946-0958", postal_code="SW1A 1AA")
+    # An earlier order of Ada's (the latest order gives the customer's details).
+    record_order(account, order_data("#1047", day=-3))
+    grace = buyer(
+        account, "#1050", email="grace@example.com", name="Grace Hopper", phone="+1 555 0100", postal_code="10001"
+    )
+    return ada, grace
+
+
+def _stored(buyers):
+    ada, grace = (Customer.objects.get(pk=buyer.pk) for buyer in buyers)
+    assert (ada.phone, ada.postal_code) == ("+44 (20) 7946-0958", "SW1A 1AA")
+    assert (grace.phone, grace.postal_code) == ("+1 555 0100", "10001")
+
+
+@pytest.mark.parametrize("term", ["+44 (20) 7946-0958", "20 7946 0958", "7946-0958", "79460958", "44 20 7946"])
+def test_search_by_phone_ignores_how_the_number_is_written(admin_client, buyers, term):
+    _stored(buyers)
+    assert row_ids(search(admin_client, term)) == [buyers[0].pk]
+
+
+def test_a_short_number_is_not_a_phone_number(admin_client, buyers):
+    # "0958" would be a phone search; "095" is too short to mean one (and matches no other field).
+    assert row_ids(search(admin_client, "0958")) == [buyers[0].pk]
+    assert row_ids(search(admin_client, "095")) == []
+
+
+@pytest.mark.parametrize("term", ["SW1A 1AA", "sw1a1aa", "SW1A", "1aa"])
+def test_search_by_postal_code_ignores_spaces_and_case(admin_client, buyers, term):
+    assert row_ids(search(admin_client, term)) == [buyers[0].pk]
+
+
+def test_search_by_a_numeric_postal_code(admin_client, buyers):
+    assert row_ids(search(admin_client, "10001")) == [buyers[1].pk]
+
+
+@pytest.mark.parametrize("term", ["1047", "#1047", " #1047 ", "1046", "#1046"])
+def test_search_by_order_id_with_or_without_the_hash(admin_client, buyers, term):
+    assert row_ids(search(admin_client, term)) == [buyers[0].pk]
+
+
+def test_search_by_order_id_is_exact_and_case_insensitive(admin_client, account, buyers):
+    amazon = customer(account, "114-3941689-8772232", email="bo@example.com", name="Bo", city="")
+    ebay = customer(account, "EB-77-abc", email="cy@example.com", name="Cy", city="")
+    assert row_ids(search(admin_client, "eb-77-ABC")) == [ebay.pk]
+    assert row_ids(search(admin_client, "114-3941689-8772232")) == [amazon.pk]
+    # Not a part of an order id: "104" is no order of Ada's.
+    assert row_ids(search(admin_client, "#104")) == []
+
+
+def test_search_by_buyer_id(admin_client, account, buyers):
+    buyer = customer(account, "9001", buyer_id="gid://shopify/Customer/7300", email="", name="", city="")
+    assert row_ids(search(admin_client, "Customer/7300")) == [buyer.pk]
+
+
+def test_an_order_of_an_account_without_a_grant_finds_nothing(client, account, other_account):
+    mine = customer(account, "#2001", email="mine@example.com", name="Mine")
+    buyer(other_account, "#1046", email="theirs@example.com", name="Theirs", phone="+1 555 0199")
+    customer(other_account, "#1047", email="other@example.com", name="Other", city="")
+    client.force_login(staff_user("seller", {account: {"can_view": True}}))
+    for term in ("#1046", "1046", "555 0199"):
+        response = search(client, term)
+        assert row_ids(response) == [], term
+        assert b"data-wc-order-match" not in response.content
+    assert row_ids(search(client, "2001")) == [mine.pk]
+
+
+def test_the_same_order_id_in_two_accounts_finds_both_customers(admin_client, account, other_account):
+    first = customer(account, "#1046", email="a@example.com", name="In A")
+    second = customer(other_account, "#1046", email="b@example.com", name="In B")
+    response = search(admin_client, "1046")
+    assert set(row_ids(response)) == {first.pk, second.pk}
+    # Two customers: no "is from" notice, the rows speak for themselves.
+    assert b"data-wc-order-match" not in response.content
+    only_a = search(admin_client, "1046", account=account.pk)
+    assert row_ids(only_a) == [first.pk]
+    assert b"data-wc-order-match" in only_a.content
+
+
+def test_an_order_id_search_says_whose_order_it_is(admin_client, buyers):
+    ada = buyers[0]
+    response = search(admin_client, "1047")
+    notice = response.content.decode().split("data-wc-order-match>", 1)[1].split("</p>", 1)[0]
+    order = ada.orders.get(external_id="#1047")
+    assert "#1047" in notice and "Ada Lovelace" in notice and " is from " in notice
+    assert f'href="{reverse("wagtail_customers_customer:detail", args=(ada.pk,))}"' in notice
+    assert f'href="{reverse("wagtail_customers_customer:order", args=(order.pk,))}"' in notice
+    # The results fragment the listing refreshes in place carries it too.
+    fragment = admin_client.get(reverse("wagtail_customers:index_results"), {"q": "#1047"})
+    assert b"data-wc-order-match" in fragment.content
+
+
+def test_no_notice_for_other_searches_or_a_buyer_known_only_by_that_order(admin_client, account, buyers):
+    assert b"data-wc-order-match" not in search(admin_client, "Ada").content
+    by_order = customer(account, "#2252", email="", name="", city="")
+    response = search(admin_client, "2252")
+    # Its row already says "Buyer of order #2252".
+    assert row_ids(response) == [by_order.pk]
+    assert b"data-wc-order-match" not in response.content
+
+
+def test_no_notice_when_the_tab_leaves_the_customer_out(admin_client, buyers):
+    response = admin_client.get("/admin/customers/most-returned/", {"q": "1047"})
+    assert row_ids(response) == [] and b"data-wc-order-match" not in response.content
+
+
+def test_searching_costs_the_same_queries_for_any_number_of_matches(admin_client, account, buyers):
+    def queries(term):
+        with CaptureQueriesContext(connection) as captured:
+            assert search(admin_client, term).status_code == 200
+        return len(captured)
+
+    few = queries("#1047")
+    for i in range(12):
+        buyer(account, f"X{i}", email=f"x{i}@example.com", name=f"X {i}", phone="+1 555 0100")
+    assert queries("555 0100") == few
