@@ -72,12 +72,17 @@ def test_cancelled_orders_count_but_their_units_do_not(account):
 
 
 def test_amounts_are_never_summed_across_currencies(account):
+    # The EUR order counts converted into the account's USD (tests/test_exchange_rates.py checks the rates);
+    # the order in a currency no table knows counts apart, not as 0 and not in its own currency.
     record_order(account, order_data("1", lines=((1, "10.00"),)))
     record_order(account, order_data("2", lines=((1, "99.00"),), currency="EUR", discount="5.00"))
+    record_order(account, order_data("3", lines=((1, "500.00"),), currency="XTS"))
     customer = Customer.objects.get()
-    assert customer.orders_count == 2
-    assert customer.amount_spent == Decimal("10.00")
-    assert customer.discount_total == Decimal("0.00")
+    euro_order = Order.objects.get(external_id="2")
+    assert customer.orders_count == 3
+    assert customer.unconverted_orders == 1 and not customer.amount_spent_is_complete
+    assert customer.amount_spent == Decimal("10.00") + euro_order.account_total
+    assert customer.discount_total == euro_order.account_discount > Decimal("5.00")
 
 
 def test_returns_and_refunds(account):

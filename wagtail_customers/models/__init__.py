@@ -13,6 +13,7 @@ from .orders import (
     OrderLine,
     OrderStatus,
     PromoCodeUsage,
+    RateSource,
     SyncStatus,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "OrderLine",
     "OrderStatus",
     "PromoCodeUsage",
+    "RateSource",
     "SellerAccount",
     "SyncStatus",
     "WatchlistEntry",

@@ -49,15 +49,21 @@ class Customer(models.Model):
 
     * ``orders_count``: every order of the customer, cancelled ones included (Shopify's "Total Orders").
     * ``units``: quantities on the lines of orders that were not cancelled.
-    * ``amount_spent``: sum of (order total - refunded) (Shopify's "Total Spent").
-    * ``discount_total``: order-level discounts plus line discounts.
+    * ``amount_spent``: sum of (order total - refunded) (Shopify's "Total Spent"), in the seller
+      account's currency: each order's ``account_total - account_refunded``.
+    * ``discount_total``: order-level discounts plus line discounts, in the account's currency (each
+      order's ``account_discount``).
+    * ``unconverted_orders``: orders whose amounts could not be converted into the account's currency
+      (no rate known for their currency and date); while it is above 0, ``amount_spent`` and
+      ``discount_total`` leave those orders out and are incomplete (``amount_spent_is_complete``).
     * ``promo_codes_used``: number of promo code usages.
     * ``negative_feedbacks``: orders with feedback rated 1 or 2.
     * ``returned_units``: returned quantities on the lines.
     * ``first_order_at`` / ``last_order_at``: placed date of the first and the latest order.
 
-    Amounts are never summed across currencies: only orders in the seller account's currency count
-    towards ``amount_spent`` and ``discount_total``.
+    Amounts are never summed across currencies: an order in another currency counts with its amounts
+    converted into the account's currency at the order's date (docs/concepts/currencies.md), or, when
+    no rate is known, in ``unconverted_orders`` only.
     """
 
     account = models.ForeignKey(
@@ -79,6 +85,7 @@ class Customer(models.Model):
     units = models.IntegerField(_("units"), default=0)
     amount_spent = models.DecimalField(_("amount spent"), **MONEY)
     discount_total = models.DecimalField(_("discount received"), **MONEY)
+    unconverted_orders = models.PositiveIntegerField(_("orders not converted"), default=0)
     promo_codes_used = models.PositiveIntegerField(_("promo codes used"), default=0)
     negative_feedbacks = models.PositiveIntegerField(_("negative feedbacks"), default=0)
     returned_units = models.PositiveIntegerField(_("returned units"), default=0)
@@ -95,6 +102,7 @@ class Customer(models.Model):
         "units",
         "amount_spent",
         "discount_total",
+        "unconverted_orders",
         "promo_codes_used",
         "negative_feedbacks",
         "returned_units",
@@ -140,5 +148,12 @@ class Customer(models.Model):
         return self.account.currency
 
     @property
+    def amount_spent_is_complete(self):
+        """False when some orders' amounts could not be converted into the account's currency."""
+        return not self.unconverted_orders
+
+    @property
     def average_order_value(self):
-        return (self.amount_spent / self.orders_count).quantize(Decimal("0.01")) if self.orders_count else None
+        """Amount spent per order whose amount is known (converted orders only); None if there is none."""
+        converted = self.orders_count - self.unconverted_orders
+        return (self.amount_spent / converted).quantize(Decimal("0.01")) if converted > 0 else None

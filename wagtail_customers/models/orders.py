@@ -31,6 +31,15 @@ class SyncStatus(models.TextChoices):
     ERROR = "error", _("Error")
 
 
+class RateSource(models.TextChoices):
+    """Where an order's amounts in its seller account's currency come from."""
+
+    SAME = "same", _("Same currency")
+    CHANNEL = "channel", _("Channel's converted amounts")
+    TABLE = "table", _("Exchange-rate table")
+    UNKNOWN = "unknown", _("No rate known")
+
+
 class EventKind(models.TextChoices):
     PLACED = "placed", _("Placed")
     PAID = "paid", _("Paid")
@@ -51,6 +60,12 @@ class Order(models.Model):
     ``external_id`` is the channel's order number, unique per seller account; recording the same
     order again updates it. Amounts are in ``currency``. ``channel_fees`` and ``fulfilment_cost``
     feed the order's P&L; ``None`` means "not known", which is not the same as zero.
+
+    ``account_total``, ``account_refunded`` and ``account_discount`` are the same money in the seller
+    account's currency, converted at the order's date (docs/concepts/currencies.md): equal to the order's
+    own amounts when the currencies are the same, from the channel's converted figures where it gives them,
+    else at ``exchange_rate`` from the site's rate table. They are ``None`` when no rate is known
+    (``rate_source`` "unknown"): such an order counts in ``Customer.unconverted_orders``, never as 0.
     """
 
     account = models.ForeignKey(
@@ -77,6 +92,21 @@ class Order(models.Model):
     tax = models.DecimalField(_("tax"), **MONEY)
     total = models.DecimalField(_("total"), **MONEY)
     refunded = models.DecimalField(_("refunded"), **MONEY)
+    #: Seller-account-currency units per 1 unit of ``currency``: 1 for the same currency, None when unknown.
+    exchange_rate = models.DecimalField(_("exchange rate"), max_digits=20, decimal_places=10, null=True, blank=True)
+    rate_source = models.CharField(
+        _("rate source"), max_length=10, choices=RateSource.choices, default=RateSource.UNKNOWN
+    )
+    account_total = models.DecimalField(
+        _("total in the account's currency"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    account_refunded = models.DecimalField(
+        _("refunded in the account's currency"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    #: The order discount plus its lines' discounts, in the seller account's currency.
+    account_discount = models.DecimalField(
+        _("discount in the account's currency"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     channel_fees = models.DecimalField(_("channel fees"), max_digits=14, decimal_places=2, null=True, blank=True)
     fulfilment_cost = models.DecimalField(
         _("fulfilment / shipping cost"), max_digits=14, decimal_places=2, null=True, blank=True

@@ -31,6 +31,7 @@ from ..models import (
     SellerAccount,
 )
 from ..signals import orders_recorded
+from .conversion import CONVERTED_FIELDS, convert
 from .inputs import (
     ZERO,
     AddressData,
@@ -74,6 +75,8 @@ ORDER_FIELDS = (
     "refunded",
     "channel_fees",
     "fulfilment_cost",
+    # The money in the seller account's currency (services/conversion.py).
+    *CONVERTED_FIELDS,
     "ship_name",
     "ship_address_line1",
     "ship_address_line2",
@@ -258,9 +261,10 @@ def _record_batch(account, batch, refresh_stats):
     stale_customer_ids, changed_customer_ids = set(), set()
     new_rows, updated_rows, written = [], [], []
     unchanged = 0
+    rates = {}  # (from, to, date) -> rate, for this batch
     for order_data in batch:
         customer_id = customers[identity_key(order_data)].pk
-        values = _order_values(order_data, customer_id)
+        values = _order_values(order_data, customer_id, account.currency, rates)
         before = stored.get(order_data.external_id)
         if before is None:
             new_rows.append((account.pk, order_data.external_id, *values))
@@ -339,12 +343,26 @@ def _resolve_customers(account, batch, result):
     return found
 
 
-def _order_values(order_data, customer_id):
+def _order_values(order_data, customer_id, account_currency, rates):
     """The order's column values, in ``ORDER_FIELDS`` order."""
     ship_to = order_data.ship_to
     cancelled_at = order_data.cancelled_at
     if cancelled_at is None and order_data.status == OrderStatus.CANCELLED:
         cancelled_at = order_data.placed_at
+    converted = convert(
+        currency=order_data.currency,
+        account_currency=account_currency,
+        placed_at=order_data.placed_at,
+        total=order_data.total,
+        refunded=order_data.refunded,
+        # What the customer's "discount received" counts: the order discount and its lines' discounts.
+        discount=order_data.discount + sum((line.discount for line in order_data.lines), ZERO),
+        channel_rate=order_data.exchange_rate,
+        channel_total=order_data.account_total,
+        channel_refunded=order_data.account_refunded,
+        channel_discount=order_data.account_discount,
+        rates=rates,
+    )
     return (
         customer_id,
         order_data.placed_at,
@@ -361,6 +379,7 @@ def _order_values(order_data, customer_id):
         order_data.refunded,
         order_data.channel_fees,
         order_data.fulfilment_cost,
+        *converted.as_tuple(),
         ship_to.name[:255],
         ship_to.line1[:255],
         ship_to.line2[:255],

@@ -82,6 +82,15 @@ class OrderData:
     #: Defaults to subtotal - discount + shipping + tax.
     total: Decimal | None = None
     refunded: Decimal = ZERO
+    #: The channel's own figures in the seller account's currency, when it gives them (Shopify's "shop
+    #: money"): the total, the refunded amount, the order and line discounts together. Or its rate, in
+    #: account-currency units per 1 unit of ``currency``. A figure left ``None`` is converted at the
+    #: channel's rate (given, or implied by ``account_total``), else at the site's table rate.
+    #: Without any of them, the amounts are converted from the site's exchange-rate table.
+    account_total: Decimal | None = None
+    account_refunded: Decimal | None = None
+    account_discount: Decimal | None = None
+    exchange_rate: Decimal | None = None
     channel_fees: Decimal | None = None
     fulfilment_cost: Decimal | None = None
     ship_to: AddressData = field(default_factory=AddressData)

@@ -1,5 +1,9 @@
 """The customers' statistics: one definition, computed set-based.
 
+Money figures are sums of each order's amounts in its seller account's currency (``account_total``,
+``account_refunded``, ``account_discount``, filled by the ingestion service); orders with no known rate
+are counted in ``unconverted_orders`` instead.
+
 ``compute_statistics`` runs four aggregate queries (orders, lines, promo codes, feedback) over the
 customers selected by a filter and returns their figures; ``refresh_statistics`` applies them to
 given customers (the ingestion service calls it in the order's transaction) and
@@ -23,6 +27,7 @@ EMPTY = {
     "units": 0,
     "amount_spent": ZERO,
     "discount_total": ZERO,
+    "unconverted_orders": 0,
     "promo_codes_used": 0,
     "negative_feedbacks": 0,
     "returned_units": 0,
@@ -30,6 +35,8 @@ EMPTY = {
     "last_order_at": None,
 }
 MONEY = DecimalField(max_digits=16, decimal_places=2)
+#: Orders whose money is known in the seller account's currency.
+CONVERTED = Q(account_total__isnull=False)
 
 
 def _money_sum(expression, condition):
@@ -57,8 +64,11 @@ def compute_statistics(customer_filter):
         .values("customer_id")
         .annotate(
             n=Count("id"),
-            spent=_money_sum(F("total") - F("refunded"), Q(currency=F("account__currency"))),
-            discount=_money_sum("discount", Q(currency=F("account__currency"))),
+            # Money in the seller account's currency only (services/conversion.py): orders whose amounts
+            # could not be converted are counted apart, never summed as 0 or in their own currency.
+            spent=_money_sum(F("account_total") - F("account_refunded"), CONVERTED),
+            discount=_money_sum("account_discount", CONVERTED),
+            unconverted=Count("id", filter=~CONVERTED),
             first=Min("placed_at"),
             last=Max("placed_at"),
         )
@@ -69,6 +79,7 @@ def compute_statistics(customer_filter):
             orders_count=row["n"],
             amount_spent=_cents(row["spent"]),
             discount_total=_cents(row["discount"]),
+            unconverted_orders=row["unconverted"],
             first_order_at=row["first"],
             last_order_at=row["last"],
         )
@@ -80,7 +91,6 @@ def compute_statistics(customer_filter):
         .annotate(
             units=Coalesce(Sum("quantity", filter=~Q(order__status=OrderStatus.CANCELLED)), 0),
             returned=Coalesce(Sum("returned_quantity"), 0),
-            discount=_money_sum("discount", Q(order__currency=F("order__account__currency"))),
         )
     )
     for row in line_rows:
@@ -88,7 +98,6 @@ def compute_statistics(customer_filter):
         figures = stats.setdefault(row["order__customer_id"], dict(EMPTY))
         figures["units"] = row["units"]
         figures["returned_units"] = row["returned"]
-        figures["discount_total"] += _cents(row["discount"])
 
     promo_rows = (
         PromoCodeUsage.objects.filter(**on_line).order_by().values("order__customer_id").annotate(n=Count("id"))
