@@ -9,7 +9,10 @@ from ...services.statistics import rebuild_statistics
 
 
 class Command(BaseCommand):
-    help = "Create seeded demo orders (and so customers) over three seller accounts on different channels."
+    help = (
+        "Create seeded demo orders (and so customers) over three seller accounts on different channels, dated "
+        "over the two years up to now (see wagtail_customers/demo/generator.py)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=2000)
