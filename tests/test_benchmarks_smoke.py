@@ -29,8 +29,10 @@ def ledger(account, other_account):
             order_data("A1", email="ada@example.com", lines=((2, "10.00"), (1, "5.00")), promo_codes=("WELCOME",)),
             order_data("A2", email="ada@example.com", day=3, status="cancelled", refunded="25.00", rating=1),
             order_data("A3", email="bob@example.com", day=5, discount="2.00", lines=((1, "30.00"),)),
-            # Another currency than the account's: counted as an order, never added to the amounts.
+            # Another currency than the account's: counted converted at the order's date.
             order_data("A4", email="bob@example.com", day=6, currency="GBP", lines=((1, "99.00"),)),
+            # A currency with no known rate: counted as an order and as unconverted, never in the amounts.
+            order_data("A5", email="bob@example.com", day=7, currency="XTS", lines=((1, "42.00"),)),
         ],
     )
     record_orders(other_account, [order_data("B1", email="cy@example.com", lines=((3, "7.50"),), rating=5)])
@@ -41,7 +43,8 @@ def test_gate_passes_on_statistics_kept_by_the_ingestion_service(ledger):
 
     assert result["ok"], result
     assert result["sample"]["sample_size"] == 3
-    assert result["totals"]["orders_count"] == {"kept": "5", "naive": "5", "ok": True}
+    assert result["totals"]["orders_count"] == {"kept": "6", "naive": "6", "ok": True}
+    assert result["totals"]["unconverted_orders"] == {"kept": "1", "naive": "1", "ok": True}
     assert result["totals"]["negative_feedbacks"]["naive"] == "1"
 
 
@@ -50,6 +53,7 @@ def test_gate_passes_on_statistics_kept_by_the_ingestion_service(ledger):
     [
         {"orders_count": F("orders_count") + 1},
         {"amount_spent": F("amount_spent") + Decimal("0.01")},
+        {"unconverted_orders": 0},
         {"returned_units": 4},
         {"last_order_at": None},
     ],

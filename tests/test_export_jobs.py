@@ -443,6 +443,7 @@ def test_the_beat_schedule_names_registered_tasks():
         "wagtail_customers.delete_expired_exports",
         "wagtail_customers.expire_import_previews",
         "wagtail_customers.rebuild_statistics",
+        "wagtail_customers.refresh_exchange_rates",
     }
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in current_app.tasks

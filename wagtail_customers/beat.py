@@ -28,6 +28,12 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.expire_import_previews",
         "schedule": crontab(minute=45),
     },
+    # Daily exchange-rate refresh from EXCHANGE_RATES_URL (does nothing while it is None); the ECB publishes its
+    # reference rates around 16:00 CET on working days.
+    "wagtail-customers-refresh-exchange-rates": {
+        "task": "wagtail_customers.refresh_exchange_rates",
+        "schedule": crontab(hour=17, minute=5),
+    },
     # Nightly reconciliation of the customers' statistics with their orders.
     "wagtail-customers-rebuild-statistics": {
         "task": "wagtail_customers.rebuild_statistics",

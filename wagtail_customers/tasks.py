@@ -15,3 +15,18 @@ def rebuild_statistics_task(account_id=None):
 
     account = SellerAccount.objects.get(pk=account_id) if account_id is not None else None
     return rebuild_statistics(account)
+
+
+@shared_task(name="wagtail_customers.refresh_exchange_rates", acks_late=True, soft_time_limit=1800, time_limit=1900)
+def refresh_exchange_rates_task():
+    """Daily: update the exchange-rate table from ``EXCHANGE_RATES_URL`` and convert the orders it now can.
+
+    Returns the number of orders converted, or ``None`` when no URL is configured (no scheduled refresh).
+    """
+    from .conf import get_setting
+    from .services.rate_refresh import refresh_rates
+
+    url = get_setting("EXCHANGE_RATES_URL")
+    if not url:
+        return None
+    return refresh_rates(url).orders_converted

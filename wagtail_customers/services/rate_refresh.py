@@ -1,0 +1,92 @@
+"""A newer exchange-rate table, and the orders it can now convert.
+
+``refresh_rates`` reads an ECB-format file (a path or a URL), validates it, stores it as the table in use
+(``exchange_rates.store_rate_table``), then converts the orders whose rate was unknown and brings their
+customers' statistics up to date. The ``customers_refresh_rates`` command and the
+``wagtail_customers.refresh_exchange_rates`` beat task both run it.
+
+Orders converted before keep their conversion: a refreshed table fills what was missing, it does not
+revise what customers were shown. (Recording an order again converts it again, at the table then in use.)
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from ..exchange_rates import StoredTable, read_source, store_rate_table
+from ..models import Order, OrderLine, RateSource
+from .conversion import CONVERTED_FIELDS, ZERO, convert
+from .rows import update_values
+from .statistics import refresh_statistics
+
+CHUNK = 2000
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+
+@dataclass
+class RefreshResult:
+    table: StoredTable | None
+    #: Orders that had no rate and were converted now, those still without one, and the customers updated.
+    orders_converted: int = 0
+    orders_still_unknown: int = 0
+    customers_updated: int = 0
+
+
+def refresh_rates(location, *, replace=False):
+    """Store the rates file at ``location`` (path or URL) as the table, then convert the orders it can."""
+    table = store_rate_table(read_source(location), str(location), replace=replace)
+    result = convert_unconverted_orders()
+    result.table = table
+    return result
+
+
+def _line_discounts():
+    per_order = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order").annotate(s=Sum("discount"))
+    return Coalesce(Subquery(per_order.values("s"), output_field=MONEY), Value(ZERO), output_field=MONEY)
+
+
+def convert_unconverted_orders(account=None):
+    """Convert the orders whose rate is unknown with the table in use; returns a ``RefreshResult``.
+
+    Chunk by chunk, each in one transaction with its customers' statistics (so a customer is never shown
+    with an order converted and its amount spent not yet).
+    """
+    unknown = Order.objects.filter(rate_source=RateSource.UNKNOWN).select_related("account").order_by("pk")
+    if account is not None:
+        unknown = unknown.filter(account=account)
+    result = RefreshResult(table=None)
+    rates = {}
+    last_pk = 0
+    while True:
+        chunk = list(
+            unknown.filter(pk__gt=last_pk)
+            .annotate(line_discounts=_line_discounts())
+            .only("pk", "customer_id", "placed_at", "currency", "total", "refunded", "discount", "account__currency")[
+                :CHUNK
+            ]
+        )
+        if not chunk:
+            return result
+        last_pk = chunk[-1].pk
+        rows, customer_ids = [], set()
+        for order in chunk:
+            converted = convert(
+                currency=order.currency,
+                account_currency=order.account.currency,
+                placed_at=order.placed_at,
+                total=order.total,
+                refunded=order.refunded,
+                discount=order.discount + order.line_discounts,
+                rates=rates,
+            )
+            if converted.rate_source == RateSource.UNKNOWN:
+                result.orders_still_unknown += 1
+                continue
+            rows.append((*converted.as_tuple(), order.pk))
+            customer_ids.add(order.customer_id)
+        with transaction.atomic():
+            update_values(Order, CONVERTED_FIELDS, rows)
+            result.customers_updated += refresh_statistics(customer_ids)
+        result.orders_converted += len(rows)
