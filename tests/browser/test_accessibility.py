@@ -79,6 +79,8 @@ def screens(world):
     open_every_disclosure = "document.querySelectorAll('main details').forEach(d => { d.open = true; })"
     tabs = ["index", "highest_value", "most_orders", "most_returned", "promo_codes", "watchlist"]
     yield from ((f"listing: {tab}", reverse(f"wagtail_customers:{tab}"), open_every_disclosure) for tab in tabs)
+    # A search for an order id: the results say whose order it is.
+    yield "listing: an order id searched", f"{reverse('wagtail_customers:index')}?q={order.external_id}", None
     detail = reverse("wagtail_customers_customer:detail", args=(customer.pk,))
     for tab in ("timeline", "details", "orders"):
         yield f"customer page: {tab}", detail, f"document.querySelector('[role=tab][href=\"#tab-{tab}\"]').click()"
