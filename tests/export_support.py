@@ -11,11 +11,15 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from tests.factories import order_data
-from wagtail_customers.columns import COLUMNS
+from wagtail_customers.columns import COLUMNS, COLUMNS_BY_NAME
 from wagtail_customers.models import AccessGrant, ListingPreference
 from wagtail_customers.services.ingestion import record_orders
 
 ALL_COLUMNS = [column.name for column in COLUMNS]
+#: Columns holding amounts in the seller account's currency: the first one is followed by the currency.
+MONEY_COLUMNS = ("amount_spent", "discount_total")
+#: Headings of the columns an export adds after the first amount column (they are not listing columns).
+ADDED_LABELS = {"currency": "Currency", "unconverted_orders": "Orders without exchange rate"}
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 START_URL = "/admin/customers/exports/start/"
 
@@ -87,6 +91,20 @@ def response_bytes(response):
     return response.content
 
 
+def exported_columns(columns):
+    """What an export writes for the user's ``columns``: the same, with the currency and the count of orders
+    without exchange rate after the first amount."""
+    for index, name in enumerate(columns):
+        if name in MONEY_COLUMNS:
+            return [*columns[: index + 1], *ADDED_LABELS, *columns[index + 1 :]]
+    return list(columns)
+
+
+def export_headings(columns):
+    """The heading row an export writes for the user's ``columns``."""
+    return [ADDED_LABELS.get(name) or str(COLUMNS_BY_NAME[name].label) for name in exported_columns(columns)]
+
+
 def expected_cells(customer, columns):
     """Each column's value for ``customer``, as the export should render it (text neutralised, numbers native)."""
     local_last = timezone.localtime(customer.last_order_at).replace(tzinfo=None) if customer.last_order_at else None
@@ -107,6 +125,8 @@ def expected_cells(customer, columns):
         "returned_units": customer.returned_units,
         "account": customer.account.name,
         "last_order_at": local_last,
+        "currency": customer.account.currency,
+        "unconverted_orders": customer.unconverted_orders,
     }
     return [neutralised(values[name]) if isinstance(values[name], str) else values[name] for name in columns]
 

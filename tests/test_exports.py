@@ -18,6 +18,8 @@ from tests.export_support import (
     as_xlsx_value,
     decode_xlsx_escapes,
     expected_cells,
+    export_headings,
+    exported_columns,
     exporter,
     make_customers,
     neutralised,
@@ -26,7 +28,7 @@ from tests.export_support import (
     response_bytes,
 )
 from tests.factories import order_data
-from wagtail_customers.columns import COLUMNS_BY_NAME, DEFAULT_COLUMNS
+from wagtail_customers.columns import DEFAULT_COLUMNS
 from wagtail_customers.exports.neutralise import neutralise
 from wagtail_customers.exports.query import CustomerExport, ExportSpec
 from wagtail_customers.exports.service import write_file
@@ -55,7 +57,7 @@ def export_post(client, **data):
 
 def expected_rows(user, tab, params, columns):
     queryset = customer_listing_queryset(user, tab, params, action=Action.EXPORT).select_related("account")
-    return [expected_cells(customer, columns) for customer in queryset]
+    return [expected_cells(customer, exported_columns(columns)) for customer in queryset]
 
 
 # --- contents, cell by cell ---------------------------------------------------------------------
@@ -70,7 +72,8 @@ def test_csv_all_pages_matches_the_database_cell_by_cell(client, shop, other_acc
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment;" in response["Content-Disposition"]
     rows = read_csv(response_bytes(response))
-    assert rows[0] == [str(COLUMNS_BY_NAME[name].label) for name in ALL_COLUMNS]
+    assert rows[0] == export_headings(ALL_COLUMNS)
+    assert rows[0][rows[0].index("Amount spent") + 1] == "Currency"
     expected = expected_rows(user, tab, {}, ALL_COLUMNS)
     assert len(expected) == 30  # the other account's customers are not exportable
     assert rows[1:] == [[as_csv_text(value) for value in row] for row in expected]
@@ -83,25 +86,54 @@ def test_xlsx_all_pages_matches_the_database_cell_by_cell_with_native_types(clie
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     rows = read_xlsx(response_bytes(response))
-    assert rows[0] == [str(COLUMNS_BY_NAME[name].label) for name in ALL_COLUMNS]
+    assert rows[0] == export_headings(ALL_COLUMNS)
     expected = expected_rows(user, "highest-value", {}, ALL_COLUMNS)
     assert [[decode_xlsx_escapes(value) for value in row] for row in rows[1:]] == [
         [as_xlsx_value(value) for value in row] for row in expected
     ]
-    first = rows[1]
-    assert isinstance(first[ALL_COLUMNS.index("amount_spent")], float)
-    assert isinstance(first[ALL_COLUMNS.index("orders_count")], int)
-    assert isinstance(first[ALL_COLUMNS.index("last_order_at")], datetime.datetime)
+    first, written = rows[1], exported_columns(ALL_COLUMNS)
+    assert isinstance(first[written.index("amount_spent")], float)
+    assert first[written.index("currency")] == shop.currency
+    assert isinstance(first[written.index("orders_count")], int)
+    assert isinstance(first[written.index("last_order_at")], datetime.datetime)
     # Highest value first.
-    amounts = [row[ALL_COLUMNS.index("amount_spent")] for row in rows[1:]]
+    amounts = [row[written.index("amount_spent")] for row in rows[1:]]
     assert amounts == sorted(amounts, reverse=True)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_every_amount_carries_its_accounts_currency_in_a_file_of_two_currencies(
+    client, account, other_account, file_format
+):
+    make_customers(account, 3)  # USD
+    make_customers(other_account, 2, prefix="x")  # EUR
+    # An order in a currency no rate table knows: its customer's amount spent leaves it out.
+    record_order(account, order_data("z1", email="c0@example.com", name="Customer c0", currency="XYZ", day=300))
+    client.force_login(exporter("twocurrencies", account, other_account, columns=["name", "amount_spent", "account"]))
+    content = response_bytes(export_post(client, format=file_format, query="ordering=name"))
+    rows = read_xlsx(content) if file_format == "xlsx" else read_csv(content)
+    assert rows[0] == ["Customer", "Amount spent", "Currency", "Orders without exchange rate", "Seller account"]
+    by_name = {row[0]: row for row in rows[1:]}
+    for customer in Customer.objects.select_related("account"):
+        name, amount, currency, unconverted, account_name = by_name[customer.name]
+        assert (currency, account_name) == (customer.account.currency, customer.account.name)
+        assert Decimal(str(amount)) == customer.amount_spent  # a plain number, in CSV as in XLSX
+        assert int(unconverted) == customer.unconverted_orders
+    assert sorted(row[2] for row in rows[1:]) == ["EUR", "EUR", "USD", "USD", "USD"]
+    assert [int(row[3]) for row in rows[1:]].count(1) == 1  # Customer c0's order in XYZ
+
+
+def test_without_an_amount_column_there_is_no_currency_column(client, shop):
+    client.force_login(exporter("noamounts", shop, columns=["name", "email", "orders_count"]))
+    rows = read_csv(response_bytes(export_post(client, format="csv")))
+    assert rows[0] == ["Customer", "E-mail", "Orders"]
 
 
 def test_columns_are_the_users_view_in_the_users_order(client, shop):
     user = exporter("viewuser", shop, columns=["amount_spent", "name", "country"])
     client.force_login(user)
     rows = read_csv(response_bytes(export_post(client, format="csv")))
-    assert rows[0] == ["Amount spent", "Customer", "Country"]
+    assert rows[0] == ["Amount spent", "Currency", "Orders without exchange rate", "Customer", "Country"]
     exporter_without_name = exporter("noname", shop, columns=["country", "email"])
     client.force_login(exporter_without_name)
     rows = read_csv(response_bytes(export_post(client, format="csv")))
@@ -113,14 +145,21 @@ def test_a_tab_adds_the_columns_it_always_shows(client, account):
     user = exporter("promouser", account, columns=["name", "email"])
     client.force_login(user)
     rows = read_csv(response_bytes(export_post(client, format="csv", tab="promo-codes")))
-    assert rows[0] == ["Customer", "Promo codes used", "Discount received", "E-mail"]
+    assert rows[0] == [
+        "Customer",
+        "Promo codes used",
+        "Discount received",
+        "Currency",
+        "Orders without exchange rate",
+        "E-mail",
+    ]
     assert rows[1][:2] == ["Ada Lovelace", "1"]
 
 
 def test_default_columns_without_a_saved_view(client, shop):
     client.force_login(exporter("plain", shop))
     rows = read_csv(response_bytes(export_post(client, format="csv")))
-    assert rows[0] == [str(COLUMNS_BY_NAME[name].label) for name in DEFAULT_COLUMNS]
+    assert rows[0] == export_headings(DEFAULT_COLUMNS)
 
 
 # --- scopes ---------------------------------------------------------------------------------------
@@ -235,9 +274,9 @@ def test_formula_corpus_is_neutralised_in_csv(client, hostile):
     rows = read_csv(response_bytes(export_post(client, format="csv", query="ordering=name")))
     names = {row[0] for row in rows[1:]}
     assert names == {neutralised(text) for text in storable_corpus()}
-    for name, email, amount in rows[1:]:
+    for name, email, amount, currency, _unconverted in rows[1:]:
         assert name.startswith("'") and email.startswith("'")
-        assert not amount.startswith("'")
+        assert not amount.startswith("'") and currency == hostile.currency
     assert "-12.50" in {row[2] for row in rows[1:]}  # a negative amount is a number, not neutralised text
 
 
@@ -246,7 +285,7 @@ def test_formula_corpus_is_neutralised_in_xlsx_and_numbers_stay_numbers(client, 
     rows = read_xlsx(response_bytes(export_post(client, format="xlsx")))
     names = {decode_xlsx_escapes(row[0]) for row in rows[1:]}
     assert names == {neutralised(text) for text in storable_corpus()}
-    for name, email, amount, orders in rows[1:]:
+    for name, email, amount, _currency, _unconverted, orders in rows[1:]:
         assert decode_xlsx_escapes(name).startswith("'") and decode_xlsx_escapes(email).startswith("'")
         # XLSX has one number type: older XlsxWriter releases write 5.00 as "5", newer ones as "5.00", which readers
         # then give back as int or float. What matters is that it is a number, not text.
@@ -308,6 +347,55 @@ def test_customer_orders_export_matches_the_orders(client, account):
         assert row["Status"] == order.get_status_display()
     csv_rows = read_csv(response_bytes(client.get(url, {"format": "csv"})))
     assert [row[0] for row in csv_rows[1:]] == ["o2", "o1"]
+
+
+ACCOUNT_MONEY = [
+    "Total in the account's currency",
+    "Refunded in the account's currency",
+    "Discount in the account's currency",
+]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_customer_orders_export_keeps_each_orders_currency_and_adds_the_accounts(client, account, file_format):
+    """The account is in USD; one order in USD, one in EUR (converted with the table's rate of its date), one in
+    a currency no table knows (account amounts empty, never 0)."""
+    email = "traveller@example.com"
+    record_order(account, order_data("same", email=email, lines=((1, "10.00"),), day=1))
+    record_order(account, order_data("euro", email=email, lines=((2, "20.00"),), day=2, currency="EUR", refunded="5"))
+    record_order(account, order_data("odd", email=email, lines=((1, "30.00"),), day=3, currency="XYZ"))
+    customer = Customer.objects.get(email=email)
+    client.force_login(exporter("converted", account))
+    content = response_bytes(client.get(f"/admin/customers/exports/customer/{customer.pk}/", {"format": file_format}))
+    rows = read_xlsx(content) if file_format == "xlsx" else read_csv(content)
+    header = rows[0]
+    refunded = header.index("Refunded")
+    assert header[refunded + 1 : refunded + 7] == ["Account currency", *ACCOUNT_MONEY, "Exchange rate", "Rate source"]
+    assert header[header.index("Currency")] == "Currency"  # the order's own currency stays
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+
+    def number(value):
+        return None if value in ("", None) else Decimal(str(value))
+
+    for order in customer.orders.all():
+        row = by_id[order.external_id]
+        assert (row["Currency"], row["Account currency"]) == (order.currency, "USD")
+        assert number(row["Total"]) == order.total
+        assert number(row["Total in the account's currency"]) == order.account_total
+        assert number(row["Refunded in the account's currency"]) == order.account_refunded
+        assert number(row["Discount in the account's currency"]) == order.account_discount
+        assert row["Rate source"] == order.get_rate_source_display()
+    assert (by_id["same"]["Rate source"], number(by_id["same"]["Exchange rate"])) == ("Same currency", 1)
+    euro = customer.orders.get(external_id="euro")
+    assert by_id["euro"]["Rate source"] == "Exchange-rate table"
+    assert number(by_id["euro"]["Total in the account's currency"]) == (euro.total * euro.exchange_rate).quantize(
+        Decimal("0.01")
+    )
+    # Every digit of the rate is kept (XLSX: a number of full precision, not rounded to cents).
+    assert abs(number(by_id["euro"]["Exchange rate"]) - euro.exchange_rate) < Decimal("1e-9")
+    assert by_id["odd"]["Rate source"] == "No rate known"
+    empty = "" if file_format == "csv" else None
+    assert [by_id["odd"][name] for name in [*ACCOUNT_MONEY, "Exchange rate"]] == [empty] * 4
 
 
 def test_customer_orders_export_outside_the_users_scope_is_404(client, account, other_account):
@@ -408,7 +496,7 @@ def test_customers_export_command_writes_the_tab(account, other_account, tmp_pat
         "customers_export", "--account", account.name, "--tab", "highest-value", "--format", "xlsx", "-o", output
     )
     rows = read_xlsx(output.read_bytes())
-    assert rows[0] == [str(COLUMNS_BY_NAME[name].label) for name in DEFAULT_COLUMNS]
+    assert rows[0] == export_headings(DEFAULT_COLUMNS)
     queryset = Customer.objects.filter(account=account).order_by("-amount_spent", "pk")
     assert [row[0] for row in rows[1:]] == [customer.name for customer in queryset]
     assert "Wrote 7 customer(s)" in capsys.readouterr().out

@@ -18,7 +18,8 @@ class CustomerOrdersExport:
         self.customer = customer
         self.spec = spec
         self.resource = resource or CustomerOrderResource()
-        self.field_names = list(self.resource.fields)
+        # The resource's declared order (``Meta.export_order``), not its fields' (declared ones come last there).
+        self.field_names = list(self.resource.get_export_order())
         self.account_ids = {customer.account_id}
 
     def headers(self):

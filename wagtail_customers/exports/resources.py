@@ -3,6 +3,12 @@
 ``CustomerResource`` declares one field per customer column (``columns.COLUMNS``) and how each is
 rendered. A site swaps in its own subclass with ``WAGTAIL_CUSTOMERS["EXPORT_RESOURCE"]``.
 
+Every amount carries its currency: a file mixes seller accounts kept in different currencies, so a
+"Currency" column (the seller account's currency, which the customer's amounts are kept in) follows
+the first amount column of every export that has one, in CSV and XLSX alike, and then "Orders without
+exchange rate": the customer's orders whose money could not be converted into that currency and is
+therefore left out of the amounts (0 when they are complete; docs/concepts/currencies.md).
+
 The streaming writers read rows with ``QuerySet.values()`` (dicts, never a query per row) and render
 each row with :meth:`StreamingResourceMixin.row_exporter`: the same widgets and ``dehydrate_<field>``
 methods django-import-export's own ``export_resource`` uses, compiled once per export. A
@@ -18,7 +24,7 @@ from import_export import fields, resources, widgets
 
 from ..columns import COLUMNS_BY_NAME
 from ..conf import get_setting
-from ..models import Customer, Order, OrderStatus
+from ..models import Customer, Order, OrderStatus, RateSource
 from ..models.accounts import Channel
 from ..models.customers import customer_label
 from ..models.orders import FulfilmentStatus
@@ -99,12 +105,30 @@ class StreamingResourceMixin:
         return render_attribute
 
 
+def with_currency_fields(names, money_fields, currency_fields):
+    """``names`` with ``currency_fields`` right after the first of ``money_fields`` (unchanged without one)."""
+    names = [name for name in names if name not in currency_fields]
+    for index, name in enumerate(names):
+        if name in money_fields:
+            return [*names[: index + 1], *currency_fields, *names[index + 1 :]]
+    return names
+
+
 def _column_field(name, attribute=None, widget=TEXT):
     return fields.Field(attribute=attribute or name, column_name=COLUMNS_BY_NAME[name].label, widget=widget)
 
 
 class CustomerResource(StreamingResourceMixin, resources.ModelResource):
-    """One field per customer column; headings are the columns' translatable labels."""
+    """One field per customer column; headings are the columns' translatable labels.
+
+    Amount columns (``money_fields``) bring the ``currency_fields`` along, right after the first of
+    them: not columns a user picks, since an amount cannot be read without its currency and without
+    knowing whether it is complete."""
+
+    #: Fields holding amounts in the seller account's currency.
+    money_fields = ("amount_spent", "discount_total")
+    #: Fields added after the first amount field whenever an export has one, in this order.
+    currency_fields = ("currency", "unconverted_orders")
 
     name = _column_field("name")
     email = _column_field("email")
@@ -122,6 +146,10 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
     returned_units = _column_field("returned_units", widget=INTEGER)
     account = _column_field("account", attribute="account__name")
     last_order_at = _column_field("last_order_at", widget=DATETIME)
+    currency = fields.Field(attribute="account__currency", column_name=_("Currency"), widget=TEXT)
+    unconverted_orders = fields.Field(
+        attribute="unconverted_orders", column_name=_("Orders without exchange rate"), widget=INTEGER
+    )
 
     row_values = {
         "address": ("address_line1", "address_line2"),
@@ -130,8 +158,14 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
 
     class Meta:
         model = Customer
-        fields = tuple(COLUMNS_BY_NAME)
-        export_order = tuple(COLUMNS_BY_NAME)
+        fields = (*COLUMNS_BY_NAME, "currency", "unconverted_orders")
+        export_order = (*COLUMNS_BY_NAME, "currency", "unconverted_orders")
+
+    def export_field_names(self, column_names):
+        names = super().export_field_names(column_names)
+        return with_currency_fields(
+            names, self.money_fields, [name for name in self.currency_fields if name in self.fields]
+        )
 
     def dehydrate_name(self, row):
         """The name; for a customer with neither name nor e-mail, the label the listing shows
@@ -149,6 +183,7 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
 STATUS_LABELS = dict(OrderStatus.choices)
 FULFILMENT_LABELS = dict(FulfilmentStatus.choices)
 CHANNEL_LABELS = dict(Channel.choices)
+RATE_SOURCE_LABELS = dict(RateSource.choices)
 
 
 def _order_field(name, widget=TEXT, attribute=True):
@@ -170,6 +205,13 @@ ORDER_FIELDS = (
     "tax",
     "total",
     "refunded",
+    # The same money in the seller account's currency (empty when no rate is known), and how it was converted.
+    "account_currency",
+    "account_total",
+    "account_refunded",
+    "account_discount",
+    "exchange_rate",
+    "rate_source",
     "promo_codes",
     "ship_city",
     "ship_country",
@@ -180,7 +222,11 @@ class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
     """One customer's orders, for the customer page's export button.
 
     The rows carry two computed keys: ``units`` (quantities on the order's lines) and ``promo_codes``
-    (the codes used, as a list), both fetched set-based by the export, never per row."""
+    (the codes used, as a list), both fetched set-based by the export, never per row.
+
+    Each order keeps its own currency and amounts; the ``account_*`` columns add its total, refunded
+    amount and discount in the seller account's currency ("Account currency"), with the rate and where
+    it came from. They are empty, never 0, when no rate is known."""
 
     external_id = _order_field("external_id")
     placed_at = _order_field("placed_at", DATETIME)
@@ -195,6 +241,12 @@ class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
     tax = _order_field("tax", DECIMAL)
     total = _order_field("total", DECIMAL)
     refunded = _order_field("refunded", DECIMAL)
+    account_currency = fields.Field(attribute="account__currency", column_name=_("Account currency"), widget=TEXT)
+    account_total = _order_field("account_total", DECIMAL)
+    account_refunded = _order_field("account_refunded", DECIMAL)
+    account_discount = _order_field("account_discount", DECIMAL)
+    exchange_rate = _order_field("exchange_rate", DECIMAL)
+    rate_source = _order_field("rate_source", attribute=False)
     promo_codes = fields.Field(column_name=_("Promo codes"))
     ship_city = _order_field("ship_city")
     ship_country = _order_field("ship_country")
@@ -203,6 +255,7 @@ class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
         "status": ("status",),
         "fulfilment_status": ("fulfilment_status",),
         "channel": ("channel",),
+        "rate_source": ("rate_source",),
         "promo_codes": ("promo_codes",),
     }
     always_values = ("id",)
@@ -223,6 +276,10 @@ class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
     def dehydrate_channel(self, row):
         value = value_of(row, "channel")
         return force_str(CHANNEL_LABELS.get(value, value or ""))
+
+    def dehydrate_rate_source(self, row):
+        value = value_of(row, "rate_source")
+        return force_str(RATE_SOURCE_LABELS.get(value, value or ""))
 
     def dehydrate_promo_codes(self, row):
         if isinstance(row, dict):

@@ -3,7 +3,8 @@
 Both take the rendered cells of a row (text, numbers, dates as the resource gives them) and:
 
 * neutralise text that would start a spreadsheet formula (``neutralise.py``);
-* keep numbers as numbers (a numeric cell in XLSX, plain digits in CSV);
+* keep numbers as numbers (a numeric cell in XLSX, plain digits in CSV); in XLSX, decimals with at most
+  two places are amounts (shown ``#,##0.00``), finer ones (exchange rates) keep every digit;
 * write dates as dates (an XLSX date cell; ``YYYY-MM-DD HH:MM:SS`` in CSV).
 
 XLSX uses XlsxWriter's ``constant_memory`` mode: measured on this project's 2-core machine it wrote
@@ -143,7 +144,8 @@ def write_xlsx(headers, rows, path, *, sheet_name="Export"):
                 elif isinstance(value, bool):
                     sheet.write_boolean(row_index, col, value)
                 elif isinstance(value, Decimal):
-                    write_number(row_index, col, value, money)
+                    # Amounts (two decimal places at most) as money; finer numbers (exchange rates) in full.
+                    write_number(row_index, col, value, money if value.as_tuple().exponent >= -2 else None)
                 elif isinstance(value, int | float):
                     write_number(row_index, col, value)
                 elif isinstance(value, datetime.datetime):
