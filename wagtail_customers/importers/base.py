@@ -70,6 +70,11 @@ class ImportReport:
     unknown_columns_more: int = 0
     #: Countries no spelling of which is recognised (kept as written): ``{"value": text, "count": orders}``.
     unrecognised_countries: list = field(default_factory=list)
+    #: The seller account's currency, and the file's currencies with how their orders are converted into it
+    #: (``importers.currencies.currency_summary``); orders whose amounts no rate converts.
+    account_currency: str = ""
+    currencies: list = field(default_factory=list)
+    orders_without_rate: int = 0
     warnings: list = field(default_factory=list)
     dry_run: bool = False
     #: Every row error found while parsing: ``{"row": n, "message": text}``, sorted by row.

@@ -8,6 +8,7 @@ from ..countries import unrecognised_countries
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
 from ..services.statistics import refresh_statistics
 from .base import ImportFileError, ImportReport, read_table
+from .currencies import currency_summary
 from .registry import get_format
 
 
@@ -55,6 +56,10 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
         customer_ids = sorted(result.customer_ids)
         for start in range(0, len(customer_ids), batch_size):
             refresh_statistics(customer_ids[start : start + batch_size])
+        # Read before a dry run rolls back: what the orders will be stored with, rates included.
+        report.account_currency = account.currency
+        report.currencies = currency_summary(result.order_ids)
+        report.orders_without_rate = sum(entry["without_rate"] for entry in report.currencies)
         report.orders_created = result.orders_created
         report.orders_updated = result.orders_updated
         report.orders_unchanged = result.orders_unchanged

@@ -47,6 +47,14 @@ class Command(BaseCommand):
             self.stderr.write(f"... and {more:,} more unknown column(s) ignored.")
         for warning in report.warnings:
             self.stderr.write(f"Warning: {warning}")
+        for entry in report.currencies:
+            if entry["currency"] != report.account_currency:
+                self.stderr.write(
+                    f"Warning: {entry['orders']:,} order(s) in {entry['currency']}, not in the account's currency "
+                    f"({report.account_currency}): {entry['channel']:,} converted with the channel's own amounts, "
+                    f"{entry['table']:,} at the exchange-rate table's rate of their date, "
+                    f"{entry['without_rate']:,} with no exchange rate (not counted in amount spent)."
+                )
         prefix = "Dry run, nothing written: would import" if dry_run else "Imported"
         self.stdout.write(
             f"{prefix} {report.orders} order(s) from {report.rows} row(s): "

@@ -22,6 +22,7 @@ from ...counts import grouped
 from ...importers import FORMATS, jobs
 from ...models import ImportJob, JobState
 from ...permissions import Action, accounts_for, can
+from .currencies import currency_section
 from .forms import ImportForm
 
 RECENT_JOBS = 10
@@ -140,12 +141,14 @@ class ImportJobView(WagtailAdminTemplateMixin, TemplateView):
         job = self.job
         preview = job.preview or {}
         context = super().get_context_data(**kwargs)
+        report = preview.get("report") or {}
         context.update(
             job=job,
             status=job_status(job),
             format_label=getattr(FORMATS.get(job.format_name), "label", job.format_name),
-            report=preview.get("report") or {},
+            report=report,
             result=job.result or {},
+            currencies=currency_section(job.result or report),
             errors=preview.get("errors") or [],
             errors_total=preview.get("errors_total") or 0,
             awaiting_confirmation=jobs.phase(job) == jobs.APPLY and job.state == JobState.PENDING,
