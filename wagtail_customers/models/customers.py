@@ -11,7 +11,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0")}
 #: ``identity_key`` prefix of a customer known only by one order (no buyer id, no e-mail).
 ORDER_KEY_PREFIX = "order:"
 
-#: The readable label of such a customer; translated, and searchable (see ``listing.search_filter``).
+#: The readable label of such a customer; translated, and searchable (see ``customer_search.order_label_filter``).
 BUYER_OF_ORDER = _("Buyer of order #%(order)s")
 
 
