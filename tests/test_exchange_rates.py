@@ -142,3 +142,33 @@ def test_a_source_plugged_through_the_setting(account, settings):
     assert Order.objects.get(external_id="2").rate_source == RateSource.UNKNOWN
     customer = Customer.objects.get()
     assert (customer.amount_spent, customer.unconverted_orders) == (Decimal("25.00"), 1)
+
+
+@pytest.mark.parametrize(
+    "overrides, check_id",
+    [
+        ({"EXCHANGE_RATES_SOURCE": "myshop.nowhere.Rates"}, "wagtail_customers.E030"),
+        ({"EXCHANGE_RATES_SOURCE": "decimal.Decimal"}, "wagtail_customers.E030"),  # a class with no rate()
+        ({"EXCHANGE_RATES_MAX_AGE_DAYS": -1}, "wagtail_customers.E031"),
+        ({"EXCHANGE_RATES_MAX_AGE_DAYS": "7"}, "wagtail_customers.E031"),
+        ({"EXCHANGE_RATES_URL": "/srv/rates.zip"}, "wagtail_customers.E032"),
+    ],
+)
+def test_system_checks_of_the_exchange_rate_settings(settings, overrides, check_id):
+    from wagtail_customers.checks import check_exchange_rates
+
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, **overrides}
+    assert [message.id for message in check_exchange_rates()] == [check_id]
+
+
+def test_the_default_and_a_plugged_source_pass_the_checks(settings):
+    from wagtail_customers.checks import check_exchange_rates
+
+    assert check_exchange_rates() == []
+    settings.WAGTAIL_CUSTOMERS = {
+        **settings.WAGTAIL_CUSTOMERS,
+        "EXCHANGE_RATES_SOURCE": "tests.test_exchange_rates.FixedRates",
+        "EXCHANGE_RATES_MAX_AGE_DAYS": 0,
+        "EXCHANGE_RATES_URL": "https://www.ecb.europa.eu/stats/eurofxref/eurofxref.zip",
+    }
+    assert check_exchange_rates() == []

@@ -184,3 +184,19 @@ def test_the_beat_schedule_offers_the_daily_refresh():
 
     entry = BEAT_SCHEDULE["wagtail-customers-refresh-exchange-rates"]
     assert entry["task"] == refresh_exchange_rates_task.name == "wagtail_customers.refresh_exchange_rates"
+
+
+def test_a_storage_without_local_paths_keeps_the_table(eur_account, days, tmp_path, settings):
+    # A bucket-like storage: Django's in-memory storage has no path() either.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "wagtail_customers": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    from wagtail_customers.storage import private_storage as storage
+
+    record_usd_orders(eur_account, days[:1])
+    rates_file = tmp_path / "rates.csv"
+    rates_file.write_bytes(ecb_csv(days))
+    call_command("customers_refresh_rates", str(rates_file), stdout=io.StringIO())
+    assert storage.exists(STORED_NAME) and get_rate_table().origin == STORED_NAME
+    assert Order.objects.get().account_total == Decimal("100.00")

@@ -195,3 +195,52 @@ def check_admin_access_group(app_configs=None, databases=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_exchange_rates(app_configs=None, **kwargs):
+    """The rate source is importable and answers ``rate()``; the refresh settings make sense."""
+    from django.utils.module_loading import import_string
+
+    raw = user_settings()
+    if not isinstance(raw, dict):
+        return []  # no settings (the defaults are right), or E001 already
+    messages = []
+    path = raw.get("EXCHANGE_RATES_SOURCE", DEFAULTS["EXCHANGE_RATES_SOURCE"])
+    try:
+        source = import_string(path)
+    except ImportError as error:
+        source = None
+        messages.append(
+            Error(
+                f"WAGTAIL_CUSTOMERS['EXCHANGE_RATES_SOURCE'] cannot be imported: {error}",
+                hint="A dotted path to a class or factory whose object has rate(from_currency, to_currency, on).",
+                id="wagtail_customers.E030",
+            )
+        )
+    if isinstance(source, type) and not callable(getattr(source, "rate", None)):
+        messages.append(
+            Error(
+                f"WAGTAIL_CUSTOMERS['EXCHANGE_RATES_SOURCE'] {path!r} has no rate() method.",
+                hint="A source answers rate(from_currency, to_currency, on) -> Decimal | None.",
+                id="wagtail_customers.E030",
+            )
+        )
+    max_age = raw.get("EXCHANGE_RATES_MAX_AGE_DAYS", DEFAULTS["EXCHANGE_RATES_MAX_AGE_DAYS"])
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
+        messages.append(
+            Error(
+                "WAGTAIL_CUSTOMERS['EXCHANGE_RATES_MAX_AGE_DAYS'] must be an integer, 0 or more.",
+                id="wagtail_customers.E031",
+            )
+        )
+    url = raw.get("EXCHANGE_RATES_URL")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        messages.append(
+            Error(
+                "WAGTAIL_CUSTOMERS['EXCHANGE_RATES_URL'] must start with http:// or https://, or be None.",
+                hint="For a file on disk, run manage.py customers_refresh_rates PATH from cron instead.",
+                id="wagtail_customers.E032",
+            )
+        )
+    return messages

@@ -19,6 +19,7 @@ import datetime
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -41,6 +42,8 @@ CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 #: The largest rate an order's ``exchange_rate`` column holds (Decimal(20, 10)).
 RATE_LIMIT = Decimal(10) ** 10
 RATE_PLACES = Decimal("1E-10")
+#: A storage without local paths (a bucket) is asked whether the stored table changed at most this often.
+REMOTE_CHECK_SECONDS = 60
 
 _lock = threading.Lock()
 _sources = {}
@@ -188,6 +191,7 @@ class ECBRateTable:
         self._loaded_stamp = object()
         self._table = None
         self._reload_lock = threading.Lock()
+        self._remote_stamp = None  # (when checked, stamp) for a storage without local paths
 
     # Where the table comes from ---------------------------------------------------------------------
 
@@ -197,12 +201,15 @@ class ECBRateTable:
         configured = get_setting("EXCHANGE_RATES_FILE")
         if configured:
             return os.fspath(configured)
+        from django.core.files.storage import FileSystemStorage
+
         from .storage import private_storage
 
-        try:
+        # Only a folder on this machine is read by path (other storages may answer path() with a name that
+        # is no local file, as Django's InMemoryStorage does).
+        if isinstance(private_storage, FileSystemStorage):
             return private_storage.path(STORED_NAME)
-        except NotImplementedError:
-            return None
+        return None
 
     def _stamp(self):
         """What identifies the current table's content: (where, modified time, size); cheap to compute."""
@@ -215,14 +222,17 @@ class ECBRateTable:
             return ("file", path, stat.st_mtime_ns, stat.st_size)
         from .storage import private_storage
 
+        # Asking a remote storage costs a round trip or three: not on every rate looked up.
+        now = time.monotonic()
+        if self._remote_stamp is not None and now - self._remote_stamp[0] < REMOTE_CHECK_SECONDS:
+            return self._remote_stamp[1]
         if not private_storage.exists(STORED_NAME):
-            return ("embedded", EMBEDDED_FILE)
-        return (
-            "storage",
-            STORED_NAME,
-            private_storage.get_modified_time(STORED_NAME),
-            private_storage.size(STORED_NAME),
-        )
+            stamp = ("embedded", EMBEDDED_FILE)
+        else:
+            modified = private_storage.get_modified_time(STORED_NAME)
+            stamp = ("storage", STORED_NAME, modified, private_storage.size(STORED_NAME))
+        self._remote_stamp = (now, stamp)
+        return stamp
 
     def current_lines(self, stamp=None):
         """The lines of the table in use (refreshed file, else embedded)."""
