@@ -10,7 +10,8 @@ A search term matches
   ``+1 (555) 0123``), when the term looks like a phone number (4 digits or more);
 * the postal code, ignoring spaces (``sw1a1aa`` finds ``SW1A 1AA``), when the term has a digit;
 * the id of one of the customer's orders, exactly but case-insensitively, with or without the "#"
-  Shopify's order names start with (``1046`` and ``#1046`` both find order ``#1046``).
+  Shopify's order names start with (``1046`` and ``#1046`` both find order ``#1046``), when the term has
+  a digit (every channel's order ids have; a name search then never reads the orders table).
 
 One ``Q``: the customer's own columns plus one subquery on the orders (no join, no query per row).
 Scoping is the caller's: the listing filters its scoped queryset with it, so an order of an account
@@ -79,9 +80,12 @@ def postal_code_filter(term):
 
 
 def order_id_variants(term):
-    """The order ids ``term`` may mean, upper-cased: as typed, and with or without Shopify's "#"."""
+    """The order ids ``term`` may mean, upper-cased: as typed, and with or without Shopify's "#"; none
+    for a term without a digit."""
+    if not any(character.isdigit() for character in term):
+        return []
     bare = term.upper().removeprefix("#")
-    return [bare, f"#{bare}"] if bare else []
+    return [bare, f"#{bare}"]
 
 
 def orders_with_id(term):
@@ -90,7 +94,9 @@ def orders_with_id(term):
 
 
 def order_id_filter(term):
-    """Customers with an order whose id is ``term`` (one subquery on the orders)."""
+    """Customers with an order whose id is ``term`` (one subquery on the orders), or nothing."""
+    if not order_id_variants(term):
+        return Q(pk__in=[])
     return Q(pk__in=orders_with_id(term).values("customer_id"))
 
 
@@ -98,7 +104,10 @@ def order_found_by(term, customers):
     """The order ``term`` names when it is an order of exactly one customer among ``customers`` (the
     listing's scoped, filtered rows) and that customer is not already known by that order; else ``None``.
 
-    The listing says "Order #1046 is from <customer>" above the rows with it. One query."""
+    The listing says "Order #1046 is from <customer>" above the rows with it. One query, none for a term
+    that cannot be an order id."""
+    if not order_id_variants(term):
+        return None
     orders = list(
         orders_with_id(term).filter(customer__in=customers.values("pk")).select_related("customer").order_by("pk")[:2]
     )
