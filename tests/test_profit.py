@@ -127,6 +127,52 @@ def test_uses_given_lines_without_querying(account, django_assert_num_queries):
     assert pl.gross_profit == D("7.00")
 
 
+def test_an_order_in_another_currency_has_its_pl_in_the_accounts_currency_too(account):
+    # The channel's rate: 1 EUR = 1.25 USD; it reported the refund in USD itself.
+    order = order_with(
+        account,
+        [line(2, "10.00", cost="4.00", discount="1.00"), line(1, "5.00")],
+        currency="EUR",
+        exchange_rate=D("1.25"),
+        account_refunded=D("3.00"),
+        shipping=D("5.00"),
+        refunded="2.50",
+        channel_fees=D("3.00"),
+        fulfilment_cost=None,
+    )
+    pl = profit_and_loss(order)
+    assert (pl.currency, pl.account_currency) == ("EUR", "USD")
+    usd = pl.in_account_currency
+    assert usd.currency == "USD"
+    assert usd.revenue.amount == D("37.50")  # 30.00 EUR x 1.25
+    assert usd.discounts.amount == order.account_discount == D("1.25")
+    assert usd.refunds.amount == D("3.00")  # the channel's own figure, not 2.50 x 1.25
+    assert usd.net_revenue == D("33.25")
+    assert usd.channel_fees.amount == D("3.75")
+    assert usd.fulfilment_costs.amount is None and usd.missing == pl.missing  # unknown stays unknown
+    # Cost of goods: 2 x 4.00 known, the other line has none; its known part is converted.
+    assert usd.cost_of_goods.known_part == D("10.00")
+    assert usd.profit_ceiling == D("33.25") - D("3.75") - D("10.00")
+    assert [(line.key, converted.key) for line, converted in pl.income_rows] == [
+        ("revenue", "revenue"),
+        ("discounts", "discounts"),
+        ("refunds", "refunds"),
+    ]
+
+
+def test_an_order_with_no_rate_has_no_pl_in_the_accounts_currency(account):
+    order = order_with(account, [line(1, "10.00", cost="1.00")], currency="XTS")
+    pl = profit_and_loss(order)
+    assert pl.account_currency == "USD" and pl.in_account_currency is None and pl.account_currency_unknown
+    assert [converted for _line, converted in pl.cost_rows] == [None, None, None]
+    assert pl.revenue.amount == D("10.00")  # the order's own P&L is whole
+
+
+def test_an_order_in_the_accounts_currency_has_one_pl(account):
+    pl = profit_and_loss(order_with(account, [line(1, "10.00")]))
+    assert pl.account_currency == "" and pl.in_account_currency is None and not pl.account_currency_unknown
+
+
 money = st.decimals(min_value=0, max_value=1000, places=2)
 optional_money = st.none() | money
 lines_strategy = st.lists(

@@ -262,7 +262,8 @@ def listing_statistics(queryset):
 
     One aggregate query over ``queryset`` (never over the orders), with revenue and orders summed
     per currency by seller account id (amounts are never added across currencies), plus a look-up
-    of the seller accounts' currencies (a small table).
+    of the seller accounts' currencies (a small table). Each currency's ``unconverted_orders`` counts
+    the orders its revenue leaves out for want of an exchange rate (the band marks it incomplete).
     """
     since = timezone.now() - timedelta(days=NEW_CUSTOMER_DAYS)
     account_ids_by_currency = {}
@@ -275,6 +276,7 @@ def listing_statistics(queryset):
         per_currency[f"c{index}_customers"] = Count("pk", filter=in_currency)
         per_currency[f"c{index}_revenue"] = Sum("amount_spent", filter=in_currency)
         per_currency[f"c{index}_orders"] = Sum("orders_count", filter=in_currency)
+        per_currency[f"c{index}_unconverted"] = Sum("unconverted_orders", filter=in_currency)
     totals = queryset.order_by().aggregate(
         customers=Count("pk"),
         new_customers=Count("pk", filter=Q(first_order_at__gte=since)),
@@ -292,13 +294,18 @@ def listing_statistics(queryset):
         customers = totals.pop(f"c{index}_customers")
         revenue = totals.pop(f"c{index}_revenue") or Decimal("0.00")
         orders = totals.pop(f"c{index}_orders") or 0
+        unconverted = totals.pop(f"c{index}_unconverted") or 0
+        # Revenue leaves out the orders with no exchange rate (marked incomplete); the average is over the
+        # orders it does count, as each customer's is.
+        converted = orders - unconverted
         if customers:
             totals["currencies"].append(
                 {
                     "currency": currency,
                     "revenue": revenue,
                     "orders": orders,
-                    "average_order_value": (revenue / orders).quantize(CENTS) if orders else None,
+                    "unconverted_orders": unconverted,
+                    "average_order_value": (revenue / converted).quantize(CENTS) if converted > 0 else None,
                 }
             )
     customers = totals["customers"]

@@ -9,7 +9,9 @@ import functools
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal, is_currency
 from django.conf import settings
-from django.utils.translation import get_language, to_locale
+from django.utils.translation import get_language, ngettext, to_locale
+
+from .counts import grouped
 
 #: What an amount is formatted in when neither the language nor its base language is known to Babel.
 FALLBACK_LOCALE = "en_US"
@@ -50,3 +52,18 @@ def format_money(amount, currency, locale=None):
         return format_currency(amount, code, locale=babel)
     number = format_decimal(amount, format="#,##0.00", locale=babel, decimal_quantization=True)
     return f"{number}\N{NO-BREAK SPACE}{code}" if code else number
+
+
+def format_rate(rate, locale=None):
+    """An exchange rate as the user reads numbers: up to six decimals, ``0,923456`` in German."""
+    babel = babel_locale(locale) if locale else active_locale()
+    return format_decimal(rate, format="#,##0.######", locale=babel)
+
+
+def unconverted_note(count):
+    """What an amount that leaves out ``count`` unconverted orders says it is (screen readers, tooltips)."""
+    return ngettext(
+        "Incomplete: %(count)s order has no exchange rate into this currency.",
+        "Incomplete: %(count)s orders have no exchange rate into this currency.",
+        count,
+    ) % {"count": grouped(count)}

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from ..models import OrderStatus
+from ..models import OrderStatus, RateSource
+from .conversion import in_cents
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -54,10 +55,20 @@ class ProfitAndLoss:
     profit_ceiling: Decimal
     #: Labels of the costs that are not known.
     missing: list = field(default_factory=list)
+    #: The same P&L in the seller account's currency when the order is in another currency and its rate is
+    #: known (amounts converted at the order's rate; discounts and refunds as the order stores them there).
+    in_account_currency: "ProfitAndLoss | None" = None
+    #: The seller account's currency when it is not the order's, else "".
+    account_currency: str = ""
 
     @property
     def is_complete(self):
         return not self.missing
+
+    @property
+    def account_currency_unknown(self):
+        """The order is in another currency than its account's and has no exchange rate."""
+        return bool(self.account_currency) and self.in_account_currency is None
 
     @property
     def income_lines(self):
@@ -66,6 +77,20 @@ class ProfitAndLoss:
     @property
     def cost_lines(self):
         return [self.channel_fees, self.fulfilment_costs, self.cost_of_goods]
+
+    @property
+    def income_rows(self):
+        """``(line, the same line in the account's currency or None)`` for the page's two columns."""
+        return self._rows("income_lines")
+
+    @property
+    def cost_rows(self):
+        return self._rows("cost_lines")
+
+    def _rows(self, name):
+        lines = getattr(self, name)
+        converted = getattr(self.in_account_currency, name) if self.in_account_currency else [None] * len(lines)
+        return list(zip(lines, converted, strict=True))
 
 
 def _money(value):
@@ -79,7 +104,7 @@ def units_kept(order, line):
     return max(line.quantity - line.returned_quantity, 0)
 
 
-def _cost_of_goods(order, lines):
+def _cost_of_goods(order, lines, convert=_money):
     total, unknown = ZERO, 0
     for line in lines:
         units = units_kept(order, line)
@@ -92,29 +117,20 @@ def _cost_of_goods(order, lines):
     label = _("Cost of goods")
     if unknown:
         note = _("Unit cost not known for %(count)s of the order's lines.") % {"count": unknown}
-        return ProfitLine("cost_of_goods", label, None, note=note, known_part=_money(total))
-    return ProfitLine("cost_of_goods", label, _money(total))
+        return ProfitLine("cost_of_goods", label, None, note=note, known_part=convert(total))
+    return ProfitLine("cost_of_goods", label, convert(total))
 
 
-def _reported_cost(key, label, value):
+def _reported_cost(key, label, value, convert=_money):
     if value is None:
         return ProfitLine(key, label, None, note=_("Not reported by the channel."))
-    return ProfitLine(key, label, _money(value))
+    return ProfitLine(key, label, convert(value))
 
 
-def profit_and_loss(order, lines=None):
-    """The P&L of ``order``. ``lines`` defaults to ``order.lines.all()`` (prefetch it for listings)."""
-    lines = list(order.lines.all() if lines is None else lines)
-    revenue = _money(sum((line.line_total for line in lines), ZERO) + order.shipping)
-    discounts = _money(order.discount + sum((line.discount for line in lines), ZERO))
-    refunds = _money(order.refunded)
+def _assemble(currency, revenue, discounts, refunds, costs, **extra):
+    """The P&L from its income figures and its three cost lines (the same arithmetic in either currency)."""
     net_revenue = revenue - discounts - refunds
-
-    channel_fees = _reported_cost("channel_fees", _("Channel fees"), order.channel_fees)
-    fulfilment_costs = _reported_cost("fulfilment_costs", _("Fulfilment and shipping costs"), order.fulfilment_cost)
-    cost_of_goods = _cost_of_goods(order, lines)
-    costs = [channel_fees, fulfilment_costs, cost_of_goods]
-
+    channel_fees, fulfilment_costs, cost_of_goods = costs
     profit_ceiling = net_revenue - sum((cost.amount if cost.is_known else cost.known_part for cost in costs), ZERO)
     missing = [cost.label for cost in costs if not cost.is_known]
     gross_profit = None if missing else profit_ceiling
@@ -122,7 +138,7 @@ def profit_and_loss(order, lines=None):
     if gross_profit is not None and net_revenue > 0:
         margin = (gross_profit * 100 / net_revenue).quantize(Decimal("0.1"))
     return ProfitAndLoss(
-        currency=order.currency,
+        currency=currency,
         revenue=ProfitLine("revenue", _("Revenue"), revenue, sign=1),
         discounts=ProfitLine("discounts", _("Discounts"), discounts),
         refunds=ProfitLine("refunds", _("Refunds"), refunds),
@@ -134,4 +150,51 @@ def profit_and_loss(order, lines=None):
         margin=margin,
         profit_ceiling=profit_ceiling,
         missing=missing,
+        **extra,
     )
+
+
+def _costs(order, lines, convert=_money):
+    return [
+        _reported_cost("channel_fees", _("Channel fees"), order.channel_fees, convert),
+        _reported_cost("fulfilment_costs", _("Fulfilment and shipping costs"), order.fulfilment_cost, convert),
+        _cost_of_goods(order, lines, convert),
+    ]
+
+
+def _in_account_currency(order, lines, revenue, account_currency):
+    """The P&L in the account's currency, or ``None`` when the order has no exchange rate."""
+    rate = order.exchange_rate
+    if rate is None or order.account_discount is None or order.account_refunded is None:
+        return None
+
+    def convert(amount):
+        return in_cents(amount, rate)
+
+    return _assemble(
+        account_currency,
+        convert(revenue),
+        # As the order keeps them in the account's currency: the channel's own figures where it gave them.
+        order.account_discount,
+        order.account_refunded,
+        _costs(order, lines, convert),
+    )
+
+
+def profit_and_loss(order, lines=None, account_currency=None):
+    """The P&L of ``order``, in its currency. ``lines`` defaults to ``order.lines.all()`` (prefetch it for
+    listings). When the order's seller account keeps another currency (``account_currency``, read from
+    ``order.account`` if not given), the P&L also carries its figures in that currency."""
+    lines = list(order.lines.all() if lines is None else lines)
+    revenue = _money(sum((line.line_total for line in lines), ZERO) + order.shipping)
+    discounts = _money(order.discount + sum((line.discount for line in lines), ZERO))
+    refunds = _money(order.refunded)
+    extra = {}
+    if order.rate_source != RateSource.SAME:
+        account_currency = account_currency or order.account.currency
+        if account_currency != order.currency:
+            extra = {
+                "account_currency": account_currency,
+                "in_account_currency": _in_account_currency(order, lines, revenue, account_currency),
+            }
+    return _assemble(order.currency, revenue, discounts, refunds, _costs(order, lines), **extra)

@@ -4,7 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from ..money import format_money
+from ..money import format_money, unconverted_note
 
 register = template.Library()
 
@@ -14,6 +14,14 @@ def money(amount, currency):
     """``{{ order.total|money:order.currency }}``: the amount in the admin user's language (``1.234,50 €`` in
     German, ``€1,234.50`` in English); empty for ``None``."""
     return format_money(amount, currency)
+
+
+@register.inclusion_tag("wagtail_customers/_incomplete_marker.html")
+def incomplete_marker(unconverted_orders, visible=False):
+    """After an amount that leaves out orders with no exchange rate: a warning sign and the reason, as a
+    tooltip and text for screen readers (a table cell), or written out (``visible=True``, where there is
+    room); nothing when ``unconverted_orders`` is 0."""
+    return {"note": unconverted_note(unconverted_orders) if unconverted_orders else "", "visible": visible}
 
 
 @register.filter

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, Sum
+from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -107,6 +107,8 @@ class SpendChart:
     width: int
     height: int
     bar_width: float
+    #: Orders of these months with no exchange rate into the account's currency: left out of the bars.
+    unconverted_orders: int = 0
 
     @property
     def first(self):
@@ -131,22 +133,35 @@ def _months_ending(last, count):
 
 
 def spend_chart(customer, months=CHART_MONTHS, width=600, height=160):
-    """Spend (total - refunded, in the account's currency) per month, for the months up to the last order."""
+    """Spend (total - refunded, in the account's currency) per month, for the months up to the last order.
+
+    Every order counts with its amounts converted into the account's currency (``account_total`` and
+    ``account_refunded``); one with no exchange rate is left out of its bar and counted in
+    ``unconverted_orders``, so the chart says it is incomplete rather than showing it as 0.
+    """
     last = timezone.localtime(customer.last_order_at or timezone.now())
     month_list = _months_ending(last, months)
     start = timezone.make_aware(datetime(month_list[0].year, month_list[0].month, 1))
     rows = (
-        customer.orders.filter(currency=customer.account.currency, placed_at__gte=start)
+        customer.orders.filter(placed_at__gte=start)
         .order_by()
         .annotate(month=TruncMonth("placed_at"))
         .values("month")
-        .annotate(spent=Sum(F("total") - F("refunded"), output_field=DecimalField(max_digits=16, decimal_places=2)))
+        .annotate(
+            # NULL (no rate) minus anything is NULL, which SUM skips.
+            spent=Sum(
+                F("account_total") - F("account_refunded"), output_field=DecimalField(max_digits=16, decimal_places=2)
+            ),
+            unconverted=Count("pk", filter=Q(account_total__isnull=True)),
+        )
     )
     spent = {}
+    unconverted = 0
     for row in rows:
         month = row["month"]
         month = month.date() if hasattr(month, "date") else month
         spent[month.replace(day=1)] = row["spent"] or Decimal("0")
+        unconverted += row["unconverted"]
     amounts = [spent.get(month, Decimal("0")) for month in month_list]
     maximum = max([*amounts, Decimal("0")])
     slot = width / months
@@ -163,4 +178,4 @@ def spend_chart(customer, months=CHART_MONTHS, width=600, height=160):
                 height=round(bar_height, 1),
             )
         )
-    return SpendChart(customer.account.currency, bars, maximum, width, height, bar_width)
+    return SpendChart(customer.account.currency, bars, maximum, width, height, bar_width, unconverted)

@@ -9,6 +9,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from ...permissions import Action, can
 from ...services.profit import profit_and_loss
 from .access import scoped_order
+from .conversion import conversion_of
 from .details import ADDRESS_FIELDS, address_lines
 from .orders import PRIMARY_STATUSES, email_button
 
@@ -59,6 +60,7 @@ class OrderDetailView(WagtailAdminTemplateMixin, TemplateView):
             ship_to=address_lines(*(getattr(order, name) for name in ADDRESS_FIELDS)),
             milestones=order.milestones(),
             status_is_primary=order.status in PRIMARY_STATUSES,
-            pl=profit_and_loss(order, lines),
+            pl=profit_and_loss(order, lines, account_currency=order.account.currency),
+            conversion=conversion_of(order, order.account.currency),
         )
         return context

@@ -17,6 +17,7 @@ from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 from ...models import OrderLine, OrderStatus
 from ...money import format_money
 from ...services.contact import contact_url
+from .conversion import conversion_of
 
 #: Sort keys offered in the URL (``?ordering=-total``) and the fields they sort by; anything else is ignored.
 ORDERINGS = {
@@ -86,6 +87,25 @@ class OrderTitleColumn(ButtonsColumnMixin, TitleColumn):
         ]
 
 
+class OrderTotalColumn(Column):
+    """The order's total in its own currency and, when that is not the account's, in the account's currency
+    with where the rate came from (or "no exchange rate")."""
+
+    cell_template_name = "wagtail_customers/customer_page/order_total_cell.html"
+
+    def __init__(self, *args, account_currency, **kwargs):
+        self.account_currency = account_currency
+        super().__init__(*args, **kwargs)
+
+    def get_value(self, instance):
+        return format_money(instance.total, instance.currency)
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["conversion"] = conversion_of(instance, self.account_currency)
+        return context
+
+
 def email_button(customer, order=None, *, about_order=True, cls=Button, **kwargs):
     """ "E-mail customer (about this order)": the channel's contact page in a new tab, or the e-mail form.
 
@@ -132,9 +152,7 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
         _sortable(Column("placed_at", label=_("Date"), sort_key="date", accessor=placed_at_display)),
         _sortable(Column("items_count", label=_("Items"), sort_key="items")),
         _sortable(Column("units_count", label=_("Units"), sort_key="units")),
-        _sortable(
-            Column("total", label=_("Total"), sort_key="total", accessor=lambda o: format_money(o.total, o.currency))
-        ),
+        _sortable(OrderTotalColumn("total", label=_("Total"), sort_key="total", account_currency=customer.currency)),
         _sortable(
             StatusTagColumn(
                 "status",

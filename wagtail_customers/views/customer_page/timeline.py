@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 
 from ...models import EventKind, FulfilmentStatus, OrderEvent, OrderStatus
+from .conversion import conversion_of
 
 #: Event kinds shown as a title plus a message (the first paragraph of an e-mail is its subject).
 TITLED_KINDS = {EventKind.EMAIL}
@@ -45,6 +46,8 @@ class TimelineBlock:
     moment: datetime
     order: object = None
     entries: list = field(default_factory=list)
+    #: How an order in another currency counts in the account's (``conversion.conversion_of``).
+    conversion: object = None
 
     @property
     def is_order(self):
@@ -113,7 +116,15 @@ def timeline_page(customer, page_number, per_page=10):
         .order_by("-occurred_at", "-pk")
     )
     blocks = [TimelineBlock(event.occurred_at, entries=[_event_entry(event)]) for event in events]
-    blocks += [TimelineBlock(order.placed_at, order=order, entries=_order_entries(order)) for order in page_orders]
+    blocks += [
+        TimelineBlock(
+            order.placed_at,
+            order=order,
+            entries=_order_entries(order),
+            conversion=conversion_of(order, customer.currency),
+        )
+        for order in page_orders
+    ]
     # Newest first; an event at the very moment an order was placed came after it.
     blocks.sort(key=lambda block: (block.moment, not block.is_order), reverse=True)
     return page, blocks

@@ -44,13 +44,22 @@ class NumberColumn(Column):
 
 
 class MoneyColumn(Column):
-    """An amount in the customer's seller-account currency, in the user's language (``1.234,50 €``)."""
+    """An amount in the customer's seller-account currency, in the user's language (``1.234,50 €``), marked
+    incomplete while some of the customer's orders have no exchange rate into that currency (never a silent
+    0 for them)."""
+
+    cell_template_name = "wagtail_customers/listing/money_cell.html"
 
     def get_value(self, instance):
         amount = super().get_value(instance)
         if amount is None:
             return None
         return format_money(amount, instance.account.currency)
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["unconverted_orders"] = instance.unconverted_orders
+        return context
 
 
 class CountryColumn(Column):
