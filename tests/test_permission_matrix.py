@@ -194,6 +194,11 @@ MATRIX = {
             data={"reason": "other", "subject": "Hello", "message": "Thanks for your order."},
         ),
     ],
+    # The access request's zip (GDPR art. 15): the export action, like the customer's orders export; GET only.
+    "wagtail_customers_customer:personal_data": [
+        Case(answers(staff=MISSING, view_a=DENIED, all_a=OK, group=OK, superuser=OK), kwargs={"pk": "@customer"}),
+        Case(everyone(NOT_ALLOWED), method="post", kwargs={"pk": "@customer"}, expect_b=everyone(NOT_ALLOWED)),
+    ],
     # --- Exports ------------------------------------------------------------------------------------
     "wagtail_customers_exports:index": [Case(answers(staff=DENIED, view_a=DENIED, all_a=OK, group=OK, superuser=OK))],
     "wagtail_customers_exports:start": [

@@ -12,6 +12,11 @@ LOG_ACTIONS = [
     ("wagtail_customers.access.revoke", _("Revoke access"), _("Access revoked")),
     ("wagtail_customers.access.admin_sign_in", _("Let sign in to the admin"), _("Added to the admin access group")),
     ("wagtail_customers.export.start", _("Start export"), _("Export started")),
+    (
+        "wagtail_customers.export.access_request",
+        _("Download personal data"),
+        _("Personal data downloaded (access request)"),
+    ),
     ("wagtail_customers.import.apply", _("Import orders"), _("Orders imported")),
 ]
 

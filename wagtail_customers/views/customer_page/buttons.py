@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.widgets.button import Button, HeaderButton
 
@@ -49,6 +50,16 @@ def customer_header_buttons(request, customer, actions):
     export_url = optional_url("wagtail_customers_exports:customer_orders", customer.pk)
     if Action.EXPORT in actions and export_url:
         buttons.append(HeaderButton(_("Export orders"), export_url, icon_name="download", priority=30))
+    if Action.EXPORT in actions:
+        # An access request (GDPR art. 15) is rare and is about the person, not the orders: in the "More" menu.
+        more.append(
+            Button(
+                _("Download personal data (access request)"),
+                reverse("wagtail_customers_customer:personal_data", args=[customer.pk]),
+                icon_name="download",
+                priority=90,
+            )
+        )
     delete_url = optional_url("wagtail_customers:delete", customer.pk)
     if Action.DELETE in actions and delete_url:
         # "No, don't delete" comes back here; after deleting, the delete view goes to the listing.

@@ -7,6 +7,7 @@ do not clash with these.
 from django.urls import path
 
 from ..scoping import forbid_as_403
+from .access_request import download_personal_data
 from .customer import CustomerDetailView
 from .email import EmailCustomerView
 from .order import OrderDetailView
@@ -17,6 +18,7 @@ urlpatterns = forbid_as_403(
     [
         path("<int:pk>/", CustomerDetailView.as_view(), name="detail"),
         path("<int:pk>/email/", EmailCustomerView.as_view(), name="email"),
+        path("<int:pk>/personal-data/", download_personal_data, name="personal_data"),
         path("orders/<int:pk>/", OrderDetailView.as_view(), name="order"),
     ]
 )
