@@ -4,15 +4,17 @@ Money figures are sums of each order's amounts in its seller account's currency 
 ``account_refunded``, ``account_discount``, filled by the ingestion service); orders with no known rate
 are counted in ``unconverted_orders`` instead.
 
-``compute_statistics`` runs four aggregate queries (orders, lines, promo codes, feedback) over the
-customers selected by a filter and returns their figures; ``refresh_statistics`` applies them to
-given customers (the ingestion service calls it in the order's transaction) and
-``rebuild_statistics`` applies them to every customer, range of ids by range of ids, writing only
-the rows that differ. The definitions are in ``Customer``'s docstring and docs/concepts/statistics.md.
+``_aggregates`` defines four aggregate queries (orders, lines, promo codes, feedback) over the customers
+selected by a filter. ``compute_statistics`` runs them and returns the figures; ``refresh_statistics``
+applies those to given customers (the ingestion service calls it in the order's transaction).
+``rebuild_statistics`` works on every customer without bringing figures back to Python: per range of
+ids, one ``UPDATE ... FROM`` with the same queries as its source writes only the rows that differ.
+The definitions are in ``Customer``'s docstring and docs/concepts/statistics.md.
 """
 
 from decimal import Decimal
 
+from django.db import connections, router, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 
@@ -48,72 +50,69 @@ def _cents(value):
     return Decimal(value).quantize(CENT)
 
 
+def _aggregates(customer_filter):
+    """The four aggregate querysets behind the statistics, each grouped by customer id (``cid``).
+
+    One definition for both paths: ``compute_statistics`` reads their rows, ``rebuild_statistics``
+    embeds their SQL in one ``UPDATE``. Each row's other keys are the statistics fields they give.
+    """
+    on_order = {f"customer_id__{lookup}": value for lookup, value in customer_filter.items()}
+    on_line = {f"order__customer_id__{lookup}": value for lookup, value in customer_filter.items()}
+    orders = (
+        Order.objects.filter(**on_order)
+        .order_by()
+        .values(cid=F("customer_id"))
+        .annotate(
+            orders_count=Count("id"),
+            # Money in the seller account's currency only (services/conversion.py): orders whose amounts
+            # could not be converted are counted apart, never summed as 0 or in their own currency.
+            amount_spent=_money_sum(F("account_total") - F("account_refunded"), CONVERTED),
+            discount_total=_money_sum("account_discount", CONVERTED),
+            unconverted_orders=Count("id", filter=~CONVERTED),
+            first_order_at=Min("placed_at"),
+            last_order_at=Max("placed_at"),
+        )
+    )
+    lines = (
+        OrderLine.objects.filter(**on_line)
+        .order_by()
+        .values(cid=F("order__customer_id"))
+        .annotate(
+            units=Coalesce(Sum("quantity", filter=~Q(order__status=OrderStatus.CANCELLED)), 0),
+            returned_units=Coalesce(Sum("returned_quantity"), 0),
+        )
+    )
+    promo_codes = (
+        PromoCodeUsage.objects.filter(**on_line)
+        .order_by()
+        .values(cid=F("order__customer_id"))
+        .annotate(promo_codes_used=Count("id"))
+    )
+    negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
+    feedback = (
+        Feedback.objects.filter(rating__lte=negative, **on_line)
+        .order_by()
+        .values(cid=F("order__customer_id"))
+        .annotate(negative_feedbacks=Count("id"))
+    )
+    return {"orders": orders, "lines": lines, "promo_codes": promo_codes, "feedback": feedback}
+
+
 def compute_statistics(customer_filter):
     """Return ``{customer_id: {field: value}}`` for customers matching ``customer_filter``.
 
     ``customer_filter`` is a dict of lookups on the customer id, e.g. ``{"in": ids}`` or
     ``{"gte": 1, "lt": 5001}``. Customers without orders are absent from the result.
     """
-    on_order = {f"customer_id__{lookup}": value for lookup, value in customer_filter.items()}
-    on_line = {f"order__customer_id__{lookup}": value for lookup, value in customer_filter.items()}
     stats = {}
-
-    order_rows = (
-        Order.objects.filter(**on_order)
-        .order_by()
-        .values("customer_id")
-        .annotate(
-            n=Count("id"),
-            # Money in the seller account's currency only (services/conversion.py): orders whose amounts
-            # could not be converted are counted apart, never summed as 0 or in their own currency.
-            spent=_money_sum(F("account_total") - F("account_refunded"), CONVERTED),
-            discount=_money_sum("account_discount", CONVERTED),
-            unconverted=Count("id", filter=~CONVERTED),
-            first=Min("placed_at"),
-            last=Max("placed_at"),
-        )
-    )
-    for row in order_rows:
-        stats[row["customer_id"]] = dict(
-            EMPTY,
-            orders_count=row["n"],
-            amount_spent=_cents(row["spent"]),
-            discount_total=_cents(row["discount"]),
-            unconverted_orders=row["unconverted"],
-            first_order_at=row["first"],
-            last_order_at=row["last"],
-        )
-
-    line_rows = (
-        OrderLine.objects.filter(**on_line)
-        .order_by()
-        .values("order__customer_id")
-        .annotate(
-            units=Coalesce(Sum("quantity", filter=~Q(order__status=OrderStatus.CANCELLED)), 0),
-            returned=Coalesce(Sum("returned_quantity"), 0),
-        )
-    )
-    for row in line_rows:
-        # setdefault: an order committed between two of these queries must not raise.
-        figures = stats.setdefault(row["order__customer_id"], dict(EMPTY))
-        figures["units"] = row["units"]
-        figures["returned_units"] = row["returned"]
-
-    promo_rows = (
-        PromoCodeUsage.objects.filter(**on_line).order_by().values("order__customer_id").annotate(n=Count("id"))
-    )
-    for row in promo_rows:
-        stats.setdefault(row["order__customer_id"], dict(EMPTY))["promo_codes_used"] = row["n"]
-
-    negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
-    feedback_rows = (
-        Feedback.objects.filter(rating__lte=negative, **on_line)
-        .order_by()
-        .values("order__customer_id")
-        .annotate(n=Count("id"))
-    )
-    for row in feedback_rows:
-        stats.setdefault(row["order__customer_id"], dict(EMPTY))["negative_feedbacks"] = row["n"]
+    for queryset in _aggregates(customer_filter).values():
+        for row in queryset:
+            # setdefault: an order committed between two of these queries must not raise.
+            figures = stats.setdefault(row.pop("cid"), dict(EMPTY))
+            figures.update(row)
+    for figures in stats.values():
+        figures["amount_spent"] = _cents(figures["amount_spent"])
+        figures["discount_total"] = _cents(figures["discount_total"])
     return stats
 
 
@@ -151,8 +150,8 @@ def refresh_statistics(customer_ids):
 def rebuild_statistics(account=None, id_range=50_000):
     """Recompute every customer's statistics (or one seller account's); returns rows corrected.
 
-    Works through ranges of ``id_range`` customer ids so memory stays bounded: per range, the four
-    aggregate queries, one read of the kept figures and one bulk update of the rows that differ.
+    Works through ranges of ``id_range`` customer ids, one set-based statement per range
+    (``rebuild_range``): nothing comes back to Python, and only the rows that differ are written.
     """
     customers = Customer.objects.all()
     if account is not None:
@@ -163,12 +162,103 @@ def rebuild_statistics(account=None, id_range=50_000):
     corrected = 0
     low = bounds["low"]
     while low <= bounds["high"]:
-        high = low + id_range
-        id_filter = {"gte": low, "lt": high}
-        stats = compute_statistics(id_filter)
-        kept = customers.filter(pk__gte=low, pk__lt=high).only("pk", *Customer.STATISTICS_FIELDS)
-        changed = _apply(kept, stats)
-        update_rows(Customer, changed, Customer.STATISTICS_FIELDS)
-        corrected += len(changed)
-        low = high
+        corrected += rebuild_range(low, low + id_range, account=account)
+        low += id_range
     return corrected
+
+
+# Which aggregate gives each statistics field, and what a customer without any such row has.
+_SOURCES = {
+    "orders_count": ("orders", "0"),
+    "units": ("lines", "0"),
+    "amount_spent": ("orders", "0"),
+    "discount_total": ("orders", "0"),
+    "unconverted_orders": ("orders", "0"),
+    "promo_codes_used": ("promo_codes", "0"),
+    "negative_feedbacks": ("feedback", "0"),
+    "returned_units": ("lines", "0"),
+    "first_order_at": ("orders", None),
+    "last_order_at": ("orders", None),
+}
+# Summed money, rounded in SQL as compute_statistics rounds it in Python (SQLite sums decimals as floats).
+_ROUNDED = ("amount_spent", "discount_total")
+
+
+def _figures_sql(connection, low, high, account):
+    """``SELECT id, <statistics fields>`` of the customers in ``[low, high)``: their fresh figures, the
+    empty ones for customers without orders. Returns ``(sql, params)``."""
+    quote = connection.ops.quote_name
+    meta = Customer._meta
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    joins, params = [], []
+    for name, queryset in _aggregates({"gte": low, "lt": high}).items():
+        sql, query_params = queryset.query.get_compiler(connection=connection).as_sql()
+        joins.append(f"LEFT JOIN ({sql}) {quote(name)} ON {quote(name)}.cid = c.{pk}")
+        params.extend(query_params)
+    columns = []
+    for field, (source, empty) in _SOURCES.items():
+        value = f"{quote(source)}.{quote(field)}"
+        if empty is not None:
+            value = f"COALESCE({value}, {empty})"
+        if field in _ROUNDED:
+            value = f"ROUND({value}, 2)"
+        columns.append(f"{value} AS {quote(field)}")
+    where = f"c.{pk} >= %s AND c.{pk} < %s"
+    params += [low, high]
+    if account is not None:
+        where += f" AND c.{quote(meta.get_field('account').column)} = %s"
+        params.append(account.pk)
+    sql = f"SELECT c.{pk} AS id, {', '.join(columns)} FROM {table} c {' '.join(joins)} WHERE {where}"
+    return sql, params
+
+
+def _differs(connection, left, right):
+    """SQL true when any statistics field of ``left`` and ``right`` (table aliases) differs, NULLs included."""
+    quote = connection.ops.quote_name
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return " OR ".join(f"{left}.{quote(field)} {distinct} {right}.{quote(field)}" for field in _SOURCES)
+
+
+def _update_from_supported(connection):
+    # UPDATE ... FROM: PostgreSQL always, SQLite from 3.33 (Django supports SQLite from 3.31).
+    return connection.vendor != "sqlite" or connection.Database.sqlite_version_info >= (3, 33)
+
+
+def rebuild_range(low, high, account=None, *, update_from=None):
+    """Recompute the statistics of the customers with ids in ``[low, high)`` (of ``account`` if given)
+    in the database; returns how many rows changed.
+
+    One ``UPDATE customer SET ... FROM (fresh figures) WHERE (any figure differs)``. On SQLite older
+    than 3.33, which has no ``UPDATE ... FROM``, the fresh figures go to a temporary table first and a
+    row-value ``UPDATE`` reads them from there (``update_from=False`` forces that path; ``None``
+    chooses by the database).
+    """
+    connection = connections[router.db_for_write(Customer)]
+    if update_from is None:
+        update_from = _update_from_supported(connection)
+    quote = connection.ops.quote_name
+    table, pk = quote(Customer._meta.db_table), quote(Customer._meta.pk.column)
+    figures_sql, params = _figures_sql(connection, low, high, account)
+    fields = [quote(field) for field in _SOURCES]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if update_from:
+            assignments = ", ".join(f"{field} = s.{field}" for field in fields)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM ({figures_sql}) s "
+                f"WHERE {table}.{pk} = s.id AND ({_differs(connection, table, 's')})",
+                params,
+            )
+            return cursor.rowcount
+        fresh = quote("wc_fresh_statistics")
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{fresh}")
+        cursor.execute(f"CREATE TEMP TABLE {fresh} (id INTEGER PRIMARY KEY, {', '.join(fields)})")
+        cursor.execute(f"INSERT INTO temp.{fresh} {figures_sql}", params)
+        cursor.execute(
+            f"UPDATE {table} SET ({', '.join(fields)}) = "
+            f"(SELECT {', '.join('s.' + field for field in fields)} FROM temp.{fresh} s WHERE s.id = {table}.{pk}) "
+            f"WHERE {pk} IN (SELECT s.id FROM temp.{fresh} s JOIN {table} c ON c.{pk} = s.id "
+            f"WHERE {_differs(connection, 'c', 's')})"
+        )
+        changed = cursor.rowcount
+        cursor.execute(f"DROP TABLE temp.{fresh}")
+        return changed
