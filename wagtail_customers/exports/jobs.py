@@ -202,13 +202,16 @@ def run_job(job):
         if spec.file_format == "xlsx" and total > XLSX_MAX_ROWS:
             raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead."))
         _owned(job).update(total_rows=total, heartbeat_at=timezone.now())
-        rows = _with_heartbeat(export.rows(), job)
+        as_csv = spec.file_format != "xlsx"
+        rows = _with_heartbeat(export.rows(csv=as_csv), job)
         handle, temp_path = tempfile.mkstemp(prefix="wc-export-", suffix=f".{spec.format.extension}.part")
         os.close(handle)
         try:
-            writer = write_xlsx if spec.file_format == "xlsx" else write_csv
             try:
-                written = writer(export.headers(), rows, temp_path)
+                if as_csv:
+                    written = write_csv(export.headers(), rows, temp_path, rendered=True)
+                else:
+                    written = write_xlsx(export.headers(), rows, temp_path)
             except TooManyRowsForExcel:
                 raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead.")) from None
             _heartbeat(job, written)

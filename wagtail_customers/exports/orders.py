@@ -12,7 +12,7 @@ COMPUTED_KEYS = ("units", "promo_codes")
 
 
 class CustomerOrdersExport:
-    """Same interface as ``query.CustomerExport`` (``spec``, ``headers()``, ``rows()``)."""
+    """Same interface as ``query.CustomerExport`` (``spec``, ``headers()``, ``rows(csv=False)``)."""
 
     def __init__(self, customer, spec, *, resource=None):
         self.customer = customer
@@ -25,7 +25,8 @@ class CustomerOrdersExport:
     def headers(self):
         return self.resource.export_headers(self.field_names)
 
-    def rows(self):
+    def rows(self, csv=False):
+        """The customer's orders, newest first; ``csv=True``: each cell already CSV text."""
         orders = self.customer.orders.order_by("-placed_at", "-pk")
         units = dict(
             OrderLine.objects.filter(order__customer=self.customer)
@@ -38,7 +39,8 @@ class CustomerOrdersExport:
         for order_id, code in promo_codes.values_list("order_id", "code"):
             codes.setdefault(order_id, []).append(code)
         keys = [key for key in self.resource.values_for(self.field_names) if key not in COMPUTED_KEYS]
-        export_row = self.resource.row_exporter(self.field_names)
+        exporter = self.resource.csv_row_exporter if csv else self.resource.row_exporter
+        export_row = exporter(self.field_names)
         for row in orders.values(*keys).iterator(chunk_size=2000):
             row["units"] = units.get(row["id"], 0)
             row["promo_codes"] = codes.get(row["id"], ())

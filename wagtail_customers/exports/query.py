@@ -204,9 +204,12 @@ class CustomerExport:
             return max(0, min(per_page, total - offset))
         return total
 
-    def rows(self):
-        """Rendered rows, in the listing's order; a bounded number of queries whatever the row count."""
-        export_row = self.resource.row_exporter(self.field_names)
+    def rows(self, csv=False):
+        """Rendered rows, in the listing's order; a bounded number of queries whatever the row count.
+
+        ``csv=True``: each cell already CSV text (``writers.write_csv(..., rendered=True)``)."""
+        exporter = self.resource.csv_row_exporter if csv else self.resource.row_exporter
+        export_row = exporter(self.field_names)
         seen = self.account_ids
         for row in self._value_rows():
             seen.add(row.get("account_id"))

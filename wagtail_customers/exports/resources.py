@@ -10,8 +10,9 @@ exchange rate": the customer's orders whose money could not be converted into th
 therefore left out of the amounts (0 when they are complete; docs/concepts/currencies.md).
 
 The streaming writers read rows with ``QuerySet.values()`` (dicts, never a query per row) and render
-each row with :meth:`StreamingResourceMixin.row_exporter`: the same widgets and ``dehydrate_<field>``
-methods django-import-export's own ``export_resource`` uses, compiled once per export. A
+each row with :meth:`StreamingResourceMixin.row_exporter` (native cells, for XLSX) or ``csv_row_exporter``
+(CSV text): the same fields, widgets' conversions and ``dehydrate_<field>`` methods django-import-export's
+own ``export_resource`` uses, compiled once per export into one function (``cells.py``). A
 ``dehydrate_<field>`` method therefore receives a dict of the fetched values (list the keys it reads
 in ``row_values``); the resource's standard ``export()`` still works too and passes model instances.
 """
@@ -28,6 +29,8 @@ from ..models import Customer, Order, OrderStatus, RateSource
 from ..models.accounts import Channel
 from ..models.customers import customer_label
 from ..models.orders import FulfilmentStatus
+from .cells import compile_row, csv_converter, native_converter
+from .writers import csv_cell
 
 TEXT = widgets.CharWidget()
 INTEGER = widgets.IntegerWidget()
@@ -76,33 +79,33 @@ class StreamingResourceMixin:
 
     def row_exporter(self, field_names):
         """A function ``row -> [cell, ...]`` for the given fields: numbers, dates and text stay native
-        (``force_native_type``) so the writers keep numbers as numbers."""
-        renderers = []
+        (``force_native_type``) so the writers keep numbers as numbers. Compiled once per export
+        (``cells.py``): the cells equal the widgets' ``render(value, force_native_type=True)``."""
+        return self._compiled_row(field_names, native_converter, lambda method: method, None)
+
+    def csv_row_exporter(self, field_names):
+        """A function ``row -> [text, ...]``: each cell as ``writers.csv_cell`` writes the native one
+        (numbers as digits, dates without their zone, text through the formula neutraliser)."""
+        return self._compiled_row(field_names, csv_converter, _csv_of, "")
+
+    def _compiled_row(self, field_names, converter, wrap_method, empty):
+        columns = []
         for name in field_names:
             field = self.fields[name]
             method = field.get_dehydrate_method(name)
             method = method if callable(method) else getattr(self, method, None)
             if method is not None:
-                renderers.append(method)
+                columns.append((None, wrap_method(method)))
             elif field.attribute:
-                renderers.append(self._attribute_renderer(field.attribute, field.widget))
+                # Streamed rows are always ``values()`` dicts keyed by the field's attribute.
+                columns.append((field.attribute, converter(field.widget)))
             else:
-                renderers.append(lambda row: None)
+                columns.append((None, lambda row: empty))
+        return compile_row(columns)
 
-        def export_row(row):
-            return [render(row) for render in renderers]
 
-        return export_row
-
-    @staticmethod
-    def _attribute_renderer(key, widget):
-        render = widget.render
-
-        def render_attribute(row):
-            # Streamed rows are always ``values()`` dicts.
-            return render(row[key], force_native_type=True)
-
-        return render_attribute
+def _csv_of(method):
+    return lambda row: csv_cell(method(row))
 
 
 def with_currency_fields(names, money_fields, currency_fields):

@@ -74,15 +74,16 @@ def csv_chunks(export):
     """The export as UTF-8 CSV chunks for a streaming response, in the requester's language and zone."""
     with export.spec.activate():
         headers = export.headers()
-        for chunk in iter_csv(headers, export.rows()):
+        for chunk in iter_csv(headers, export.rows(csv=True), rendered=True):
             yield chunk.encode("utf-8")
 
 
 def write_file(export, path):
     """Write the whole export to ``path`` in its format; returns the number of rows."""
-    writer = write_xlsx if export.spec.file_format == "xlsx" else write_csv
     with export.spec.activate():
-        return writer(export.headers(), export.rows(), path)
+        if export.spec.file_format == "xlsx":
+            return write_xlsx(export.headers(), export.rows(), path)
+        return write_csv(export.headers(), export.rows(csv=True), path, rendered=True)
 
 
 def write_temporary_file(export):

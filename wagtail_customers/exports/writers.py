@@ -78,13 +78,15 @@ class _Line:
         return value
 
 
-def iter_csv(headers, rows, *, rows_per_chunk=500):
-    """Yield a CSV file as text chunks (for ``StreamingHttpResponse``): rows are formatted as they come."""
+def iter_csv(headers, rows, *, rows_per_chunk=500, rendered=False):
+    """Yield a CSV file as text chunks (for ``StreamingHttpResponse``): rows are formatted as they come.
+
+    ``rendered=True``: the rows' cells are CSV text already (a resource's ``csv_row_exporter``)."""
     writer = csv.writer(_Line())
     yield CSV_BOM + writer.writerow([csv_cell(header) for header in headers])
     buffer = []
-    for row in rows:
-        buffer.append(writer.writerow([csv_cell(value) for value in row]))
+    for row in rows if rendered else _csv_rows(rows):
+        buffer.append(writer.writerow(row))
         if len(buffer) >= rows_per_chunk:
             yield "".join(buffer)
             buffer = []
@@ -92,15 +94,23 @@ def iter_csv(headers, rows, *, rows_per_chunk=500):
         yield "".join(buffer)
 
 
-def write_csv(headers, rows, path):
-    """Write a CSV file to ``path``; returns the number of data rows."""
+def _csv_rows(rows):
+    for row in rows:
+        yield [csv_cell(value) for value in row]
+
+
+def write_csv(headers, rows, path, *, rendered=False):
+    """Write a CSV file to ``path``; returns the number of data rows.
+
+    ``rendered=True``: the rows' cells are CSV text already (a resource's ``csv_row_exporter``)."""
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as stream:
         stream.write(CSV_BOM)
         writer = csv.writer(stream)
         writer.writerow([csv_cell(header) for header in headers])
-        for row in rows:
-            writer.writerow([csv_cell(value) for value in row])
+        writerow = writer.writerow
+        for row in rows if rendered else _csv_rows(rows):
+            writerow(row)
             count += 1
     return count
 
