@@ -156,6 +156,11 @@ MATRIX = {
         Case(ACT_ON_A, kwargs={"pk": "@customer"}),
         Case(ACTED_ON_A, method="post", kwargs={"pk": "@customer"}),
     ],
+    # Erasing personal data (the erase action; all_a's grant has every action, the group only view and export).
+    "wagtail_customers:erase": [
+        Case(ACT_ON_A, kwargs={"pk": "@customer"}),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@customer"}),
+    ],
     "wagtail_customers:bulk_action": [
         Case(
             answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK),
@@ -175,6 +180,19 @@ MATRIX = {
             answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
             method="post",
             kwargs={"tab": "all", "action": "watchlist-remove"},
+            query={"id": "@customer"},
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+        ),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK),
+            kwargs={"tab": "all", "action": "erase"},
+            query={"id": "@customer"},
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK),
+        ),
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+            method="post",
+            kwargs={"tab": "all", "action": "erase"},
             query={"id": "@customer"},
             expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
         ),
@@ -638,6 +656,11 @@ def test_ids_too_big_or_not_ascii_in_the_path_answer_404(world, bad):
         "/admin/customers/{}/email/",
         "/admin/customers/sharing/{}/",
         "/admin/customers/exports/customer/{}/",
+        "/admin/customers/accounts/edit/{}/",
+        "/admin/customers/accounts/delete/{}/",
+        "/admin/customers/accounts/history/{}/",
+        "/admin/customers/accounts/history-results/{}/",
+        "/admin/customers/accounts/usage/{}/",
     ):
         response = client.get(path.format(bad))
         assert response.status_code == MISSING, path.format(bad)

@@ -82,6 +82,10 @@ DEFAULTS = {
     # Name of a group with "Can access Wagtail admin": the Share access form offers users who may manage users
     # to add the person to it, so that they can sign in. None: no such offer.
     "ADMIN_ACCESS_GROUP": None,
+    # Secret key of the keyed hash (HMAC-SHA256) that replaces an erased customer's identity key and gives their
+    # pseudonym (docs/howto/personal-data.md). None: derived from SECRET_KEY. Set it once and never change it: with
+    # another key a later import of an erased buyer is no longer recognised and brings their data back.
+    "ERASURE_KEY": None,
 }
 
 

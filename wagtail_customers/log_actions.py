@@ -18,6 +18,7 @@ LOG_ACTIONS = [
         _("Personal data downloaded (access request)"),
     ),
     ("wagtail_customers.import.apply", _("Import orders"), _("Orders imported")),
+    ("wagtail_customers.customer.erase", _("Erase personal data"), _("Personal data erased")),
 ]
 
 

@@ -38,6 +38,7 @@ class Action(models.TextChoices):
     MANAGE_WATCHLIST = "manage_watchlist", _("Manage the watchlist")
     EMAIL = "email", _("E-mail customers")
     DELETE = "delete", _("Delete customers")
+    ERASE = "erase", _("Erase personal data")
     IMPORT = "import", _("Import orders")
     SHARE = "share", _("Share access")
 
@@ -49,6 +50,7 @@ PERMISSION_CODENAMES = {
     Action.MANAGE_WATCHLIST: "manage_watchlist",
     Action.EMAIL: "email_customer",
     Action.DELETE: "delete_customer",
+    Action.ERASE: "erase_customer",
     Action.IMPORT: "import_orders",
     Action.SHARE: "share_access",
 }
@@ -60,6 +62,7 @@ GRANT_FLAGS = {
     Action.MANAGE_WATCHLIST: "can_manage_watchlist",
     Action.EMAIL: "can_email",
     Action.DELETE: "can_delete",
+    Action.ERASE: "can_erase",
     Action.IMPORT: "can_import",
     Action.SHARE: "can_share",
 }

@@ -45,6 +45,7 @@ class AccessGrant(models.Model):
         "can_manage_watchlist",
         "can_email",
         "can_delete",
+        "can_erase",
         "can_import",
         "can_share",
     )
@@ -63,6 +64,7 @@ class AccessGrant(models.Model):
     can_manage_watchlist = models.BooleanField(_("manage watchlist"), default=False)
     can_email = models.BooleanField(_("e-mail customers"), default=False)
     can_delete = models.BooleanField(_("delete customers"), default=False)
+    can_erase = models.BooleanField(_("erase personal data"), default=False)
     can_import = models.BooleanField(_("import orders"), default=False)
     can_share = models.BooleanField(_("share access"), default=False)
     created_by = models.ForeignKey(

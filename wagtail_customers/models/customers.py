@@ -93,8 +93,26 @@ class Customer(models.Model):
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    #: When the customer's personal data was erased (services/erasure.py); ``None`` for a customer never erased.
+    #: An erased customer keeps its orders and statistics under a pseudonym, and imports never write its details.
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True, editable=False)
 
     objects = CustomerQuerySet.as_manager()
+
+    #: The contact details imports take from the latest order (services/ingestion.py) and erasure empties
+    #: (services/erasure.py), in the order the docs list them.
+    DETAIL_FIELDS = (
+        "external_id",
+        "name",
+        "email",
+        "phone",
+        "address_line1",
+        "address_line2",
+        "postal_code",
+        "city",
+        "state",
+        "country",
+    )
 
     #: The statistics fields, in the order the docs list them.
     STATISTICS_FIELDS = (
@@ -138,10 +156,15 @@ class Customer(models.Model):
             ("email_customer", _("Can e-mail customers")),
             ("import_orders", _("Can import orders")),
             ("share_access", _("Can share customer access")),
+            ("erase_customer", _("Can erase customers' personal data")),
         ]
 
     def __str__(self):
         return str(customer_label(self.name, self.email, self.external_id, self.identity_key, self.pk))
+
+    @property
+    def is_erased(self):
+        return self.erased_at is not None
 
     @property
     def currency(self):

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..signals import orders_recorded
 from .conversion import CONVERTED_FIELDS, convert
+from .erasure import hashed_identity_key, pseudonym
 from .inputs import (
     ZERO,
     AddressData,
@@ -109,18 +110,7 @@ COMPARED_ORDER_FIELDS = ORDER_FIELDS[:-1]
 #: Amounts within half a cent are the same stored amount (the database rounds to cents).
 HALF_CENT = Decimal("0.005")
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
-CUSTOMER_DETAIL_FIELDS = (
-    "external_id",
-    "name",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "state",
-    "country",
-)
+CUSTOMER_DETAIL_FIELDS = Customer.DETAIL_FIELDS
 
 
 class IngestionError(ValueError):
@@ -263,7 +253,10 @@ def _record_batch(account, batch, refresh_stats):
     unchanged = 0
     rates = {}  # (from, to, date) -> rate, for this batch
     for order_data in batch:
-        customer_id = customers[identity_key(order_data)].pk
+        customer = customers[identity_key(order_data)]
+        customer_id = customer.pk
+        if customer.erased_at is not None:
+            _without_personal_data(order_data, pseudonym(customer.identity_key))
         values = _order_values(order_data, customer_id, account.currency, rates)
         before = stored.get(order_data.external_id)
         if before is None:
@@ -326,9 +319,20 @@ def _record_batch(account, batch, refresh_stats):
 
 
 def _resolve_customers(account, batch, result):
-    """Fetch or create the batch's customers in a bounded number of queries; returns key -> Customer."""
+    """Fetch or create the batch's customers in a bounded number of queries; returns key -> Customer.
+
+    An erased customer is stored under the keyed hash of its identity key (services/erasure.py): each
+    key is looked up hashed too, so the buyer's orders come back to the erased customer, not a new one.
+    """
     keys = {identity_key(order_data): order_data for order_data in batch}
-    found = {c.identity_key: c for c in Customer.objects.filter(account=account, identity_key__in=keys)}
+    hashed = {hashed_identity_key(account.pk, key): key for key in keys}
+    found = {}
+    # Erased customers last, so that they win over a same-key customer made before the erasure.
+    for customer in sorted(
+        Customer.objects.filter(account=account, identity_key__in=[*keys, *hashed]),
+        key=lambda customer: customer.erased_at is not None,
+    ):
+        found[hashed.get(customer.identity_key, customer.identity_key)] = customer
     missing = [key for key in keys if key not in found]
     if missing:
         Customer.objects.bulk_create(
@@ -420,6 +424,8 @@ def _update_customer_details(customers, batch):
     changed = []
     for key, order_data in latest.items():
         customer = customers[key]
+        if customer.erased_at is not None:
+            continue  # an erased customer's details stay erased, whatever the channel sends
         if order_data.placed_at < latest_placed.get(customer.pk, order_data.placed_at):
             continue
         dirty = False
@@ -436,6 +442,14 @@ def _update_customer_details(customers, batch):
     if changed:
         update_rows(Customer, changed, CUSTOMER_DETAIL_FIELDS)
     return {customer.pk for customer in changed}
+
+
+def _without_personal_data(order_data, name):
+    """Strip an erased customer's order of personal data as erasure does: the pseudonym for the ship-to
+    name and the feedback comment, the ship-to country only. Amounts, lines and status stay."""
+    order_data.ship_to = AddressData(name=name, country=order_data.ship_to.country)
+    if order_data.feedback is not None and order_data.feedback.comment:
+        order_data.feedback.comment = name
 
 
 def _customer_details(order_data):

@@ -9,7 +9,7 @@ from ...models import Customer, Order
 from ...permissions import Action, can, customers_for, orders_for
 
 #: The header actions, in the order they appear.
-HEADER_ACTIONS = (Action.MANAGE_WATCHLIST, Action.EMAIL, Action.EXPORT, Action.DELETE)
+HEADER_ACTIONS = (Action.MANAGE_WATCHLIST, Action.EMAIL, Action.EXPORT, Action.DELETE, Action.ERASE)
 
 
 def scoped_customer(user, pk, *, related=("account", "watchlist_entry")):

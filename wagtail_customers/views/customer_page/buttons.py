@@ -65,6 +65,11 @@ def customer_header_buttons(request, customer, actions):
         # "No, don't delete" comes back here; after deleting, the delete view goes to the listing.
         query = urlencode({"next": request.get_full_path()})
         more.append(Button(_("Delete"), f"{delete_url}?{query}", icon_name="bin", priority=100))
+    erase_url = optional_url("wagtail_customers:erase", customer.pk)
+    if Action.ERASE in actions and erase_url and not customer.erased_at:
+        # After erasing, the erase view comes back here: the page then shows the pseudonym.
+        query = urlencode({"next": request.get_full_path()})
+        more.append(Button(_("Erase personal data"), f"{erase_url}?{query}", icon_name="user", priority=95))
     return buttons, more
 
 

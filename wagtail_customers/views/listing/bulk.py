@@ -18,6 +18,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...counts import grouped
 from ...listing import CustomerListing, get_tab
 from ...permissions import Action, can
+from ...services.erasure import erase_customers, erasure_summary
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
 from .delete import delete_customers, deletion_summary
@@ -30,6 +31,7 @@ BULK_ACTIONS = {
     "watchlist-add": {"action": Action.MANAGE_WATCHLIST, "title": gettext_lazy("Add to watchlist")},
     "watchlist-remove": {"action": Action.MANAGE_WATCHLIST, "title": gettext_lazy("Remove from watchlist")},
     "delete": {"action": Action.DELETE, "title": gettext_lazy("Delete customers")},
+    "erase": {"action": Action.ERASE, "title": gettext_lazy("Erase personal data")},
     "export": {"action": Action.EXPORT, "title": gettext_lazy("Export selected customers")},
 }
 
@@ -97,6 +99,8 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
         )
         if self.action_name == "delete":
             context["summary"] = deletion_summary(self.actionable)
+        if self.action_name == "erase":
+            context["erasure_summary"] = erasure_summary(self.actionable)
         if self.action_name == "export":
             context.update(self.export_context())
         return context
@@ -135,6 +139,11 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
                 "%(count)s customer removed from the watchlist.",
                 "%(count)s customers removed from the watchlist.",
                 done,
+            )
+        elif action == "erase":
+            done = erase_customers(self.actionable, user)
+            message = ngettext(
+                "Personal data of %(count)s customer erased.", "Personal data of %(count)s customers erased.", done
             )
         else:
             done = delete_customers(self.actionable, user)

@@ -46,17 +46,20 @@ def delete_customers(customers, user):
     return deleted
 
 
-class CustomerDeleteView(WagtailAdminTemplateMixin, TemplateView):
-    """Confirm (GET) and delete (POST) one customer; needs ``Action.DELETE`` on its seller account."""
+class CustomerConfirmView(WagtailAdminTemplateMixin, TemplateView):
+    """A confirmation page (GET) for an action on one customer, done by ``post``; other methods answer 405.
 
-    template_name = "wagtail_customers/listing/confirm_delete.html"
-    page_title = gettext_lazy("Delete customer")
-    header_icon = "bin"
+    A customer the user may not view answers 404; one they may view but not do ``action`` on, 403 with
+    ``refusal``. Subclasses set both and define ``post``.
+    """
+
+    action = None
+    refusal = None
 
     def dispatch(self, request, pk):
         self.object = customer_or_404(request.user, pk)
-        if not can(request.user, Action.DELETE, self.object.account_id):
-            return forbidden(request, _("You may not delete customers of this seller account."))
+        if not can(request.user, self.action, self.object.account_id):
+            return forbidden(request, str(self.refusal))
         return super().dispatch(request, pk)
 
     def get_page_subtitle(self):
@@ -64,6 +67,16 @@ class CustomerDeleteView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return []
+
+
+class CustomerDeleteView(CustomerConfirmView):
+    """Confirm (GET) and delete (POST) one customer; needs ``Action.DELETE`` on its seller account."""
+
+    template_name = "wagtail_customers/listing/confirm_delete.html"
+    page_title = gettext_lazy("Delete customer")
+    header_icon = "bin"
+    action = Action.DELETE
+    refusal = gettext_lazy("You may not delete customers of this seller account.")
 
     @cached_property
     def summary(self):

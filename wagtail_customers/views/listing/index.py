@@ -183,6 +183,10 @@ class CustomerIndexView(IndexView):
         return account_ids_for(self.request.user, Action.DELETE)
 
     @cached_property
+    def erase_account_ids(self):
+        return account_ids_for(self.request.user, Action.ERASE)
+
+    @cached_property
     def export_url(self):
         url = export_start_url()
         return url if url and can(self.request.user, Action.EXPORT) else None
@@ -202,6 +206,8 @@ class CustomerIndexView(IndexView):
             actions.append((_("Remove from watchlist"), self.bulk_action_url("watchlist-remove"), ""))
         if self.export_url:
             actions.append((_("Export selected"), self.bulk_action_url("export"), ""))
+        if self.erase_account_ids:
+            actions.append((_("Erase personal data"), self.bulk_action_url("erase"), "serious"))
         if self.delete_account_ids:
             actions.append((_("Delete"), self.bulk_action_url("delete"), "serious"))
         return actions
@@ -233,6 +239,7 @@ class CustomerIndexView(IndexView):
             "request": self.request,
             "manage_account_ids": self.manage_account_ids,
             "delete_account_ids": self.delete_account_ids,
+            "erase_account_ids": self.erase_account_ids,
             "next_url": self.current_url,
         }
         return table_columns(self.visible_columns, context, with_checkboxes=bool(self.bulk_actions))

@@ -76,12 +76,13 @@ class AddressColumn(Column):
 
 class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
     """The customer's name linking to the customer page, with the watchlist eye on its left and a
-    "..." menu (view, delete) on its right."""
+    "..." menu (view, erase personal data, delete) on its right."""
 
     cell_template_name = "wagtail_customers/listing/name_cell.html"
 
     def __init__(self, *, label, sort_key, context):
-        #: Per-page facts: ``manage_account_ids``, ``delete_account_ids``, ``request``, ``next_url``.
+        #: Per-page facts: ``manage_account_ids``, ``delete_account_ids``, ``erase_account_ids``, ``request``,
+        #: ``next_url``.
         self.context = context
         super().__init__(
             "name",
@@ -117,6 +118,10 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
                 priority=10,
             )
         ]
+        if instance.account_id in self.context["erase_account_ids"] and instance.erased_at is None:
+            erase_url = reverse("wagtail_customers:erase", args=(instance.pk,))
+            query = urlencode({"next": self.context["next_url"]})
+            more.append(Button(_("Erase personal data"), f"{erase_url}?{query}", icon_name="user", priority=20))
         if instance.account_id in self.context["delete_account_ids"]:
             delete_url = reverse("wagtail_customers:delete", args=(instance.pk,))
             # A query string value, URL-encoded (``admin.utils.quote`` is for ids in paths, not this).

@@ -18,6 +18,7 @@ from ..methods import OfferedMethodsViewSetMixin
 from . import preferences
 from .bulk import CustomerBulkActionView
 from .delete import CustomerDeleteView
+from .erase import CustomerEraseView
 from .index import CustomerIndexView
 from .watchlist import watchlist_toggle
 
@@ -95,6 +96,7 @@ class CustomerListingViewSet(OfferedMethodsViewSetMixin, ModelViewSet):
         return urlpatterns + [
             path("<int:pk>/watchlist/", watchlist_toggle, name="watchlist_toggle"),
             path("<int:pk>/delete/", CustomerDeleteView.as_view(), name="delete"),
+            path("<int:pk>/erase/", CustomerEraseView.as_view(), name="erase"),
             path("bulk/<slug:tab>/<slug:action>/", CustomerBulkActionView.as_view(), name="bulk_action"),
             path("preferences/columns/", preferences.save_columns, name="save_columns"),
             path("preferences/columns/reset/", preferences.reset_columns, name="reset_columns"),

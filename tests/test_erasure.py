@@ -1,0 +1,185 @@
+"""Erasing a customer's personal data (services/erasure.py): the books stay, the person goes, for good."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from wagtail.models import ModelLogEntry
+
+from tests.factories import order_data
+from wagtail_customers.importers import run_import
+from wagtail_customers.listing import listing_statistics
+from wagtail_customers.models import Customer, Feedback, Order, OrderEvent, SellerAccount
+from wagtail_customers.services.contact import send_customer_email
+from wagtail_customers.services.erasure import (
+    ERASE_ACTION,
+    erase_customer,
+    erase_customers,
+    hashed_identity_key,
+    pseudonym,
+)
+from wagtail_customers.services.ingestion import record_order, record_orders
+from wagtail_customers.services.inputs import FeedbackData
+from wagtail_customers.services.statistics import rebuild_statistics
+
+pytestmark = pytest.mark.django_db
+
+STORE_A = "shopify/storeA_orders_export_1.pseudonymised.csv"
+PERSONAL = ("name", "email", "phone", "address_line1", "address_line2", "postal_code", "city", "state")
+
+
+def books(account):
+    """Everything the seller's figures are made of: each customer's statistics and the listing band."""
+    customers = Customer.objects.filter(account=account).order_by("pk")
+    return (
+        [tuple(getattr(c, f) for f in Customer.STATISTICS_FIELDS) for c in customers],
+        listing_statistics(customers),
+        list(Order.objects.filter(account=account).order_by("pk").values_list("pk", "total", "refunded", "status")),
+    )
+
+
+def history(customer):
+    return ModelLogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
+    ).order_by("pk")
+
+
+@pytest.fixture
+def store_a(realdata):
+    account = SellerAccount.objects.create(name="Store A", channel="shopify", currency="USD")
+    data = (realdata / STORE_A).read_bytes()
+    run_import(account, data, format_name="shopify")
+    return account, data
+
+
+def top_customer(account):
+    return Customer.objects.filter(account=account).order_by("-orders_count", "pk").first()
+
+
+def test_books_and_band_unchanged_and_personal_data_gone(store_a):
+    account, _data = store_a
+    customer = top_customer(account)
+    assert customer.orders_count > 5
+    before = books(account)
+    email, name = customer.email, customer.name
+    assert email and name
+
+    assert erase_customer(customer) is True
+
+    assert books(account) == before
+    customer.refresh_from_db()
+    assert customer.is_erased
+    assert customer.name == pseudonym(customer.identity_key)
+    assert customer.name.startswith("Erased customer ")
+    assert all(getattr(customer, f) == "" for f in PERSONAL[1:]) and customer.external_id == ""
+    assert customer.identity_key == hashed_identity_key(account.pk, "email:" + email.lower())
+    orders = Order.objects.filter(customer=customer)
+    assert set(orders.values_list("ship_name", flat=True)) == {customer.name}
+    for field in ("ship_address_line1", "ship_postal_code", "ship_city", "ship_phone"):
+        assert set(orders.values_list(field, flat=True)) == {""}
+    # The statistics rebuilt from the orders are the same figures too.
+    rebuild_statistics()
+    assert books(account) == before
+    # Nothing in the database still names the person.
+    assert not Customer.objects.filter(email__iexact=email).exists()
+    assert not Order.objects.filter(ship_name=name).exists()
+
+
+def test_reimport_does_not_bring_the_data_back(store_a):
+    account, data = store_a
+    customer = top_customer(account)
+    email = customer.email
+    erase_customer(customer)
+    customer.refresh_from_db()
+    before = books(account)
+    erased = {f: getattr(customer, f) for f in ("identity_key", *PERSONAL)}
+
+    report = run_import(account, data, format_name="shopify")
+
+    assert report is not None
+    customer.refresh_from_db()
+    assert {f: getattr(customer, f) for f in ("identity_key", *PERSONAL)} == erased
+    assert not Customer.objects.filter(account=account, email__iexact=email).exists()
+    assert not Customer.objects.filter(account=account, identity_key="email:" + email.lower()).exists()
+    assert books(account) == before
+    assert set(Order.objects.filter(customer=customer).values_list("ship_name", flat=True)) == {customer.name}
+
+
+def test_reimport_updates_amounts_and_status_but_not_details(account):
+    record_order(account, order_data("A-1", email="grace@example.com", name="Grace Hopper", day=1))
+    customer = Customer.objects.get()
+    erase_customer(customer)
+    customer.refresh_from_db()
+
+    changed = order_data(
+        "A-1", email="Grace@Example.com", name="Grace Hopper", day=1, status="refunded", refunded="20.00", rating=1
+    )
+    changed.feedback = FeedbackData(rating=1, comment="Signed, Grace Hopper, 12 High St")
+    newer = order_data("A-2", email="grace@example.com", name="Grace B. Hopper", day=5, city="Paris")
+    result = record_orders(account, [changed, newer])
+
+    assert result.customers_created == 0
+    customer.refresh_from_db()
+    assert customer.email == "" and customer.name == pseudonym(customer.identity_key) and customer.city == ""
+    assert customer.orders_count == 2
+    assert customer.amount_spent == Decimal("20.00")  # A-1 fully refunded, A-2 20.00
+    assert customer.negative_feedbacks == 1
+    order = Order.objects.get(external_id="A-1")
+    assert order.status == "refunded" and order.refunded == Decimal("20.00")
+    assert order.ship_name == customer.name and order.ship_city == "" and order.ship_country == "GB"
+    assert Feedback.objects.get(order=order).comment == customer.name
+    assert Order.objects.get(external_id="A-2").ship_name == customer.name
+    # Recording the same again changes nothing.
+    again = record_orders(account, [changed, newer])
+    assert again.orders_unchanged == 2
+
+
+def test_pseudonym_is_stable_and_keyed(account, other_account, settings):
+    a = hashed_identity_key(account.pk, "email:ada@example.com")
+    assert a == hashed_identity_key(account.pk, "email:ada@example.com")
+    assert a != hashed_identity_key(other_account.pk, "email:ada@example.com")
+    assert "ada" not in a
+    settings.WAGTAIL_CUSTOMERS = {"ERASURE_KEY": "a key of our own"}
+    assert hashed_identity_key(account.pk, "email:ada@example.com") != a
+
+    record_order(account, order_data("B-1"))
+    customer = Customer.objects.get()
+    erase_customer(customer)
+    customer.refresh_from_db()
+    first = customer.name
+    # Erasing again changes nothing and logs nothing more.
+    assert erase_customer(customer) is False
+    customer.refresh_from_db()
+    assert customer.name == first == pseudonym(hashed_identity_key(account.pk, "email:ada@example.com"))
+
+
+def test_history_keeps_no_erased_value(account, superuser, mailoutbox):
+    record_order(account, order_data("C-1", email="ada@example.com", name="Ada Lovelace"))
+    customer = Customer.objects.get()
+    send_customer_email(
+        customer, subject="Your order, Ada", message="Dear Ada Lovelace", user=superuser, reason="shipping"
+    )
+    assert OrderEvent.objects.filter(customer=customer).exclude(message="").exists()
+
+    erase_customer(customer, superuser)
+
+    customer.refresh_from_db()
+    entries = list(history(customer))
+    assert entries[-1].action == ERASE_ACTION and entries[-1].user_id == superuser.pk
+    text = repr([(e.label, e.data) for e in entries])
+    for value in ("Ada", "Lovelace", "ada@example.com"):
+        assert value not in text
+    assert {e.label for e in entries} == {customer.name}
+    assert set(OrderEvent.objects.filter(customer=customer).values_list("message", flat=True)) <= {customer.name, ""}
+
+
+def test_bulk_erasure_counts_only_new_ones(account):
+    record_orders(account, [order_data(f"D-{i}", email=f"d{i}@example.com", name=f"D {i}") for i in range(5)])
+    before = books(account)
+    erase_customer(Customer.objects.get(email="d0@example.com"))
+    assert erase_customers(Customer.objects.filter(account=account)) == 4
+    assert books(account) == before
+    assert Customer.objects.filter(account=account, erased_at__isnull=True).count() == 0
+    # Five distinct pseudonyms.
+    assert len(set(Customer.objects.values_list("name", flat=True))) == 5
+    assert listing_statistics(Customer.objects.all())["customers"] == 5

@@ -1,0 +1,162 @@
+"""Erasing a customer's personal data (GDPR art. 17) while keeping the seller's books.
+
+An erased customer keeps its row, its orders, their amounts and lines, and every statistic, so the
+listing's totals do not change. What identifies the person goes:
+
+* the customer's name becomes a pseudonym ("Erased customer 7F3A09C2"); buyer id, e-mail, phone and
+  address are emptied (the country stays: statistics by country keep working, and a country names nobody);
+* on their orders the ship-to name becomes the pseudonym and the other ship-to fields are emptied (the
+  country stays); a feedback comment, a timeline message and a watchlist note become the pseudonym;
+* their entries in Wagtail's history are relabelled with the pseudonym, and the personal values some of
+  them hold (an e-mail's recipient and subject) are removed;
+* ``identity_key`` (``id:<buyer id>``, ``email:<address>`` or ``order:<order id>``) is replaced by a keyed
+  hash of it, ``erased:<HMAC-SHA256 hex>``. The ingestion service hashes each incoming order's identity
+  the same way, so a later import of the same buyer finds the erased customer and writes none of its
+  personal data (services/ingestion.py); nobody can get the buyer id or e-mail back from the hash without
+  the key.
+
+The key is the ``ERASURE_KEY`` setting, else one derived from ``SECRET_KEY``. The pseudonym comes from the
+same hash, so the same customer always gets the same one.
+"""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
+
+from ..conf import get_setting
+from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
+
+#: ``identity_key`` prefix of an erased customer; the rest is the keyed hash of the former identity key.
+ERASED_KEY_PREFIX = "erased:"
+ERASE_ACTION = "wagtail_customers.customer.erase"
+#: Customers erased per transaction (each with its history entry).
+ERASE_BATCH_SIZE = 200
+
+#: Customer fields emptied (``name`` gets the pseudonym; ``country`` stays).
+ERASED_CUSTOMER_FIELDS = tuple(name for name in Customer.DETAIL_FIELDS if name not in ("name", "country"))
+#: Order fields emptied (``ship_name`` gets the pseudonym; ``ship_country`` stays).
+ERASED_ORDER_FIELDS = (
+    "ship_address_line1",
+    "ship_address_line2",
+    "ship_postal_code",
+    "ship_city",
+    "ship_state",
+    "ship_phone",
+)
+#: Keys of history entries' data that hold personal values (``wagtail_customers.email.sent``).
+PERSONAL_LOG_KEYS = ("to", "subject")
+
+
+def erasure_key():
+    """The HMAC key: ``ERASURE_KEY`` when set, else a key derived from ``SECRET_KEY`` (never SECRET_KEY itself)."""
+    key = get_setting("ERASURE_KEY")
+    if key:
+        return key.encode() if isinstance(key, str) else bytes(key)
+    return hmac.new(settings.SECRET_KEY.encode(), b"wagtail_customers.erasure", hashlib.sha256).digest()
+
+
+def hashed_identity_key(account_id, identity_key, key=None):
+    """The ``identity_key`` an erased customer keeps: a keyed hash of the seller account and former key.
+
+    The account is in the hash so that the same buyer erased in two accounts cannot be linked.
+    """
+    message = f"{account_id}\x00{identity_key}".encode()
+    return ERASED_KEY_PREFIX + hmac.new(key or erasure_key(), message, hashlib.sha256).hexdigest()
+
+
+def is_erased_key(identity_key):
+    return identity_key.startswith(ERASED_KEY_PREFIX)
+
+
+def pseudonym(erased_key):
+    """The name an erased customer is shown by: stable, from its hashed identity key, in the site's language."""
+    code = erased_key.removeprefix(ERASED_KEY_PREFIX)[:8].upper()
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Erased customer %(code)s") % {"code": code}
+
+
+def erasure_summary(customers):
+    """What erasing ``customers`` (a queryset) touches: customers not erased yet, and their orders."""
+    pending = customers.filter(erased_at__isnull=True).order_by().values("pk")
+    return {
+        "customers": pending.count(),
+        "already_erased": customers.filter(erased_at__isnull=False).count(),
+        "orders": Order.objects.filter(customer__in=pending).count(),
+    }
+
+
+def erase_customers(customers, user=None):
+    """Erase the personal data of ``customers`` (a queryset); returns how many were erased.
+
+    Customers erased before are left alone. Each erasure is logged as ``wagtail_customers.customer.erase``
+    with counts only, never an erased value. ``user`` is ``None`` for the management command.
+    """
+    pks = list(customers.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+    key = erasure_key()
+    erased = 0
+    for start in range(0, len(pks), ERASE_BATCH_SIZE):
+        with transaction.atomic():
+            batch = (
+                Customer.objects.select_for_update()
+                .filter(pk__in=pks[start : start + ERASE_BATCH_SIZE], erased_at__isnull=True)
+                .order_by("pk")
+            )
+            for customer in batch:
+                _erase(customer, user, key)
+                erased += 1
+    return erased
+
+
+def erase_customer(customer, user=None):
+    """Erase one customer (see ``erase_customers``); returns True if it was not erased before."""
+    return bool(erase_customers(Customer.objects.filter(pk=customer.pk), user))
+
+
+def _erase(customer, user, key):
+    erased_key = hashed_identity_key(customer.account_id, customer.identity_key, key)
+    name = pseudonym(erased_key)
+    customer.identity_key = erased_key
+    customer.name = name
+    for field in ERASED_CUSTOMER_FIELDS:
+        setattr(customer, field, "")
+    customer.erased_at = timezone.now()
+    customer.save(update_fields=["identity_key", "name", *ERASED_CUSTOMER_FIELDS, "erased_at"])
+
+    orders = Order.objects.filter(customer=customer)
+    order_count = orders.update(ship_name=name, **dict.fromkeys(ERASED_ORDER_FIELDS, ""))
+    comments = Feedback.objects.filter(order__customer=customer).exclude(comment="").update(comment=name)
+    messages = OrderEvent.objects.filter(customer=customer).exclude(message="").update(message=name)
+    notes = WatchlistEntry.objects.filter(customer=customer).exclude(note="").update(note=name)
+    _scrub_history(customer, name)
+    log(
+        customer,
+        ERASE_ACTION,
+        user=user,
+        data={
+            # Counts only: the history must not keep what was erased.
+            "orders": order_count,
+            "feedback_comments": comments,
+            "timeline_messages": messages,
+            "watchlist_notes": notes,
+        },
+    )
+
+
+def _scrub_history(customer, name):
+    """Relabel the customer's history entries and drop the personal values their data holds."""
+    entries = ModelLogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
+    )
+    entries.update(label=name)
+    for entry in entries.exclude(data={}).only("pk", "data"):
+        data = entry.data
+        if isinstance(data, dict) and any(data.get(k) for k in PERSONAL_LOG_KEYS):
+            entry.data = {k: v for k, v in data.items() if k not in PERSONAL_LOG_KEYS}
+            entry.save(update_fields=["data"])
