@@ -7,13 +7,16 @@ Disabling an account takes its customers out of every listing, statistic and exp
 deleting anything.
 """
 
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from ...compat import PermissionPolicyViewSetMixin
+from ...ids import parse_id
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
 from ..methods import OfferedMethodsViewSetMixin
@@ -41,11 +44,15 @@ class SellerAccountIndexView(generic.IndexView):
 class ManagersOnlyMixin:
     """The views of one account (edit, delete, history, usage) refuse users who may not manage accounts
     before the account is looked up: an existing id and a missing one answer the same, so ids cannot
-    be probed."""
+    be probed. Then an id in the URL that is not an id (``ids.parse_id``) is "no such account", a 404:
+    Wagtail 7.0 routes ``<str:pk>`` and looks "²" up as it is (a 500 on Django's ``ValueError``);
+    Wagtail 8 routes ``<int:pk>``, which still lets a number too big for the database through."""
 
     def setup(self, request, *args, **kwargs):
         if not may_manage_accounts(request.user):
             raise PermissionDenied
+        if "pk" in kwargs and parse_id(unquote(str(kwargs["pk"]))) is None:
+            raise Http404
         super().setup(request, *args, **kwargs)
 
 
