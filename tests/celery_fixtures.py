@@ -11,6 +11,7 @@
   until it is ready, and returns a handle with ``kill()`` (SIGKILL to the worker and its pool processes).
   While the fixture is active this process's Celery app publishes to that Redis instead of running tasks
   eagerly. Every worker started is killed at the end of the test.
+* ``use_celery_settings(settings, **values)``: how a test points this process's Celery app elsewhere.
 
 Registered for every test module through ``pytest_plugins`` in tests/conftest.py.
 """
@@ -149,14 +150,31 @@ def _reset_publisher(app):
     app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker(redis_url, worker_database, settings, tmp_path):
+def use_celery_settings(settings, **values):
+    """Configure this process's Celery app for one test as a site does: through its ``CELERY_*`` Django settings,
+    which the app reads live (``config_from_object("django.conf:settings", namespace="CELERY")``) and
+    pytest-django's ``settings`` puts back after the test. E.g. ``use_celery_settings(settings,
+    task_always_eager=False)``. Returns the app, with its publisher reset; reset it again at the end of the test
+    (a pool made meanwhile keeps the test's broker).
+
+    Not ``app.conf.update(task_always_eager=False)``: before Celery 5.7 (celery/celery#10597) a lookup tried the
+    ``CELERY_`` name in every source before the plain one, so tests/settings.py's ``CELERY_TASK_ALWAYS_EAGER``
+    beat the update, and on the lowest supported Celery the tests' "queued" jobs ran eagerly, in this process.
+    """
     from celery import current_app
 
+    for key, value in values.items():
+        setattr(settings, f"CELERY_{key.upper()}", value)
     app = current_app._get_current_object()
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "broker_connection_retry_on_startup")}
-    app.conf.update(broker_url=redis_url, task_always_eager=False)
+    for key, value in values.items():
+        assert app.conf[key] == value, f"Celery does not see CELERY_{key.upper()}={value!r}"
     _reset_publisher(app)
+    return app
+
+
+@pytest.fixture
+def celery_worker(redis_url, worker_database, settings, tmp_path):
+    app = use_celery_settings(settings, broker_url=redis_url, task_always_eager=False)
     media_root = Path(settings.MEDIA_ROOT)
     media_root.mkdir(parents=True, exist_ok=True)
     email_dir = tmp_path / "worker-mail"
@@ -209,5 +227,4 @@ def celery_worker(redis_url, worker_database, settings, tmp_path):
                 worker.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 worker.kill()
-    app.conf.update(**saved)
     _reset_publisher(app)

@@ -5,6 +5,7 @@ import pytest
 from celery import current_app
 from django.core.checks import run_checks
 
+from tests.celery_fixtures import _reset_publisher, use_celery_settings
 from tests.export_support import START_URL, exporter, make_customers
 from tests.test_import_screen import GOOD, upload
 from wagtail_customers.models import Customer, ExportJob, ImportJob, JobState
@@ -14,16 +15,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def no_task_queue(settings, monkeypatch):
-    """No CELERY_BROKER_URL anywhere and tasks not eager: what a site without Celery settings has."""
-    # Read before the settings go: Celery reads its CELERY_ settings live, and restoring values read after
-    # would leave every later test with tasks that are not eager.
-    saved = {key: current_app.conf[key] for key in ("broker_url", "task_always_eager")}
+    """No CELERY_BROKER_URL anywhere and tasks not eager: what a site without Celery settings has.
+    (Celery reads its CELERY_ settings live: without them it has its defaults, no broker and not eager.)"""
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     del settings.CELERY_BROKER_URL
     del settings.CELERY_TASK_ALWAYS_EAGER
-    current_app.conf.update(broker_url=None, task_always_eager=False)
-    yield
-    current_app.conf.update(**saved)
+    assert current_app.conf.broker_url is None and not current_app.conf.task_always_eager
 
 
 @pytest.fixture
@@ -88,19 +85,14 @@ def test_a_small_import_still_runs_in_the_request(admin_client, account, no_task
 def test_an_unreachable_broker_shows_the_failure_not_being_prepared(client, user, settings):
     """A broker is configured but down: the job fails when queued, and the page says so (not both messages).
     (Committed for real, as in a request, so the job is queued before the view answers.)"""
-    saved = {key: current_app.conf[key] for key in ("broker_url", "task_always_eager", "broker_connection_max_retries")}
-    current_app.conf.update(
-        broker_url="redis://127.0.0.1:9/0", task_always_eager=False, broker_connection_max_retries=1
+    app = use_celery_settings(
+        settings, broker_url="redis://127.0.0.1:9/0", task_always_eager=False, broker_connection_max_retries=1
     )
-    from tests.celery_fixtures import _reset_publisher
-
-    _reset_publisher(current_app)
     try:
         client.force_login(user)
         response = client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
     finally:
-        current_app.conf.update(**saved)
-        _reset_publisher(current_app)
+        _reset_publisher(app)
     job = ExportJob.objects.get()
     assert job.state == JobState.FAILED and "not reachable" in job.error
     [message] = messages_of(response)

@@ -9,8 +9,8 @@ import io
 
 import openpyxl
 import pytest
-from celery import current_app
 
+from tests.celery_fixtures import _reset_publisher, use_celery_settings
 from tests.export_support import make_customers
 from wagtail_customers.exports.tasks import run_export_job
 from wagtail_customers.models import Customer, ExportJob, JobState
@@ -19,13 +19,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def queued_celery():
+def queued_celery(settings):
     """Celery publishes to an in-memory broker instead of running tasks eagerly: jobs wait, as with a busy worker."""
-    app = current_app._get_current_object()
-    saved = (app.conf.broker_url, app.conf.task_always_eager)
-    app.conf.update(broker_url="memory://", task_always_eager=False)
+    app = use_celery_settings(settings, broker_url="memory://", task_always_eager=False)
     yield
-    app.conf.update(broker_url=saved[0], task_always_eager=saved[1])
+    _reset_publisher(app)
 
 
 def test_export_highest_value_as_excel_through_a_job(
