@@ -1,7 +1,9 @@
 """Browser tests: Playwright for Python driving Debian's Chromium against pytest-django's live server.
 
 Never ``playwright install``: the browser is the system's ``/usr/bin/chromium`` (``make test`` installs it).
-Screenshots for the docs go to docs/_static/screenshots/.
+Screenshots for the docs go to docs/_static/screenshots/ when the tests run on the Wagtail the docs show (8);
+on an older one (`make test-lowest`, tox's wagtail70/74 envs) to a temporary folder, so those runs never
+replace the docs' pictures with another admin's look.
 """
 
 import os
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+
+from wagtail_customers.compat import WAGTAIL_8_OR_LATER
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # itself (fixtures, assertions) are still synchronous and safe here.
@@ -74,12 +78,13 @@ def browser_admin(db):
 
 
 @pytest.fixture
-def screenshot():
-    """``screenshot(page, name)`` saves a PNG for the docs."""
+def screenshot(tmp_path):
+    """``screenshot(page, name)`` saves a PNG for the docs (on an older Wagtail, in the test's temporary folder)."""
+    folder = SCREENSHOTS if WAGTAIL_8_OR_LATER else tmp_path / "screenshots"
 
     def take(page, name):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=False)
         return path
 
