@@ -6,6 +6,8 @@ from wagtail_customers.services.ingestion import record_order
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+# version_neutral: test_tutorial takes the same login, menu and listing.
+@pytest.mark.version_neutral
 def test_admin_login_shows_customers_menu_and_listing(live_server, login, browser_admin, account, screenshot):
     record_order(account, order_data("1", email="grace@example.com", name="Grace Hopper"))
     page = login("browseradmin", "browser-pw")

@@ -36,6 +36,8 @@ def test_export_selected_downloads_then_goes_back_to_the_listing(live_server, lo
     assert "wc_export_download" not in page.evaluate("document.cookie")
 
 
+# version_neutral: test_exports opens the same export panel and downloads.
+@pytest.mark.version_neutral
 def test_the_listings_export_panel_downloads_then_says_so(live_server, login, browser_admin, account):
     make_customers(account, 8)
     page = login("browseradmin", "browser-pw")
