@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from tests.customer_page_support import staff_user
 from tests.factories import moment, order_data
 from wagtail_customers.models import EventKind, Order, OrderEvent, WatchlistEntry
 from wagtail_customers.services.access_request import CSV_FILES, JSON_NAME
+from wagtail_customers.services.erasure import erase_customer
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.inputs import FeedbackData
 
@@ -109,6 +111,7 @@ def test_json_document(admin_client, ada, others):
     customer = document["customer"]
     assert customer["id"] == ada.pk
     assert customer["seller_account"] == {"id": ada.account_id, "name": "Shop A", "channel": "shopify"}
+    assert customer["erased_at"] is None
     # The customer's address is their latest order's; the first order went to Bristol.
     assert (customer["name"], customer["email"], customer["city"]) == ("Ada Lovelace", "ada@example.com", "London")
     statistics = customer["statistics"]
@@ -201,6 +204,30 @@ def test_no_other_buyers_data_in_any_file(admin_client, ada, others):
         text = archive.read(name).decode("utf-8")
         for value in OTHERS:
             assert value not in text, (name, value)
+
+
+def test_an_erased_customer_gets_what_is_left_the_pseudonym_and_the_orders(admin_client, ada, others):
+    erase_customer(ada)
+    ada.refresh_from_db()
+    _, archive = download(admin_client, ada.pk)
+    document = json.loads(archive.read(JSON_NAME))
+    assert document["customer"]["name"] == ada.name and ada.name.startswith("Erased customer ")
+    assert document["customer"]["erased_at"] == ada.erased_at.astimezone(UTC).isoformat()
+    assert [order["order_id"] for order in document["orders"]] == ["A-1", "A-2"]
+    [customer] = read_csv(archive, "customer.csv")
+    assert customer["erased_at"] == document["customer"]["erased_at"] and customer["email"] == ""
+    for name in archive.namelist():
+        text = archive.read(name).decode("utf-8")
+        for erased in (
+            "Ada Lovelace",
+            "ada@example.com",
+            "Bristol",
+            "+44 117",
+            "HYPERLINK",
+            "Called about",
+            "refund twice",
+        ):
+            assert erased not in text, (name, erased)
 
 
 def test_a_customer_with_nothing_but_one_order_gets_empty_files_with_headers(admin_client, others):

@@ -85,6 +85,8 @@ def customer_document(customer):
         "seller_account": {"id": account.pk, "name": account.name, "channel": account.channel},
         **{name: getattr(customer, name) for name in CUSTOMER_FIELDS},
         "created_at": iso(customer.created_at),
+        # When the personal data was erased (GDPR art. 17), or ``None``: after it, only the pseudonym is left.
+        "erased_at": iso(customer.erased_at),
         "statistics": statistics,
     }
 
@@ -186,6 +188,7 @@ def customer_rows(document):
         "seller_account",
         *CUSTOMER_FIELDS,
         "created_at",
+        "erased_at",
         *statistics,
         "currency",
     ]
@@ -194,6 +197,7 @@ def customer_rows(document):
         customer["seller_account"]["name"],
         *(customer[name] for name in CUSTOMER_FIELDS),
         customer["created_at"],
+        customer["erased_at"],
         *(_amount(value) if name in STATISTIC_AMOUNTS else value for name, value in statistics.items()),
         statistics["amount_spent"]["currency"],
     ]
