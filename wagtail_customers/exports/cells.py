@@ -14,6 +14,7 @@ no loop over columns), built from the column keys, which are written into it wit
 """
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -69,12 +70,19 @@ def _csv_text(value):
     return neutralise(value if value.__class__ is str else force_str(value))
 
 
+def _csv_number(value):
+    # What csv_cell does for the types a number column holds, without its lookup; the rest through it.
+    if value.__class__ is int or value.__class__ is Decimal:
+        return str(value)
+    return csv_cell(value)
+
+
 def csv_converter(widget):
     """``value -> csv_cell(widget.render(value, force_native_type=True))``, chosen once for the widget."""
     if _renders_like(widget, widgets.CharWidget) and widget.coerce_to_string:
         return _csv_text
     if _renders_like(widget, widgets.NumberWidget):
-        return csv_cell
+        return _csv_number
     if _renders_like(widget, widgets.DateTimeWidget):
         native = _local_naive(widget)
 
