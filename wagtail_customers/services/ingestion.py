@@ -327,11 +327,12 @@ def _resolve_customers(account, batch, result):
     keys = {identity_key(order_data): order_data for order_data in batch}
     hashed = {hashed_identity_key(account.pk, key): key for key in keys}
     found = {}
-    # Erased customers last, so that they win over a same-key customer made before the erasure.
-    for customer in sorted(
-        Customer.objects.filter(account=account, identity_key__in=[*keys, *hashed]),
-        key=lambda customer: customer.erased_at is not None,
-    ):
+    # Locked (in id order, as erasure locks them) until the batch commits: an erasure committing meanwhile
+    # is waited for and then seen, so its personal data is not written back (tests/test_erasure_parallel.py).
+    # The batch writes these rows anyway (details, statistics). Erased customers last, so that they win
+    # over a same-key customer made before the erasure.
+    locked = Customer.objects.select_for_update().filter(account=account, identity_key__in=[*keys, *hashed])
+    for customer in sorted(locked.order_by("pk"), key=lambda customer: customer.erased_at is not None):
         found[hashed.get(customer.identity_key, customer.identity_key)] = customer
     missing = [key for key in keys if key not in found]
     if missing:
