@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
@@ -151,6 +153,22 @@ def test_pseudonym_is_stable_and_keyed(account, other_account, settings):
     assert erase_customer(customer) is False
     customer.refresh_from_db()
     assert customer.name == first == pseudonym(hashed_identity_key(account.pk, "email:ada@example.com"))
+
+
+@pytest.mark.parametrize("key", [12345, "", b"", ["a"]])
+def test_an_erasure_key_that_is_not_a_string_is_refused(settings, key):
+    settings.WAGTAIL_CUSTOMERS = {"ERASURE_KEY": key}
+    assert "wagtail_customers.E040" in {message.id for message in run_checks()}
+    # Never a silent fallback (bytes(12345) would be 12345 zero bytes, an empty key no key at all).
+    with pytest.raises(ImproperlyConfigured):
+        hashed_identity_key(1, "email:ada@example.com")
+
+
+def test_a_string_or_bytes_erasure_key_passes_the_check(settings):
+    for key in ("a long random string", b"raw bytes", None):
+        settings.WAGTAIL_CUSTOMERS = {"ERASURE_KEY": key}
+        assert "wagtail_customers.E040" not in {message.id for message in run_checks()}
+        assert hashed_identity_key(1, "email:ada@example.com").startswith("erased:")
 
 
 def test_history_keeps_no_erased_value(account, superuser, mailoutbox):

@@ -244,3 +244,21 @@ def check_exchange_rates(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+@register(Tags.security)
+def check_erasure_key(app_configs=None, **kwargs):
+    """``ERASURE_KEY`` is None or a non-empty string (or bytes): the key of erased customers' hashes."""
+    raw = user_settings()
+    if not isinstance(raw, dict):
+        return []
+    key = raw.get("ERASURE_KEY")
+    if key is None or (isinstance(key, str | bytes) and key):
+        return []
+    return [
+        Error(
+            "WAGTAIL_CUSTOMERS['ERASURE_KEY'] must be a non-empty string, or None (a key derived from SECRET_KEY).",
+            hint="A long random string, kept secret and never changed (docs/howto/personal-data.md).",
+            id="wagtail_customers.E040",
+        )
+    ]

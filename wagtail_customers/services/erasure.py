@@ -24,6 +24,7 @@ import hmac
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -57,8 +58,10 @@ PERSONAL_LOG_KEYS = ("to", "subject")
 def erasure_key():
     """The HMAC key: ``ERASURE_KEY`` when set, else a key derived from ``SECRET_KEY`` (never SECRET_KEY itself)."""
     key = get_setting("ERASURE_KEY")
-    if key:
-        return key.encode() if isinstance(key, str) else bytes(key)
+    if isinstance(key, str | bytes) and key:
+        return key.encode() if isinstance(key, str) else key
+    if key is not None:
+        raise ImproperlyConfigured("WAGTAIL_CUSTOMERS['ERASURE_KEY'] must be a non-empty string (check E040).")
     return hmac.new(settings.SECRET_KEY.encode(), b"wagtail_customers.erasure", hashlib.sha256).digest()
 
 
