@@ -174,3 +174,24 @@ def test_command_by_email_and_buyer_id_within_an_account(account, other_account,
     with pytest.raises(CommandError, match="No such customer: id 987654"):
         run("987654", str(dan.pk))
     assert not Customer.objects.get(pk=dan.pk).is_erased
+
+
+def test_after_erasure_no_screen_shows_the_erased_data(admin_client, account, ada):
+    order = Order.objects.filter(customer=ada).first()
+    admin_client.post(erase_url(ada), {"next": page_url(ada)})
+    ada.refresh_from_db()
+    screens = [
+        page_url(ada),
+        reverse("wagtail_customers_customer:order", args=(order.pk,)),
+        reverse("wagtail_customers_customer:email", args=(ada.pk,)),
+        reverse("wagtail_customers:index"),
+        reverse("wagtail_customers:index") + "?q=ada",
+        reverse("wagtail_customers:index") + "?q=" + ada.name.split()[-1],
+    ]
+    for url in screens:
+        response = admin_client.get(url)
+        assert response.status_code in (200, 302), url
+        content = response.content.decode()
+        for value in ("Ada Lovelace", "ada@example.com", "1 Main St"):
+            assert value not in content, (url, value)
+    assert ada.name in admin_client.get(screens[-1]).content.decode()
