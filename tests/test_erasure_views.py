@@ -67,6 +67,7 @@ def test_confirm_then_erase_keeps_the_books(client, account, ada):
     assert listing_statistics(Customer.objects.all()) == before
     page = client.get(page_url(ada)).content.decode()
     assert "Ada Lovelace" not in page and "ada@example.com" not in page and ada.name in page
+    assert "data-wc-erased" in page and "Personal data erased on" in page
     assert erase_url(ada) not in page  # nothing left to erase
     entry = ModelLogEntry.objects.get(action=ERASE_ACTION)
     assert entry.object_id == str(ada.pk) and "Ada" not in repr((entry.label, entry.data))

@@ -87,6 +87,8 @@ def test_erase_from_the_customer_page(eraser_page, live_server, axe_script, scre
     expect(page.locator(".messages")).to_contain_text(f"the customer is now '{customer.name}'")
     expect(page.locator("h1")).to_contain_text(customer.name)
     expect(page.locator("main")).not_to_contain_text("buyer3@example.com")
+    expect(page.locator("[data-wc-erased]")).to_contain_text("Personal data erased on")
+    assert run_axe(page, axe_script) == []
     # Nothing left to erase: no more "Erase personal data" (this user had nothing else in the "Actions" menu).
     expect(page.get_by_role("button", name="Actions")).to_have_count(0)
     expect(page.get_by_role("link", name="Erase personal data")).to_have_count(0)
