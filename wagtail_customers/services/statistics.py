@@ -147,11 +147,14 @@ def refresh_statistics(customer_ids):
     return len(changed)
 
 
-def rebuild_statistics(account=None, id_range=50_000):
+def rebuild_statistics(account=None, id_range=200_000):
     """Recompute every customer's statistics (or one seller account's); returns rows corrected.
 
     Works through ranges of ``id_range`` customer ids, one set-based statement per range
     (``rebuild_range``): nothing comes back to Python, and only the rows that differ are written.
+    Ranges are large because each one reads the order lines, promo codes and feedback joined to the
+    orders (on PostgreSQL at 1M orders: 50,000 ids per range took 9.9 s after 1 % corruption,
+    200,000 ids 7.2 s); a range is one statement, so it is also one transaction's worth of row locks.
     """
     customers = Customer.objects.all()
     if account is not None:
