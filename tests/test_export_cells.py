@@ -8,6 +8,7 @@ decimals and dates in a time zone that is not UTC.
 
 from datetime import timedelta
 from decimal import Decimal
+from importlib.metadata import version
 
 import pytest
 from django.db.models import Sum
@@ -25,6 +26,15 @@ from wagtail_customers.models import Customer, Order
 from wagtail_customers.services.ingestion import record_orders
 
 pytestmark = pytest.mark.django_db
+
+# The reference these tests compare with: django-import-export's own export as 4.3 and later define it (a
+# date-time handed back as the zone's wall clock without the zone, "" for none; a plain dict read as a row).
+# 4.2 hands back the aware UTC value, which the compiled path never writes (XlsxWriter refuses it); the
+# end-to-end export tests still run at 4.2.
+library_reference = pytest.mark.skipif(
+    tuple(int(part) for part in version("django-import-export").split(".")[:2]) < (4, 3),
+    reason="compares with django-import-export 4.3+'s export semantics",
+)
 
 # NUL is left to the widget test below: PostgreSQL text cannot hold it.
 HOSTILE = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tTab", "\rCR", "=x\ry", 'a "quoted", value', "two\nlines", "Zoë ✓", ""]
@@ -68,6 +78,7 @@ def _expected_csv(plain_row, native_row):
     ]
 
 
+@library_reference
 @pytest.mark.parametrize("zone", ["UTC", "America/Sao_Paulo"])
 def test_customer_rows_equal_the_resources_own_export(customers, zone):
     resource = CustomerResource()
@@ -90,6 +101,7 @@ def test_customer_rows_equal_the_resources_own_export(customers, zone):
     assert local.strftime("%Y-%m-%d %H:%M:%S") in {row[names.index("last_order_at")] for row in compiled_csv}
 
 
+@library_reference
 def test_order_rows_equal_the_resources_own_export(customers):
     resource = CustomerOrderResource()
     names = list(resource.get_export_order())
@@ -118,6 +130,7 @@ class ShoutingWidget(widgets.CharWidget):
         return super().render(value, obj, **kwargs).upper()
 
 
+@library_reference
 def test_a_widget_of_a_sites_own_and_unusual_values_go_through_the_widget():
     aware = timezone.make_aware(timezone.datetime(2024, 5, 6, 23, 30), timezone.get_fixed_timezone(-120))
     cases = [
