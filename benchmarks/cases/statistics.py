@@ -24,6 +24,7 @@ WIPED = {
     "promo_codes_used": 0,
     "negative_feedbacks": 0,
     "returned_units": 0,
+    "unconverted_orders": 0,
     "first_order_at": None,
     "last_order_at": None,
 }
