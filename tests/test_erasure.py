@@ -6,12 +6,13 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
 from wagtail_customers.importers import run_import
 from wagtail_customers.listing import listing_statistics
-from wagtail_customers.models import Customer, Feedback, Order, OrderEvent, SellerAccount
+from wagtail_customers.models import Customer, Feedback, Order, OrderEvent, SellerAccount, WatchlistEntry
 from wagtail_customers.services.contact import send_customer_email
 from wagtail_customers.services.erasure import (
     ERASE_ACTION,
@@ -189,6 +190,35 @@ def test_history_keeps_no_erased_value(account, superuser, mailoutbox):
         assert value not in text
     assert {e.label for e in entries} == {customer.name}
     assert set(OrderEvent.objects.filter(customer=customer).values_list("message", flat=True)) <= {customer.name, ""}
+
+
+def test_watchlist_snippet_history_keeps_no_erased_name(account, superuser):
+    """Wagtail's snippet views log watchlist entries under ``str(entry)``, the customer's name."""
+    record_orders(
+        account,
+        [
+            order_data("C-1", email="ada@example.com", name="Ada Lovelace"),
+            order_data("C-2", email="other@example.com", name="Ada Lovelace"),
+        ],
+    )
+    ada, namesake = Customer.objects.order_by("pk")
+    # Ada's first entry was taken off the watchlist (deleted), then she was watched again.
+    deleted = WatchlistEntry.objects.create(customer=ada, note="")
+    log(deleted, "wagtail.edit", user=superuser)
+    deleted_pk = deleted.pk
+    deleted.delete()
+    kept = WatchlistEntry.objects.create(customer=ada, note="")
+    theirs = WatchlistEntry.objects.create(customer=namesake, note="")
+    for entry in (kept, theirs):
+        log(entry, "wagtail.edit", user=superuser)
+    watchlist_log = ModelLogEntry.objects.filter(content_type=ContentType.objects.get_for_model(WatchlistEntry))
+    assert set(watchlist_log.values_list("label", flat=True)) == {"Ada Lovelace"}
+
+    erase_customer(ada, superuser)
+
+    ada.refresh_from_db()
+    labels = dict(watchlist_log.values_list("object_id", "label"))
+    assert labels == {str(kept.pk): ada.name, str(deleted_pk): ada.name, str(theirs.pk): "Ada Lovelace"}
 
 
 def test_bulk_erasure_counts_only_new_ones(account):

@@ -123,6 +123,7 @@ def erase_customer(customer, user=None):
 
 
 def _erase(customer, user, key):
+    old_label = str(customer)
     erased_key = hashed_identity_key(customer.account_id, customer.identity_key, key)
     name = pseudonym(erased_key)
     customer.identity_key = erased_key
@@ -138,6 +139,7 @@ def _erase(customer, user, key):
     messages = OrderEvent.objects.filter(customer=customer).exclude(message="").update(message=name)
     notes = WatchlistEntry.objects.filter(customer=customer).exclude(note="").update(note=name)
     _scrub_history(customer, name)
+    _scrub_watchlist_history(customer, old_label, name)
     log(
         customer,
         ERASE_ACTION,
@@ -157,6 +159,29 @@ def _scrub_history(customer, name):
     entries = ModelLogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
     )
+    _relabel(entries, name)
+
+
+def _scrub_watchlist_history(customer, old_label, name):
+    """Watchlist entries are snippets labelled with the customer's name (``str(entry)``): Wagtail's snippet
+    views log them under that label. Relabel the entries the customer has, and those already deleted that
+    carry the old label (no longer linked to anyone; a namesake's deleted entry loses its name too, which
+    errs on the side of privacy)."""
+    watchlist_type = ContentType.objects.get_for_model(WatchlistEntry)
+    logged = ModelLogEntry.objects.filter(content_type=watchlist_type)
+    own = {str(pk) for pk in WatchlistEntry.objects.filter(customer=customer).values_list("pk", flat=True)}
+    same_label = set(logged.filter(label=old_label).values_list("object_id", flat=True))
+    # Of the entries logged under the old label, those still on someone else's watchlist are a namesake's.
+    still_others = {
+        str(pk)
+        for pk in WatchlistEntry.objects.exclude(customer=customer)
+        .filter(pk__in=[int(i) for i in same_label if i.isdigit()])
+        .values_list("pk", flat=True)
+    }
+    _relabel(logged.filter(object_id__in=own | (same_label - still_others)), name)
+
+
+def _relabel(entries, name):
     entries.update(label=name)
     for entry in entries.exclude(data={}).only("pk", "data"):
         data = entry.data
