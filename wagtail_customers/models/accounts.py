@@ -69,3 +69,17 @@ class SellerAccount(models.Model):
         self.currency = (self.currency or "").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", self.currency):
             raise ValidationError({"currency": _("Use a 3-letter ISO 4217 code, such as USD or EUR.")})
+        # Each order keeps its amounts converted into the account's currency at its date; another currency
+        # would add up amounts of two currencies under one code.
+        if self.pk and self.orders.exists():
+            stored = SellerAccount.objects.filter(pk=self.pk).values_list("currency", flat=True).first()
+            if stored and stored != self.currency:
+                raise ValidationError(
+                    {
+                        "currency": _(
+                            "The currency cannot change once the account has orders: their amounts are kept "
+                            "converted into %(currency)s. Create another seller account for the new currency."
+                        )
+                        % {"currency": stored}
+                    }
+                )

@@ -1,0 +1,36 @@
+"""A seller account's currency is fixed once it has orders: their amounts are kept converted into it."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from tests.factories import order_data
+from wagtail_customers.models import SellerAccount
+from wagtail_customers.services.ingestion import record_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_currency_of_an_account_with_orders_cannot_change(account):
+    record_order(account, order_data("C-1", email="ada@example.com"))
+    account.currency = "EUR"
+    with pytest.raises(ValidationError) as raised:
+        account.full_clean()
+    assert "USD" in str(raised.value.message_dict["currency"])
+
+
+def test_an_account_without_orders_may_change_its_currency(account):
+    account.currency = "eur"
+    account.full_clean()
+    account.save()
+    assert SellerAccount.objects.get(pk=account.pk).currency == "EUR"
+
+
+def test_the_edit_form_says_why_and_keeps_the_currency(admin_client, account):
+    record_order(account, order_data("C-1", email="ada@example.com"))
+    url = reverse("wagtail_customers_accounts:edit", args=(account.pk,))
+    response = admin_client.post(url, {"name": account.name, "channel": account.channel, "currency": "EUR"})
+    assert response.status_code == 200
+    assert "The currency cannot change once the account has orders" in response.content.decode()
+    account.refresh_from_db()
+    assert account.currency == "USD"
