@@ -9,10 +9,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from currency_converter import CurrencyConverter
+from django.utils import timezone
 
 from tests.factories import order_data
 from wagtail_customers.exchange_rates import ECBRateTable, get_rate_table, rate_for
 from wagtail_customers.models import Customer, Order, RateSource
+from wagtail_customers.services.conversion import convert
 from wagtail_customers.services.ingestion import record_order, record_orders
 
 CENT = Decimal("0.01")
@@ -172,3 +174,16 @@ def test_the_default_and_a_plugged_source_pass_the_checks(settings):
         "EXCHANGE_RATES_URL": "https://www.ecb.europa.eu/stats/eurofxref/eurofxref.zip",
     }
     assert check_exchange_rates() == []
+
+
+def test_an_amount_too_large_for_the_columns_once_converted_is_unknown_not_an_error(db):
+    converted = convert(
+        currency="EUR",
+        account_currency="IDR",
+        placed_at=timezone.now(),
+        total=Decimal("60000000.00"),
+        refunded=Decimal("0"),
+        discount=Decimal("0"),
+        channel_rate=Decimal("17500"),
+    )
+    assert converted.as_tuple() == (None, RateSource.UNKNOWN, None, None, None)

@@ -88,6 +88,10 @@ def fill_converted_amounts(apps, schema_editor):
                 order.account_discount = ((order.discount + order.line_discounts) * rate).quantize(
                     CENT, rounding=ROUND_HALF_UP
                 )
+                if max(abs(order.account_total), abs(order.account_refunded), abs(order.account_discount)) >= 10**12:
+                    # Too large for the amount columns: unknown, as services.conversion does.
+                    order.exchange_rate = order.account_total = order.account_refunded = order.account_discount = None
+                    order.rate_source = "unknown"
             Order.objects.bulk_update(
                 chunk, ["exchange_rate", "rate_source", "account_total", "account_refunded", "account_discount"]
             )

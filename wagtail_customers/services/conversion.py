@@ -51,6 +51,10 @@ def rate_date(placed_at):
     return timezone.localtime(placed_at, timezone.get_default_timezone()).date()
 
 
+#: The amount columns hold at most 12 digits before the point.
+MONEY_LIMIT = Decimal(10) ** 12
+
+
 def in_cents(amount, rate):
     return (Decimal(amount) * rate).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -96,6 +100,9 @@ def convert(
         else:
             return Converted(None, RateSource.UNKNOWN, None, None, None)
     if rate is None and source == RateSource.TABLE:
+        return Converted(None, RateSource.UNKNOWN, None, None, None)
+    if any(abs(value) >= MONEY_LIMIT for value in figures.values()):
+        # Too large for the amount columns (14 digits, 2 after the point): PostgreSQL would refuse the batch.
         return Converted(None, RateSource.UNKNOWN, None, None, None)
     return Converted(quantized_rate(rate), source, figures["total"], figures["refunded"], figures["discount"])
 
