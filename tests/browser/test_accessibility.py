@@ -11,6 +11,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from wagtail import VERSION as WAGTAIL_VERSION
 
 from tests.permission_world import PASSWORD, build_world
 from wagtail_customers.importers import jobs as import_jobs
@@ -24,7 +25,11 @@ FAILING_RULES = {"landmark-unique", "heading-order"}
 
 #: (rule id, CSS selector) pairs axe skips: markup Wagtail renders, not ours, that we cannot fix here.
 #: Keep this list short and say why for each entry.
-WAGTAIL_CHROME_EXCLUSIONS = ()
+WAGTAIL_CHROME_EXCLUSIONS = (
+    # Wagtail 7's own success message (white on its green) is below 4.5:1; Wagtail 8's passes. Seen at the
+    # lowest versions (Wagtail 7.0) after an action that ends with a success message.
+    (("color-contrast", r"(^|\s)\.success$|\.messages"),) if WAGTAIL_VERSION < (8, 0) else ()
+)
 
 
 def run_axe(page, axe_script):
