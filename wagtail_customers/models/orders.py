@@ -143,6 +143,20 @@ class Order(models.Model):
             models.Index(Upper("external_id"), name="wc_order_ext_id_upper"),
         ]
 
+    #: The ship-to address, in the order the screens, exports and the ingestion service use.
+    SHIP_TO_FIELDS = (
+        "ship_name",
+        "ship_address_line1",
+        "ship_address_line2",
+        "ship_postal_code",
+        "ship_city",
+        "ship_state",
+        "ship_country",
+        "ship_phone",
+    )
+    #: The milestone columns after placing (``milestones()`` sorts them by date).
+    MILESTONE_FIELDS = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at", "refunded_at")
+
     def __str__(self):
         return self.external_id
 

@@ -30,7 +30,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from ..exports.writers import CSV_BOM, csv_cell
-from ..models import OrderEvent, OrderLine, PromoCodeUsage
+from ..models import Order, OrderEvent, OrderLine, PromoCodeUsage
 from .ingestion import CUSTOMER_DETAIL_FIELDS
 
 #: The document's ``format`` and ``version``: bump the version when a key changes meaning or goes.
@@ -40,17 +40,8 @@ JSON_NAME = "personal-data.json"
 
 #: The customer's details: the fields the ingestion service writes from the orders.
 CUSTOMER_FIELDS = CUSTOMER_DETAIL_FIELDS
-SHIP_TO_FIELDS = (
-    "ship_name",
-    "ship_address_line1",
-    "ship_address_line2",
-    "ship_postal_code",
-    "ship_city",
-    "ship_state",
-    "ship_country",
-    "ship_phone",
-)
-MILESTONE_FIELDS = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at", "refunded_at")
+SHIP_TO_FIELDS = Order.SHIP_TO_FIELDS
+MILESTONE_FIELDS = Order.MILESTONE_FIELDS
 #: Amounts in the order's own currency.
 ORDER_AMOUNTS = ("subtotal", "discount", "shipping", "tax", "total", "refunded")
 #: The same money converted into the seller account's currency (``None`` when no rate is known).

@@ -43,14 +43,7 @@ ERASE_BATCH_SIZE = 200
 #: Customer fields emptied (``name`` gets the pseudonym; ``country`` stays).
 ERASED_CUSTOMER_FIELDS = tuple(name for name in Customer.DETAIL_FIELDS if name not in ("name", "country"))
 #: Order fields emptied (``ship_name`` gets the pseudonym; ``ship_country`` stays).
-ERASED_ORDER_FIELDS = (
-    "ship_address_line1",
-    "ship_address_line2",
-    "ship_postal_code",
-    "ship_city",
-    "ship_state",
-    "ship_phone",
-)
+ERASED_ORDER_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name not in ("ship_name", "ship_country"))
 #: Keys of history entries' data that hold personal values (``wagtail_customers.email.sent``).
 PERSONAL_LOG_KEYS = ("to", "subject")
 

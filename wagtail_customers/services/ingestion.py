@@ -78,20 +78,8 @@ ORDER_FIELDS = (
     "fulfilment_cost",
     # The money in the seller account's currency (services/conversion.py).
     *CONVERTED_FIELDS,
-    "ship_name",
-    "ship_address_line1",
-    "ship_address_line2",
-    "ship_postal_code",
-    "ship_city",
-    "ship_state",
-    "ship_country",
-    "ship_phone",
-    "paid_at",
-    "shipped_at",
-    "delivered_at",
-    "cancelled_at",
-    "returned_at",
-    "refunded_at",
+    *Order.SHIP_TO_FIELDS,
+    *Order.MILESTONE_FIELDS,
     "updated_at",
 )
 LINE_FIELDS = (

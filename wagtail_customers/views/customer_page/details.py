@@ -13,17 +13,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ...countries import country_name
-from ...models import PromoCodeUsage
+from ...models import Order, PromoCodeUsage
 
-ADDRESS_FIELDS = (
-    "ship_name",
-    "ship_address_line1",
-    "ship_address_line2",
-    "ship_postal_code",
-    "ship_city",
-    "ship_state",
-    "ship_country",
-)
+ADDRESS_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name != "ship_phone")
 #: Most addresses and promo codes listed; the page says when there are more.
 MAX_ADDRESSES = 20
 MAX_PROMO_CODES = 50
