@@ -1,0 +1,11 @@
+"""Placeholder: filled in by the work it is named after (kept in the chain so parallel work does not conflict)."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("wagtail_customers", "0011_personal_data_grant"),
+    ]
+
+    operations = []
