@@ -5,7 +5,7 @@ each floor in pyproject.toml is a version the tests have passed on, not a guess.
 pyproject.toml itself: raising one there raises it here.
 
 Covered: [project].dependencies and the extras a site installs the plugin with (modeladmin, redis,
-postgres). The test tools' own floors (pytest, playwright, ...) are not the plugin's requirements.
+postgres, channels). The test tools' own floors (pytest, playwright, ...) are not the plugin's requirements.
 """
 
 import re
@@ -13,7 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-EXTRAS = ("modeladmin", "redis", "postgres")
+EXTRAS = ("modeladmin", "redis", "postgres", "channels")
 # "name[extra]>=1.2,<2": runs in a fresh virtualenv before anything is installed, so no `packaging` here.
 REQUIREMENT = re.compile(r"^\s*(?P<name>[A-Za-z0-9._-]+)\s*(\[[^\]]*\])?\s*(?P<specifiers>[^;]*)")
 
