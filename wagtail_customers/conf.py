@@ -86,6 +86,10 @@ DEFAULTS = {
     # pseudonym (docs/howto/personal-data.md). None: derived from SECRET_KEY. Set it once and never change it: with
     # another key a later import of an erased buyer is no longer recognised and brings their data back.
     "ERASURE_KEY": None,
+    # Base URLs of the channels' APIs, by channel and API name, overriding the production endpoints (a sandbox,
+    # or a local stand-in server in tests). {} or a missing name: the channel's real endpoint. The names each
+    # channel reads are in its how-to (docs/howto/channels/); e.g. {"ebay": {"api": "https://api.sandbox.ebay.com"}}.
+    "CHANNEL_API_URLS": {},
 }
 
 
