@@ -16,6 +16,7 @@ from .orders import (
     RateSource,
     SyncStatus,
 )
+from .retention import RetentionBasis, RetentionRule, RetentionRun
 
 __all__ = [
     "AccessGrant",
@@ -34,6 +35,9 @@ __all__ = [
     "OrderStatus",
     "PromoCodeUsage",
     "RateSource",
+    "RetentionBasis",
+    "RetentionRule",
+    "RetentionRun",
     "SellerAccount",
     "SyncStatus",
     "WatchlistEntry",
