@@ -2,6 +2,7 @@
 
 from .access import AccessGrant, ListingPreference, WatchlistEntry
 from .accounts import Channel, SellerAccount
+from .connections import ChannelConnection, ConnectionState, SyncKind, SyncOutcome, SyncRun, WebhookDelivery
 from .customers import Customer
 from .jobs import ExportJob, ImportJob, JobState
 from .orders import (
@@ -21,6 +22,8 @@ from .retention import RetentionBasis, RetentionRule, RetentionRun
 __all__ = [
     "AccessGrant",
     "Channel",
+    "ChannelConnection",
+    "ConnectionState",
     "Customer",
     "EventKind",
     "ExportJob",
@@ -39,6 +42,10 @@ __all__ = [
     "RetentionRule",
     "RetentionRun",
     "SellerAccount",
+    "SyncKind",
+    "SyncOutcome",
+    "SyncRun",
     "SyncStatus",
     "WatchlistEntry",
+    "WebhookDelivery",
 ]

@@ -128,6 +128,9 @@ class Order(models.Model):
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    #: When the order was last received from its channel's connection (a pull or a webhook); None for orders
+    #: from files and in-site shops. ``sync_status`` says whether that latest state is confirmed by a pull.
+    synced_at = models.DateTimeField(_("synced from the channel"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
