@@ -34,6 +34,8 @@ from .models import (
 
 class Action(models.TextChoices):
     VIEW = "view", _("View customers")
+    #: Names, e-mails, phones and addresses; without it they are masked (services/personal_data.py).
+    SEE_PERSONAL_DATA = "see_personal_data", _("See personal data")
     EXPORT = "export", _("Export")
     MANAGE_WATCHLIST = "manage_watchlist", _("Manage the watchlist")
     EMAIL = "email", _("E-mail customers")
@@ -46,6 +48,7 @@ class Action(models.TextChoices):
 #: The Django permission (app label ``wagtail_customers``) that grants an action on every account.
 PERMISSION_CODENAMES = {
     Action.VIEW: "view_customer",
+    Action.SEE_PERSONAL_DATA: "view_personal_data",
     Action.EXPORT: "export_customer",
     Action.MANAGE_WATCHLIST: "manage_watchlist",
     Action.EMAIL: "email_customer",
@@ -58,6 +61,7 @@ PERMISSION_CODENAMES = {
 #: The ``AccessGrant`` flag for each action.
 GRANT_FLAGS = {
     Action.VIEW: "can_view",
+    Action.SEE_PERSONAL_DATA: "can_see_personal_data",
     Action.EXPORT: "can_export",
     Action.MANAGE_WATCHLIST: "can_manage_watchlist",
     Action.EMAIL: "can_email",

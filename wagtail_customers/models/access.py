@@ -41,6 +41,7 @@ class AccessGrant(models.Model):
     #: The action flags, in the order the Share access screen shows them.
     ACTIONS = (
         "can_view",
+        "can_see_personal_data",
         "can_export",
         "can_manage_watchlist",
         "can_email",
@@ -60,6 +61,9 @@ class AccessGrant(models.Model):
         SellerAccount, on_delete=models.CASCADE, related_name="access_grants", verbose_name=_("seller account")
     )
     can_view = models.BooleanField(_("view"), default=True)
+    #: Off for a new grant (personal data is private by default); migration 0011 turned it on for the
+    #: grants that existed before it, so upgrading changed nothing for their users.
+    can_see_personal_data = models.BooleanField(_("see personal data"), default=False)
     can_export = models.BooleanField(_("export"), default=False)
     can_manage_watchlist = models.BooleanField(_("manage watchlist"), default=False)
     can_email = models.BooleanField(_("e-mail customers"), default=False)

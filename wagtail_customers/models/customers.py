@@ -157,6 +157,7 @@ class Customer(models.Model):
             ("import_orders", _("Can import orders")),
             ("share_access", _("Can share customer access")),
             ("erase_customer", _("Can erase customers' personal data")),
+            ("view_personal_data", _("Can see customers' personal data")),
         ]
 
     def __str__(self):
