@@ -5,6 +5,7 @@ from .accounts import Channel, SellerAccount
 from .connections import ChannelConnection, ConnectionState, SyncKind, SyncOutcome, SyncRun, WebhookDelivery
 from .customers import Customer
 from .jobs import ExportJob, ImportJob, JobState
+from .merges import CustomerAlias, CustomerMerge
 from .orders import (
     EventKind,
     Feedback,
@@ -25,6 +26,8 @@ __all__ = [
     "ChannelConnection",
     "ConnectionState",
     "Customer",
+    "CustomerAlias",
+    "CustomerMerge",
     "EventKind",
     "ExportJob",
     "ImportJob",
