@@ -26,7 +26,15 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = True
-WAGTAIL_CUSTOMERS = {"BASE_URL": "http://testserver"}
+WAGTAIL_CUSTOMERS = {
+    "BASE_URL": "http://testserver",
+    # A fixed test key (Fernet.generate_key() once); the connection tests also rotate to a second one.
+    "CREDENTIALS_KEYS": ["n0p4hB6x0Vt2bFQ7m5y0a6eG7bq9J2t3Wk8cR1sYx4E="],
+    # Fast tests: short waits for rate limits and back-off.
+    "SYNC_RETRY_AFTER_MAX_SECONDS": 1,
+    "SYNC_BACKOFF_SECONDS": 1,
+    "SYNC_BACKOFF_MAX_SECONDS": 4,
+}
 
 # The Celery worker that tests/celery_fixtures.py starts runs with these settings too; the fixture tells it,
 # through the environment, which database, broker, media folder, mail folder and plugin settings the test

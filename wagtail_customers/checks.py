@@ -262,3 +262,53 @@ def check_erasure_key(app_configs=None, **kwargs):
             id="wagtail_customers.E040",
         )
     ]
+
+
+@register(Tags.security)
+def check_credentials_keys(app_configs=None, **kwargs):
+    """``CREDENTIALS_KEYS`` holds valid Fernet keys (E050); stored connections need one (W050)."""
+    from .secrets import configured_keys
+
+    raw = user_settings()
+    keys = raw.get("CREDENTIALS_KEYS") if isinstance(raw, dict) else None
+    if keys:
+        from cryptography.fernet import Fernet
+
+        try:
+            for key in configured_keys():
+                Fernet(key)
+        except (ValueError, TypeError):
+            return [
+                Error(
+                    "WAGTAIL_CUSTOMERS['CREDENTIALS_KEYS'] must be a list of Fernet keys.",
+                    hint="Make one with: python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())' (docs/howto/connect-a-store.md).",
+                    id="wagtail_customers.E050",
+                )
+            ]
+        return []
+    # Only when the checks may use the database (``migrate``, ``check --database default``).
+    if not _connections_stored(kwargs.get("databases") or ()):
+        return []
+    return [
+        Warning(
+            "Channel connections are stored but WAGTAIL_CUSTOMERS['CREDENTIALS_KEYS'] is not set: "
+            "their credentials cannot be read and no store syncs.",
+            hint="Set the keys the credentials were encrypted with (docs/howto/connect-a-store.md).",
+            id="wagtail_customers.W050",
+        )
+    ]
+
+
+def _connections_stored(databases):
+    """Whether any connection has credentials; False while the database or its table is not there."""
+    from django.db import DatabaseError
+
+    from .models import ChannelConnection
+
+    try:
+        return any(
+            ChannelConnection.objects.using(alias).exclude(encrypted_credentials="").exists() for alias in databases
+        )
+    except DatabaseError:
+        return False

@@ -90,6 +90,30 @@ DEFAULTS = {
     # or a local stand-in server in tests). {} or a missing name: the channel's real endpoint. The names each
     # channel reads are in its how-to (docs/howto/channels/); e.g. {"ebay": {"api": "https://api.sandbox.ebay.com"}}.
     "CHANNEL_API_URLS": {},
+    # Fernet keys (Fernet.generate_key()) that encrypt channel credentials at rest: the first encrypts, all
+    # decrypt (rotation: put a new key first, run customers_rotate_credentials, then drop the old one). Empty: no
+    # store can be connected (system check W050).
+    "CREDENTIALS_KEYS": (),
+    # A connection is pulled again this many seconds after its last successful sync (the beat task
+    # wagtail_customers.sync_due_connections looks for due connections every few minutes).
+    "SYNC_INTERVAL_SECONDS": 900,
+    # Failures in a row after which a connection is marked failing and the admins are told.
+    "SYNC_MAX_FAILURES": 5,
+    # Exponential back-off after a failed sync: this many seconds, doubled per failure in a row, at most the max.
+    "SYNC_BACKOFF_SECONDS": 60,
+    "SYNC_BACKOFF_MAX_SECONDS": 3600,
+    # A channel's Retry-After up to this many seconds is waited out in the worker; a longer one ends the run and
+    # the next one is scheduled after it.
+    "SYNC_RETRY_AFTER_MAX_SECONDS": 30,
+    # Rate-limit answers waited out in a row within one run before the run stops and is rescheduled.
+    "SYNC_RATE_LIMIT_RETRIES": 5,
+    # The lease of a running sync: renewed by each page; a killed worker's lease lapses after this many seconds
+    # and the next sync resumes from the last committed page.
+    "SYNC_LEASE_SECONDS": 300,
+    # Largest webhook body accepted, in bytes (bigger: 413, nothing written).
+    "WEBHOOK_MAX_BYTES": 2 * 1024 * 1024,
+    # How long recorded webhook delivery ids are kept to recognise a redelivery, in days.
+    "WEBHOOK_DELIVERY_RETENTION_DAYS": 7,
 }
 
 

@@ -4,6 +4,8 @@ Every default here can be overridden from the environment so the same site runs 
 and a real Redis-backed Celery worker (see docs/howto/celery.md).
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -130,4 +132,10 @@ WAGTAIL_CUSTOMERS = {
     # the Exports page (/admin/customers/exports/) and the e-mailed link (printed by the console e-mail backend in
     # the terminal running the site). The plugin's default is 5,000.
     "EXPORT_SYNC_MAX_ROWS": int(os.environ.get("EXAMPLE_EXPORT_SYNC_MAX_ROWS", "500")),
+    # The key that encrypts the channel credentials of connected stores. FOR THE DEMO ONLY it is derived from
+    # SECRET_KEY; a real site sets a key of its own, e.g. CREDENTIALS_KEYS=[os.environ["CUSTOMERS_CREDENTIALS_KEY"]]
+    # (docs/howto/connect-a-store.md, "Credentials at rest").
+    "CREDENTIALS_KEYS": [
+        base64.urlsafe_b64encode(hashlib.sha256(b"demo-credentials:" + SECRET_KEY.encode()).digest()).decode()
+    ],
 }
