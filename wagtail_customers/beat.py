@@ -34,6 +34,12 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.refresh_exchange_rates",
         "schedule": crontab(hour=17, minute=5),
     },
+    # Pull every connected store that is due (SYNC_INTERVAL_SECONDS after its last sync, or its back-off after an
+    # error); docs/howto/connect-a-store.md.
+    "wagtail-customers-sync-due-connections": {
+        "task": "wagtail_customers.sync_due_connections",
+        "schedule": crontab(minute="*/5"),
+    },
     # Nightly reconciliation of the customers' statistics with their orders.
     "wagtail-customers-rebuild-statistics": {
         "task": "wagtail_customers.rebuild_statistics",

@@ -3,6 +3,11 @@
 from celery import shared_task
 
 # Each feature's tasks live with the feature; importing them here lets Celery's autodiscovery find them.
+from .channels.tasks import (  # noqa: F401
+    process_channel_webhook_task,
+    sync_connection_task,
+    sync_due_connections_task,
+)
 from .exports.tasks import delete_expired_exports, run_export_job, sweep_export_jobs  # noqa: F401
 from .importers.tasks import expire_import_previews, run_import_job  # noqa: F401
 

@@ -1,0 +1,450 @@
+"""The sync engine: pulls, backfills and webhook deliveries of a seller account's channel connection.
+
+``sync_connection`` pulls page after page from the channel's adapter (``channels/base.py``). Each page
+is one transaction: its orders recorded through the ingestion service, their ``synced_at`` set, the
+cursor the adapter handed back and the progress saved, and the lease renewed. A worker killed between
+two pages therefore loses nothing (the next sync starts from the last committed cursor) and duplicates
+nothing (recording an order again is a no-op, ``services/ingestion.py``).
+
+Two syncs of one connection never run at once: a sync first takes the connection's lease with a
+conditional UPDATE (``lock_token``/``locked_until``); a second one finds it taken and returns. Each
+page renews it, and a page whose lease was lost in the meantime writes nothing. A killed worker's lease
+simply lapses after ``SYNC_LEASE_SECONDS``.
+
+Errors: a rate-limit answer is waited out in the worker when its Retry-After is short
+(``SYNC_RETRY_AFTER_MAX_SECONDS``), else the next attempt is scheduled after it; other retryable
+errors back off exponentially (``next_attempt_at``); ``SYNC_MAX_FAILURES`` failures in a row, or
+refused credentials at once, mark the connection failing and tell the admins once per failing episode.
+Credentials and raw error texts of unexpected exceptions never reach a log or a message: only the
+channel's own message (``ChannelError.message``, which adapters keep free of secrets) is stored.
+
+``process_webhook`` records a verified delivery with ``sync_status`` "pending": the next pull confirms
+it (and so reconciles a lost or stale delivery). A delivery id already recorded is a no-op.
+"""
+
+import logging
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..channels.base import ChannelError, RateLimited
+from ..channels.registry import get_adapter_class
+from ..conf import get_setting
+from ..models import (
+    ChannelConnection,
+    ConnectionState,
+    Order,
+    SyncKind,
+    SyncOutcome,
+    SyncRun,
+    SyncStatus,
+    WebhookDelivery,
+)
+from ..models.connections import ORDERS_STREAM
+from ..secrets import CredentialsUnreadable
+from .ingestion import IngestionError, IngestionResult, record_orders
+
+logger = logging.getLogger("wagtail_customers.channels")
+
+#: The states in which the scheduler pulls a connection (when its ``next_attempt_at`` is due).
+SCHEDULED_STATES = (ConnectionState.BACKFILLING, ConnectionState.LIVE, ConnectionState.FAILING)
+
+
+class ConnectionUnusable(ChannelError):
+    """Nothing the channel said: this site cannot use the connection (no adapter, unreadable credentials)."""
+
+    retryable = False
+
+
+class LeaseLost(Exception):
+    """Another sync took the connection over (this one's lease lapsed) or the connection was paused."""
+
+
+@dataclass
+class SyncResult:
+    """What one call of ``sync_connection`` did (``None`` is returned instead when it did nothing)."""
+
+    run_id: int
+    outcome: str
+    pages: int = 0
+    orders_created: int = 0
+    orders_updated: int = 0
+    orders_unchanged: int = 0
+    error: str = ""
+
+
+def build_adapter(connection):
+    """The channel's adapter with the connection's decrypted credentials (kept in memory only)."""
+    adapter_class = get_adapter_class(connection.account.channel)
+    if adapter_class is None:
+        raise ConnectionUnusable(_("This channel has no live connection; import its orders from files."))
+    try:
+        credentials = connection.get_credentials()
+    except CredentialsUnreadable:
+        raise ConnectionUnusable(
+            _("The stored credentials cannot be decrypted with this site's keys; enter them again.")
+        ) from None
+    return adapter_class(credentials, account_currency=connection.account.currency)
+
+
+def start_of(day):
+    """A backfill's chosen date as the aware UTC datetime adapters take as ``since``."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+
+
+# --- The lease ------------------------------------------------------------------------------------------
+
+
+def _lease_until():
+    return timezone.now() + timedelta(seconds=get_setting("SYNC_LEASE_SECONDS"))
+
+
+def take_lease(connection_id):
+    """Take the connection's lease; returns its token, or None when another sync holds it."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    taken = (
+        ChannelConnection.objects.filter(pk=connection_id)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(lock_token=token, locked_until=_lease_until())
+    )
+    return token if taken else None
+
+
+def renew_lease(connection_id, token):
+    """Extend the lease if it is still this sync's and the connection is not paused; False otherwise."""
+    return bool(
+        ChannelConnection.objects.filter(pk=connection_id, lock_token=token)
+        .exclude(state=ConnectionState.PAUSED)
+        .update(locked_until=_lease_until())
+    )
+
+
+def release_lease(connection_id, token):
+    ChannelConnection.objects.filter(pk=connection_id, lock_token=token).update(lock_token="", locked_until=None)
+
+
+# --- Pull and backfill ----------------------------------------------------------------------------------
+
+
+def sync_connection(connection_id, *, kind=None):
+    """Pull the connection's new and changed orders (or go on with its backfill) until the channel has no more.
+
+    Returns a ``SyncResult``, or None when there was nothing to do: another sync holds the lease, or the
+    connection is paused or was never connected. ``kind`` is recorded on the run; by default "backfill"
+    while the connection is backfilling, else "pull".
+    """
+    token = take_lease(connection_id)
+    if token is None:
+        return None
+    try:
+        connection = ChannelConnection.objects.select_related("account").get(pk=connection_id)
+        if connection.state in (ConnectionState.PAUSED, ConnectionState.NEVER_CONNECTED):
+            return None
+        if connection.state == ConnectionState.BACKFILLING or connection.backfill_finished_at is None:
+            kind = SyncKind.BACKFILL
+        return _Sync(connection, token, kind or SyncKind.PULL).run()
+    finally:
+        release_lease(connection_id, token)
+
+
+class _Sync:
+    def __init__(self, connection, token, kind):
+        self.connection = connection
+        self.token = token
+        self.kind = kind
+        self.run_row = None
+
+    def run(self):
+        now = timezone.now()
+        self.run_row = SyncRun.objects.create(connection=self.connection, kind=self.kind, started_at=now)
+        ChannelConnection.objects.filter(pk=self.connection.pk).update(last_attempt_at=now)
+        try:
+            adapter = build_adapter(self.connection)
+            finished = self._pull(adapter)
+        except LeaseLost:
+            return self._finish(SyncOutcome.INTERRUPTED, _("Stopped: the connection was paused or taken over."))
+        except ChannelError as error:
+            return self._failed(error.message, retryable=error.retryable)
+        except IngestionError as error:
+            # The channel sent an order the ledger cannot take; the page is not recorded and is fetched again.
+            return self._failed(str(error), retryable=True)
+        except Exception as error:  # noqa: BLE001 - recorded as a failure, never with its text
+            # The exception's text may carry a request URL with credentials in it: only its type is logged.
+            logger.error(
+                "Sync of connection %s failed with %s:\n%s",
+                self.connection.pk,
+                type(error).__name__,
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
+            return self._failed(
+                _("Unexpected error (%(error)s); see the server log.") % {"error": type(error).__name__},
+                retryable=True,
+            )
+        if not finished:
+            return self._finish(SyncOutcome.INTERRUPTED, finished.reason)
+        return self._succeeded()
+
+    def _pull(self, adapter):
+        """Fetch and commit pages until the channel says it is done. Returns a truthy value when done, else
+        a ``_Rescheduled`` (a rate limit longer than the worker waits)."""
+        waits_in_a_row = 0
+        while True:
+            cursor = self.connection.cursors.get(ORDERS_STREAM)
+            since = None if cursor else start_of(self.connection.backfill_from)
+            try:
+                page = adapter.fetch_orders(cursor=cursor, since=since)
+            except RateLimited as error:
+                wait = error.retry_after if error.retry_after is not None else get_setting("SYNC_BACKOFF_SECONDS")
+                wait = max(float(wait), 0.0)
+                if wait <= get_setting("SYNC_RETRY_AFTER_MAX_SECONDS") and waits_in_a_row < get_setting(
+                    "SYNC_RATE_LIMIT_RETRIES"
+                ):
+                    waits_in_a_row += 1
+                    time.sleep(wait)
+                    if not renew_lease(self.connection.pk, self.token):
+                        raise LeaseLost from None
+                    continue
+                # Not a failure: the channel asked us to come back later.
+                ChannelConnection.objects.filter(pk=self.connection.pk).update(
+                    next_attempt_at=timezone.now() + timedelta(seconds=max(wait, 1))
+                )
+                return _Rescheduled(
+                    _("Rate limited by the channel: %(message)s The next attempt is in %(seconds)s seconds.")
+                    % {"message": error.message, "seconds": round(max(wait, 1))}
+                )
+            waits_in_a_row = 0
+            if not page.done and not page.cursor:
+                raise ChannelError(_("The channel's adapter gave no cursor for the next page."))
+            self._commit_page(page)
+            if page.done:
+                return True
+
+    def _commit_page(self, page):
+        connection = self.connection
+        orders = list(page.orders)
+        now = timezone.now()
+        with transaction.atomic():
+            # Renewing the lease first, in the page's transaction, makes a sync whose lease lapsed (and was
+            # taken by another) write nothing, and holds the row until the page commits.
+            if not renew_lease(connection.pk, self.token):
+                raise LeaseLost
+            result = record_orders(connection.account, orders) if orders else IngestionResult()
+            if result.order_ids:
+                Order.objects.filter(pk__in=result.order_ids).update(synced_at=now)
+            cursors = dict(connection.cursors)
+            if page.cursor:
+                cursors[ORDERS_STREAM] = page.cursor
+            fields = {"cursors": cursors}
+            if self.kind == SyncKind.BACKFILL:
+                fields["backfill_orders"] = F("backfill_orders") + len(orders)
+                latest = max((order.placed_at for order in orders if order.placed_at), default=None)
+                if latest is not None and (connection.backfill_reached is None or latest > connection.backfill_reached):
+                    fields["backfill_reached"] = connection.backfill_reached = latest
+            ChannelConnection.objects.filter(pk=connection.pk).update(**fields)
+            SyncRun.objects.filter(pk=self.run_row.pk).update(
+                pages=F("pages") + 1,
+                orders_created=F("orders_created") + result.orders_created,
+                orders_updated=F("orders_updated") + result.orders_updated,
+                orders_unchanged=F("orders_unchanged") + result.orders_unchanged,
+            )
+        connection.cursors = cursors
+
+    def _succeeded(self):
+        now = timezone.now()
+        fields = {
+            "last_success_at": now,
+            "consecutive_failures": 0,
+            "failure_notified_at": None,
+            "next_attempt_at": now + timedelta(seconds=get_setting("SYNC_INTERVAL_SECONDS")),
+        }
+        if self.kind == SyncKind.BACKFILL:
+            fields["backfill_finished_at"] = now
+        connection = ChannelConnection.objects.filter(pk=self.connection.pk)
+        connection.update(**fields)
+        # A pause pressed during the run stays.
+        connection.exclude(state=ConnectionState.PAUSED).update(state=ConnectionState.LIVE)
+        return self._finish(SyncOutcome.DONE)
+
+    def _failed(self, message, *, retryable):
+        now = timezone.now()
+        rows = ChannelConnection.objects.filter(pk=self.connection.pk)
+        rows.update(consecutive_failures=F("consecutive_failures") + 1)
+        failures = rows.values_list("consecutive_failures", flat=True).get()
+        delay = min(
+            get_setting("SYNC_BACKOFF_SECONDS") * 2 ** (failures - 1),
+            get_setting("SYNC_BACKOFF_MAX_SECONDS"),
+        )
+        rows.update(
+            last_error=message,
+            last_error_at=now,
+            # Refused credentials wait for the seller (a new save, or "Sync now").
+            next_attempt_at=now + timedelta(seconds=delay) if retryable else None,
+        )
+        if not retryable or failures >= get_setting("SYNC_MAX_FAILURES"):
+            rows.exclude(state=ConnectionState.PAUSED).update(state=ConnectionState.FAILING)
+            # Once per failing episode: only the sync that sets the mark tells the admins.
+            if rows.filter(failure_notified_at__isnull=True).update(failure_notified_at=now):
+                from .channel_notices import notify_failing
+
+                transaction.on_commit(lambda: notify_failing(self.connection.pk))
+        return self._finish(SyncOutcome.FAILED, message)
+
+    def _finish(self, outcome, error=""):
+        SyncRun.objects.filter(pk=self.run_row.pk).update(outcome=outcome, finished_at=timezone.now(), error=error)
+        run = SyncRun.objects.get(pk=self.run_row.pk)
+        return SyncResult(
+            run_id=run.pk,
+            outcome=outcome,
+            pages=run.pages,
+            orders_created=run.orders_created,
+            orders_updated=run.orders_updated,
+            orders_unchanged=run.orders_unchanged,
+            error=error,
+        )
+
+
+class _Rescheduled:
+    """A run that stopped early on purpose; falsy, with the reason."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __bool__(self):
+        return False
+
+
+def due_connection_ids(now=None):
+    """Connections the scheduler should sync now: scheduled state, due, and not held by a running sync."""
+    now = now or timezone.now()
+    return list(
+        ChannelConnection.objects.filter(state__in=SCHEDULED_STATES, next_attempt_at__lte=now)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def forget_old_deliveries(now=None):
+    """Delete delivery ids older than ``WEBHOOK_DELIVERY_RETENTION_DAYS``; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=get_setting("WEBHOOK_DELIVERY_RETENTION_DAYS"))
+    deleted, _counts = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- Connecting, pausing ----------------------------------------------------------------------------------
+
+
+def start_backfill(connection, backfill_from):
+    """Start (or restart) importing the history from ``backfill_from`` (a date, or None: all of it).
+
+    The cursor is cleared so the backfill starts at that date; orders already recorded are recorded again
+    as no-ops. The caller queues ``sync_connection``.
+    """
+    now = timezone.now()
+    connection.backfill_from = backfill_from
+    connection.cursors = {}
+    connection.backfill_orders = 0
+    connection.backfill_reached = None
+    connection.backfill_started_at = now
+    connection.backfill_finished_at = None
+    connection.state = ConnectionState.BACKFILLING
+    connection.consecutive_failures = 0
+    connection.failure_notified_at = None
+    connection.next_attempt_at = now
+    connection.save(
+        update_fields=[
+            "backfill_from",
+            "cursors",
+            "backfill_orders",
+            "backfill_reached",
+            "backfill_started_at",
+            "backfill_finished_at",
+            "state",
+            "consecutive_failures",
+            "failure_notified_at",
+            "next_attempt_at",
+        ]
+    )
+
+
+def pause(connection):
+    ChannelConnection.objects.filter(pk=connection.pk).update(state=ConnectionState.PAUSED, next_attempt_at=None)
+
+
+def resume(connection):
+    """Back to backfilling (if the history import has not finished) or live, due at once."""
+    state = ConnectionState.LIVE if connection.backfill_finished_at else ConnectionState.BACKFILLING
+    ChannelConnection.objects.filter(pk=connection.pk).update(
+        state=state, next_attempt_at=timezone.now(), consecutive_failures=0, failure_notified_at=None
+    )
+
+
+# --- Push -------------------------------------------------------------------------------------------------
+
+
+def process_webhook(connection_id, topic, payload, delivery_id="", *, received_at=None):
+    """Record a verified webhook delivery; returns "recorded", "duplicate", "ignored" or "failed".
+
+    Idempotent: a delivery id already recorded for this connection changes nothing. Orders are recorded
+    "pending" (the next pull confirms them). An order a pull confirmed after the delivery was received
+    (``received_at``, when the endpoint passes it) is left as the pull stored it: the delivery is older.
+    """
+    connection = ChannelConnection.objects.select_related("account").filter(pk=connection_id).first()
+    if connection is None or connection.state in (ConnectionState.PAUSED, ConnectionState.NEVER_CONNECTED):
+        return "ignored"
+    delivery_id = str(delivery_id or "")[:255]
+    if delivery_id and WebhookDelivery.objects.filter(connection=connection, delivery_id=delivery_id).exists():
+        return "duplicate"
+    now = timezone.now()
+    run = SyncRun.objects.create(connection=connection, kind=SyncKind.WEBHOOK, started_at=now)
+    try:
+        adapter = build_adapter(connection)
+        orders = list(adapter.orders_from_webhook(topic, payload))
+        for order in orders:
+            order.sync_status = SyncStatus.PENDING
+        if received_at is not None and orders:
+            confirmed_later = set(
+                Order.objects.filter(
+                    account=connection.account,
+                    external_id__in=[str(order.external_id).strip() for order in orders],
+                    sync_status=SyncStatus.SYNCED,
+                    synced_at__gt=received_at,
+                ).values_list("external_id", flat=True)
+            )
+            orders = [order for order in orders if str(order.external_id).strip() not in confirmed_later]
+        with transaction.atomic():
+            if delivery_id:
+                try:
+                    with transaction.atomic():
+                        WebhookDelivery.objects.create(
+                            connection=connection, delivery_id=delivery_id, topic=topic[:100]
+                        )
+                except IntegrityError:
+                    run.delete()
+                    return "duplicate"
+            result = record_orders(connection.account, orders) if orders else IngestionResult()
+            if result.order_ids:
+                Order.objects.filter(pk__in=result.order_ids).update(synced_at=now)
+            SyncRun.objects.filter(pk=run.pk).update(
+                outcome=SyncOutcome.DONE,
+                finished_at=timezone.now(),
+                pages=1,
+                orders_created=result.orders_created,
+                orders_updated=result.orders_updated,
+                orders_unchanged=result.orders_unchanged,
+            )
+    except (ChannelError, IngestionError) as error:
+        # Not counted against the connection's health: the next pull fetches the same orders.
+        message = error.message if isinstance(error, ChannelError) else str(error)
+        SyncRun.objects.filter(pk=run.pk).update(outcome=SyncOutcome.FAILED, finished_at=timezone.now(), error=message)
+        return "failed"
+    return "recorded"
