@@ -1,0 +1,398 @@
+"""Amazon: orders pulled from the Selling Partner API (Orders API v0) with ``python-amazon-sp-api``.
+
+What comes through and what does not is in docs/howto/channels/amazon.md. In short: orders with their
+items, prices, promotion discounts and promotion ids, status, dates and the ship-to city, region,
+postal code and country. No buyer id; the buyer's e-mail (Amazon's relay address) and name only when
+Amazon includes them (they are restricted personal data, given with a restricted data token to apps
+with the role for it), so most orders are their own customer, as in Amazon's order reports.
+
+Pointing the client elsewhere (a sandbox, a local stand-in server): ``CHANNEL_API_URLS["amazon"]``
+with ``"sp_api"`` (the Selling Partner API's base URL) and ``"lwa"`` (Login with Amazon's token URL).
+The library's own token client class is a constructor argument (``auth_token_client_class``): ours
+takes the token URL. The library has no argument for the API's base URL (only ``AWS_ENV=SANDBOX``, read
+when it is imported, which picks Amazon's sandbox); the client reads its ``endpoint`` attribute on
+every request, so the adapter sets that attribute after construction when a base URL is configured.
+"""
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+import httpx
+from django.utils.translation import gettext_lazy as _
+from sp_api.api import Orders, Sellers
+from sp_api.auth import AccessTokenClient, AccessTokenResponse
+from sp_api.auth.exceptions import AuthorizationError
+from sp_api.base import Marketplaces
+from sp_api.base.credential_provider import FromCodeCredentialProvider
+from sp_api.base.exceptions import (
+    SellingApiBadRequestException,
+    SellingApiException,
+    SellingApiForbiddenException,
+    SellingApiRequestThrottledException,
+)
+
+from ..conf import get_setting
+from ..importers.amazon import STATUSES, charged_total
+from ..models import Channel, FulfilmentStatus, OrderStatus
+from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
+from .base import (
+    AuthenticationFailed,
+    ChannelAdapter,
+    ChannelCapabilities,
+    ChannelError,
+    CredentialField,
+    MalformedResponse,
+    OrderPage,
+    RateLimited,
+    parse_datetime_utc,
+)
+
+ZERO = Decimal("0.00")
+#: The Orders API's ``OrderStatus`` values -> (order status, fulfilment status). Those the order reports
+#: also use come from the importers' table, so a file import and a pull agree.
+ORDER_STATUSES = {
+    "Pending": STATUSES["pending"],
+    "Unshipped": STATUSES["unshipped"],
+    "PartiallyShipped": STATUSES["partiallyshipped"],
+    "Shipped": STATUSES["shipped"],
+    "Canceled": STATUSES["canceled"],
+    # Multi-Channel Fulfillment orders Amazon could not fulfil: nothing shipped, nothing charged.
+    "Unfulfillable": (OrderStatus.CANCELLED, FulfilmentStatus.CANCELLED),
+    # Shipped; the seller has not yet confirmed the invoice (China).
+    "InvoiceUnconfirmed": (OrderStatus.SHIPPED, FulfilmentStatus.FULFILLED),
+    # A pre-order whose payment is not authorised yet.
+    "PendingAvailability": (OrderStatus.PENDING, FulfilmentStatus.UNFULFILLED),
+}
+#: getOrders answers at most 100 orders a page.
+PAGE_SIZE = 100
+#: Amazon's newest orders are settled about two minutes behind the present (its own default upper bound
+#: is two minutes ago); the next pull starts from there, so nothing changed in between is missed.
+SETTLING = timedelta(minutes=2)
+#: getOrderItems is called once per order and throttled (0.5 requests a second, bursts of 30): within a
+#: page the adapter waits as Amazon asks, up to this many seconds in all, before giving up the page.
+ITEMS_MAX_WAIT_SECONDS = 120
+#: Waiting is capped per 429 too, whatever the header says.
+ITEMS_MAX_SINGLE_WAIT_SECONDS = 30
+DEFAULT_LWA_URL = "https://api.amazon.com/auth/o2/token"
+
+
+def api_urls():
+    return get_setting("CHANNEL_API_URLS").get(Channel.AMAZON, {}) or {}
+
+
+def token_client_class(token_url):
+    """The library's LWA token client, at ``token_url``, keeping the token per connection.
+
+    The library keeps tokens in one process-wide cache for about 53 minutes; a per-connection token
+    lets the adapter drop one Amazon calls expired and fetch another.
+    """
+    parts = urlsplit(token_url)
+
+    class ConnectionTokenClient(AccessTokenClient):
+        scheme = f"{parts.scheme}://"
+        host = parts.netloc
+        path = parts.path or "/auth/o2/token"
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.token = None
+
+        def get_auth(self):
+            if self.token is None:
+                self.token = self._request(self.scheme + self.host + self.path, self.data, self.headers)
+            return AccessTokenResponse(**self.token)
+
+        def forget(self):
+            self.token = None
+
+    return ConnectionTokenClient
+
+
+class AmazonAdapter(ChannelAdapter):
+    channel = Channel.AMAZON
+    credential_fields = (
+        CredentialField(
+            "refresh_token",
+            _("Refresh token"),
+            secret=True,
+            help_text=_("Given when the seller authorises your app in Seller Central (starts with Atzr|)."),
+        ),
+        CredentialField(
+            "lwa_app_id",
+            _("LWA client identifier"),
+            help_text=_("Your app's Login with Amazon client id (amzn1.application-oa2-client…)."),
+        ),
+        CredentialField("lwa_client_secret", _("LWA client secret"), secret=True),
+        CredentialField(
+            "marketplace",
+            _("Marketplace"),
+            help_text=_("Two-letter code of the marketplace, e.g. DE, UK, US; it also picks the region."),
+        ),
+    )
+    capabilities = ChannelCapabilities(buyer_email=False, returns=False, feedback=False, fees=False)
+
+    def __init__(self, credentials, *, account_currency="USD"):
+        super().__init__(credentials, account_currency=account_currency)
+        code = str(self.credentials.get("marketplace", "")).strip().upper()
+        try:
+            self.marketplace = Marketplaces[code]
+        except KeyError:
+            raise AuthenticationFailed(
+                _("'%(code)s' is not an Amazon marketplace code (for example DE, UK, US).") % {"code": code}
+            ) from None
+        urls = api_urls()
+        self._token_client_class = token_client_class(urls.get("lwa") or DEFAULT_LWA_URL)
+        self._endpoint = (urls.get("sp_api") or "").rstrip("/")
+        self._clients = {}
+
+    # The library's clients, one per API, sharing nothing but the credentials.
+    def _client(self, api_class):
+        if api_class not in self._clients:
+            client = api_class(
+                self.marketplace,
+                refresh_token=self.credentials.get("refresh_token"),
+                credentials={
+                    "lwa_app_id": self.credentials.get("lwa_app_id"),
+                    "lwa_client_secret": self.credentials.get("lwa_client_secret"),
+                },
+                # Only the credentials given here: never the environment, AWS secrets or a config file.
+                credential_providers=(FromCodeCredentialProvider,),
+                auth_token_client_class=self._token_client_class,
+                timeout=30,
+            )
+            if self._endpoint:
+                client.endpoint = self._endpoint
+            self._clients[api_class] = client
+        return self._clients[api_class]
+
+    def _call(self, api_class, method, *args, expect=dict, **kwargs):
+        """One API call, with the token refreshed once if Amazon refuses it, and errors translated."""
+        client = self._client(api_class)
+        for attempt in (1, 2):
+            try:
+                response = getattr(client, method)(*args, **kwargs)
+            except SellingApiForbiddenException as error:
+                # An access token Amazon calls expired or revoked: fetch another once.
+                client._auth.forget()
+                if attempt == 2:
+                    raise AuthenticationFailed(
+                        _("Amazon refused access: %(message)s Reconnect the account in Seller Central.")
+                        % {"message": _error_text(error)}
+                    ) from None
+                continue
+            except AuthorizationError as error:
+                raise _token_error(error) from None
+            except SellingApiRequestThrottledException as error:
+                raise RateLimited(
+                    _("Amazon's request quota is used up (QuotaExceeded); waiting as it asks."),
+                    retry_after=_retry_after(error.headers),
+                ) from None
+            except SellingApiBadRequestException:
+                raise
+            except SellingApiException as error:
+                raise ChannelError(
+                    _("Amazon answered with an error (%(code)s): %(message)s")
+                    % {"code": getattr(error, "code", "?"), "message": _error_text(error)}
+                ) from None
+            except (httpx.HTTPError, OSError) as error:
+                raise ChannelError(
+                    _("Amazon could not be reached: %(error)s") % {"error": type(error).__name__}
+                ) from None
+            except (AttributeError, IndexError, TypeError):
+                # The library reads the body as JSON before looking at it: a list or a bare value breaks it.
+                raise MalformedResponse(
+                    _("Amazon answered something that is not the documented JSON object.")
+                ) from None
+            except json.JSONDecodeError:
+                # The token URL answered something that is not JSON.
+                raise MalformedResponse(_("Login with Amazon answered something that is not JSON.")) from None
+            if not isinstance(response.payload, expect) or not response.payload:
+                raise MalformedResponse(
+                    _("Amazon answered without the documented payload (an outage page or a cut-off answer).")
+                )
+            return response.payload
+
+    def check(self):
+        payload = self._call(Sellers, "get_marketplace_participation", expect=list)
+        for entry in payload if isinstance(payload, list) else [payload]:
+            marketplace = (entry or {}).get("marketplace") or {}
+            if marketplace.get("id") == self.marketplace.marketplace_id:
+                return f"{marketplace.get('name', '')} ({marketplace.get('countryCode', '')})".strip()
+        return f"Amazon {self.marketplace.name}"
+
+    def fetch_orders(self, *, cursor=None, since=None):
+        state = json.loads(cursor) if cursor else {"after": _iso(since or datetime(1995, 1, 1, tzinfo=UTC))}
+        next_token = state.get("next_token")
+        started = _iso(datetime.now(UTC) - SETTLING)
+        try:
+            if next_token:
+                payload = self._call(Orders, "get_orders", NextToken=next_token)
+            else:
+                payload = self._call(Orders, "get_orders", LastUpdatedAfter=state["after"], MaxResultsPerPage=PAGE_SIZE)
+        except SellingApiBadRequestException as error:
+            if next_token:
+                # NextToken is short-lived: start the pass again from its date (recorded orders are no-ops).
+                return OrderPage(orders=[], cursor=json.dumps({"after": state["after"]}), done=False)
+            raise ChannelError(_("Amazon refused the request: %(message)s") % {"message": _error_text(error)}) from None
+        raw_orders = payload.get("Orders")
+        if not isinstance(raw_orders, list):
+            raise MalformedResponse(_("Amazon's getOrders answer has no Orders list."))
+        # The upper bound of this pass: Amazon's own (LastUpdatedBefore), kept from the pass's first page.
+        upto = state.get("upto") or payload.get("LastUpdatedBefore") or started
+        orders = [self._order(raw) for raw in raw_orders]
+        token = payload.get("NextToken")
+        if token:
+            return OrderPage(
+                orders=orders,
+                cursor=json.dumps({"after": state["after"], "next_token": token, "upto": upto}),
+                done=False,
+            )
+        after = max(state["after"], upto, key=lambda value: parse_datetime_utc(value))
+        return OrderPage(orders=orders, cursor=json.dumps({"after": after}), done=True)
+
+    def _order_items(self, order_id):
+        """Every item of one order (getOrderItems, its own NextToken), waiting out its throttling."""
+        items, token, waited = [], None, 0.0
+        while True:
+            try:
+                kwargs = {"NextToken": token} if token else {}
+                payload = self._call(Orders, "get_order_items", order_id, **kwargs)
+            except RateLimited as error:
+                wait = min(error.retry_after or 2.0, ITEMS_MAX_SINGLE_WAIT_SECONDS)
+                if waited + wait > ITEMS_MAX_WAIT_SECONDS:
+                    raise
+                time.sleep(wait)
+                waited += wait
+                continue
+            except SellingApiBadRequestException as error:
+                raise ChannelError(
+                    _("Amazon refused the items of order %(order)s: %(message)s")
+                    % {"order": order_id, "message": _error_text(error)}
+                ) from None
+            page = payload.get("OrderItems")
+            if not isinstance(page, list):
+                raise MalformedResponse(_("Amazon's getOrderItems answer has no OrderItems list."))
+            items.extend(page)
+            token = payload.get("NextToken")
+            if not token:
+                return items
+
+    def _order(self, raw):
+        try:
+            order_id = str(raw["AmazonOrderId"])
+            placed_at = parse_datetime_utc(raw["PurchaseDate"])
+            status, fulfilment = ORDER_STATUSES[raw["OrderStatus"]]
+        except (KeyError, TypeError, ValueError):
+            raise MalformedResponse(
+                _("An Amazon order lacks its id, purchase date or a known status: %(value)s")
+                % {"value": str(raw)[:200]}
+            ) from None
+        items = self._order_items(order_id)
+        lines, subtotal, shipping, tax, discount, codes = [], ZERO, ZERO, ZERO, ZERO, []
+        currency = (raw.get("OrderTotal") or {}).get("CurrencyCode") or ""
+        for item in items:
+            line, charges = _line(item)
+            lines.append(line)
+            subtotal += line.line_total
+            shipping += charges["shipping"]
+            tax += charges["tax"]
+            discount += charges["discount"]
+            codes.extend(item.get("PromotionIds") or [])
+            currency = currency or charges["currency"]
+        computed = subtotal - discount + shipping + tax
+        order_total = _amount((raw.get("OrderTotal") or {}).get("Amount"), default=None)
+        buyer = raw.get("BuyerInfo") or {}
+        address = raw.get("ShippingAddress") or {}
+        return OrderData(
+            external_id=order_id,
+            placed_at=placed_at,
+            channel=Channel.AMAZON,
+            currency=currency.upper() or None,
+            status=status,
+            fulfilment_status=fulfilment,
+            # Amazon's relay address and the name, only when Amazon includes them (restricted data).
+            customer=CustomerData(email=buyer.get("BuyerEmail") or "", name=buyer.get("BuyerName") or ""),
+            subtotal=subtotal,
+            discount=discount,
+            shipping=shipping,
+            tax=tax,
+            total=charged_total(status, computed if order_total is None else order_total),
+            ship_to=AddressData(
+                name=address.get("Name") or "",
+                line1=address.get("AddressLine1") or "",
+                line2=address.get("AddressLine2") or "",
+                city=address.get("City") or "",
+                state=address.get("StateOrRegion") or "",
+                postal_code=address.get("PostalCode") or "",
+                country=address.get("CountryCode") or "",
+            ),
+            lines=lines,
+            promo_codes=[PromoCodeData(code=code) for code in dict.fromkeys(c.strip() for c in codes if c.strip())],
+        )
+
+
+def _line(item):
+    """``(LineData, charges)`` of one order item; ItemPrice is the price of the whole quantity."""
+
+    def amount(name):
+        return _amount((item.get(name) or {}).get("Amount"))
+
+    quantity = int(item.get("QuantityOrdered") or 0)
+    price = amount("ItemPrice")
+    line = LineData(
+        sku=item.get("SellerSKU") or item.get("ASIN") or "",
+        product_name=item.get("Title") or "",
+        quantity=quantity,
+        unit_price=(price / quantity).quantize(Decimal("0.01")) if quantity else price,
+        line_total=price,
+    )
+    charges = {
+        "shipping": amount("ShippingPrice") + amount("GiftWrapPrice"),
+        "tax": amount("ItemTax") + amount("ShippingTax") + amount("GiftWrapTax"),
+        "discount": abs(amount("PromotionDiscount")) + abs(amount("ShippingDiscount")),
+        "currency": (item.get("ItemPrice") or {}).get("CurrencyCode") or "",
+    }
+    return line, charges
+
+
+def _amount(value, default=ZERO):
+    if value in (None, ""):
+        return default
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MalformedResponse(_("Amazon sent an amount that is not a number: %(value)s") % {"value": value}) from None
+
+
+def _iso(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _retry_after(headers):
+    """Seconds to wait: Retry-After if given, else one request's share of x-amzn-RateLimit-Limit (per second)."""
+    headers = headers or {}
+    for name, convert in (("retry-after", float), ("x-amzn-ratelimit-limit", lambda rate: 1 / float(rate))):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(convert(value), 0.0)
+            except (ValueError, ZeroDivisionError):
+                continue
+    return None
+
+
+def _error_text(error):
+    return str(getattr(error, "message", "") or getattr(error, "amzn_code", "") or type(error).__name__)
+
+
+def _token_error(error):
+    """Login with Amazon refused the refresh token (invalid_grant, invalid_client) or failed."""
+    if error.status_code in (400, 401, 403):
+        return AuthenticationFailed(
+            _("Login with Amazon refused the credentials (%(code)s): %(message)s Reconnect the account.")
+            % {"code": error.error_code or error.status_code, "message": error.message or ""}
+        )
+    return ChannelError(_("Login with Amazon failed (HTTP %(status)s).") % {"status": error.status_code})
