@@ -34,6 +34,11 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.refresh_exchange_rates",
         "schedule": crontab(hour=17, minute=5),
     },
+    # Daily: erase the personal data of customers past their seller account's retention rule (RetentionRule).
+    "wagtail-customers-apply-retention-rules": {
+        "task": "wagtail_customers.apply_retention_rules",
+        "schedule": crontab(hour=2, minute=45),
+    },
     # Pull every connected store that is due (SYNC_INTERVAL_SECONDS after its last sync, or its back-off after an
     # error); docs/howto/connect-a-store.md.
     "wagtail-customers-sync-due-connections": {

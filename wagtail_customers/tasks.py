@@ -35,3 +35,15 @@ def refresh_exchange_rates_task():
     if not url:
         return None
     return refresh_rates(url).orders_converted
+
+
+@shared_task(name="wagtail_customers.apply_retention_rules", acks_late=True, soft_time_limit=3600, time_limit=3700)
+def apply_retention_rules_task():
+    """Daily: erase the personal data of customers past their seller account's retention rule.
+
+    Returns ``{account id: customers erased}``. Running it twice erases nothing more (erased customers are
+    never selected again), so a redelivered task is harmless.
+    """
+    from .services.retention import apply_retention
+
+    return {result.rule.account_id: result.customers for result in apply_retention()}

@@ -1,0 +1,147 @@
+"""Applying the seller accounts' retention rules: erase the personal data of customers past their rule.
+
+A customer of an account with an enabled ``RetentionRule`` is past it when they have orders and **every one** of
+their orders is dated before the cut-off, ``now - days``: one order inside the period keeps the whole customer.
+An order's date is the rule's basis (shipment, placed, delivery), falling back to an earlier date where the order
+has none (``models/retention.py``, ``BASIS_DATES``). Exactly ``days`` old is not past yet. Customers erased before
+are never selected again, so applying the rules twice erases nothing the second time.
+
+The selection is one query per batch (``NOT EXISTS`` an order on or after the cut-off), never a loop over the
+customers in Python. Each batch is erased by ``services/erasure.erase_customers``, the one path every erasure
+takes: it locks the rows, skips customers erased meanwhile, logs ``wagtail_customers.customer.erase`` on each
+customer (no user), and keeps every order, amount and statistic. Each rule's application is recorded as a
+``RetentionRun`` and as ``wagtail_customers.retention.apply`` in the seller account's history.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from ..models import Customer, Order, RetentionRule, RetentionRun
+from ..models.retention import basis_date
+from .erasure import erase_customers
+
+logger = logging.getLogger(__name__)
+
+APPLY_ACTION = "wagtail_customers.retention.apply"
+RULE_ACTION = "wagtail_customers.retention.rule"
+#: Customers selected and erased per batch (erasure commits every ``ERASE_BATCH_SIZE`` of them).
+RETENTION_BATCH_SIZE = 1000
+
+
+@dataclass
+class RuleResult:
+    """One rule applied (or counted, in a dry run)."""
+
+    rule: RetentionRule
+    cutoff: object
+    customers: int = 0
+    errors: list = field(default_factory=list)
+    #: The recorded report; ``None`` in a dry run.
+    run: RetentionRun | None = None
+
+
+def cutoff_for(rule, now):
+    return now - timedelta(days=rule.days)
+
+
+def customers_past(rule, now=None):
+    """The customers of the rule's account that the rule erases at ``now`` (a queryset; erased ones left out)."""
+    now = now or timezone.now()
+    cutoff = cutoff_for(rule, now)
+    inside = (
+        Order.objects.filter(customer=OuterRef("pk"))
+        .alias(retention_date=basis_date(rule.basis))
+        .filter(retention_date__gte=cutoff)
+    )
+    return (
+        Customer.objects.filter(account_id=rule.account_id, erased_at__isnull=True)
+        .filter(Exists(Order.objects.filter(customer=OuterRef("pk"))))
+        .exclude(Exists(inside))
+    )
+
+
+def preview(rule, now=None):
+    """How many customers the rule would erase now (whether or not it is enabled)."""
+    return customers_past(rule, now).count()
+
+
+def enabled_rules(account=None):
+    rules = RetentionRule.objects.filter(is_enabled=True).select_related("account").order_by("account__name")
+    return rules.filter(account=account) if account is not None else rules
+
+
+def apply_retention(now=None, account=None, dry_run=False):
+    """Apply every enabled rule (or only ``account``'s); returns a ``RuleResult`` per rule.
+
+    ``now`` is the moment the rules are measured from (tests pass a fixed one). A dry run counts and changes
+    nothing, records no run. One rule failing (a database error in a batch) is recorded in its run's errors and
+    does not stop the others.
+    """
+    now = now or timezone.now()
+    results = []
+    for rule in enabled_rules(account):
+        if dry_run:
+            results.append(RuleResult(rule, cutoff_for(rule, now), customers=preview(rule, now)))
+        else:
+            results.append(apply_rule(rule, now))
+    return results
+
+
+def apply_rule(rule, now=None):
+    """Erase the customers past ``rule`` in batches and record the run; returns its ``RuleResult``."""
+    now = now or timezone.now()
+    result = RuleResult(rule, cutoff_for(rule, now))
+    ids = []
+    last_pk = 0
+    while True:
+        # The selection is made again for each batch, so a customer who ordered meanwhile is no longer in it.
+        past = customers_past(rule, now)
+        batch = list(past.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:RETENTION_BATCH_SIZE])
+        if not batch:
+            break
+        last_pk = batch[-1]
+        try:
+            # The rule's condition is in the queryset erasure reads, so it is checked again right before erasing.
+            result.customers += erase_customers(past.filter(pk__in=batch))
+        except Exception as error:  # recorded on the run, so the report says the rule did not finish
+            logger.exception("Retention rule of seller account %s failed", rule.account_id)
+            result.errors.append(f"{type(error).__name__}: {str(error)[:500]}")
+            break
+        if len(ids) < RetentionRun.MAX_IDS:
+            erased = Customer.objects.filter(pk__in=batch, erased_at__isnull=False).order_by("pk")
+            ids += list(erased.values_list("pk", flat=True)[: RetentionRun.MAX_IDS - len(ids)])
+    result.run = RetentionRun.objects.create(
+        account_id=rule.account_id,
+        rule=rule,
+        basis=rule.basis,
+        days=rule.days,
+        ran_at=now,
+        cutoff=result.cutoff,
+        customers_erased=result.customers,
+        customer_ids=ids,
+        errors=result.errors,
+    )
+    log(
+        rule.account,
+        APPLY_ACTION,
+        data={
+            "basis": rule.basis,
+            "days": rule.days,
+            "customers_erased": result.customers,
+            "errors": len(result.errors),
+        },
+    )
+    return result
+
+
+def last_runs(accounts):
+    """The latest run of each of ``accounts`` (ids or instances): ``{account id: RetentionRun}``, one query."""
+    ids = [getattr(account, "pk", account) for account in accounts]
+    latest = RetentionRun.objects.filter(account=OuterRef("account")).order_by("-ran_at", "-pk").values("pk")[:1]
+    runs = RetentionRun.objects.filter(account_id__in=ids, pk=Subquery(latest))
+    return {run.account_id: run for run in runs}
