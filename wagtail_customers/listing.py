@@ -35,6 +35,7 @@ from .filters import CustomerFilterSet
 from .ids import parse_ids
 from .models import ListingPreference, SellerAccount
 from .permissions import Action, accounts_for, customers_for
+from .services.personal_data import personal_search_scope
 
 #: ``ordering`` values allowed: column name -> the model field(s) it sorts by.
 SORT_FIELDS = {column.name: column.sort_field for column in COLUMNS if column.sort_field}
@@ -196,6 +197,10 @@ class CustomerListing:
             return requested
         return self.tab.default_ordering
 
+    def sort_key(self):
+        """``(field path, descending)`` of the sort key (the id breaks ties the other way)."""
+        return SORT_FIELDS[self.ordering.lstrip("-")], self.ordering.startswith("-")
+
     def order_by_fields(self):
         descending = self.ordering.startswith("-")
         sort_field = SORT_FIELDS[self.ordering.lstrip("-")]
@@ -217,7 +222,8 @@ class CustomerListing:
         queryset = self.scoped_queryset.filter(self.tab.base_filter)
         queryset = self.filterset.filter_queryset(queryset)
         if self.search_query:
-            matches = search_filter(self.search_query)
+            # Personal data is searched only where the user may see it (services/personal_data.py).
+            matches = search_filter(self.search_query, personal_search_scope(self.user))
             # "GB", "UK", "United Kingdom" or "Uni" also find the customers in that country.
             if countries := matching_codes(self.search_query):
                 matches |= Q(country__in=countries)

@@ -19,7 +19,8 @@ from ...models import Customer
 from ...permissions import Action, accounts_for, can, customers_for, has_module_permission
 
 #: Parameters that belong to one request of the listing, never to a saved or shared listing URL.
-TRANSIENT_PARAMS = ("p", "_w_filter_fragment", "next", "id")
+# "after" / "before" are keyset positions of one page (keyset.py): never carried to another listing.
+TRANSIENT_PARAMS = ("p", "after", "before", "_w_filter_fragment", "next", "id")
 
 
 def may_open_listing(user):

@@ -6,9 +6,12 @@ selector, the user's columns, rows per page, bulk actions and the empty states.
 
 Queries per page do not depend on the number of rows: the rows come with their account and
 watchlist entry, per-account permissions are read once, and the paginator takes its total from the
-statistics query instead of running its own COUNT.
+statistics query instead of running its own COUNT. The previous / next links carry a keyset position
+(``keyset.py``), so paging on costs what the first page does; a page number typed or linked from afar
+is served by OFFSET.
 """
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
@@ -18,11 +21,13 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.generic import IndexView
 
+from ... import keyset
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
 from ...conf import get_setting
 from ...listing import TABS, CustomerListing
 from ...models import Customer, ListingPreference
 from ...permissions import Action, accounts_for, can
+from ...services.personal_data import mask_customers, mask_order, personal_account_ids
 from ..sharing.header import sharing_header_actions
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
 from .help import help_header_buttons
@@ -160,6 +165,13 @@ class CustomerIndexView(IndexView):
         # Scope, tab, filters, search and ordering are already in the listing's queryset.
         return self.get_base_queryset()
 
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        # Each row masked unless the user may see its account's personal data (services/personal_data.py):
+        # every column, label and menu of the row reads the masked instance.
+        page.object_list = mask_customers(self.request.user, object_list, visible_ids=self.personal_account_ids)
+        return paginator, page, page.object_list, is_paginated
+
     def get_paginate_by(self, queryset):
         return resolve_per_page(self.request.GET.get("per_page"), self.preference)
 
@@ -171,6 +183,79 @@ class CustomerIndexView(IndexView):
             allow_empty_first_page=allow_empty_first_page,
             known_count=self.statistics["customers"],
         )
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        rows = self.rows_by_position(queryset, page, page_size)
+        # A list either way: the footer's links read the first and the last row.
+        page.object_list = rows if rows is not None else list(page.object_list)
+        return paginator, page, page.object_list, is_paginated
+
+    @cached_property
+    def page_key(self):
+        """What a keyset position is valid for: this tab, ordering, rows per page, accounts and filters."""
+        params = sorted((name, value) for name, values in self.current_params.lists() for value in values)
+        listing = self.listing
+        per_page = self.get_paginate_by(None)
+        material = repr((self.tab.slug, listing.ordering, per_page, listing.selected_account_ids, params))
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+    def rows_by_position(self, queryset, page, page_size):
+        """The page's rows sought from the ``after`` / ``before`` position, or None to use OFFSET."""
+        if page.number == 1:
+            return None
+        key_path, descending = self.listing.sort_key()
+        position, forwards = keyset.decode(self.request.GET.get("after"), self.page_key, key_path), True
+        if position is None:
+            position, forwards = keyset.decode(self.request.GET.get("before"), self.page_key, key_path), False
+        if position is None:
+            return None
+        condition = keyset.seek(
+            key_path, descending, position, forwards=forwards, nulls_high=keyset.nulls_sort_high(queryset.db)
+        )
+        sought = queryset.filter(condition)
+        if not forwards:
+            sought = sought.reverse()
+        rows = list(sought[:page_size])
+        if not forwards:
+            rows.reverse()
+        # Nothing there any more (rows deleted meanwhile): the page number's OFFSET shows what is.
+        return rows or None
+
+    def page_url(self, number, position_name=None, position=None):
+        params = self.current_params.copy()
+        if number > 1:
+            params["p"] = number
+            if position:
+                params[position_name] = position
+        return with_params(self.index_url, params)
+
+    def pagination(self, paginator, page):
+        """The footer's page links: the neighbours by keyset position, the others by number."""
+        rows = page.object_list
+        key_path, _descending = self.listing.sort_key()
+        after = keyset.encode(self.page_key, key_path, rows[-1]) if rows else None
+        before = keyset.encode(self.page_key, key_path, rows[0]) if rows else None
+
+        def url(number):
+            if number == page.number + 1:
+                return self.page_url(number, "after", after)
+            if number == page.number - 1:
+                return self.page_url(number, "before", before)
+            return self.page_url(number)
+
+        return {
+            "number": page.number,
+            "num_pages": paginator.num_pages,
+            "previous_url": url(page.number - 1) if page.has_previous() else None,
+            "next_url": url(page.number + 1) if page.has_next() else None,
+            "pages": [
+                {"number": number, "is_ellipsis": number == paginator.ELLIPSIS, "url": None}
+                if number == paginator.ELLIPSIS
+                else {"number": number, "is_ellipsis": False, "url": url(number), "is_current": number == page.number}
+                for number in paginator.get_elided_page_range(page.number)
+            ],
+        }
 
     # -- permissions read once per page --------------------------------------------------------
 
@@ -185,6 +270,17 @@ class CustomerIndexView(IndexView):
     @cached_property
     def erase_account_ids(self):
         return account_ids_for(self.request.user, Action.ERASE)
+
+    @cached_property
+    def personal_account_ids(self):
+        """The accounts whose personal data the user may see (services/personal_data.py); one query."""
+        return personal_account_ids(self.request.user)
+
+    def order_match(self):
+        match = self.listing.order_match
+        if match is not None and match.account_id not in self.personal_account_ids:
+            mask_order(match)
+        return match
 
     @cached_property
     def export_url(self):
@@ -294,7 +390,7 @@ class CustomerIndexView(IndexView):
             tab=self.tab,
             tabs=self.tab_links(),
             statistics=self.statistics,
-            order_match=self.listing.order_match,
+            order_match=self.order_match(),
             account_selector=self.account_selector(),
             column_picker_rows=self.column_picker_rows(),
             per_page=self.get_paginate_by(None),
@@ -306,6 +402,7 @@ class CustomerIndexView(IndexView):
             has_accounts=bool(self.viewable_accounts),
             can_add_account=self.request.user.has_perm("wagtail_customers.add_selleraccount"),
             add_account_url=reverse("wagtail_customers_accounts:add"),
+            pagination=self.pagination(context["paginator"], page) if page else None,
             first_row=page.start_index() if page and page.object_list else 0,
             last_row=page.end_index() if page and page.object_list else 0,
         )

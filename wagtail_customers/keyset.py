@@ -1,0 +1,105 @@
+"""Keyset (seek) paging for the customers listing: the next page starts after the last row shown.
+
+``OFFSET 50000`` makes the database walk past 50,000 rows; "rows after (value, id)" walks an index
+straight to the spot, so page 2,000 costs what page 2 does. The listing orders by one sort key and
+the id as a tie-breaker running the other way (``listing.CustomerListing.order_by_fields``), which
+the (key DESC, id) indexes serve in both directions.
+
+A position is an opaque URL token naming the ordering it belongs to and the row's (key, id); a token
+for another ordering, or one that does not decode, is ignored (the page number's OFFSET serves it),
+never an error. NULL keys sort as the database sorts them: above every value on PostgreSQL, below on
+SQLite; the seek condition follows suit so both databases page exactly like their ORDER BY.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connections
+from django.db.models import Q
+
+from .models import Customer
+
+
+@dataclass(frozen=True)
+class Position:
+    """A row of the listing in its ordering: the sort key's value and the customer id."""
+
+    value: object
+    pk: int
+
+
+def _key_field(path):
+    """The model field at the end of a ``__`` path (``account__name`` -> SellerAccount.name)."""
+    model, field = Customer, None
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        model = field.related_model or model
+    return field
+
+
+def _row_value(row, path):
+    value = row
+    for part in path.split("__"):
+        value = getattr(value, part) if value is not None else None
+    return value
+
+
+def encode(ordering, key_path, row):
+    """The token for "after / before ``row``" in ``ordering`` (the ``ordering`` URL value)."""
+    value = _row_value(row, key_path)
+    if value is not None and not isinstance(value, (int, str)):
+        value = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    raw = json.dumps({"o": ordering, "v": value, "id": row.pk}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(token, ordering, key_path):
+    """The ``Position`` in ``token``, or None when it is unreadable or made for another ordering."""
+    if not token or len(token) > 1000:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(data, dict) or data.get("o") != ordering:
+            return None
+        pk = data["id"]
+        if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
+            return None
+        value = data["v"]
+        if value is not None:
+            if not isinstance(value, (int, str)) or isinstance(value, bool):
+                return None
+            value = _key_field(key_path).to_python(value)
+    except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
+        return None
+    return Position(value, pk)
+
+
+def nulls_sort_high(using="default"):
+    """Does the database sort NULL above every value (PostgreSQL) or below it (SQLite)?"""
+    return connections[using].vendor == "postgresql"
+
+
+def seek(key_path, descending, position, *, forwards=True, nulls_high=True):
+    """The condition "comes after ``position``" in (key DESC, id ASC) or (key ASC, id DESC) order.
+
+    ``forwards=False`` is "comes before": the same condition in the reversed order.
+    """
+    if not forwards:
+        descending = not descending
+    # Where the key's values lie "beyond" the position, as the database orders NULL among them.
+    beyond = "lt" if descending else "gt"
+    null_is_beyond_values = nulls_high != descending  # NULL sorts after every value in this direction
+    if position.value is None:
+        past_key = Q(**{f"{key_path}__isnull": False}) if not null_is_beyond_values else Q(pk__in=[])
+        same_key = Q(**{f"{key_path}__isnull": True})
+    else:
+        past_key = Q(**{f"{key_path}__{beyond}": position.value})
+        if null_is_beyond_values:
+            past_key |= Q(**{f"{key_path}__isnull": True})
+        same_key = Q(**{key_path: position.value})
+    # The id runs the other way from the key (listing.order_by_fields).
+    past_id = Q(pk__gt=position.pk) if descending else Q(pk__lt=position.pk)
+    return past_key | (same_key & past_id)
