@@ -68,7 +68,7 @@ def _constant_queries(by_size):
             if "plugin" not in entry or rows == 0:
                 continue
             variant = "search+account" if "search+account" in entry["case"] else entry["case"].split(" ")[1]
-            variant = "page" if variant in ("p1", "deep") else variant
+            variant = "page" if variant in ("p1", "deep", "deep-seek") else variant
             counts.setdefault(f"{entry['tab']} {variant}", set()).add(entry["plugin"]["queries"])
     varying = {key: sorted(values) for key, values in counts.items() if len(values) > 1}
     return counts, varying

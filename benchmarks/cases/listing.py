@@ -2,8 +2,10 @@
 and a seller-account filter, through the Django test client as the logged-in superuser; the same
 request against the A0 baseline (``benchmarks.baselines``) in the same process, case by case."""
 
+import html
 import math
-from urllib.parse import urlencode
+import re
+from urllib.parse import parse_qsl, urlencode
 
 from django.test import Client
 
@@ -36,14 +38,27 @@ def _tab_count(user, tab, params):
 
 
 #: The cases ``--quick`` keeps for each tab: page 1, the deepest page, search with an account filter.
-QUICK = ("p1 x10", "deep", "search+account")
+QUICK = ("p1 x10", "deep", "deep-seek", "search+account")
 NO_MATCH = "zz-no-such-customer"
 #: A marker in a case's parameters (not sent): request the tab's ``results/`` fragment instead of the page.
 RESULTS_ONLY = "_results_only"
 
 
+def _next_link_params(user, tab, params):
+    """The query parameters of the "Next" link on the page ``params`` opens (its keyset position), or None."""
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    response = client.get(f"{PLUGIN_TABS[tab]}?{urlencode(params)}")
+    match = re.search(rb'<li class="next">\s*<a href="[^"?]*\?([^"]*)"', response.content)
+    return dict(parse_qsl(html.unescape(match[1].decode()))) if match else None
+
+
 def listing_cases(user, quick=False):
-    """The case grid: (name, tab, params) with the deep page computed from the tab's rows."""
+    """The case grid: (name, tab, params) with the deep page computed from the tab's rows.
+
+    "deep" opens the last page by its number (OFFSET); "deep-seek" opens it as a user paging on does,
+    from the previous page's "Next" link (a keyset position, ``wagtail_customers/keyset.py``).
+    """
     account_id = SellerAccount.objects.get(name=FILTER_ACCOUNT).pk
     cases = []
     for tab in PLUGIN_TABS:
@@ -53,6 +68,9 @@ def listing_cases(user, quick=False):
             last_page = max(1, math.ceil((rows or 0) / per_page))
             if last_page > 1:
                 cases.append((f"{tab} deep p{last_page} x{per_page}", tab, {"per_page": per_page, "p": last_page}))
+                sought = _next_link_params(user, tab, {"per_page": per_page, "p": last_page - 1})
+                if sought and ("after" in sought or "before" in sought):
+                    cases.append((f"{tab} deep-seek p{last_page} x{per_page}", tab, sought))
         cases.append((f"{tab} search x10", tab, {"per_page": 10, "q": SEARCH_TERM}))
         cases.append((f"{tab} account x10", tab, {"per_page": 10, "account": account_id}))
         cases.append((f"{tab} search+account x10", tab, {"per_page": 10, "q": SEARCH_TERM, "account": account_id}))
@@ -63,7 +81,7 @@ def listing_cases(user, quick=False):
     cases.append(("all results-only p1 x100", "all", {"per_page": 100, RESULTS_ONLY: 1}))
     if quick:
         cases = [case for case in cases if any(f" {marker}" in case[0] for marker in QUICK)]
-        cases = [case for case in cases if " deep " not in case[0] or case[0].endswith("x100")]
+        cases = [case for case in cases if " deep" not in case[0] or case[0].endswith("x100")]
     return cases
 
 
