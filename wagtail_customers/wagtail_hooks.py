@@ -10,12 +10,15 @@ from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
 from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
+from .views.connections import urls as connection_urls
+from .views.connections.panels import add_failing_connections_panel
 from .views.customer_page import urls as customer_page_urls
 from .views.exports import urls as export_urls
 from .views.imports import urls as import_urls
 from .views.listing.accounts import seller_account_viewset
 from .views.listing.menu_items import seller_accounts_menu_item
 from .views.listing.viewset import customer_viewset
+from .views.retention import urls as retention_urls
 from .views.listing.watchlist_snippet import WatchlistEntryBulkDeleteAction, watchlist_entry_viewset
 from .views.methods import refuse_unoffered_methods
 from .views.sharing import urls as sharing_urls
@@ -111,6 +114,20 @@ def register_import_menu_item():
         icon_name="upload",
         order=500,
     )
+
+
+@hooks.register("register_admin_urls")
+def register_connection_urls():
+    return refuse_unoffered_methods([path("customers/connections/", include(connection_urls))])
+
+
+# Failing store connections, on the dashboard of users who may manage seller accounts.
+hooks.register("construct_homepage_panels", add_failing_connections_panel)
+
+
+@hooks.register("register_admin_urls")
+def register_retention_urls():
+    return refuse_unoffered_methods([path("customers/retention/", include(retention_urls))])
 
 
 @hooks.register("register_log_actions")

@@ -19,7 +19,9 @@ from ...compat import PermissionPolicyViewSetMixin
 from ...ids import parse_id
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
+from ..connections.columns import ConnectionColumn
 from ..methods import OfferedMethodsViewSetMixin
+from ..retention.columns import RetentionColumn, with_retention
 
 MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selleraccount")
 
@@ -35,7 +37,10 @@ class SellerAccountIndexView(generic.IndexView):
     template_name = "wagtail_customers/shared/index.html"
 
     def get_base_queryset(self):
-        queryset = super().get_base_queryset()
+        # The Connection column reads each account's connection: one join, not a query per row.
+        queryset = super().get_base_queryset().select_related("connection")
+        # The Retention column reads each account's rule and last run (services/retention.py).
+        queryset = with_retention(queryset)
         if may_manage_accounts(self.request.user):
             return queryset
         return queryset.filter(pk__in=accounts_for(self.request.user, Action.VIEW))
@@ -71,7 +76,15 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
     url_prefix = "customers/accounts"
     name = "wagtail_customers_accounts"
     index_view_class = SellerAccountIndexView
-    list_display = ["name", "channel", "marketplace", "currency", YesNoColumn("is_enabled", label=_("Enabled"))]
+    list_display = [
+        "name",
+        "channel",
+        "marketplace",
+        "currency",
+        YesNoColumn("is_enabled", label=_("Enabled")),
+        RetentionColumn(),
+        ConnectionColumn(),
+    ]
     list_filter = ["channel", "is_enabled"]
     search_fields = ["name", "marketplace"]
     ordering = ["name"]

@@ -1,0 +1,56 @@
+"""The connection forms. Secret credentials are write-only: their inputs are always rendered empty, and
+left blank they keep the stored value."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class CredentialsForm(forms.Form):
+    """One field per ``CredentialField`` of the channel's adapter."""
+
+    def __init__(self, *args, credential_fields=(), stored=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.credential_fields = credential_fields
+        self.stored = stored or {}
+        for spec in credential_fields:
+            has_value = bool(self.stored.get(spec.name))
+            if spec.secret:
+                help_text = str(spec.help_text or "")
+                if has_value:
+                    help_text = (help_text + " " + str(_("Stored. Leave blank to keep it."))).strip()
+                field = forms.CharField(
+                    label=spec.label,
+                    help_text=help_text,
+                    # A stored secret is never sent back to the browser.
+                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                    required=spec.required and not has_value,
+                    strip=True,
+                )
+            else:
+                field = forms.CharField(
+                    label=spec.label,
+                    help_text=spec.help_text,
+                    required=spec.required,
+                    initial=self.stored.get(spec.name, ""),
+                    strip=True,
+                )
+            self.fields[spec.name] = field
+
+    def credentials(self):
+        """The stored credentials with this form's changes (blank secrets keep their stored value)."""
+        merged = dict(self.stored)
+        for spec in self.credential_fields:
+            value = self.cleaned_data.get(spec.name, "")
+            if spec.secret and not value:
+                continue
+            merged[spec.name] = value
+        return merged
+
+
+class ConnectForm(forms.Form):
+    backfill_from = forms.DateField(
+        label=_("Import history from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Orders placed or changed from this date on are imported. Leave empty for the whole history."),
+    )

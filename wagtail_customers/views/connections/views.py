@@ -1,0 +1,234 @@
+"""The Connection page of a seller account: ``/admin/customers/connections/<account id>/``.
+
+Credentials (secrets write-only), "Test connection", "Connect and import history" with the backfill's
+progress, the state and health, the last runs, counts per day, "Sync now", "Pause" and "Resume". Only
+users who may manage seller accounts open it (as the seller account's own edit view): anyone else is
+refused before the account is looked up, so ids cannot be probed. Every change is a POST.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.generic import TemplateView
+from wagtail.admin import messages
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from ...channels.base import ChannelError
+from ...channels.registry import get_adapter_class
+from ...ids import parse_id
+from ...models import ChannelConnection, ConnectionState, SellerAccount, SyncOutcome
+from ...secrets import encryption_available
+from ...services import channel_sync
+from ...task_queue import task_queue_configured
+from ..listing.accounts import may_manage_accounts
+from .forms import ConnectForm, CredentialsForm
+
+#: Runs listed on the page, and days of the counts per day.
+RECENT_RUNS = 10
+COUNT_DAYS = 14
+
+
+def account_or_404(request, account_id):
+    if not may_manage_accounts(request.user):
+        raise PermissionDenied
+    pk = parse_id(str(account_id))
+    if pk is None:
+        raise Http404
+    return get_object_or_404(SellerAccount, pk=pk)
+
+
+def connection_for(account):
+    connection = ChannelConnection.objects.filter(account=account).first()
+    return connection or ChannelConnection(account=account)
+
+
+def queue_sync(connection):
+    """Queue a sync of the connection after the request's transaction; False without a task queue."""
+    if not task_queue_configured():
+        return False
+    from ...channels.tasks import sync_connection_task
+
+    transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
+    return True
+
+
+def _page(account):
+    return reverse("wagtail_customers_connections:connection", args=[account.pk])
+
+
+class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "wagtail_customers/connections/connection.html"
+    header_icon = "site"
+    _show_breadcrumbs = True
+
+    def dispatch(self, request, *args, **kwargs):
+        self.account = account_or_404(request, kwargs["account_id"])
+        self.connection = connection_for(self.account)
+        self.adapter_class = get_adapter_class(self.account.channel)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return _("Connection of %(account)s") % {"account": self.account}
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse("wagtail_customers_accounts:index"), "label": _("Seller accounts")},
+            {"url": reverse("wagtail_customers_accounts:edit", args=[self.account.pk]), "label": str(self.account)},
+            {"url": "", "label": _("Connection")},
+        ]
+
+    def credentials_form(self, data=None):
+        stored = {}
+        if self.connection.has_credentials and encryption_available():
+            try:
+                stored = self.connection.get_credentials()
+            except Exception:  # noqa: BLE001 - unreadable: the form starts empty
+                stored = {}
+        return CredentialsForm(
+            data, credential_fields=getattr(self.adapter_class, "credential_fields", ()), stored=stored
+        )
+
+    def post(self, request, *args, **kwargs):
+        """Save the credentials (the form's only POST here; the actions have their own URLs)."""
+        if self.adapter_class is None or not encryption_available():
+            raise Http404
+        form = self.credentials_form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(credentials_form=form))
+        connection = self.connection
+        connection.set_credentials(form.credentials())
+        connection.save()
+        if connection.state in (ConnectionState.FAILING, ConnectionState.BACKFILLING, ConnectionState.LIVE):
+            # New credentials: try again now, as a fresh episode.
+            channel_sync.resume(connection)
+            queue_sync(connection)
+        messages.success(request, _("The credentials were saved (encrypted)."))
+        return redirect(_page(self.account))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        connection = self.connection
+        runs = list(connection.runs.all()[:RECENT_RUNS]) if connection.pk else []
+        context.update(
+            account=self.account,
+            connection=connection,
+            adapter_class=self.adapter_class,
+            capabilities=getattr(self.adapter_class, "capabilities", None),
+            encryption_available=encryption_available(),
+            task_queue=task_queue_configured(),
+            credentials_form=kwargs.get("credentials_form") or self.credentials_form(),
+            connect_form=ConnectForm(initial={"backfill_from": connection.backfill_from}),
+            runs=runs,
+            days=counts_per_day(connection) if connection.pk else [],
+            webhook_url=self.webhook_url(),
+            states=ConnectionState,
+        )
+        return context
+
+    def webhook_url(self):
+        if not (self.connection.pk and getattr(self.adapter_class, "webhook_topics", ())):
+            return None
+        path = reverse("wagtail_customers_webhooks:receive", args=[self.connection.webhook_token])
+        return self.request.build_absolute_uri(path)
+
+
+def counts_per_day(connection, days=COUNT_DAYS):
+    since = timezone.now() - timedelta(days=days)
+    return list(
+        connection.runs.filter(started_at__gte=since)
+        .annotate(day=TruncDate("started_at"))
+        .values("day")
+        .annotate(
+            runs=Count("pk"),
+            failed=Count("pk", filter=Q(outcome=SyncOutcome.FAILED)),
+            created=Sum("orders_created"),
+            updated=Sum("orders_updated"),
+        )
+        .order_by("-day")
+    )
+
+
+def _stored_connection(request, account_id):
+    account = account_or_404(request, account_id)
+    connection = ChannelConnection.objects.filter(account=account).first()
+    return account, connection
+
+
+@require_POST
+def test_connection(request, account_id):
+    account, connection = _stored_connection(request, account_id)
+    if connection is None or not connection.has_credentials:
+        messages.error(request, _("Enter and save the credentials first."))
+        return redirect(_page(account))
+    try:
+        description = channel_sync.build_adapter(connection).check()
+    except ChannelError as error:
+        messages.error(request, _("The connection does not work: %(error)s") % {"error": error.message})
+    else:
+        connection.shop_description = str(description or "")[:255]
+        connection.save(update_fields=["shop_description"])
+        messages.success(
+            request, _("The connection works: %(shop)s.") % {"shop": connection.shop_description or account}
+        )
+    return redirect(_page(account))
+
+
+@require_POST
+def connect(request, account_id):
+    """Start importing the history from the chosen date; the connection goes live when it is done."""
+    account, connection = _stored_connection(request, account_id)
+    if connection is None or not connection.has_credentials:
+        messages.error(request, _("Enter and save the credentials first."))
+        return redirect(_page(account))
+    form = ConnectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter a valid date, or leave it empty for the whole history."))
+        return redirect(_page(account))
+    if not task_queue_configured():
+        messages.error(request, _("Importing the history needs the site's Celery task queue, which is not set up."))
+        return redirect(_page(account))
+    channel_sync.start_backfill(connection, form.cleaned_data["backfill_from"])
+    queue_sync(connection)
+    messages.success(request, _("Importing the history in the background; this page shows its progress."))
+    return redirect(_page(account))
+
+
+@require_POST
+def sync_now(request, account_id):
+    account, connection = _stored_connection(request, account_id)
+    if connection is None or connection.state in (ConnectionState.NEVER_CONNECTED, ConnectionState.PAUSED):
+        messages.error(request, _("Connect the account (or resume it) first."))
+        return redirect(_page(account))
+    if not queue_sync(connection):
+        messages.error(request, _("Syncing needs the site's Celery task queue, which is not set up."))
+        return redirect(_page(account))
+    messages.success(request, _("A sync was queued."))
+    return redirect(_page(account))
+
+
+@require_POST
+def pause(request, account_id):
+    account, connection = _stored_connection(request, account_id)
+    if connection is not None and connection.state != ConnectionState.NEVER_CONNECTED:
+        channel_sync.pause(connection)
+        messages.success(request, _("The connection is paused: no sync runs and webhooks are ignored."))
+    return redirect(_page(account))
+
+
+@require_POST
+def resume(request, account_id):
+    account, connection = _stored_connection(request, account_id)
+    if connection is not None and connection.state == ConnectionState.PAUSED:
+        channel_sync.resume(connection)
+        queue_sync(connection)
+        messages.success(request, _("The connection is resumed."))
+    return redirect(_page(account))

@@ -1,0 +1,72 @@
+"""The public webhook endpoint: ``POST /customers-webhooks/<token>/`` (``wagtail_customers.urls``).
+
+Not under the admin and without CSRF (the channel's servers post here); the adapter's HMAC check with the
+shared secret is the authentication. A bad or missing signature is answered 401 and nothing is written;
+a good delivery is queued (``wagtail_customers.process_channel_webhook``) and answered 200 at once, so
+the channel does not time out and redeliver. The token in the URL only says which connection: it is
+random so that URLs do not reveal account ids, but it is not what the security rests on.
+"""
+
+import json
+
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotFound
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ...conf import get_setting
+from ...models import ChannelConnection, ConnectionState
+from ...services.channel_sync import ConnectionUnusable, build_adapter, process_webhook
+from ...task_queue import task_queue_configured
+
+
+def _text(status, message):
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def receive_webhook(request, token):
+    connection = ChannelConnection.objects.select_related("account").filter(webhook_token=token).first()
+    if connection is None or connection.state == ConnectionState.NEVER_CONNECTED:
+        return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
+    limit = get_setting("WEBHOOK_MAX_BYTES")
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _text(413, "Too large.")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _text(413, "Too large.")
+    try:
+        adapter = build_adapter(connection)
+    except ConnectionUnusable:
+        return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
+    if not adapter.webhook_topics:
+        return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
+    if not adapter.verify_webhook(request.headers, body):
+        return _text(401, "Invalid signature.")
+    topic = adapter.webhook_topic(request.headers)
+    if topic not in adapter.webhook_topics:
+        # A topic the plugin does not use (or the channel's test ping): accepted, so it is not redelivered.
+        return _text(200, "Ignored.")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _text(400, "Not JSON.")
+    delivery_id = adapter.webhook_delivery_id(request.headers)
+    received_at = timezone.now()
+    if task_queue_configured():
+        from ...channels.tasks import process_channel_webhook_task
+
+        transaction.on_commit(
+            lambda: process_channel_webhook_task.delay(
+                connection.pk, topic, payload, delivery_id, received_at.isoformat()
+            )
+        )
+    else:
+        process_webhook(connection.pk, topic, payload, delivery_id, received_at=received_at)
+    return _text(200, "OK")
