@@ -19,6 +19,8 @@ LOG_ACTIONS = [
     ),
     ("wagtail_customers.import.apply", _("Import orders"), _("Orders imported")),
     ("wagtail_customers.customer.erase", _("Erase personal data"), _("Personal data erased")),
+    ("wagtail_customers.customer.merge", _("Merge customers"), _("Another customer merged into this one")),
+    ("wagtail_customers.customer.unmerge", _("Undo merge"), _("Merge undone: the merged customer restored")),
     ("wagtail_customers.retention.rule", _("Change retention rule"), _("Retention rule changed")),
     ("wagtail_customers.retention.apply", _("Apply retention rule"), _("Retention rule applied")),
 ]

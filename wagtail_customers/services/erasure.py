@@ -33,6 +33,7 @@ from wagtail.models import ModelLogEntry
 
 from ..conf import get_setting
 from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
+from .merge import forget_merged_identities
 
 #: ``identity_key`` prefix of an erased customer; the rest is the keyed hash of the former identity key.
 ERASED_KEY_PREFIX = "erased:"
@@ -125,6 +126,8 @@ def _erase(customer, user, key):
         setattr(customer, field, "")
     customer.erased_at = timezone.now()
     customer.save(update_fields=["identity_key", "name", *ERASED_CUSTOMER_FIELDS, "erased_at"])
+    # Buyers merged into this customer (services/merge.py): their identity keys are hashed too.
+    forget_merged_identities(customer, lambda identity: hashed_identity_key(customer.account_id, identity, key))
 
     orders = Order.objects.filter(customer=customer)
     order_count = orders.update(ship_name=name, **dict.fromkeys(ERASED_ORDER_FIELDS, ""))

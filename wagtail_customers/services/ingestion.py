@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -23,6 +23,7 @@ from ..countries import normalise_country
 from ..models import (
     Channel,
     Customer,
+    CustomerAlias,
     Feedback,
     Order,
     OrderLine,
@@ -42,6 +43,7 @@ from .inputs import (
     OrderData,
     PromoCodeData,
 )
+from .merge import record_later_orders
 from .rows import insert_rows, update_rows, update_values
 from .statistics import refresh_statistics
 
@@ -234,7 +236,7 @@ def _record_batch(account, batch, refresh_stats):
         by_order_id[order_data.external_id] = order_data
     batch = list(by_order_id.values())
 
-    customers = _resolve_customers(account, batch, result)
+    customers, aliased = _resolve_customers(account, batch, result)
     stored = _stored_orders(account, by_order_id)
     stale_customer_ids, changed_customer_ids = set(), set()
     new_rows, updated_rows, written = [], [], []
@@ -286,6 +288,14 @@ def _record_batch(account, batch, refresh_stats):
                 (order_id, order_data.feedback.rating, order_data.feedback.comment, order_data.feedback.left_at)
             )
     insert_rows(OrderLine, LINE_FIELDS, lines)
+    if aliased:
+        # Orders of a merged buyer (services/merge.py): noted on the merge, so that undoing it moves them back.
+        later = {}
+        for order_data in written:
+            merge_id = aliased.get(identity_key(order_data))
+            if merge_id is not None:
+                later.setdefault(merge_id, []).append(order_ids[order_data.external_id])
+        record_later_orders(later)
     insert_rows(PromoCodeUsage, ("order", "code", "discount"), promo_codes)
     insert_rows(Feedback, ("order", "rating", "comment", "left_at"), feedback)
 
@@ -307,21 +317,43 @@ def _record_batch(account, batch, refresh_stats):
 
 
 def _resolve_customers(account, batch, result):
-    """Fetch or create the batch's customers in a bounded number of queries; returns key -> Customer.
+    """Fetch or create the batch's customers in a bounded number of queries.
+
+    Returns ``(key -> Customer, key -> merge id)``; the second holds the keys found through a merged
+    customer's alias (services/merge.py).
 
     An erased customer is stored under the keyed hash of its identity key (services/erasure.py): each
     key is looked up hashed too, so the buyer's orders come back to the erased customer, not a new one.
+    A key no customer has may be a merged customer's: its alias names the customer it was merged into.
     """
     keys = {identity_key(order_data): order_data for order_data in batch}
     hashed = {hashed_identity_key(account.pk, key): key for key in keys}
+    aliases = {
+        hashed.get(alias_key, alias_key): (customer_id, merge_id)
+        for alias_key, customer_id, merge_id in CustomerAlias.objects.filter(
+            account=account, identity_key__in=[*keys, *hashed]
+        ).values_list("identity_key", "customer_id", "merge_id")
+    }
     found = {}
     # Locked (in id order, as erasure locks them) until the batch commits: an erasure committing meanwhile
     # is waited for and then seen, so its personal data is not written back (tests/test_erasure_parallel.py).
     # The batch writes these rows anyway (details, statistics). Erased customers last, so that they win
-    # over a same-key customer made before the erasure.
-    locked = Customer.objects.select_for_update().filter(account=account, identity_key__in=[*keys, *hashed])
+    # over a same-key customer made before the erasure. Customers merged into come in the same query.
+    wanted = Q(identity_key__in=[*keys, *hashed])
+    if aliases:
+        wanted |= Q(pk__in={customer_id for customer_id, _ in aliases.values()})
+    locked = Customer.objects.select_for_update().filter(wanted, account=account)
+    by_pk = {}
     for customer in sorted(locked.order_by("pk"), key=lambda customer: customer.erased_at is not None):
-        found[hashed.get(customer.identity_key, customer.identity_key)] = customer
+        by_pk[customer.pk] = customer
+        key = hashed.get(customer.identity_key, customer.identity_key)
+        if key in keys:
+            found[key] = customer
+    aliased = {}
+    for key, (customer_id, merge_id) in aliases.items():
+        if key not in found and customer_id in by_pk:
+            found[key] = by_pk[customer_id]
+            aliased[key] = merge_id
     missing = [key for key in keys if key not in found]
     if missing:
         Customer.objects.bulk_create(
@@ -333,7 +365,7 @@ def _resolve_customers(account, batch, result):
         result.customers_created = len(created)
         result.created_customer_ids = {customer.pk for customer in created.values()}
         found.update(created)
-    return found
+    return found, aliased
 
 
 def _order_values(order_data, customer_id, account_currency, rates):

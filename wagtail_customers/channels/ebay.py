@@ -1,0 +1,352 @@
+"""eBay: orders pulled from the Sell Fulfillment API v1 (getOrders) over ``requests``.
+
+eBay publishes no maintained Python client for its REST Sell APIs (its own SDKs cover OAuth only, and
+the community ``ebaysdk`` speaks the older XML Trading API), so this is plain HTTP following the API
+reference. What comes through and what does not is in docs/howto/channels/ebay.md.
+
+Endpoints: ``CHANNEL_API_URLS["ebay"]`` with ``"api"`` (base of the Sell APIs) and ``"identity"`` (base
+of the OAuth token endpoint); both default to https://api.ebay.com (the sandbox is
+https://api.sandbox.ebay.com).
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import requests
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import get_setting
+from ..models import Channel, FulfilmentStatus, OrderStatus
+from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
+from .base import (
+    AuthenticationFailed,
+    ChannelAdapter,
+    ChannelCapabilities,
+    ChannelError,
+    CredentialField,
+    MalformedResponse,
+    OrderPage,
+    RateLimited,
+    parse_datetime_utc,
+)
+
+PRODUCTION = "https://api.ebay.com"
+TOKEN_PATH = "/identity/v1/oauth2/token"
+ORDERS_PATH = "/sell/fulfillment/v1/order"
+#: The read-only scope of the Fulfillment API: the refresh token must have been granted it.
+SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment.readonly"
+#: getOrders answers at most 200 orders a page.
+PAGE_SIZE = 200
+#: Offsets run over a set that can change while it is read (an order modified meanwhile moves). The next
+#: pass starts this long before the current one started, so an order changed during a pass is read again.
+OVERLAP = timedelta(minutes=5)
+TIMEOUT = 30
+ZERO = Decimal("0.00")
+
+#: orderFulfillmentStatus -> fulfilment status.
+FULFILMENT = {
+    "NOT_STARTED": FulfilmentStatus.UNFULFILLED,
+    "IN_PROGRESS": FulfilmentStatus.PARTIAL,
+    "FULFILLED": FulfilmentStatus.FULFILLED,
+}
+#: orderPaymentStatus -> order status, for an order not cancelled (a paid one is shipped once fulfilled).
+PAYMENT = {
+    "PENDING": OrderStatus.PENDING,
+    "FAILED": OrderStatus.PENDING,
+    "PAID": OrderStatus.PAID,
+    "PARTIALLY_REFUNDED": OrderStatus.PARTIALLY_REFUNDED,
+    "FULLY_REFUNDED": OrderStatus.REFUNDED,
+}
+
+
+def api_urls():
+    urls = get_setting("CHANNEL_API_URLS").get(Channel.EBAY, {}) or {}
+    return (urls.get("api") or PRODUCTION).rstrip("/"), (urls.get("identity") or PRODUCTION).rstrip("/")
+
+
+class EbayAdapter(ChannelAdapter):
+    channel = Channel.EBAY
+    credential_fields = (
+        CredentialField("client_id", _("App ID (client id)"), help_text=_("From your eBay developer keyset.")),
+        CredentialField("client_secret", _("Cert ID (client secret)"), secret=True),
+        CredentialField(
+            "refresh_token",
+            _("Refresh token"),
+            secret=True,
+            help_text=_("The seller's user refresh token with the sell.fulfillment.readonly scope (valid 18 months)."),
+        ),
+    )
+    capabilities = ChannelCapabilities(buyer_email=True, returns=False, feedback=False, fees=True)
+
+    def __init__(self, credentials, *, account_currency="USD"):
+        super().__init__(credentials, account_currency=account_currency)
+        self.api_url, self.identity_url = api_urls()
+        self.session = requests.Session()
+        self.access_token = None
+
+    # OAuth: the refresh-token grant gives a user access token for about two hours.
+    def _refresh_access_token(self):
+        try:
+            response = self.session.post(
+                self.identity_url + TOKEN_PATH,
+                auth=(self.credentials.get("client_id", ""), self.credentials.get("client_secret", "")),
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": self.credentials.get("refresh_token", ""),
+                    "scope": SCOPE,
+                },
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as error:
+            raise ChannelError(_("eBay could not be reached: %(error)s") % {"error": type(error).__name__}) from None
+        body = _json_or_none(response)
+        if response.status_code in (400, 401):
+            code = (body or {}).get("error", "") if isinstance(body, dict) else ""
+            raise AuthenticationFailed(
+                _("eBay refused the credentials (%(code)s): %(message)s Reconnect the account.")
+                % {
+                    "code": code or response.status_code,
+                    "message": (body or {}).get("error_description", "") if isinstance(body, dict) else "",
+                }
+            )
+        self._raise_for_status(response, body)
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise MalformedResponse(_("eBay's token endpoint answered without an access token."))
+        self.access_token = body["access_token"]
+
+    def _get(self, path, params):
+        """GET one Sell API resource, with the access token refreshed once if eBay calls it invalid."""
+        for attempt in (1, 2):
+            if self.access_token is None:
+                self._refresh_access_token()
+            try:
+                response = self.session.get(
+                    self.api_url + path,
+                    params=params,
+                    headers={"Authorization": f"Bearer {self.access_token}", "Accept": "application/json"},
+                    timeout=TIMEOUT,
+                )
+            except requests.RequestException as error:
+                raise ChannelError(
+                    _("eBay could not be reached: %(error)s") % {"error": type(error).__name__}
+                ) from None
+            body = _json_or_none(response)
+            if response.status_code == 401:
+                self.access_token = None
+                if attempt == 1:
+                    continue
+                raise AuthenticationFailed(
+                    _("eBay refused access: %(message)s Reconnect the account.") % {"message": _error_text(body)}
+                )
+            self._raise_for_status(response, body)
+            if not isinstance(body, dict):
+                raise MalformedResponse(_("eBay answered something that is not the documented JSON object."))
+            return body
+
+    def _raise_for_status(self, response, body):
+        status = response.status_code
+        if status == 429:
+            raise RateLimited(
+                _("eBay's call limit is reached: %(message)s") % {"message": _error_text(body)},
+                retry_after=_retry_after(response.headers),
+            )
+        if status == 403:
+            raise AuthenticationFailed(
+                _("eBay refused access (the token lacks the Fulfillment scope?): %(message)s")
+                % {"message": _error_text(body)}
+            )
+        if status >= 400:
+            raise ChannelError(
+                _("eBay answered with an error (HTTP %(status)s): %(message)s")
+                % {"status": status, "message": _error_text(body)},
+                retry_after=_retry_after(response.headers),
+            )
+
+    def check(self):
+        body = self._get(ORDERS_PATH, {"limit": 1, "offset": 0})
+        total = body.get("total")
+        return _("eBay seller account (%(count)s orders)") % {"count": total if total is not None else "?"}
+
+    def fetch_orders(self, *, cursor=None, since=None):
+        now = datetime.now(UTC)
+        if cursor:
+            state = json.loads(cursor)
+        else:
+            state = {"since": _iso(since) if since else None}
+        if state.get("offset") is None:
+            # A new pass: remember when it started, the next one starts a little before.
+            state["started"], state["offset"] = _iso(now), 0
+        params = {"limit": PAGE_SIZE, "offset": state["offset"]}
+        if state.get("since"):
+            params["filter"] = f"lastmodifieddate:[{state['since']}..]"
+        body = self._get(ORDERS_PATH, params)
+        raw_orders = body.get("orders", [])
+        if not isinstance(raw_orders, list):
+            raise MalformedResponse(_("eBay's getOrders answer has no orders list."))
+        orders = [self._order(raw) for raw in raw_orders]
+        offset = state["offset"] + len(raw_orders)
+        total = body.get("total")
+        if raw_orders and body.get("next") and (not isinstance(total, int) or offset < total):
+            return OrderPage(orders=orders, cursor=json.dumps({**state, "offset": offset}), done=False)
+        next_since = parse_datetime_utc(state["started"]) - OVERLAP
+        if state.get("since"):
+            next_since = max(next_since, parse_datetime_utc(state["since"]))
+        return OrderPage(orders=orders, cursor=json.dumps({"since": _iso(next_since)}), done=True)
+
+    def _order(self, raw):
+        try:
+            order_id = str(raw["orderId"])
+            placed_at = parse_datetime_utc(raw["creationDate"])
+        except (KeyError, TypeError, ValueError):
+            raise MalformedResponse(
+                _("An eBay order lacks its id or creation date: %(value)s") % {"value": str(raw)[:200]}
+            ) from None
+        pricing = raw.get("pricingSummary") or {}
+        buyer = raw.get("buyer") or {}
+        registration = buyer.get("buyerRegistrationAddress") or {}
+        cancelled = (raw.get("cancelStatus") or {}).get("cancelState") == "CANCELED"
+        fulfilment = FULFILMENT.get(raw.get("orderFulfillmentStatus"), FulfilmentStatus.UNFULFILLED)
+        status = PAYMENT.get(raw.get("orderPaymentStatus"), OrderStatus.PAID)
+        if cancelled:
+            status, fulfilment = OrderStatus.CANCELLED, FulfilmentStatus.CANCELLED
+        elif status == OrderStatus.PAID and fulfilment == FulfilmentStatus.FULFILLED:
+            status = OrderStatus.SHIPPED
+        payments = (raw.get("paymentSummary") or {}).get("payments") or []
+        refunds = [
+            refund
+            for refund in (raw.get("paymentSummary") or {}).get("refunds") or []
+            if refund.get("refundStatus") == "REFUNDED"
+        ]
+        lines, codes = [], {}
+        for item in raw.get("lineItems") or []:
+            lines.append(_line(item))
+            for promotion in item.get("appliedPromotions") or []:
+                code = str(promotion.get("promotionId") or "").strip()
+                if code:
+                    codes[code] = codes.get(code, ZERO) + abs(_amount(promotion.get("discountAmount")))
+        total = _amount(pricing.get("total"), default=None)
+        return OrderData(
+            external_id=order_id,
+            placed_at=placed_at,
+            channel=Channel.EBAY,
+            currency=_currency(pricing) or None,
+            status=status,
+            fulfilment_status=fulfilment,
+            customer=CustomerData(
+                # The buyer's eBay user id (an immutable id in its place for some US buyers from 2025).
+                external_id=str(buyer.get("username") or ""),
+                # Given for 14 days after the order; the name and phone for 90 days.
+                email=_email(registration.get("email")),
+                name=registration.get("fullName") or "",
+                phone=(registration.get("primaryPhone") or {}).get("phoneNumber") or "",
+            ),
+            subtotal=_amount(pricing.get("priceSubtotal"), default=None),
+            # priceDiscount sums every discount, the lines' too: the order keeps what the lines do not
+            # (the ingestion service adds the lines' discounts to the order's).
+            discount=max(
+                abs(_amount(pricing.get("priceDiscount")))
+                + abs(_amount(pricing.get("deliveryDiscount")))
+                - sum((line.discount for line in lines), ZERO),
+                ZERO,
+            ),
+            shipping=_amount(pricing.get("deliveryCost")),
+            tax=_amount(pricing.get("tax")),
+            total=total,
+            refunded=sum((_amount(refund.get("amount")) for refund in refunds), ZERO),
+            channel_fees=_amount(raw.get("totalMarketplaceFee"), default=None),
+            ship_to=_ship_to(raw),
+            lines=lines,
+            promo_codes=[PromoCodeData(code=code, discount=amount) for code, amount in codes.items()],
+            paid_at=parse_datetime_utc(payments[0].get("paymentDate")) if payments else None,
+            cancelled_at=parse_datetime_utc((raw.get("cancelStatus") or {}).get("cancelledDate"))
+            if cancelled
+            else None,
+            refunded_at=max(
+                (parse_datetime_utc(r.get("refundDate")) for r in refunds if r.get("refundDate")), default=None
+            ),
+        )
+
+
+def _line(item):
+    quantity = int(item.get("quantity") or 0)
+    cost = _amount(item.get("lineItemCost"))
+    discounted = _amount(item.get("discountedLineItemCost"), default=cost)
+    return LineData(
+        sku=item.get("sku") or str(item.get("legacyItemId") or ""),
+        product_name=item.get("title") or "",
+        quantity=quantity,
+        # lineItemCost is the price of the whole quantity, before discounts.
+        unit_price=(cost / quantity).quantize(Decimal("0.01")) if quantity else cost,
+        line_total=cost,
+        discount=max(cost - discounted, ZERO),
+    )
+
+
+def _ship_to(raw):
+    for instruction in raw.get("fulfillmentStartInstructions") or []:
+        ship_to = (instruction.get("shippingStep") or {}).get("shipTo")
+        if ship_to:
+            address = ship_to.get("contactAddress") or {}
+            return AddressData(
+                name=ship_to.get("fullName") or "",
+                line1=address.get("addressLine1") or "",
+                line2=address.get("addressLine2") or "",
+                city=address.get("city") or "",
+                state=address.get("stateOrProvince") or "",
+                postal_code=address.get("postalCode") or "",
+                country=address.get("countryCode") or "",
+                phone=(ship_to.get("primaryPhone") or {}).get("phoneNumber") or "",
+            )
+    return AddressData()
+
+
+def _email(value):
+    """The buyer's address; eBay puts a placeholder ("Invalid Request") in it once the order is 14 days old."""
+    value = str(value or "").strip()
+    return value if "@" in value else ""
+
+
+def _currency(pricing):
+    for name in ("total", "priceSubtotal"):
+        currency = (pricing.get(name) or {}).get("currency")
+        if currency:
+            return str(currency).upper()
+    return ""
+
+
+def _amount(money, default=ZERO):
+    """eBay's Amount: ``{"value": "12.34", "currency": "USD"}`` (the seller's currency; the buyer's, if
+    another, is in ``convertedFromValue``)."""
+    if not money:
+        return default
+    try:
+        return Decimal(str(money["value"]))
+    except (KeyError, TypeError, InvalidOperation):
+        raise MalformedResponse(_("eBay sent an amount that is not a number: %(value)s") % {"value": money}) from None
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_text(body):
+    """The first of eBay's ``errors[]`` messages ({errorId, domain, category, message, longMessage})."""
+    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+        first = body["errors"][0] or {}
+        return f"{first.get('message', '')} ({first.get('errorId', '?')})"
+    return ""
+
+
+def _retry_after(headers):
+    try:
+        return max(float(headers.get("Retry-After")), 0.0) if headers.get("Retry-After") else None
+    except ValueError:
+        return None
+
+
+def _iso(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
