@@ -1,0 +1,311 @@
+"""WooCommerce: orders pulled over the REST API v3 (``wc/v3``) with the ``woocommerce`` package, pushed by webhooks.
+
+Authentication is the package's: over https the consumer key and secret go as HTTP basic auth; over plain
+http (a store without TLS, or the stand-in server of the tests) WooCommerce accepts only OAuth 1.0a, so the
+package signs each request (HMAC-SHA256) in its query string. Both are production paths.
+
+The pull asks for orders changed after a high-water mark, oldest change first (``orderby=modified``,
+``order=asc``, ``modified_after`` with ``dates_are_gmt``). The cursor is that mark plus a page number; see
+``next_cursor`` for why a sync that races with changes in the store skips nothing.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from django.utils.translation import gettext_lazy as _
+from woocommerce import API
+
+from ..models import Channel, SyncStatus
+from .base import (
+    AuthenticationFailed,
+    ChannelAdapter,
+    ChannelCapabilities,
+    ChannelError,
+    CredentialField,
+    MalformedResponse,
+    OrderPage,
+    RateLimited,
+    parse_datetime_utc,
+)
+from .registry import register_adapter
+from .woocommerce_orders import order_from_json
+
+API_VERSION = "wc/v3"
+#: WooCommerce's maximum page size.
+PER_PAGE = 100
+#: Seconds to wait for the store; WordPress with many plugins can be slow on a page of 100 orders.
+TIMEOUT = 30
+#: ``modified_after`` is strict and has one-second precision: asking from one second before the mark
+#: fetches again the orders changed in the mark's own second (recording them again changes nothing)
+#: rather than skip one changed in that second after the previous page was read.
+OVERLAP = timedelta(seconds=1)
+ORDER_TOPICS = ("order.created", "order.updated", "order.restored")
+PING_BODY = re.compile(rb"webhook_id=\d+")
+
+
+class StoreNotFound(ChannelError):
+    """No WooCommerce REST API at the store URL: the seller must correct it."""
+
+    retryable = False
+
+
+class RequestRefused(ChannelError):
+    """WooCommerce refused the request itself (400): retrying the same request cannot help."""
+
+    retryable = False
+
+
+@register_adapter
+class WooCommerceAdapter(ChannelAdapter):
+    channel = Channel.WOOCOMMERCE
+    credential_fields = (
+        CredentialField(
+            "store_url",
+            _("Store URL"),
+            help_text=_("The address of the WordPress site, for example https://shop.example.com."),
+        ),
+        CredentialField(
+            "consumer_key",
+            _("Consumer key"),
+            secret=True,
+            help_text=_("Starts with ck_. WooCommerce › Settings › Advanced › REST API, with Read access."),
+        ),
+        CredentialField("consumer_secret", _("Consumer secret"), secret=True, help_text=_("Starts with cs_.")),
+        CredentialField(
+            "webhook_secret",
+            _("Webhook secret"),
+            secret=True,
+            required=False,
+            help_text=_("The secret typed into the store's order webhooks; leave empty to sync by pull only."),
+        ),
+    )
+    # Buyer e-mails: the billing e-mail, guests' too. Refunded units come from the refunds endpoint (core
+    # WooCommerce has no returns of its own). No feedback. Fees: the core API has no payment gateway or
+    # marketplace fees (fee_lines are fees the buyer paid), so the P&L has no WooCommerce fees.
+    capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=False, webhooks=True)
+    webhook_topics = ORDER_TOPICS
+
+    def __init__(self, credentials, *, account_currency="USD"):
+        super().__init__(credentials, account_currency=account_currency)
+        self.store_url = str(self.credentials.get("store_url") or "").strip().rstrip("/")
+        self.api = API(
+            url=self.store_url,
+            consumer_key=str(self.credentials.get("consumer_key") or "").strip(),
+            consumer_secret=str(self.credentials.get("consumer_secret") or "").strip(),
+            version=API_VERSION,
+            timeout=TIMEOUT,
+        )
+
+    # Pull.
+    def check(self):
+        settings = self._get("settings/general")
+        if not isinstance(settings, list):
+            raise MalformedResponse(_("WooCommerce's general settings are not a list."))
+        values = {item.get("id"): item.get("value") for item in settings if isinstance(item, dict)}
+        # The key may read settings but not orders (a user without that right): ask for one order too.
+        self._get("orders", params={"per_page": 1})
+        currency = str(values.get("woocommerce_currency") or "").upper()
+        host = urlsplit(self.store_url).netloc or self.store_url
+        if currency and currency != self.account_currency.upper():
+            return _("WooCommerce store %(host)s, in %(currency)s (converted into %(account)s).") % {
+                "host": host,
+                "currency": currency,
+                "account": self.account_currency.upper(),
+            }
+        return _("WooCommerce store %(host)s, in %(currency)s.") % {"host": host, "currency": currency or "?"}
+
+    def fetch_orders(self, *, cursor=None, since=None):
+        position = Cursor.parse(cursor) if cursor else Cursor(since.astimezone(UTC) if since else None, 1)
+        params = {
+            "per_page": PER_PAGE,
+            "page": position.page,
+            "orderby": "modified",
+            "order": "asc",
+        }
+        if position.after is not None:
+            params["modified_after"] = (position.after - OVERLAP).strftime("%Y-%m-%dT%H:%M:%S")
+            params["dates_are_gmt"] = "true"
+        body, response = self._get("orders", params=params, with_response=True)
+        if not isinstance(body, list):
+            raise MalformedResponse(_("WooCommerce's order list is not a list."))
+        orders = [order_from_json(item, refunds=self._refunds(item)) for item in body]
+        modified = [_modified(item) for item in body]
+        next_position = position.next(modified, _total_pages(response))
+        return OrderPage(orders=orders, cursor=next_position.dump(), done=next_position.done)
+
+    def _refunds(self, order):
+        """The order's refunds with their lines (refunded units), fetched only for an order that has any.
+
+        The order itself lists each refund's amount but not which units it was for nor its date: one more
+        call per refunded order, a small share of orders, gives both.
+        """
+        if not isinstance(order, dict) or not order.get("refunds"):
+            return None
+        refunds = self._get(f"orders/{int(order['id'])}/refunds", params={"per_page": PER_PAGE})
+        if not isinstance(refunds, list):
+            raise MalformedResponse(_("WooCommerce's refund list is not a list."))
+        return refunds
+
+    # Push.
+    def verify_webhook(self, headers, body):
+        secret = str(self.credentials.get("webhook_secret") or "")
+        signature = _header(headers, "X-WC-Webhook-Signature")
+        if not secret or not signature:
+            return False
+        expected = base64.b64encode(hmac.new(secret.encode(), bytes(body), hashlib.sha256).digest()).decode()
+        return hmac.compare_digest(expected, signature.strip())
+
+    def is_webhook_ping(self, headers, body):
+        """True for the unsigned ping WooCommerce sends when a webhook is saved (``webhook_id=<n>``).
+
+        It carries no order and no signature; WooCommerce wants a 200 for it, else the seller sees
+        "Delivery URL returned response code" on saving the webhook. Answering it records nothing.
+        """
+        return not _header(headers, "X-WC-Webhook-Topic") and bool(PING_BODY.fullmatch(bytes(body).strip()))
+
+    def webhook_topic(self, headers):
+        return _header(headers, "X-WC-Webhook-Topic").strip()
+
+    def webhook_delivery_id(self, headers):
+        return _header(headers, "X-WC-Webhook-Delivery-ID").strip()
+
+    def orders_from_webhook(self, topic, payload):
+        if topic not in ORDER_TOPICS:
+            # order.deleted carries only the id; other topics are not orders. The next pull reconciles.
+            return []
+        if isinstance(payload, (bytes, str)):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                raise MalformedResponse(_("The WooCommerce webhook's body is not JSON.")) from None
+        return [order_from_json(payload, refunds=self._refunds(payload), sync_status=SyncStatus.PENDING)]
+
+    # HTTP.
+    def _get(self, endpoint, *, params=None, with_response=False):
+        try:
+            response = self.api.get(endpoint, params=dict(params or {}))
+        except requests.Timeout:
+            raise ChannelError(_("The store did not answer in time.")) from None
+        except requests.RequestException as error:
+            # Never str(error): over http its URL holds the signed query string with the consumer key.
+            raise ChannelError(_("Could not reach the store (%(error)s).") % {"error": type(error).__name__}) from None
+        _raise_for_status(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise MalformedResponse(_("WooCommerce answered something that is not JSON.")) from None
+        return (body, response) if with_response else body
+
+
+class Cursor:
+    """Where the pull stands: the latest ``date_modified_gmt`` recorded, and a page from there.
+
+    Pages of an ``orderby=modified`` list shift when an order changes during a sync (it moves to the
+    end), so page numbers alone could skip one. Each page therefore restarts from the newest change it
+    holds, at page 1. Only when a whole page shares that one second (a bulk status change) does the
+    page number go on, so the pull always advances.
+    """
+
+    def __init__(self, after, page, done=False):
+        self.after = after
+        self.page = page
+        self.done = done
+
+    @classmethod
+    def parse(cls, text):
+        try:
+            data = json.loads(text)
+            after = parse_datetime_utc(data.get("modified_after"))
+            page = int(data.get("page") or 1)
+        except (ValueError, TypeError, AttributeError):
+            raise MalformedResponse(_("The stored WooCommerce cursor cannot be read.")) from None
+        return cls(after, max(page, 1))
+
+    def next(self, modified, total_pages):
+        newest = max((moment for moment in modified if moment is not None), default=None)
+        done = len(modified) < PER_PAGE or (total_pages is not None and self.page >= total_pages)
+        if newest is not None and (self.after is None or newest > self.after):
+            return Cursor(newest, 1, done)
+        return Cursor(self.after, 1 if done else self.page + 1, done)
+
+    def dump(self):
+        after = self.after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if self.after else None
+        return json.dumps({"modified_after": after, "page": self.page})
+
+
+def _modified(order):
+    try:
+        return parse_datetime_utc(order.get("date_modified_gmt"))
+    except (ValueError, TypeError, AttributeError):
+        raise MalformedResponse(_("A WooCommerce order has no readable date_modified_gmt.")) from None
+
+
+def _total_pages(response):
+    try:
+        return int(response.headers.get("X-WP-TotalPages", ""))
+    except ValueError:
+        return None
+
+
+def _raise_for_status(response):
+    status = response.status_code
+    if status < 400:
+        return
+    message = _error_message(response)
+    if status in (401, 403):
+        raise AuthenticationFailed(
+            _("WooCommerce refused the API key (%(message)s). Check the key, its secret and its Read access.")
+            % {"message": message}
+        )
+    if status == 429:
+        raise RateLimited(_("The store asks to slow down."), retry_after=_retry_after(response))
+    if status == 404:
+        raise StoreNotFound(_("No WooCommerce REST API at this store URL (%(message)s).") % {"message": message})
+    if status >= 500:
+        raise ChannelError(_("The store failed (HTTP %(status)s).") % {"status": status})
+    raise RequestRefused(_("WooCommerce refused the request: %(message)s") % {"message": message})
+
+
+def _error_message(response):
+    """WooCommerce's own message ({"code", "message", "data": {"status"}}), short and without markup."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        text = re.sub(r"<[^>]+>", "", str(body["message"]))
+        code = str(body.get("code") or "")
+        return f"{text[:200]} [{code[:80]}]" if code else text[:200]
+    return f"HTTP {response.status_code}"
+
+
+def _retry_after(response):
+    """Retry-After in seconds: a number, or an HTTP date; None when absent or unreadable."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(int((moment - datetime.now(UTC)).total_seconds()), 0)
+
+
+def _header(headers, name):
+    """A header by name, whatever its case (Django's request.headers, a dict, or requests' headers)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), "")
+    return str(value or "")
