@@ -114,6 +114,21 @@ DEFAULTS = {
     "WEBHOOK_MAX_BYTES": 2 * 1024 * 1024,
     # How long recorded webhook delivery ids are kept to recognise a redelivery, in days.
     "WEBHOOK_DELIVERY_RETENTION_DAYS": 7,
+    # In-site shops (docs/howto/in-site-shops.md). The name of the seller account that django-salesman's orders
+    # go to, when wagtail_customers.contrib.salesman is installed (system check E070).
+    "SALESMAN_SELLER_ACCOUNT": None,
+    # Salesman order statuses -> ledger statuses ("paid", "shipped", ...), over the built-in map of salesman's
+    # own statuses; a status in neither is "paid" once the order is paid in full, else "pending".
+    "SALESMAN_STATUSES": {},
+    # Which basket modifiers' extra rows are "shipping", "tax" or "discount", by modifier identifier; any other
+    # row with a negative amount is a discount (a promo code when its extra has a "code").
+    "SALESMAN_EXTRA_ROWS": {"shipping": "shipping", "tax": "tax"},
+    # The name of the seller account that django-oscar's orders go to, when wagtail_customers.contrib.oscar is
+    # installed (system check E071).
+    "OSCAR_SELLER_ACCOUNT": None,
+    # Oscar order statuses -> ledger statuses, over the built-in map of Oscar's sandbox pipeline ("Pending",
+    # "Being processed", "Complete", "Cancelled"); a status in neither is "paid".
+    "OSCAR_STATUSES": {},
 }
 
 

@@ -1,0 +1,162 @@
+"""django-salesman's orders in the ledger: placed through salesman's own API, updated, refunded, backfilled.
+
+Runs with ``--ds=tests.contrib.salesman_settings`` (``make test-contrib``): the real django-salesman, its
+basket, checkout and orders API, and the example shop's modifiers and payment method in tests/contrib.
+"""
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+from rest_framework.test import APIClient
+from salesman.core.utils import get_salesman_model
+
+from tests.contrib.salesman_shop.models import Product
+from wagtail_customers.models import Customer, Order, OrderStatus, SellerAccount
+from wagtail_customers.services.statistics import rebuild_statistics
+
+SalesmanOrder = get_salesman_model("Order")
+
+
+@pytest.fixture
+def shop_account(db):
+    return SellerAccount.objects.create(name="Salesman shop", currency="EUR")
+
+
+@pytest.fixture
+def products(db):
+    return (
+        Product.objects.create(name="Mug", code="MUG-01", price=Decimal("12.50")),
+        Product.objects.create(name="Tea towel", code="TOWEL-02", price=Decimal("8.00")),
+    )
+
+
+def place_order(products, *, email="ada@example.com", coupon=None, quantities=(2, 1)):
+    """Basket -> checkout through salesman's REST API, as the shop's front end does; returns the order."""
+    buyer = APIClient()
+    for product, quantity in zip(products, quantities, strict=True):
+        response = buyer.post(
+            "/api/basket/",
+            {"product_type": "salesman_shop.Product", "product_id": product.pk, "quantity": quantity},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+    if coupon:  # the shop's coupon field: salesman's basket "extra", which the coupon modifier reads
+        response = buyer.put("/api/basket/extra/", {"extra": {"coupon": coupon}}, format="json")
+        assert response.status_code == 200, response.content
+    response = buyer.post(
+        "/api/checkout/",
+        {
+            "email": email,
+            "shipping_address": "Ada Lovelace\n12 St James's Square\nLondon SW1Y 4JH",
+            "billing_address": "Ada Lovelace\n12 St James's Square\nLondon SW1Y 4JH",
+            "payment_method": "pay-on-placement",
+            "extra": {"name": "Ada Lovelace", "country": "GB"} if coupon else {},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return SalesmanOrder.objects.get(ref=response.json()["ref"])
+
+
+@pytest.fixture
+def staff_api(superuser):
+    client = APIClient()
+    client.force_authenticate(superuser)
+    return client
+
+
+def test_an_order_placed_through_salesman_appears_with_its_customer_and_statistics(
+    shop_account, products, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products, coupon="SAVE10")
+
+    # 2 x 12.50 + 8.00 = 33.00; coupon -3.30; shipping 5.00; tax 20 % of 34.70 = 6.94; total 41.64
+    assert shop_order.total == Decimal("41.64")
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert order.status == OrderStatus.PAID
+    assert order.currency == "EUR"
+    assert (order.subtotal, order.discount, order.shipping, order.tax, order.total) == (
+        Decimal("33.00"),
+        Decimal("3.30"),
+        Decimal("5.00"),
+        Decimal("6.94"),
+        Decimal("41.64"),
+    )
+    assert order.paid_at is not None
+    assert (order.ship_name, order.ship_address_line1, order.ship_country) == (
+        "Ada Lovelace",
+        "Ada Lovelace",
+        "GB",
+    )
+    assert sorted(order.lines.values_list("sku", "product_name", "quantity", "unit_price")) == [
+        ("MUG-01", "Mug", 2, Decimal("12.50")),
+        ("TOWEL-02", "Tea towel", 1, Decimal("8.00")),
+    ]
+    assert list(order.promo_codes.values_list("code", "discount")) == [("SAVE10", Decimal("3.30"))]
+
+    customer = Customer.objects.get(account=shop_account)
+    assert (customer.email, customer.name) == ("ada@example.com", "Ada Lovelace")
+    assert (customer.orders_count, customer.amount_spent, customer.discount_total) == (
+        1,
+        Decimal("41.64"),
+        Decimal("3.30"),
+    )
+    assert (customer.units, customer.promo_codes_used) == (3, 1)
+
+
+def test_status_changes_and_a_refund_through_salesman_update_the_order(
+    shop_account, products, staff_api, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_api.put(f"/api/orders/{shop_order.ref}/status/", {"status": "SHIPPED"}, format="json")
+    assert response.status_code == 200, response.content
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert order.status == OrderStatus.SHIPPED
+    assert order.fulfilment_status == "fulfilled"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_api.post(f"/api/orders/{shop_order.ref}/refund/", format="json")
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert order.refunded == order.total
+    assert order.refunded_at is not None
+    customer = Customer.objects.get(account=shop_account)
+    assert (customer.orders_count, customer.amount_spent) == (1, Decimal("0.00"))
+
+
+def test_backfill_imports_existing_orders_once(shop_account, products):
+    # Placed before the integration was installed: no on-commit callbacks run in this test's transaction.
+    placed = [place_order(products, email=f"buyer{n}@example.com", quantities=(n, 1)) for n in (1, 2, 3)]
+    placed.append(place_order(products, email="buyer1@example.com"))
+    assert not Order.objects.exists()
+
+    out = StringIO()
+    call_command("customers_salesman_backfill", stdout=out)
+    assert "4 orders created, 0 updated, 0 unchanged" in out.getvalue()
+    assert set(Order.objects.values_list("external_id", flat=True)) == {order.ref for order in placed}
+    assert Customer.objects.filter(account=shop_account).count() == 3
+    before = list(Order.objects.order_by("pk").values())
+
+    out = StringIO()
+    call_command("customers_salesman_backfill", stdout=out)
+    assert "0 orders created, 0 updated, 4 unchanged" in out.getvalue()
+    assert list(Order.objects.order_by("pk").values()) == before
+    # The statistics the service kept equal a rebuild from the orders.
+    assert rebuild_statistics() == 0
+
+
+def test_the_seller_account_setting_is_checked(shop_account, settings):
+    assert not [m for m in run_checks(databases=["default"]) if m.id == "wagtail_customers.E070"]
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SALESMAN_SELLER_ACCOUNT": "No such shop"}
+    assert [m.id for m in run_checks(databases=["default"]) if m.id == "wagtail_customers.E070"] == [
+        "wagtail_customers.E070"
+    ]
+    settings.WAGTAIL_CUSTOMERS = {k: v for k, v in settings.WAGTAIL_CUSTOMERS.items() if k != "SALESMAN_SELLER_ACCOUNT"}
+    assert [m.id for m in run_checks() if m.id == "wagtail_customers.E070"] == ["wagtail_customers.E070"]

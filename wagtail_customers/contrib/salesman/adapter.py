@@ -1,0 +1,148 @@
+"""A django-salesman order as the ledger's ``OrderData``.
+
+Salesman has no fields for shipping, tax or discounts: they are *extra rows* that the site's basket modifiers
+add to the basket and to its items (``{"modifier": identifier, "label", "amount", "extra"}``), copied onto the
+order at checkout. ``SALESMAN_EXTRA_ROWS`` says which modifier's rows are shipping, tax or a discount; any other
+row with a negative amount is a discount too, and a discount row whose ``extra`` has a ``"code"`` is a promo
+code. Salesman has no currency either: the amounts are in the seller account's currency.
+"""
+
+from decimal import Decimal
+
+from salesman.core.utils import get_salesman_model
+
+from ...conf import get_setting
+from ...models import FulfilmentStatus, OrderStatus
+from ...services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
+from ..shops import seller_account as named_seller_account
+from ..shops import truncated
+
+ZERO = Decimal("0")
+
+#: The ledger status of each status of salesman's own ``OrderStatus``; SALESMAN_STATUSES adds to it.
+STATUSES = {
+    "CREATED": OrderStatus.PENDING,
+    "HOLD": OrderStatus.PENDING,
+    "FAILED": OrderStatus.PENDING,
+    "PROCESSING": OrderStatus.PAID,
+    "SHIPPED": OrderStatus.SHIPPED,
+    "COMPLETED": OrderStatus.DELIVERED,
+    "CANCELLED": OrderStatus.CANCELLED,
+    "REFUNDED": OrderStatus.REFUNDED,
+}
+
+FULFILMENT = {
+    OrderStatus.SHIPPED: FulfilmentStatus.FULFILLED,
+    OrderStatus.DELIVERED: FulfilmentStatus.FULFILLED,
+    OrderStatus.CANCELLED: FulfilmentStatus.CANCELLED,
+    OrderStatus.RETURNED: FulfilmentStatus.RETURNED,
+}
+
+SHIPPING, TAX, DISCOUNT = "shipping", "tax", "discount"
+
+
+def order_model():
+    return get_salesman_model("Order")
+
+
+def seller_account(order=None):
+    """The seller account salesman's orders go to (``WAGTAIL_CUSTOMERS["SALESMAN_SELLER_ACCOUNT"]``)."""
+    return named_seller_account("SALESMAN_SELLER_ACCOUNT")
+
+
+def ledger_status(order):
+    statuses = {**STATUSES, **get_setting("SALESMAN_STATUSES")}
+    if order.status in statuses:
+        return statuses[order.status]
+    # A site's own status with no mapping: what the payments say.
+    return OrderStatus.PAID if order.total and order.is_paid else OrderStatus.PENDING
+
+
+class ExtraRows:
+    """Shipping, tax, discount and promo codes summed over a list of salesman extra rows."""
+
+    def __init__(self, rows):
+        kinds = get_setting("SALESMAN_EXTRA_ROWS")
+        self.shipping = self.tax = self.discount = ZERO
+        self.promo_codes = []
+        for row in rows or []:
+            amount = Decimal(str(row.get("amount") or "0"))
+            kind = kinds.get(row.get("modifier"))
+            if kind is None and amount < 0:
+                kind = DISCOUNT
+            if kind == SHIPPING:
+                self.shipping += amount
+            elif kind == TAX:
+                self.tax += amount
+            elif kind == DISCOUNT:
+                self.discount += abs(amount)
+                code = (row.get("extra") or {}).get("code")
+                if code:
+                    self.promo_codes.append(PromoCodeData(truncated(code, 100), abs(amount)))
+
+
+def address(text, name, country):
+    """Salesman keeps an address as free text: its first line and the rest as the two address lines."""
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return AddressData(
+        name=truncated(name, 255),
+        line1=truncated(lines[0] if lines else "", 255),
+        line2=truncated(", ".join(lines[1:]), 255),
+        country=truncated(country, 64),
+    )
+
+
+def to_order_data(order):
+    """``OrderData`` for a salesman order; ``None`` for one still being created (status NEW, no items yet)."""
+    if order.status == order.Status.NEW:
+        return None
+    items = list(order.items.all())
+    order_rows = ExtraRows(order.extra_rows)
+    shipping, tax = order_rows.shipping, order_rows.tax
+    promo_codes = list(order_rows.promo_codes)
+    lines = []
+    for item in items:
+        item_rows = ExtraRows(item.extra_rows)
+        shipping += item_rows.shipping
+        tax += item_rows.tax
+        promo_codes += item_rows.promo_codes
+        lines.append(
+            LineData(
+                sku=truncated(item.code, 100),
+                product_name=truncated(item.name, 500),
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                line_total=item.subtotal,
+                discount=item_rows.discount,
+            )
+        )
+    extra = order.extra or {}
+    user = order.user
+    name = extra.get("name") or (user.get_full_name() if user is not None else "")
+    status = ledger_status(order)
+    payments = sorted(order.payments.all(), key=lambda payment: payment.date_created)
+    return OrderData(
+        external_id=order.ref,
+        placed_at=order.date_created,
+        customer=CustomerData(
+            email=truncated(order.email or (user.email if user is not None else ""), 254),
+            name=truncated(name, 255),
+            phone=truncated(extra.get("phone"), 64),
+        ),
+        status=status,
+        fulfilment_status=FULFILMENT.get(status, FulfilmentStatus.UNFULFILLED),
+        discount=order_rows.discount,
+        shipping=shipping,
+        tax=tax,
+        total=order.total,
+        # Salesman refunds an order whole (every payment, then the status REFUNDED).
+        refunded=order.total if status == OrderStatus.REFUNDED else ZERO,
+        ship_to=address(order.shipping_address, name, extra.get("country")),
+        lines=lines,
+        promo_codes=promo_codes,
+        # Salesman keeps no history of its statuses: the payment's date is known, the others only as the date
+        # of the order's last change, which is the refund or the cancellation when that is its status.
+        paid_at=payments[0].date_created if payments else None,
+        cancelled_at=order.date_updated if status == OrderStatus.CANCELLED else None,
+        refunded_at=order.date_updated if status == OrderStatus.REFUNDED else None,
+    )

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesmanSourceConfig(AppConfig):
+    name = "wagtail_customers.contrib.salesman"
+    label = "wagtail_customers_salesman"
+    verbose_name = _("Customers: django-salesman orders")
+
+    def ready(self):
+        from ...sources import register_order_source
+        from . import checks  # noqa: F401  (registers the system check)
+        from .adapter import order_model, seller_account, to_order_data
+
+        # Placing an order saves it inside salesman's populate_from_basket transaction, items included; a
+        # status change or a refund saves it again. Each save is recorded once that transaction commits.
+        register_order_source(order_model(), to_order_data=to_order_data, account=seller_account)

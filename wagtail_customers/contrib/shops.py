@@ -1,0 +1,87 @@
+"""What the in-site shop adapters (``contrib.salesman``, ``contrib.oscar``) have in common.
+
+Each adapter turns its shop's order into ``OrderData`` and hands it to ``register_order_source``; this module
+gives them the seller account named by a setting, the system check for that setting, and the backfill loop of
+their management commands. Orders still enter the ledger only through the ingestion service.
+"""
+
+from django.core.checks import Error
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+
+from ..conf import get_setting, user_settings
+from ..models import SellerAccount
+from ..services.ingestion import record_orders
+
+
+def seller_account(setting):
+    """The seller account ``WAGTAIL_CUSTOMERS[setting]`` names; ImproperlyConfigured when there is none."""
+    name = get_setting(setting)
+    if not isinstance(name, str) or not name.strip():
+        raise ImproperlyConfigured(f"Set WAGTAIL_CUSTOMERS[{setting!r}] to the name of a seller account.")
+    account = SellerAccount.objects.filter(name=name.strip()).first()
+    if account is None:
+        raise ImproperlyConfigured(
+            f"WAGTAIL_CUSTOMERS[{setting!r}] names the seller account {name!r}, which does not exist."
+        )
+    return account
+
+
+def check_seller_account_setting(setting, check_id, shop, databases):
+    """The messages of a shop's account check: the setting is a name and, with a database, the account exists.
+
+    The second half is a database check (it runs with ``migrate`` and ``check --database default``), like
+    ``ADMIN_ACCESS_GROUP``'s: before ``migrate`` there is no table to look in.
+    """
+    if not isinstance(user_settings() or {}, dict):
+        return []  # wagtail_customers.E001 already
+    name = get_setting(setting)
+    hint = (
+        f"Create the seller account the {shop} shop's orders belong to (Customers › Seller accounts) and set "
+        f'WAGTAIL_CUSTOMERS["{setting}"] to its name (docs/howto/in-site-shops.md).'
+    )
+    if not isinstance(name, str) or not name.strip():
+        return [
+            Error(
+                f"WAGTAIL_CUSTOMERS[{setting!r}] is not set: {shop} orders have no seller account to go to.",
+                hint=hint,
+                id=check_id,
+            )
+        ]
+    if not databases:
+        return []
+    try:
+        exists = any(SellerAccount.objects.using(alias).filter(name=name.strip()).exists() for alias in databases)
+    except DatabaseError:
+        return []  # not migrated yet
+    if exists:
+        return []
+    return [
+        Error(
+            f"WAGTAIL_CUSTOMERS[{setting!r}] names the seller account {name!r}, which does not exist.",
+            hint=hint,
+            id=check_id,
+        )
+    ]
+
+
+def backfill(orders, to_order_data, account, *, batch_size=500):
+    """Record every order of ``orders`` (an iterable of the shop's orders) in ``account``, in batches.
+
+    Goes through the ingestion service's bulk path: an order already recorded with the same figures is
+    counted as unchanged and not written again, so a second run changes nothing. Returns the
+    ``IngestionResult`` (created / updated / unchanged counts).
+    """
+
+    def converted():
+        for order in orders:
+            order_data = to_order_data(order)
+            if order_data is not None:
+                yield order_data
+
+    return record_orders(account, converted(), batch_size=batch_size)
+
+
+def truncated(value, length):
+    """A shop's free text cut to the ledger column's length (PostgreSQL refuses a longer value)."""
+    return str(value or "").strip()[:length]
