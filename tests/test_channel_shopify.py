@@ -1,0 +1,711 @@
+"""The Shopify adapter against a stand-in Admin GraphQL API on 127.0.0.1 (pytest-httpserver).
+
+The stand-in answers in the shapes of tests/fixtures/channels/shopify/ (Admin API 2026-07, see the README
+there). The many-page backfill is Store A's real orders export (shared/realdata/shopify/), read by the CSV
+importer and written into the documented ``Order`` shape at test time: what the API brings must be what the
+export brings.
+"""
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import re
+import socket
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from werkzeug.wrappers import Response
+
+from wagtail_customers.channels.base import (
+    AuthenticationFailed,
+    ChannelError,
+    MalformedResponse,
+    RateLimited,
+)
+from wagtail_customers.channels.registry import get_adapter_class
+from wagtail_customers.channels.shopify import API_VERSION, LINES_PER_ORDER, ORDERS_PER_PAGE, ShopifyAdapter
+from wagtail_customers.importers.base import ImportReport, read_table
+from wagtail_customers.importers.shopify import ShopifyFormat
+from wagtail_customers.models import (
+    Customer,
+    FulfilmentStatus,
+    Order,
+    OrderStatus,
+    RateSource,
+    SellerAccount,
+    SyncStatus,
+)
+from wagtail_customers.services.ingestion import record_order, record_orders
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "channels" / "shopify"
+STORE_A = "shopify/storeA_orders_export_1.pseudonymised.csv"
+TOKEN = "shpat_0123456789abcdef0123456789abcdef"
+SECRET = "shpss_client_secret_for_tests"
+GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+
+
+def fixture(name):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def iso(moment):
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def opaque(offset):
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def offset_of(cursor):
+    return json.loads(base64.b64decode(cursor))["offset"] if cursor else 0
+
+
+class StandIn:
+    """Shopify's Admin GraphQL endpoint for one shop: orders sorted by ``updatedAt``, cursor pagination, the
+    ``updated_at:>=`` search filter, nested line-item pages, ``order(id:)`` and ``shop``. ``script`` holds
+    answers given instead of the next requests (throttling, 5xx...)."""
+
+    def __init__(self, httpserver, orders=()):
+        self.orders = list(orders)
+        self.script = []
+        self.requests = []
+        httpserver.expect_request(GRAPHQL_PATH, method="POST").respond_with_handler(self.handle)
+
+    def json(self, body, status=200, headers=None):
+        return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+    def handle(self, request):
+        body = json.loads(request.get_data())
+        self.requests.append((dict(request.headers), body))
+        if self.script:
+            status, answer, headers = self.script.pop(0)
+            if isinstance(answer, str):
+                return Response(answer, status=status, headers=headers, content_type="text/html")
+            return self.json(answer, status, headers)
+        if request.headers.get("X-Shopify-Access-Token") != TOKEN:
+            return self.json(fixture("invalid_token_response.json"), 401)
+        query, variables = body["query"], body.get("variables") or {}
+        name = re.match(r"\s*query (\w+)", query).group(1)
+        return self.json(getattr(self, f"answer_{name}")(variables))
+
+    def envelope(self, data):
+        answer = fixture("orders_response.json")
+        answer["data"] = data
+        return answer
+
+    def answer_Shop(self, variables):
+        return fixture("shop_response.json")
+
+    def page_lines(self, node, first, after=None):
+        lines = node["lineItems"]["nodes"]
+        start = offset_of(after)
+        end = start + first
+        return {"pageInfo": {"hasNextPage": end < len(lines), "endCursor": opaque(end)}, "nodes": lines[start:end]}
+
+    def as_answered(self, node):
+        node = copy.deepcopy(node)
+        node["lineItems"] = self.page_lines(node, LINES_PER_ORDER)
+        return node
+
+    def answer_Orders(self, variables):
+        since = re.fullmatch(r"updated_at:>='(.+)'", variables["query"]) if variables.get("query") else None
+        selected = sorted(
+            (node for node in self.orders if not since or node["updatedAt"] >= since.group(1)),
+            key=lambda node: (node["updatedAt"], node["id"]),
+        )
+        start = offset_of(variables.get("after"))
+        end = start + variables["first"]
+        return self.envelope(
+            {
+                "orders": {
+                    "pageInfo": {"hasNextPage": end < len(selected), "endCursor": opaque(end)},
+                    "nodes": [self.as_answered(node) for node in selected[start:end]],
+                }
+            }
+        )
+
+    def answer_Order(self, variables):
+        node = next((node for node in self.orders if node["id"] == variables["id"]), None)
+        return self.envelope({"order": self.as_answered(node) if node else None})
+
+    def answer_OrderLines(self, variables):
+        node = next(node for node in self.orders if node["id"] == variables["id"])
+        return self.envelope({"order": {"lineItems": self.page_lines(node, 100, variables.get("after"))}})
+
+    def queries(self, name):
+        return [body for _, body in self.requests if re.match(rf"\s*query {name}\b", body["query"])]
+
+
+@pytest.fixture
+def stand_in_url(settings, httpserver):
+    settings.WAGTAIL_CUSTOMERS = {
+        **(getattr(settings, "WAGTAIL_CUSTOMERS", None) or {}),
+        "CHANNEL_API_URLS": {"shopify": {"admin": httpserver.url_for("/")}},
+    }
+    return httpserver.url_for("/")
+
+
+def adapter(currency="USD", **credentials):
+    return ShopifyAdapter(
+        {"shop": "anas-tees.myshopify.com", "access_token": TOKEN, "webhook_secret": SECRET, **credentials},
+        account_currency=currency,
+    )
+
+
+def fetch_all(shop, **kwargs):
+    pages, cursor = [], None
+    while True:
+        page = shop.fetch_orders(cursor=cursor, **kwargs)
+        pages.append(page)
+        cursor = page.cursor
+        if page.done:
+            return pages
+
+
+# Store A's export in the documented Order shape.
+FINANCIAL = {
+    OrderStatus.PENDING: "PENDING",
+    OrderStatus.PAID: "PAID",
+    OrderStatus.SHIPPED: "PAID",
+    OrderStatus.DELIVERED: "PAID",
+    OrderStatus.REFUNDED: "REFUNDED",
+    OrderStatus.PARTIALLY_REFUNDED: "PARTIALLY_REFUNDED",
+    OrderStatus.CANCELLED: "VOIDED",
+}
+FULFILMENT = {
+    FulfilmentStatus.UNFULFILLED: "UNFULFILLED",
+    FulfilmentStatus.CANCELLED: "UNFULFILLED",
+    FulfilmentStatus.PARTIAL: "PARTIALLY_FULFILLED",
+    FulfilmentStatus.FULFILLED: "FULFILLED",
+    FulfilmentStatus.RETURNED: "RESTOCKED",
+}
+
+
+def money_set(value, currency):
+    text = str(value)
+    return {
+        "shopMoney": {"amount": text, "currencyCode": currency},
+        "presentmentMoney": {"amount": text, "currencyCode": currency},
+    }
+
+
+def store_a_orders(realdata):
+    """Store A's orders as the CSV importer reads them."""
+    table = read_table((realdata / STORE_A).read_bytes(), "orders.csv")
+    report = ImportReport()
+    orders = ShopifyFormat().parse(table, report)
+    assert not report.errors
+    return orders
+
+
+def as_graphql(orders):
+    """Each ``OrderData`` written back as the ``Order`` node Shopify's API would give for it."""
+    customer_ids = {}
+    nodes = []
+    for index, order in enumerate(orders):
+        currency = order.currency or "USD"
+        who = order.customer.email.lower() or order.customer.name
+        customer = None
+        if who:  # a buyer with an e-mail, or one known by name only (an order taken by phone)
+            customer_id = customer_ids.setdefault(who, 7000 + len(customer_ids))
+            customer = {
+                "id": f"gid://shopify/Customer/{customer_id}",
+                "displayName": order.customer.name,
+                "defaultEmailAddress": {"emailAddress": order.customer.email} if order.customer.email else None,
+                "defaultPhoneNumber": {"phoneNumber": order.customer.phone} if order.customer.phone else None,
+            }
+        line_discounts = sum((line.discount for line in order.lines), Decimal("0"))
+        moments = [order.placed_at, order.shipped_at, order.cancelled_at, order.paid_at]
+        ship_to = order.ship_to
+        nodes.append(
+            {
+                "id": f"gid://shopify/Order/{5000000 + index}",
+                "name": order.external_id,
+                "email": order.customer.email or None,
+                "phone": order.customer.phone or None,
+                "createdAt": iso(order.placed_at),
+                "processedAt": iso(order.placed_at),
+                "updatedAt": iso(max(filter(None, moments))),
+                "cancelledAt": iso(order.cancelled_at),
+                "closedAt": None,
+                "displayFinancialStatus": FINANCIAL[order.status],
+                "displayFulfillmentStatus": FULFILMENT[order.fulfilment_status],
+                "discountCodes": [code.code for code in order.promo_codes],
+                "customer": customer,
+                "subtotalPriceSet": money_set(
+                    sum((line.line_total for line in order.lines), Decimal("0")) - order.discount - line_discounts,
+                    currency,
+                ),
+                "totalDiscountsSet": money_set(order.discount + line_discounts, currency),
+                "totalShippingPriceSet": money_set(order.shipping, currency),
+                "totalTaxSet": money_set(order.tax, currency),
+                "totalPriceSet": money_set(order.total, currency),
+                "totalRefundedSet": money_set(order.refunded, currency),
+                "shippingAddress": None
+                if ship_to.is_empty()
+                else {
+                    "name": ship_to.name,
+                    "address1": ship_to.line1,
+                    "address2": ship_to.line2 or None,
+                    "zip": ship_to.postal_code,
+                    "city": ship_to.city,
+                    "province": None,
+                    "provinceCode": ship_to.state or None,
+                    "countryCodeV2": ship_to.country,
+                    "phone": ship_to.phone or None,
+                },
+                "lineItems": {
+                    "nodes": [
+                        {
+                            "id": f"gid://shopify/LineItem/{index}-{number}",
+                            "sku": line.sku or None,
+                            "name": line.product_name,
+                            "quantity": line.quantity,
+                            "originalUnitPriceSet": money_set(line.unit_price, currency),
+                            "discountAllocations": [{"allocatedAmountSet": money_set(line.discount, currency)}]
+                            if line.discount
+                            else [],
+                        }
+                        for number, line in enumerate(order.lines)
+                    ]
+                },
+                "refunds": [],
+                "fulfillments": [
+                    {
+                        "createdAt": iso(order.shipped_at),
+                        "deliveredAt": None,
+                        "status": "SUCCESS",
+                        "displayStatus": "FULFILLED",
+                    }
+                ]
+                if order.shipped_at
+                else [],
+            }
+        )
+    return nodes
+
+
+def comparable(order):
+    """What the CSV and the API both say about an order (not the buyer id: the CSV has none)."""
+    return (
+        order.external_id,
+        order.placed_at,
+        order.status,
+        order.fulfilment_status,
+        order.currency,
+        order.discount,
+        order.shipping,
+        order.tax,
+        order.total,
+        order.refunded,
+        order.customer.email,
+        order.customer.name,
+        order.customer.phone,
+        (order.ship_to.line1, order.ship_to.postal_code, order.ship_to.city, order.ship_to.country),
+        [(line.sku, line.product_name, line.quantity, line.unit_price, line.discount) for line in order.lines],
+        [(code.code, code.discount) for code in order.promo_codes],
+        order.shipped_at,
+        order.cancelled_at,
+    )
+
+
+def test_the_registry_names_the_shopify_adapter():
+    assert get_adapter_class("shopify") is ShopifyAdapter
+    assert ShopifyAdapter.channel == "shopify"
+    assert {field.name for field in ShopifyAdapter.credential_fields if field.secret} == {
+        "access_token",
+        "webhook_secret",
+    }
+    assert ShopifyAdapter.capabilities.fees is False and ShopifyAdapter.capabilities.webhooks is True
+
+
+@pytest.mark.django_db
+def test_backfill_of_store_a_over_many_pages_brings_what_the_export_brings(realdata, httpserver, stand_in_url):
+    from_file = store_a_orders(realdata)
+    stand_in = StandIn(httpserver, as_graphql(from_file))
+
+    pages = fetch_all(adapter())
+
+    fetched = [order for page in pages for order in page.orders]
+    assert len(fetched) == len(from_file) == 409
+    assert len(pages) == -(-409 // ORDERS_PER_PAGE) == 41
+    assert all(not page.done for page in pages[:-1]) and pages[-1].done
+    assert all(order.sync_status == SyncStatus.SYNCED for order in fetched)
+    by_name = {order.external_id: order for order in fetched}
+    assert len(by_name) == 409
+    assert [comparable(by_name[order.external_id]) for order in from_file] == [comparable(order) for order in from_file]
+    # Every request names the token, the pinned version, and from the second page on the previous end cursor.
+    orders_queries = stand_in.queries("Orders")
+    assert [query["variables"]["after"] for query in orders_queries[:2]] == [None, opaque(ORDERS_PER_PAGE)]
+    assert all(headers["X-Shopify-Access-Token"] == TOKEN for headers, _ in stand_in.requests)
+
+    # Recorded, the customers' figures are those of the same export imported as a file.
+    via_api = SellerAccount.objects.create(name="Store A live", channel="shopify", currency="USD")
+    via_file = SellerAccount.objects.create(name="Store A file", channel="shopify", currency="USD")
+    for page in pages:
+        record_orders(via_api, page.orders)
+    record_orders(via_file, from_file)
+
+    def figures(account):
+        return sorted(
+            (customer.email.lower(), customer.orders_count, customer.amount_spent)
+            for customer in Customer.objects.filter(account=account).exclude(email="")
+        )
+
+    assert figures(via_api) == figures(via_file)
+    assert Order.objects.filter(account=via_api).count() == 409
+
+
+@pytest.mark.django_db
+def test_the_next_pull_starts_at_the_newest_change_and_brings_later_changes(realdata, httpserver, stand_in_url):
+    nodes = as_graphql(store_a_orders(realdata)[:25])
+    stand_in = StandIn(httpserver, nodes)
+    shop = adapter()
+    last = fetch_all(shop)[-1]
+    newest = max(node["updatedAt"] for node in nodes)
+    assert json.loads(last.cursor) == {"after": None, "high": None, "since": newest}
+
+    # Nothing changed: the pull asks from the high-water mark and gets only the newest order again.
+    again = shop.fetch_orders(cursor=last.cursor)
+    assert again.done and len(again.orders) == 1
+    assert stand_in.queries("Orders")[-1]["variables"]["query"] == f"updated_at:>='{newest}'"
+
+    # An order is refunded in Shopify: the next pull brings it.
+    changed = nodes[3]
+    changed["updatedAt"] = iso(datetime.fromisoformat(newest) + timedelta(days=2))
+    changed["displayFinancialStatus"] = "REFUNDED"
+    changed["totalRefundedSet"] = changed["totalPriceSet"]
+    page = shop.fetch_orders(cursor=again.cursor)
+    assert [order.external_id for order in page.orders][-1] == changed["name"]
+    assert page.orders[-1].status == OrderStatus.REFUNDED
+    assert json.loads(page.cursor)["since"] == changed["updatedAt"]
+
+
+@pytest.mark.django_db
+def test_a_backfill_from_a_date_filters_by_updated_at(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver, [fixture("order_multicurrency.json"), fixture("order_cancelled_guest.json")])
+    page = adapter().fetch_orders(since=date(2026, 10, 10))
+    assert stand_in.queries("Orders")[0]["variables"]["query"] == "updated_at:>='2026-10-10T00:00:00Z'"
+    assert [order.external_id for order in page.orders] == ["#1001"]
+    page = adapter().fetch_orders(since=datetime(2026, 10, 1, 12, tzinfo=UTC))
+    assert [order.external_id for order in page.orders] == ["#1002", "#1001"]
+    assert stand_in.queries("Orders")[1]["variables"]["query"] == "updated_at:>='2026-10-01T12:00:00Z'"
+
+
+@pytest.mark.django_db
+def test_an_order_with_more_lines_than_the_page_query_fetches_the_rest(httpserver, stand_in_url):
+    node = fixture("order_cancelled_guest.json")
+    template = node["lineItems"]["nodes"][0]
+    node["lineItems"]["nodes"] = [
+        {**copy.deepcopy(template), "id": f"gid://shopify/LineItem/{number}", "sku": f"SKU-{number}"}
+        for number in range(175)
+    ]
+    stand_in = StandIn(httpserver, [node])
+    (order,) = adapter().fetch_orders().orders
+    assert [line.sku for line in order.lines] == [f"SKU-{number}" for number in range(175)]
+    assert [query["variables"]["after"] for query in stand_in.queries("OrderLines")] == [
+        opaque(LINES_PER_ORDER),
+        opaque(LINES_PER_ORDER + 100),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_multi_currency_order_keeps_the_buyers_money_and_shopifys_shop_money(httpserver, stand_in_url, account):
+    StandIn(httpserver, [fixture("order_multicurrency.json")])
+    (data,) = adapter("USD").fetch_orders().orders
+
+    assert (data.currency, data.total, data.refunded, data.shipping, data.tax) == (
+        "EUR", Decimal("72.23"), Decimal("10.80"), Decimal("4.90"), Decimal("11.53"),
+    )  # fmt: skip
+    assert (data.account_total, data.account_refunded, data.account_discount) == (
+        Decimal("79.45"), Decimal("11.88"), Decimal("6.82"),
+    )  # fmt: skip
+    # The code's discount was allocated to the lines: it is on the lines, not again on the order.
+    assert data.discount == Decimal("0.00")
+    assert [
+        (line.sku, line.quantity, line.unit_price, line.discount, line.returned_quantity) for line in data.lines
+    ] == [
+        ("TEE-BLK-M", 2, Decimal("25.00"), Decimal("5.00"), 0),
+        ("MUG-01", 1, Decimal("12.00"), Decimal("1.20"), 1),
+    ]
+    assert [(code.code, code.discount) for code in data.promo_codes] == [("WELCOME10", Decimal("6.20"))]
+    assert (data.status, data.fulfilment_status) == (OrderStatus.PARTIALLY_REFUNDED, FulfilmentStatus.FULFILLED)
+    assert data.refunded_at == datetime(2026, 10, 12, 13, 59, 58, tzinfo=UTC)
+    assert data.shipped_at == datetime(2026, 10, 6, 10, tzinfo=UTC)
+    assert (data.customer.external_id, data.customer.email, data.customer.name, data.customer.phone) == (
+        "7001", "ana.garcia@example.com", "Ana García", "+34600000000",
+    )  # fmt: skip
+    assert (data.ship_to.city, data.ship_to.state, data.ship_to.country, data.ship_to.postal_code) == (
+        "Madrid", "M", "ES", "28013",
+    )  # fmt: skip
+
+    order = record_order(account, data)  # a USD account
+    order.refresh_from_db()
+    assert (order.currency, order.total, order.account_total, order.account_refunded) == (
+        "EUR", Decimal("72.23"), Decimal("79.45"), Decimal("11.88"),
+    )  # fmt: skip
+    assert order.rate_source == RateSource.CHANNEL
+
+
+@pytest.mark.django_db
+def test_shop_money_in_another_currency_than_the_accounts_is_not_taken_as_the_accounts(httpserver, stand_in_url):
+    StandIn(httpserver, [fixture("order_multicurrency.json")])
+    (data,) = adapter("GBP").fetch_orders().orders
+    assert (data.account_total, data.account_refunded, data.account_discount) == (None, None, None)
+
+
+@pytest.mark.django_db
+def test_a_cancelled_guest_order(httpserver, stand_in_url):
+    StandIn(httpserver, [fixture("order_cancelled_guest.json")])
+    (data,) = adapter().fetch_orders().orders
+    assert (data.status, data.fulfilment_status) == (OrderStatus.CANCELLED, FulfilmentStatus.CANCELLED)
+    assert data.cancelled_at == datetime(2026, 10, 8, 8, tzinfo=UTC)
+    assert (data.customer.external_id, data.customer.email, data.paid_at) == ("", "guest.buyer@example.com", None)
+    assert data.ship_to.is_empty()
+
+
+def test_check_names_the_shop_through_the_pinned_version(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    assert adapter().check() == "Ana's Tees (USD)"
+    ((headers, body),) = stand_in.requests
+    assert headers["X-Shopify-Access-Token"] == TOKEN
+    assert body["query"].strip().startswith("query Shop")
+
+
+def test_without_a_stand_in_the_shop_is_reached_over_https_on_its_own_domain(settings):
+    settings.WAGTAIL_CUSTOMERS = {**(getattr(settings, "WAGTAIL_CUSTOMERS", None) or {}), "CHANNEL_API_URLS": {}}
+    for typed in ("anas-tees", "anas-tees.myshopify.com", "https://Anas-Tees.myshopify.com/admin/orders"):
+        assert adapter(shop=typed).endpoint == f"https://anas-tees.myshopify.com/admin/api/{API_VERSION}/graphql.json"
+    for wrong in ("", "http://127.0.0.1:8000", "shop.example.com", "evil.com/x.myshopify.com"):
+        with pytest.raises(AuthenticationFailed):
+            adapter(shop=wrong).endpoint  # noqa: B018
+
+
+def test_a_wrong_or_revoked_token_is_an_authentication_failure(httpserver, stand_in_url):
+    StandIn(httpserver)
+    with pytest.raises(AuthenticationFailed) as caught:
+        adapter(access_token="shpat_revoked").fetch_orders()
+    assert caught.value.retryable is False
+    assert "shpat" not in caught.value.message
+
+
+def test_a_missing_scope_is_an_authentication_failure(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((200, fixture("access_denied_response.json"), None))
+    with pytest.raises(AuthenticationFailed, match="read_orders"):
+        adapter().fetch_orders()
+
+
+def test_a_forbidden_answer_is_an_authentication_failure(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((403, {"errors": "Forbidden"}, None))
+    with pytest.raises(AuthenticationFailed):
+        adapter().check()
+
+
+@pytest.mark.django_db
+def test_throttled_answers_wait_what_the_bucket_needs_then_the_same_page_comes(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver, [fixture("order_multicurrency.json")])
+    stand_in.script.append((200, fixture("throttled_response.json"), None))
+    shop = adapter()
+    with pytest.raises(RateLimited) as caught:
+        shop.fetch_orders()
+    # (902 requested - 302 available) / 100 restored per second
+    assert caught.value.retry_after == 6 and caught.value.retryable
+    assert [order.external_id for order in shop.fetch_orders().orders] == ["#1001"]
+
+
+def test_429_follows_retry_after(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((429, {"errors": "Exceeded 2 calls per second for api client."}, {"Retry-After": "2.0"}))
+    with pytest.raises(RateLimited) as caught:
+        adapter().check()
+    assert caught.value.retry_after == 2
+
+
+def test_429_without_retry_after(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((429, {"errors": "Too many requests"}, None))
+    with pytest.raises(RateLimited) as caught:
+        adapter().check()
+    assert caught.value.retry_after is None
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_retryable_channel_errors(httpserver, stand_in_url, status):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((status, "<html><body>Something went wrong</body></html>", None))
+    with pytest.raises(ChannelError) as caught:
+        adapter().fetch_orders()
+    assert type(caught.value) is ChannelError and caught.value.retryable
+    assert str(status) in caught.value.message
+
+
+@pytest.mark.parametrize("status", [402, 404, 423])
+def test_a_frozen_locked_or_missing_shop_needs_the_seller(httpserver, stand_in_url, status):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((status, {"errors": "Not Found"}, None))
+    with pytest.raises(ChannelError) as caught:
+        adapter().check()
+    assert caught.value.retryable is False
+
+
+def test_an_unreachable_shop_is_a_retryable_channel_error(settings):
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.WAGTAIL_CUSTOMERS = {
+        **(getattr(settings, "WAGTAIL_CUSTOMERS", None) or {}),
+        "CHANNEL_API_URLS": {"shopify": {"admin": f"http://127.0.0.1:{port}"}},
+    }
+    with pytest.raises(ChannelError) as caught:
+        adapter().check()
+    assert type(caught.value) is ChannelError and caught.value.retryable
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<html>Shopify is down for maintenance</html>",
+        ["not", "an", "object"],
+        {"data": None},
+        {"data": {"orders": {"pageInfo": {"hasNextPage": False}}}},
+        {"data": {"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": [{"name": "#9"}]}}},
+    ],
+    ids=["html", "list", "no-data", "no-nodes", "node-without-fields"],
+)
+def test_a_malformed_answer_is_refused_whole(httpserver, stand_in_url, answer):
+    stand_in = StandIn(httpserver)
+    stand_in.script.append((200, answer, None))
+    with pytest.raises(MalformedResponse):
+        adapter().fetch_orders()
+
+
+@pytest.mark.django_db
+def test_an_amount_that_is_not_a_number_is_malformed(httpserver, stand_in_url):
+    node = fixture("order_multicurrency.json")
+    node["totalPriceSet"]["presentmentMoney"]["amount"] = "seventy"
+    StandIn(httpserver, [node])
+    with pytest.raises(MalformedResponse, match="#1001"):
+        adapter().fetch_orders()
+
+
+def test_an_unreadable_cursor_is_malformed():
+    with pytest.raises(MalformedResponse):
+        adapter().fetch_orders(cursor="{not json")
+
+
+# Webhooks.
+def signed(body, secret=SECRET):
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def webhook_headers(body, topic="orders/create", **extra):
+    return {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": signed(body),
+        "X-Shopify-Shop-Domain": "anas-tees.myshopify.com",
+        "X-Shopify-API-Version": API_VERSION,
+        "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+        **extra,
+    }
+
+
+def test_a_webhook_signed_with_the_client_secret_is_accepted():
+    body = (FIXTURES / "webhook_orders_create.json").read_bytes()
+    shop = adapter()
+    headers = webhook_headers(body)
+    assert shop.verify_webhook(headers, body)
+    assert shop.webhook_topic(headers) == "orders/create"
+    assert shop.webhook_delivery_id(headers) == "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
+    # Header names in any case, and Django's request.META spelling.
+    lowered = {name.lower(): value for name, value in headers.items()}
+    assert shop.verify_webhook(lowered, body) and shop.webhook_topic(lowered) == "orders/create"
+    meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    assert shop.verify_webhook(meta, body) and shop.webhook_topic(meta) == "orders/create"
+    without_webhook_id = {name: value for name, value in headers.items() if name != "X-Shopify-Webhook-Id"}
+    assert shop.webhook_delivery_id(without_webhook_id) == "98880550-7158-44d4-b7cd-2c97c8a091b5"
+
+
+def test_a_webhook_with_a_wrong_or_missing_signature_is_refused():
+    body = (FIXTURES / "webhook_orders_create.json").read_bytes()
+    shop = adapter()
+    assert not shop.verify_webhook(webhook_headers(body, **{"X-Shopify-Hmac-Sha256": signed(body, "other")}), body)
+    assert not shop.verify_webhook(webhook_headers(body), body.replace(b"79.45", b"0.01"))  # tampered body
+    missing = {name: value for name, value in webhook_headers(body).items() if name != "X-Shopify-Hmac-Sha256"}
+    assert not shop.verify_webhook(missing, body)
+    assert not shop.verify_webhook(webhook_headers(body, **{"X-Shopify-Hmac-Sha256": ""}), body)
+    # A connection without the secret verifies nothing.
+    assert not adapter(webhook_secret="").verify_webhook(webhook_headers(body), body)
+
+
+def test_an_orders_create_payload_becomes_a_pending_order():
+    body = (FIXTURES / "webhook_orders_create.json").read_bytes()
+    (data,) = adapter("USD").orders_from_webhook("orders/create", json.loads(body))
+    assert data.sync_status == SyncStatus.PENDING
+    assert (data.external_id, data.placed_at) == ("#1001", datetime(2026, 10, 5, 9, 30, tzinfo=UTC))
+    assert (data.status, data.fulfilment_status) == (OrderStatus.PAID, FulfilmentStatus.UNFULFILLED)
+    assert (data.currency, data.total, data.account_total, data.account_discount) == (
+        "EUR", Decimal("72.23"), Decimal("79.45"), Decimal("6.82"),
+    )  # fmt: skip
+    assert data.discount == Decimal("0.00")
+    assert [(line.sku, line.quantity, line.unit_price, line.discount) for line in data.lines] == [
+        ("TEE-BLK-M", 2, Decimal("25.00"), Decimal("5.00")),
+        ("MUG-01", 1, Decimal("12.00"), Decimal("1.20")),
+    ]
+    assert [(code.code, code.discount) for code in data.promo_codes] == [("WELCOME10", Decimal("6.20"))]
+    assert (data.customer.external_id, data.customer.name, data.ship_to.country) == ("7001", "Ana García", "ES")
+    # The raw body works as well as the parsed one.
+    assert adapter().orders_from_webhook("orders/create", body)[0] == data
+
+
+def test_an_orders_updated_payload_with_a_refund_and_a_delivered_fulfilment():
+    payload = fixture("webhook_orders_create.json")
+    refund = fixture("webhook_refunds_create.json")
+    payload.update(
+        updated_at="2026-10-12T16:00:00+02:00",
+        financial_status="partially_refunded",
+        fulfillment_status="fulfilled",
+        refunds=[refund],
+        fulfillments=[
+            {"created_at": "2026-10-06T12:00:00+02:00", "updated_at": "2026-10-08T09:00:00+02:00", "status": "success",
+             "shipment_status": "delivered"},
+        ],
+    )  # fmt: skip
+    (data,) = adapter().orders_from_webhook("orders/updated", payload)
+    assert (data.status, data.fulfilment_status) == (OrderStatus.PARTIALLY_REFUNDED, FulfilmentStatus.FULFILLED)
+    assert (data.refunded, data.refunded_at) == (Decimal("10.80"), datetime(2026, 10, 12, 13, 59, 58, tzinfo=UTC))
+    assert [line.returned_quantity for line in data.lines] == [0, 1]
+    assert data.shipped_at == datetime(2026, 10, 6, 10, tzinfo=UTC)
+    assert data.delivered_at == datetime(2026, 10, 8, 7, tzinfo=UTC)
+
+
+def test_a_webhook_payload_that_is_not_an_order_is_malformed():
+    with pytest.raises(MalformedResponse):
+        adapter().orders_from_webhook("orders/create", {"id": 1})
+    with pytest.raises(MalformedResponse):
+        adapter().orders_from_webhook("orders/create", b"not json")
+    with pytest.raises(MalformedResponse):
+        adapter().orders_from_webhook("refunds/create", {"id": 9})
+    assert adapter().orders_from_webhook("products/update", {"id": 1}) == []
+
+
+@pytest.mark.django_db
+def test_refunds_create_fetches_its_order_as_it_stands_now(httpserver, stand_in_url, account):
+    stand_in = StandIn(httpserver, [fixture("order_multicurrency.json")])
+    body = (FIXTURES / "webhook_refunds_create.json").read_bytes()
+    shop = adapter()
+    assert shop.verify_webhook(webhook_headers(body, topic="refunds/create"), body)
+    (data,) = shop.orders_from_webhook("refunds/create", json.loads(body))
+    assert [query["variables"] for query in stand_in.queries("Order")] == [{"id": "gid://shopify/Order/5551234567001"}]
+    assert (data.external_id, data.sync_status, data.refunded) == ("#1001", SyncStatus.PENDING, Decimal("10.80"))
+    assert [line.returned_quantity for line in data.lines] == [0, 1]
+    order = record_order(account, data)
+    assert order.sync_status == SyncStatus.PENDING and order.status == OrderStatus.PARTIALLY_REFUNDED
+    # A refund of an order Shopify no longer has brings nothing.
+    assert shop.orders_from_webhook("refunds/create", {"id": 1, "order_id": 42}) == []

@@ -1,0 +1,381 @@
+"""Shopify: orders pulled from the Admin GraphQL API, pushed by webhooks (docs/howto/channels/shopify.md).
+
+Plain HTTP with ``requests``, not the ``ShopifyAPI`` package, because that package cannot talk to anything but
+``https://<name>.myshopify.com``: its ``Session`` rebuilds every shop URL as the first label of the host plus
+the class-wide ``myshopify_domain``, with the class-wide ``protocol`` and ``port``. Reaching a local stand-in
+server (tests, a sandbox proxy) would mean rewriting those process-wide class attributes, i.e. monkeypatching
+the library for every connection at once. Its ``GraphQL.execute`` also calls ``urlopen`` with no timeout (a
+stalled shop would hold a worker forever), prints error bodies to stdout, and activates sessions in
+``ShopifyResource``'s shared state. One documented POST with a version in the path and the
+``X-Shopify-Access-Token`` header is all the Admin GraphQL API needs.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+from datetime import UTC, datetime
+
+import requests
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from ..conf import get_setting
+from ..models import Channel, SyncStatus
+from .base import (
+    AuthenticationFailed,
+    ChannelAdapter,
+    ChannelCapabilities,
+    ChannelError,
+    CredentialField,
+    MalformedResponse,
+    OrderPage,
+    RateLimited,
+    parse_datetime_utc,
+)
+from .registry import register_adapter
+from .shopify_mapping import order_from_graphql, order_from_webhook
+
+#: The Admin API version every call names (Shopify supports a version for at least 12 months; when this one is
+#: retired Shopify answers with the oldest supported one, so move it on each year). The fixtures under
+#: tests/fixtures/channels/shopify/ follow this version's documentation.
+API_VERSION = "2026-07"
+#: Orders per page, line items per order in the page query (more are fetched order by order), refunds per
+#: order and refunded lines per refund. Shopify refuses a query whose estimated cost passes 1,000 points; a
+#: connection costs about its ``first`` times its nodes' cost, so these keep a page near 900.
+ORDERS_PER_PAGE = 10
+LINES_PER_ORDER = 30
+MORE_LINES_PER_PAGE = 100
+REFUNDS_PER_ORDER = 5
+LINES_PER_REFUND = 10
+FULFILLMENTS_PER_ORDER = 5
+#: Seconds to connect and to wait for an answer.
+TIMEOUT = (10, 60)
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+
+MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
+LINE_FIELDS = f"""
+  id sku name quantity
+  originalUnitPriceSet {{ {MONEY} }}
+  discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
+"""
+ORDER_FIELDS = f"""
+  id name email phone createdAt processedAt updatedAt cancelledAt closedAt
+  displayFinancialStatus displayFulfillmentStatus discountCodes
+  customer {{
+    id displayName
+    defaultEmailAddress {{ emailAddress }}
+    defaultPhoneNumber {{ phoneNumber }}
+  }}
+  subtotalPriceSet {{ {MONEY} }}
+  totalDiscountsSet {{ {MONEY} }}
+  totalShippingPriceSet {{ {MONEY} }}
+  totalTaxSet {{ {MONEY} }}
+  totalPriceSet {{ {MONEY} }}
+  totalRefundedSet {{ {MONEY} }}
+  shippingAddress {{ name address1 address2 zip city province provinceCode countryCodeV2 phone }}
+  lineItems(first: {LINES_PER_ORDER}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {LINE_FIELDS} }}
+  }}
+  refunds(first: {REFUNDS_PER_ORDER}) {{
+    id createdAt
+    totalRefundedSet {{ {MONEY} }}
+    refundLineItems(first: {LINES_PER_REFUND}) {{ nodes {{ quantity lineItem {{ id }} }} }}
+  }}
+  fulfillments(first: {FULFILLMENTS_PER_ORDER}) {{ createdAt deliveredAt status displayStatus }}
+"""
+ORDERS_QUERY = f"""
+query Orders($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {ORDER_FIELDS} }}
+  }}
+}}
+"""
+ORDER_QUERY = f"""
+query Order($id: ID!) {{
+  order(id: $id) {{ {ORDER_FIELDS} }}
+}}
+"""
+MORE_LINES_QUERY = f"""
+query OrderLines($id: ID!, $after: String) {{
+  order(id: $id) {{
+    lineItems(first: {MORE_LINES_PER_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {LINE_FIELDS} }}
+    }}
+  }}
+}}
+"""
+SHOP_QUERY = "query Shop { shop { name currencyCode } }"
+
+
+class ShopUnavailable(ChannelError):
+    """The shop is gone, frozen for an unpaid bill, or locked: the seller must act, retrying will not help."""
+
+    retryable = False
+
+
+def _header(headers, name):
+    """A header's value from a Django ``request.headers``, a dict with any case, or ``request.META``."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered or key == "HTTP_" + name.upper().replace("-", "_"):
+            return value
+    return ""
+
+
+def _retry_after_header(response):
+    try:
+        return max(1, math.ceil(float(response.headers.get("Retry-After", ""))))
+    except ValueError:
+        return None
+
+
+def _throttle_wait(body):
+    """Seconds until the bucket holds the query's cost again, from ``extensions.cost.throttleStatus``."""
+    try:
+        cost = body["extensions"]["cost"]
+        status = cost["throttleStatus"]
+        missing = float(cost["requestedQueryCost"]) - float(status["currentlyAvailable"])
+        return max(1, math.ceil(missing / float(status["restoreRate"])))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+@register_adapter
+class ShopifyAdapter(ChannelAdapter):
+    channel = Channel.SHOPIFY
+    credential_fields = (
+        CredentialField(
+            "shop",
+            _("Shop domain"),
+            help_text=_("The shop's myshopify.com domain, for example your-store.myshopify.com."),
+        ),
+        CredentialField(
+            "access_token",
+            _("Admin API access token"),
+            secret=True,
+            help_text=_("From the custom app's API credentials (shown once, starts with shpat_)."),
+        ),
+        CredentialField(
+            "webhook_secret",
+            _("Webhook signing secret"),
+            secret=True,
+            required=False,
+            help_text=_("The custom app's client secret (API secret key); needed only for webhooks."),
+        ),
+    )
+    # Buyer e-mails: yes (unless the buyer gave only a phone). Refunds give returned quantities. No feedback
+    # in Shopify. Fees: the Order object carries none; Shopify Payments' fees are in its balance
+    # transactions, which need another scope and apply to that gateway only, so the P&L has no Shopify fees.
+    capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=False, webhooks=True)
+    webhook_topics = ("orders/create", "orders/updated", "refunds/create")
+
+    def __init__(self, credentials, *, account_currency="USD"):
+        super().__init__(credentials, account_currency=account_currency)
+        self.session = requests.Session()
+
+    # The connection.
+    @property
+    def shop_domain(self):
+        """The shop's domain from what the seller typed: a name, a domain or an admin URL."""
+        shop = str(self.credentials.get("shop", "")).strip().lower()
+        shop = re.sub(r"^https?://", "", shop).split("/", 1)[0]
+        if shop and "." not in shop:
+            shop += ".myshopify.com"
+        if not SHOP_DOMAIN.match(shop):
+            raise AuthenticationFailed(
+                gettext("'%(shop)s' is not a shop domain; enter your-store.myshopify.com.") % {"shop": shop}
+            )
+        return shop
+
+    @property
+    def endpoint(self):
+        # CHANNEL_API_URLS {"shopify": {"admin": ...}} replaces https://<shop> (a local stand-in server in tests);
+        # without it every call goes to the shop's own domain over HTTPS.
+        override = (get_setting("CHANNEL_API_URLS") or {}).get("shopify", {}).get("admin")
+        base = override.rstrip("/") if override else f"https://{self.shop_domain}"
+        return f"{base}/admin/api/{API_VERSION}/graphql.json"
+
+    def graphql(self, query, variables=None):
+        """POST one query; return its ``data``, or raise the ``ChannelError`` the answer means."""
+        token = str(self.credentials.get("access_token", "")).strip()
+        if not token:
+            raise AuthenticationFailed(gettext("The Admin API access token is missing."))
+        try:
+            response = self.session.post(
+                self.endpoint,
+                json={"query": query, "variables": variables or {}},
+                headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
+                timeout=TIMEOUT,
+            )
+        except requests.RequestException as error:
+            raise ChannelError(
+                gettext("Shopify could not be reached: %(error)s") % {"error": type(error).__name__}
+            ) from error
+        self._raise_for_status(response)
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise MalformedResponse(gettext("Shopify answered something that is not JSON.")) from error
+        if not isinstance(body, dict):
+            raise MalformedResponse(gettext("Shopify answered JSON that is not an object."))
+        errors = body.get("errors")
+        if errors:
+            self._raise_for_errors(errors, body)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise MalformedResponse(gettext("Shopify's answer has no data."))
+        return data
+
+    def _raise_for_status(self, response):
+        code = response.status_code
+        if code == 200:
+            return
+        if code == 429:
+            raise RateLimited(
+                gettext("Shopify asked us to slow down (429)."), retry_after=_retry_after_header(response)
+            )
+        if code in (401, 403):
+            raise AuthenticationFailed(
+                gettext("Shopify refused the access token (%(code)s): it is wrong, revoked or lacks a scope.")
+                % {"code": code}
+            )
+        if code in (402, 404, 423):
+            raise ShopUnavailable(
+                gettext("Shopify says the shop is unavailable (%(code)s): frozen, locked or no longer there.")
+                % {"code": code}
+            )
+        if code >= 500:
+            raise ChannelError(
+                gettext("Shopify failed (%(code)s); trying again later.") % {"code": code},
+                retry_after=_retry_after_header(response),
+            )
+        raise ChannelError(gettext("Shopify answered %(code)s.") % {"code": code})
+
+    def _raise_for_errors(self, errors, body):
+        if not isinstance(errors, list):  # REST-style {"errors": "..."} on some refusals
+            raise ChannelError(gettext("Shopify refused the query: %(message)s") % {"message": str(errors)[:200]})
+        codes = {
+            str(((error or {}).get("extensions") or {}).get("code", "")) for error in errors if isinstance(error, dict)
+        }
+        if "THROTTLED" in codes:
+            raise RateLimited(gettext("Shopify's query budget is used up for now."), retry_after=_throttle_wait(body))
+        if "ACCESS_DENIED" in codes:
+            raise AuthenticationFailed(
+                gettext("The access token lacks a scope: the app needs read_orders and read_customers.")
+            )
+        messages = "; ".join(str((error or {}).get("message", "")) for error in errors if isinstance(error, dict))
+        raise ChannelError(gettext("Shopify refused the query: %(message)s") % {"message": messages[:300]})
+
+    def check(self):
+        shop = self.graphql(SHOP_QUERY).get("shop")
+        if not isinstance(shop, dict) or "name" not in shop:
+            raise MalformedResponse(gettext("Shopify's answer has no shop."))
+        return f"{shop['name']} ({shop.get('currencyCode', '')})"
+
+    # Pull.
+    def fetch_orders(self, *, cursor=None, since=None):
+        state = self._read_cursor(cursor, since)
+        filter_text = f"updated_at:>='{state['since']}'" if state["since"] else None
+        data = self.graphql(ORDERS_QUERY, {"first": ORDERS_PER_PAGE, "after": state["after"], "query": filter_text})
+        try:
+            connection = data["orders"]
+            nodes = connection["nodes"]
+            has_next = bool(connection["pageInfo"]["hasNextPage"])
+            end_cursor = connection["pageInfo"]["endCursor"]
+            updated = [parse_datetime_utc(node["updatedAt"]) for node in nodes]
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedResponse(gettext("Shopify's orders answer is not the documented shape.")) from error
+        orders = [
+            order_from_graphql(self._complete_lines(node), account_currency=self.account_currency) for node in nodes
+        ]
+        seen = updated + ([parse_datetime_utc(state["high"])] if state["high"] else [])
+        high = max(seen, default=None)
+        high_text = high.astimezone(UTC).isoformat().replace("+00:00", "Z") if high else None
+        if has_next:
+            next_state = {"since": state["since"], "after": end_cursor, "high": high_text}
+        else:
+            # Next pull: everything updated since the newest change seen. ">=" fetches that last order once more
+            # (recording it again changes nothing) rather than miss another one updated in the same second.
+            next_state = {"since": high_text or state["since"], "after": None, "high": None}
+        return OrderPage(orders=orders, cursor=json.dumps(next_state, sort_keys=True), done=not has_next)
+
+    def _read_cursor(self, cursor, since):
+        if cursor:
+            try:
+                state = json.loads(cursor)
+                return {"since": state.get("since"), "after": state.get("after"), "high": state.get("high")}
+            except (ValueError, AttributeError) as error:
+                raise MalformedResponse(gettext("The stored Shopify cursor is not readable.")) from error
+        if isinstance(since, datetime):
+            since = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        elif since is not None:  # a date
+            since = f"{since.isoformat()}T00:00:00Z"
+        return {"since": since, "after": None, "high": None}
+
+    def _complete_lines(self, node):
+        """The order node with all its line items: those past the page query's first ones fetched here."""
+        try:
+            page_info = node["lineItems"]["pageInfo"]
+        except (KeyError, TypeError):
+            return node  # the mapping reports the shape
+        after = page_info.get("endCursor")
+        more = bool(page_info.get("hasNextPage"))
+        while more:
+            data = self.graphql(MORE_LINES_QUERY, {"id": node["id"], "after": after})
+            try:
+                connection = data["order"]["lineItems"]
+                node["lineItems"]["nodes"].extend(connection["nodes"])
+                more = bool(connection["pageInfo"]["hasNextPage"])
+                after = connection["pageInfo"]["endCursor"]
+            except (KeyError, TypeError, AttributeError) as error:
+                raise MalformedResponse(gettext("Shopify's line items answer is not the documented shape.")) from error
+        return node
+
+    def fetch_order(self, order_id, *, sync_status=SyncStatus.SYNCED):
+        """One order by its numeric id or GraphQL id, as ``OrderData``; None when Shopify has no such order."""
+        gid = order_id if str(order_id).startswith("gid://") else f"gid://shopify/Order/{order_id}"
+        node = self.graphql(ORDER_QUERY, {"id": gid}).get("order")
+        if node is None:
+            return None
+        return order_from_graphql(
+            self._complete_lines(node), account_currency=self.account_currency, sync_status=sync_status
+        )
+
+    # Push.
+    def verify_webhook(self, headers, body):
+        secret = str(self.credentials.get("webhook_secret", "")).strip()
+        signature = _header(headers, "X-Shopify-Hmac-Sha256")
+        if not secret or not signature:
+            return False
+        expected = base64.b64encode(hmac.new(secret.encode(), bytes(body), hashlib.sha256).digest()).decode()
+        return hmac.compare_digest(expected.encode(), str(signature).strip().encode())
+
+    def webhook_topic(self, headers):
+        return str(_header(headers, "X-Shopify-Topic")).strip()
+
+    def webhook_delivery_id(self, headers):
+        return str(_header(headers, "X-Shopify-Webhook-Id") or _header(headers, "X-Shopify-Event-Id")).strip()
+
+    def orders_from_webhook(self, topic, payload):
+        if isinstance(payload, bytes | str):
+            try:
+                payload = json.loads(payload)
+            except ValueError as error:
+                raise MalformedResponse(gettext("The Shopify webhook's body is not JSON.")) from error
+        if not isinstance(payload, dict):
+            raise MalformedResponse(gettext("The Shopify webhook's body is not an object."))
+        if topic in ("orders/create", "orders/updated"):
+            return [order_from_webhook(payload, account_currency=self.account_currency)]
+        if topic == "refunds/create":
+            # A refund names only its order: fetch the order as it stands now.
+            if not payload.get("order_id"):
+                raise MalformedResponse(gettext("The Shopify refund has no order_id."))
+            order = self.fetch_order(payload["order_id"], sync_status=SyncStatus.PENDING)
+            return [order] if order is not None else []
+        return []
