@@ -1,0 +1,165 @@
+"""The retention rule page (views/retention/) and the seller accounts listing's Retention column."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from wagtail.models import ModelLogEntry
+
+from tests.factories import order_data
+from tests.permission_world import grant, make_staff
+from wagtail_customers.models import Customer, RetentionRule, SellerAccount
+from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.services.retention import RULE_ACTION, apply_retention
+
+pytestmark = pytest.mark.django_db
+
+RULE = {"is_enabled": "on", "basis": "shipment", "days": "30"}
+
+
+@pytest.fixture
+def amazon(wagtail_page_tree):
+    account = SellerAccount.objects.create(name="Amazon DE", channel="amazon", currency="EUR")
+    now = timezone.now()
+    for number, days in enumerate((45, 40, 10)):
+        data = order_data(f"A{number}", email=f"buyer{number}@example.com", name=f"Buyer {number}")
+        data.placed_at = now - timedelta(days=days + 2)
+        data.shipped_at = now - timedelta(days=days)
+        record_order(account, data)
+    return account
+
+
+def url(account):
+    return reverse("wagtail_customers_retention:rule", args=(account.pk,))
+
+
+@pytest.fixture
+def manager(client, wagtail_page_tree):
+    """Not a superuser: a staff user with the seller account permissions (Settings > Groups)."""
+    user = make_staff("accountant")
+    user.user_permissions.add(Permission.objects.get(codename="change_selleraccount"))
+    client.force_login(user)
+    return user
+
+
+def test_a_manager_sets_the_rule_and_sees_what_it_would_erase(client, manager, amazon):
+    page = client.get(url(amazon))
+    assert page.status_code == 200
+    assert "Amazon DE has no retention rule" in page.text
+    assert "The rule has not run yet." in page.text
+
+    response = client.post(url(amazon), {**RULE, "save": "1"})
+
+    assert response.status_code == 302 and response["Location"] == url(amazon)
+    rule = RetentionRule.objects.get(account=amazon)
+    assert (rule.basis, rule.days, rule.is_enabled) == ("shipment", 30, True)
+    entry = ModelLogEntry.objects.get(action=RULE_ACTION)
+    assert entry.user == manager and entry.object_id == str(amazon.pk)
+    assert entry.data == {"basis": "shipment", "days": 30, "enabled": True}
+    page = client.get(url(amazon))
+    assert "Erase personal data 30 days after the order&#x27;s shipment" in page.text
+    # Two customers' only orders shipped 45 and 40 days ago; the third 10 days ago.
+    assert "Applied now, the rule would erase the personal data of 2 customers." in page.text
+    # Saving applies nothing: the daily task does.
+    assert not Customer.objects.filter(erased_at__isnull=False).exists()
+
+
+def test_preview_counts_the_rule_as_entered_and_saves_nothing(client, manager, amazon):
+    RetentionRule.objects.create(account=amazon, days=60)
+    page = client.post(url(amazon), {"is_enabled": "on", "basis": "shipment", "days": "5", "preview": "1"})
+    assert page.status_code == 200
+    assert "would erase the personal data of 3 customers now" in page.text
+    assert "Preview, not saved" in page.text
+    # The saved rule is still the one shown as the current rule.
+    assert "Erase personal data 60 days after the order&#x27;s shipment" in page.text
+    assert RetentionRule.objects.get(account=amazon).days == 60
+    assert not ModelLogEntry.objects.filter(action=RULE_ACTION).exists()
+
+
+def test_a_disabled_rule_says_what_it_would_erase_if_enabled(client, manager, amazon):
+    RetentionRule.objects.create(account=amazon, days=30, is_enabled=False)
+    page = client.get(url(amazon))
+    assert "Enabled and applied now, the rule would erase the personal data of 2 customers." in page.text
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "36501", "abc", ""])
+def test_days_out_of_range_are_refused(client, manager, amazon, days):
+    page = client.post(url(amazon), {**RULE, "days": days, "save": "1"})
+    assert page.status_code == 200
+    assert "days" in page.context["form"].errors
+    assert not RetentionRule.objects.exists()
+
+
+def test_the_page_lists_the_last_runs(client, manager, amazon):
+    RetentionRule.objects.create(account=amazon, days=30)
+    [result] = apply_retention()
+    page = client.get(url(amazon))
+    assert "Last runs" in page.text
+    for pk in result.run.customer_ids:
+        assert reverse("wagtail_customers_customer:detail", args=(pk,)) in page.text
+    assert "Applied now, the rule would erase the personal data of 0 customers." in page.text
+
+
+def test_users_who_may_not_manage_accounts_are_refused_and_nothing_changes(client, amazon):
+    """A grant with every action on the account is not the right to manage it."""
+    user = make_staff("seller")
+    grant(user, amazon, "view", "export", "erase")
+    client.force_login(user)
+    for response in (client.get(url(amazon)), client.post(url(amazon), {**RULE, "save": "1"})):
+        assert response.status_code == 302
+        assert response["Location"] == reverse("wagtailadmin_home")
+    # The same answer for an account that does not exist: ids cannot be probed.
+    assert client.get(reverse("wagtail_customers_retention:rule", args=(987654,)))["Location"] == reverse(
+        "wagtailadmin_home"
+    )
+    assert not RetentionRule.objects.exists()
+
+
+def test_not_an_id_is_not_found(admin_client, amazon):
+    for bad in ("\u00b2", "99999999999999999999", "-1"):
+        assert admin_client.get(reverse("wagtail_customers_retention:rule", args=(bad,))).status_code == 404
+
+
+# --- The seller accounts listing ------------------------------------------------------------------------
+
+
+def test_the_listing_shows_the_rule_and_the_last_run(admin_client, amazon):
+    other = SellerAccount.objects.create(name="Shop B", channel="shopify", currency="USD")
+    RetentionRule.objects.create(account=amazon, days=30)
+    apply_retention()
+    page = admin_client.get(reverse("wagtail_customers_accounts:index"))
+    assert page.status_code == 200
+    assert f'<a href="{url(amazon)}">Erase personal data 30 days after the order&#x27;s shipment</a>' in page.text
+    assert "2 customers erased" in page.text
+    assert f'<a href="{url(other)}">No rule</a>' in page.text
+
+
+def test_the_listing_shows_the_rule_without_a_link_to_viewers(client, amazon):
+    RetentionRule.objects.create(account=amazon, days=30)
+    user = make_staff("viewer")
+    grant(user, amazon, "view")
+    client.force_login(user)
+    page = client.get(reverse("wagtail_customers_accounts:index"))
+    assert page.status_code == 200
+    assert "Erase personal data 30 days after the order&#x27;s shipment" in page.text
+    assert url(amazon) not in page.text
+
+
+def test_the_listing_reads_rules_and_runs_without_a_query_per_row(admin_client, amazon):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(reverse("wagtail_customers_accounts:index")).status_code == 200
+        return len(captured)
+
+    RetentionRule.objects.create(account=amazon, days=30)
+    apply_retention()
+    first = queries()
+    for number in range(3):
+        account = SellerAccount.objects.create(name=f"More {number}", channel="ebay", currency="USD")
+        RetentionRule.objects.create(account=account, days=10 + number)
+        apply_retention(account=account)
+    assert queries() == first
