@@ -12,8 +12,11 @@ class WagtailCustomersConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .file_cleanup import connect as connect_file_cleanup
         from .permission_policies import register_permission_policies
+        from .services.personal_data import connect as refuse_saving_masked_instances
 
         # Before any Wagtail viewset or snippet asks for these models' policies.
         register_permission_policies()
         # Import and export files are deleted as soon as they may no longer be used.
         connect_file_cleanup()
+        # A customer or order masked for display can never overwrite the real personal data.
+        refuse_saving_masked_instances()

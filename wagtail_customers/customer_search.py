@@ -119,14 +119,14 @@ def order_found_by(term, customers):
     return None if known_by_the_order else orders[0]
 
 
-def search_filter(term):
-    """The ``Q`` for the listing's search box (``term`` is stripped and non-empty)."""
-    return (
-        Q(name__icontains=term)
-        | Q(email__icontains=term)
-        | Q(external_id__icontains=term)
-        | order_label_filter(term)
-        | phone_filter(term)
-        | postal_code_filter(term)
-        | order_id_filter(term)
-    )
+def search_filter(term, personal_scope=None):
+    """The ``Q`` for the listing's search box (``term`` is stripped and non-empty).
+
+    ``personal_scope``: a ``Q`` narrowing the matches by personal data (name, e-mail, buyer id, phone, postal
+    code) to the customers whose personal data the user may see (``services.personal_data``); ``None`` for
+    no narrowing. The order label and order ids name nobody and match everywhere."""
+    personal = Q(name__icontains=term) | Q(email__icontains=term) | Q(external_id__icontains=term)
+    personal |= phone_filter(term) | postal_code_filter(term)
+    if personal_scope is not None:
+        personal = personal_scope & personal
+    return personal | order_label_filter(term) | order_id_filter(term)

@@ -18,7 +18,9 @@ BUYER_OF_ORDER = _("Buyer of order #%(order)s")
 def customer_label(name, email, external_id, identity_key, pk):
     """What a customer is called on screen: the name, else the e-mail, else the channel's buyer id,
     else "Buyer of order #<order id>" for a customer known only by an order (no query: the order id
-    is in ``identity_key``); ``Customer #<pk>`` only if none of these exists."""
+    is in ``identity_key``); ``Customer #<pk>`` only if none of these exists. A value masked for the user
+    (``services.personal_data.HiddenValue``) counts as absent: a masked customer is "Customer #<pk>"."""
+    name, email, external_id = ("" if getattr(v, "hidden", False) else v for v in (name, email, external_id))
     if name:
         return name
     if email:

@@ -8,6 +8,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...compat import tabs_attrs
 from ...permissions import Action
+from ...services.personal_data import for_user
 from . import details
 from .access import allowed_actions, scoped_customer
 from .buttons import customer_header_buttons, watchlist_entry
@@ -28,7 +29,8 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
     orders_per_page = 25
 
     def get(self, request, *args, **kwargs):
-        self.customer = scoped_customer(request.user, kwargs["pk"])
+        # Masked unless the user may see this account's personal data (services/personal_data.py).
+        self.customer = for_user(request.user, scoped_customer(request.user, kwargs["pk"]))
         self.actions = allowed_actions(request.user, self.customer.account)
         self.buttons, self.more_buttons = customer_header_buttons(request, self.customer, self.actions)
         return super().get(request, *args, **kwargs)

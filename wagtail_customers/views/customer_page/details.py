@@ -13,7 +13,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ...countries import country_name
-from ...models import Order, PromoCodeUsage
+from ...models import Customer, Order, PromoCodeUsage
+from ...services.personal_data import HiddenValue, is_hidden, is_masked
 
 ADDRESS_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name != "ship_phone")
 #: Most addresses and promo codes listed; the page says when there are more.
@@ -24,6 +25,9 @@ CHART_MONTHS = 12
 
 def address_lines(name="", line1="", line2="", postal_code="", city="", state="", country=""):
     """An address as display lines, empty parts left out; the country named in the user's language."""
+    if any(is_hidden(part) for part in (name, line1, line2, postal_code, city, state)):
+        # Masked for the user (services/personal_data.py): one "hidden" line; the country names nobody.
+        return [line for line in (HiddenValue(), country_name(country)) if line]
     place = " ".join(part for part in (postal_code, city) if part)
     lines = [name, line1, line2, ", ".join(part for part in (place, state) if part), country_name(country)]
     return [line for line in lines if line]
@@ -43,14 +47,12 @@ def customer_address(customer):
 
 def other_addresses(customer):
     """``(addresses, more)``: ship-to addresses on the customer's orders other than the customer's own."""
-    own = (
-        customer.address_line1,
-        customer.address_line2,
-        customer.postal_code,
-        customer.city,
-        customer.state,
-        customer.country,
-    )
+    own_fields = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
+    if is_masked(customer):
+        # The masked instance no longer holds its address: compare with the stored one (one query).
+        own = Customer.objects.filter(pk=customer.pk).values_list(*own_fields).first()
+    else:
+        own = tuple(getattr(customer, name) for name in own_fields)
     rows = customer.orders.order_by().values_list(*ADDRESS_FIELDS).distinct()[: MAX_ADDRESSES + 1]
     seen, addresses = set(), []
     for row in rows:
@@ -60,6 +62,8 @@ def other_addresses(customer):
         if row[1:] in seen:
             continue
         seen.add(row[1:])
+        if is_masked(customer):
+            row = (HiddenValue(), *row[1:])
         addresses.append(address_lines(*row))
     return addresses[:MAX_ADDRESSES], len(rows) > MAX_ADDRESSES
 

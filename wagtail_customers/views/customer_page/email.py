@@ -16,6 +16,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...ids import parse_id
 from ...permissions import Action
 from ...services.contact import ContactReason, contact_url, send_customer_email, sender_address
+from ...services.personal_data import shown_copy
 from .access import require, scoped_customer
 from .buttons import latest_order
 
@@ -71,6 +72,9 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
     def dispatch(self, request, *args, **kwargs):
         self.customer = scoped_customer(request.user, kwargs["pk"], related=("account",))
         require(request.user, Action.EMAIL, self.customer.account)
+        # What the page shows: masked unless the user may see personal data (the e-mail still goes to the
+        # real address, which the user then never sees).
+        self.shown_customer = shown_copy(request.user, self.customer)
         self.order = self._order_from_query()
         self.channel_url = contact_url(self.customer.account, self.order or latest_order(self.customer))
         return super().dispatch(request, *args, **kwargs)
@@ -96,13 +100,13 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
         return reverse("wagtail_customers_customer:detail", args=[self.customer.pk])
 
     def get_page_title(self):
-        return _("E-mail %(customer)s") % {"customer": self.customer}
+        return _("E-mail %(customer)s") % {"customer": self.shown_customer}
 
     def get_breadcrumbs_items(self):
         return [
             *self.breadcrumbs_items,
             {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
-            {"url": self.customer_url(), "label": str(self.customer)},
+            {"url": self.customer_url(), "label": str(self.shown_customer)},
             {"url": "", "label": self.get_page_title()},
         ]
 
@@ -134,7 +138,7 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
             logger.warning("E-mail to customer %s failed: %s", self.customer.pk, error)
             messages.error(self.request, gettext("The e-mail could not be sent: %(error)s") % {"error": error})
             return self.render_to_response(self.get_context_data(form=form), status=502)
-        messages.success(self.request, gettext("E-mail sent to %(email)s.") % {"email": self.customer.email})
+        messages.success(self.request, gettext("E-mail sent to %(email)s.") % {"email": self.shown_customer.email})
         # The Timeline tab opens first; no anchor, so the page stays at the top with its message.
         return redirect(self.customer_url())
 
@@ -143,7 +147,7 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
         if not self.can_send:
             context.pop("form", None)
         context.update(
-            customer=self.customer,
+            customer=self.shown_customer,
             order=self.order,
             channel_url=self.channel_url,
             can_send=self.can_send,

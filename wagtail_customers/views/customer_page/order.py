@@ -7,6 +7,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from ...permissions import Action, can
+from ...services.personal_data import order_for_user
 from ...services.profit import profit_and_loss
 from .access import scoped_order
 from .conversion import conversion_of
@@ -19,7 +20,8 @@ class OrderDetailView(WagtailAdminTemplateMixin, TemplateView):
     header_icon = "doc-full"
 
     def get(self, request, *args, **kwargs):
-        self.order = scoped_order(request.user, kwargs["pk"])
+        # Ship-to, feedback comment and customer masked unless the user may see them (services/personal_data.py).
+        self.order = order_for_user(request.user, scoped_order(request.user, kwargs["pk"]))
         self.can_email = can(request.user, Action.EMAIL, self.order.account_id)
         return super().get(request, *args, **kwargs)
 

@@ -15,10 +15,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 
 from ...models import EventKind, FulfilmentStatus, OrderEvent, OrderStatus
+from ...services.personal_data import is_masked, mask_order, mask_text
 from .conversion import conversion_of
 
 #: Event kinds shown as a title plus a message (the first paragraph of an e-mail is its subject).
 TITLED_KINDS = {EventKind.EMAIL}
+#: Event kinds whose message is free text about the buyer (masked with their personal data).
+FREE_TEXT_KINDS = {EventKind.EMAIL, EventKind.NOTE}
 
 
 @dataclass
@@ -58,13 +61,15 @@ class TimelineBlock:
         return None if self.is_order else self.entries[0]
 
 
-def _event_entry(event):
+def _event_entry(event, masked=False):
     entry = TimelineEntry(
         event.kind, event.get_kind_display(), event.occurred_at, text=event.message, user=event.user, order=event.order
     )
     if event.kind in TITLED_KINDS:
         title, _, text = event.message.partition("\n\n")
         entry.title, entry.text = title, text
+    if masked and event.kind in FREE_TEXT_KINDS:
+        entry.title, entry.text = mask_text(entry.title), mask_text(entry.text)
     return entry
 
 
@@ -115,7 +120,12 @@ def timeline_page(customer, page_number, per_page=10):
         .select_related("user", "order")
         .order_by("-occurred_at", "-pk")
     )
-    blocks = [TimelineBlock(event.occurred_at, entries=[_event_entry(event)]) for event in events]
+    # A customer masked for the user (services/personal_data.py): their orders' comments and e-mails too.
+    masked = is_masked(customer)
+    if masked:
+        for order in page_orders:
+            mask_order(order)
+    blocks = [TimelineBlock(event.occurred_at, entries=[_event_entry(event, masked)]) for event in events]
     blocks += [
         TimelineBlock(
             order.placed_at,

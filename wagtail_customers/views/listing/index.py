@@ -165,13 +165,6 @@ class CustomerIndexView(IndexView):
         # Scope, tab, filters, search and ordering are already in the listing's queryset.
         return self.get_base_queryset()
 
-    def paginate_queryset(self, queryset, page_size):
-        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
-        # Each row masked unless the user may see its account's personal data (services/personal_data.py):
-        # every column, label and menu of the row reads the masked instance.
-        page.object_list = mask_customers(self.request.user, object_list, visible_ids=self.personal_account_ids)
-        return paginator, page, page.object_list, is_paginated
-
     def get_paginate_by(self, queryset):
         return resolve_per_page(self.request.GET.get("per_page"), self.preference)
 
@@ -189,6 +182,9 @@ class CustomerIndexView(IndexView):
         rows = self.rows_by_position(queryset, page, page_size)
         # A list either way: the footer's links read the first and the last row.
         page.object_list = rows if rows is not None else list(page.object_list)
+        # Each row masked unless the user may see its account's personal data (services/personal_data.py):
+        # every column, label and menu of the row reads the masked instance.
+        mask_customers(self.request.user, page.object_list, visible_ids=self.personal_account_ids)
         return paginator, page, page.object_list, is_paginated
 
     @cached_property

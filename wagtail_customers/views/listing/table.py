@@ -22,6 +22,7 @@ from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from ...countries import country_name
 from ...money import format_money
+from ...services.personal_data import is_hidden
 
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
 MONEY_COLUMNS = {"amount_spent", "discount_total"}
@@ -71,7 +72,10 @@ class CountryColumn(Column):
 
 class AddressColumn(Column):
     def get_value(self, instance):
-        return ", ".join(part for part in (instance.address_line1, instance.address_line2) if part)
+        parts = [part for part in (instance.address_line1, instance.address_line2) if part]
+        # A masked address (services/personal_data.py) is one "hidden" value, not two joined as plain text.
+        hidden = next((part for part in parts if is_hidden(part)), None)
+        return hidden if hidden is not None else ", ".join(parts)
 
 
 class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
