@@ -294,7 +294,7 @@ class _Sync:
             if rows.filter(failure_notified_at__isnull=True).update(failure_notified_at=now):
                 from .channel_notices import notify_failing
 
-                transaction.on_commit(lambda: notify_failing(self.connection.pk))
+                notify_failing(self.connection.pk)
         return self._finish(SyncOutcome.FAILED, message)
 
     def _finish(self, outcome, error=""):

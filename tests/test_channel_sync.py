@@ -1,0 +1,336 @@
+"""The sync engine (services/channel_sync.py) against a channel on a real HTTP server on 127.0.0.1.
+
+The channel is tests/connection_fixture_channel.py: a real adapter on ``requests``, so each test makes the
+channel answer exactly what it needs (a 429 with Retry-After, a 5xx, a refused token, a broken page) at
+the page it needs. The real adapters run through the same engine in tests/test_channel_sync_woocommerce.py.
+"""
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from tests.connection_fixture_channel import API_KEY, FixtureChannel, fixture_order
+from wagtail_customers.models import (
+    ChannelConnection,
+    ConnectionState,
+    Customer,
+    Order,
+    SellerAccount,
+    SyncKind,
+    SyncOutcome,
+    SyncRun,
+)
+from wagtail_customers.services import channel_sync
+from wagtail_customers.services.statistics import rebuild_statistics
+
+
+@pytest.fixture
+def channel(httpserver):
+    return FixtureChannel(httpserver, orders=[fixture_order(index) for index in range(35)])
+
+
+@pytest.fixture
+def connection(db, channel):
+    account = SellerAccount.objects.create(name="Fixture shop", channel="other", currency="USD")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(channel.credentials())
+    connection.save()
+    channel_sync.start_backfill(connection, None)
+    return connection
+
+
+def fresh(connection):
+    return ChannelConnection.objects.get(pk=connection.pk)
+
+
+def test_backfill_imports_every_page_then_goes_live(connection, channel):
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE
+    assert (result.pages, result.orders_created) == (4, 35)
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.LIVE
+    assert connection.backfill_orders == 35
+    assert connection.backfill_finished_at is not None
+    assert connection.backfill_reached == Order.objects.latest("placed_at").placed_at
+    assert connection.cursors == {"orders": "1034"}
+    assert connection.consecutive_failures == 0
+    assert connection.next_attempt_at > timezone.now()
+    assert connection.lock_token == "" and connection.locked_until is None
+    orders = Order.objects.filter(account=connection.account)
+    assert orders.count() == 35
+    assert not orders.filter(synced_at__isnull=True).exists()
+    assert set(orders.values_list("sync_status", flat=True)) == {"synced"}
+    assert SyncRun.objects.get().kind == SyncKind.BACKFILL
+    # Statistics kept by the ingestion service equal a fresh rebuild.
+    assert rebuild_statistics() == 0
+    assert Customer.objects.filter(account=connection.account).count() == 7
+
+
+def test_a_pull_fetches_only_what_is_new_from_the_stored_cursor(connection, channel):
+    channel_sync.sync_connection(connection.pk)
+    channel.orders += [fixture_order(index) for index in range(35, 38)]
+    channel.order_requests.clear()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE
+    assert (result.pages, result.orders_created, result.orders_unchanged) == (1, 3, 0)
+    assert channel.order_requests[0]["after"] == "1034"
+    assert SyncRun.objects.filter(kind=SyncKind.PULL).count() == 1
+    assert fresh(connection).cursors == {"orders": "1037"}
+
+
+def test_the_backfill_starts_at_the_chosen_date(db, channel):
+    account = SellerAccount.objects.create(name="Dated shop", channel="other", currency="USD")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(channel.credentials())
+    connection.save()
+    # fixture_order(i) is placed i hours after 2026-06-01 09:00 UTC: from 2026-06-02 on, orders 15 to 34.
+    channel_sync.start_backfill(connection, date(2026, 6, 2))
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.orders_created == 20
+    assert channel.order_requests[0]["since"] == "2026-06-02T00:00:00+00:00"
+
+
+def test_the_cursor_moves_only_with_its_page_commit(connection, channel):
+    """A broken third page: the first two pages and their cursor stay; the next sync resumes at page three."""
+    channel.fault_at[3] = (200, {}, '{"orders": "not a list"}')
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.FAILED
+    assert result.pages == 2
+    assert result.error == "The order list is not in the documented shape."
+    connection = fresh(connection)
+    assert connection.cursors == {"orders": "1019"}
+    assert connection.state == ConnectionState.BACKFILLING
+    assert connection.consecutive_failures == 1
+    assert connection.last_error == "The order list is not in the documented shape."
+    assert Order.objects.count() == 20
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE
+    assert (result.pages, result.orders_created) == (2, 15)
+    assert Order.objects.count() == 35
+    assert fresh(connection).state == ConnectionState.LIVE
+    assert rebuild_statistics() == 0
+
+
+def test_a_held_lease_makes_another_sync_return_without_work(connection, channel):
+    token = channel_sync.take_lease(connection.pk)
+    assert token
+
+    assert channel_sync.sync_connection(connection.pk) is None
+    assert channel.order_requests == []
+    assert SyncRun.objects.count() == 0
+
+    # A killed worker's lease lapses: the next sync takes it.
+    ChannelConnection.objects.filter(pk=connection.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_lease_writes_nothing(connection, channel):
+    """A sync whose lease lapsed and was taken by another writes no page of its own."""
+
+    def take_over(request):
+        if len(channel.order_requests) == 2:
+            ChannelConnection.objects.filter(pk=connection.pk).update(lock_token="another-sync")
+
+    channel.before_page = take_over
+
+    try:
+        result = channel_sync.sync_connection(connection.pk)
+    finally:
+        channel.before_page = None
+
+    assert result.outcome == SyncOutcome.INTERRUPTED
+    assert result.pages == 1
+    assert Order.objects.count() == 10
+    assert fresh(connection).cursors == {"orders": "1009"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_syncs_at_once_one_does_the_work(channel):
+    account = SellerAccount.objects.create(name="Busy shop", channel="other", currency="USD")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(channel.credentials())
+    connection.save()
+    channel_sync.start_backfill(connection, None)
+    first_page_asked, go_on = threading.Event(), threading.Event()
+
+    def hold_the_first_page(request):
+        if len(channel.order_requests) == 1:
+            first_page_asked.set()
+            go_on.wait(10)
+
+    channel.before_page = hold_the_first_page
+    results = {}
+
+    def first_sync():
+        try:
+            results["first"] = channel_sync.sync_connection(connection.pk)
+        finally:
+            db_connection.close()
+
+    thread = threading.Thread(target=first_sync)
+    thread.start()
+    assert first_page_asked.wait(10)
+
+    results["second"] = channel_sync.sync_connection(connection.pk)
+    go_on.set()
+    thread.join(20)
+
+    assert results["second"] is None
+    assert results["first"].outcome == SyncOutcome.DONE
+    assert Order.objects.filter(account=account).count() == 35
+    assert SyncRun.objects.count() == 1
+
+
+def test_a_short_retry_after_is_waited_out(connection, channel):
+    channel.faults.append((429, {"Retry-After": "1"}, '{"error": "throttled"}'))
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE
+    assert result.orders_created == 35
+    assert channel.order_requests[0] == channel.order_requests[1]
+    assert fresh(connection).consecutive_failures == 0
+
+
+def test_a_long_retry_after_reschedules_without_counting_a_failure(connection, channel):
+    channel.faults.append((429, {"Retry-After": "120"}, '{"error": "throttled"}'))
+    before = timezone.now()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.INTERRUPTED
+    connection = fresh(connection)
+    assert connection.consecutive_failures == 0
+    assert connection.state == ConnectionState.BACKFILLING
+    assert before + timedelta(seconds=119) <= connection.next_attempt_at <= timezone.now() + timedelta(seconds=121)
+    assert Order.objects.count() == 0
+
+
+def test_server_errors_back_off_exponentially(connection, channel):
+    channel.faults += [(503, {}, "{}"), (503, {}, "{}")]
+
+    before = timezone.now()
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.FAILED
+    connection = fresh(connection)
+    assert connection.consecutive_failures == 1
+    # SYNC_BACKOFF_SECONDS is 1 in the test settings: 1 s, then 2 s.
+    assert before + timedelta(seconds=1) <= connection.next_attempt_at <= timezone.now() + timedelta(seconds=1)
+    assert connection.last_error == "The channel had an error (503)."
+
+    before = timezone.now()
+    channel_sync.sync_connection(connection.pk)
+    connection = fresh(connection)
+    assert connection.consecutive_failures == 2
+    assert before + timedelta(seconds=2) <= connection.next_attempt_at <= timezone.now() + timedelta(seconds=2)
+    assert connection.state == ConnectionState.BACKFILLING
+    assert mail.outbox == []
+
+
+def test_n_failures_in_a_row_mark_the_connection_failing_and_tell_the_admins_once(connection, channel, settings):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SYNC_MAX_FAILURES": 3}
+    get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    channel.faults += [(500, {}, "{}")] * 4
+
+    for _attempt in range(3):
+        channel_sync.sync_connection(connection.pk)
+
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.FAILING
+    assert connection.consecutive_failures == 3
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["admin@example.com"]
+    assert "Fixture shop" in mail.outbox[0].subject
+    assert "The channel had an error (500)." in mail.outbox[0].body
+    assert API_KEY not in mail.outbox[0].body
+    # Still retried on its back-off (SYNC_BACKOFF_MAX_SECONDS is 4 in the tests), but not told again.
+    assert connection.next_attempt_at is not None
+    assert channel_sync.due_connection_ids(timezone.now() + timedelta(seconds=5)) == [connection.pk]
+    channel_sync.sync_connection(connection.pk)
+    assert len(mail.outbox) == 1
+
+    # The channel is back: live again, and a later failing episode is told again.
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.LIVE
+    assert connection.failure_notified_at is None
+
+
+def test_refused_credentials_mark_the_connection_failing_at_once(connection, channel):
+    get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    connection = fresh(connection)
+    connection.set_credentials(channel.credentials(api_key="expired-token"))
+    connection.save()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.FAILED
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.FAILING
+    assert connection.last_error == "The API key was refused."
+    # Not retried on a schedule: the seller must enter new credentials (or press "Sync now").
+    assert connection.next_attempt_at is None
+    assert connection.pk not in channel_sync.due_connection_ids(timezone.now() + timedelta(days=1))
+    assert len(mail.outbox) == 1
+
+
+def test_paused_and_never_connected_connections_do_not_sync(connection, channel):
+    channel_sync.pause(connection)
+    assert channel_sync.sync_connection(connection.pk) is None
+    assert channel_sync.due_connection_ids() == []
+
+    channel_sync.resume(fresh(connection))
+    assert fresh(connection).state == ConnectionState.BACKFILLING
+    assert channel_sync.due_connection_ids() == [connection.pk]
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+
+
+def test_the_due_connections_task_syncs_due_connections(connection, channel):
+    from wagtail_customers.channels.tasks import sync_due_connections_task
+
+    assert sync_due_connections_task.delay().get() == 1  # eager in the tests
+    assert fresh(connection).state == ConnectionState.LIVE
+    # Live now, next due after SYNC_INTERVAL_SECONDS.
+    assert sync_due_connections_task.delay().get() == 0
+
+
+def test_credentials_are_encrypted_at_rest_and_rotate(connection, channel, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    stored = ChannelConnection.objects.values_list("encrypted_credentials", flat=True).get(pk=connection.pk)
+    assert API_KEY not in stored
+    assert fresh(connection).get_credentials()["api_key"] == API_KEY
+
+    old_key = settings.WAGTAIL_CUSTOMERS["CREDENTIALS_KEYS"][0]
+    new_key = Fernet.generate_key().decode()
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key, old_key]}
+    call_command("customers_rotate_credentials", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key]}
+    assert fresh(connection).get_credentials()["api_key"] == API_KEY
+
+
+def test_unreadable_credentials_fail_with_a_message_that_names_no_secret(connection, channel, settings):
+    from cryptography.fernet import Fernet
+
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [Fernet.generate_key().decode()]}
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.FAILED
+    assert "cannot be decrypted" in result.error
+    assert fresh(connection).state == ConnectionState.FAILING
