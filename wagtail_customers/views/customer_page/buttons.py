@@ -50,8 +50,9 @@ def customer_header_buttons(request, customer, actions):
     export_url = optional_url("wagtail_customers_exports:customer_orders", customer.pk)
     if Action.EXPORT in actions and export_url:
         buttons.append(HeaderButton(_("Export orders"), export_url, icon_name="download", priority=30))
-    if Action.EXPORT in actions:
+    if Action.EXPORT in actions and Action.SEE_PERSONAL_DATA in actions:
         # An access request (GDPR art. 15) is rare and is about the person, not the orders: in the "More" menu.
+        # It is nothing but personal data: offered to those who may see it (views/customer_page/access_request.py).
         more.append(
             Button(
                 _("Download personal data (access request)"),
