@@ -218,10 +218,23 @@ MATRIX = {
             data={"reason": "other", "subject": "Hello", "message": "Thanks for your order."},
         ),
     ],
-    # The access request's zip (GDPR art. 15): the export action, like the customer's orders export; GET only.
+    # The access request's zip (GDPR art. 15): the export and "See personal data" actions (the group may export but
+    # not see personal data: refused, as the zip is nothing but personal data); GET only.
     "wagtail_customers_customer:personal_data": [
-        Case(answers(staff=MISSING, view_a=DENIED, all_a=OK, group=OK, superuser=OK), kwargs={"pk": "@customer"}),
+        Case(answers(staff=MISSING, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK), kwargs={"pk": "@customer"}),
         Case(everyone(NOT_ALLOWED), method="post", kwargs={"pk": "@customer"}, expect_b=everyone(NOT_ALLOWED)),
+    ],
+    # Merging a duplicate into the customer, and undoing it (the delete action: a merge deletes the duplicate's
+    # row). The matrix's world has one customer per account: "other" is the customer itself, which the merge
+    # refuses with a message (back to the merge page); with no merge made, the undo says there is none.
+    "wagtail_customers_customer:merge": [
+        Case(ACT_ON_A, kwargs={"pk": "@customer"}),
+        Case(ACT_ON_A, kwargs={"pk": "@customer"}, query={"other": "@customer"}),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@customer"}, data={"other": "@customer"}),
+    ],
+    "wagtail_customers_customer:merge_undo": [
+        Case(ACT_ON_A, kwargs={"pk": "@customer"}),
+        Case(ACTED_ON_A, method="post", kwargs={"pk": "@customer"}),
     ],
     # --- Exports ------------------------------------------------------------------------------------
     "wagtail_customers_exports:index": [Case(answers(staff=DENIED, view_a=DENIED, all_a=OK, group=OK, superuser=OK))],
@@ -672,7 +685,7 @@ def test_methods_a_view_does_not_offer_answer_405(world, url_name, method):
 #: always), a number too big for the database's integers, and a negative one.
 BAD_IDS = ["\u00b2", "\u2460", "\u0661\u0662", "99999999999999999999", "-1", "1e3"]
 #: The request parameters that carry ids somewhere in the plugin.
-ID_PARAMETERS = ("account", "id", "ids", "customer", "user", "accounts", "columns")
+ID_PARAMETERS = ("account", "id", "ids", "customer", "user", "accounts", "columns", "other", "merge")
 
 
 def with_bad_ids(values, bad):

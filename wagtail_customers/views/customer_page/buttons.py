@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.widgets.button import Button, HeaderButton
 
 from ...permissions import Action
+from ...services.merge import latest_merge
 from .access import optional_url
 from .orders import email_button
 
@@ -71,6 +72,13 @@ def customer_header_buttons(request, customer, actions):
         # After erasing, the erase view comes back here: the page then shows the pseudonym.
         query = urlencode({"next": request.get_full_path()})
         more.append(Button(_("Erase personal data"), f"{erase_url}?{query}", icon_name="user", priority=95))
+    merge_url = optional_url("wagtail_customers_customer:merge", customer.pk)
+    if Action.DELETE in actions and merge_url:
+        # Merging deletes the duplicate's row: the delete action, like Delete (services/merge.py).
+        more.append(Button(_("Merge with…"), merge_url, icon_name="group", priority=97))
+        if latest_merge(customer) is not None:
+            undo_url = optional_url("wagtail_customers_customer:merge_undo", customer.pk)
+            more.append(Button(_("Undo the latest merge"), undo_url, icon_name="undo", priority=98))
     return buttons, more
 
 

@@ -10,6 +10,7 @@ from ..scoping import forbid_as_403
 from .access_request import download_personal_data
 from .customer import CustomerDetailView
 from .email import EmailCustomerView
+from .merge import MergeCustomersView, UndoMergeView
 from .order import OrderDetailView
 
 app_name = "wagtail_customers_customer"
@@ -19,6 +20,8 @@ urlpatterns = forbid_as_403(
         path("<int:pk>/", CustomerDetailView.as_view(), name="detail"),
         path("<int:pk>/email/", EmailCustomerView.as_view(), name="email"),
         path("<int:pk>/personal-data/", download_personal_data, name="personal_data"),
+        path("<int:pk>/merge/", MergeCustomersView.as_view(), name="merge"),
+        path("<int:pk>/merge/undo/", UndoMergeView.as_view(), name="merge_undo"),
         path("orders/<int:pk>/", OrderDetailView.as_view(), name="order"),
     ]
 )

@@ -1,0 +1,124 @@
+"""The merge screen and the undo (views/customer_page/merge.py): side by side, refusals with a message, never a 500."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from tests.factories import order_data
+from tests.permission_world import grant, make_staff
+from tests.test_merge import state
+from wagtail_customers.models import Customer, CustomerMerge
+from wagtail_customers.services.ingestion import record_order, record_orders
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair(account):
+    record_orders(
+        account,
+        [
+            order_data("K-1", email="ada@example.com", day=1),
+            order_data("D-1", email="ada.l@example.org", name="Ada Lovelace", day=2, lines=((3, "7.00"),)),
+        ],
+    )
+    return (
+        Customer.objects.get(identity_key="email:ada@example.com"),
+        Customer.objects.get(identity_key="email:ada.l@example.org"),
+    )
+
+
+def merge_url(customer):
+    return reverse("wagtail_customers_customer:merge", args=(customer.pk,))
+
+
+def undo_url(customer):
+    return reverse("wagtail_customers_customer:merge_undo", args=(customer.pk,))
+
+
+def texts(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_the_screen_suggests_the_namesake_and_compares_side_by_side(admin_client, pair):
+    kept, merged = pair
+    page = admin_client.get(merge_url(kept)).content.decode()
+    assert "ada.l@example.org" in page and "Customers with the same name" in page
+
+    page = admin_client.get(merge_url(kept), {"other": merged.pk}).content.decode()
+    assert "ada@example.com" in page and "ada.l@example.org" in page
+    # The "after" column: 2 orders, 20.00 + 21.00 spent, 2 + 3 units.
+    assert "<td data-wc-after>2</td>" in page and "<td data-wc-after>41.00</td>" in page
+    assert "<td data-wc-after>5</td>" in page
+    assert 'name="csrfmiddlewaretoken"' in page
+
+
+def test_merge_then_undo_from_the_screens(admin_client, pair, account):
+    kept, merged = pair
+    before = state(account)
+
+    response = admin_client.post(merge_url(kept), {"other": merged.pk})
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "wagtail_customers_customer:detail", args=(kept.pk,)
+    )
+    assert not Customer.objects.filter(pk=merged.pk).exists()
+    merge = CustomerMerge.objects.get()
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "merged into" in page and f"{undo_url(kept)}?merge={merge.pk}" in page
+
+    confirm = admin_client.get(undo_url(kept), {"merge": merge.pk}).content.decode()
+    assert "Undo the merge of" in confirm and "Ada Lovelace" in confirm
+    response = admin_client.post(undo_url(kept), {"merge": merge.pk})
+    assert response.status_code == 302
+    assert "Merge undone" in " ".join(texts(response))
+    assert state(account) == before
+
+
+@pytest.mark.parametrize("other", ["abc", "\u00b2", "-1", "99999999999999999999", "0"])
+def test_tampered_ids_are_refused_with_a_message(admin_client, pair, account, other):
+    kept, _ = pair
+    before = state(account)
+    page = admin_client.get(merge_url(kept), {"other": other})
+    assert page.status_code == 200 and b"does not exist" in page.content
+    response = admin_client.post(merge_url(kept), {"other": other})
+    assert response.status_code == 302
+    assert state(account) == before
+    undo = admin_client.post(undo_url(kept), {"merge": other})
+    assert undo.status_code == 302 and state(account) == before
+
+
+def test_another_accounts_customer_and_the_customer_itself_are_refused(admin_client, pair, account, other_account):
+    kept, _ = pair
+    stranger = record_order(other_account, order_data("X-1", email="ada.l@example.org")).customer
+    before = state(account)
+    for other, message in ((stranger, "same seller account"), (kept, "with itself")):
+        page = admin_client.get(merge_url(kept), {"other": other.pk}).content.decode()
+        assert message in page
+        response = admin_client.post(merge_url(kept), {"other": other.pk})
+        assert response.status_code == 302 and message in " ".join(texts(response))
+    assert state(account) == before and Customer.objects.filter(pk=stranger.pk).exists()
+
+
+def test_a_user_who_cannot_see_the_other_account_gets_no_hint_of_its_customer(client, pair, account, other_account):
+    kept, _ = pair
+    stranger = record_order(other_account, order_data("X-1", email="zed@example.org", name="Zed")).customer
+    user = make_staff("merger")
+    grant(user, account, "view", "delete", "see_personal_data")
+    client.force_login(user)
+    page = client.get(merge_url(kept), {"other": stranger.pk}).content.decode()
+    assert "does not exist" in page and "Zed" not in page and "zed@" not in page
+    response = client.post(merge_url(kept), {"other": stranger.pk})
+    assert response.status_code == 302 and Customer.objects.filter(pk=stranger.pk).exists()
+
+
+def test_merging_needs_the_delete_action(client, pair, account):
+    kept, merged = pair
+    user = make_staff("viewer")
+    grant(user, account, "view", "export")
+    client.force_login(user)
+    assert client.get(merge_url(kept)).status_code == 403
+    assert client.post(merge_url(kept), {"other": merged.pk}).status_code == 403
+    assert client.post(undo_url(kept)).status_code == 403
+    assert Customer.objects.filter(pk=merged.pk).exists()
+    page = client.get(reverse("wagtail_customers_customer:detail", args=(kept.pk,))).content.decode()
+    assert merge_url(kept) not in page
