@@ -10,6 +10,7 @@ import base64
 import csv
 import json
 import re
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -46,13 +47,19 @@ class AmazonStandIn:
     """Orders API v0, Sellers API v1 and the LWA token endpoint, answering as Amazon documents them.
 
     ``orders`` are getOrders' order objects, ``items`` their getOrderItems lists by order id. Answers
-    queued in ``next_answers[kind]`` ("token", "orders", "items") are given once, before the normal ones.
+    queued in ``next_answers[kind]`` ("token", "orders", "items") are given once, before the normal ones;
+    ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request number) and
+    ``release`` (a threading.Event) keep that getOrders request waiting until the test releases it.
+    ``upper_bound`` is the pass's end Amazon reports (``LastUpdatedBefore``).
     """
 
     def __init__(self, httpserver, orders=(), items=None):
         self.orders = sorted(orders, key=lambda order: order["LastUpdateDate"])
         self.items = items or {}
         self.next_answers = defaultdict(list)
+        self.answer_at = {}
+        self.hold_at, self.release = None, threading.Event()
+        self.upper_bound = PASS_UPPER_BOUND
         self.valid_tokens = set()
         self.token_requests = []
         self.orders_requests = []
@@ -94,7 +101,9 @@ class AmazonStandIn:
 
     def get_orders(self, request):
         self.orders_requests.append(dict(request.args))
-        if queued := self.answer("orders", request):
+        if len(self.orders_requests) == self.hold_at:
+            self.release.wait(timeout=300)
+        if queued := self.answer_at.pop(len(self.orders_requests), None) or self.answer("orders", request):
             return queued
         if token := request.args.get("NextToken"):
             state = json.loads(base64.b64decode(token))
@@ -105,10 +114,10 @@ class AmazonStandIn:
         matching = [
             order
             for order in self.orders
-            if after < datetime.fromisoformat(order["LastUpdateDate"]) <= datetime.fromisoformat(PASS_UPPER_BOUND)
+            if after < datetime.fromisoformat(order["LastUpdateDate"]) <= datetime.fromisoformat(self.upper_bound)
         ]
         start, size = state["offset"], state["size"]
-        payload = {"Orders": matching[start : start + size], "LastUpdatedBefore": PASS_UPPER_BOUND}
+        payload = {"Orders": matching[start : start + size], "LastUpdatedBefore": self.upper_bound}
         if start + size < len(matching):
             payload["NextToken"] = base64.b64encode(json.dumps({**state, "offset": start + size}).encode()).decode()
         return json_response({"payload": payload})
