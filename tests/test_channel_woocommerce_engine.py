@@ -1,0 +1,175 @@
+"""A WooCommerce store connected end to end: the sync engine, the real adapter, the stand-in store on 127.0.0.1.
+
+Backfill of hundreds of orders over several pages, a 429 with Retry-After waited out, a page that fails
+mid-backfill (as a worker killed between two pages: the next sync goes on from the last committed page),
+webhooks through the public endpoint (signed, wrongly signed, replayed), and the next pull confirming what a
+webhook brought; the statistics kept on the way equal a fresh rebuild.
+"""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from django.urls import reverse
+from werkzeug import Response
+
+from tests.channel_woocommerce_standin import API, WooCommerceStandIn, fixture, generated_orders, webhook_headers
+from wagtail_customers.models import (
+    ChannelConnection,
+    ConnectionState,
+    Customer,
+    Order,
+    SellerAccount,
+    SyncOutcome,
+    SyncStatus,
+)
+from wagtail_customers.services import channel_sync
+from wagtail_customers.services.statistics import rebuild_statistics
+
+ORDERS = 345
+
+
+@pytest.fixture
+def store(httpserver):
+    return WooCommerceStandIn(
+        httpserver,
+        orders=[*generated_orders(ORDERS), fixture("order_refunded.json"), fixture("order_usd.json")],
+        refunds={1063: fixture("refunds_1063.json")},
+    )
+
+
+@pytest.fixture
+def connection(db, store):
+    account = SellerAccount.objects.create(name="Woo EU", channel="woocommerce", currency="EUR")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(store.credentials())
+    connection.save()
+    channel_sync.start_backfill(connection, date(2026, 1, 1))
+    return connection
+
+
+def fresh(connection):
+    return ChannelConnection.objects.get(pk=connection.pk)
+
+
+def webhook_url(connection):
+    return reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])
+
+
+@pytest.fixture
+def post_webhook(client, django_capture_on_commit_callbacks):
+    """POST a delivery to the public endpoint; the queued work runs when the request's transaction commits."""
+
+    def post(connection, body, headers):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(webhook_url(connection), data=body, content_type="application/json", headers=headers)
+
+    return post
+
+
+def test_backfill_survives_a_429_and_a_failed_page_and_matches_a_rebuild(connection, store, httpserver):
+    # A 429 on the first page (waited out in-process: Retry-After 1 s is under the test cap), then a store
+    # failure once the second page's orders are committed.
+    httpserver.expect_oneshot_request(f"{API}/orders").respond_with_json(
+        {"code": "too_many_requests", "message": "Slow down.", "data": {"status": 429}},
+        status=429,
+        headers={"Retry-After": "1"},
+    )
+    first = channel_sync.sync_connection(connection.pk)
+    assert first.outcome == SyncOutcome.DONE
+    assert first.pages >= 4
+    assert first.orders_created == ORDERS + 2
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.LIVE
+    orders = Order.objects.filter(account=connection.account)
+    assert orders.count() == ORDERS + 2
+    assert set(orders.values_list("sync_status", flat=True)) == {SyncStatus.SYNCED}
+    assert not orders.filter(synced_at__isnull=True).exists()
+    assert orders.get(external_id="1063").refunded == 27
+    assert orders.get(external_id="1077").currency == "USD"
+    assert rebuild_statistics() == 0
+    # The cursor is the store's high-water mark.
+    latest = max(order["date_modified_gmt"] for order in store.orders.values())
+    assert json.loads(connection.cursors["orders"])["modified_after"] == latest
+
+
+def test_a_sync_that_fails_between_two_pages_resumes_without_loss_or_duplicates(connection, store, httpserver):
+    served = []
+    real_handler = store._orders
+
+    def failing_after_two_pages(request):
+        served.append(request.args.get("page"))
+        if len(served) == 3:
+            return Response("<html>502 Bad Gateway</html>", status=502)
+        return real_handler(request)
+
+    httpserver.clear_all_handlers()
+    httpserver.expect_request(f"{API}/orders").respond_with_handler(failing_after_two_pages)
+    httpserver.expect_request(f"{API}/orders/1063/refunds").respond_with_handler(store._refunds)
+
+    failed = channel_sync.sync_connection(connection.pk)
+    assert failed.outcome == SyncOutcome.FAILED
+    assert failed.pages == 2
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.BACKFILLING
+    assert connection.consecutive_failures == 1
+    recorded = Order.objects.filter(account=connection.account).count()
+    # Two pages committed; the second began with the first's last second again (the overlap), so a little
+    # under 200 orders.
+    assert 190 <= recorded <= 200
+    cursor_after_two_pages = connection.cursors["orders"]
+
+    resumed = channel_sync.sync_connection(connection.pk)
+    assert resumed.outcome == SyncOutcome.DONE
+    # The resumed sync started from the cursor of the last committed page.
+    assert json.loads(cursor_after_two_pages)["modified_after"] is not None
+    orders = Order.objects.filter(account=connection.account)
+    assert orders.count() == ORDERS + 2
+    assert orders.values("external_id").distinct().count() == ORDERS + 2
+    assert fresh(connection).state == ConnectionState.LIVE
+    assert rebuild_statistics() == 0
+
+
+def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(connection, store, post_webhook):
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    customers_before = Customer.objects.filter(account=connection.account).count()
+
+    # A new guest order arrives by webhook.
+    new_order = fixture("order_guest_coupon.json")
+    new_order.update(id=9001, number="9001", date_modified_gmt="2026-12-02T09:00:00")
+    new_order["billing"]["email"] = "new.buyer@example.net"
+    body = json.dumps(new_order).encode()
+
+    wrong = post_webhook(connection, body, webhook_headers(body, "order.created", secret="not the secret"))
+    assert wrong.status_code == 401
+    unsigned = {key: value for key, value in webhook_headers(body, "order.created").items() if "Signature" not in key}
+    assert post_webhook(connection, body, unsigned).status_code == 401
+    assert not Order.objects.filter(account=connection.account, external_id="9001").exists()
+
+    headers = webhook_headers(body, "order.created", delivery_id="delivery-9001-1")
+    assert post_webhook(connection, body, headers).status_code == 200
+    order = Order.objects.get(account=connection.account, external_id="9001")
+    assert order.sync_status == SyncStatus.PENDING
+    assert Customer.objects.filter(account=connection.account).count() == customers_before + 1
+
+    # The same delivery again (WooCommerce redelivers on a timeout): nothing changes.
+    assert post_webhook(connection, body, headers).status_code == 200
+    assert Order.objects.filter(account=connection.account, external_id="9001").count() == 1
+
+    # An order.updated for an order the store has: recorded pending until a pull confirms it.
+    changed = store.orders[5010]
+    changed["status"] = "completed"
+    changed["date_completed_gmt"] = "2026-12-02T10:00:00"
+    store.touch(5010, datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    body = json.dumps(changed).encode()
+    response = post_webhook(connection, body, webhook_headers(body, "order.updated", delivery_id="d-5010"))
+    assert response.status_code == 200
+    assert Order.objects.get(account=connection.account, external_id="5010").sync_status == SyncStatus.PENDING
+
+    # A lost webhook costs nothing: the store has order 9001 too, and the next pull confirms both.
+    store.orders[9001] = new_order
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    for external_id in ("9001", "5010"):
+        assert Order.objects.get(account=connection.account, external_id=external_id).sync_status == SyncStatus.SYNCED
+    assert Order.objects.get(account=connection.account, external_id="5010").status == "shipped"
+    assert rebuild_statistics() == 0
