@@ -42,7 +42,9 @@ def exporter(username, *accounts, columns=None, **grant_flags):
     user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw")
     user.user_permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
     for account in accounts:
-        AccessGrant.objects.create(user=user, account=account, can_view=True, can_export=True, **grant_flags)
+        # Sees the personal data it exports unless a test says otherwise (tests/test_personal_data_masking.py).
+        flags = {"can_view": True, "can_export": True, "can_see_personal_data": True, **grant_flags}
+        AccessGrant.objects.create(user=user, account=account, **flags)
     if columns is not None:
         ListingPreference.objects.create(user=user, columns=list(columns))
     return user

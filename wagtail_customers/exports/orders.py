@@ -6,6 +6,7 @@ Three queries whatever the number of orders: the orders, their units, their prom
 from django.db.models import Sum
 
 from ..models import OrderLine, PromoCodeUsage
+from ..services.personal_data import mask_row
 from .resources import CustomerOrderResource
 
 COMPUTED_KEYS = ("units", "promo_codes")
@@ -14,8 +15,10 @@ COMPUTED_KEYS = ("units", "promo_codes")
 class CustomerOrdersExport:
     """Same interface as ``query.CustomerExport`` (``spec``, ``headers()``, ``rows(csv=False)``)."""
 
-    def __init__(self, customer, spec, *, resource=None):
+    def __init__(self, customer, spec, *, resource=None, masked=False):
         self.customer = customer
+        #: The user may not see the customer's personal data: the ship-to cells read "[hidden]".
+        self.masked = masked
         self.spec = spec
         self.resource = resource or CustomerOrderResource()
         # The resource's declared order (``Meta.export_order``), not its fields' (declared ones come last there).
@@ -44,4 +47,4 @@ class CustomerOrdersExport:
         for row in orders.values(*keys).iterator(chunk_size=2000):
             row["units"] = units.get(row["id"], 0)
             row["promo_codes"] = codes.get(row["id"], ())
-            yield export_row(row)
+            yield export_row(mask_row(row) if self.masked else row)

@@ -20,6 +20,7 @@ from ..conf import get_setting
 from ..ids import parse_id
 from ..listing import CustomerListing, as_query_dict, get_tab
 from ..permissions import Action
+from ..services.personal_data import mask_row, personal_account_ids
 from .resources import customer_resource_class
 from .writers import FORMATS
 
@@ -79,7 +80,9 @@ class ExportSpec:
 
     def fingerprint(self, user):
         """Hash of the user and everything that decides the file's contents."""
-        payload = json.dumps([user.pk, self.to_params()], sort_keys=True, default=str)
+        # With the accounts whose personal data the user may see: a file made before that changed is not reused.
+        personal = sorted(personal_account_ids(user)) if getattr(user, "pk", None) else []
+        payload = json.dumps([user.pk, self.to_params(), personal], sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()
 
     @property
@@ -211,9 +214,12 @@ class CustomerExport:
         exporter = self.resource.csv_row_exporter if csv else self.resource.row_exporter
         export_row = exporter(self.field_names)
         seen = self.account_ids
+        # Personal data only of the accounts whose personal data the user may see (services/personal_data.py).
+        visible = personal_account_ids(self.user)
         for row in self._value_rows():
-            seen.add(row.get("account_id"))
-            yield export_row(row)
+            account_id = row.get("account_id")
+            seen.add(account_id)
+            yield export_row(row if account_id in visible else mask_row(row))
         seen.discard(None)
 
     def _value_rows(self):

@@ -28,6 +28,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from ..models import Customer, Order
+from ..models.customers import customer_label
 from ..permissions import Action, accounts_for, can
 
 #: Customer fields masked (the country stays).
@@ -141,6 +142,19 @@ def mask_customers(user, customers, *, visible_ids=None):
     ``visible_ids``: ``personal_account_ids(user)`` when the caller has it already (else one query)."""
     visible_ids = personal_account_ids(user) if visible_ids is None else visible_ids
     return [customer if customer.account_id in visible_ids else mask_customer(customer) for customer in list(customers)]
+
+
+def mask_row(row, *, name_keys=("name", "email", "external_id")):
+    """An export row (a ``values()`` dict), masked in place: every personal key present and not empty reads
+    "[hidden]" (plain text, for CSV and XLSX cells), and the name the customer's label ("Customer #<id>",
+    "Buyer of order #...") when the row has what the label needs."""
+    text = str(HiddenValue())
+    for key in (*CUSTOMER_FIELDS, *ORDER_FIELDS):
+        if row.get(key):
+            row[key] = text
+    if "name" in row and "id" in row and "identity_key" in row:
+        row["name"] = str(customer_label("", "", "", row["identity_key"], row["id"]))
+    return row
 
 
 def personal_search_scope(user, account_path="account"):

@@ -9,7 +9,15 @@ from ...models import Customer, Order
 from ...permissions import Action, can, customers_for, orders_for
 
 #: The header actions, in the order they appear.
-HEADER_ACTIONS = (Action.MANAGE_WATCHLIST, Action.EMAIL, Action.EXPORT, Action.DELETE, Action.ERASE)
+#: With "See personal data": it decides what the page masks and whether the access request is offered.
+HEADER_ACTIONS = (
+    Action.MANAGE_WATCHLIST,
+    Action.EMAIL,
+    Action.EXPORT,
+    Action.DELETE,
+    Action.ERASE,
+    Action.SEE_PERSONAL_DATA,
+)
 
 
 def scoped_customer(user, pk, *, related=("account", "watchlist_entry")):

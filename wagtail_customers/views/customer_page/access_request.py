@@ -1,9 +1,10 @@
 """The customer page's "Download personal data": the answer to an access request (GDPR art. 15) as a zip.
 
-Needs the export action on the customer's seller account: 404 for a customer the user may not see,
-403 for one they may see but not export. Built in the request (one customer) and sent as an attachment
-that no cache keeps; nothing is written to disk. Each download is recorded in Wagtail's history, on the
-customer, without any of the personal data it held.
+Needs the export and the "See personal data" actions on the customer's seller account (the zip is nothing
+but personal data, so it is refused rather than masked): 404 for a customer the user may not see, 403 for
+one they may see but not export, or whose personal data they may not see. Built in the request (one
+customer) and sent as an attachment that no cache keeps; nothing is written to disk. Each download is
+recorded in Wagtail's history, on the customer, without any of the personal data it held.
 """
 
 import io
@@ -31,6 +32,7 @@ def access_request_filename(customer, moment):
 def download_personal_data(request, pk):
     customer = scoped_customer(request.user, pk)
     require(request.user, Action.EXPORT, customer.account)
+    require(request.user, Action.SEE_PERSONAL_DATA, customer.account)
     now = timezone.now()
     document, content = access_zip(customer, now=now)
     log(

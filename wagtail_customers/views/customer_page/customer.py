@@ -8,7 +8,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...compat import tabs_attrs
 from ...permissions import Action
-from ...services.personal_data import for_user
+from ...services.personal_data import mask_customer
 from . import details
 from .access import allowed_actions, scoped_customer
 from .buttons import customer_header_buttons, watchlist_entry
@@ -29,9 +29,10 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
     orders_per_page = 25
 
     def get(self, request, *args, **kwargs):
+        customer = scoped_customer(request.user, kwargs["pk"])
+        self.actions = allowed_actions(request.user, customer.account)
         # Masked unless the user may see this account's personal data (services/personal_data.py).
-        self.customer = for_user(request.user, scoped_customer(request.user, kwargs["pk"]))
-        self.actions = allowed_actions(request.user, self.customer.account)
+        self.customer = customer if Action.SEE_PERSONAL_DATA in self.actions else mask_customer(customer)
         self.buttons, self.more_buttons = customer_header_buttons(request, self.customer, self.actions)
         return super().get(request, *args, **kwargs)
 

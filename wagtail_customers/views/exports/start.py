@@ -35,6 +35,7 @@ from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab
 from ...models import JobState
 from ...permissions import Action, can, customers_for
+from ...services.personal_data import may_see_personal_data
 from ..listing.access import forbidden
 from .download_notice import announce_download
 
@@ -156,4 +157,5 @@ def customer_orders(request, pk):
     )
     log_export(request.user, spec, [customer.account_id], customer.orders_count)
     filename = get_valid_filename(f"orders-{customer.account.name}-{customer.pk}.{spec.format.extension}")
-    return file_response(CustomerOrdersExport(customer, spec), filename)
+    masked = not may_see_personal_data(request.user, customer.account_id)
+    return file_response(CustomerOrdersExport(customer, spec, masked=masked), filename)
