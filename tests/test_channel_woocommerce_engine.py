@@ -173,3 +173,22 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
         assert Order.objects.get(account=connection.account, external_id=external_id).sync_status == SyncStatus.SYNCED
     assert Order.objects.get(account=connection.account, external_id="5010").status == "shipped"
     assert rebuild_statistics() == 0
+
+
+def test_the_ping_on_saving_a_webhook_gets_200_and_records_nothing(connection, store, client):
+    """WooCommerce posts ``webhook_id=<n>`` unsigned when the seller saves the webhook; anything but 200 is an error."""
+    channel_sync.sync_connection(connection.pk)
+    before = Order.objects.count()
+    response = client.post(
+        webhook_url(connection),
+        data=b"webhook_id=17",
+        content_type="application/x-www-form-urlencoded",
+        headers={"User-Agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7)"},
+    )
+    assert response.status_code == 200
+    assert Order.objects.count() == before
+    # Anything else without a signature is still refused.
+    forged = client.post(
+        webhook_url(connection), data=json.dumps(fixture("order.json")), content_type="application/json"
+    )
+    assert forged.status_code == 401
