@@ -11,6 +11,7 @@ import copy
 import csv
 import json
 import re
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -46,13 +47,17 @@ def json_response(body, status=200, headers=None):
 class EbayStandIn:
     """getOrders and the OAuth token endpoint, answering as eBay documents them.
 
-    Answers queued in ``next_answers[kind]`` ("token", "orders") are given once, before the normal ones.
+    Answers queued in ``next_answers[kind]`` ("token", "orders") are given once, before the normal ones;
+    ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request number) and
+    ``release`` (a threading.Event) keep that request waiting until the test releases it.
     """
 
     def __init__(self, httpserver, orders=()):
         self.base = httpserver.url_for("").rstrip("/")
         self.orders = list(orders)
         self.next_answers = defaultdict(list)
+        self.answer_at = {}
+        self.hold_at, self.release = None, threading.Event()
         self.valid_tokens = set()
         self.token_requests = []
         self.orders_requests = []
@@ -80,6 +85,10 @@ class EbayStandIn:
 
     def get_orders(self, request):
         self.orders_requests.append(dict(request.args))
+        if len(self.orders_requests) == self.hold_at:
+            self.release.wait(timeout=300)
+        if queued := self.answer_at.pop(len(self.orders_requests), None):
+            return queued
         if self.next_answers["orders"]:
             return self.next_answers["orders"].pop(0)
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:

@@ -1,0 +1,141 @@
+"""An eBay connection end to end: the sync engine and the eBay adapter against the stand-in Fulfillment
+API and token endpoint of tests/test_channel_ebay.py.
+
+Backfill over several pages with a 429 in between, a later pull that brings a refunded order, refused
+credentials, and a real Celery worker killed between two pages: in the end the orders are there once each,
+each eBay buyer is one customer, and the statistics equal a fresh rebuild.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db.models import Count
+from django.utils import timezone
+
+from tests.celery_fixtures import wait_for
+from tests.test_channel_ebay import (
+    CREDENTIALS,
+    EbayStandIn,
+    fixture,
+    generated_orders,
+    json_response,
+    stand_in_urls,  # noqa: F401 - a fixture
+)
+from wagtail_customers.channels.tasks import sync_connection_task
+from wagtail_customers.models import (
+    ChannelConnection,
+    ConnectionState,
+    Customer,
+    Order,
+    OrderStatus,
+    SellerAccount,
+    SyncOutcome,
+)
+from wagtail_customers.services import channel_sync
+from wagtail_customers.services.statistics import rebuild_statistics
+
+
+def connect(credentials=CREDENTIALS, backfill_from=date(2026, 9, 1)):
+    account = SellerAccount.objects.create(name="eBay US", channel="ebay", currency="USD")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(credentials)
+    connection.save()
+    channel_sync.start_backfill(connection, backfill_from)
+    return connection
+
+
+def fresh(connection):
+    return ChannelConnection.objects.get(pk=connection.pk)
+
+
+@pytest.mark.django_db
+def test_backfill_over_pages_through_a_429_then_a_pull(httpserver, stand_in_urls, realdata):  # noqa: F811
+    orders = generated_orders(realdata, 450, currencies=("USD", "USD", "GBP"))
+    stand_in = EbayStandIn(httpserver, orders)
+    stand_in.answer_at[2] = json_response(fixture("too_many_requests.json"), 429, {"Retry-After": "0"})
+    connection = connect()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert (result.pages, result.orders_created) == (3, 450)
+    assert [args["offset"] for args in stand_in.orders_requests] == ["0", "200", "200", "400"]
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.LIVE
+    assert Order.objects.count() == 450
+    assert set(Order.objects.values_list("currency", flat=True)) == {"USD", "GBP"}
+    # One customer per eBay buyer.
+    buyers = {order["buyer"]["username"] for order in orders}
+    assert Customer.objects.filter(account=connection.account).count() == len(buyers) < 450
+    assert Order.objects.filter(channel_fees__gt=0).count() == 450
+    assert rebuild_statistics() == 0
+
+    # Later the buyer of one order is refunded in part; the next pull brings it.
+    changed = stand_in.orders[0]
+    changed["orderPaymentStatus"] = "PARTIALLY_REFUNDED"
+    changed["paymentSummary"]["refunds"] = [
+        {
+            "refundDate": "2026-12-02T09:00:00.000Z",
+            "amount": {"value": "1.00", "currency": "USD"},
+            "refundStatus": "REFUNDED",
+        }
+    ]
+    changed["lastModifiedDate"] = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert (result.orders_created, result.orders_updated) == (0, 1)
+    order = Order.objects.get(external_id=changed["orderId"])
+    assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("1.00"))
+    assert rebuild_statistics() == 0
+
+
+@pytest.mark.django_db
+def test_a_refused_refresh_token_marks_the_connection_failing(httpserver, stand_in_urls, superuser):  # noqa: F811
+    EbayStandIn(httpserver)
+    connection = connect({**CREDENTIALS, "refresh_token": "v^1.1#revoked"})
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.FAILED
+    connection = fresh(connection)
+    assert connection.state == ConnectionState.FAILING
+    assert "invalid_grant" in connection.last_error and "revoked" not in connection.last_error
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_between_two_pages_loses_and_duplicates_nothing(
+    httpserver,
+    stand_in_urls,  # noqa: F811
+    realdata,
+    celery_worker,
+):
+    stand_in = EbayStandIn(httpserver, generated_orders(realdata, 450))
+    stand_in.hold_at = 2
+    connection = connect()
+    worker = celery_worker()
+
+    sync_connection_task.delay(connection.pk)
+    try:
+        wait_for(lambda: len(stand_in.orders_requests) >= 2, 240, "the worker to ask for the second page")
+        worker.kill()
+    finally:
+        stand_in.release.set()
+
+    connection = fresh(connection)
+    assert Order.objects.count() == 200
+    assert connection.state == ConnectionState.BACKFILLING
+    ChannelConnection.objects.filter(pk=connection.pk).update(locked_until=timezone.now())
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert (result.pages, result.orders_created) == (2, 250)
+    assert [args["offset"] for args in stand_in.orders_requests[-2:]] == ["200", "400"]
+    assert Order.objects.count() == 450
+    assert not Order.objects.values("external_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert fresh(connection).state == ConnectionState.LIVE
+    assert rebuild_statistics() == 0
