@@ -452,6 +452,21 @@ def test_a_fully_refunded_order(httpserver):
     )
 
 
+@pytest.mark.parametrize(("status", "paid"), [("cancelled", False), ("failed", False), ("cancelled", True)])
+def test_a_cancelled_order_that_was_never_paid_spent_nothing(httpserver, woo_account, status, paid):
+    order = fixture("order.json")
+    order["status"] = status
+    if not paid:
+        order["date_paid_gmt"] = order["date_paid"] = None
+    store = WooCommerceStandIn(httpserver, orders=[order])
+    (mapped,) = adapter_for(store).fetch_orders().orders
+    assert mapped.total == (Decimal("52.68") if paid else 0)
+    record_orders(woo_account, [mapped])
+    customer = Customer.objects.get(account=woo_account)
+    assert (customer.orders_count, customer.units) == (1, 0)
+    assert customer.amount_spent == (Decimal("52.68") if paid else 0)
+
+
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
@@ -542,6 +557,9 @@ def test_webhook_topics_and_delivery_ids(httpserver):
     assert adapter.orders_from_webhook("product.updated", {"id": 12, "name": "Mug"}) == []
     with pytest.raises(MalformedResponse):
         adapter.orders_from_webhook("order.updated", b"<html>")
+    # A webhook saved with "Legacy API v3" sends {"order": {...}}: the seller is told what to change.
+    with pytest.raises(MalformedResponse, match="WP REST API Integration v3"):
+        adapter.orders_from_webhook("order.updated", {"order": {"id": 1057, "order_number": 1057}})
 
 
 def test_a_webhook_for_a_refunded_order_fetches_its_refunds(httpserver):

@@ -185,6 +185,11 @@ class WooCommerceAdapter(ChannelAdapter):
                 payload = json.loads(payload)
             except ValueError:
                 raise MalformedResponse(_("The WooCommerce webhook's body is not JSON.")) from None
+        if isinstance(payload, dict) and set(payload) == {"order"}:
+            # The legacy API's shape ({"order": {...}}), from a webhook saved with "Legacy API v3".
+            raise MalformedResponse(
+                _("The webhook sends the legacy API's format: set its API version to WP REST API Integration v3.")
+            )
         return [order_from_json(payload, refunds=self._refunds(payload), sync_status=SyncStatus.PENDING)]
 
     # HTTP.

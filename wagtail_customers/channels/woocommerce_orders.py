@@ -8,6 +8,8 @@ is left unknown, never zero; see docs/howto/channels/woocommerce.md.
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 from ..models import FulfilmentStatus, OrderStatus, SyncStatus
 from ..services.inputs import ZERO, AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from .base import MalformedResponse, parse_datetime_utc
@@ -37,22 +39,26 @@ def order_from_json(data, *, refunds=None, sync_status=SyncStatus.SYNCED):
     Raises ``MalformedResponse`` when the object is not an order of the documented shape.
     """
     if not isinstance(data, dict):
-        raise MalformedResponse(f"WooCommerce sent an order that is not an object ({type(data).__name__}).")
+        raise MalformedResponse(_("WooCommerce sent an order that is not an object."))
     order_id = data.get("id")
     if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
-        raise MalformedResponse("WooCommerce sent an order without a numeric id.")
+        raise MalformedResponse(_("WooCommerce sent an order without a numeric id."))
     try:
         return _order(data, refunds, sync_status)
     except MalformedResponse as error:
-        raise MalformedResponse(f"WooCommerce order {order_id}: {error.message}") from None
-    except (TypeError, AttributeError, KeyError) as error:
-        raise MalformedResponse(f"WooCommerce order {order_id} is not in the documented shape ({error}).") from None
+        raise MalformedResponse(
+            _("WooCommerce order %(id)s: %(problem)s") % {"id": order_id, "problem": error.message}
+        ) from None
+    except (TypeError, AttributeError, KeyError):
+        raise MalformedResponse(
+            _("WooCommerce order %(id)s is not in the documented shape.") % {"id": order_id}
+        ) from None
 
 
 def _order(data, refunds, sync_status):
     placed_at = _date(data, "date_created_gmt")
     if placed_at is None:
-        raise MalformedResponse("no date_created_gmt.")
+        raise MalformedResponse(_("it has no date_created_gmt."))
     currency = str(data.get("currency") or "").upper() or None
     billing = _object(data, "billing")
     shipping = _object(data, "shipping")
@@ -77,6 +83,10 @@ def _order(data, refunds, sync_status):
         fulfilment = FulfilmentStatus.FULFILLED
     if refunded > ZERO and status in (OrderStatus.PAID, OrderStatus.SHIPPED):
         status = OrderStatus.REFUNDED if refunded >= total else OrderStatus.PARTIALLY_REFUNDED
+    if status == OrderStatus.CANCELLED and paid_at is None and refunded == ZERO:
+        # A cancelled or failed order that was never paid took no money (WooCommerce cancels unpaid orders
+        # when their stock hold runs out): the buyer spent nothing, as with Amazon's cancelled orders.
+        total = ZERO
 
     refund_dates = [_date(refund, "date_created_gmt") for refund in refund_details]
     refund_dates = [moment for moment in refund_dates if moment is not None]
@@ -148,10 +158,10 @@ def _address(fields):
 
 def _line(item):
     if not isinstance(item, dict):
-        raise MalformedResponse("a line item is not an object.")
+        raise MalformedResponse(_("a line item is not an object."))
     quantity = item.get("quantity")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
-        raise MalformedResponse(f"line item quantity {quantity!r} is not a whole number.")
+        raise MalformedResponse(_("line item quantity %(value)r is not a whole number.") % {"value": quantity})
     # subtotal is before coupons, total after, both without tax.
     subtotal = _amount(item, "subtotal")
     total = _amount(item, "total")
@@ -171,7 +181,7 @@ def _add_refunded_quantities(lines, items, refunds):
     by_item_id = {item.get("id"): line for item, line in zip(items, lines, strict=True)}
     for refund in refunds:
         if not isinstance(refund, dict):
-            raise MalformedResponse("a refund is not an object.")
+            raise MalformedResponse(_("a refund is not an object."))
         for refund_item in _list(refund, "line_items"):
             line = by_item_id.get(_refunded_item_id(refund_item))
             quantity = refund_item.get("quantity")
@@ -197,14 +207,18 @@ def _amount(fields, key):
     if value in (None, ""):
         return ZERO
     if isinstance(value, bool):
-        raise MalformedResponse(f"{key} {value!r} is not an amount.")
+        raise _not_an_amount(key, value)
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise MalformedResponse(f"{key} {value!r} is not an amount.") from None
+        raise _not_an_amount(key, value) from None
     if not amount.is_finite():
-        raise MalformedResponse(f"{key} {value!r} is not an amount.")
+        raise _not_an_amount(key, value)
     return amount.quantize(CENT, ROUND_HALF_UP)
+
+
+def _not_an_amount(key, value):
+    return MalformedResponse(_("%(field)s %(value)r is not an amount.") % {"field": key, "value": value})
 
 
 def _date(fields, key):
@@ -212,7 +226,7 @@ def _date(fields, key):
     try:
         return parse_datetime_utc(value)
     except (TypeError, ValueError):
-        raise MalformedResponse(f"{key} {value!r} is not a date.") from None
+        raise MalformedResponse(_("%(field)s %(value)r is not a date.") % {"field": key, "value": value}) from None
 
 
 def _text(fields, key):
@@ -223,12 +237,12 @@ def _text(fields, key):
 def _object(fields, key):
     value = fields.get(key) or {}
     if not isinstance(value, dict):
-        raise MalformedResponse(f"{key} is not an object.")
+        raise MalformedResponse(_("%(field)s is not an object.") % {"field": key})
     return value
 
 
 def _list(fields, key):
     value = fields.get(key) or []
     if not isinstance(value, list):
-        raise MalformedResponse(f"{key} is not a list.")
+        raise MalformedResponse(_("%(field)s is not a list.") % {"field": key})
     return value
