@@ -66,12 +66,17 @@ def test_merge_then_undo_from_the_screens(admin_client, pair, account):
     page = admin_client.get(response["Location"]).content.decode()
     assert "merged into" in page and f"{undo_url(kept)}?merge={merge.pk}" in page
 
+    # The kept customer's page lists the merge, with the undo link.
+    assert "was merged into this customer on" in page and "Undo this merge" in page
+
     confirm = admin_client.get(undo_url(kept), {"merge": merge.pk}).content.decode()
     assert "Undo the merge of" in confirm and "Ada Lovelace" in confirm
     response = admin_client.post(undo_url(kept), {"merge": merge.pk})
     assert response.status_code == 302
     assert "Merge undone" in " ".join(texts(response))
     assert state(account) == before
+    page = admin_client.get(reverse("wagtail_customers_customer:detail", args=(kept.pk,))).content.decode()
+    assert "undone on" in page and "Undo this merge" not in page
 
 
 @pytest.mark.parametrize("other", ["abc", "\u00b2", "-1", "99999999999999999999", "0"])

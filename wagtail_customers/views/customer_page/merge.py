@@ -56,6 +56,38 @@ def customer_url(customer):
     return reverse("wagtail_customers_customer:detail", args=(customer.pk,))
 
 
+def snapshot_label(user, merge, account):
+    """What the merged customer of ``merge`` was called, masked as ``user`` may see it ("Customer #<id>" once the
+    merge is undone: the record keeps no copy of the row then)."""
+    snapshot = merge.snapshot or {}
+    customer = Customer(
+        pk=merge.merged_customer_id,
+        account_id=account.pk,
+        **{name: snapshot.get(name, "") for name in (*Customer.DETAIL_FIELDS, "identity_key")},
+    )
+    customer.account = account
+    return str(shown_copy(user, customer))
+
+
+def merge_history(user, customer):
+    """The merges into ``customer`` for its page, latest first: label, when, by whom, undone, and the undo URL
+    for the one an undo would undo (only for users who may merge on the account)."""
+    merges = list(customer.merges.select_related("merged_by", "undone_by").order_by("-merged_at", "-pk"))
+    if not merges:
+        return []
+    latest = latest_merge(customer)
+    may_undo = can(user, Action.DELETE, customer.account_id)
+    return [
+        {
+            "merge": merge,
+            "label": snapshot_label(user, merge, customer.account),
+            "undo_url": undo_url(customer, merge) if may_undo and latest and merge.pk == latest.pk else None,
+            "restored_url": customer_url(Customer(pk=merge.merged_customer_id)) if merge.undone_at else None,
+        }
+        for merge in merges
+    ]
+
+
 class MergeBaseView(WagtailAdminTemplateMixin, TemplateView):
     """The kept customer from the URL, viewable (else 404) and deletable (else 403) by the user."""
 
@@ -225,15 +257,7 @@ class UndoMergeView(MergeBaseView):
         return None
 
     def merged_label(self, merge):
-        """What the merged customer was called, masked as the user may see it."""
-        snapshot = merge.snapshot
-        customer = Customer(
-            pk=merge.merged_customer_id,
-            account_id=self.kept.account_id,
-            **{name: snapshot.get(name, "") for name in (*Customer.DETAIL_FIELDS, "identity_key")},
-        )
-        customer.account = self.kept.account
-        return str(self.shown(customer))
+        return snapshot_label(self.request.user, merge, self.kept.account)
 
     def post(self, request, pk):
         try:
