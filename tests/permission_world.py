@@ -8,9 +8,10 @@ of the matrix:
 * ``anonymous``: not logged in;
 * ``non_staff``: an active user without access to the Wagtail admin;
 * ``staff``: admin access, nothing else;
-* ``view_a``: admin access and a grant on A with only "view";
+* ``view_a``: admin access and a grant on A with only "view" (so A's personal data is masked for them);
 * ``all_a``: admin access and a grant on A with every action;
-* ``group``: admin access and, through a group, the plugin's view and export permissions (every account);
+* ``group``: admin access and, through a group, the plugin's view and export permissions (every account;
+  without "See personal data", so every customer's personal data is masked for them);
 * ``superuser``.
 
 Everything of account B carries the marker ``bravomarker`` (``MARKER``), so a page can be searched for
@@ -28,6 +29,8 @@ from wagtail_customers.models import AccessGrant, Channel, ExportJob, ImportJob,
 from wagtail_customers.permissions import GRANT_FLAGS
 from wagtail_customers.services.ingestion import record_order
 
+#: The customers' phones (A's, B's).
+PHONES = ("+1 555 0199 771", "+1 555 0199 772")
 USERS = ("anonymous", "non_staff", "staff", "view_a", "all_a", "group", "superuser")
 MARKER = "bravomarker"
 PASSWORD = "matrix-pw"
@@ -96,6 +99,10 @@ def build_world():
         side["account"] = account
         data = order_data(f"{account.pk}-1", email=email, name=name, city="Springfield", promo_codes=("WELCOME",))
         data.lines[0].returned_quantity = 1
+        # Every kind of personal data, each findable in a page (tests/test_personal_data_masking.py).
+        data.customer.phone = PHONES[side is world.b]
+        data.ship_to.line1 = "77 Quincewood Lane"
+        data.ship_to.postal_code = "ZX9 8QW"
         order = record_order(account, data)
         side["order"] = order
         side["customer"] = order.customer

@@ -144,6 +144,19 @@ def mask_customers(user, customers, *, visible_ids=None):
     return [customer if customer.account_id in visible_ids else mask_customer(customer) for customer in list(customers)]
 
 
+def mask_entries(user, entries, *, visible_ids=None):
+    """Watchlist entries (with their customer loaded) as ``user`` may see them: the customer and the note
+    masked for the accounts whose personal data the user may not see. Returns a list."""
+    visible_ids = personal_account_ids(user) if visible_ids is None else visible_ids
+    entries = list(entries)
+    for entry in entries:
+        if entry.customer.account_id not in visible_ids and not is_masked(entry):
+            mask_customer(entry.customer)
+            entry.note = mask_text(entry.note)
+            setattr(entry, MASKED, True)
+    return entries
+
+
 def mask_row(row, *, name_keys=("name", "email", "external_id")):
     """An export row (a ``values()`` dict), masked in place: every personal key present and not empty reads
     "[hidden]" (plain text, for CSV and XLSX cells), and the name the customer's label ("Customer #<id>",

@@ -21,12 +21,13 @@ from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 from wagtail.log_actions import log
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
-from wagtail.snippets.views.snippets import DeleteView, SnippetViewSet
+from wagtail.snippets.views.snippets import DeleteView, IndexView, SnippetViewSet
 
 from ...ids import parse_ids
 from ...menu import CUSTOMERS_MENU_HOOK
 from ...models import WatchlistEntry
 from ...permissions import Action, can, customers_for
+from ...services.personal_data import mask_entries, personal_search_scope
 from ...services.watchlist import record_entries_removed
 from ..scoping import ScopedViewSetMixin
 from .menu_items import watchlist_menu_item
@@ -37,6 +38,57 @@ def scoped_entries(user):
     return WatchlistEntry.objects.filter(customer__in=customers_for(user, Action.VIEW)).select_related(
         "customer__account", "added_by"
     )
+
+
+class MaskedEntriesMixin:
+    """Entries listed or chosen with their customer and note masked where the user may not see personal data
+    (services/personal_data.py); a search looks only at the entries whose personal data the user may see, as
+    it compares names, e-mails and notes."""
+
+    def search_queryset(self, queryset):
+        if getattr(self, "is_searching", False):
+            queryset = queryset.filter(personal_search_scope(self.request.user, "customer__account"))
+        return super().search_queryset(queryset)
+
+    def filter_object_list(self, objects):
+        objects = super().filter_object_list(objects)
+        form = getattr(self, "filter_form", None)
+        if form is not None and getattr(form, "is_searching", False):
+            objects = objects.filter(personal_search_scope(self.request.user, "customer__account"))
+        return objects
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        page.object_list = mask_entries(self.request.user, object_list)
+        return paginator, page, page.object_list, is_paginated
+
+    def get_results_page(self, request):
+        page = super().get_results_page(request)
+        page.object_list = mask_entries(request.user, page.object_list)
+        return page
+
+    def get_display_title(self, instance):
+        return str(mask_entries(self.request.user, [instance])[0])
+
+
+class WatchlistEntryIndexView(MaskedEntriesMixin, IndexView):
+    pass
+
+
+class WatchlistEntryChooseView(MaskedEntriesMixin, SnippetChooserViewSet.choose_view_class):
+    pass
+
+
+class WatchlistEntryChooseResultsView(MaskedEntriesMixin, SnippetChooserViewSet.choose_results_view_class):
+    pass
+
+
+class WatchlistEntryChosenView(MaskedEntriesMixin, SnippetChooserViewSet.chosen_view_class):
+    pass
+
+
+class WatchlistEntryChosenMultipleView(MaskedEntriesMixin, SnippetChooserViewSet.chosen_multiple_view_class):
+    pass
 
 
 class WatchlistEntryDeleteView(DeleteView):
@@ -95,6 +147,11 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
 class WatchlistEntryChooserViewSet(SnippetChooserViewSet):
     """The chooser without its "create" URL: an entry needs a customer, picked on the customers listing."""
 
+    choose_view_class = WatchlistEntryChooseView
+    choose_results_view_class = WatchlistEntryChooseResultsView
+    chosen_view_class = WatchlistEntryChosenView
+    chosen_multiple_view_class = WatchlistEntryChosenMultipleView
+
     def get_urlpatterns(self):
         return [pattern for pattern in super().get_urlpatterns() if pattern.name != "create"]
 
@@ -121,6 +178,7 @@ class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
     search_fields = ["customer__name", "customer__email", "customer__external_id", "customer__identity_key", "note"]
     ordering = ["-created_at", "-pk"]
     panels = [FieldPanel("note")]
+    index_view_class = WatchlistEntryIndexView
     add_view_class = AddFromCustomersListingView
     delete_view_class = WatchlistEntryDeleteView
 

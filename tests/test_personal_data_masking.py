@@ -1,0 +1,264 @@
+"""Personal data per grant: without "See personal data", no name, e-mail, phone or address of a customer in
+any answer of the plugin (pages, listings, search results, chooser JSON, exports), while figures stay.
+
+Every URL and every request of the permission matrix (tests/test_permission_matrix.py) is made by the users
+of tests/permission_world.py who may view customers but not see their personal data (``view_a``: a grant on
+A with only "view"; ``group``: the view and export permissions through a group), on account A's objects and
+on B's, and no answer may hold a personal value of the world's customers. The users who hold the action
+(``all_a`` on A, the superuser) see them, so the check can fail.
+"""
+
+import csv
+import io
+import zipfile
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from tests.permission_world import PHONES, build_world, grant, make_staff
+from tests.test_permission_matrix import MATRIX, PLUGIN_URLS, body_of, request
+from wagtail_customers.exports.jobs import claim, run_job
+from wagtail_customers.exports.query import ExportSpec
+from wagtail_customers.models import AccessGrant, ExportJob
+from wagtail_customers.permissions import Action, can
+from wagtail_customers.services.personal_data import (
+    HiddenValue,
+    mask_customer,
+    may_see_personal_data,
+)
+
+pytestmark = pytest.mark.django_db
+
+#: Users who may view customers but not see their personal data.
+MASKED_USERS = ("view_a", "group")
+
+
+def personal_values(customer):
+    """What must never show for a masked user: every personal value of the world's customer, as stored
+    (lower case: bodies are compared lower-cased), and the watchlist note that names them."""
+    values = {
+        customer.name,
+        customer.email,
+        customer.address_line1,
+        customer.postal_code,
+        customer.city,
+        customer.phone,
+        f"watch {customer.name}",
+    }
+    return {value.lower() for value in values if value}
+
+
+def leaks(body, world):
+    """The personal values of the world's customers found in ``body`` (bytes or text)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = text.lower()
+    found = set()
+    for side in (world.a, world.b):
+        found |= {value for value in personal_values(side["customer"]) if value in text}
+    return found
+
+
+def clients(world, names):
+    result = {}
+    for name in names:
+        client = Client()
+        client.force_login(world.users[name])
+        result[name] = client
+    return result
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def test_the_world_has_every_kind_of_personal_data(world):
+    ada = world.a["customer"]
+    assert (ada.name, ada.email, ada.phone) == ("Ada Alpha", "ada@alpha.example", PHONES[0])
+    assert (ada.address_line1, ada.postal_code, ada.city) == ("77 Quincewood Lane", "ZX9 8QW", "Springfield")
+
+
+def test_who_may_see_personal_data(world):
+    users, a, b = world.users, world.a["account"], world.b["account"]
+    assert not may_see_personal_data(users["view_a"], a)
+    assert not may_see_personal_data(users["group"], a) and not may_see_personal_data(users["group"], b)
+    assert may_see_personal_data(users["all_a"], a) and not may_see_personal_data(users["all_a"], b)
+    assert may_see_personal_data(users["superuser"], b)
+    # A group with the permission sees every account's.
+    Group.objects.get(name="Customer viewers").permissions.add(
+        Permission.objects.get(content_type__app_label="wagtail_customers", codename="view_personal_data")
+    )
+    group_user = type(users["group"]).objects.get(pk=users["group"].pk)
+    assert may_see_personal_data(group_user, a) and may_see_personal_data(group_user, b)
+
+
+def test_a_new_grant_starts_without_personal_data(world):
+    """Private by default: a grant made without the action does not show personal data."""
+    newcomer = make_staff("newcomer")
+    created = AccessGrant.objects.create(user=newcomer, account=world.a["account"])
+    assert created.can_view and not created.can_see_personal_data
+    assert can(newcomer, Action.VIEW, world.a["account"])
+    assert not may_see_personal_data(newcomer, world.a["account"])
+
+
+GET_CASES = [
+    (url_name, index)
+    for url_name in PLUGIN_URLS
+    for index, case in enumerate(MATRIX.get(url_name, []))
+    if case.method == "get" or url_name.startswith("wagtail_customers_exports:")
+]
+
+
+@pytest.mark.parametrize(("url_name", "index"), GET_CASES)
+def test_no_personal_data_in_any_answer_for_users_without_the_action(world, url_name, index):
+    case = MATRIX[url_name][index]
+    users = clients(world, (*MASKED_USERS, "all_a", "superuser"))
+    for objects in (world.a, world.b):
+        for user_name, client in users.items():
+            with transaction.atomic():
+                response = request(client, url_name, case, objects)
+                body = body_of(response)
+                transaction.set_rollback(True)
+            found = leaks(body, world)
+            if user_name in MASKED_USERS:
+                assert found == set(), f"{case.method.upper()} {url_name} as {user_name}: {sorted(found)}"
+
+
+SEEN_ON = ["wagtail_customers:index", "wagtail_customers_customer:detail", "wagtail_customers_customer:order"]
+
+
+@pytest.mark.parametrize("url_name", SEEN_ON)
+def test_users_with_the_action_see_personal_data(world, url_name):
+    """The same pages show the values to ``all_a`` (on A) and the superuser: the check above can fail."""
+    case = MATRIX[url_name][0]
+    users = clients(world, ("all_a", "superuser", "view_a"))
+    for user_name in ("all_a", "superuser"):
+        body = body_of(request(users[user_name], url_name, case, world.a)).decode().lower()
+        assert "ada alpha" in body, f"{url_name} as {user_name}"
+        if url_name != "wagtail_customers_customer:order":
+            assert "ada@alpha.example" in body, f"{url_name} as {user_name}"
+    masked = body_of(request(users["view_a"], url_name, case, world.a)).decode()
+    # Masked, said so for screen readers too, and the figures are still there.
+    assert 'class="wc-hidden-value"' in masked
+    assert '<span class="w-sr-only">hidden</span>' in masked
+
+
+def test_the_masked_customer_page_keeps_the_figures_and_names_the_customer_by_id(world):
+    ada = world.a["customer"]
+    client = clients(world, ["view_a"])["view_a"]
+    html = client.get(reverse("wagtail_customers_customer:detail", args=[ada.pk])).content.decode()
+    assert f"Customer #{ada.pk}" in html
+    assert "data-wc-amount-spent" in html
+    # The country names nobody and stays.
+    assert "United Kingdom" in html
+
+
+def test_search_by_personal_data_finds_nothing_for_a_masked_user(world):
+    ada = world.a["customer"]
+    detail = reverse("wagtail_customers_customer:detail", args=[ada.pk])
+    users = clients(world, ("view_a", "group", "all_a", "superuser"))
+    for term in ("ada@alpha.example", "Ada Alpha", "555 0199 771", "ZX9 8QW"):
+        for user_name, client in users.items():
+            body = client.get(reverse("wagtail_customers:index"), {"q": term}).content.decode()
+            if user_name in ("all_a", "superuser"):
+                assert detail in body, f"{term!r} as {user_name}"
+            else:
+                assert detail not in body, f"{term!r} as {user_name}"
+    # What names nobody is still found: the order id.
+    body = users["view_a"].get(reverse("wagtail_customers:index"), {"q": world.a["order"].external_id})
+    assert detail in body.content.decode()
+
+
+def test_watchlist_search_by_personal_data_finds_nothing_for_a_masked_user(world):
+    users = clients(world, ("view_a", "all_a"))
+    url = reverse("wagtailsnippets_wagtail_customers_watchlistentry:list")
+    edit = reverse("wagtailsnippets_wagtail_customers_watchlistentry:edit", args=[world.a["watchlist"].pk])
+    assert edit in users["all_a"].get(url, {"q": "ada"}).content.decode()
+    assert edit not in users["view_a"].get(url, {"q": "ada"}).content.decode()
+
+
+def test_exported_files_are_masked_cell_by_cell(world):
+    """CSV and XLSX of the listing, as the group user (view and export everywhere, no personal data)."""
+    client = clients(world, ["group"])["group"]
+    url = reverse("wagtail_customers_exports:start")
+    response = client.post(url, {"format": "csv", "scope": "all", "tab": "all"})
+    rows = list(csv.reader(io.StringIO(body_of(response).decode("utf-8-sig"))))
+    header, data = rows[0], rows[1:]
+    assert len(data) == 2
+    by_column = [dict(zip(header, row, strict=True)) for row in data]
+    hidden = str(HiddenValue())
+    for row in by_column:
+        assert row["Customer"].startswith("Customer #")
+        assert row["E-mail"] == hidden and row["City"] == hidden
+        assert row["Orders"] == "1"
+    response = client.post(url, {"format": "xlsx", "scope": "all", "tab": "all"})
+    sheet = load_workbook(io.BytesIO(body_of(response))).active
+    cells = [str(cell.value) for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert leaks("\n".join(cells), world) == set()
+    assert hidden in cells
+
+
+def test_an_export_run_by_the_worker_is_masked(world, settings, tmp_path):
+    """The worker builds the file as the job's owner: masked when the owner may not see personal data."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    user = world.users["group"]
+    spec = ExportSpec(file_format="csv", scope="all", tab="all", columns=["name", "email", "address", "city"])
+    job = ExportJob.objects.create(user=user, file_format="csv", params=spec.to_params(), fingerprint="pd-mask")
+    run_job(claim(job.pk))
+    job.refresh_from_db()
+    with job.file.open("rb") as handle:
+        content = handle.read()
+    assert leaks(content, world) == set()
+    assert str(HiddenValue()).encode() in content
+
+
+def test_the_customers_orders_export_masks_the_ship_to(world):
+    ada = world.a["customer"]
+    url = reverse("wagtail_customers_exports:customer_orders", args=[ada.pk])
+    group, superuser = (clients(world, ["group", "superuser"])[name] for name in ("group", "superuser"))
+    assert "springfield" not in body_of(group.get(url)).decode().lower()
+    assert "springfield" in body_of(superuser.get(url)).decode().lower()
+
+
+def test_the_access_request_needs_the_action(world):
+    ada = world.a["customer"]
+    url = reverse("wagtail_customers_customer:personal_data", args=[ada.pk])
+    exporter = make_staff("exporter")
+    grant(exporter, world.a["account"], "view", "export")
+    client = Client()
+    client.force_login(exporter)
+    assert client.get(url).status_code == 403
+    AccessGrant.objects.filter(user=exporter).update(can_see_personal_data=True)
+    response = client.get(url)
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(body_of(response))) as archive:
+        assert any("ada@alpha.example" in archive.read(name).decode() for name in archive.namelist())
+
+
+def test_the_email_form_masks_the_address_but_sends_to_it(world, mailoutbox):
+    ada = world.a["customer"]
+    mailer = make_staff("mailer")
+    grant(mailer, world.a["account"], "view", "email")
+    client = Client()
+    client.force_login(mailer)
+    url = reverse("wagtail_customers_customer:email", args=[ada.pk])
+    html = client.get(url).content.decode()
+    assert leaks(html, world) == set() and "wc-hidden-value" in html
+    response = client.post(url, {"reason": "other", "subject": "Hello", "message": "Thanks for your order."})
+    assert response.status_code == 302
+    assert mailoutbox[-1].to == ["ada@alpha.example"]
+    follow = client.get(response["Location"]).content.decode()
+    assert leaks(follow, world) == set()
+
+
+def test_a_masked_instance_cannot_be_saved(world):
+    ada = world.a["customer"]
+    mask_customer(ada)
+    with pytest.raises(ValueError, match="masked"):
+        ada.save()
+    ada.refresh_from_db()
+    assert ada.email == "ada@alpha.example"
