@@ -1,0 +1,264 @@
+"""A stand-in for Shopify's Admin GraphQL API (pytest-httpserver), and Store A's real export in its shapes.
+
+Shared by tests/test_channel_shopify.py (the adapter) and tests/test_channel_shopify_engine.py (the sync engine
+with the adapter). The answers follow tests/fixtures/channels/shopify/ (Admin API 2026-07, see its README).
+"""
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import re
+from datetime import UTC
+from decimal import Decimal
+from pathlib import Path
+
+from werkzeug.wrappers import Response
+
+from wagtail_customers.channels.shopify import API_VERSION, LINES_PER_ORDER
+from wagtail_customers.importers.base import ImportReport, read_table
+from wagtail_customers.importers.shopify import ShopifyFormat
+from wagtail_customers.models import FulfilmentStatus, OrderStatus
+
+FIXTURES = Path(__file__).parent / "fixtures" / "channels" / "shopify"
+STORE_A = "shopify/storeA_orders_export_1.pseudonymised.csv"
+TOKEN = "shpat_0123456789abcdef0123456789abcdef"
+SECRET = "shpss_client_secret_for_tests"
+GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+
+
+def fixture(name):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def iso(moment):
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def opaque(offset):
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def offset_of(cursor):
+    return json.loads(base64.b64decode(cursor))["offset"] if cursor else 0
+
+
+class StandIn:
+    """Shopify's Admin GraphQL endpoint for one shop: orders sorted by ``updatedAt``, cursor pagination, the
+    ``updated_at:>=`` search filter, nested line-item pages, ``order(id:)`` and ``shop``. ``script`` holds
+    answers given instead of the next requests (throttling, 5xx...)."""
+
+    def __init__(self, httpserver, orders=()):
+        self.orders = list(orders)
+        self.script = []
+        #: {request number (1 = the first): (status, answer, headers)}: a failure at a chosen point.
+        self.at = {}
+        self.requests = []
+        httpserver.expect_request(GRAPHQL_PATH, method="POST").respond_with_handler(self.handle)
+
+    def json(self, body, status=200, headers=None):
+        return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+    def handle(self, request):
+        body = json.loads(request.get_data())
+        self.requests.append((dict(request.headers), body))
+        if self.script or len(self.requests) in self.at:
+            status, answer, headers = self.script.pop(0) if self.script else self.at.pop(len(self.requests))
+            if isinstance(answer, str):
+                return Response(answer, status=status, headers=headers, content_type="text/html")
+            return self.json(answer, status, headers)
+        if request.headers.get("X-Shopify-Access-Token") != TOKEN:
+            return self.json(fixture("invalid_token_response.json"), 401)
+        query, variables = body["query"], body.get("variables") or {}
+        name = re.match(r"\s*query (\w+)", query).group(1)
+        return self.json(getattr(self, f"answer_{name}")(variables))
+
+    def envelope(self, data):
+        answer = fixture("orders_response.json")
+        answer["data"] = data
+        return answer
+
+    def credentials(self):
+        return {"shop": "anas-tees.myshopify.com", "access_token": TOKEN, "webhook_secret": SECRET}
+
+    def answer_Shop(self, variables):
+        return fixture("shop_response.json")
+
+    def page_lines(self, node, first, after=None):
+        lines = node["lineItems"]["nodes"]
+        start = offset_of(after)
+        end = start + first
+        return {"pageInfo": {"hasNextPage": end < len(lines), "endCursor": opaque(end)}, "nodes": lines[start:end]}
+
+    def as_answered(self, node):
+        node = copy.deepcopy(node)
+        node["lineItems"] = self.page_lines(node, LINES_PER_ORDER)
+        return node
+
+    def answer_Orders(self, variables):
+        since = re.fullmatch(r"updated_at:>='(.+)'", variables["query"]) if variables.get("query") else None
+        selected = sorted(
+            (node for node in self.orders if not since or node["updatedAt"] >= since.group(1)),
+            key=lambda node: (node["updatedAt"], node["id"]),
+        )
+        start = offset_of(variables.get("after"))
+        end = start + variables["first"]
+        return self.envelope(
+            {
+                "orders": {
+                    "pageInfo": {"hasNextPage": end < len(selected), "endCursor": opaque(end)},
+                    "nodes": [self.as_answered(node) for node in selected[start:end]],
+                }
+            }
+        )
+
+    def answer_Order(self, variables):
+        node = next((node for node in self.orders if node["id"] == variables["id"]), None)
+        return self.envelope({"order": self.as_answered(node) if node else None})
+
+    def answer_OrderLines(self, variables):
+        node = next(node for node in self.orders if node["id"] == variables["id"])
+        return self.envelope({"order": {"lineItems": self.page_lines(node, 100, variables.get("after"))}})
+
+    def queries(self, name):
+        return [body for _, body in self.requests if re.match(rf"\s*query {name}\b", body["query"])]
+
+
+# Store A's export in the documented Order shape.
+FINANCIAL = {
+    OrderStatus.PENDING: "PENDING",
+    OrderStatus.PAID: "PAID",
+    OrderStatus.SHIPPED: "PAID",
+    OrderStatus.DELIVERED: "PAID",
+    OrderStatus.REFUNDED: "REFUNDED",
+    OrderStatus.PARTIALLY_REFUNDED: "PARTIALLY_REFUNDED",
+    OrderStatus.CANCELLED: "VOIDED",
+}
+FULFILMENT = {
+    FulfilmentStatus.UNFULFILLED: "UNFULFILLED",
+    FulfilmentStatus.CANCELLED: "UNFULFILLED",
+    FulfilmentStatus.PARTIAL: "PARTIALLY_FULFILLED",
+    FulfilmentStatus.FULFILLED: "FULFILLED",
+    FulfilmentStatus.RETURNED: "RESTOCKED",
+}
+
+
+def money_set(value, currency):
+    text = str(value)
+    return {
+        "shopMoney": {"amount": text, "currencyCode": currency},
+        "presentmentMoney": {"amount": text, "currencyCode": currency},
+    }
+
+
+def store_a_orders(realdata):
+    """Store A's orders as the CSV importer reads them."""
+    table = read_table((realdata / STORE_A).read_bytes(), "orders.csv")
+    report = ImportReport()
+    orders = ShopifyFormat().parse(table, report)
+    assert not report.errors
+    return orders
+
+
+def as_graphql(orders):
+    """Each ``OrderData`` written back as the ``Order`` node Shopify's API would give for it."""
+    customer_ids = {}
+    nodes = []
+    for index, order in enumerate(orders):
+        currency = order.currency or "USD"
+        who = order.customer.email.lower() or order.customer.name
+        customer = None
+        if who:  # a buyer with an e-mail, or one known by name only (an order taken by phone)
+            customer_id = customer_ids.setdefault(who, 100_000 + len(customer_ids))
+            customer = {
+                "id": f"gid://shopify/Customer/{customer_id}",
+                "displayName": order.customer.name,
+                "defaultEmailAddress": {"emailAddress": order.customer.email} if order.customer.email else None,
+                "defaultPhoneNumber": {"phoneNumber": order.customer.phone} if order.customer.phone else None,
+            }
+        line_discounts = sum((line.discount for line in order.lines), Decimal("0"))
+        moments = [order.placed_at, order.shipped_at, order.cancelled_at, order.paid_at]
+        ship_to = order.ship_to
+        nodes.append(
+            {
+                "id": f"gid://shopify/Order/{5000000 + index}",
+                "name": order.external_id,
+                "email": order.customer.email or None,
+                "phone": order.customer.phone or None,
+                "createdAt": iso(order.placed_at),
+                "processedAt": iso(order.placed_at),
+                "updatedAt": iso(max(filter(None, moments))),
+                "cancelledAt": iso(order.cancelled_at),
+                "closedAt": None,
+                "displayFinancialStatus": FINANCIAL[order.status],
+                "displayFulfillmentStatus": FULFILMENT[order.fulfilment_status],
+                "discountCodes": [code.code for code in order.promo_codes],
+                "customer": customer,
+                "subtotalPriceSet": money_set(
+                    sum((line.line_total for line in order.lines), Decimal("0")) - order.discount - line_discounts,
+                    currency,
+                ),
+                "totalDiscountsSet": money_set(order.discount + line_discounts, currency),
+                "totalShippingPriceSet": money_set(order.shipping, currency),
+                "totalTaxSet": money_set(order.tax, currency),
+                "totalPriceSet": money_set(order.total, currency),
+                "totalRefundedSet": money_set(order.refunded, currency),
+                "shippingAddress": None
+                if ship_to.is_empty()
+                else {
+                    "name": ship_to.name,
+                    "address1": ship_to.line1,
+                    "address2": ship_to.line2 or None,
+                    "zip": ship_to.postal_code,
+                    "city": ship_to.city,
+                    "province": None,
+                    "provinceCode": ship_to.state or None,
+                    "countryCodeV2": ship_to.country,
+                    "phone": ship_to.phone or None,
+                },
+                "lineItems": {
+                    "nodes": [
+                        {
+                            "id": f"gid://shopify/LineItem/{index}-{number}",
+                            "sku": line.sku or None,
+                            "name": line.product_name,
+                            "quantity": line.quantity,
+                            "originalUnitPriceSet": money_set(line.unit_price, currency),
+                            "discountAllocations": [{"allocatedAmountSet": money_set(line.discount, currency)}]
+                            if line.discount
+                            else [],
+                        }
+                        for number, line in enumerate(order.lines)
+                    ]
+                },
+                "refunds": [],
+                "fulfillments": [
+                    {
+                        "createdAt": iso(order.shipped_at),
+                        "deliveredAt": None,
+                        "status": "SUCCESS",
+                        "displayStatus": "FULFILLED",
+                    }
+                ]
+                if order.shipped_at
+                else [],
+            }
+        )
+    return nodes
+
+
+def signed(body, secret=SECRET):
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def webhook_headers(body, topic="orders/create", **extra):
+    return {
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": signed(body),
+        "X-Shopify-Shop-Domain": "anas-tees.myshopify.com",
+        "X-Shopify-API-Version": API_VERSION,
+        "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        "X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+        **extra,
+    }
