@@ -121,7 +121,8 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         context.update(
             account=self.account,
             connection=connection,
-            adapter_class=self.adapter_class,
+            # Not the class itself: a template would call it.
+            connectable=self.adapter_class is not None,
             capabilities=getattr(self.adapter_class, "capabilities", None),
             encryption_available=encryption_available(),
             task_queue=task_queue_configured(),

@@ -127,6 +127,17 @@ def placed_at_display(order):
     return date_format(timezone.localtime(order.placed_at), "SHORT_DATETIME_FORMAT")
 
 
+def sync_display(order):
+    """The sync status, with when the order last came from its channel's connection (if it did)."""
+    status = order.get_sync_status_display()
+    if order.synced_at is None:
+        return status
+    return _("%(status)s, %(moment)s") % {
+        "status": status,
+        "moment": date_format(timezone.localtime(order.synced_at), "SHORT_DATETIME_FORMAT"),
+    }
+
+
 def orders_table(customer, *, ordering, page_number, per_page, can_email):
     """``(table, page)`` for the customer's orders."""
     ordering = clean_ordering(ordering)
@@ -163,7 +174,7 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
             )
         ),
         _sortable(Column("channel", label=_("Channel"), sort_key="channel", accessor="get_channel_display")),
-        _sortable(Column("sync_status", label=_("Sync"), sort_key="sync", accessor="get_sync_status_display")),
+        _sortable(Column("sync_status", label=_("Sync"), sort_key="sync", accessor=sync_display)),
         _sortable(
             Column(
                 "fulfilment_status",

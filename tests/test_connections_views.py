@@ -1,0 +1,151 @@
+"""The Connection page of a seller account: credentials write-only, test, connect, progress, actions.
+
+Who may open which URL is in tests/test_permission_matrix.py; here, what a manager sees and does. The
+channel is the test channel of tests/connection_fixture_channel.py on pytest-httpserver; Celery runs
+eagerly, so "Connect and import history" has imported the history when the page comes back.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order
+from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount
+
+# Committed for real: the queued sync runs (eagerly) when the request's transaction commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def channel(httpserver):
+    return FixtureChannel(httpserver, orders=[fixture_order(index) for index in range(25)])
+
+
+@pytest.fixture
+def account(db):
+    return SellerAccount.objects.create(name="Page shop", channel="other", currency="USD")
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.com", "pw"))
+    return client
+
+
+def url(name, account):
+    return reverse(f"wagtail_customers_connections:{name}", args=[account.pk])
+
+
+def save_credentials(admin_client, account, **values):
+    return admin_client.post(url("connection", account), values, follow=True)
+
+
+def test_credentials_are_saved_encrypted_and_never_rendered_back(admin_client, account, channel):
+    response = save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY, webhook_secret="")
+    assert response.status_code == 200
+
+    connection = ChannelConnection.objects.get(account=account)
+    assert API_KEY not in connection.encrypted_credentials
+    assert connection.get_credentials() == {"base_url": channel.url, "api_key": API_KEY}
+    page = admin_client.get(url("connection", account)).content.decode()
+    assert API_KEY not in page
+    assert channel.url in page  # not a secret: shown for editing
+    assert "Leave blank to keep it." in page
+
+    # A secret left blank keeps the stored value; a new one replaces it.
+    save_credentials(admin_client, account, base_url=channel.url, api_key="", webhook_secret=WEBHOOK_SECRET)
+    assert ChannelConnection.objects.get(account=account).get_credentials() == {
+        "base_url": channel.url,
+        "api_key": API_KEY,
+        "webhook_secret": WEBHOOK_SECRET,
+    }
+
+
+def test_a_required_secret_is_asked_for_until_stored(admin_client, account, channel):
+    response = admin_client.post(url("connection", account), {"base_url": channel.url, "api_key": ""})
+
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not ChannelConnection.objects.filter(account=account).exists()
+
+
+def test_test_connection_says_whether_it_works(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    response = admin_client.post(url("test", account), follow=True)
+    assert "The connection works: Fixture shop." in response.content.decode()
+
+    save_credentials(admin_client, account, base_url=channel.url, api_key="wrong-key")
+    response = admin_client.post(url("test", account), follow=True)
+    page = response.content.decode()
+    assert "The connection does not work: The API key was refused." in page
+    assert "wrong-key" not in page
+
+
+def test_connect_imports_the_history_and_shows_progress_and_runs(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+
+    response = admin_client.post(url("connect", account), {"backfill_from": ""}, follow=True)
+
+    page = response.content.decode()
+    connection = ChannelConnection.objects.get(account=account)
+    assert connection.state == ConnectionState.LIVE
+    assert Order.objects.filter(account=account).count() == 25
+    assert 'data-connection-state="live"' in page
+    assert "Done: 25 orders imported" in page
+    assert "Counts per day" in page and "Last runs" in page
+    assert "Webhooks" in page and connection.webhook_token in page
+
+
+def test_sync_now_pause_and_resume(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    admin_client.post(url("connect", account), {"backfill_from": ""})
+    channel.orders.append(fixture_order(30))
+
+    admin_client.post(url("sync", account))
+    assert Order.objects.filter(account=account).count() == 26
+
+    admin_client.post(url("pause", account))
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.PAUSED
+    channel.orders.append(fixture_order(31))
+    response = admin_client.post(url("sync", account), follow=True)
+    assert "Connect the account (or resume it) first." in response.content.decode()
+    assert Order.objects.filter(account=account).count() == 26
+
+    admin_client.post(url("resume", account))
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.LIVE
+    assert Order.objects.filter(account=account).count() == 27
+
+
+def test_a_failing_connection_shows_on_the_dashboard_and_the_accounts_listing(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key="expired")
+    admin_client.post(url("connect", account), {"backfill_from": ""})
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.FAILING
+
+    dashboard = admin_client.get(reverse("wagtailadmin_home")).content.decode()
+    assert "Store connections failing" in dashboard
+    assert "The API key was refused." in dashboard
+    listing = admin_client.get(reverse("wagtail_customers_accounts:index")).content.decode()
+    assert url("connection", account) in listing
+    assert "Failing" in listing
+
+
+def test_a_channel_without_an_adapter_says_so(admin_client, db):
+    account = SellerAccount.objects.create(name="Etsy shop", channel="etsy", currency="USD")
+
+    page = admin_client.get(url("connection", account)).content.decode()
+
+    assert "This channel has no live connection; import its orders from files." in page
+    assert admin_client.post(url("connection", account), {}).status_code == 404
+
+
+def test_the_order_list_and_order_page_show_when_an_order_was_synced(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    admin_client.post(url("connect", account), {"backfill_from": ""})
+    order = Order.objects.filter(account=account).first()
+
+    page = admin_client.get(reverse("wagtail_customers_customer:order", args=[order.pk])).content.decode()
+    assert "Last synced from the channel" in page
+    assert "confirmed by the channel" in page
+
+    page = admin_client.get(reverse("wagtail_customers_customer:detail", args=[order.customer_id])).content.decode()
+    assert "Synced, " in page
