@@ -163,3 +163,10 @@ def test_the_listing_reads_rules_and_runs_without_a_query_per_row(admin_client, 
         RetentionRule.objects.create(account=account, days=10 + number)
         apply_retention(account=account)
     assert queries() == first
+
+
+def test_the_account_edit_page_links_to_its_rule(client, manager, amazon):
+    page = client.get(reverse("wagtail_customers_accounts:edit", args=(amazon.pk,)))
+    assert page.status_code == 200
+    assert f'href="{url(amazon)}"' in page.text
+    assert "Retention rule" in page.text

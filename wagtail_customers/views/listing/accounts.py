@@ -21,6 +21,7 @@ from ...models import SellerAccount
 from ...permissions import Action, accounts_for
 from ..connections.columns import ConnectionColumn
 from ..methods import OfferedMethodsViewSetMixin
+from ..retention.buttons import RetentionRuleButtonMixin
 from ..retention.columns import RetentionColumn, with_retention
 
 MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selleraccount")
@@ -93,6 +94,8 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
     inspect_view_enabled = False
 
     def construct_view(self, view_class, **kwargs):
+        if issubclass(view_class, generic.EditView):
+            view_class = type(view_class.__name__, (RetentionRuleButtonMixin, view_class), {})
         if not issubclass(view_class, generic.IndexView):
             view_class = type(view_class.__name__, (ManagersOnlyMixin, view_class), {})
         return super().construct_view(view_class, **kwargs)
