@@ -53,9 +53,11 @@ class AmazonStandIn:
     ``upper_bound`` is the pass's end Amazon reports (``LastUpdatedBefore``).
     """
 
-    def __init__(self, httpserver, orders=(), items=None):
+    def __init__(self, httpserver, orders=(), items=None, events=None):
         self.orders = sorted(orders, key=lambda order: order["LastUpdateDate"])
         self.items = items or {}
+        self.events = events or {}
+        self.events_requests = []
         self.next_answers = defaultdict(list)
         self.answer_at = {}
         self.hold_at, self.release = None, threading.Event()
@@ -68,6 +70,9 @@ class AmazonStandIn:
         httpserver.expect_request("/orders/v0/orders").respond_with_handler(self.get_orders)
         httpserver.expect_request(re.compile(r"^/orders/v0/orders/[^/]+/orderItems$")).respond_with_handler(
             self.get_order_items
+        )
+        httpserver.expect_request(re.compile(r"^/finances/v0/orders/[^/]+/financialEvents$")).respond_with_handler(
+            self.get_financial_events
         )
         httpserver.expect_request("/sellers/v1/marketplaceParticipations").respond_with_handler(
             lambda request: self.answer("orders", request) or json_response(fixture("marketplace_participations.json"))
@@ -121,6 +126,13 @@ class AmazonStandIn:
         if start + size < len(matching):
             payload["NextToken"] = base64.b64encode(json.dumps({**state, "offset": start + size}).encode()).decode()
         return json_response({"payload": payload})
+
+    def get_financial_events(self, request):
+        order_id = request.path.split("/")[-2]
+        self.events_requests.append(order_id)
+        if queued := self.answer("events", request):
+            return queued
+        return json_response({"payload": {"FinancialEvents": self.events.get(order_id, {})}})
 
     def get_order_items(self, request):
         order_id = request.path.split("/")[-2]
@@ -219,7 +231,8 @@ def test_registered_as_the_amazon_adapter():
 def test_the_documented_order_and_items_are_mapped(httpserver, stand_in_urls, amazon_account):
     documented = fixture("get_orders.json")["payload"]["Orders"]
     items = fixture("get_order_items.json")["payload"]["OrderItems"]
-    stand_in = AmazonStandIn(httpserver, documented, {"303-1234567-0000001": items})
+    events = fixture("financial_events.json")["payload"]["FinancialEvents"]
+    stand_in = AmazonStandIn(httpserver, documented, {"303-1234567-0000001": items}, {"303-1234567-0000001": events})
 
     page = adapter().fetch_orders(since=datetime(2026, 11, 1, tzinfo=UTC))
 
@@ -230,7 +243,11 @@ def test_the_documented_order_and_items_are_mapped(httpserver, stand_in_urls, am
     shipped, pending = page.orders
     assert shipped.external_id == "303-1234567-0000001"
     assert shipped.placed_at == datetime(2026, 11, 2, 9, 14, 5, tzinfo=UTC)
-    assert (shipped.status, shipped.fulfilment_status) == (OrderStatus.SHIPPED, FulfilmentStatus.FULFILLED)
+    # Shipped, then the coasters refunded (Finances API).
+    assert (shipped.status, shipped.fulfilment_status) == (OrderStatus.PARTIALLY_REFUNDED, FulfilmentStatus.FULFILLED)
+    assert (shipped.refunded, shipped.refunded_at) == (Decimal("9.99"), datetime(2026, 11, 10, 12, tzinfo=UTC))
+    # Fulfilment fees and commissions, less the commission Amazon gave back on the refund (1.20 - 0.30).
+    assert shipped.channel_fees == Decimal("14.58")
     assert shipped.currency == "EUR"
     # The relay address is the only buyer detail Amazon gave; no buyer id.
     assert shipped.customer.email == "3kq9x7r2m4w8z1c@marketplace.amazon.de"
@@ -247,17 +264,45 @@ def test_the_documented_order_and_items_are_mapped(httpserver, stand_in_urls, am
     assert shipped.total == Decimal("42.76")
     assert [code.code for code in shipped.promo_codes] == ["WINTER10"]
     assert (shipped.ship_to.city, shipped.ship_to.postal_code, shipped.ship_to.country) == ("München", "80331", "DE")
-    # A Pending order: no prices yet, no buyer details.
+    # A Pending order: no prices yet, no buyer details, no financial events asked for.
     assert (pending.status, pending.total, pending.customer.email) == (OrderStatus.PENDING, Decimal("0.00"), "")
+    assert pending.channel_fees is None
+    assert stand_in.events_requests == ["303-1234567-0000001"]
 
     result = record_orders(amazon_account, page.orders)
     assert result.orders_created == 2
     stored = Order.objects.get(external_id="303-1234567-0000001")
-    assert (stored.total, stored.currency, stored.customer.email) == (
+    assert (stored.total, stored.refunded, stored.channel_fees, stored.currency, stored.customer.email) == (
         Decimal("42.76"),
+        Decimal("9.99"),
+        Decimal("14.58"),
         "EUR",
         "3kq9x7r2m4w8z1c@marketplace.amazon.de",
     )
+
+
+def test_without_the_finance_role_orders_come_without_fees(httpserver, stand_in_urls):
+    documented = fixture("get_orders.json")["payload"]["Orders"]
+    orders = [{**documented[0], "AmazonOrderId": f"303-7777777-{index:07d}"} for index in range(3)]
+    stand_in = AmazonStandIn(httpserver, orders)
+    stand_in.next_answers["events"] = [json_response(fixture("unauthorized.json"), status=403)] * 2
+    the_adapter = adapter()
+
+    page = the_adapter.fetch_orders(since=datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert len(page.orders) == 3
+    assert [order.channel_fees for order in page.orders] == [None, None, None]
+    assert (page.orders[0].status, page.orders[0].refunded) == (OrderStatus.SHIPPED, Decimal("0"))
+    # Refused twice (with a fresh token the second time), then not asked again for this connection.
+    assert len(stand_in.events_requests) == 2
+    assert the_adapter.fees_available is False
+
+
+def test_a_shipped_order_without_posted_events_has_unknown_fees(httpserver, stand_in_urls):
+    documented = fixture("get_orders.json")["payload"]["Orders"][:1]
+    AmazonStandIn(httpserver, documented)
+    (order,) = adapter().fetch_orders(since=datetime(2026, 1, 1, tzinfo=UTC)).orders
+    assert (order.status, order.channel_fees, order.refunded) == (OrderStatus.SHIPPED, None, Decimal("0"))
 
 
 def test_every_documented_order_status_is_mapped(httpserver, stand_in_urls):

@@ -2,7 +2,7 @@
 
 What comes through and what does not is in docs/howto/channels/amazon.md. In short: orders with their
 items, prices, promotion discounts and promotion ids, status, dates and the ship-to city, region,
-postal code and country. No buyer id; the buyer's e-mail (Amazon's relay address) and name only when
+postal code and country; for shipped orders the fees and refunds of the Finances API (v0). No buyer id; the buyer's e-mail (Amazon's relay address) and name only when
 Amazon includes them (they are restricted personal data, given with a restricted data token to apps
 with the role for it), so most orders are their own customer, as in Amazon's order reports.
 
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.utils.translation import gettext_lazy as _
-from sp_api.api import Orders, Sellers
+from sp_api.api import Finances, Orders, Sellers
 from sp_api.auth import AccessTokenClient, AccessTokenResponse
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import Marketplaces
@@ -66,6 +66,8 @@ ORDER_STATUSES = {
     # A pre-order whose payment is not authorised yet.
     "PendingAvailability": (OrderStatus.PENDING, FulfilmentStatus.UNFULFILLED),
 }
+#: The statuses of orders Amazon has charged (it charges on shipment): only they have financial events.
+CHARGED = {"Shipped", "PartiallyShipped", "InvoiceUnconfirmed"}
 #: getOrders answers at most 100 orders a page.
 PAGE_SIZE = 100
 #: Amazon's newest orders are settled about two minutes behind the present (its own default upper bound
@@ -86,8 +88,9 @@ def api_urls():
 def token_client_class(token_url):
     """The library's LWA token client, at ``token_url``, keeping the token per connection.
 
-    The library keeps tokens in one process-wide cache for about 53 minutes; a per-connection token
-    lets the adapter drop one Amazon calls expired and fetch another.
+    The library keeps tokens in one process-wide cache for about 53 minutes; a class per adapter (built
+    here) keeps one token shared by the adapter's API clients, which the adapter can drop when Amazon
+    calls it expired.
     """
     parts = urlsplit(token_url)
 
@@ -95,18 +98,16 @@ def token_client_class(token_url):
         scheme = f"{parts.scheme}://"
         host = parts.netloc
         path = parts.path or "/auth/o2/token"
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.token = None
+        token = None
 
         def get_auth(self):
-            if self.token is None:
-                self.token = self._request(self.scheme + self.host + self.path, self.data, self.headers)
-            return AccessTokenResponse(**self.token)
+            cls = type(self)
+            if cls.token is None:
+                cls.token = self._request(self.scheme + self.host + self.path, self.data, self.headers)
+            return AccessTokenResponse(**cls.token)
 
         def forget(self):
-            self.token = None
+            type(self).token = None
 
     return ConnectionTokenClient
 
@@ -132,7 +133,7 @@ class AmazonAdapter(ChannelAdapter):
             help_text=_("Two-letter code of the marketplace, e.g. DE, UK, US; it also picks the region."),
         ),
     )
-    capabilities = ChannelCapabilities(buyer_email=False, returns=False, feedback=False, fees=False)
+    capabilities = ChannelCapabilities(buyer_email=False, returns=False, feedback=False, fees=True)
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
@@ -147,6 +148,8 @@ class AmazonAdapter(ChannelAdapter):
         self._token_client_class = token_client_class(urls.get("lwa") or DEFAULT_LWA_URL)
         self._endpoint = (urls.get("sp_api") or "").rstrip("/")
         self._clients = {}
+        #: False once the Finances API refused this app (no Finance and Accounting role): no fees, no refunds.
+        self.fees_available = True
 
     # The library's clients, one per API, sharing nothing but the credentials.
     def _client(self, api_class):
@@ -253,25 +256,30 @@ class AmazonAdapter(ChannelAdapter):
         after = max(state["after"], upto, key=lambda value: parse_datetime_utc(value))
         return OrderPage(orders=orders, cursor=json.dumps({"after": after}), done=True)
 
-    def _order_items(self, order_id):
-        """Every item of one order (getOrderItems, its own NextToken), waiting out its throttling."""
-        items, token, waited = [], None, 0.0
+    def _call_waiting(self, api_class, method, order_id, **kwargs):
+        """A per-order call (items, financial events), waiting out its throttling within the page."""
+        waited = 0.0
         while True:
             try:
-                kwargs = {"NextToken": token} if token else {}
-                payload = self._call(Orders, "get_order_items", order_id, **kwargs)
+                return self._call(api_class, method, order_id, **kwargs)
             except RateLimited as error:
                 wait = min(error.retry_after or 2.0, ITEMS_MAX_SINGLE_WAIT_SECONDS)
                 if waited + wait > ITEMS_MAX_WAIT_SECONDS:
                     raise
                 time.sleep(wait)
                 waited += wait
-                continue
             except SellingApiBadRequestException as error:
                 raise ChannelError(
-                    _("Amazon refused the items of order %(order)s: %(message)s")
+                    _("Amazon refused a request about order %(order)s: %(message)s")
                     % {"order": order_id, "message": _error_text(error)}
                 ) from None
+
+    def _order_items(self, order_id):
+        """Every item of one order (getOrderItems, its own NextToken)."""
+        items, token = [], None
+        while True:
+            kwargs = {"NextToken": token} if token else {}
+            payload = self._call_waiting(Orders, "get_order_items", order_id, **kwargs)
             page = payload.get("OrderItems")
             if not isinstance(page, list):
                 raise MalformedResponse(_("Amazon's getOrderItems answer has no OrderItems list."))
@@ -279,6 +287,31 @@ class AmazonAdapter(ChannelAdapter):
             token = payload.get("NextToken")
             if not token:
                 return items
+
+    def _financial_events(self, order_id):
+        """The order's shipment and refund events from the Finances API, or None when the app may not read them.
+
+        The Finances API needs the *Finance and Accounting* role; an app without it is refused (403), and the
+        connection then goes on without fees and refunds rather than failing.
+        """
+        if not self.fees_available:
+            return None
+        events, token = {"ShipmentEventList": [], "RefundEventList": []}, None
+        while True:
+            kwargs = {"NextToken": token} if token else {}
+            try:
+                payload = self._call_waiting(Finances, "get_financial_events_for_order", order_id, **kwargs)
+            except AuthenticationFailed:
+                self.fees_available = False
+                return None
+            found = payload.get("FinancialEvents")
+            if not isinstance(found, dict):
+                raise MalformedResponse(_("Amazon's financial events answer has no FinancialEvents."))
+            for name, listed in events.items():
+                listed.extend(found.get(name) or [])
+            token = payload.get("NextToken")
+            if not token:
+                return events
 
     def _order(self, raw):
         try:
@@ -306,6 +339,11 @@ class AmazonAdapter(ChannelAdapter):
         order_total = _amount((raw.get("OrderTotal") or {}).get("Amount"), default=None)
         buyer = raw.get("BuyerInfo") or {}
         address = raw.get("ShippingAddress") or {}
+        total = charged_total(status, computed if order_total is None else order_total)
+        money = _money_from_events(self._financial_events(order_id) if raw["OrderStatus"] in CHARGED else None)
+        money["refunded"] = min(money["refunded"], total)
+        if money["refunded"] > 0 and status != OrderStatus.CANCELLED:
+            status = OrderStatus.REFUNDED if money["refunded"] >= total else OrderStatus.PARTIALLY_REFUNDED
         return OrderData(
             external_id=order_id,
             placed_at=placed_at,
@@ -319,7 +357,10 @@ class AmazonAdapter(ChannelAdapter):
             discount=discount,
             shipping=shipping,
             tax=tax,
-            total=charged_total(status, computed if order_total is None else order_total),
+            total=total,
+            channel_fees=money["fees"],
+            refunded=money["refunded"],
+            refunded_at=money["refunded_at"],
             ship_to=AddressData(
                 name=address.get("Name") or "",
                 line1=address.get("AddressLine1") or "",
@@ -332,6 +373,39 @@ class AmazonAdapter(ChannelAdapter):
             lines=lines,
             promo_codes=[PromoCodeData(code=code) for code in dict.fromkeys(c.strip() for c in codes if c.strip())],
         )
+
+
+def _money_from_events(events):
+    """Fees, refunded amount and last refund date from an order's financial events.
+
+    Amazon writes its fees as debits (negative) on the shipment events and gives part back on refunds
+    (positive fee adjustments): the order's fees are minus their sum. The refunded amount is minus the sum of
+    the refunds' charge adjustments (item price, tax, shipping). No shipment event yet: fees unknown (None).
+    """
+    if not events or not events["ShipmentEventList"]:
+        return {"fees": None, "refunded": ZERO, "refunded_at": None}
+    fees = ZERO
+    for event in events["ShipmentEventList"] + events["RefundEventList"]:
+        for name in ("OrderFeeList", "ShipmentFeeList", "OrderFeeAdjustmentList", "ShipmentFeeAdjustmentList"):
+            fees += _event_sum(event.get(name), "FeeAmount")
+        for item in (event.get("ShipmentItemList") or []) + (event.get("ShipmentItemAdjustmentList") or []):
+            fees += _event_sum(item.get("ItemFeeList"), "FeeAmount")
+            fees += _event_sum(item.get("ItemFeeAdjustmentList"), "FeeAmount")
+    refunded, refund_dates = ZERO, []
+    for event in events["RefundEventList"]:
+        refund_dates.append(parse_datetime_utc(event.get("PostedDate")))
+        for item in event.get("ShipmentItemAdjustmentList") or []:
+            refunded -= _event_sum(item.get("ItemChargeAdjustmentList"), "ChargeAmount")
+    return {
+        "fees": -fees,
+        "refunded": max(refunded, ZERO),  # capped at the order's total by the caller
+        "refunded_at": max((date for date in refund_dates if date), default=None),
+    }
+
+
+def _event_sum(entries, key):
+    """The sum of a financial event list's amounts (``{"CurrencyCode", "CurrencyAmount"}``, a JSON number)."""
+    return sum((_amount((entry.get(key) or {}).get("CurrencyAmount")) for entry in entries or []), ZERO)
 
 
 def _line(item):
