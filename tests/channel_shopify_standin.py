@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "channels" / "shopify"
 STORE_A = "shopify/storeA_orders_export_1.pseudonymised.csv"
 TOKEN = "shpat_0123456789abcdef0123456789abcdef"
 SECRET = "shpss_client_secret_for_tests"
+CLIENT_ID = "3f2a6c1b9e8d7f6a5b4c3d2e1f0a9b8c"
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
 
 
@@ -52,23 +53,44 @@ class StandIn:
     def __init__(self, httpserver, orders=()):
         self.orders = list(orders)
         self.script = []
-        #: {request number (1 = the first): (status, answer, headers)}: a failure at a chosen point.
+        #: {GraphQL request number (1 = the first): (status, answer, headers)}: a failure at a chosen point.
         self.at = {}
         self.requests = []
+        self.graphql_requests = 0
+        #: Tokens handed out by the client credentials grant and still valid.
+        self.granted = []
         httpserver.expect_request(GRAPHQL_PATH, method="POST").respond_with_handler(self.handle)
+        httpserver.expect_request("/admin/oauth/access_token", method="POST").respond_with_handler(self.grant)
 
     def json(self, body, status=200, headers=None):
         return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
 
+    def grant(self, request):
+        """The client credentials grant: a form-encoded client ID and secret for a 24-hour token."""
+        self.requests.append((dict(request.headers), {"grant": dict(request.form)}))
+        form = request.form
+        if (form.get("grant_type"), form.get("client_id"), form.get("client_secret")) != (
+            "client_credentials", CLIENT_ID, SECRET,
+        ):  # fmt: skip
+            return self.json(fixture("access_token_error_response.json"), 400)
+        answer = fixture("access_token_response.json")
+        answer["access_token"] = f"shpat_granted_{len(self.grants())}"
+        self.granted.append(answer["access_token"])
+        return self.json(answer)
+
+    def revoke_granted_tokens(self):
+        self.granted.clear()
+
     def handle(self, request):
         body = json.loads(request.get_data())
         self.requests.append((dict(request.headers), body))
-        if self.script or len(self.requests) in self.at:
-            status, answer, headers = self.script.pop(0) if self.script else self.at.pop(len(self.requests))
+        self.graphql_requests += 1
+        if self.script or self.graphql_requests in self.at:
+            status, answer, headers = self.script.pop(0) if self.script else self.at.pop(self.graphql_requests)
             if isinstance(answer, str):
                 return Response(answer, status=status, headers=headers, content_type="text/html")
             return self.json(answer, status, headers)
-        if request.headers.get("X-Shopify-Access-Token") != TOKEN:
+        if request.headers.get("X-Shopify-Access-Token") not in (TOKEN, *self.granted):
             return self.json(fixture("invalid_token_response.json"), 401)
         query, variables = body["query"], body.get("variables") or {}
         name = re.match(r"\s*query (\w+)", query).group(1)
@@ -80,7 +102,8 @@ class StandIn:
         return answer
 
     def credentials(self):
-        return {"shop": "anas-tees.myshopify.com", "access_token": TOKEN, "webhook_secret": SECRET}
+        """A Dev Dashboard app's credentials (tokens by the client credentials grant)."""
+        return {"shop": "anas-tees.myshopify.com", "client_id": CLIENT_ID, "client_secret": SECRET}
 
     def answer_Shop(self, variables):
         return fixture("shop_response.json")
@@ -122,7 +145,10 @@ class StandIn:
         return self.envelope({"order": {"lineItems": self.page_lines(node, 100, variables.get("after"))}})
 
     def queries(self, name):
-        return [body for _, body in self.requests if re.match(rf"\s*query {name}\b", body["query"])]
+        return [body for _, body in self.requests if re.match(rf"\s*query {name}\b", body.get("query", ""))]
+
+    def grants(self):
+        return [body["grant"] for _, body in self.requests if "grant" in body]
 
 
 # Store A's export in the documented Order shape.

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 
 from tests.channel_shopify_standin import (
+    CLIENT_ID,
     FIXTURES,
     SECRET,
     TOKEN,
@@ -58,7 +59,7 @@ def stand_in_url(settings, httpserver):
 
 def adapter(currency="USD", **credentials):
     return ShopifyAdapter(
-        {"shop": "anas-tees.myshopify.com", "access_token": TOKEN, "webhook_secret": SECRET, **credentials},
+        {"shop": "anas-tees.myshopify.com", "access_token": TOKEN, "client_secret": SECRET, **credentials},
         account_currency=currency,
     )
 
@@ -102,7 +103,7 @@ def test_the_registry_names_the_shopify_adapter():
     assert ShopifyAdapter.channel == "shopify"
     assert {field.name for field in ShopifyAdapter.credential_fields if field.secret} == {
         "access_token",
-        "webhook_secret",
+        "client_secret",
     }
     assert ShopifyAdapter.capabilities.fees is False and ShopifyAdapter.capabilities.webhooks is True
 
@@ -269,6 +270,34 @@ def test_without_a_stand_in_the_shop_is_reached_over_https_on_its_own_domain(set
             adapter(shop=wrong).endpoint  # noqa: B018
 
 
+def test_a_dev_dashboard_app_gets_its_token_by_the_client_credentials_grant(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    shop = adapter(access_token="", client_id=CLIENT_ID)
+    assert shop.check() == "Ana's Tees (USD)"
+    assert shop.check() == "Ana's Tees (USD)"
+    # One grant for both calls: the token lasts 24 hours.
+    assert stand_in.grants() == [{"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": SECRET}]
+    assert [headers["X-Shopify-Access-Token"] for headers, body in stand_in.requests if "query" in body] == [
+        "shpat_granted_1",
+        "shpat_granted_1",
+    ]
+    # Shopify stops taking it (expired early, app reinstalled): a new one is asked for, once.
+    stand_in.revoke_granted_tokens()
+    assert shop.check() == "Ana's Tees (USD)"
+    assert len(stand_in.grants()) == 2
+    assert stand_in.requests[-1][0]["X-Shopify-Access-Token"] == "shpat_granted_2"
+
+
+def test_a_wrong_client_secret_or_no_credentials_is_an_authentication_failure(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver)
+    with pytest.raises(AuthenticationFailed) as caught:
+        adapter(access_token="", client_id=CLIENT_ID, client_secret="shpss_wrong").check()
+    assert caught.value.retryable is False and "shpss" not in caught.value.message
+    with pytest.raises(AuthenticationFailed):
+        adapter(access_token="", client_id="").check()
+    assert not stand_in.queries("Shop")
+
+
 def test_a_wrong_or_revoked_token_is_an_authentication_failure(httpserver, stand_in_url):
     StandIn(httpserver)
     with pytest.raises(AuthenticationFailed) as caught:
@@ -410,7 +439,7 @@ def test_a_webhook_with_a_wrong_or_missing_signature_is_refused():
     assert not shop.verify_webhook(missing, body)
     assert not shop.verify_webhook(webhook_headers(body, **{"X-Shopify-Hmac-Sha256": ""}), body)
     # A connection without the secret verifies nothing.
-    assert not adapter(webhook_secret="").verify_webhook(webhook_headers(body), body)
+    assert not adapter(client_secret="").verify_webhook(webhook_headers(body), body)
 
 
 def test_an_orders_create_payload_becomes_a_pending_order():

@@ -96,6 +96,8 @@ def test_backfill_waits_out_a_429_and_throttling_and_matches_a_rebuild(connectio
         "EUR", Decimal("72.23"), Decimal("79.45"), RateSource.CHANNEL,
     )  # fmt: skip
     assert rebuild_statistics() == 0
+    # A Dev Dashboard app: one token from the client credentials grant served the whole backfill.
+    assert len(shop.grants()) == 1
     # The backfill asked from its chosen date; the stored cursor is the newest change seen.
     first_query = shop.queries("Orders")[0]
     assert first_query["variables"]["query"] == "updated_at:>='2019-01-01T00:00:00Z'"

@@ -16,6 +16,7 @@ import hmac
 import json
 import math
 import re
+import time
 from datetime import UTC, datetime
 
 import requests
@@ -156,17 +157,29 @@ class ShopifyAdapter(ChannelAdapter):
             help_text=_("The shop's myshopify.com domain, for example your-store.myshopify.com."),
         ),
         CredentialField(
+            "client_id",
+            _("Client ID"),
+            required=False,
+            help_text=_("The app's client ID, from the Dev Dashboard (apps created there since 2026)."),
+        ),
+        CredentialField(
+            "client_secret",
+            _("Client secret"),
+            secret=True,
+            required=False,
+            help_text=_(
+                "The app's client secret (an app created in the Shopify admin: its API secret key). It gets the "
+                "access tokens of a Dev Dashboard app and checks the webhooks' signatures."
+            ),
+        ),
+        CredentialField(
             "access_token",
             _("Admin API access token"),
             secret=True,
-            help_text=_("From the custom app's API credentials (shown once, starts with shpat_)."),
-        ),
-        CredentialField(
-            "webhook_secret",
-            _("Webhook signing secret"),
-            secret=True,
             required=False,
-            help_text=_("The custom app's client secret (API secret key); needed only for webhooks."),
+            help_text=_(
+                "Only for a custom app created in the Shopify admin before 2026: its token (starts with shpat_)."
+            ),
         ),
     )
     # Buyer e-mails: yes (unless the buyer gave only a phone). Refunds give returned quantities. No feedback
@@ -178,6 +191,8 @@ class ShopifyAdapter(ChannelAdapter):
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
         self.session = requests.Session()
+        #: A token from the client credentials grant, and when it expires (``time.monotonic()``).
+        self._granted = None
 
     # The connection.
     @property
@@ -194,29 +209,74 @@ class ShopifyAdapter(ChannelAdapter):
         return shop
 
     @property
-    def endpoint(self):
+    def base_url(self):
         # CHANNEL_API_URLS {"shopify": {"admin": ...}} replaces https://<shop> (a local stand-in server in tests);
         # without it every call goes to the shop's own domain over HTTPS.
         override = (get_setting("CHANNEL_API_URLS") or {}).get("shopify", {}).get("admin")
-        base = override.rstrip("/") if override else f"https://{self.shop_domain}"
-        return f"{base}/admin/api/{API_VERSION}/graphql.json"
+        return override.rstrip("/") if override else f"https://{self.shop_domain}"
 
-    def graphql(self, query, variables=None):
-        """POST one query; return its ``data``, or raise the ``ChannelError`` the answer means."""
-        token = str(self.credentials.get("access_token", "")).strip()
-        if not token:
-            raise AuthenticationFailed(gettext("The Admin API access token is missing."))
-        try:
-            response = self.session.post(
-                self.endpoint,
-                json={"query": query, "variables": variables or {}},
-                headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-                timeout=TIMEOUT,
+    @property
+    def endpoint(self):
+        return f"{self.base_url}/admin/api/{API_VERSION}/graphql.json"
+
+    def _secret(self, name):
+        return str(self.credentials.get(name, "") or "").strip()
+
+    def access_token(self):
+        """The token of an admin-created app as given, else one from the client credentials grant.
+
+        Apps made in the Dev Dashboard (the only way since 1 January 2026) have no lasting token: the app
+        exchanges its client ID and secret for one valid 24 hours. It is asked for once per adapter (one sync,
+        or one webhook) and again when it is about to expire or Shopify refuses it.
+        """
+        token = self._secret("access_token")
+        if token:
+            return token
+        if self._granted and self._granted[1] > time.monotonic():
+            return self._granted[0]
+        client_id, client_secret = self._secret("client_id"), self._secret("client_secret")
+        if not (client_id and client_secret):
+            raise AuthenticationFailed(
+                gettext("Enter the app's client ID and client secret (or, for an older app, its access token).")
             )
+        response = self._post(
+            f"{self.base_url}/admin/oauth/access_token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            headers={"Accept": "application/json"},
+        )
+        if response.status_code in (400, 401, 403):
+            raise AuthenticationFailed(
+                gettext(
+                    "Shopify refused the client ID and secret (%(code)s): check them, and that the app is installed "
+                    "on this shop."
+                )
+                % {"code": response.status_code}
+            )
+        self._raise_for_status(response)
+        try:
+            answer = response.json()
+            token = str(answer["access_token"])
+            lifetime = float(answer.get("expires_in") or 86399)
+        except (ValueError, KeyError, TypeError) as error:
+            raise MalformedResponse(gettext("Shopify's access token answer is not the documented shape.")) from error
+        # Renewed a minute before it runs out.
+        self._granted = (token, time.monotonic() + max(lifetime - 60, 0))
+        return token
+
+    def _post(self, url, **kwargs):
+        try:
+            return self.session.post(url, timeout=TIMEOUT, **kwargs)
         except requests.RequestException as error:
             raise ChannelError(
                 gettext("Shopify could not be reached: %(error)s") % {"error": type(error).__name__}
             ) from error
+
+    def graphql(self, query, variables=None):
+        """POST one query; return its ``data``, or raise the ``ChannelError`` the answer means."""
+        response = self._post_query(query, variables)
+        if response.status_code == 401 and self._granted:
+            self._granted = None  # a granted token revoked or expired early: ask for a new one, once
+            response = self._post_query(query, variables)
         self._raise_for_status(response)
         try:
             body = response.json()
@@ -231,6 +291,13 @@ class ShopifyAdapter(ChannelAdapter):
         if not isinstance(data, dict):
             raise MalformedResponse(gettext("Shopify's answer has no data."))
         return data
+
+    def _post_query(self, query, variables):
+        return self._post(
+            self.endpoint,
+            json={"query": query, "variables": variables or {}},
+            headers={"X-Shopify-Access-Token": self.access_token(), "Accept": "application/json"},
+        )
 
     def _raise_for_status(self, response):
         code = response.status_code
@@ -349,7 +416,7 @@ class ShopifyAdapter(ChannelAdapter):
 
     # Push.
     def verify_webhook(self, headers, body):
-        secret = str(self.credentials.get("webhook_secret", "")).strip()
+        secret = self._secret("client_secret")
         signature = _header(headers, "X-Shopify-Hmac-Sha256")
         if not secret or not signature:
             return False
