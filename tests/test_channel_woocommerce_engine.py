@@ -44,7 +44,7 @@ def connection(db, store):
     connection = ChannelConnection(account=account)
     connection.set_credentials(store.credentials())
     connection.save()
-    channel_sync.start_backfill(connection, date(2026, 1, 1))
+    channel_sync.start_backfill(connection, date(2024, 1, 1))
     return connection
 
 
