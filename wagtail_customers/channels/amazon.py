@@ -2,9 +2,10 @@
 
 What comes through and what does not is in docs/howto/channels/amazon.md. In short: orders with their
 items, prices, promotion discounts and promotion ids, status, dates and the ship-to city, region,
-postal code and country; for shipped orders the fees and refunds of the Finances API (v0). No buyer id; the buyer's e-mail (Amazon's relay address) and name only when
-Amazon includes them (they are restricted personal data, given with a restricted data token to apps
-with the role for it), so most orders are their own customer, as in Amazon's order reports.
+postal code and country; for shipped orders the fees and refunds of the Finances API (v0). No buyer
+id; the buyer's e-mail (Amazon's relay address) and name only when Amazon includes them (they are
+restricted personal data, given with a restricted data token to apps with the role for it), so most
+orders are their own customer, as in Amazon's order reports.
 
 Pointing the client elsewhere (a sandbox, a local stand-in server): ``CHANNEL_API_URLS["amazon"]``
 with ``"sp_api"`` (the Selling Partner API's base URL) and ``"lwa"`` (Login with Amazon's token URL).
