@@ -262,3 +262,21 @@ def test_a_masked_instance_cannot_be_saved(world):
         ada.save()
     ada.refresh_from_db()
     assert ada.email == "ada@alpha.example"
+
+
+def test_confirmation_pages_name_the_customer_by_label_for_a_masked_user(world):
+    """A user who may delete and erase but not see personal data: the confirmations say "Customer #<id>"."""
+    ada = world.a["customer"]
+    cleaner = make_staff("cleaner")
+    grant(cleaner, world.a["account"], "view", "delete", "erase")
+    client = Client()
+    client.force_login(cleaner)
+    bulk = reverse("wagtail_customers:bulk_action", args=("all", "delete"))
+    for url in (
+        reverse("wagtail_customers:delete", args=[ada.pk]),
+        reverse("wagtail_customers:erase", args=[ada.pk]),
+        f"{bulk}?id={ada.pk}",
+    ):
+        html = client.get(url).content.decode()
+        assert leaks(html, world) == set(), url
+        assert f"Customer #{ada.pk}" in html, url

@@ -19,6 +19,7 @@ from ...counts import grouped
 from ...listing import CustomerListing, get_tab
 from ...permissions import Action, can
 from ...services.erasure import erase_customers, erasure_summary
+from ...services.personal_data import mask_customers
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
 from .delete import delete_customers, deletion_summary
@@ -89,7 +90,8 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
         actionable_count = self.actionable.count()
         context.update(
             action_name=self.action_name,
-            actionable=list(self.actionable[:LISTED_MAX]),
+            # Named as the user may see them (services/personal_data.py).
+            actionable=mask_customers(self.request.user, self.actionable[:LISTED_MAX]),
             actionable_count=actionable_count,
             more_count=max(actionable_count - LISTED_MAX, 0),
             not_permitted=list(self.not_permitted[:LISTED_MAX]),

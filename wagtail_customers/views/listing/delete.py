@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 
 from ...models import Order, OrderEvent, WatchlistEntry
 from ...permissions import Action, can
+from ...services.personal_data import shown_copy
 from .access import customer_or_404, forbidden, next_url
 
 #: Customers deleted per transaction in a bulk delete (each with its history entry).
@@ -62,8 +63,14 @@ class CustomerConfirmView(WagtailAdminTemplateMixin, TemplateView):
             return forbidden(request, str(self.refusal))
         return super().dispatch(request, pk)
 
+    @cached_property
+    def shown(self):
+        """The customer as the page names them: masked unless the user may see their personal data
+        (services/personal_data.py). ``object`` stays whole for the action itself."""
+        return shown_copy(self.request.user, self.object)
+
     def get_page_subtitle(self):
-        return str(self.object)
+        return str(self.shown)
 
     def get_breadcrumbs_items(self):
         return []
@@ -93,11 +100,11 @@ class CustomerDeleteView(CustomerConfirmView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            customer=self.object, summary=self.summary, next=next_url(self.request), **kwargs
+            customer=self.shown, summary=self.summary, next=next_url(self.request), **kwargs
         )
 
     def post(self, request, pk):
-        name = str(self.object)
+        name = str(self.shown)
         success_url = self.get_success_url()
         delete_customers(self.object._meta.model.objects.filter(pk=self.object.pk), request.user)
         messages.success(request, _("Customer '%(customer)s' deleted.") % {"customer": name})

@@ -32,7 +32,7 @@ class CustomerEraseView(CustomerConfirmView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            customer=self.object, summary=self.summary, next=next_url(self.request), **kwargs
+            customer=self.shown, summary=self.summary, next=next_url(self.request), **kwargs
         )
 
     def post(self, request, pk):
