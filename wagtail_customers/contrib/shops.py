@@ -5,13 +5,28 @@ gives them the seller account named by a setting, the system check for that sett
 their management commands. Orders still enter the ledger only through the ingestion service.
 """
 
+from datetime import date
+
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from ..conf import get_setting, user_settings
-from ..models import SellerAccount
+from ..models import FulfilmentStatus, OrderStatus, SellerAccount
 from ..services.ingestion import record_orders
+
+#: The fulfilment an order's ledger status implies, when the shop does not say more.
+FULFILMENT = {
+    OrderStatus.SHIPPED: FulfilmentStatus.FULFILLED,
+    OrderStatus.DELIVERED: FulfilmentStatus.FULFILLED,
+    OrderStatus.CANCELLED: FulfilmentStatus.CANCELLED,
+    OrderStatus.RETURNED: FulfilmentStatus.RETURNED,
+}
+
+
+def fulfilment_status(status):
+    return FULFILMENT.get(status, FulfilmentStatus.UNFULFILLED)
 
 
 def seller_account(setting):
@@ -80,6 +95,40 @@ def backfill(orders, to_order_data, account, *, batch_size=500):
                 yield order_data
 
     return record_orders(account, converted(), batch_size=batch_size)
+
+
+class BackfillCommand(BaseCommand):
+    """A shop's backfill command: every order of the shop (or since a date) recorded through ``backfill``."""
+
+    #: The shop's adapter module: ``order_model()``, ``to_order_data(order)`` and ``seller_account()``.
+    adapter = None
+    #: The shop's order model's date field, for --since and the order of the run.
+    date_field = None
+    #: Relations the adapter reads, fetched per chunk of orders instead of per order.
+    select_related = ()
+    prefetch_related = ()
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--since", type=date.fromisoformat, help="only orders placed on or after this date (YYYY-MM-DD)"
+        )
+        parser.add_argument("--batch-size", type=int, default=500, help="orders per transaction (default 500)")
+
+    def handle(self, *args, since=None, batch_size=500, **options):
+        try:
+            account = self.adapter.seller_account()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from error
+        orders = self.adapter.order_model()._default_manager.order_by(self.date_field, "pk")
+        if since:
+            orders = orders.filter(**{f"{self.date_field}__date__gte": since})
+        orders = orders.select_related(*self.select_related).prefetch_related(*self.prefetch_related)
+        orders = orders.iterator(chunk_size=batch_size)
+        result = backfill(orders, self.adapter.to_order_data, account, batch_size=batch_size)
+        self.stdout.write(
+            f"{account}: {result.orders_created} orders created, {result.orders_updated} updated, "
+            f"{result.orders_unchanged} unchanged."
+        )
 
 
 def truncated(value, length):

@@ -12,10 +12,10 @@ from decimal import Decimal
 from salesman.core.utils import get_salesman_model
 
 from ...conf import get_setting
-from ...models import FulfilmentStatus, OrderStatus
+from ...models import OrderStatus
 from ...services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
+from ..shops import fulfilment_status, truncated
 from ..shops import seller_account as named_seller_account
-from ..shops import truncated
 
 ZERO = Decimal("0")
 
@@ -31,12 +31,6 @@ STATUSES = {
     "REFUNDED": OrderStatus.REFUNDED,
 }
 
-FULFILMENT = {
-    OrderStatus.SHIPPED: FulfilmentStatus.FULFILLED,
-    OrderStatus.DELIVERED: FulfilmentStatus.FULFILLED,
-    OrderStatus.CANCELLED: FulfilmentStatus.CANCELLED,
-    OrderStatus.RETURNED: FulfilmentStatus.RETURNED,
-}
 
 SHIPPING, TAX, DISCOUNT = "shipping", "tax", "discount"
 
@@ -130,7 +124,7 @@ def to_order_data(order):
             phone=truncated(extra.get("phone"), 64),
         ),
         status=status,
-        fulfilment_status=FULFILMENT.get(status, FulfilmentStatus.UNFULFILLED),
+        fulfilment_status=fulfilment_status(status),
         discount=order_rows.discount,
         shipping=shipping,
         tax=tax,

@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OscarSourceConfig(AppConfig):
+    name = "wagtail_customers.contrib.oscar"
+    label = "wagtail_customers_oscar"
+    verbose_name = _("Customers: django-oscar orders")
+
+    def ready(self):
+        from ...sources import register_order_source
+        from . import checks  # noqa: F401  (registers the system check)
+        from .adapter import (
+            order_model,
+            seller_account,
+            source_model,
+            source_to_order_data,
+            to_order_data,
+            transaction_model,
+            transaction_to_order_data,
+        )
+
+        # OrderCreator.place_order saves the order, its lines and discounts in one transaction; set_status()
+        # saves the order again. Payments and refunds change the payment sources and add transactions, not the
+        # order, so their saves record the order too.
+        register_order_source(order_model(), to_order_data=to_order_data, account=seller_account)
+        register_order_source(source_model(), to_order_data=source_to_order_data, account=seller_account)
+        register_order_source(transaction_model(), to_order_data=transaction_to_order_data, account=seller_account)
