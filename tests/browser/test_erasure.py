@@ -40,7 +40,7 @@ def shop(db):
 @pytest.fixture
 def eraser_page(live_server, login, shop):
     """A colleague who may view and erase on the shop (not delete), at 1280 px."""
-    grant(make_staff("dpo"), shop, Action.VIEW, Action.ERASE)
+    grant(make_staff("dpo"), shop, Action.VIEW, Action.ERASE, Action.SEE_PERSONAL_DATA)
     page = login("dpo", PASSWORD)
     page.set_viewport_size({"width": 1280, "height": 900})
     return page
