@@ -104,6 +104,7 @@ def test_the_registry_names_the_shopify_adapter():
     assert {field.name for field in ShopifyAdapter.credential_fields if field.secret} == {
         "access_token",
         "client_secret",
+        "webhook_signing_key",
     }
     assert ShopifyAdapter.capabilities.fees is False and ShopifyAdapter.capabilities.webhooks is True
 
@@ -440,6 +441,16 @@ def test_a_webhook_with_a_wrong_or_missing_signature_is_refused():
     assert not shop.verify_webhook(webhook_headers(body, **{"X-Shopify-Hmac-Sha256": ""}), body)
     # A connection without the secret verifies nothing.
     assert not adapter(client_secret="").verify_webhook(webhook_headers(body), body)
+
+
+def test_webhooks_made_in_the_shopify_admin_are_signed_with_the_shops_key():
+    body = (FIXTURES / "webhook_orders_create.json").read_bytes()
+    headers = webhook_headers(body, **{"X-Shopify-Hmac-Sha256": signed(body, "shop-notifications-key")})
+    assert not adapter().verify_webhook(headers, body)
+    assert adapter(webhook_signing_key="shop-notifications-key").verify_webhook(headers, body)
+    assert adapter(client_secret="", webhook_signing_key="shop-notifications-key").verify_webhook(headers, body)
+    # The app's own subscriptions still verify with the client secret.
+    assert adapter(webhook_signing_key="shop-notifications-key").verify_webhook(webhook_headers(body), body)
 
 
 def test_an_orders_create_payload_becomes_a_pending_order():

@@ -173,6 +173,16 @@ class ShopifyAdapter(ChannelAdapter):
             ),
         ),
         CredentialField(
+            "webhook_signing_key",
+            _("Webhook signing key"),
+            secret=True,
+            required=False,
+            help_text=_(
+                "Only for webhooks made in the Shopify admin (Settings, Notifications, Webhooks): the key shown "
+                "there under the list. Webhooks the app subscribes are signed with its client secret."
+            ),
+        ),
+        CredentialField(
             "access_token",
             _("Admin API access token"),
             secret=True,
@@ -416,12 +426,18 @@ class ShopifyAdapter(ChannelAdapter):
 
     # Push.
     def verify_webhook(self, headers, body):
-        secret = self._secret("client_secret")
-        signature = _header(headers, "X-Shopify-Hmac-Sha256")
-        if not secret or not signature:
+        # Shopify signs an app's webhook subscriptions with the app's client secret, and those made in the admin's
+        # notification settings with the shop's own key: either configured key may have signed a delivery.
+        signature = str(_header(headers, "X-Shopify-Hmac-Sha256")).strip().encode()
+        keys = [key for key in (self._secret("client_secret"), self._secret("webhook_signing_key")) if key]
+        if not signature or not keys:
             return False
-        expected = base64.b64encode(hmac.new(secret.encode(), bytes(body), hashlib.sha256).digest()).decode()
-        return hmac.compare_digest(expected.encode(), str(signature).strip().encode())
+        return any(
+            hmac.compare_digest(
+                base64.b64encode(hmac.new(key.encode(), bytes(body), hashlib.sha256).digest()), signature
+            )
+            for key in keys
+        )
 
     def webhook_topic(self, headers):
         return str(_header(headers, "X-Shopify-Topic")).strip()
