@@ -29,6 +29,7 @@ from wagtail_customers.models import (
     ExportJob,
     ImportJob,
     Order,
+    RetentionRule,
     SellerAccount,
     WatchlistEntry,
 )
@@ -562,6 +563,7 @@ def data_snapshot():
         "grants": list(AccessGrant.objects.order_by("pk").values()),
         "export_jobs": list(ExportJob.objects.order_by("pk").values_list("pk", "state", "file")),
         "import_jobs": list(ImportJob.objects.order_by("pk").values_list("pk", "state", "result")),
+        "retention_rules": list(RetentionRule.objects.order_by("pk").values_list("pk", "basis", "days", "is_enabled")),
         # Recording that an export was read (an audit of a read, not a change) is allowed on a GET.
         "history": ModelLogEntry.objects.exclude(action__startswith="wagtail_customers.export.").count(),
     }

@@ -29,7 +29,7 @@ def amazon(db):
     return account
 
 
-def test_set_a_rule_preview_it_and_see_the_last_run(live_server, login, browser_admin, amazon, axe_script):
+def test_set_a_rule_preview_it_and_see_the_last_run(live_server, login, browser_admin, amazon, axe_script, screenshot):
     page = login("browseradmin", "browser-pw")
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/admin/customers/accounts/")
@@ -73,3 +73,4 @@ def test_set_a_rule_preview_it_and_see_the_last_run(live_server, login, browser_
         expect(runs.get_by_role("link", name=str(customer.pk), exact=True)).to_be_visible()
     expect(page.locator("[data-wc-retention-preview]")).to_contain_text("would erase the personal data of 0 customers")
     assert run_axe(page, axe_script) == []
+    screenshot(page, "retention-rule")
