@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -328,32 +328,15 @@ def _resolve_customers(account, batch, result):
     """
     keys = {identity_key(order_data): order_data for order_data in batch}
     hashed = {hashed_identity_key(account.pk, key): key for key in keys}
-    aliases = {
-        hashed.get(alias_key, alias_key): (customer_id, merge_id)
-        for alias_key, customer_id, merge_id in CustomerAlias.objects.filter(
-            account=account, identity_key__in=[*keys, *hashed]
-        ).values_list("identity_key", "customer_id", "merge_id")
-    }
     found = {}
     # Locked (in id order, as erasure locks them) until the batch commits: an erasure committing meanwhile
     # is waited for and then seen, so its personal data is not written back (tests/test_erasure_parallel.py).
     # The batch writes these rows anyway (details, statistics). Erased customers last, so that they win
-    # over a same-key customer made before the erasure. Customers merged into come in the same query.
-    wanted = Q(identity_key__in=[*keys, *hashed])
-    if aliases:
-        wanted |= Q(pk__in={customer_id for customer_id, _ in aliases.values()})
-    locked = Customer.objects.select_for_update().filter(wanted, account=account)
-    by_pk = {}
+    # over a same-key customer made before the erasure.
+    locked = Customer.objects.select_for_update().filter(account=account, identity_key__in=[*keys, *hashed])
     for customer in sorted(locked.order_by("pk"), key=lambda customer: customer.erased_at is not None):
-        by_pk[customer.pk] = customer
-        key = hashed.get(customer.identity_key, customer.identity_key)
-        if key in keys:
-            found[key] = customer
-    aliased = {}
-    for key, (customer_id, merge_id) in aliases.items():
-        if key not in found and customer_id in by_pk:
-            found[key] = by_pk[customer_id]
-            aliased[key] = merge_id
+        found[hashed.get(customer.identity_key, customer.identity_key)] = customer
+    aliased = _aliased_customers(account, [key for key in keys if key not in found], found)
     missing = [key for key in keys if key not in found]
     if missing:
         Customer.objects.bulk_create(
@@ -366,6 +349,36 @@ def _resolve_customers(account, batch, result):
         result.created_customer_ids = {customer.pk for customer in created.values()}
         found.update(created)
     return found, aliased
+
+
+def _aliased_customers(account, missing, found):
+    """Find keys no customer has among the aliases of merged customers (services/merge.py); adds the customers
+    they were merged into to ``found`` (locked) and returns ``{key: merge id}`` for those keys.
+
+    Looked up after the lock above: a merge of one of these buyers that committed while this batch waited for
+    the lock is seen here (its alias), so the buyer is not created again beside the customer it was merged into.
+    """
+    if not missing:
+        return {}
+    hashed = {hashed_identity_key(account.pk, key): key for key in missing}
+    aliases = {
+        hashed.get(alias_key, alias_key): (customer_id, merge_id)
+        for alias_key, customer_id, merge_id in CustomerAlias.objects.filter(
+            account=account, identity_key__in=[*missing, *hashed]
+        ).values_list("identity_key", "customer_id", "merge_id")
+    }
+    if not aliases:
+        return {}
+    targets = Customer.objects.select_for_update().filter(
+        account=account, pk__in={customer_id for customer_id, _ in aliases.values()}
+    )
+    by_pk = {customer.pk: customer for customer in targets.order_by("pk")}
+    aliased = {}
+    for key, (customer_id, merge_id) in aliases.items():
+        if customer_id in by_pk:
+            found[key] = by_pk[customer_id]
+            aliased[key] = merge_id
+    return aliased
 
 
 def _order_values(order_data, customer_id, account_currency, rates):
