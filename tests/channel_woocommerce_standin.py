@@ -85,6 +85,7 @@ class WooCommerceStandIn:
         httpserver.expect_request(re.compile(rf"^{API}/orders/\d+/refunds$"), method="GET").respond_with_handler(
             self._refunds
         )
+        httpserver.expect_request(re.compile(rf"^{API}/orders/\d+$"), method="GET").respond_with_handler(self._order)
         httpserver.expect_request(f"{API}/settings/general", method="GET").respond_with_handler(self._settings)
 
     @property
@@ -123,7 +124,8 @@ class WooCommerceStandIn:
         if not 1 <= per_page <= 100:
             return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page")
         page = int(args.get("page", 1))
-        orders = list(self.orders.values())
+        # The default status, "any", is every order status but the bin's.
+        orders = [order for order in self.orders.values() if order["status"] != "trash"]
         if "modified_after" in args:
             if args.get("dates_are_gmt") != "true":
                 return _error(500, "test_stand_in", "The adapter must send dates_are_gmt=true.")
@@ -140,6 +142,15 @@ class WooCommerceStandIn:
             content_type="application/json; charset=UTF-8",
             headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)},
         )
+
+    def _order(self, request):
+        refused = self._authenticate(request)
+        if refused:
+            return refused
+        order = self.orders.get(int(request.path.split("/")[-1]))
+        if order is None:
+            return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+        return Response(json.dumps(order), content_type="application/json; charset=UTF-8")
 
     def _refunds(self, request):
         refused = self._authenticate(request)

@@ -482,10 +482,11 @@ def test_a_cancelled_order_that_was_never_paid_spent_nothing(httpserver, woo_acc
     ],
 )
 def test_statuses(httpserver, status, expected):
+    """Through an order.updated delivery: a pull does not list orders in the bin."""
     order = fixture("order.json")
     order["status"] = status
     store = WooCommerceStandIn(httpserver, orders=[order])
-    (mapped,) = adapter_for(store).fetch_orders().orders
+    (mapped,) = adapter_for(store).orders_from_webhook("order.updated", order)
     assert (mapped.status, mapped.fulfilment_status) == expected
 
 
@@ -553,8 +554,7 @@ def test_webhook_topics_and_delivery_ids(httpserver):
         assert [code.code for code in order.promo_codes] == ["winter10"]
     # Raw bytes are accepted too.
     assert adapter.orders_from_webhook("order.updated", body)[0].external_id == "1057"
-    # order.deleted names only the id; other resources are not orders: nothing, the pull reconciles.
-    assert adapter.orders_from_webhook("order.deleted", {"id": 1057}) == []
+    # Other resources are not orders.
     assert adapter.orders_from_webhook("product.updated", {"id": 12, "name": "Mug"}) == []
     with pytest.raises(MalformedResponse):
         adapter.orders_from_webhook("order.updated", b"<html>")
@@ -584,3 +584,21 @@ def test_the_ping_on_saving_a_webhook_is_recognised_and_not_verified(httpserver)
     assert not adapter.is_webhook_ping(webhook_headers(body), body)
     assert not adapter.is_webhook_ping(ping_headers, b"webhook_id=17&status=1")
     assert WEBHOOK_SECRET  # the stand-in's secret is the one the adapter holds
+
+
+def test_an_order_moved_to_the_bin_is_fetched_and_recorded_cancelled(httpserver):
+    """order.deleted carries only the id, and the order list leaves the bin out: the order is fetched by id."""
+    binned = fixture("order.json")
+    binned["status"] = "trash"
+    store = WooCommerceStandIn(httpserver, orders=[binned])
+    adapter = adapter_for(store)
+    assert adapter.fetch_orders().orders == []  # the pull does not see it
+    body = json.dumps({"id": 1041}).encode()
+    headers = webhook_headers(body, "order.deleted")
+    assert adapter.verify_webhook(headers, body)
+    (order,) = adapter.orders_from_webhook(adapter.webhook_topic(headers), body)
+    assert (order.external_id, order.status, order.sync_status) == ("1041", OrderStatus.CANCELLED, SyncStatus.PENDING)
+    # Deleted for good: WooCommerce answers 404 and nothing changes.
+    assert adapter.orders_from_webhook("order.deleted", {"id": 999}) == []
+    with pytest.raises(MalformedResponse):
+        adapter.orders_from_webhook("order.deleted", {"id": "1041"})

@@ -172,6 +172,13 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     for external_id in ("9001", "5010"):
         assert Order.objects.get(account=connection.account, external_id=external_id).sync_status == SyncStatus.SYNCED
     assert Order.objects.get(account=connection.account, external_id="5010").status == "shipped"
+
+    # The seller moves an order to the bin: the list no longer shows it; order.deleted names it, it is fetched.
+    store.orders[5020]["status"] = "trash"
+    body = json.dumps({"id": 5020}).encode()
+    response = post_webhook(connection, body, webhook_headers(body, "order.deleted", delivery_id="d-5020"))
+    assert response.status_code == 200
+    assert Order.objects.get(account=connection.account, external_id="5020").status == "cancelled"
     assert rebuild_statistics() == 0
 
 

@@ -46,7 +46,7 @@ TIMEOUT = 30
 #: fetches again the orders changed in the mark's own second (recording them again changes nothing)
 #: rather than skip one changed in that second after the previous page was read.
 OVERLAP = timedelta(seconds=1)
-ORDER_TOPICS = ("order.created", "order.updated", "order.restored")
+ORDER_TOPICS = ("order.created", "order.updated", "order.restored", "order.deleted")
 PING_BODY = re.compile(rb"webhook_id=\d+")
 
 
@@ -178,19 +178,35 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def orders_from_webhook(self, topic, payload):
         if topic not in ORDER_TOPICS:
-            # order.deleted carries only the id; other topics are not orders. The next pull reconciles.
             return []
         if isinstance(payload, (bytes, str)):
             try:
                 payload = json.loads(payload)
             except ValueError:
                 raise MalformedResponse(_("The WooCommerce webhook's body is not JSON.")) from None
+        if topic == "order.deleted":
+            return self._deleted_order(payload)
         if isinstance(payload, dict) and set(payload) == {"order"}:
             # The legacy API's shape ({"order": {...}}), from a webhook saved with "Legacy API v3".
             raise MalformedResponse(
                 _("The webhook sends the legacy API's format: set its API version to WP REST API Integration v3.")
             )
         return [order_from_json(payload, refunds=self._refunds(payload), sync_status=SyncStatus.PENDING)]
+
+    def _deleted_order(self, payload):
+        """order.deleted names only the order: moved to the bin, it is still there (status ``trash``).
+
+        The pull never sees it again (the order list leaves the bin out), so it is fetched here and
+        recorded cancelled. An order deleted for good answers 404: its record stays as last seen.
+        """
+        order_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(order_id, int) or isinstance(order_id, bool) or order_id <= 0:
+            raise MalformedResponse(_("The WooCommerce webhook names no order id."))
+        try:
+            order = self._get(f"orders/{order_id}")
+        except StoreNotFound:
+            return []
+        return [order_from_json(order, refunds=self._refunds(order), sync_status=SyncStatus.PENDING)]
 
     # HTTP.
     def _get(self, endpoint, *, params=None, with_response=False):
