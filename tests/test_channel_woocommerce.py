@@ -124,6 +124,20 @@ def test_registered_for_the_woocommerce_channel():
     assert {"order.created", "order.updated"} <= set(WooCommerceAdapter.webhook_topics)
 
 
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("https://shop.example.com/", "https://shop.example.com"),
+        ("shop.example.com", "https://shop.example.com"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://example.com/shop/wp-admin/admin.php?page=wc-settings", "https://example.com/shop"),
+        ("https://shop.example.com/wp-json/wc/v3", "https://shop.example.com"),
+    ],
+)
+def test_the_store_url_as_typed(typed, url):
+    assert WooCommerceAdapter({"store_url": typed}).store_url == url
+
+
 # The documented order, mapped.
 def test_a_documented_order_is_mapped(httpserver):
     store = WooCommerceStandIn(httpserver, orders=[fixture("order.json")])

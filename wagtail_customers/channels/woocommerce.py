@@ -94,7 +94,7 @@ class WooCommerceAdapter(ChannelAdapter):
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
-        self.store_url = str(self.credentials.get("store_url") or "").strip().rstrip("/")
+        self.store_url = store_url(self.credentials.get("store_url"))
         self.api = API(
             url=self.store_url,
             consumer_key=str(self.credentials.get("consumer_key") or "").strip(),
@@ -259,6 +259,18 @@ class Cursor:
     def dump(self):
         after = self.after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if self.after else None
         return json.dumps({"modified_after": after, "page": self.page})
+
+
+def store_url(text):
+    """The site's address as the package wants it: with a scheme (https when none was typed), no final slash.
+
+    A seller may paste an admin or API address: what comes before ``/wp-admin`` or ``/wp-json`` is the site.
+    """
+    url = str(text or "").strip()
+    if url and "://" not in url:
+        url = f"https://{url}"
+    url = re.split(r"/(?:wp-admin|wp-json)(?:/|$)", url, maxsplit=1)[0]
+    return url.rstrip("/")
 
 
 def _modified(order):
