@@ -103,6 +103,7 @@ def screens(world):
     yield "revoke a grant", reverse("wagtail_customers_sharing:revoke", args=(grant.pk,)), None
     yield "seller accounts", reverse("wagtail_customers_accounts:index"), None
     yield "seller account form", reverse("wagtail_customers_accounts:edit", args=(a["account"].pk,)), None
+    yield "store connection", reverse("wagtail_customers_connections:connection", args=(a["account"].pk,)), None
     yield "watchlist entries", reverse("wagtailsnippets_wagtail_customers_watchlistentry:list"), None
 
 
