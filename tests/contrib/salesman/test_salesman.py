@@ -10,10 +10,12 @@ from io import StringIO
 import pytest
 from django.core.checks import run_checks
 from django.core.management import call_command
+from django.urls import reverse
 from rest_framework.test import APIClient
 from salesman.core.utils import get_salesman_model
 
 from tests.contrib.salesman_shop.models import Product
+from wagtail_customers.contrib.salesman.adapter import row_amount
 from wagtail_customers.models import Customer, Order, OrderStatus, SellerAccount
 from wagtail_customers.services.statistics import rebuild_statistics
 
@@ -160,3 +162,31 @@ def test_the_seller_account_setting_is_checked(shop_account, settings):
     ]
     settings.WAGTAIL_CUSTOMERS = {k: v for k, v in settings.WAGTAIL_CUSTOMERS.items() if k != "SALESMAN_SELLER_ACCOUNT"}
     assert [m.id for m in run_checks() if m.id == "wagtail_customers.E070"] == ["wagtail_customers.E070"]
+
+
+def test_salesmans_wagtail_admin_shows_the_orders(shop_account, products, admin_client):
+    """Salesman's own order admin (wagtail-modeladmin) runs on this Wagtail beside the plugin."""
+    shop_order = place_order(products)
+    index = admin_client.get(reverse("salesmanorders_order_modeladmin_index"))
+    assert index.status_code == 200
+    assert shop_order.ref in index.content.decode()
+    edit = admin_client.get(reverse("salesmanorders_order_modeladmin_edit", args=[shop_order.pk]))
+    assert edit.status_code == 200
+    assert "ada@example.com" in edit.content.decode()
+
+
+@pytest.mark.parametrize(
+    "written, amount",
+    [
+        ("-3.30", Decimal("-3.30")),
+        ("5.00", Decimal("5.00")),
+        (None, Decimal("0")),
+        ("-€3.30", Decimal("-3.30")),
+        ("3,30 € -", Decimal("-3.30")),
+        ("$1,234.50", Decimal("1234.50")),
+        ("1.234,5 €", Decimal("1234.5")),
+        ("(12.00)", Decimal("-12.00")),
+    ],
+)
+def test_extra_row_amounts_are_read_as_a_price_formatter_writes_them(written, amount):
+    assert row_amount(written) == amount

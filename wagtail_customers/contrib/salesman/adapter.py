@@ -7,7 +7,8 @@ row with a negative amount is a discount too, and a discount row whose ``extra``
 code. Salesman has no currency either: the amounts are in the seller account's currency.
 """
 
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 
 from salesman.core.utils import get_salesman_model
 
@@ -52,6 +53,22 @@ def ledger_status(order):
     return OrderStatus.PAID if order.total and order.is_paid else OrderStatus.PENDING
 
 
+def row_amount(value):
+    """An extra row's amount. Salesman stores it as SALESMAN_PRICE_FORMATTER wrote it: "-3.30" by default, but
+    a site's formatter may write "-€3.30" or "3,30 € -"; the last "." or "," before one or two final digits
+    is then the decimal separator."""
+    try:
+        return Decimal(str(value if value not in (None, "") else "0"))
+    except InvalidOperation:
+        pass
+    text = str(value)
+    digits = re.sub(r"[^\d.,]", "", text)
+    decimal = re.fullmatch(r"([\d.,]*?)[.,](\d{1,2})", digits)
+    whole, cents = (decimal[1], decimal[2]) if decimal else (digits, "0")
+    number = Decimal((re.sub(r"\D", "", whole) or "0") + "." + cents)
+    return -number if re.search(r"[-\u2212(]", text) else number
+
+
 class ExtraRows:
     """Shipping, tax, discount and promo codes summed over a list of salesman extra rows."""
 
@@ -60,7 +77,7 @@ class ExtraRows:
         self.shipping = self.tax = self.discount = ZERO
         self.promo_codes = []
         for row in rows or []:
-            amount = Decimal(str(row.get("amount") or "0"))
+            amount = row_amount(row.get("amount"))
             kind = kinds.get(row.get("modifier"))
             if kind is None and amount < 0:
                 kind = DISCOUNT
