@@ -382,6 +382,7 @@ def test_no_rest_api_at_the_url(httpserver):
         '[{"id": 1, "date_created_gmt": "2026-11-01T10:00:00"',  # cut short
         '{"orders": []}',  # not a list
         '[{"id": "abc"}]',  # no numeric id
+        '[{"id": "abc", "refunds": [{"id": 1, "total": "-1.00"}]}]',  # nor for its refunds
         '[{"id": 7, "date_created_gmt": "2026-11-01T10:00:00", "total": "ten"}]',  # not an amount
         '[{"id": 7, "date_created_gmt": "yesterday", "date_modified_gmt": "2026-11-01T10:00:00"}]',
         '[{"id": 7, "date_created_gmt": "2026-11-01T10:00:00", "line_items": [{"quantity": "2"}]}]',

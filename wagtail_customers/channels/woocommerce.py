@@ -148,7 +148,13 @@ class WooCommerceAdapter(ChannelAdapter):
         """
         if not isinstance(order, dict) or not order.get("refunds"):
             return None
-        refunds = self._get(f"orders/{int(order['id'])}/refunds", params={"per_page": PER_PAGE})
+        order_id = order.get("id")
+        if not isinstance(order_id, int) or isinstance(order_id, bool):
+            return None  # order_from_json reports it
+        try:
+            refunds = self._get(f"orders/{order_id}/refunds", params={"per_page": PER_PAGE})
+        except StoreNotFound:
+            return None  # deleted since the list was read: its amounts are still right
         if not isinstance(refunds, list):
             raise MalformedResponse(_("WooCommerce's refund list is not a list."))
         return refunds
