@@ -57,6 +57,8 @@ class StandIn:
         self.at = {}
         self.requests = []
         self.graphql_requests = 0
+        #: The most orders one ``orders`` query may ask for before its cost is refused (MAX_COST_EXCEEDED).
+        self.max_orders_per_query = 250
         #: Tokens handed out by the client credentials grant and still valid.
         self.granted = []
         httpserver.expect_request(GRAPHQL_PATH, method="POST").respond_with_handler(self.handle)
@@ -120,6 +122,8 @@ class StandIn:
         return node
 
     def answer_Orders(self, variables):
+        if variables["first"] > self.max_orders_per_query:
+            return fixture("max_cost_exceeded_response.json")
         since = re.fullmatch(r"updated_at:>='(.+)'", variables["query"]) if variables.get("query") else None
         selected = sorted(
             (node for node in self.orders if not since or node["updatedAt"] >= since.group(1)),

@@ -35,7 +35,13 @@ from wagtail_customers.channels.base import (
     RateLimited,
 )
 from wagtail_customers.channels.registry import get_adapter_class
-from wagtail_customers.channels.shopify import API_VERSION, LINES_PER_ORDER, ORDERS_PER_PAGE, ShopifyAdapter
+from wagtail_customers.channels.shopify import (
+    API_VERSION,
+    LINES_PER_ORDER,
+    ORDERS_PER_PAGE,
+    QueryTooCostly,
+    ShopifyAdapter,
+)
 from wagtail_customers.models import (
     Customer,
     FulfilmentStatus,
@@ -118,7 +124,7 @@ def test_backfill_of_store_a_over_many_pages_brings_what_the_export_brings(reald
 
     fetched = [order for page in pages for order in page.orders]
     assert len(fetched) == len(from_file) == 409
-    assert len(pages) == -(-409 // ORDERS_PER_PAGE) == 41
+    assert len(pages) == -(-409 // ORDERS_PER_PAGE) == 82
     assert all(not page.done for page in pages[:-1]) and pages[-1].done
     assert all(order.sync_status == SyncStatus.SYNCED for order in fetched)
     by_name = {order.external_id: order for order in fetched}
@@ -252,6 +258,29 @@ def test_a_cancelled_guest_order(httpserver, stand_in_url):
     assert data.cancelled_at == datetime(2026, 10, 8, 8, tzinfo=UTC)
     assert (data.customer.external_id, data.customer.email, data.paid_at) == ("", "guest.buyer@example.com", None)
     assert data.ship_to.is_empty()
+
+
+@pytest.mark.django_db
+def test_a_page_shopify_finds_too_costly_is_halved_until_it_passes(httpserver, stand_in_url):
+    stand_in = StandIn(httpserver, as_graphql_fixture_copies(7))
+    stand_in.max_orders_per_query = 2
+    shop = adapter()
+    pages = fetch_all(shop)
+    assert [len(page.orders) for page in pages] == [2, 2, 2, 1]
+    assert [query["variables"]["first"] for query in stand_in.queries("Orders")] == [ORDERS_PER_PAGE, 2, 2, 2, 2]
+    stand_in.max_orders_per_query = 0
+    with pytest.raises(QueryTooCostly) as caught:
+        adapter().fetch_orders()
+    assert caught.value.retryable is False
+
+
+def as_graphql_fixture_copies(count):
+    nodes = []
+    for number in range(count):
+        node = fixture("order_cancelled_guest.json")
+        node.update(id=f"gid://shopify/Order/{number}", name=f"#{2000 + number}")
+        nodes.append(node)
+    return nodes
 
 
 def test_check_names_the_shop_through_the_pinned_version(httpserver, stand_in_url):

@@ -1,7 +1,7 @@
 """A Shopify shop connected end to end: the sync engine, the real adapter, the stand-in Admin API on 127.0.0.1.
 
 The shop holds Store A's 409 real orders (shared/realdata/shopify/, in the documented ``Order`` shape) and one
-EUR order in the USD shop. Backfill over 41 pages with a 429 and a THROTTLED answer waited out, a page that
+EUR order in the USD shop. Backfill over 82 pages with a 429 and a THROTTLED answer waited out, a page that
 fails mid-backfill (as a worker killed between two pages), webhooks through the public endpoint (signed,
 wrongly signed, unsigned, replayed, a refund that fetches its order), and the next pull confirming them; the
 statistics kept on the way equal a fresh rebuild.
@@ -84,7 +84,7 @@ def test_backfill_waits_out_a_429_and_throttling_and_matches_a_rebuild(connectio
     result = channel_sync.sync_connection(connection.pk)
 
     assert result.outcome == SyncOutcome.DONE
-    assert result.pages == -(-ALL // ORDERS_PER_PAGE) == 41
+    assert result.pages == -(-ALL // ORDERS_PER_PAGE) == 82
     assert result.orders_created == ALL
     connection = fresh(connection)
     assert connection.state == ConnectionState.LIVE

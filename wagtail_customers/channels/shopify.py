@@ -44,14 +44,16 @@ from .shopify_mapping import order_from_graphql, order_from_webhook
 #: tests/fixtures/channels/shopify/ follow this version's documentation.
 API_VERSION = "2026-07"
 #: Orders per page, line items per order in the page query (more are fetched order by order), refunds per
-#: order and refunded lines per refund. Shopify refuses a query whose estimated cost passes 1,000 points; a
-#: connection costs about its ``first`` times its nodes' cost, so these keep a page near 900.
-ORDERS_PER_PAGE = 10
-LINES_PER_ORDER = 30
+#: order and refunded lines per refund. Shopify refuses a query whose requested cost passes 1,000 points
+#: (MAX_COST_EXCEEDED): each object costs 1 (a MoneyBag with both sides 3) and a connection its ``first``
+#: times its node's cost, so an order of this query costs about 190 and a page of 5 stays under the limit.
+#: Should Shopify still find a page too costly, the adapter halves the page and asks again.
+ORDERS_PER_PAGE = 5
+LINES_PER_ORDER = 10
 MORE_LINES_PER_PAGE = 100
-REFUNDS_PER_ORDER = 5
+REFUNDS_PER_ORDER = 3
 LINES_PER_REFUND = 10
-FULFILLMENTS_PER_ORDER = 5
+FULFILLMENTS_PER_ORDER = 3
 #: Seconds to connect and to wait for an answer.
 TIMEOUT = (10, 60)
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -112,6 +114,12 @@ query OrderLines($id: ID!, $after: String) {{
 }}
 """
 SHOP_QUERY = "query Shop { shop { name currencyCode } }"
+
+
+class QueryTooCostly(ChannelError):
+    """Shopify refused the query's requested cost (MAX_COST_EXCEEDED); a smaller page may pass."""
+
+    retryable = False
 
 
 class ShopUnavailable(ChannelError):
@@ -201,6 +209,7 @@ class ShopifyAdapter(ChannelAdapter):
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
         self.session = requests.Session()
+        self.orders_per_page = ORDERS_PER_PAGE
         #: A token from the client credentials grant, and when it expires (``time.monotonic()``).
         self._granted = None
 
@@ -342,6 +351,8 @@ class ShopifyAdapter(ChannelAdapter):
         }
         if "THROTTLED" in codes:
             raise RateLimited(gettext("Shopify's query budget is used up for now."), retry_after=_throttle_wait(body))
+        if "MAX_COST_EXCEEDED" in codes:
+            raise QueryTooCostly(gettext("Shopify found the orders query too costly, even for one order."))
         if "ACCESS_DENIED" in codes:
             raise AuthenticationFailed(
                 gettext("The access token lacks a scope: the app needs read_orders and read_customers.")
@@ -359,7 +370,16 @@ class ShopifyAdapter(ChannelAdapter):
     def fetch_orders(self, *, cursor=None, since=None):
         state = self._read_cursor(cursor, since)
         filter_text = f"updated_at:>='{state['since']}'" if state["since"] else None
-        data = self.graphql(ORDERS_QUERY, {"first": ORDERS_PER_PAGE, "after": state["after"], "query": filter_text})
+        while True:
+            try:
+                data = self.graphql(
+                    ORDERS_QUERY, {"first": self.orders_per_page, "after": state["after"], "query": filter_text}
+                )
+                break
+            except QueryTooCostly:
+                if self.orders_per_page == 1:
+                    raise
+                self.orders_per_page //= 2
         try:
             connection = data["orders"]
             nodes = connection["nodes"]

@@ -16,6 +16,8 @@ capitals, the webhook's ``financial_status`` / ``fulfillment_status`` the very s
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext
+
 from ..importers.shopify import FINANCIAL_STATUS, FULFILLMENT_STATUS, order_status
 from ..models import Channel, FulfilmentStatus, OrderStatus, SyncStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
@@ -96,7 +98,9 @@ def order_from_graphql(node, *, account_currency, sync_status=SyncStatus.SYNCED)
         return _order_from_graphql(node, account_currency, sync_status)
     except (KeyError, TypeError, AttributeError, ValueError, ShapeError) as error:
         name = node.get("name", "?") if isinstance(node, dict) else "?"
-        raise MalformedResponse(f"Shopify order {name}: unexpected shape ({error})") from error
+        raise MalformedResponse(
+            gettext("Shopify order %(name)s is not the documented shape (%(error)s).") % {"name": name, "error": error}
+        ) from error
 
 
 def _order_from_graphql(node, account_currency, sync_status):
@@ -196,7 +200,9 @@ def order_from_webhook(payload, *, account_currency):
     try:
         return _order_from_rest(payload, account_currency)
     except (KeyError, TypeError, AttributeError, ValueError, ShapeError) as error:
-        raise MalformedResponse(f"Shopify webhook order: unexpected shape ({error})") from error
+        raise MalformedResponse(
+            gettext("The Shopify webhook's order is not the documented shape (%(error)s).") % {"error": error}
+        ) from error
 
 
 def _set_amount(payload, key, side="presentment_money"):
