@@ -190,3 +190,13 @@ def test_salesmans_wagtail_admin_shows_the_orders(shop_account, products, admin_
 )
 def test_extra_row_amounts_are_read_as_a_price_formatter_writes_them(written, amount):
     assert row_amount(written) == amount
+
+
+def test_a_ledger_problem_never_fails_the_checkout(products, settings, django_capture_on_commit_callbacks, caplog):
+    """No seller account by that name: the buyer's checkout still succeeds; the problem is logged."""
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SALESMAN_SELLER_ACCOUNT": "No such shop"}
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products)
+    assert shop_order.status == "PROCESSING"
+    assert not Order.objects.exists()
+    assert "names the seller account 'No such shop', which does not exist" in caplog.text
