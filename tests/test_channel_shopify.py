@@ -289,6 +289,7 @@ def test_check_names_the_shop_through_the_pinned_version(httpserver, stand_in_ur
     ((headers, body),) = stand_in.requests
     assert headers["X-Shopify-Access-Token"] == TOKEN
     assert body["query"].strip().startswith("query Shop")
+    assert "The seller account is in EUR, not the shop's USD" in adapter("EUR").check()
 
 
 def test_without_a_stand_in_the_shop_is_reached_over_https_on_its_own_domain(settings):

@@ -364,7 +364,15 @@ class ShopifyAdapter(ChannelAdapter):
         shop = self.graphql(SHOP_QUERY).get("shop")
         if not isinstance(shop, dict) or "name" not in shop:
             raise MalformedResponse(gettext("Shopify's answer has no shop."))
-        return f"{shop['name']} ({shop.get('currencyCode', '')})"
+        currency = shop.get("currencyCode") or ""
+        described = f"{shop['name']} ({currency})"
+        if currency and currency != self.account_currency:
+            # Shopify's shop money is then not the account's currency: the site's rate table converts instead.
+            described += " " + gettext(
+                "The seller account is in %(account)s, not the shop's %(shop)s: Shopify's own conversion of each "
+                "order cannot be used, and the site's exchange-rate table converts the orders instead."
+            ) % {"account": self.account_currency, "shop": currency}
+        return described
 
     # Pull.
     def fetch_orders(self, *, cursor=None, since=None):
