@@ -454,6 +454,14 @@ def test_refunds_give_the_refunded_amount_units_and_date(httpserver, woo_account
     assert Order.objects.get(account=woo_account, external_id="1063").refunded == Decimal("27.00")
 
 
+def test_an_order_marked_refunded_by_hand_counts_as_refunded(httpserver):
+    order = fixture("order.json")
+    order["status"] = "refunded"
+    store = WooCommerceStandIn(httpserver, orders=[order])
+    (mapped,) = adapter_for(store).fetch_orders().orders
+    assert (mapped.status, mapped.refunded) == (OrderStatus.REFUNDED, Decimal("52.68"))
+
+
 def test_a_fully_refunded_order(httpserver):
     order = fixture("order_refunded.json")
     order["status"] = "refunded"

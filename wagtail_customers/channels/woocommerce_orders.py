@@ -81,6 +81,9 @@ def _order(data, refunds, sync_status):
         status = OrderStatus.PAID if paid_at else OrderStatus.PENDING
     if status == OrderStatus.REFUNDED and completed_at is not None:
         fulfilment = FulfilmentStatus.FULFILLED
+    if status == OrderStatus.REFUNDED and refunded == ZERO:
+        # Marked refunded by hand, without a refund recorded in WooCommerce: the status is all there is.
+        refunded = total
     if refunded > ZERO and status in (OrderStatus.PAID, OrderStatus.SHIPPED):
         status = OrderStatus.REFUNDED if refunded >= total else OrderStatus.PARTIALLY_REFUNDED
     if status == OrderStatus.CANCELLED and paid_at is None and refunded == ZERO:
@@ -123,10 +126,12 @@ def _order(data, refunds, sync_status):
 
 def _customer(data, billing):
     # customer_id 0 is a guest checkout: the ingestion service then matches the buyer by e-mail.
-    customer_id = data.get("customer_id") or 0
+    customer_id = str(data.get("customer_id") or "").strip()
+    if customer_id == "0":
+        customer_id = ""
     name = " ".join(part for part in (_text(billing, "first_name"), _text(billing, "last_name")) if part)
     return CustomerData(
-        external_id=str(customer_id) if customer_id else "",
+        external_id=customer_id,
         email=_text(billing, "email"),
         name=name or _text(billing, "company"),
         phone=_text(billing, "phone"),
