@@ -17,20 +17,21 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from wagtail.log_actions import log
 
 from ..models import Customer, Order, RetentionRule, RetentionRun
 from ..models.retention import basis_date
-from .erasure import erase_customers
+from .erasure import ERASE_BATCH_SIZE, erase_customers
 
 logger = logging.getLogger(__name__)
 
 APPLY_ACTION = "wagtail_customers.retention.apply"
 RULE_ACTION = "wagtail_customers.retention.rule"
-#: Customers selected and erased per batch (erasure commits every ``ERASE_BATCH_SIZE`` of them).
-RETENTION_BATCH_SIZE = 1000
+#: Customers selected, locked and erased per batch, in one transaction.
+RETENTION_BATCH_SIZE = ERASE_BATCH_SIZE
 
 
 @dataclass
@@ -106,8 +107,18 @@ def apply_rule(rule, now=None):
             break
         last_pk = batch[-1]
         try:
-            # The rule's condition is in the queryset erasure reads, so it is checked again right before erasing.
-            result.customers += erase_customers(past.filter(pk__in=batch))
+            with transaction.atomic():
+                # Lock the batch first (in id order, as erasure and imports do): an import adding an order to one of
+                # these customers now waits until this batch is committed, and one that committed before is seen
+                # by the selection erasure reads next, under the locks. So a customer who has just ordered again
+                # is never erased by a rule they are no longer past.
+                locked = list(
+                    Customer.objects.select_for_update()
+                    .filter(pk__in=batch)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                result.customers += erase_customers(customers_past(rule, now).filter(pk__in=locked))
         except Exception as error:  # recorded on the run, so the report says the rule did not finish
             logger.exception("Retention rule of seller account %s failed", rule.account_id)
             result.errors.append(f"{type(error).__name__}: {str(error)[:500]}")
