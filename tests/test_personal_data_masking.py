@@ -280,3 +280,15 @@ def test_confirmation_pages_name_the_customer_by_label_for_a_masked_user(world):
         html = client.get(url).content.decode()
         assert leaks(html, world) == set(), url
         assert f"Customer #{ada.pk}" in html, url
+
+
+def test_personal_columns_do_not_sort_while_masked(world):
+    """The order of the rows would rank the masked names: a masked user's listing keeps its default order and
+    the personal columns' headings are not sort links; the superuser's sort."""
+    url = reverse("wagtail_customers:index")
+    users = clients(world, ("group", "superuser"))
+    masked = users["group"].get(url, {"ordering": "name"}).content.decode()
+    full = users["superuser"].get(url, {"ordering": "name"}).content.decode()
+    assert "?ordering=-name" in full.replace("&amp;", "&") or "ordering=-name" in full
+    assert "ordering=-name" not in masked and "ordering=email" not in masked
+    assert "ordering=-amount_spent" in masked or "ordering=amount_spent" in masked

@@ -35,7 +35,7 @@ from .filters import CustomerFilterSet
 from .ids import parse_ids
 from .models import ListingPreference, SellerAccount
 from .permissions import Action, accounts_for, customers_for
-from .services.personal_data import personal_search_scope
+from .services.personal_data import PERSONAL_SORTS, personal_account_ids, personal_search_scope
 
 #: ``ordering`` values allowed: column name -> the model field(s) it sorts by.
 SORT_FIELDS = {column.name: column.sort_field for column in COLUMNS if column.sort_field}
@@ -194,8 +194,16 @@ class CustomerListing:
         """The column name the listing is sorted by, ``-`` prefixed for descending."""
         requested = self.params.get("ordering", "")
         if requested.lstrip("-") in SORT_FIELDS and requested.count("-") <= 1:
+            if requested.lstrip("-") in PERSONAL_SORTS and not self.sees_every_personal_data:
+                # The order of the rows would tell the masked names apart (services/personal_data.py).
+                return self.tab.default_ordering
             return requested
         return self.tab.default_ordering
+
+    @cached_property
+    def sees_every_personal_data(self):
+        """May the user see the personal data of every account in view (sort by name, e-mail, place)?"""
+        return self.allowed_account_ids <= personal_account_ids(self.user)
 
     def sort_key(self):
         """``(field path, descending)`` of the sort key (the id breaks ties the other way)."""

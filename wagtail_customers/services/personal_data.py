@@ -37,6 +37,8 @@ CUSTOMER_FIELDS = tuple(name for name in Customer.DETAIL_FIELDS if name != "coun
 ORDER_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name != "ship_country")
 #: Customer fields the listing's search box compares with the term (``customer_search.search_filter``).
 SEARCHED_FIELDS = ("name", "email", "external_id", "phone", "postal_code")
+#: Listing columns (``columns.COLUMNS``) whose order would rank masked values: not sortable while masked.
+PERSONAL_SORTS = frozenset({"name", "email", "postal_code", "city", "state"})
 #: The attribute that marks a masked instance.
 MASKED = "_wc_personal_data_masked"
 

@@ -301,6 +301,8 @@ class CustomerIndexView(IndexView):
         if self.erase_account_ids:
             actions.append((_("Erase personal data"), self.bulk_action_url("erase"), "serious"))
         if self.delete_account_ids:
+            # Two selected customers of one account: the merge screen (a merge deletes one row: the delete action).
+            actions.append((_("Merge…"), self.bulk_action_url("merge"), ""))
             actions.append((_("Delete"), self.bulk_action_url("delete"), "serious"))
         return actions
 
@@ -333,6 +335,8 @@ class CustomerIndexView(IndexView):
             "delete_account_ids": self.delete_account_ids,
             "erase_account_ids": self.erase_account_ids,
             "next_url": self.current_url,
+            # No query: both sets are read already.
+            "sorts_personal": self.listing.allowed_account_ids <= self.personal_account_ids,
         }
         return table_columns(self.visible_columns, context, with_checkboxes=bool(self.bulk_actions))
 

@@ -22,7 +22,7 @@ from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from ...countries import country_name
 from ...money import format_money
-from ...services.personal_data import is_hidden
+from ...services.personal_data import PERSONAL_SORTS, is_hidden
 
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
 MONEY_COLUMNS = {"amount_spent", "discount_total"}
@@ -143,7 +143,9 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
 def table_column(customer_column, context):
     """The Wagtail column for one ``columns.CustomerColumn``."""
     name = customer_column.name
-    options = {"label": customer_column.label, "sort_key": name if customer_column.sort_field else None}
+    # A personal column is not sortable while some rows are masked (``listing.CustomerListing.ordering``).
+    sortable = customer_column.sort_field and (name not in PERSONAL_SORTS or context.get("sorts_personal", True))
+    options = {"label": customer_column.label, "sort_key": name if sortable else None}
     if name == "name":
         return CustomerNameColumn(context=context, **options)
     if name in NUMBER_COLUMNS:
