@@ -127,3 +127,25 @@ def test_merging_needs_the_delete_action(client, pair, account):
     assert Customer.objects.filter(pk=merged.pk).exists()
     page = client.get(reverse("wagtail_customers_customer:detail", args=(kept.pk,))).content.decode()
     assert merge_url(kept) not in page
+
+
+def bulk_merge_url(ids):
+    query = "&".join(f"id={pk}" for pk in ids)
+    return f"{reverse('wagtail_customers:bulk_action', args=('all', 'merge'))}?{query}"
+
+
+def test_the_listing_bulk_bar_opens_the_merge_screen_for_exactly_two(admin_client, pair, account, other_account):
+    kept, merged = pair
+    listing = admin_client.get(reverse("wagtail_customers:index")).content.decode()
+    assert reverse("wagtail_customers:bulk_action", args=("all", "merge")) in listing
+
+    response = admin_client.get(bulk_merge_url([merged.pk, kept.pk]))
+    # Both have one order: the first by id is kept; the screen can swap them.
+    assert response.status_code == 302 and response["Location"] == f"{merge_url(kept)}?other={merged.pk}"
+
+    third = record_order(account, order_data("T-1", email="t@example.com")).customer
+    stranger = record_order(other_account, order_data("X-1", email="x@example.com")).customer
+    for ids in ([kept.pk], [kept.pk, merged.pk, third.pk], [kept.pk, stranger.pk], ["all"]):
+        response = admin_client.get(bulk_merge_url(ids))
+        assert response.status_code == 302 and "exactly two customers" in " ".join(texts(response))
+    assert Customer.objects.count() == 4

@@ -203,6 +203,14 @@ MATRIX = {
             query={"id": "@customer"},
             expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
         ),
+        # "Merge…" opens the merge screen for exactly two selected customers of one account; one selected (or
+        # none the user may see, on B) goes back to the listing with a message.
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+            kwargs={"tab": "all", "action": "merge"},
+            query={"id": "@customer"},
+            expect_b=answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT),
+        ),
     ],
     # --- Customer page, order page, e-mail ------------------------------------------------------------
     "wagtail_customers_customer:detail": [Case(VIEW_OBJECT, kwargs={"pk": "@customer"})],

@@ -21,6 +21,7 @@ from ...permissions import Action, can
 from ...services.erasure import erase_customers, erasure_summary
 from ...services.personal_data import mask_customers
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
+from ..customer_page.merge import merge_url
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
 from .delete import delete_customers, deletion_summary
 from .index import export_start_url
@@ -34,6 +35,8 @@ BULK_ACTIONS = {
     "delete": {"action": Action.DELETE, "title": gettext_lazy("Delete customers")},
     "erase": {"action": Action.ERASE, "title": gettext_lazy("Erase personal data")},
     "export": {"action": Action.EXPORT, "title": gettext_lazy("Export selected customers")},
+    # Exactly two selected: opens the merge screen (views/customer_page/merge.py), which confirms and merges.
+    "merge": {"action": Action.DELETE, "title": gettext_lazy("Merge customers")},
 }
 
 
@@ -53,7 +56,18 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
             return forbidden(request)
         if not can(request.user, self.bulk_action["action"]):
             return forbidden(request, _("You may not do this for any seller account."))
+        if action == "merge":
+            return self.open_merge_screen(request)
         return super().dispatch(request, tab, action)
+
+    def open_merge_screen(self, request):
+        """The merge screen for exactly two selected customers of one seller account (the one with more orders
+        kept; the screen can swap them), else back to the listing with what to select."""
+        chosen = list(self.actionable.order_by("-orders_count", "pk")[:3])
+        if len(chosen) != 2 or self.not_permitted.exists() or chosen[0].account_id != chosen[1].account_id:
+            messages.error(request, _("Select exactly two customers of the same seller account to merge them."))
+            return redirect(next_url(request))
+        return redirect(merge_url(*chosen))
 
     def get_page_title(self):
         return self.bulk_action["title"]
