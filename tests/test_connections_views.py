@@ -149,3 +149,10 @@ def test_the_order_list_and_order_page_show_when_an_order_was_synced(admin_clien
 
     page = admin_client.get(reverse("wagtail_customers_customer:detail", args=[order.customer_id])).content.decode()
     assert "Synced, " in page
+
+
+def test_the_seller_account_edit_page_links_to_its_connection(admin_client, account):
+    page = admin_client.get(reverse("wagtail_customers_accounts:edit", args=[account.pk])).content.decode()
+
+    assert url("connection", account) in page
+    assert "Store connection" in page

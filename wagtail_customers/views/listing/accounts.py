@@ -19,6 +19,7 @@ from ...compat import PermissionPolicyViewSetMixin
 from ...ids import parse_id
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
+from ..connections.buttons import ConnectionButtonMixin
 from ..connections.columns import ConnectionColumn
 from ..methods import OfferedMethodsViewSetMixin
 from ..retention.buttons import RetentionRuleButtonMixin
@@ -95,7 +96,7 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
 
     def construct_view(self, view_class, **kwargs):
         if issubclass(view_class, generic.EditView):
-            view_class = type(view_class.__name__, (RetentionRuleButtonMixin, view_class), {})
+            view_class = type(view_class.__name__, (ConnectionButtonMixin, RetentionRuleButtonMixin, view_class), {})
         if not issubclass(view_class, generic.IndexView):
             view_class = type(view_class.__name__, (ManagersOnlyMixin, view_class), {})
         return super().construct_view(view_class, **kwargs)
