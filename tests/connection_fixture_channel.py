@@ -36,7 +36,7 @@ from wagtail_customers.channels.base import (
     parse_datetime_utc,
 )
 from wagtail_customers.channels.registry import register_adapter
-from wagtail_customers.models import SyncStatus
+from wagtail_customers.models import ChannelConnection, SellerAccount, SyncStatus
 from wagtail_customers.services.inputs import CustomerData, LineData, OrderData
 
 CHANNEL = "other"
@@ -109,6 +109,20 @@ class FixtureChannelAdapter(ChannelAdapter):
 
     def orders_from_webhook(self, topic, payload):
         return [order_data(payload, sync_status=SyncStatus.PENDING)]
+
+
+def connect(channel, name, *, backfill_from=None, start=True, **credentials):
+    """A seller account on the test channel with its credentials stored; its history import started unless
+    ``start`` is False (the connection is then never connected)."""
+    from wagtail_customers.services.channel_sync import start_backfill
+
+    account = SellerAccount.objects.create(name=name, channel=CHANNEL, currency="USD")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(channel.credentials(**credentials))
+    connection.save()
+    if start:
+        start_backfill(connection, backfill_from)
+    return connection
 
 
 def sign(body, secret=WEBHOOK_SECRET):

@@ -14,13 +14,12 @@ from django.core import mail
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from tests.connection_fixture_channel import API_KEY, FixtureChannel, fixture_order
+from tests.connection_fixture_channel import API_KEY, FixtureChannel, connect, fixture_order
 from wagtail_customers.models import (
     ChannelConnection,
     ConnectionState,
     Customer,
     Order,
-    SellerAccount,
     SyncKind,
     SyncOutcome,
     SyncRun,
@@ -36,12 +35,7 @@ def channel(httpserver):
 
 @pytest.fixture
 def connection(db, channel):
-    account = SellerAccount.objects.create(name="Fixture shop", channel="other", currency="USD")
-    connection = ChannelConnection(account=account)
-    connection.set_credentials(channel.credentials())
-    connection.save()
-    channel_sync.start_backfill(connection, None)
-    return connection
+    return connect(channel, "Fixture shop")
 
 
 def fresh(connection):
@@ -87,12 +81,8 @@ def test_a_pull_fetches_only_what_is_new_from_the_stored_cursor(connection, chan
 
 
 def test_the_backfill_starts_at_the_chosen_date(db, channel):
-    account = SellerAccount.objects.create(name="Dated shop", channel="other", currency="USD")
-    connection = ChannelConnection(account=account)
-    connection.set_credentials(channel.credentials())
-    connection.save()
     # fixture_order(i) is placed i hours after 2026-06-01 09:00 UTC: from 2026-06-02 on, orders 15 to 34.
-    channel_sync.start_backfill(connection, date(2026, 6, 2))
+    connection = connect(channel, "Dated shop", backfill_from=date(2026, 6, 2))
 
     result = channel_sync.sync_connection(connection.pk)
 
@@ -161,11 +151,8 @@ def test_a_lost_lease_writes_nothing(connection, channel):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_syncs_at_once_one_does_the_work(channel):
-    account = SellerAccount.objects.create(name="Busy shop", channel="other", currency="USD")
-    connection = ChannelConnection(account=account)
-    connection.set_credentials(channel.credentials())
-    connection.save()
-    channel_sync.start_backfill(connection, None)
+    connection = connect(channel, "Busy shop")
+    account = connection.account
     first_page_asked, go_on = threading.Event(), threading.Event()
 
     def hold_the_first_page(request):

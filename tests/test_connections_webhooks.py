@@ -10,12 +10,11 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.connection_fixture_channel import FixtureChannel, fixture_order, sign
+from tests.connection_fixture_channel import FixtureChannel, connect, fixture_order, sign
 from wagtail_customers.models import (
     ChannelConnection,
     ConnectionState,
     Order,
-    SellerAccount,
     SyncKind,
     SyncRun,
     WebhookDelivery,
@@ -31,11 +30,7 @@ def channel(httpserver):
 
 @pytest.fixture
 def connection(db, channel):
-    account = SellerAccount.objects.create(name="Hooked shop", channel="other", currency="USD")
-    connection = ChannelConnection(account=account)
-    connection.set_credentials(channel.credentials())
-    connection.save()
-    channel_sync.start_backfill(connection, None)
+    connection = connect(channel, "Hooked shop")
     channel_sync.sync_connection(connection.pk)
     return ChannelConnection.objects.get(pk=connection.pk)
 
@@ -149,10 +144,7 @@ def test_a_body_over_the_limit_gets_413(client, connection, settings):
 
 
 def test_a_never_connected_connection_has_no_webhook(client, db, channel):
-    account = SellerAccount.objects.create(name="New shop", channel="other", currency="USD")
-    connection = ChannelConnection(account=account)
-    connection.set_credentials(channel.credentials())
-    connection.save()
+    connection = connect(channel, "New shop", start=False)
     assert connection.state == ConnectionState.NEVER_CONNECTED
 
     assert post(client, connection, fixture_order(55)).status_code == 404
