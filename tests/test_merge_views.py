@@ -149,3 +149,24 @@ def test_the_listing_bulk_bar_opens_the_merge_screen_for_exactly_two(admin_clien
         response = admin_client.get(bulk_merge_url(ids))
         assert response.status_code == 302 and "exactly two customers" in " ".join(texts(response))
     assert Customer.objects.count() == 4
+
+
+def test_without_the_personal_data_action_the_screens_mask_both_customers(client, pair, account):
+    kept, merged = pair
+    user = make_staff("masked")
+    grant(user, account, "view", "delete")
+    client.force_login(user)
+    pages = [
+        client.get(merge_url(kept)),
+        client.get(merge_url(kept), {"other": merged.pk}),
+        client.get(merge_url(kept), {"q": "ada"}),
+    ]
+    for page in pages:
+        text = page.content.decode()
+        assert page.status_code == 200
+        assert "ada@example.com" not in text and "ada.l@example.org" not in text and "Lovelace" not in text
+    # Figures stay visible: 2 orders after the merge.
+    assert "<td data-wc-after>2</td>" in pages[1].content.decode()
+    client.post(merge_url(kept), {"other": merged.pk})
+    text = client.get(reverse("wagtail_customers_customer:detail", args=(kept.pk,))).content.decode()
+    assert "ada.l@example.org" not in text and "Lovelace" not in text and "was merged into this customer" in text
