@@ -113,7 +113,8 @@ test-lowest-pass:
 # in a virtualenv of its own, with its own settings (tests/contrib/*_settings.py). django-salesman 1.3 requires
 # Django <6.0, so its virtualenv has Django 5.2 (with Wagtail 8); django-oscar 4.2 runs on the newest (Django 6.0,
 # Wagtail 8). SQLite, tables made from the models (--nomigrations: the main suite covers the plugin's migrations;
-# Oscar's 150-odd migrations took 5 minutes here). About a minute and a half with the virtualenvs in place.
+# Oscar's migrations alone took 5 minutes here). About a minute with the virtualenvs in place; building both the
+# first time took about 10 minutes on a busy 2-core machine.
 SALESMAN_VENV ?= .venv-salesman
 OSCAR_VENV ?= .venv-oscar
 SALESMAN_STAMP := $(SALESMAN_VENV)/.installed-salesman
