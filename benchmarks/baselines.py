@@ -7,6 +7,9 @@
 * B0, the export: django-import-export's standard path, ``ModelResource.export()`` into a whole
   ``tablib.Dataset``, then ``CSV``/``XLSX`` ``export_data``.
 * F, the floor: a ``values_list`` cursor written straight with the ``csv`` module.
+* The shell: Wagtail's own ``ModelViewSet`` index page of a one-field model (``wagtailcore.Locale``,
+  whose one field is its language code, one row), nothing customised. What any Wagtail admin page
+  costs on this machine; the listing's targets are ratios to it, measured in the same run.
 
 The viewset is registered by ``benchmarks/wagtail_hooks.py``, which only the benchmark settings load.
 """
@@ -19,6 +22,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.models import Locale
 
 from wagtail_customers.models import Customer
 
@@ -139,6 +143,20 @@ class NaiveCustomerViewSet(ModelViewSet):
 
 naive_customer_viewset = NaiveCustomerViewSet()
 A0_INDEX_URL = "/admin/bench-naive-customers/"
+
+
+class ShellViewSet(ModelViewSet):
+    model = Locale
+    name = "bench_shell"
+    url_prefix = "bench-shell"
+    icon = "site"
+    add_to_admin_menu = False
+    list_display = ["language_code"]
+    form_fields = ["language_code"]
+
+
+shell_viewset = ShellViewSet()
+SHELL_INDEX_URL = "/admin/bench-shell/"
 
 
 class NaiveCustomerResource(resources.ModelResource):

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import machine, report
-from .datasets import DATA, ROOT, SIZES, child_env, postgres_working_copy, sqlite_working_copy
+from .datasets import DATA, POSTGRES_ONLY_SIZES, ROOT, SIZES, child_env, postgres_working_copy, sqlite_working_copy
 from .postgres import Cluster
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="S", help="comma-separated: XS, S, M, L")
+    parser.add_argument("--sizes", default="S", help="comma-separated: XS, S, M, L, XL (PostgreSQL only)")
     parser.add_argument("--db", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per listing case (after 2 warm-ups)")
     parser.add_argument("--baseline-repeat", type=int, default=3, help="timed runs per A0 listing case")
@@ -43,6 +43,8 @@ def parse_args(argv=None):
     unknown = [s for s in args.sizes if s not in SIZES] + [d for d in args.db if d not in ("sqlite", "postgres")]
     if unknown:
         parser.error(f"unknown size or database: {', '.join(unknown)}")
+    if "sqlite" in args.db and set(args.sizes) & set(POSTGRES_ONLY_SIZES) and args.db == ["sqlite"]:
+        parser.error(f"{', '.join(POSTGRES_ONLY_SIZES)} run on PostgreSQL only")
     return args
 
 
@@ -75,6 +77,8 @@ def main(argv=None):
         run["machine"] = machine.describe(cluster.server_version() if cluster else None)
         for db in args.db:
             for size_name in args.sizes:
+                if db == "sqlite" and size_name in POSTGRES_ONLY_SIZES:
+                    continue
                 size = SIZES[size_name]
                 print(f"[{db} {size.name}] {size.customers} customers / {size.orders} orders", flush=True)
                 if db == "sqlite":

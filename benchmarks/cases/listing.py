@@ -11,7 +11,7 @@ from django.test import Client
 
 from wagtail_customers.models import SellerAccount
 
-from ..baselines import A0_INDEX_URL, A0_TABS
+from ..baselines import A0_INDEX_URL, A0_TABS, SHELL_INDEX_URL
 from ..measure import measure
 
 #: The plugin's tab URLs (the listing issue's contract).
@@ -106,6 +106,13 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
     client = Client(raise_request_exception=False)
     client.force_login(user)
     results = []
+    # The floor every case is compared with: Wagtail's own index page of a one-field model (baselines.py).
+    shell = {"case": "shell", "tab": "shell", "params": {}, "plugin_url": SHELL_INDEX_URL}
+    shell["plugin"], (_status, shell["plugin_bytes"], shell["plugin_rows"]) = measure(
+        _get(client, SHELL_INDEX_URL), repeat=repeat, check=_ok
+    )
+    log(_line(shell))
+    results.append(shell)
     for name, tab, params in listing_cases(user, quick):
         entry = {"case": name, "tab": tab, "params": {k: str(v) for k, v in params.items()}}
         params = dict(params)
@@ -127,6 +134,8 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
                 )
             except RuntimeError as error:
                 entry["a0_error"] = str(error)
+        if "plugin" in entry:
+            entry["times_shell_p95"] = round(entry["plugin"]["p95_ms"] / shell["plugin"]["p95_ms"], 2)
         if "plugin" in entry and "a0" in entry:
             entry["ratio_median"] = round(entry["a0"]["median_ms"] / entry["plugin"]["median_ms"], 1)
             entry["ratio_p95"] = round(entry["a0"]["p95_ms"] / entry["plugin"]["p95_ms"], 1)
