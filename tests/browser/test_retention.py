@@ -63,6 +63,7 @@ def test_set_a_rule_preview_it_and_see_the_last_run(live_server, login, browser_
     row = page.locator("tr", has_text="Amazon DE")
     expect(row).to_contain_text("Erase personal data 30 days after the order's shipment")
     expect(row).to_contain_text("2 customers erased")
+    assert run_axe(page, axe_script) == []
     row.get_by_role("link", name="Erase personal data 30 days after the order's shipment").click()
     page.wait_for_url(re.compile(rf"/admin/customers/retention/{amazon.pk}/$"))
     runs = page.locator("table", has_text="Customers erased")
