@@ -47,6 +47,9 @@ def test_shared_view_only_access(live_server, browser, login, page, browser_admi
     page.get_by_label("Alpha Store").check()
     assert page.get_by_label("View customers").is_checked()
     assert page.get_by_label("Bravo Store").is_checked() is False
+    # Personal data is private by default: ticked by hand, so that she can tell the customers apart.
+    assert page.get_by_label("See personal data").is_checked() is False
+    page.get_by_label("See personal data").check()
     page.get_by_role("button", name="Share access").click()
     page.wait_for_url(f"{live_server.url}{reverse('wagtail_customers_sharing:index')}")
     assert page.get_by_text("Access shared with grace on Alpha Store.").is_visible()
@@ -60,7 +63,10 @@ def test_shared_view_only_access(live_server, browser, login, page, browser_admi
 
     grant = AccessGrant.objects.get(user=colleague)
     assert grant.account == shop_a
-    assert {action for action, flag in GRANT_FLAGS.items() if getattr(grant, flag)} == {Action.VIEW}
+    assert {action for action, flag in GRANT_FLAGS.items() if getattr(grant, flag)} == {
+        Action.VIEW,
+        Action.SEE_PERSONAL_DATA,
+    }
 
     # The colleague signs in (her own browser) and sees only account A's customers.
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
