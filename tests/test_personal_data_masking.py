@@ -19,11 +19,12 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from tests.factories import moment
 from tests.permission_world import PHONES, build_world, grant, make_staff
 from tests.test_permission_matrix import MATRIX, PLUGIN_URLS, body_of, request
 from wagtail_customers.exports.jobs import claim, run_job
 from wagtail_customers.exports.query import ExportSpec
-from wagtail_customers.models import AccessGrant, ExportJob
+from wagtail_customers.models import AccessGrant, EventKind, ExportJob, Feedback, OrderEvent
 from wagtail_customers.permissions import Action, can
 from wagtail_customers.services.personal_data import (
     HiddenValue,
@@ -292,3 +293,23 @@ def test_personal_columns_do_not_sort_while_masked(world):
     assert "?ordering=-name" in full.replace("&amp;", "&") or "ordering=-name" in full
     assert "ordering=-name" not in masked and "ordering=email" not in masked
     assert "ordering=-amount_spent" in masked or "ordering=amount_spent" in masked
+
+
+def test_the_timeline_masks_notes_e_mails_and_feedback_but_not_what_the_system_wrote(world):
+    ada, order = world.a["customer"], world.a["order"]
+    OrderEvent.objects.create(customer=ada, kind=EventKind.NOTE, occurred_at=moment(1), message="Ada Alpha\nrang")
+    OrderEvent.objects.create(
+        customer=ada, kind=EventKind.EMAIL, occurred_at=moment(2), message="Hello Ada Alpha\n\nYour parcel"
+    )
+    Feedback.objects.create(order=order, rating=2, comment="ada@alpha.example was late")
+    url = reverse("wagtail_customers_customer:detail", args=[ada.pk])
+    users = clients(world, ("view_a", "all_a"))
+    masked = users["view_a"].get(url).content.decode()
+    assert leaks(masked, world) == set()
+    assert "was late" not in masked and "Your parcel" not in masked and "rang" not in masked
+    # Each masked text is the accessible hidden value, not "[hidden]" as plain text.
+    assert masked.count('class="wc-hidden-value"') >= 4
+    full = users["all_a"].get(url).content.decode()
+    assert "Your parcel" in full and "was late" in full
+    order_page = users["view_a"].get(reverse("wagtail_customers_customer:order", args=[order.pk])).content.decode()
+    assert leaks(order_page, world) == set() and "was late" not in order_page
