@@ -133,8 +133,10 @@ def test_a_lost_lease_writes_nothing(connection, channel):
     """A sync whose lease lapsed and was taken by another writes no page of its own."""
 
     def take_over(request):
+        # In the HTTP server's thread, with its own database connection (closed, so none lingers).
         if len(channel.order_requests) == 2:
             ChannelConnection.objects.filter(pk=connection.pk).update(lock_token="another-sync")
+            db_connection.close()
 
     channel.before_page = take_over
 
