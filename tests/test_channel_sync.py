@@ -323,3 +323,16 @@ def test_unreadable_credentials_fail_with_a_message_that_names_no_secret(connect
     assert result.outcome == SyncOutcome.FAILED
     assert "cannot be decrypted" in result.error
     assert fresh(connection).state == ConnectionState.FAILING
+
+
+def test_old_delivery_ids_and_runs_are_forgotten(connection, channel):
+    from wagtail_customers.models import WebhookDelivery
+
+    channel_sync.sync_connection(connection.pk)
+    WebhookDelivery.objects.create(connection=connection, delivery_id="old")
+    later = timezone.now() + timedelta(days=8)
+
+    assert channel_sync.forget_old_deliveries(later) == 1
+    assert SyncRun.objects.count() == 1
+    assert channel_sync.forget_old_deliveries(timezone.now() + timedelta(days=91)) == 1
+    assert not SyncRun.objects.exists() and not WebhookDelivery.objects.exists()

@@ -114,6 +114,9 @@ DEFAULTS = {
     "WEBHOOK_MAX_BYTES": 2 * 1024 * 1024,
     # How long recorded webhook delivery ids are kept to recognise a redelivery, in days.
     "WEBHOOK_DELIVERY_RETENTION_DAYS": 7,
+    # How long the record of each sync run (pull, history import, webhook delivery) is kept, in days; the
+    # Connection page's counts per day and last runs read them.
+    "SYNC_RUN_RETENTION_DAYS": 90,
     # In-site shops (docs/howto/in-site-shops.md). The name of the seller account that django-salesman's orders
     # go to, when wagtail_customers.contrib.salesman is installed (system check E070).
     "SALESMAN_SELLER_ACCOUNT": None,

@@ -25,7 +25,7 @@ def sync_connection_task(connection_id, kind=None):
 
 @shared_task(name="wagtail_customers.sync_due_connections", ignore_result=True)
 def sync_due_connections_task():
-    """Beat, every few minutes: queue a sync of every connection that is due; forget old delivery ids."""
+    """Beat, every few minutes: queue a sync of every connection that is due; forget old delivery ids and runs."""
     from ..services.channel_sync import due_connection_ids, forget_old_deliveries
 
     due = due_connection_ids()

@@ -333,11 +333,14 @@ def due_connection_ids(now=None):
 
 
 def forget_old_deliveries(now=None):
-    """Delete delivery ids older than ``WEBHOOK_DELIVERY_RETENTION_DAYS``; returns how many."""
+    """Delete delivery ids older than ``WEBHOOK_DELIVERY_RETENTION_DAYS`` and finished runs older than
+    ``SYNC_RUN_RETENTION_DAYS`` (a webhook delivery is a run: they would pile up); returns how many rows."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=get_setting("WEBHOOK_DELIVERY_RETENTION_DAYS"))
-    deleted, _counts = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
-    return deleted
+    deliveries, _counts = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    run_cutoff = now - timedelta(days=get_setting("SYNC_RUN_RETENTION_DAYS"))
+    runs, _counts = SyncRun.objects.filter(started_at__lt=run_cutoff).exclude(outcome=SyncOutcome.RUNNING).delete()
+    return deliveries + runs
 
 
 # --- Connecting, pausing ----------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         return self.breadcrumbs_items + [
             {"url": reverse("wagtail_customers_accounts:index"), "label": _("Seller accounts")},
             {"url": reverse("wagtail_customers_accounts:edit", args=[self.account.pk]), "label": str(self.account)},
-            {"url": "", "label": _("Connection")},
+            {"url": "", "label": self.get_page_title()},
         ]
 
     def credentials_form(self, data=None):
