@@ -9,6 +9,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.checks import run_checks
 from django.core.management import call_command
@@ -65,7 +66,7 @@ def voucher(db):
     return voucher
 
 
-def place_order(products, *, email="ada@example.com", voucher=None, quantities=(2, 1)):
+def place_order(products, *, email="ada@example.com", voucher=None, quantities=(2, 1), user=None):
     """What Oscar's checkout does once the payment is taken: place the order, then record its payment source."""
     basket = Basket.objects.create()
     basket.strategy = UK()
@@ -73,7 +74,8 @@ def place_order(products, *, email="ada@example.com", voucher=None, quantities=(
         basket.add_product(product, quantity)
     if voucher is not None:
         basket.vouchers.add(voucher)
-    Applicator().apply(basket, AnonymousUser())
+    user = user or AnonymousUser()  # a guest checkout: the checkout passes request.user
+    Applicator().apply(basket, user)
     shipping = FixedPrice(charge_excl_tax=Decimal("4.00"), charge_incl_tax=Decimal("4.80"))
     charge = shipping.calculate(basket)
     total = OrderTotalCalculator().calculate(basket, charge)
@@ -94,8 +96,8 @@ def place_order(products, *, email="ada@example.com", voucher=None, quantities=(
         shipping_method=shipping,
         shipping_charge=charge,
         shipping_address=address,
-        user=AnonymousUser(),  # a guest checkout: the checkout passes request.user
-        guest_email=email,
+        user=user,
+        guest_email="" if user.is_authenticated else email,
     )
     basket.submit()
     card, _ = SourceType.objects.get_or_create(name="Card")
@@ -209,3 +211,16 @@ def test_the_seller_account_setting_is_checked(shop_account, settings):
     ]
     settings.WAGTAIL_CUSTOMERS = {k: v for k, v in settings.WAGTAIL_CUSTOMERS.items() if k != "OSCAR_SELLER_ACCOUNT"}
     assert [m.id for m in run_checks() if m.id == "wagtail_customers.E071"] == ["wagtail_customers.E071"]
+
+
+def test_a_signed_in_buyer_is_the_customer_with_their_account_details(
+    shop_account, products, django_capture_on_commit_callbacks
+):
+    buyer = get_user_model().objects.create_user(
+        "grace", "grace@example.com", "pw", first_name="Grace", last_name="Hopper"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products, user=buyer)
+    assert shop_order.user == buyer
+    customer = Order.objects.get(external_id=str(shop_order.number)).customer
+    assert (customer.email, customer.name) == ("grace@example.com", "Grace Hopper")
