@@ -224,3 +224,13 @@ def test_a_signed_in_buyer_is_the_customer_with_their_account_details(
     assert shop_order.user == buyer
     customer = Order.objects.get(external_id=str(shop_order.number)).customer
     assert (customer.email, customer.name) == ("grace@example.com", "Grace Hopper")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_placed_in_real_transactions_is_recorded_with_its_lines(shop_account, products, voucher):
+    """No test transaction around it: the order is recorded when place_order's transaction commits, with its
+    lines and voucher, and again when its payment source is saved."""
+    shop_order = place_order(products, voucher=voucher)
+    order = Order.objects.get(account=shop_account, external_id=str(shop_order.number))
+    assert (order.total, order.lines.count(), order.promo_codes.count()) == (shop_order.total_incl_tax, 2, 1)
+    assert Customer.objects.get(account=shop_account).orders_count == 1

@@ -200,3 +200,13 @@ def test_a_ledger_problem_never_fails_the_checkout(products, settings, django_ca
     assert shop_order.status == "PROCESSING"
     assert not Order.objects.exists()
     assert "names the seller account 'No such shop', which does not exist" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_in_real_transactions_records_the_order_with_its_items(shop_account, products):
+    """No test transaction around it: each save commits as on a live site, and the order is recorded when
+    salesman's populate_from_basket transaction commits, its items already saved."""
+    shop_order = place_order(products, coupon="SAVE10")
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert (order.status, order.total, order.lines.count()) == (OrderStatus.PAID, shop_order.total, 2)
+    assert Customer.objects.get(account=shop_account).orders_count == 1
