@@ -228,8 +228,9 @@ def test_a_multi_currency_order_keeps_the_buyers_money_and_shopifys_shop_money(h
     assert (data.status, data.fulfilment_status) == (OrderStatus.PARTIALLY_REFUNDED, FulfilmentStatus.FULFILLED)
     assert data.refunded_at == datetime(2026, 10, 12, 13, 59, 58, tzinfo=UTC)
     assert data.shipped_at == datetime(2026, 10, 6, 10, tzinfo=UTC)
+    # Recognised by e-mail, as the CSV import recognises Shopify's buyers (mapping.buyer); the id only without one.
     assert (data.customer.external_id, data.customer.email, data.customer.name, data.customer.phone) == (
-        "7001", "ana.garcia@example.com", "Ana García", "+34600000000",
+        "", "ana.garcia@example.com", "Ana García", "+34600000000",
     )  # fmt: skip
     assert (data.ship_to.city, data.ship_to.state, data.ship_to.country, data.ship_to.postal_code) == (
         "Madrid", "M", "ES", "28013",
@@ -498,7 +499,7 @@ def test_an_orders_create_payload_becomes_a_pending_order():
         ("MUG-01", 1, Decimal("12.00"), Decimal("1.20")),
     ]
     assert [(code.code, code.discount) for code in data.promo_codes] == [("WELCOME10", Decimal("6.20"))]
-    assert (data.customer.external_id, data.customer.name, data.ship_to.country) == ("7001", "Ana García", "ES")
+    assert (data.customer.external_id, data.customer.name, data.ship_to.country) == ("", "Ana García", "ES")
     # The raw body works as well as the parsed one.
     assert adapter().orders_from_webhook("orders/create", body)[0] == data
 
@@ -548,3 +549,10 @@ def test_refunds_create_fetches_its_order_as_it_stands_now(httpserver, stand_in_
     assert order.sync_status == SyncStatus.PENDING and order.status == OrderStatus.PARTIALLY_REFUNDED
     # A refund of an order Shopify no longer has brings nothing.
     assert shop.orders_from_webhook("refunds/create", {"id": 1, "order_id": 42}) == []
+
+
+def test_a_buyer_is_recognised_by_e_mail_like_the_csv_import_and_by_id_without_one():
+    from wagtail_customers.channels.shopify_mapping import buyer
+
+    assert buyer("7001", email="ana@example.com", name="Ana", phone="").external_id == ""
+    assert buyer("7001", email=" ", name="Ana", phone="+34").external_id == "7001"
