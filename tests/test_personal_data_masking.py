@@ -313,3 +313,21 @@ def test_the_timeline_masks_notes_e_mails_and_feedback_but_not_what_the_system_w
     assert "Your parcel" in full and "was late" in full
     order_page = users["view_a"].get(reverse("wagtail_customers_customer:order", args=[order.pk])).content.decode()
     assert leaks(order_page, world) == set() and "was late" not in order_page
+
+
+@pytest.mark.parametrize("view", ["edit", "delete", "history", "usage"])
+def test_one_watchlist_entry_pages_need_the_action(world, view):
+    """Its edit form, delete confirmation, history and usage show the customer and the note in full."""
+    keeper = make_staff("keeper")
+    grant(keeper, world.a["account"], "view", "manage_watchlist")
+    client = Client()
+    client.force_login(keeper)
+    url = reverse(f"wagtailsnippets_wagtail_customers_watchlistentry:{view}", args=[world.a["watchlist"].pk])
+    response = client.get(url)
+    assert response.status_code == 403
+    assert leaks(response.content, world) == set()
+    # Another account's entry is still "not found".
+    other = reverse(f"wagtailsnippets_wagtail_customers_watchlistentry:{view}", args=[world.b["watchlist"].pk])
+    assert client.get(other).status_code == 404
+    AccessGrant.objects.filter(user=keeper).update(can_see_personal_data=True)
+    assert client.get(url).status_code == 200

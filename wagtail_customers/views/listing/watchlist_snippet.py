@@ -11,6 +11,7 @@ eye or the bulk action), so the snippet's "add" sends the user there. Deleting a
 recorded like a removal with the eye (history and the customer's timeline).
 """
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,13 +22,13 @@ from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 from wagtail.log_actions import log
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
-from wagtail.snippets.views.snippets import DeleteView, IndexView, SnippetViewSet
+from wagtail.snippets.views.snippets import DeleteView, EditView, HistoryView, IndexView, SnippetViewSet, UsageView
 
 from ...ids import parse_ids
 from ...menu import CUSTOMERS_MENU_HOOK
 from ...models import WatchlistEntry
 from ...permissions import Action, can, customers_for
-from ...services.personal_data import mask_entries, personal_search_scope
+from ...services.personal_data import mask_entries, may_see_personal_data, personal_search_scope
 from ...services.watchlist import record_entries_removed
 from ..scoping import ScopedViewSetMixin
 from .menu_items import watchlist_menu_item
@@ -75,11 +76,28 @@ class WatchlistEntryIndexView(MaskedEntriesMixin, IndexView):
     pass
 
 
-class WatchlistEntryChooseView(MaskedEntriesMixin, SnippetChooserViewSet.choose_view_class):
+class ChooserAccountColumnMixin:
+    """The chooser's rows with their seller account: entries whose customer is masked ("Customer #<id>") are
+    told apart by it."""
+
+    def get_object_list(self):
+        return super().get_object_list().select_related("customer__account")
+
+    @property
+    def columns(self):
+        return [
+            *super().columns,
+            Column("account", label=gettext_lazy("Seller account"), accessor="customer.account.name"),
+        ]
+
+
+class WatchlistEntryChooseView(ChooserAccountColumnMixin, MaskedEntriesMixin, SnippetChooserViewSet.choose_view_class):
     pass
 
 
-class WatchlistEntryChooseResultsView(MaskedEntriesMixin, SnippetChooserViewSet.choose_results_view_class):
+class WatchlistEntryChooseResultsView(
+    ChooserAccountColumnMixin, MaskedEntriesMixin, SnippetChooserViewSet.choose_results_view_class
+):
     pass
 
 
@@ -91,7 +109,31 @@ class WatchlistEntryChosenMultipleView(MaskedEntriesMixin, SnippetChooserViewSet
     pass
 
 
-class WatchlistEntryDeleteView(DeleteView):
+class PersonalDataRequiredMixin:
+    """One entry's page (edit, delete, history, usage) shows its customer and its note in full, and the edit
+    form would save what it shows: it needs "See personal data" on the customer's account (403 otherwise; an
+    entry outside the user's scope is still 404, ``ScopedViewMixin.get_object``)."""
+
+    def get_object(self, *args, **kwargs):
+        entry = super().get_object(*args, **kwargs)
+        if not may_see_personal_data(self.request.user, entry.customer.account_id):
+            raise PermissionDenied(_("This page shows the customer's personal data, which you may not see."))
+        return entry
+
+
+class WatchlistEntryEditView(PersonalDataRequiredMixin, EditView):
+    pass
+
+
+class WatchlistEntryHistoryView(PersonalDataRequiredMixin, HistoryView):
+    pass
+
+
+class WatchlistEntryUsageView(PersonalDataRequiredMixin, UsageView):
+    pass
+
+
+class WatchlistEntryDeleteView(PersonalDataRequiredMixin, DeleteView):
     def delete_action(self):
         entry = self.object
         super().delete_action()
@@ -179,6 +221,9 @@ class WatchlistEntryViewSet(ScopedViewSetMixin, SnippetViewSet):
     ordering = ["-created_at", "-pk"]
     panels = [FieldPanel("note")]
     index_view_class = WatchlistEntryIndexView
+    edit_view_class = WatchlistEntryEditView
+    history_view_class = WatchlistEntryHistoryView
+    usage_view_class = WatchlistEntryUsageView
     add_view_class = AddFromCustomersListingView
     delete_view_class = WatchlistEntryDeleteView
 
