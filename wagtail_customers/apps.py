@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,3 +21,12 @@ class WagtailCustomersConfig(AppConfig):
         connect_file_cleanup()
         # A customer or order masked for display can never overwrite the real personal data.
         refuse_saving_masked_instances()
+        # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,
+        # and ``flush`` empties the tables in any order; recreate them and rebuild the summary after both.
+        post_migrate.connect(_ensure_listing_summary, sender=self)
+
+
+def _ensure_listing_summary(sender, using=None, **kwargs):
+    from .services.listing_summary import ensure_triggers
+
+    ensure_triggers(using)

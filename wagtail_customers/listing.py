@@ -33,7 +33,7 @@ from .countries import matching_codes
 from .customer_search import order_found_by, search_filter
 from .filters import CustomerFilterSet
 from .ids import parse_ids
-from .models import ListingPreference, SellerAccount
+from .models import Customer, ListingPreference, ListingSummary, SellerAccount, SummarySegment
 from .permissions import Action, accounts_for, customers_for
 from .services.personal_data import PERSONAL_SORTS, personal_account_ids, personal_search_scope
 
@@ -63,6 +63,8 @@ class Tab:
     required_columns: tuple = ()
     #: What to say when the tab is empty and nothing narrows it.
     empty_message: str = ""
+    #: The ``ListingSummary`` segment holding the figures of ``base_filter``'s customers.
+    summary_segment: str = SummarySegment.ALL
 
 
 TABS = [
@@ -83,6 +85,7 @@ TABS = [
         base_filter=Q(returned_units__gt=0),
         required_columns=("returned_units",),
         empty_message=_("No customer has returned anything."),
+        summary_segment=SummarySegment.RETURNED,
     ),
     Tab(
         "promo-codes",
@@ -92,6 +95,7 @@ TABS = [
         base_filter=Q(promo_codes_used__gt=0),
         required_columns=("promo_codes_used", "discount_total"),
         empty_message=_("No customer has used a promo code."),
+        summary_segment=SummarySegment.PROMO,
     ),
     Tab(
         "watchlist",
@@ -100,6 +104,7 @@ TABS = [
         "-last_order_at",
         base_filter=Q(watchlist_entry__isnull=False),
         empty_message=_("The watchlist is empty. Click the eye next to a customer's name to keep an eye on them here."),
+        summary_segment=SummarySegment.WATCHED,
     ),
 ]
 TABS_BY_SLUG = {tab.slug: tab for tab in TABS}
@@ -249,16 +254,32 @@ class CustomerListing:
         return self.filtered_queryset.select_related("account").order_by(*self.order_by_fields())
 
     @cached_property
-    def is_filtering(self):
-        """Does the URL narrow the tab (search, filters, accounts)? The remembered selection does not count."""
+    def narrows_beyond_accounts(self):
+        """Does a search or a filter narrow the tab (anything but the seller accounts)?"""
         form = self.filterset.form
         form.is_valid()
         has_filters = any(value for name, value in form.cleaned_data.items() if name != "account")
+        return bool(self.search_query or has_filters)
+
+    @cached_property
+    def is_filtering(self):
+        """Does the URL narrow the tab (search, filters, accounts)? The remembered selection does not count."""
         asked_for_accounts = bool(parse_ids(self.params.getlist("account")))
-        return bool(self.search_query or has_filters or asked_for_accounts)
+        return self.narrows_beyond_accounts or asked_for_accounts
+
+    @cached_property
+    def account_ids_in_view(self):
+        """The ids of the seller accounts whose customers the listing shows (before search and filters)."""
+        if self.asked_for_foreign_accounts_only:
+            return []
+        return sorted(self.selected_account_ids or self.allowed_account_ids)
 
     def statistics(self):
-        return listing_statistics(self.filtered_queryset)
+        """The statistics band (and the paginator's total): from the seller accounts' listing summary when
+        only accounts narrow the tab (a handful of rows), else an aggregate over the filtered customers."""
+        if self.narrows_beyond_accounts:
+            return listing_statistics(self.filtered_queryset)
+        return summary_statistics(self.account_ids_in_view, self.tab)
 
 
 def customer_listing_queryset(user, tab, params, action=Action.VIEW):
@@ -279,7 +300,7 @@ def listing_statistics(queryset):
     of the seller accounts' currencies (a small table). Each currency's ``unconverted_orders`` counts
     the orders its revenue leaves out for want of an exchange rate (the band marks it incomplete).
     """
-    since = timezone.now() - timedelta(days=NEW_CUSTOMER_DAYS)
+    since = _new_customers_since()
     account_ids_by_currency = {}
     for account_id, currency in SellerAccount.objects.order_by("currency", "pk").values_list("pk", "currency"):
         account_ids_by_currency.setdefault(currency, []).append(account_id)
@@ -303,12 +324,61 @@ def listing_statistics(queryset):
         watched=Count("pk", filter=Q(watchlist_entry__isnull=False)),
         **per_currency,
     )
+    by_currency = {
+        currency: (
+            totals.pop(f"c{index}_customers"),
+            totals.pop(f"c{index}_revenue") or Decimal("0.00"),
+            totals.pop(f"c{index}_orders") or 0,
+            totals.pop(f"c{index}_unconverted") or 0,
+        )
+        for index, currency in enumerate(currencies)
+    }
+    return _band(totals, by_currency)
+
+
+def summary_statistics(account_ids, tab):
+    """The same figures as ``listing_statistics`` over the customers of ``account_ids`` in ``tab``'s base
+    filter, read from the listing summary (one row per account) instead of the customers.
+
+    Only "new customers" is counted on the customers, live (a date cannot be a counter): the
+    ``(account, first_order_at)`` index bounds that count by the new customers, not all of them.
+    """
+    totals = dict.fromkeys(SUMMED_FIGURES, 0)
+    by_currency = {}
+    rows = (
+        ListingSummary.objects.filter(account_id__in=account_ids, segment=tab.summary_segment)
+        .order_by("account_id")
+        .values_list("account__currency", *ListingSummary.FIGURES)
+    )
+    for currency, *values in rows:
+        figures = dict(zip(ListingSummary.FIGURES, values, strict=True))
+        for name in SUMMED_FIGURES:
+            totals[name] += figures[name]
+        customers, revenue, orders, unconverted = by_currency.get(currency, (0, Decimal("0.00"), 0, 0))
+        by_currency[currency] = (
+            customers + figures["customers"],
+            revenue + figures["amount_spent"],
+            orders + figures["orders"],
+            unconverted + figures["unconverted_orders"],
+        )
+    new_customers = Customer.objects.filter(account_id__in=account_ids, first_order_at__gte=_new_customers_since())
+    totals["new_customers"] = new_customers.filter(tab.base_filter).count() if account_ids else 0
+    return _band(totals, dict(sorted(by_currency.items())))
+
+
+#: The band's figures that are plain sums of the summary's columns (money is summed per currency).
+SUMMED_FIGURES = tuple(name for name in ListingSummary.FIGURES if name not in ("amount_spent", "unconverted_orders"))
+
+
+def _new_customers_since():
+    return timezone.now() - timedelta(days=NEW_CUSTOMER_DAYS)
+
+
+def _band(totals, by_currency):
+    """Finish the band from the summed ``totals`` and ``{currency: (customers, revenue, orders,
+    unconverted orders)}`` in display order: revenue per currency and the rates."""
     totals["currencies"] = []
-    for index, currency in enumerate(currencies):
-        customers = totals.pop(f"c{index}_customers")
-        revenue = totals.pop(f"c{index}_revenue") or Decimal("0.00")
-        orders = totals.pop(f"c{index}_orders") or 0
-        unconverted = totals.pop(f"c{index}_unconverted") or 0
+    for currency, (customers, revenue, orders, unconverted) in by_currency.items():
         # Revenue leaves out the orders with no exchange rate (marked incomplete); the average is over the
         # orders it does count, as each customer's is.
         converted = orders - unconverted

@@ -19,6 +19,7 @@ from .orders import (
     SyncStatus,
 )
 from .retention import RetentionBasis, RetentionRule, RetentionRun
+from .summary import ListingSummary, SummarySegment
 
 __all__ = [
     "AccessGrant",
@@ -35,6 +36,7 @@ __all__ = [
     "Feedback",
     "FulfilmentStatus",
     "ListingPreference",
+    "ListingSummary",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -45,6 +47,7 @@ __all__ = [
     "RetentionRule",
     "RetentionRun",
     "SellerAccount",
+    "SummarySegment",
     "SyncKind",
     "SyncOutcome",
     "SyncRun",

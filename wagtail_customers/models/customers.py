@@ -151,6 +151,8 @@ class Customer(models.Model):
             models.Index(fields=["-discount_total", "id"], name="wc_cust_discount"),
             models.Index(fields=["email"], name="wc_cust_email"),
             models.Index(fields=["name"], name="wc_cust_name"),
+            # "New customers" of the statistics band, counted live: bounded by the new customers, not all.
+            models.Index(fields=["account", "first_order_at"], name="wc_cust_acc_first"),
         ]
         permissions = [
             ("export_customer", _("Can export customers")),

@@ -1,0 +1,249 @@
+"""The listing summary (``ListingSummary``): its triggers' SQL, its rebuild and reading it.
+
+The summary holds, per seller account and segment, the sums the listing's statistics band shows. The
+database keeps it current: triggers on the customers and the watchlist entries add each written row's
+change as a delta, so every write path is covered without Python hooks (ingestion, the set-based
+statistics rebuild, deletes, merges, erasure, retention, raw SQL).
+
+One SQL definition serves the triggers, the initial fill and ``rebuild_summary``: ``_delta_upsert``
+takes rows of ``(account_id, <customer figures>, w, sign)`` (``w`` is 1 for a customer on the watchlist,
+``sign`` +1 to add the row, -1 to take it away), spreads each row over the segments it belongs to,
+groups by (account, segment) and upserts the sums. A watchlist entry added is the customer counted
+with ``w = 1`` minus the customer counted with ``w = 0``.
+
+* PostgreSQL: statement-level ``AFTER`` triggers with transition tables, so a statement writing 200k
+  customers (the statistics rebuild's ``UPDATE ... FROM``) costs one grouped upsert, not 200k calls.
+* SQLite: row-level ``AFTER`` triggers (SQLite has no statement-level ones), the same upsert for one row.
+  They use ``UPDATE``-free upserts and need SQLite 3.24+ (``ON CONFLICT DO UPDATE``).
+
+Migration 0014 creates the triggers with ``create_triggers``; a change to this SQL needs a migration
+that calls ``drop_triggers`` and ``create_triggers`` again. SQLite drops a table's triggers when Django
+remakes the table (an ``AlterField`` on the customers), so ``ensure_triggers`` runs after every
+``migrate`` (``apps.py``) and recreates them, then rebuilds the summary.
+"""
+
+from django.db import connections, router, transaction
+
+from ..models import Customer, ListingSummary, WatchlistEntry
+from ..models.summary import SummarySegment
+
+#: Which customers each segment holds, on a row ``r`` of the delta's source.
+_MEMBER = {
+    SummarySegment.ALL: "1 = 1",
+    SummarySegment.RETURNED: "r.returned_units > 0",
+    SummarySegment.PROMO: "r.promo_codes_used > 0",
+    SummarySegment.WATCHED: "r.w = 1",
+}
+
+#: Each summary figure as the sum over the source rows ``r``.
+_SUMS = {
+    "customers": "SUM(r.sign)",
+    "repeat_customers": "SUM(CASE WHEN r.orders_count >= 2 THEN r.sign ELSE 0 END)",
+    "orders": "SUM(r.sign * r.orders_count)",
+    "units": "SUM(r.sign * r.units)",
+    "returned_units": "SUM(r.sign * r.returned_units)",
+    "promo_customers": "SUM(CASE WHEN r.promo_codes_used > 0 THEN r.sign ELSE 0 END)",
+    "negative_feedbacks": "SUM(r.sign * r.negative_feedbacks)",
+    "watched": "SUM(r.sign * r.w)",
+    "amount_spent": "SUM(r.sign * r.amount_spent)",
+    "unconverted_orders": "SUM(r.sign * r.unconverted_orders)",
+}
+assert tuple(_SUMS) == ListingSummary.FIGURES
+
+#: The customer columns the figures read; a trigger on SQLite fires only when one of them changes.
+_CUSTOMER_COLUMNS = (
+    "account_id",
+    "orders_count",
+    "units",
+    "returned_units",
+    "promo_codes_used",
+    "negative_feedbacks",
+    "amount_spent",
+    "unconverted_orders",
+)
+
+#: Trigger and function names: (table model, event) -> name.
+_EVENTS = ("insert", "update", "delete")
+
+
+def _tables():
+    return Customer._meta.db_table, WatchlistEntry._meta.db_table, ListingSummary._meta.db_table
+
+
+def _customer_rows(alias, w, sign, from_sql=""):
+    """A ``SELECT`` of the delta's source columns from the customer row ``alias``."""
+    columns = ", ".join(f"{alias}.{column} AS {column}" for column in _CUSTOMER_COLUMNS)
+    return f"SELECT {columns}, {w} AS w, {sign} AS sign {from_sql}"
+
+
+def _watched(alias):
+    """1 when the customer ``alias`` has a watchlist entry, else 0."""
+    _, watchlist, _ = _tables()
+    return f"CASE WHEN EXISTS (SELECT 1 FROM {watchlist} we WHERE we.customer_id = {alias}.id) THEN 1 ELSE 0 END"
+
+
+def _delta_upsert(source_sql, *, replace=False):
+    """Upsert the sums of ``source_sql``'s rows per (account, segment) into the summary.
+
+    Adds them to the rows there (``replace=False``: a trigger's delta) or replaces the rows' figures
+    (the rebuild). Groups that sum to nothing are skipped, so an update that changes no figure (a new
+    name, an erasure) writes no summary row. Rows are written in (account, segment) order, so two
+    transactions lock them in the same order.
+    """
+    _, _, summary = _tables()
+    segments = " UNION ALL ".join(f"SELECT '{segment.value}' AS segment" for segment in SummarySegment)
+    member = " OR ".join(f"(seg.segment = '{segment.value}' AND {condition})" for segment, condition in _MEMBER.items())
+    sums = ", ".join(_SUMS.values())
+    having = "" if replace else "HAVING " + " OR ".join(f"{expression} <> 0" for expression in _SUMS.values())
+    if replace:
+        assignments = ", ".join(f"{name} = excluded.{name}" for name in _SUMS)
+    else:
+        assignments = ", ".join(
+            f"{name} = ROUND({summary}.{name} + excluded.{name}, 2)"
+            if name == "amount_spent"
+            else f"{name} = {summary}.{name} + excluded.{name}"
+            for name in _SUMS
+        )
+    # "WHERE 1 = 1": SQLite reads "ON CONFLICT" after a join as the join's constraint without a WHERE.
+    return (
+        f"INSERT INTO {summary} (account_id, segment, {', '.join(_SUMS)}) "
+        f"SELECT r.account_id, seg.segment, {sums} FROM ({source_sql}) r "
+        f"JOIN ({segments}) seg ON ({member}) WHERE 1 = 1 "
+        f"GROUP BY r.account_id, seg.segment {having} ORDER BY r.account_id, seg.segment "
+        f"ON CONFLICT (account_id, segment) DO UPDATE SET {assignments}"
+    )
+
+
+def _watchlist_rows(entries_from, sign):
+    """The delta of watchlist entries joined from ``entries_from`` (alias ``e``) being added (+1) or
+    removed (-1): their customers counted as watched minus counted as not watched."""
+    customers, _, _ = _tables()
+    from_sql = f"FROM {entries_from} JOIN {customers} c ON c.id = e.customer_id"
+    return f"{_customer_rows('c', 1, sign, from_sql)} UNION ALL {_customer_rows('c', 0, -sign, from_sql)}"
+
+
+def _postgresql_sources():
+    """``{(table, event): (delta source SQL, REFERENCING clause)}`` for the statement-level triggers."""
+    customers, watchlist, _ = _tables()
+    new_customers = _customer_rows("n", _watched("n"), 1, "FROM new_rows n")
+    old_customers = _customer_rows("o", _watched("o"), -1, "FROM old_rows o")
+    return {
+        (customers, "insert"): (new_customers, "REFERENCING NEW TABLE AS new_rows"),
+        (customers, "update"): (
+            f"{old_customers} UNION ALL {new_customers}",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ),
+        (customers, "delete"): (old_customers, "REFERENCING OLD TABLE AS old_rows"),
+        (watchlist, "insert"): (_watchlist_rows("new_rows e", 1), "REFERENCING NEW TABLE AS new_rows"),
+        (watchlist, "update"): (
+            f"{_watchlist_rows('old_rows e', -1)} UNION ALL {_watchlist_rows('new_rows e', 1)}",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ),
+        (watchlist, "delete"): (_watchlist_rows("old_rows e", -1), "REFERENCING OLD TABLE AS old_rows"),
+    }
+
+
+def _sqlite_sources():
+    """``{(table, event): (delta source SQL, event clause)}`` for the row-level triggers."""
+    customers, watchlist, _ = _tables()
+    new_customer = _customer_rows("NEW", _watched("NEW"), 1)
+    old_customer = _customer_rows("OLD", _watched("OLD"), -1)
+    one_entry = "(SELECT {row}.customer_id AS customer_id) e"
+    return {
+        (customers, "insert"): (new_customer, "INSERT"),
+        (customers, "update"): (
+            f"{old_customer} UNION ALL {new_customer}",
+            f"UPDATE OF {', '.join(_CUSTOMER_COLUMNS)}",
+        ),
+        (customers, "delete"): (old_customer, "DELETE"),
+        (watchlist, "insert"): (_watchlist_rows(one_entry.format(row="NEW"), 1), "INSERT"),
+        (watchlist, "update"): (
+            f"{_watchlist_rows(one_entry.format(row='OLD'), -1)} UNION ALL "
+            f"{_watchlist_rows(one_entry.format(row='NEW'), 1)}",
+            "UPDATE OF customer_id",
+        ),
+        (watchlist, "delete"): (_watchlist_rows(one_entry.format(row="OLD"), -1), "DELETE"),
+    }
+
+
+def _name(table, event):
+    return f"wc_summary_{'customer' if table == Customer._meta.db_table else 'watchlist'}_{event}"
+
+
+def create_triggers_sql(vendor):
+    """The statements creating the summary's triggers on ``vendor`` ("postgresql" or "sqlite")."""
+    statements = []
+    if vendor == "postgresql":
+        for (table, event), (source, referencing) in _postgresql_sources().items():
+            name = _name(table, event)
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN {_delta_upsert(source)}; RETURN NULL; END $$"
+            )
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+            )
+    elif vendor == "sqlite":
+        for (table, event), (source, event_clause) in _sqlite_sources().items():
+            statements.append(
+                f"CREATE TRIGGER {_name(table, event)} AFTER {event_clause} ON {table} "
+                f"FOR EACH ROW BEGIN {_delta_upsert(source)}; END"
+            )
+    else:
+        raise NotImplementedError(f"The listing summary has no triggers for {vendor}.")
+    return statements
+
+
+def drop_triggers_sql(vendor):
+    statements = []
+    customers, watchlist, _ = _tables()
+    for table in (customers, watchlist):
+        for event in _EVENTS:
+            name = _name(table, event)
+            if vendor == "postgresql":
+                statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                statements.append(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                statements.append(f"DROP TRIGGER IF EXISTS {name}")
+    return statements
+
+
+def _connection():
+    return connections[router.db_for_write(ListingSummary)]
+
+
+def rebuild_summary(account_ids=None, using=None):
+    """Recompute the summary rows of ``account_ids`` (every account when ``None``) from the customers,
+    set-based in the database; returns nothing. The triggers keep the summary current; this is the
+    belt-and-braces the statistics rebuild ends with (and what fills it after a migration)."""
+    connection = connections[using] if using else _connection()
+    customers, _, summary = _tables()
+    where, params = "", []
+    if account_ids is not None:
+        account_ids = list(account_ids)
+        if not account_ids:
+            return
+        where = f"WHERE c.account_id IN ({', '.join(['%s'] * len(account_ids))})"
+        params = account_ids
+    source = _customer_rows("c", _watched("c"), 1, f"FROM {customers} c {where}")
+    zero = ", ".join(f"{name} = 0" for name in _SUMS)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        # Rows of segments that have become empty would not be replaced: zero them first.
+        cursor.execute(
+            f"UPDATE {summary} SET {zero}"
+            + (f" WHERE account_id IN ({', '.join(['%s'] * len(account_ids))})" if account_ids is not None else ""),
+            params,
+        )
+        cursor.execute(_delta_upsert(source, replace=True), params)
+
+
+def ensure_triggers(using=None):
+    """(Re)create the triggers and rebuild the summary, if its table exists (after ``migrate``/``flush``)."""
+    connection = connections[using] if using else _connection()
+    if ListingSummary._meta.db_table not in connection.introspection.table_names():
+        return
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for statement in drop_triggers_sql(connection.vendor) + create_triggers_sql(connection.vendor):
+            cursor.execute(statement)
+    rebuild_summary(using=connection.alias)
