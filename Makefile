@@ -96,11 +96,11 @@ test-lowest: $(LOWEST_STAMP) $(AXE)
 # the benchmark harness runs on its own SQLite data); at the lowest versions all but the harness and the browser
 # tests marked version_neutral (each takes only Wagtail steps another browser test takes there too), so the
 # Celery worker and every Wagtail 7.0 screen and widget the plugin uses are still driven at the floors.
-# Under 30 minutes on a 2-core machine: the PostgreSQL and lowest-versions passes run side by side, one per
-# core (separate databases, ports, folders and virtualenvs), their output printed whole as each ends.
+# Under 30 minutes on a 2-core machine: the PostgreSQL, lowest-versions and in-site shop passes run two at a
+# time, one per core (separate databases, ports, folders and virtualenvs), their output printed whole as each ends.
 test: system-deps venv lint checks docs wheel-check
 	$(MAKE) test-sqlite
-	$(MAKE) -j2 --output-sync=target test-postgres-pass test-lowest-pass
+	$(MAKE) -j2 --output-sync=target test-postgres-pass test-lowest-pass test-contrib
 
 .PHONY: test-postgres-pass test-lowest-pass
 test-postgres-pass:
@@ -118,18 +118,20 @@ test-lowest-pass:
 SALESMAN_VENV ?= .venv-salesman
 OSCAR_VENV ?= .venv-oscar
 SALESMAN_STAMP := $(SALESMAN_VENV)/.installed-salesman
+# Only what the shops' tests use (not the browser, worker or release tools of the main suite's [test] extra).
+CONTRIB_TEST_TOOLS := "pytest>=8" "pytest-django>=4.8"
 OSCAR_STAMP := $(OSCAR_VENV)/.installed-oscar
 
 $(SALESMAN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(SALESMAN_VENV)
 	$(SALESMAN_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SALESMAN_VENV)/bin/python -m pip install -q -e ".[test,salesman]" "Django>=5.2,<6.0"
+	$(SALESMAN_VENV)/bin/python -m pip install -q -e ".[salesman,modeladmin]" "Django>=5.2,<6.0" $(CONTRIB_TEST_TOOLS)
 	touch $(SALESMAN_STAMP)
 
 $(OSCAR_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(OSCAR_VENV)
 	$(OSCAR_VENV)/bin/python -m pip install -q --upgrade pip
-	$(OSCAR_VENV)/bin/python -m pip install -q -e ".[test,oscar]"
+	$(OSCAR_VENV)/bin/python -m pip install -q -e ".[oscar,modeladmin]" $(CONTRIB_TEST_TOOLS)
 	touch $(OSCAR_STAMP)
 
 .PHONY: test-contrib
