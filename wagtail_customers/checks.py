@@ -267,7 +267,7 @@ def check_erasure_key(app_configs=None, **kwargs):
 @register(Tags.security)
 def check_credentials_keys(app_configs=None, **kwargs):
     """``CREDENTIALS_KEYS`` holds valid Fernet keys (E050); stored connections need one (W050)."""
-    from .secrets import configured_keys
+    from .credentials import configured_keys
 
     raw = user_settings()
     keys = raw.get("CREDENTIALS_KEYS") if isinstance(raw, dict) else None

@@ -18,9 +18,9 @@ from .views.imports import urls as import_urls
 from .views.listing.accounts import seller_account_viewset
 from .views.listing.menu_items import seller_accounts_menu_item
 from .views.listing.viewset import customer_viewset
-from .views.retention import urls as retention_urls
 from .views.listing.watchlist_snippet import WatchlistEntryBulkDeleteAction, watchlist_entry_viewset
 from .views.methods import refuse_unoffered_methods
+from .views.retention import urls as retention_urls
 from .views.sharing import urls as sharing_urls
 
 # Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail

@@ -35,7 +35,7 @@ class ChannelConnection(models.Model):
     account = models.OneToOneField(
         SellerAccount, on_delete=models.CASCADE, related_name="connection", verbose_name=_("seller account")
     )
-    #: The credentials as a Fernet token (``wagtail_customers.secrets``); never shown, never logged.
+    #: The credentials as a Fernet token (``wagtail_customers.credentials``); never shown, never logged.
     encrypted_credentials = models.TextField(_("credentials (encrypted)"), blank=True, editable=False)
     #: The random part of the public webhook URL (/customers-webhooks/<token>/); not a secret the
     #: signature depends on, only an address that does not reveal the account's id.
@@ -82,12 +82,12 @@ class ChannelConnection(models.Model):
         return bool(self.encrypted_credentials)
 
     def get_credentials(self):
-        from ..secrets import decrypt_credentials
+        from ..credentials import decrypt_credentials
 
         return decrypt_credentials(self.encrypted_credentials) if self.encrypted_credentials else {}
 
     def set_credentials(self, credentials):
-        from ..secrets import encrypt_credentials
+        from ..credentials import encrypt_credentials
 
         self.encrypted_credentials = encrypt_credentials(credentials)
 

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from ..channels.base import ChannelError, RateLimited
 from ..channels.registry import get_adapter_class
 from ..conf import get_setting
+from ..credentials import CredentialsUnreadable
 from ..models import (
     ChannelConnection,
     ConnectionState,
@@ -48,7 +49,6 @@ from ..models import (
     WebhookDelivery,
 )
 from ..models.connections import ORDERS_STREAM
-from ..secrets import CredentialsUnreadable
 from .ingestion import IngestionError, IngestionResult, record_orders
 
 logger = logging.getLogger("wagtail_customers.channels")

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from ...credentials import rotate_credentials
 from ...models import ChannelConnection
-from ...secrets import rotate_credentials
 
 
 class Command(BaseCommand):

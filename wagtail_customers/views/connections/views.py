@@ -24,9 +24,9 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...channels.base import ChannelError
 from ...channels.registry import get_adapter_class
+from ...credentials import encryption_available
 from ...ids import parse_id
 from ...models import ChannelConnection, ConnectionState, SellerAccount, SyncOutcome
-from ...secrets import encryption_available
 from ...services import channel_sync
 from ...task_queue import task_queue_configured
 from ..listing.accounts import may_manage_accounts
