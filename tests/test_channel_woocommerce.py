@@ -561,6 +561,8 @@ def test_webhook_signature_good_bad_and_missing(httpserver):
     without_secret = adapter_for(store, webhook_secret="")
     assert not without_secret.verify_webhook(headers, body)
     assert sign_webhook(body) == headers["X-WC-Webhook-Signature"]
+    # A tampered header with non-ASCII characters is a failed check, not an exception (a 500).
+    assert not adapter.verify_webhook({**headers, "X-WC-Webhook-Signature": "sïgnature=="}, body)
 
 
 def test_webhook_topics_and_delivery_ids(httpserver):

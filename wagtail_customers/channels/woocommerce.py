@@ -165,8 +165,10 @@ class WooCommerceAdapter(ChannelAdapter):
         signature = _header(headers, "X-WC-Webhook-Signature")
         if not secret or not signature:
             return False
-        expected = base64.b64encode(hmac.new(secret.encode(), bytes(body), hashlib.sha256).digest()).decode()
-        return hmac.compare_digest(expected, signature.strip())
+        expected = base64.b64encode(hmac.new(secret.encode(), bytes(body), hashlib.sha256).digest())
+        # Compared as bytes: compare_digest raises TypeError on a str with non-ASCII characters, and a
+        # tampered header may carry them (a 500 instead of the 401).
+        return hmac.compare_digest(expected, signature.strip().encode("utf-8", "surrogateescape"))
 
     def is_webhook_ping(self, headers, body):
         """True for the unsigned ping WooCommerce sends when a webhook is saved (``webhook_id=<n>``).
