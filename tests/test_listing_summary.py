@@ -13,9 +13,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.factories import order_data
 from tests.listing_support import staff_user
+from tests.test_statistics_property import orders
 from wagtail_customers.listing import TABS, CustomerListing, listing_statistics
 from wagtail_customers.models import Channel, Customer, ListingSummary, SellerAccount, WatchlistEntry
 from wagtail_customers.services.erasure import erase_customers
@@ -260,3 +263,40 @@ def test_unfiltered_page_runs_no_aggregate_over_the_customers(admin_client, shop
     # Only the live "new customers" count, bounded by the (account, first_order_at) index.
     assert len(aggregates) == 1, aggregates
     assert "first_order_at" in aggregates[0]
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["orders", "orders", "watch", "unwatch", "delete", "rebuild"]),
+            st.integers(min_value=0, max_value=1),
+            st.lists(orders(), min_size=1, max_size=4),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_summary_equals_a_fresh_aggregate_after_random_sequences(steps):
+    """Random sequences through the ingestion service (the statistics property test's orders), the
+    watchlist, deletes and the rebuild, over two seller accounts in two currencies."""
+    SellerAccount.objects.all().delete()
+    accounts = [
+        SellerAccount.objects.create(name="P", currency="USD"),
+        SellerAccount.objects.create(name="Q", currency="EUR"),
+    ]
+    for action, which, batch in steps:
+        account = accounts[which]
+        customers = Customer.objects.filter(account=account).order_by("pk")
+        if action == "orders":
+            record_orders(account, batch, batch_size=3)
+        elif action == "watch":
+            add_to_watchlist(customers[: len(batch)], None)
+        elif action == "unwatch":
+            WatchlistEntry.objects.filter(customer__in=customers[: len(batch)]).delete()
+        elif action == "delete" and customers:
+            customers.filter(pk=customers[0].pk).delete()
+        elif action == "rebuild":
+            rebuild_statistics()
+        assert_summary_is_fresh()
