@@ -8,6 +8,7 @@ sale report in /work/shared/realdata/amazon/.
 
 import base64
 import csv
+import gzip
 import json
 import re
 import threading
@@ -54,6 +55,7 @@ class AmazonStandIn:
     """
 
     def __init__(self, httpserver, orders=(), items=None, events=None):
+        self.base_url = httpserver.url_for("").rstrip("/")
         self.orders = sorted(orders, key=lambda order: order["LastUpdateDate"])
         self.items = items or {}
         self.events = events or {}
@@ -74,6 +76,21 @@ class AmazonStandIn:
         httpserver.expect_request(re.compile(r"^/finances/v0/orders/[^/]+/financialEvents$")).respond_with_handler(
             self.get_financial_events
         )
+        httpserver.expect_request(re.compile(r"^/orders/v0/orders/[^/]+$")).respond_with_handler(self.get_order)
+        #: Reports API 2021-06-30. ``report_plans[reportType]``: (processing statuses given one per getReport
+        #: call, the last one repeated; document bytes; compression or None). Without a plan Amazon cancels
+        #: the report (it does when there is no data for the period).
+        self.report_plans = {}
+        self.report_requests, self.reports, self.document_fetches = [], {}, []
+        httpserver.expect_request("/reports/2021-06-30/reports", method="POST").respond_with_handler(self.create_report)
+        httpserver.expect_request(re.compile(r"^/reports/2021-06-30/reports/[^/]+$")).respond_with_handler(
+            self.get_report
+        )
+        httpserver.expect_request(re.compile(r"^/reports/2021-06-30/documents/[^/]+$")).respond_with_handler(
+            self.get_report_document
+        )
+        # The document's pre-signed URL (S3 in production): no access token.
+        httpserver.expect_request(re.compile(r"^/report-bucket/[^/]+$")).respond_with_handler(self.document)
         httpserver.expect_request("/sellers/v1/marketplaceParticipations").respond_with_handler(
             lambda request: self.answer("orders", request) or json_response(fixture("marketplace_participations.json"))
         )
@@ -133,6 +150,68 @@ class AmazonStandIn:
         if queued := self.answer("events", request):
             return queued
         return json_response({"payload": {"FinancialEvents": self.events.get(order_id, {})}})
+
+    def get_order(self, request):
+        order_id = request.path.split("/")[-1]
+        if queued := self.answer("orders", request):
+            return queued
+        for order in self.orders:
+            if order["AmazonOrderId"] == order_id:
+                return json_response({"payload": order})
+        return json_response(
+            {"errors": [{"code": "NotFound", "message": "Order not found", "details": ""}]}, status=404
+        )
+
+    def create_report(self, request):
+        if queued := self.answer("reports", request):
+            return queued
+        body = json.loads(request.data)
+        self.report_requests.append(body)
+        report_id = f"5000{len(self.report_requests):04d}"
+        statuses, content, compression = self.report_plans.get(body["reportType"], (["CANCELLED"], b"", None))
+        self.reports[report_id] = {"body": body, "statuses": list(statuses), "content": content, "gzip": compression}
+        return json_response({"reportId": report_id}, status=202)
+
+    def get_report(self, request):
+        if queued := self.answer("reports", request):
+            return queued
+        report_id = request.path.split("/")[-1]
+        report = self.reports[report_id]
+        status = report["statuses"].pop(0) if len(report["statuses"]) > 1 else report["statuses"][0]
+        body = report["body"]
+        answer = {
+            "reportId": report_id,
+            "reportType": body["reportType"],
+            "marketplaceIds": body["marketplaceIds"],
+            "dataStartTime": body["dataStartTime"],
+            "dataEndTime": body["dataEndTime"],
+            "createdTime": body["dataEndTime"],
+            "processingStatus": status,
+        }
+        if status in ("IN_PROGRESS", "DONE", "FATAL"):
+            answer["processingStartTime"] = body["dataEndTime"]
+        if status in ("DONE", "FATAL"):
+            answer["processingEndTime"] = body["dataEndTime"]
+            # FATAL reports may have a document too: the error report (never read as data).
+            answer["reportDocumentId"] = f"amzn1.spdoc.1.4.eu.{report_id}"
+        return json_response(answer)
+
+    def get_report_document(self, request):
+        if queued := self.answer("reports", request):
+            return queued
+        document_id = request.path.split("/")[-1]
+        report = self.reports[document_id.rsplit(".", 1)[-1]]
+        answer = {"reportDocumentId": document_id, "url": f"{self.base_url}/report-bucket/{document_id}"}
+        if report["gzip"]:
+            answer["compressionAlgorithm"] = "GZIP"
+        return json_response(answer)
+
+    def document(self, request):
+        document_id = request.path.split("/")[-1]
+        self.document_fetches.append(document_id)
+        report = self.reports[document_id.rsplit(".", 1)[-1]]
+        content = gzip.compress(report["content"]) if report["gzip"] else report["content"]
+        return Response(content, content_type="text/plain; charset=utf-8")
 
     def get_order_items(self, request):
         order_id = request.path.split("/")[-2]
@@ -237,7 +316,7 @@ def test_the_documented_order_and_items_are_mapped(httpserver, stand_in_urls, am
     page = adapter().fetch_orders(since=datetime(2026, 11, 1, tzinfo=UTC))
 
     assert page.done is True
-    assert json.loads(page.cursor) == {"after": PASS_UPPER_BOUND}
+    assert json.loads(page.cursor)["after"] == PASS_UPPER_BOUND
     assert stand_in.orders_requests[0]["LastUpdatedAfter"] == "2026-11-01T00:00:00Z"
     assert stand_in.orders_requests[0]["MarketplaceIds"] == "A1PA6795UKMFR9"
     shipped, pending = page.orders
@@ -355,7 +434,7 @@ def test_hundreds_of_real_orders_over_several_pages(httpserver, stand_in_urls, a
     assert len(stand_in.items_requests) == 350
     # One access token for the whole pass.
     assert len(stand_in.token_requests) == 1
-    assert json.loads(cursor) == {"after": PASS_UPPER_BOUND}
+    assert json.loads(cursor)["after"] == PASS_UPPER_BOUND
 
     record_orders(amazon_account, pulled)
     assert Order.objects.filter(account=amazon_account).count() == 350
@@ -525,7 +604,7 @@ def test_an_expired_next_token_starts_the_pass_again(httpserver, stand_in_urls, 
     restart = the_adapter.fetch_orders(cursor=first.cursor)
 
     assert (restart.orders, restart.done) == ([], False)
-    assert json.loads(restart.cursor) == {"after": "2026-09-01T00:00:00Z"}
+    assert json.loads(restart.cursor) == {"after": "2026-09-01T00:00:00Z"}  # nothing of the reports yet
     rest, _, _ = pull_all(the_adapter, cursor=restart.cursor)
     assert len(rest) == 150
 

@@ -5,7 +5,8 @@ items, prices, promotion discounts and promotion ids, status, dates and the ship
 postal code and country; for shipped orders the fees and refunds of the Finances API (v0). No buyer
 id; the buyer's e-mail (Amazon's relay address) and name only when Amazon includes them (they are
 restricted personal data, given with a restricted data token to apps with the role for it), so most
-orders are their own customer, as in Amazon's order reports.
+orders are their own customer, as in Amazon's order reports. Returned quantities and seller feedback come
+from two reports (Reports API), merged into the orders they name: see ``amazon_reports``.
 
 Pointing the client elsewhere (a sandbox, a local stand-in server): ``CHANNEL_API_URLS["amazon"]``
 with ``"sp_api"`` (the Selling Partner API's base URL) and ``"lwa"`` (Login with Amazon's token URL).
@@ -16,6 +17,7 @@ every request, so the adapter sets that attribute after construction when a base
 """
 
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,6 +34,7 @@ from sp_api.base.exceptions import (
     SellingApiBadRequestException,
     SellingApiException,
     SellingApiForbiddenException,
+    SellingApiNotFoundException,
     SellingApiRequestThrottledException,
 )
 
@@ -39,6 +42,7 @@ from ..conf import get_setting
 from ..importers.amazon import STATUSES, charged_total
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
+from . import amazon_reports
 from .base import (
     AuthenticationFailed,
     ChannelAdapter,
@@ -51,6 +55,7 @@ from .base import (
     parse_datetime_utc,
 )
 
+logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 #: The Orders API's ``OrderStatus`` values -> (order status, fulfilment status). Those the order reports
 #: also use come from the importers' table, so a file import and a pull agree.
@@ -80,6 +85,12 @@ ITEMS_MAX_WAIT_SECONDS = 120
 #: Waiting is capped per 429 too, whatever the header says.
 ITEMS_MAX_SINGLE_WAIT_SECONDS = 30
 DEFAULT_LWA_URL = "https://api.amazon.com/auth/o2/token"
+
+
+class NotFound(ChannelError):
+    """Amazon does not know the thing asked for (404), for example an order a report names."""
+
+    retryable = False
 
 
 def api_urls():
@@ -134,7 +145,7 @@ class AmazonAdapter(ChannelAdapter):
             help_text=_("Two-letter code of the marketplace, e.g. DE, UK, US; it also picks the region."),
         ),
     )
-    capabilities = ChannelCapabilities(buyer_email=False, returns=False, feedback=False, fees=True)
+    capabilities = ChannelCapabilities(buyer_email=False, returns=True, feedback=True, fees=True)
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
@@ -151,6 +162,10 @@ class AmazonAdapter(ChannelAdapter):
         self._clients = {}
         #: False once the Finances API refused this app (no Finance and Accounting role): no fees, no refunds.
         self.fees_available = True
+        #: False once the Reports API refused this app (no role for the reports): no returns, no feedback.
+        self.reports_available = True
+        #: Each order's ASIN by SKU, for returns rows that name only the ASIN.
+        self._asins = {}
 
     # The library's clients, one per API, sharing nothing but the credentials.
     def _client(self, api_class):
@@ -196,6 +211,10 @@ class AmazonAdapter(ChannelAdapter):
                 ) from None
             except SellingApiBadRequestException:
                 raise
+            except SellingApiNotFoundException as error:
+                raise NotFound(
+                    _("Amazon does not know it (404): %(message)s") % {"message": _error_text(error)}
+                ) from None
             except SellingApiException as error:
                 raise ChannelError(
                     _("Amazon answered with an error (%(code)s): %(message)s")
@@ -230,6 +249,8 @@ class AmazonAdapter(ChannelAdapter):
     def fetch_orders(self, *, cursor=None, since=None):
         state = json.loads(cursor) if cursor else {"after": _iso(since or datetime(1995, 1, 1, tzinfo=UTC))}
         next_token = state.get("next_token")
+        # The reports' progress and the returns and feedback kept per order go from cursor to cursor.
+        carried = {key: state[key] for key in ("reports", "kept") if state.get(key)}
         started = _iso(datetime.now(UTC) - SETTLING)
         try:
             if next_token:
@@ -239,23 +260,64 @@ class AmazonAdapter(ChannelAdapter):
         except SellingApiBadRequestException as error:
             if next_token:
                 # NextToken is short-lived: start the pass again from its date (recorded orders are no-ops).
-                return OrderPage(orders=[], cursor=json.dumps({"after": state["after"]}), done=False)
+                return OrderPage(orders=[], cursor=json.dumps({"after": state["after"], **carried}), done=False)
             raise ChannelError(_("Amazon refused the request: %(message)s") % {"message": _error_text(error)}) from None
         raw_orders = payload.get("Orders")
         if not isinstance(raw_orders, list):
             raise MalformedResponse(_("Amazon's getOrders answer has no Orders list."))
         # The upper bound of this pass: Amazon's own (LastUpdatedBefore), kept from the pass's first page.
         upto = state.get("upto") or payload.get("LastUpdatedBefore") or started
-        orders = [self._order(raw) for raw in raw_orders]
+        kept = carried.get("kept") or {}
+        orders = [self._with_kept(self._order(raw), kept) for raw in raw_orders]
         token = payload.get("NextToken")
         if token:
             return OrderPage(
                 orders=orders,
-                cursor=json.dumps({"after": state["after"], "next_token": token, "upto": upto}),
+                cursor=json.dumps({"after": state["after"], "next_token": token, "upto": upto, **carried}),
                 done=False,
             )
         after = max(state["after"], upto, key=lambda value: parse_datetime_utc(value))
-        return OrderPage(orders=orders, cursor=json.dumps({"after": after}), done=True)
+        next_state = {"after": after, **carried}
+        orders = self._merge_reports(next_state, state["after"], orders)
+        return OrderPage(orders=orders, cursor=json.dumps(next_state), done=True)
+
+    def _with_kept(self, order, kept):
+        return amazon_reports.apply_kept(order, kept.get(order.external_id), self._asins.get(order.external_id, {}))
+
+    def _merge_reports(self, state, pass_start, orders):
+        """At the end of a pass: read the returns and feedback reports (``state`` keeps their progress) and
+        hand over, beside ``orders``, the orders they name, fetched again, with returned quantities and feedback.
+        """
+        if not self.reports_available:
+            return orders
+        now = datetime.now(UTC)
+        reports = amazon_reports.report_state(state, pass_start, now)
+        rows = {}
+        try:
+            for kind in amazon_reports.REPORT_TYPES:
+                rows[kind] = amazon_reports.run_report(self, kind, reports[kind], now, time.sleep) or []
+        except AuthenticationFailed:
+            # The orders were read a moment ago with the same token: the app lacks the role for reports.
+            self.reports_available = False
+            state.pop("reports", None)
+            return orders
+        returns = amazon_reports.read_returns(rows.get("returns", []))
+        feedback = amazon_reports.read_feedback(rows.get("feedback", []), self.marketplace.name)
+        kept = state.setdefault("kept", {})
+        amazon_reports.remember(kept, returns, feedback, now)
+        if not kept:
+            state.pop("kept")
+        by_id = {order.external_id: order for order in orders}
+        for order_id in dict.fromkeys([*returns, *feedback]):
+            if order_id not in by_id:
+                try:
+                    raw = self._call_waiting(Orders, "get_order", order_id)
+                except NotFound:
+                    logger.info("Amazon report names order %s, which getOrder does not know; skipped.", order_id)
+                    continue
+                by_id[order_id] = self._order(raw)
+            self._with_kept(by_id[order_id], kept)
+        return list(by_id.values())
 
     def _call_waiting(self, api_class, method, order_id, **kwargs):
         """A per-order call (items, financial events), waiting out its throttling within the page."""
@@ -325,6 +387,7 @@ class AmazonAdapter(ChannelAdapter):
                 % {"value": str(raw)[:200]}
             ) from None
         items = self._order_items(order_id)
+        self._asins[order_id] = {item.get("SellerSKU") or "": item.get("ASIN") or "" for item in items}
         lines, subtotal, shipping, tax, discount, codes = [], ZERO, ZERO, ZERO, ZERO, []
         currency = (raw.get("OrderTotal") or {}).get("CurrencyCode") or ""
         for item in items:
