@@ -120,6 +120,18 @@ def test_a_delivery_older_than_a_pull_that_confirmed_the_order_is_left_out(conne
     assert (confirmed.total, confirmed.sync_status) == (10, "synced")
 
 
+def test_an_adapter_error_fails_the_run_instead_of_leaving_it_running(connection):
+    # The test channel's mapping raises KeyError on an order without an id: an adapter bug, not a ChannelError.
+    outcome = channel_sync.process_webhook(connection.pk, "orders/create", {"secret": "x"}, "broken")
+
+    assert outcome == "failed"
+    run = SyncRun.objects.get(kind=SyncKind.WEBHOOK)
+    assert (run.outcome, run.finished_at is not None) == ("failed", True)
+    assert "KeyError" in run.error
+    # No delivery id is kept: a redelivery is processed again.
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_unknown_token_404_get_405_and_a_paused_connection_records_nothing(client, connection):
     assert post(client, connection, fixture_order(53), token="no-such-token").status_code == 404
     url = reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])

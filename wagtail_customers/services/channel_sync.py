@@ -450,4 +450,19 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
         message = error.message if isinstance(error, ChannelError) else str(error)
         SyncRun.objects.filter(pk=run.pk).update(outcome=SyncOutcome.FAILED, finished_at=timezone.now(), error=message)
         return "failed"
+    except Exception as error:  # noqa: BLE001 - recorded as a failure, never with its text (as in a pull)
+        # Else the run stayed "running" for ever (forget_old_deliveries keeps running runs). The delivery id was
+        # rolled back with the page, so a redelivery is processed again; the next pull fetches the orders anyway.
+        logger.error(
+            "Webhook delivery for connection %s failed with %s:\n%s",
+            connection.pk,
+            type(error).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        SyncRun.objects.filter(pk=run.pk).update(
+            outcome=SyncOutcome.FAILED,
+            finished_at=timezone.now(),
+            error=_("Unexpected error (%(error)s); see the server log.") % {"error": type(error).__name__},
+        )
+        return "failed"
     return "recorded"
