@@ -45,11 +45,12 @@ def json_response(body, status=200, headers=None):
 
 
 class AmazonStandIn:
-    """Orders API v0, Sellers API v1 and the LWA token endpoint, answering as Amazon documents them.
+    """Orders API v0, Finances API v0, Reports API 2021-06-30, Sellers API v1 and the LWA token endpoint,
+    answering as Amazon documents them.
 
-    ``orders`` are getOrders' order objects, ``items`` their getOrderItems lists by order id. Answers
-    queued in ``next_answers[kind]`` ("token", "orders", "items") are given once, before the normal ones;
-    ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request number) and
+    ``orders`` are getOrders' order objects, ``items`` their getOrderItems lists by order id. Answers queued in
+    ``next_answers[kind]`` ("token", "orders", "items", "events", "reports", "documents") are given once, before
+    the normal ones; ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request number) and
     ``release`` (a threading.Event) keep that getOrders request waiting until the test releases it.
     ``upper_bound`` is the pass's end Amazon reports (``LastUpdatedBefore``).
     """
@@ -209,6 +210,8 @@ class AmazonStandIn:
     def document(self, request):
         document_id = request.path.split("/")[-1]
         self.document_fetches.append(document_id)
+        if self.next_answers["documents"]:
+            return self.next_answers["documents"].pop(0)
         report = self.reports[document_id.rsplit(".", 1)[-1]]
         content = gzip.compress(report["content"]) if report["gzip"] else report["content"]
         return Response(content, content_type="text/plain; charset=utf-8")

@@ -1,0 +1,201 @@
+"""Amazon's returns and seller-feedback reports through the Reports API stand-in of tests/test_channel_amazon.py.
+
+The report documents (tests/fixtures/channels/amazon/*_report.tsv) are written in Amazon's column layouts:
+the flat-file returns report (return-date, order-id, sku, asin, ..., quantity, ..., reason) and the
+seller-feedback report (Date, Rating, Comments, Your Response, Order ID, Rater Email; dates day first in
+Europe). A report goes IN_QUEUE -> IN_PROGRESS -> DONE, or ends CANCELLED (no data) or FATAL.
+"""
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.test_channel_amazon import (
+    FIXTURES,
+    AmazonStandIn,
+    adapter,
+    amazon_account,  # noqa: F401 - a fixture
+    fixture,
+    json_response,
+    stand_in_urls,  # noqa: F401 - a fixture
+)
+from wagtail_customers.channels import amazon_reports
+from wagtail_customers.channels.amazon_reports import FEEDBACK, RETURNS
+from wagtail_customers.channels.base import ChannelError
+from wagtail_customers.models import Feedback, OrderLine
+from wagtail_customers.services.ingestion import record_orders
+
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+RETURNS_DOCUMENT = (FIXTURES / "returns_report.tsv").read_bytes()
+RETURNS_KIND, FEEDBACK_KIND = "returns", "feedback"
+FEEDBACK_DOCUMENT = (FIXTURES / "seller_feedback_report.tsv").read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def no_waiting_between_polls(monkeypatch):
+    # The number of polls is kept; only the pause between them (10 s) is not waited in tests.
+    monkeypatch.setattr(amazon_reports, "REPORT_POLL_SECONDS", 0)
+
+
+def stand_in_with_orders(httpserver):
+    """The documented orders (in the pass) and an older one (not in it) that the reports name."""
+    documented = fixture("get_orders.json")["payload"]["Orders"]
+    items = fixture("get_order_items.json")["payload"]["OrderItems"]
+    older = copy.deepcopy(documented[0])
+    older.update(
+        AmazonOrderId="303-1234567-0000003",
+        PurchaseDate="2026-10-10T10:00:00Z",
+        LastUpdateDate="2026-10-12T10:00:00Z",
+    )
+    return AmazonStandIn(
+        httpserver,
+        [*documented, older],
+        {"303-1234567-0000001": items, "303-1234567-0000003": [copy.deepcopy(items[1])]},
+    )
+
+
+def by_id(orders):
+    found = {order.external_id: order for order in orders}
+    assert len(found) == len(orders), "an order handed over twice in one page"
+    return found
+
+
+def returned(order):
+    return {line.sku: line.returned_quantity for line in order.lines}
+
+
+def test_returns_and_feedback_are_merged_into_the_orders_they_name(httpserver, stand_in_urls, amazon_account):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[RETURNS] = (["IN_QUEUE", "IN_PROGRESS", "DONE"], RETURNS_DOCUMENT, None)
+    stand_in.report_plans[FEEDBACK] = (["DONE"], FEEDBACK_DOCUMENT, "GZIP")
+
+    page = adapter().fetch_orders(since=SINCE)
+
+    assert page.done is True
+    requested = {body["reportType"]: body for body in stand_in.report_requests}
+    assert set(requested) == {RETURNS, FEEDBACK}
+    assert requested[RETURNS]["marketplaceIds"] == ["A1PA6795UKMFR9"]
+    assert requested[RETURNS]["dataStartTime"].startswith("2026-11-01T00:00:00")
+    orders = by_id(page.orders)
+    # The two orders of the pass, and the older one the reports name, fetched again (getOrder); the order
+    # Amazon does not know (404) is left out.
+    assert set(orders) == {"303-1234567-0000001", "303-1234567-0000002", "303-1234567-0000003"}
+    shipped = orders["303-1234567-0000001"]
+    assert returned(shipped) == {"MUG-BLUE-350": 2, "COASTER-SET-4": 0}  # two rows of one each
+    assert shipped.returned_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert (shipped.feedback.rating, shipped.feedback.comment) == (2, "Tasse kam mit gesprungenem Henkel an.")
+    assert shipped.feedback.left_at == datetime(2026, 11, 22, tzinfo=UTC)  # 22/11/26: day first in Germany
+    older = orders["303-1234567-0000003"]
+    assert returned(older) == {"COASTER-SET-4": 1}  # the row names only the ASIN
+    assert older.feedback.rating == 5
+    assert orders["303-1234567-0000002"].feedback is None  # a rating of 7 is not Amazon's: skipped
+    # The reports are done: the next pass asks from where these ended, and the rows are kept per order.
+    state = json.loads(page.cursor)
+    assert state["reports"][RETURNS_KIND] == {"since": requested[RETURNS]["dataEndTime"]}
+    assert set(state["kept"]) == {"303-1234567-0000001", "303-1234567-0000003", "303-9999999-0000009"}
+    assert "Rater Email" not in page.cursor and "@marketplace" not in page.cursor
+
+    record_orders(amazon_account, page.orders)
+    line = OrderLine.objects.get(order__external_id="303-1234567-0000001", sku="MUG-BLUE-350")
+    assert line.returned_quantity == 2
+    assert Feedback.objects.get(order__external_id="303-1234567-0000003").rating == 5
+    assert Feedback.objects.count() == 2
+
+
+def test_a_report_still_in_progress_is_looked_at_again_next_pass(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[RETURNS] = (["IN_PROGRESS"], RETURNS_DOCUMENT, None)
+    the_adapter = adapter()
+
+    first = the_adapter.fetch_orders(since=SINCE)
+
+    assert first.done is True
+    assert all(line.returned_quantity == 0 for order in first.orders for line in order.lines)
+    pending = json.loads(first.cursor)["reports"][RETURNS_KIND]
+    assert pending["id"] and pending["since"].startswith("2026-11-01")
+    asked = len(stand_in.report_requests)
+
+    # Amazon finishes it; the next pass asks for no new returns report, it reads the pending one.
+    stand_in.reports[pending["id"]]["statuses"] = ["DONE"]
+    second = the_adapter.fetch_orders(cursor=first.cursor)
+
+    assert [body["reportType"] for body in stand_in.report_requests[asked:]] == [FEEDBACK]
+    assert returned(by_id(second.orders)["303-1234567-0000001"])["MUG-BLUE-350"] == 2
+    assert "id" not in json.loads(second.cursor)["reports"][RETURNS_KIND]
+
+
+def test_a_fatal_report_is_asked_for_again_and_a_cancelled_one_means_no_data(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[RETURNS] = (["IN_PROGRESS", "FATAL"], b"", None)
+    stand_in.report_plans[FEEDBACK] = (["IN_QUEUE", "CANCELLED"], b"", None)
+    the_adapter = adapter()
+
+    first = the_adapter.fetch_orders(since=SINCE)
+
+    state = json.loads(first.cursor)["reports"]
+    # FATAL: nothing read (not even its error document), the same period is asked for next pass.
+    assert state[RETURNS_KIND] == {"since": "2026-11-01T00:00:00Z"}
+    # CANCELLED: Amazon had nothing for the period; the next report starts where this one ended.
+    assert state[FEEDBACK_KIND]["since"] > "2026-11-01T00:00:00Z" and "id" not in state[FEEDBACK_KIND]
+    assert stand_in.document_fetches == []
+    assert all(order.feedback is None for order in first.orders)
+
+    stand_in.report_plans[RETURNS] = (["DONE"], RETURNS_DOCUMENT, None)
+    second = the_adapter.fetch_orders(cursor=first.cursor)
+
+    again = [body for body in stand_in.report_requests if body["reportType"] == RETURNS]
+    assert [body["dataStartTime"][:19] for body in again] == ["2026-11-01T00:00:00"] * 2
+    assert returned(by_id(second.orders)["303-1234567-0000003"]) == {"COASTER-SET-4": 1}
+
+
+def test_returns_and_feedback_stay_when_the_order_is_pulled_again(httpserver, stand_in_urls, amazon_account):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[RETURNS] = (["DONE"], RETURNS_DOCUMENT, None)
+    stand_in.report_plans[FEEDBACK] = (["DONE"], FEEDBACK_DOCUMENT, "GZIP")
+    the_adapter = adapter()
+    first = the_adapter.fetch_orders(since=SINCE)
+    record_orders(amazon_account, first.orders)
+
+    # The order changes on Amazon later; the reports of the next pass have nothing new (cancelled).
+    stand_in.report_plans.clear()
+    changed = next(order for order in stand_in.orders if order["AmazonOrderId"] == "303-1234567-0000001")
+    changed["LastUpdateDate"] = "2026-12-01T12:00:00Z"
+    stand_in.upper_bound = "2026-12-02T00:00:00Z"
+    second = the_adapter.fetch_orders(cursor=first.cursor)
+
+    again = by_id(second.orders)
+    assert set(again) == {"303-1234567-0000001"}
+    assert returned(again["303-1234567-0000001"])["MUG-BLUE-350"] == 2
+    assert again["303-1234567-0000001"].feedback.rating == 2
+    result = record_orders(amazon_account, second.orders)
+    assert result.orders_unchanged == 1
+    assert OrderLine.objects.get(order__external_id="303-1234567-0000001", sku="MUG-BLUE-350").returned_quantity == 2
+    assert Feedback.objects.filter(order__external_id="303-1234567-0000001").exists()
+
+
+def test_without_the_reports_role_orders_come_without_returns(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    refused = json_response(fixture("unauthorized.json"), status=403)
+    stand_in.next_answers["reports"] += [refused, refused]
+    the_adapter = adapter()
+
+    page = the_adapter.fetch_orders(since=SINCE)
+
+    assert page.done is True
+    assert {order.external_id for order in page.orders} == {"303-1234567-0000001", "303-1234567-0000002"}
+    assert the_adapter.reports_available is False
+    assert "reports" not in json.loads(page.cursor)
+
+
+def test_an_expired_document_url_is_a_retryable_error(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[RETURNS] = (["DONE"], RETURNS_DOCUMENT, None)
+    # S3 answers an expired pre-signed URL with 403 and an XML error: never read as a report.
+    stand_in.next_answers["documents"].append(json_response({"Error": "Request has expired"}, status=403))
+
+    with pytest.raises(ChannelError) as raised:
+        adapter().fetch_orders(since=SINCE)
+
+    assert raised.value.retryable and "HTTP 403" in raised.value.message
