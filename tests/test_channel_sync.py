@@ -152,6 +152,37 @@ def test_a_lost_lease_writes_nothing(connection, channel):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_history_import_restarted_during_a_sync_is_not_overwritten_by_it(connection, channel):
+    """"Import history again" pressed while a backfill runs: the running sync stops; it neither writes its cursor
+    over the cleared one nor marks the new import finished (which would leave the earlier history unimported)."""
+
+    def restart(request):
+        # In the HTTP server's thread, as the Connection page's request would (its own database connection).
+        if len(channel.order_requests) == 2:
+            channel_sync.start_backfill(fresh(connection), date(2020, 1, 1))
+            db_connection.close()
+
+    channel.before_page = restart
+    try:
+        result = channel_sync.sync_connection(connection.pk)
+    finally:
+        channel.before_page = None
+
+    assert result.outcome == SyncOutcome.INTERRUPTED
+    connection = fresh(connection)
+    assert (connection.state, connection.backfill_from, connection.cursors) == (
+        ConnectionState.BACKFILLING,
+        date(2020, 1, 1),
+        {},
+    )
+    assert connection.backfill_finished_at is None
+
+    # The next sync runs the restarted import from its date.
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    assert fresh(connection).backfill_finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_syncs_at_once_one_does_the_work(channel):
     connection = connect(channel, "Busy shop")
     account = connection.account

@@ -267,10 +267,14 @@ class _Sync:
         }
         if self.kind == SyncKind.BACKFILL:
             fields["backfill_finished_at"] = now
-        connection = ChannelConnection.objects.filter(pk=self.connection.pk)
-        connection.update(**fields)
-        # A pause pressed during the run stays.
-        connection.exclude(state=ConnectionState.PAUSED).update(state=ConnectionState.LIVE)
+        # Only while the lease is still this sync's: a history import restarted meanwhile (start_backfill) took
+        # it away, and must not be marked finished (nor its connection live) by the run it replaced.
+        connection = ChannelConnection.objects.filter(pk=self.connection.pk, lock_token=self.token)
+        with transaction.atomic():
+            if not connection.update(**fields):
+                return self._finish(SyncOutcome.INTERRUPTED, _("Stopped: the connection was paused or taken over."))
+            # A pause pressed during the run stays.
+            connection.exclude(state=ConnectionState.PAUSED).update(state=ConnectionState.LIVE)
         return self._finish(SyncOutcome.DONE)
 
     def _failed(self, message, *, retryable):
@@ -350,7 +354,8 @@ def start_backfill(connection, backfill_from):
     """Start (or restart) importing the history from ``backfill_from`` (a date, or None: all of it).
 
     The cursor is cleared so the backfill starts at that date; orders already recorded are recorded again
-    as no-ops. The caller queues ``sync_connection``.
+    as no-ops. The caller queues ``sync_connection``. A sync running meanwhile loses its lease: it stops at
+    its next page instead of writing its own cursor over the cleared one (or marking this import finished).
     """
     now = timezone.now()
     connection.backfill_from = backfill_from
@@ -363,8 +368,12 @@ def start_backfill(connection, backfill_from):
     connection.consecutive_failures = 0
     connection.failure_notified_at = None
     connection.next_attempt_at = now
+    connection.lock_token = ""
+    connection.locked_until = None
     connection.save(
         update_fields=[
+            "lock_token",
+            "locked_until",
             "backfill_from",
             "cursors",
             "backfill_orders",
