@@ -50,8 +50,8 @@ class AmazonStandIn:
 
     ``orders`` are getOrders' order objects, ``items`` their getOrderItems lists by order id. Answers queued in
     ``next_answers[kind]`` ("token", "orders", "items", "events", "reports", "documents") are given once, before
-    the normal ones; ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request number) and
-    ``release`` (a threading.Event) keep that getOrders request waiting until the test releases it.
+    the normal ones; ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request
+    number) and ``release`` (a threading.Event) keep that getOrders request waiting until the test releases it.
     ``upper_bound`` is the pass's end Amazon reports (``LastUpdatedBefore``).
     """
 
