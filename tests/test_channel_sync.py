@@ -128,22 +128,30 @@ def test_a_held_lease_makes_another_sync_return_without_work(connection, channel
     assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
 
 
+def sync_changing_at_page_two(connection, channel, change):
+    """Sync the connection; ``change()`` runs as the second page is asked for, in the HTTP server's thread, with
+    its own database connection (closed, so none lingers), as another worker's or request's would."""
+
+    def before_page(request):
+        if len(channel.order_requests) == 2:
+            change()
+            db_connection.close()
+
+    channel.before_page = before_page
+    try:
+        return channel_sync.sync_connection(connection.pk)
+    finally:
+        channel.before_page = None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_lost_lease_writes_nothing(connection, channel):
     """A sync whose lease lapsed and was taken by another writes no page of its own."""
-
-    def take_over(request):
-        # In the HTTP server's thread, with its own database connection (closed, so none lingers).
-        if len(channel.order_requests) == 2:
-            ChannelConnection.objects.filter(pk=connection.pk).update(lock_token="another-sync")
-            db_connection.close()
-
-    channel.before_page = take_over
-
-    try:
-        result = channel_sync.sync_connection(connection.pk)
-    finally:
-        channel.before_page = None
+    result = sync_changing_at_page_two(
+        connection,
+        channel,
+        lambda: ChannelConnection.objects.filter(pk=connection.pk).update(lock_token="another-sync"),
+    )
 
     assert result.outcome == SyncOutcome.INTERRUPTED
     assert result.pages == 1
@@ -153,20 +161,11 @@ def test_a_lost_lease_writes_nothing(connection, channel):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_history_import_restarted_during_a_sync_is_not_overwritten_by_it(connection, channel):
-    """"Import history again" pressed while a backfill runs: the running sync stops; it neither writes its cursor
+    """'Import history again' pressed while a backfill runs: the running sync stops; it neither writes its cursor
     over the cleared one nor marks the new import finished (which would leave the earlier history unimported)."""
-
-    def restart(request):
-        # In the HTTP server's thread, as the Connection page's request would (its own database connection).
-        if len(channel.order_requests) == 2:
-            channel_sync.start_backfill(fresh(connection), date(2020, 1, 1))
-            db_connection.close()
-
-    channel.before_page = restart
-    try:
-        result = channel_sync.sync_connection(connection.pk)
-    finally:
-        channel.before_page = None
+    result = sync_changing_at_page_two(
+        connection, channel, lambda: channel_sync.start_backfill(fresh(connection), date(2020, 1, 1))
+    )
 
     assert result.outcome == SyncOutcome.INTERRUPTED
     connection = fresh(connection)
