@@ -22,12 +22,16 @@ from tests.test_channel_amazon import (
     realdata_orders,
     stand_in_urls,  # noqa: F401 - a fixture
 )
+from tests.test_channel_amazon_reports import FEEDBACK_DOCUMENT, RETURNS_DOCUMENT, stand_in_with_orders
+from wagtail_customers.channels import amazon_reports
 from wagtail_customers.channels.tasks import sync_connection_task
 from wagtail_customers.models import (
     ChannelConnection,
     ConnectionState,
     Customer,
+    Feedback,
     Order,
+    OrderLine,
     OrderStatus,
     SellerAccount,
     SyncOutcome,
@@ -84,6 +88,45 @@ def test_backfill_over_pages_through_a_quota_answer_then_a_pull(httpserver, stan
     assert stand_in.orders_requests[-1]["LastUpdatedAfter"] == "2026-12-01T00:00:00Z"
     order = Order.objects.get(external_id=changed["AmazonOrderId"])
     assert (order.status, order.total) == (OrderStatus.CANCELLED, 0)
+    assert rebuild_statistics() == 0
+
+
+@pytest.mark.django_db
+def test_returns_and_feedback_come_through_the_sync_and_stay(httpserver, stand_in_urls, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(amazon_reports, "REPORT_POLL_SECONDS", 0)
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[amazon_reports.RETURNS] = (["IN_PROGRESS", "DONE"], RETURNS_DOCUMENT, None)
+    stand_in.report_plans[amazon_reports.FEEDBACK] = (["DONE"], FEEDBACK_DOCUMENT, "GZIP")
+    connection = connect()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    # The two orders of the pass and the older one the reports name.
+    assert Order.objects.count() == 3
+    mug = OrderLine.objects.get(order__external_id="303-1234567-0000001", sku="MUG-BLUE-350")
+    assert mug.returned_quantity == 2
+    assert OrderLine.objects.get(order__external_id="303-1234567-0000003").returned_quantity == 1
+    assert dict(Feedback.objects.values_list("order__external_id", "rating")) == {
+        "303-1234567-0000001": 2,
+        "303-1234567-0000003": 5,
+    }
+    assert rebuild_statistics() == 0
+
+    # The order changes on Amazon; the next pull records it again with its returns and feedback.
+    stand_in.report_plans.clear()
+    changed = next(order for order in stand_in.orders if order["AmazonOrderId"] == "303-1234567-0000001")
+    changed.update(LastUpdateDate="2026-12-01T09:30:00Z", OrderStatus="Shipped")
+    changed["ShippingAddress"]["City"] = "Leipzig"
+    stand_in.upper_bound = "2026-12-01T10:00:00Z"
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert result.orders_updated == 1
+    # The lines are replaced (new rows): the returned quantity is carried over by the adapter.
+    mug = OrderLine.objects.get(order__external_id="303-1234567-0000001", sku="MUG-BLUE-350")
+    assert (mug.returned_quantity, mug.order.ship_city) == (2, "Leipzig")
+    assert Feedback.objects.filter(order__external_id="303-1234567-0000001", rating=2).exists()
     assert rebuild_statistics() == 0
 
 
