@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from tests.factories import order_data
 from tests.listing_support import staff_user
 from tests.test_statistics_property import orders
-from wagtail_customers.listing import TABS, CustomerListing, listing_statistics
+from wagtail_customers.listing import SUMMARY_ROWS_BEFORE_COMPACTING, TABS, CustomerListing, listing_statistics
 from wagtail_customers.models import Channel, Customer, ListingSummary, SellerAccount, WatchlistEntry
 from wagtail_customers.services.erasure import erase_customers
 from wagtail_customers.services.ingestion import record_order, record_orders
-from wagtail_customers.services.listing_summary import rebuild_summary
+from wagtail_customers.services.listing_summary import compact_summary, rebuild_summary
 from wagtail_customers.services.merge import merge_customers, undo_merge
 from wagtail_customers.services.statistics import rebuild_statistics
 from wagtail_customers.services.watchlist import add_to_watchlist
@@ -64,10 +64,13 @@ def stored_summary():
     """The summary's rows that are not all zero (a segment emptied keeps its row at zero)."""
     stored = {}
     for row in ListingSummary.objects.values("account_id", "segment", *ListingSummary.FIGURES):
-        key = (row.pop("account_id"), row.pop("segment"))
-        if any(row.values()):
-            stored[key] = row
-    return stored
+        figures = stored.setdefault(
+            (row.pop("account_id"), row.pop("segment")),
+            dict.fromkeys(ListingSummary.FIGURES, 0) | {"amount_spent": Decimal(0)},
+        )
+        for name, value in row.items():
+            figures[name] += value
+    return {key: figures for key, figures in stored.items() if any(figures.values())}
 
 
 def assert_summary_is_fresh():
@@ -300,3 +303,31 @@ def test_summary_equals_a_fresh_aggregate_after_random_sequences(steps):
         elif action == "rebuild":
             rebuild_statistics()
         assert_summary_is_fresh()
+
+
+def test_compacting_folds_the_delta_rows_and_keeps_the_figures(shops, superuser):
+    account, other_account = shops
+    ada = customer_of("ada@example.com")
+    for _ in range(30):
+        add_to_watchlist([ada], superuser)
+        WatchlistEntry.objects.filter(customer=ada).delete()
+    before = stored_summary()
+    other_rows = ListingSummary.objects.filter(account=other_account).count()
+    compact_summary([account.pk])
+    assert stored_summary() == before == fresh_summary()
+    assert ListingSummary.objects.filter(account=account).count() == 4  # one row per segment
+    assert ListingSummary.objects.filter(account=other_account).count() == other_rows  # not asked for
+    compact_summary()
+    assert stored_summary() == fresh_summary()
+
+
+def test_reading_a_long_summary_compacts_it(shops, superuser):
+    account, _ = shops
+    ada = customer_of("ada@example.com")
+    for _ in range(SUMMARY_ROWS_BEFORE_COMPACTING):
+        add_to_watchlist([ada], superuser)
+        WatchlistEntry.objects.filter(customer=ada).delete()
+    listing = CustomerListing(superuser, "all", {"account": [account.pk]})
+    band = listing.statistics()
+    assert ListingSummary.objects.filter(account=account, segment="all").count() == 1
+    assert band == listing.statistics() == listing_statistics(listing.filtered_queryset)

@@ -77,9 +77,7 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "listing summary",
                 "verbose_name_plural": "listing summaries",
-                "constraints": [
-                    models.UniqueConstraint(fields=("account", "segment"), name="wc_summary_account_segment")
-                ],
+                "indexes": [models.Index(fields=["account", "segment"], name="wc_summary_account_segment")],
             },
         ),
         migrations.AddIndex(

@@ -1,11 +1,14 @@
 """The customers listing's figures per seller account, kept current by the database (issue 14).
 
-One ``ListingSummary`` row per (seller account, segment) holds what the listing's statistics band sums
-over that account's customers in the segment (``listing.listing_statistics``), so an unfiltered listing
-page reads a handful of rows instead of aggregating over every customer. Triggers created by migration
-0014 (``services/listing_summary.py`` writes their SQL) apply every change to the customers and the
-watchlist entries in the same statement, whatever wrote it (ingestion, rebuild, delete, merge, erasure,
-retention, raw SQL); ``listing_summary.rebuild_summary`` recomputes the rows from scratch.
+``ListingSummary`` rows per (seller account, segment) hold what the listing's statistics band sums over
+that account's customers in the segment (``listing.listing_statistics``), so an unfiltered listing page
+reads a handful of rows instead of aggregating over every customer. The figures of an (account,
+segment) are the sum of its rows: triggers created by migration 0014 (``services/listing_summary.py``
+writes their SQL) append each statement's change to the customers and the watchlist entries as a row
+of deltas, whatever wrote it (ingestion, rebuild, delete, merge, erasure, retention, raw SQL). Appending
+never waits for another writer's lock (one counter row per account would serialise every import of the
+account and deadlock against the customers' row locks); ``listing_summary.compact_summary`` folds the
+rows back into one per (account, segment), and ``rebuild_summary`` recomputes them from scratch.
 """
 
 from decimal import Decimal
@@ -65,9 +68,7 @@ class ListingSummary(models.Model):
     class Meta:
         verbose_name = _("listing summary")
         verbose_name_plural = _("listing summaries")
-        constraints = [
-            models.UniqueConstraint(fields=["account", "segment"], name="wc_summary_account_segment"),
-        ]
+        indexes = [models.Index(fields=["account", "segment"], name="wc_summary_account_segment")]
 
     def __str__(self):
         return f"{self.account_id}/{self.segment}"

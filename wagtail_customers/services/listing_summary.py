@@ -5,16 +5,16 @@ database keeps it current: triggers on the customers and the watchlist entries a
 change as a delta, so every write path is covered without Python hooks (ingestion, the set-based
 statistics rebuild, deletes, merges, erasure, retention, raw SQL).
 
-One SQL definition serves the triggers, the initial fill and ``rebuild_summary``: ``_delta_upsert``
+One SQL definition serves the triggers, the initial fill and ``rebuild_summary``: ``_delta_insert``
 takes rows of ``(account_id, <customer figures>, w, sign)`` (``w`` is 1 for a customer on the watchlist,
 ``sign`` +1 to add the row, -1 to take it away), spreads each row over the segments it belongs to,
-groups by (account, segment) and upserts the sums. A watchlist entry added is the customer counted
-with ``w = 1`` minus the customer counted with ``w = 0``.
+groups by (account, segment) and appends the sums as delta rows (the figures are the sum of an
+(account, segment)'s rows; ``compact_summary`` folds them back into one). A watchlist entry added is
+the customer counted with ``w = 1`` minus the customer counted with ``w = 0``.
 
 * PostgreSQL: statement-level ``AFTER`` triggers with transition tables, so a statement writing 200k
-  customers (the statistics rebuild's ``UPDATE ... FROM``) costs one grouped upsert, not 200k calls.
-* SQLite: row-level ``AFTER`` triggers (SQLite has no statement-level ones), the same upsert for one row.
-  They use ``UPDATE``-free upserts and need SQLite 3.24+ (``ON CONFLICT DO UPDATE``).
+  customers (the statistics rebuild's ``UPDATE ... FROM``) costs one grouped insert, not 200k calls.
+* SQLite: row-level ``AFTER`` triggers (SQLite has no statement-level ones), the same insert for one row.
 
 Migration 0014 creates the triggers with ``create_triggers``; a change to this SQL needs a migration
 that calls ``drop_triggers`` and ``create_triggers`` again. SQLite drops a table's triggers when Django
@@ -82,35 +82,25 @@ def _watched(alias):
     return f"CASE WHEN EXISTS (SELECT 1 FROM {watchlist} we WHERE we.customer_id = {alias}.id) THEN 1 ELSE 0 END"
 
 
-def _delta_upsert(source_sql, *, replace=False):
-    """Upsert the sums of ``source_sql``'s rows per (account, segment) into the summary.
+def _delta_insert(source_sql, *, keep_zero=False):
+    """Append the sums of ``source_sql``'s rows per (account, segment) to the summary, as delta rows.
 
-    Adds them to the rows there (``replace=False``: a trigger's delta) or replaces the rows' figures
-    (the rebuild). Groups that sum to nothing are skipped, so an update that changes no figure (a new
-    name, an erasure) writes no summary row. Rows are written in (account, segment) order, so two
-    transactions lock them in the same order.
+    Groups that sum to nothing are skipped (unless ``keep_zero``), so an update that changes no figure (a
+    new name, an erasure) writes nothing. A plain ``INSERT``: no row of the summary is updated, so writers
+    never wait for each other here (see models/summary.py).
     """
     _, _, summary = _tables()
     segments = " UNION ALL ".join(f"SELECT '{segment.value}' AS segment" for segment in SummarySegment)
     member = " OR ".join(f"(seg.segment = '{segment.value}' AND {condition})" for segment, condition in _MEMBER.items())
-    sums = ", ".join(_SUMS.values())
-    having = "" if replace else "HAVING " + " OR ".join(f"{expression} <> 0" for expression in _SUMS.values())
-    if replace:
-        assignments = ", ".join(f"{name} = excluded.{name}" for name in _SUMS)
-    else:
-        assignments = ", ".join(
-            f"{name} = ROUND({summary}.{name} + excluded.{name}, 2)"
-            if name == "amount_spent"
-            else f"{name} = {summary}.{name} + excluded.{name}"
-            for name in _SUMS
-        )
-    # "WHERE 1 = 1": SQLite reads "ON CONFLICT" after a join as the join's constraint without a WHERE.
+    # SQLite sums decimals as floats: rounded as the column is.
+    sums = ", ".join(
+        f"ROUND({expression}, 2)" if name == "amount_spent" else expression for name, expression in _SUMS.items()
+    )
+    having = "" if keep_zero else "HAVING " + " OR ".join(f"{expression} <> 0" for expression in _SUMS.values())
     return (
         f"INSERT INTO {summary} (account_id, segment, {', '.join(_SUMS)}) "
         f"SELECT r.account_id, seg.segment, {sums} FROM ({source_sql}) r "
-        f"JOIN ({segments}) seg ON ({member}) WHERE 1 = 1 "
-        f"GROUP BY r.account_id, seg.segment {having} ORDER BY r.account_id, seg.segment "
-        f"ON CONFLICT (account_id, segment) DO UPDATE SET {assignments}"
+        f"JOIN ({segments}) seg ON ({member}) GROUP BY r.account_id, seg.segment {having}"
     )
 
 
@@ -178,7 +168,7 @@ def create_triggers_sql(vendor):
             name = _name(table, event)
             statements.append(
                 f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN {_delta_upsert(source)}; RETURN NULL; END $$"
+                f"BEGIN {_delta_insert(source)}; RETURN NULL; END $$"
             )
             statements.append(
                 f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} {referencing} "
@@ -188,7 +178,7 @@ def create_triggers_sql(vendor):
         for (table, event), (source, event_clause) in _sqlite_sources().items():
             statements.append(
                 f"CREATE TRIGGER {_name(table, event)} AFTER {event_clause} ON {table} "
-                f"FOR EACH ROW BEGIN {_delta_upsert(source)}; END"
+                f"FOR EACH ROW BEGIN {_delta_insert(source)}; END"
             )
     else:
         raise NotImplementedError(f"The listing summary has no triggers for {vendor}.")
@@ -213,29 +203,63 @@ def _connection():
     return connections[router.db_for_write(ListingSummary)]
 
 
+def _in_accounts(account_ids, column="account_id"):
+    """``(SQL condition, params)`` limiting rows to ``account_ids`` (every account when ``None``)."""
+    if account_ids is None:
+        return "1 = 1", []
+    return f"{column} IN ({', '.join(['%s'] * len(account_ids))})", list(account_ids)
+
+
 def rebuild_summary(account_ids=None, using=None):
-    """Recompute the summary rows of ``account_ids`` (every account when ``None``) from the customers,
-    set-based in the database; returns nothing. The triggers keep the summary current; this is the
-    belt-and-braces the statistics rebuild ends with (and what fills it after a migration)."""
+    """Recompute the summary of ``account_ids`` (every account when ``None``) from the customers,
+    set-based in the database: one row per (account, segment). The triggers keep the summary current;
+    this is the belt-and-braces the statistics rebuild ends with (and what fills it after a migration).
+
+    A write committed while it runs may be counted twice or not at all (both statements see the customers
+    as they are when each starts); the next rebuild corrects that.
+    """
+    if account_ids is not None and not (account_ids := list(account_ids)):
+        return
     connection = connections[using] if using else _connection()
     customers, _, summary = _tables()
-    where, params = "", []
-    if account_ids is not None:
-        account_ids = list(account_ids)
-        if not account_ids:
-            return
-        where = f"WHERE c.account_id IN ({', '.join(['%s'] * len(account_ids))})"
-        params = account_ids
-    source = _customer_rows("c", _watched("c"), 1, f"FROM {customers} c {where}")
-    zero = ", ".join(f"{name} = 0" for name in _SUMS)
+    condition, params = _in_accounts(account_ids)
+    on_customers, _ = _in_accounts(account_ids, "c.account_id")
+    source = _customer_rows("c", _watched("c"), 1, f"FROM {customers} c WHERE {on_customers}")
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        # Rows of segments that have become empty would not be replaced: zero them first.
+        cursor.execute(f"DELETE FROM {summary} WHERE {condition}", params)
+        cursor.execute(_delta_insert(source, keep_zero=True), params)
+
+
+def compact_summary(account_ids=None, using=None):
+    """Fold the delta rows of ``account_ids`` (every account when ``None``) into one row per (account,
+    segment); the figures stay the same. One statement on PostgreSQL (the rows it deletes are the rows it
+    sums, whatever commits meanwhile); SQLite has one writer at a time."""
+    if account_ids is not None and not (account_ids := list(account_ids)):
+        return
+    connection = connections[using] if using else _connection()
+    _, _, summary = _tables()
+    condition, params = _in_accounts(account_ids)
+    figures = ", ".join(_SUMS)
+    sums = ", ".join(f"SUM({name})" for name in _SUMS)
+    grouped = f"SELECT account_id, segment, {sums} FROM {{rows}} GROUP BY account_id, segment"
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH moved AS (DELETE FROM {summary} WHERE {condition} RETURNING *) "
+                f"INSERT INTO {summary} (account_id, segment, {figures}) {grouped.format(rows='moved')}",
+                params,
+            )
+            return
+        cursor.execute(f"SELECT MAX(id) FROM {summary} WHERE {condition}", params)
+        (last,) = cursor.fetchone()
+        if last is None:
+            return
         cursor.execute(
-            f"UPDATE {summary} SET {zero}"
-            + (f" WHERE account_id IN ({', '.join(['%s'] * len(account_ids))})" if account_ids is not None else ""),
-            params,
+            f"INSERT INTO {summary} (account_id, segment, {figures}) "
+            + grouped.format(rows=f"(SELECT * FROM {summary} WHERE {condition} AND id <= %s) s"),
+            [*params, last],
         )
-        cursor.execute(_delta_upsert(source, replace=True), params)
+        cursor.execute(f"DELETE FROM {summary} WHERE {condition} AND id <= %s", [*params, last])
 
 
 def ensure_triggers(using=None):
