@@ -7,6 +7,7 @@ eagerly, so "Connect and import history" has imported the history when the page 
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models.signals import pre_save
 from django.urls import reverse
 
 from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order
@@ -59,6 +60,24 @@ def test_credentials_are_saved_encrypted_and_never_rendered_back(admin_client, a
         "api_key": API_KEY,
         "webhook_secret": WEBHOOK_SECRET,
     }
+
+
+def test_saving_credentials_keeps_what_a_running_sync_commits_meanwhile(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+
+    def sync_commits_a_page(sender, instance, **kwargs):
+        # Between the page's read of the connection and its save, as a sync in a worker would.
+        ChannelConnection.objects.filter(pk=instance.pk).update(cursors={"orders": "1019"}, backfill_orders=20)
+
+    pre_save.connect(sync_commits_a_page, sender=ChannelConnection)
+    try:
+        save_credentials(admin_client, account, base_url=channel.url, api_key="", webhook_secret=WEBHOOK_SECRET)
+    finally:
+        pre_save.disconnect(sync_commits_a_page, sender=ChannelConnection)
+
+    connection = ChannelConnection.objects.get(account=account)
+    assert (connection.cursors, connection.backfill_orders) == ({"orders": "1019"}, 20)
+    assert connection.get_credentials()["webhook_secret"] == WEBHOOK_SECRET
 
 
 def test_a_required_secret_is_asked_for_until_stored(admin_client, account, channel):

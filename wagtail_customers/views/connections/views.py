@@ -106,7 +106,12 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
             return self.render_to_response(self.get_context_data(credentials_form=form))
         connection = self.connection
         connection.set_credentials(form.credentials())
-        connection.save()
+        if connection.pk:
+            # Only the credentials: a sync committing pages meanwhile keeps its cursor, counts, state and lease
+            # (a full save would write back what this request read).
+            connection.save(update_fields=["encrypted_credentials"])
+        else:
+            connection.save()
         if connection.state in (ConnectionState.FAILING, ConnectionState.BACKFILLING, ConnectionState.LIVE):
             # New credentials: try again now, as a fresh episode.
             channel_sync.resume(connection)
