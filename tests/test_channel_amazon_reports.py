@@ -199,3 +199,18 @@ def test_an_expired_document_url_is_a_retryable_error(httpserver, stand_in_urls)
         adapter().fetch_orders(since=SINCE)
 
     assert raised.value.retryable and "HTTP 403" in raised.value.message
+
+
+def test_a_throttled_report_request_waits_for_the_next_pass(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    stand_in.report_plans[FEEDBACK] = (["DONE"], FEEDBACK_DOCUMENT, "GZIP")
+    throttled = json_response(fixture("quota_exceeded.json"), status=429, headers={"x-amzn-RateLimit-Limit": "0.0167"})
+    stand_in.next_answers["reports"].append(throttled)  # the first createReport (returns)
+    the_adapter = adapter()
+
+    page = the_adapter.fetch_orders(since=SINCE)
+
+    assert page.done is True
+    state = json.loads(page.cursor)["reports"]
+    assert state[RETURNS_KIND] == {"since": "2026-11-01T00:00:00Z"}  # not asked yet: next pass
+    assert by_id(page.orders)["303-1234567-0000001"].feedback.rating == 2  # the feedback report came

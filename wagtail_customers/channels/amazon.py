@@ -90,8 +90,6 @@ DEFAULT_LWA_URL = "https://api.amazon.com/auth/o2/token"
 class NotFound(ChannelError):
     """Amazon does not know the thing asked for (404), for example an order a report names."""
 
-    retryable = False
-
 
 def api_urls():
     return get_setting("CHANNEL_API_URLS").get(Channel.AMAZON, {}) or {}
@@ -295,7 +293,12 @@ class AmazonAdapter(ChannelAdapter):
         rows = {}
         try:
             for kind in amazon_reports.REPORT_TYPES:
-                rows[kind] = amazon_reports.run_report(self, kind, reports[kind], now, time.sleep) or []
+                try:
+                    rows[kind] = amazon_reports.run_report(self, kind, reports[kind], now, time.sleep) or []
+                except RateLimited:
+                    # createReport allows about one request a minute: this report waits for the next pass
+                    # rather than the whole last page being fetched again.
+                    logger.info("Amazon throttled the %s report; asked for next pass.", kind)
         except AuthenticationFailed:
             # The orders were read a moment ago with the same token: the app lacks the role for reports.
             self.reports_available = False
