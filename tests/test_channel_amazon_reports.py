@@ -214,3 +214,10 @@ def test_a_throttled_report_request_waits_for_the_next_pass(httpserver, stand_in
     state = json.loads(page.cursor)["reports"]
     assert state[RETURNS_KIND] == {"since": "2026-11-01T00:00:00Z"}  # not asked yet: next pass
     assert by_id(page.orders)["303-1234567-0000001"].feedback.rating == 2  # the feedback report came
+
+
+def test_feedback_dates_are_read_the_marketplaces_way():
+    header = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+    rows = amazon_reports.rows_of(header + "3/11/26\t4\tOk\t\t111-1\tx\n")
+    assert amazon_reports.read_feedback(rows, "US")["111-1"][2] == datetime(2026, 3, 11, tzinfo=UTC)
+    assert amazon_reports.read_feedback(rows, "DE")["111-1"][2] == datetime(2026, 11, 3, tzinfo=UTC)
