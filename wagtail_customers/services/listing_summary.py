@@ -115,8 +115,14 @@ def _watchlist_rows(entries_from, sign):
 def _postgresql_sources():
     """``{(table, event): (delta source SQL, REFERENCING clause)}`` for the statement-level triggers."""
     customers, watchlist, _ = _tables()
-    new_customers = _customer_rows("n", _watched("n"), 1, "FROM new_rows n")
-    old_customers = _customer_rows("o", _watched("o"), -1, "FROM old_rows o")
+    # A join rather than _watched's EXISTS per row: a statement may carry 200k rows (the rebuild).
+    watched = "CASE WHEN we.customer_id IS NULL THEN 0 ELSE 1 END"
+    new_customers = _customer_rows(
+        "n", watched, 1, f"FROM new_rows n LEFT JOIN {watchlist} we ON we.customer_id = n.id"
+    )
+    old_customers = _customer_rows(
+        "o", watched, -1, f"FROM old_rows o LEFT JOIN {watchlist} we ON we.customer_id = o.id"
+    )
     return {
         (customers, "insert"): (new_customers, "REFERENCING NEW TABLE AS new_rows"),
         (customers, "update"): (
