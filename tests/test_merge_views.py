@@ -170,3 +170,41 @@ def test_without_the_personal_data_action_the_screens_mask_both_customers(client
     client.post(merge_url(kept), {"other": merged.pk})
     text = client.get(reverse("wagtail_customers_customer:detail", args=(kept.pk,))).content.decode()
     assert "ada.l@example.org" not in text and "Lovelace" not in text and "was merged into this customer" in text
+
+
+def test_the_search_and_the_merge_list_read_the_personal_data_permission_once(client, account):
+    """No query per search result or per merge listed: the rows are one account's, masked or shown alike."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_customers.services.merge import merge_customers
+    from wagtail_customers.views.customer_page.merge import merge_history
+
+    record_orders(account, [order_data(f"S-{n}", email=f"ada{n}@example.com", day=n) for n in range(6)])
+    kept, *others = Customer.objects.filter(account=account).order_by("pk")
+    user = make_staff("counted")
+    grant(user, account, "view", "delete", "see_personal_data")  # else the e-mail search finds nobody
+    client.force_login(user)
+
+    def queries(**params):
+        with CaptureQueriesContext(connection) as context:
+            assert client.get(merge_url(kept), params).status_code == 200
+        return len(context)
+
+    queries(q="nobody")  # the first request fills per-process caches
+    one_result, five_results = queries(q="ada1@example.com"), queries(q="example.com")
+    assert one_result == five_results
+
+    def history_queries():
+        with CaptureQueriesContext(connection) as context:
+            items = merge_history(user, kept)
+        return len(context), items
+
+    merge_customers(kept, others[0])
+    history_queries()  # the first call loads the user's permissions and the customer's account
+    one, _items = history_queries()
+    for other in others[1:]:
+        merge_customers(kept, other)
+    five, items = history_queries()
+    assert one == five and len(items) == 5
+    assert all(item["label"] == "Ada Lovelace" for item in items)

@@ -26,7 +26,7 @@ from ...models import Customer, CustomerMerge, WatchlistEntry
 from ...permissions import Action, can, customers_for
 from ...services.merge import MergeError, check_merge, check_undo, combined_statistics, latest_merge, merge_customers
 from ...services.merge import undo_merge as undo
-from ...services.personal_data import may_see_personal_data, personal_search_scope, shown_copy
+from ...services.personal_data import mask_customer, may_see_personal_data, personal_search_scope, shown_copy
 from .access import scoped_customer
 
 #: Customers listed by the search (the duplicate is usually found by name or e-mail in the first few).
@@ -56,9 +56,10 @@ def customer_url(customer):
     return reverse("wagtail_customers_customer:detail", args=(customer.pk,))
 
 
-def snapshot_label(user, merge, account):
+def snapshot_label(user, merge, account, *, sees_personal_data=None):
     """What the merged customer of ``merge`` was called, masked as ``user`` may see it ("Customer #<id>" once the
-    merge is undone: the record keeps no copy of the row then)."""
+    merge is undone: the record keeps no copy of the row then). ``sees_personal_data``: whether the user may see
+    the account's personal data, when the caller has read it already (else one query)."""
     snapshot = merge.snapshot or {}
     customer = Customer(
         pk=merge.merged_customer_id,
@@ -66,7 +67,9 @@ def snapshot_label(user, merge, account):
         **{name: snapshot.get(name, "") for name in (*Customer.DETAIL_FIELDS, "identity_key")},
     )
     customer.account = account
-    return str(shown_copy(user, customer))
+    if sees_personal_data is None:
+        return str(shown_copy(user, customer))
+    return str(customer if sees_personal_data else mask_customer(customer))
 
 
 def merge_history(user, customer):
@@ -77,10 +80,12 @@ def merge_history(user, customer):
         return []
     latest = latest_merge(customer)
     may_undo = can(user, Action.DELETE, customer.account_id)
+    # Read once for the whole list, not once per merge.
+    sees_personal_data = may_see_personal_data(user, customer.account_id)
     return [
         {
             "merge": merge,
-            "label": snapshot_label(user, merge, customer.account),
+            "label": snapshot_label(user, merge, customer.account, sees_personal_data=sees_personal_data),
             "undo_url": undo_url(customer, merge) if may_undo and latest and merge.pk == latest.pk else None,
             "restored_url": customer_url(Customer(pk=merge.merged_customer_id)) if merge.undone_at else None,
         }
@@ -184,7 +189,11 @@ class MergeCustomersView(MergeBaseView):
             found = candidates.filter(name__iexact=self.kept.name)
         else:
             found = candidates.none()
-        results = [self.shown(customer) for customer in found.order_by("-last_order_at", "pk")[:SEARCH_RESULTS]]
+        # One account: its personal data is shown or masked for every result alike (no query per row).
+        results = [
+            customer if sees_personal_data else mask_customer(customer)
+            for customer in found.order_by("-last_order_at", "pk")[:SEARCH_RESULTS]
+        ]
         return {
             "query": term,
             "results": [(customer, merge_url(self.kept, customer)) for customer in results],
