@@ -13,10 +13,13 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse_lazy
 
-from tests.listing_support import many_customers, row_ids
+from tests.listing_support import customer, many_customers, row_ids
 from wagtail_customers.columns import COLUMNS
+from wagtail_customers.listing import TABS, CustomerListing
 from wagtail_customers.models import Customer
+from wagtail_customers.services.watchlist import add_to_watchlist
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +61,63 @@ def test_next_and_previous_page_exactly_like_page_numbers(admin_client, rows_wit
             backwards.insert(0, row_ids(response))
             url = link(response, "prev")
         assert backwards == by_number, ordering
+
+
+TAB_URLS = {tab.slug: reverse_lazy(f"wagtail_customers:{tab.url_name}") for tab in TABS}
+
+
+@pytest.fixture
+def every_tab_filled(account, superuser, rows_with_ties_and_nulls):
+    """Rows on every tab: returns, promo codes and the watchlist on 12 customers each (ties among them)."""
+    customers = list(Customer.objects.order_by("pk"))
+    Customer.objects.filter(pk__in=[c.pk for c in customers[:12]]).update(returned_units=1)
+    Customer.objects.filter(pk__in=[c.pk for c in customers[-12:]]).update(promo_codes_used=1)
+    add_to_watchlist(customers[5:17], superuser)
+
+
+def page_through(client, url):
+    """Rows of every page by Next, then of every page by Previous from the last (in page order)."""
+    forwards = []
+    while url:
+        response = client.get(url)
+        forwards.append(row_ids(response))
+        url = link(response, "next")
+    backwards = [forwards[-1]]
+    url = link(response, "prev")
+    while url:
+        response = client.get(url)
+        backwards.insert(0, row_ids(response))
+        url = link(response, "prev")
+    return forwards, backwards
+
+
+def test_every_tab_and_sort_pages_every_customer_exactly_once_both_ways(admin_client, superuser, every_tab_filled):
+    for tab in TABS:
+        members = sorted(CustomerListing(superuser, tab.slug, {}).queryset.values_list("pk", flat=True))
+        assert len(members) > PER_PAGE, tab.slug
+        for ordering in ORDERINGS:
+            forwards, backwards = page_through(
+                admin_client, f"{TAB_URLS[tab.slug]}?ordering={ordering}&per_page={PER_PAGE}"
+            )
+            seen = [pk for rows in forwards for pk in rows]
+            assert sorted(seen) == members, (tab.slug, ordering)
+            assert backwards == forwards, (tab.slug, ordering)
+
+
+def test_rows_inserted_between_pages_neither_repeat_nor_hide_the_rows_already_there(
+    admin_client, account, rows_with_ties_and_nulls
+):
+    before = set(Customer.objects.values_list("pk", flat=True))
+    url, seen, day = f"/admin/customers/?per_page={PER_PAGE}", [], 0
+    while url:
+        response = admin_client.get(url)
+        seen += row_ids(response)
+        url = link(response, "next")
+        # A new buyer orders between two requests: the newest, so first in the All tab's order (already behind).
+        day += 1
+        customer(account, f"new-{day}", email=f"new{day}@example.com", day=400 + day)
+    assert len(seen) == len(set(seen))
+    assert before <= set(seen)
 
 
 def test_a_sought_page_runs_no_offset_and_its_url_is_stable(admin_client, rows_with_ties_and_nulls):
