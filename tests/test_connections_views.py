@@ -62,6 +62,21 @@ def test_credentials_are_saved_encrypted_and_never_rendered_back(admin_client, a
     }
 
 
+def test_a_stored_secret_is_not_kept_for_another_store_address(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+
+    response = save_credentials(admin_client, account, base_url="https://attacker.example", api_key="")
+
+    assert "Enter it again" in response.content.decode()
+    assert ChannelConnection.objects.get(account=account).get_credentials() == {
+        "base_url": channel.url,
+        "api_key": API_KEY,
+    }
+    # With the secret typed again the new address is saved.
+    save_credentials(admin_client, account, base_url="https://moved.example", api_key="new-key")
+    assert ChannelConnection.objects.get(account=account).get_credentials()["base_url"] == "https://moved.example"
+
+
 def test_saving_credentials_keeps_what_a_running_sync_commits_meanwhile(admin_client, account, channel):
     save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
 

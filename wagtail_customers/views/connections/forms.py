@@ -36,6 +36,28 @@ class CredentialsForm(forms.Form):
                 )
             self.fields[spec.name] = field
 
+    def clean(self):
+        cleaned = super().clean()
+        # A stored secret is kept only for the address it was entered for: changing a plain field (the store's
+        # URL, the shop's domain) with the secrets left blank would send them to wherever the new value points,
+        # letting someone who may edit the connection but never see its secrets hand them to a server of theirs.
+        changed = [
+            spec
+            for spec in self.credential_fields
+            if not spec.secret
+            and spec.name in self.stored
+            and cleaned.get(spec.name, "") != str(self.stored.get(spec.name) or "")
+        ]
+        if changed:
+            for spec in self.credential_fields:
+                if spec.secret and self.stored.get(spec.name) and not cleaned.get(spec.name):
+                    self.add_error(
+                        spec.name,
+                        _("Enter it again: %(field)s changed, and stored secrets are kept only for the old value.")
+                        % {"field": changed[0].label},
+                    )
+        return cleaned
+
     def credentials(self):
         """The stored credentials with this form's changes (blank secrets keep their stored value)."""
         merged = dict(self.stored)
