@@ -337,13 +337,20 @@ def due_connection_ids(now=None):
 
 
 def forget_old_deliveries(now=None):
-    """Delete delivery ids older than ``WEBHOOK_DELIVERY_RETENTION_DAYS`` and finished runs older than
-    ``SYNC_RUN_RETENTION_DAYS`` (a webhook delivery is a run: they would pile up); returns how many rows."""
+    """Delete delivery ids older than ``WEBHOOK_DELIVERY_RETENTION_DAYS`` and runs started more than
+    ``SYNC_RUN_RETENTION_DAYS`` ago (a webhook delivery is a run: they would pile up); returns how many rows."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=get_setting("WEBHOOK_DELIVERY_RETENTION_DAYS"))
     deliveries, _counts = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
     run_cutoff = now - timedelta(days=get_setting("SYNC_RUN_RETENTION_DAYS"))
-    runs, _counts = SyncRun.objects.filter(started_at__lt=run_cutoff).exclude(outcome=SyncOutcome.RUNNING).delete()
+    # A run left "running" by a killed worker goes too (else it stayed for ever); one still at work is kept: a
+    # sync holds its connection's lease, a webhook delivery takes seconds.
+    runs, _counts = (
+        SyncRun.objects.filter(started_at__lt=run_cutoff)
+        .exclude(outcome=SyncOutcome.RUNNING, connection__locked_until__gte=now)
+        .exclude(outcome=SyncOutcome.RUNNING, started_at__gte=now - timedelta(days=1))
+        .delete()
+    )
     return deliveries + runs
 
 
