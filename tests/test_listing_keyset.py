@@ -171,3 +171,14 @@ def test_positions_do_not_follow_the_user_to_another_tab_or_search(admin_client,
     content = response.content.decode()
     tab_links = re.findall(r'href="(/admin/customers/[a-z-]+/[^"]*)"', content)
     assert tab_links and not any("after=" in href or "before=" in href for href in tab_links)
+
+
+@pytest.mark.parametrize("ordering", ["name", "-email", "city", "-postal_code", "state"])
+def test_a_personal_sort_key_never_travels_in_the_url(admin_client, rows_with_ties_and_nulls, ordering):
+    response = admin_client.get(f"/admin/customers/?ordering={ordering}&per_page={PER_PAGE}")
+    url = link(response, "next")
+    position = json.loads(base64.urlsafe_b64decode(url.split("after=")[1].split("&")[0] + "=="))
+    assert set(position) == {"o", "id"}
+    last = Customer.objects.get(pk=row_ids(response)[-1])
+    assert last.name not in url and last.email not in url
+    assert row_ids(admin_client.get(url)) == row_ids(admin_client.get(f"{url.split('&after=')[0]}&p=2"))

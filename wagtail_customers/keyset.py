@@ -5,10 +5,14 @@ straight to the spot, so page 2,000 costs what page 2 does. The listing orders b
 the id as a tie-breaker running the other way (``listing.CustomerListing.order_by_fields``), which
 the (key DESC, id) indexes serve in both directions.
 
-A position is an opaque URL token naming the ordering it belongs to and the row's (key, id); a token
-for another ordering, or one that does not decode, is ignored (the page number's OFFSET serves it),
-never an error. NULL keys sort as the database sorts them: above every value on PostgreSQL, below on
-SQLite; the seek condition follows suit so both databases page exactly like their ORDER BY.
+A position is a URL token naming the listing it belongs to and the row's (key, id); a token for
+another listing, or one that does not decode, is ignored (the page number's OFFSET serves it), never
+an error. When the key is personal data (a name, an e-mail, an address part), the token carries only
+the id and the view reads the key from the row (``LOOK_UP``): a buyer's name must not travel in URLs,
+access logs and Referer headers, where no erasure can reach it.
+
+NULL keys sort as the database sorts them: above every value on PostgreSQL, below on SQLite; the seek
+condition follows suit so both databases page exactly like their ORDER BY.
 """
 
 import base64
@@ -21,6 +25,11 @@ from django.db import connections
 from django.db.models import Q
 
 from .models import Customer
+
+#: Sort keys that are personal data: their tokens carry the id only (services/personal_data.py).
+PERSONAL_KEYS = frozenset({"name", "email", "postal_code", "city", "state"})
+#: A position's value still to be read from its row (a personal key).
+LOOK_UP = object()
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ def _row_value(row, path):
 
 def encode(ordering, key_path, row):
     """The token for "after / before ``row``" in ``ordering`` (the ``ordering`` URL value)."""
+    if key_path in PERSONAL_KEYS:
+        raw = json.dumps({"o": ordering, "id": row.pk}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     value = _row_value(row, key_path)
     if value is not None and not isinstance(value, (int, str)):
         value = value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -67,6 +79,8 @@ def decode(token, ordering, key_path):
         pk = data["id"]
         if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
             return None
+        if key_path in PERSONAL_KEYS:
+            return Position(LOOK_UP, pk)
         value = data["v"]
         if value is not None:
             if not isinstance(value, (int, str)) or isinstance(value, bool):
@@ -75,6 +89,14 @@ def decode(token, ordering, key_path):
     except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
         return None
     return Position(value, pk)
+
+
+def with_looked_up_value(position, queryset, key_path):
+    """``position`` with its key read from its row in ``queryset`` (the user's scope), or None if gone."""
+    if position.value is not LOOK_UP:
+        return position
+    found = queryset.filter(pk=position.pk).values_list(key_path, flat=True)[:1]
+    return Position(found[0], position.pk) if found else None
 
 
 def nulls_sort_high(using="default"):

@@ -204,6 +204,9 @@ class CustomerIndexView(IndexView):
         position, forwards = keyset.decode(self.request.GET.get("after"), self.page_key, key_path), True
         if position is None:
             position, forwards = keyset.decode(self.request.GET.get("before"), self.page_key, key_path), False
+        if position is not None:
+            # A personal sort key is not in the URL: one query reads it from the row, within the user's scope.
+            position = keyset.with_looked_up_value(position, queryset.order_by(), key_path)
         if position is None:
             return None
         condition = keyset.seek(
