@@ -182,6 +182,26 @@ def test_a_history_import_restarted_during_a_sync_is_not_overwritten_by_it(conne
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_sync_taken_over_then_failing_counts_no_failure_and_tells_no_one(connection, channel, settings):
+    """Its failure is not the connection's: the sync that took the lease over decides what happens next."""
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SYNC_MAX_FAILURES": 1}
+    get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+
+    channel.fault_at[2] = (500, {}, "{}")
+
+    result = sync_changing_at_page_two(
+        connection,
+        channel,
+        lambda: ChannelConnection.objects.filter(pk=connection.pk).update(lock_token="another-sync"),
+    )
+
+    assert result.outcome == SyncOutcome.INTERRUPTED
+    connection = fresh(connection)
+    assert (connection.consecutive_failures, connection.state) == (0, ConnectionState.BACKFILLING)
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_syncs_at_once_one_does_the_work(channel):
     connection = connect(channel, "Busy shop")
     account = connection.account

@@ -279,8 +279,11 @@ class _Sync:
 
     def _failed(self, message, *, retryable):
         now = timezone.now()
-        rows = ChannelConnection.objects.filter(pk=self.connection.pk)
-        rows.update(consecutive_failures=F("consecutive_failures") + 1)
+        # Only while the lease is still this sync's, as in _succeeded: a run taken over (a restarted history
+        # import) must not count a failure, mark the connection failing or e-mail the admins.
+        rows = ChannelConnection.objects.filter(pk=self.connection.pk, lock_token=self.token)
+        if not rows.update(consecutive_failures=F("consecutive_failures") + 1):
+            return self._finish(SyncOutcome.INTERRUPTED, _("Stopped: the connection was paused or taken over."))
         failures = rows.values_list("consecutive_failures", flat=True).get()
         delay = min(
             get_setting("SYNC_BACKOFF_SECONDS") * 2 ** (failures - 1),
