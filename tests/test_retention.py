@@ -237,8 +237,9 @@ def test_a_failing_batch_is_reported_and_other_rules_still_run(amazon, account, 
     monkeypatch.setattr(retention, "erase_customers", erase_or_fail)
     results = {r.rule.account: r for r in apply_retention(now=NOW)}
 
-    assert results[amazon].errors == ["IntegrityError: duplicate key value"]
-    assert results[amazon].run.errors == ["IntegrityError: duplicate key value"]
+    # The type only: a database error's text can quote a row's values (personal data).
+    assert results[amazon].errors == ["IntegrityError (details in the site's log)"]
+    assert results[amazon].run.errors == ["IntegrityError (details in the site's log)"]
     assert results[account].customers == 1
     assert erased_ids(account) == {other.pk}
     assert erased_ids(amazon) == set()
