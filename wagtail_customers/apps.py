@@ -12,6 +12,7 @@ class WagtailCustomersConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from .file_cleanup import connect as connect_file_cleanup
+        from .history_labels import connect as label_history_by_id
         from .permission_policies import register_permission_policies
         from .services.personal_data import connect as refuse_saving_masked_instances
 
@@ -21,6 +22,8 @@ class WagtailCustomersConfig(AppConfig):
         connect_file_cleanup()
         # A customer or order masked for display can never overwrite the real personal data.
         refuse_saving_masked_instances()
+        # Wagtail's history names customers by id: no name reaches the site history or outlives an erasure.
+        label_history_by_id()
         # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,
         # and ``flush`` empties the tables in any order; recreate them and rebuild the summary after both.
         post_migrate.connect(_ensure_listing_summary, sender=self)

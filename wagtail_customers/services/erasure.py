@@ -7,8 +7,8 @@ listing's totals do not change. What identifies the person goes:
   address are emptied (the country stays: statistics by country keep working, and a country names nobody);
 * on their orders the ship-to name becomes the pseudonym and the other ship-to fields are emptied (the
   country stays); a feedback comment, a timeline message and a watchlist note become the pseudonym;
-* their entries in Wagtail's history are relabelled with the pseudonym, and the personal values some of
-  them hold (an e-mail's recipient and subject) are removed;
+* their entries in Wagtail's history are labelled by id ("Customer #12", as new entries are; history_labels.py),
+  and the personal values some of them hold (an e-mail's recipient and subject) are removed;
 * ``identity_key`` (``id:<buyer id>``, ``email:<address>`` or ``order:<order id>``) is replaced by a keyed
   hash of it, ``erased:<HMAC-SHA256 hex>``. The ingestion service hashes each incoming order's identity
   the same way, so a later import of the same buyer finds the erased customer and writes none of its
@@ -26,12 +26,15 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from ..conf import get_setting
+from ..history_labels import customer_history_label
 from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
 from .merge import forget_merged_identities
 
@@ -134,8 +137,8 @@ def _erase(customer, user, key):
     comments = Feedback.objects.filter(order__customer=customer).exclude(comment="").update(comment=name)
     messages = OrderEvent.objects.filter(customer=customer).exclude(message="").update(message=name)
     notes = WatchlistEntry.objects.filter(customer=customer).exclude(note="").update(note=name)
-    _scrub_history(customer, name)
-    _scrub_watchlist_history(customer, old_label, name)
+    _scrub_history(customer)
+    _scrub_watchlist_history(customer, old_label)
     log(
         customer,
         ERASE_ACTION,
@@ -150,15 +153,17 @@ def _erase(customer, user, key):
     )
 
 
-def _scrub_history(customer, name):
-    """Relabel the customer's history entries and drop the personal values their data holds."""
+def _scrub_history(customer):
+    """Relabel the customer's history entries by id and drop the personal values their data holds.
+
+    New entries are labelled by id already (history_labels.py); those logged before that carry a name."""
     entries = ModelLogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
     )
-    _relabel(entries, name)
+    _relabel(entries, Value(customer_history_label(customer.pk)))
 
 
-def _scrub_watchlist_history(customer, old_label, name):
+def _scrub_watchlist_history(customer, old_label):
     """Watchlist entries are snippets labelled with the customer's name (``str(entry)``): Wagtail's snippet
     views log them under that label. Relabel the entries the customer has, and those already deleted that
     carry the old label (no longer linked to anyone; a namesake's deleted entry loses its name too, which
@@ -174,11 +179,13 @@ def _scrub_watchlist_history(customer, old_label, name):
         .filter(pk__in=[int(i) for i in same_label if i.isdigit()])
         .values_list("pk", flat=True)
     }
-    _relabel(logged.filter(object_id__in=own | (same_label - still_others)), name)
+    _relabel(
+        logged.filter(object_id__in=own | (same_label - still_others)), Concat(Value("Watchlist entry #"), "object_id")
+    )
 
 
-def _relabel(entries, name):
-    entries.update(label=name)
+def _relabel(entries, label):
+    entries.update(label=label)
     for entry in entries.exclude(data={}).only("pk", "data"):
         data = entry.data
         if isinstance(data, dict) and any(data.get(k) for k in PERSONAL_LOG_KEYS):
