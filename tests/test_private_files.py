@@ -278,3 +278,39 @@ def test_the_migration_moves_files_out_of_media(user, settings):
     gone.refresh_from_db()
     assert gone.file.name == ""
     assert files_under(settings.MEDIA_ROOT) == []
+
+
+def test_losing_see_personal_data_deletes_a_file_showing_it(client, user, account, django_capture_on_commit_callbacks):
+    job = finished_export(client, user, django_capture_on_commit_callbacks)
+    assert job.params["personal_accounts"] == [account.pk]
+    path = stored_path(job.file)
+    # A change that sends no signal (a bulk update, a group losing the permission): the download checks.
+    user.customer_access_grants.update(can_see_personal_data=False)
+    response = client.get(f"{EXPORTS}{job.pk}/download/")
+    assert response.status_code == 403 and "withdrawn" in response.content.decode()
+    assert not path.exists()
+
+
+def test_a_file_made_masked_stays_when_see_personal_data_is_withdrawn_elsewhere(
+    client, account, other_account, small_sync_limit, django_capture_on_commit_callbacks
+):
+    make_customers(account, 8)
+    masked = exporter("masked", account, can_see_personal_data=False)
+    AccessGrant.objects.create(user=masked, account=other_account, can_view=True, can_see_personal_data=True)
+    job = finished_export(client, masked, django_capture_on_commit_callbacks)
+    assert job.params["personal_accounts"] == []
+    with django_capture_on_commit_callbacks(execute=True):
+        AccessGrant.objects.filter(user=masked, account=other_account).update(can_see_personal_data=False)
+    assert client.get(f"{EXPORTS}{job.pk}/download/").status_code == 200
+
+
+def test_withdrawing_see_personal_data_on_the_share_deletes_the_file(
+    client, user, account, django_capture_on_commit_callbacks
+):
+    job = finished_export(client, user, django_capture_on_commit_callbacks)
+    path = stored_path(job.file)
+    grant = AccessGrant.objects.get(user=user, account=account)
+    grant.can_see_personal_data = False
+    with django_capture_on_commit_callbacks(execute=True):
+        grant.save()
+    assert not path.exists()

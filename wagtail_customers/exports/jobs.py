@@ -32,6 +32,7 @@ from ..conf import get_setting
 from ..counts import grouped
 from ..models import ExportJob, JobState
 from ..permissions import Action, accounts_for
+from ..services.personal_data import personal_account_ids
 from ..storage import private_storage, random_name
 from ..task_queue import task_queue_configured
 from .query import CustomerExport, ExportRequestError, ExportSpec
@@ -56,6 +57,11 @@ class ExportFailed(Exception):
 
 class ExportRefused(ExportRequestError):
     """No job was created: the reason (a limit reached, no task queue) is shown to the user as is."""
+
+
+#: Key in ``ExportJob.params`` (beside the spec's own, which ``ExportSpec.from_params`` reads) naming the
+#: seller accounts whose customers' personal data the file shows unmasked.
+PERSONAL_ACCOUNTS = "personal_accounts"
 
 
 def find_or_create_job(user, spec, *, total_rows, account_ids):
@@ -87,7 +93,11 @@ def find_or_create_job(user, spec, *, total_rows, account_ids):
             job = ExportJob.objects.create(
                 user=user,
                 file_format=spec.file_format,
-                params=spec.to_params(),
+                # With the accounts whose personal data the file shows in full: lost_permission().
+                params={
+                    **spec.to_params(),
+                    PERSONAL_ACCOUNTS: sorted(set(personal_account_ids(user)) & set(account_ids)),
+                },
                 fingerprint=fingerprint,
                 total_rows=total_rows,
                 account_ids=list(account_ids),
@@ -348,16 +358,21 @@ def expire(job, reason=""):
 
 def withdrawn_reason():
     return _(
-        "Your permission to export some of the seller accounts in this file was withdrawn, so the file was deleted."
+        "Your permission to export some of the seller accounts in this file, or to see their customers' personal "
+        "data, was withdrawn, so the file was deleted."
     )
 
 
 def lost_permission(job, allowed=None):
-    """Whether the job's owner may no longer export every seller account its file holds."""
+    """Whether the job's owner may no longer export every seller account its file holds, or no longer see the
+    personal data it shows in full (``params[PERSONAL_ACCOUNTS]``; jobs made before it was kept have none)."""
+    user = job.user
     if allowed is None:
-        user = job.user
         allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
-    return not allowed or not set(job.account_ids) <= allowed
+    if not allowed or not set(job.account_ids) <= allowed:
+        return True
+    shown = set((job.params or {}).get(PERSONAL_ACCOUNTS) or ())
+    return bool(shown) and not shown <= (set(personal_account_ids(user)) if user.is_active else set())
 
 
 def delete_withdrawn_files(user_ids=None):
