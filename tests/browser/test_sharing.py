@@ -129,6 +129,8 @@ def test_sharing_with_someone_who_cannot_sign_in_lets_them_in(
     user_field.press_sequentially("ple.com", delay=20)
     page.get_by_role("option", name=re.compile(r"Linus \(linus\) · linus@example\.com")).click()
     page.get_by_label("Alpha Store").check()
+    # Off by default (private by default): ticked, so that Linus reads the buyers' e-mails below.
+    page.get_by_label("See personal data").check()
     page.get_by_label("Also let them sign in to the Wagtail admin").check()
     page.get_by_role("button", name="Share access").click()
     page.wait_for_url(f"{live_server.url}{reverse('wagtail_customers_sharing:index')}")
