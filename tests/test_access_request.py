@@ -90,7 +90,7 @@ def read_csv(archive, name):
     return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
-def test_the_zip_holds_one_json_document_and_five_csv_files(admin_client, ada, others):
+def test_the_zip_holds_one_json_document_and_six_csv_files(admin_client, ada, others):
     response, archive = download(admin_client, ada.pk)
     assert sorted(archive.namelist()) == sorted([JSON_NAME, *CSV_FILES])
     assert response["Content-Type"] == "application/zip"
@@ -104,7 +104,9 @@ def test_the_zip_holds_one_json_document_and_five_csv_files(admin_client, ada, o
 def test_json_document(admin_client, ada, others):
     _, archive = download(admin_client, ada.pk)
     document = json.loads(archive.read(JSON_NAME))
-    assert list(document) == ["format", "version", "generated_at", "customer", "orders", "timeline", "watchlist"]
+    assert list(document) == [
+        "format", "version", "generated_at", "customer", "orders", "timeline", "watchlist", "merged_customers",
+    ]  # fmt: skip
     assert document["format"] == "wagtail-customers access request" and document["version"] == 1
     assert document["generated_at"].endswith("+00:00")
 
@@ -306,3 +308,23 @@ def test_the_button_is_on_the_customer_page_for_exporters_only(client, account, 
     client.force_login(staff_user("viewer", {account: {"can_view": True}}))
     html = client.get(page).content.decode()
     assert client.get(page).status_code == 200 and url(ada.pk) not in html
+
+
+def test_a_duplicate_merged_into_the_customer_is_included_until_the_merge_is_undone(admin_client, ada, account):
+    """The merge keeps the duplicate's details (for undo): they are the buyer's data too (services/merge.py)."""
+    from wagtail_customers.services.ingestion import record_order
+    from wagtail_customers.services.merge import merge_customers, undo_merge
+
+    duplicate = record_order(account, order_data("M-1", email="ada.l@example.org", name="A. Lovelace")).customer
+    merge = merge_customers(ada, duplicate)
+
+    _, archive = download(admin_client, ada.pk)
+    [merged] = json.loads(archive.read(JSON_NAME))["merged_customers"]
+    assert (merged["merged_customer_id"], merged["name"], merged["email"]) == (
+        duplicate.pk, "A. Lovelace", "ada.l@example.org",
+    )  # fmt: skip
+    assert [row["email"] for row in read_csv(archive, "merged_customers.csv")] == ["ada.l@example.org"]
+
+    undo_merge(merge)
+    _, archive = download(admin_client, ada.pk)
+    assert json.loads(archive.read(JSON_NAME))["merged_customers"] == []

@@ -30,7 +30,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from ..exports.writers import CSV_BOM, csv_cell
-from ..models import Order, OrderEvent, OrderLine, PromoCodeUsage
+from ..models import CustomerMerge, Order, OrderEvent, OrderLine, PromoCodeUsage
 from .ingestion import CUSTOMER_DETAIL_FIELDS
 
 #: The document's ``format`` and ``version``: bump the version when a key changes meaning or goes.
@@ -136,6 +136,22 @@ def watchlist_documents(customer):
     return [{"added_at": iso(watched.created_at), "note": watched.note}]
 
 
+def merged_customer_documents(customer):
+    """The duplicates merged into ``customer`` (services/merge.py): the details the merge keeps of each, for undo.
+
+    They are the same buyer's data, held as long as the merge can be undone; an undone merge keeps none."""
+    merges = CustomerMerge.objects.filter(kept=customer, undone_at__isnull=True).exclude(snapshot={})
+    return [
+        {
+            "merged_at": iso(merge.merged_at),
+            "merged_customer_id": merge.merged_customer_id,
+            **{name: merge.snapshot.get(name, "") for name in CUSTOMER_FIELDS},
+            "watchlist_note": (merge.watchlist or {}).get("note", ""),
+        }
+        for merge in merges.order_by("merged_at", "pk")
+    ]
+
+
 def scoped_orders(customer):
     """The customer's orders with everything the document reads, in four queries whatever their number."""
     return (
@@ -160,6 +176,7 @@ def access_document(customer, *, now=None):
         "orders": [order_document(order, currency) for order in scoped_orders(customer)],
         "timeline": [event_document(event) for event in events],
         "watchlist": watchlist_documents(customer),
+        "merged_customers": merged_customer_documents(customer),
     }
 
 
@@ -270,6 +287,11 @@ def watchlist_rows(document):
     return header, [[entry[name] for name in header] for entry in document["watchlist"]]
 
 
+def merged_customer_rows(document):
+    header = ["merged_at", "merged_customer_id", *CUSTOMER_FIELDS, "watchlist_note"]
+    return header, [[entry[name] for name in header] for entry in document["merged_customers"]]
+
+
 #: File name -> the function that flattens the document into ``(header, rows)``.
 CSV_FILES = {
     "customer.csv": customer_rows,
@@ -277,6 +299,7 @@ CSV_FILES = {
     "order_lines.csv": line_rows,
     "timeline.csv": timeline_rows,
     "watchlist.csv": watchlist_rows,
+    "merged_customers.csv": merged_customer_rows,
 }
 
 
