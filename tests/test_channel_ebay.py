@@ -52,9 +52,13 @@ class EbayStandIn:
     ``release`` (a threading.Event) keep that request waiting until the test releases it.
     """
 
-    def __init__(self, httpserver, orders=()):
+    def __init__(self, httpserver, orders=(), returns=()):
         self.base = httpserver.url_for("").rstrip("/")
         self.orders = list(orders)
+        #: Post-Order API return members (see return_search.json), searched by creation date.
+        self.returns = list(returns)
+        self.returns_requests = []
+        self.get_order_requests = []
         self.next_answers = defaultdict(list)
         self.answer_at = {}
         self.hold_at, self.release = None, threading.Event()
@@ -63,6 +67,50 @@ class EbayStandIn:
         self.orders_requests = []
         httpserver.expect_request("/identity/v1/oauth2/token", method="POST").respond_with_handler(self.token)
         httpserver.expect_request("/sell/fulfillment/v1/order", method="GET").respond_with_handler(self.get_orders)
+        httpserver.expect_request(re.compile(r"^/sell/fulfillment/v1/order/[^/]+$"), method="GET").respond_with_handler(
+            self.get_order
+        )
+        httpserver.expect_request("/post-order/v2/return/search", method="GET").respond_with_handler(
+            self.search_returns
+        )
+
+    def authorised(self, request, scheme="Bearer"):
+        return request.headers.get("Authorization", "").removeprefix(f"{scheme} ") in self.valid_tokens
+
+    def get_order(self, request):
+        self.get_order_requests.append(request.path.rsplit("/", 1)[1])
+        if not self.authorised(request):
+            return json_response(fixture("invalid_access_token.json"), status=401)
+        for order in self.orders:
+            if order["orderId"] == self.get_order_requests[-1]:
+                return json_response(order)
+        return json_response(fixture("order_not_found.json"), status=404)
+
+    def search_returns(self, request):
+        self.returns_requests.append(dict(request.args))
+        if self.next_answers["returns"]:
+            return self.next_answers["returns"].pop(0)
+        if not self.authorised(request, "IAF"):
+            return json_response(fixture("invalid_access_token.json"), status=401)
+        start = datetime.fromisoformat(request.args["creation_date_range_from"])
+        end = datetime.fromisoformat(request.args["creation_date_range_to"])
+        limit = int(request.args.get("limit", 25))
+        page = int(request.args.get("offset", 1))
+        matching = [
+            member
+            for member in self.returns
+            if start <= datetime.fromisoformat(member["creationInfo"]["creationDate"]["value"]) <= end
+        ]
+        body = copy.deepcopy(fixture("return_search.json"))
+        body["members"] = matching[(page - 1) * limit : page * limit]
+        body["paginationOutput"] = {
+            "limit": limit,
+            "offset": page,
+            "totalEntries": len(matching),
+            "totalPages": max((len(matching) + limit - 1) // limit, 1),
+        }
+        body["total"] = len(matching)
+        return json_response(body)
 
     def expire_tokens(self):
         self.valid_tokens.clear()
@@ -120,7 +168,7 @@ def stand_in_urls(httpserver, settings):
     base = httpserver.url_for("").rstrip("/")
     settings.WAGTAIL_CUSTOMERS = {
         **settings.WAGTAIL_CUSTOMERS,
-        "CHANNEL_API_URLS": {"ebay": {"api": base, "identity": base}},
+        "CHANNEL_API_URLS": {"ebay": {"api": base, "identity": base, "post_order": base}},
     }
     return base
 

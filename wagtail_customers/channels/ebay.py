@@ -4,12 +4,16 @@ eBay publishes no maintained Python client for its REST Sell APIs (its own SDKs 
 the community ``ebaysdk`` speaks the older XML Trading API), so this is plain HTTP following the API
 reference. What comes through and what does not is in docs/howto/channels/ebay.md.
 
-Endpoints: ``CHANNEL_API_URLS["ebay"]`` with ``"api"`` (base of the Sell APIs) and ``"identity"`` (base
-of the OAuth token endpoint); both default to https://api.ebay.com (the sandbox is
-https://api.sandbox.ebay.com).
+Returned quantities come from the Post-Order API's return search, merged into the orders they name: see
+``ebay_returns``.
+
+Endpoints: ``CHANNEL_API_URLS["ebay"]`` with ``"api"`` (base of the Sell APIs), ``"identity"`` (base
+of the OAuth token endpoint) and ``"post_order"`` (base of the Post-Order API); all default to
+https://api.ebay.com (the sandbox is https://api.sandbox.ebay.com).
 """
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -19,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import get_setting
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
+from . import ebay_returns
 from .base import (
     AuthenticationFailed,
     ChannelAdapter,
@@ -30,6 +35,8 @@ from .base import (
     RateLimited,
     parse_datetime_utc,
 )
+
+logger = logging.getLogger(__name__)
 
 PRODUCTION = "https://api.ebay.com"
 TOKEN_PATH = "/identity/v1/oauth2/token"
@@ -65,6 +72,15 @@ def api_urls():
     return (urls.get("api") or PRODUCTION).rstrip("/"), (urls.get("identity") or PRODUCTION).rstrip("/")
 
 
+def post_order_url():
+    urls = get_setting("CHANNEL_API_URLS").get(Channel.EBAY, {}) or {}
+    return (urls.get("post_order") or PRODUCTION).rstrip("/")
+
+
+class NotFound(ChannelError):
+    """eBay does not know the thing asked for (404), for example an order a return names."""
+
+
 class EbayAdapter(ChannelAdapter):
     channel = Channel.EBAY
     credential_fields = (
@@ -77,13 +93,18 @@ class EbayAdapter(ChannelAdapter):
             help_text=_("The seller's user refresh token with the sell.fulfillment.readonly scope (valid 18 months)."),
         ),
     )
-    capabilities = ChannelCapabilities(buyer_email=True, returns=False, feedback=False, fees=True)
+    capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=True)
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
         self.api_url, self.identity_url = api_urls()
         self.session = requests.Session()
         self.access_token = None
+        self.post_order_url = post_order_url()
+        #: False once the Post-Order API refused this token (403): orders come without returns.
+        self.returns_available = True
+        #: Each order's legacy item id by line SKU, the key returns name a line by.
+        self._line_keys = {}
 
     # OAuth: the refresh-token grant gives a user access token for about two hours.
     def _refresh_access_token(self):
@@ -115,16 +136,19 @@ class EbayAdapter(ChannelAdapter):
             raise MalformedResponse(_("eBay's token endpoint answered without an access token."))
         self.access_token = body["access_token"]
 
-    def _get(self, path, params):
-        """GET one Sell API resource, with the access token refreshed once if eBay calls it invalid."""
+    def _get(self, path, params, *, base=None, scheme="Bearer"):
+        """GET one resource, with the access token refreshed once if eBay calls it invalid.
+
+        ``scheme``: the Sell APIs take ``Bearer <token>``; the Post-Order API takes the same OAuth user token
+        as ``IAF <token>``."""
         for attempt in (1, 2):
             if self.access_token is None:
                 self._refresh_access_token()
             try:
                 response = self.session.get(
-                    self.api_url + path,
+                    (base or self.api_url) + path,
                     params=params,
-                    headers={"Authorization": f"Bearer {self.access_token}", "Accept": "application/json"},
+                    headers={"Authorization": f"{scheme} {self.access_token}", "Accept": "application/json"},
                     timeout=TIMEOUT,
                 )
             except requests.RequestException as error:
@@ -146,6 +170,8 @@ class EbayAdapter(ChannelAdapter):
 
     def _raise_for_status(self, response, body):
         status = response.status_code
+        if status == 404:
+            raise NotFound(_("eBay does not know it: %(message)s") % {"message": _error_text(body)})
         if status == 429:
             raise RateLimited(
                 _("eBay's call limit is reached: %(message)s") % {"message": _error_text(body)},
@@ -184,7 +210,10 @@ class EbayAdapter(ChannelAdapter):
         raw_orders = body.get("orders", [])
         if not isinstance(raw_orders, list):
             raise MalformedResponse(_("eBay's getOrders answer has no orders list."))
-        orders = [self._order(raw) for raw in raw_orders]
+        # The returns' progress and the returns kept per order go from cursor to cursor.
+        carried = {key: state[key] for key in ("returns", "kept") if state.get(key)}
+        kept = carried.get("kept") or {}
+        orders = [self._with_kept(self._order(raw), kept) for raw in raw_orders]
         offset = state["offset"] + len(raw_orders)
         total = body.get("total")
         if raw_orders and body.get("next") and (not isinstance(total, int) or offset < total):
@@ -192,7 +221,62 @@ class EbayAdapter(ChannelAdapter):
         next_since = parse_datetime_utc(state["started"]) - OVERLAP
         if state.get("since"):
             next_since = max(next_since, parse_datetime_utc(state["since"]))
-        return OrderPage(orders=orders, cursor=json.dumps({"since": _iso(next_since)}), done=True)
+        next_state = {"since": _iso(next_since), **carried}
+        orders = self._merge_returns(next_state, orders, now)
+        return OrderPage(orders=orders, cursor=json.dumps(next_state), done=True)
+
+    def _with_kept(self, order, kept):
+        return ebay_returns.apply(order, kept.get(order.external_id), self._line_keys.get(order.external_id, {}))
+
+    def _merge_returns(self, state, orders, now):
+        """At the end of a pass: read the returns created since the last pass (``state["returns"]`` keeps where
+        it got to) and hand over, beside ``orders``, the orders they name, fetched again, with returned
+        quantities. A token the Post-Order API refuses (403) leaves the orders as they are."""
+        if not self.returns_available:
+            return orders
+        progress = state.setdefault("returns", {})
+        start = progress.get("since") or ebay_returns.iso(now - ebay_returns.FIRST_LOOKBACK)
+        found, page = [], 1
+        try:
+            while True:
+                body = self._get(
+                    ebay_returns.SEARCH_PATH,
+                    {
+                        "creation_date_range_from": start,
+                        "creation_date_range_to": ebay_returns.iso(now),
+                        "limit": ebay_returns.PAGE_SIZE,
+                        "offset": page,
+                    },
+                    base=self.post_order_url,
+                    scheme="IAF",
+                )
+                returns, more = ebay_returns.read_page(body)
+                found.extend(returns)
+                if not more:
+                    break
+                page += 1
+        except AuthenticationFailed:
+            # The orders were read a moment ago with the same token: it lacks the Post-Order API's scope.
+            logger.info("eBay's Post-Order API refused the token; orders come without returns.")
+            self.returns_available = False
+            state.pop("returns", None)
+            return orders
+        progress["since"] = ebay_returns.iso(now)
+        kept = state.setdefault("kept", {})
+        named = ebay_returns.remember(kept, found, now)
+        if not kept:
+            state.pop("kept")
+        by_id = {order.external_id: order for order in orders}
+        for order_id in named:
+            if order_id not in by_id:
+                try:
+                    raw = self._get(f"{ORDERS_PATH}/{order_id}", {})
+                except NotFound:
+                    logger.info("An eBay return names order %s, which getOrder does not know; skipped.", order_id)
+                    continue
+                by_id[order_id] = self._order(raw)
+            self._with_kept(by_id[order_id], kept)
+        return list(by_id.values())
 
     def _order(self, raw):
         try:
@@ -219,8 +303,10 @@ class EbayAdapter(ChannelAdapter):
             if refund.get("refundStatus") == "REFUNDED"
         ]
         lines, codes = [], {}
+        line_keys = self._line_keys.setdefault(order_id, {})
         for item in raw.get("lineItems") or []:
             lines.append(_line(item))
+            line_keys[lines[-1].sku] = str(item.get("legacyItemId") or "")
             for promotion in item.get("appliedPromotions") or []:
                 code = str(promotion.get("promotionId") or "").strip()
                 if code:
