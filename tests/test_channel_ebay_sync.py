@@ -6,6 +6,7 @@ credentials, and a real Celery worker killed between two pages: in the end the o
 each eBay buyer is one customer, and the statistics equal a fresh rebuild.
 """
 
+import copy
 from datetime import date
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from wagtail_customers.models import (
     ConnectionState,
     Customer,
     Order,
+    OrderLine,
     OrderStatus,
     SellerAccount,
     SyncOutcome,
@@ -89,6 +91,38 @@ def test_backfill_over_pages_through_a_429_then_a_pull(httpserver, stand_in_urls
     assert (result.orders_created, result.orders_updated) == (0, 1)
     order = Order.objects.get(external_id=changed["orderId"])
     assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("1.00"))
+    assert rebuild_statistics() == 0
+
+
+@pytest.mark.django_db
+def test_returns_are_merged_through_the_engine_and_kept_by_a_later_pull(httpserver, stand_in_urls, realdata):  # noqa: F811
+    orders = generated_orders(realdata, 300)
+    returns = []
+    for number in range(0, 300, 7):
+        member = copy.deepcopy(fixture("return_search.json")["members"][0])
+        member.update(returnId=f"50{number:08d}", orderId=orders[number]["orderId"])
+        member["creationInfo"]["item"].update(itemId=orders[number]["lineItems"][0]["sku"], returnQuantity=1)
+        member["creationInfo"]["creationDate"]["value"] = "2026-11-15T10:00:00.000Z"
+        returns.append(member)
+    stand_in = EbayStandIn(httpserver, orders, returns)
+    connection = connect()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert Order.objects.count() == 300
+    assert OrderLine.objects.filter(returned_quantity=1).count() == len(returns)
+    assert Order.objects.filter(returned_at__isnull=False).count() == len(returns)
+    assert rebuild_statistics() == 0
+
+    # A returned order changes later on eBay: the next pull records it again and it keeps its return.
+    changed = stand_in.orders[0]
+    changed["lastModifiedDate"] = timezone.now().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert OrderLine.objects.get(order__external_id=changed["orderId"]).returned_quantity == 1
+    assert OrderLine.objects.filter(returned_quantity=1).count() == len(returns)
     assert rebuild_statistics() == 0
 
 
