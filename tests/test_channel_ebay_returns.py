@@ -118,3 +118,16 @@ def test_a_later_pull_keeps_the_returns_and_reads_each_return_once(httpserver, s
     first, second = stand_in.returns_requests
     assert second["creation_date_range_from"] == first["creation_date_range_to"]
     assert len(json.loads(cursor)["kept"]["09-11111-22222"]["by_id"]) == 1
+
+
+def test_a_throttled_return_search_waits_for_the_next_pass(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = EbayStandIn(httpserver, fixture("get_orders.json")["orders"], fixture("return_search.json")["members"])
+    stand_in.next_answers["returns"].append(json_response(fixture("too_many_requests.json"), 429, {"Retry-After": "0"}))
+
+    orders, cursor, _pages = pull_all(adapter(), since=LATER)
+
+    assert orders == [] and "kept" not in json.loads(cursor)
+    orders, cursor, _pages = pull_all(adapter(), cursor=cursor)
+
+    assert [order.external_id for order in orders] == ["09-11111-22222"]
+    assert returned(orders[0])["TEAPOT-CAST-1L"] == 1

@@ -255,6 +255,11 @@ class EbayAdapter(ChannelAdapter):
                 if not more:
                     break
                 page += 1
+        except RateLimited:
+            # The returns wait for the next pass (which asks from the same date) rather than the whole last
+            # page of orders being fetched again.
+            logger.info("eBay throttled the return search; asked again next pass.")
+            return orders
         except AuthenticationFailed:
             # The orders were read a moment ago with the same token: it lacks the Post-Order API's scope.
             logger.info("eBay's Post-Order API refused the token; orders come without returns.")
