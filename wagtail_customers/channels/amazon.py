@@ -53,6 +53,7 @@ from .base import (
     OrderPage,
     RateLimited,
     parse_datetime_utc,
+    retry_after_seconds,
 )
 
 logger = logging.getLogger(__name__)
@@ -515,14 +516,13 @@ def _iso(moment):
 def _retry_after(headers):
     """Seconds to wait: Retry-After if given, else one request's share of x-amzn-RateLimit-Limit (per second)."""
     headers = headers or {}
-    for name, convert in (("retry-after", float), ("x-amzn-ratelimit-limit", lambda rate: 1 / float(rate))):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(convert(value), 0.0)
-            except (ValueError, ZeroDivisionError):
-                continue
-    return None
+    seconds = retry_after_seconds(headers)
+    if seconds is not None:
+        return seconds
+    try:
+        return max(1 / float(headers.get("x-amzn-ratelimit-limit") or headers.get("x-amzn-RateLimit-Limit")), 0.0)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _error_text(error):

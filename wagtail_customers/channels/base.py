@@ -8,6 +8,7 @@ the connection failing on the errors below.
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from django.utils.translation import gettext_lazy as _
 
@@ -135,6 +136,26 @@ def parse_datetime_utc(value):
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
+
+
+def retry_after_seconds(headers):
+    """An answer's Retry-After in seconds (RFC 9110: a number of seconds, or an HTTP date), or None when it
+    has none or an unreadable one. ``headers`` is any mapping (case-insensitive or with lower-case names)."""
+    headers = headers or {}
+    value = str(headers.get("Retry-After") or headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 NO_ADAPTER_MESSAGE = _("This channel has no live connection; import its orders from files.")

@@ -34,6 +34,7 @@ from .base import (
     OrderPage,
     RateLimited,
     parse_datetime_utc,
+    retry_after_seconds,
 )
 
 logger = logging.getLogger(__name__)
@@ -433,10 +434,7 @@ def _error_text(body):
 
 
 def _retry_after(headers):
-    try:
-        return max(float(headers.get("Retry-After")), 0.0) if headers.get("Retry-After") else None
-    except ValueError:
-        return None
+    return retry_after_seconds(headers)
 
 
 def _iso(moment):

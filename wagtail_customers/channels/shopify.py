@@ -35,6 +35,7 @@ from .base import (
     OrderPage,
     RateLimited,
     parse_datetime_utc,
+    retry_after_seconds,
 )
 from .registry import register_adapter
 from .shopify_mapping import order_from_graphql, order_from_webhook
@@ -138,10 +139,8 @@ def _header(headers, name):
 
 
 def _retry_after_header(response):
-    try:
-        return max(1, math.ceil(float(response.headers.get("Retry-After", ""))))
-    except ValueError:
-        return None
+    seconds = retry_after_seconds(response.headers)
+    return None if seconds is None else max(1, math.ceil(seconds))
 
 
 def _throttle_wait(body):

@@ -14,8 +14,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +32,7 @@ from .base import (
     OrderPage,
     RateLimited,
     parse_datetime_utc,
+    retry_after_seconds,
 )
 from .registry import register_adapter
 from .woocommerce_orders import order_from_json
@@ -329,18 +329,7 @@ def _error_message(response):
 
 def _retry_after(response):
     """Retry-After in seconds: a number, or an HTTP date; None when absent or unreadable."""
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return int(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(int((moment - datetime.now(UTC)).total_seconds()), 0)
+    return retry_after_seconds(response.headers)
 
 
 def _header(headers, name):
