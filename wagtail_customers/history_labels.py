@@ -12,7 +12,10 @@ from django.db.models.signals import pre_save
 
 
 def customer_history_label(customer_id):
-    return f"Customer #{customer_id}"
+    """The label a customer has with nothing personal known (models.customers.customer_label)."""
+    from .models.customers import customer_label
+
+    return str(customer_label("", "", "", "", customer_id))
 
 
 def _neutral_label(sender, instance, raw=False, **kwargs):
