@@ -33,6 +33,11 @@ def parse_args(argv=None):
         "--quick", action="store_true", help="3 listing cases per tab instead of 7 (smoke runs; not for the report)"
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the datasets even when cached")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build and cache the datasets, measure nothing (builds may run on a busy machine; measurements may not)",
+    )
     parser.add_argument("--results-dir", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--report", default=str(ROOT / "docs" / "performance.md"), help="'' to skip the report")
     parser.add_argument("--pg-data", default=str(DATA / "pg"), help="kept PostgreSQL data folder (the cache)")
@@ -86,6 +91,9 @@ def main(argv=None):
                 else:
                     spec, meta, cleanup = postgres_working_copy(cluster, size, args.seed, args.rebuild)
                 run["datasets"].setdefault(db, {})[size.name] = meta
+                if args.build_only:
+                    cleanup()
+                    continue
                 result_path = results_dir / f".suite-{db}-{size.name}.tmp"
                 try:
                     code = _suite(spec, size, args, result_path)
@@ -100,6 +108,9 @@ def main(argv=None):
         if cluster:
             cluster.stop()
     run["seconds"] = round(time.perf_counter() - started, 1)
+    if args.build_only:
+        print(f"datasets cached in {DATA} ({run['seconds']} s): nothing measured")
+        return 0
     run["targets"] = report.evaluate(run)
     run["gate_ok"] = report.gate_ok(run)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
