@@ -98,13 +98,14 @@ test-lowest: $(LOWEST_STAMP) $(AXE)
 # Celery worker and every Wagtail 7.0 screen and widget the plugin uses are still driven at the floors.
 # Under 30 minutes on a 2-core machine: the four passes run two at a time, one per core (separate databases,
 # ports, folders and virtualenvs), the two longest first, their output printed whole as each ends. The PostgreSQL
-# pass leaves out the browser tests and the real-worker tests too (both drive the same code on either database).
+# pass leaves out the browser tests and the real-worker tests too (both drive the same code on either database), and
+# the tests that cannot reach a database at all (marked no_db by tests/conftest.py: parsing, formatting, docs).
 test: system-deps venv lint checks docs wheel-check $(AXE)
 	$(MAKE) -j2 --output-sync=target test-sqlite test-lowest-pass test-postgres-pass test-contrib
 
 .PHONY: test-postgres-pass test-lowest-pass
 test-postgres-pass:
-	$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker'"
+	$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db'"
 
 test-lowest-pass:
 	$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral'"

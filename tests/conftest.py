@@ -70,3 +70,21 @@ def wagtail_page_tree(db):
 def admin_client(client, superuser, wagtail_page_tree):
     client.force_login(superuser)
     return client
+
+
+#: Fixtures through which a test reaches a database (pytest-django's, and the live server's).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test without database access (no django_db mark, no database fixture, pytest-django blocks it
+    # otherwise) runs the same on every database: marked ``no_db`` so the PostgreSQL pass can leave it out.
+    for item in items:
+        if item.get_closest_marker("django_db") is None and not DATABASE_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.no_db)
