@@ -33,6 +33,8 @@ CREDENTIALS = {
     "client_secret": "PRD-standin-cert-id-secret",
     "refresh_token": "v^1.1#i^1#r^1#StandInRefreshToken",
 }
+ORDERS_SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment.readonly"
+FEEDBACK_SCOPE = "https://api.ebay.com/oauth/api_scope/commerce.feedback.readonly"
 FILTER = re.compile(r"^lastmodifieddate:\[(?P<since>[^.\]]+\.\d{3}Z)\.\.\]$")
 
 
@@ -45,19 +47,27 @@ def json_response(body, status=200, headers=None):
 
 
 class EbayStandIn:
-    """getOrders and the OAuth token endpoint, answering as eBay documents them.
+    """getOrders, the Post-Order return search, getFeedback and the OAuth token endpoint, answering as eBay
+    documents them.
 
-    Answers queued in ``next_answers[kind]`` ("token", "orders") are given once, before the normal ones;
+    Answers queued in ``next_answers[kind]`` ("token", "orders", "returns", "feedback") are given once, before
+    the normal ones; a token asked for the Feedback scope is refused unless ``feedback_scope_granted``;
     ``answer_at[n]`` is given to the n-th getOrders request (1-based). ``hold_at`` (a request number) and
     ``release`` (a threading.Event) keep that request waiting until the test releases it.
     """
 
-    def __init__(self, httpserver, orders=(), returns=()):
+    def __init__(self, httpserver, orders=(), returns=(), feedback=()):
         self.base = httpserver.url_for("").rstrip("/")
         self.orders = list(orders)
         #: Post-Order API return members (see return_search.json), searched by creation date.
         self.returns = list(returns)
         self.returns_requests = []
+        #: getFeedback entries (see get_feedback.json), listed the newest first.
+        self.feedback = list(feedback)
+        self.feedback_requests = []
+        self.feedback_scope_granted = True
+        self.feedback_tokens = set()
+        self.feedback_token_requests = []
         self.get_order_requests = []
         self.next_answers = defaultdict(list)
         self.answer_at = {}
@@ -72,6 +82,9 @@ class EbayStandIn:
         )
         httpserver.expect_request("/post-order/v2/return/search", method="GET").respond_with_handler(
             self.search_returns
+        )
+        httpserver.expect_request("/commerce/feedback/v1/feedback", method="GET").respond_with_handler(
+            self.get_feedback
         )
 
     def authorised(self, request, scheme="Bearer"):
@@ -112,10 +125,34 @@ class EbayStandIn:
         body["total"] = len(matching)
         return json_response(body)
 
+    def get_feedback(self, request):
+        self.feedback_requests.append(dict(request.args))
+        if self.next_answers["feedback"]:
+            return self.next_answers["feedback"].pop(0)
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.feedback_tokens:
+            return json_response(fixture("invalid_access_token.json"), status=401)
+        assert request.args["feedback_type"] == "FEEDBACK_RECEIVED" and request.args["user_id"] == "teapot_trading"
+        limit, offset = int(request.args.get("limit", 25)), int(request.args.get("offset", 0))
+        entries = sorted(self.feedback, key=lambda entry: entry["feedbackEnteredDate"], reverse=True)
+        page = entries[offset : offset + limit]
+        pagination = {"count": len(page), "limit": limit, "offset": offset, "total": len(entries)}
+        if offset + limit < len(entries):
+            pagination["next"] = "/feedback?" + urlencode({**request.args, "offset": offset + limit})
+        return json_response({"feedbackEntries": page, "pagination": pagination})
+
     def expire_tokens(self):
         self.valid_tokens.clear()
+        self.feedback_tokens.clear()
 
     def token(self, request):
+        if request.form.get("scope") == FEEDBACK_SCOPE:
+            self.feedback_token_requests.append(dict(request.form))
+            if not self.feedback_scope_granted:
+                return json_response({"error": "invalid_scope", "error_description": "scope not granted"}, 400)
+            body = fixture("token.json")
+            body["access_token"] = f"v^1.1#feedback-token-{len(self.feedback_token_requests)}"
+            self.feedback_tokens.add(body["access_token"])
+            return json_response(body)
         self.token_requests.append(dict(request.form))
         if self.next_answers["token"]:
             return self.next_answers["token"].pop(0)
@@ -125,7 +162,7 @@ class EbayStandIn:
             return json_response({"error": "invalid_client", "error_description": "client authentication failed"}, 401)
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != CREDENTIALS["refresh_token"]:
             return json_response(fixture("invalid_grant.json"), status=400)
-        assert form.get("scope") == "https://api.ebay.com/oauth/api_scope/sell.fulfillment.readonly"
+        assert form.get("scope") == ORDERS_SCOPE
         body = fixture("token.json")
         body["access_token"] = f"v^1.1#token-{len(self.token_requests)}"
         self.valid_tokens.add(body["access_token"])

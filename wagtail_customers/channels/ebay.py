@@ -5,7 +5,7 @@ the community ``ebaysdk`` speaks the older XML Trading API), so this is plain HT
 reference. What comes through and what does not is in docs/howto/channels/ebay.md.
 
 Returned quantities come from the Post-Order API's return search, merged into the orders they name: see
-``ebay_returns``.
+``ebay_returns``; feedback from the Commerce Feedback API, joined to orders by their lines: see ``ebay_feedback``.
 
 Endpoints: ``CHANNEL_API_URLS["ebay"]`` with ``"api"`` (base of the Sell APIs), ``"identity"`` (base
 of the OAuth token endpoint) and ``"post_order"`` (base of the Post-Order API); all default to
@@ -16,6 +16,7 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 import requests
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import get_setting
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
-from . import ebay_returns
+from . import ebay_feedback, ebay_returns
 from .base import (
     AuthenticationFailed,
     ChannelAdapter,
@@ -91,24 +92,30 @@ class EbayAdapter(ChannelAdapter):
             "refresh_token",
             _("Refresh token"),
             secret=True,
-            help_text=_("The seller's user refresh token with the sell.fulfillment.readonly scope (valid 18 months)."),
+            help_text=_(
+                "The seller's user refresh token with the sell.fulfillment.readonly scope (valid 18 months); "
+                "with commerce.feedback.readonly too, feedback comes through."
+            ),
         ),
     )
-    capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=True)
+    capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=True, fees=True)
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
         self.api_url, self.identity_url = api_urls()
         self.session = requests.Session()
-        self.access_token = None
+        #: User access tokens by scope (the Fulfillment one; the Feedback one, asked for apart).
+        self.tokens = {}
         self.post_order_url = post_order_url()
         #: False once the Post-Order API refused this token (403): orders come without returns.
         self.returns_available = True
+        #: False once the Feedback API or the token endpoint refused its scope (403, 404): no feedback.
+        self.feedback_available = True
         #: Each order's legacy item id by line SKU, the key returns name a line by.
         self._line_keys = {}
 
     # OAuth: the refresh-token grant gives a user access token for about two hours.
-    def _refresh_access_token(self):
+    def _refresh_access_token(self, scope=SCOPE):
         try:
             response = self.session.post(
                 self.identity_url + TOKEN_PATH,
@@ -116,7 +123,7 @@ class EbayAdapter(ChannelAdapter):
                 data={
                     "grant_type": "refresh_token",
                     "refresh_token": self.credentials.get("refresh_token", ""),
-                    "scope": SCOPE,
+                    "scope": scope,
                 },
                 timeout=TIMEOUT,
             )
@@ -135,21 +142,21 @@ class EbayAdapter(ChannelAdapter):
         self._raise_for_status(response, body)
         if not isinstance(body, dict) or not body.get("access_token"):
             raise MalformedResponse(_("eBay's token endpoint answered without an access token."))
-        self.access_token = body["access_token"]
+        self.tokens[scope] = body["access_token"]
 
-    def _get(self, path, params, *, base=None, scheme="Bearer"):
+    def _get(self, path, params, *, base=None, scheme="Bearer", scope=SCOPE):
         """GET one resource, with the access token refreshed once if eBay calls it invalid.
 
         ``scheme``: the Sell APIs take ``Bearer <token>``; the Post-Order API takes the same OAuth user token
-        as ``IAF <token>``."""
+        as ``IAF <token>``. ``scope``: the scope of the access token sent."""
         for attempt in (1, 2):
-            if self.access_token is None:
-                self._refresh_access_token()
+            if self.tokens.get(scope) is None:
+                self._refresh_access_token(scope)
             try:
                 response = self.session.get(
                     (base or self.api_url) + path,
                     params=params,
-                    headers={"Authorization": f"{scheme} {self.access_token}", "Accept": "application/json"},
+                    headers={"Authorization": f"{scheme} {self.tokens[scope]}", "Accept": "application/json"},
                     timeout=TIMEOUT,
                 )
             except requests.RequestException as error:
@@ -158,7 +165,7 @@ class EbayAdapter(ChannelAdapter):
                 ) from None
             body = _json_or_none(response)
             if response.status_code == 401:
-                self.access_token = None
+                self.tokens.pop(scope, None)
                 if attempt == 1:
                     continue
                 raise AuthenticationFailed(
@@ -211,10 +218,13 @@ class EbayAdapter(ChannelAdapter):
         raw_orders = body.get("orders", [])
         if not isinstance(raw_orders, list):
             raise MalformedResponse(_("eBay's getOrders answer has no orders list."))
-        # The returns' progress and the returns kept per order go from cursor to cursor.
-        carried = {key: state[key] for key in ("returns", "kept") if state.get(key)}
+        orders = [self._order(raw) for raw in raw_orders]
+        ebay_feedback.note_lines(state, raw_orders, now)
+        # The returns' and feedback's progress, what is kept per order and the lines' orders go from cursor
+        # to cursor.
+        carried = {key: state[key] for key in ("returns", "kept", "feedback", "lines", "seller") if state.get(key)}
         kept = carried.get("kept") or {}
-        orders = [self._with_kept(self._order(raw), kept) for raw in raw_orders]
+        orders = [self._with_kept(order, kept) for order in orders]
         offset = state["offset"] + len(raw_orders)
         total = body.get("total")
         if raw_orders and body.get("next") and (not isinstance(total, int) or offset < total):
@@ -224,10 +234,13 @@ class EbayAdapter(ChannelAdapter):
             next_since = max(next_since, parse_datetime_utc(state["since"]))
         next_state = {"since": _iso(next_since), **carried}
         orders = self._merge_returns(next_state, orders, now)
+        orders = self._merge_feedback(next_state, orders, now)
         return OrderPage(orders=orders, cursor=json.dumps(next_state), done=True)
 
     def _with_kept(self, order, kept):
-        return ebay_returns.apply(order, kept.get(order.external_id), self._line_keys.get(order.external_id, {}))
+        slot = kept.get(order.external_id)
+        ebay_returns.apply(order, slot, self._line_keys.get(order.external_id, {}))
+        return ebay_feedback.apply(order, slot)
 
     def _merge_returns(self, state, orders, now):
         """At the end of a pass: read the returns created since the last pass (``state["returns"]`` keeps where
@@ -272,13 +285,48 @@ class EbayAdapter(ChannelAdapter):
         named = ebay_returns.remember(kept, found, now)
         if not kept:
             state.pop("kept")
+        return self._with_named(orders, named, kept)
+
+    def _merge_feedback(self, state, orders, now):
+        """At the end of a pass: read the feedback left since the last pass began and hand over, beside
+        ``orders``, the orders whose lines it names, fetched again, with their feedback (``ebay_feedback``).
+        A refused scope (403 or the token endpoint) or 404 leaves the orders as they are; a 429 leaves the
+        feedback for the first pass after the time eBay gives."""
+        progress = state.get("feedback") or {}
+        waiting = progress.get("wait_until") and parse_datetime_utc(progress["wait_until"]) > now
+        if not self.feedback_available or waiting or not state.get("seller") or not state.get("lines"):
+            return orders
+        since = parse_datetime_utc(progress.get("since")) or now - ebay_feedback.FIRST_LOOKBACK
+        try:
+            found = ebay_feedback.read(partial(self._get, scope=ebay_feedback.SCOPE), state["seller"], since)
+        except RateLimited as error:
+            wait = timedelta(seconds=error.retry_after or 60)
+            state["feedback"] = {**progress, "wait_until": ebay_feedback.iso(now + wait)}
+            logger.info("eBay throttled getFeedback; asked again after %s.", state["feedback"]["wait_until"])
+            return orders
+        except (AuthenticationFailed, NotFound):
+            logger.info("eBay's Feedback API refused the token or is not there; orders come without feedback.")
+            self.feedback_available = False
+            state.pop("feedback", None)
+            return orders
+        kept = state.setdefault("kept", {})
+        named, skipped = ebay_feedback.remember(state, kept, found, now)
+        if skipped:
+            logger.info("%s eBay feedback entries name a line of no order pulled lately; skipped.", skipped)
+        state["feedback"] = {"since": ebay_feedback.iso(now), "skipped": skipped}
+        if not kept:
+            state.pop("kept")
+        return self._with_named(orders, named, kept)
+
+    def _with_named(self, orders, named, kept):
+        """``orders`` and, fetched again (getOrder), the orders ``named`` not among them, all with ``kept``."""
         by_id = {order.external_id: order for order in orders}
         for order_id in named:
             if order_id not in by_id:
                 try:
                     raw = self._get(f"{ORDERS_PATH}/{order_id}", {})
                 except NotFound:
-                    logger.info("An eBay return names order %s, which getOrder does not know; skipped.", order_id)
+                    logger.info("eBay names order %s, which getOrder does not know; skipped.", order_id)
                     continue
                 by_id[order_id] = self._order(raw)
             self._with_kept(by_id[order_id], kept)
