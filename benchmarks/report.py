@@ -384,6 +384,26 @@ def _listing_summary(run):
     )  # fmt: skip
 
 
+def _listing_profile(profile):
+    """The worst case's time broken down (``benchmarks/profile.py``), next to the shell page's."""
+    worst, shell = profile.get("worst"), profile.get("shell")
+    if not worst or not shell:
+        return "Not profiled in this run."
+    rows = [
+        ("wall time per request (ms, no profiler)", worst["wall_ms"], shell["wall_ms"]),
+        ("queries", worst["queries"], shell["queries"]),
+        ("database time (ms, from the captured queries)", worst["sql_ms"], shell["sql_ms"]),
+        ("time under cProfile (ms)", worst["profiled_ms"], shell["profiled_ms"]),
+    ]
+    rows += [(f"  {area} (ms under cProfile)", ms, shell["areas"].get(area)) for area, ms in worst["areas"].items()]
+    table = _table(["", f"`{profile['case']}`", "shell page"], rows)
+    top = _table(
+        ["function (own time)", "ms per request under cProfile", "calls per request"],
+        [(f"`{name}`", ms, calls) for name, ms, calls in worst["top"]],
+    )
+    return f"{table}\n\nThe worst case's heaviest functions by their own time:\n\n{top}"
+
+
 def _exports(result):
     rows = []
     plugin = {fmt: result.get(f"plugin_{fmt}", {}) for fmt in ("csv", "xlsx")}
@@ -556,6 +576,17 @@ def render(run, json_path, load=None):
         size = _largest(by_size)
         if size and by_size[size].get("listing"):
             parts += [f"### {db}, size {size}", "", _listing_full(by_size[size]["listing"]), ""]
+            if by_size[size].get("listing_profile"):
+                parts += [
+                    f"#### Where the time goes ({db}, size {size})",
+                    "",
+                    "The case furthest from the shell page, requested again warm: its database share, then under "
+                    "`cProfile` the inclusive time of the code that owns each part of the page (parts nest: rows "
+                    "and the filters form are inside template rendering).",
+                    "",
+                    _listing_profile(by_size[size]["listing_profile"]),
+                    "",
+                ]
     parts += ["## Exports (all customers)", ""]
     for db, by_size in run.get("results", {}).items():
         size = _largest(by_size)

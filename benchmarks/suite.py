@@ -52,6 +52,7 @@ def main(argv=None):
         results["listing"] = listing.run(
             user, args.repeat, args.baseline_repeat, log=log, only_plugin="baseline" in skip, quick=args.quick
         )
+        results["listing_profile"] = listing.profile_worst(user, results["listing"], log=log)
     if "exports" not in skip:
         results["exports"] = exports.run(exports.env_for(os.environ["WC_BENCH_DB"]), args.export_repeat, log=log)
     if "stats" not in skip:

@@ -13,6 +13,7 @@ from wagtail_customers.models import SellerAccount
 
 from ..baselines import A0_INDEX_URL, A0_TABS, SHELL_INDEX_URL
 from ..measure import measure
+from ..profile import profile_case
 
 #: The plugin's tab URLs (the listing issue's contract).
 PLUGIN_TABS = {
@@ -142,6 +143,20 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
         log(_line(entry))
         results.append(entry)
     return results
+
+
+def profile_worst(user, results, log=print):
+    """Where the time goes in the worst case against the shell page, and in the shell page itself."""
+    measured = [entry for entry in results if "times_shell_p95" in entry and entry["case"] != "shell"]
+    if not measured:
+        return {}
+    worst = max(measured, key=lambda entry: entry["times_shell_p95"])
+    log(f"    profiling {worst['case']} and the shell page")
+    return {
+        "case": worst["case"],
+        "worst": profile_case(user, worst["plugin_url"]),
+        "shell": profile_case(user, SHELL_INDEX_URL),
+    }
 
 
 def _line(entry):
