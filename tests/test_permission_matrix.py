@@ -135,6 +135,13 @@ MATRIX = {
     "wagtail_customers:promo_codes_results": TAB_LISTING,
     "wagtail_customers:watchlist": TAB_LISTING,
     "wagtail_customers:watchlist_results": TAB_LISTING,
+    # The band of a searched or filtered listing, loaded after its table (views/listing/statistics.py): scoped
+    # like the listing, so another account's id in the URL only empties the band.
+    "wagtail_customers:statistics": [
+        Case(VIEW_LISTING, kwargs={"tab": "all"}, query={"q": "a", "channel": "amazon"}),
+        Case(VIEW_LISTING, kwargs={"tab": "most-returned"}, query={"account": "@account"}, expect_b=VIEW_LISTING),
+        Case(everyone(MISSING, staff=DENIED), kwargs={"tab": "no-such-tab"}),
+    ],
     "wagtail_customers:save_columns": [
         Case(POST_ONLY),
         Case(

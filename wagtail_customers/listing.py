@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.search import SearchForm
 
 from .columns import COLUMNS
+from .conf import DEFAULTS, get_setting
 from .countries import matching_codes
 from .customer_search import order_found_by, search_filter
 from .filters import CustomerFilterSet
@@ -276,11 +277,47 @@ class CustomerListing:
         return sorted(self.selected_account_ids or self.allowed_account_ids)
 
     def statistics(self):
-        """The statistics band (and the paginator's total): from the seller accounts' listing summary when
-        only accounts narrow the tab (a handful of rows), else an aggregate over the filtered customers."""
+        """The statistics band: from the seller accounts' listing summary when only accounts narrow the tab
+        (a handful of rows), else an aggregate over the filtered customers. The page shows the second kind
+        only after its table, from its own request (``views/listing/statistics.py``)."""
         if self.narrows_beyond_accounts:
             return listing_statistics(self.filtered_queryset)
         return summary_statistics(self.account_ids_in_view, self.tab)
+
+    @property
+    def statistics_are_deferred(self):
+        """Does the band cost an aggregate over the filtered customers (so it is loaded after the table)?"""
+        return self.narrows_beyond_accounts
+
+    def total(self, statistics=None):
+        """The paginator's total as a ``ListingTotal``, never a scan of the whole filtered set.
+
+        Unfiltered: the band's count from the summary (exact; pass ``statistics`` when it is read already).
+        With a search or filter: a count of at most ``FILTERED_COUNT_LIMIT`` + 1 rows, so "more than
+        10,000" costs what 10,001 rows do, however many match.
+        """
+        if not self.narrows_beyond_accounts:
+            return ListingTotal((statistics or self.statistics())["customers"], exact=True)
+        limit = filtered_count_limit()
+        count = self.filtered_queryset[: limit + 1].count()
+        return ListingTotal(min(count, limit), exact=count <= limit)
+
+
+@dataclass(frozen=True)
+class ListingTotal:
+    """How many customers the listing shows: ``count`` exactly, or, when ``exact`` is false, more than
+    ``count`` (the filtered count stopped there)."""
+
+    count: int
+    exact: bool = True
+
+
+def filtered_count_limit():
+    """``FILTERED_COUNT_LIMIT``, or its default when the setting is not a whole number of at least 1."""
+    value = get_setting("FILTERED_COUNT_LIMIT")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return DEFAULTS["FILTERED_COUNT_LIMIT"]
 
 
 def customer_listing_queryset(user, tab, params, action=Action.VIEW):

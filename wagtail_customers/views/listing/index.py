@@ -6,9 +6,13 @@ selector, the user's columns, rows per page, bulk actions and the empty states.
 
 Queries per page do not depend on the number of rows: the rows come with their account and
 watchlist entry, per-account permissions are read once, and the paginator takes its total from the
-statistics query instead of running its own COUNT. The previous / next links carry a keyset position
-(``keyset.py``), so paging on costs what the first page does; a page number typed or linked from afar
-is served by OFFSET.
+listing (``CustomerListing.total``) instead of running its own COUNT. The previous / next links carry a
+keyset position (``keyset.py``), so paging on costs what the first page does; a page number typed or
+linked from afar is served by OFFSET.
+
+No work that grows with the number of customers holds the table back: unfiltered, the band and the
+total come from the per-account listing summary; with a search or filter the total is a bounded count
+("more than 10,000") and the band is loaded after the table from its own URL (``statistics.py``).
 """
 
 import hashlib
@@ -18,13 +22,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.generic import IndexView
 
 from ... import keyset
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
 from ...conf import get_setting
-from ...listing import TABS, CustomerListing
+from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, ListingPreference
 from ...permissions import Action, accounts_for, can
 from ...services.personal_data import mask_customers, mask_order, personal_account_ids
@@ -32,26 +35,10 @@ from ..sharing.header import sharing_header_actions
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
 from .help import help_header_buttons
 from .media import listing_media
+from .pagination import KnownCountPaginator, open_page_range
 from .table import table_columns
 
 EXPORT_START_URL_NAME = "wagtail_customers_exports:start"
-
-
-class KnownCountPaginator(WagtailPaginator):
-    """A paginator told the total up front (from the statistics query): no COUNT of its own."""
-
-    def __init__(self, *args, known_count=None, **kwargs):
-        self.known_count = known_count
-        super().__init__(*args, **kwargs)
-
-    @cached_property
-    def count(self):
-        return self.known_count if self.known_count is not None else super().count
-
-    @cached_property
-    def items_count_label(self):
-        # The footer says "Showing 1–25 of 2,000 customers": no second count next to the page links.
-        return ""
 
 
 def resolve_per_page(value, preference):
@@ -128,7 +115,22 @@ class CustomerIndexView(IndexView):
 
     @cached_property
     def statistics(self):
+        """The band's figures, or ``None`` when they need an aggregate over the filtered customers: the
+        page then shows a placeholder the band fills after the table (``statistics_url``)."""
+        if self.listing.statistics_are_deferred:
+            return None
         return self.listing.statistics()
+
+    @cached_property
+    def total(self):
+        """How many customers match: a ``listing.ListingTotal`` (exact, or "more than" past the limit)."""
+        return self.listing.total(self.statistics)
+
+    @cached_property
+    def statistics_url(self):
+        """Where the deferred band is loaded from: this tab's band fragment with the listing's parameters."""
+        url = reverse("wagtail_customers:statistics", args=(self.tab.slug,))
+        return with_params(url, self.current_params)
 
     @cached_property
     def filters(self):
@@ -174,7 +176,8 @@ class CustomerIndexView(IndexView):
             per_page,
             orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
-            known_count=self.statistics["customers"],
+            known_count=self.total.count,
+            count_is_exact=self.total.exact,
         )
 
     def paginate_queryset(self, queryset, page_size):
@@ -182,6 +185,14 @@ class CustomerIndexView(IndexView):
         rows = self.rows_by_position(queryset, page, page_size)
         # A list either way: the footer's links read the first and the last row.
         page.object_list = rows if rows is not None else list(page.object_list)
+        if not paginator.count_is_exact:
+            if not page.object_list and page.number > 1:
+                # A page number past the end, whose place the bounded count cannot tell: the first page.
+                page = paginator.page(1)
+                page.object_list = list(page.object_list)
+            # One row more was read (or the page sought backwards came from a next one).
+            page.has_more = len(page.object_list) > page_size or getattr(page, "came_back", False)
+            page.object_list = page.object_list[:page_size]
         # Each row masked unless the user may see its account's personal data (services/personal_data.py):
         # every column, label and menu of the row reads the masked instance.
         mask_customers(self.request.user, page.object_list, visible_ids=self.personal_account_ids)
@@ -215,9 +226,13 @@ class CustomerIndexView(IndexView):
         sought = queryset.filter(condition)
         if not forwards:
             sought = sought.reverse()
-        rows = list(sought[:page_size])
+        # With a bounded total, one more row forwards tells whether a next page exists.
+        extra = 0 if self.total.exact or not forwards else 1
+        rows = list(sought[: page_size + extra])
         if not forwards:
             rows.reverse()
+            # Reached from the page after it: there is a next page.
+            page.came_back = bool(rows)
         # Nothing there any more (rows deleted meanwhile): the page number's OFFSET shows what is.
         return rows or None
 
@@ -243,16 +258,21 @@ class CustomerIndexView(IndexView):
                 return self.page_url(number, "before", before)
             return self.page_url(number)
 
+        if paginator.count_is_exact:
+            numbers = paginator.get_elided_page_range(page.number)
+        else:
+            numbers = open_page_range(page.number, page.has_next(), paginator.ELLIPSIS)
         return {
             "number": page.number,
-            "num_pages": paginator.num_pages,
+            # None when the total is a lower bound: the links name no last page.
+            "num_pages": paginator.num_pages if paginator.count_is_exact else None,
             "previous_url": url(page.number - 1) if page.has_previous() else None,
             "next_url": url(page.number + 1) if page.has_next() else None,
             "pages": [
                 {"number": number, "is_ellipsis": number == paginator.ELLIPSIS, "url": None}
                 if number == paginator.ELLIPSIS
                 else {"number": number, "is_ellipsis": False, "url": url(number), "is_current": number == page.number}
-                for number in paginator.get_elided_page_range(page.number)
+                for number in numbers
             ],
         }
 
@@ -393,6 +413,9 @@ class CustomerIndexView(IndexView):
             tab=self.tab,
             tabs=self.tab_links(),
             statistics=self.statistics,
+            statistics_url=self.statistics_url,
+            total=self.total,
+            filtered_count_limit=filtered_count_limit(),
             order_match=self.order_match(),
             account_selector=self.account_selector(),
             column_picker_rows=self.column_picker_rows(),

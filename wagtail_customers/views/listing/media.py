@@ -9,6 +9,7 @@ CONTROLLERS = (
     "wagtail_customers/js/column-picker-controller.js",
     "wagtail_customers/js/auto-submit-controller.js",
     "wagtail_customers/js/export-download-controller.js",
+    "wagtail_customers/js/statistics-band-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
 

@@ -20,6 +20,7 @@ from .bulk import CustomerBulkActionView
 from .delete import CustomerDeleteView
 from .erase import CustomerEraseView
 from .index import CustomerIndexView
+from .statistics import statistics_band
 from .watchlist import watchlist_toggle
 
 
@@ -98,6 +99,7 @@ class CustomerListingViewSet(OfferedMethodsViewSetMixin, ModelViewSet):
             path("<int:pk>/delete/", CustomerDeleteView.as_view(), name="delete"),
             path("<int:pk>/erase/", CustomerEraseView.as_view(), name="erase"),
             path("bulk/<slug:tab>/<slug:action>/", CustomerBulkActionView.as_view(), name="bulk_action"),
+            path("statistics/<slug:tab>/", statistics_band, name="statistics"),
             path("preferences/columns/", preferences.save_columns, name="save_columns"),
             path("preferences/columns/reset/", preferences.reset_columns, name="reset_columns"),
             path("preferences/per-page/", preferences.save_per_page, name="save_per_page"),
