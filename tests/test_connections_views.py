@@ -5,12 +5,14 @@ channel is the test channel of tests/connection_fixture_channel.py on pytest-htt
 eagerly, so "Connect and import history" has imported the history when the page comes back.
 """
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db.models.signals import pre_save
 from django.urls import reverse
 
-from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order
+from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order, sign
 from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount
 
 # Committed for real: the queued sync runs (eagerly) when the request's transaction commits.
@@ -60,6 +62,35 @@ def test_credentials_are_saved_encrypted_and_never_rendered_back(admin_client, a
         "api_key": API_KEY,
         "webhook_secret": WEBHOOK_SECRET,
     }
+
+
+def test_a_stored_optional_secret_can_be_removed_and_its_webhooks_are_then_refused(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY, webhook_secret=WEBHOOK_SECRET)
+    page = admin_client.get(url("connection", account)).content.decode()
+    assert 'name="remove_webhook_secret"' in page
+    assert 'name="remove_api_key"' not in page  # a required secret is replaced, never removed
+
+    both = save_credentials(
+        admin_client, account, base_url=channel.url, webhook_secret="another", remove_webhook_secret="on"
+    )
+    assert "not both" in both.content.decode()
+    assert ChannelConnection.objects.get(account=account).get_credentials()["webhook_secret"] == WEBHOOK_SECRET
+
+    save_credentials(admin_client, account, base_url=channel.url, remove_webhook_secret="on")
+    connection = ChannelConnection.objects.get(account=account)
+    assert connection.get_credentials() == {"base_url": channel.url, "api_key": API_KEY}
+    assert 'name="remove_webhook_secret"' not in admin_client.get(url("connection", account)).content.decode()
+
+    # Signed with the removed secret: refused, as a delivery to a connection without webhooks is.
+    body = json.dumps(fixture_order(70)).encode()
+    response = admin_client.post(
+        reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token]),
+        body,
+        content_type="application/json",
+        headers={"X-Fixture-Topic": "orders/create", "X-Fixture-Delivery": "d-70", "X-Fixture-Hmac": sign(body)},
+    )
+    assert response.status_code in (401, 404)
+    assert not Order.objects.filter(external_id="1070").exists()
 
 
 def test_a_stored_secret_is_not_kept_for_another_store_address(admin_client, account, channel):

@@ -1,5 +1,5 @@
 """The connection forms. Secret credentials are write-only: their inputs are always rendered empty, and
-left blank they keep the stored value."""
+left blank they keep the stored value; a stored optional secret (a webhook secret) has a "Remove" box."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +35,14 @@ class CredentialsForm(forms.Form):
                     strip=True,
                 )
             self.fields[spec.name] = field
+            if spec.secret and has_value and not spec.required:
+                self.fields[self.remove_field_name(spec)] = forms.BooleanField(
+                    label=_("Remove the stored %(field)s") % {"field": spec.label}, required=False
+                )
+
+    @staticmethod
+    def remove_field_name(spec):
+        return f"remove_{spec.name}"
 
     def clean(self):
         cleaned = super().clean()
@@ -56,6 +64,11 @@ class CredentialsForm(forms.Form):
                         _("Enter it again: %(field)s changed, and stored secrets are kept only for the old value.")
                         % {"field": changed[0].label},
                     )
+        for spec in self.credential_fields:
+            if cleaned.get(self.remove_field_name(spec)) and cleaned.get(spec.name):
+                self.add_error(
+                    spec.name, _("Enter a new %(field)s or remove the stored one, not both.") % {"field": spec.label}
+                )
         return cleaned
 
     def credentials(self):
@@ -63,6 +76,9 @@ class CredentialsForm(forms.Form):
         merged = dict(self.stored)
         for spec in self.credential_fields:
             value = self.cleaned_data.get(spec.name, "")
+            if self.cleaned_data.get(self.remove_field_name(spec)):
+                merged.pop(spec.name, None)
+                continue
             if spec.secret and not value:
                 continue
             merged[spec.name] = value
