@@ -59,7 +59,7 @@ class EbayStandIn:
     def __init__(self, httpserver, orders=(), returns=(), feedback=()):
         self.base = httpserver.url_for("").rstrip("/")
         self.orders = list(orders)
-        #: Post-Order API return members (see return_search.json), searched by creation date.
+        #: Post-Order API return members (see return_search.json), searched by creation date and state.
         self.returns = list(returns)
         self.returns_requests = []
         #: getFeedback entries (see get_feedback.json), listed the newest first.
@@ -109,10 +109,13 @@ class EbayStandIn:
         end = datetime.fromisoformat(request.args["creation_date_range_to"])
         limit = int(request.args.get("limit", 25))
         page = int(request.args.get("offset", 1))
+        # As eBay: without return_state only the open returns (ALL_OPEN); return_state=CLOSED the closed ones.
+        closed = request.args.get("return_state") == "CLOSED"
         matching = [
             member
             for member in self.returns
             if start <= datetime.fromisoformat(member["creationInfo"]["creationDate"]["value"]) <= end
+            and (member.get("state") == "CLOSED") == closed
         ]
         body = copy.deepcopy(fixture("return_search.json"))
         body["members"] = matching[(page - 1) * limit : page * limit]

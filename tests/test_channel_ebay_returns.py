@@ -1,10 +1,13 @@
 """eBay returns (Post-Order API v2 return search) merged into the orders they name, against the stand-in of
-tests/test_channel_ebay.py: the documented return, pagination, an order named but unknown to getOrder, a
-token without the Post-Order scope (403), and a later pull keeping the returns."""
+tests/test_channel_ebay.py: the documented returns (one open, one closed by the buyer), pagination, an order named
+but unknown to getOrder, a token without the Post-Order scope (403), a later pull keeping the returns, and a return
+that is cancelled or refunded after it was read."""
 
 import copy
 import json
 from datetime import UTC, datetime
+
+import pytest
 
 from tests.test_channel_ebay import (
     EbayStandIn,
@@ -22,6 +25,11 @@ LATER = datetime(2026, 11, 20, tzinfo=UTC)
 
 def returned(order):
     return {line.sku: line.returned_quantity for line in order.lines}
+
+
+def open_searches(stand_in):
+    """The searches for open returns (the default), not those for the closed ones."""
+    return [request for request in stand_in.returns_requests if "return_state" not in request]
 
 
 def return_member(order_id, item_id, quantity, created, return_id):
@@ -70,7 +78,7 @@ def test_returns_over_several_pages(httpserver, stand_in_urls, realdata):  # noq
 
     pulled, _cursor, _pages = pull_all(adapter(), since=LATER)
 
-    assert [request["offset"] for request in stand_in.returns_requests] == ["1", "2"]
+    assert [request["offset"] for request in open_searches(stand_in)] == ["1", "2"]
     assert len(pulled) == 250 == len(set(stand_in.get_order_requests))
     assert all(sum(returned(order).values()) == 1 for order in pulled)
 
@@ -115,7 +123,7 @@ def test_a_later_pull_keeps_the_returns_and_reads_each_return_once(httpserver, s
     assert returned(orders[0])["TEAPOT-CAST-1L"] == 1
     assert orders[0].returned_at == datetime(2026, 11, 10, 15, 4, 5, tzinfo=UTC)
     # The second search starts where the first ended: the return is not read (nor counted) twice.
-    first, second = stand_in.returns_requests
+    first, second = open_searches(stand_in)
     assert second["creation_date_range_from"] == first["creation_date_range_to"]
     assert len(json.loads(cursor)["kept"]["09-11111-22222"]["by_id"]) == 1
 
@@ -131,3 +139,57 @@ def test_a_throttled_return_search_waits_for_the_next_pass(httpserver, stand_in_
 
     assert [order.external_id for order in orders] == ["09-11111-22222"]
     assert returned(orders[0])["TEAPOT-CAST-1L"] == 1
+
+
+def test_a_return_closed_without_a_refund_does_not_count(httpserver, stand_in_urls):  # noqa: F811
+    # The fixture's second return (order 27-33333-44444) was closed by the buyer: no refund, nothing came back.
+    stand_in = EbayStandIn(httpserver, fixture("get_orders.json")["orders"], fixture("return_search.json")["members"])
+
+    orders, cursor, _pages = pull_all(adapter(), since=datetime(2026, 11, 1, tzinfo=UTC))
+
+    by_id = {order.external_id: order for order in orders}
+    assert returned(by_id["27-33333-44444"]) == {"INFUSER-STEEL": 0}
+    assert by_id["27-33333-44444"].returned_at is None
+    assert "27-33333-44444" not in json.loads(cursor)["kept"]
+    # Both searches were made: the open returns (eBay's default) and the closed ones.
+    assert [request.get("return_state") for request in stand_in.returns_requests] == [None, "CLOSED"]
+
+
+def test_a_return_cancelled_after_it_was_read_stops_counting(httpserver, stand_in_urls):  # noqa: F811
+    stand_in = EbayStandIn(httpserver, fixture("get_orders.json")["orders"], fixture("return_search.json")["members"])
+    _orders, cursor, _pages = pull_all(adapter(), since=LATER)
+    assert "5000123456" in json.loads(cursor)["kept"]["09-11111-22222"]["by_id"]
+
+    # The buyer cancels the return request: eBay closes it, without a refund.
+    stand_in.returns[0].update(state="CLOSED", status="CLOSED")
+    orders, cursor, _pages = pull_all(adapter(), cursor=cursor)
+
+    # The search for closed returns goes back to the oldest return kept, created before the last pass.
+    closed = [request for request in stand_in.returns_requests if request.get("return_state") == "CLOSED"][-1]
+    assert closed["creation_date_range_from"] == "2026-11-10T15:04:05.000Z"
+    # The order is fetched again and recorded without the return.
+    assert stand_in.get_order_requests == ["09-11111-22222", "09-11111-22222"]
+    assert [order.external_id for order in orders] == ["09-11111-22222"]
+    assert returned(orders[0]) == {"TEAPOT-CAST-1L": 0, "TEA-SENCHA-100": 0}
+    assert orders[0].returned_at is None
+    assert json.loads(cursor)["kept"]["09-11111-22222"]["by_id"] == {}
+
+
+@pytest.mark.parametrize(("state", "refund", "counted"), [("CLOSED", 12.0, 1), ("ITEM_KEPT", None, 0)])
+def test_a_refunded_closed_return_counts_and_a_kept_item_does_not(
+    httpserver,
+    stand_in_urls,  # noqa: F811
+    state,
+    refund,
+    counted,
+):
+    member = copy.deepcopy(fixture("return_search.json")["members"][0])
+    member.update(state=state, status=state)
+    if refund:
+        member["sellerTotalRefund"]["actualRefundAmount"] = {"value": refund, "currency": "USD"}
+    EbayStandIn(httpserver, fixture("get_orders.json")["orders"], [member])
+
+    orders, _cursor, _pages = pull_all(adapter(), since=datetime(2026, 11, 1, tzinfo=UTC))
+
+    by_id = {order.external_id: order for order in orders}
+    assert returned(by_id["09-11111-22222"])["TEAPOT-CAST-1L"] == counted

@@ -250,25 +250,13 @@ class EbayAdapter(ChannelAdapter):
             return orders
         progress = state.setdefault("returns", {})
         start = progress.get("since") or ebay_returns.iso(now - ebay_returns.FIRST_LOOKBACK)
-        found, page = [], 1
+        get = partial(self._get, base=self.post_order_url, scheme="IAF")
         try:
-            while True:
-                body = self._get(
-                    ebay_returns.SEARCH_PATH,
-                    {
-                        "creation_date_range_from": start,
-                        "creation_date_range_to": ebay_returns.iso(now),
-                        "limit": ebay_returns.PAGE_SIZE,
-                        "offset": page,
-                    },
-                    base=self.post_order_url,
-                    scheme="IAF",
-                )
-                returns, more = ebay_returns.read_page(body)
-                found.extend(returns)
-                if not more:
-                    break
-                page += 1
+            end = ebay_returns.iso(now)
+            found = ebay_returns.search(get, start, end)
+            # The returns kept while open that were since closed (cancelled ones stop counting).
+            closed_from = ebay_returns.oldest_kept(state.get("kept") or {}, start)
+            found += ebay_returns.search(get, closed_from, end, "CLOSED")
         except RateLimited:
             # The returns wait for the next pass (which asks from the same date) rather than the whole last
             # page of orders being fetched again.

@@ -10,6 +10,14 @@ replaces its lines, so the returns are kept per order in the connection's cursor
 order handed over; the orders a return names are fetched again (getOrder) and recorded with their returned
 quantities, and an order pulled later for another change keeps them. Returns are kept by their ``returnId``,
 so a return read twice (a pass's range starts where the last one ended) is counted once.
+
+Which returns count (``counts``): the search answers only open returns unless asked for ``return_state``
+(eBay's ``ReturnCountFilterEnum``; the default is ``ALL_OPEN``). An open return counts, except ``ITEM_KEPT``
+(the buyer keeps the item). A ``CLOSED`` one counts only when the seller refunded it
+(``sellerTotalRefund.actualRefundAmount``, which eBay gives only once a refund was issued): closed without a
+refund, the buyer cancelled it (``BUYER_CLOSED``) or never sent the item (``BUYER_NO_ACTION``), and nothing came
+back. So that a return read while open stops counting once cancelled, each pass also searches the ``CLOSED``
+returns created since the oldest one kept, and drops the kept ones that no longer count.
 """
 
 from datetime import UTC, timedelta
@@ -32,8 +40,48 @@ def iso(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+#: The states (``ReturnStateEnum``) of a return whose item does not come back even though it is not closed.
+NOT_RETURNED_STATES = {"ITEM_KEPT"}
+
+
+def counts(member):
+    """Whether a return's units came back, from its summary (``state``, ``status``, ``sellerTotalRefund``)."""
+    state, status = member.get("state"), member.get("status")
+    if state in NOT_RETURNED_STATES:
+        return False
+    if "CLOSED" in (state, status):
+        refund = ((member.get("sellerTotalRefund") or {}).get("actualRefundAmount") or {}).get("value")
+        try:
+            return float(refund or 0) > 0
+        except (TypeError, ValueError):
+            return False
+    return True
+
+
+def search(get, start, end, return_state=None):
+    """All the returns created from ``start`` to ``end`` (ISO strings), page after page, as ``read_page``
+    gives them; the open ones unless ``return_state`` says otherwise. ``get(path, params)`` asks eBay."""
+    found, page = [], 1
+    while True:
+        params = {"creation_date_range_from": start, "creation_date_range_to": end, "limit": PAGE_SIZE}
+        if return_state:
+            params["return_state"] = return_state
+        returns, more = read_page(get(SEARCH_PATH, {**params, "offset": page}))
+        found.extend(returns)
+        if not more:
+            return found
+        page += 1
+
+
+def oldest_kept(kept, since):
+    """Where the search for closed returns starts: the creation date of the oldest return kept, else ``since``."""
+    dates = [entry[3] for slot in kept.values() for entry in (slot.get("by_id") or {}).values() if entry[3]]
+    return min([since, *dates])
+
+
 def read_page(body):
-    """(returns, more): ``returns`` as (returnId, order id, item id, transaction id, quantity, created)."""
+    """(returns, more): ``returns`` as (returnId, order id, item id, transaction id, quantity, created,
+    whether it counts)."""
     members = body.get("members", [])
     if not isinstance(members, list):
         raise MalformedResponse(_("eBay's return search answer has no members list."))
@@ -59,6 +107,7 @@ def read_page(body):
                 str(item.get("transactionId") or ""),
                 quantity,
                 iso(parse_datetime_utc(created)) if created else None,
+                counts(member),
             )
         )
     pagination = body.get("paginationOutput") or {}
@@ -68,9 +117,15 @@ def read_page(body):
 
 
 def remember(kept, returns, now):
-    """Add returns to the kept ones (by returnId) and drop what is older than KEEP_DAYS; the order ids named."""
+    """Add returns to the kept ones (by returnId), drop the kept ones that no longer count (cancelled, closed
+    without a refund) and what is older than KEEP_DAYS; the ids of the orders whose returns changed."""
     named = []
-    for return_id, order_id, item_id, transaction_id, quantity, created in returns:
+    for return_id, order_id, item_id, transaction_id, quantity, created, counted in returns:
+        if not counted:
+            # Recorded again without it only if it was counted before.
+            if (kept.get(order_id) or {}).get("by_id", {}).pop(return_id, None):
+                named.append(order_id)
+            continue
         slot = kept.setdefault(order_id, {})
         slot.setdefault("by_id", {})[return_id] = [item_id, transaction_id, quantity, created]
         slot["seen"] = iso(now)
