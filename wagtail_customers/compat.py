@@ -7,6 +7,10 @@ WAGTAIL_8_OR_LATER = WAGTAIL_VERSION >= (8, 0)
 #: Wagtail 7.1 replaced the ``data-tabs`` script with the ``w-tabs`` Stimulus controller.
 STIMULUS_TABS = WAGTAIL_VERSION >= (7, 1)
 
+#: Wagtail 7.0 renders a ``ButtonWithDropdown`` with the page listing's template: no attributes on the
+#: wrapper, items as bare links; later versions have a shared one (``views/listing/cells.py`` builds both).
+WAGTAIL_7_0_DROPDOWN_TEMPLATE = "wagtailadmin/pages/listing/_button_with_dropdown.html"
+
 
 def tabs_attrs(active_panel_id):
     """Attributes of a ``w-tabs`` container (around ``wagtailadmin/shared/tabs/tab_nav_link.html`` links).

@@ -2,6 +2,8 @@
 
 Nothing here queries the database per row: rows come with their seller account and watchlist
 entry (``select_related``), and what the user may do per account is worked out once per page.
+Each column builds its cells' HTML in Python (``cells.py``) rather than rendering a template per cell; the
+templates named in ``cell_template_name`` give the same markup (tests/test_listing_cells.py compares them).
 """
 
 from urllib.parse import urlencode
@@ -23,6 +25,7 @@ from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 from ...countries import country_name
 from ...money import format_money
 from ...services.personal_data import PERSONAL_SORTS, is_hidden
+from . import cells
 
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
 MONEY_COLUMNS = {"amount_spent", "discount_total"}
@@ -34,7 +37,28 @@ def is_watched(customer):
     return hasattr(customer, "watchlist_entry")
 
 
-class NumberColumn(Column):
+class TextColumn(Column):
+    """A value as text (Wagtail's ``cell.html``)."""
+
+    def render_cell_html(self, instance, parent_context):
+        return cells.plain_cell_html(self.get_cell_context_data(instance, parent_context))
+
+
+class LastOrderColumn(DateColumn):
+    """A date as "3 days ago" with the full date as a tooltip (Wagtail's ``date_cell.html``)."""
+
+    def render_cell_html(self, instance, parent_context):
+        return cells.date_cell_html(self.get_cell_context_data(instance, parent_context))
+
+
+class CheckboxColumn(BulkActionsCheckboxColumn):
+    """The bulk actions' row checkbox (Wagtail's ``listing_checkbox_cell.html``)."""
+
+    def render_cell_html(self, instance, parent_context):
+        return cells.checkbox_cell_html(self.get_cell_context_data(instance, parent_context))
+
+
+class NumberColumn(TextColumn):
     """A count with thousands separators (Wagtail 7.0 has no ``NumberColumn`` of its own)."""
 
     def get_cell_context_data(self, instance, parent_context):
@@ -62,15 +86,18 @@ class MoneyColumn(Column):
         context["unconverted_orders"] = instance.unconverted_orders
         return context
 
+    def render_cell_html(self, instance, parent_context):
+        return cells.money_cell_html(self.get_cell_context_data(instance, parent_context))
 
-class CountryColumn(Column):
+
+class CountryColumn(TextColumn):
     """The country's name in the user's language; it sorts by the stored code."""
 
     def get_value(self, instance):
         return country_name(instance.country)
 
 
-class AddressColumn(Column):
+class AddressColumn(TextColumn):
     def get_value(self, instance):
         parts = [part for part in (instance.address_line1, instance.address_line2) if part]
         # A masked address (services/personal_data.py) is one "hidden" value, not two joined as plain text.
@@ -113,6 +140,10 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
         )
         return context
 
+    def render_cell_html(self, instance, parent_context):
+        context = self.get_cell_context_data(instance, parent_context)
+        return cells.name_cell_html(context, cells.buttons_html(context["buttons"], context))
+
     def get_buttons(self, instance, parent_context):
         more = [
             Button(
@@ -153,18 +184,18 @@ def table_column(customer_column, context):
     if name in MONEY_COLUMNS:
         return MoneyColumn(name, **options)
     if name in DATE_COLUMNS:
-        return DateColumn(name, **options)
+        return LastOrderColumn(name, **options)
     if name == "address":
         return AddressColumn(name, **options)
     if name == "country":
         return CountryColumn(name, **options)
     if name == "account":
-        return Column(name, accessor="account.name", **options)
-    return Column(name, **options)
+        return TextColumn(name, accessor="account.name", **options)
+    return TextColumn(name, **options)
 
 
 def table_columns(customer_columns, context, *, with_checkboxes):
     columns = [table_column(column, context) for column in customer_columns]
     if with_checkboxes:
-        columns.insert(0, BulkActionsCheckboxColumn("bulk_actions", obj_type="customer"))
+        columns.insert(0, CheckboxColumn("bulk_actions", obj_type="customer"))
     return columns
