@@ -1,7 +1,9 @@
-"""Amazon's returns and seller-feedback reports through the Reports API stand-in of tests/test_channel_amazon.py.
+"""Amazon's merchant-fulfilled returns and seller-feedback reports through the Reports API stand-in of
+tests/test_channel_amazon.py (the FBA returns report: tests/test_channel_amazon_fba_returns.py).
 
 The report documents (tests/fixtures/channels/amazon/*_report.tsv) are written in Amazon's column layouts:
-the flat-file returns report (return-date, order-id, sku, asin, ..., quantity, ..., reason) and the
+the merchant-fulfilled flat-file returns report (Order ID, ..., ASIN, Merchant SKU, ..., Return quantity, Return
+Reason, ...) and the
 seller-feedback report (Date, Rating, Comments, Your Response, Order ID, Rater Email; dates day first in
 Europe). A report goes IN_QUEUE -> IN_PROGRESS -> DONE, or ends CANCELLED (no data) or FATAL.
 """
@@ -22,7 +24,7 @@ from tests.test_channel_amazon import (
     stand_in_urls,  # noqa: F401 - a fixture
 )
 from wagtail_customers.channels import amazon_reports
-from wagtail_customers.channels.amazon_reports import FEEDBACK, RETURNS
+from wagtail_customers.channels.amazon_reports import FBA_RETURNS, FEEDBACK, RETURNS
 from wagtail_customers.channels.base import ChannelError
 from wagtail_customers.models import Feedback, OrderLine
 from wagtail_customers.services.ingestion import record_orders
@@ -75,7 +77,7 @@ def test_returns_and_feedback_are_merged_into_the_orders_they_name(httpserver, s
 
     assert page.done is True
     requested = {body["reportType"]: body for body in stand_in.report_requests}
-    assert set(requested) == {RETURNS, FEEDBACK}
+    assert set(requested) == {RETURNS, FEEDBACK, FBA_RETURNS}  # no FBA returns here: cancelled, no data
     assert requested[RETURNS]["marketplaceIds"] == ["A1PA6795UKMFR9"]
     assert requested[RETURNS]["dataStartTime"].startswith("2026-11-01T00:00:00")
     orders = by_id(page.orders)
@@ -121,7 +123,7 @@ def test_a_report_still_in_progress_is_looked_at_again_next_pass(httpserver, sta
     stand_in.reports[pending["id"]]["statuses"] = ["DONE"]
     second = the_adapter.fetch_orders(cursor=first.cursor)
 
-    assert [body["reportType"] for body in stand_in.report_requests[asked:]] == [FEEDBACK]
+    assert [body["reportType"] for body in stand_in.report_requests[asked:]] == [FEEDBACK, FBA_RETURNS]
     assert returned(by_id(second.orders)["303-1234567-0000001"])["MUG-BLUE-350"] == 2
     assert "id" not in json.loads(second.cursor)["reports"][RETURNS_KIND]
 

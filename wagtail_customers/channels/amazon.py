@@ -6,7 +6,8 @@ postal code and country; for shipped orders the fees and refunds of the Finances
 id; the buyer's e-mail (Amazon's relay address) and name only when Amazon includes them (they are
 restricted personal data, given with a restricted data token to apps with the role for it), so most
 orders are their own customer, as in Amazon's order reports. Returned quantities and seller feedback come
-from two reports (Reports API), merged into the orders they name: see ``amazon_reports``.
+from three reports (Reports API), merged into the orders they name: see ``amazon_reports`` (and
+``amazon_fba_returns`` for the returns of orders Amazon fulfilled).
 
 Pointing the client elsewhere (a sandbox, a local stand-in server): ``CHANNEL_API_URLS["amazon"]``
 with ``"sp_api"`` (the Selling Partner API's base URL) and ``"lwa"`` (Login with Amazon's token URL).
@@ -42,7 +43,7 @@ from ..conf import get_setting
 from ..importers.amazon import STATUSES, charged_total
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
-from . import amazon_reports
+from . import amazon_fba_returns, amazon_reports
 from .base import (
     AuthenticationFailed,
     ChannelAdapter,
@@ -284,8 +285,9 @@ class AmazonAdapter(ChannelAdapter):
         return amazon_reports.apply_kept(order, kept.get(order.external_id), self._asins.get(order.external_id, {}))
 
     def _merge_reports(self, state, pass_start, orders):
-        """At the end of a pass: read the returns and feedback reports (``state`` keeps their progress) and
-        hand over, beside ``orders``, the orders they name, fetched again, with returned quantities and feedback.
+        """At the end of a pass: read the returns (merchant- and Amazon-fulfilled) and feedback reports (``state``
+        keeps their progress) and hand over, beside ``orders``, the orders they name, fetched again, with
+        returned quantities and feedback.
         """
         if not self.reports_available:
             return orders
@@ -307,12 +309,13 @@ class AmazonAdapter(ChannelAdapter):
             return orders
         returns = amazon_reports.read_returns(rows.get("returns", []))
         feedback = amazon_reports.read_feedback(rows.get("feedback", []), self.marketplace.name)
+        fba = amazon_fba_returns.read(rows.get("fba_returns", []), amazon_reports.report_date, amazon_reports.iso)
         kept = state.setdefault("kept", {})
-        amazon_reports.remember(kept, returns, feedback, now)
+        amazon_reports.remember(kept, returns, feedback, now, fba)
         if not kept:
             state.pop("kept")
         by_id = {order.external_id: order for order in orders}
-        for order_id in dict.fromkeys([*returns, *feedback]):
+        for order_id in dict.fromkeys([*returns, *fba, *feedback]):
             if order_id not in by_id:
                 try:
                     raw = self._call_waiting(Orders, "get_order", order_id)

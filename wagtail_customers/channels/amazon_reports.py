@@ -1,10 +1,11 @@
 """Amazon's returns and seller-feedback reports (Reports API 2021-06-30), merged into the orders they name.
 
 The Orders API says nothing of returns or feedback; Amazon gives them as reports only:
-``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE`` (returns by return date) and ``GET_SELLER_FEEDBACK_DATA``
-(feedback by the date it was left). A report is asked for (createReport), made by Amazon in the background
-(getReport: IN_QUEUE, IN_PROGRESS, then DONE, CANCELLED or FATAL), and its document fetched
-(getReportDocument: a URL, possibly gzip-compressed) as tab-separated text.
+``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE`` (the merchant-fulfilled returns, by return date),
+``GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA`` (the returns of orders Amazon fulfilled: ``amazon_fba_returns``)
+and ``GET_SELLER_FEEDBACK_DATA`` (feedback by the date it was left). A report is asked for (createReport), made
+by Amazon in the background (getReport: IN_QUEUE, IN_PROGRESS, then DONE, CANCELLED or FATAL), and its document
+fetched (getReportDocument: a URL, possibly gzip-compressed) as tab-separated text.
 
 The ingestion service takes whole orders, and recording an order again replaces its lines and feedback.
 So the rows are kept, per order, in the connection's cursor (``kept``), and every order the adapter hands
@@ -24,13 +25,15 @@ from django.utils.translation import gettext_lazy as _
 from sp_api.api import Reports
 
 from ..services.inputs import FeedbackData
+from . import amazon_fba_returns
+from .amazon_fba_returns import FBA_RETURNS
 from .base import ChannelError, MalformedResponse, parse_datetime_utc
 
 logger = logging.getLogger(__name__)
 
 RETURNS = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
 FEEDBACK = "GET_SELLER_FEEDBACK_DATA"
-REPORT_TYPES = {"returns": RETURNS, "feedback": FEEDBACK}
+REPORT_TYPES = {"returns": RETURNS, "feedback": FEEDBACK, "fba_returns": FBA_RETURNS}
 #: A first pass asks for this much of the past (Amazon keeps report data for a limited time anyway).
 FIRST_LOOKBACK = timedelta(days=90)
 #: Within a pass the adapter asks how a report is getting on up to REPORT_POLLS times, REPORT_POLL_SECONDS
@@ -235,8 +238,10 @@ def iso(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def remember(kept, returns, feedback, now):
-    """Add a report's rows to the kept rows (returns add up across reports: each covers its own period)."""
+def remember(kept, returns, feedback, now, fba_returns=None):
+    """Add a report's rows to the kept rows (returns add up across reports: each covers its own period; FBA
+    returns are kept by their key, see ``amazon_fba_returns``)."""
+    amazon_fba_returns.remember(kept, fba_returns or {}, iso(now))
     for order_id, entry in returns.items():
         slot = kept.setdefault(order_id, {})
         lines = slot.setdefault("returns", {})
@@ -262,6 +267,10 @@ def apply_kept(order, slot, asins):
     if not slot:
         return order
     remaining = dict(slot.get("returns") or {})
+    fba_lines, fba_returned_at = amazon_fba_returns.totals(slot)
+    for key, quantity in fba_lines.items():
+        remaining[key] = remaining.get(key, 0) + quantity
+    returned_at = max(filter(None, (slot.get("returned_at"), fba_returned_at)), default=None)
     for line in order.lines:
         line.returned_quantity = 0
     for line in order.lines:
@@ -270,8 +279,8 @@ def apply_kept(order, slot, asins):
                 taken = min(remaining[key], line.quantity - line.returned_quantity)
                 line.returned_quantity += taken
                 remaining[key] -= taken
-    if slot.get("returned_at") and any(line.returned_quantity for line in order.lines):
-        order.returned_at = parse_datetime_utc(slot["returned_at"])
+    if returned_at and any(line.returned_quantity for line in order.lines):
+        order.returned_at = parse_datetime_utc(returned_at)
     if slot.get("feedback"):
         rating, comment, left_at = slot["feedback"]
         order.feedback = FeedbackData(rating=rating, comment=comment, left_at=parse_datetime_utc(left_at))
