@@ -4,6 +4,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_accessibility import run_axe
 from tests.browser.test_listing import NAMES, stores  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,3 +32,14 @@ def test_the_band_follows_a_search_refreshed_in_place(live_server, login, browse
     page.get_by_role("textbox", name="Search term").fill("sam customer")
     expect(page.locator(f"{BAND} [data-wc-stat=customers]")).to_have_text("40")
     expect(page.locator("[data-wc-rows]")).to_contain_text("of 40 customers")
+
+
+def test_the_filtered_listing_and_the_band_page_pass_axe(live_server, login, browser_admin, stores, axe_script):  # noqa: F811
+    page = login("browseradmin", "browser-pw")
+    page.goto(f"{live_server.url}/admin/customers/?q=amy+customer+1")
+    expect(page.locator(f"{BAND} [data-wc-stat=customers]")).to_have_text("5")
+    assert run_axe(page, axe_script) == []
+    # The no-JavaScript link's page.
+    page.goto(f"{live_server.url}/admin/customers/statistics/all/?q=amy+customer+1")
+    expect(page.locator("[data-wc-stat=customers]")).to_have_text("5")
+    assert run_axe(page, axe_script) == []
