@@ -142,6 +142,13 @@ MATRIX = {
         Case(VIEW_LISTING, kwargs={"tab": "most-returned"}, query={"account": "@account"}, expect_b=VIEW_LISTING),
         Case(everyone(MISSING, staff=DENIED), kwargs={"tab": "no-such-tab"}),
     ],
+    # The country filter's choices, loaded after the page (views/listing/country_choices.py): scoped like the
+    # listing (JSON, no names of customers), so another account's id in the URL only empties them.
+    "wagtail_customers:country_choices": [
+        Case(VIEW_LISTING, kwargs={"tab": "all"}, query={"q": "a", "country": "DE", "p": "-1"}),
+        Case(VIEW_LISTING, kwargs={"tab": "watchlist"}, query={"account": "@account"}, expect_b=VIEW_LISTING),
+        Case(everyone(MISSING, staff=DENIED), kwargs={"tab": "no-such-tab"}),
+    ],
     "wagtail_customers:save_columns": [
         Case(POST_ONLY),
         Case(

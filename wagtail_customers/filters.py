@@ -23,7 +23,7 @@ from .countries import country_code, country_name, sort_key
 from .counts import grouped
 from .ids import parse_id
 from .models import Channel, Customer, SellerAccount
-from .permissions import Action, accounts_for, customers_for
+from .permissions import Action, accounts_for
 
 YES, NO = "yes", "no"
 YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No"))]
@@ -129,16 +129,23 @@ class AccountFilter(django_filters.ModelMultipleChoiceFilter):
         return qs
 
 
+def is_country_value(value):
+    """Any short text is a country value the filter can read (a code, a name, a value kept as written)."""
+    return isinstance(value, str) and len(value) <= 64 and "\x00" not in value
+
+
 class CountryChoiceField(django_filters.fields.ChoiceField):
-    """Any short text is a valid value, so reading the filter needs no query: the choices (a grouped
-    count) are only worked out when the filter is shown. A value no customer has selects nobody."""
+    """Any short text is a valid value, so reading the filter needs no query. A value no customer has
+    selects nobody."""
 
     def valid_value(self, value):
-        return isinstance(value, str) and len(value) <= 64 and "\x00" not in value
+        return is_country_value(value)
 
 
 class CountryFilter(django_filters.ChoiceFilter):
-    """The countries of the customers in the user's scope, with counts, e.g. "Germany (73)"."""
+    """The country filter. Its choices on the page are only the selected country: the countries of the
+    customers in scope with their counts ("Germany (73)", ``country_choices``) are a grouped count over
+    them, loaded after the page (``views/listing/country_choices.py``)."""
 
     field_class = CountryChoiceField
 
@@ -150,9 +157,16 @@ class CountryFilter(django_filters.ChoiceFilter):
         return qs.filter(country=code) if code else qs.filter(country__iexact=value)
 
 
+def selected_country_choice(value):
+    """The choices the page renders: the selected country alone, named without a count (no query)."""
+    if not value or not is_country_value(value):
+        return []
+    return [(value, country_name(country_code(value) or value))]
+
+
 def country_choices(customers):
     """``(country, "Name (count)")`` for the countries of ``customers``: one grouped query, names in the
-    active language, sorted by name."""
+    active language, sorted by name. Served to the page's country ``<select>`` after it has loaded."""
     rows = (
         customers.exclude(country="")
         .order_by()
@@ -197,9 +211,10 @@ class CustomerFilterSet(WagtailFilterSet):
         if user is None and request is not None:
             user = request.user
         self.filters["account"].queryset = accounts_for(user, action)
-        scope = queryset if queryset is not None else customers_for(user, action)
-        # Cached: the widget and the filter chips both read the choices, the query runs once.
-        self.filters["country"].extra["choices"] = cache(lambda: country_choices(scope))
+        # No query: the countries with their counts are fetched by the page once shown (country_choices).
+        self.filters["country"].extra["choices"] = cache(
+            lambda: selected_country_choice(self.form.data.get(self.form.add_prefix("country")))
+        )
 
     def filter_queryset(self, queryset):
         # Apply the filters whose values are valid; an unreadable value drops only its own filter.

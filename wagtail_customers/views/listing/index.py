@@ -33,10 +33,11 @@ from ...permissions import Action, accounts_for, can
 from ...services.personal_data import mask_customers, mask_order, personal_account_ids
 from ..sharing.header import sharing_header_actions
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
+from .country_choices import country_choices_url, load_country_choices_later
 from .help import help_header_buttons
 from .media import listing_media
 from .pagination import KnownCountPaginator, open_page_range
-from .table import table_columns
+from .table import CustomerTable, table_columns
 
 EXPORT_START_URL_NAME = "wagtail_customers_exports:start"
 
@@ -66,6 +67,7 @@ class CustomerIndexView(IndexView):
     #: The ``listing.Tab`` this view shows.
     tab = None
     model = Customer
+    table_class = CustomerTable
     template_name = "wagtail_customers/listing/index.html"
     results_template_name = "wagtail_customers/listing/index_results.html"
     # Access is checked per seller account (``dispatch``), not by Wagtail's model-wide policy.
@@ -135,7 +137,11 @@ class CustomerIndexView(IndexView):
     @cached_property
     def filters(self):
         filterset = self.listing.filterset
-        return filterset if filterset.form.fields else None
+        if not filterset.form.fields:
+            return None
+        # The countries with their counts (a grouped count) are fetched once the page is shown.
+        load_country_choices_later(filterset, country_choices_url(self.tab, self.request.GET))
+        return filterset
 
     @cached_property
     def is_filtering(self):

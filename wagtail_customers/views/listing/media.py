@@ -10,6 +10,7 @@ CONTROLLERS = (
     "wagtail_customers/js/auto-submit-controller.js",
     "wagtail_customers/js/export-download-controller.js",
     "wagtail_customers/js/statistics-band-controller.js",
+    "wagtail_customers/js/country-choices-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
 

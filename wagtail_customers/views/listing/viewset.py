@@ -2,7 +2,8 @@
 
 A ``ModelViewSet`` for registration, the customer permissions shown in Settings > Groups and the
 admin URL finder; its URLs are the listing's own: one ``CustomerIndexView`` (page and results
-refresh) per tab, the watchlist eye, delete, bulk actions and the saved preferences.
+refresh) per tab, the watchlist eye, delete, bulk actions, the deferred statistics band and country
+choices, and the saved preferences.
 """
 
 from django.contrib.auth.models import Permission
@@ -17,6 +18,7 @@ from ...permissions import Action, customers_for
 from ..methods import OfferedMethodsViewSetMixin
 from . import preferences
 from .bulk import CustomerBulkActionView
+from .country_choices import country_choices_view
 from .delete import CustomerDeleteView
 from .erase import CustomerEraseView
 from .index import CustomerIndexView
@@ -100,6 +102,7 @@ class CustomerListingViewSet(OfferedMethodsViewSetMixin, ModelViewSet):
             path("<int:pk>/erase/", CustomerEraseView.as_view(), name="erase"),
             path("bulk/<slug:tab>/<slug:action>/", CustomerBulkActionView.as_view(), name="bulk_action"),
             path("statistics/<slug:tab>/", statistics_band, name="statistics"),
+            path("countries/<slug:tab>/", country_choices_view, name="country_choices"),
             path("preferences/columns/", preferences.save_columns, name="save_columns"),
             path("preferences/columns/reset/", preferences.reset_columns, name="reset_columns"),
             path("preferences/per-page/", preferences.save_per_page, name="save_per_page"),
