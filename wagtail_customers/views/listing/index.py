@@ -37,7 +37,7 @@ from .country_choices import country_choices_url, load_country_choices_later
 from .help import help_header_buttons
 from .media import listing_media
 from .pagination import KnownCountPaginator, open_page_range
-from .table import table_columns
+from .table import CustomerTable, table_columns
 
 EXPORT_START_URL_NAME = "wagtail_customers_exports:start"
 
@@ -67,6 +67,7 @@ class CustomerIndexView(IndexView):
     #: The ``listing.Tab`` this view shows.
     tab = None
     model = Customer
+    table_class = CustomerTable
     template_name = "wagtail_customers/listing/index.html"
     results_template_name = "wagtail_customers/listing/index_results.html"
     # Access is checked per seller account (``dispatch``), not by Wagtail's model-wide policy.
