@@ -1,7 +1,8 @@
 """A searched or filtered listing is never held back by work that grows with the matching customers.
 
-Its total is a bounded count (``FILTERED_COUNT_LIMIT`` + 1 rows at most: "more than N" past it, with
-page links that name no last page); its statistics band loads after the table from its own URL
+Its total is not counted before the table (``FILTERED_COUNT_LIMIT`` 0, the default: the statistics band
+says how many match, page links name no last page) or, with the setting, a bounded count (``FILTERED_COUNT_LIMIT``
++ 1 rows at most: "more than N" past it); its statistics band loads after the table from its own URL
 (``views/listing/statistics.py``), with the figures the page used to compute itself.
 """
 
@@ -53,10 +54,10 @@ def test_a_filtered_page_runs_no_aggregate_and_shows_the_band_placeholder(admin_
     assert response.status_code == 200
     assert aggregates_over_customers(queries) == []
     counts = [q["sql"] for q in queries if CUSTOMER_TABLE in q["sql"] and "COUNT(" in q["sql"].upper()]
-    # The total: one count of at most FILTERED_COUNT_LIMIT + 1 rows (the country filter's choices aside).
-    bounded = [sql for sql in counts if "LIMIT 10001" in sql]
-    assert len(bounded) == 1, counts
+    # No total counted before the table (FILTERED_COUNT_LIMIT 0): the band after it says how many match.
+    assert counts == []
     content = response.content.decode()
+    assert "of the matching customers" in content and "Matching customers" in content
     assert "data-wc-stat=" not in content
     assert 'data-controller="wc-statistics-band"' in content and 'aria-live="polite"' in content
     assert "Calculating…" in content and "<noscript>" in content
@@ -191,7 +192,37 @@ def test_within_the_limit_the_count_is_exact(admin_client, account):
 @override_settings(WAGTAIL_CUSTOMERS={"FILTERED_COUNT_LIMIT": "lots"})
 def test_an_unreadable_limit_falls_back_to_the_default(admin_client, account):
     customer(account, "X1", email="solo@example.com")
-    assert "Showing 1–1 of 1 customers" in admin_client.get("/admin/customers/?q=solo").content.decode()
+    content = admin_client.get("/admin/customers/?q=solo").content.decode()
+    assert "Showing 1–1 of the matching customers" in content
+
+
+def test_uncounted_every_match_is_reachable_forwards_and_back_and_a_page_too_far_is_the_first(admin_client, account):
+    matches = many_customers(account, 23, prefix="match")
+    response = admin_client.get("/admin/customers/?q=match&per_page=10")
+    seen, pages = row_ids(response), [response]
+    while (following := link(response, "next")) is not None:
+        response = admin_client.get(following)
+        seen += row_ids(response)
+        pages.append(response)
+    assert sorted(seen) == [c.pk for c in matches] and len(pages) == 3
+    content = pages[-1].content.decode()
+    assert "Showing 21–23 of the matching customers" in content and "Page 3</p>" in content
+    back = admin_client.get(link(pages[-1], "prev"))
+    assert row_ids(back) == row_ids(pages[1]) and link(back, "next")
+    assert row_ids(admin_client.get("/admin/customers/?q=match&per_page=10&p=99")) == row_ids(pages[0])
+
+
+def test_uncounted_the_pages_query_count_is_the_same_at_10_and_100_rows_and_deep(admin_client, account):
+    many_customers(account, 230, prefix="deep")
+    admin_client.get("/admin/customers/?q=deep")  # warm caches
+    counts = {}
+    for per_page, number in ((10, 1), (100, 1), (10, 3), (100, 2)):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(f"/admin/customers/?q=deep&per_page={per_page}&p={number}")
+        assert len(row_ids(response)) == per_page
+        assert not [q for q in queries if CUSTOMER_TABLE in q["sql"] and "COUNT(" in q["sql"].upper()]
+        counts[per_page, number] = len(queries)
+    assert len(set(counts.values())) == 1, counts
 
 
 @override_settings(WAGTAIL_CUSTOMERS={"FILTERED_COUNT_LIMIT": 5})

@@ -11,9 +11,9 @@ DEFAULTS = {
     # Rows per page offered on the listing; the first one that equals DEFAULT_PER_PAGE is the default.
     "PER_PAGE_CHOICES": (10, 25, 50, 100),
     "DEFAULT_PER_PAGE": 25,
-    # With a search or filter the listing counts at most this many customers (+1) before showing the table;
-    # past it the footer says "more than ..." and the page links stop guessing the last page.
-    "FILTERED_COUNT_LIMIT": 10_000,
+    # With a search or filter the listing counts no customers before showing the table (0: the count comes
+    # with the statistics band, after it), or at most this many (+1): past it the footer says "more than ...".
+    "FILTERED_COUNT_LIMIT": 0,
     # Orders per batch on the bulk ingestion path (imports, demo data).
     "INGEST_BATCH_SIZE": 1000,
     # Exports up to this many rows download at once; bigger ones run as a Celery job.

@@ -293,12 +293,15 @@ class CustomerListing:
         """The paginator's total as a ``ListingTotal``, never a scan of the whole filtered set.
 
         Unfiltered: the band's count from the summary (exact; pass ``statistics`` when it is read already).
-        With a search or filter: a count of at most ``FILTERED_COUNT_LIMIT`` + 1 rows, so "more than
-        10,000" costs what 10,001 rows do, however many match.
+        With a search or filter: not counted on the page (``count`` None; the exact count comes with the
+        statistics band, after the table), or, with ``FILTERED_COUNT_LIMIT`` set, a count of at most that
+        many + 1 rows, so "more than 10,000" costs what 10,001 rows do, however many match.
         """
         if not self.narrows_beyond_accounts:
             return ListingTotal((statistics or self.statistics())["customers"], exact=True)
         limit = filtered_count_limit()
+        if not limit:
+            return ListingTotal(None, exact=False)
         count = self.filtered_queryset[: limit + 1].count()
         return ListingTotal(min(count, limit), exact=count <= limit)
 
@@ -306,16 +309,16 @@ class CustomerListing:
 @dataclass(frozen=True)
 class ListingTotal:
     """How many customers the listing shows: ``count`` exactly, or, when ``exact`` is false, more than
-    ``count`` (the filtered count stopped there)."""
+    ``count`` (the filtered count stopped there), or not counted (``count`` None)."""
 
-    count: int
+    count: int | None
     exact: bool = True
 
 
 def filtered_count_limit():
-    """``FILTERED_COUNT_LIMIT``, or its default when the setting is not a whole number of at least 1."""
+    """``FILTERED_COUNT_LIMIT`` (0: no count on the page), or its default when it is not a whole number >= 0."""
     value = get_setting("FILTERED_COUNT_LIMIT")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     return DEFAULTS["FILTERED_COUNT_LIMIT"]
 

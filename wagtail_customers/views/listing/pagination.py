@@ -1,8 +1,8 @@
 """The listing's paginator: told its total up front, and able to page on when the total is only a lower bound.
 
-With a search or filter the listing counts at most ``FILTERED_COUNT_LIMIT`` + 1 rows (``CustomerListing.total``);
-past that the paginator knows there are "more than 10,000" but not where the last page is, so its page
-links name none and "Next" comes from the rows read.
+With a search or filter the listing counts nothing (``FILTERED_COUNT_LIMIT`` 0, the default) or at most
+``FILTERED_COUNT_LIMIT`` + 1 rows (``CustomerListing.total``); either way past what it counted the paginator
+does not know where the last page is, so its page links name none and "Next" comes from the rows read.
 """
 
 from django.core.paginator import EmptyPage, Page
@@ -18,6 +18,12 @@ class ListingPage(Page):
 
     def has_next(self):
         return super().has_next() if self.paginator.count_is_exact else self.has_more
+
+    def start_index(self):
+        if self.paginator.count_is_exact:
+            return super().start_index()
+        # Django's says 0 when the count is 0, which is also what "not counted" reads as.
+        return (self.number - 1) * self.paginator.per_page + 1 if self.object_list else 0
 
     def end_index(self):
         if self.paginator.count_is_exact:
@@ -39,6 +45,9 @@ class KnownCountPaginator(WagtailPaginator):
 
     @cached_property
     def count(self):
+        if self.known_count is None and not self.count_is_exact:
+            # Not counted (FILTERED_COUNT_LIMIT 0): pages are read as when the count stopped short.
+            return 0
         return self.known_count if self.known_count is not None else super().count
 
     def validate_number(self, number):
