@@ -195,6 +195,11 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
         return get_token(self.context["request"])
 
     @cached_property
+    def labels(self):
+        # Translated once per page, not for each row's menu.
+        return {"view": _("View customer"), "erase": _("Erase personal data"), "delete": _("Delete")}
+
+    @cached_property
     def next_query(self):
         # A query string value, URL-encoded (``admin.utils.quote`` is for ids in paths, not this).
         return urlencode({"next": self.context["next_url"]})
@@ -220,7 +225,7 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
     def get_buttons(self, instance, parent_context):
         more = [
             Button(
-                _("View customer"),
+                self.labels["view"],
                 self.row_urls["detail"](instance.pk),
                 icon_name="user",
                 priority=10,
@@ -228,12 +233,10 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
         ]
         if instance.account_id in self.context["erase_account_ids"] and instance.erased_at is None:
             erase_url = self.row_urls["erase"](instance.pk)
-            more.append(
-                Button(_("Erase personal data"), f"{erase_url}?{self.next_query}", icon_name="user", priority=20)
-            )
+            more.append(Button(self.labels["erase"], f"{erase_url}?{self.next_query}", icon_name="user", priority=20))
         if instance.account_id in self.context["delete_account_ids"]:
             delete_url = self.row_urls["delete"](instance.pk)
-            more.append(Button(_("Delete"), f"{delete_url}?{self.next_query}", icon_name="bin", priority=30))
+            more.append(Button(self.labels["delete"], f"{delete_url}?{self.next_query}", icon_name="bin", priority=30))
         return [
             ButtonWithDropdown(
                 buttons=more,
