@@ -28,7 +28,11 @@ def parse_args(argv=None):
     parser.add_argument("--export-repeat", type=int, default=1, help="runs per export case (each a new process)")
     parser.add_argument("--stats-repeat", type=int, default=2, help="runs per rebuild case and per import")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--skip", default="", help="areas to leave out: listing, baseline, exports, stats, imports")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="areas to leave out: listing, baseline (A0, B0, list_export), exports, stats, imports",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="3 listing cases per tab instead of 7 (smoke runs; not for the report)"
     )
