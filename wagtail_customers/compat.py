@@ -11,6 +11,14 @@ STIMULUS_TABS = WAGTAIL_VERSION >= (7, 1)
 #: wrapper, items as bare links; later versions have a shared one (``views/listing/cells.py`` builds both).
 WAGTAIL_7_0_DROPDOWN_TEMPLATE = "wagtailadmin/pages/listing/_button_with_dropdown.html"
 
+#: The part of a generic listing's results above the table (active filter chips, the filters drawer and header
+#: buttons teleported in on a refresh): its own template since Wagtail 7.1 (``{% include %}`` takes the first
+#: that exists); Wagtail 7.0 writes it inline, so the plugin keeps a copy of 7.0's markup for 7.0.
+FILTER_PARTIALS_TEMPLATES = (
+    "wagtailadmin/shared/listing/filter_partials.html",
+    "wagtail_customers/listing/_filter_partials_wagtail70.html",
+)
+
 
 def tabs_attrs(active_panel_id):
     """Attributes of a ``w-tabs`` container (around ``wagtailadmin/shared/tabs/tab_nav_link.html`` links).

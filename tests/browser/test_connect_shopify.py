@@ -75,14 +75,14 @@ def test_connect_a_shopify_shop_and_see_its_buyers(live_server, login, browser_a
     # The credentials the adapter asks for: a Dev Dashboard app's client ID and secret.
     page.get_by_label("Shop domain").fill(SHOP)
     page.get_by_label("Client ID").fill(CLIENT_ID)
-    page.get_by_label("Client secret").fill(SECRET)
+    page.get_by_label("Client secret", exact=True).fill(SECRET)
     page.get_by_role("button", name="Save credentials").click()
     expect(page.get_by_text("The credentials were saved (encrypted).")).to_be_visible()
     expect(page.get_by_label("Shop domain")).to_have_value(SHOP)
     expect(page.get_by_label("Client ID")).to_have_value(CLIENT_ID)
     # The secrets are write-only: never sent back to the browser.
     for label in ("Client secret", "Webhook signing key", "Admin API access token"):
-        expect(page.get_by_label(label)).to_have_value("")
+        expect(page.get_by_label(label, exact=True)).to_have_value("")
     assert SECRET not in page.content()
     expect(page.locator("main")).to_contain_text("Stored. Leave blank to keep it.")
 
@@ -111,7 +111,7 @@ def test_connect_a_shopify_shop_and_see_its_buyers(live_server, login, browser_a
         node["name"] for node in expected
     }
     # Shown again, the form still holds no secret.
-    expect(page.get_by_label("Client secret")).to_have_value("")
+    expect(page.get_by_label("Client secret", exact=True)).to_have_value("")
     assert SECRET not in page.content()
 
     # The buyers in the customer listing; none from before the chosen day.

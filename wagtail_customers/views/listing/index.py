@@ -26,6 +26,7 @@ from wagtail.admin.views.generic import IndexView
 
 from ... import keyset
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
+from ...compat import FILTER_PARTIALS_TEMPLATES
 from ...conf import get_setting
 from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, ListingPreference
@@ -421,6 +422,7 @@ class CustomerIndexView(IndexView):
             statistics=self.statistics,
             statistics_url=self.statistics_url,
             total=self.total,
+            filter_partials_templates=FILTER_PARTIALS_TEMPLATES,
             filtered_count_limit=filtered_count_limit(),
             order_match=self.order_match(),
             account_selector=self.account_selector(),
