@@ -13,8 +13,24 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 from wagtail_customers.compat import WAGTAIL_8_OR_LATER
+
+
+class SerialWSGIServer(WSGIServer):
+    """The live server, one request at a time. On SQLite's in-memory test database every request thread shares
+    the test's one connection (``connections_override``), and the listing's pages fetch two fragments as soon as
+    they load (the statistics band, the country choices): served at once, two requests on that connection fail
+    ("bad parameter or other API misuse") and the page's next request loses its session. Served in turn they
+    cannot; the browser waits a moment, as it would for a busy server (Django closes each connection here)."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = SerialWSGIServer
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # itself (fixtures, assertions) are still synchronous and safe here.
