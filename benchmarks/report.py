@@ -7,6 +7,7 @@
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -632,13 +633,48 @@ def _newest_path(directory=RESULTS):
     return files[-1] if files else None
 
 
+def merge(runs):
+    """One run made of several (one database each, say): their datasets and results side by side, the targets
+    evaluated again over all of them."""
+    merged = json.loads(json.dumps(runs[0]))
+    for run in runs[1:]:
+        for key in ("datasets", "results"):
+            for db, by_size in run.get(key, {}).items():
+                merged.setdefault(key, {}).setdefault(db, {}).update(by_size)
+        merged["failures"] = merged.get("failures", []) + run.get("failures", [])
+        merged["seconds"] = round(merged.get("seconds", 0) + run.get("seconds", 0), 1)
+        merged["args"]["db"] = sorted(set(merged["args"].get("db", [])) | set(run["args"].get("db", [])))
+        merged["args"]["sizes"] = sorted(
+            set(merged["args"].get("sizes", [])) | set(run["args"].get("sizes", [])), key=SIZE_ORDER.index
+        )
+    merged["targets"] = evaluate(merged)
+    merged["gate_ok"] = gate_ok(merged)
+    return merged
+
+
 def main(argv=None):
-    target = Path(argv[0]) if argv else ROOT / "docs" / "performance.md"
-    path = _newest_path()
-    if path is None:
-        print("no run results in benchmarks/results/", file=sys.stderr)
-        return 1
-    target.write_text(render(json.loads(path.read_text()), path.relative_to(ROOT)))
+    """``python -m benchmarks.report [REPORT]``: the newest run's report; ``--merge A.json B.json ... [--to
+    REPORT]``: one report (and one merged JSON in benchmarks/results/) from several runs."""
+    argv = list(argv or [])
+    target = ROOT / "docs" / "performance.md"
+    if "--to" in argv:
+        index = argv.index("--to")
+        target = Path(argv[index + 1])
+        del argv[index : index + 2]
+    if argv and argv[0] == "--merge":
+        run = merge([json.loads(Path(name).read_text()) for name in argv[1:]])
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = RESULTS / f"{stamp}-merged-{'-'.join(run['args']['sizes'])}-{'-'.join(run['args']['db'])}.json"
+        path.write_text(json.dumps(run, indent=1, default=str))
+    else:
+        if argv:
+            target = Path(argv[0])
+        path = _newest_path()
+        if path is None:
+            print("no run results in benchmarks/results/", file=sys.stderr)
+            return 1
+        run = json.loads(path.read_text())
+    target.write_text(render(run, path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
     print(f"report: {target}")
     return 0
 
