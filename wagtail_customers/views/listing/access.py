@@ -6,6 +6,7 @@ Refusals are real 403 responses (Wagtail's admin would otherwise turn ``Permissi
 redirect to the dashboard), as JSON for ``fetch`` callers.
 """
 
+from functools import wraps
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.http import Http404, JsonResponse, QueryDict
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.utils import get_valid_next_url_from_request
 
 from ...ids import parse_id, parse_ids
+from ...listing import get_tab
 from ...models import Customer
 from ...permissions import Action, accounts_for, can, customers_for, has_module_permission
 
@@ -44,6 +46,22 @@ def forbidden(request, message=None):
         {"page_title": _("Permission denied"), "header_title": _("Permission denied"), "message": message},
         status=403,
     )
+
+
+def listing_tab_view(view):
+    """A view of one listing tab's fragment (``<tab>/`` in its URL): refused to users who may not open the
+    listing, 404 for an unknown tab, else called with the ``listing.Tab``."""
+
+    @wraps(view)
+    def checked(request, tab):
+        if not may_open_listing(request.user):
+            return forbidden(request, _("You do not have access to any customers."))
+        listing_tab = get_tab(tab)
+        if listing_tab is None:
+            raise Http404
+        return view(request, listing_tab)
+
+    return checked
 
 
 def customer_or_404(user, pk, related=("account",)):

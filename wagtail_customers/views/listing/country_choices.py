@@ -9,15 +9,14 @@ selected seller accounts, remembered or from ``account``); every other parameter
 tampered URL can only narrow what the user may view.
 """
 
-from django.http import Http404, JsonResponse, QueryDict
+from django.http import JsonResponse, QueryDict
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ...filters import country_choices
-from ...listing import CustomerListing, get_tab
-from .access import forbidden, may_open_listing, with_params
+from ...listing import CustomerListing
+from .access import listing_tab_view, with_params
 
 URL_NAME = "wagtail_customers:country_choices"
 #: The one parameter the choices depend on (the accounts in view); "account=" alone means every account.
@@ -48,14 +47,10 @@ def load_country_choices_later(filterset, url):
 
 @never_cache
 @require_GET
-def country_choices_view(request, tab):
+@listing_tab_view
+def country_choices_view(request, listing_tab):
     """``[[value, "Name (count)"], ...]``: the countries of the customers in view, sorted by name in the
     user's language."""
-    if not may_open_listing(request.user):
-        return forbidden(request, _("You do not have access to any customers."))
-    listing_tab = get_tab(tab)
-    if listing_tab is None:
-        raise Http404
     listing = CustomerListing(request.user, listing_tab, scope_params(request.GET))
     choices = [[value, label] for value, label in country_choices(listing.scoped_queryset)]
     return JsonResponse(choices, safe=False)

@@ -9,15 +9,14 @@ URL can only narrow what the user may view. Without JavaScript the placeholder's
 on a page of its own.
 """
 
-from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from ...listing import CustomerListing, get_tab
-from .access import forbidden, listing_params, may_open_listing, with_params
+from ...listing import CustomerListing
+from .access import listing_params, listing_tab_view, with_params
 
 BAND_TEMPLATE = "wagtail_customers/listing/_statistics_band.html"
 PAGE_TEMPLATE = "wagtail_customers/listing/statistics.html"
@@ -29,14 +28,10 @@ def is_fetch(request):
 
 @never_cache
 @require_GET
-def statistics_band(request, tab):
-    """The band's figures for ``tab`` and the listing's query parameters: the bare band for the page's
+@listing_tab_view
+def statistics_band(request, listing_tab):
+    """The band's figures for ``listing_tab`` and the listing's query parameters: the bare band for the page's
     controller, or a page holding it (the no-JavaScript link)."""
-    if not may_open_listing(request.user):
-        return forbidden(request, _("You do not have access to any customers."))
-    listing_tab = get_tab(tab)
-    if listing_tab is None:
-        raise Http404
     listing = CustomerListing(request.user, listing_tab, request.GET)
     context = {"statistics": listing.statistics()}
     if is_fetch(request):
