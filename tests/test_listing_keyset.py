@@ -63,6 +63,27 @@ def test_next_and_previous_page_exactly_like_page_numbers(admin_client, rows_wit
         assert backwards == by_number, ordering
 
 
+def test_numbered_pages_of_the_later_half_are_read_from_the_end_with_the_same_rows(
+    admin_client, superuser, rows_with_ties_and_nulls
+):
+    for ordering in ORDERINGS:
+        listing = CustomerListing(superuser, "all", {"ordering": ordering})
+        ordered = list(listing.queryset.values_list("pk", flat=True))
+        pages = [ordered[start : start + PER_PAGE] for start in range(0, len(ordered), PER_PAGE)]
+        for number, expected in enumerate(pages, start=1):
+            with CaptureQueriesContext(connection) as queries:
+                shown = row_ids(
+                    admin_client.get(f"/admin/customers/?ordering={ordering}&per_page={PER_PAGE}&p={number}")
+                )
+            assert shown == expected, (ordering, number)
+            offsets = [
+                q["sql"] for q in queries if 'FROM "wagtail_customers_customer"' in q["sql"] and "OFFSET" in q["sql"]
+            ]
+            # Page 3 of 3 starts 20 rows from the top and 0 from the end: it is read from the end.
+            if number == len(pages):
+                assert not offsets, (ordering, number)
+
+
 TAB_URLS = {tab.slug: reverse_lazy(f"wagtail_customers:{tab.url_name}") for tab in TABS}
 
 

@@ -8,7 +8,7 @@ Queries per page do not depend on the number of rows: the rows come with their a
 watchlist entry, per-account permissions are read once, and the paginator takes its total from the
 listing (``CustomerListing.total``) instead of running its own COUNT. The previous / next links carry a
 keyset position (``keyset.py``), so paging on costs what the first page does; a page number typed or
-linked from afar is served by OFFSET.
+linked from afar is served by OFFSET, counted from the nearer end of the listing.
 
 No work that grows with the number of customers holds the table back: unfiltered, the band and the
 total come from the per-account listing summary; with a search or filter the total is a bounded count
@@ -226,7 +226,7 @@ class CustomerIndexView(IndexView):
             # A personal sort key is not in the URL: one query reads it from the row, within the user's scope.
             position = keyset.with_looked_up_value(position, queryset.order_by(), key_path)
         if position is None:
-            return None
+            return self.rows_from_the_end(queryset, page, page_size)
         condition = keyset.seek(
             key_path, descending, position, forwards=forwards, nulls_high=keyset.nulls_sort_high(queryset.db)
         )
@@ -241,6 +241,19 @@ class CustomerIndexView(IndexView):
             # Reached from the page after it: there is a next page.
             page.came_back = bool(rows)
         # Nothing there any more (rows deleted meanwhile): the page number's OFFSET shows what is.
+        return rows or None
+
+    def rows_from_the_end(self, queryset, page, page_size):
+        """A numbered page in the later half of a counted listing, read in the reversed order: its OFFSET
+        counts from the end, so the last page costs what the first does and no page walks more than half
+        the rows. None for the pages the forward OFFSET reaches sooner."""
+        count = page.paginator.count if page.paginator.count_is_exact else None
+        start = (page.number - 1) * page_size
+        if not count or start >= count or start <= count - start:
+            return None
+        end = min(start + page_size, count)
+        rows = list(queryset.reverse()[count - end : count - start])
+        rows.reverse()
         return rows or None
 
     def page_url(self, number, position_name=None, position=None):
