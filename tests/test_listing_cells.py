@@ -114,3 +114,23 @@ def test_each_cell_is_safe_html(rows, superuser, account):
             html = column.render_cell_html(row.instance, {"table": table, "row": row, "request": request})
             assert isinstance(html, SafeString), column.name
             assert html.startswith("<td") and html.endswith("</td>"), column.name
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "ja"])
+def test_the_time_since_text_is_wagtails_for_every_unit(language):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from wagtail.admin.templatetags.wagtailadmin_tags import timesince_simple
+
+    from wagtail_customers.views.listing.cells import time_since_text
+
+    now = timezone.now()
+    ages = [timedelta(0), timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=59), timedelta(hours=1)]
+    ages += [timedelta(hours=23, minutes=59), timedelta(days=1), timedelta(days=8), timedelta(days=40)]
+    ages += [timedelta(days=365), timedelta(days=800), -timedelta(days=2)]
+    with translation.override(language):
+        for age in ages:
+            # Twice: the second reads the texts kept from the first.
+            for _ in range(2):
+                assert time_since_text(now - age) == timesince_simple(now - age), (language, age)

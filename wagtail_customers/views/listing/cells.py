@@ -13,11 +13,13 @@ from django.contrib.admin.utils import quote
 from django.template.defaultfilters import capfirst
 from django.template.defaultfilters import date as date_filter
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import avoid_wrapping, conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.timezone import template_localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from wagtail.admin.templatetags.wagtailadmin_tags import human_readable_date, timesince_simple
+from wagtail.admin.templatetags.wagtailadmin_tags import human_readable_date
 
 from ...compat import WAGTAIL_7_0_DROPDOWN_TEMPLATE
 from ...money import unconverted_note
@@ -83,6 +85,41 @@ def plain_cell_html(context):
     return td_html(context["column"].classname, "" if value is None else value_html(value))
 
 
+class _Plural:
+    """One of Django's lazy ``TIME_STRINGS``, each number's text translated once (``%`` on the lazy string
+    looks the translation up anew each time: most of a date cell's cost)."""
+
+    __slots__ = ("lazy", "texts")
+
+    def __init__(self, lazy):
+        self.lazy, self.texts = lazy, {}
+
+    def __mod__(self, values):
+        number = values["num"]
+        text = self.texts.get(number)
+        if text is None:
+            text = self.texts[number] = self.lazy % values
+        return text
+
+
+@lru_cache(maxsize=16)
+def _time_since_strings(language):
+    """Per language: the units for ``timesince`` and Wagtail's "just now" / "... ago" (``timesince_simple``)."""
+    return (
+        {unit: _Plural(lazy) for unit, lazy in TIME_STRINGS.items()},
+        avoid_wrapping(_("0 minutes")),
+        _("just now"),
+        _("%(time_period)s ago"),
+    )
+
+
+def time_since_text(date):
+    """Wagtail's ``timesince_simple(date)``, with the translations looked up once per language."""
+    units, zero, just_now, ago = _time_since_strings(get_language())
+    period = timesince(date, time_strings=units).split(",")[0]
+    return just_now if period == zero else ago % {"time_period": period}
+
+
 def human_readable_date_html(date):
     """Wagtail's ``{% human_readable_date date %}``: the time since, with the full date as a tooltip."""
     # The tag's own function picks the tooltip's format (the setting on Wagtail 7.0, the language's later).
@@ -93,8 +130,9 @@ def human_readable_date_html(date):
         ' data-w-tooltip-content-value="{}" data-w-tooltip-placement-value="top">'
         '<time class="w-human-readable-date__date" datetime="{}">{}</time></button>',
         date_filter(local, tooltip_format),
-        date_filter(local, "c"),
-        capfirst(timesince_simple(date)),
+        # What the date filter's "c" gives, without parsing a format.
+        local.isoformat(),
+        capfirst(time_since_text(date)),
     )
 
 
