@@ -1,0 +1,1 @@
+"""Figures that look ahead: models fitted on a seller account's purchase histories."""
