@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import integrate
+from scipy import integrate, stats
 
 from wagtail_customers.insight.lifetime_value import (
     NotEnoughData,
@@ -196,3 +196,21 @@ def test_online_retail_calibration_and_holdout():
     assert actual.sum() / 2 <= predicted.sum() <= actual.sum() * 2
     # On this sample the model beats the naive rate on RMSE, not on MAE (see docs/concepts/predicted-value.md).
     assert model_rmse < naive_rmse
+
+
+@pytest.mark.parametrize(("x", "t_x", "T"), [(0, 0.0, 38.9), (2, 30.4, 38.9), (50, 300.0, 360.0), (3000, 364.0, 365.0)])
+def test_expected_purchases_match_an_integral_over_the_dropout_probability(x, t_x, T):
+    """Another route to eq. 10: if active, lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x), and an active
+    customer's expected purchases in t are (1 - E[exp(-lambda p t)]) / p; integrate that over p numerically.
+    The paper's own 2F1 form gives NaN at x = 3000 in scipy; the module's transformed one must not."""
+    r, alpha, a, b = CDNOW.values()
+    t = 365.0
+
+    def active_purchases(p):
+        return -np.expm1((r + x) * np.log((alpha + T) / (alpha + T + p * t))) / p * stats.beta.pdf(p, a, b + x)
+
+    upper = min(1.0, 60 / (b + x))  # the posterior of p lies within a few (a)/(b+x) of 0
+    integral, _ = integrate.quad(active_purchases, 0, upper, limit=200, epsabs=1e-12, epsrel=1e-10)
+    alive = probability_alive(r, alpha, a, b, np.array([x]), np.array([t_x]), np.array([T]))[0]
+    closed_form = expected_purchases(r, alpha, a, b, np.array([x]), np.array([t_x]), np.array([T]), t)[0]
+    assert closed_form == pytest.approx(alive * integral, rel=1e-6)
