@@ -96,19 +96,30 @@ test-lowest: $(LOWEST_STAMP) $(AXE)
 # the benchmark harness runs on its own SQLite data); at the lowest versions all but the harness and the browser
 # tests marked version_neutral (each takes only Wagtail steps another browser test takes there too), so the
 # Celery worker and every Wagtail 7.0 screen and widget the plugin uses are still driven at the floors.
-# Under 30 minutes on a 2-core machine: the four passes run two at a time, one per core (separate databases,
-# ports, folders and virtualenvs), the two longest first, their output printed whole as each ends. The PostgreSQL
-# pass leaves out the browser tests and the real-worker tests too (both drive the same code on either database), and
-# the tests that cannot reach a database at all (marked no_db by tests/conftest.py: parsing, formatting, docs).
-test: system-deps venv lint checks docs wheel-check $(AXE)
-	$(MAKE) -j2 --output-sync=target test-sqlite test-lowest-pass test-postgres-pass test-contrib
+# Under 30 minutes on a 2-core machine: every part runs in one pool of two jobs, one per core (separate databases,
+# ports, folders and virtualenvs), the longest first, so the two cores finish together: the SQLite suite is two
+# passes (browser tests, the rest), and the release check, the docs build (queued after the browser tests, which write
+# its screenshots) and the linters run in the pool too, last, as they take a minute or two. Output is
+# printed whole as each part ends, with its slowest tests. The PostgreSQL pass leaves out the browser tests and the
+# real-worker tests too (both drive the same code on either database), and the tests that cannot reach a database
+# at all (marked no_db by tests/conftest.py: parsing, formatting, docs).
+test: system-deps venv $(AXE)
+	$(MAKE) -j2 --output-sync=target test-lowest-pass test-postgres-pass test-sqlite-rest-pass \
+		test-sqlite-browser-pass test-contrib wheel-check docs lint checks
 
-.PHONY: test-postgres-pass test-lowest-pass
+DURATIONS := --durations=15 --durations-min=5
+.PHONY: test-postgres-pass test-lowest-pass test-sqlite-rest-pass test-sqlite-browser-pass
 test-postgres-pass:
-	$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db'"
+	$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db' $(DURATIONS)"
 
 test-lowest-pass:
-	$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral'"
+	$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral' $(DURATIONS)"
+
+test-sqlite-rest-pass:
+	$(MAKE) test-sqlite PYTEST_ARGS="-m 'not browser' $(DURATIONS)"
+
+test-sqlite-browser-pass:
+	$(MAKE) test-sqlite PYTEST_ARGS="-m browser $(DURATIONS)"
 
 # The in-site shop integrations (wagtail_customers/contrib/salesman, contrib/oscar), each against the real package
 # in a virtualenv of its own, with its own settings (tests/contrib/*_settings.py). django-salesman 1.3 requires
