@@ -50,4 +50,10 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.rebuild_statistics",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Daily, after the reconciliation: RFM scores and groups, and the predicted value model of every seller account
+    # (docs/concepts/buyer-insight.md).
+    "wagtail-customers-refresh-buyer-insight": {
+        "task": "wagtail_customers.refresh_buyer_insight",
+        "schedule": crontab(hour=4, minute=15),
+    },
 }

@@ -4,6 +4,7 @@ from .access import AccessGrant, ListingPreference, WatchlistEntry
 from .accounts import Channel, SellerAccount
 from .connections import ChannelConnection, ConnectionState, SyncKind, SyncOutcome, SyncRun, WebhookDelivery
 from .customers import Customer
+from .insight import CustomerScore, FitStatus, LifetimeValueFit, RfmGroup
 from .jobs import ExportJob, ImportJob, JobState
 from .merges import CustomerAlias, CustomerMerge
 from .orders import (
@@ -29,10 +30,13 @@ __all__ = [
     "Customer",
     "CustomerAlias",
     "CustomerMerge",
+    "CustomerScore",
     "EventKind",
     "ExportJob",
+    "FitStatus",
     "ImportJob",
     "JobState",
+    "LifetimeValueFit",
     "Feedback",
     "FulfilmentStatus",
     "ListingPreference",
@@ -46,6 +50,7 @@ __all__ = [
     "RetentionBasis",
     "RetentionRule",
     "RetentionRun",
+    "RfmGroup",
     "SellerAccount",
     "SummarySegment",
     "SyncKind",
