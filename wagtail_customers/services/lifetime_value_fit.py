@@ -29,14 +29,19 @@ def _purchases(account):
         .values_list("customer_id", "placed_at", F("account_total") - F("account_refunded"))
     )
     for customer_id, placed_at, amount in orders.iterator(chunk_size=20_000):
-        yield customer_id, timezone.localtime(placed_at).date(), max(amount or 0, 0)
+        yield customer_id, _local_date(placed_at), max(amount or 0, 0)
+
+
+def _local_date(moment):
+    # A site with USE_TZ = False stores naive datetimes, which localtime() refuses.
+    return moment.date() if timezone.is_naive(moment) else timezone.localtime(moment).date()
 
 
 def refit_account(account, now=None):
     """Fit ``account``'s model on its purchases up to today and store the predictions; returns the
     ``LifetimeValueFit``. Without enough history the fit records why and the predictions are emptied."""
     now = now or timezone.now()
-    summaries = summarise_purchases(_purchases(account), timezone.localtime(now).date())
+    summaries = summarise_purchases(_purchases(account), _local_date(now))
     customer_ids = list(summaries)
     rows = [summaries[customer_id] for customer_id in customer_ids]
     fields = {"fitted_at": now, "parameters": {}, "converged": False, "message": ""}
