@@ -5,7 +5,6 @@ parameters, and a calibration/holdout split of the real Online Retail sample."""
 import csv
 import math
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,6 @@ from wagtail_customers.insight.lifetime_value import (
     summarise_purchases,
 )
 
-ONLINE_RETAIL = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "online_retail"
 # The published CDNOW estimates (FHL 2005, weeks): a realistic point to simulate from.
 CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
@@ -146,11 +144,9 @@ def test_summarise_purchases_counts_days_after_the_first():
     }
 
 
-def online_retail_purchases():
+def online_retail_purchases(realdata):
     """(customer, day, amount) per invoice line of the random Online Retail sample, cancellations left out."""
-    path = ONLINE_RETAIL / "online_retail_random2709rows.csv"
-    if not path.exists():
-        pytest.skip(f"The Online Retail sample is not at {path} (shared/realdata beside the project).")
+    path = realdata / "online_retail" / "online_retail_random2709rows.csv"
     with path.open(newline="", encoding="utf-8") as file:
         for row in csv.DictReader(file):
             if row["CustomerID"] in ("", "NA") or row["InvoiceNo"].startswith("C"):
@@ -159,8 +155,8 @@ def online_retail_purchases():
             yield row["CustomerID"], day, float(row["Quantity"]) * float(row["UnitPrice"])
 
 
-def test_online_retail_calibration_and_holdout():
-    purchases = list(online_retail_purchases())
+def test_online_retail_calibration_and_holdout(realdata):
+    purchases = list(online_retail_purchases(realdata))
     cut_off, end = date(2011, 6, 30), max(day for _, day, _ in purchases)
     horizon = (end - cut_off).days
     calibration = summarise_purchases(purchases, cut_off)
