@@ -20,6 +20,7 @@ from .orders import (
     SyncStatus,
 )
 from .retention import RetentionBasis, RetentionRule, RetentionRun
+from .saved_views import SavedView, SavedViewVisibility
 from .summary import ListingSummary, SummarySegment
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "RetentionRule",
     "RetentionRun",
     "RfmGroup",
+    "SavedView",
+    "SavedViewVisibility",
     "SellerAccount",
     "SummarySegment",
     "SyncKind",
