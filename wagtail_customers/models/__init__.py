@@ -1,6 +1,7 @@
 """The public ledger models. Field-by-field documentation: docs/reference/models.md."""
 
 from .access import AccessGrant, ListingPreference, WatchlistEntry
+from .alerts import AlertEvent, AlertKind, AlertNotification, AlertPreference, EmailFrequency
 from .accounts import Channel, SellerAccount
 from .connections import ChannelConnection, ConnectionState, SyncKind, SyncOutcome, SyncRun, WebhookDelivery
 from .customers import Customer
@@ -22,9 +23,20 @@ from .orders import (
 from .retention import RetentionBasis, RetentionRule, RetentionRun
 from .saved_views import SavedView, SavedViewVisibility
 from .summary import ListingSummary, SummarySegment
+from .watchlist_rules import (
+    WatchlistDismissal,
+    WatchlistMetric,
+    WatchlistOperator,
+    WatchlistRule,
+    WatchlistRuleCondition,
+)
 
 __all__ = [
     "AccessGrant",
+    "AlertEvent",
+    "AlertKind",
+    "AlertNotification",
+    "AlertPreference",
     "Channel",
     "ChannelConnection",
     "ConnectionState",
@@ -32,6 +44,7 @@ __all__ = [
     "CustomerAlias",
     "CustomerMerge",
     "CustomerScore",
+    "EmailFrequency",
     "EventKind",
     "ExportJob",
     "FitStatus",
@@ -60,6 +73,11 @@ __all__ = [
     "SyncOutcome",
     "SyncRun",
     "SyncStatus",
+    "WatchlistDismissal",
     "WatchlistEntry",
+    "WatchlistMetric",
+    "WatchlistOperator",
+    "WatchlistRule",
+    "WatchlistRuleCondition",
     "WebhookDelivery",
 ]

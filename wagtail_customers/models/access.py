@@ -21,6 +21,15 @@ class WatchlistEntry(models.Model):
         verbose_name=_("added by"),
     )
     note = models.TextField(_("note"), blank=True)
+    #: The watchlist rule that added the customer (models/watchlist_rules.py); None when a user did.
+    rule = models.ForeignKey(
+        "wagtail_customers.WatchlistRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entries",
+        verbose_name=_("added by the rule"),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
