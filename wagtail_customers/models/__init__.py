@@ -1,7 +1,6 @@
 """The public ledger models. Field-by-field documentation: docs/reference/models.md."""
 
 from .access import AccessGrant, ListingPreference, WatchlistEntry
-from .alerts import AlertEvent, AlertKind, AlertNotification, AlertPreference, EmailFrequency
 from .accounts import Channel, SellerAccount
 from .connections import ChannelConnection, ConnectionState, SyncKind, SyncOutcome, SyncRun, WebhookDelivery
 from .customers import Customer
@@ -33,10 +32,6 @@ from .watchlist_rules import (
 
 __all__ = [
     "AccessGrant",
-    "AlertEvent",
-    "AlertKind",
-    "AlertNotification",
-    "AlertPreference",
     "Channel",
     "ChannelConnection",
     "ConnectionState",
@@ -44,7 +39,6 @@ __all__ = [
     "CustomerAlias",
     "CustomerMerge",
     "CustomerScore",
-    "EmailFrequency",
     "EventKind",
     "ExportJob",
     "FitStatus",
