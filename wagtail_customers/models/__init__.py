@@ -2,6 +2,7 @@
 
 from .access import AccessGrant, ListingPreference, WatchlistEntry
 from .accounts import Channel, SellerAccount
+from .alerts import AlertEvent, AlertKind, AlertNotification, AlertPreference, EmailFrequency
 from .connections import ChannelConnection, ConnectionState, SyncKind, SyncOutcome, SyncRun, WebhookDelivery
 from .customers import Customer
 from .insight import CustomerScore, FitStatus, LifetimeValueFit, RfmGroup
@@ -32,6 +33,10 @@ from .watchlist_rules import (
 
 __all__ = [
     "AccessGrant",
+    "AlertEvent",
+    "AlertKind",
+    "AlertNotification",
+    "AlertPreference",
     "Channel",
     "ChannelConnection",
     "ConnectionState",
@@ -39,6 +44,7 @@ __all__ = [
     "CustomerAlias",
     "CustomerMerge",
     "CustomerScore",
+    "EmailFrequency",
     "EventKind",
     "ExportJob",
     "FitStatus",
