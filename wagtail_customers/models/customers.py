@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import NullIf, Round
 from django.utils.translation import gettext_lazy as _
 
 from .accounts import SellerAccount
@@ -93,6 +95,25 @@ class Customer(models.Model):
     returned_units = models.PositiveIntegerField(_("returned units"), default=0)
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
+    # Figures derived from the statistics, computed by the database whenever the statistics change (so they are
+    # always current and rebuilt with them) and stored so that the listing sorts them through an index.
+    # ``* 1.0``: SQLite divides two whole numbers as whole numbers.
+    average_order_value = models.GeneratedField(
+        expression=Round(
+            F("amount_spent") * Value(Decimal("1.0")) / NullIf(F("orders_count") - F("unconverted_orders"), 0), 2
+        ),
+        output_field=models.DecimalField(max_digits=16, decimal_places=2),
+        db_persist=True,
+        null=True,
+        verbose_name=_("average order value"),
+    )
+    return_rate = models.GeneratedField(
+        expression=Round(F("returned_units") * Value(Decimal("100.0")) / NullIf(F("units"), 0), 1),
+        output_field=models.DecimalField(max_digits=12, decimal_places=1),
+        db_persist=True,
+        null=True,
+        verbose_name=_("return rate (%)"),
+    )
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     #: When the customer's personal data was erased (services/erasure.py); ``None`` for a customer never erased.
@@ -147,6 +168,10 @@ class Customer(models.Model):
             models.Index(fields=["-orders_count", "id"], name="wc_cust_orders"),
             models.Index(fields=["-returned_units", "id"], name="wc_cust_returned"),
             models.Index(fields=["-last_order_at", "id"], name="wc_cust_last"),
+            models.Index(fields=["account", "-average_order_value", "id"], name="wc_cust_acc_aov"),
+            models.Index(fields=["-average_order_value", "id"], name="wc_cust_aov"),
+            models.Index(fields=["account", "-return_rate", "id"], name="wc_cust_acc_return_rate"),
+            models.Index(fields=["-return_rate", "id"], name="wc_cust_return_rate"),
             # The Promo codes tab's default order.
             models.Index(fields=["-discount_total", "id"], name="wc_cust_discount"),
             models.Index(fields=["email"], name="wc_cust_email"),
@@ -181,7 +206,5 @@ class Customer(models.Model):
         return not self.unconverted_orders
 
     @property
-    def average_order_value(self):
-        """Amount spent per order whose amount is known (converted orders only); None if there is none."""
-        converted = self.orders_count - self.unconverted_orders
-        return (self.amount_spent / converted).quantize(Decimal("0.01")) if converted > 0 else None
+    def is_repeat_buyer(self):
+        return self.orders_count >= 2

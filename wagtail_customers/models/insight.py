@@ -9,6 +9,7 @@ definitions are in docs/concepts/buyer-insight.md.
 """
 
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from .accounts import SellerAccount
@@ -44,6 +45,13 @@ class CustomerScore(models.Model):
     frequency_score = models.PositiveSmallIntegerField(_("frequency score"))
     monetary_score = models.PositiveSmallIntegerField(_("monetary score"))
     rfm_group = models.CharField(_("RFM group"), max_length=24, choices=RfmGroup.choices)
+    #: The three scores as one number (545 for R5 F4 M5): what the listing sorts the RFM columns by.
+    rfm_code = models.GeneratedField(
+        expression=F("recency_score") * 100 + F("frequency_score") * 10 + F("monetary_score"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+        verbose_name=_("RFM score"),
+    )
     scored_at = models.DateTimeField(_("scored at"))
     #: From the account's model (``LifetimeValueFit``); empty until a fit succeeds for the account.
     expected_orders = models.DecimalField(
@@ -62,6 +70,7 @@ class CustomerScore(models.Model):
         indexes = [
             models.Index(fields=["account", "rfm_group"], name="wc_score_account_group"),
             models.Index(fields=["account", "-expected_spend", "customer"], name="wc_score_account_spend"),
+            models.Index(fields=["account", "-rfm_code", "customer"], name="wc_score_account_rfm"),
         ]
         constraints = [
             models.CheckConstraint(
