@@ -15,6 +15,7 @@ class WagtailCustomersConfig(AppConfig):
         from .history_labels import connect as label_history_by_id
         from .permission_policies import register_permission_policies
         from .services.personal_data import connect as refuse_saving_masked_instances
+        from .watchlist_rules.receivers import connect as apply_watchlist_rules_on_orders
 
         # Before any Wagtail viewset or snippet asks for these models' policies.
         register_permission_policies()
@@ -24,6 +25,8 @@ class WagtailCustomersConfig(AppConfig):
         refuse_saving_masked_instances()
         # Wagtail's history names customers by id: no name reaches the site history or outlives an erasure.
         label_history_by_id()
+        # Watchlist rules run on the customers of each batch of orders recorded.
+        apply_watchlist_rules_on_orders()
         # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,
         # and ``flush`` empties the tables in any order; recreate them and rebuild the summary after both.
         post_migrate.connect(_ensure_listing_summary, sender=self)

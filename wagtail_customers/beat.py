@@ -56,4 +56,10 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.refresh_buyer_insight",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Daily: every enabled watchlist rule over all its account's customers (rules also run on each batch of orders
+    # recorded; this catches figures that move with the calendar, and orders recorded without the signal).
+    "wagtail-customers-apply-watchlist-rules": {
+        "task": "wagtail_customers.apply_watchlist_rules",
+        "schedule": crontab(hour=4, minute=45),
+    },
 }

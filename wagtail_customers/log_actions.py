@@ -23,6 +23,9 @@ LOG_ACTIONS = [
     ("wagtail_customers.customer.unmerge", _("Undo merge"), _("Merge undone: the merged customer restored")),
     ("wagtail_customers.retention.rule", _("Change retention rule"), _("Retention rule changed")),
     ("wagtail_customers.retention.apply", _("Apply retention rule"), _("Retention rule applied")),
+    ("wagtail_customers.watchlist_rule.create", _("Create watchlist rule"), _("Watchlist rule created")),
+    ("wagtail_customers.watchlist_rule.change", _("Change watchlist rule"), _("Watchlist rule changed")),
+    ("wagtail_customers.watchlist_rule.delete", _("Delete watchlist rule"), _("Watchlist rule deleted")),
 ]
 
 

@@ -11,6 +11,7 @@ from .channels.tasks import (  # noqa: F401
 from .exports.tasks import delete_expired_exports, run_export_job, sweep_export_jobs  # noqa: F401
 from .importers.tasks import expire_import_previews, run_import_job  # noqa: F401
 from .insight.tasks import refresh_buyer_insight_task  # noqa: F401
+from .watchlist_rules.tasks import apply_watchlist_rules_task  # noqa: F401
 
 
 @shared_task(name="wagtail_customers.rebuild_statistics", acks_late=True, soft_time_limit=3600, time_limit=3700)

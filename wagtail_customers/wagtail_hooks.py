@@ -22,6 +22,7 @@ from .views.listing.watchlist_snippet import WatchlistEntryBulkDeleteAction, wat
 from .views.methods import refuse_unoffered_methods
 from .views.retention import urls as retention_urls
 from .views.sharing import urls as sharing_urls
+from .views.watchlist_rules import urls as watchlist_rule_urls
 
 # Also here (not only in AppConfig.ready()): on sites that list wagtail.snippets before this app, Wagtail
 # loads this module, and registers snippets, before this app's ready() runs.
@@ -128,6 +129,22 @@ hooks.register("construct_homepage_panels", add_failing_connections_panel)
 @hooks.register("register_admin_urls")
 def register_retention_urls():
     return refuse_unoffered_methods([path("customers/retention/", include(retention_urls))])
+
+
+@hooks.register("register_admin_urls")
+def register_watchlist_rule_urls():
+    return refuse_unoffered_methods([path("customers/watchlist-rules/", include(watchlist_rule_urls))])
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_watchlist_rules_menu_item():
+    return CustomersMenuItem(
+        _("Watchlist rules"),
+        reverse("wagtail_customers_watchlist_rules:index"),
+        action=Action.MANAGE_WATCHLIST,
+        icon_name="cogs",
+        order=350,
+    )
 
 
 @hooks.register("register_log_actions")

@@ -9,6 +9,11 @@ reading who is on the watchlist, so of parallel requests for one customer only t
 and logs; the others find the change made. SQLite has no row locks: it serializes writing transactions, and
 needs a busy timeout (and ``transaction_mode`` IMMEDIATE) to wait for each other instead of failing; see
 the example site's ``SQLITE_OPTIONS``.
+
+Watchlist rules (services/watchlist_rules.py) add through ``add_to_watchlist`` too, with no user and their
+``rule``. Every removal by a user leaves a ``WatchlistDismissal`` (the customer's activity figures then), which
+keeps the rules from putting the customer back until they have new activity; going back on the watchlist
+deletes it.
 """
 
 from django.db import transaction
@@ -16,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from ..models import Customer, EventKind, OrderEvent, WatchlistEntry
+from ..models import Customer, EventKind, OrderEvent, WatchlistDismissal, WatchlistEntry
 
 ADD_ACTION = "wagtail_customers.watchlist.add"
 REMOVE_ACTION = "wagtail_customers.watchlist.remove"
@@ -39,19 +44,48 @@ def _lock(customers):
     list(Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers]).order_by("pk").values("pk"))
 
 
-def add_to_watchlist(customers, user, note=""):
-    """Put the customers on the watchlist; returns those that were not on it yet."""
+def _dismiss(customer_ids, user):
+    """Remember that a user took these customers off the watchlist, with their activity figures now."""
+    now = timezone.now()
+    WatchlistDismissal.objects.filter(customer_id__in=customer_ids).delete()
+    figures = Customer.objects.filter(pk__in=customer_ids).values_list(
+        "pk", "last_order_at", "returned_units", "negative_feedbacks"
+    )
+    WatchlistDismissal.objects.bulk_create(
+        [
+            WatchlistDismissal(
+                customer_id=pk,
+                dismissed_at=now,
+                dismissed_by=user,
+                last_order_at=last_order_at,
+                returned_units=returned_units,
+                negative_feedbacks=negative_feedbacks,
+            )
+            for pk, last_order_at, returned_units, negative_feedbacks in figures
+        ]
+    )
+
+
+def add_to_watchlist(customers, user, note="", rule=None):
+    """Put the customers on the watchlist; returns those that were not on it yet.
+
+    ``rule``: the watchlist rule adding them (``user`` is then None)."""
     customers = list(customers)
     with transaction.atomic():
         _lock(customers)
         watched = set(WatchlistEntry.objects.filter(customer__in=customers).values_list("customer_id", flat=True))
         added = [customer for customer in customers if customer.pk not in watched]
         WatchlistEntry.objects.bulk_create(
-            [WatchlistEntry(customer=customer, added_by=user, note=note) for customer in added],
+            [WatchlistEntry(customer=customer, added_by=user, note=note, rule=rule) for customer in added],
             # Only a writer outside these functions can conflict now; never a 500 for it.
             ignore_conflicts=True,
         )
-        _record(added, user, ADD_ACTION, _("Added to the watchlist"))
+        WatchlistDismissal.objects.filter(customer__in=added).delete()
+        if rule is None:
+            message = _("Added to the watchlist")
+        else:
+            message = _("Added to the watchlist by the rule “%(rule)s”") % {"rule": rule.name}
+        _record(added, user, ADD_ACTION, message)
     return added
 
 
@@ -64,6 +98,7 @@ def remove_from_watchlist(customers, user):
         removed_ids = set(entries.values_list("customer_id", flat=True))
         entries.delete()
         removed = [customer for customer in customers if customer.pk in removed_ids]
+        _dismiss(removed_ids, user)
         _record(removed, user, REMOVE_ACTION, _("Removed from the watchlist"))
     return removed
 
@@ -71,6 +106,7 @@ def remove_from_watchlist(customers, user):
 def record_entries_removed(entries, user):
     """History and timeline for watchlist entries deleted elsewhere (the snippet's delete views)."""
     customer_ids = [entry.customer_id for entry in entries]
+    _dismiss(customer_ids, user)
     _record(list(Customer.objects.filter(pk__in=customer_ids)), user, REMOVE_ACTION, _("Removed from the watchlist"))
 
 

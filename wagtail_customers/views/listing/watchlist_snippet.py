@@ -13,12 +13,15 @@ recorded like a removal with the eye (history and the customer's timeline).
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from wagtail.admin import messages
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
+from wagtail.admin.widgets.button import HeaderButton
 from wagtail.log_actions import log
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
@@ -73,7 +76,15 @@ class MaskedEntriesMixin:
 
 
 class WatchlistEntryIndexView(MaskedEntriesMixin, IndexView):
-    pass
+    @cached_property
+    def header_buttons(self):
+        from ..watchlist_rules.views import may_manage_rules
+
+        buttons = list(super().header_buttons)
+        if may_manage_rules(self.request.user):
+            url = reverse("wagtail_customers_watchlist_rules:index")
+            buttons.append(HeaderButton(_("Watchlist rules"), url=url, icon_name="cogs", priority=20))
+        return buttons
 
 
 class ChooserAccountColumnMixin:

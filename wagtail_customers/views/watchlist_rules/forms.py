@@ -1,0 +1,87 @@
+"""The watchlist rule form: its name and state, and its conditions as an inline formset (one to ``MAX_CONDITIONS``)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from ...models import WatchlistRule, WatchlistRuleCondition
+from ...watchlist_rules.metrics import METRICS_WITH_DAYS, WHOLE_NUMBER_METRICS
+
+#: Conditions a rule may have.
+MAX_CONDITIONS = 10
+
+
+class WatchlistRuleForm(forms.ModelForm):
+    """``accounts``: the seller accounts the user may choose (only when creating; a rule keeps its account)."""
+
+    class Meta:
+        model = WatchlistRule
+        fields = ["account", "name", "is_enabled"]
+
+    def __init__(self, *args, accounts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["account"]
+        else:
+            self.fields["account"].queryset = accounts
+            self.fields["account"].empty_label = None if accounts.count() == 1 else self.fields["account"].empty_label
+
+    def clean(self):
+        cleaned = super().clean()
+        # On an existing rule the account is not a field, so the model's unique check skips (account, name).
+        account = cleaned.get("account") if "account" in self.fields else self.instance.account
+        name = cleaned.get("name")
+        if account is not None and name:
+            others = WatchlistRule.objects.filter(account=account, name=name).exclude(pk=self.instance.pk)
+            if others.exists():
+                self.add_error("name", ValidationError(_("This seller account already has a rule of this name.")))
+        return cleaned
+
+
+class WatchlistRuleConditionForm(forms.ModelForm):
+    class Meta:
+        model = WatchlistRuleCondition
+        fields = ["metric", "operator", "value", "days"]
+        widgets = {"value": forms.NumberInput(attrs={"step": "any", "min": "0"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        metric, value, days = cleaned.get("metric"), cleaned.get("value"), cleaned.get("days")
+        if metric in WHOLE_NUMBER_METRICS and value is not None and value != value.to_integral():
+            self.add_error("value", ValidationError(_("Enter a whole number for this figure.")))
+        if metric in METRICS_WITH_DAYS and not days:
+            self.add_error("days", ValidationError(_("Enter the number of days this figure counts.")))
+        if metric and metric not in METRICS_WITH_DAYS:
+            cleaned["days"] = None
+            self.instance.days = None
+        return cleaned
+
+
+class BaseConditionFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) is not None
+            and not form.cleaned_data.get("DELETE")
+            and (form.instance.pk or form.has_changed())
+        ]
+        if not kept:
+            raise ValidationError(_("A rule needs at least one condition."))
+
+
+def condition_formset_class(extra):
+    return inlineformset_factory(
+        WatchlistRule,
+        WatchlistRuleCondition,
+        form=WatchlistRuleConditionForm,
+        formset=BaseConditionFormSet,
+        extra=extra,
+        max_num=MAX_CONDITIONS,
+        validate_max=True,
+        can_delete=True,
+    )
