@@ -26,6 +26,7 @@ from django.core.files.base import ContentFile
 
 from tests.factories import order_data
 from wagtail_customers.models import AccessGrant, Channel, ExportJob, ImportJob, SellerAccount, WatchlistEntry
+from wagtail_customers.models.watchlist_rules import WatchlistRule, WatchlistRuleCondition
 from wagtail_customers.permissions import GRANT_FLAGS
 from wagtail_customers.services.ingestion import record_order
 
@@ -108,6 +109,8 @@ def build_world():
         side["customer"] = order.customer
         side["watchlist"] = WatchlistEntry.objects.create(customer=order.customer, note=f"watch {name}")
         side["grant"] = grant(colleague, account, "view", by=users["superuser"])
+        side["watchlist_rule"] = WatchlistRule.objects.create(account=account, name=f"Watch {name}")
+        WatchlistRuleCondition.objects.create(rule=side["watchlist_rule"], metric="orders", operator="gte", value=5)
         side["import_job"] = ImportJob.objects.create(
             user=owner,
             account=account,

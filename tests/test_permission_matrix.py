@@ -32,6 +32,8 @@ from wagtail_customers.models import (
     RetentionRule,
     SellerAccount,
     WatchlistEntry,
+    WatchlistRule,
+    WatchlistRuleCondition,
 )
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +118,20 @@ MISSING_CONNECTION_ACCOUNT = Case(everyone(DASHBOARD, superuser=MISSING), kwargs
 MISSING_CONNECTION_ACCOUNT_POST = Case(
     everyone(DASHBOARD, superuser=MISSING), method="post", kwargs={"account_id": 987654321}
 )
+#: Watchlist rules' pages: users who may manage some account's watchlist (all_a on A, superusers).
+RULES_PAGE = everyone(DASHBOARD, all_a=OK, superuser=OK)
+RULES_PAGE_ON_B = everyone(DASHBOARD, all_a=MISSING, superuser=OK)
+RULES_SAVED = everyone(DASHBOARD, all_a=REDIRECT, superuser=REDIRECT)
+RULES_SAVED_ON_B = everyone(DASHBOARD, all_a=MISSING, superuser=REDIRECT)
+RULE_FORM = {
+    "name": "Renamed rule",
+    "is_enabled": "on",
+    "conditions-TOTAL_FORMS": "1",
+    "conditions-INITIAL_FORMS": "0",
+    "conditions-0-metric": "orders",
+    "conditions-0-operator": "gte",
+    "conditions-0-value": "3",
+}
 #: Public URLs authenticated by the caller's signature, not by a session: no CSRF token to ask for.
 CSRF_EXEMPT = {"wagtail_customers_webhooks:receive"}
 
@@ -440,6 +456,34 @@ MATRIX = {
             expect_b=everyone(DASHBOARD, superuser=REDIRECT),
         ),
     ],
+    # --- Watchlist rules (users who may manage the watchlist of some account; others: Wagtail's refusal) ------
+    "wagtail_customers_watchlist_rules:index": [Case(RULES_PAGE)],
+    "wagtail_customers_watchlist_rules:add": [
+        Case(RULES_PAGE),
+        # all_a may not choose account B: the form again, with the error.
+        Case(
+            RULES_SAVED,
+            method="post",
+            data=RULE_FORM | {"account": "@account"},
+            expect_b=everyone(DASHBOARD, all_a=OK, superuser=REDIRECT),
+        ),
+    ],
+    "wagtail_customers_watchlist_rules:edit": [
+        Case(RULES_PAGE, kwargs={"pk": "@watchlist_rule"}, expect_b=RULES_PAGE_ON_B),
+        Case(RULES_SAVED, method="post", kwargs={"pk": "@watchlist_rule"}, data=RULE_FORM, expect_b=RULES_SAVED_ON_B),
+        Case(everyone(DASHBOARD, all_a=MISSING, superuser=MISSING), kwargs={"pk": "987654321"}),
+    ],
+    "wagtail_customers_watchlist_rules:delete": [
+        Case(RULES_PAGE, kwargs={"pk": "@watchlist_rule"}, expect_b=RULES_PAGE_ON_B),
+        Case(RULES_SAVED, method="post", kwargs={"pk": "@watchlist_rule"}, expect_b=RULES_SAVED_ON_B),
+    ],
+    **{
+        f"wagtail_customers_watchlist_rules:{name}": [
+            Case(POST_ONLY, kwargs={"pk": "@watchlist_rule"}, expect_b=POST_ONLY),
+            Case(RULES_SAVED, method="post", kwargs={"pk": "@watchlist_rule"}, data=data, expect_b=RULES_SAVED_ON_B),
+        ]
+        for name, data in (("set_enabled", {"enabled": "0"}), ("run", {}))
+    },
     # --- Sharing ---------------------------------------------------------------------------------------
     "wagtail_customers_sharing:index": [Case(SHARE_PAGE)],
     "wagtail_customers_sharing:index_results": [Case(SHARE_PAGE)],
@@ -586,6 +630,8 @@ def data_snapshot():
         "export_jobs": list(ExportJob.objects.order_by("pk").values_list("pk", "state", "file")),
         "import_jobs": list(ImportJob.objects.order_by("pk").values_list("pk", "state", "result")),
         "retention_rules": list(RetentionRule.objects.order_by("pk").values_list("pk", "basis", "days", "is_enabled")),
+        "watchlist_rules": list(WatchlistRule.objects.order_by("pk").values_list("pk", "name", "is_enabled")),
+        "watchlist_rule_conditions": WatchlistRuleCondition.objects.count(),
         # Recording that an export was read (an audit of a read, not a change) is allowed on a GET.
         "history": ModelLogEntry.objects.exclude(action__startswith="wagtail_customers.export.").count(),
     }
