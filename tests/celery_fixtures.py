@@ -7,7 +7,8 @@
   connection points at the file for the module's tests, and back at the in-memory database afterwards.
   Tests using it must be ``django_db(transaction=True)`` so their data is committed and visible.
 * ``celery_worker`` (function): ``start(settings=None)`` runs ``celery -A example_project worker`` as a
-  subprocess with ``tests.settings`` and the environment variables that file reads (``WC_WORKER_*``), waits
+  subprocess with ``tests.settings`` and the environment variables that file reads (``WC_WORKER_*``), listening
+  on every queue or only on ``queues`` (``celery worker -Q``), waits
   until it is ready, and returns a handle with ``kill()`` (SIGKILL to the worker and its pool processes).
   While the fixture is active this process's Celery app publishes to that Redis instead of running tasks
   eagerly. Every worker started is killed at the end of the test.
@@ -181,7 +182,7 @@ def celery_worker(redis_url, worker_database, settings, tmp_path):
     email_dir.mkdir()
     workers = []
 
-    def start(plugin_settings=None):
+    def start(plugin_settings=None, queues=None):
         name = f"wc-test-{uuid.uuid4().hex[:8]}@localhost"
         log_path = tmp_path / f"{name.split('@')[0]}.log"
         env = {
@@ -198,6 +199,8 @@ def celery_worker(redis_url, worker_database, settings, tmp_path):
             *(sys.executable, "-m", "celery", "-A", "example_project", "worker"),
             *("--hostname", name, "--concurrency", "1", "--pool", "prefork", "--loglevel", "INFO"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+            # None: every queue of CELERY_TASK_QUEUES (Celery's default queue and the plugin's four).
+            *(("--queues", ",".join(queues)) if queues else ()),
         ]
         process = subprocess.Popen(
             command,

@@ -6,6 +6,8 @@ lazily on each access so that ``override_settings`` works in tests.
 
 from django.conf import settings
 
+from .task_routing import DEFAULT_TASK_QUEUES
+
 #: Defaults for every key of ``settings.WAGTAIL_CUSTOMERS``; documented in docs/reference/settings.md.
 DEFAULTS = {
     # Rows per page offered on the listing; the first one that equals DEFAULT_PER_PAGE is the default.
@@ -120,6 +122,9 @@ DEFAULTS = {
     # How long the record of each sync run (pull, history import, webhook delivery) is kept, in days; the
     # Connection page's counts per day and last runs read them.
     "SYNC_RUN_RETENTION_DAYS": 90,
+    # The Celery queue of each kind of work (docs/howto/deployment.md): any of these kinds renamed, or mapped to
+    # None for the site's default queue; None: every plugin task on the default queue.
+    "TASK_QUEUES": dict(DEFAULT_TASK_QUEUES),
     # In-site shops (docs/howto/in-site-shops.md). The name of the seller account that django-salesman's orders
     # go to, when wagtail_customers.contrib.salesman is installed (system check E070).
     "SALESMAN_SELLER_ACCOUNT": None,

@@ -11,10 +11,12 @@ from .channels.tasks import (  # noqa: F401
 from .exports.tasks import delete_expired_exports, run_export_job, sweep_export_jobs  # noqa: F401
 from .importers.tasks import expire_import_previews, run_import_job  # noqa: F401
 from .insight.tasks import refresh_buyer_insight_task  # noqa: F401
-from .watchlist_rules.tasks import apply_watchlist_rules_task  # noqa: F401
+from .task_routing import QueuedTask
 
 
-@shared_task(name="wagtail_customers.rebuild_statistics", acks_late=True, soft_time_limit=3600, time_limit=3700)
+@shared_task(
+    base=QueuedTask, name="wagtail_customers.rebuild_statistics", acks_late=True, soft_time_limit=3600, time_limit=3700
+)
 def rebuild_statistics_task(account_id=None):
     """Nightly reconciliation: recompute every customer's statistics; returns rows corrected."""
     from .models import SellerAccount
@@ -24,7 +26,13 @@ def rebuild_statistics_task(account_id=None):
     return rebuild_statistics(account)
 
 
-@shared_task(name="wagtail_customers.refresh_exchange_rates", acks_late=True, soft_time_limit=1800, time_limit=1900)
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.refresh_exchange_rates",
+    acks_late=True,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
 def refresh_exchange_rates_task():
     """Daily: update the exchange-rate table from ``EXCHANGE_RATES_URL`` and convert the orders it now can.
 
@@ -39,7 +47,13 @@ def refresh_exchange_rates_task():
     return refresh_rates(url).orders_converted
 
 
-@shared_task(name="wagtail_customers.apply_retention_rules", acks_late=True, soft_time_limit=3600, time_limit=3700)
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.apply_retention_rules",
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
 def apply_retention_rules_task():
     """Daily: erase the personal data of customers past their seller account's retention rule.
 

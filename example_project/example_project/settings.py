@@ -10,6 +10,9 @@ import os
 from pathlib import Path
 
 import django
+from kombu import Queue
+
+from wagtail_customers.task_routing import DEFAULT_QUEUES as PLUGIN_QUEUES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -125,6 +128,9 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", None)
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
+# The plugin sends each kind of work to its own queue (docs/howto/deployment.md); listing them here makes a worker
+# started without -Q consume them all, beside Celery's default queue.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", *PLUGIN_QUEUES)]
 
 WAGTAIL_CUSTOMERS = {
     "BASE_URL": WAGTAILADMIN_BASE_URL,

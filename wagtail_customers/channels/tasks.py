@@ -6,8 +6,11 @@ connection's lease taken returns at once, and a webhook delivery id already reco
 
 from celery import shared_task
 
+from ..task_routing import QueuedTask
+
 
 @shared_task(
+    base=QueuedTask,
     name="wagtail_customers.sync_connection",
     acks_late=True,
     # A worker killed mid-sync leaves its lease to lapse; the scheduler starts the next sync, which resumes
@@ -23,7 +26,7 @@ def sync_connection_task(connection_id, kind=None):
     return result.outcome if result else "busy"
 
 
-@shared_task(name="wagtail_customers.sync_due_connections", ignore_result=True)
+@shared_task(base=QueuedTask, name="wagtail_customers.sync_due_connections", ignore_result=True)
 def sync_due_connections_task():
     """Beat, every few minutes: queue a sync of every connection that is due; forget old delivery ids and runs."""
     from ..services.channel_sync import due_connection_ids, forget_old_deliveries
@@ -35,7 +38,7 @@ def sync_due_connections_task():
     return len(due)
 
 
-@shared_task(name="wagtail_customers.process_channel_webhook", acks_late=True, ignore_result=True)
+@shared_task(base=QueuedTask, name="wagtail_customers.process_channel_webhook", acks_late=True, ignore_result=True)
 def process_channel_webhook_task(connection_id, topic, payload, delivery_id="", received_at=None):
     """Record one verified webhook delivery (queued by the webhook endpoint)."""
     from django.utils.dateparse import parse_datetime

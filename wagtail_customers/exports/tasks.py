@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
+from ..task_routing import QueuedTask
 from . import jobs
 from .notices import send_job_email
 
@@ -21,6 +22,7 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 
 
 @shared_task(
+    base=QueuedTask,
     bind=True,
     name="wagtail_customers.run_export_job",
     acks_late=True,
@@ -86,13 +88,13 @@ def _failed(job, reason):
     return "superseded"
 
 
-@shared_task(name="wagtail_customers.sweep_export_jobs", ignore_result=True)
+@shared_task(base=QueuedTask, name="wagtail_customers.sweep_export_jobs", ignore_result=True)
 def sweep_export_jobs():
     """Periodic: retry or fail export jobs whose worker stopped (no heartbeat), fail jobs never picked up."""
     return jobs.sweep_stale_jobs()
 
 
-@shared_task(name="wagtail_customers.delete_expired_exports", ignore_result=True)
+@shared_task(base=QueuedTask, name="wagtail_customers.delete_expired_exports", ignore_result=True)
 def delete_expired_exports():
     """Periodic: delete export files past their expiry, and those whose owner lost the export grant."""
     return jobs.delete_expired_files()

@@ -11,12 +11,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils.translation import gettext as _
 
 from ..models import ImportJob, JobState
+from ..task_routing import QueuedTask
 from . import jobs
 
 logger = logging.getLogger("wagtail_customers.imports")
 
 
 @shared_task(
+    base=QueuedTask,
     name="wagtail_customers.run_import_job",
     acks_late=True,
     # A worker killed mid-import must not requeue the message forever; the job is failed as stale.
@@ -52,7 +54,7 @@ def _fail(job_id, message):
     return JobState.FAILED
 
 
-@shared_task(name="wagtail_customers.expire_import_previews", ignore_result=True)
+@shared_task(base=QueuedTask, name="wagtail_customers.expire_import_previews", ignore_result=True)
 def expire_import_previews():
     """Periodic: delete uploaded files whose preview nobody applied or cancelled (``IMPORT_PREVIEW_EXPIRY_HOURS``)."""
     return jobs.expire_stale_previews()

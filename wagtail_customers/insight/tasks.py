@@ -2,8 +2,16 @@
 
 from celery import shared_task
 
+from ..task_routing import QueuedTask
 
-@shared_task(name="wagtail_customers.refresh_buyer_insight", acks_late=True, soft_time_limit=3600, time_limit=3700)
+
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.refresh_buyer_insight",
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
 def refresh_buyer_insight_task(account_id=None):
     """Recompute the RFM scores and refit the predicted-value model of one seller account, or of every account;
     returns the number of customers scored. Idempotent: a task run twice leaves what one run leaves."""
