@@ -25,7 +25,15 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 
 from tests.factories import order_data
-from wagtail_customers.models import AccessGrant, Channel, ExportJob, ImportJob, SellerAccount, WatchlistEntry
+from wagtail_customers.models import (
+    AccessGrant,
+    Channel,
+    ExportJob,
+    ImportJob,
+    SavedView,
+    SellerAccount,
+    WatchlistEntry,
+)
 from wagtail_customers.models.watchlist_rules import WatchlistRule, WatchlistRuleCondition
 from wagtail_customers.permissions import GRANT_FLAGS
 from wagtail_customers.services.ingestion import record_order
@@ -125,4 +133,14 @@ def build_world():
             params={"accounts": [account.pk]},
             fingerprint=f"matrix-{account.pk}",
         )
+    # Saved views: A's owned by all_a, naming account A, shared with view_a and the viewers group;
+    # B's private to the superuser.
+    world.a["saved_view"] = SavedView.objects.create(
+        owner=users["all_a"], name="Alpha view", params={"account": [str(account_a.pk)]}, visibility="shared"
+    )
+    world.a["saved_view"].shared_with_users.add(users["view_a"])
+    world.a["saved_view"].shared_with_groups.add(viewers)
+    world.b["saved_view"] = SavedView.objects.create(
+        owner=users["superuser"], name="Bravomarker view", params={"account": [str(account_b.pk)]}
+    )
     return world

@@ -484,6 +484,57 @@ MATRIX = {
         ]
         for name, data in (("set_enabled", {"enabled": "0"}), ("run", {}))
     },
+    # --- Saved views (views/saved_views/): anyone who may open the listing; changes by the owner only -------
+    # A's view: owned by all_a, shared with view_a and the group; B's: private to the superuser.
+    "wagtail_customers_saved_views:index": [Case(VIEW_LISTING)],
+    "wagtail_customers_saved_views:create": [
+        Case(POST_ONLY),
+        Case(VIEW_LISTING_POST, method="post", data={"name": "New view", "visibility": "private", "tab": "all"}),
+    ],
+    "wagtail_customers_saved_views:open": [
+        Case(
+            SAVED_VIEW_SHARED := answers(
+                staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=MISSING
+            ),
+            kwargs={"pk": "@saved_view"},
+            expect_b=(
+                SAVED_VIEW_B := answers(staff=DENIED, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=REDIRECT)
+            ),
+        ),
+        Case(everyone(MISSING, staff=DENIED), kwargs={"pk": 987654321}),
+    ],
+    "wagtail_customers_saved_views:edit": [
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=MISSING),
+            kwargs={"pk": "@saved_view"},
+            expect_b=answers(staff=DENIED, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=OK),
+        ),
+        Case(
+            SAVED_VIEW_OWNER := answers(staff=DENIED, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=MISSING),
+            method="post",
+            kwargs={"pk": "@saved_view"},
+            data={"name": "Renamed", "visibility": "private"},
+            expect_b=SAVED_VIEW_B,
+        ),
+    ],
+    "wagtail_customers_saved_views:update": [
+        Case(POST_ONLY, kwargs={"pk": "@saved_view"}, expect_b=POST_ONLY),
+        Case(
+            SAVED_VIEW_OWNER,
+            method="post",
+            kwargs={"pk": "@saved_view"},
+            data={"tab": "most-orders", "query": "q=a"},
+            expect_b=SAVED_VIEW_B,
+        ),
+    ],
+    "wagtail_customers_saved_views:delete": [
+        Case(
+            answers(staff=DENIED, view_a=DENIED, all_a=OK, group=DENIED, superuser=MISSING),
+            kwargs={"pk": "@saved_view"},
+            expect_b=answers(staff=DENIED, view_a=MISSING, all_a=MISSING, group=MISSING, superuser=OK),
+        ),
+        Case(SAVED_VIEW_OWNER, method="post", kwargs={"pk": "@saved_view"}, expect_b=SAVED_VIEW_B),
+    ],
     # --- Sharing ---------------------------------------------------------------------------------------
     "wagtail_customers_sharing:index": [Case(SHARE_PAGE)],
     "wagtail_customers_sharing:index_results": [Case(SHARE_PAGE)],

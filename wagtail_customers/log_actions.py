@@ -26,6 +26,9 @@ LOG_ACTIONS = [
     ("wagtail_customers.watchlist_rule.create", _("Create watchlist rule"), _("Watchlist rule created")),
     ("wagtail_customers.watchlist_rule.change", _("Change watchlist rule"), _("Watchlist rule changed")),
     ("wagtail_customers.watchlist_rule.delete", _("Delete watchlist rule"), _("Watchlist rule deleted")),
+    ("wagtail_customers.saved_view.create", _("Save view"), _("Saved view created")),
+    ("wagtail_customers.saved_view.change", _("Change saved view"), _("Saved view changed")),
+    ("wagtail_customers.saved_view.delete", _("Delete saved view"), _("Saved view deleted")),
 ]
 
 

@@ -21,6 +21,7 @@ from .views.listing.viewset import customer_viewset
 from .views.listing.watchlist_snippet import WatchlistEntryBulkDeleteAction, watchlist_entry_viewset
 from .views.methods import refuse_unoffered_methods
 from .views.retention import urls as retention_urls
+from .views.saved_views import urls as saved_view_urls
 from .views.sharing import urls as sharing_urls
 from .views.watchlist_rules import urls as watchlist_rule_urls
 
@@ -155,3 +156,19 @@ def register_log_actions(actions):
 @hooks.register("register_permissions")
 def register_customer_permissions():
     return plugin_permissions()
+
+
+@hooks.register("register_admin_urls")
+def register_saved_view_urls():
+    return refuse_unoffered_methods([path("customers/saved-views/", include(saved_view_urls))])
+
+
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_saved_views_menu_item():
+    return CustomersMenuItem(
+        _("Saved views"),
+        reverse("wagtail_customers_saved_views:index"),
+        action=Action.VIEW,
+        icon_name="view",
+        order=150,
+    )

@@ -32,6 +32,7 @@ from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, ListingPreference
 from ...permissions import Action, accounts_for, can
 from ...services.personal_data import mask_customers, mask_order, personal_account_ids
+from ...services.saved_views import VIEW_PARAM, opened_view_columns
 from ..sharing.header import sharing_header_actions
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
 from .country_choices import country_choices_url, load_country_choices_later
@@ -362,7 +363,8 @@ class CustomerIndexView(IndexView):
 
     @cached_property
     def visible_columns(self):
-        columns = columns_for_preference(self.preference)
+        # An opened saved view's columns, for this page only (the user's preference is left as it is).
+        columns = opened_view_columns(self.request) or columns_for_preference(self.preference)
         names = [column.name for column in columns]
         if "name" not in names:
             columns.insert(0, COLUMNS_BY_NAME["name"])
@@ -416,7 +418,9 @@ class CustomerIndexView(IndexView):
 
     def hidden_search_params(self):
         """Parameters the header's search form must carry along (it only submits its own fields)."""
-        return [(name, value) for name in ("ordering", "per_page") for value in self.request.GET.getlist(name)]
+        return [
+            (name, value) for name in ("ordering", "per_page", VIEW_PARAM) for value in self.request.GET.getlist(name)
+        ]
 
     def get_page_subtitle(self):
         return self.tab.label

@@ -1,0 +1,250 @@
+"""Saved views of the Customers listing: save, open, edit, share, update, delete, history, and scope."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from wagtail.models import ModelLogEntry
+
+from tests.listing_support import column_labels, customer, row_ids, staff_user
+from wagtail_customers.models import ListingPreference, SavedView, SavedViewVisibility
+from wagtail_customers.services.saved_views import clean_params
+
+pytestmark = pytest.mark.django_db
+
+INDEX = reverse("wagtail_customers_saved_views:index")
+CREATE = reverse("wagtail_customers_saved_views:create")
+
+
+def url(name, view):
+    return reverse(f"wagtail_customers_saved_views:{name}", args=(view.pk,))
+
+
+@pytest.fixture
+def people(account, other_account):
+    """Ann sees both accounts, Bea only the other one, Cal none."""
+    return {
+        "ann": staff_user("ann", {account: {"can_view": True}, other_account: {"can_view": True}}),
+        "bea": staff_user("bea", {other_account: {"can_view": True}}),
+        "cal": staff_user("cal"),
+    }
+
+
+@pytest.fixture
+def shop(account, other_account):
+    return {
+        "a1": customer(account, "A1", email="a1@example.com", name="Alma One", lines=((1, "100.00"),)),
+        "a2": customer(account, "A2", email="a2@example.com", name="Alma Two", lines=((1, "5.00"),)),
+        "b1": customer(other_account, "B1", email="b1@example.com", name="Bert One", lines=((1, "300.00"),)),
+        "b2": customer(other_account, "B2", email="b2@example.com", name="Bert Two", lines=((1, "7.00"),)),
+    }
+
+
+def save_current(client, name="Big spenders", visibility="private", tab="highest-value", query="", columns=()):
+    return client.post(
+        CREATE,
+        {
+            "name": name,
+            "visibility": visibility,
+            "tab": tab,
+            "query": query,
+            "columns": list(columns),
+            "next": "/admin/customers/",
+        },
+    )
+
+
+def history(action):
+    return ModelLogEntry.objects.filter(action=f"wagtail_customers.saved_view.{action}")
+
+
+def test_only_allowed_parameters_are_kept():
+    cleaned = clean_params("q=alma&ordering=-amount_spent&orders_min=2&country=DE&account=3&account=x&evil=1&p=4&id=9")
+    assert cleaned == {
+        "account": ["3"],
+        "country": ["DE"],
+        "ordering": ["-amount_spent"],
+        "orders_min": ["2"],
+        "q": ["alma"],
+    }
+
+
+def test_save_current_view_then_open_it_shows_its_tab_filters_and_columns(client, people, shop):
+    client.force_login(people["ann"])
+    response = save_current(
+        client, query="amount_spent_min=50&ordering=-amount_spent&p=3", columns=["name", "amount_spent", "nonsense"]
+    )
+    view = SavedView.objects.get()
+    assert view.owner == people["ann"] and view.visibility == SavedViewVisibility.PRIVATE
+    assert view.tab == "highest-value"
+    assert view.params == {"amount_spent_min": ["50"], "ordering": ["-amount_spent"]}
+    assert view.columns == ["name", "amount_spent"]
+    # Saved, then opened.
+    assert response.status_code == 302
+    parts = urlsplit(response["Location"])
+    assert parts.path == "/admin/customers/highest-value/"
+    assert parse_qs(parts.query)["saved_view"] == [str(view.pk)]
+    page = client.get(response["Location"])
+    assert row_ids(page) == [shop["b1"].pk, shop["a1"].pk]
+    assert column_labels(page)[:2] == ["Customer", "Amount spent"]
+    assert "E-mail" not in column_labels(page)
+    # The viewer's own column view is not touched.
+    assert list(ListingPreference.objects.filter(user=people["ann"]).values_list("columns", flat=True)) in ([], [[]])
+    assert history("create").filter(object_id=str(view.pk), user=people["ann"]).exists()
+    # Listed in the menu of the listing and on the management page.
+    assert f'href="{url("open", view)}"'.encode() in client.get("/admin/customers/").content
+    assert b"Big spenders" in client.get(INDEX).content
+
+
+def test_a_name_is_required(client, people):
+    client.force_login(people["ann"])
+    response = save_current(client, name="  ")
+    assert response.status_code == 302
+    assert not SavedView.objects.exists()
+
+
+def test_owner_edits_renames_updates_and_deletes_with_history(client, people, shop):
+    client.force_login(people["ann"])
+    save_current(client)
+    view = SavedView.objects.get()
+    assert client.get(url("edit", view)).status_code == 200
+    response = client.post(url("edit", view), {"name": "Renamed", "visibility": "private"})
+    assert response.status_code == 302
+    view.refresh_from_db()
+    assert view.name == "Renamed"
+    response = client.post(
+        url("update", view), {"tab": "most-orders", "query": "q=alma&saved_view=99", "columns": ["name", "city"]}
+    )
+    assert response.status_code == 302
+    view.refresh_from_db()
+    assert (view.tab, view.params, view.columns) == ("most-orders", {"q": ["alma"]}, ["name", "city"])
+    assert history("change").filter(object_id=str(view.pk)).count() == 2
+    confirm = client.get(url("delete", view))
+    assert confirm.status_code == 200 and b"Yes, delete" in confirm.content
+    assert client.post(url("delete", view)).status_code == 302
+    assert not SavedView.objects.exists()
+    assert history("delete").filter(object_id=str(view.pk), user=people["ann"]).exists()
+
+
+def test_others_may_open_a_shared_view_but_not_change_it(client, people, shop, other_account):
+    view = SavedView.objects.create(owner=people["ann"], name="Shared", visibility=SavedViewVisibility.SHARED)
+    view.shared_with_users.add(people["bea"])
+    client.force_login(people["bea"])
+    assert client.get(url("open", view)).status_code == 302
+    assert client.get(url("edit", view)).status_code == 403
+    assert client.post(url("edit", view), {"name": "Mine", "visibility": "private"}).status_code == 403
+    assert client.post(url("update", view), {"tab": "all"}).status_code == 403
+    assert client.get(url("delete", view)).status_code == 403
+    assert client.post(url("delete", view)).status_code == 403
+    view.refresh_from_db()
+    assert view.name == "Shared"
+    assert b"Shared" in client.get(INDEX).content
+
+
+def test_a_private_view_is_not_found_by_others_and_tampered_ids_are_404(client, people):
+    view = SavedView.objects.create(owner=people["ann"], name="Private")
+    bea = people["bea"]
+    client.force_login(bea)
+    for name in ("open", "edit", "delete"):
+        assert client.get(url(name, view)).status_code == 404
+    assert client.post(url("update", view), {"tab": "all"}).status_code == 404
+    assert client.get("/admin/customers/saved-views/999999/").status_code == 404
+    assert client.get("/admin/customers/saved-views/abc/").status_code == 404
+    assert b"Private" not in client.get(INDEX).content
+
+
+def test_post_only_urls_answer_405_to_get(client, people):
+    view = SavedView.objects.create(owner=people["ann"], name="Mine")
+    client.force_login(people["ann"])
+    assert client.get(CREATE).status_code == 405
+    assert client.get(url("update", view)).status_code == 405
+    assert client.put(url("edit", view)).status_code == 405
+
+
+def test_a_user_without_listing_access_is_refused(client, people):
+    client.force_login(people["cal"])
+    assert client.get(INDEX).status_code == 403
+    assert save_current(client).status_code == 403
+
+
+def test_a_shared_view_shows_the_viewer_only_their_own_accounts(client, people, shop, account, other_account):
+    """Ann's view names both accounts; Bea, who sees only the other one, gets only its customers."""
+    view = SavedView.objects.create(
+        owner=people["ann"],
+        name="Both shops",
+        tab="highest-value",
+        params={"account": [str(account.pk), str(other_account.pk)]},
+        visibility=SavedViewVisibility.SHARED,
+    )
+    view.shared_with_users.add(people["bea"])
+    client.force_login(people["ann"])
+    owner_page = client.get(client.get(url("open", view))["Location"])
+    assert set(row_ids(owner_page)) == {c.pk for c in shop.values()}
+    client.force_login(people["bea"])
+    location = client.get(url("open", view))["Location"]
+    # The account Bea may not see is not even named in her URL.
+    assert parse_qs(urlsplit(location).query)["account"] == [str(other_account.pk)]
+    assert row_ids(client.get(location)) == [shop["b1"].pk, shop["b2"].pk]
+    # Typing the owner's accounts into the URL widens nothing either.
+    typed = f"/admin/customers/highest-value/?account={account.pk}&account={other_account.pk}&saved_view={view.pk}"
+    assert row_ids(client.get(typed)) == [shop["b1"].pk, shop["b2"].pk]
+
+
+def test_a_view_of_accounts_the_viewer_cannot_see_shows_their_own(client, people, shop, account, other_account):
+    view = SavedView.objects.create(
+        owner=people["ann"], name="Shop A", params={"account": [str(account.pk)]}, visibility="shared"
+    )
+    view.shared_with_users.add(people["bea"])
+    client.force_login(people["bea"])
+    location = client.get(url("open", view))["Location"]
+    assert "account" not in parse_qs(urlsplit(location).query)
+    assert set(row_ids(client.get(location))) == {shop["b1"].pk, shop["b2"].pk}
+
+
+def test_share_offers_and_accepts_only_people_who_see_the_views_accounts(client, people, account, other_account):
+    dora = staff_user("dora", {account: {"can_view": True}})
+    view = SavedView.objects.create(owner=people["ann"], name="Shop B", params={"account": [str(other_account.pk)]})
+    client.force_login(people["ann"])
+    form = client.get(url("edit", view)).context["form"]
+    offered = set(form.fields["shared_with_users"].queryset)
+    assert people["bea"] in offered
+    assert not {dora, people["cal"], people["ann"]} & offered
+    # A tampered id is refused.
+    response = client.post(
+        url("edit", view), {"name": "Shop B", "visibility": "shared", "shared_with_users": [dora.pk]}
+    )
+    assert response.status_code == 200 and response.context["form"].errors["shared_with_users"]
+    assert not view.shared_with_users.exists()
+    response = client.post(
+        url("edit", view), {"name": "Shop B", "visibility": "shared", "shared_with_users": [people["bea"].pk]}
+    )
+    assert response.status_code == 302
+    assert list(view.shared_with_users.all()) == [people["bea"]]
+    entry = history("change").get(object_id=str(view.pk))
+    assert entry.data["shared_with_users"] == [people["bea"].pk]
+
+
+def test_sharing_with_a_group_reaches_its_members(client, people, other_account):
+    team = Group.objects.create(name="Team B")
+    people["bea"].groups.add(team)
+    view = SavedView.objects.create(owner=people["ann"], name="For the team")
+    client.force_login(people["ann"])
+    form = client.get(url("edit", view)).context["form"]
+    assert team in form.fields["shared_with_groups"].queryset
+    client.post(url("edit", view), {"name": "For the team", "visibility": "shared", "shared_with_groups": [team.pk]})
+    client.force_login(people["bea"])
+    assert client.get(url("open", view)).status_code == 302
+    # Made private again: the group loses it.
+    client.force_login(people["ann"])
+    client.post(url("edit", view), {"name": "For the team", "visibility": "private", "shared_with_groups": [team.pk]})
+    assert not view.shared_with_groups.exists()
+    client.force_login(people["bea"])
+    assert client.get(url("open", view)).status_code == 404
+
+
+def test_a_shared_save_goes_on_to_choosing_people(client, people):
+    client.force_login(people["ann"])
+    response = save_current(client, visibility="shared")
+    view = SavedView.objects.get()
+    assert response["Location"] == url("edit", view)

@@ -1,0 +1,200 @@
+"""Saved views of the Customers listing: which parameters a view keeps, who sees it, who it may be shared with.
+
+A view keeps the listing's parameters and columns only, never a scope: opening it runs the normal listing
+with the viewer's own grants (``permissions.accounts_for``), and the seller account ids it names are cut down
+to the viewer's own before the listing sees them. So a shared view never shows anyone more than they may see.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+from django.http import QueryDict
+from django.urls import reverse
+from wagtail.log_actions import log
+
+from ..columns import COLUMNS_BY_NAME, clean_column_names
+from ..filters import CustomerFilterSet
+from ..ids import parse_ids
+from ..listing import get_tab
+from ..models import AccessGrant, SavedView, SavedViewVisibility
+from ..permissions import PERMISSION_CODENAMES, Action, accounts_for
+
+#: The URL parameter that tells the listing to show a saved view's columns (``opened_view``).
+VIEW_PARAM = "saved_view"
+
+CREATE_ACTION = "wagtail_customers.saved_view.create"
+CHANGE_ACTION = "wagtail_customers.saved_view.change"
+DELETE_ACTION = "wagtail_customers.saved_view.delete"
+
+#: Parameters kept besides the filters': search, sort, seller accounts.
+LISTING_PARAMS = ("q", "ordering", "account")
+#: A view keeps at most this many values of one parameter, each at most this long (search text included).
+MAX_VALUES, MAX_VALUE_LENGTH = 50, 255
+
+
+def filter_param_names():
+    """The URL parameters of ``CustomerFilterSet``'s fields (a range's ``orders_min`` / ``orders_max`` ...)."""
+    names = set()
+    for bound_field in CustomerFilterSet(QueryDict(), queryset=None, user=None).form:
+        widget = bound_field.field.widget
+        suffixes = getattr(widget, "suffixes", None) or getattr(widget, "widgets_names", None)
+        if suffixes:
+            names.update(f"{bound_field.name}_{suffix}".replace("__", "_") for suffix in suffixes)
+        else:
+            names.add(bound_field.name)
+    return names
+
+
+def allowed_param_names():
+    return set(LISTING_PARAMS) | filter_param_names()
+
+
+def clean_params(query):
+    """``{name: [values]}`` of the allow-listed, non-empty parameters of ``query`` (a ``QueryDict`` or string)."""
+    if isinstance(query, str):
+        query = QueryDict(query)
+    allowed = allowed_param_names()
+    cleaned = {}
+    for name in sorted(allowed):
+        values = [value[:MAX_VALUE_LENGTH] for value in query.getlist(name) if value.strip()][:MAX_VALUES]
+        if name == "account":
+            values = [str(pk) for pk in parse_ids(values)]
+        if values:
+            cleaned[name] = values
+    return cleaned
+
+
+def clean_tab(slug):
+    return slug if get_tab(slug) is not None else "all"
+
+
+def capture(view, *, tab, query, columns):
+    """Set ``view``'s tab, parameters and columns from a listing's state (not saved)."""
+    view.tab = clean_tab(tab)
+    view.params = clean_params(query)
+    view.columns = clean_column_names(columns)
+    return view
+
+
+# -- who sees a view --------------------------------------------------------------------------------
+
+
+def visible_views(user):
+    """The views ``user`` may open: their own and those shared with them or one of their groups."""
+    if not getattr(user, "pk", None):
+        return SavedView.objects.none()
+    shared = Q(visibility=SavedViewVisibility.SHARED) & (
+        Q(shared_with_users=user) | Q(shared_with_groups__in=user.groups.all())
+    )
+    return SavedView.objects.filter(Q(owner=user) | shared).distinct().select_related("owner")
+
+
+def view_account_ids(view, owner=None):
+    """The seller accounts a view is about: those it names that its owner may view, else all its owner's."""
+    owned = set(accounts_for(owner or view.owner, Action.VIEW).values_list("pk", flat=True))
+    named = set(parse_ids(view.params.get("account", [])))
+    return (named & owned) if named else owned
+
+
+def users_who_may_see(account_ids):
+    """Active users with the view action on at least one of ``account_ids`` (module-wide holders included)."""
+    permissions = Permission.objects.filter(
+        content_type__app_label="wagtail_customers", codename=PERMISSION_CODENAMES[Action.VIEW]
+    )
+    grants = AccessGrant.objects.filter(can_view=True, account__is_enabled=True, account_id__in=account_ids)
+    if not account_ids:
+        return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(pk__in=grants.values("user_id"))
+            | Q(groups__permissions__in=permissions)
+            | Q(user_permissions__in=permissions)
+        )
+        .distinct()
+    )
+
+
+def shareable_users(view):
+    """Who the owner may share ``view`` with: people who may see at least one of its accounts, not the owner."""
+    return users_who_may_see(view_account_ids(view)).exclude(pk=view.owner_id).order_by("username")
+
+
+def shareable_groups(view):
+    """Groups with at least one member the view may be shared with."""
+    members = shareable_users(view).values("pk")
+    return Group.objects.filter(user__in=members).distinct().order_by("name")
+
+
+# -- opening a view ---------------------------------------------------------------------------------
+
+
+def listing_query(view, viewer):
+    """``(QueryDict, dropped)``: the view's parameters for ``viewer``, its seller accounts cut down to the
+    viewer's own; ``dropped`` when it named accounts and none of them is the viewer's (then: all of theirs)."""
+    query = QueryDict(mutable=True)
+    for name, values in clean_params(_as_query_dict(view.params)).items():
+        query.setlist(name, values)
+    dropped = False
+    if "account" in query:
+        own = set(accounts_for(viewer, Action.VIEW).values_list("pk", flat=True))
+        kept = [str(pk) for pk in parse_ids(query.getlist("account")) if pk in own]
+        if kept:
+            query.setlist("account", kept)
+        else:
+            query.pop("account")
+            dropped = True
+    query[VIEW_PARAM] = str(view.pk)
+    return query, dropped
+
+
+def listing_url(view, viewer):
+    """``(url, dropped)``: the listing tab's URL showing ``view`` to ``viewer`` (see ``listing_query``)."""
+    query, dropped = listing_query(view, viewer)
+    tab = get_tab(clean_tab(view.tab))
+    return f"{reverse(f'wagtail_customers:{tab.url_name}')}?{query.urlencode()}", dropped
+
+
+def opened_view(request):
+    """The saved view named by the request's ``saved_view`` parameter, if the user may open it, else None."""
+    if not hasattr(request, "_wc_opened_view"):
+        # Read once per request: the listing's columns and its "Saved views" menu both ask.
+        pks = parse_ids(request.GET.getlist(VIEW_PARAM))
+        request._wc_opened_view = visible_views(request.user).filter(pk=pks[0]).first() if pks else None
+    return request._wc_opened_view
+
+
+def _as_query_dict(params):
+    query = QueryDict(mutable=True)
+    for name, values in (params or {}).items():
+        query.setlist(name, [str(value) for value in (values if isinstance(values, list) else [values])])
+    return query
+
+
+# -- history ----------------------------------------------------------------------------------------
+
+
+def log_view(view, action, user):
+    log(
+        view,
+        action,
+        user=user,
+        data={
+            "name": view.name,
+            "tab": view.tab,
+            "visibility": view.visibility,
+            "shared_with_users": sorted(view.shared_with_users.values_list("pk", flat=True)) if view.pk else [],
+            "shared_with_groups": sorted(view.shared_with_groups.values_list("pk", flat=True)) if view.pk else [],
+        },
+    )
+
+
+def opened_view_columns(request):
+    """The columns (``CustomerColumn``s) of the saved view the listing shows, or ``[]`` for the user's own.
+
+    Only for that page: the viewer's ``ListingPreference`` is left as it is."""
+    view = opened_view(request)
+    names = clean_column_names(view.columns) if view else []
+    return [COLUMNS_BY_NAME[name] for name in names]

@@ -1,0 +1,1 @@
+"""Saved views of the Customers listing: save the current listing, open, rename, share, update, delete."""

@@ -1,0 +1,203 @@
+"""Saved views: the management list, "Save current view", open, edit (rename, share), update, delete.
+
+Anyone who may open the Customers listing may save views; a view is changed or deleted by its owner only (others
+who may open it get 403; a view they may not open, or an id that is not one, answers 404). Opening a view
+redirects to the normal listing with its parameters, cut down to the viewer's seller accounts
+(``services.saved_views.listing_url``): a shared view never widens anyone's scope.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import FormView, TemplateView
+from wagtail.admin import messages
+from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+
+from ...listing import get_tab
+from ...models import SavedView, SavedViewVisibility
+from ...services.saved_views import (
+    CHANGE_ACTION,
+    CREATE_ACTION,
+    DELETE_ACTION,
+    capture,
+    clean_tab,
+    listing_url,
+    log_view,
+    visible_views,
+)
+from ..listing.access import may_open_listing, next_url
+from .forms import EditViewForm, SaveViewForm
+
+INDEX_URL = "wagtail_customers_saved_views:index"
+
+
+def check_listing_access(user):
+    if not may_open_listing(user):
+        raise PermissionDenied(_("You do not have access to any customers."))
+
+
+def saved_view_for(user, pk, *, owner_only=False):
+    """The view ``pk`` if ``user`` may open it (else 404); with ``owner_only``, 403 unless they own it."""
+    check_listing_access(user)
+    view = visible_views(user).filter(pk=pk).first()
+    if view is None:
+        raise Http404
+    if owner_only and view.owner_id != user.pk:
+        raise PermissionDenied(_("Only the owner of a saved view may change it."))
+    return view
+
+
+def _capture_from_post(view, request):
+    return capture(
+        view,
+        tab=request.POST.get("tab", ""),
+        query=request.POST.get("query", ""),
+        columns=request.POST.getlist("columns"),
+    )
+
+
+def _breadcrumbs(*items):
+    return [
+        {"url": reverse("wagtailadmin_home"), "label": _("Home")},
+        {"url": reverse("wagtail_customers:index"), "label": _("Customers")},
+        {"url": reverse(INDEX_URL), "label": _("Saved views")},
+        *items,
+    ]
+
+
+def _open(request, view):
+    url, dropped = listing_url(view, request.user)
+    if dropped:
+        messages.info(
+            request,
+            _("None of the seller accounts of “%(name)s” is yours: it shows your own seller accounts.")
+            % {"name": view.name},
+        )
+    return redirect(url)
+
+
+class SavedViewIndexView(WagtailAdminTemplateMixin, TemplateView):
+    """The views the user may open: their own (with Edit and Delete) and those shared with them."""
+
+    template_name = "wagtail_customers/saved_views/index.html"
+    page_title = gettext_lazy("Saved views")
+    header_icon = "view"
+    http_method_names = ["get"]
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        check_listing_access(request.user)
+
+    def get_breadcrumbs_items(self):
+        return _breadcrumbs()[:-1] + [{"url": "", "label": self.page_title}]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = []
+        for view in visible_views(self.request.user):
+            tab = get_tab(clean_tab(view.tab))
+            rows.append({"view": view, "tab": tab, "is_owner": view.owner_id == self.request.user.pk})
+        context["rows"] = rows
+        return context
+
+
+@require_POST
+def create_view(request):
+    """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields)."""
+    check_listing_access(request.user)
+    form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
+    if not form.is_valid():
+        errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)
+        messages.error(request, _("The view was not saved: %(errors)s") % {"errors": errors})
+        return redirect(next_url(request))
+    view = _capture_from_post(form.save(commit=False), request)
+    view.save()
+    log_view(view, CREATE_ACTION, request.user)
+    if view.visibility == SavedViewVisibility.SHARED:
+        messages.success(request, _("View “%(name)s” saved. Choose who to share it with.") % {"name": view.name})
+        return redirect("wagtail_customers_saved_views:edit", view.pk)
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return _open(request, view)
+
+
+@require_GET
+def open_view(request, pk):
+    return _open(request, saved_view_for(request.user, pk))
+
+
+@require_POST
+def update_view(request, pk):
+    """Replace the view's tab, parameters and columns with the listing's current state (owner only)."""
+    view = saved_view_for(request.user, pk, owner_only=True)
+    _capture_from_post(view, request)
+    view.save()
+    log_view(view, CHANGE_ACTION, request.user)
+    messages.success(request, _("View “%(name)s” updated to this listing.") % {"name": view.name})
+    return _open(request, view)
+
+
+class SavedViewEditView(WagtailAdminTemplateMixin, FormView):
+    """Rename, make private or share with chosen users and groups (owner only)."""
+
+    form_class = EditViewForm
+    template_name = "wagtail_customers/saved_views/edit.html"
+    page_title = gettext_lazy("Edit saved view")
+    header_icon = "view"
+    http_method_names = ["get", "post"]
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.saved_view = saved_view_for(request.user, kwargs["pk"], owner_only=True)
+
+    def get_page_subtitle(self):
+        return self.saved_view.name
+
+    def get_breadcrumbs_items(self):
+        return _breadcrumbs({"url": "", "label": self.saved_view.name})
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.saved_view}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["action_url"] = reverse("wagtail_customers_saved_views:edit", args=(self.saved_view.pk,))
+        context["saved_view"] = self.saved_view
+        return context
+
+    def form_valid(self, form):
+        view = form.save()
+        log_view(view, CHANGE_ACTION, self.request.user)
+        messages.success(self.request, _("View “%(name)s” saved.") % {"name": view.name})
+        return redirect(INDEX_URL)
+
+
+class SavedViewDeleteView(WagtailAdminTemplateMixin, TemplateView):
+    """A confirmation page (GET), then the deletion (POST); owner only."""
+
+    template_name = "wagtail_customers/saved_views/confirm_delete.html"
+    page_title = gettext_lazy("Delete saved view")
+    header_icon = "bin"
+    http_method_names = ["get", "post"]
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.saved_view = saved_view_for(request.user, kwargs["pk"], owner_only=True)
+
+    def get_page_subtitle(self):
+        return self.saved_view.name
+
+    def get_breadcrumbs_items(self):
+        return _breadcrumbs({"url": "", "label": self.saved_view.name})
+
+    def post(self, request, *args, **kwargs):
+        view = self.saved_view
+        name = view.name
+        # Logged first: the entry keeps the view's id and label.
+        log_view(view, DELETE_ACTION, request.user)
+        view.delete()
+        messages.success(request, _("View “%(name)s” deleted.") % {"name": name})
+        return redirect(INDEX_URL)
