@@ -432,6 +432,14 @@ MATRIX = {
             kwargs={"token": "no-such-token"},
         ),
     ],
+    # --- Alerts (each user's own; views/alerts/) --------------------------------------------------------------
+    "wagtail_customers_alerts:index": [Case(VIEW_LISTING)],
+    "wagtail_customers_alerts:mark_read": [
+        Case(POST_ONLY),
+        # Ids of alerts that are not the user's own are ignored: nothing changes, back to the list.
+        Case(VIEW_LISTING_POST, method="post", data={"id": "987654321"}),
+    ],
+    "wagtail_customers_alerts:mark_all_read": [Case(POST_ONLY), Case(VIEW_LISTING_POST, method="post")],
     # --- Retention rule of a seller account (its managers only, as its edit view) ---------------------------
     "wagtail_customers_retention:rule": [
         Case(everyone(DASHBOARD, superuser=MISSING), kwargs={"account_id": 987654321}),

@@ -11,6 +11,7 @@ class WagtailCustomersConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .alerts.detection import connect as connect_alerts
         from .file_cleanup import connect as connect_file_cleanup
         from .history_labels import connect as label_history_by_id
         from .permission_policies import register_permission_policies
@@ -25,6 +26,8 @@ class WagtailCustomersConfig(AppConfig):
         refuse_saving_masked_instances()
         # Wagtail's history names customers by id: no name reaches the site history or outlives an erasure.
         label_history_by_id()
+        # Alerts about watched customers, from each batch of orders recorded (docs/howto/alerts.md).
+        connect_alerts()
         # Watchlist rules run on the customers of each batch of orders recorded.
         apply_watchlist_rules_on_orders()
         # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,

@@ -62,4 +62,16 @@ BEAT_SCHEDULE = {
         "task": "wagtail_customers.apply_watchlist_rules",
         "schedule": crontab(hour=4, minute=45),
     },
+    # Alert digests by e-mail for the users who chose daily (also what an "immediately" e-mail left behind) or
+    # weekly digests (docs/howto/alerts.md).
+    "wagtail-customers-send-daily-alert-digests": {
+        "task": "wagtail_customers.send_alert_digests",
+        "schedule": crontab(hour=7, minute=0),
+        "args": ("daily",),
+    },
+    "wagtail-customers-send-weekly-alert-digests": {
+        "task": "wagtail_customers.send_alert_digests",
+        "schedule": crontab(hour=7, minute=10, day_of_week=1),
+        "args": ("weekly",),
+    },
 }

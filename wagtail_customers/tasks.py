@@ -3,6 +3,7 @@
 from celery import shared_task
 
 # Each feature's tasks live with the feature; importing them here lets Celery's autodiscovery find them.
+from .alerts.tasks import send_alert_digest_task, send_alert_digests_task  # noqa: F401
 from .channels.tasks import (  # noqa: F401
     process_channel_webhook_task,
     sync_connection_task,

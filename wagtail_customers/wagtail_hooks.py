@@ -5,11 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
+from .alerts.preferences import AlertSettingsPanel
 from .exports.notices import add_finished_job_notices
 from .log_actions import register_customer_log_actions
 from .menu import CUSTOMERS_MENU_HOOK, CustomersMenuItem, customers_menu_item
 from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
+from .views.alerts import urls as alert_urls
+from .views.alerts.menu import alerts_menu_item
 from .views.connections import urls as connection_urls
 from .views.connections.panels import add_failing_connections_panel
 from .views.customer_page import urls as customer_page_urls
@@ -172,3 +175,20 @@ def register_saved_views_menu_item():
         icon_name="view",
         order=150,
     )
+
+
+@hooks.register("register_admin_urls")
+def register_alert_urls():
+    return refuse_unoffered_methods([path("customers/alerts/", include(alert_urls))])
+
+
+# "Alerts" with the number of unread alerts, in the Customers menu of users who may view some account.
+@hooks.register(CUSTOMERS_MENU_HOOK)
+def register_alerts_menu_item():
+    return alerts_menu_item()
+
+
+# Alert preferences in the user's account settings (Notifications tab).
+@hooks.register("register_account_settings_panel")
+def register_alert_settings_panel(request, user, profile):
+    return AlertSettingsPanel(request, user, profile)

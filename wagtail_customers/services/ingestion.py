@@ -44,6 +44,7 @@ from .inputs import (
     PromoCodeData,
 )
 from .merge import record_later_orders
+from .order_news import OrderNews, ReturnState
 from .rows import insert_rows, update_rows, update_values
 from .statistics import refresh_statistics
 
@@ -97,6 +98,8 @@ LINE_FIELDS = (
 )
 #: The order's own columns compared with the incoming order (``updated_at`` is written, not compared).
 COMPARED_ORDER_FIELDS = ORDER_FIELDS[:-1]
+STATUS_INDEX = COMPARED_ORDER_FIELDS.index("status")
+RETURNED_AT_INDEX = COMPARED_ORDER_FIELDS.index("returned_at")
 #: Amounts within half a cent are the same stored amount (the database rounds to cents).
 HALF_CENT = Decimal("0.005")
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
@@ -241,6 +244,7 @@ def _record_batch(account, batch, refresh_stats):
     stale_customer_ids, changed_customer_ids = set(), set()
     new_rows, updated_rows, written = [], [], []
     unchanged = 0
+    news = OrderNews()
     rates = {}  # (from, to, date) -> rate, for this batch
     for order_data in batch:
         customer = customers[identity_key(order_data)]
@@ -251,6 +255,7 @@ def _record_batch(account, batch, refresh_stats):
         before = stored.get(order_data.external_id)
         if before is None:
             new_rows.append((account.pk, order_data.external_id, *values))
+            news.note(order_data)
         elif _same_order(before, values, order_data):
             unchanged += 1
             continue
@@ -258,6 +263,7 @@ def _record_batch(account, batch, refresh_stats):
             if before.customer_id != customer_id:
                 stale_customer_ids.add(before.customer_id)
             updated_rows.append((account.pk, order_data.external_id, *values))
+            news.note(order_data, before_returns=before.return_state(), before_rating=before.rating)
         written.append(order_data)
         changed_customer_ids.add(customer_id)
 
@@ -308,9 +314,14 @@ def _record_batch(account, batch, refresh_stats):
     result.changed_customer_ids = changed_customer_ids | stale_customer_ids
     if refresh_stats:
         refresh_statistics(result.customer_ids)
+    news_arguments = news.signal_arguments(order_ids)
     transaction.on_commit(
         lambda: orders_recorded.send(
-            sender=SellerAccount, account=account, order_ids=result.order_ids, customer_ids=result.customer_ids
+            sender=SellerAccount,
+            account=account,
+            order_ids=result.order_ids,
+            customer_ids=result.customer_ids,
+            **news_arguments,
         )
     )
     return result
@@ -520,6 +531,17 @@ class _StoredOrder:
     @property
     def customer_id(self):
         return self.values[0]
+
+    @property
+    def rating(self):
+        return self.feedback[0] if self.feedback is not None else None
+
+    def return_state(self):
+        # ``returned_quantity`` is the last of a stored line's values (``LINE_FIELDS``).
+        return ReturnState(
+            units=sum(line[-1] for line in self.lines),
+            marked=self.values[STATUS_INDEX] == OrderStatus.RETURNED or self.values[RETURNED_AT_INDEX] is not None,
+        )
 
 
 def _stored_orders(account, external_ids):

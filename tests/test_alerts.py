@@ -1,0 +1,304 @@
+"""Alerts about watched customers: detection from the ingestion service, who is told, the admin list, the
+preferences in the account settings and the e-mail digests (docs/howto/alerts.md)."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.factories import order_data
+from tests.permission_world import grant, make_staff
+from wagtail_customers.alerts.digests import send_digest
+from wagtail_customers.alerts.tasks import send_alert_digests_task
+from wagtail_customers.models import (
+    AlertEvent,
+    AlertKind,
+    AlertNotification,
+    AlertPreference,
+    EmailFrequency,
+    WatchlistEntry,
+)
+from wagtail_customers.services.ingestion import record_orders
+
+pytestmark = pytest.mark.django_db
+
+ALERTS_URL = "/admin/customers/alerts/"
+
+
+@pytest.fixture
+def record(django_capture_on_commit_callbacks):
+    """Record orders as a request or a task does: the alerts come from ``orders_recorded``, sent on commit."""
+
+    def record(account, *orders):
+        with django_capture_on_commit_callbacks(execute=True):
+            return record_orders(account, list(orders))
+
+    return record
+
+
+@pytest.fixture
+def watched(account, record):
+    """Ada, a customer of account A (Shop A) with one order, on the watchlist."""
+    record(account, order_data("1"))
+    customer = account.customers.get()
+    WatchlistEntry.objects.create(customer=customer)
+    return customer
+
+
+def prefer(user, frequency=EmailFrequency.NEVER, in_admin=True, muted=()):
+    preference, _ = AlertPreference.objects.update_or_create(
+        user=user, defaults={"email_frequency": frequency, "in_admin": in_admin}
+    )
+    preference.muted_accounts.set(muted)
+    return preference
+
+
+def alerted(kind=None):
+    """{(username, kind, order id)} of the notifications."""
+    rows = AlertNotification.objects.values_list("user__username", "event__kind", "event__order__external_id")
+    return {row for row in rows if kind is None or row[1] == kind}
+
+
+def test_a_watched_customers_new_order_alerts_only_the_users_who_may_view_the_account(
+    account, other_account, superuser, watched, record
+):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    other = make_staff("other")
+    grant(other, other_account, "view")
+    make_staff("nobody")
+
+    record(account, order_data("2", day=5), order_data("3", email="bob@example.com", name="Bob"))
+
+    # Bob is not on the watchlist; the other account's viewer and the staff user without access hear nothing.
+    assert alerted() == {("viewer", AlertKind.ORDER, "2"), ("root", AlertKind.ORDER, "2")}
+    event = AlertEvent.objects.get()
+    assert (event.customer, event.account) == (watched, account)
+
+
+def test_re_importing_the_same_orders_alerts_nobody_again(account, superuser, watched, record):
+    orders = [order_data("2", day=5), order_data("1")]
+    record(account, *orders)
+    record(account, *[order_data("2", day=5), order_data("1")])
+    record(account, order_data("1"))
+    assert alerted() == {("root", AlertKind.ORDER, "2")}
+
+
+def test_returns_and_negative_feedback_alert_once_each(account, superuser, watched, record):
+    returned = order_data("1")
+    returned.lines[0].returned_quantity = 1
+    record(account, returned)
+    assert alerted(AlertKind.RETURN) == {("root", AlertKind.RETURN, "1")}
+
+    # The same return again (a channel sync re-sending the order): nothing new; a second unit: a new return.
+    again = order_data("1")
+    again.lines[0].returned_quantity = 1
+    record(account, again)
+    assert AlertEvent.objects.filter(kind=AlertKind.RETURN).count() == 1
+    second = order_data("1")
+    second.lines[0].returned_quantity = 2
+    record(account, second)
+    assert AlertEvent.objects.filter(kind=AlertKind.RETURN).count() == 2
+
+    # Positive feedback is no alert; negative feedback is, once, even when its comment changes later.
+    record(account, order_data("4", day=3, rating=5))
+    assert not AlertEvent.objects.filter(kind=AlertKind.NEGATIVE_FEEDBACK).exists()
+    record(account, order_data("4", day=3, rating=1))
+    negative = order_data("4", day=3, rating=2)
+    negative.feedback.comment = "still bad"
+    record(account, negative)
+    assert alerted(AlertKind.NEGATIVE_FEEDBACK) == {("root", AlertKind.NEGATIVE_FEEDBACK, "4")}
+    # A new order that arrives with negative feedback: an order and a feedback alert.
+    record(account, order_data("5", day=4, rating=1))
+    assert {kind for _, kind, number in alerted() if number == "5"} == {AlertKind.ORDER, AlertKind.NEGATIVE_FEEDBACK}
+
+
+def test_preferences_mute_an_account_or_every_alert(account, other_account, superuser, watched, record):
+    muting = make_staff("muting")
+    grant(muting, account, "view")
+    prefer(muting, muted=[account])
+    silent = make_staff("silent")
+    grant(silent, account, "view")
+    prefer(silent, in_admin=False)
+    mailed = make_staff("mailed")
+    grant(mailed, account, "view")
+    prefer(mailed, EmailFrequency.DAILY, in_admin=False)
+
+    record(account, order_data("2", day=5))
+
+    assert {user for user, _, _ in alerted()} == {"root", "mailed"}
+    notification = AlertNotification.objects.get(user=mailed)
+    assert (notification.in_admin, notification.email_due) == (False, True)
+
+
+def test_the_alert_list_marks_read_and_counts_unread_in_the_menu(client, account, other_account, watched, record):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    record(account, order_data("2", day=5), order_data("3", day=6))
+    client.force_login(viewer)
+
+    page = client.get(ALERTS_URL).content.decode()
+    assert page.count("data-wc-unread") == 2
+    assert reverse("wagtail_customers_customer:detail", args=[watched.pk]) in page
+    # View-only grant: the customer's name is masked, the order numbers are not.
+    assert "Ada" not in page and f"Customer #{watched.pk}" in page
+    assert "Alerts (2 unread)" in client.get("/admin/customers/").content.decode()
+
+    first = AlertNotification.objects.filter(user=viewer).order_by("pk").first()
+    response = client.post(reverse("wagtail_customers_alerts:mark_read"), {"id": [first.pk], "next": ALERTS_URL})
+    assert response.status_code == 302 and response["Location"] == ALERTS_URL
+    assert client.get(ALERTS_URL).content.decode().count("data-wc-unread") == 1
+    assert "Alerts (1 unread)" in client.get("/admin/customers/").content.decode()
+
+    client.post(reverse("wagtail_customers_alerts:mark_all_read"))
+    assert not AlertNotification.objects.filter(user=viewer, read_at__isnull=True).exists()
+    assert "unread)" not in client.get("/admin/customers/").content.decode()
+
+
+def test_another_users_alerts_cannot_be_read_or_marked(client, account, superuser, watched, record):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    record(account, order_data("2", day=5))
+    root_alert = AlertNotification.objects.get(user=superuser)
+    client.force_login(viewer)
+    client.post(reverse("wagtail_customers_alerts:mark_read"), {"id": [root_alert.pk]})
+    root_alert.refresh_from_db()
+    assert root_alert.read_at is None
+    # A user who may view no account has no alerts page.
+    client.force_login(make_staff("nobody"))
+    assert client.get(ALERTS_URL).status_code == 403
+
+
+def test_a_revoked_grant_hides_the_alerts_and_drops_them_from_e_mail(account, watched, record):
+    viewer = make_staff("viewer")
+    access = grant(viewer, account, "view", "see_personal_data")
+    prefer(viewer, EmailFrequency.DAILY)
+    record(account, order_data("2", day=5))
+    access.delete()
+    assert send_digest(viewer.pk) == 0
+    assert mail.outbox == []
+    assert not AlertNotification.objects.filter(email_due=True).exists()
+
+
+def body_parts(message):
+    html = dict((mime, content) for content, mime in message.alternatives)["text/html"]
+    return message.body, html
+
+
+def test_immediate_digest_is_sent_once_with_links_to_the_customer(account, watched, record):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view", "see_personal_data")
+    prefer(viewer, EmailFrequency.IMMEDIATELY)
+
+    record(account, order_data("2", day=5))  # the task runs eagerly (tests/settings.py)
+
+    [message] = mail.outbox
+    assert message.to == [viewer.email] and message.subject == "1 customer alert"
+    text, html = body_parts(message)
+    link = f"http://testserver/admin/customers/{watched.pk}/"
+    assert "New order: Ada Lovelace, Shop A, order 2" in text and link in text
+    assert f'<a href="{link}">Ada Lovelace</a>' in html
+    # Nothing is due any more: another run, or the daily run, sends nothing.
+    assert send_digest(viewer.pk) == 0
+    send_alert_digests_task.delay("daily")
+    assert len(mail.outbox) == 1
+
+
+def test_daily_and_weekly_digests_list_what_happened_since_the_last_one(account, watched, record):
+    daily = make_staff("daily")
+    grant(daily, account, "view", "see_personal_data")
+    prefer(daily, EmailFrequency.DAILY)
+    weekly = make_staff("weekly")
+    grant(weekly, account, "view", "see_personal_data")
+    prefer(weekly, EmailFrequency.WEEKLY)
+
+    returned = order_data("1")
+    returned.lines[0].returned_quantity = 1
+    record(account, order_data("2", day=5, rating=1), returned)
+    assert mail.outbox == []
+
+    assert send_alert_digests_task.delay("daily").get() == 3
+    [message] = mail.outbox
+    assert message.to == [daily.email] and message.subject == "3 customer alerts"
+    text, _ = body_parts(message)
+    assert [line.split(":")[0] for line in text.splitlines() if line.startswith("- ")] == [
+        "- New order",
+        "- Return",
+        "- Negative feedback (rated 1/5)",
+    ]
+    send_alert_digests_task.delay("daily")
+    assert len(mail.outbox) == 1
+
+    # The next day's digest has only what is new since.
+    record(account, order_data("3", day=7))
+    send_alert_digests_task.delay("daily")
+    assert len(mail.outbox) == 2 and mail.outbox[1].subject == "1 customer alert"
+
+    send_alert_digests_task.delay("weekly")
+    assert len(mail.outbox) == 3 and mail.outbox[2].to == [weekly.email]
+    assert mail.outbox[2].subject == "4 customer alerts"
+    send_alert_digests_task.delay("weekly")
+    assert len(mail.outbox) == 3
+
+
+def test_a_digest_masks_personal_data_for_a_user_without_that_right(account, watched, record):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    prefer(viewer, EmailFrequency.IMMEDIATELY)
+    record(account, order_data("2", day=5))
+    [message] = mail.outbox
+    text, html = body_parts(message)
+    for body in (text, html):
+        assert "Ada" not in body and "ada@example.com" not in body and "London" not in body
+    assert f"New order: Customer #{watched.pk}, Shop A, order 2" in text
+
+
+def test_the_preferences_save_through_the_account_settings_page(client, account, other_account, watched, record):
+    viewer = make_staff("viewer", last_name="Viewer")  # Wagtail's name panel requires both names
+    grant(viewer, account, "view")
+    grant(viewer, other_account, "view")
+    client.force_login(viewer)
+    page = client.get("/admin/account/").content.decode()
+    assert "Customer alerts" in page and 'name="wagtail_customers_alerts-email_frequency"' in page
+
+    data = account_form_data(page)
+    data.update(
+        {
+            "wagtail_customers_alerts-in_admin": "on",
+            "wagtail_customers_alerts-email_frequency": "weekly",
+            "wagtail_customers_alerts-muted_accounts": [str(other_account.pk)],
+        }
+    )
+    response = client.post("/admin/account/", data)
+    assert response.status_code == 302, re.findall(r"error-message.{0,300}", response.content.decode(), re.S) or data
+    preference = AlertPreference.objects.get(user=viewer)
+    assert (preference.in_admin, preference.email_frequency) == (True, EmailFrequency.WEEKLY)
+    assert list(preference.muted_accounts.all()) == [other_account]
+
+    # A post of the page without the panel's fields leaves the preferences alone.
+    client.post("/admin/account/", account_form_data(page))
+    preference.refresh_from_db()
+    assert preference.email_frequency == EmailFrequency.WEEKLY
+
+    # A user who may view no account sees no panel.
+    client.force_login(make_staff("nobody"))
+    assert "Customer alerts" not in client.get("/admin/account/").content.decode()
+
+
+def account_form_data(page):
+    """The values Wagtail's other account settings panels show (text inputs, checked boxes and radios, selected
+    options), so that posting the page changes only what a test sets."""
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        attrs = dict(re.findall(r'([a-z-]+)="([^"]*)"', tag))
+        name, kind = attrs.get("name", ""), attrs.get("type", "text")
+        if not name or name.startswith("wagtail_customers_alerts") or name == "csrfmiddlewaretoken":
+            continue
+        if kind in ("text", "email") or (kind in ("radio", "checkbox") and " checked" in tag):
+            data[name] = attrs.get("value", "")
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        selected = re.search(r'<option value="([^"]*)"[^>]*selected', body)
+        if selected:
+            data[name] = selected.group(1)
+    return data

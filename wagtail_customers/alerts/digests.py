@@ -1,0 +1,104 @@
+"""E-mail digests of alerts: every alert waiting for a user's e-mail (``email_due``), in one message.
+
+Sending claims the alerts first (``email_due`` cleared in the same transaction, under row locks), so two
+deliveries of the same task, or the daily run meeting an "immediately" one, never e-mail an event twice; a
+mail error rolls the claim back and the alerts wait for the next run. An alert about a seller account the
+user may no longer view is dropped, never sent.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from wagtail.users.models import UserProfile
+
+from ..conf import get_setting
+from ..exports.notices import absolute_url
+from ..models import AlertNotification, AlertPreference, EmailFrequency
+from ..permissions import accounts_for
+from .display import alert_items, with_details
+
+logger = logging.getLogger("wagtail_customers.alerts")
+
+#: Which users each scheduled run sends to. The daily run also sends what an "immediately" delivery left
+#: behind (its task could not be queued, or the mail server failed).
+SCHEDULED_FREQUENCIES = {
+    EmailFrequency.DAILY: (EmailFrequency.DAILY, EmailFrequency.IMMEDIATELY),
+    EmailFrequency.WEEKLY: (EmailFrequency.WEEKLY,),
+}
+
+
+def send_digest(user_id):
+    """Send the user's digest if anything is due; returns the number of alerts e-mailed."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        due_ids = list(
+            AlertNotification.objects.select_for_update()
+            .filter(user=user, email_due=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not due_ids:
+            return 0
+        # The claim: only rows still due are taken (another delivery may have taken them meanwhile).
+        AlertNotification.objects.filter(pk__in=due_ids, email_due=True).update(email_due=False, emailed_at=now)
+        claimed = AlertNotification.objects.filter(pk__in=due_ids, emailed_at=now, email_due=False)
+        visible = set(accounts_for(user).values_list("pk", flat=True))
+        notifications = [
+            n for n in with_details(claimed).order_by("event__occurred_at", "pk") if n.event.account_id in visible
+        ]
+        if not notifications or not user.email:
+            return 0
+        _send(user, notifications)
+    return len(notifications)
+
+
+def _send(user, notifications):
+    profile = UserProfile.get_for_user(user)
+    with translation.override(profile.get_preferred_language()), timezone.override(profile.get_current_time_zone()):
+        context = {
+            "user": user,
+            "items": alert_items(user, notifications),
+            "alerts_url": absolute_url(reverse("wagtail_customers_alerts:index")),
+            "preferences_url": absolute_url(reverse("wagtailadmin_account")),
+        }
+        subject = render_to_string("wagtail_customers/alerts/email/digest_subject.txt", context).strip()
+        text = render_to_string("wagtail_customers/alerts/email/digest_body.txt", context)
+        html = render_to_string("wagtail_customers/alerts/email/digest_body.html", context)
+    message = EmailMultiAlternatives(
+        subject, text, get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL, [user.email]
+    )
+    message.attach_alternative(html, "text/html")
+    # An error propagates: the transaction rolls back and the alerts stay due for the next run.
+    message.send()
+
+
+def users_due(frequency):
+    """Ids of the users a scheduled run (``daily`` or ``weekly``) sends to who have alerts due."""
+    preferred = AlertPreference.objects.filter(email_frequency__in=SCHEDULED_FREQUENCIES[frequency]).values("user_id")
+    return list(
+        AlertNotification.objects.filter(email_due=True, user_id__in=preferred)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def send_scheduled_digests(frequency):
+    """Send every digest of a scheduled run; returns ``{user id: alerts e-mailed}``. One user's mail error is
+    logged and leaves their alerts due; the others are still sent."""
+    sent = {}
+    for user_id in users_due(frequency):
+        try:
+            sent[user_id] = send_digest(user_id)
+        except Exception:  # noqa: BLE001
+            logger.exception("Could not send the alert digest of user %s", user_id)
+    return sent
