@@ -1,0 +1,91 @@
+"""Saved views in Chromium: save the listing as it is from its "Saved views" menu, then open the view again
+from the Customers menu's Saved views page and from the listing's menu (axe-core on both screens)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_accessibility import run_axe
+from tests.factories import order_data
+from wagtail_customers.models import Channel, ListingPreference, SavedView, SellerAccount
+from wagtail_customers.services.ingestion import record_orders
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NAMES = "table.listing tbody td.title [id^=customer_]"
+
+
+@pytest.fixture
+def stores(db):
+    """Two seller accounts: 12 "Sam" customers and 6 "Amy" customers; customer i spends 10 x (i + 1)."""
+    shopify = SellerAccount.objects.create(name="Shopify EU", channel=Channel.SHOPIFY, currency="EUR")
+    amazon = SellerAccount.objects.create(name="Amazon US", channel=Channel.AMAZON, currency="USD")
+    for account, count, prefix in ((shopify, 12, "sam"), (amazon, 6, "amy")):
+        record_orders(
+            account,
+            [
+                order_data(
+                    f"{prefix}-{i}",
+                    email=f"{prefix}{i}@example.com",
+                    name=f"{prefix.title()} Customer {i:02d}",
+                    lines=((i + 1, "10.00"),),
+                    day=i,
+                )
+                for i in range(count)
+            ],
+        )
+    return shopify, amazon
+
+
+def header_labels(page):
+    return [label.strip() for label in page.locator("table.listing thead th").all_inner_texts() if label.strip()]
+
+
+def test_save_the_listing_as_a_view_and_open_it_from_the_menu(live_server, login, browser_admin, stores, axe_script):
+    page = login("browseradmin", "browser-pw")
+    page.goto(f"{live_server.url}/admin/customers/highest-value/")
+    page.get_by_role("textbox", name="Search term").fill("amy")
+    expect(page).to_have_url(re.compile(r"q=amy"))
+    expect(page.locator(NAMES)).to_have_count(6)
+
+    # Save it from the listing's "Saved views" menu.
+    page.locator("summary", has_text="Saved views").click()
+    page.get_by_label("Name", exact=True).fill("Amy's best")
+    page.get_by_role("button", name="Save view").click()
+    page.wait_for_url(re.compile(r"/admin/customers/highest-value/\?.*saved_view="))
+    view = SavedView.objects.get()
+    assert (view.owner, view.tab, view.params) == (browser_admin, "highest-value", {"q": ["amy"]})
+    expect(page.locator("summary", has_text="View: Amy's best")).to_be_visible()
+
+    # Back to the plain listing, then the view from the Customers menu's Saved views page.
+    page.goto(f"{live_server.url}/admin/customers/")
+    expect(page.locator(NAMES)).to_have_count(18)
+    page.locator("#wagtail-sidebar").get_by_role("button", name="Customers").click()
+    page.locator("#wagtail-sidebar").get_by_role("link", name="Saved views").click()
+    page.wait_for_url(f"{live_server.url}/admin/customers/saved-views/")
+    assert run_axe(page, axe_script) == []
+    page.get_by_role("link", name="Amy's best", exact=True).click()
+    page.wait_for_url(re.compile(r"/admin/customers/highest-value/\?.*q=amy"))
+    expect(page.locator(NAMES)).to_have_count(6)
+    expect(page.locator(NAMES).first).to_have_text("Amy Customer 05")
+
+    # The listing's own menu lists it too, and its markup passes axe with the menu open.
+    page.goto(f"{live_server.url}/admin/customers/")
+    page.locator("summary", has_text="Saved views").click()
+    assert run_axe(page, axe_script) == []
+    page.get_by_role("navigation", name="Saved views").get_by_role("link", name="Amy's best").click()
+    page.wait_for_url(re.compile(r"saved_view="))
+    expect(page.locator(NAMES)).to_have_count(6)
+    # The user's own column view was left as it was.
+    assert not ListingPreference.objects.filter(user=browser_admin).exclude(columns=[]).exists()
+
+
+def test_a_view_keeps_its_columns_for_its_page_only(live_server, login, browser_admin, stores):
+    view = SavedView.objects.create(owner=browser_admin, name="Narrow", columns=["name", "amount_spent"])
+    page = login("browseradmin", "browser-pw")
+    page.goto(f"{live_server.url}/admin/customers/saved-views/{view.pk}/")
+    page.wait_for_url(re.compile(r"saved_view="))
+    assert header_labels(page) == ["Customer", "Amount spent"]
+    page.goto(f"{live_server.url}/admin/customers/")
+    assert "E-mail" in header_labels(page)
