@@ -175,6 +175,11 @@ def test_all_conditions_must_hold(figures_world):
     assert set(matching_customers(rule, now=NOW).values_list("email", flat=True)) == {"ann@example.com"}
 
 
+def test_a_huge_number_of_days_since_the_last_order_is_a_century(figures_world):
+    rule = make_rule(figures_world, "Long gone", (WatchlistMetric.DAYS_SINCE_LAST_ORDER, WatchlistOperator.LT, 10**11))
+    assert matching_customers(rule, now=NOW).count() == 4
+
+
 def test_a_rule_with_no_condition_matches_no_one(figures_world):
     assert not matching_customers(make_rule(figures_world, "Empty")).exists()
 
@@ -510,6 +515,9 @@ def test_edit_disable_run_and_delete(admin_client, account):
         ((("recent_negative_feedbacks", "gte", "2", ""),), "days"),
         ((("orders", "gte", "-1", ""),), "value"),
         ((("no_such_figure", "gte", "1", ""),), "metric"),
+        ((("days_since_last_order", "gte", "999999999999", ""),), "value"),
+        ((("recent_negative_feedbacks", "gte", "1", "99999"),), "days"),
+        ((("orders", "gte", "1e400", ""),), "value"),
     ],
 )
 def test_invalid_conditions_are_form_errors(admin_client, account, conditions, field):

@@ -47,6 +47,10 @@ WHOLE_NUMBER_METRICS = frozenset(
     }
 )
 
+#: The largest "days since the last order" compared (a century): a cut-off further back is before any order, and
+#: far enough back it is no date at all (``OverflowError``).
+MAX_DAYS_SINCE_LAST_ORDER = 36500
+
 #: Figures that need a number of days.
 METRICS_WITH_DAYS = frozenset({WatchlistMetric.RECENT_NEGATIVE_FEEDBACKS})
 
@@ -107,5 +111,5 @@ def condition_filters(condition, now):
     if metric == WatchlistMetric.RECENT_NEGATIVE_FEEDBACKS:
         return [_compare(operator, recent_negative_feedbacks(condition.days or 1, now), Value(value))]
     if metric == WatchlistMetric.DAYS_SINCE_LAST_ORDER:
-        return [_days_since_last_order(operator, value, now)]
+        return [_days_since_last_order(operator, min(value, MAX_DAYS_SINCE_LAST_ORDER), now)]
     raise ValueError(metric)

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from ...models import WatchlistRule, WatchlistRuleCondition
-from ...watchlist_rules.metrics import METRICS_WITH_DAYS, WHOLE_NUMBER_METRICS
+from ...models import WatchlistMetric, WatchlistRule, WatchlistRuleCondition
+from ...watchlist_rules.metrics import MAX_DAYS_SINCE_LAST_ORDER, METRICS_WITH_DAYS, WHOLE_NUMBER_METRICS
 
 #: Conditions a rule may have.
 MAX_CONDITIONS = 10
@@ -50,6 +50,11 @@ class WatchlistRuleConditionForm(forms.ModelForm):
         metric, value, days = cleaned.get("metric"), cleaned.get("value"), cleaned.get("days")
         if metric in WHOLE_NUMBER_METRICS and value is not None and value != value.to_integral():
             self.add_error("value", ValidationError(_("Enter a whole number for this figure.")))
+        if metric == WatchlistMetric.DAYS_SINCE_LAST_ORDER and value is not None and value > MAX_DAYS_SINCE_LAST_ORDER:
+            self.add_error(
+                "value",
+                ValidationError(_("Enter at most %(days)s days.") % {"days": MAX_DAYS_SINCE_LAST_ORDER}),
+            )
         if metric in METRICS_WITH_DAYS and not days:
             self.add_error("days", ValidationError(_("Enter the number of days this figure counts.")))
         if metric and metric not in METRICS_WITH_DAYS:
