@@ -105,6 +105,11 @@ def screens(world):
     yield "seller account form", reverse("wagtail_customers_accounts:edit", args=(a["account"].pk,)), None
     yield "store connection", reverse("wagtail_customers_connections:connection", args=(a["account"].pk,)), None
     yield "watchlist entries", reverse("wagtailsnippets_wagtail_customers_watchlistentry:list"), None
+    # The superuser owns B's saved view (tests/permission_world.py).
+    yield "saved views", reverse("wagtail_customers_saved_views:index"), None
+    saved_view = world.b["saved_view"]
+    yield "saved view form", reverse("wagtail_customers_saved_views:edit", args=(saved_view.pk,)), None
+    yield "delete a saved view", reverse("wagtail_customers_saved_views:delete", args=(saved_view.pk,)), None
 
 
 def test_every_plugin_screen_passes_axe(live_server, login, world, axe_script):
