@@ -302,3 +302,46 @@ def account_form_data(page):
         if selected:
             data[name] = selected.group(1)
     return data
+
+
+IMPORT_HEADER = (
+    "order_id,placed_at,customer_email,customer_name,sku,quantity,unit_price,returned_quantity,feedback_rating"
+)
+
+
+def test_a_file_import_that_adds_a_return_and_negative_feedback_alerts_once(
+    account, superuser, django_capture_on_commit_callbacks
+):
+    from wagtail_customers.importers import run_import
+
+    first = f"{IMPORT_HEADER}\n1001,2024-03-01,ada@example.com,Ada,MUG,2,12.50,0,\n".encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(account, first, filename="orders.csv")
+    WatchlistEntry.objects.create(customer=account.customers.get())
+    # The channel's later report: one mug came back, the buyer rated the order 1.
+    later = f"{IMPORT_HEADER}\n1001,2024-03-01,ada@example.com,Ada,MUG,2,12.50,1,1\n".encode()
+    for _ in range(2):  # imported twice: the second run finds nothing new
+        with django_capture_on_commit_callbacks(execute=True):
+            run_import(account, later, filename="orders.csv")
+    assert alerted() == {("root", AlertKind.RETURN, "1001"), ("root", AlertKind.NEGATIVE_FEEDBACK, "1001")}
+
+
+def test_alerts_are_recorded_in_the_same_number_of_queries_whatever_the_batch(account, superuser, watched, record):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_customers.alerts.detection import record_alerts
+
+    for number in range(3):
+        grant(make_staff(f"viewer{number}"), account, "view")
+
+    def queries(first, count):
+        record(account, *[order_data(str(first + n), day=n) for n in range(count)])
+        ids = list(account.orders.filter(external_id__in=[str(first + n) for n in range(count)]).values_list("pk"))
+        AlertEvent.objects.all().delete()
+        with CaptureQueriesContext(connection) as captured:
+            record_alerts(account, created_order_ids=[pk for (pk,) in ids], returned_order_ids=[pk for (pk,) in ids])
+        return len(captured)
+
+    assert queries(100, 2) == queries(200, 40)
+    assert AlertNotification.objects.count() == 40 * 2 * 4
