@@ -75,8 +75,9 @@ $(AXE): tests/browser/axe/package-lock.json
 test-sqlite: venv $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# With a streaming replica of the throwaway cluster beside it, for tests/test_read_replica.py (a few seconds more).
 test-postgres: venv $(AXE)
-	scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	WC_PG_REPLICA=1 scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # Every dependency pinned to the lower bound pyproject.toml gives it (scripts/lowest_constraints.py), on the
 # oldest supported Python, in a virtualenv of its own: the floors are versions the suite passed on.

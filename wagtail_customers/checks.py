@@ -246,6 +246,36 @@ def check_exchange_rates(app_configs=None, **kwargs):
     return messages
 
 
+@register(Tags.compatibility)
+def check_read_replica(app_configs=None, **kwargs):
+    """``READ_REPLICA`` names an alias of ``DATABASES``, and the router that reads from it is installed."""
+    from django.conf import settings
+
+    raw = user_settings()
+    alias = raw.get("READ_REPLICA") if isinstance(raw, dict) else None
+    if not alias:
+        return []
+    errors = []
+    if alias not in settings.DATABASES:
+        errors.append(
+            Error(
+                f"WAGTAIL_CUSTOMERS['READ_REPLICA'] names {alias!r}, which is not in DATABASES.",
+                hint="Add the replica to DATABASES under that alias, or set READ_REPLICA to None.",
+                id="wagtail_customers.E080",
+            )
+        )
+    if "wagtail_customers.db_router.ReadReplicaRouter" not in getattr(settings, "DATABASE_ROUTERS", []):
+        errors.append(
+            Error(
+                "WAGTAIL_CUSTOMERS['READ_REPLICA'] is set but DATABASE_ROUTERS lacks the plugin's router: "
+                "everything would still read from the primary.",
+                hint='Add "wagtail_customers.db_router.ReadReplicaRouter" to DATABASE_ROUTERS.',
+                id="wagtail_customers.E081",
+            )
+        )
+    return errors
+
+
 @register(Tags.security)
 def check_erasure_key(app_configs=None, **kwargs):
     """``ERASURE_KEY`` is None or a non-empty string (or bytes): the key of erased customers' hashes."""

@@ -115,6 +115,8 @@ DEFAULTS = {
     # The lease of a running sync: renewed by each page; a killed worker's lease lapses after this many seconds
     # and the next sync resumes from the last committed page.
     "SYNC_LEASE_SECONDS": 300,
+    # A sync that finds its connection's lease held by another is retried on a worker this many seconds later.
+    "SYNC_BUSY_RETRY_SECONDS": 60,
     # Largest webhook body accepted, in bytes (bigger: 413, nothing written).
     "WEBHOOK_MAX_BYTES": 2 * 1024 * 1024,
     # How long recorded webhook delivery ids are kept to recognise a redelivery, in days.
@@ -125,6 +127,12 @@ DEFAULTS = {
     # The Celery queue of each kind of work (docs/howto/deployment.md): any of these kinds renamed, or mapped to
     # None for the site's default queue; None: every plugin task on the default queue.
     "TASK_QUEUES": dict(DEFAULT_TASK_QUEUES),
+    # Alias of a read replica in DATABASES: the listing's count and statistics band and the exports read from it
+    # (wagtail_customers/db_router.py, with its router in DATABASE_ROUTERS); None: everything reads the primary.
+    "READ_REPLICA": None,
+    # After a user's own change (a watchlist toggle), their reads stay on the primary this many seconds, longer
+    # than the replica's usual lag.
+    "READ_YOUR_WRITES_SECONDS": 30,
     # In-site shops (docs/howto/in-site-shops.md). The name of the seller account that django-salesman's orders
     # go to, when wagtail_customers.contrib.salesman is installed (system check E070).
     "SALESMAN_SELLER_ACCOUNT": None,

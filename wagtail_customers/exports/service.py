@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from ..conf import get_setting
+from ..db_router import reading_from_replica
 from ..models import ExportJob, SellerAccount
 from .jobs import find_or_create_job
 from .query import CustomerExport, ExportRequestError
@@ -42,7 +43,8 @@ def start_export(user, spec, *, immediate_max_rows=None):
     more become a job queued for a Celery worker. Logs ``wagtail_customers.export.start``."""
     export = CustomerExport(user, spec)
     account_ids = export.scope_account_ids()
-    total = export.count() if account_ids else 0
+    with reading_from_replica():
+        total = export.count() if account_ids else 0
     if not total:
         raise NothingToExport(_("There are no customers to export."))
     if spec.file_format == "xlsx" and total > XLSX_MAX_ROWS:
@@ -72,7 +74,7 @@ def log_export(user, spec, account_ids, rows, job=None):
 
 def csv_chunks(export):
     """The export as UTF-8 CSV chunks for a streaming response, in the requester's language and zone."""
-    with export.spec.activate():
+    with export.spec.activate(), reading_from_replica():
         headers = export.headers()
         for chunk in iter_csv(headers, export.rows(csv=True), rendered=True):
             yield chunk.encode("utf-8")
@@ -80,7 +82,7 @@ def csv_chunks(export):
 
 def write_file(export, path):
     """Write the whole export to ``path`` in its format; returns the number of rows."""
-    with export.spec.activate():
+    with export.spec.activate(), reading_from_replica():
         if export.spec.file_format == "xlsx":
             return write_xlsx(export.headers(), export.rows(), path)
         return write_csv(export.headers(), export.rows(csv=True), path, rendered=True)

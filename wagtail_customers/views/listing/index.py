@@ -28,6 +28,7 @@ from ... import keyset
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
 from ...compat import FILTER_PARTIALS_TEMPLATES
 from ...conf import get_setting
+from ...db_router import reading_from_replica
 from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, ListingPreference
 from ...permissions import Action, accounts_for, can
@@ -123,12 +124,14 @@ class CustomerIndexView(IndexView):
         page then shows a placeholder the band fills after the table (``statistics_url``)."""
         if self.listing.statistics_are_deferred:
             return None
-        return self.listing.statistics()
+        with reading_from_replica(self.request):
+            return self.listing.statistics()
 
     @cached_property
     def total(self):
         """How many customers match: a ``listing.ListingTotal`` (exact, or "more than" past the limit)."""
-        return self.listing.total(self.statistics)
+        with reading_from_replica(self.request):
+            return self.listing.total(self.statistics)
 
     @cached_property
     def statistics_url(self):

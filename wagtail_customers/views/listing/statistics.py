@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ...db_router import reading_from_replica
 from ...listing import CustomerListing
 from .access import listing_params, listing_tab_view, with_params
 
@@ -33,7 +34,8 @@ def statistics_band(request, listing_tab):
     """The band's figures for ``listing_tab`` and the listing's query parameters: the bare band for the page's
     controller, or a page holding it (the no-JavaScript link)."""
     listing = CustomerListing(request.user, listing_tab, request.GET)
-    context = {"statistics": listing.statistics()}
+    with reading_from_replica(request):
+        context = {"statistics": listing.statistics()}
     if is_fetch(request):
         return TemplateResponse(request, BAND_TEMPLATE, context)
     listing_url = with_params(reverse(f"wagtail_customers:{listing_tab.url_name}"), listing_params(request.GET))

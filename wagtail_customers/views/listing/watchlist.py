@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
+from ...db_router import note_own_write
 from ...permissions import Action, can
 from ...services.watchlist import toggle_watchlist
 from .access import customer_or_404, forbidden, next_url, wants_json
@@ -25,6 +26,8 @@ def watchlist_toggle(request, pk):
         return forbidden(request, _("You may not change the watchlist for this seller account."))
     watch = WATCH_VALUES.get(request.POST.get("watch", "").strip().lower())
     watched = toggle_watchlist(customer, request.user, watch)
+    # The watchlist tab they open next must count this change, which a read replica may not have yet.
+    note_own_write(request)
     if watched:
         message = _("'%(customer)s' is on the watchlist.") % {"customer": customer}
         label = _("Remove '%(customer)s' from the watchlist") % {"customer": customer}
