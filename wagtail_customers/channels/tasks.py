@@ -1,29 +1,46 @@
 """Celery tasks of the channel connections (imported by ``wagtail_customers.tasks`` for autodiscovery).
 
-Each takes ids and re-reads the connection. Delivering a task twice is harmless: a sync that finds the
-connection's lease taken returns at once, and a webhook delivery id already recorded is a no-op.
+Each takes ids and re-reads the connection, so any worker of the sync queue can run any of them. Two syncs of
+one connection never run at once (its lease, ``services/channel_sync.py``): a sync that finds the lease taken
+is not dropped but deferred, retried ``SYNC_BUSY_RETRY_SECONDS`` later (a few times, then the scheduler's next
+round covers it). A webhook delivery id already recorded is a no-op, and a delivery waits for the page a sync
+of its connection is committing (a row lock), so either one sees the other's orders.
 """
 
 from celery import shared_task
 
 from ..task_routing import QueuedTask
 
+#: Deferrals of a sync that found its connection busy before it gives up (the scheduler queues it again anyway
+#: once the connection is due).
+BUSY_MAX_RETRIES = 20
+
 
 @shared_task(
     base=QueuedTask,
+    bind=True,
     name="wagtail_customers.sync_connection",
     acks_late=True,
     # A worker killed mid-sync leaves its lease to lapse; the scheduler starts the next sync, which resumes
     # from the last committed page. Requeueing the message too would only add a second delivery.
     reject_on_worker_lost=False,
+    max_retries=BUSY_MAX_RETRIES,
     ignore_result=True,
 )
-def sync_connection_task(connection_id, kind=None):
-    """Pull (or backfill) one connection; returns the run's outcome, or "busy" when another sync holds it."""
-    from ..services.channel_sync import sync_connection
+def sync_connection_task(self, connection_id, kind=None):
+    """Pull (or backfill) one connection; returns the run's outcome, "busy" when another sync holds it (the task
+    is then retried later on a worker), or "skipped" (paused, never connected or deleted)."""
+    from ..conf import get_setting
+    from ..services.channel_sync import connection_is_busy, sync_connection
 
     result = sync_connection(connection_id, kind=kind)
-    return result.outcome if result else "busy"
+    if result:
+        return result.outcome
+    if not connection_is_busy(connection_id):
+        return "skipped"
+    if self.request.is_eager or self.request.called_directly or self.request.retries >= BUSY_MAX_RETRIES:
+        return "busy"
+    raise self.retry(countdown=get_setting("SYNC_BUSY_RETRY_SECONDS"))
 
 
 @shared_task(base=QueuedTask, name="wagtail_customers.sync_due_connections", ignore_result=True)

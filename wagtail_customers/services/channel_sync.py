@@ -131,6 +131,11 @@ def release_lease(connection_id, token):
     ChannelConnection.objects.filter(pk=connection_id, lock_token=token).update(lock_token="", locked_until=None)
 
 
+def connection_is_busy(connection_id):
+    """Does a sync hold the connection's lease now (so another one must wait)?"""
+    return ChannelConnection.objects.filter(pk=connection_id, locked_until__gte=timezone.now()).exists()
+
+
 # --- Pull and backfill ----------------------------------------------------------------------------------
 
 
@@ -433,17 +438,21 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
         orders = list(adapter.orders_from_webhook(topic, payload))
         for order in orders:
             order.sync_status = SyncStatus.PENDING
-        if received_at is not None and orders:
-            confirmed_later = set(
-                Order.objects.filter(
-                    account=connection.account,
-                    external_id__in=[str(order.external_id).strip() for order in orders],
-                    sync_status=SyncStatus.SYNCED,
-                    synced_at__gt=received_at,
-                ).values_list("external_id", flat=True)
-            )
-            orders = [order for order in orders if str(order.external_id).strip() not in confirmed_later]
         with transaction.atomic():
+            # The connection's row, locked until this delivery commits: a sync's page (which renews the lease on
+            # that row first) and another delivery of this connection on another worker wait for it, or it for
+            # them, so the check below sees the orders a page committed meanwhile. (SQLite: one writer anyway.)
+            list(ChannelConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk", flat=True))
+            if received_at is not None and orders:
+                confirmed_later = set(
+                    Order.objects.filter(
+                        account=connection.account,
+                        external_id__in=[str(order.external_id).strip() for order in orders],
+                        sync_status=SyncStatus.SYNCED,
+                        synced_at__gt=received_at,
+                    ).values_list("external_id", flat=True)
+                )
+                orders = [order for order in orders if str(order.external_id).strip() not in confirmed_later]
             if delivery_id:
                 try:
                     with transaction.atomic():

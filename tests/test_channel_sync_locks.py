@@ -1,0 +1,87 @@
+"""Never two syncs of one connection at once, across workers: the connection's lease (services/channel_sync.py).
+
+The lease is a conditional UPDATE of the connection's row (``locked_until`` empty or past): one statement, so
+on PostgreSQL and SQLite alike exactly one of two concurrent attempts takes it, and no transaction or row lock
+is held for the minutes a sync spends talking to the channel (a killed worker's lease simply lapses). The
+attempt that finds it taken is deferred, not lost: its task is retried later on a worker.
+
+Two real concurrent attempts: threads with their own database connections (the first held inside its first
+page), and a real worker whose task finds the lease taken, retries, and runs once it is free.
+"""
+
+import threading
+
+import pytest
+
+from tests.celery_fixtures import wait_for
+from tests.connection_fixture_channel import FixtureChannel, connect, fixture_order
+from tests.test_channel_shopify_engine import ALL, connection, shop  # noqa: F401 - fixtures
+from tests.test_erasure_parallel import in_thread
+from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
+from wagtail_customers.channels.tasks import sync_connection_task
+from wagtail_customers.models import Order, SyncKind, SyncOutcome, SyncRun
+from wagtail_customers.services import channel_sync
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_concurrent_syncs_of_one_connection_only_one_runs(httpserver, parallel_database):  # noqa: F811
+    channel = FixtureChannel(httpserver, orders=[fixture_order(index) for index in range(35)])
+    held = connect(channel, "Shop")
+    first_page_asked, go_on = threading.Event(), threading.Event()
+
+    def hold_first_page(request):
+        if not first_page_asked.is_set():
+            first_page_asked.set()
+            go_on.wait(30)
+
+    channel.before_page = hold_first_page
+    results, errors = [], []
+    first = in_thread(lambda: results.append(channel_sync.sync_connection(held.pk)), errors)
+    try:
+        assert first_page_asked.wait(30), errors
+        # The second attempt, from this thread's own connection, while the first holds the lease mid-page.
+        second = sync_connection_task.apply(args=(held.pk,)).get()
+    finally:
+        go_on.set()
+        first.join(30)
+    assert not errors, errors
+
+    assert second == "busy"
+    assert results[0].outcome == SyncOutcome.DONE and results[0].orders_created == 35
+    # Only the first asked the channel for anything: four pages, once each.
+    assert len(channel.order_requests) == 4
+    assert SyncRun.objects.filter(connection=held).count() == 1
+    assert Order.objects.filter(account=held.account).count() == 35
+    assert not channel_sync.connection_is_busy(held.pk)
+
+
+@pytest.mark.django_db
+def test_a_sync_of_a_connection_nobody_holds_is_not_called_busy(httpserver):
+    channel = FixtureChannel(httpserver)
+    held = connect(channel, "Paused shop", start=False)
+    assert sync_connection_task.apply(args=(held.pk,)).get() == "skipped"
+    assert sync_connection_task.apply(args=(987654,)).get() == "skipped"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_finding_its_connection_busy_on_a_worker_is_retried_not_lost(
+    shop,  # noqa: F811
+    connection,  # noqa: F811
+    celery_worker,
+):
+    token = channel_sync.take_lease(connection.pk)  # another sync, elsewhere, holds the connection
+    worker = celery_worker({"SYNC_BUSY_RETRY_SECONDS": 1}, queues=["wagtail_customers.sync"])
+    sync_connection_task.delay(connection.pk)
+
+    wait_for(lambda: "Retry in 1s" in worker.log(), 60, "the busy sync to be deferred")
+    assert not SyncRun.objects.filter(connection=connection).exists()
+    channel_sync.release_lease(connection.pk, token)
+
+    run = wait_for(
+        lambda: SyncRun.objects.filter(connection=connection, outcome=SyncOutcome.DONE).first(),
+        120,
+        "the deferred sync to run once the lease is free",
+    )
+    assert run.kind == SyncKind.BACKFILL and run.orders_created == ALL
+    assert SyncRun.objects.filter(connection=connection).count() == 1
