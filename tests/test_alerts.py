@@ -345,3 +345,23 @@ def test_alerts_are_recorded_in_the_same_number_of_queries_whatever_the_batch(ac
 
     assert queries(100, 2) == queries(200, 40)
     assert AlertNotification.objects.count() == 40 * 2 * 4
+
+
+def test_without_a_task_queue_the_immediate_digest_is_sent_in_the_process(
+    account, watched, record, settings, monkeypatch
+):
+    from celery import current_app
+
+    # What a site without Celery settings has (tests/test_no_task_queue.py): no broker, not eager.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    del settings.CELERY_BROKER_URL
+    del settings.CELERY_TASK_ALWAYS_EAGER
+    assert current_app.conf.broker_url is None and not current_app.conf.task_always_eager
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view", "see_personal_data")
+    prefer(viewer, EmailFrequency.IMMEDIATELY)
+
+    record(account, order_data("2", day=5))
+
+    [message] = mail.outbox
+    assert message.to == [viewer.email] and "New order: Ada Lovelace" in message.body

@@ -64,13 +64,21 @@ def record_alerts(account, *, created_order_ids=(), returned_order_ids=(), negat
 
 
 def _queue_digests(user_ids):
+    from ..task_queue import task_queue_configured
+    from .digests import send_digest
     from .tasks import send_alert_digest_task
 
+    # A site without a task queue sends them here (as eager tasks would), rather than wait on a broker
+    # that is not there.
+    queued = task_queue_configured()
     for user_id in user_ids:
         try:
-            send_alert_digest_task.delay(user_id)
+            if queued:
+                send_alert_digest_task.delay(user_id)
+            else:
+                send_digest(user_id)
         except Exception:  # noqa: BLE001 - the alerts stay due: the daily run sends them
-            logger.exception("Could not queue the alert digest of user %s", user_id)
+            logger.exception("Could not queue or send the alert digest of user %s", user_id)
 
 
 def on_orders_recorded(sender, account, **kwargs):
