@@ -365,3 +365,19 @@ def test_without_a_task_queue_the_immediate_digest_is_sent_in_the_process(
 
     [message] = mail.outbox
     assert message.to == [viewer.email] and "New order: Ada Lovelace" in message.body
+
+
+def test_the_dashboard_shows_the_latest_unread_alerts(client, account, watched, record, wagtail_page_tree):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    client.force_login(viewer)
+    assert "data-wc-alerts-panel" not in client.get("/admin/").content.decode()
+
+    record(account, *[order_data(str(number), day=number) for number in range(2, 9)])
+    page = client.get("/admin/").content.decode()
+    assert "7 unread customer alerts" in page
+    assert page.count(reverse("wagtail_customers_customer:detail", args=[watched.pk])) >= 5
+    assert "Ada" not in page  # a view-only grant: masked
+
+    client.post(reverse("wagtail_customers_alerts:mark_all_read"))
+    assert "data-wc-alerts-panel" not in client.get("/admin/").content.decode()

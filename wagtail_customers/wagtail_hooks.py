@@ -13,6 +13,7 @@ from .permission_policies import register_permission_policies
 from .permissions import Action, plugin_permissions
 from .views.alerts import urls as alert_urls
 from .views.alerts.menu import alerts_menu_item
+from .views.alerts.panels import add_unread_alerts_panel
 from .views.connections import urls as connection_urls
 from .views.connections.panels import add_failing_connections_panel
 from .views.customer_page import urls as customer_page_urls
@@ -186,6 +187,10 @@ def register_alert_urls():
 @hooks.register(CUSTOMERS_MENU_HOOK)
 def register_alerts_menu_item():
     return alerts_menu_item()
+
+
+# The latest unread alerts on the dashboard, when there are any.
+hooks.register("construct_homepage_panels", add_unread_alerts_panel)
 
 
 # Alert preferences in the user's account settings (Notifications tab).
