@@ -101,3 +101,23 @@ def test_a_worker_on_one_queue_runs_only_that_kind(account, celery_worker, redis
     # The sync was not taken by that worker: it waits, whole, in its own queue for a sync worker.
     assert waiting(client, SYNC) == 1
     client.flushdb()
+
+
+def refresh_routes(app):
+    """Make the app's router read ``task_routes`` again (Celery builds it once)."""
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
+
+
+@pytest.mark.worker
+def test_a_route_of_the_site_s_own_wins(broker, settings):
+    app = use_celery_settings(settings, task_routes={"wagtail_customers.run_export_job": {"queue": "site-exports"}})
+    refresh_routes(app)
+    try:
+        run_export_job.delay(1)
+        sweep_export_jobs.delay()
+    finally:
+        del settings.CELERY_TASK_ROUTES
+        refresh_routes(app)
+    assert waiting(broker, "site-exports") == 1 and waiting(broker, "wagtail_customers.exports") == 0
+    assert waiting(broker, MAINTENANCE) == 1  # no route of the site's for it: the plugin's queue
