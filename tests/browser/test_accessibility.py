@@ -105,6 +105,11 @@ def screens(world):
     yield "seller account form", reverse("wagtail_customers_accounts:edit", args=(a["account"].pk,)), None
     yield "store connection", reverse("wagtail_customers_connections:connection", args=(a["account"].pk,)), None
     yield "watchlist entries", reverse("wagtailsnippets_wagtail_customers_watchlistentry:list"), None
+    yield "watchlist rules", reverse("wagtail_customers_watchlist_rules:index"), None
+    yield "watchlist rule form", reverse("wagtail_customers_watchlist_rules:add"), None
+    rule = a["watchlist_rule"]
+    yield "watchlist rule edit", reverse("wagtail_customers_watchlist_rules:edit", args=(rule.pk,)), None
+    yield "delete a watchlist rule", reverse("wagtail_customers_watchlist_rules:delete", args=(rule.pk,)), None
     # The superuser owns B's saved view (tests/permission_world.py).
     yield "saved views", reverse("wagtail_customers_saved_views:index"), None
     saved_view = world.b["saved_view"]
