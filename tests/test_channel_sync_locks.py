@@ -12,15 +12,22 @@ page), and a real worker whose task finds the lease taken, retries, and runs onc
 import threading
 
 import pytest
+from django.db import connection as db_connection
+from django.db import transaction
+from django.utils import timezone
 
 from tests.celery_fixtures import wait_for
-from tests.connection_fixture_channel import FixtureChannel, connect, fixture_order
+from tests.connection_fixture_channel import FixtureChannel, connect, fixture_order, order_data
 from tests.test_channel_shopify_engine import ALL, connection, shop  # noqa: F401 - fixtures
 from tests.test_erasure_parallel import in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.channels.tasks import sync_connection_task
-from wagtail_customers.models import Order, SyncKind, SyncOutcome, SyncRun
+from wagtail_customers.models import Order, SyncKind, SyncOutcome, SyncRun, SyncStatus
 from wagtail_customers.services import channel_sync
+from wagtail_customers.services.ingestion import record_orders
+
+#: How long the page's transaction stays open once the webhook delivery has started (it is then waiting).
+HOLD_SECONDS = 1.5
 
 
 @pytest.mark.django_db(transaction=True)
@@ -61,6 +68,45 @@ def test_a_sync_of_a_connection_nobody_holds_is_not_called_busy(httpserver):
     held = connect(channel, "Paused shop", start=False)
     assert sync_connection_task.apply(args=(held.pk,)).get() == "skipped"
     assert sync_connection_task.apply(args=(987654,)).get() == "skipped"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_delivery_waits_for_the_page_a_sync_is_committing(httpserver, parallel_database):  # noqa: F811
+    """Without the delivery's lock on its connection's row it read the order as not yet confirmed, then wrote its
+    older copy over the page's, as pending. (PostgreSQL: SQLite runs one writing transaction at a time.)"""
+    if db_connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    channel = FixtureChannel(httpserver)
+    held = connect(channel, "Shop")
+    token = channel_sync.take_lease(held.pk)
+    received_at = timezone.now()  # the delivery was received before the page was fetched
+    confirmed = fixture_order(1, total="12.00")
+    page_open, delivery_started = threading.Event(), threading.Event()
+    results, errors = [], []
+
+    def commit_page():  # what a sync's page does: renew the lease on the row first, then record and confirm
+        with transaction.atomic():
+            assert channel_sync.renew_lease(held.pk, token)
+            result = record_orders(held.account, [order_data(confirmed)])
+            Order.objects.filter(pk__in=result.order_ids).update(synced_at=timezone.now())
+            page_open.set()
+            delivery_started.wait(10)
+            threading.Event().wait(HOLD_SECONDS)
+
+    def deliver():
+        page_open.wait(10)
+        delivery_started.set()
+        stale = fixture_order(1, total="10.00")
+        results.append(channel_sync.process_webhook(held.pk, "orders/updated", stale, "d-1", received_at=received_at))
+
+    threads = [in_thread(commit_page, errors), in_thread(deliver, errors)]
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+
+    assert results == ["recorded"]
+    order = Order.objects.get(account=held.account)
+    assert order.sync_status == SyncStatus.SYNCED and str(order.total) == "12.00"
 
 
 @pytest.mark.worker
