@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
 from django.contrib.auth import get_user_model
@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from tests.factories import order_data
 from wagtail_customers.columns import COLUMNS, COLUMNS_BY_NAME
-from wagtail_customers.models import AccessGrant, ListingPreference
+from wagtail_customers.models import AccessGrant, CustomerScore, ListingPreference
 from wagtail_customers.services.ingestion import record_orders
 
 ALL_COLUMNS = [column.name for column in COLUMNS]
 #: Columns holding amounts in the seller account's currency: the first one is followed by the currency.
-MONEY_COLUMNS = ("amount_spent", "discount_total")
+MONEY_COLUMNS = ("amount_spent", "discount_total", "average_order_value", "expected_spend")
 #: Headings of the columns an export adds after the first amount column (they are not listing columns).
 ADDED_LABELS = {"currency": "Currency", "unconverted_orders": "Orders without exchange rate"}
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -102,9 +102,41 @@ def exported_columns(columns):
     return list(columns)
 
 
+#: Headings that say the unit where the listing's cell shows it ("33.3 %").
+PERCENT_LABELS = {"return_rate": "Return rate (%)", "probability_active": "Probability active (%)"}
+
+
 def export_headings(columns):
     """The heading row an export writes for the user's ``columns``."""
-    return [ADDED_LABELS.get(name) or str(COLUMNS_BY_NAME[name].label) for name in exported_columns(columns)]
+    return [
+        ADDED_LABELS.get(name) or PERCENT_LABELS.get(name) or str(COLUMNS_BY_NAME[name].label)
+        for name in exported_columns(columns)
+    ]
+
+
+def insight_cells(customer):
+    """The buyer-insight columns' values for ``customer``, worked out here from its statistics and scores."""
+    score = CustomerScore.objects.filter(customer=customer).first()
+    converted = customer.orders_count - customer.unconverted_orders
+    probability = score.probability_active if score else None
+    return {
+        # The database rounds half away from zero (2.345 -> 2.35).
+        "average_order_value": (
+            (customer.amount_spent / converted).quantize(Decimal("0.01"), ROUND_HALF_UP) if converted else None
+        ),
+        "repeat_buyer": "Yes" if customer.orders_count >= 2 else "No",
+        "days_since_last_order": (timezone.now() - customer.last_order_at).days if customer.last_order_at else None,
+        "return_rate": (
+            (Decimal(customer.returned_units) * 100 / customer.units).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            if customer.units
+            else None
+        ),
+        "rfm_group": score.get_rfm_group_display() if score else "",
+        "rfm_score": int(score.rfm) if score else None,
+        "expected_orders": score.expected_orders if score else None,
+        "expected_spend": score.expected_spend if score else None,
+        "probability_active": None if probability is None else (probability * 100).quantize(Decimal("0.01")),
+    }
 
 
 def expected_cells(customer, columns):
@@ -129,6 +161,7 @@ def expected_cells(customer, columns):
         "last_order_at": local_last,
         "currency": customer.account.currency,
         "unconverted_orders": customer.unconverted_orders,
+        **insight_cells(customer),
     }
     return [neutralised(values[name]) if isinstance(values[name], str) else values[name] for name in columns]
 

@@ -17,6 +17,13 @@ class CustomerColumn:
     label: str
     #: The model field (or ``__`` path) the column sorts by; ``None`` when not sortable.
     sort_field: str | None = None
+    #: The column's values run against its sort field (days since the last order fall as the date rises).
+    inverted: bool = False
+
+    @property
+    def is_insight(self):
+        """Read from the customer's scores (``CustomerScore``), a row of its own."""
+        return bool(self.sort_field) and self.sort_field.startswith("score__")
 
 
 COLUMNS = [
@@ -36,8 +43,20 @@ COLUMNS = [
     CustomerColumn("returned_units", _("Returned units"), "returned_units"),
     CustomerColumn("account", _("Seller account"), "account__name"),
     CustomerColumn("last_order_at", _("Last order"), "last_order_at"),
+    # Buyer insight (docs/concepts/buyer-insight.md).
+    CustomerColumn("average_order_value", _("Average order value"), "average_order_value"),
+    CustomerColumn("repeat_buyer", _("Repeat buyer"), "orders_count"),
+    CustomerColumn("days_since_last_order", _("Days since last order"), "last_order_at", inverted=True),
+    CustomerColumn("return_rate", _("Return rate"), "return_rate"),
+    CustomerColumn("rfm_group", _("RFM group"), "score__rfm_code"),
+    CustomerColumn("rfm_score", _("RFM score"), "score__rfm_code"),
+    CustomerColumn("expected_orders", _("Expected orders, 12 months"), "score__expected_orders"),
+    CustomerColumn("expected_spend", _("Expected spend, 12 months"), "score__expected_spend"),
+    CustomerColumn("probability_active", _("Probability active"), "score__probability_active"),
 ]
 COLUMNS_BY_NAME = {column.name: column for column in COLUMNS}
+#: The columns read from the customers' scores: the listing joins them only when one is shown or sorts.
+INSIGHT_COLUMNS = frozenset(column.name for column in COLUMNS if column.is_insight)
 
 #: The plugin's default view: what a user sees before choosing, and after "Reset".
 DEFAULT_COLUMNS = [

@@ -6,6 +6,7 @@ A value a filter cannot read (text in a number, an unknown account, a date in ye
 that one filter out; the others still apply.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -13,6 +14,7 @@ import django_filters
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import DateRangeField, RangeField
@@ -22,7 +24,7 @@ from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from .countries import country_code, country_name, sort_key
 from .counts import grouped
 from .ids import parse_id
-from .models import Channel, Customer, SellerAccount
+from .models import Channel, Customer, RfmGroup, SellerAccount
 from .permissions import Action, accounts_for
 
 YES, NO = "yes", "no"
@@ -184,6 +186,31 @@ def country_choices(customers):
     ]
 
 
+class PercentRangeFilter(BoundedRangeFilter):
+    """A min/max pair of percentages over a stored fraction (``probability_active``: 0.8734 is 87.34 %)."""
+
+    def filter(self, qs, value):
+        if value:
+            value = slice(*(None if bound is None else bound / 100 for bound in (value.start, value.stop)))
+        return super().filter(qs, value)
+
+
+class DaysSinceFilter(BoundedRangeFilter):
+    """Days since the last order, between a minimum and a maximum: a range of last-order dates (so the
+    ``last_order_at`` indexes serve it), counted from now."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        now = timezone.now()
+        if value.start is not None:
+            qs = qs.filter(last_order_at__lte=now - timedelta(days=int(value.start)))
+        if value.stop is not None:
+            # "At most 30 days": the whole 30th day back is in.
+            qs = qs.filter(last_order_at__gt=now - timedelta(days=int(value.stop) + 1))
+        return qs
+
+
 class CustomerFilterSet(WagtailFilterSet):
     account = AccountFilter(
         label=_("Seller account"), queryset=SellerAccount.objects.none(), widget=forms.CheckboxSelectMultiple
@@ -201,6 +228,25 @@ class CustomerFilterSet(WagtailFilterSet):
     has_negative_feedback = YesNoFilter(label=_("Has negative feedback"), condition=Q(negative_feedbacks__gt=0))
     used_promo_code = YesNoFilter(label=_("Used a promo code"), condition=Q(promo_codes_used__gt=0))
     on_watchlist = YesNoFilter(label=_("On the watchlist"), condition=Q(watchlist_entry__isnull=False))
+    # Buyer insight (docs/concepts/buyer-insight.md).
+    rfm_group = django_filters.MultipleChoiceFilter(
+        label=_("RFM group"),
+        field_name="score__rfm_group",
+        choices=RfmGroup.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    repeat_buyer = YesNoFilter(label=_("Repeat buyer"), condition=Q(orders_count__gte=2))
+    average_order_value = BoundedRangeFilter(
+        label=_("Average order value"), field_name="average_order_value", widget=NumberRangeWidget
+    )
+    return_rate = BoundedRangeFilter(label=_("Return rate (%)"), field_name="return_rate", widget=NumberRangeWidget)
+    days_since_last_order = DaysSinceFilter(label=_("Days since last order"), widget=NumberRangeWidget)
+    expected_spend = BoundedRangeFilter(
+        label=_("Expected spend, 12 months"), field_name="score__expected_spend", widget=NumberRangeWidget
+    )
+    probability_active = PercentRangeFilter(
+        label=_("Probability active (%)"), field_name="score__probability_active", widget=NumberRangeWidget
+    )
 
     class Meta:
         model = Customer

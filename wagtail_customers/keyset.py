@@ -41,18 +41,33 @@ class Position:
 
 
 def _key_field(path):
-    """The model field at the end of a ``__`` path (``account__name`` -> SellerAccount.name)."""
+    """The model field at the end of a ``__`` path (``account__name`` -> SellerAccount.name); for a column the
+    database computes (``GeneratedField``), the field it is read as."""
     model, field = Customer, None
     for part in path.split("__"):
         field = model._meta.get_field(part)
         model = field.related_model or model
-    return field
+    return field.output_field if getattr(field, "generated", False) else field
+
+
+def _key_is_nullable(path):
+    """Can the key be NULL: a nullable field, or one read through a row that may be missing (a customer's
+    scores, ``score__…``: a customer no refresh has scored yet has none, and the LEFT JOIN gives NULL)."""
+    *relations, last = path.split("__")
+    model = Customer
+    for part in relations:
+        relation = model._meta.get_field(part)
+        if relation.null or (relation.one_to_one and not relation.concrete):
+            return True
+        model = relation.related_model
+    return model._meta.get_field(last).null
 
 
 def _row_value(row, path):
     value = row
     for part in path.split("__"):
-        value = getattr(value, part) if value is not None else None
+        # A missing one-to-one row (no scores yet) reads as NULL, as the query's LEFT JOIN gives it.
+        value = getattr(value, part, None) if value is not None else None
     return value
 
 
@@ -114,7 +129,7 @@ def seek(key_path, descending, position, *, forwards=True, nulls_high=True):
     # Where the key's values lie "beyond" the position, as the database orders NULL among them.
     beyond = "lt" if descending else "gt"
     # NULL sorts after every value in this direction (a key that cannot be NULL has none to place).
-    null_is_beyond_values = nulls_high != descending and _key_field(key_path).null
+    null_is_beyond_values = nulls_high != descending and _key_is_nullable(key_path)
     if position.value is None:
         past_key = Q(**{f"{key_path}__isnull": False}) if not null_is_beyond_values else Q(pk__in=[])
         same_key = Q(**{f"{key_path}__isnull": True})

@@ -28,7 +28,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.search import SearchForm
 
-from .columns import COLUMNS
+from .columns import COLUMNS, COLUMNS_BY_NAME
 from .conf import DEFAULTS, get_setting
 from .countries import matching_codes
 from .customer_search import order_found_by, search_filter
@@ -214,11 +214,12 @@ class CustomerListing:
 
     def sort_key(self):
         """``(field path, descending)`` of the sort key (the id breaks ties the other way)."""
-        return SORT_FIELDS[self.ordering.lstrip("-")], self.ordering.startswith("-")
+        column = COLUMNS_BY_NAME[self.ordering.lstrip("-")]
+        # "Days since the last order", descending, is the last order's date ascending.
+        return column.sort_field, self.ordering.startswith("-") != column.inverted
 
     def order_by_fields(self):
-        descending = self.ordering.startswith("-")
-        sort_field = SORT_FIELDS[self.ordering.lstrip("-")]
+        sort_field, descending = self.sort_key()
         # The tie-breaker runs the opposite way so (key DESC, id ASC) indexes serve both directions.
         return (f"-{sort_field}", "pk") if descending else (sort_field, "-pk")
 
@@ -253,7 +254,8 @@ class CustomerListing:
 
     @cached_property
     def queryset(self):
-        return self.filtered_queryset.select_related("account").order_by(*self.order_by_fields())
+        # The scores come along (a LEFT JOIN on their key, for the page's rows only): the insight columns read them.
+        return self.filtered_queryset.select_related("account", "score").order_by(*self.order_by_fields())
 
     @cached_property
     def narrows_beyond_accounts(self):

@@ -17,7 +17,11 @@ own ``export_resource`` uses, compiled once per export into one function (``cell
 in ``row_values``); the resource's standard ``export()`` still works too and passes model instances.
 """
 
+from decimal import Decimal
+
+from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +29,8 @@ from import_export import fields, resources, widgets
 
 from ..columns import COLUMNS_BY_NAME
 from ..conf import get_setting
-from ..models import Customer, Order, OrderStatus, RateSource
+from ..insight.display import days_since, yes_no_text
+from ..models import Customer, Order, OrderStatus, RateSource, RfmGroup
 from ..models.accounts import Channel
 from ..models.customers import customer_label
 from ..models.orders import FulfilmentStatus
@@ -129,7 +134,7 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
     knowing whether it is complete."""
 
     #: Fields holding amounts in the seller account's currency.
-    money_fields = ("amount_spent", "discount_total")
+    money_fields = ("amount_spent", "discount_total", "average_order_value", "expected_spend")
     #: Fields added after the first amount field whenever an export has one, in this order.
     currency_fields = ("currency", "unconverted_orders")
 
@@ -149,6 +154,18 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
     returned_units = _column_field("returned_units", widget=INTEGER)
     account = _column_field("account", attribute="account__name")
     last_order_at = _column_field("last_order_at", widget=DATETIME)
+    # Buyer insight (docs/concepts/buyer-insight.md); the scores are empty until a refresh scores the customer.
+    average_order_value = _column_field("average_order_value", widget=DECIMAL)
+    repeat_buyer = _column_field("repeat_buyer", attribute="orders_count")
+    days_since_last_order = _column_field("days_since_last_order", attribute="last_order_at", widget=INTEGER)
+    return_rate = fields.Field(attribute="return_rate", column_name=_("Return rate (%)"), widget=DECIMAL)
+    rfm_group = _column_field("rfm_group", attribute="score__rfm_group")
+    rfm_score = _column_field("rfm_score", attribute="score__rfm_code", widget=INTEGER)
+    expected_orders = _column_field("expected_orders", attribute="score__expected_orders", widget=DECIMAL)
+    expected_spend = _column_field("expected_spend", attribute="score__expected_spend", widget=DECIMAL)
+    probability_active = fields.Field(
+        attribute="score__probability_active", column_name=_("Probability active (%)"), widget=DECIMAL
+    )
     currency = fields.Field(attribute="account__currency", column_name=_("Currency"), widget=TEXT)
     unconverted_orders = fields.Field(
         attribute="unconverted_orders", column_name=_("Orders without exchange rate"), widget=INTEGER
@@ -157,6 +174,10 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
     row_values = {
         "address": ("address_line1", "address_line2"),
         "name": ("name", "email", "external_id", "identity_key"),
+        "repeat_buyer": ("orders_count",),
+        "days_since_last_order": ("last_order_at",),
+        "rfm_group": ("score__rfm_group",),
+        "probability_active": ("score__probability_active",),
     }
 
     class Meta:
@@ -179,10 +200,30 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
         external_id, identity_key = value_of(row, "external_id"), value_of(row, "identity_key")
         return str(customer_label(name, email, external_id, identity_key, value_of(row, "id")))
 
+    @cached_property
+    def now(self):
+        # One moment per file: every row's "days since" counts from it.
+        return timezone.now()
+
+    def dehydrate_repeat_buyer(self, row):
+        return yes_no_text((value_of(row, "orders_count") or 0) >= 2)
+
+    def dehydrate_days_since_last_order(self, row):
+        return days_since(value_of(row, "last_order_at"), self.now)
+
+    def dehydrate_rfm_group(self, row):
+        group = value_of(row, "score__rfm_group")
+        return str(RFM_GROUP_LABELS.get(group, group or ""))
+
+    def dehydrate_probability_active(self, row):
+        probability = value_of(row, "score__probability_active")
+        return None if probability is None else (probability * 100).quantize(Decimal("0.01"))
+
     def dehydrate_address(self, row):
         return ", ".join(part for part in (value_of(row, "address_line1"), value_of(row, "address_line2")) if part)
 
 
+RFM_GROUP_LABELS = dict(RfmGroup.choices)
 STATUS_LABELS = dict(OrderStatus.choices)
 FULFILMENT_LABELS = dict(FulfilmentStatus.choices)
 CHANNEL_LABELS = dict(Channel.choices)

@@ -3,7 +3,7 @@
 import django.db.models.expressions
 import django.db.models.functions.comparison
 import django.db.models.functions.math
-from decimal import Decimal
+import wagtail_customers.models.expressions
 from django.db import migrations, models
 
 
@@ -17,12 +17,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='average_order_value',
-            field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('amount_spent'), '*', models.Value(Decimal('1.0'))), '/', django.db.models.functions.comparison.NullIf(django.db.models.expressions.CombinedExpression(models.F('orders_count'), '-', models.F('unconverted_orders')), 0)), 2), null=True, output_field=models.DecimalField(decimal_places=2, max_digits=16), verbose_name='average order value'),
+            field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(wagtail_customers.models.expressions.Fractional(models.F('amount_spent')), '/', django.db.models.functions.comparison.NullIf(django.db.models.expressions.CombinedExpression(models.F('orders_count'), '-', models.F('unconverted_orders')), 0)), 2), null=True, output_field=models.DecimalField(decimal_places=2, max_digits=16), verbose_name='average order value'),
         ),
         migrations.AddField(
             model_name='customer',
             name='return_rate',
-            field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('returned_units'), '*', models.Value(Decimal('100.0'))), '/', django.db.models.functions.comparison.NullIf(models.F('units'), 0)), 1), null=True, output_field=models.DecimalField(decimal_places=1, max_digits=12), verbose_name='return rate (%)'),
+            field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(wagtail_customers.models.expressions.Fractional(django.db.models.expressions.CombinedExpression(models.F('returned_units'), '*', models.Value(100))), '/', django.db.models.functions.comparison.NullIf(models.F('units'), 0)), 1), null=True, output_field=models.DecimalField(decimal_places=1, max_digits=12), verbose_name='return rate (%)'),
         ),
         migrations.AddField(
             model_name='customerscore',

@@ -1,11 +1,12 @@
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import F, Value
+from django.db.models import F
 from django.db.models.functions import NullIf, Round
 from django.utils.translation import gettext_lazy as _
 
 from .accounts import SellerAccount
+from .expressions import Fractional
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "default": Decimal("0")}
 
@@ -97,18 +98,15 @@ class Customer(models.Model):
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
     # Figures derived from the statistics, computed by the database whenever the statistics change (so they are
     # always current and rebuilt with them) and stored so that the listing sorts them through an index.
-    # ``* 1.0``: SQLite divides two whole numbers as whole numbers.
     average_order_value = models.GeneratedField(
-        expression=Round(
-            F("amount_spent") * Value(Decimal("1.0")) / NullIf(F("orders_count") - F("unconverted_orders"), 0), 2
-        ),
+        expression=Round(Fractional(F("amount_spent")) / NullIf(F("orders_count") - F("unconverted_orders"), 0), 2),
         output_field=models.DecimalField(max_digits=16, decimal_places=2),
         db_persist=True,
         null=True,
         verbose_name=_("average order value"),
     )
     return_rate = models.GeneratedField(
-        expression=Round(F("returned_units") * Value(Decimal("100.0")) / NullIf(F("units"), 0), 1),
+        expression=Round(Fractional(F("returned_units") * 100) / NullIf(F("units"), 0), 1),
         output_field=models.DecimalField(max_digits=12, decimal_places=1),
         db_persist=True,
         null=True,

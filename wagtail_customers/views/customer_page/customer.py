@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...compat import tabs_attrs
+from ...insight.display import percent_text
 from ...permissions import Action
 from ...services.personal_data import mask_customer
 from . import details
@@ -82,6 +83,8 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
             promo_codes=codes,
             more_promo_codes=more_codes,
             return_rate=details.return_rate(customer),
+            return_rate_text=percent_text(details.return_rate(customer)),
+            insight=details.insight(customer),
             chart=details.spend_chart(customer),
             watchlist_entry=watchlist_entry(customer),
             can_manage_watchlist=Action.MANAGE_WATCHLIST in self.actions,

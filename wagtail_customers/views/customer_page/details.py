@@ -11,9 +11,11 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from ...countries import country_name
-from ...models import Customer, Order, PromoCodeUsage
+from ...insight.display import days_since, percent_text
+from ...models import Customer, CustomerScore, LifetimeValueFit, Order, PromoCodeUsage
 from ...services.personal_data import HiddenValue, is_hidden, is_masked
 
 ADDRESS_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name != "ship_phone")
@@ -80,10 +82,29 @@ def promo_codes(customer):
 
 
 def return_rate(customer):
-    """Returned units over units bought (orders not cancelled), in percent; ``None`` with no units."""
-    if customer.units <= 0:
-        return None
-    return (Decimal(customer.returned_units) * 100 / customer.units).quantize(Decimal("0.1"))
+    """Returned units over units bought (orders not cancelled), in percent (the stored figure); ``None`` with
+    no units."""
+    return customer.return_rate if customer.units > 0 else None
+
+
+def insight(customer):
+    """The Buyer insight panel: the customer's scores (None until a refresh scores them), the account's
+    latest model fit, and the figures as text."""
+    score = CustomerScore.objects.filter(customer_id=customer.pk).first()
+    fit = LifetimeValueFit.objects.filter(account_id=customer.account_id).first()
+    probability = score.probability_active if score else None
+    return {
+        "score": score,
+        "fit": fit,
+        "group_class": score.rfm_group.replace("_", "-") if score else "",
+        "days_since_last_order": days_since(customer.last_order_at, timezone.now()),
+        "expected_orders": (
+            number_format(score.expected_orders, decimal_pos=1, use_l10n=True)
+            if score and score.expected_orders is not None
+            else ""
+        ),
+        "probability_active": percent_text(probability * 100, decimals=0) if probability is not None else "",
+    }
 
 
 @dataclass(frozen=True)

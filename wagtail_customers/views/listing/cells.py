@@ -283,3 +283,15 @@ def dropdown_item_html(item, wagtail_7_0):
         icon=icon_html(item.icon_name) if item.icon_name else "",
         label=item.label,
     )
+
+
+def rfm_group_cell_html(context):
+    """The RFM group as Wagtail's status tag (``{% status %}``), with a class per group for its colour."""
+    value = context["value"]
+    if value is None:
+        return td_html(context["column"].classname, "")
+    group, label = value
+    return td_html(
+        context["column"].classname,
+        format_html('<span class="w-status wc-rfm wc-rfm--{}">{}</span>', group.replace("_", "-"), label),
+    )

@@ -29,6 +29,7 @@ from wagtail.admin.ui.tables import (
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from ...countries import country_name
+from ...insight.display import FIGURE_ACCESSORS, INSIGHT_TEXTS, score_of
 from ...money import format_money
 from ...services.personal_data import PERSONAL_SORTS, is_hidden
 from . import cells
@@ -36,6 +37,8 @@ from . import cells
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
 MONEY_COLUMNS = {"amount_spent", "discount_total"}
 DATE_COLUMNS = {"last_order_at"}
+#: Amounts that are averages or predictions: no "incomplete" mark (they are over the converted orders only).
+FIGURE_MONEY_COLUMNS = {"average_order_value", "expected_spend"}
 
 
 #: A customer id no real row has, standing for the id in a URL reversed once per page (``RowUrl``).
@@ -144,6 +147,37 @@ class MoneyColumn(Column):
 
     def render_cell_html(self, instance, parent_context):
         return cells.money_cell_html(self.get_cell_context_data(instance, parent_context))
+
+
+class FigureMoneyColumn(MoneyColumn):
+    """An average or a predicted amount: over the orders whose money is known, so never marked incomplete."""
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["unconverted_orders"] = 0
+        return context
+
+
+class InsightTextColumn(TextColumn):
+    """A figure from the customer's scores or statistics, as text (``insight_cells``)."""
+
+    def __init__(self, name, *, text_of, **kwargs):
+        self.text_of = text_of
+        super().__init__(name, **kwargs)
+
+    def get_value(self, instance):
+        return self.text_of(instance)
+
+
+class RfmGroupColumn(Column):
+    """The RFM group as a status tag (Wagtail's ``w-status``), empty until the customer is scored."""
+
+    def render_cell_html(self, instance, parent_context):
+        return cells.rfm_group_cell_html(self.get_cell_context_data(instance, parent_context))
+
+    def get_value(self, instance):
+        score = score_of(instance)
+        return (score.rfm_group, score.get_rfm_group_display()) if score else None
 
 
 class CountryColumn(TextColumn):
@@ -296,6 +330,12 @@ def table_column(customer_column, context):
         return CountryColumn(name, **options)
     if name == "account":
         return TextColumn(name, accessor="account.name", **options)
+    if name in FIGURE_MONEY_COLUMNS:
+        return FigureMoneyColumn(name, accessor=FIGURE_ACCESSORS[name], **options)
+    if name == "rfm_group":
+        return RfmGroupColumn(name, **options)
+    if name in INSIGHT_TEXTS:
+        return InsightTextColumn(name, text_of=INSIGHT_TEXTS[name](), **options)
     return TextColumn(name, **options)
 
 

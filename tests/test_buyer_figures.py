@@ -1,0 +1,212 @@
+"""The buyer-insight figures on the listing: average order value, repeat buyer, days since the last order, return
+rate, the RFM scores and groups and the predicted value, as columns, sorts, filters (the RFM group as chips) and
+export columns.
+
+The stored figures are checked against an independent computation from the orders and their lines (not the
+statistics) on the UCI Online Retail sample imported as a seller would, which has cancellations and returns.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.export_support import (
+    ALL_COLUMNS,
+    START_URL,
+    as_csv_text,
+    expected_cells,
+    export_headings,
+    exported_columns,
+    exporter,
+    read_csv,
+    response_bytes,
+)
+from tests.listing_support import column_labels, row_ids
+from wagtail_customers.importers import run_import
+from wagtail_customers.listing import CustomerListing
+from wagtail_customers.models import (
+    Customer,
+    CustomerScore,
+    ListingPreference,
+    Order,
+    OrderLine,
+    OrderStatus,
+    RfmGroup,
+    SellerAccount,
+)
+from wagtail_customers.services.lifetime_value_fit import refit_account
+from wagtail_customers.services.scores import refresh_scores
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE = "online_retail/online_retail_random2709rows.csv"
+INSIGHT_COLUMNS = ALL_COLUMNS[ALL_COLUMNS.index("average_order_value") :]
+
+
+@pytest.fixture
+def retail(realdata, superuser):
+    account = SellerAccount.objects.create(name="UK wholesale", channel="website", currency="GBP")
+    report = run_import(account, (realdata / SAMPLE).read_bytes(), format_name="online_retail")
+    assert report.errors == []
+    # Scored and fitted as of the day after the sample's last order (2011), so that the predictions are not all
+    # those of buyers gone for fifteen years.
+    as_of = Order.objects.latest("placed_at").placed_at + timedelta(days=1)
+    refresh_scores(now=as_of)
+    refit_account(account, now=as_of)
+    return account
+
+
+def independent_figures():
+    """{customer id: (average order value, return rate)} from the orders and their lines."""
+    spent, priced, units, returned = defaultdict(Decimal), defaultdict(int), defaultdict(int), defaultdict(int)
+    for order in Order.objects.values("customer_id", "account_total", "account_refunded"):
+        if order["account_total"] is not None:
+            spent[order["customer_id"]] += order["account_total"] - order["account_refunded"]
+            priced[order["customer_id"]] += 1
+    for line in OrderLine.objects.values("order__customer_id", "order__status", "quantity", "returned_quantity"):
+        customer_id = line["order__customer_id"]
+        returned[customer_id] += line["returned_quantity"]
+        if line["order__status"] != OrderStatus.CANCELLED:
+            units[customer_id] += line["quantity"]
+    return {
+        pk: (
+            spent[pk] / priced[pk] if priced[pk] else None,
+            Decimal(returned[pk]) * 100 / units[pk] if units[pk] > 0 else None,
+        )
+        for pk in Customer.objects.values_list("pk", flat=True)
+    }
+
+
+def test_average_order_value_and_return_rate_equal_an_independent_computation(retail):
+    expected = independent_figures()
+    stored = dict(Customer.objects.values_list("pk", "average_order_value"))
+    rates = dict(Customer.objects.values_list("pk", "return_rate"))
+    assert len(expected) > 100
+    for pk, (average, rate) in expected.items():
+        assert (stored[pk] is None) == (average is None), pk
+        assert average is None or abs(stored[pk] - average) <= Decimal("0.005"), (pk, stored[pk], average)
+        if rate is not None:
+            assert abs(rates[pk] - rate) <= Decimal("0.05"), (pk, rates[pk], rate)
+    # The sample has returns: some rates are above 0.
+    assert any(rate for rate in rates.values())
+
+
+def test_the_figures_follow_new_orders_without_a_rebuild(retail):
+    buyer = Customer.objects.filter(orders_count=1, unconverted_orders=0).order_by("pk").first()
+    before = buyer.average_order_value
+    Customer.objects.filter(pk=buyer.pk).update(orders_count=2, amount_spent=buyer.amount_spent + before * 3)
+    buyer.refresh_from_db()
+    assert buyer.average_order_value == (before * 4 / 2).quantize(Decimal("0.01"))
+
+
+def test_filters_select_exactly_the_customers_the_figures_say(client, retail, superuser):
+    client.force_login(superuser)
+    now = timezone.now()
+    customers = list(Customer.objects.select_related("score"))
+    # The sample's orders are from 2010-2011: a threshold in the middle of its buyers' days since their last order.
+    middle = sorted((now - c.last_order_at).days for c in customers)[len(customers) // 2]
+    # The sample's model finds nearly every buyer alive (one-time buyers are, in BG/NBD): some made less likely.
+    CustomerScore.objects.filter(pk__in=[c.pk for c in customers[::3]]).update(probability_active=Decimal("0.3"))
+    customers = list(Customer.objects.select_related("score"))
+    threshold = 50
+    cases = {
+        "repeat_buyer=yes": lambda c: c.orders_count >= 2,
+        "repeat_buyer=no": lambda c: c.orders_count < 2,
+        "average_order_value_min=100&average_order_value_max=400": lambda c: (
+            c.average_order_value is not None and 100 <= c.average_order_value <= 400
+        ),
+        "return_rate_min=1": lambda c: c.return_rate is not None and c.return_rate >= 1,
+        f"days_since_last_order_min={middle}": lambda c: c.last_order_at <= now - timedelta(days=middle),
+        f"days_since_last_order_max={middle}": lambda c: c.last_order_at > now - timedelta(days=middle + 1),
+        "rfm_group=champions&rfm_group=hibernating": lambda c: (
+            hasattr(c, "score") and c.score.rfm_group in (RfmGroup.CHAMPIONS, RfmGroup.HIBERNATING)
+        ),
+        "expected_spend_min=50": lambda c: (
+            hasattr(c, "score") and c.score.expected_spend is not None and c.score.expected_spend >= 50
+        ),
+        f"probability_active_min={threshold}": lambda c: (
+            hasattr(c, "score")
+            and c.score.probability_active is not None
+            and c.score.probability_active * 100 >= threshold
+        ),
+    }
+    for query, wanted in cases.items():
+        expected = {c.pk for c in customers if wanted(c)}
+        shown = set(row_ids(client.get(f"/admin/customers/?{query}&per_page=100&ordering=-amount_spent")))
+        # One page of 100 rows: compare with the first 100 of the expected set in the same order.
+        listing = CustomerListing(superuser, "all", QueryDict(query))
+        assert set(listing.filtered_queryset.values_list("pk", flat=True)) == expected, query
+        assert shown <= expected and len(shown) == min(len(expected), 100), query
+        assert 0 < len(expected) < len(customers), query
+
+
+def test_the_rfm_group_filter_shows_as_chips(client, retail, superuser):
+    client.force_login(superuser)
+    response = client.get("/admin/customers/?rfm_group=champions&rfm_group=at_risk")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-w-active-filter-id="id_rfm_group"' in html or "id_rfm_group" in html
+    assert html.count("Champions") >= 1 and html.count("At risk") >= 1
+    # An unknown group is an invalid value that drops only its own filter, never an error.
+    assert client.get("/admin/customers/?rfm_group=nonsense").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "column, key",
+    [
+        ("average_order_value", lambda c: c.average_order_value),
+        ("return_rate", lambda c: c.return_rate),
+        ("rfm_score", lambda c: int(c.score.rfm) if hasattr(c, "score") else None),
+        ("expected_spend", lambda c: c.score.expected_spend if hasattr(c, "score") else None),
+        ("days_since_last_order", lambda c: -c.last_order_at.timestamp()),
+    ],
+)
+def test_each_figure_sorts_the_listing(client, retail, superuser, column, key):
+    client.force_login(superuser)
+    by_pk = {c.pk: c for c in Customer.objects.select_related("score")}
+    for ordering in (column, f"-{column}"):
+        values = [key(by_pk[pk]) for pk in row_ids(client.get(f"/admin/customers/?ordering={ordering}&per_page=50"))]
+        known = [value for value in values if value is not None]
+        assert len(known) > 10, ordering
+        assert known == sorted(known, reverse=ordering.startswith("-")), ordering
+
+
+def test_every_figure_column_renders_with_a_constant_number_of_queries(client, retail, superuser):
+    ListingPreference.objects.create(user=superuser, columns=["name", *INSIGHT_COLUMNS])
+    client.force_login(superuser)
+    client.get("/admin/customers/")  # the session, the site and the menus' first reads
+    counts = []
+    for per_page in (10, 100):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/admin/customers/?per_page={per_page}&ordering=-expected_spend")
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    labels = column_labels(response)
+    for label in ("Average order value", "Repeat buyer", "Days since last order", "Return rate", "RFM group"):
+        assert label in labels
+    html = response.content.decode()
+    assert 'class="w-status wc-rfm wc-rfm--' in html
+    # Percentages and a three-digit RFM code show as such.
+    assert " %</td>" in html
+
+
+def test_exports_carry_the_figures_cell_by_cell(client, retail):
+    columns = ALL_COLUMNS
+    user = exporter("figures", retail, columns=columns)
+    client.force_login(user)
+    response = client.post(START_URL, {"format": "csv", "scope": "all", "tab": "all"})
+    assert response.status_code == 200
+    rows = read_csv(response_bytes(response))
+    assert rows[0] == export_headings(columns)
+    listing = CustomerListing(user, "all", {}).queryset
+    expected = [[as_csv_text(v) for v in expected_cells(c, exported_columns(columns))] for c in listing]
+    # After the name: the sample's buyers have none, and the file names them by buyer id (tested elsewhere).
+    assert [row[1:] for row in rows[1:]] == [row[1:] for row in expected]
+    assert CustomerScore.objects.filter(account=retail).exists()
