@@ -15,11 +15,13 @@ from wagtail.models import ModelLogEntry
 
 from tests.customer_page_support import staff_user
 from tests.factories import moment, order_data
-from wagtail_customers.models import EventKind, Order, OrderEvent, WatchlistEntry
+from wagtail_customers.models import CustomerScore, EventKind, Order, OrderEvent, WatchlistEntry
 from wagtail_customers.services.access_request import CSV_FILES, JSON_NAME
 from wagtail_customers.services.erasure import erase_customer
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.inputs import FeedbackData
+from wagtail_customers.services.lifetime_value_fit import refit_account
+from wagtail_customers.services.scores import refresh_scores
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +92,7 @@ def read_csv(archive, name):
     return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
-def test_the_zip_holds_one_json_document_and_six_csv_files(admin_client, ada, others):
+def test_the_zip_holds_one_json_document_and_seven_csv_files(admin_client, ada, others):
     response, archive = download(admin_client, ada.pk)
     assert sorted(archive.namelist()) == sorted([JSON_NAME, *CSV_FILES])
     assert response["Content-Type"] == "application/zip"
@@ -106,6 +108,7 @@ def test_json_document(admin_client, ada, others):
     document = json.loads(archive.read(JSON_NAME))
     assert list(document) == [
         "format", "version", "generated_at", "customer", "orders", "timeline", "watchlist", "merged_customers",
+        "buyer_insight",
     ]  # fmt: skip
     assert document["format"] == "wagtail-customers access request" and document["version"] == 1
     assert document["generated_at"].endswith("+00:00")
@@ -328,3 +331,26 @@ def test_a_duplicate_merged_into_the_customer_is_included_until_the_merge_is_und
     undo_merge(merge)
     _, archive = download(admin_client, ada.pk)
     assert json.loads(archive.read(JSON_NAME))["merged_customers"] == []
+
+
+def test_the_profile_the_buyer_insight_makes_is_included_once_scored(admin_client, ada, others):
+    _, archive = download(admin_client, ada.pk)
+    assert json.loads(archive.read(JSON_NAME))["buyer_insight"] == []
+    assert read_csv(archive, "buyer_insight.csv") == []
+    refresh_scores()
+    refit_account(ada.account)
+    ada.refresh_from_db()
+    score = CustomerScore.objects.get(customer=ada)
+    _, archive = download(admin_client, ada.pk)
+    [profile] = json.loads(archive.read(JSON_NAME))["buyer_insight"]
+    assert profile["rfm_group"] == score.rfm_group
+    assert (profile["recency_score"], profile["frequency_score"], profile["monetary_score"]) == (
+        score.recency_score,
+        score.frequency_score,
+        score.monetary_score,
+    )
+    assert profile["average_order_value"] == {"amount": str(ada.average_order_value), "currency": "USD"}
+    assert profile["scored_at"].endswith("+00:00")
+    [row] = read_csv(archive, "buyer_insight.csv")
+    assert row["rfm_group"] == score.rfm_group and row["currency"] == "USD"
+    assert row["average_order_value"] == str(ada.average_order_value)

@@ -1,9 +1,9 @@
 """Answering an access request (GDPR art. 15): everything held about one customer, as one zip.
 
 The zip holds ``personal-data.json`` (one document with every fact, nested: the customer, their orders
-with lines, promo codes and feedback, the timeline, the watchlist entry) and the same facts flat, as
-CSV files a spreadsheet opens: ``customer.csv``, ``orders.csv``, ``order_lines.csv``, ``timeline.csv``
-and ``watchlist.csv``.
+with lines, promo codes and feedback, the timeline, the watchlist entry, the profile the buyer-insight scores
+make of them) and the same facts flat, as CSV files a spreadsheet opens: ``customer.csv``, ``orders.csv``,
+``order_lines.csv``, ``timeline.csv``, ``watchlist.csv`` and ``buyer_insight.csv``.
 
 Stable on purpose, so a seller can answer the next request the same way and a script can read it:
 
@@ -30,7 +30,16 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from ..exports.writers import CSV_BOM, csv_cell
-from ..models import CustomerMerge, Order, OrderEvent, OrderLine, PromoCodeUsage
+from ..models import (
+    CustomerMerge,
+    CustomerScore,
+    FitStatus,
+    LifetimeValueFit,
+    Order,
+    OrderEvent,
+    OrderLine,
+    PromoCodeUsage,
+)
 from .ingestion import CUSTOMER_DETAIL_FIELDS
 
 #: The document's ``format`` and ``version``: bump the version when a key changes meaning or goes.
@@ -136,6 +145,31 @@ def watchlist_documents(customer):
     return [{"added_at": iso(watched.created_at), "note": watched.note}]
 
 
+def insight_documents(customer):
+    """The profile made of the customer (GDPR art. 15(1)(h)): the figures, the RFM scores and group and the
+    predicted value, with when they were worked out; empty before the first scoring."""
+    score = CustomerScore.objects.filter(customer_id=customer.pk).first()
+    if score is None:
+        return []
+    currency = customer.account.currency
+    fit = LifetimeValueFit.objects.filter(account_id=customer.account_id, status=FitStatus.FITTED).first()
+    return [
+        {
+            "scored_at": iso(score.scored_at),
+            "average_order_value": money(customer.average_order_value, currency),
+            "return_rate_percent": None if customer.return_rate is None else str(customer.return_rate),
+            "recency_score": score.recency_score,
+            "frequency_score": score.frequency_score,
+            "monetary_score": score.monetary_score,
+            "rfm_group": score.rfm_group,
+            "expected_orders_12_months": None if score.expected_orders is None else str(score.expected_orders),
+            "expected_spend_12_months": money(score.expected_spend, currency),
+            "probability_active": None if score.probability_active is None else str(score.probability_active),
+            "model_fitted_at": iso(fit.fitted_at) if fit and score.expected_orders is not None else None,
+        }
+    ]
+
+
 def merged_customer_documents(customer):
     """The duplicates merged into ``customer`` (services/merge.py): the details the merge keeps of each, for undo.
 
@@ -177,6 +211,7 @@ def access_document(customer, *, now=None):
         "timeline": [event_document(event) for event in events],
         "watchlist": watchlist_documents(customer),
         "merged_customers": merged_customer_documents(customer),
+        "buyer_insight": insight_documents(customer),
     }
 
 
@@ -292,6 +327,35 @@ def merged_customer_rows(document):
     return header, [[entry[name] for name in header] for entry in document["merged_customers"]]
 
 
+#: The money keys of a ``buyer_insight`` entry (their CSV cells are the amount; the currency is the customer's).
+INSIGHT_AMOUNTS = ("average_order_value", "expected_spend_12_months")
+
+
+def insight_rows(document):
+    header = [
+        "scored_at",
+        "average_order_value",
+        "return_rate_percent",
+        "recency_score",
+        "frequency_score",
+        "monetary_score",
+        "rfm_group",
+        "expected_orders_12_months",
+        "expected_spend_12_months",
+        "probability_active",
+        "model_fitted_at",
+        "currency",
+    ]
+    currency = document["customer"]["statistics"]["amount_spent"]["currency"]
+    return header, [
+        [
+            *(_amount(entry[name]) if name in INSIGHT_AMOUNTS else entry[name] for name in header[:-1]),
+            currency,
+        ]
+        for entry in document["buyer_insight"]
+    ]
+
+
 #: File name -> the function that flattens the document into ``(header, rows)``.
 CSV_FILES = {
     "customer.csv": customer_rows,
@@ -300,6 +364,7 @@ CSV_FILES = {
     "timeline.csv": timeline_rows,
     "watchlist.csv": watchlist_rows,
     "merged_customers.csv": merged_customer_rows,
+    "buyer_insight.csv": insight_rows,
 }
 
 
