@@ -449,6 +449,7 @@ def test_the_beat_schedule_names_registered_tasks():
         "wagtail_customers.sync_due_connections",
         "wagtail_customers.refresh_buyer_insight",
         "wagtail_customers.send_alert_digests",
+        "wagtail_customers.apply_watchlist_rules",
     }
     for entry in BEAT_SCHEDULE.values():
         assert entry["task"] in current_app.tasks
