@@ -51,6 +51,8 @@ if os.environ.get("WC_WORKER_PG_NAME"):
     DATABASES["default"]["NAME"] = os.environ["WC_WORKER_PG_NAME"]
 if os.environ.get("WC_WORKER_BROKER_URL"):
     CELERY_BROKER_URL = os.environ["WC_WORKER_BROKER_URL"]
+    # Chunked exports' chords count their finished chunks there (exports/chunks.py).
+    CELERY_RESULT_BACKEND = os.environ["WC_WORKER_BROKER_URL"]
     CELERY_TASK_ALWAYS_EAGER = False
 if os.environ.get("WC_WORKER_MEDIA_ROOT"):
     MEDIA_ROOT = os.environ["WC_WORKER_MEDIA_ROOT"]

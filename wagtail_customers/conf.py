@@ -37,6 +37,9 @@ DEFAULTS = {
     "PRIVATE_STORAGE_ROOT": None,
     # Rows fetched from the database per round trip while exporting.
     "EXPORT_CHUNK_SIZE": 2000,
+    # Export jobs with more rows than this are split into chunks of this many rows, written in parallel by
+    # the Celery workers and joined in order (exports/chunks.py); None: never split.
+    "EXPORT_CHUNK_ROWS": 50_000,
     # An export job records its progress (its heartbeat) every this many rows.
     "EXPORT_PROGRESS_ROWS": 1000,
     # A running export job with no heartbeat for this many seconds is stale: retried, or failed.

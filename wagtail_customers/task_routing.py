@@ -29,6 +29,8 @@ DEFAULT_QUEUES = tuple(DEFAULT_TASK_QUEUES.values())
 #: (tests/test_task_routing.py fails for a registered plugin task missing here).
 TASK_KINDS = {
     "wagtail_customers.run_export_job": "exports",
+    "wagtail_customers.write_export_chunk": "exports",
+    "wagtail_customers.join_export_chunks": "exports",
     "wagtail_customers.run_import_job": "imports",
     "wagtail_customers.sync_connection": "sync",
     "wagtail_customers.sync_due_connections": "sync",

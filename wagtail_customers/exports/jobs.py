@@ -201,12 +201,7 @@ def run_job(job):
     for the user, ``JobSuperseded`` when the attempt lost the job, or the underlying error."""
     user = job.user
     spec = ExportSpec.from_params(job.params)
-    allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
-    lost = set(job.account_ids) - allowed
-    if not allowed or lost:
-        raise ExportFailed(
-            _("Your permission to export these customers changed since you asked for this export. Start it again.")
-        )
+    check_still_allowed(job)
     # The rows from the read replica, when the site has one; the job's progress and result go to the primary.
     with spec.activate(), reading_from_replica():
         export = CustomerExport(user, spec)
@@ -214,6 +209,12 @@ def run_job(job):
         if spec.file_format == "xlsx" and total > XLSX_MAX_ROWS:
             raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead."))
         _owned(job).update(total_rows=total, heartbeat_at=timezone.now())
+        from .chunks import chunking_applies, start_chunks
+
+        if chunking_applies(total):
+            # Split across the workers (chunks.py); the chord's joining task finishes the job.
+            start_chunks(job, export)
+            return None
         as_csv = spec.file_format != "xlsx"
         rows = _with_heartbeat(export.rows(csv=as_csv), job)
         handle, temp_path = tempfile.mkstemp(prefix="wc-export-", suffix=f".{spec.format.extension}.part")
@@ -227,10 +228,31 @@ def run_job(job):
             except TooManyRowsForExcel:
                 raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead.")) from None
             _heartbeat(job, written)
-            size = os.path.getsize(temp_path)
-            name = _save_file(job, temp_path, spec)
-        finally:
+        except BaseException:
             os.unlink(temp_path)
+            raise
+    try:
+        return complete(job, temp_path, spec, written, export.account_ids)
+    finally:
+        os.unlink(temp_path)
+
+
+def check_still_allowed(job):
+    """Raise ``ExportFailed`` if the job's owner may no longer export every seller account it was asked for."""
+    user = job.user
+    allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+    lost = set(job.account_ids) - allowed
+    if not allowed or lost:
+        raise ExportFailed(
+            _("Your permission to export these customers changed since you asked for this export. Start it again.")
+        )
+
+
+def complete(job, temp_path, spec, written, account_ids):
+    """Save the complete file at ``temp_path`` and mark the job done; returns the job, or raises
+    ``JobSuperseded`` (the saved file deleted again) when the attempt lost it."""
+    size = os.path.getsize(temp_path)
+    name = _save_file(job, temp_path, spec)
     now = timezone.now()
     finished = _owned(job).update(
         state=JobState.DONE,
@@ -238,7 +260,7 @@ def run_job(job):
         size_bytes=size,
         rows_written=written,
         total_rows=written,
-        account_ids=sorted(export.account_ids),
+        account_ids=sorted(account_ids),
         finished_at=now,
         heartbeat_at=now,
         expires_at=now + timedelta(hours=get_setting("EXPORT_EXPIRY_HOURS")),

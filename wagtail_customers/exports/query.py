@@ -207,36 +207,49 @@ class CustomerExport:
             return max(0, min(per_page, total - offset))
         return total
 
-    def rows(self, csv=False):
+    def rows(self, csv=False, pks=None):
         """Rendered rows, in the listing's order; a bounded number of queries whatever the row count.
 
-        ``csv=True``: each cell already CSV text (``writers.write_csv(..., rendered=True)``)."""
+        ``csv=True``: each cell already CSV text (``writers.write_csv(..., rendered=True)``). ``pks``: only
+        these customers, in this order (one chunk of ``ordered_pks()``, see ``chunks.py``)."""
         exporter = self.resource.csv_row_exporter if csv else self.resource.row_exporter
         export_row = exporter(self.field_names)
         seen = self.account_ids
         # Personal data only of the accounts whose personal data the user may see (services/personal_data.py).
         visible = personal_account_ids(self.user)
-        for row in self._value_rows():
+        for row in self._value_rows(pks):
             account_id = row.get("account_id")
             seen.add(account_id)
             yield export_row(row if account_id in visible else mask_row(row))
         seen.discard(None)
 
-    def _value_rows(self):
+    def ordered_pks(self):
+        """The ids of the rows ``rows()`` writes, in the same order (what a chunked export cuts into chunks)."""
+        pks = self.queryset.values_list("pk", flat=True)
+        scope = self.spec.scope
+        if scope == "page":
+            offset, per_page = self._page_window(self._tab_total())
+            return list(pks[offset : offset + per_page])
+        if scope == "selected" and len(self.spec.ids) <= SELECTED_BATCH:
+            return list(pks.filter(pk__in=self.spec.ids))
+        if scope == "selected":
+            return list(self._selected_in_listing_order())
+        return list(pks.iterator(chunk_size=get_setting("EXPORT_CHUNK_SIZE") * 5))
+
+    def _value_rows(self, pks=None):
         keys = self.resource.values_for(self.field_names)
         chunk_size = get_setting("EXPORT_CHUNK_SIZE")
         values = self.queryset.values(*keys)
         scope = self.spec.scope
-        if scope == "page":
+        if pks is not None:
+            yield from _in_given_order(values, iter(pks))
+        elif scope == "page":
             offset, per_page = self._page_window(self._tab_total())
             yield from values[offset : offset + per_page].iterator(chunk_size=chunk_size)
         elif scope == "selected" and len(self.spec.ids) <= SELECTED_BATCH:
             yield from values.filter(pk__in=self.spec.ids).iterator(chunk_size=chunk_size)
         elif scope == "selected":
-            pks = iter(self._selected_in_listing_order())
-            while batch := list(islice(pks, SELECTED_BATCH)):
-                by_pk = {row["id"]: row for row in values.filter(pk__in=batch)}
-                yield from (by_pk[pk] for pk in batch if pk in by_pk)
+            yield from _in_given_order(values, iter(self._selected_in_listing_order()))
         else:
             yield from values.iterator(chunk_size=chunk_size)
 
@@ -264,6 +277,14 @@ class CustomerExport:
         last_page = max(1, -(-total // per_page))
         page = min(max(page, 1), last_page)
         return (page - 1) * per_page, per_page
+
+
+def _in_given_order(values, pks):
+    """The rows of ``values`` with these ids, in the ids' order, fetched in batches of ``SELECTED_BATCH``
+    (rows no longer in the listing are left out)."""
+    while batch := list(islice(pks, SELECTED_BATCH)):
+        by_pk = {row["id"]: row for row in values.filter(pk__in=batch)}
+        yield from (by_pk[pk] for pk in batch if pk in by_pk)
 
 
 def listing_per_page(listing):

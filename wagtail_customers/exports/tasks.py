@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from ..conf import get_setting
 from ..task_routing import QueuedTask
-from . import jobs
+from . import chunks, jobs
 from .notices import send_job_email
 
 logger = logging.getLogger("wagtail_customers.exports")
@@ -40,7 +40,11 @@ def run_export_job(self, job_id):
     if job is None:
         return "skipped"
     try:
-        job = jobs.run_job(job)
+        finished = jobs.run_job(job)
+        if finished is None:
+            # Split into chunks: the chord's join_export_chunks finishes the job (chunks.py).
+            return "chunked"
+        job = finished
     except jobs.JobSuperseded:
         return "superseded"
     except jobs.ExportFailed as error:
@@ -71,6 +75,84 @@ def run_export_job(self, job_id):
         )
     except Exception as error:
         logger.exception("Export job %s failed", job.pk)
+        return _failed(
+            job,
+            _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
+            % {"error": type(error).__name__},
+        )
+    send_job_email(job)
+    return "done"
+
+
+@shared_task(
+    base=QueuedTask,
+    bind=True,
+    name="wagtail_customers.write_export_chunk",
+    # A chunk whose worker is killed is delivered again, alone; it overwrites its own file. The job's
+    # attempt bounds the redeliveries: once the sweeper reclaims the job, its old chunks stop at once.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    soft_time_limit=3600,
+    time_limit=3660,
+)
+def write_export_chunk(self, job_id, attempt, index, pks):
+    """Write one chunk of a chunked export job (``chunks.py``); its result goes to ``join_export_chunks``."""
+    job = chunks.owned_job(job_id, attempt)
+    if job is None:
+        return None
+    try:
+        return chunks.write_chunk(job, index, pks)
+    except jobs.JobSuperseded:
+        return None
+    except TRANSIENT_ERRORS as error:
+        logger.warning("Export job %s chunk %s: %r", job_id, index, error)
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=error, countdown=0 if self.request.is_eager else 5) from error
+        _failed(
+            job,
+            _("The export failed %(attempts)s times (%(error)s). Try again later.")
+            % {"attempts": self.request.retries + 1, "error": type(error).__name__},
+        )
+    except SoftTimeLimitExceeded:
+        _failed(
+            job,
+            _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.")
+            % {"seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")},
+        )
+    except Exception as error:
+        logger.exception("Export job %s chunk %s failed", job_id, index)
+        _failed(
+            job,
+            _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
+            % {"error": type(error).__name__},
+        )
+    return None
+
+
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.join_export_chunks",
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3660,
+    ignore_result=True,
+)
+def join_export_chunks(results, job_id, attempt):
+    """Join a chunked export job's chunk files in order into its file, and finish the job."""
+    job = chunks.owned_job(job_id, attempt)
+    if job is None or any(result is None for result in results):
+        # Superseded, or a chunk failed the job (it said why): only the chunk files are left to delete.
+        chunks.delete_chunk_files(results)
+        return "superseded"
+    try:
+        job = chunks.join_chunks(job, results)
+    except jobs.JobSuperseded:
+        return "superseded"
+    except jobs.ExportFailed as error:
+        return _failed(job, str(error))
+    except Exception as error:
+        logger.exception("Export job %s: joining its chunks failed", job_id)
         return _failed(
             job,
             _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")

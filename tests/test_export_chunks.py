@@ -1,0 +1,189 @@
+"""Chunked exports (exports/chunks.py): the same file as a single-task export, eagerly and on real workers.
+
+Each test exports the same request twice, once as one task (``EXPORT_CHUNK_ROWS`` None) and once split into
+chunks, and compares the files: byte for byte in CSV, cell for cell in XLSX.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from tests.celery_fixtures import wait_for
+from tests.export_support import ALL_COLUMNS, FORMULA_CORPUS, exporter, make_customers, read_csv, read_xlsx
+from tests.factories import order_data
+from wagtail_customers.exports import chunks, jobs
+from wagtail_customers.exports.query import CustomerExport, ExportSpec
+from wagtail_customers.exports.tasks import join_export_chunks, run_export_job, write_export_chunk
+from wagtail_customers.models import Customer, JobState
+from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.storage import private_storage
+
+CHUNK_ROWS = 7
+
+
+def corpus():
+    """The formula corpus, less NUL on PostgreSQL (its text columns cannot hold it)."""
+    if connection.vendor == "postgresql":
+        return [text for text in FORMULA_CORPUS if "\0" not in text]
+    return FORMULA_CORPUS
+
+
+def every_kind_of_cell(account, count=40):
+    """Customers whose rows hold text (formula-like too, accents, quotes, line breaks), numbers, amounts, dates
+    and empty cells."""
+    make_customers(account, count)
+    for i, text in enumerate(corpus()):
+        record_order(account, order_data(f"h{i}", email=f"h{i}@example.com", name=f"n{i}", lines=((1, "5.00"),)))
+        Customer.objects.filter(email=f"h{i}@example.com").update(name=text, email=f"{text}h{i}@example.com")
+    Customer.objects.filter(email="c3@example.com").update(
+        name='Zoë "quoted", with\na line break', city="", amount_spent=Decimal("-12.50")
+    )
+
+
+def set_plugin(settings, **values):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, **values}
+
+
+def new_job(user, file_format, tab="highest-value"):
+    spec = ExportSpec(file_format=file_format, tab=tab, columns=ALL_COLUMNS, query={"ordering": []})
+    job, created = jobs.find_or_create_job(
+        user, spec, total_rows=1, account_ids=[grant.account_id for grant in user.customer_access_grants.all()]
+    )
+    assert created
+    return job
+
+
+def file_of(job):
+    """The finished job's file, then the job removed (so the same request makes a new job next time)."""
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.error
+    with private_storage.open(job.file.name, "rb") as stream:
+        content = stream.read()
+    private_storage.delete(job.file.name)
+    job.delete()
+    return content
+
+
+def export_eagerly(settings, user, file_format, chunk_rows):
+    set_plugin(settings, EXPORT_CHUNK_ROWS=chunk_rows)
+    job = new_job(user, file_format)
+    result = run_export_job.delay(str(job.pk)).get()
+    assert result == ("chunked" if chunk_rows else "done")
+    job.refresh_from_db()
+    return job, file_of(job)
+
+
+def chunk_files():
+    try:
+        return private_storage.listdir("wagtail_customers/exports/chunks")[1]
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_chunked_export_is_the_single_task_export(settings, account, other_account, file_format):
+    every_kind_of_cell(account)
+    make_customers(other_account, 5, prefix="x")
+    user = exporter("chunks", account, other_account)
+    _single_job, single = export_eagerly(settings, user, file_format, None)
+    job, chunked = export_eagerly(settings, user, file_format, CHUNK_ROWS)
+
+    total = 40 + len(corpus()) + 5
+    assert (job.rows_written, job.total_rows, job.attempts) == (total, total, 1)
+    assert sorted(job.account_ids) == sorted([account.pk, other_account.pk])
+    if file_format == "csv":
+        assert chunked == single
+        assert len(read_csv(chunked)) == total + 1
+    else:
+        assert read_xlsx(chunked) == read_xlsx(single)
+        assert len(read_xlsx(chunked)) == total + 1
+    assert chunk_files() == []
+
+
+@pytest.mark.django_db
+def test_small_exports_and_sites_without_a_result_backend_are_not_chunked(settings, account):
+    make_customers(account, 10)
+    user = exporter("unchunked", account)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=10)
+    assert not chunks.chunking_applies(10) and chunks.chunking_applies(11)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_RESULT_BACKEND = None
+    assert not chunks.chunking_applies(11)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    _job, content = export_eagerly(settings, user, "csv", 3)
+    assert len(read_csv(content)) == 11
+
+
+@pytest.mark.django_db
+def test_a_chunk_written_again_overwrites_its_file_and_is_counted_once(settings, account):
+    """What a redelivered chunk (its worker killed) does: the same file, the job's progress unchanged."""
+    every_kind_of_cell(account, 20)
+    user = exporter("again", account)
+    _single_job, single = export_eagerly(settings, user, "csv", None)
+
+    set_plugin(settings, EXPORT_CHUNK_ROWS=CHUNK_ROWS)
+    job = jobs.claim(new_job(user, "csv").pk)
+    pks = CustomerExport(user, ExportSpec.from_params(job.params)).ordered_pks()
+    ranges = [pks[start : start + CHUNK_ROWS] for start in range(0, len(pks), CHUNK_ROWS)]
+    args = [(str(job.pk), job.attempts, index, ids) for index, ids in enumerate(ranges)]
+    results = [write_export_chunk.delay(*arg).get() for arg in args]
+    job.refresh_from_db()
+    assert job.rows_written == len(pks)
+    again = write_export_chunk.delay(*args[1]).get()
+    assert again == results[1]
+    job.refresh_from_db()
+    assert job.rows_written == len(pks)
+
+    assert join_export_chunks.delay(results, str(job.pk), job.attempts).get() == "done"
+    assert file_of(job) == single
+    assert chunk_files() == []
+
+
+@pytest.mark.django_db
+def test_chunks_of_a_superseded_attempt_write_nothing(settings, account):
+    make_customers(account, 12)
+    user = exporter("superseded", account)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=5)
+    job = jobs.claim(new_job(user, "csv").pk)
+    assert write_export_chunk.delay(str(job.pk), job.attempts + 1, 0, [1, 2]).get() is None
+    assert join_export_chunks.delay([None], str(job.pk), job.attempts).get() == "superseded"
+    assert chunk_files() == []
+
+
+# --- on real workers (tests/celery_fixtures.py) --------------------------------------------------------------
+
+
+def done(job):
+    job.refresh_from_db()
+    return job.state in (JobState.DONE, JobState.FAILED)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_chunked_export_on_two_workers_is_the_single_task_export(settings, account, celery_worker, file_format):
+    every_kind_of_cell(account, 60)
+    user = exporter(f"workers{file_format}", account)
+    first = celery_worker({"EXPORT_CHUNK_ROWS": None})
+    job = new_job(user, file_format)
+    jobs.enqueue(job.pk)
+    wait_for(lambda: done(job), 120, "the single-task export")
+    single = file_of(job)
+    first.kill()
+
+    workers = [celery_worker({"EXPORT_CHUNK_ROWS": CHUNK_ROWS}) for _ in range(2)]
+    job = new_job(user, file_format)
+    jobs.enqueue(job.pk)
+    wait_for(lambda: done(job), 180, "the chunked export")
+    assert job.state == JobState.DONE, job.error or "\n".join(worker.log() for worker in workers)
+    logs = "".join(worker.log() for worker in workers)
+    assert "wagtail_customers.write_export_chunk" in logs and "wagtail_customers.join_export_chunks" in logs
+    assert job.rows_written == 60 + len(corpus())
+    chunked = file_of(job)
+    if file_format == "csv":
+        assert chunked == single
+    else:
+        assert read_xlsx(chunked) == read_xlsx(single)
+    assert chunk_files() == []

@@ -1,0 +1,202 @@
+"""Chunked exports: a big export split across any number of Celery workers, joined in order.
+
+An export job with more than ``EXPORT_CHUNK_ROWS`` rows (``chunking_applies``) is not written by its own task.
+That task reads the ids of the export's rows once, in the listing's order (``CustomerExport.ordered_pks``),
+cuts them into ranges of ``EXPORT_CHUNK_ROWS`` positions, and sends a Celery chord:
+
+* a group of ``write_export_chunk`` tasks, one per range, on the ``exports`` queue: each writes its rows, in the
+  listing's order, to its own file in the private storage (CSV lines, or JSON lines keeping each cell's type
+  for XLSX) and adds its row count to the job's ``rows_written`` (the progress is the sum of the chunks);
+* then ``join_export_chunks``: the heading (with the CSV byte order mark) once, then the chunk files in chunk
+  order, into the final file (the XLSX workbook is written there, from the chunk files); the chunk files are
+  deleted and the job is finished as a single-task export is (``jobs.complete``).
+
+So the result is the same file as a single-worker export: byte for byte in CSV, cell for cell in XLSX.
+
+A chunk task is ``acks_late`` with ``reject_on_worker_lost``: when its worker is killed the broker delivers that
+chunk again, alone, and the chunk overwrites its own file. Every chunk and the join carry the job's attempt
+number and stop when the attempt no longer owns the job (the sweeper reclaimed it: ``jobs.py``).
+
+A chord needs Celery's result backend (``CELERY_RESULT_BACKEND``) to know when all chunks are done; without one
+(and not running tasks eagerly) exports are not chunked. With eager tasks the chord runs in the process.
+"""
+
+import csv
+import datetime
+import json
+import os
+import shutil
+import tempfile
+import time
+from decimal import Decimal
+
+from celery import chord, current_app, group
+from django.core.files import File
+from django.db.models import F
+from django.utils import timezone
+
+from ..conf import get_setting
+from ..db_router import reading_from_replica
+from ..models import ExportJob, JobState
+from ..storage import private_storage
+from . import jobs
+from .query import CustomerExport, ExportSpec
+from .writers import iter_csv, write_xlsx
+
+
+def chunking_applies(total):
+    """Whether an export of ``total`` rows is split into chunks (``EXPORT_CHUNK_ROWS``; None: never)."""
+    size = get_setting("EXPORT_CHUNK_ROWS")
+    return size is not None and total > size and chords_possible()
+
+
+def chords_possible():
+    """A chord runs when tasks run eagerly, or when Celery has a result backend to count finished chunks in."""
+    conf = current_app.conf
+    return bool(conf.task_always_eager or conf.result_backend)
+
+
+def time_limits():
+    return {"soft_time_limit": get_setting("EXPORT_SOFT_TIME_LIMIT"), "time_limit": get_setting("EXPORT_TIME_LIMIT")}
+
+
+def start_chunks(job, export):
+    """Send the chord of a claimed job's chunks and their join (run at once, in order, when tasks are eager)."""
+    from .tasks import join_export_chunks, write_export_chunk
+
+    size = get_setting("EXPORT_CHUNK_ROWS")
+    pks = export.ordered_pks()
+    ranges = [pks[start : start + size] for start in range(0, len(pks), size)] or [[]]
+    job_id = str(job.pk)
+    header = group(
+        write_export_chunk.signature((job_id, job.attempts, index, ids), **time_limits())
+        for index, ids in enumerate(ranges)
+    )
+    chord(header)(join_export_chunks.signature((job_id, job.attempts), **time_limits()))
+    return len(ranges)
+
+
+def chunk_name(job_id, attempt, index):
+    """A chunk's file: fixed per job, attempt and position, so writing it again replaces it."""
+    prefix = get_setting("EXPORT_STORAGE_PREFIX").strip("/")
+    return f"{prefix}/chunks/{job_id}-{attempt}-{index:05d}.part"
+
+
+def owned_job(job_id, attempt):
+    """The job while this attempt still owns it (running), else ``None``."""
+    return ExportJob.objects.select_related("user").filter(pk=job_id, state=JobState.RUNNING, attempts=attempt).first()
+
+
+def write_chunk(job, index, pks):
+    """Write one chunk's rows to its file in the private storage; returns what the join needs to know."""
+    spec = ExportSpec.from_params(job.params)
+    as_csv = spec.file_format != "xlsx"
+    name = chunk_name(job.pk, job.attempts, index)
+    # A redelivered chunk whose file was saved already counted its rows (or will be counted by the join).
+    counted = private_storage.exists(name)
+    handle, temp_path = tempfile.mkstemp(prefix="wc-export-chunk-", suffix=".part")
+    os.close(handle)
+    try:
+        with spec.activate(), reading_from_replica():
+            export = CustomerExport(job.user, spec)
+            rows = _with_heartbeat(export.rows(csv=as_csv, pks=pks), job)
+            written = (_write_csv_lines if as_csv else _write_json_lines)(rows, temp_path)
+        if counted:
+            private_storage.delete(name)
+        with open(temp_path, "rb") as stream:
+            saved = private_storage.save(name, File(stream, name=name.rsplit("/", 1)[-1]))
+    finally:
+        os.unlink(temp_path)
+    progress = {"heartbeat_at": timezone.now()}
+    if not counted:
+        progress["rows_written"] = F("rows_written") + written
+    if not jobs._owned(job).update(**progress):
+        private_storage.delete(saved)
+        raise jobs.JobSuperseded()
+    return {"name": saved, "rows": written, "accounts": sorted(export.account_ids)}
+
+
+def join_chunks(job, results):
+    """Write the final file from the chunk files, in chunk order, and finish the job; returns the job."""
+    spec = ExportSpec.from_params(job.params)
+    handle, temp_path = tempfile.mkstemp(prefix="wc-export-", suffix=f".{spec.format.extension}.part")
+    os.close(handle)
+    try:
+        jobs.check_still_allowed(job)
+        with spec.activate():
+            headers = CustomerExport(job.user, spec).headers()
+            if spec.file_format == "xlsx":
+                write_xlsx(headers, _chunk_cells(results), temp_path)
+            else:
+                with open(temp_path, "wb") as out:
+                    out.write("".join(iter_csv(headers, [], rendered=True)).encode("utf-8"))
+                    for result in results:
+                        with private_storage.open(result["name"], "rb") as chunk:
+                            shutil.copyfileobj(chunk, out, 1024 * 1024)
+        written = sum(result["rows"] for result in results)
+        accounts = {account for result in results for account in result["accounts"]}
+        return jobs.complete(job, temp_path, spec, written, accounts)
+    finally:
+        os.unlink(temp_path)
+        delete_chunk_files(results)
+
+
+def delete_chunk_files(results):
+    for result in results or ():
+        if isinstance(result, dict) and result.get("name"):
+            private_storage.delete(result["name"])
+
+
+def _with_heartbeat(rows, job):
+    """Keep the job's heartbeat fresh while a chunk runs (its rows are counted when the chunk is saved)."""
+    every = get_setting("EXPORT_PROGRESS_ROWS")
+    last = time.monotonic()
+    for count, row in enumerate(rows, start=1):
+        yield row
+        if count % every == 0 and time.monotonic() - last >= jobs.HEARTBEAT_MIN_SECONDS:
+            if not jobs._owned(job).update(heartbeat_at=timezone.now()):
+                raise jobs.JobSuperseded()
+            last = time.monotonic()
+
+
+def _write_csv_lines(rows, path):
+    """The rows as ``writers.write_csv`` writes them (its lines, without the byte order mark and heading)."""
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writerow = csv.writer(stream).writerow
+        for row in rows:
+            writerow(row)
+            count += 1
+    return count
+
+
+# XLSX chunks: one JSON array per row; the cells JSON has no type for are tagged ``[tag, text]``.
+_TAGS = {Decimal: "d", datetime.datetime: "t", datetime.date: "D"}
+_UNTAG = {"d": Decimal, "t": datetime.datetime.fromisoformat, "D": datetime.date.fromisoformat}
+
+
+def _json_cell(value):
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    tag = _TAGS.get(type(value))
+    if tag is not None:
+        return [tag, str(value) if tag == "d" else value.isoformat()]
+    # What write_xlsx would write for it anyway: its text.
+    return str(value)
+
+
+def _write_json_lines(rows, path):
+    count = 0
+    with open(path, "w", encoding="utf-8") as stream:
+        for row in rows:
+            stream.write(json.dumps([_json_cell(value) for value in row]))
+            stream.write("\n")
+            count += 1
+    return count
+
+
+def _chunk_cells(results):
+    for result in results:
+        with private_storage.open(result["name"], "rb") as chunk:
+            for line in chunk:
+                yield [_UNTAG[cell[0]](cell[1]) if isinstance(cell, list) else cell for cell in json.loads(line)]
