@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate, optimize, special, stats
 
 from wagtail_customers.insight.lifetime_value import (
     NotEnoughData,
@@ -210,3 +210,67 @@ def test_expected_purchases_match_an_integral_over_the_dropout_probability(x, t_
     alive = probability_alive(r, alpha, a, b, np.array([x]), np.array([t_x]), np.array([T]))[0]
     closed_form = expected_purchases(r, alpha, a, b, np.array([x]), np.array([t_x]), np.array([T]), t)[0]
     assert closed_form == pytest.approx(alive * integral, rel=1e-6)
+
+
+def reference_bgnbd_log_likelihood(parameters, x, t_x, T):
+    """FHL (2005) eq. 6 as printed, written here apart from the module: ln L = ln A1 + ln(A2 + A3 [x>0]), with
+    A1 = Gamma(r+x) alpha^r / Gamma(r), A2 = B(a, b+x) / B(a, b) (alpha+T)^-(r+x), and
+    A3 = B(a+1, b+x-1) / B(a, b) (alpha+t_x)^-(r+x)."""
+    r, alpha, a, b = parameters
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + T)
+    a3 = np.where(
+        x > 0,
+        special.betaln(a + 1, b + np.maximum(x, 1) - 1) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return a1 + np.logaddexp(a2, a3)
+
+
+def reference_gamma_gamma_log_likelihood(parameters, x, m):
+    """Fader & Hardie's Gamma-Gamma spend model ("The Gamma-Gamma Model of Monetary Value", 2013, eq. 1-3) for
+    the repeat buyers: the density of their mean spend m over x transactions."""
+    p, q, gamma = parameters
+    return (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(gamma)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(gamma + m * x)
+    )
+
+
+def reference_fit(log_likelihood, start, *data):
+    """Maximum likelihood by Nelder-Mead over the log parameters, from another start than the module's."""
+    result = optimize.minimize(
+        lambda log_parameters: -log_likelihood(np.exp(log_parameters), *data).sum(),
+        np.log(start),
+        method="Nelder-Mead",
+        options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20_000, "maxfev": 20_000},
+    )
+    assert result.success, result.message
+    return np.exp(result.x), -result.fun
+
+
+def test_the_fit_equals_a_reference_fit_on_the_online_retail_data(realdata):
+    """The module's fit and a reference fit (the published likelihoods written out here, another optimiser, another
+    start) on the same Online Retail histories reach the same maximum and parameters, within a tolerance."""
+    purchases = list(online_retail_purchases(realdata))
+    summaries = summarise_purchases(purchases, max(day for _, day, _ in purchases))
+    rows = list(summaries.values())
+    model = fit_account_model(rows)
+    x = np.array([row.frequency for row in rows], dtype=float)
+    t_x = np.array([row.recency for row in rows])
+    T = np.array([row.age for row in rows])
+    (r, alpha, a, b), reference_ll = reference_fit(reference_bgnbd_log_likelihood, (1.0, 50.0, 1.0, 1.0), x, t_x, T)
+    assert model.log_likelihood == pytest.approx(reference_ll, abs=1e-3 * len(rows))
+    assert (model.r, model.alpha) == (pytest.approx(r, rel=0.02), pytest.approx(alpha, rel=0.02))
+    # a and b are loosely identified on a small sample (a flat ridge): their ratio, the mean dropout, is not.
+    assert model.a / (model.a + model.b) == pytest.approx(a / (a + b), rel=0.05)
+    repeat = x > 0
+    m = np.array([row.average_repeat_value for row in rows])[repeat]
+    (p, q, gamma), _ = reference_fit(reference_gamma_gamma_log_likelihood, (2.0, 2.0, 20.0), x[repeat], m)
+    # The expected mean spend of a new buyer, p gamma / (q - 1), is what the predictions use; it is well identified.
+    assert model.p * model.gamma / (model.q - 1) == pytest.approx(p * gamma / (q - 1), rel=0.02)

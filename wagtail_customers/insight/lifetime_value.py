@@ -148,6 +148,18 @@ def expected_order_value(p, q, gamma, x, m):
     return p * (gamma + x * observed) / (p * x + q - 1)
 
 
+#: Where the BG/NBD fit starts from (log r, log alpha, log a, log b, time scaled): its likelihood has local optima
+#: on the ridge towards a, b -> 0 (the dropout concentrated at 0 and 1); on the Online Retail sample the first start
+#: alone stopped 1.7 log-likelihood points below the best, with P(alive) off by up to 0.44 for some buyers.
+BGNBD_STARTS = ((0.0, 0.0, 0.0, 0.0), (0.0, 0.0, -2.0, -2.0), (0.0, 0.0, -2.0, 0.0), (-1.0, 0.0, -1.0, 1.0))
+
+
+def _best_minimum(negative_log_likelihood, starts):
+    """The lowest of the minima reached from each start."""
+    results = [_minimise(negative_log_likelihood, np.array(start, dtype=float)) for start in starts]
+    return min(results, key=lambda result: result.fun)
+
+
 def _minimise(negative_log_likelihood, start):
     bounds = [(-LOG_PARAMETER_BOUND, LOG_PARAMETER_BOUND)] * len(start)
     result = minimize(negative_log_likelihood, start, method="L-BFGS-B", bounds=bounds)
@@ -190,7 +202,7 @@ def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buy
         value = -total + penalizer_coef * np.sum(np.exp(log_parameters) ** 2)
         return value if np.isfinite(value) else 1e100
 
-    bgnbd = _minimise(bgnbd_objective, np.zeros(4))
+    bgnbd = _best_minimum(bgnbd_objective, BGNBD_STARTS)
     r, alpha_scaled, a, b = np.exp(bgnbd.x)
 
     spenders = (x > 0) & (m > 0)
