@@ -195,6 +195,8 @@ def test_every_figure_column_renders_with_a_constant_number_of_queries(client, r
     assert 'class="w-status wc-rfm wc-rfm--' in html
     # Percentages and a three-digit RFM code show as such.
     assert " %</td>" in html
+    # How old the predictions are, account by account.
+    assert "UK wholesale: predictions from the model fitted on" in html
 
 
 def test_exports_carry_the_figures_cell_by_cell(client, retail):
@@ -210,3 +212,10 @@ def test_exports_carry_the_figures_cell_by_cell(client, retail):
     # After the name: the sample's buyers have none, and the file names them by buyer id (tested elsewhere).
     assert [row[1:] for row in rows[1:]] == [row[1:] for row in expected]
     assert CustomerScore.objects.filter(account=retail).exists()
+
+
+def test_the_fit_date_is_said_only_with_a_prediction_column(client, retail, superuser):
+    client.force_login(superuser)
+    assert "predictions from the model" not in client.get("/admin/customers/").content.decode()
+    ListingPreference.objects.create(user=superuser, columns=["name", "probability_active"])
+    assert "UK wholesale: predictions from the model fitted on" in client.get("/admin/customers/").content.decode()

@@ -25,12 +25,12 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.views.generic import IndexView
 
 from ... import keyset
-from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
+from ...columns import COLUMNS, COLUMNS_BY_NAME, PREDICTION_COLUMNS, columns_for_preference
 from ...compat import FILTER_PARTIALS_TEMPLATES
 from ...conf import get_setting
 from ...db_router import reading_from_replica
 from ...listing import TABS, CustomerListing, filtered_count_limit
-from ...models import Customer, ListingPreference
+from ...models import Customer, LifetimeValueFit, ListingPreference
 from ...permissions import Action, accounts_for, can
 from ...services.personal_data import mask_customers, mask_order, personal_account_ids
 from ...services.saved_views import VIEW_PARAM, opened_view_columns
@@ -433,6 +433,18 @@ class CustomerIndexView(IndexView):
         # sublabel ("Customers: Highest value"), not the tab's name alone.
         return self.breadcrumbs_items + [{"url": "", "label": _("Customers"), "sublabel": self.tab.label}]
 
+    def prediction_fits(self):
+        """When a predicted-value column is shown: each seller account in view with its model's fit (one query),
+        so the page says how old the predictions are; else nothing (no query)."""
+        shown = {column.name for column in self.visible_columns}
+        if not shown & PREDICTION_COLUMNS:
+            return []
+        return list(
+            LifetimeValueFit.objects.filter(account_id__in=self.listing.account_ids_in_view)
+            .select_related("account")
+            .order_by("account__name", "account_id")
+        )
+
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
         page = context.get("page_obj")
@@ -459,6 +471,7 @@ class CustomerIndexView(IndexView):
             pagination=self.pagination(context["paginator"], page) if page else None,
             first_row=page.start_index() if page and page.object_list else 0,
             last_row=page.end_index() if page and page.object_list else 0,
+            prediction_fits=self.prediction_fits(),
         )
         context["media"] = context["media"] + listing_media()
         return context
