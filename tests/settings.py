@@ -54,6 +54,14 @@ if os.environ.get("WC_WORKER_BROKER_URL"):
     # Chunked exports' chords count their finished chunks there (exports/chunks.py).
     CELERY_RESULT_BACKEND = os.environ["WC_WORKER_BROKER_URL"]
     CELERY_TASK_ALWAYS_EAGER = False
+if os.environ.get("WC_WORKER_VISIBILITY_TIMEOUT"):
+    # A killed worker's unacknowledged messages go to another worker after this many seconds (and the check
+    # runs every second), so a test can see a killed chunk delivered again.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ["WC_WORKER_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 if os.environ.get("WC_WORKER_MEDIA_ROOT"):
     MEDIA_ROOT = os.environ["WC_WORKER_MEDIA_ROOT"]
 if os.environ.get("WC_WORKER_EMAIL_DIR"):

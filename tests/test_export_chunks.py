@@ -4,7 +4,10 @@ Each test exports the same request twice, once as one task (``EXPORT_CHUNK_ROWS`
 chunks, and compares the files: byte for byte in CSV, cell for cell in XLSX.
 """
 
+import os
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -14,12 +17,14 @@ from tests.export_support import ALL_COLUMNS, FORMULA_CORPUS, exporter, make_cus
 from tests.factories import order_data
 from wagtail_customers.exports import chunks, jobs
 from wagtail_customers.exports.query import CustomerExport, ExportSpec
+from wagtail_customers.exports.service import write_temporary_file
 from wagtail_customers.exports.tasks import join_export_chunks, run_export_job, write_export_chunk
 from wagtail_customers.models import Customer, JobState
 from wagtail_customers.services.ingestion import record_order
 from wagtail_customers.storage import private_storage
 
 CHUNK_ROWS = 7
+SLOW = "tests.worker_resources.SlowCustomerResource"
 
 
 def corpus():
@@ -187,3 +192,52 @@ def test_a_chunked_export_on_two_workers_is_the_single_task_export(settings, acc
     else:
         assert read_xlsx(chunked) == read_xlsx(single)
     assert chunk_files() == []
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_whose_worker_is_killed_is_delivered_again_alone(settings, account, celery_worker, monkeypatch):
+    rows, chunk_rows = 450, 150
+    make_customers(account, rows)
+    user = exporter("killedchunk", account, columns=["name", "address", "email"])
+    monkeypatch.setenv("WC_WORKER_VISIBILITY_TIMEOUT", "8")
+    plugin = {"EXPORT_RESOURCE": SLOW, "EXPORT_CHUNK_ROWS": chunk_rows, "EXPORT_PROGRESS_ROWS": 10}
+    first = celery_worker(plugin)
+    job = new_job(user, "csv")
+    spec = ExportSpec.from_params(job.params)
+    jobs.enqueue(job.pk)
+
+    # Mid-chunk: a chunk's heartbeat after the first chunk was counted, with chunks still to finish.
+    first_counted = wait_for(lambda: job_with(job, lambda: job.rows_written >= chunk_rows), 120, "a first chunk")
+    counted_at = first_counted.heartbeat_at
+    wait_for(
+        lambda: job_with(job, lambda: job.heartbeat_at > counted_at and job.rows_written < rows),
+        60,
+        "a later chunk to be under way",
+    )
+    first.kill()
+    job.refresh_from_db()
+    finished_chunks = job.rows_written // chunk_rows
+    assert job.state == JobState.RUNNING and job.attempts == 1 and finished_chunks < rows // chunk_rows
+
+    second = celery_worker(plugin)
+    wait_for(lambda: done(job), 180, "the killed chunk to be delivered again and the export joined")
+    assert job.state == JobState.DONE, job.error or second.log()
+    # No new attempt: only the chunks not finished ran again, on the second worker.
+    assert (job.attempts, job.rows_written) == (1, rows)
+    log = second.log()
+    assert len(re.findall(r"write_export_chunk\[[^\]]+\] succeeded", log)) == rows // chunk_rows - finished_chunks
+    assert "run_export_job[" not in log
+
+    expected_path = write_temporary_file(CustomerExport(user, spec))
+    try:
+        expected = Path(expected_path).read_bytes()
+    finally:
+        os.unlink(expected_path)
+    assert file_of(job) == expected
+    assert chunk_files() == []
+
+
+def job_with(job, condition):
+    job.refresh_from_db()
+    return job if condition() else None
