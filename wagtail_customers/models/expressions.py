@@ -4,11 +4,11 @@ from django.db.models import DecimalField, Func
 
 
 class Fractional(Func):
-    """A number as one division keeps the fraction of: ``x`` itself on PostgreSQL (numeric division is exact),
-    ``CAST(x AS REAL)`` on SQLite, which divides two whole numbers as whole numbers (66 / 5 = 13) and stores a
-    decimal with no fraction as a whole number."""
+    """A number that a division keeps the fraction of: both databases divide two whole numbers as whole numbers
+    (1 * 100 / 35 = 2). ``CAST(x AS NUMERIC)`` on PostgreSQL (exact); ``CAST(x AS REAL)`` on SQLite, whose NUMERIC
+    keeps a value with no fraction as a whole number (66.00 is 66)."""
 
-    template = "%(expressions)s"
+    template = "CAST(%(expressions)s AS NUMERIC)"
     output_field = DecimalField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
