@@ -57,24 +57,21 @@ def _rfm_score():
     return text
 
 
-def _expected_orders():
-    def text(customer):
-        score = score_of(customer)
-        if score is None or score.expected_orders is None:
-            return ""
-        return number_format(score.expected_orders, decimal_pos=1, use_l10n=True)
+def _score_text(name, as_text):
+    """A factory of ``customer -> text`` for one of the scores' figures (empty until scored or predicted)."""
 
-    return text
+    def factory():
+        def text(customer):
+            value = getattr(score_of(customer), name, None)
+            return "" if value is None else as_text(value)
+
+        return text
+
+    return factory
 
 
-def _probability_active():
-    def text(customer):
-        score = score_of(customer)
-        if score is None or score.probability_active is None:
-            return ""
-        return percent_text(score.probability_active * Decimal(100), decimals=0)
-
-    return text
+_expected_orders = _score_text("expected_orders", lambda value: number_format(value, decimal_pos=1, use_l10n=True))
+_probability_active = _score_text("probability_active", lambda value: percent_text(value * Decimal(100), decimals=0))
 
 
 #: Column name -> a factory of ``customer -> text`` (a factory, so "now" is read once per page).

@@ -13,12 +13,14 @@ CONTROLLERS = (
     "wagtail_customers/js/country-choices-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
+#: The buyer-insight tags (RFM groups), shared with the customer page.
+INSIGHT_STYLESHEET = "wagtail_customers/css/insight.css"
 
 
 def listing_media():
     return forms.Media(
         js=[versioned_static(path) for path in CONTROLLERS],
-        css={"all": [versioned_static(STYLESHEET)]},
+        css={"all": [versioned_static(STYLESHEET), versioned_static(INSIGHT_STYLESHEET)]},
     )
 
 
