@@ -113,12 +113,15 @@ def write_chunk(job, index, pks):
     if not jobs._owned(job).update(**progress):
         private_storage.delete(saved)
         raise jobs.JobSuperseded()
-    return {"name": saved, "rows": written, "accounts": sorted(export.account_ids)}
+    return {"index": index, "name": saved, "rows": written, "accounts": sorted(export.account_ids)}
 
 
 def join_chunks(job, results):
     """Write the final file from the chunk files, in chunk order, and finish the job; returns the job."""
     spec = ExportSpec.from_params(job.params)
+    # A chord hands the results over in the order the chunks finished (Redis, unless Celery's
+    # result_chord_ordered is on): put them back in the listing's order.
+    results = sorted(results, key=lambda result: result["index"])
     handle, temp_path = tempfile.mkstemp(prefix="wc-export-", suffix=f".{spec.format.extension}.part")
     os.close(handle)
     try:
