@@ -28,6 +28,47 @@ def rebuild_statistics_task(account_id=None):
     return rebuild_statistics(account)
 
 
+@shared_task(base=QueuedTask, name="wagtail_customers.rebuild_statistics_chunked", acks_late=True)
+def rebuild_statistics_chunked_task(account_id=None):
+    """The nightly reconciliation split by customer id range across the workers (services/rebuild_chunks.py):
+    sends the chord of ``rebuild_statistics_chunk`` tasks and ``finish_statistics_rebuild``; returns the number
+    of chunks. Needs Celery's result backend."""
+    from .services.rebuild_chunks import start_chunked_rebuild
+
+    return start_chunked_rebuild(account_id)[0]
+
+
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.rebuild_statistics_chunk",
+    # A chunk whose worker is killed is delivered again, alone: a chunk is one statement in one transaction
+    # (rolled back with the worker), and running it again gives the same figures.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def rebuild_statistics_chunk(low, high, account_id=None):
+    """Recompute the statistics of the customers with ids in ``[low, high)``; returns rows corrected."""
+    from .services.rebuild_chunks import rebuild_chunk
+
+    return rebuild_chunk(low, high, account_id)
+
+
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.finish_statistics_rebuild",
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def finish_statistics_rebuild(corrected, account_id=None):
+    """The chord's final step, once after every chunk: the listing summary rebuilt; returns rows corrected."""
+    from .services.rebuild_chunks import finish_rebuild
+
+    return finish_rebuild(corrected, account_id)
+
+
 @shared_task(
     base=QueuedTask,
     name="wagtail_customers.refresh_exchange_rates",

@@ -1,0 +1,187 @@
+"""The statistics rebuild split by customer id range (services/rebuild_chunks.py): the same figures and listing
+summary as the single rebuild, eagerly, through the management command and on real Celery workers.
+
+Each comparison corrupts the same rows the same way twice: once repaired by ``rebuild_statistics``, once by the
+chord of chunks, and compares every customer's statistics and the summary.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.celery_fixtures import use_celery_settings
+from tests.factories import order_data
+from wagtail_customers.models import Channel, Customer, ListingSummary, Order, OrderLine, SellerAccount
+from wagtail_customers.services.ingestion import record_orders
+from wagtail_customers.services.listing_summary import compact_summary
+from wagtail_customers.services.rebuild_chunks import chunk_ranges, start_chunked_rebuild
+from wagtail_customers.services.statistics import rebuild_statistics
+from wagtail_customers.tasks import rebuild_statistics_chunk
+
+
+def _orders(prefix, count):
+    """Orders of ``count`` customers with every figure: several orders, lines, cancellations, returns, refunds,
+    discounts, promo codes, negative feedback, orders in another currency and in one no rate table knows."""
+    orders = []
+    for i in range(count):
+        email = f"{prefix}{i}@example.com"
+        orders.append(order_data(f"{prefix}{i}a", email=email, day=i % 7, lines=((1 + i % 3, "12.34"), (1, "0.99"))))
+        if i % 2:
+            orders.append(order_data(f"{prefix}{i}b", email=email, day=10 + i % 5, currency="EUR", rating=1 + i % 5))
+        if i % 3 == 0:
+            orders.append(order_data(f"{prefix}{i}c", email=email, day=20, status="cancelled", lines=((4, "2.00"),)))
+        if i % 4 == 1:
+            orders.append(
+                order_data(f"{prefix}{i}d", email=email, day=21, refunded="3.10", discount="1.05", promo_codes=["P"])
+            )
+        if i % 5 == 2:
+            orders.append(order_data(f"{prefix}{i}e", email=email, day=22, currency="XTS", lines=((2, "9.99"),)))
+    return orders
+
+
+@pytest.fixture
+def shops(account, other_account):
+    third = SellerAccount.objects.create(name="Shop C", channel=Channel.EBAY, currency="GBP")
+    for shop, prefix, count in ((account, "a", 23), (other_account, "b", 11), (third, "c", 6)):
+        record_orders(shop, _orders(prefix, count))
+    # Returns recorded on the lines, and a customer without orders (theirs deleted): only a rebuild sees those.
+    OrderLine.objects.filter(order__external_id__endswith="a", quantity__gte=2).update(returned_quantity=1)
+    Order.objects.filter(external_id="a4a").delete()
+    return [account, other_account, third]
+
+
+def corrupt():
+    """The same wrong figures on the same customers each time (written behind the services' back)."""
+    pks = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    Customer.objects.filter(pk__in=pks[::3]).update(orders_count=9, amount_spent=Decimal("1.01"), returned_units=0)
+    Customer.objects.filter(pk__in=pks[1::4]).update(first_order_at=None, units=-3, unconverted_orders=2)
+    Customer.objects.filter(pk__in=pks[2::5]).update(promo_codes_used=7, negative_feedbacks=0, discount_total=0)
+    compact_summary()  # one row per (account, segment), so the next line does the same each time
+    ListingSummary.objects.filter(segment="all").update(customers=999)
+
+
+def figures():
+    return {row[0]: row[1:] for row in Customer.objects.order_by("pk").values_list("pk", *Customer.STATISTICS_FIELDS)}
+
+
+def summary():
+    compact_summary()
+    rows = ListingSummary.objects.values_list("account_id", "segment", *ListingSummary.FIGURES)
+    return {(row[0], row[1]): row[2:] for row in rows}
+
+
+def single_then_chunked(chunked, account=None):
+    """(single rebuild's corrected rows, figures, summary) and the same after ``chunked()`` on the same damage."""
+    rebuild_statistics()  # both from the same state: the shops' own damage repaired, then the same corruption
+    corrupt()
+    single = (rebuild_statistics(account), figures(), summary())
+    corrupt()
+    return single, (chunked(), figures(), summary())
+
+
+@pytest.mark.django_db
+def test_chunk_ranges_hold_the_same_number_of_customers_and_cover_every_one(shops):
+    account = shops[0]
+    pks = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    ranges = chunk_ranges(rows=7)
+    assert [sum(low <= pk < high for pk in pks) for low, high in ranges] == [7] * (len(pks) // 7) + [len(pks) % 7]
+    assert ranges[0][0] == pks[0] and ranges[-1][1] == pks[-1] + 1
+    assert all(high == low for (_, high), (low, _) in zip(ranges, ranges[1:], strict=False))
+    own = list(Customer.objects.filter(account=account).order_by("pk").values_list("pk", flat=True))
+    assert [sum(low <= pk < high for pk in own) for low, high in chunk_ranges(account.pk, rows=10)] == [10, 10, 3]
+    assert chunk_ranges(SellerAccount.objects.create(name="Empty", currency="USD").pk) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [1, 4, 1000])
+def test_the_chunked_rebuild_is_the_single_rebuild(shops, rows):
+    rebuild_statistics()
+    assert Customer.objects.filter(unconverted_orders__gt=0).exists()
+    assert Customer.objects.filter(negative_feedbacks__gt=0).exists()
+    assert Customer.objects.filter(returned_units__gt=0, promo_codes_used__gt=0).exists()
+    assert Customer.objects.filter(orders_count=0).count() == 1
+    single, chunked = single_then_chunked(lambda: start_chunked_rebuild(rows=rows)[1].get())
+    assert single[0] > 0
+    assert chunked == single
+
+
+@pytest.mark.django_db
+def test_the_chunked_rebuild_of_one_account_is_its_single_rebuild(shops):
+    account = shops[1]
+    single, chunked = single_then_chunked(lambda: start_chunked_rebuild(account.pk, rows=3)[1].get(), account)
+    assert chunked == single
+    assert start_chunked_rebuild(account.pk, rows=3)[1].get() == 0
+
+
+@pytest.mark.django_db
+def test_a_chunk_run_again_alone_gives_the_same_figures(shops):
+    rebuild_statistics()
+    fresh, fresh_summary = figures(), summary()
+    corrupt()
+    low, high = chunk_ranges(rows=5)[0]
+    corrected = rebuild_statistics_chunk.delay(low, high).get()
+    assert corrected > 0
+    after_one = figures()
+    assert rebuild_statistics_chunk.delay(low, high).get() == 0
+    assert figures() == after_one
+    assert {pk: values for pk, values in after_one.items() if low <= pk < high} == {
+        pk: values for pk, values in fresh.items() if low <= pk < high
+    }
+    for low, high in chunk_ranges(rows=5)[1:]:
+        rebuild_statistics_chunk.delay(low, high).get()
+    rebuild_statistics_chunk.delay(*chunk_ranges(rows=5)[0]).get()
+    assert figures() == fresh
+    from wagtail_customers.tasks import finish_statistics_rebuild
+
+    assert finish_statistics_rebuild.delay([2, 3]).get() == 5
+    assert summary() == fresh_summary
+
+
+@pytest.mark.django_db
+def test_the_command_splits_the_rebuild_when_asked(shops, capsys, settings):
+    def command():
+        call_command("customers_rebuild_stats", "--chunked", "--chunk-rows", "15")
+        return capsys.readouterr().out
+
+    single, chunked = single_then_chunked(command)
+    assert chunked[0] == f"Statistics rebuilt in 3 chunk(s): {single[0]} customer row(s) corrected.\n"  # 40 customers
+    assert chunked[1:] == single[1:]
+    call_command("customers_rebuild_stats")
+    assert "0 customer row(s) corrected" in capsys.readouterr().out
+    call_command("customers_rebuild_stats", "--chunked", "--account", shops[2].name, "--no-wait")
+    assert capsys.readouterr().out == "Statistics rebuild queued in 1 chunk(s).\n"
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("customers_rebuild_stats", "--chunked", "--chunk-rows", "0")
+    use_celery_settings(settings, task_always_eager=False, result_backend=None)
+    with pytest.raises(CommandError, match="result backend"):
+        call_command("customers_rebuild_stats", "--chunked")
+
+
+def forget_backend(app):
+    app._local.__dict__.pop("backend", None)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_chunks_run_on_two_real_workers_and_give_the_single_rebuild(shops, settings, celery_worker, redis_url):
+    workers = [celery_worker() for _ in range(2)]
+    app = use_celery_settings(settings, result_backend=redis_url)
+
+    def on_the_workers():
+        chunks, result = start_chunked_rebuild(rows=4)
+        assert chunks == 10
+        return result.get(timeout=120)
+
+    # Celery keeps its result backend per thread once made (an eager chord earlier made the disabled one):
+    # forgotten so this test's chord counts its chunks in Redis, and again afterwards.
+    forget_backend(app)
+    try:
+        single, chunked = single_then_chunked(on_the_workers)
+    finally:
+        forget_backend(app)
+    assert chunked == single
+    logs = "".join(worker.log() for worker in workers)
+    assert "wagtail_customers.rebuild_statistics_chunk" in logs
+    assert "wagtail_customers.finish_statistics_rebuild" in logs

@@ -1,0 +1,86 @@
+"""The statistics rebuild split by customer id range across Celery workers (a chord).
+
+``rebuild_statistics`` (services/statistics.py) works through ranges of ids one after the other in one process.
+Here the same ranges are cut so each holds ``REBUILD_CHUNK_ROWS`` customers (bounds read once, in one query),
+and sent as a Celery group of ``rebuild_statistics_chunk`` tasks, one per range, on any number of workers; then
+``finish_statistics_rebuild`` runs once, after every chunk (the chord's callback).
+
+What can be split and what cannot:
+
+* A customer's statistics depend only on their own orders: each range is one ``rebuild_range`` statement
+  (``UPDATE ... FROM`` of that range's fresh figures), independent of every other range. A chunk run twice
+  writes nothing the second time, so a chunk whose worker is killed (``acks_late``, ``reject_on_worker_lost``)
+  is simply delivered again, alone.
+* The listing summary is per seller account, over all its customers. The triggers add each chunk's changes to
+  it as deltas while the chunks run (concurrent chunks only append rows, never wait for each other); the
+  rebuild of the summary from the customers, which the single rebuild ends with, runs once, in the final task.
+* The RFM scores (services/scores.py) rank each customer within the whole account, so they can only be
+  computed once every chunk is done; they are not part of the statistics rebuild (the buyer-insight task
+  refreshes them, scheduled after it: docs/howto/reconciliation.md).
+
+The result is the same as ``rebuild_statistics``: the same statements over other ranges of ids.
+"""
+
+from celery import chord, current_app, group
+from django.db import connections, router
+
+from ..conf import get_setting
+from ..models import Customer, SellerAccount
+from .listing_summary import rebuild_summary
+from .statistics import rebuild_range
+
+
+def chunk_ranges(account_id=None, rows=None):
+    """``[(low, high), ...]``: half-open ranges of customer ids holding ``rows`` customers each (the last one
+    fewer), in id order, of one seller account or of every account. One query: the id starting each range."""
+    rows = rows or get_setting("REBUILD_CHUNK_ROWS")
+    connection = connections[router.db_for_read(Customer)]
+    quote = connection.ops.quote_name
+    pk = quote(Customer._meta.pk.column)
+    where, params = "", []
+    if account_id is not None:
+        where, params = f"WHERE {quote(Customer._meta.get_field('account').column)} = %s", [account_id]
+    sql = (
+        f"SELECT id, last FROM (SELECT {pk} AS id, ROW_NUMBER() OVER (ORDER BY {pk}) AS n, "
+        f"MAX({pk}) OVER () AS last FROM {quote(Customer._meta.db_table)} {where}) numbered "
+        f"WHERE (n - 1) %% %s = 0 ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, rows])
+        starts = cursor.fetchall()
+    if not starts:
+        return []
+    lows = [low for low, _ in starts]
+    return list(zip(lows, [*lows[1:], starts[0][1] + 1], strict=True))
+
+
+def rebuild_chunk(low, high, account_id=None):
+    """Recompute the statistics of the customers with ids in ``[low, high)``; returns rows corrected."""
+    account = None if account_id is None else SellerAccount.objects.get(pk=account_id)
+    return rebuild_range(low, high, account=account)
+
+
+def finish_rebuild(corrected, account_id=None):
+    """What runs once after every chunk: the listing summary rebuilt from the customers. Returns rows corrected,
+    the sum of the chunks'."""
+    rebuild_summary(None if account_id is None else [account_id])
+    return sum(corrected)
+
+
+def chords_possible():
+    """A chord runs when tasks run eagerly, or when Celery has a result backend to count finished chunks in."""
+    conf = current_app.conf
+    return bool(conf.task_always_eager or conf.result_backend)
+
+
+def start_chunked_rebuild(account_id=None, rows=None):
+    """Send the chord: one ``rebuild_statistics_chunk`` task per range, then ``finish_statistics_rebuild``.
+    Returns ``(number of chunks, the final task's AsyncResult)`` (its result: rows corrected)."""
+    from ..tasks import finish_statistics_rebuild, rebuild_statistics_chunk
+
+    ranges = chunk_ranges(account_id, rows)
+    final = finish_statistics_rebuild.signature(kwargs={"account_id": account_id})
+    if not ranges:
+        return 0, final.apply_async(args=([],))
+    header = group(rebuild_statistics_chunk.signature((low, high, account_id)) for low, high in ranges)
+    return len(ranges), chord(header)(final)
