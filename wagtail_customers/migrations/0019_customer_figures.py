@@ -7,6 +7,38 @@ import wagtail_customers.models.expressions
 from django.db import migrations, models
 
 
+def drop_summary_triggers_on_sqlite(apps, schema_editor):
+    # Remaking the customers table (below) drops it; SQLite then refuses the rename back while the listing summary's
+    # triggers on other tables name it ("error in trigger ...: no such table"). They come back at the end.
+    if schema_editor.connection.vendor == "sqlite":
+        from wagtail_customers.services.listing_summary import drop_triggers_sql
+
+        for statement in drop_triggers_sql("sqlite"):
+            schema_editor.execute(statement, params=None)
+
+
+def create_summary_triggers_on_sqlite(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        from wagtail_customers.services.listing_summary import create_triggers_sql, drop_triggers_sql
+
+        for statement in drop_triggers_sql("sqlite") + create_triggers_sql("sqlite"):
+            schema_editor.execute(statement, params=None)
+
+
+class AddStoredGeneratedField(migrations.AddField):
+    """AddField for a nullable stored generated column. SQLite refuses ``ALTER TABLE ADD COLUMN ... STORED`` on a
+    table that has rows ("cannot add a STORED column"; an empty one passes, so a fresh database hid it), and Django
+    only remakes the table for fields it knows ALTER cannot add: remake it here, as Django does for those."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        to_model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, to_model):
+            from_model = from_state.apps.get_model(app_label, self.model_name)
+            schema_editor._remake_table(from_model, create_field=to_model._meta.get_field(self.name))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -14,12 +46,13 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        migrations.RunPython(drop_summary_triggers_on_sqlite, create_summary_triggers_on_sqlite),
+        AddStoredGeneratedField(
             model_name='customer',
             name='average_order_value',
             field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(wagtail_customers.models.expressions.Fractional(models.F('amount_spent')), '/', django.db.models.functions.comparison.NullIf(django.db.models.expressions.CombinedExpression(models.F('orders_count'), '-', models.F('unconverted_orders')), 0)), 2), null=True, output_field=models.DecimalField(decimal_places=2, max_digits=16), verbose_name='average order value'),
         ),
-        migrations.AddField(
+        AddStoredGeneratedField(
             model_name='customer',
             name='return_rate',
             field=models.GeneratedField(db_persist=True, expression=django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(wagtail_customers.models.expressions.Fractional(django.db.models.expressions.CombinedExpression(models.F('returned_units'), '*', models.Value(100))), '/', django.db.models.functions.comparison.NullIf(models.F('units'), 0)), 1), null=True, output_field=models.DecimalField(decimal_places=1, max_digits=12), verbose_name='return rate (%)'),
@@ -49,4 +82,5 @@ class Migration(migrations.Migration):
             model_name='customerscore',
             index=models.Index(fields=['account', '-rfm_code', 'customer'], name='wc_score_account_rfm'),
         ),
+        migrations.RunPython(create_summary_triggers_on_sqlite, drop_summary_triggers_on_sqlite),
     ]
