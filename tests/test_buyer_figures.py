@@ -158,6 +158,24 @@ def test_the_rfm_group_filter_shows_as_chips(client, retail, superuser):
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "days_since_last_order_min=800000",
+        "days_since_last_order_max=999999999999",
+        "days_since_last_order_min=-3",
+        "days_since_last_order_min=1.5",
+        "return_rate_min=1e400",
+        "probability_active_max=999999999999999",
+        "average_order_value_min=abc",
+        "rfm_group=champions%00",
+    ],
+)
+def test_unreadable_figure_filters_drop_out_without_an_error(client, superuser, account, query):
+    client.force_login(superuser)
+    assert client.get(f"/admin/customers/?{query}").status_code == 200
+
+
+@pytest.mark.parametrize(
     "column, key",
     [
         ("average_order_value", lambda c: c.average_order_value),

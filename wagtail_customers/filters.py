@@ -195,9 +195,25 @@ class PercentRangeFilter(BoundedRangeFilter):
         return super().filter(qs, value)
 
 
-class DaysSinceFilter(BoundedRangeFilter):
+#: The most days "days since last order" reads (a century): a date further back is out of range.
+MAX_DAYS = 36500
+
+
+class DaysRangeField(RangeField):
+    """A min/max pair of whole days within ``0..MAX_DAYS`` (a larger one is an invalid value, not an overflow)."""
+
+    def __init__(self, *args, **kwargs):
+        fields = tuple(
+            forms.IntegerField(validators=[MinValueValidator(0), MaxValueValidator(MAX_DAYS)]) for _bound in range(2)
+        )
+        super().__init__(fields, *args, **kwargs)
+
+
+class DaysSinceFilter(django_filters.RangeFilter):
     """Days since the last order, between a minimum and a maximum: a range of last-order dates (so the
     ``last_order_at`` indexes serve it), counted from now."""
+
+    field_class = DaysRangeField
 
     def filter(self, qs, value):
         if not value:
