@@ -2,6 +2,7 @@
 preferences in the account settings and the e-mail digests (docs/howto/alerts.md)."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
@@ -20,6 +21,9 @@ from wagtail_customers.models import (
     WatchlistEntry,
 )
 from wagtail_customers.services.ingestion import record_orders
+
+#: When the watched customers went on the watchlist in these tests: before every order they place.
+WATCHED_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +46,9 @@ def watched(account, record):
     """Ada, a customer of account A (Shop A) with one order, on the watchlist."""
     record(account, order_data("1"))
     customer = account.customers.get()
+    # On the watchlist since before the test's orders (2024): they are the customer acting, not history.
     WatchlistEntry.objects.create(customer=customer)
+    WatchlistEntry.objects.filter(customer=customer).update(created_at=WATCHED_SINCE)
     return customer
 
 
@@ -318,6 +324,7 @@ def test_a_file_import_that_adds_a_return_and_negative_feedback_alerts_once(
     with django_capture_on_commit_callbacks(execute=True):
         run_import(account, first, filename="orders.csv")
     WatchlistEntry.objects.create(customer=account.customers.get())
+    WatchlistEntry.objects.update(created_at=WATCHED_SINCE)
     # The channel's later report: one mug came back, the buyer rated the order 1.
     later = f"{IMPORT_HEADER}\n1001,2024-03-01,ada@example.com,Ada,MUG,2,12.50,1,1\n".encode()
     for _ in range(2):  # imported twice: the second run finds nothing new
@@ -384,3 +391,25 @@ def test_the_dashboard_shows_the_latest_unread_alerts(client, account, watched, 
 
     client.post(reverse("wagtail_customers_alerts:mark_all_read"))
     assert "data-wc-alerts-panel" not in client.get("/admin/").content.decode()
+
+
+def test_a_backfill_of_orders_placed_before_the_customer_was_watched_alerts_nobody(account, superuser, record):
+    record(account, order_data("1"))
+    WatchlistEntry.objects.create(customer=account.customers.get())  # watched from now on
+    # A newly connected store's history, or an import of past years: orders placed before the watch began.
+    record(account, order_data("2", day=5), order_data("3", day=9))
+    assert alerted() == set()
+
+
+def test_alerts_wait_for_a_user_without_an_e_mail_address(account, superuser, watched, record):
+    user = make_staff("noaddress")
+    user.email = ""
+    user.save()
+    grant(user, account, "view")
+    prefer(user, EmailFrequency.DAILY)
+    record(account, order_data("2", day=5))
+    assert send_digest(user.pk) == 0
+    assert AlertNotification.objects.filter(user=user, email_due=True).count() == 1
+    user.email = "later@example.com"
+    user.save()
+    assert send_digest(user.pk) == 1

@@ -5,6 +5,7 @@ tests commit their data (``transaction=True``); it writes its e-mails to files (
 """
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,6 +15,9 @@ from tests.permission_world import grant, make_staff
 from wagtail_customers.alerts.tasks import send_alert_digests_task
 from wagtail_customers.models import AlertNotification, AlertPreference, EmailFrequency, WatchlistEntry
 from wagtail_customers.services.ingestion import record_orders
+
+#: When the watched customers went on the watchlist in these tests: before every order they place.
+WATCHED_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -10,6 +10,7 @@ these, so a re-import alerts nobody. Of those orders, the ones whose customer is
 import logging
 
 from django.db import transaction
+from django.db.models import F
 
 from ..models import AlertEvent, AlertKind, AlertNotification, EmailFrequency, Order
 from ..signals import orders_recorded
@@ -28,11 +29,16 @@ def record_alerts(account, *, created_order_ids=(), returned_order_ids=(), negat
     order_ids = {order_id for _, ids in kinds for order_id in ids}
     if not order_ids:
         return []
-    watched = dict(
-        Order.objects.filter(pk__in=order_ids, account=account, customer__watchlist_entry__isnull=False).values_list(
-            "pk", "customer_id"
-        )
+    watched_orders = Order.objects.filter(pk__in=order_ids, account=account, customer__watchlist_entry__isnull=False)
+    watched = dict(watched_orders.values_list("pk", "customer_id"))
+    # A new order placed before the customer went on the watchlist (a backfill of a newly connected store, an import
+    # of past years) is history coming in, not the customer acting: no "ordered" alert for it.
+    past_orders = set(
+        watched_orders.filter(
+            pk__in=created_order_ids, placed_at__lt=F("customer__watchlist_entry__created_at")
+        ).values_list("pk", flat=True)
     )
+    kinds[0] = (AlertKind.ORDER, [order_id for order_id in created_order_ids if order_id not in past_orders])
     if not watched:
         return []
     recipients = recipients_for(account)

@@ -36,7 +36,8 @@ SCHEDULED_FREQUENCIES = {
 def send_digest(user_id):
     """Send the user's digest if anything is due; returns the number of alerts e-mailed."""
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
+    if user is None or not user.email:
+        # Nothing claimed: the alerts stay due until the user has an address to send them to.
         return 0
     now = timezone.now()
     with transaction.atomic():
@@ -55,7 +56,7 @@ def send_digest(user_id):
         notifications = [
             n for n in with_details(claimed).order_by("event__occurred_at", "pk") if n.event.account_id in visible
         ]
-        if not notifications or not user.email:
+        if not notifications:
             return 0
         _send(user, notifications)
     return len(notifications)
