@@ -5,20 +5,23 @@ Each comparison corrupts the same rows the same way twice: once repaired by ``re
 chord of chunks, and compares every customer's statistics and the summary.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from tests.celery_fixtures import use_celery_settings
 from tests.factories import order_data
-from wagtail_customers.models import Channel, Customer, ListingSummary, Order, OrderLine, SellerAccount
+from wagtail_customers.models import Channel, Customer, CustomerScore, ListingSummary, Order, OrderLine, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.listing_summary import compact_summary
-from wagtail_customers.services.rebuild_chunks import chunk_ranges, start_chunked_rebuild
+from wagtail_customers.services.rebuild_chunks import chunk_ranges, start_chunked_rebuild, start_chunked_scores
+from wagtail_customers.services.scores import refresh_scores
 from wagtail_customers.services.statistics import rebuild_statistics
-from wagtail_customers.tasks import rebuild_statistics_chunk
+from wagtail_customers.tasks import rebuild_statistics_chunk, refresh_scores_chunk_task
 
 
 def _orders(prefix, count):
@@ -81,6 +84,31 @@ def single_then_chunked(chunked, account=None):
     return single, (chunked(), figures(), summary())
 
 
+def scores():
+    fields = ("customer_id", "account_id", "recency_score", "frequency_score", "monetary_score", "rfm_group")
+    return list(CustomerScore.objects.order_by("customer_id").values_list(*fields, "scored_at"))
+
+
+def damage_scores():
+    """Wrong scores on some customers, none on others, and one on the customer who has no order any more."""
+    pks = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    CustomerScore.objects.filter(customer_id__in=pks[::4]).delete()
+    CustomerScore.objects.filter(frequency_score__gte=3).update(recency_score=1, rfm_group="champions")
+    empty = Customer.objects.get(orders_count=0)
+    CustomerScore.objects.create(
+        customer=empty,
+        account_id=empty.account_id,
+        recency_score=5,
+        frequency_score=5,
+        monetary_score=5,
+        rfm_group="champions",
+        scored_at=NOW,
+    )
+
+
+NOW = timezone.make_aware(datetime.datetime(2026, 6, 1, 12, 30))
+
+
 @pytest.mark.django_db
 def test_chunk_ranges_hold_the_same_number_of_customers_and_cover_every_one(shops):
     account = shops[0]
@@ -140,6 +168,39 @@ def test_a_chunk_run_again_alone_gives_the_same_figures(shops):
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [3, 1000])
+def test_the_chunked_scores_refresh_is_the_single_refresh(shops, rows):
+    rebuild_statistics()
+    scored = refresh_scores(now=NOW)
+    single = scores()
+    assert len(single) == scored == Customer.objects.filter(orders_count__gt=0).count()
+    damage_scores()
+    assert start_chunked_scores(rows=rows, now=NOW)[1].get() == scored
+    assert scores() == single
+
+    # One account: the others are left as they are.
+    damage_scores()
+    account = shops[0]
+    start_chunked_scores(account.pk, rows=rows, now=NOW)[1].get()
+    assert [row for row in scores() if row[1] == account.pk] == [row for row in single if row[1] == account.pk]
+
+
+@pytest.mark.django_db
+def test_a_scores_chunk_run_again_alone_gives_the_same_scores(shops):
+    rebuild_statistics()
+    refresh_scores(now=NOW)
+    single = scores()
+    damage_scores()
+    for low, high in chunk_ranges(rows=6):
+        refresh_scores_chunk_task.delay(low, high, None, NOW.isoformat()).get()
+    once = scores()
+    assert once == single
+    refresh_scores_chunk_task.delay(*chunk_ranges(rows=6)[2], None, NOW.isoformat()).get()
+    assert scores() == once
+
+
+@pytest.mark.django_db
 def test_the_command_splits_the_rebuild_when_asked(shops, capsys, settings):
     def command():
         call_command("customers_rebuild_stats", "--chunked", "--chunk-rows", "15")
@@ -182,6 +243,16 @@ def test_the_chunks_run_on_two_real_workers_and_give_the_single_rebuild(shops, s
     finally:
         forget_backend(app)
     assert chunked == single
+    refresh_scores(now=NOW)
+    single_scores = scores()
+    damage_scores()
+    forget_backend(app)
+    try:
+        assert start_chunked_scores(rows=4, now=NOW)[1].get(timeout=120) == len(single_scores)
+    finally:
+        forget_backend(app)
+    assert scores() == single_scores
     logs = "".join(worker.log() for worker in workers)
     assert "wagtail_customers.rebuild_statistics_chunk" in logs
+    assert "wagtail_customers.refresh_scores_chunk" in logs and "wagtail_customers.finish_scores_refresh" in logs
     assert "wagtail_customers.finish_statistics_rebuild" in logs

@@ -69,6 +69,46 @@ def finish_statistics_rebuild(corrected, account_id=None):
     return finish_rebuild(corrected, account_id)
 
 
+@shared_task(base=QueuedTask, name="wagtail_customers.refresh_scores_chunked", acks_late=True)
+def refresh_scores_chunked_task(account_id=None):
+    """The RFM scores refresh (and the predicted-value refit) split by customer id range across the workers
+    (services/rebuild_chunks.py): sends the chord of ``refresh_scores_chunk`` tasks and ``finish_scores_refresh``;
+    returns the number of chunks. Needs Celery's result backend."""
+    from .services.rebuild_chunks import start_chunked_scores
+
+    return start_chunked_scores(account_id)[0]
+
+
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.refresh_scores_chunk",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def refresh_scores_chunk_task(low, high, account_id=None, scored_at=None):
+    """Write the RFM scores of the customers with ids in ``[low, high)`` (ranked within their whole account)."""
+    from .services.rebuild_chunks import refresh_scores_chunk
+
+    refresh_scores_chunk(low, high, account_id, scored_at)
+
+
+@shared_task(
+    base=QueuedTask,
+    name="wagtail_customers.finish_scores_refresh",
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def finish_scores_refresh_task(results, account_id=None):
+    """The scores chord's final step, once: every account's predicted-value model refitted; returns customers
+    scored."""
+    from .services.rebuild_chunks import finish_scores_refresh
+
+    return finish_scores_refresh(account_id)
+
+
 @shared_task(
     base=QueuedTask,
     name="wagtail_customers.refresh_exchange_rates",

@@ -1,4 +1,4 @@
-"""The statistics rebuild split by customer id range across Celery workers (a chord).
+"""The statistics rebuild and the RFM scores refresh split by customer id range across Celery workers (chords).
 
 ``rebuild_statistics`` (services/statistics.py) works through ranges of ids one after the other in one process.
 Here the same ranges are cut so each holds ``REBUILD_CHUNK_ROWS`` customers (bounds read once, in one query),
@@ -14,19 +14,27 @@ What can be split and what cannot:
 * The listing summary is per seller account, over all its customers. The triggers add each chunk's changes to
   it as deltas while the chunks run (concurrent chunks only append rows, never wait for each other); the
   rebuild of the summary from the customers, which the single rebuild ends with, runs once, in the final task.
-* The RFM scores (services/scores.py) rank each customer within the whole account, so they can only be
-  computed once every chunk is done; they are not part of the statistics rebuild (the buyer-insight task
-  refreshes them, scheduled after it: docs/howto/reconciliation.md).
+* The RFM scores (services/scores.py) rank each customer within the whole account, so they are computed only
+  once every statistics chunk is done, by a chord of their own (``start_chunked_scores``, scheduled after the
+  rebuild): each ``refresh_scores_chunk`` ranks over every customer of the account in its ``SELECT`` but writes
+  only its own id range, all with one ``scored_at``; the ranking is repeated per chunk, the writing is split.
+  The predicted-value fit (``refit_account``) reads every score of an account: it runs once per account, in
+  ``finish_scores_refresh``.
 
 The result is the same as ``rebuild_statistics``: the same statements over other ranges of ids.
 """
 
+import datetime
+
 from celery import chord, current_app, group
 from django.db import connections, router
+from django.utils import timezone
 
 from ..conf import get_setting
-from ..models import Customer, SellerAccount
+from ..models import Customer, CustomerScore, SellerAccount
+from .lifetime_value_fit import refit_account
 from .listing_summary import rebuild_summary
+from .scores import refresh_scores
 from .statistics import rebuild_range
 
 
@@ -83,4 +91,36 @@ def start_chunked_rebuild(account_id=None, rows=None):
     if not ranges:
         return 0, final.apply_async(args=([],))
     header = group(rebuild_statistics_chunk.signature((low, high, account_id)) for low, high in ranges)
+    return len(ranges), chord(header)(final)
+
+
+def refresh_scores_chunk(low, high, account_id=None, scored_at=None):
+    """Write the RFM scores of the customers with ids in ``[low, high)``, ranked within their whole account."""
+    now = datetime.datetime.fromisoformat(scored_at) if scored_at else None
+    refresh_scores(None if account_id is None else [account_id], now=now, id_range=(low, high))
+
+
+def finish_scores_refresh(account_id=None):
+    """What runs once after every scores chunk: each account's predicted-value model refitted on its scores.
+    Returns the number of customers scored."""
+    accounts = SellerAccount.objects.order_by("pk")
+    scores = CustomerScore.objects.all()
+    if account_id is not None:
+        accounts, scores = accounts.filter(pk=account_id), scores.filter(account_id=account_id)
+    for account in accounts:
+        refit_account(account)
+    return scores.count()
+
+
+def start_chunked_scores(account_id=None, rows=None, now=None):
+    """Send the chord: one ``refresh_scores_chunk`` task per range, then ``finish_scores_refresh``.
+    Returns ``(number of chunks, the final task's AsyncResult)`` (its result: customers scored)."""
+    from ..tasks import finish_scores_refresh_task, refresh_scores_chunk_task
+
+    scored_at = (now or timezone.now()).isoformat()
+    ranges = chunk_ranges(account_id, rows)
+    final = finish_scores_refresh_task.signature(kwargs={"account_id": account_id})
+    if not ranges:
+        return 0, final.apply_async(args=([],))
+    header = group(refresh_scores_chunk_task.signature((low, high, account_id, scored_at)) for low, high in ranges)
     return len(ranges), chord(header)(final)

@@ -71,9 +71,13 @@ def _group_sql():
     return f"CASE {cases} END"
 
 
-def refresh_scores(account_ids=None, now=None):
+def refresh_scores(account_ids=None, now=None, id_range=None):
     """Recompute the RFM scores of every customer of ``account_ids`` (all accounts when None); returns how
-    many customers have scores afterwards. Customers without an order lose theirs."""
+    many customers have scores afterwards. Customers without an order lose theirs.
+
+    ``id_range`` ``(low, high)``: write only the customers with ids in ``[low, high)`` (a chunk of the refresh
+    split across workers, services/rebuild_chunks.py); the ranks are still taken over each whole account, so
+    the chunks together write what one call writes."""
     connection = connections[router.db_for_write(CustomerScore)]
     quote = connection.ops.quote_name
     table = quote(CustomerScore._meta.db_table)
@@ -81,22 +85,29 @@ def refresh_scores(account_ids=None, now=None):
     scores_sql, params = _scores_sql(quote, account_ids)
     columns = ("recency_score", "frequency_score", "monetary_score", "rfm_group", "scored_at")
     updates = ", ".join(f"{quote(column)} = excluded.{quote(column)}" for column in ("account_id", *columns))
+    new_range = stale_range = ""
+    range_params = []
+    if id_range is not None:
+        new_range = " AND customer_id >= %s AND customer_id < %s"
+        stale_range = " AND s.customer_id >= %s AND s.customer_id < %s"
+        range_params = list(id_range)
     # "WHERE 1 = 1": SQLite reads an ON CONFLICT after a bare SELECT ... FROM as part of a join otherwise.
     upsert = (
         f"INSERT INTO {table} (customer_id, account_id, {', '.join(quote(column) for column in columns)}) "
-        f"SELECT customer_id, account_id, r, f, m, {_group_sql()}, %s FROM ({scores_sql}) scored WHERE 1 = 1 "
+        f"SELECT customer_id, account_id, r, f, m, {_group_sql()}, %s FROM ({scores_sql}) scored "
+        f"WHERE 1 = 1{new_range} "
         f"ON CONFLICT (customer_id) DO UPDATE SET {updates}"
     )
     account_filter, account_params = _in_accounts(account_ids, "s.account_id")
     stale = (
         f"DELETE FROM {table} WHERE customer_id IN (SELECT s.customer_id FROM {table} s "
         f"JOIN {customers} c ON c.id = s.customer_id "
-        f"WHERE (c.orders_count = 0 OR c.last_order_at IS NULL){account_filter})"
+        f"WHERE (c.orders_count = 0 OR c.last_order_at IS NULL){account_filter}{stale_range})"
     )
     scored_at = now or timezone.now()
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(stale, account_params)
-        cursor.execute(upsert, [connection.ops.adapt_datetimefield_value(scored_at), *params])
+        cursor.execute(stale, [*account_params, *range_params])
+        cursor.execute(upsert, [connection.ops.adapt_datetimefield_value(scored_at), *params, *range_params])
     queryset = CustomerScore.objects.using(connection.alias)
     if account_ids is not None:
         queryset = queryset.filter(account_id__in=list(account_ids))
