@@ -8,7 +8,7 @@ from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from tests.listing_support import column_labels, customer, row_ids, staff_user
-from wagtail_customers.models import ListingPreference, SavedView, SavedViewVisibility
+from wagtail_customers.models import AccessGrant, ListingPreference, SavedView, SavedViewVisibility
 from wagtail_customers.services.saved_views import clean_params
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +248,21 @@ def test_a_shared_save_goes_on_to_choosing_people(client, people):
     response = save_current(client, visibility="shared")
     view = SavedView.objects.get()
     assert response["Location"] == url("edit", view)
+
+
+def test_a_search_travels_only_to_people_who_may_see_the_personal_data(client, people, shop, account, other_account):
+    """The owner's typed search is personal data: Bea without "See personal data" opens the view without it."""
+    view = SavedView.objects.create(
+        owner=people["ann"],
+        name="One buyer",
+        tab="all",
+        params={"q": ["b1@example.com"], "account": [str(other_account.pk)]},
+        visibility=SavedViewVisibility.SHARED,
+    )
+    view.shared_with_users.add(people["bea"])
+    client.force_login(people["bea"])
+    assert "q" in parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)  # she may see it
+    AccessGrant.objects.filter(user=people["bea"]).update(can_see_personal_data=False)
+    location = client.get(url("open", view))["Location"]
+    assert "q" not in parse_qs(urlsplit(location).query)
+    assert "b1@example.com" not in client.get(location).content.decode()

@@ -18,6 +18,7 @@ from ..ids import parse_ids
 from ..listing import get_tab
 from ..models import AccessGrant, SavedView, SavedViewVisibility
 from ..permissions import PERMISSION_CODENAMES, Action, accounts_for
+from .personal_data import personal_account_ids
 
 #: The URL parameter that tells the listing to show a saved view's columns (``opened_view``).
 VIEW_PARAM = "saved_view"
@@ -146,6 +147,10 @@ def listing_query(view, viewer):
         else:
             query.pop("account")
             dropped = True
+    if "q" in query and viewer.pk != view.owner_id and not view_account_ids(view) <= personal_account_ids(viewer):
+        # A search is what the owner typed, often a name or an e-mail: it is personal data, shown only to people
+        # who may see the personal data of every account the view is about (services/personal_data.py).
+        query.pop("q")
     query[VIEW_PARAM] = str(view.pk)
     return query, dropped
 
