@@ -541,3 +541,14 @@ def test_a_duplicate_name_is_a_form_error(admin_client, account):
     data.update({"conditions-INITIAL_FORMS": "1", "conditions-0-id": str(condition.pk)})
     response = admin_client.post(reverse(f"{URL}:edit", args=(other.pk,)), data)
     assert response.status_code == 200 and "name" in response.context["form"].errors
+
+
+def test_a_rule_over_a_whole_account_adds_its_customers_chunk_by_chunk(account, monkeypatch):
+    from wagtail_customers.services import watchlist_rules as service
+
+    monkeypatch.setattr(service, "CHUNK", 7)
+    record_orders(account, [order_data(f"W{n}", email=f"w{n}@example.com") for n in range(23)])
+    rule = make_rule(account, "Everyone", ("orders", "gte", 1))
+    added = service.apply_rule(rule)
+    assert sorted(c.pk for c in added) == sorted(account.customers.values_list("pk", flat=True))
+    assert service.apply_rule(rule) == []

@@ -83,17 +83,32 @@ def apply_rule(rule, customer_ids=None, now=None):
     """Put the rule's matching customers on the watchlist; returns those added."""
     if not rule.is_enabled or not rule.account.is_enabled:
         return []
-    if customer_ids is None:
-        chunks = [None]
-    else:
-        ids = sorted(set(customer_ids))
-        chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
     added = []
-    for chunk in chunks:
+    for chunk in _id_chunks(rule, customer_ids, now):
         customers = list(matching_customers(rule, chunk, now).order_by("pk"))
         if customers:
+            # One transaction per chunk (add_to_watchlist's): a rule matching a whole account never holds
+            # thousands of row locks, nor ingestion waiting on them, at once.
             added += add_to_watchlist(customers, None, note=rule_note(rule), rule=rule)
     return added
+
+
+def _id_chunks(rule, customer_ids, now):
+    """Lists of at most ``CHUNK`` customer ids to evaluate: the given ones, or the account's matching ones read
+    chunk by chunk in id order (a chunk's customers no longer match once added, so the walk always moves on)."""
+    if customer_ids is not None:
+        ids = sorted(set(customer_ids))
+        yield from (ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK))
+        return
+    last = 0
+    while True:
+        ids = list(
+            matching_customers(rule, None, now).filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:CHUNK]
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
 
 
 def apply_rules(account=None, customer_ids=None, now=None):
