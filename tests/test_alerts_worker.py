@@ -43,6 +43,8 @@ def test_immediate_and_daily_digests_are_sent_by_the_worker_once(account, celery
     record_orders(account, [order_data("1")])
     customer = account.customers.get()
     WatchlistEntry.objects.create(customer=customer)
+    # On the watchlist since before the test's orders (2024): they are the customer acting, not history.
+    WatchlistEntry.objects.filter(customer=customer).update(created_at=WATCHED_SINCE)
     quick = make_staff("quick")
     grant(quick, account, "view", "see_personal_data")
     AlertPreference.objects.create(user=quick, email_frequency=EmailFrequency.IMMEDIATELY)

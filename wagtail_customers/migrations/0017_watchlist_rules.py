@@ -5,6 +5,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from wagtail_customers.services.listing_summary import create_triggers_on_sqlite, drop_triggers_on_sqlite
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -12,7 +14,10 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # WatchlistEntry.rule: SQLite remakes the watchlist table to take it out again, which the listing summary's
+    # triggers name (services/listing_summary.drop_triggers_on_sqlite).
     operations = [
+        migrations.RunPython(drop_triggers_on_sqlite, create_triggers_on_sqlite),
         migrations.CreateModel(
             name="WatchlistDismissal",
             fields=[
@@ -179,4 +184,5 @@ class Migration(migrations.Migration):
             model_name="watchlistrule",
             constraint=models.UniqueConstraint(fields=("account", "name"), name="wc_watchlist_rule_name_unique"),
         ),
+        migrations.RunPython(create_triggers_on_sqlite, drop_triggers_on_sqlite),
     ]

@@ -6,23 +6,7 @@ import django.db.models.functions.math
 import wagtail_customers.models.expressions
 from django.db import migrations, models
 
-
-def drop_summary_triggers_on_sqlite(apps, schema_editor):
-    # Remaking the customers table (below) drops it; SQLite then refuses the rename back while the listing summary's
-    # triggers on other tables name it ("error in trigger ...: no such table"). They come back at the end.
-    if schema_editor.connection.vendor == "sqlite":
-        from wagtail_customers.services.listing_summary import drop_triggers_sql
-
-        for statement in drop_triggers_sql("sqlite"):
-            schema_editor.execute(statement, params=None)
-
-
-def create_summary_triggers_on_sqlite(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        from wagtail_customers.services.listing_summary import create_triggers_sql, drop_triggers_sql
-
-        for statement in drop_triggers_sql("sqlite") + create_triggers_sql("sqlite"):
-            schema_editor.execute(statement, params=None)
+from wagtail_customers.services.listing_summary import create_triggers_on_sqlite, drop_triggers_on_sqlite
 
 
 class AddStoredGeneratedField(migrations.AddField):
@@ -46,7 +30,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(drop_summary_triggers_on_sqlite, create_summary_triggers_on_sqlite),
+        migrations.RunPython(drop_triggers_on_sqlite, create_triggers_on_sqlite),
         AddStoredGeneratedField(
             model_name='customer',
             name='average_order_value',
@@ -82,5 +66,5 @@ class Migration(migrations.Migration):
             model_name='customerscore',
             index=models.Index(fields=['account', '-rfm_code', 'customer'], name='wc_score_account_rfm'),
         ),
-        migrations.RunPython(create_summary_triggers_on_sqlite, drop_summary_triggers_on_sqlite),
+        migrations.RunPython(create_triggers_on_sqlite, drop_triggers_on_sqlite),
     ]

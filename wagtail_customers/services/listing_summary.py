@@ -277,3 +277,18 @@ def ensure_triggers(using=None):
         for statement in drop_triggers_sql(connection.vendor) + create_triggers_sql(connection.vendor):
             cursor.execute(statement)
     rebuild_summary(using=connection.alias)
+
+
+def drop_triggers_on_sqlite(apps, schema_editor):
+    """For a migration that remakes a table the triggers name (SQLite's way to alter a column): SQLite refuses the
+    rename back while a trigger names the dropped table ("error in trigger ...: no such table"). Run it before the
+    remake, and ``create_triggers_on_sqlite`` after it (``RunPython`` pairs around the operations, both ways)."""
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in drop_triggers_sql("sqlite"):
+            schema_editor.execute(statement, params=None)
+
+
+def create_triggers_on_sqlite(apps, schema_editor):
+    if schema_editor.connection.vendor == "sqlite":
+        for statement in drop_triggers_sql("sqlite") + create_triggers_sql("sqlite"):
+            schema_editor.execute(statement, params=None)
