@@ -6,27 +6,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from currency_converter import CurrencyConverter
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migration_support import back_to_the_latest_schema, migrate  # noqa: F401 (a fixture)
 
 BEFORE = [("wagtail_customers", "0006_country_codes")]
 AFTER = [("wagtail_customers", "0007_order_account_currency")]
 CENT = Decimal("0.01")
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_the_latest_schema():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)

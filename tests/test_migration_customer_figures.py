@@ -5,25 +5,11 @@ fills them for the rows already there."""
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migration_support import back_to_the_latest_schema, migrate  # noqa: F401 (a fixture)
 
 BEFORE = [("wagtail_customers", "0018_alerts")]
 AFTER = [("wagtail_customers", "0019_customer_figures")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_the_latest_schema():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,26 +4,11 @@ starts without it."""
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migration_support import back_to_the_latest_schema, migrate  # noqa: F401 (a fixture)
 
 BEFORE = [("wagtail_customers", "0010_channel_connections")]
 AFTER = [("wagtail_customers", "0011_personal_data_grant")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_the_latest_schema():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
