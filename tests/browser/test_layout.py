@@ -108,6 +108,24 @@ def test_a_host_admin_that_does_not_hide_overflow_does_not_scroll_sideways(listi
     assert sizes["scroll"] > sizes["client"], sizes
 
 
+@pytest.mark.parametrize("width", (1024, pytest.param(1440, marks=pytest.mark.version_neutral)))
+def test_every_toolbar_menu_opens_wholly_inside_the_content_area(listing, width):
+    """The panels open right-aligned under their button; one near the left of the toolbar went under the
+    sidebar, where the content area's overflow cut it (Save as my default was 59 % visible)."""
+    page = listing(width)
+    area = box(page.locator("main"))
+    menus = page.locator(".wc-toolbar details.wc-disclosure")
+    assert menus.count() >= 3
+    for index in range(menus.count()):
+        menu = menus.nth(index)
+        menu.locator("> summary").click()
+        panel = menu.locator("> .wc-disclosure__panel")
+        expect(panel).to_be_visible()
+        found = box(panel)
+        assert area["left"] <= found["left"] and found["right"] <= area["right"], (menu.get_attribute("class"), found)
+        menu.locator("> summary").click()
+
+
 def test_bulk_action_labels_are_whole(listing):
     page = listing(1280)
     page.locator("table.listing tbody input.bulk-action-checkbox").first.check()

@@ -11,6 +11,7 @@ CONTROLLERS = (
     "wagtail_customers/js/export-download-controller.js",
     "wagtail_customers/js/statistics-band-controller.js",
     "wagtail_customers/js/country-choices-controller.js",
+    "wagtail_customers/js/disclosure-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
 #: The buyer-insight tags (RFM groups), shared with the customer page.
