@@ -6,14 +6,18 @@ chord of chunks, and compares every customer's statistics and the summary.
 """
 
 import datetime
+import os
+import re
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from tests.celery_fixtures import use_celery_settings
+from tests.celery_fixtures import use_celery_settings, wait_for
 from tests.factories import order_data
 from wagtail_customers.models import Channel, Customer, CustomerScore, ListingSummary, Order, OrderLine, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
@@ -258,3 +262,105 @@ def test_the_chunks_run_on_two_real_workers_and_give_the_single_rebuild(shops, s
     assert "wagtail_customers.rebuild_statistics_chunk" in logs
     assert "wagtail_customers.refresh_scores_chunk" in logs and "wagtail_customers.finish_scores_refresh" in logs
     assert "wagtail_customers.finish_statistics_rebuild" in logs
+
+
+@contextmanager
+def writes_held_back():
+    """A write transaction of this process's own on the test database: a chunk's ``UPDATE`` waits for it while
+    reads go on. SQLite: the database's write lock (the workers wait up to 30 s for it); PostgreSQL: a lock on
+    the customers table that lets reads through."""
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with holder.cursor() as cursor:
+            if holder.vendor == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            else:
+                cursor.execute("BEGIN")
+                table = holder.ops.quote_name(Customer._meta.db_table)
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+            yield
+            cursor.execute("ROLLBACK")
+    finally:
+        holder.close()
+
+
+def waiting_to_write(worker):
+    """Whether a chunk on ``worker`` is under way, its ``UPDATE`` waiting for ``writes_held_back``."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE%'"
+            )
+            return cursor.fetchone()[0] > 0
+    # SQLite shows no one who waits; a chunk opens the database only to run its UPDATE (its one statement), so a
+    # pool process of the worker (its process group) with the database file open is there.
+    database = os.path.realpath(connection.settings_dict["NAME"])
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if int(pid) == worker.process.pid or os.getpgid(int(pid)) != worker.process.pid:
+                continue
+            folder = f"/proc/{pid}/fd"
+            if any(os.path.realpath(os.path.join(folder, fd)) == database for fd in os.listdir(folder)):
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process gone meanwhile
+    return False
+
+
+def task_ids(log, name, event):
+    return re.findall(rf"wagtail_customers\.{name}\[([^\]]+)\] {event}", log)
+
+
+@pytest.mark.worker
+@pytest.mark.version_neutral  # the same reason as the test above
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_chunk_whose_worker_is_killed_is_delivered_again_alone(
+    shops, settings, celery_worker, redis_url, monkeypatch
+):
+    first = celery_worker()
+    app = use_celery_settings(settings, result_backend=redis_url)
+    seen = {}
+
+    def killed_mid_chunk():
+        assert not waiting_to_write(first)  # an idle worker has no database open
+        with writes_held_back():
+            chunks, result = start_chunked_rebuild(rows=4)
+            assert chunks == 10
+            wait_for(lambda: task_ids(first.log(), "rebuild_statistics_chunk", "received"), 60, "a chunk received")
+            wait_for(lambda: waiting_to_write(first), 60, "the chunk to wait for the database")
+            first.kill()
+        # Only the second worker gives a message back to the queue 8 s after its delivery: the first one cannot
+        # give its own back while its chunk waits.
+        monkeypatch.setenv("WC_WORKER_VISIBILITY_TIMEOUT", "8")
+        seen["second"] = celery_worker()
+        seen["chunks"], seen["final"] = [chunk.id for chunk in result.parent.results], result.id
+        return result.get(timeout=120)
+
+    forget_backend(app)  # as in the test above
+    try:
+        single, chunked = single_then_chunked(killed_mid_chunk)
+    finally:
+        forget_backend(app)
+    # Nothing lost, nothing counted twice: the same figures and listing summary as the single rebuild.
+    assert chunked == single
+
+    first_log, second_log = first.log(), seen["second"].log()
+    killed = task_ids(first_log, "rebuild_statistics_chunk", "received")
+    assert task_ids(first_log, "rebuild_statistics_chunk", "succeeded") == []
+    # Every chunk ran once, on the second worker: those the first had taken (the killed one first) again.
+    ran = task_ids(second_log, "rebuild_statistics_chunk", "succeeded")
+    assert killed and set(killed) <= set(ran)
+    assert sorted(ran) == sorted(seen["chunks"])
+    assert task_ids(second_log, "finish_statistics_rebuild", "succeeded") == [seen["final"]]
+
+    # Nothing left in Redis: every message acknowledged (the killed worker's after their second run), no
+    # subscription to this rebuild's results.
+    import redis  # only where the worker tests run, as in tests/celery_fixtures.py
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        wait_for(lambda: client.hlen("unacked") == 0, 30, "every message to be acknowledged")
+        channels = {f"celery-task-meta-{task}".encode() for task in [*seen["chunks"], seen["final"]]}
+        wait_for(lambda: not channels & set(client.pubsub_channels()), 30, "the results' subscription to close")
+    finally:
+        client.close()
