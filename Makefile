@@ -160,12 +160,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	touch $(BENCH_STAMP)
 
 # The full run: S, M and L (1M orders) on SQLite and PostgreSQL, XL (5M orders) on PostgreSQL, then the load
-# test; writes docs/performance.md and benchmarks/results/*.json. Datasets are cached in benchmarks/.data (the
-# first L build takes minutes, XL about half an hour): `make bench-datasets` builds them ahead, measuring nothing.
+# test, then an XL export and rebuild on 1 and on 2 Celery workers (benchmarks/workers.py); writes
+# docs/performance.md and benchmarks/results/*.json. Datasets are cached in benchmarks/.data (the first L build
+# takes minutes, XL about half an hour): `make bench-datasets` builds them ahead, measuring nothing.
 BENCH_SIZES ?= S,M,L,XL
 bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run --sizes $(BENCH_SIZES) --repeat 20
 	$(PY) -m benchmarks.load --size L
+	$(PY) -m benchmarks.workers --size XL
 
 bench-datasets: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run --sizes $(BENCH_SIZES) --build-only --nice 19

@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import workers
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 NOTES = ROOT / "benchmarks" / "notes.md"
@@ -610,6 +612,10 @@ def render(run, json_path, load=None):
         "",
         _load(load),
         "",
+        "## Work across Celery workers (export and rebuild on 1 and 2 workers)",
+        "",
+        workers.section(newest("workers-")),
+        "",
     ]
     if NOTES.exists():
         parts += ["## Analysis", "", NOTES.read_text().strip(), ""]
@@ -617,19 +623,21 @@ def render(run, json_path, load=None):
 
 
 def newest(prefix, directory=RESULTS):
-    """The newest results JSON whose name starts with ``prefix`` ('' for runs: those not load-*)."""
+    """The newest results JSON whose name starts with ``prefix`` ('' for runs: those not load-* or workers-*)."""
     files = sorted(
         path
         for path in Path(directory).glob("*.json")
         if path.name.startswith(prefix) and not path.name.startswith(".")
     )
     if prefix == "":
-        files = [path for path in files if not path.name.startswith("load-")]
+        files = [path for path in files if not path.name.startswith(("load-", "workers-"))]
     return json.loads(files[-1].read_text()) if files else None
 
 
 def _newest_path(directory=RESULTS):
-    files = sorted(path for path in Path(directory).glob("*.json") if not path.name.startswith(("load-", ".")))
+    files = sorted(
+        path for path in Path(directory).glob("*.json") if not path.name.startswith(("load-", "workers-", "."))
+    )
     return files[-1] if files else None
 
 

@@ -35,8 +35,10 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_BROKER_URL = "memory://"
-CELERY_TASK_ALWAYS_EAGER = True
+# Eager, unless the workers benchmark (benchmarks/workers.py) gives a Redis for real workers and chord results.
+CELERY_BROKER_URL = os.environ.get("WC_BENCH_BROKER", "memory://")
+CELERY_RESULT_BACKEND = os.environ.get("WC_BENCH_BROKER")
+CELERY_TASK_ALWAYS_EAGER = "WC_BENCH_BROKER" not in os.environ
 MEDIA_ROOT = os.environ.get("WC_BENCH_MEDIA", str(ROOT / "benchmarks/.data/media"))
 WAGTAIL_CUSTOMERS = {"BASE_URL": "http://testserver"}
 LOGGING = {
