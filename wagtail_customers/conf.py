@@ -73,7 +73,7 @@ DEFAULTS = {
     # Where the "Help" link of the Customers header goes (a new tab); None or "" hides the link.
     "HELP_URL": "https://wagtail-customers.readthedocs.io/",
     # Customers per chunk of the statistics rebuild split across the Celery workers (services/rebuild_chunks.py).
-    "REBUILD_CHUNK_ROWS": 200_000,
+    "REBUILD_CHUNK_ROWS": 100_000,
     # Ratings at or below this value count as negative feedback.
     "NEGATIVE_FEEDBACK_MAX_RATING": 2,
     # Where exchange rates come from (docs/concepts/currencies.md): a dotted path to a class or factory, called
