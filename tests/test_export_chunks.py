@@ -4,8 +4,10 @@ Each test exports the same request twice, once as one task (``EXPORT_CHUNK_ROWS`
 chunks, and compares the files: byte for byte in CSV, cell for cell in XLSX.
 """
 
+import io
 import os
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -104,6 +106,40 @@ def test_a_chunked_export_is_the_single_task_export(settings, account, other_acc
     else:
         assert read_xlsx(chunked) == read_xlsx(single)
         assert len(read_xlsx(chunked)) == total + 1
+        # More than the same values: the same sheet and styles as one XlsxWriter workbook writes them.
+        assert workbook_parts(chunked) == workbook_parts(single)
+    assert chunk_files() == []
+
+
+def workbook_parts(content):
+    """The sheet, styles and workbook parts of an XLSX file (the others carry the time it was written)."""
+    names = ("xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml")
+    with zipfile.ZipFile(io.BytesIO(content)) as workbook:
+        return {name: workbook.read(name) for name in names}
+
+
+@pytest.mark.django_db
+def test_an_xlsx_chunk_that_lost_customers_is_joined_without_a_gap(settings, account):
+    """Customers deleted after the export read its ids: their chunk writes fewer rows than it was given, so the
+    rows of the chunks after it move up (xlsx_join renumbers them), as in a single export made then."""
+    every_kind_of_cell(account, 20)
+    user = exporter("lost", account)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=CHUNK_ROWS)
+    job = jobs.claim(new_job(user, "xlsx").pk)
+    pks = CustomerExport(user, ExportSpec.from_params(job.params)).ordered_pks()
+    Customer.objects.filter(pk__in=[pks[1], pks[CHUNK_ROWS + 2]]).delete()
+    ranges = [pks[start : start + CHUNK_ROWS] for start in range(0, len(pks), CHUNK_ROWS)]
+    results = [
+        write_export_chunk.delay(str(job.pk), job.attempts, index, ids).get() for index, ids in enumerate(ranges)
+    ]
+    assert [result["rows"] for result in results[:2]] == [CHUNK_ROWS - 1, CHUNK_ROWS - 1]
+    assert join_export_chunks.delay(results, str(job.pk), job.attempts).get() == "done"
+    chunked = file_of(job)
+
+    _single_job, single = export_eagerly(settings, user, "xlsx", None)
+    assert len(read_xlsx(chunked)) == len(pks) - 2 + 1
+    assert read_xlsx(chunked) == read_xlsx(single)
+    assert workbook_parts(chunked) == workbook_parts(single)
     assert chunk_files() == []
 
 

@@ -5,11 +5,12 @@ That task reads the ids of the export's rows once, in the listing's order (``Cus
 cuts them into ranges of ``EXPORT_CHUNK_ROWS`` positions, and sends a Celery chord:
 
 * a group of ``write_export_chunk`` tasks, one per range, on the ``exports`` queue: each writes its rows, in the
-  listing's order, to its own file in the private storage (CSV lines, or JSON lines keeping each cell's type
-  for XLSX) and adds its row count to the job's ``rows_written`` (the progress is the sum of the chunks);
+  listing's order, to its own file in the private storage (CSV lines, or a workbook of its rows at their place in
+  the final sheet: ``xlsx_join.py``) and adds its row count to the job's ``rows_written`` (the progress is the
+  sum of the chunks);
 * then ``join_export_chunks``: the heading (with the CSV byte order mark) once, then the chunk files in chunk
-  order, into the final file (the XLSX workbook is written there, from the chunk files); the chunk files are
-  deleted and the job is finished as a single-task export is (``jobs.complete``).
+  order, into the final file (for XLSX, the chunks' rows copied into the sheet of a workbook with the heading);
+  the chunk files are deleted and the job is finished as a single-task export is (``jobs.complete``).
 
 So the result is the same file as a single-worker export: byte for byte in CSV, cell for cell in XLSX.
 
@@ -22,13 +23,11 @@ A chord needs Celery's result backend (``CELERY_RESULT_BACKEND``) to know when a
 """
 
 import csv
-import datetime
-import json
 import os
 import shutil
 import tempfile
 import time
-from decimal import Decimal
+from contextlib import ExitStack
 
 from celery import chord, current_app, group
 from django.core.files import File
@@ -39,9 +38,9 @@ from ..conf import get_setting
 from ..db_router import reading_from_replica
 from ..models import ExportJob, JobState
 from ..storage import private_storage
-from . import jobs
+from . import jobs, xlsx_join
 from .query import CustomerExport, ExportSpec
-from .writers import iter_csv, write_xlsx
+from .writers import iter_csv
 
 
 def chunking_applies(total):
@@ -100,7 +99,9 @@ def write_chunk(job, index, pks):
         with spec.activate(), reading_from_replica():
             export = CustomerExport(job.user, spec)
             rows = _with_heartbeat(export.rows(csv=as_csv, pks=pks), job)
-            written = (_write_csv_lines if as_csv else _write_json_lines)(rows, temp_path)
+            # The rows' place in the final sheet, if every chunk before this one is full (xlsx_join.py).
+            first_row = index * get_setting("EXPORT_CHUNK_ROWS") + 1
+            written = _write_csv_lines(rows, temp_path) if as_csv else xlsx_join.write_part(rows, temp_path, first_row)
         if counted:
             private_storage.delete(name)
         with open(temp_path, "rb") as stream:
@@ -113,7 +114,13 @@ def write_chunk(job, index, pks):
     if not jobs._owned(job).update(**progress):
         private_storage.delete(saved)
         raise jobs.JobSuperseded()
-    return {"index": index, "name": saved, "rows": written, "accounts": sorted(export.account_ids)}
+    return {
+        "index": index,
+        "name": saved,
+        "rows": written,
+        "first_row": first_row,
+        "accounts": sorted(export.account_ids),
+    }
 
 
 def join_chunks(job, results):
@@ -129,7 +136,13 @@ def join_chunks(job, results):
         with spec.activate():
             headers = CustomerExport(job.user, spec).headers()
             if spec.file_format == "xlsx":
-                write_xlsx(headers, _chunk_cells(results), temp_path)
+                with ExitStack() as files:
+                    opened = [files.enter_context(private_storage.open(result["name"], "rb")) for result in results]
+                    parts = [
+                        (part, result["first_row"], result["rows"])
+                        for part, result in zip(opened, results, strict=True)
+                    ]
+                    xlsx_join.join(headers, parts, temp_path)
             else:
                 with open(temp_path, "wb") as out:
                     out.write("".join(iter_csv(headers, [], rendered=True)).encode("utf-8"))
@@ -171,35 +184,3 @@ def _write_csv_lines(rows, path):
             writerow(row)
             count += 1
     return count
-
-
-# XLSX chunks: one JSON array per row; the cells JSON has no type for are tagged ``[tag, text]``.
-_TAGS = {Decimal: "d", datetime.datetime: "t", datetime.date: "D"}
-_UNTAG = {"d": Decimal, "t": datetime.datetime.fromisoformat, "D": datetime.date.fromisoformat}
-
-
-def _json_cell(value):
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    tag = _TAGS.get(type(value))
-    if tag is not None:
-        return [tag, str(value) if tag == "d" else value.isoformat()]
-    # What write_xlsx would write for it anyway: its text.
-    return str(value)
-
-
-def _write_json_lines(rows, path):
-    count = 0
-    with open(path, "w", encoding="utf-8") as stream:
-        for row in rows:
-            stream.write(json.dumps([_json_cell(value) for value in row]))
-            stream.write("\n")
-            count += 1
-    return count
-
-
-def _chunk_cells(results):
-    for result in results:
-        with private_storage.open(result["name"], "rb") as chunk:
-            for line in chunk:
-                yield [_UNTAG[cell[0]](cell[1]) if isinstance(cell, list) else cell for cell in json.loads(line)]

@@ -16,6 +16,7 @@ starts, so rows must come in order (they do) and the ``.xlsx`` exists only after
 import csv
 import datetime
 import re
+from contextlib import contextmanager
 from decimal import Decimal
 
 import xlsxwriter
@@ -119,8 +120,23 @@ class TooManyRowsForExcel(ValueError):
     pass
 
 
-def write_xlsx(headers, rows, path, *, sheet_name="Export"):
-    """Write an XLSX workbook to ``path`` in constant memory; returns the number of data rows."""
+class XlsxFormats:
+    """The cell formats of an export workbook, each given its style id at once, in this order, rather than by the
+    first cell that uses it (XlsxWriter's way): every workbook has the same ids, so the rows of one (a chunk,
+    ``xlsx_join.py``) can be joined into another."""
+
+    def __init__(self, workbook):
+        self.bold = workbook.add_format({"bold": True})
+        self.money = workbook.add_format({"num_format": "#,##0.00"})
+        self.moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self.day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        for cell_format in (self.bold, self.money, self.moment, self.day):
+            cell_format._get_xf_index()
+
+
+@contextmanager
+def xlsx_sheet(path, sheet_name="Export"):
+    """``(sheet, formats)`` of a new one-sheet workbook at ``path`` in constant memory, closed (written) on exit."""
     workbook = xlsxwriter.Workbook(
         str(path),
         {
@@ -133,39 +149,7 @@ def write_xlsx(headers, rows, path, *, sheet_name="Export"):
         },
     )
     try:
-        sheet = workbook.add_worksheet(sheet_name)
-        bold = workbook.add_format({"bold": True})
-        money = workbook.add_format({"num_format": "#,##0.00"})
-        moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        write_string, write_number, write_datetime = sheet.write_string, sheet.write_number, sheet.write_datetime
-        for col, header in enumerate(headers):
-            write_string(0, col, _xlsx_text(str(header)), bold)
-        sheet.freeze_panes(1, 0)
-        row_index = 0
-        for row_index, row in enumerate(rows, start=1):
-            if row_index > XLSX_MAX_ROWS:
-                raise TooManyRowsForExcel(row_index)
-            for col, value in enumerate(row):
-                if value is None or value == "":
-                    continue
-                if isinstance(value, str):
-                    write_string(row_index, col, _xlsx_text(value))
-                elif isinstance(value, bool):
-                    sheet.write_boolean(row_index, col, value)
-                elif isinstance(value, Decimal):
-                    # Amounts (two decimal places at most) as money; finer numbers (exchange rates) in full.
-                    write_number(row_index, col, value, money if value.as_tuple().exponent >= -2 else None)
-                elif isinstance(value, int | float):
-                    write_number(row_index, col, value)
-                elif isinstance(value, datetime.datetime):
-                    write_datetime(row_index, col, value, moment)
-                elif isinstance(value, datetime.date):
-                    write_datetime(row_index, col, value, day)
-                else:
-                    write_string(row_index, col, _xlsx_text(str(value)))
-        if headers:
-            sheet.autofilter(0, 0, max(row_index, 1), len(headers) - 1)
+        yield workbook.add_worksheet(sheet_name), XlsxFormats(workbook)
     except BaseException:
         # The caller discards the file; closing only releases XlsxWriter's temporary files.
         try:
@@ -174,7 +158,49 @@ def write_xlsx(headers, rows, path, *, sheet_name="Export"):
             pass
         raise
     workbook.close()
-    return row_index
+
+
+def write_xlsx(headers, rows, path, *, sheet_name="Export", filter_rows=None):
+    """Write an XLSX workbook to ``path`` in constant memory; returns the number of data rows.
+
+    ``filter_rows``: the data rows the heading's filter covers, when they are added afterwards (``xlsx_join``)."""
+    with xlsx_sheet(path, sheet_name) as (sheet, formats):
+        for col, header in enumerate(headers):
+            sheet.write_string(0, col, _xlsx_text(str(header)), formats.bold)
+        sheet.freeze_panes(1, 0)
+        count = write_xlsx_rows(sheet, formats, rows)
+        if headers:
+            sheet.autofilter(0, 0, max(count if filter_rows is None else filter_rows, 1), len(headers) - 1)
+    return count
+
+
+def write_xlsx_rows(sheet, formats, rows, first_row=1):
+    """Write ``rows`` from the sheet's row ``first_row`` (0 is the heading's) on; returns how many."""
+    write_string, write_number, write_datetime = sheet.write_string, sheet.write_number, sheet.write_datetime
+    money, moment, day = formats.money, formats.moment, formats.day
+    row_index = first_row - 1
+    for row_index, row in enumerate(rows, start=first_row):
+        if row_index > XLSX_MAX_ROWS:
+            raise TooManyRowsForExcel(row_index)
+        for col, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                write_string(row_index, col, _xlsx_text(value))
+            elif isinstance(value, bool):
+                sheet.write_boolean(row_index, col, value)
+            elif isinstance(value, Decimal):
+                # Amounts (two decimal places at most) as money; finer numbers (exchange rates) in full.
+                write_number(row_index, col, value, money if value.as_tuple().exponent >= -2 else None)
+            elif isinstance(value, int | float):
+                write_number(row_index, col, value)
+            elif isinstance(value, datetime.datetime):
+                write_datetime(row_index, col, value, moment)
+            elif isinstance(value, datetime.date):
+                write_datetime(row_index, col, value, day)
+            else:
+                write_string(row_index, col, _xlsx_text(str(value)))
+    return row_index - first_row + 1
 
 
 def _xlsx_text(value):
