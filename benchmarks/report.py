@@ -614,7 +614,7 @@ def render(run, json_path, load=None):
         "",
         "## Work across Celery workers (export and rebuild on 1 and 2 workers)",
         "",
-        workers.section(newest("workers-")),
+        workers.section(workers.newest_by_case()),
         "",
     ]
     if NOTES.exists():

@@ -277,14 +277,24 @@ def main(argv=None):
     return 0
 
 
-def section(run):
-    """The "Work across Celery workers" section of docs/performance.md, from a ``workers-*.json`` run."""
+def newest_by_case(directory=RESULTS):
+    """``{case: run}``: for each case, the newest ``workers-*.json`` run that measured it."""
+    latest = {}
+    for path in sorted(Path(directory).glob("workers-*.json")):
+        run = json.loads(path.read_text())
+        latest.update(dict.fromkeys(run["results"], run))
+    return latest
+
+
+def section(latest):
+    """The "Work across Celery workers" section of docs/performance.md, from ``newest_by_case()``."""
     from .report import _table
 
-    if not run:
+    if not latest:
         return "No workers run in this tree yet: run `python -m benchmarks.workers`."
     rows = []
-    for case, by_count in run["results"].items():
+    for case, run in latest.items():
+        by_count = run["results"][case]
         one = by_count.get("1", {}).get("seconds")
         for count, figures in sorted(by_count.items()):
             ratio = figures["seconds"] / one if one else None
@@ -302,16 +312,18 @@ def section(run):
                     ", ".join(str(n) for n in figures.get("tasks_per_worker", [])),
                     {True: "yes", False: "**no**", None: "–"}[check],
                     verdict,
+                    run["date"],
                 )
             )
-    headers = ["case", "workers", "seconds", "rows/s or chunks", "tasks per worker", "same result", "2 workers"]
+    run = next(iter(latest.values()))
+    headers = ["case", "workers", "seconds", "rows/s or chunks", "tasks per worker", "same result", "2 workers", "run"]
     intro = (
-        f"`python -m benchmarks.workers`, {run['date']}: size {run['size']} ({run['customers']:,} customers, "
-        f"{run['orders']:,} orders) on {run['database']}, Redis broker and result backend, each worker one process "
-        f"(`--concurrency 1 --prefetch-multiplier 1`) on every queue; rebuild chunks of "
-        f"{run['rebuild_chunk_rows']:,} customers, export chunks of `EXPORT_CHUNK_ROWS`. Target: 2 workers "
+        f"`python -m benchmarks.workers` (each case from the newest run that measured it): size {run['size']} "
+        f"({run['customers']:,} customers, {run['orders']:,} orders) on {run['database']}, Redis broker and result "
+        "backend, each worker one process (`--concurrency 1 --prefetch-multiplier 1`) on every queue; rebuild "
+        f"chunks of {run['rebuild_chunk_rows']:,} customers, export chunks of `EXPORT_CHUNK_ROWS`. Target: 2 workers "
         f'≤ {TARGET_RATIO}x the time of 1 worker. "Same result": every run\'s CSV bytes and XLSX sheet identical; '
-        f"after each rebuild every statistic sums to its value before the wipe."
+        "after each rebuild every statistic sums to its value before the wipe."
     )
     return intro + "\n\n" + _table(headers, rows)
 
