@@ -65,7 +65,8 @@ def join(headers, parts, path):
 
 
 def _copy_rows(part, out, shift):
-    """Copy the ``<row>`` elements of a chunk's workbook (an open file) into ``out``, ``shift`` rows down."""
+    """Copy the ``<row>`` elements of a chunk's workbook (an open file) into ``out``, each row number plus
+    ``shift`` (negative when chunks before it wrote fewer rows than they were given)."""
     with zipfile.ZipFile(part) as workbook, workbook.open(SHEET) as sheet:
         if shift:
             # Rare: read whole, every row and cell reference renumbered.
