@@ -33,6 +33,14 @@ class WagtailCustomersConfig(AppConfig):
         # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,
         # and ``flush`` empties the tables in any order; recreate them and rebuild the summary after both.
         post_migrate.connect(_ensure_listing_summary, sender=self)
+        # The search index's triggers on SQLite, for the same reasons (services/search_index.py).
+        post_migrate.connect(_ensure_search_index, sender=self)
+
+
+def _ensure_search_index(sender, using=None, **kwargs):
+    from .services.search_index import ensure_search_index
+
+    ensure_search_index(using)
 
 
 def _ensure_listing_summary(sender, using=None, **kwargs):

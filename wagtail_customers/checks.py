@@ -276,6 +276,31 @@ def check_read_replica(app_configs=None, **kwargs):
     return errors
 
 
+@register(Tags.compatibility)
+def check_sqlite_search_index(app_configs=None, **kwargs):
+    """The search's index on SQLite needs FTS5 and its trigram tokenizer (SQLite 3.34+); without them the search
+    still works, reading every customer (``services/search_index.py``)."""
+    import sqlite3
+
+    from django.conf import settings
+
+    if not any(database.get("ENGINE", "").endswith("sqlite3") for database in settings.DATABASES.values()):
+        return []
+    try:
+        with sqlite3.connect(":memory:") as probe:
+            probe.execute("CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='trigram')")
+    except sqlite3.Error:
+        return [
+            Warning(
+                f"This SQLite ({sqlite3.sqlite_version}) has no FTS5 trigram tokenizer: the customers search reads "
+                "every customer for each term.",
+                hint="Use a Python built with SQLite 3.34 or newer and FTS5 (most are), or PostgreSQL.",
+                id="wagtail_customers.W090",
+            )
+        ]
+    return []
+
+
 @register(Tags.security)
 def check_erasure_key(app_configs=None, **kwargs):
     """``ERASURE_KEY`` is None or a non-empty string (or bytes): the key of erased customers' hashes."""

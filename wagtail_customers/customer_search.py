@@ -13,9 +13,10 @@ A search term matches
   Shopify's order names start with (``1046`` and ``#1046`` both find order ``#1046``), when the term has
   a digit (every channel's order ids have; a name search then never reads the orders table).
 
-One ``Q``: the customer's own columns plus one subquery on the orders (no join, no query per row).
-Scoping is the caller's: the listing filters its scoped queryset with it, so an order of an account
-the user may not view never brings its customer in.
+One ``Q``: the customer's own columns plus one subquery on the orders (no join, no query per row). A term that
+can only match inside the texts ``services.search_index`` indexes is narrowed by that index, so a term matching
+nobody does not read every customer. Scoping is the caller's: the listing filters its scoped queryset with it, so
+an order of an account the user may not view never brings its customer in.
 """
 
 import re
@@ -26,6 +27,7 @@ from django.db.models.lookups import Contains
 
 from .models.customers import BUYER_OF_ORDER, ORDER_KEY_PREFIX
 from .models.orders import Order
+from .services import search_index
 
 #: What people type between a phone number's digits; left out on both sides when comparing phones.
 PHONE_SEPARATORS = (" ", "-", ".", "/", "(", ")", "+")
@@ -119,6 +121,16 @@ def order_found_by(term, customers):
     return None if known_by_the_order else orders[0]
 
 
+def found_only_in_indexed_texts(term):
+    """Whether every customer ``search_filter(term)`` matches has ``term`` inside its name, e-mail, buyer id or
+    order key: the term has no digit (no phone, postal code or order id match) and is no part of the order label's
+    words (which match customers known by an order whatever their key)."""
+    if any(character.isdigit() for character in term):
+        return False
+    head, lowered = label_head(), term.lower()
+    return lowered not in head and not any(head.endswith(lowered[:split]) for split in range(1, len(term)))
+
+
 def search_filter(term, personal_scope=None):
     """The ``Q`` for the listing's search box (``term`` is stripped and non-empty).
 
@@ -129,4 +141,7 @@ def search_filter(term, personal_scope=None):
     personal |= phone_filter(term) | postal_code_filter(term)
     if personal_scope is not None:
         personal = personal_scope & personal
-    return personal | order_label_filter(term) | order_id_filter(term)
+    matches = personal | order_label_filter(term) | order_id_filter(term)
+    if found_only_in_indexed_texts(term) and (indexed := search_index.candidates(term)) is not None:
+        matches = indexed & matches
+    return matches
