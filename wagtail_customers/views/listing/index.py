@@ -231,15 +231,18 @@ class CustomerIndexView(IndexView):
             position = keyset.with_looked_up_value(position, queryset.order_by(), key_path)
         if position is None:
             return self.rows_from_the_end(queryset, page, page_size)
-        condition = keyset.seek(
+        conditions = keyset.seek(
             key_path, descending, position, forwards=forwards, nulls_high=keyset.nulls_sort_high(queryset.db)
         )
-        sought = queryset.filter(condition)
-        if not forwards:
-            sought = sought.reverse()
         # With a bounded total, one more row forwards tells whether a next page exists.
-        extra = 0 if self.total.exact or not forwards else 1
-        rows = list(sought[: page_size + extra])
+        limit = page_size + (0 if self.total.exact or not forwards else 1)
+        rows = []
+        # The rest of the position's run of equal keys, then the keys beyond it (keyset.seek): both read
+        # every time, so a sought page runs the same queries wherever it falls.
+        for condition in conditions:
+            sought = queryset.filter(condition)
+            rows += list((sought if forwards else sought.reverse())[:limit])
+        rows = rows[:limit]
         if not forwards:
             rows.reverse()
             # Reached from the page after it: there is a next page.
