@@ -300,3 +300,26 @@ def test_seller_account_managers_reach_disabled_accounts_to_enable_them_again(sh
     grant(viewer, shop.a, Action.VIEW)
     assert policy.user_has_permission_for_instance(viewer, "view", shop.a)
     assert not policy.user_has_permission_for_instance(viewer, "change", shop.a)
+
+
+def test_account_ids_by_action_reads_what_accounts_for_reads_for_every_user(db):
+    """The listing reads the accounts of four actions at once (``account_ids_by_action``): for every user of the
+    permission world, the same ids ``accounts_for`` gives action by action, in at most two queries."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.permission_world import USERS, build_world
+    from wagtail_customers.permissions import Action, account_ids_by_action, accounts_for
+
+    world = build_world()
+    SellerAccount.objects.create(name="Disabled", currency="EUR", is_enabled=False)
+    for name in USERS:
+        user = world.users.get(name) or AnonymousUser()
+        user = type(user).objects.get(pk=user.pk) if user.pk else user  # no permission cache carried over
+        user.has_perm("wagtail_customers.view_customer")  # Django's permission cache, as a request warms it
+        with CaptureQueriesContext(connection) as queries:
+            by_action = account_ids_by_action(user, list(Action))
+        assert len(queries) <= 2, name
+        for action in Action:
+            assert by_action[action] == set(accounts_for(user, action).values_list("pk", flat=True)), (name, action)

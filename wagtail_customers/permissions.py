@@ -95,6 +95,27 @@ def accounts_for(user, action=Action.VIEW):
     return accounts.filter(pk__in=granted)
 
 
+def account_ids_by_action(user, actions):
+    """``{action: ids of the enabled accounts accounts_for(user, action) gives}`` for several actions in one or two
+    queries, not one each: what a page reads once to decide every row's menu and masking."""
+    actions = [Action(action) for action in actions]
+    if not _is_known_user(user):
+        return {action: set() for action in actions}
+    everywhere = [action for action in actions if has_module_permission(user, action)]
+    by_grant = [action for action in actions if action not in everywhere]
+    result = {}
+    if everywhere:
+        enabled = set(SellerAccount.objects.enabled().values_list("pk", flat=True))
+        result.update({action: set(enabled) for action in everywhere})
+    if by_grant:
+        flags = [GRANT_FLAGS[action] for action in by_grant]
+        rows = AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list("account_id", *flags)
+        rows = list(rows)
+        for position, action in enumerate(by_grant, start=1):
+            result[action] = {row[0] for row in rows if row[position]}
+    return result
+
+
 def customers_for(user, action=Action.VIEW):
     """The customers the user may act on for ``action``."""
     return Customer.objects.filter(account__in=accounts_for(user, action))

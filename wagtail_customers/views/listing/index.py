@@ -31,11 +31,11 @@ from ...conf import get_setting
 from ...db_router import reading_from_replica
 from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, LifetimeValueFit, ListingPreference
-from ...permissions import Action, accounts_for, can
-from ...services.personal_data import mask_customers, mask_order, personal_account_ids
+from ...permissions import Action, account_ids_by_action, accounts_for, can
+from ...services.personal_data import mask_customers, mask_order
 from ...services.saved_views import VIEW_PARAM, opened_view_columns
 from ..sharing.header import sharing_header_actions
-from .access import account_ids_for, forbidden, listing_params, may_open_listing, with_params
+from .access import forbidden, listing_params, may_open_listing, with_params
 from .country_choices import country_choices_url, load_country_choices_later
 from .help import help_header_buttons
 from .media import listing_media
@@ -306,21 +306,27 @@ class CustomerIndexView(IndexView):
     # -- permissions read once per page --------------------------------------------------------
 
     @cached_property
+    def account_ids_by_action(self):
+        """The accounts the user may act on for each action the rows need, in one or two queries."""
+        actions = (Action.MANAGE_WATCHLIST, Action.DELETE, Action.ERASE, Action.SEE_PERSONAL_DATA)
+        return account_ids_by_action(self.request.user, actions)
+
+    @cached_property
     def manage_account_ids(self):
-        return account_ids_for(self.request.user, Action.MANAGE_WATCHLIST)
+        return self.account_ids_by_action[Action.MANAGE_WATCHLIST]
 
     @cached_property
     def delete_account_ids(self):
-        return account_ids_for(self.request.user, Action.DELETE)
+        return self.account_ids_by_action[Action.DELETE]
 
     @cached_property
     def erase_account_ids(self):
-        return account_ids_for(self.request.user, Action.ERASE)
+        return self.account_ids_by_action[Action.ERASE]
 
     @cached_property
     def personal_account_ids(self):
-        """The accounts whose personal data the user may see (services/personal_data.py); one query."""
-        return personal_account_ids(self.request.user)
+        """The accounts whose personal data the user may see (as services/personal_data.personal_account_ids)."""
+        return self.account_ids_by_action[Action.SEE_PERSONAL_DATA]
 
     def order_match(self):
         match = self.listing.order_match
