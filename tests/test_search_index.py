@@ -10,6 +10,7 @@ query is one the trigram indexes serve.
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from tests.factories import order_data
 from tests.migration_support import back_to_the_latest_schema, migrate  # noqa: F401 (a fixture)
@@ -27,6 +28,8 @@ sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'")
 postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'")
 
 TERMS = ["lovelace", "ADA", "hopper", "example.com", "zz-no-such-customer", 'qu"ote', "ümlaut", "b-42x", "ace"]
+#: Terms that are FTS5 syntax or that FTS5 cannot read (a NUL ends its query text): searched, never an error.
+HOSTILE_TERMS = ['"', '""', "ab\x00cd", "NEAR(ada lovelace)", "ada*", "a OR b", "-lovelace", "{name}: ada", "^ada"]
 
 
 def found(term):
@@ -98,6 +101,23 @@ def test_the_index_finds_what_a_plain_match_finds(buyers):
     # The customer known only by order ACE-77 is found by the order key.
     assert found("ace-7") == {unknown.pk}
     assert_index_agrees()
+
+
+def test_terms_that_are_fts_syntax_are_searched_as_text(buyers):
+    for term in HOSTILE_TERMS:
+        result = found(term)  # never an error
+        if found_only_in_indexed_texts(term):
+            assert result == plainly_found(term), term
+    assert found("NEAR(ada lovelace)") == set()
+    assert found("love\x00lace") == found("lovelace") == {buyers[0].pk}
+
+
+def test_the_listing_and_the_merge_search_answer_any_term(admin_client, buyers):
+    ada = buyers[0]
+    for term in HOSTILE_TERMS:
+        assert admin_client.get("/admin/customers/", {"q": term}).status_code == 200, term
+        merge_search = admin_client.get(reverse("wagtail_customers_customer:merge", args=(ada.pk,)), {"q": term})
+        assert merge_search.status_code == 200, term
 
 
 def test_the_index_follows_edits_erasure_merges_and_deletes(buyers, account):

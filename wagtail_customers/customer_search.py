@@ -137,6 +137,10 @@ def search_filter(term, personal_scope=None):
     ``personal_scope``: a ``Q`` narrowing the matches by personal data (name, e-mail, buyer id, phone, postal
     code) to the customers whose personal data the user may see (``services.personal_data``); ``None`` for
     no narrowing. The order label and order ids name nobody and match everywhere."""
+    # No stored text holds a NUL (PostgreSQL refuses one in a query's text, FTS5 ends its query text there).
+    term = term.replace("\x00", "")
+    if not term:
+        return Q(pk__in=[])
     personal = Q(name__icontains=term) | Q(email__icontains=term) | Q(external_id__icontains=term)
     personal |= phone_filter(term) | postal_code_filter(term)
     if personal_scope is not None:

@@ -143,7 +143,8 @@ def candidates(term, using=None):
     where no index can say so (PostgreSQL's planner uses its trigram indexes by itself; a short term; SQLite
     without the FTS table). Only AND it to a condition that cannot match a customer without ``term`` inside one
     of ``COLUMNS``."""
-    if len(term) < MIN_TERM_LENGTH:
+    # FTS5 reads its query text up to a NUL ("unterminated string"): such a term is searched without the index.
+    if len(term) < MIN_TERM_LENGTH or "\x00" in term:
         return None
     connection = connections[using or router.db_for_read(Customer)]
     if connection.vendor != "sqlite" or not sqlite_index_available(connection):
