@@ -278,3 +278,13 @@ def test_a_chunk_whose_worker_is_killed_is_delivered_again_alone(settings, accou
 def job_with(job, condition):
     job.refresh_from_db()
     return job if condition() else None
+
+
+def test_an_eager_export_is_one_task_unless_the_site_sets_the_chunk_size(settings):
+    """Eagerly the chunks would run one after another in the web process, so the default size does not split."""
+    settings.WAGTAIL_CUSTOMERS = {"BASE_URL": "http://testserver"}
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    assert not chunks.chunking_applies(60_000)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=50_000)
+    assert chunks.chunking_applies(60_000)
+    assert not chunks.chunking_applies(50_000)
