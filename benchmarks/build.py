@@ -25,6 +25,8 @@ def main(size_name, seed, meta_path):
     from .datasets import DATASET_VERSION, SIZES, SUPERUSER, SUPERUSER_PASSWORD, latest_migration
 
     size = SIZES[size_name]
+    # The migration this build applies, read now: one added to the folder while the build runs is not in it.
+    migration = latest_migration()
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     migrate_seconds = time.perf_counter() - started
@@ -48,7 +50,7 @@ def main(size_name, seed, meta_path):
     meta = {
         "size": size.name,
         "seed": seed,
-        "migration": latest_migration(),
+        "migration": migration,
         "dataset_version": DATASET_VERSION,
         "vendor": connection.vendor,
         "customers": Customer.objects.count(),

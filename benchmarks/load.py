@@ -7,7 +7,9 @@ account, half of them superusers) each send a fixed, seeded sequence of requests
 tabs, searching, opening customers, toggling the watchlist eye (POST with CSRF, flip semantics) and
 starting exports. The run is bounded by the request count and by ``--deadline`` seconds.
 
-It checks: no errors (anything but 200/302 or a request failure), no lost watchlist toggle (each
+It checks: no errors (anything but 200/302 or a request failure; an export start refused by the per-user job
+limits, ``EXPORT_MAX_ACTIVE_JOBS_PER_USER``, is counted apart: the listing it returns to says why), no lost
+watchlist toggle (each
 customer's final state equals its initial state flipped once per successful toggle; a few customers
 are toggled by every user at once, the rest by one user each), and every export job it started
 finishes. Results go to ``benchmarks/results/load-*.json`` and docs/performance.md.
@@ -204,12 +206,28 @@ class Recorder:
         self.toggles = defaultdict(int)
         self.jobs = set()
         self.errors = []
+        #: Export starts the per-user job limits refused, as the seller is told (not errors: the guard working).
+        self.refused = []
 
     def add(self, kind, seconds, ok, detail=""):
         with self.lock:
             self.records.append((kind, seconds, ok))
             if not ok:
                 self.errors.append(f"{kind}: {detail}")
+
+
+#: What the listing says when the per-user job limits refuse an export (exports/jobs.py, in English).
+JOB_LIMIT_MESSAGES = ("exports being prepared, the most at once", "background exports in the last 24 hours")
+
+
+def refused_by_job_limits(session, base, response):
+    """Whether a start that redirected without a job was refused by the per-user limits: the page it redirects
+    to shows the refusal (one more request, outside the recorded mix)."""
+    location = response.headers.get("Location", "")
+    if not location or "/exports/" in location:
+        return False
+    page = session.get(location if location.startswith("http") else f"{base}{location}", timeout=120)
+    return any(message in page.text for message in JOB_LIMIT_MESSAGES)
 
 
 def run_user(base, username, steps, recorder, deadline):
@@ -262,6 +280,10 @@ def run_user(base, username, steps, recorder, deadline):
                     and len(response.content) > 0
                 )
                 ok = downloaded or (response.status_code == 302 and match is not None)
+                if not ok and response.status_code == 302 and refused_by_job_limits(session, base, response):
+                    ok = True
+                    with recorder.lock:
+                        recorder.refused.append(str(target))
                 if match:
                     with recorder.lock:
                         recorder.jobs.add(match.group(1))
@@ -308,6 +330,7 @@ def summarise(recorder, wall, users):
         "p95_ms": round(p95(seconds) * 1000, 1),
         "max_ms": round(max(seconds) * 1000, 1),
         "errors": len(recorder.errors),
+        "export_refusals": len(recorder.refused),
     }, by_kind
 
 

@@ -512,6 +512,10 @@ def _load(load):
         ("Throughput", f"{summary['throughput_rps']} requests/s"),
         ("Latency p50 / p95 / max", f"{summary['p50_ms']} / {summary['p95_ms']} / {summary['max_ms']} ms"),
         ("Errors", summary["errors"]),
+        (
+            "Export starts refused by the per-user job limits (the seller is told why; not errors)",
+            summary.get("export_refusals", "not counted in this run"),
+        ),
         ("Watchlist toggles", f"{summary['toggles']} toggles; lost: {summary['lost_toggles']}"),
         (
             "Export jobs",
