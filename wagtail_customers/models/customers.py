@@ -170,8 +170,17 @@ class Customer(models.Model):
             models.Index(fields=["-average_order_value", "id"], name="wc_cust_aov"),
             models.Index(fields=["account", "-return_rate", "id"], name="wc_cust_acc_return_rate"),
             models.Index(fields=["-return_rate", "id"], name="wc_cust_return_rate"),
-            # The Promo codes tab's default order.
+            # The discount order (any tab), and the Promo codes tab's own: only its customers, so its last pages
+            # do not walk past the customers without a promo code (at the end of the discount order too).
             models.Index(fields=["-discount_total", "id"], name="wc_cust_discount"),
+            models.Index(
+                fields=["-discount_total", "id"], condition=models.Q(promo_codes_used__gt=0), name="wc_cust_promo"
+            ),
+            models.Index(
+                fields=["account", "-discount_total", "id"],
+                condition=models.Q(promo_codes_used__gt=0),
+                name="wc_cust_acc_promo",
+            ),
             models.Index(fields=["email"], name="wc_cust_email"),
             models.Index(fields=["name"], name="wc_cust_name"),
             # "New customers" of the statistics band, counted live: bounded by the new customers, not all.
