@@ -135,3 +135,21 @@ def test_parallel_adds_and_removes_write_one_history_event_each_and_never_500(se
     assert not WatchlistEntry.objects.filter(customer=customer).exists()
     assert history(REMOVE_ACTION) == 1
     assert sorted(timeline()) == ["Added to the watchlist", "Removed from the watchlist"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_flips_are_each_applied_once(server, parallel_database):
+    """The eye without ``watch=``: each request flips the state, so 20 at once leave it as it was, with 10 adds and
+    10 removals in the history (the flip is read under the customer's lock)."""
+    from django.contrib.auth import get_user_model
+
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    customer = record_order(account, order_data("P-2", email="flip@example.com", name="Flip")).customer
+    user = get_user_model().objects.create_superuser("flipper", "flipper@example.com", "pw")
+    url = server + reverse("wagtail_customers:watchlist_toggle", args=(customer.pk,))
+
+    statuses = post_in_parallel(url, {}, session_cookie(user))
+    assert statuses == [200] * PARALLEL, f"{parallel_database}: {statuses}"
+    assert not WatchlistEntry.objects.filter(customer=customer).exists()
+    history = ModelLogEntry.objects.filter(object_id=str(customer.pk))
+    assert history.filter(action=ADD_ACTION).count() == history.filter(action=REMOVE_ACTION).count() == PARALLEL // 2

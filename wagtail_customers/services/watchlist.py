@@ -111,11 +111,16 @@ def record_entries_removed(entries, user):
 
 
 def toggle_watchlist(customer, user, watch=None):
-    """Add or remove one customer (``watch`` True/False), or flip it (``None``); returns the new state."""
-    if watch is None:
-        watch = not WatchlistEntry.objects.filter(customer=customer).exists()
-    if watch:
-        add_to_watchlist([customer], user)
-    else:
-        remove_from_watchlist([customer], user)
+    """Add or remove one customer (``watch`` True/False), or flip it (``None``); returns the new state.
+
+    A flip reads the state under the customer's row lock: read outside it, two flips at once both saw "not
+    watched" and both added, and one of them was lost (the load test's 20 users, 2026-12-04)."""
+    with transaction.atomic():
+        if watch is None:
+            _lock([customer])
+            watch = not WatchlistEntry.objects.filter(customer=customer).exists()
+        if watch:
+            add_to_watchlist([customer], user)
+        else:
+            remove_from_watchlist([customer], user)
     return watch
