@@ -20,6 +20,7 @@ def plan_of(queryset):
             # A handful of rows: price the alternatives out so the plan shows what the index can serve.
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
             cursor.execute(f"EXPLAIN {sql}", params)
             return "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)

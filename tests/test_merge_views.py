@@ -180,7 +180,8 @@ def test_the_search_and_the_merge_list_read_the_personal_data_permission_once(cl
     from wagtail_customers.services.merge import merge_customers
     from wagtail_customers.views.customer_page.merge import merge_history
 
-    record_orders(account, [order_data(f"S-{n}", email=f"ada{n}@example.com", day=n) for n in range(6)])
+    # Letters, not digits: both searches below are then answered the same way (services/search_index.py).
+    record_orders(account, [order_data(f"S-{n}", email=f"ada{'abcdef'[n]}@example.com", day=n) for n in range(6)])
     kept, *others = Customer.objects.filter(account=account).order_by("pk")
     user = make_staff("counted")
     grant(user, account, "view", "delete", "see_personal_data")  # else the e-mail search finds nobody
@@ -192,7 +193,7 @@ def test_the_search_and_the_merge_list_read_the_personal_data_permission_once(cl
         return len(context)
 
     queries(q="nobody")  # the first request fills per-process caches
-    one_result, five_results = queries(q="ada1@example.com"), queries(q="example.com")
+    one_result, five_results = queries(q="adab@example.com"), queries(q="example.com")
     assert one_result == five_results
 
     def history_queries():

@@ -78,7 +78,9 @@ def test_the_sqlite_search_reads_the_index_not_every_customer(buyers):
     found("lovelace")  # the first search asks whether the index exists
     with CaptureQueriesContext(connection) as queries:
         assert found("zz-no-such-customer") == set()
-    (sql,) = [query["sql"] for query in queries.captured_queries]
+    # How many customers the index finds (up to SEARCH_INDEX_MAX_CANDIDATES), then the search.
+    probe, sql = [query["sql"] for query in queries.captured_queries]
+    assert "LIMIT" in probe
     assert f"{search_index.TABLE} MATCH" in sql
     plan = " ".join(str(row) for row in connection.cursor().execute(f"EXPLAIN QUERY PLAN {sql}").fetchall())
     assert "SCAN wagtail_customers_customer" not in plan, plan
@@ -90,6 +92,18 @@ def test_short_terms_and_terms_with_digits_search_without_the_index(buyers):
         with CaptureQueriesContext(connection) as queries:
             assert buyer.pk in found(term)
         assert "MATCH" not in queries.captured_queries[-1]["sql"]
+
+
+@sqlite_only
+def test_a_term_the_index_finds_for_many_customers_is_searched_in_the_listings_order(buyers, settings):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SEARCH_INDEX_MAX_CANDIDATES": 2}
+    found("lovelace")
+    with CaptureQueriesContext(connection) as queries:
+        assert found("example.com") == plainly_found("example.com") == {buyers[0].pk, buyers[1].pk}
+    assert "MATCH" not in queries.captured_queries[-1]["sql"]
+    with CaptureQueriesContext(connection) as queries:
+        assert found("lovelace") == {buyers[0].pk}
+    assert "MATCH" in queries.captured_queries[-1]["sql"]
 
 
 def test_the_index_finds_what_a_plain_match_finds(buyers):
@@ -150,6 +164,33 @@ def test_a_migration_that_dropped_the_triggers_leaves_the_index_current(buyers):
     Customer.objects.filter(pk=ada.pk).update(name="Ada Lovelace")
     assert found("augusta") == set()
     assert_index_agrees()
+
+
+@sqlite_only
+def test_migrate_creates_a_missing_index_once_this_sqlite_can(buyers):
+    """Migration 0020 ran on a SQLite without the trigram tokenizer (nothing created); a later migrate creates it."""
+    with connection.cursor() as cursor:
+        search_index.drop_sqlite_index(cursor)
+    search_index.ensure_search_index()
+    assert found("lovelace") == {buyers[0].pk}
+    assert search_index.sqlite_index_available(connection)
+
+
+@sqlite_only
+def test_an_erasure_compacts_the_index(buyers):
+    """A contentless FTS5 index only marks deleted texts, which stay in its pages beside the marks until the pages
+    are merged; an erasure merges them, so compacting again afterwards finds nothing left to drop."""
+
+    def index_bytes():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT SUM(LENGTH(block)) FROM {search_index.TABLE}_data")
+            return cursor.fetchone()[0]
+
+    erase_customer(buyers[1])
+    after_erasure = index_bytes()
+    search_index.compact()
+    assert index_bytes() == after_erasure
+    assert found("hopper") == set()
 
 
 @postgresql_only

@@ -1,5 +1,6 @@
 """System checks for the ``WAGTAIL_CUSTOMERS`` settings (ids ``wagtail_customers.E0xx`` / ``W0xx``)."""
 
+from contextlib import closing
 from pathlib import Path
 
 from django.core.checks import Error, Tags, Warning, register
@@ -48,6 +49,7 @@ def check_settings(app_configs=None, **kwargs):
         )
     for key in (
         "INGEST_BATCH_SIZE",
+        "SEARCH_INDEX_MAX_CANDIDATES",
         "EXPORT_SYNC_MAX_ROWS",
         "IMPORT_SYNC_MAX_ROWS",
         "EXPORT_EXPIRY_HOURS",
@@ -287,14 +289,16 @@ def check_sqlite_search_index(app_configs=None, **kwargs):
     if not any(database.get("ENGINE", "").endswith("sqlite3") for database in settings.DATABASES.values()):
         return []
     try:
-        with sqlite3.connect(":memory:") as probe:
+        with closing(sqlite3.connect(":memory:")) as probe:
             probe.execute("CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='trigram')")
     except sqlite3.Error:
         return [
             Warning(
                 f"This SQLite ({sqlite3.sqlite_version}) has no FTS5 trigram tokenizer: the customers search reads "
                 "every customer for each term.",
-                hint="Use a Python built with SQLite 3.34 or newer and FTS5 (most are), or PostgreSQL.",
+                hint="Use a Python built with SQLite 3.34 or newer and FTS5 (most are), or PostgreSQL, then run "
+                "migrate (it creates the index). A database whose index a SQLite with FTS5 made cannot be written "
+                "by one without it.",
                 id="wagtail_customers.W090",
             )
         ]

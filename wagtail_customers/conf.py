@@ -16,6 +16,9 @@ DEFAULTS = {
     # With a search or filter the listing counts no customers before showing the table (0: the count comes
     # with the statistics band, after it), or at most this many (+1): past it the footer says "more than ...".
     "FILTERED_COUNT_LIMIT": 0,
+    # On SQLite, a search term the search index finds this many customers for or more is searched in the
+    # listing's order without it (services/search_index.py).
+    "SEARCH_INDEX_MAX_CANDIDATES": 5000,
     # Orders per batch on the bulk ingestion path (imports, demo data).
     "INGEST_BATCH_SIZE": 1000,
     # Exports up to this many rows download at once; bigger ones run as a Celery job.

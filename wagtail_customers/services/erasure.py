@@ -36,6 +36,7 @@ from wagtail.models import ModelLogEntry
 from ..conf import get_setting
 from ..history_labels import customer_history_label
 from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
+from . import search_index
 from .merge import forget_merged_identities
 
 #: ``identity_key`` prefix of an erased customer; the rest is the keyed hash of the former identity key.
@@ -111,6 +112,8 @@ def erase_customers(customers, user=None):
             for customer in batch:
                 _erase(customer, user, key)
                 erased += 1
+    if erased:
+        search_index.compact()
     return erased
 
 

@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 
 from ...models import Order, OrderEvent, WatchlistEntry
 from ...permissions import Action, can
+from ...services import search_index
 from ...services.personal_data import shown_copy
 from .access import customer_or_404, forbidden, next_url
 
@@ -44,6 +45,8 @@ def delete_customers(customers, user):
                 log(customer, "wagtail.delete", user=user, deleted=True)
                 deleted += 1
             batch.delete()
+    if deleted:
+        search_index.compact()
     return deleted
 
 
