@@ -14,8 +14,4 @@ class Migration(migrations.Migration):
             model_name='customer',
             index=models.Index(condition=models.Q(('promo_codes_used__gt', 0)), fields=['-discount_total', 'id'], name='wc_cust_promo'),
         ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(condition=models.Q(('promo_codes_used__gt', 0)), fields=['account', '-discount_total', 'id'], name='wc_cust_acc_promo'),
-        ),
     ]

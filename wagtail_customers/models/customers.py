@@ -171,15 +171,12 @@ class Customer(models.Model):
             models.Index(fields=["account", "-return_rate", "id"], name="wc_cust_acc_return_rate"),
             models.Index(fields=["-return_rate", "id"], name="wc_cust_return_rate"),
             # The discount order (any tab), and the Promo codes tab's own: only its customers, so its last pages
-            # do not walk past the customers without a promo code (at the end of the discount order too).
+            # do not walk past the customers without a promo code (at the end of the discount order too). No
+            # per-account copy: SQLite took it for the scoped query (account IN ...) and sorted every promo
+            # customer of the accounts, 325 ms for page 1 at 200,000 customers against 70 ms.
             models.Index(fields=["-discount_total", "id"], name="wc_cust_discount"),
             models.Index(
                 fields=["-discount_total", "id"], condition=models.Q(promo_codes_used__gt=0), name="wc_cust_promo"
-            ),
-            models.Index(
-                fields=["account", "-discount_total", "id"],
-                condition=models.Q(promo_codes_used__gt=0),
-                name="wc_cust_acc_promo",
             ),
             models.Index(fields=["email"], name="wc_cust_email"),
             models.Index(fields=["name"], name="wc_cust_name"),
