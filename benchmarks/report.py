@@ -649,12 +649,15 @@ def _newest_path(directory=RESULTS):
 
 def merge(runs):
     """One run made of several (one database each, say): their datasets and results side by side, the targets
-    evaluated again over all of them."""
+    evaluated again over all of them. A later run's areas of a size (listing, exports, statistics...) replace the
+    earlier ones' and keep the areas it did not measure (``--skip``)."""
     merged = json.loads(json.dumps(runs[0]))
     for run in runs[1:]:
-        for key in ("datasets", "results"):
-            for db, by_size in run.get(key, {}).items():
-                merged.setdefault(key, {}).setdefault(db, {}).update(by_size)
+        for db, by_size in run.get("datasets", {}).items():
+            merged.setdefault("datasets", {}).setdefault(db, {}).update(by_size)
+        for db, by_size in run.get("results", {}).items():
+            for size, areas in by_size.items():
+                merged.setdefault("results", {}).setdefault(db, {}).setdefault(size, {}).update(areas)
         merged["failures"] = merged.get("failures", []) + run.get("failures", [])
         merged["seconds"] = round(merged.get("seconds", 0) + run.get("seconds", 0), 1)
         merged["args"]["db"] = sorted(set(merged["args"].get("db", [])) | set(run["args"].get("db", [])))
