@@ -344,6 +344,10 @@ def test_a_rebuild_chunk_whose_worker_is_killed_is_delivered_again_alone(
     # Nothing lost, nothing counted twice: the same figures and listing summary as the single rebuild.
     assert chunked == single
 
+    # The final task stores its result before its worker logs "succeeded": wait for the line, not the result.
+    wait_for(
+        lambda: task_ids(seen["second"].log(), "finish_statistics_rebuild", "succeeded"), 30, "the final task's log"
+    )
     first_log, second_log = first.log(), seen["second"].log()
     killed = task_ids(first_log, "rebuild_statistics_chunk", "received")
     assert task_ids(first_log, "rebuild_statistics_chunk", "succeeded") == []
