@@ -24,6 +24,8 @@ from wagtail_customers.services.merge import merge_customers
 
 pytestmark = pytest.mark.django_db
 
+# Each database has its own index: `make test` runs this file in its SQLite pass and in its PostgreSQL pass, so
+# every test below runs in one of them.
 sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'")
 postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'")
 

@@ -109,8 +109,7 @@ def account_ids_by_action(user, actions):
         result.update({action: set(enabled) for action in everywhere})
     if by_grant:
         flags = [GRANT_FLAGS[action] for action in by_grant]
-        rows = AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list("account_id", *flags)
-        rows = list(rows)
+        rows = list(AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list("account_id", *flags))
         for position, action in enumerate(by_grant, start=1):
             result[action] = {row[0] for row in rows if row[position]}
     return result
