@@ -175,6 +175,9 @@ MATRIX = {
             data={"columns": "name,email"},
         ),
     ],
+    # The "Columns" menu's form, loaded when the menu is opened (views/listing/column_picker.py): the user's
+    # own preference, nothing of any account.
+    "wagtail_customers:column_picker": [Case(VIEW_LISTING, query={"next": "/admin/customers/"})],
     "wagtail_customers:reset_columns": [Case(POST_ONLY), Case(VIEW_LISTING_POST, method="post")],
     "wagtail_customers:save_per_page": [
         Case(POST_ONLY),

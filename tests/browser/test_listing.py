@@ -137,6 +137,30 @@ def test_hide_a_column_drag_another_reload_then_reset(listing, live_server, scre
     assert header_labels(page) == default
 
 
+def test_the_columns_menu_loads_its_form_once_and_says_so_when_it_cannot(listing, live_server):
+    """The form is fetched when the menu is first opened (views/listing/column_picker.py); a failed fetch says
+    so in the menu, and the next opening tries again."""
+    page = listing
+    fetched = []
+    page.on("request", lambda request: "/preferences/columns/form/" in request.url and fetched.append(request.url))
+    menu = page.locator("details.wc-column-picker")
+    assert menu.locator("[data-controller=wc-column-picker]").count() == 0
+    page.route("**/preferences/columns/form/**", lambda route: route.fulfill(status=500, body="down"))
+    menu.locator("> summary").click()
+    expect(menu.get_by_text("The columns could not be loaded. Reload the page to try again.").first).to_be_visible()
+    expect(menu).to_have_attribute("aria-busy", "false")
+    menu.locator("> summary").click()
+    page.unroute("**/preferences/columns/form/**")
+    menu.locator("> summary").click()
+    picker = menu.locator("[data-controller=wc-column-picker]")
+    expect(picker.get_by_role("checkbox", name="City")).to_be_checked()
+    menu.locator("> summary").click()
+    menu.locator("> summary").click()
+    expect(picker).to_be_visible()
+    assert len(fetched) == 2, fetched
+    assert all("next=%2Fadmin%2Fcustomers%2F" in url for url in fetched), fetched
+
+
 def test_toggle_the_eye_and_find_the_customer_in_the_watchlist(listing, live_server, screenshot):
     page = listing
     first_name = page.locator(NAMES).first.inner_text()

@@ -36,6 +36,7 @@ from ...services.personal_data import mask_customers, mask_order
 from ...services.saved_views import VIEW_PARAM, opened_view_columns
 from ..sharing.header import sharing_header_actions
 from .access import forbidden, listing_params, may_open_listing, with_params
+from .column_picker import column_picker_url
 from .country_choices import country_choices_url, load_country_choices_later
 from .help import help_header_buttons
 from .media import listing_media
@@ -409,15 +410,6 @@ class CustomerIndexView(IndexView):
             for tab in TABS
         ]
 
-    def column_picker_rows(self):
-        """Every column in the user's order (visible ones first), for the column picker."""
-        visible = [column.name for column in columns_for_preference(self.preference)]
-        order = visible + [column.name for column in COLUMNS if column.name not in visible]
-        return [
-            {"column": COLUMNS_BY_NAME[name], "visible": name in visible or name == "name", "locked": name == "name"}
-            for name in order
-        ]
-
     def account_selector(self):
         selected = set(self.listing.selected_account_ids)
         return {
@@ -467,7 +459,7 @@ class CustomerIndexView(IndexView):
             filtered_count_limit=filtered_count_limit(),
             order_match=self.order_match(),
             account_selector=self.account_selector(),
-            column_picker_rows=self.column_picker_rows(),
+            column_picker_url=column_picker_url(self.current_url),
             per_page=self.get_paginate_by(None),
             per_page_choices=get_setting("PER_PAGE_CHOICES"),
             current_url=self.current_url,

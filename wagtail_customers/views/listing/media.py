@@ -3,6 +3,8 @@
 from django import forms
 from wagtail.admin.staticfiles import versioned_static
 
+#: Shared by the controllers below: loaded before them.
+HELPERS = ("wagtail_customers/js/fetch-fragment.js",)
 #: One Stimulus controller per file, each registered on ``window.wagtail.app`` with a ``wc-`` prefix.
 CONTROLLERS = (
     "wagtail_customers/js/watchlist-toggle-controller.js",
@@ -12,6 +14,7 @@ CONTROLLERS = (
     "wagtail_customers/js/statistics-band-controller.js",
     "wagtail_customers/js/country-choices-controller.js",
     "wagtail_customers/js/disclosure-controller.js",
+    "wagtail_customers/js/lazy-panel-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
 #: The buyer-insight tags (RFM groups), shared with the customer page.
@@ -20,7 +23,7 @@ INSIGHT_STYLESHEET = "wagtail_customers/css/insight.css"
 
 def listing_media():
     return forms.Media(
-        js=[versioned_static(path) for path in CONTROLLERS],
+        js=[versioned_static(path) for path in (*HELPERS, *CONTROLLERS)],
         css={"all": [versioned_static(STYLESHEET), versioned_static(INSIGHT_STYLESHEET)]},
     )
 

@@ -18,6 +18,7 @@ from ...permissions import Action, customers_for
 from ..methods import OfferedMethodsViewSetMixin
 from . import preferences
 from .bulk import CustomerBulkActionView
+from .column_picker import column_picker
 from .country_choices import country_choices_view
 from .delete import CustomerDeleteView
 from .erase import CustomerEraseView
@@ -104,6 +105,7 @@ class CustomerListingViewSet(OfferedMethodsViewSetMixin, ModelViewSet):
             path("statistics/<slug:tab>/", statistics_band, name="statistics"),
             path("countries/<slug:tab>/", country_choices_view, name="country_choices"),
             path("preferences/columns/", preferences.save_columns, name="save_columns"),
+            path("preferences/columns/form/", column_picker, name="column_picker"),
             path("preferences/columns/reset/", preferences.reset_columns, name="reset_columns"),
             path("preferences/per-page/", preferences.save_per_page, name="save_per_page"),
             path("preferences/accounts/", preferences.save_accounts, name="save_accounts"),

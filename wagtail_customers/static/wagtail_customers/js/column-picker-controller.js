@@ -17,6 +17,8 @@
         this.fit = this.fit.bind(this);
         if (this.disclosure) this.disclosure.addEventListener('toggle', this.fit);
         window.addEventListener('resize', this.fit);
+        // Fetched into a menu that is already open (wc-lazy-panel): no toggle is coming.
+        this.fit();
       }
 
       disconnect() {

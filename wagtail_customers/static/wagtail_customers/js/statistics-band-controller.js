@@ -28,13 +28,7 @@
         this.abort = new AbortController();
         let html;
         try {
-          const response = await fetch(this.urlValue, {
-            headers: { 'X-Requested-With': 'XMLHttpRequest' },
-            credentials: 'same-origin',
-            signal: this.abort.signal,
-          });
-          if (!response.ok) throw new Error(`HTTP ${response.status}`);
-          html = await response.text();
+          html = await window.wcFetchFragment(this.urlValue, this.abort.signal);
         } catch (error) {
           if (error.name === 'AbortError') return;
           if (this.hasStatusTarget) this.statusTarget.textContent = this.failedValue;

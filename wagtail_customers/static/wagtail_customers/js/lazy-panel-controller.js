@@ -1,0 +1,67 @@
+/**
+ * wc-lazy-panel: a toolbar menu (<details>) whose panel is fetched the first time it is opened.
+ *
+ * The page renders the menu's button and a placeholder panel holding a link to the same content on a page
+ * of its own (the way in without JavaScript). With JavaScript the placeholder is hidden; the first `toggle`
+ * to open announces the loading text, fetches the url value (`wcFetchFragment`: the view answers the bare
+ * panel) and puts the answer in the placeholder's place, then dispatches `wc-lazy-panel:loaded` so the menu
+ * places the new panel. A failed fetch shows the failed text in the placeholder and is tried again at the
+ * next opening.
+ */
+(() => {
+  const register = () => {
+    const { Controller } = window.StimulusModule;
+
+    class LazyPanelController extends Controller {
+      static targets = ['panel', 'message', 'status'];
+
+      static values = { url: String, loading: String, failed: String };
+
+      connect() {
+        // Shown only when the fetch fails: until then the menu shows nothing half-made.
+        if (this.hasPanelTarget) this.panelTarget.hidden = true;
+      }
+
+      disconnect() {
+        if (this.abort) this.abort.abort();
+      }
+
+      announce(text) {
+        if (this.hasStatusTarget) this.statusTarget.textContent = text;
+      }
+
+      async load() {
+        if (!this.element.open || this.loading || !this.hasPanelTarget) return;
+        this.loading = true;
+        const placeholder = this.panelTarget;
+        this.element.setAttribute('aria-busy', 'true');
+        this.announce(this.loadingValue);
+        this.abort = new AbortController();
+        let html;
+        try {
+          html = await window.wcFetchFragment(this.urlValue, this.abort.signal);
+        } catch (error) {
+          this.loading = false;
+          this.element.setAttribute('aria-busy', 'false');
+          if (error.name === 'AbortError') return;
+          if (this.hasMessageTarget) this.messageTarget.textContent = this.failedValue;
+          placeholder.hidden = false;
+          this.announce(this.failedValue);
+          this.dispatch('loaded');
+          return;
+        }
+        // The answer is the panel itself (with its own targets): it replaces the placeholder, so it is fetched
+        // once.
+        placeholder.outerHTML = html;
+        this.element.setAttribute('aria-busy', 'false');
+        this.announce('');
+        this.dispatch('loaded');
+      }
+    }
+
+    window.wagtail.app.register('wc-lazy-panel', LazyPanelController);
+  };
+
+  if (window.wagtail && window.wagtail.app && window.StimulusModule) register();
+  else document.addEventListener('DOMContentLoaded', register, { once: true });
+})();

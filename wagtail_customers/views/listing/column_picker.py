@@ -1,0 +1,54 @@
+"""The column picker's form, loaded when the listing's "Columns" menu is first opened.
+
+Every column with its checkbox and move buttons is a few hundred elements (and icons) that a seller
+opens now and then: rendered with each listing page and each results refresh it was about a sixth of
+the page's time. The menu holds a placeholder instead, and ``wc-lazy-panel``
+(``static/wagtail_customers/js/lazy-panel-controller.js``) fetches the form from here when the menu is
+opened. Without JavaScript the placeholder's link opens the form on a page of its own. The form posts to
+``preferences.save_columns`` and goes back to ``next`` (a path on this site, else the listing).
+"""
+
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
+from ...models import ListingPreference
+from .access import forbidden, may_open_listing, next_url
+from .statistics import is_fetch
+
+FORM_TEMPLATE = "wagtail_customers/listing/_column_picker_form.html"
+PAGE_TEMPLATE = "wagtail_customers/listing/column_picker.html"
+
+
+def column_picker_url(listing_url):
+    """The form's URL for the menu of the listing at ``listing_url`` (where saving goes back to)."""
+    return f"{reverse('wagtail_customers:column_picker')}?{urlencode({'next': listing_url})}"
+
+
+def column_picker_rows(preference):
+    """Every column in the user's order (visible ones first); the name column is always shown."""
+    visible = [column.name for column in columns_for_preference(preference)]
+    order = visible + [column.name for column in COLUMNS if column.name not in visible]
+    return [
+        {"column": COLUMNS_BY_NAME[name], "visible": name in visible or name == "name", "locked": name == "name"}
+        for name in order
+    ]
+
+
+@never_cache
+@require_GET
+def column_picker(request):
+    if not may_open_listing(request.user):
+        return forbidden(request)
+    context = {
+        "column_picker_rows": column_picker_rows(ListingPreference.objects.filter(user=request.user).first()),
+        "current_url": next_url(request),
+    }
+    if is_fetch(request):
+        return TemplateResponse(request, FORM_TEMPLATE, context | {"in_panel": True})
+    context.update(page_title=_("Customers: columns"), header_title=_("Columns of the customers listing"))
+    return TemplateResponse(request, PAGE_TEMPLATE, context)
