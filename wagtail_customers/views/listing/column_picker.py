@@ -1,7 +1,7 @@
 """The column picker's form, loaded when the listing's "Columns" menu is first opened.
 
 Every column with its checkbox and move buttons is a few hundred elements (and icons) that a seller
-opens now and then: rendered with each listing page and each results refresh it was about a sixth of
+opens now and then: rendered with each listing page and each results refresh it was about an eighth of
 the page's time. The menu holds a placeholder instead, and ``wc-lazy-panel``
 (``static/wagtail_customers/js/lazy-panel-controller.js``) fetches the form from here when the menu is
 opened. Without JavaScript the placeholder's link opens the form on a page of its own. The form posts to
