@@ -116,6 +116,22 @@ def _time_since_strings(language):
     )
 
 
+@lru_cache(maxsize=16)
+def _row_strings(language):
+    """Per language: the texts every row repeats (the eye's and the checkbox's), each looked up once."""
+    return {
+        "unwatch": _("On the watchlist: click to remove"),
+        "watch": _("Add to the watchlist"),
+        "watch_label": _("Watch %(customer)s"),
+        "watched": _("On the watchlist"),
+        "select": _("Select"),
+    }
+
+
+def row_strings():
+    return _row_strings(get_language())
+
+
 def time_since_text(date):
     """Wagtail's ``timesince_simple(date)``, with the translations looked up once per language."""
     units, zero, just_now, ago = _time_since_strings(get_language())
@@ -176,7 +192,7 @@ def checkbox_cell_html(context):
         '<td class="bulk-action-checkbox-cell"><input type="checkbox" data-object-id="{}" data-bulk-action-checkbox'
         ' class="bulk-action-checkbox" aria-label="{}"{} /></td>',
         quote(str(context["instance"].pk)),
-        _("Select"),
+        row_strings()["select"],
         format_html(' aria-describedby="{}"', describedby) if describedby else "",
     )
 
@@ -184,6 +200,7 @@ def checkbox_cell_html(context):
 def watch_eye_html(context):
     """The watchlist eye (``_watch_eye.html``): a form for a user who may change the watchlist, else a mark."""
     watched = context["watched"]
+    strings = row_strings()
     if context["can_manage_watchlist"]:
         pressed = "true" if watched else "false"
         return format_html(
@@ -200,16 +217,16 @@ def watch_eye_html(context):
             next_url=context["next_url"],
             watch_value=context["watch_value"],
             classname="wc-eye wc-eye--on" if watched else "wc-eye",
-            title=_("On the watchlist: click to remove") if watched else _("Add to the watchlist"),
+            title=strings["unwatch"] if watched else strings["watch"],
             icon=icon_html("view" if watched else "wc-eye-outline"),
             # As {% blocktrans %} does: the name escaped, the translated sentence around it taken as it is.
-            label=mark_safe(_("Watch %(customer)s") % {"customer": conditional_escape(context["customer_label"])}),
+            label=mark_safe(strings["watch_label"] % {"customer": conditional_escape(context["customer_label"])}),
         )
     if watched:
         return format_html(
             '<span class="wc-eye wc-eye--on wc-eye--static" title="{title}">{icon}'
             '<span class="w-sr-only">{title}</span></span>',
-            title=_("On the watchlist"),
+            title=strings["watched"],
             icon=icon_html("view"),
         )
     return ""
