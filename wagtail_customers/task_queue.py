@@ -19,3 +19,12 @@ def task_queue_configured():
     if conf.task_always_eager or conf.broker_url:
         return True
     return bool(getattr(settings, "CELERY_BROKER_URL", None) or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+
+
+def chords_possible():
+    """Whether work can be split into a chord (chunks, then a task that joins them): it runs when tasks run
+    eagerly, or when Celery has a result backend to count the finished chunks in."""
+    from celery import current_app
+
+    conf = current_app.conf
+    return bool(conf.task_always_eager or conf.result_backend)

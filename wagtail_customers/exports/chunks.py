@@ -38,6 +38,7 @@ from ..conf import get_setting, user_settings
 from ..db_router import reading_from_replica
 from ..models import ExportJob, JobState
 from ..storage import private_storage
+from ..task_queue import chords_possible
 from . import jobs, xlsx_join
 from .query import CustomerExport, ExportSpec
 from .writers import iter_csv
@@ -54,12 +55,6 @@ def chunking_applies(total):
     if size is None or total <= size or not chords_possible():
         return False
     return not current_app.conf.task_always_eager or "EXPORT_CHUNK_ROWS" in (user_settings() or {})
-
-
-def chords_possible():
-    """A chord runs when tasks run eagerly, or when Celery has a result backend to count finished chunks in."""
-    conf = current_app.conf
-    return bool(conf.task_always_eager or conf.result_backend)
 
 
 def time_limits():

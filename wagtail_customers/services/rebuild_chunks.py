@@ -26,7 +26,7 @@ The result is the same as ``rebuild_statistics``: the same statements over other
 
 import datetime
 
-from celery import chord, current_app, group
+from celery import chord, group
 from django.db import connections, router
 from django.utils import timezone
 
@@ -73,12 +73,6 @@ def finish_rebuild(corrected, account_id=None):
     the sum of the chunks'."""
     rebuild_summary(None if account_id is None else [account_id])
     return sum(corrected)
-
-
-def chords_possible():
-    """A chord runs when tasks run eagerly, or when Celery has a result backend to count finished chunks in."""
-    conf = current_app.conf
-    return bool(conf.task_always_eager or conf.result_backend)
 
 
 def start_chunked_rebuild(account_id=None, rows=None):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ...services.rebuild_chunks import chords_possible, start_chunked_rebuild
+from ...services.rebuild_chunks import start_chunked_rebuild
 from ...services.statistics import rebuild_statistics
-from ...task_queue import task_queue_configured
+from ...task_queue import chords_possible, task_queue_configured
 from ._accounts import account_by_name
 
 
