@@ -317,6 +317,19 @@ def test_query_count_is_the_same_at_10_and_100_rows(admin_client, account, other
     assert counts[10] == counts[100]
 
 
+def test_a_sort_by_personal_data_costs_no_query_more(admin_client, account):
+    """Whether the user may sort by name (services/personal_data.py) is read from the grants the rows read anyway."""
+    many_customers(account, 12, prefix="alpha")
+    admin_client.get("/admin/customers/")  # warm caches (content types, site root...)
+    counts = {}
+    for ordering in ("-amount_spent", "name"):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(f"/admin/customers/?ordering={ordering}")
+        assert response.status_code == 200 and row_ids(response)
+        counts[ordering] = len(queries)
+    assert counts["name"] == counts["-amount_spent"], counts
+
+
 def test_customer_listing_queryset_is_what_the_listing_shows(admin_client, shop, superuser):
     params = {"q": "example", "has_returns": "no", "ordering": "-amount_spent"}
     queryset = customer_listing_queryset(superuser, "all", params)

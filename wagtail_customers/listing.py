@@ -135,7 +135,17 @@ class CustomerListing:
     ``filterset``, ``ordering`` and ``selected_account_ids``; an export reads ``queryset``.
     """
 
-    def __init__(self, user, tab, params=None, *, action=Action.VIEW, preference=NOT_LOADED, accounts=None):
+    def __init__(
+        self,
+        user,
+        tab,
+        params=None,
+        *,
+        action=Action.VIEW,
+        preference=NOT_LOADED,
+        accounts=None,
+        personal_account_ids=None,
+    ):
         if isinstance(tab, str):
             tab_slug = tab
             tab = get_tab(tab_slug)
@@ -147,6 +157,9 @@ class CustomerListing:
         self.action = Action(action)
         self._preference = preference
         self._accounts = accounts
+        # A callable giving the ids of the accounts whose personal data the user may see, for callers that read
+        # them anyway (the listing view, for its rows); else read here when a sort needs them.
+        self._personal_account_ids = personal_account_ids
 
     @cached_property
     def preference(self):
@@ -210,6 +223,8 @@ class CustomerListing:
     @cached_property
     def sees_every_personal_data(self):
         """May the user see the personal data of every account in view (sort by name, e-mail, place)?"""
+        if self._personal_account_ids is not None:
+            return self.allowed_account_ids <= self._personal_account_ids()
         return self.allowed_account_ids <= personal_account_ids(self.user)
 
     def sort_key(self):

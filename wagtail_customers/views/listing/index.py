@@ -117,6 +117,7 @@ class CustomerIndexView(IndexView):
             self.request.GET,
             preference=self.preference,
             accounts=self.viewable_accounts,
+            personal_account_ids=lambda: self.personal_account_ids,
         )
 
     @cached_property
@@ -393,8 +394,8 @@ class CustomerIndexView(IndexView):
             "delete_account_ids": self.delete_account_ids,
             "erase_account_ids": self.erase_account_ids,
             "next_url": self.current_url,
-            # No query: both sets are read already.
-            "sorts_personal": self.listing.allowed_account_ids <= self.personal_account_ids,
+            # The listing's own answer for its sort (no query: both sets are read already).
+            "sorts_personal": self.listing.sees_every_personal_data,
         }
         return table_columns(self.visible_columns, context, with_checkboxes=bool(self.bulk_actions))
 
