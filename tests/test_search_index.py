@@ -226,6 +226,21 @@ def test_migration_0020_indexes_the_customers_already_there():
     assert found("zz-no-such-customer") == set()
 
 
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_migration_0020_builds_again_an_index_a_failed_concurrent_build_left_invalid():
+    """The migration builds its indexes CONCURRENTLY (the customers stay writable); a build that failed leaves an
+    invalid index of the name, which ``IF NOT EXISTS`` alone would keep for good."""
+    index = "wc_cust_extid_trgm"
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", [index])
+    assert search_index._is_invalid_postgresql_index(connection, index)
+    with connection.schema_editor(atomic=False) as editor:
+        search_index.create_index(None, editor)
+    assert not search_index._is_invalid_postgresql_index(connection, index)
+    assert found("zz-no-such-customer") == set()
+
+
 def test_this_sqlite_has_what_the_index_needs():
     from wagtail_customers.checks import check_sqlite_search_index
 

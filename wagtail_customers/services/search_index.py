@@ -187,17 +187,21 @@ def candidates(term, using=None):
 
 
 def create_index(apps, schema_editor):
-    """Migration 0020, forwards."""
+    """Migration 0020, forwards. The migration is not atomic, so that PostgreSQL builds its indexes concurrently:
+    the customers stay writable while it reads them all."""
     connection = schema_editor.connection
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             create_sqlite_index(cursor)
     elif connection.vendor == "postgresql":
         table = schema_editor.quote_name(_customers_table())
         schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for index, (column, where) in POSTGRESQL_INDEXES.items():
+            if _is_invalid_postgresql_index(connection, index):
+                # What a concurrent build that failed leaves behind (IF NOT EXISTS would keep it): built anew.
+                schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
             schema_editor.execute(
-                f"CREATE INDEX IF NOT EXISTS {index} ON {table} "
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} "
                 f"USING gin ((UPPER({schema_editor.quote_name(column)}::text)) gin_trgm_ops) {where}",
                 params=None,
             )
@@ -208,9 +212,19 @@ def drop_index(apps, schema_editor):
     """Migration 0020, backwards."""
     connection = schema_editor.connection
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             drop_sqlite_index(cursor)
     elif connection.vendor == "postgresql":
         for index in POSTGRESQL_INDEXES:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {index}")
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
     _available.clear()
+
+
+def _is_invalid_postgresql_index(connection, name):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s AND pg_table_is_visible(c.oid) AND NOT i.indisvalid",
+            [name],
+        )
+        return cursor.fetchone() is not None
