@@ -80,9 +80,18 @@ def screens(world):
     a = world.a
     customer, order, grant = a["customer"], a["order"], a["grant"]
     ids = f"id={customer.pk}&id={world.b['customer'].pk}"
-    open_every_disclosure = "document.querySelectorAll('main details').forEach(d => { d.open = true; })"
+    # Every menu open, and the menus that fetch their panel when opened (wc-lazy-panel) checked with it in place.
+    open_every_disclosure = """async () => {
+        document.querySelectorAll('main details').forEach(d => { d.open = true; });
+        for (let i = 0; i < 200 && document.querySelector('main [data-wc-lazy-panel-target=panel]'); i++) {
+            await new Promise(resolve => setTimeout(resolve, 50));
+        }
+        if (document.querySelector('main [data-wc-lazy-panel-target=panel]')) throw new Error('a menu did not load');
+    }"""
     tabs = ["index", "highest_value", "most_orders", "most_returned", "promo_codes", "watchlist"]
     yield from ((f"listing: {tab}", reverse(f"wagtail_customers:{tab}"), open_every_disclosure) for tab in tabs)
+    # The Columns menu's form on a page of its own (its link without JavaScript).
+    yield "column picker page", f"{reverse('wagtail_customers:column_picker')}?next=/admin/customers/", None
     # A search for an order id: the results say whose order it is.
     yield "listing: an order id searched", f"{reverse('wagtail_customers:index')}?q={order.external_id}", None
     detail = reverse("wagtail_customers_customer:detail", args=(customer.pk,))
