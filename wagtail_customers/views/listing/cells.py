@@ -7,14 +7,16 @@ A Django template render costs about 0.1 ms, so at 100 rows and ten columns the 
 page's time. tests/test_listing_cells.py renders every cell both ways and compares them, on each Wagtail.
 """
 
+import html
 from functools import lru_cache
 
 from django.contrib.admin.utils import quote
 from django.template.defaultfilters import capfirst
 from django.template.defaultfilters import date as date_filter
 from django.utils.formats import localize
-from django.utils.html import avoid_wrapping, conditional_escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.functional import Promise
+from django.utils.html import avoid_wrapping, conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
@@ -30,34 +32,54 @@ DROPDOWN_TEMPLATE = "wagtailadmin/shared/button_with_dropdown.html"
 ATTRS_STRINGS = {}
 
 
+def escaped(value):
+    """``conditional_escape(value)``: a value with ``__html__`` as it gives itself, anything else escaped, without
+    the lazy-string wrapper around Django's ``escape`` (``keep_lazy``, checked on every call)."""
+    if isinstance(value, Promise):
+        value = str(value)
+    to_html = getattr(value, "__html__", None)
+    return to_html() if to_html is not None else SafeString(html.escape(str(value)))
+
+
+def html_format(template, *args, **kwargs):
+    """Django's ``format_html`` built on ``escaped``: the same markup in 3.2 us instead of 5.3 (two arguments),
+    which counts at ten cells a row, each a few of these (a tenth of the rows' time at 100 rows)."""
+    return mark_safe(  # noqa: S308 - every argument is escaped
+        template.format(*map(escaped, args), **{name: escaped(value) for name, value in kwargs.items()})
+    )
+
+
+def html_join(template, args_list):
+    """``format_html_join("", template, args_list)`` on ``html_format``."""
+    return mark_safe("".join(html_format(template, *args) for args in args_list))  # noqa: S308 - each is escaped
+
+
 def value_html(value):
     """``value`` as ``{{ value }}`` prints it: in local time, localised, escaped unless already safe."""
-    return conditional_escape(localize(template_localtime(value)))
+    return escaped(localize(template_localtime(value)))
 
 
 def attrs_html(attrs):
     """HTML attributes as ``wagtailadmin/shared/attrs.html`` writes them (``True``: bare, ``False``: left out)."""
-    return format_html_join(
-        "",
-        "{}",
-        (
-            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value)),)
+    return mark_safe(  # noqa: S308 - each part is escaped
+        "".join(
+            html_format(" {}", name) if value is True else html_format(' {}="{}"', name, str(value))
             for name, value in attrs.items()
             if value is not False
-        ),
+        )
     )
 
 
 def td_html(classname, inner):
     if classname:
-        return format_html('<td class="{}">{}</td>', classname, inner)
-    return format_html("<td>{}</td>", inner)
+        return html_format('<td class="{}">{}</td>', classname, inner)
+    return html_format("<td>{}</td>", inner)
 
 
 @lru_cache(maxsize=128)
 def icon_html(name, classname="icon"):
     """Wagtail's ``{% icon name=… %}`` (``wagtailadmin/shared/icon.html``), without a title."""
-    return format_html(
+    return html_format(
         '<svg class="icon icon-{name} {classname}" aria-hidden="true"><use href="#icon-{name}"></use></svg>',
         name=name,
         classname=classname,
@@ -144,7 +166,7 @@ def human_readable_date_html(date):
     # The tag's own function picks the tooltip's format (the setting on Wagtail 7.0, the language's later).
     tooltip_format = human_readable_date(date)["tooltip_format"]
     local = template_localtime(date)
-    return format_html(
+    return html_format(
         '<button type="button" class="w-human-readable-date" data-controller="w-tooltip"'
         ' data-w-tooltip-content-value="{}" data-w-tooltip-placement-value="top">'
         '<time class="w-human-readable-date__date" datetime="{}">{}</time></button>',
@@ -165,7 +187,7 @@ def incomplete_marker_html(unconverted_orders):
     if not unconverted_orders:
         return ""
     note = unconverted_note(unconverted_orders)
-    return format_html(
+    return html_format(
         '<span class="wc-incomplete" data-wc-incomplete><span title="{note}" aria-hidden="true">{icon}</span>'
         '<span class="w-sr-only">{note}</span></span>',
         note=note,
@@ -177,7 +199,7 @@ def money_cell_html(context):
     value = context["value"]
     inner = ""
     if value is not None:
-        inner = format_html(
+        inner = html_format(
             '<span class="wc-money-cell">{}{}</span>',
             value_html(value),
             incomplete_marker_html(context["unconverted_orders"]),
@@ -188,12 +210,12 @@ def money_cell_html(context):
 def checkbox_cell_html(context):
     """Wagtail's bulk-action checkbox (``listing_checkbox_cell.html``) for a row that is not a page."""
     describedby = context["aria_describedby"]
-    return format_html(
+    return html_format(
         '<td class="bulk-action-checkbox-cell"><input type="checkbox" data-object-id="{}" data-bulk-action-checkbox'
         ' class="bulk-action-checkbox" aria-label="{}"{} /></td>',
         quote(str(context["instance"].pk)),
         row_strings()["select"],
-        format_html(' aria-describedby="{}"', describedby) if describedby else "",
+        html_format(' aria-describedby="{}"', describedby) if describedby else "",
     )
 
 
@@ -203,7 +225,7 @@ def watch_eye_html(context):
     strings = row_strings()
     if context["can_manage_watchlist"]:
         pressed = "true" if watched else "false"
-        return format_html(
+        return html_format(
             '<form class="wc-watch" method="post" action="{url}" data-controller="wc-watchlist-toggle"'
             ' data-action="submit->wc-watchlist-toggle#toggle" data-wc-watchlist-toggle-watched-value="{pressed}">'
             '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token}">'
@@ -223,7 +245,7 @@ def watch_eye_html(context):
             label=mark_safe(strings["watch_label"] % {"customer": conditional_escape(context["customer_label"])}),
         )
     if watched:
-        return format_html(
+        return html_format(
             '<span class="wc-eye wc-eye--on wc-eye--static" title="{title}">{icon}'
             '<span class="w-sr-only">{title}</span></span>',
             title=strings["watched"],
@@ -238,25 +260,25 @@ def name_cell_html(context, buttons_html):
     ``buttons_html`` is the rendered buttons (the row's "..." dropdown), each already in its ``<li>``.
     """
     value = value_html(context["value"])
-    title = format_html('<span id="{}">{}</span>', context["title_id"], value) if context["title_id"] else value
+    title = html_format('<span id="{}">{}</span>', context["title_id"], value) if context["title_id"] else value
     if context["link_url"]:
-        title = format_html("<a{}>{}</a>", attrs_html(context["link_attrs"]), title)
+        title = html_format("<a{}>{}</a>", attrs_html(context["link_attrs"]), title)
     elif context["label_id"]:
-        title = format_html('<label for="{}">{}</label>', context["label_id"], title)
+        title = html_format('<label for="{}">{}</label>', context["label_id"], title)
     classname = context["column"].classname
-    return format_html(
+    return html_format(
         '<td class="{classname}title"><div class="title-wrapper"><span class="wc-name">{eye}{title}</span></div>'
         "{actions}</td>",
         classname=f"{classname} " if classname else "",
         eye=watch_eye_html(context),
         title=title,
-        actions=format_html('<ul class="actions">{}</ul>', buttons_html) if context["buttons"] else "",
+        actions=html_format('<ul class="actions">{}</ul>', buttons_html) if context["buttons"] else "",
     )
 
 
 def buttons_html(buttons, context):
     """``wagtailadmin/shared/buttons.html``: each shown button in an ``<li>``, a dropdown of links built here."""
-    return mark_safe(  # noqa: S308 - each part is escaped or built with format_html
+    return mark_safe(  # noqa: S308 - each part is escaped or built with html_format
         "".join(f"<li>{dropdown_html(button, context)}</li>" for button in buttons if button.show)
     )
 
@@ -275,27 +297,27 @@ def dropdown_html(dropdown, context):
         if name
     )
     aria_label = dropdown.aria_label
-    return format_html(
+    return html_format(
         '<div data-controller="w-dropdown" class="w-dropdown"{attrs}>'
         '<button type="button" class="{toggle_classname}" data-w-dropdown-target="toggle"{aria_label}>'
         "{label}{icon}</button>"
         '<div data-w-dropdown-target="content" class="w-dropdown__content" hidden>{items}</div></div>',
         # Wagtail 7.0's template asks for attributes it is never given.
-        attrs="" if wagtail_7_0 else format_html(" {}", attrs_string(dropdown, varying=("aria-label",))),
+        attrs="" if wagtail_7_0 else html_format(" {}", attrs_string(dropdown, varying=("aria-label",))),
         toggle_classname=toggle_classname,
-        aria_label=format_html(' aria-label="{}"', aria_label) if aria_label else "",
+        aria_label=html_format(' aria-label="{}"', aria_label) if aria_label else "",
         label=dropdown.label,
         icon=icon_html(dropdown.icon_name or "arrow-down", "w-dropdown__toggle-icon"),
-        items=format_html_join("", "{}", ((dropdown_item_html(item, wagtail_7_0),) for item in items)),
+        items=html_join("{}", ((dropdown_item_html(item, wagtail_7_0),) for item in items)),
     )
 
 
 def dropdown_item_html(item, wagtail_7_0):
     """A link in a dropdown: Wagtail's ``shared/button.html`` (7.0: ``pages/listing/_dropdown_items.html``)."""
-    return format_html(
+    return html_format(
         '<a href="{url}"{classname} {attrs}>{icon} {label}</a>',
         url=item.url,
-        classname="" if wagtail_7_0 else format_html(' class="{}"', item.classname),
+        classname="" if wagtail_7_0 else html_format(' class="{}"', item.classname),
         attrs=attrs_string(item),
         icon=icon_html(item.icon_name) if item.icon_name else "",
         label=item.label,
@@ -310,5 +332,5 @@ def rfm_group_cell_html(context):
     group, label = value
     return td_html(
         context["column"].classname,
-        format_html('<span class="w-status wc-rfm wc-rfm--{}">{}</span>', group.replace("_", "-"), label),
+        html_format('<span class="w-status wc-rfm wc-rfm--{}">{}</span>', group.replace("_", "-"), label),
     )

@@ -15,7 +15,7 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.tables import (
@@ -84,11 +84,11 @@ class CustomerTable(Table):
         for row in self.rows:
             # What a cell's column reads from the template's context there (``Column.get_cell_context_data``).
             cell_context = {"table": self, "row": row, "request": request}
-            parts.append(format_html("<tr{}>", cells.attrs_html(row.attrs)))
+            parts.append(cells.html_format("<tr{}>", cells.attrs_html(row.attrs)))
             # As ``{% component %}`` does: a cell not marked safe is escaped.
-            parts.extend(conditional_escape(column.render_cell_html(row.instance, cell_context)) for column in columns)
+            parts.extend(cells.escaped(column.render_cell_html(row.instance, cell_context)) for column in columns)
             parts.append("</tr>")
-        return mark_safe("".join(parts))  # noqa: S308 - each part is escaped or built with format_html
+        return mark_safe("".join(parts))  # noqa: S308 - each part is escaped or built with html_format
 
 
 def is_watched(customer):
