@@ -145,10 +145,20 @@ def test_the_columns_menu_loads_its_form_once_and_says_so_when_it_cannot(listing
     page.on("request", lambda request: "/preferences/columns/form/" in request.url and fetched.append(request.url))
     menu = page.locator("details.wc-column-picker")
     assert menu.locator("[data-controller=wc-column-picker]").count() == 0
-    page.route("**/preferences/columns/form/**", lambda route: route.fulfill(status=500, body="down"))
+    held = []
+    page.route("**/preferences/columns/form/**", lambda route: held.append(route))
     menu.locator("> summary").click()
-    expect(menu.get_by_text("The columns could not be loaded. Reload the page to try again.").first).to_be_visible()
-    expect(menu).to_have_attribute("aria-busy", "false")
+    # While the form loads, the open menu shows nothing half-made (the placeholder is for pages without JavaScript).
+    placeholder = menu.locator("[data-wc-lazy-panel-target=panel]")
+    expect(placeholder).to_have_attribute("aria-busy", "true")
+    expect(placeholder).to_be_hidden()
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].fulfill(status=500, body="down")
+    failed = "The columns could not be loaded. Close and open the menu to try again."
+    expect(menu.get_by_text(failed).first).to_be_visible()
+    expect(placeholder).to_have_attribute("aria-busy", "false")
+    expect(menu.get_by_role("link", name="Choose the columns on a page of their own")).to_be_visible()
     menu.locator("> summary").click()
     page.unroute("**/preferences/columns/form/**")
     menu.locator("> summary").click()
@@ -159,6 +169,43 @@ def test_the_columns_menu_loads_its_form_once_and_says_so_when_it_cannot(listing
     expect(picker).to_be_visible()
     assert len(fetched) == 2, fetched
     assert all("next=%2Fadmin%2Fcustomers%2F" in url for url in fetched), fetched
+
+
+def test_without_javascript_the_columns_link_opens_a_page_that_saves_the_view(
+    browser, live_server, stores, browser_admin
+):  # noqa: E501
+    """The Columns menu's placeholder link: the form on a page of its own, with the checkboxes (moving needs
+    JavaScript, so its buttons are not offered), saved and back to the listing."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1400, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("input[name=username]", "browseradmin")
+        page.fill("input[name=password]", "browser-pw")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/admin/**")
+        page.goto(f"{live_server.url}/admin/customers/highest-value/")
+        page.locator("summary", has_text="Columns").click()
+        page.get_by_role("link", name="Choose the columns on a page of their own").click()
+        page.wait_for_url(re.compile(r"/preferences/columns/form/"))
+        expect(page.get_by_role("button", name="Move E-mail up")).to_have_count(0)
+        page.get_by_role("checkbox", name="City").uncheck()
+        page.get_by_role("button", name="Save as my default").click()
+        page.wait_for_url(f"{live_server.url}/admin/customers/highest-value/")
+        assert "City" not in header_labels(page)
+    finally:
+        context.close()
+
+
+def test_with_javascript_the_columns_page_of_its_own_moves_columns(listing, live_server):
+    page = listing
+    page.goto(f"{live_server.url}/admin/customers/preferences/columns/form/?next=/admin/customers/")
+    page.get_by_role("button", name="Move City up").click()
+    expect(page.locator("[data-controller=wc-column-picker] li").nth(1)).to_have_attribute("data-column", "city")
+    page.get_by_role("button", name="Save as my default").click()
+    page.wait_for_url(f"{live_server.url}/admin/customers/")
+    assert header_labels(page)[:3] == ["Customer", "City", "E-mail"]
 
 
 def test_toggle_the_eye_and_find_the_customer_in_the_watchlist(listing, live_server, screenshot):

@@ -8,9 +8,15 @@
     const { Controller } = window.StimulusModule;
 
     class ColumnPickerController extends Controller {
-      static targets = ['list', 'item', 'status'];
+      static targets = ['list', 'item', 'status', 'moves', 'moveHelp'];
 
       connect() {
+        // Moving columns works from here on: its buttons and help are hidden in the markup (a page without
+        // JavaScript offers the checkboxes only).
+        this.movesTargets.forEach((element) => {
+          element.hidden = false;
+        });
+        if (this.hasMoveHelpTarget) this.moveHelpTarget.hidden = false;
         // The panel opens below the toolbar, often near the bottom of the window: keep all of it (Save
         // and Reset included) on screen, letting the list scroll inside (listing.css).
         this.disclosure = this.element.closest('details');

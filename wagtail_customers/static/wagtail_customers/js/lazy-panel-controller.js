@@ -2,11 +2,11 @@
  * wc-lazy-panel: a toolbar menu (<details>) whose panel is fetched the first time it is opened.
  *
  * The page renders the menu's button and a placeholder panel holding a link to the same content on a page
- * of its own (the way in without JavaScript). With JavaScript the placeholder is hidden; the first `toggle`
- * to open announces the loading text, fetches the url value (`wcFetchFragment`: the view answers the bare
- * panel) and puts the answer in the placeholder's place, then dispatches `wc-lazy-panel:loaded` so the menu
- * places the new panel. A failed fetch shows the failed text in the placeholder and is tried again at the
- * next opening.
+ * of its own (the way in without JavaScript). With JavaScript the placeholder is hidden; opening the menu
+ * announces the loading text, fetches the url value (`wcFetchFragment`: the view answers the bare panel) and
+ * puts the answer in the placeholder's place, then dispatches `wc-lazy-panel:loaded` so the menu places the
+ * new panel. A failed fetch shows the failed text above the placeholder's link, and the next opening tries
+ * again.
  */
 (() => {
   const register = () => {
@@ -20,6 +20,8 @@
       connect() {
         // Shown only when the fetch fails: until then the menu shows nothing half-made.
         if (this.hasPanelTarget) this.panelTarget.hidden = true;
+        // Opened before this controller connected (scripts still loading), or connected again while open.
+        if (this.element.open) this.load();
       }
 
       disconnect() {
@@ -34,7 +36,9 @@
         if (!this.element.open || this.loading || !this.hasPanelTarget) return;
         this.loading = true;
         const placeholder = this.panelTarget;
-        this.element.setAttribute('aria-busy', 'true');
+        placeholder.hidden = true;
+        if (this.hasMessageTarget) this.messageTarget.hidden = true;
+        placeholder.setAttribute('aria-busy', 'true');
         this.announce(this.loadingValue);
         this.abort = new AbortController();
         let html;
@@ -42,9 +46,12 @@
           html = await window.wcFetchFragment(this.urlValue, this.abort.signal);
         } catch (error) {
           this.loading = false;
-          this.element.setAttribute('aria-busy', 'false');
+          placeholder.setAttribute('aria-busy', 'false');
           if (error.name === 'AbortError') return;
-          if (this.hasMessageTarget) this.messageTarget.textContent = this.failedValue;
+          if (this.hasMessageTarget) {
+            this.messageTarget.textContent = this.failedValue;
+            this.messageTarget.hidden = false;
+          }
           placeholder.hidden = false;
           this.announce(this.failedValue);
           this.dispatch('loaded');
@@ -53,7 +60,6 @@
         // The answer is the panel itself (with its own targets): it replaces the placeholder, so it is fetched
         // once.
         placeholder.outerHTML = html;
-        this.element.setAttribute('aria-busy', 'false');
         this.announce('');
         this.dispatch('loaded');
       }
