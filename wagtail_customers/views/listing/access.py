@@ -30,9 +30,14 @@ def may_open_listing(user):
     return has_module_permission(user, Action.VIEW) or can(user, Action.VIEW)
 
 
+def is_fetch(request):
+    """Sent by the listing's own scripts (``fetch`` with ``X-Requested-With``): a fragment view answers the bare
+    fragment, not a page of its own."""
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
 def wants_json(request):
-    accept = request.headers.get("Accept", "")
-    return "application/json" in accept or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    return "application/json" in request.headers.get("Accept", "") or is_fetch(request)
 
 
 def forbidden(request, message=None):

@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET
 
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
 from ...models import ListingPreference
-from .access import forbidden, may_open_listing, next_url
-from .statistics import is_fetch
+from .access import forbidden, is_fetch, may_open_listing, next_url
 
 FORM_TEMPLATE = "wagtail_customers/listing/_column_picker_form.html"
 PAGE_TEMPLATE = "wagtail_customers/listing/column_picker.html"

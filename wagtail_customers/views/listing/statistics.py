@@ -17,14 +17,10 @@ from django.views.decorators.http import require_GET
 
 from ...db_router import reading_from_replica
 from ...listing import CustomerListing
-from .access import listing_params, listing_tab_view, with_params
+from .access import is_fetch, listing_params, listing_tab_view, with_params
 
 BAND_TEMPLATE = "wagtail_customers/listing/_statistics_band.html"
 PAGE_TEMPLATE = "wagtail_customers/listing/statistics.html"
-
-
-def is_fetch(request):
-    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
 @never_cache
