@@ -35,9 +35,12 @@ ROUTER = "wagtail_customers.db_router.ReadReplicaRouter"
 
 
 def replayed():
-    """Has the standby replayed everything the primary has written so far?"""
+    """Has the standby replayed everything the primary has written so far?
+
+    The insert position, not pg_current_wal_lsn(): the throwaway cluster runs with synchronous_commit=off, so a
+    commit's record can sit in the WAL buffers past the written position until the WAL writer flushes it."""
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
         written = cursor.fetchone()[0]
     with connections["replica"].cursor() as cursor:
         cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [written])
