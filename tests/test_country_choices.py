@@ -127,8 +127,11 @@ def test_the_page_runs_no_grouped_count_of_the_countries(admin_client, world, ta
     assert grouped_by_country(queries.captured_queries)
 
 
-def test_the_page_says_where_to_load_the_choices_from(admin_client, account, world):
-    attributes, options = country_select(admin_client.get(f"/admin/customers/most-returned/?account={account.pk}&q=x"))
+def test_the_filters_drawer_says_where_to_load_the_choices_from(admin_client, account, world):
+    drawer = admin_client.get(
+        f"/admin/customers/filters/most-returned/?account={account.pk}&q=x", HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
+    attributes, options = country_select(drawer)
     assert 'data-controller="wc-country-choices"' in attributes
     assert f'data-wc-country-choices-url-value="{choices_url("most-returned", f"account={account.pk}")}"' in attributes
     assert options == [("", "Any country")]

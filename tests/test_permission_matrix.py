@@ -165,6 +165,18 @@ MATRIX = {
         Case(VIEW_LISTING, kwargs={"tab": "watchlist"}, query={"account": "@account"}, expect_b=VIEW_LISTING),
         Case(everyone(MISSING, staff=DENIED), kwargs={"tab": "no-such-tab"}),
     ],
+    # The filters drawer's fields, fetched when the drawer is about to open (views/listing/filters_drawer.py);
+    # a link followed without JavaScript goes to the listing. Scoped like the listing: another account's id in
+    # the URL is not offered.
+    "wagtail_customers:filters_drawer": [
+        Case(
+            answers(staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=REDIRECT),
+            kwargs={"tab": "all"},
+            query={"country": "DE", "account": "@account"},
+            expect_b=answers(staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=REDIRECT),
+        ),
+        Case(everyone(MISSING, staff=DENIED), kwargs={"tab": "no-such-tab"}),
+    ],
     "wagtail_customers:save_columns": [
         Case(POST_ONLY),
         Case(

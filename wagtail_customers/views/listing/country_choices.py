@@ -1,10 +1,10 @@
 """The country filter's choices, loaded after the listing page from their own URL.
 
 The choices are the countries of the customers in the user's scope with their counts ("Germany (73)"),
-a grouped count over every one of them: the page renders the country ``<select>`` with only "Any
-country" and the selected country, and ``wc-country-choices``
+a grouped count over every one of them: the filters drawer (``filters_drawer.py``) renders the country
+``<select>`` with only "Any country" and the selected country, and ``wc-country-choices``
 (``static/wagtail_customers/js/country-choices-controller.js``) fills in the rest from here once the
-page is shown. Scoped like the listing (``CustomerListing.scoped_queryset``: the user's grants and the
+drawer is in the page. Scoped like the listing (``CustomerListing.scoped_queryset``: the user's grants and the
 selected seller accounts, remembered or from ``account``); every other parameter is ignored, so a
 tampered URL can only narrow what the user may view.
 """

@@ -37,7 +37,7 @@ from ...services.saved_views import VIEW_PARAM, opened_view_columns
 from ..sharing.header import sharing_header_actions
 from .access import forbidden, listing_params, may_open_listing, with_params
 from .column_picker import column_picker_url
-from .country_choices import country_choices_url, load_country_choices_later
+from .filters_drawer import ActiveFilterFields, filters_drawer_url, listing_filters
 from .help import help_header_buttons
 from .media import listing_media
 from .pagination import KnownCountPaginator, open_page_range
@@ -143,12 +143,11 @@ class CustomerIndexView(IndexView):
 
     @cached_property
     def filters(self):
-        filterset = self.listing.filterset
-        if not filterset.form.fields:
-            return None
-        # The countries with their counts (a grouped count) are fetched once the page is shown.
-        load_country_choices_later(filterset, country_choices_url(self.tab, self.request.GET))
-        return filterset
+        return listing_filters(self.listing, self.tab, self.request.GET)
+
+    def header_filters(self):
+        """The header's drawer: the fields in force only, the others fetched when it is about to open."""
+        return ActiveFilterFields(self.filters) if self.filters else None
 
     @cached_property
     def is_filtering(self):
@@ -467,6 +466,8 @@ class CustomerIndexView(IndexView):
             tab_url=self.index_url,
             bulk_actions=self.bulk_actions,
             hidden_search_params=self.hidden_search_params(),
+            header_filters=self.header_filters(),
+            filters_drawer_url=filters_drawer_url(self.tab),
             has_accounts=bool(self.viewable_accounts),
             can_add_account=self.request.user.has_perm("wagtail_customers.add_selleraccount"),
             add_account_url=reverse("wagtail_customers_accounts:add"),

@@ -15,6 +15,7 @@ CONTROLLERS = (
     "wagtail_customers/js/country-choices-controller.js",
     "wagtail_customers/js/disclosure-controller.js",
     "wagtail_customers/js/lazy-panel-controller.js",
+    "wagtail_customers/js/filters-drawer-controller.js",
 )
 STYLESHEET = "wagtail_customers/css/listing.css"
 #: The buyer-insight tags (RFM groups), shared with the customer page.

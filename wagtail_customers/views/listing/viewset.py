@@ -22,6 +22,7 @@ from .column_picker import column_picker
 from .country_choices import country_choices_view
 from .delete import CustomerDeleteView
 from .erase import CustomerEraseView
+from .filters_drawer import filters_drawer
 from .index import CustomerIndexView
 from .statistics import statistics_band
 from .watchlist import watchlist_toggle
@@ -104,6 +105,7 @@ class CustomerListingViewSet(OfferedMethodsViewSetMixin, ModelViewSet):
             path("bulk/<slug:tab>/<slug:action>/", CustomerBulkActionView.as_view(), name="bulk_action"),
             path("statistics/<slug:tab>/", statistics_band, name="statistics"),
             path("countries/<slug:tab>/", country_choices_view, name="country_choices"),
+            path("filters/<slug:tab>/", filters_drawer, name="filters_drawer"),
             path("preferences/columns/", preferences.save_columns, name="save_columns"),
             path("preferences/columns/form/", column_picker, name="column_picker"),
             path("preferences/columns/reset/", preferences.reset_columns, name="reset_columns"),
