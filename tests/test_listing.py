@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import order_data
-from tests.listing_support import column_labels, customer, many_customers, row_ids, row_names
+from tests.listing_support import column_labels, customer, many_customers, row_ids, row_names, staff_user
 from wagtail_customers.listing import TABS, customer_listing_queryset, listing_statistics
 from wagtail_customers.models import Customer, ListingPreference, Order, WatchlistEntry
 from wagtail_customers.services.ingestion import record_order
@@ -134,6 +134,29 @@ def test_filters(admin_client, shop, query, expected):
     response = admin_client.get(f"/admin/customers/highest-value/?{query}")
     assert response.status_code == 200
     assert sorted(row_ids(response)) == sorted(shop[name].pk for name in expected)
+
+
+@pytest.mark.parametrize("query", ["channel=amazon", "channel=amazon&channel=ebay", "rfm_group=champions"])
+def test_multiple_choice_filters_read_the_rows_without_distinct(admin_client, shop, query):
+    """One row per customer on each filter's path (the account, the one-to-one score): no SELECT DISTINCT, which
+    sorted every customer in view before the first page. A channel is read as its seller accounts' ids, so the
+    database walks the tab's sort index as it does for the account selector."""
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(f"/admin/customers/?{query}")
+    assert response.status_code == 200
+    rows = [q["sql"] for q in queries.captured_queries if 'FROM "wagtail_customers_customer"' in q["sql"]]
+    assert rows and not [sql for sql in rows if "DISTINCT" in sql]
+    if query.startswith("channel"):
+        assert not [sql for sql in rows if '"channel"' in sql.split(" WHERE ", 1)[-1]]
+
+
+def test_a_channel_filter_shows_only_the_accounts_in_scope(client, shop):
+    """The channel's accounts are read from every account, then narrowed by the user's grants like any listing."""
+    client.force_login(staff_user("seller", {shop["ada"].account: {}}))
+    assert row_ids(client.get("/admin/customers/?channel=amazon")) == []
+    assert sorted(row_ids(client.get("/admin/customers/?channel=amazon&channel=shopify"))) == sorted(
+        shop[name].pk for name in ("ada", "bob", "cleo")
+    )
 
 
 def test_active_filters_show_as_chips(admin_client, shop):
