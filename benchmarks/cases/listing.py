@@ -1,6 +1,7 @@
-"""Listing and search: every tab, page 1 and a deep page, 10 and 100 rows, with and without search
-and a seller-account filter, through the Django test client as the logged-in superuser; the same
-request against the A0 baseline (``benchmarks.baselines``) in the same process, case by case."""
+"""Listing and search: every tab, page 1 and a deep page, 10 and 100 rows, with and without search,
+a seller-account filter and two of the drawer's filters combined, through the Django test client as the
+logged-in superuser; the same request against the A0 baseline (``benchmarks.baselines``) in the same
+process, case by case."""
 
 import html
 import math
@@ -60,7 +61,10 @@ def listing_cases(user, quick=False):
     "deep" opens the last page by its number (OFFSET); "deep-seek" opens it as a user paging on does,
     from the previous page's "Next" link (a keyset position, ``wagtail_customers/keyset.py``).
     """
-    account_id = SellerAccount.objects.get(name=FILTER_ACCOUNT).pk
+    filter_account = SellerAccount.objects.get(name=FILTER_ACCOUNT)
+    account_id = filter_account.pk
+    # Two filters combined: the repeat buyers of one channel (the drawer's filters, not the account selector).
+    two_filters = {"per_page": 10, "channel": filter_account.channel, "orders_min": 2}
     cases = []
     for tab in PLUGIN_TABS:
         rows = _tab_count(user, tab, {})
@@ -75,6 +79,7 @@ def listing_cases(user, quick=False):
         cases.append((f"{tab} search x10", tab, {"per_page": 10, "q": SEARCH_TERM}))
         cases.append((f"{tab} account x10", tab, {"per_page": 10, "account": account_id}))
         cases.append((f"{tab} search+account x10", tab, {"per_page": 10, "q": SEARCH_TERM, "account": account_id}))
+        cases.append((f"{tab} filters x10", tab, two_filters))
     # What the page costs around the rows: a search that matches nobody (the admin page, the empty table),
     # and the results-only fragment the listing fetches when a filter changes (the rows, no admin page).
     cases.append(("all no-match x10", "all", {"per_page": 10, "q": NO_MATCH}))
