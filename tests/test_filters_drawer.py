@@ -128,3 +128,17 @@ def test_the_page_renders_fewer_templates_than_with_the_whole_drawer(admin_clien
         "django/forms/widgets/input.html",
         "django/forms/widgets/attrs.html",
     ]
+
+
+def test_a_country_in_force_loads_its_choices_from_the_fetched_drawer_only(admin_client, account):
+    """Both <select>s loading their choices would run the grouped count twice."""
+    page = admin_client.get("/admin/customers/?country=DE").content.decode()
+    assert drawer_fields(page) == ["id_country"] and "wc-country-choices" not in page
+    fetched = admin_client.get("/admin/customers/filters/all/?country=DE", **FETCH).content.decode()
+    assert 'data-controller="wc-country-choices"' in fetched
+
+
+@pytest.mark.parametrize("query", ["p=-1", "orders_min=%00", "account=1e9&account=x", "last_order_from=2024-99-99"])
+def test_hostile_parameters_never_answer_500(admin_client, account, query):
+    response = admin_client.get(f"/admin/customers/filters/all/?{query}", **FETCH)
+    assert response.status_code == 200

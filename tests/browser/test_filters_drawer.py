@@ -96,3 +96,29 @@ def test_without_a_filter_in_force_the_drawer_completes_before_it_is_opened(live
     drawer.get_by_role("radio", name="No").check()
     expect(page.locator(NAMES)).to_have_count(10)
     expect(page).to_have_url(re.compile(r"/most-orders/\?.*has_returns=no"))
+
+
+def test_a_submenu_open_while_the_drawer_completes_stays_open_and_a_change_meanwhile_is_kept(
+    live_server, login, browser_admin, stores
+):
+    page = login("browseradmin", "browser-pw")
+    held = []
+    page.route(DRAWER_URLS, lambda route: held.append(route))
+    page.goto(f"{live_server.url}/admin/customers/?channel=amazon&orders_min=1")
+    while not held:
+        page.wait_for_timeout(20)
+    drawer = page.locator("#filters-drilldown")
+    filters_button(page).click()
+    drawer.locator("button[aria-controls=drilldown-id_channel]").click()
+    expect(drawer.get_by_role("checkbox", name="Amazon")).to_be_checked()
+    # The first answer comes back after the orders filter was cleared: it is asked for again, not put in.
+    page.evaluate("document.querySelector('input[name=orders_min]').value = ''")
+    page.unroute(DRAWER_URLS)
+    # Completed with the channel submenu still open, every channel in it, the filter in force still checked.
+    expect(drawer.get_by_role("checkbox", name="Shopify")).to_be_visible()
+    expect(drawer.get_by_role("checkbox", name="Amazon")).to_be_checked()
+    expect(drawer.locator("button[aria-controls=drilldown-id_country]")).to_be_hidden()
+    expect(drawer.locator("input[name=orders_min]")).to_have_value("")
+    # The back button works on the new markup.
+    drawer.locator("#drilldown-id_channel .w-drilldown__back").click()
+    expect(drawer.locator("button[aria-controls=drilldown-id_country]")).to_be_visible()

@@ -1,6 +1,6 @@
 """The header's filters drawer, completed when it is about to be opened.
 
-The drawer's 18 fields are Django widget templates and Wagtail icons, about a fifth of a listing page's
+The drawer's 17 fields are Django widget templates and Wagtail icons, about a fifth of a listing page's
 time, for a drawer a seller opens now and then. Its inputs belong to the header's search form, though, so
 the page cannot leave them out: a search typed before they came would drop the filters in force. The page
 therefore renders the drawer with the fields in force only (``ActiveFilterFields``), and ``wc-filters-drawer``
@@ -27,13 +27,15 @@ URL_NAME = "wagtail_customers:filters_drawer"
 DRAWER_TEMPLATE = "wagtailadmin/shared/headers/_filters.html"
 
 
-def listing_filters(listing, tab, query_dict):
-    """The listing's filterset as the drawer shows it: ``None`` without fields; the country ``<select>`` loads
-    its choices (a grouped count) once shown."""
+def listing_filters(listing, tab, query_dict, *, whole_drawer=True):
+    """The listing's filterset: ``None`` without fields. In a whole drawer the country ``<select>`` loads its
+    choices (a grouped count) once shown; the page's partial drawer does not (the fetched one will: twice
+    would run the count twice)."""
     filterset = listing.filterset
     if not filterset.form.fields:
         return None
-    load_country_choices_later(filterset, country_choices_url(tab, query_dict))
+    if whole_drawer:
+        load_country_choices_later(filterset, country_choices_url(tab, query_dict))
     return filterset
 
 

@@ -143,7 +143,9 @@ class CustomerIndexView(IndexView):
 
     @cached_property
     def filters(self):
-        return listing_filters(self.listing, self.tab, self.request.GET)
+        # A page holds the filters in force only; a results refresh may re-render the whole drawer
+        # (Wagtail's ``_w_filter_fragment``).
+        return listing_filters(self.listing, self.tab, self.request.GET, whole_drawer=self.results_only)
 
     def header_filters(self):
         """The header's drawer: the fields in force only, the others fetched when it is about to open."""

@@ -21,10 +21,13 @@
       static values = { url: String, loading: String, failed: String };
 
       connect() {
-        const form = this.element.closest('form');
-        this.drawer = form && form.querySelector('#filters-drilldown');
+        this.form = this.element.closest('form');
+        this.drawer = this.form && this.form.querySelector('#filters-drilldown');
         if (!this.drawer) return;
-        this.prefetch = () => this.load();
+        // Hovering or focusing fetches ahead, except after a failure: then only opening tries again.
+        this.prefetch = () => {
+          if (!this.failed) this.load();
+        };
         this.opened = () => {
           if (!this.complete) this.announce(this.loadingValue);
           this.load();
@@ -47,58 +50,95 @@
         if (this.abort) this.abort.abort();
       }
 
-      /** A status line at the top of the partial drawer's menu (replaced with it once loaded). */
+      /** A status line at the end of the partial drawer's menu (replaced with it once loaded). */
       announce(text) {
         const menu = this.drawer.querySelector(MENU);
         if (!menu) return;
         if (!this.status || !menu.contains(this.status)) {
+          // Put in empty, then filled: a live region filled as it is inserted is often not read out.
           this.status = document.createElement('p');
           this.status.className = 'w-help-text w-pl-5 w-py-2.5 w-my-0 wc-filters-drawer-status';
           this.status.setAttribute('role', 'status');
           menu.append(this.status);
+          window.requestAnimationFrame(() => {
+            if (this.status) this.status.textContent = text;
+          });
+          return;
         }
         this.status.textContent = text;
+      }
+
+      /** The search form's current fields (the filters in force, the search, the sort) as a query string. */
+      formQuery() {
+        return new URLSearchParams(new FormData(this.form)).toString();
       }
 
       async load() {
         if (this.complete || this.loading) return;
         this.loading = true;
         this.abort = new AbortController();
+        const partial = this.drawer.querySelector(CONTENTS);
+        const query = this.formQuery();
+        const separator = this.urlValue.includes('?') ? '&' : '?';
         let html;
         try {
-          html = await window.wcFetchFragment(this.urlValue + window.location.search, this.abort.signal);
+          html = await window.wcFetchFragment(`${this.urlValue}${separator}${query}`, this.abort.signal);
         } catch (error) {
           this.loading = false;
-          if (error.name !== 'AbortError' && this.status) this.announce(this.failedValue);
+          if (error.name === 'AbortError') return;
+          this.fail();
           return;
         }
         this.loading = false;
+        // Wagtail re-rendered the whole drawer meanwhile (an active filter removed): that one is complete.
+        if (!partial || !partial.isConnected) {
+          this.complete = true;
+          return;
+        }
+        // A filter changed while this was on its way: ask again with what the form holds now.
+        if (this.formQuery() !== query) {
+          this.load();
+          return;
+        }
+        const fetched = document.createRange().createContextualFragment(html).querySelector(CONTENTS);
+        if (!fetched) {
+          // Not the drawer (a login page, a proxy's error page): never put it in the form.
+          this.fail();
+          return;
+        }
         this.complete = true;
-        this.replaceContents(document.createRange().createContextualFragment(html));
+        this.failed = false;
+        this.replaceContents(partial, fetched);
+      }
+
+      fail() {
+        this.failed = true;
+        if (this.status) this.announce(this.failedValue);
       }
 
       /** Put the fetched contents in place, keeping the open submenu and the focus where the user left them. */
-      replaceContents(fragment) {
-        const current = this.drawer.querySelector(CONTENTS);
-        const fetched = fragment.querySelector(CONTENTS);
-        if (!current || !fetched) {
-          // Not the markup this was written for: the whole drawer, as Wagtail's own re-rendering does.
-          this.drawer.replaceChildren(fragment);
-          return;
-        }
+      replaceContents(current, fetched) {
         const openSubmenu = current.querySelector('.w-drilldown__submenu:not([hidden])');
-        const focused = current.contains(document.activeElement) ? document.activeElement.id : null;
-        current.replaceWith(fetched);
+        const focused = current.contains(document.activeElement) ? document.activeElement : null;
+        const focusedKey = focused && (focused.id || focused.getAttribute('aria-controls'));
         if (openSubmenu) {
+          // The drilldown controller still names this submenu as the open one: show it in the new markup
+          // as it would (the value does not change, so it would not redo it).
+          const submenu = fetched.querySelector(`#${CSS.escape(openSubmenu.id)}`);
+          const menu = fetched.querySelector(MENU);
           const toggle = fetched.querySelector(`[aria-controls="${CSS.escape(openSubmenu.id)}"]`);
-          if (toggle) toggle.click();
+          if (submenu && menu && toggle) {
+            submenu.hidden = false;
+            menu.hidden = true;
+            toggle.setAttribute('aria-expanded', 'true');
+          }
         }
-        const refocus = focused && document.getElementById(focused);
+        current.replaceWith(fetched);
+        if (!focused) return;
+        const refocus =
+          (focusedKey && (document.getElementById(focusedKey) || fetched.querySelector(`[aria-controls="${CSS.escape(focusedKey)}"]`))) ||
+          fetched.querySelector('[data-w-drilldown-target="toggle"]');
         if (refocus) refocus.focus();
-        else if (focused !== null) {
-          const first = fetched.querySelector('[data-w-drilldown-target="toggle"]');
-          if (first) first.focus();
-        }
       }
     }
 
