@@ -4,11 +4,12 @@
  *
  * The page renders the drawer with the filters in force only: their inputs belong to the search form, so a
  * search keeps them. Once the page is idle (or sooner, when the filters button is hovered or focused or the
- * drawer opened) this fetches every filter (`wcFetchFragment`: the drawer's contents for the listing's
- * current parameters) and puts them in place of the partial ones. The answer is parsed with `createContextualFragment`, so the date pickers' scripts run
- * as they do on a page. An opened drawer says it is loading until then; a failed fetch says so, and the next
+ * drawer opened) this fetches every filter (`wcFetchFragment`: the drawer's contents for the search form's
+ * fields) and puts them in place of the partial ones; if the form changed while the answer was on its way,
+ * it asks again. The answer is parsed with `createContextualFragment`, so the date pickers' scripts run as
+ * they do on a page. An opened drawer says it is loading until then; a failed fetch says so, and the next
  * opening tries again. This element sits in the search form, outside the drawer, so it outlives Wagtail's
- * own re-rendering of the drawer (after an active filter is removed).
+ * own re-rendering of the drawer (after an active filter is removed), which makes a late answer moot.
  */
 (() => {
   const CONTENTS = '.w-drilldown__contents';
