@@ -136,7 +136,8 @@ class ChannelFilter(django_filters.MultipleChoiceFilter):
 
     ``account_id IN (1, 3)`` lets the database walk the tab's sort index as it does for the account selector;
     a join on the account's channel (with django-filter's default SELECT DISTINCT) made it sort every customer
-    on the channel before the first page: 450 ms for one channel at 200,000 customers on SQLite, 20 ms now."""
+    on the channel before the first page: a page took 450 ms for one channel at 200,000 customers on SQLite, now
+    35 ms, as without a filter."""
 
     def filter(self, qs, value):
         if not value:

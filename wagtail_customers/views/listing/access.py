@@ -117,6 +117,11 @@ def listing_params(query_dict):
     return params
 
 
+def tab_listing_url(listing_tab, query_dict):
+    """The page of ``listing_tab`` with the listing's own parameters of ``query_dict``."""
+    return with_params(reverse(f"wagtail_customers:{listing_tab.url_name}"), listing_params(query_dict))
+
+
 def with_params(url, params):
     query = params.urlencode() if hasattr(params, "urlencode") else urlencode(params, doseq=True)
     return f"{url}?{query}" if query else url

@@ -6,10 +6,9 @@ the page cannot leave them out: a search typed before they came would drop the f
 therefore renders the drawer with the fields in force only (``ActiveFilterFields``), and ``wc-filters-drawer``
 (``static/wagtail_customers/js/filters-drawer-controller.js``) fetches every field from here once the page
 is idle (or sooner, when the drawer's button is hovered or focused or the drawer opened) and puts them in
-place of the partial ones.
-Same ``CustomerListing`` (scoping, tab, accounts, filter values) as the page, so the fields and their
-values are the ones the page used to render. Without JavaScript Wagtail's drawer does not open at all: a
-request that is not a fetch is sent to the listing.
+place of the partial ones. Same ``CustomerListing`` (scoping, tab, accounts, filter values) as the page,
+so the fields and their values are the ones the page used to render. Without JavaScript Wagtail's drawer
+does not open at all: a request that is not a fetch is sent to the listing.
 """
 
 from django.shortcuts import redirect
@@ -19,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ...listing import CustomerListing
-from .access import is_fetch, listing_params, listing_tab_view, with_params
+from .access import is_fetch, listing_params, listing_tab_view, tab_listing_url
 from .country_choices import country_choices_url, load_country_choices_later
 
 URL_NAME = "wagtail_customers:filters_drawer"
@@ -49,7 +48,6 @@ class ActiveFilterFields:
     (what Wagtail shows as active filters, invalid values included, so their errors show too)."""
 
     def __init__(self, filterset):
-        self.filterset = filterset
         self.form = [filterset.form[name] for name in filterset.form.changed_data]
 
     def __bool__(self):
@@ -64,6 +62,6 @@ def filters_drawer(request, listing_tab):
     """Every field of ``listing_tab``'s drawer, with the values of the listing's query parameters."""
     params = listing_params(request.GET)
     if not is_fetch(request):
-        return redirect(with_params(reverse(f"wagtail_customers:{listing_tab.url_name}"), params))
+        return redirect(tab_listing_url(listing_tab, params))
     listing = CustomerListing(request.user, listing_tab, params)
     return TemplateResponse(request, DRAWER_TEMPLATE, {"filters": listing_filters(listing, listing_tab, params)})

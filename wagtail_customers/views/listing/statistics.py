@@ -10,14 +10,13 @@ on a page of its own.
 """
 
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ...db_router import reading_from_replica
 from ...listing import CustomerListing
-from .access import is_fetch, listing_params, listing_tab_view, with_params
+from .access import is_fetch, listing_tab_view, tab_listing_url
 
 BAND_TEMPLATE = "wagtail_customers/listing/_statistics_band.html"
 PAGE_TEMPLATE = "wagtail_customers/listing/statistics.html"
@@ -34,7 +33,7 @@ def statistics_band(request, listing_tab):
         context = {"statistics": listing.statistics()}
     if is_fetch(request):
         return TemplateResponse(request, BAND_TEMPLATE, context)
-    listing_url = with_params(reverse(f"wagtail_customers:{listing_tab.url_name}"), listing_params(request.GET))
+    listing_url = tab_listing_url(listing_tab, request.GET)
     context.update(
         page_title=_("Customers: statistics"),
         header_title=_("Statistics of the customers found"),
