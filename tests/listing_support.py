@@ -1,5 +1,6 @@
 """Helpers for the customers listing tests: users with grants, and customers made from real orders."""
 
+import html
 import re
 
 from django.contrib.auth import get_user_model
@@ -53,3 +54,25 @@ def column_labels(response):
     head = response.content.split(b"<thead>", 1)[1].split(b"</thead>", 1)[0].decode()
     cells = re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)
     return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells if re.sub(r"<[^>]+>", "", cell).strip()]
+
+
+def link(response, css_class):
+    """The href of the footer's Previous ("prev") or Next ("next") link, or None when it has none."""
+    match = re.search(rf'<li class="{css_class}">\s*<a(?: href="([^"]*)")?>', response.content.decode())
+    return html.unescape(match[1]) if match and match[1] else None
+
+
+def page_through(client, url):
+    """Rows of every page by Next, then of every page by Previous from the last (in page order)."""
+    forwards = []
+    while url:
+        response = client.get(url)
+        forwards.append(row_ids(response))
+        url = link(response, "next")
+    backwards = [forwards[-1]]
+    url = link(response, "prev")
+    while url:
+        response = client.get(url)
+        backwards.insert(0, row_ids(response))
+        url = link(response, "prev")
+    return forwards, backwards

@@ -6,7 +6,6 @@ the sought pages run no OFFSET; an unreadable or foreign position falls back to 
 """
 
 import base64
-import html
 import json
 import re
 from decimal import Decimal
@@ -17,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse_lazy
 from django.utils import timezone
 
-from tests.listing_support import customer, many_customers, row_ids
+from tests.listing_support import customer, link, many_customers, page_through, row_ids
 from wagtail_customers.columns import COLUMNS
 from wagtail_customers.listing import TABS, CustomerListing
 from wagtail_customers.models import Customer, CustomerScore, RfmGroup
@@ -33,12 +32,6 @@ EVERY_TAB_ORDERINGS = [
     prefix + column.name for column in STATISTICS_COLUMNS if column.sort_field for prefix in ("", "-")
 ]
 PER_PAGE = 10
-
-
-def link(response, css_class):
-    """The href of the footer's Previous ("prev") or Next ("next") link, or None when it has none."""
-    match = re.search(rf'<li class="{css_class}">\s*<a(?: href="([^"]*)")?>', response.content.decode())
-    return html.unescape(match[1]) if match and match[1] else None
 
 
 @pytest.fixture
@@ -77,19 +70,8 @@ def test_next_and_previous_page_exactly_like_page_numbers(admin_client, rows_wit
         by_number = [row_ids(admin_client.get(f"{base}&p={number}")) for number in (1, 2, 3)]
         assert sorted(sum(by_number, [])) == sorted(Customer.objects.values_list("pk", flat=True)), ordering
 
-        url, forwards = base, []
-        while url:
-            response = admin_client.get(url)
-            forwards.append(row_ids(response))
-            url = link(response, "next")
+        forwards, backwards = page_through(admin_client, base)
         assert forwards == by_number, ordering
-
-        backwards = [forwards[-1]]
-        url = link(response, "prev")
-        while url:
-            response = admin_client.get(url)
-            backwards.insert(0, row_ids(response))
-            url = link(response, "prev")
         assert backwards == by_number, ordering
 
 
@@ -124,22 +106,6 @@ def every_tab_filled(account, superuser, rows_with_ties_and_nulls):
     Customer.objects.filter(pk__in=[c.pk for c in customers[:12]]).update(returned_units=1)
     Customer.objects.filter(pk__in=[c.pk for c in customers[-12:]]).update(promo_codes_used=1)
     add_to_watchlist(customers[5:17], superuser)
-
-
-def page_through(client, url):
-    """Rows of every page by Next, then of every page by Previous from the last (in page order)."""
-    forwards = []
-    while url:
-        response = client.get(url)
-        forwards.append(row_ids(response))
-        url = link(response, "next")
-    backwards = [forwards[-1]]
-    url = link(response, "prev")
-    while url:
-        response = client.get(url)
-        backwards.insert(0, row_ids(response))
-        url = link(response, "prev")
-    return forwards, backwards
 
 
 # Every tab x every sort (about 800 requests): at the floors, the same view and seek are driven by the

@@ -50,6 +50,7 @@ def check_settings(app_configs=None, **kwargs):
     for key in (
         "INGEST_BATCH_SIZE",
         "SEARCH_INDEX_MAX_CANDIDATES",
+        "FILTER_PROBE_ROWS",
         "EXPORT_SYNC_MAX_ROWS",
         "IMPORT_SYNC_MAX_ROWS",
         "EXPORT_EXPIRY_HOURS",

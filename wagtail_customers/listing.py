@@ -28,6 +28,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms.search import SearchForm
 
+from . import sqlite_plans
 from .columns import COLUMNS, COLUMNS_BY_NAME
 from .conf import DEFAULTS, get_setting
 from .countries import matching_codes
@@ -270,7 +271,11 @@ class CustomerListing:
     @cached_property
     def queryset(self):
         # The scores come along (a LEFT JOIN on their key, for the page's rows only): the insight columns read them.
-        return self.filtered_queryset.select_related("account", "score").order_by(*self.order_by_fields())
+        queryset = self.filtered_queryset.select_related("account", "score").order_by(*self.order_by_fields())
+        if self.narrows_beyond_accounts and not self.search_query:
+            # SQLite guesses which index serves filters and sort; a bounded count tells it (sqlite_plans.py).
+            queryset = sqlite_plans.planned(queryset, self.filtered_queryset, self.sort_key()[0])
+        return queryset
 
     @cached_property
     def narrows_beyond_accounts(self):

@@ -1,0 +1,192 @@
+"""The index a filtered page is read by, on SQLite (wagtail_customers/sqlite_plans.py).
+
+A bounded count of the filtered customers decides whether SQLite walks the sort order's index (many match) or
+finds the rows by the filters' indexes and sorts them (few match). Either way a page shows the same rows in the
+same order as without the plan, on every tab, paged on by keyset both ways, decimals and dates compared as such.
+On PostgreSQL nothing changes and nothing is counted.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.listing_support import many_customers, page_through, row_ids
+from wagtail_customers.listing import TABS, CustomerListing
+from wagtail_customers.models import Customer, CustomerScore, RfmGroup
+from wagtail_customers.services.watchlist import add_to_watchlist
+from wagtail_customers.sqlite_plans import USE_FILTER_INDEXES, WALK_SORT_INDEX
+
+pytestmark = pytest.mark.django_db
+
+on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="the plan is SQLite's")
+
+#: Filters on indexed columns (so the plan applies), with decimals and dates near their bounds.
+FILTERS = [
+    "orders_min=2",
+    "amount_spent_min=100.50",
+    "amount_spent_min=20&amount_spent_max=100.50",
+    "orders_min=2&has_returns=yes",
+    "days_since_last_order_max=40&orders_max=3",
+    "return_rate_min=10",
+    "on_watchlist=yes&orders_min=1",
+    "rfm_group=hibernating",
+    "used_promo_code=no&amount_spent_max=99.99",
+]
+ORDERINGS = ["", "ordering=amount_spent", "ordering=-orders_count", "ordering=days_since_last_order"]
+#: How many rows the probe counts: below every filter's matches (walk the sort index), above them (filters).
+PROBES = {WALK_SORT_INDEX: 1, USE_FILTER_INDEXES: 10_000}
+
+
+@pytest.fixture
+def figures(account, superuser):
+    """30 customers whose figures straddle the filters' bounds (ties included), two with no order yet."""
+    rows = many_customers(account, 30)
+    now = timezone.now()
+    amounts = [
+        Decimal("100.49"),
+        Decimal("100.50"),
+        Decimal("100.51"),
+        Decimal("99.90"),
+        Decimal("20"),
+        Decimal("1000"),
+    ]
+    for index, row in enumerate(rows):
+        Customer.objects.filter(pk=row.pk).update(
+            orders_count=index % 4 + 1,
+            units=index % 4 + 2,
+            amount_spent=amounts[index % len(amounts)],
+            returned_units=index % 3,
+            promo_codes_used=index % 5 == 0,
+            last_order_at=now - timedelta(days=index * 3),
+        )
+    for index in range(2):
+        Customer.objects.create(account=account, identity_key=f"email:none{index}@example.com")
+    CustomerScore.objects.bulk_create(
+        CustomerScore(
+            customer=row,
+            account=account,
+            recency_score=1,
+            frequency_score=1,
+            monetary_score=1,
+            rfm_group=RfmGroup.HIBERNATING,
+            scored_at=now,
+        )
+        for row in rows[::2]
+    )
+    add_to_watchlist(rows[3:20], superuser)
+
+
+def plain_order(user, tab, params):
+    """The listing's rows in its order, read without any plan (the reference)."""
+    listing = CustomerListing(user, tab, params)
+    return list(listing.filtered_queryset.order_by(*listing.order_by_fields()).values_list("pk", flat=True))
+
+
+def with_probe(settings, rows):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "FILTER_PROBE_ROWS": rows}
+
+
+@pytest.mark.parametrize("plan", PROBES)
+def test_a_planned_listing_has_the_rows_and_order_of_the_plain_one(settings, superuser, figures, plan):
+    with_probe(settings, PROBES[plan])
+    for tab in TABS:
+        for filters in FILTERS:
+            for ordering in ORDERINGS:
+                params = dict(part.split("=") for part in filter(None, f"{filters}&{ordering}".split("&")))
+                expected = plain_order(superuser, tab.slug, params)
+                queryset = CustomerListing(superuser, tab.slug, params).queryset
+                assert list(queryset.values_list("pk", flat=True)) == expected, (tab.slug, filters, ordering)
+                assert list(queryset.reverse().values_list("pk", flat=True)) == expected[::-1]
+                if connection.vendor == "sqlite" and tab.slug == "all" and not ordering:
+                    assert queryset.query.index_plan == plan, filters
+
+
+@pytest.mark.parametrize("plan", PROBES)
+def test_pages_sought_by_keyset_both_ways_show_every_filtered_customer_once(
+    settings, admin_client, superuser, figures, plan
+):
+    with_probe(settings, PROBES[plan])
+    for tab in TABS:
+        for filters in ("orders_min=2", "amount_spent_min=20&amount_spent_max=100.50", "on_watchlist=yes&orders_min=1"):
+            for ordering in ("", "&ordering=amount_spent"):
+                expected = plain_order(
+                    superuser, tab.slug, dict(p.split("=") for p in f"{filters}{ordering}".split("&"))
+                )
+                url = f"{reverse(f'wagtail_customers:{tab.url_name}')}?{filters}{ordering}&per_page=10"
+                forwards, backwards = page_through(admin_client, url)
+                assert [pk for rows in forwards for pk in rows] == expected, (tab.slug, filters, ordering)
+                assert backwards == forwards
+
+
+def test_decimal_bounds_compare_as_numbers_when_the_filter_index_is_disqualified(settings, superuser, figures):
+    # Django sends a decimal to SQLite as text: "+amount_spent >= '100.50'" would compare 99.90 as text.
+    with_probe(settings, 1)
+    listing = CustomerListing(superuser, "all", {"amount_spent_min": "100.50"})
+    amounts = [row.amount_spent for row in listing.queryset]
+    assert amounts and min(amounts) == Decimal("100.50")
+    assert len(amounts) == Customer.objects.filter(amount_spent__gte=Decimal("100.50")).count()
+
+
+def page_query(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    pages = [q["sql"] for q in queries if "ORDER BY" in q["sql"] and 'FROM "wagtail_customers_customer"' in q["sql"]]
+    return response, pages[-1], queries
+
+
+def query_plan(sql):
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return " / ".join(row[-1] for row in cursor.fetchall())
+
+
+def planned_page(settings, client, account, probe_rows):
+    """The page's SQL and SQLite's plan for it, for one account with "2 orders or more" (indexed both ways)."""
+    with_probe(settings, probe_rows)
+    response, sql, _queries = page_query(client, f"/admin/customers/?account={account.pk}&orders_min=2&per_page=10")
+    assert row_ids(response)
+    return sql, query_plan(sql)
+
+
+@on_sqlite
+def test_many_matches_walk_the_sort_index_with_the_filter_terms_disqualified(settings, admin_client, account, figures):
+    sql, plan = planned_page(settings, admin_client, account, 5)
+    assert '+"wagtail_customers_customer"."orders_count"' in sql
+    assert "wc_cust_acc_last" in plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan
+
+
+@on_sqlite
+def test_few_matches_are_found_by_the_filter_index_and_sorted(settings, admin_client, account, figures):
+    sql, plan = planned_page(settings, admin_client, account, 10_000)
+    assert 'ORDER BY +"wagtail_customers_customer"."last_order_at" DESC' in sql
+    assert "wc_cust_acc_orders (account_id=? AND orders_count>?)" in plan
+    assert "TEMP B-TREE FOR ORDER BY" in plan
+
+
+def probes(queries):
+    return [q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "LIMIT 1000" in q["sql"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "probed"),
+    [
+        ("orders_min=2", True),
+        ("rfm_group=hibernating", True),
+        ("", False),
+        ("country=DE", False),
+        ("q=bulk&orders_min=2", False),
+        ("orders_min=2&ordering=expected_spend", False),
+        ("ordering=-orders_count&orders_min=2", False),
+    ],
+)
+def test_the_probe_runs_once_on_sqlite_and_only_where_an_index_is_to_choose(admin_client, figures, query, probed):
+    _response, _sql, queries = page_query(admin_client, f"/admin/customers/?{query}&per_page=10")
+    expected = 1 if probed and connection.vendor == "sqlite" else 0
+    assert len(probes(queries)) == expected
