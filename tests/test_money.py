@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 
 import pytest
+from babel import Locale, localedata
+from babel.numbers import format_currency
 from django.urls import reverse
 from django.utils import translation
 from wagtail.users.models import UserProfile
@@ -13,7 +15,7 @@ from wagtail.users.models import UserProfile
 from tests.factories import order_data
 from wagtail_customers.exchange_rates import rate_for
 from wagtail_customers.models import Customer, RateSource
-from wagtail_customers.money import format_money, format_rate
+from wagtail_customers.money import currency_pattern, format_money, format_rate
 from wagtail_customers.services.ingestion import record_order, record_orders
 
 D = Decimal
@@ -39,6 +41,28 @@ NBSP = "\N{NO-BREAK SPACE}"
 )
 def test_format_money_in_a_language(language, amount, currency, expected):
     assert format_money(Decimal(amount), currency, language) == expected
+
+
+def test_the_filled_in_pattern_writes_what_babel_format_currency_writes_in_every_locale():
+    # format_money fills the currency's symbol into the locale's pattern once (money.currency_pattern).
+    amounts = [D("0"), D("1234.5"), D("-1234.567"), D("1234567.891"), D("0.005")]
+    currencies = ["EUR", "USD", "JPY", "BHD", "INR", "CHF", "GBP", "BRL", "CNY", "SEK"]
+    compared = 0
+    for name in localedata.locale_identifiers():
+        locale = Locale.parse(name)
+        for code in currencies:
+            pattern = currency_pattern(locale, code)
+            if pattern is None:
+                # Babel formats it (a pattern naming the currency in words): nothing to compare.
+                continue
+            for amount in amounts:
+                assert pattern.apply(amount, locale, currency=code) == format_currency(amount, code, locale=locale), (
+                    name,
+                    code,
+                    amount,
+                )
+                compared += 1
+    assert compared > 10_000
 
 
 def test_format_money_follows_the_active_language_and_leaves_none_empty():

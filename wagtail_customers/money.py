@@ -4,10 +4,11 @@ Babel's CLDR currency formats in the active Django language, which Wagtail sets 
 language (account preferences) in admin views. Exports do not use this: they keep plain numbers.
 """
 
+import copy
 import functools
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal, is_currency
+from babel.numbers import format_currency, format_decimal, get_currency_symbol, is_currency
 from django.conf import settings
 from django.utils.translation import get_language, ngettext, to_locale
 
@@ -48,10 +49,36 @@ def format_money(amount, currency, locale=None):
         return ""
     babel = babel_locale(locale) if locale else active_locale()
     code = (currency or "").strip().upper()
+    if pattern := currency_pattern(babel, code):
+        return pattern.apply(amount, babel, currency=code)
     if is_currency(code, babel):
         return format_currency(amount, code, locale=babel)
     number = format_decimal(amount, format="#,##0.00", locale=babel, decimal_quantization=True)
     return f"{number}\N{NO-BREAK SPACE}{code}" if code else number
+
+
+@functools.lru_cache(maxsize=256)
+def currency_pattern(babel, code):
+    """The locale's standard currency pattern with ``code``'s symbol written in, or None (an unknown currency,
+    or a pattern naming the currency in words, which depends on the amount).
+
+    What ``format_currency`` gives, for a fraction of its cost: it looks up the currency's symbol and its
+    name in the locale's data for every amount, even where the pattern has no place for the name (a listing
+    page of 100 rows formats about a hundred amounts)."""
+    if not is_currency(code, babel):
+        return None
+    pattern = copy.copy(babel.currency_formats["standard"])
+    parts = (*pattern.prefix, *pattern.suffix)
+    if any("\N{CURRENCY SIGN}" * 3 in part for part in parts):
+        return None
+    symbol = get_currency_symbol(code, babel)
+
+    def written(part):
+        return part.replace("\N{CURRENCY SIGN}" * 2, code).replace("\N{CURRENCY SIGN}", symbol)
+
+    pattern.prefix = tuple(written(part) for part in pattern.prefix)
+    pattern.suffix = tuple(written(part) for part in pattern.suffix)
+    return pattern
 
 
 def format_rate(rate, locale=None):
