@@ -217,14 +217,17 @@ def test_unfiltered_band_equals_the_aggregate_band(shops, superuser):
     third = SellerAccount.objects.create(name="Shop C", channel=Channel.SHOPIFY, currency="USD")
     record_order(third, order_data("C1", email="hal@example.com", day=2, promo_codes=("Z",)))
     add_to_watchlist([customer_of("ada@example.com"), customer_of("eve@example.org")], superuser)
-    # A new customer: the live count has something to count.
-    recent = order_data("C2", email="ivy@example.com")
+    # A new customer on every tab (a return, a promo code, watched): the live count has something to count.
+    recent = order_data("C2", email="ivy@example.com", promo_codes=("NEW",))
     recent.placed_at = timezone.now()
+    recent.lines[0].returned_quantity = 1
     record_order(third, recent)
+    add_to_watchlist([customer_of("ivy@example.com")], superuser)
     params_list = [{}, {"account": [account.pk]}, {"account": [account.pk, third.pk]}, {"account": [other_account.pk]}]
     for slug, params, band, aggregate in band_pairs(superuser, params_list):
         assert band == aggregate, (slug, params)
-    assert CustomerListing(superuser, "all", {}).statistics()["new_customers"] == 1
+    for tab in TABS:
+        assert CustomerListing(superuser, tab.slug, {}).statistics()["new_customers"] == 1, tab.slug
 
 
 def test_band_is_scoped_to_granted_enabled_accounts(shops):

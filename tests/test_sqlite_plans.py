@@ -37,7 +37,13 @@ FILTERS = [
     "rfm_group=hibernating",
     "used_promo_code=no&amount_spent_max=99.99",
 ]
-ORDERINGS = ["", "ordering=amount_spent", "ordering=-orders_count", "ordering=days_since_last_order"]
+ORDERINGS = [
+    "",
+    "ordering=amount_spent",
+    "ordering=-orders_count",
+    "ordering=days_since_last_order",
+    "ordering=-average_order_value",
+]
 #: How many rows the probe counts: below every filter's matches (walk the sort index), above them (filters).
 PROBES = {WALK_SORT_INDEX: 1, USE_FILTER_INDEXES: 10_000}
 
@@ -168,6 +174,15 @@ def test_few_matches_are_found_by_the_filter_index_and_sorted(settings, admin_cl
     assert 'ORDER BY +"wagtail_customers_customer"."last_order_at" DESC' in sql
     assert "wc_cust_acc_orders (account_id=? AND orders_count>?)" in plan
     assert "TEMP B-TREE FOR ORDER BY" in plan
+
+
+@on_sqlite
+def test_the_new_customers_of_a_tab_are_counted_along_the_first_order_index(admin_client, figures):
+    # The Most returned tab's "returned_units > 0" is a range SQLite could take instead, reading every return.
+    _response, _sql, queries = page_query(admin_client, "/admin/customers/most-returned/?per_page=10")
+    (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "first_order_at" in q["sql"]]
+    assert '+"wagtail_customers_customer"."returned_units" > 0' in count
+    assert "wc_cust_acc_first (account_id=? AND first_order_at>?)" in query_plan(count)
 
 
 def probes(queries):
