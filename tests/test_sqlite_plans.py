@@ -19,7 +19,7 @@ from tests.listing_support import many_customers, page_through, row_ids
 from wagtail_customers.listing import TABS, CustomerListing
 from wagtail_customers.models import Customer, CustomerScore, RfmGroup
 from wagtail_customers.services.watchlist import add_to_watchlist
-from wagtail_customers.sqlite_plans import USE_FILTER_INDEXES, WALK_SORT_INDEX
+from wagtail_customers.sqlite_plans import SORT_PROBE_ROWS, USE_FILTER_INDEXES, WALK_SORT_INDEX, IndexPlanQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +183,38 @@ def test_the_new_customers_of_a_tab_are_counted_along_the_first_order_index(admi
     (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "first_order_at" in q["sql"]]
     assert '+"wagtail_customers_customer"."returned_units" > 0' in count
     assert "wc_cust_acc_first (account_id=? AND first_order_at>?)" in query_plan(count)
+
+
+@on_sqlite
+def test_a_filter_whose_matches_lie_at_the_end_of_the_order_keeps_sqlites_plan(settings, superuser, account):
+    # 520 customers by most orders: the 20 small spenders have one order and come last, beyond the rows the
+    # second probe reads, so walking the orders index would pass every big spender before the first of them.
+    rows = many_customers(account, SORT_PROBE_ROWS + 20)
+    Customer.objects.filter(pk__in=[row.pk for row in rows[:SORT_PROBE_ROWS]]).update(
+        orders_count=9, amount_spent=Decimal("500")
+    )
+    Customer.objects.filter(pk__in=[row.pk for row in rows[SORT_PROBE_ROWS:]]).update(amount_spent=Decimal("10"))
+    with_probe(settings, 5)
+    params = {"amount_spent_max": "20"}
+    queryset = CustomerListing(superuser, "most-orders", params).queryset
+    assert not isinstance(queryset.query, IndexPlanQuery)
+    assert list(queryset.values_list("pk", flat=True)) == plain_order(superuser, "most-orders", params)
+    assert len(plain_order(superuser, "most-orders", params)) == 20
+
+
+@on_sqlite
+def test_a_count_or_an_exists_of_a_planned_listing_is_left_to_sqlite(settings, superuser, figures):
+    # Nothing to sort: a count by the filter's index is the cheap one (exports and bulk actions count the listing).
+    with_probe(settings, 1)
+    queryset = CustomerListing(superuser, "all", {"orders_min": "2"}).queryset
+    assert queryset.query.index_plan == WALK_SORT_INDEX
+    with CaptureQueriesContext(connection) as queries:
+        assert queryset.count() == Customer.objects.filter(orders_count__gte=2).count()
+        assert queryset.exists()
+        list(queryset[:3])
+    counted, existed, listed = [q["sql"] for q in queries if q["sql"].startswith("SELECT")][-3:]
+    assert '+"wagtail_customers_customer"' not in counted + existed
+    assert '+"wagtail_customers_customer"."orders_count"' in listed
 
 
 def probes(queries):

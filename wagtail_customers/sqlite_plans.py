@@ -6,14 +6,15 @@ plans), so for "the newest customers with 2 orders or more" it guesses: it takes
 the sort index (``account, last_order_at``) would fill the page after a few dozen rows. When a filter selects
 a handful of customers it is the other way round. PostgreSQL keeps statistics and chooses well by itself.
 
-So, on SQLite, the listing first counts the filtered rows up to ``FILTER_PROBE_ROWS`` (one bounded read of the
-filter's index) and then keeps the database from the index it must not take: SQLite documents the no-op unary
-``+`` for that (https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_):
+So, on SQLite, the listing first probes the filtered rows (two bounded counts, ``planned``) and then keeps the
+database from the index it must not take: SQLite documents the no-op unary ``+`` for that
+(https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_):
 
-* as many rows or more match: the filter terms are written ``+column``, so the sort index serves the page,
-  which then reads about ``rows per page * customers / FILTER_PROBE_ROWS`` rows at most;
-* fewer match: the sort key is written ``+column`` (in ORDER BY and in the keyset position's terms), so the
-  filters' indexes find the rows and at most ``FILTER_PROBE_ROWS`` are sorted.
+* fewer than ``FILTER_PROBE_ROWS`` match: the sort key is written ``+column`` (in ORDER BY and in the keyset
+  position's terms), so the filters' indexes find the rows and fewer than that many are sorted;
+* more match, and enough of them near the top of the page's order: the filter terms are written ``+column``, so
+  the sort index serves the page (a page of 100 then fills within about 10,000 rows);
+* more match, but few near the top (a filter running against the order): SQLite's own plan.
 
 The rewrite happens when the query is compiled (``IndexPlanQuery``), so the keyset terms and the reversed
 order the page view adds later are covered too. The rows and their order are the same either way.
@@ -27,13 +28,17 @@ from django.db.models import F, Func, OrderBy
 from django.db.models.expressions import Col
 from django.db.models.lookups import Lookup
 from django.db.models.sql.query import Query
-from django.db.models.sql.where import WhereNode
+from django.db.models.sql.where import AND, WhereNode
 
 from .conf import get_setting
 from .models import Customer
 
-#: The two plans: walk the sort index and test the filters on each row, or find the rows by the filters' indexes.
-WALK_SORT_INDEX, USE_FILTER_INDEXES = "sort", "filters"
+#: The plans: walk the sort index and test the filters on each row, or find the rows by the filters' indexes
+#: (both for an ordered read; a count or an exists is left to SQLite); read along one index, ordered or not.
+WALK_SORT_INDEX, USE_FILTER_INDEXES, READ_ALONG = "sort", "filters", "along"
+
+#: How many rows of the sort order the second probe looks at, and how many of them must match for the walk.
+SORT_PROBE_ROWS, SORT_PROBE_MATCHES = 500, 5
 
 
 class Unindexed(Func):
@@ -51,6 +56,18 @@ class Unindexed(Func):
 def indexed_fields():
     """The customer's fields an index leads with or sorts by."""
     names = {name.lstrip("-") for index in Customer._meta.indexes for name in index.fields}
+    return frozenset(Customer._meta.get_field(name) for name in names)
+
+
+@cache
+def partial_index_fields():
+    """The customer's fields a partial index's condition names (``promo_codes_used`` of the Promo codes tab's)."""
+    names = {
+        lookup.split("__")[0]
+        for index in Customer._meta.indexes
+        if index.condition is not None
+        for lookup, _value in index.condition.children
+    }
     return frozenset(Customer._meta.get_field(name) for name in names)
 
 
@@ -97,12 +114,15 @@ class IndexPlanQuery(Query):
     sort_path = sort_field = None
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
-        connection = connection or connections[using]
-        if connection.vendor != "sqlite" or self.index_plan is None:
+        if connection is None and using is not None:
+            connection = connections[using]
+        unordered = not self.order_by and self.index_plan != READ_ALONG
+        if connection is None or connection.vendor != "sqlite" or self.index_plan is None or unordered:
+            # A count or an exists of the listing (exports, bulk actions) sorts nothing: SQLite's own choice.
             return super().get_compiler(using, connection, elide_empty)
         planned = self.clone()
         planned.__class__ = Query
-        if self.index_plan == WALK_SORT_INDEX:
+        if self.index_plan in (WALK_SORT_INDEX, READ_ALONG):
             _without_index(planned.where, lambda lookup: _is_filter_term(lookup, self.sort_field))
         else:
             _without_index(planned.where, lambda lookup: lookup.lhs.target is self.sort_field)
@@ -117,11 +137,44 @@ class IndexPlanQuery(Query):
                 yield item
 
 
+def _walk_term(node, sort_field):
+    """Is ``node`` (a WHERE child) about the customer's account, id or sort key alone, which a walk keeps (or a
+    partial index's condition, which bounds the index walked)?"""
+    if isinstance(node, WhereNode):
+        return bool(node.children) and all(_walk_term(child, sort_field) for child in node.children)
+    return (
+        isinstance(node, Lookup)
+        and isinstance(node.lhs, Col)
+        and node.lhs.alias == Customer._meta.db_table
+        and (_always_indexed(node.lhs.target, sort_field) or node.lhs.target in partial_index_fields())
+    )
+
+
+def _visited_by_walk(filtered, sort_field):
+    """The customers a walk of the sort index passes: ``filtered`` with only its conditions on the account, the
+    id and the sort key (the scope, the accounts, a channel), or None when its conditions are not a plain AND."""
+    where = filtered.query.where
+    if where.connector != AND or where.negated:
+        return None
+    visited = Customer._base_manager.using(filtered.db).all()
+    for child in where.children:
+        if _walk_term(child, sort_field):
+            visited.query.where.add(child, AND)
+    return visited
+
+
 def planned(queryset, filtered, sort_path):
     """``queryset`` (``filtered``, ordered by ``sort_path``) told which index to take, on SQLite; as it is elsewhere.
 
     Only when the sort key is an indexed column of the customer and a filter could be served otherwise
-    (``_is_filter_term``): one query then counts ``filtered`` up to ``FILTER_PROBE_ROWS`` rows.
+    (``_is_filter_term``). Two bounded probes decide:
+
+    * ``filtered`` counted up to ``FILTER_PROBE_ROWS``: fewer match, so the filters' indexes find them all and
+      sorting them is cheap;
+    * else, how many of the first ``SORT_PROBE_ROWS`` customers the walk would pass (``_visited_by_walk``, in the
+      page's order) match: ``SORT_PROBE_MATCHES`` or more, and walking the sort index fills a page of 100 within
+      about 10,000 rows. Fewer, and the matches lie further down the order (a filter against it, such as a low
+      amount spent on the Most orders tab): SQLite's own plan, which sorts them.
     """
     sort_field = None if "__" in sort_path else Customer._meta.get_field(sort_path)
     if connections[queryset.db].vendor != "sqlite" or sort_field not in indexed_fields():
@@ -130,8 +183,17 @@ def planned(queryset, filtered, sort_path):
         # Nothing but the sort index to walk (a country filter, say): SQLite's choice is right.
         return queryset
     probe_rows = get_setting("FILTER_PROBE_ROWS")
-    matches = filtered[:probe_rows].count()
-    return _told(queryset, WALK_SORT_INDEX if matches >= probe_rows else USE_FILTER_INDEXES, sort_path, sort_field)
+    if filtered[:probe_rows].count() < probe_rows:
+        return _told(queryset, USE_FILTER_INDEXES, sort_path, sort_field)
+    visited = _visited_by_walk(filtered, sort_field)
+    if visited is None:
+        return queryset
+    top_of_order = visited.order_by(*queryset.query.order_by).values("pk")[:SORT_PROBE_ROWS]
+    # Read by the ids (the filter terms disqualified, so SQLite does not walk a filter's index to test them).
+    matches_on_top = _told(filtered.filter(pk__in=top_of_order), READ_ALONG, "pk", Customer._meta.pk)
+    if matches_on_top[:SORT_PROBE_MATCHES].count() >= SORT_PROBE_MATCHES:
+        return _told(queryset, WALK_SORT_INDEX, sort_path, sort_field)
+    return queryset
 
 
 def read_along(queryset, field_name):
@@ -140,7 +202,7 @@ def read_along(queryset, field_name):
     tab: SQLite took the Most returned tab's ``returned_units > 0`` range and read every customer with a return)."""
     if connections[queryset.db].vendor != "sqlite":
         return queryset
-    return _told(queryset, WALK_SORT_INDEX, field_name, Customer._meta.get_field(field_name))
+    return _told(queryset, READ_ALONG, field_name, Customer._meta.get_field(field_name))
 
 
 def _told(queryset, index_plan, sort_path, sort_field):
