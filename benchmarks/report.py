@@ -673,6 +673,10 @@ def main(argv=None):
     """``python -m benchmarks.report [REPORT]``: the newest run's report; ``--merge A.json B.json ... [--to
     REPORT]``: one report (and one merged JSON in benchmarks/results/) from several runs."""
     argv = list(argv or [])
+    if argv and argv[0] in ("-h", "--help"):
+        # Not a report path: a report once landed in a file named "--help".
+        print(main.__doc__)
+        return 0
     target = ROOT / "docs" / "performance.md"
     if "--to" in argv:
         index = argv.index("--to")
