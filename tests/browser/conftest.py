@@ -9,6 +9,8 @@ replace the docs' pictures with another admin's look.
 import os
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -63,13 +65,30 @@ def browser():
         browser.close()
 
 
+def wait_for_served_requests(server_url):
+    """Return once the live server has served every request the closed browser context sent it.
+
+    The server takes connections one at a time, in the order they came (``SerialWSGIServer``), so the answer to
+    one more request made here comes after all of them. Without this, a request the page sent just before the
+    test ended (a fragment, a toggle) was still running on the test's one SQLite connection while pytest-django
+    emptied the tables, and the next test found the last one's rows (a CI run failed on a duplicate user)."""
+    try:
+        urllib.request.urlopen(f"{server_url}/admin/login/", timeout=60).close()
+    except urllib.error.HTTPError:
+        pass
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
+    # Set up before the page, so torn down after it: see wait_for_served_requests.
+    server = request.getfixturevalue("live_server") if "live_server" in request.fixturenames else None
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
+    if server is not None:
+        wait_for_served_requests(server.url)
 
 
 @pytest.fixture
