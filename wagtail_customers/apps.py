@@ -35,12 +35,20 @@ class WagtailCustomersConfig(AppConfig):
         post_migrate.connect(_ensure_listing_summary, sender=self)
         # The search index's triggers on SQLite, for the same reasons (services/search_index.py).
         post_migrate.connect(_ensure_search_index, sender=self)
+        # SQLite's planner statistics, after a migration that may have added an index (planner_statistics.py).
+        post_migrate.connect(_refresh_planner_statistics, sender=self)
 
 
 def _ensure_search_index(sender, using=None, **kwargs):
     from .services.search_index import ensure_search_index
 
     ensure_search_index(using)
+
+
+def _refresh_planner_statistics(sender, **kwargs):
+    from .planner_statistics import refresh_after_migrate
+
+    refresh_after_migrate(sender, **kwargs)
 
 
 def _ensure_listing_summary(sender, using=None, **kwargs):

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from ..conf import get_setting
 from ..countries import unrecognised_countries
+from ..planner_statistics import refresh_planner_statistics
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
 from ..services.statistics import refresh_statistics
 from .base import ImportFileError, ImportReport, read_table
@@ -68,4 +69,7 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
         report.customers_unchanged = result.customers_unchanged
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            # Once the rows are in: a first import of thousands of orders leaves SQLite without statistics.
+            transaction.on_commit(refresh_planner_statistics)
     return report

@@ -49,6 +49,7 @@ from ..models import (
     WebhookDelivery,
 )
 from ..models.connections import ORDERS_STREAM
+from ..planner_statistics import refresh_planner_statistics
 from .ingestion import IngestionError, IngestionResult, record_orders
 
 logger = logging.getLogger("wagtail_customers.channels")
@@ -155,7 +156,9 @@ def sync_connection(connection_id, *, kind=None):
             return None
         if connection.state == ConnectionState.BACKFILLING or connection.backfill_finished_at is None:
             kind = SyncKind.BACKFILL
-        return _Sync(connection, token, kind or SyncKind.PULL).run()
+        result = _Sync(connection, token, kind or SyncKind.PULL).run()
+        refresh_planner_statistics()  # a backfill brings a store's history in at once
+        return result
     finally:
         release_lease(connection_id, token)
 

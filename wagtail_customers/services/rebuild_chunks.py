@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from ..conf import get_setting
 from ..models import Customer, CustomerScore, SellerAccount
+from ..planner_statistics import refresh_planner_statistics
 from .lifetime_value_fit import refit_account
 from .listing_summary import rebuild_summary
 from .scores import refresh_scores
@@ -72,6 +73,7 @@ def finish_rebuild(corrected, account_id=None):
     """What runs once after every chunk: the listing summary rebuilt from the customers. Returns rows corrected,
     the sum of the chunks'."""
     rebuild_summary(None if account_id is None else [account_id])
+    refresh_planner_statistics()  # as after rebuild_statistics
     return sum(corrected)
 
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 
 from ..conf import get_setting
 from ..models import Customer, Feedback, Order, OrderLine, OrderStatus, PromoCodeUsage
+from ..planner_statistics import refresh_planner_statistics
 from .listing_summary import rebuild_summary
 from .rows import update_rows
 
@@ -170,6 +171,8 @@ def rebuild_statistics(account=None, id_range=200_000):
     # The triggers keep the listing summary current through the UPDATEs above; rebuilt anyway, from the
     # figures just checked, so a rebuild also repairs the summary (services/listing_summary.py).
     rebuild_summary(None if account is None else [account.pk])
+    # Nightly, so also what keeps SQLite's statistics current on a site whose orders come one by one.
+    refresh_planner_statistics()
     return corrected
 
 
