@@ -199,6 +199,18 @@ def test_the_filter_matching_fewest_customers_alone_leads_the_read(settings, adm
 
 
 @on_sqlite
+def test_broad_filters_that_together_select_few_are_found_by_their_indexes(settings, superuser, figures):
+    # 6 in Germany and 7 with 4 orders, each at least the probe's 5; one customer has both, so the walk finds
+    # fewer than 5 at the top of the order and the filters are counted together.
+    with_probe(settings, 5)
+    params = {"country": "DE", "orders_min": "4"}
+    queryset = CustomerListing(superuser, "all", params).queryset
+    assert (queryset.query.index_plan, queryset.query.leading_field) == (USE_FILTER_INDEXES, None)
+    assert list(queryset.values_list("pk", flat=True)) == plain_order(superuser, "all", params)
+    assert len(plain_order(superuser, "all", params)) == 1
+
+
+@on_sqlite
 def test_the_new_customers_of_a_tab_are_counted_along_the_first_order_index(admin_client, figures):
     # The Most returned tab's "returned_units > 0" is a range SQLite could take instead, reading every return.
     _response, _sql, queries = page_query(admin_client, "/admin/customers/most-returned/?per_page=10")

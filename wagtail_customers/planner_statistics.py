@@ -15,9 +15,10 @@ for the orders at 200,000 customers and 1,000,000 orders.
 """
 
 import logging
+import sys
 
 from django.apps import apps
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DatabaseError, connections, router
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +28,24 @@ MIN_ROWS = 1000
 GROWTH = 2
 
 
+#: The tables the listing, the customer page and the statistics read by more than one index. Not the logs and
+#: queues (sync runs, webhook deliveries, the summary's delta rows): pruned as they grow, their largest id runs far
+#: ahead of their rows, and each of their reads has one index to take.
+PLANNED_MODELS = ("Customer", "Order", "OrderLine", "PromoCodeUsage", "Feedback", "WatchlistEntry", "CustomerScore")
+
+#: ``{(database, table): (largest rowid, rows)}`` of the last count that found a table had not grown, so a table
+#: whose rows were deleted is not counted again at every check until its largest rowid moves.
+_counted = {}
+
+
 def plugin_tables():
-    """The plugin's tables (many-to-many ones included), in model order."""
+    """The tables of ``PLANNED_MODELS``."""
     config = apps.get_app_config("wagtail_customers")
-    return [model._meta.db_table for model in config.get_models(include_auto_created=True) if model._meta.managed]
+    return [config.get_model(name)._meta.db_table for name in PLANNED_MODELS]
+
+
+def _database():
+    return router.db_for_write(apps.get_model("wagtail_customers", "Customer"))
 
 
 def _analysed_rows(cursor):
@@ -54,7 +69,8 @@ def _rows(cursor, quoted_table, estimate):
     return cursor.fetchone()[0] or 0
 
 
-def _is_stale(cursor, quoted_table, before, every_table):
+def _is_stale(cursor, table, before, every_table):
+    quoted_table = cursor.db.ops.quote_name(table)
     estimate = _rows(cursor, quoted_table, estimate=True)
     if estimate < MIN_ROWS:
         # Small now, but analysed when it held many more rows (before a flush or a mass erasure): analysed
@@ -62,16 +78,23 @@ def _is_stale(cursor, quoted_table, before, every_table):
         return before is not None and before > GROWTH * max(estimate, MIN_ROWS)
     if every_table or before is None:
         return True
-    # The estimate only ever overstates the rows: a count confirms it before a large table is analysed again.
-    return estimate > GROWTH * before and _rows(cursor, quoted_table, estimate=False) > GROWTH * before
+    if estimate <= GROWTH * before:
+        return False
+    # The estimate only ever overstates the rows (deleted ones): a count confirms it, once per estimate.
+    key = (cursor.db.alias, table)
+    counted_at, rows = _counted.get(key, (None, None))
+    if counted_at != estimate:
+        rows = _rows(cursor, quoted_table, estimate=False)
+        _counted[key] = (estimate, rows)
+    return rows > GROWTH * before
 
 
-def stale_tables(using=DEFAULT_DB_ALIAS, *, every_table=False):
+def stale_tables(using=None, *, every_table=False):
     """The plugin's tables whose statistics no longer describe them: tables of at least ``MIN_ROWS`` rows with no
     statistics or statistics counting less than 1/``GROWTH`` of their rows (every such table with
     ``every_table``: after a migration, which may have added an index the statistics do not describe), and small
     tables whose statistics count many more rows than they now hold. Empty on any other database than SQLite."""
-    connection = connections[using]
+    connection = connections[using or _database()]
     if connection.vendor != "sqlite":
         return []
     existing = set(connection.introspection.table_names())
@@ -80,27 +103,38 @@ def stale_tables(using=DEFAULT_DB_ALIAS, *, every_table=False):
         return [
             table
             for table in plugin_tables()
-            if table in existing
-            and _is_stale(cursor, connection.ops.quote_name(table), analysed.get(table), every_table)
+            if table in existing and _is_stale(cursor, table, analysed.get(table), every_table)
         ]
 
 
-def refresh_planner_statistics(using=DEFAULT_DB_ALIAS, *, every_table=False):
-    """``ANALYZE`` the plugin's stale tables (``stale_tables``) on SQLite; returns their names."""
-    tables = stale_tables(using, every_table=every_table)
-    if tables:
-        connection = connections[using]
+def refresh_planner_statistics(using=None, *, every_table=False):
+    """``ANALYZE`` the plugin's stale tables (``stale_tables``) on SQLite; returns their names.
+
+    Best effort: a failure (the database locked by a long writer, say) is logged and the planner keeps the
+    statistics it had, so the import, sync or rebuild that called it is not failed after its work committed. Call
+    it outside a transaction (or from ``on_commit``): inside one, the analysis would hold the write lock until the
+    commit and be undone by a rollback."""
+    using = using or _database()
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return []
+    try:
+        tables = stale_tables(using, every_table=every_table)
         with connection.cursor() as cursor:
             for table in tables:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    except DatabaseError:
+        logger.exception("SQLite's planner statistics could not be refreshed; it keeps the ones it had.")
+        return []
+    if tables:
         logger.info("Analysed %s for SQLite's query planner.", ", ".join(tables))
     return tables
 
 
-def refresh_after_migrate(sender, using=DEFAULT_DB_ALIAS, plan=None, verbosity=1, **kwargs):
+def refresh_after_migrate(sender, using=None, plan=None, verbosity=1, stdout=None, **kwargs):
     """``post_migrate`` receiver (also sent after ``flush``, without a plan): every large table is analysed when one
     of the plugin's migrations ran forwards, since it may have added an index; otherwise the stale ones."""
     ran = any(migration.app_label == sender.label and not backwards for migration, backwards in plan or ())
     tables = refresh_planner_statistics(using, every_table=ran)
     if tables and verbosity >= 1:
-        print(f"  Analysed {len(tables)} of the customers' tables for SQLite's query planner.")
+        (stdout or sys.stdout).write(f"  Analysed {len(tables)} of the customers' tables for SQLite's query planner.\n")

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,9 @@ def wait_for_served_requests(server_url):
     try:
         urllib.request.urlopen(f"{server_url}/admin/login/", timeout=60).close()
     except urllib.error.HTTPError:
-        pass
+        pass  # answered, which is all this waits for
+    except OSError as error:
+        warnings.warn(f"The live server did not answer after the test ({error})", stacklevel=2)
 
 
 @pytest.fixture
