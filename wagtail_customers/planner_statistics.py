@@ -6,12 +6,13 @@ every customer (439 ms in its query at 200,000 customers, against 40 ms for the 
 statistics older than an index, SQLite took the new index for every page (190 ms). PostgreSQL's autovacuum
 keeps its own statistics, so this does nothing there.
 
-``refresh_planner_statistics`` analyses the plugin's tables whose statistics are missing or count less than half
-the rows now there (and small tables whose statistics count many more, which the analysis then forgets). It runs
-after the work that adds rows in bulk or changes the schema: ``migrate`` (every table, when one of the plugin's
-migrations ran), an import, a channel sync and the statistics rebuild (the nightly one included, which covers a
-site fed by webhooks). A check is a handful of indexed reads; analysing took 2.6 s for the customers and 2.2 s
-for the orders at 200,000 customers and 1,000,000 orders.
+``refresh_planner_statistics`` analyses the tables of ``PLANNED_MODELS`` whose statistics are missing or count less
+than half the rows now there (and small tables whose statistics count many more, which the analysis then
+forgets). It runs after the work that adds rows in bulk or changes the schema: ``migrate`` (every such table,
+when one of the plugin's migrations ran), an import, a channel sync and the statistics rebuild (the nightly one
+included, which covers a site fed by webhooks). A check reads each table's largest id, and counts its rows only
+when that id has passed twice the rows analysed; analysing took 2.6 s for the customers and 2.2 s for the orders
+at 200,000 customers and 1,000,000 orders.
 """
 
 import logging

@@ -17,7 +17,8 @@ database from the index it must not take: SQLite documents the no-op unary ``+``
   the watchlist, all the filters together are counted, and their indexes left to SQLite);
 * more match, and enough of them near the top of the page's order: the filter terms are written ``+column``, so
   the sort index serves the page (a page of 100 then fills within about 10,000 rows);
-* more match, but few near the top (a filter running against the order): SQLite's own plan.
+* more match, but few near the top: broad filters that together select fewer than ``FILTER_PROBE_ROWS`` are left
+  to their indexes, as in the first case; else (a filter running against the order) SQLite's own plan.
 
 The rewrite happens when the query is compiled (``IndexPlanQuery``), so the keyset terms and the reversed
 order the page view adds later are covered too. The rows and their order are the same either way.
