@@ -1,0 +1,28 @@
+"""Migration operations of the plugin's own, for what Django's do not do on every database the plugin supports."""
+
+from django.db import migrations
+
+
+class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
+    """``AddIndex`` that PostgreSQL builds ``CONCURRENTLY``: the table stays writable while the index reads it all
+    (at 1,000,000 customers a plain build blocks every order recorded meanwhile). Elsewhere a plain ``AddIndex``.
+
+    Django's ``AddIndexConcurrently`` (``django.contrib.postgres``) refuses any other database. PostgreSQL refuses a
+    concurrent build inside a transaction, so the migration using this sets ``atomic = False``."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.add_index(model, self.index, **_concurrently(schema_editor))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            schema_editor.remove_index(model, self.index, **_concurrently(schema_editor))
+
+    def describe(self):
+        return f"{super().describe()} (concurrently on PostgreSQL)"
+
+
+def _concurrently(schema_editor):
+    return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
