@@ -19,9 +19,9 @@ DEFAULTS = {
     # On SQLite, a search term the search index finds this many customers for or more is searched in the
     # listing's order without it (services/search_index.py).
     "SEARCH_INDEX_MAX_CANDIDATES": 5000,
-    # On SQLite, a filtered page first counts the matching customers up to this many: fewer are found by the
-    # filters' indexes and sorted; more are read along the sort order's index when enough lie near its top
-    # (sqlite_plans.py).
+    # On SQLite, a filtered page first counts each filter's matches alone up to this many: the filter with fewer
+    # leads the read by its index and its matches are sorted; else the page is read along the sort order's index
+    # when enough matches lie near its top (sqlite_plans.py).
     "FILTER_PROBE_ROWS": 1000,
     # Orders per batch on the bulk ingestion path (imports, demo data).
     "INGEST_BATCH_SIZE": 1000,
