@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from django.contrib.admin.utils import quote
 from django.template.defaultfilters import capfirst
-from django.template.defaultfilters import date as date_filter
 from django.utils.formats import localize
 from django.utils.functional import Promise
 from django.utils.html import avoid_wrapping, conditional_escape
@@ -25,6 +24,7 @@ from wagtail.admin.templatetags.wagtailadmin_tags import human_readable_date
 
 from ...compat import WAGTAIL_7_0_DROPDOWN_TEMPLATE
 from ...money import unconverted_note
+from .date_text import format_datetime
 
 DROPDOWN_TEMPLATE = "wagtailadmin/shared/button_with_dropdown.html"
 
@@ -170,7 +170,7 @@ def human_readable_date_html(date):
         '<button type="button" class="w-human-readable-date" data-controller="w-tooltip"'
         ' data-w-tooltip-content-value="{}" data-w-tooltip-placement-value="top">'
         '<time class="w-human-readable-date__date" datetime="{}">{}</time></button>',
-        date_filter(local, tooltip_format),
+        format_datetime(local, tooltip_format),
         # What the date filter's "c" gives, without parsing a format.
         local.isoformat(),
         capfirst(time_since_text(date)),
