@@ -3,7 +3,8 @@
 The same rows and columns are rendered by ``CustomerTable`` and by Wagtail's own ``Table`` (its
 ``wagtailadmin/tables/table.html``, a ``{% component %}`` per cell); the two tables must be the same HTML
 (Django's HTML comparison), ``<tbody>`` and all. The name column's row URLs, built from one ``reverse()`` per
-page, are the ones ``reverse()`` gives. This runs on Wagtail 8 and, at the floors, on Wagtail 7.0.
+page, are the ones ``reverse()`` gives, and its cell, built once per page for rows in the same state, is each
+row's own. This runs on Wagtail 8 and, at the floors, on Wagtail 7.0.
 """
 
 import pytest
@@ -13,9 +14,12 @@ from django.urls import reverse
 from django.utils import translation
 from wagtail.admin.ui.tables import Table
 
+from tests.listing_support import customer
 from tests.test_listing_cells import listing_context, rows, without_csrf_values  # noqa: F401 - rows: a fixture
 from wagtail_customers.columns import COLUMNS
-from wagtail_customers.views.listing.table import CustomerTable, RowUrl, table_columns
+from wagtail_customers.models import Customer, WatchlistEntry
+from wagtail_customers.views.listing.name_column import NAME_PLACEHOLDER, URL_ID_PLACEHOLDER, RowUrl
+from wagtail_customers.views.listing.table import CustomerTable, table_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +101,52 @@ def test_row_urls_are_what_reverse_gives(url_name):
     assert row_url.parts is not None  # the one-reverse path is the one taken
     for pk in (0, 1, 7, 10, 99, 123456789, 987_654_321_012_345, 2**63 - 1):
         assert row_url(pk) == reverse(url_name, args=(pk,))
+
+
+@pytest.fixture
+def same_state_rows(account, superuser):
+    """Rows sharing their state (the name cell is built once for them), with names that are markup, that are
+    the cell's placeholders, or that hold the placeholder id; one watched row among them."""
+    names = ['<i>Ann</i> & "Bo"', NAME_PLACEHOLDER, f"{URL_ID_PLACEHOLDER} {NAME_PLACEHOLDER}", "Zoë", "Ann"]
+    made = [
+        customer(account, f"S{index}", name=name, email=f"s{index}@example.com") for index, name in enumerate(names)
+    ]
+    WatchlistEntry.objects.create(customer=made[3], added_by=superuser)
+    return list(Customer.objects.select_related("account", "watchlist_entry").order_by("pk"))
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/admin/customers/?q=a&p=2",
+        f"/admin/customers/?q={NAME_PLACEHOLDER}",
+        f"/admin/customers/?p={URL_ID_PLACEHOLDER}",
+    ],
+    ids=["plain", "placeholder-name-in-next", "placeholder-id-in-next"],
+)
+def test_name_cells_shared_by_rows_are_each_rows_own(same_state_rows, superuser, account, next_url):
+    """The name cell built once for rows in the same state gives each row what Wagtail's template gives it,
+    also when the page's ``next`` URL holds a placeholder (the cell is then built for each row)."""
+    request = RequestFactory().get("/admin/customers/")
+    request.user = superuser
+    context = {**listing_context(request, [account.pk]), "next_url": next_url}
+    built, wagtail = render_both(
+        CustomerTable, Table, lambda: table_columns(COLUMNS, context, with_checkboxes=True), same_state_rows, request
+    )
+    assert parse_html(body(built)) == parse_html(body(wagtail)), f"built:\n{body(built)}\n\nWagtail:\n{body(wagtail)}"
+    assert "&lt;i&gt;Ann&lt;/i&gt; &amp; &quot;Bo&quot;" in built and f"/{URL_ID_PLACEHOLDER}/" not in body(built)
+
+
+@pytest.mark.parametrize(
+    "next_url, shared", [("/admin/customers/?p=2", True), (f"/admin/?q={NAME_PLACEHOLDER}", False)]
+)
+def test_a_name_cell_is_built_once_for_each_row_state(same_state_rows, superuser, account, next_url, shared):
+    request = RequestFactory().get("/admin/customers/")
+    request.user = superuser
+    context = {**listing_context(request, [account.pk]), "next_url": next_url}
+    columns = table_columns(COLUMNS, context, with_checkboxes=False)
+    CustomerTable(columns, same_state_rows).render_html({"request": request})
+    name_column = next(column for column in columns if column.name == "name")
+    # Watched or not; the same account, the same actions. A placeholder in the page: each row's cell its own.
+    assert len(name_column.shared_cells) == 2
+    assert all(bool(cell) is shared for cell in name_column.shared_cells.values())
