@@ -202,3 +202,24 @@ def test_a_personal_sort_key_never_travels_in_the_url(admin_client, rows_with_ti
     last = Customer.objects.get(pk=row_ids(response)[-1])
     assert last.name not in url and last.email not in url
     assert row_ids(admin_client.get(url)) == row_ids(admin_client.get(f"{url.split('&after=')[0]}&p=2"))
+
+
+@pytest.mark.parametrize(
+    "descending, nulls_high, reads",
+    [(True, False, 3), (False, True, 3), (True, True, 2), (False, False, 2)],
+    ids=["desc-sqlite", "asc-postgresql", "desc-postgresql", "asc-sqlite"],
+)
+def test_nulls_after_the_values_are_a_read_of_their_own(descending, nulls_high, reads):
+    """Where NULL sorts after every value, the NULLs are read apart from the values beyond the position: one
+    ``key < value OR key IS NULL`` condition is no index range (SQLite walked the whole index for it)."""
+    from django.db.models import Q
+
+    from wagtail_customers import keyset
+
+    position = keyset.Position(timezone.now(), 5)
+    conditions = keyset.seek("last_order_at", descending, position, nulls_high=nulls_high)
+    assert len(conditions) == reads
+    # Each condition is one AND of plain lookups: no OR in any of them.
+    assert all(condition.connector == Q.AND and not condition.negated for condition in conditions)
+    if reads == 3:
+        assert conditions[2] == Q(last_order_at__isnull=True)

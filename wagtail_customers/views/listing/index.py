@@ -240,7 +240,7 @@ class CustomerIndexView(IndexView):
         # With a bounded total, one more row forwards tells whether a next page exists.
         limit = page_size + (0 if self.total.exact or not forwards else 1)
         rows = []
-        # The rest of the position's run of equal keys, then the keys beyond it (keyset.seek): both read
+        # The rest of the position's run of equal keys, then the keys beyond it (keyset.seek): each read
         # every time, so a sought page runs the same queries wherever it falls.
         for condition in conditions:
             sought = queryset.filter(condition)
