@@ -1,7 +1,8 @@
 """Dates in the listing's cells (views/listing/date_text.py) are what Django's ``date`` filter writes.
 
-Every format character, alone and in the formats the languages use, for datetimes across a leap year's days
-and every minute of a day, in several languages, each formatted twice (the second reads the kept texts).
+Every format character alone (over a sample of the datetimes) and the formats the languages use (over all of
+them): a leap year's days and every minute of a day, in several languages, each formatted twice (the second
+reads the kept texts); languages taken in turn; a bounded store of texts; a changed format setting.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -65,8 +66,29 @@ def test_a_date_or_a_format_reading_the_time_zone_goes_through_the_filter():
     assert not date_text._TEXTS
 
 
-def test_the_kept_texts_stay_bounded():
+def test_the_kept_texts_stay_bounded_and_right(monkeypatch):
+    monkeypatch.setattr(date_text, "_MAX_TEXTS", 50)
     value = datetime(2024, 1, 1, tzinfo=UTC)
-    for minute in range(date_text._MAX_TEXTS + 10):
-        format_datetime(value + timedelta(minutes=minute * 61), "Y-m-d P")
-    assert len(date_text._TEXTS) <= date_text._MAX_TEXTS
+    for step in range(200):
+        moment = value + timedelta(minutes=step * 61)
+        assert format_datetime(moment, "Y-m-d P") == date_filter(moment, "Y-m-d P")
+        assert len(date_text._TEXTS) <= 50
+
+
+def test_texts_are_kept_apart_by_language():
+    """The same dates in languages taken in turn, never emptying the kept texts: each language's own."""
+    for value in datetimes()[::37]:
+        for language in ["en", "de", "ja", "en", "fr"]:
+            with translation.override(language):
+                assert format_datetime(value, "DATETIME_FORMAT") == date_filter(value, "DATETIME_FORMAT"), language
+                assert format_datetime(value, "N j, Y, P") == date_filter(value, "N j, Y, P"), language
+
+
+def test_a_changed_format_setting_is_followed(settings):
+    value = datetime(2024, 5, 17, 13, 45, tzinfo=UTC)
+    # No language: the formats of the settings, the ones a change is seen in.
+    with translation.override(None):
+        settings.DATETIME_FORMAT = "Y-m-d"
+        assert format_datetime(value, "DATETIME_FORMAT") == date_filter(value, "DATETIME_FORMAT")
+        settings.DATETIME_FORMAT = "Y/m/d H:i"
+        assert format_datetime(value, "DATETIME_FORMAT") == date_filter(value, "DATETIME_FORMAT") == "2024/05/17 13:45"

@@ -11,7 +11,7 @@ import pytest
 from django.test import RequestFactory
 from django.test.html import parse_html
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from wagtail.admin.ui.tables import Table
 
 from tests.listing_support import customer
@@ -150,3 +150,32 @@ def test_a_name_cell_is_built_once_for_each_row_state(same_state_rows, superuser
     # Watched or not; the same account, the same actions. A placeholder in the page: each row's cell its own.
     assert len(name_column.shared_cells) == 2
     assert all(bool(cell) is shared for cell in name_column.shared_cells.values())
+
+
+def test_name_cells_follow_each_rows_own_actions_and_state(account, other_account, superuser):
+    """Accounts with different actions (watchlist and erase on one, delete on the other), an erased customer and
+    one whose name is blank: each row's name cell is what Wagtail's template gives it."""
+    made = [
+        customer(owner, f"M{index}", name=f"Mixed {index}", email=f"m{index}@example.com")
+        for index, owner in enumerate([account, account, account, other_account, other_account, account])
+    ]
+    Customer.objects.filter(pk=made[1].pk).update(erased_at=timezone.now())
+    Customer.objects.filter(pk=made[2].pk).update(name="   ")
+    WatchlistEntry.objects.create(customer=made[0], added_by=superuser)
+    WatchlistEntry.objects.create(customer=made[4], added_by=superuser)
+    table_rows = list(Customer.objects.select_related("account", "watchlist_entry").order_by("pk"))
+    request = RequestFactory().get("/admin/customers/")
+    request.user = superuser
+    context = {
+        **listing_context(request, []),
+        "manage_account_ids": {account.pk},
+        "erase_account_ids": {account.pk},
+        "delete_account_ids": {other_account.pk},
+    }
+    built, wagtail = render_both(
+        CustomerTable, Table, lambda: table_columns(COLUMNS, context, with_checkboxes=True), table_rows, request
+    )
+    assert parse_html(body(built)) == parse_html(body(wagtail)), f"built:\n{body(built)}\n\nWagtail:\n{body(wagtail)}"
+    assert "(blank)" in body(built)
+    # Three of the account's four rows may be erased (one is already); only the other account's two deleted.
+    assert body(built).count("/erase/") == 3 and body(built).count("/delete/") == 2

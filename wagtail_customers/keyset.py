@@ -125,7 +125,7 @@ def seek(key_path, descending, position, *, forwards=True, nulls_high=True):
     it, then the rows whose key comes after; where NULL sorts after the values, the NULLs are a third. Every row of
     a condition comes before every row of the next.
 
-    Two reads, because the index cannot start inside a run of equal keys from one condition: the tie-breaker
+    Separate reads, because the index cannot start inside a run of equal keys from one condition: the tie-breaker
     runs the other way from the key, so "(key, id) after (value, id)" is no row comparison, and
     ``key < value OR (key = value AND id > last id)`` walks the run from its start. Near the end of the Promo
     codes and Most returned tabs a run is hundreds of thousands of customers long (one returned unit; the

@@ -7,8 +7,8 @@ chunk therefore has a chunk mapped and unmapped on every call: a listing page of
 
 ``call_with_stack_room`` calls a function from a frame larger than a chunk. That frame gets a chunk of its own,
 sized to fit it (chunks double from 16 KiB), so the function starts with about 15 KiB of stack for itself
-and what it calls, more than a table row's calls take: two chunks a page instead of one at each call. On
-other Pythons it is a plain call.
+and what it calls, more than a table row's calls take: one 32 KiB chunk mapped a page instead of one at each
+call. On other Pythons it is a plain call.
 """
 
 #: Pointer slots a chunk holds (16 KiB of 8-byte pointers); the calling frame has more local variables.
@@ -25,7 +25,7 @@ def call_with_stack_room(function, *args, **kwargs):
 """
 
 _namespace = {}
-exec(compile(_SOURCE, __file__, "exec"), _namespace)  # noqa: S102 - our own fixed source, no input in it
+exec(compile(_SOURCE, "<wagtail_customers.stack_room>", "exec"), _namespace)  # noqa: S102 - our own fixed source, no input in it
 call_with_stack_room = _namespace["call_with_stack_room"]
 call_with_stack_room.__doc__ = "``function(*args, **kwargs)``, called from a frame with a stack chunk of its own."
 call_with_stack_room.__module__ = __name__

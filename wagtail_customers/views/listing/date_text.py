@@ -12,6 +12,8 @@ character that reads the time zone or the exact instant (``c``, ``e``, ``I``, ``
 import functools
 from datetime import datetime
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import date as date_filter
 from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
 from django.utils.formats import get_format
@@ -97,6 +99,13 @@ def _pieces(format_string, language):
         elif piece:
             pieces.append(re_escaped.sub(r"\1", piece))
     return tuple(pieces)
+
+
+@receiver(setting_changed, dispatch_uid="wagtail_customers.date_text.forget")
+def forget_kept_texts(**kwargs):
+    """A changed setting (a format, the format modules, the locale paths; tests change them) may change a text."""
+    _pieces.cache_clear()
+    _TEXTS.clear()
 
 
 def format_datetime(value, format_string):

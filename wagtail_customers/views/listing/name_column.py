@@ -2,7 +2,7 @@
 row's "..." menu (view, erase personal data, delete).
 
 The cell is the row's costliest (a form, a link and a dropdown, about thirty escaped values). Its markup
-differs between rows only by the customer's id and name once the row's state is known (watched or not, which
+differs between rows only by the customer's id and (non-blank) name once the row's state is known (watched or not, which
 actions the user may take), so it is built once per page for each state, for a stand-in customer, and each
 row's id and name are put in the stand-in's place. A template is used only if one built for a second stand-in
 is what replacing the first stand-in by the second gives, which rules out a stand-in text already on the page
@@ -126,8 +126,9 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
         return (is_watched(instance), may_manage, *self.row_actions(instance))
 
     def render_cell_html(self, instance, parent_context):
-        pk = instance.pk
-        if type(pk) is not int or pk < 0:
+        pk, name = instance.pk, str(instance)
+        # A blank name is Wagtail's "(blank)", not the name: built for its row, as is an id that is no plain number.
+        if type(pk) is not int or pk < 0 or not name.strip():
             return self.built_cell_html(instance, parent_context)
         state = self.row_state(instance)
         template = self.shared_cells.get(state)
@@ -135,9 +136,7 @@ class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
             template = self.shared_cells[state] = self.shared_cell(instance, parent_context)
         if template is False:
             return self.built_cell_html(instance, parent_context)
-        html_text = template.replace(str(URL_ID_PLACEHOLDER), str(pk)).replace(
-            NAME_PLACEHOLDER, html.escape(str(instance))
-        )
+        html_text = template.replace(str(URL_ID_PLACEHOLDER), str(pk)).replace(NAME_PLACEHOLDER, html.escape(name))
         return mark_safe(html_text)  # noqa: S308 - the template is built escaped; the name is escaped here
 
     def shared_cell(self, instance, parent_context):
