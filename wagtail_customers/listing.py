@@ -68,6 +68,8 @@ class Tab:
     empty_message: str = ""
     #: The ``ListingSummary`` segment holding the figures of ``base_filter``'s customers.
     summary_segment: str = SummarySegment.ALL
+    #: Is ``base_filter`` a table of its own (the watchlist) a page may be read from (``page_queryset``)?
+    base_filter_is_a_table: bool = False
 
 
 TABS = [
@@ -108,6 +110,7 @@ TABS = [
         base_filter=Q(watchlist_entry__isnull=False),
         empty_message=_("The watchlist is empty. Click the eye next to a customer's name to keep an eye on them here."),
         summary_segment=SummarySegment.WATCHED,
+        base_filter_is_a_table=True,
     ),
 ]
 TABS_BY_SLUG = {tab.slug: tab for tab in TABS}
@@ -276,6 +279,34 @@ class CustomerListing:
             # SQLite guesses which index serves filters and sort; a bounded count tells it (sqlite_plans.py).
             queryset = sqlite_plans.planned(queryset, self.filtered_queryset, self.sort_key()[0])
         return queryset
+
+    def page_queryset(self, per_page):
+        """``queryset`` for a page of ``per_page`` rows. On a tab whose base filter is a table of its own (the
+        watchlist), with nothing else narrowing it, read from that table when it is the cheaper read
+        (``base_filter_leads``)."""
+        queryset = self.queryset
+        if self.tab.base_filter_is_a_table and not self.narrows_beyond_accounts and self.base_filter_leads(per_page):
+            queryset = sqlite_plans.led_by_base_filter(queryset, self.sort_key()[0])
+        return queryset
+
+    def base_filter_leads(self, per_page):
+        """Is reading the tab's N customers from its base filter's table cheaper than walking the sort index?
+
+        A walk passes about ``per_page`` x C / N of the C customers in view to fill a page; the other read looks up
+        all N by id and sorts them, each look-up costing about what three walked rows do (on PostgreSQL at
+        200,000 customers: 7 against 2.5 us). So it leads when 3 x N x N <= ``per_page`` x C. N and C come from
+        the listing summary (one query of a few rows). At 2,000 watched among 200,000: a page of 100 is read from
+        the watchlist (14 ms, where the walk took 25, or 35 in parallel), a page of 25 by the walk (6 ms).
+        """
+        segments = (SummarySegment.ALL, self.tab.summary_segment)
+        sums = dict(
+            ListingSummary.objects.filter(account_id__in=self.account_ids_in_view, segment__in=segments)
+            .order_by()
+            .values_list("segment")
+            .annotate(Sum("customers"))
+        )
+        in_tab, in_view = sums.get(self.tab.summary_segment) or 0, sums.get(SummarySegment.ALL) or 0
+        return 3 * in_tab * in_tab <= per_page * in_view
 
     @cached_property
     def narrows_beyond_accounts(self):

@@ -166,7 +166,10 @@ class CustomerIndexView(IndexView):
         return [key for column in COLUMNS if column.sort_field for key in (column.name, f"-{column.name}")]
 
     def get_base_queryset(self):
-        return self.listing.queryset.select_related("watchlist_entry")
+        per_page = self.get_paginate_by(None)
+        with reading_from_replica(self.request):
+            queryset = self.listing.page_queryset(per_page)
+        return queryset.select_related("watchlist_entry")
 
     @cached_property
     def header_buttons(self):
