@@ -3,7 +3,8 @@
 A bounded count of the filtered customers decides whether SQLite walks the sort order's index (many match) or
 finds the rows by the filters' indexes and sorts them (few match). Either way a page shows the same rows in the
 same order as without the plan, on every tab, paged on by keyset both ways, decimals and dates compared as such.
-On PostgreSQL nothing changes and nothing is counted.
+On PostgreSQL a filtered page is left to its planner and nothing is counted; only the count of a tab's new
+customers is read along the first order's index there too.
 """
 
 from datetime import timedelta
@@ -211,12 +212,34 @@ def test_broad_filters_that_together_select_few_are_found_by_their_indexes(setti
 
 
 @on_sqlite
-def test_the_new_customers_of_a_tab_are_counted_along_the_first_order_index(admin_client, figures):
-    # The Most returned tab's "returned_units > 0" is a range SQLite could take instead, reading every return.
-    _response, _sql, queries = page_query(admin_client, "/admin/customers/most-returned/?per_page=10")
+@pytest.mark.parametrize(("tab", "column"), [("most-returned", "returned_units"), ("promo-codes", "promo_codes_used")])
+def test_the_new_customers_of_a_tab_are_counted_along_the_first_order_index(admin_client, figures, tab, column):
+    # The Most returned tab's "returned_units > 0" is a range SQLite could take instead, reading every return; the
+    # Promo codes tab's "promo_codes_used > 0" opens its partial index.
+    _response, _sql, queries = page_query(admin_client, f"/admin/customers/{tab}/?per_page=10")
     (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "first_order_at" in q["sql"]]
-    assert '+"wagtail_customers_customer"."returned_units" > 0' in count
+    assert f'+"wagtail_customers_customer"."{column}" > 0' in count
     assert "wc_cust_acc_first (account_id=? AND first_order_at>?)" in query_plan(count)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's SQL; the PostgreSQL pass runs it")
+@pytest.mark.parametrize(
+    ("tab", "term"),
+    [
+        ("most-returned", '("wagtail_customers_customer"."returned_units" + 0) > 0'),
+        ("promo-codes", '("wagtail_customers_customer"."promo_codes_used" + 0) > 0'),
+    ],
+)
+def test_postgresql_counts_the_new_customers_of_a_tab_along_the_first_order_index(admin_client, figures, tab, term):
+    # PostgreSQL combined the new customers' range with the Promo codes tab's whole partial index (4.6 ms at L).
+    Customer.objects.update(returned_units=1, promo_codes_used=1, first_order_at=timezone.now() - timedelta(days=2))
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(f"/admin/customers/{tab}/?per_page=10")
+    (count,) = [q["sql"] for q in queries if "COUNT(*)" in q["sql"] and "first_order_at" in q["sql"]]
+    assert term in count
+    # The same figure as the plain count.
+    shown = f'data-wc-stat="new_customers">{Customer.objects.count()}<'
+    assert shown in response.content.decode()
 
 
 @on_sqlite

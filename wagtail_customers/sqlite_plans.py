@@ -27,7 +27,8 @@ One plan applies to PostgreSQL too: a tab whose base filter is a table of its ow
 table's rows (``led_by_base_filter``). PostgreSQL walks the sort index there, testing each customer against the
 watchlist, and for a page of 100 plans that walk in parallel: at 200,000 customers with 2,000 watched, the two
 workers took 13 ms to start for a walk of 4 ms each. Its ``ORDER BY`` is then written with a no-op no index serves
-(``+ 0``, ``|| ''``, ``+ interval '0'``), and the watchlist's rows lead the read.
+(``+ 0``, ``|| ''``, ``+ interval '0'``), and the watchlist's rows lead the read. So does a count along one index
+(``read_along``), whose other terms are written with the same no-ops.
 """
 
 import copy
@@ -154,22 +155,37 @@ class IndexPlanQuery(Query):
         if connection is None or self.index_plan is None or unordered:
             # A count or an exists of the listing (exports, bulk actions) sorts nothing: the database's own choice.
             return super().get_compiler(using, connection, elide_empty)
-        if connection.vendor == "postgresql" and self.index_plan == USE_FILTER_INDEXES and self.leading_field is None:
-            # Only the order is rewritten: PostgreSQL weighs the filters' indexes against the rest by itself.
-            planned = self.clone()
-            planned.__class__ = Query
-            planned.order_by = tuple(self._unindexed_ordering(planned.order_by))
-            return planned.get_compiler(using, connection, elide_empty)
+        if connection.vendor == "postgresql":
+            return self._postgresql_compiler(using, connection, elide_empty)
         if connection.vendor != "sqlite":
             return super().get_compiler(using, connection, elide_empty)
         planned = self.clone()
         planned.__class__ = Query
-        if self.index_plan in (WALK_SORT_INDEX, READ_ALONG):
+        if self.index_plan == WALK_SORT_INDEX:
             _without_index(planned.where, lambda lookup: _is_filter_term(lookup, self.sort_field))
+        elif self.index_plan == READ_ALONG:
+            _without_index(planned.where, self._not_along)
         else:
             _without_index(planned.where, self._not_leading)
             planned.order_by = tuple(self._unindexed_ordering(planned.order_by))
         return planned.get_compiler(using, connection, elide_empty)
+
+    def _postgresql_compiler(self, using, connection, elide_empty):
+        """The two plans PostgreSQL is told too: a page read from its base filter's table (only the order is
+        rewritten; PostgreSQL weighs the filters' indexes against the rest by itself), and a count along one index
+        (``read_along``; it combined the new customers' range with the whole Promo codes index, 4.6 ms for 1.4)."""
+        planned = self.clone()
+        planned.__class__ = Query
+        if self.index_plan == USE_FILTER_INDEXES and self.leading_field is None:
+            planned.order_by = tuple(self._unindexed_ordering(planned.order_by))
+        elif self.index_plan == READ_ALONG:
+            _without_index(planned.where, self._not_along)
+        return planned.get_compiler(using, connection, elide_empty)
+
+    def _not_along(self, lookup):
+        """Is ``lookup`` a term an index other than the one read along could serve: a filter's, or a partial
+        index's condition (``promo_codes_used > 0`` opens the Promo codes tab's index, a walk's own)?"""
+        return _is_filter_term(lookup, self.sort_field) or lookup.lhs.target in partial_index_fields()
 
     def _not_leading(self, lookup):
         field = lookup.lhs.target
@@ -318,10 +334,12 @@ def _few_match(filtered, probe_rows):
 
 
 def read_along(queryset, field_name):
-    """``queryset`` read, on SQLite, along the index of the customer's ``field_name``: its terms on the other
-    indexed columns written ``+column``. For a count whose one selective term is known (the new customers of a
-    tab: SQLite took the Most returned tab's ``returned_units > 0`` range and read every customer with a return)."""
-    if connections[queryset.db].vendor != "sqlite":
+    """``queryset`` read, on SQLite and PostgreSQL, along the index of the customer's ``field_name``: its terms on
+    the other indexed columns written so that no index serves them (``Unindexed``). For a count whose one selective
+    term is known (the new customers of a tab: SQLite took the Most returned tab's ``returned_units > 0`` range and
+    read every customer with a return; PostgreSQL combined the new customers' range with the Promo codes tab's whole
+    partial index, 106,000 entries at 200,000 customers)."""
+    if connections[queryset.db].vendor not in ("sqlite", "postgresql"):
         return queryset
     return _told(queryset, READ_ALONG, field_name, Customer._meta.get_field(field_name))
 
