@@ -33,7 +33,8 @@ def rows(account, other_account, superuser):
     odd = customer(other_account, "B1", name='<b>O\'Brien & "Co"</b>', email="ob@example.com", city="Zürich")
     blank = customer(account, "C1", name="", email="blank@example.com", city="")
     WatchlistEntry.objects.create(customer=ada, added_by=superuser)
-    Customer.objects.filter(pk=odd.pk).update(unconverted_orders=2)
+    # Counts in the thousands and millions: grouped by each language's separator (NumberColumn).
+    Customer.objects.filter(pk=odd.pk).update(unconverted_orders=2, units=1234567, returned_units=1000)
     account.name = "Shop <One> & Co"
     account.save()
     customers = list(Customer.objects.select_related("account", "watchlist_entry").order_by("pk"))
@@ -134,3 +135,32 @@ def test_the_time_since_text_is_wagtails_for_every_unit(language):
             # Twice: the second reads the texts kept from the first.
             for _ in range(2):
                 assert time_since_text(now - age) == timesince_simple(now - age), (language, age)
+
+
+NUMBERS = [0, 1, -1, 999, 1000, -1000, 12345, 1234567, -9876543210, 10**15, 2.5, None]
+
+
+def test_a_count_is_grouped_as_number_format_groups_it_in_every_language(settings):
+    from django.utils.formats import number_format
+
+    from wagtail_customers.views.listing.cells import grouped_number
+
+    # Every language Django knows (threes with ",", ".", a space, a no-break space, "'"; India's 3, 2, 0).
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for number in NUMBERS[:-1]:
+                assert grouped_number(number) == number_format(number, force_grouping=True), (language, number)
+
+
+def test_the_grouping_follows_a_changed_setting(settings):
+    from django.utils.formats import number_format
+
+    from wagtail_customers.views.listing.cells import grouped_number
+
+    # Asturian has no format module of its own: the settings' grouping applies, and the kept one is forgotten.
+    with translation.override("ast"):
+        assert grouped_number(1234567) == number_format(1234567, force_grouping=True)
+        settings.NUMBER_GROUPING, settings.THOUSAND_SEPARATOR = 2, "_"
+        assert grouped_number(1234567) == number_format(1234567, force_grouping=True) == "1_23_45_67"
+        settings.NUMBER_GROUPING = 3
+        assert grouped_number(1234567) == "1_234_567"

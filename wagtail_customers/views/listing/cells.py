@@ -11,8 +11,10 @@ import html
 from functools import lru_cache
 
 from django.contrib.admin.utils import quote
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaultfilters import capfirst
-from django.utils.formats import localize
+from django.utils.formats import get_format, localize, number_format
 from django.utils.functional import Promise
 from django.utils.html import avoid_wrapping, conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -100,6 +102,33 @@ def attrs_string(button, varying=()):
             ATTRS_STRINGS.clear()
         string = ATTRS_STRINGS[key] = button.base_attrs_string
     return string
+
+
+@lru_cache(maxsize=16)
+def _grouping(language):
+    """Per language: the thousands separator, or None where its grouping is not threes (India's is 3, 2, 0)."""
+    grouping = get_format("NUMBER_GROUPING", language)
+    return get_format("THOUSAND_SEPARATOR", language) if grouping == 3 else None
+
+
+@receiver(setting_changed, dispatch_uid="wagtail_customers.cells.forget_grouping")
+def _forget_grouping(**kwargs):
+    _grouping.cache_clear()
+
+
+def grouped_number(value):
+    """``number_format(value, force_grouping=True)``: a whole number grouped by threes without looking the
+    language's formats up for each cell (three count columns a row); anything else through Django."""
+    separator = _grouping(get_language()) if type(value) is int else None
+    if separator is None:
+        return number_format(value, force_grouping=True)
+    text = f"{value:,}"
+    return text if separator == "," else text.replace(",", separator)
+
+
+def number_cell_html(classname, value):
+    """``plain_cell_html`` of a count, grouped (``NumberColumn``): an empty cell for None."""
+    return td_html(classname, "" if value is None else grouped_number(value))
 
 
 def plain_cell_html(context):
