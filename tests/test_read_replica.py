@@ -23,6 +23,7 @@ from wagtail_customers.exports.query import ExportSpec
 from wagtail_customers.exports.service import start_export, write_temporary_file
 from wagtail_customers.models import Customer, JobState
 from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.services.watchlist import add_to_watchlist
 
 REPLICA_PORT = os.environ.get("WC_PG_REPLICA_PORT")
 
@@ -100,6 +101,20 @@ def test_the_listing_s_count_and_band_read_from_the_replica(admin_client, shop, 
     # The table's rows, the session and everything else stay on the primary.
     assert "django_session" in tables(on_primary.captured_queries)
     assert "django_session" not in tables(on_replica.captured_queries)
+
+
+def test_the_scope_grants_and_rows_of_a_watchlist_page_stay_on_the_primary(admin_client, shop, replica):
+    # A personal sort reads the grants that decide the rows' masking: a lagging replica must not answer them.
+    add_to_watchlist(Customer.objects.filter(account=shop), None)
+    wait_for(replayed, 30, "the standby to replay the test's data")
+    with CaptureQueriesContext(replica) as on_replica:
+        response = admin_client.get("/admin/customers/watchlist/?ordering=name&per_page=10")
+    assert response.status_code == 200 and stat(response, "customers") == 3
+    read = tables(on_replica.captured_queries)
+    assert "wagtail_customers_listingsummary" in read
+    assert not read & {"wagtail_customers_accessgrant", "wagtail_customers_selleraccount"}, read
+    # The page's rows: on the primary (the replica reads only the count of new customers).
+    assert not [query for query in on_replica.captured_queries if '"wagtail_customers_customer"."name"' in query["sql"]]
 
 
 def test_exports_read_their_rows_from_the_replica(admin_user, shop, replica):

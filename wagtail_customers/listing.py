@@ -282,11 +282,14 @@ class CustomerListing:
 
     def page_queryset(self, per_page):
         """``queryset`` for a page of ``per_page`` rows. On a tab whose base filter is a table of its own (the
-        watchlist), with nothing else narrowing it, read from that table when it is the cheaper read
-        (``base_filter_leads``)."""
+        watchlist), with no search or filter, on PostgreSQL, read from that table when it is the cheaper read
+        (``base_filter_leads``; ``sqlite_plans.led_by_base_filter`` says where it applies)."""
         queryset = self.queryset
-        if self.tab.base_filter_is_a_table and not self.narrows_beyond_accounts and self.base_filter_leads(per_page):
-            queryset = sqlite_plans.led_by_base_filter(queryset, self.sort_key()[0])
+        if not self.tab.base_filter_is_a_table or self.narrows_beyond_accounts:
+            return queryset
+        sort_path = self.sort_key()[0]
+        if sqlite_plans.can_lead_by_base_filter(queryset, sort_path) and self.base_filter_leads(per_page):
+            queryset = sqlite_plans.led_by_base_filter(queryset, sort_path)
         return queryset
 
     def base_filter_leads(self, per_page):

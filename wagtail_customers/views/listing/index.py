@@ -166,10 +166,8 @@ class CustomerIndexView(IndexView):
         return [key for column in COLUMNS if column.sort_field for key in (column.name, f"-{column.name}")]
 
     def get_base_queryset(self):
-        per_page = self.get_paginate_by(None)
-        with reading_from_replica(self.request):
-            queryset = self.listing.page_queryset(per_page)
-        return queryset.select_related("watchlist_entry")
+        # On the primary, as the rows are: the listing's scope and grants are read on the way.
+        return self.listing.page_queryset(self.get_paginate_by(None)).select_related("watchlist_entry")
 
     @cached_property
     def header_buttons(self):
