@@ -170,7 +170,9 @@ def test_delete_a_watchlist_entry_from_its_row_menu(admin_page, live_server, bro
     # The watchlist entries' own listing (with notes), from the Customers > Watchlist menu.
     page.goto(f"{live_server.url}/admin/customers/")
     page.get_by_role("button", name="Customers").first.click()
-    page.get_by_role("link", name="Watchlist", exact=True).first.click()
+    # The menu's item, not the listing's Watchlist tab of the same name (which the page shows already).
+    page.get_by_role("complementary", name="Sidebar").get_by_role("link", name="Watchlist", exact=True).click()
+    page.wait_for_url(re.compile(r"/admin/customers/watchlist-entries/"))
     page.wait_for_load_state("load")
     start = page.url
     expect(page.locator("main")).to_contain_text("Chargeback risk")
