@@ -37,7 +37,8 @@ from ..services.personal_data import personal_account_ids
 from ..storage import private_storage, random_name
 from ..task_queue import task_queue_configured
 from .query import CustomerExport, ExportRequestError, ExportSpec
-from .writers import XLSX_MAX_ROWS, TooManyRowsForExcel, write_csv, write_xlsx
+from .writers import write_csv, write_xlsx
+from .xlsx_rows import XLSX_MAX_ROWS, TooManyRowsForExcel
 
 logger = logging.getLogger("wagtail_customers.exports")
 

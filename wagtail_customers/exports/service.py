@@ -15,7 +15,8 @@ from ..db_router import reading_from_replica
 from ..models import ExportJob, SellerAccount
 from .jobs import find_or_create_job
 from .query import CustomerExport, ExportRequestError
-from .writers import XLSX_MAX_ROWS, iter_csv, write_csv, write_xlsx
+from .writers import iter_csv, write_csv, write_xlsx
+from .xlsx_rows import XLSX_MAX_ROWS
 
 LOG_ACTION = "wagtail_customers.export.start"
 

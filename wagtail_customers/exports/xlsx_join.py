@@ -1,66 +1,48 @@
-"""A chunked XLSX export's workbook, joined from workbooks written by the chunks (``chunks.py``).
+"""A chunked XLSX export's workbook, joined from the rows written by the chunks (``chunks.py``).
 
-An ``.xlsx`` sheet is one XML part of a zip. Written by XlsxWriter in one process, a million rows take about two
-minutes, whatever the number of workers; so each chunk writes its own rows with XlsxWriter (``write_part``), on
-its worker, at the rows they have in the final sheet, and the join only copies the chunks' ``<row>`` elements,
-in order, into the sheet of a workbook holding the heading (``join``). The cells are the bytes a single
-``write_xlsx`` would write: the same code writes them, and every workbook gives its formats the same style ids
-(``writers.XlsxFormats``).
+An ``.xlsx`` sheet is one XML part of a zip. So each chunk writes its rows' XML (``xlsx_rows``), on its worker, at
+the rows they have in the final sheet, into a zip of its own (``write_part``); the join copies those ``<row>``
+elements, in order, into the sheet of the workbook ``writers.write_workbook`` writes around them (``join``). The
+sheet is the bytes a single ``write_xlsx`` would write: the same code writes the rows and the workbook.
 
 A chunk counts on the chunks before it being full. When one is not (customers deleted while the export ran), the
 rows after it are numbered again on the way (slower, and rare).
 """
 
-import os
 import re
 import zipfile
 
-from xlsxwriter.utility import xl_range
+from .writers import SHEET, SHEET_DATA_CLOSE, SHEET_DATA_EMPTY, SHEET_DATA_OPEN, write_workbook
+from .xlsx_rows import write_rows
 
-from .writers import write_xlsx, write_xlsx_rows, xlsx_sheet
-
-SHEET = "xl/worksheets/sheet1.xml"
-_OPEN, _EMPTY, _CLOSE = b"<sheetData>", b"<sheetData/>", b"</sheetData>"
+_OPEN, _EMPTY, _CLOSE = SHEET_DATA_OPEN, SHEET_DATA_EMPTY, SHEET_DATA_CLOSE
 _ROW_NUMBERS = re.compile(rb'(<row r="|<c r="[A-Z]+)(\d+)"')
-_DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 _BLOCK = 1 << 20
 
 
 def write_part(rows, path, first_row):
-    """A chunk's workbook: its ``rows`` from sheet row ``first_row`` on (no heading); returns how many."""
-    with xlsx_sheet(path) as (sheet, formats):
-        return write_xlsx_rows(sheet, formats, rows, first_row)
+    """A chunk's file: a zip whose sheet part holds its ``rows``' elements from sheet row ``first_row`` on,
+    between ``<sheetData>`` tags (what ``_copy_rows`` reads; a whole workbook written by an earlier release
+    reads the same way). Returns how many rows."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as part, part.open(SHEET, "w", force_zip64=True) as sheet:
+        sheet.write(_OPEN)
+        count = write_rows(rows, sheet, first_row)
+        sheet.write(_CLOSE)
+    return count
 
 
 def join(headers, parts, path):
     """Write the workbook at ``path``: ``headers``, then the rows of ``parts`` (``[(opened file, first row it
     was written at, rows)]``, in order). Returns the number of data rows."""
     total = sum(rows for _part, _first, rows in parts)
-    head_path = path + ".head.xlsx"
-    try:
-        write_xlsx(headers, [], head_path, filter_rows=total)
-        with zipfile.ZipFile(head_path) as head, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-            for item in head.infolist():
-                if item.filename != SHEET:
-                    out.writestr(item, head.read(item))
-                    continue
-                sheet = head.read(item).replace(_EMPTY, _OPEN + _CLOSE)
-                if total and headers:
-                    dimension = xl_range(0, 0, total, len(headers) - 1).encode()
-                    sheet = _DIMENSION.sub(b'<dimension ref="' + dimension + b'"/>', sheet, count=1)
-                end = sheet.rindex(_CLOSE)
-                entry = zipfile.ZipInfo(SHEET, item.date_time)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                with out.open(entry, "w", force_zip64=True) as stream:
-                    stream.write(sheet[:end])
-                    row = 1
-                    for part, first_row, rows in parts:
-                        _copy_rows(part, stream, shift=row - first_row)
-                        row += rows
-                    stream.write(sheet[end:])
-    finally:
-        if os.path.exists(head_path):
-            os.unlink(head_path)
+
+    def copy_rows(stream):
+        row = 1
+        for part, first_row, rows in parts:
+            _copy_rows(part, stream, shift=row - first_row)
+            row += rows
+
+    write_workbook(headers, total, path, copy_rows)
     return total
 
 

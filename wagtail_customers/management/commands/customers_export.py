@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ...columns import user_columns
 from ...exports.query import CustomerExport, ExportRequestError, ExportSpec
 from ...exports.service import log_export, write_file
-from ...exports.writers import XLSX_MAX_ROWS
+from ...exports.xlsx_rows import XLSX_MAX_ROWS
 from ...listing import TABS
 from ._accounts import account_by_name
 
