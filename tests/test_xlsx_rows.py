@@ -7,7 +7,7 @@ import io
 import re
 import zipfile
 from decimal import Decimal
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 import pytest
 import xlsxwriter
@@ -111,7 +111,7 @@ def xlsxwriter_rows(rows, path):
 
 def our_rows(rows, first_row=1):
     stream = io.BytesIO()
-    assert write_rows(rows, stream, first_row) == len(rows)
+    assert write_rows(rows, stream, first_row)[0] == len(rows)
     return stream.getvalue()
 
 
@@ -153,10 +153,18 @@ def test_subclasses_and_lazy_text_are_written_by_what_they_are():
     class Rank(IntEnum):
         GOLD = 3
 
-    xml = our_rows([[mark_safe("<b>safe</b>"), gettext_lazy("Customers"), Rank.GOLD]]).decode()
-    assert xml == (
+    class Tier(str, Enum):  # noqa: UP042 - the mix-in whose format() gives the member's name, not its text
+        TOP = "top tier"
+
+    class Blank:
+        def __str__(self):
+            return ""
+
+    row = [mark_safe("<b>safe</b>"), gettext_lazy("Customers"), Rank.GOLD, Tier.TOP, Blank(), "last"]
+    assert our_rows([row]).decode() == (
         '<row r="2"><c r="A2" t="inlineStr"><is><t>&lt;b&gt;safe&lt;/b&gt;</t></is></c>'
-        '<c r="B2" t="inlineStr"><is><t>Customers</t></is></c><c r="C2"><v>3</v></c></row>'
+        '<c r="B2" t="inlineStr"><is><t>Customers</t></is></c><c r="C2"><v>3</v></c>'
+        '<c r="D2" t="inlineStr"><is><t>top tier</t></is></c><c r="F2" t="inlineStr"><is><t>last</t></is></c></row>'
     )
 
 
@@ -219,6 +227,26 @@ def test_a_workbook_reads_back_with_its_types_and_formats(tmp_path):
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:G2"
     assert sheet.dimensions == "A1:G2"
+
+
+def test_the_sheet_spans_the_widest_row_and_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import openpyxl
+
+    path = tmp_path / "wide.xlsx"
+    write_xlsx(["only"], [["a", "b", "c"], ["d"]], path)
+    assert openpyxl.load_workbook(path, read_only=True).active.calculate_dimension() == "A1:C3"
+    assert [row for row in read_xlsx(path.read_bytes())] == [["only", None, None], ["a", "b", "c"], ["d", None, None]]
+
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no text")
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    with pytest.raises(RuntimeError):
+        write_xlsx(["fine", Unprintable()], [["x", "y"]], tmp_path / "failed.xlsx")
+    assert list(scratch.iterdir()) == []
 
 
 def test_rows_past_excels_last_row_are_refused():

@@ -9,7 +9,7 @@ Both take the rendered cells of a row (text, numbers, dates as the resource give
 
 XLSX: the rows' XML is written by ``xlsx_rows`` (XlsxWriter's own cell calls were the export's ceiling) to a
 temporary file, then put into a workbook XlsxWriter writes with the heading (styles, filter, frozen pane), so
-memory stays flat whatever the number of rows. The ``.xlsx`` exists only once every row is written.
+memory stays flat whatever the number of rows. The ``.xlsx`` is whole only once every row is written.
 """
 
 import csv
@@ -149,19 +149,30 @@ def write_heading_workbook(headers, path, *, data_rows, sheet_name="Export"):
             "strings_to_urls": False,
         },
     )
-    sheet, formats = workbook.add_worksheet(sheet_name), XlsxFormats(workbook)
-    for col, header in enumerate(headers):
-        sheet.write_string(0, col, _xlsx_text(str(header)), formats.bold)
-    sheet.freeze_panes(1, 0)
-    if headers:
-        sheet.autofilter(0, 0, max(data_rows, 1), len(headers) - 1)
+    try:
+        sheet, formats = workbook.add_worksheet(sheet_name), XlsxFormats(workbook)
+        for col, header in enumerate(headers):
+            sheet.write_string(0, col, _xlsx_text(str(header)), formats.bold)
+        sheet.freeze_panes(1, 0)
+        if headers:
+            sheet.autofilter(0, 0, max(data_rows, 1), len(headers) - 1)
+    except BaseException:
+        # Closing releases XlsxWriter's temporary file; the caller removes the workbook.
+        try:
+            workbook.close()
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
+        raise
     workbook.close()
 
 
-def write_workbook(headers, data_rows, path, copy_rows, *, sheet_name="Export"):
-    """Write the workbook at ``path``: ``headers``, then ``data_rows`` rows, whose ``<row>`` elements
-    ``copy_rows(stream)`` writes into the sheet's XML (a binary stream)."""
-    head_path = f"{path}.head.xlsx"
+def write_workbook(headers, data_rows, path, copy_rows, *, width, sheet_name="Export"):
+    """Write the workbook at ``path``: ``headers``, then ``data_rows`` rows at most ``width`` cells wide, whose
+    ``<row>`` elements ``copy_rows(stream)`` writes into the sheet's XML (a binary stream). On an error what is at
+    ``path`` is no workbook: the caller, which chose ``path``, removes it (every caller writes to a file of its
+    own and deletes it on failure)."""
+    handle, head_path = tempfile.mkstemp(prefix="wc-xlsx-head-", suffix=".xlsx")
+    os.close(handle)
     try:
         write_heading_workbook(headers, head_path, data_rows=data_rows, sheet_name=sheet_name)
         with zipfile.ZipFile(head_path) as head, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
@@ -170,8 +181,9 @@ def write_workbook(headers, data_rows, path, copy_rows, *, sheet_name="Export"):
                     out.writestr(item, head.read(item))
                     continue
                 sheet = head.read(item).replace(SHEET_DATA_EMPTY, SHEET_DATA_OPEN + SHEET_DATA_CLOSE)
-                if data_rows and headers:
-                    dimension = xl_range(0, 0, data_rows, len(headers) - 1).encode()
+                width = max(width, len(headers))
+                if data_rows and width:
+                    dimension = xl_range(0, 0, data_rows, width - 1).encode()
                     sheet = _DIMENSION.sub(b'<dimension ref="' + dimension + b'"/>', sheet, count=1)
                 end = sheet.rindex(SHEET_DATA_CLOSE)
                 entry = zipfile.ZipInfo(SHEET, item.date_time)
@@ -181,8 +193,7 @@ def write_workbook(headers, data_rows, path, copy_rows, *, sheet_name="Export"):
                     copy_rows(stream)
                     stream.write(sheet[end:])
     finally:
-        if os.path.exists(head_path):
-            os.unlink(head_path)
+        os.unlink(head_path)
 
 
 def write_xlsx(headers, rows, path, *, sheet_name="Export"):
@@ -191,10 +202,15 @@ def write_xlsx(headers, rows, path, *, sheet_name="Export"):
     The rows' XML goes to a temporary file first, as XlsxWriter's ``constant_memory`` mode does: the sheet's
     dimension, written before them, needs their number."""
     with tempfile.TemporaryFile(prefix="wc-xlsx-rows-") as rows_file:
-        count = write_rows(rows, rows_file)
+        count, width = write_rows(rows, rows_file)
         rows_file.seek(0)
         write_workbook(
-            headers, count, path, lambda stream: shutil.copyfileobj(rows_file, stream, 1 << 20), sheet_name=sheet_name
+            headers,
+            count,
+            path,
+            lambda stream: shutil.copyfileobj(rows_file, stream, 1 << 20),
+            width=width,
+            sheet_name=sheet_name,
         )
     return count
 

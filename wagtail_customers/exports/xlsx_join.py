@@ -26,7 +26,7 @@ def write_part(rows, path, first_row):
     reads the same way). Returns how many rows."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as part, part.open(SHEET, "w", force_zip64=True) as sheet:
         sheet.write(_OPEN)
-        count = write_rows(rows, sheet, first_row)
+        count, _width = write_rows(rows, sheet, first_row)
         sheet.write(_CLOSE)
     return count
 
@@ -42,7 +42,7 @@ def join(headers, parts, path):
             _copy_rows(part, stream, shift=row - first_row)
             row += rows
 
-    write_workbook(headers, total, path, copy_rows)
+    write_workbook(headers, total, path, copy_rows, width=len(headers))
     return total
 
 
