@@ -281,16 +281,31 @@ class CustomerListing:
         return queryset
 
     def page_queryset(self, per_page):
-        """``queryset`` for a page of ``per_page`` rows. On a tab whose base filter is a table of its own (the
-        watchlist), with no search or filter, on PostgreSQL, read from that table when it is the cheaper read
-        (``base_filter_leads``; ``sqlite_plans.led_by_base_filter`` says where it applies)."""
+        """``queryset`` for a page of ``per_page`` rows, on PostgreSQL told the cheaper read where it cannot know it:
+
+        * on a tab whose base filter is a table of its own (the watchlist), with no search or filter, read from that
+          table when its rows are few (``base_filter_leads``; ``sqlite_plans.led_by_base_filter``);
+        * with a search, walk the sort index when the matches lie dense enough along it
+          (``sqlite_plans.walked_for_search``).
+        """
         queryset = self.queryset
+        sort_path = self.sort_key()[0]
+        if self.search_query:
+            if sqlite_plans.can_walk_for_search(queryset, sort_path):
+                queryset = sqlite_plans.walked_for_search(
+                    queryset, self.filtered_queryset, sort_path, per_page=per_page, in_view=self.customers_in_view()
+                )
+            return queryset
         if not self.tab.base_filter_is_a_table or self.narrows_beyond_accounts:
             return queryset
-        sort_path = self.sort_key()[0]
         if sqlite_plans.can_lead_by_base_filter(queryset, sort_path) and self.base_filter_leads(per_page):
             queryset = sqlite_plans.led_by_base_filter(queryset, sort_path)
         return queryset
+
+    def customers_in_view(self):
+        """How many customers the selected seller accounts have (from the listing summary: a query of a few rows)."""
+        summary = ListingSummary.objects.filter(account_id__in=self.account_ids_in_view, segment=SummarySegment.ALL)
+        return summary.order_by().aggregate(customers=Sum("customers"))["customers"] or 0
 
     def base_filter_leads(self, per_page):
         """Is reading the tab's N customers from its base filter's table cheaper than walking the sort index?

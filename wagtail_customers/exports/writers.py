@@ -34,7 +34,8 @@ _DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 #: CSV files start with a UTF-8 byte order mark so Excel reads accents correctly.
 CSV_BOM = "\ufeff"
 
-# XML cannot carry lone surrogates; XlsxWriter escapes every other control character itself.
+# The heading, which XlsxWriter writes: XML cannot carry lone surrogates; XlsxWriter escapes every other control
+# character itself.
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 

@@ -1,0 +1,106 @@
+"""A search's page read along the sort index when its matches lie dense along it (``sqlite_plans.walked_for_search``,
+on PostgreSQL; SQLite plans a search itself).
+
+PostgreSQL cannot estimate how many customers ``LIKE '%smith%'`` matches, and fetched every match through the trigram
+indexes to sort them. The first rows of the page's order are probed: dense matches and the page is read along the
+sort index, the search's terms written so that no index serves them; few or none (a name, an order number) and they
+are left to the indexes. The rows and their order are those of the plain read either way.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.listing_support import many_customers, page_through, row_ids
+from wagtail_customers.columns import COLUMNS
+from wagtail_customers.listing import CustomerListing
+from wagtail_customers.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+PER_PAGE = 10
+#: Where the walk applies.
+WALKS = connection.vendor == "postgresql"
+ORDERINGS = [prefix + column.name for column in COLUMNS if column.sort_field for prefix in ("", "-")]
+
+
+@pytest.fixture
+def smiths(account):
+    """120 customers: 100 Smiths (names and e-mails), 20 others; two Smiths share their last order's date."""
+    found = many_customers(account, 100, prefix="smith")
+    many_customers(account, 20, prefix="other")
+    first, twin = found[0], found[300 % 100 + 1]
+    Customer.objects.filter(pk=twin.pk).update(last_order_at=first.last_order_at, amount_spent=first.amount_spent)
+    return sorted(customer.pk for customer in found)
+
+
+def page_sql(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    rows = [q["sql"] for q in queries if q["sql"].startswith('SELECT "wagtail_customers_customer"."id"')]
+    return response, rows[-1]
+
+
+def is_walked(sql):
+    """Are the search's terms written so that no index serves them (the walk)?"""
+    return "|| '')" in sql.partition(" WHERE ")[2].rpartition("ORDER BY")[0]
+
+
+def test_a_term_matching_densely_walks_and_a_rare_one_does_not(admin_client, smiths):
+    # 100 of the first 120 rows match: 3 x 100 x 100 x 120 > 10 x 200 x 200.
+    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}")
+    assert is_walked(sql) is WALKS, sql
+    assert len(row_ids(response)) == PER_PAGE
+    # "smith7" matches 11: 3 x 11 x 11 x 120 < 10 x 200 x 200.
+    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith7&per_page={PER_PAGE}")
+    assert not is_walked(sql), sql
+    assert len(row_ids(response)) == PER_PAGE
+    response, sql = page_sql(admin_client, f"/admin/customers/?q=nobody-here&per_page={PER_PAGE}")
+    assert not is_walked(sql), sql
+    assert row_ids(response) == []
+
+
+@pytest.mark.version_neutral
+def test_every_sort_pages_every_match_once_both_ways_as_the_page_numbers_do(admin_client, smiths):
+    for ordering in ORDERINGS:
+        base = f"/admin/customers/?q=smith&ordering={ordering}&per_page=25"
+        by_number = [row_ids(admin_client.get(f"{base}&p={page}")) for page in range(1, 5)]
+        assert sorted(sum(by_number, [])) == smiths, ordering
+        forwards, backwards = page_through(admin_client, base)
+        assert forwards == by_number, ordering
+        assert backwards == by_number, ordering
+
+
+def test_the_rows_are_those_of_the_plain_read_in_the_same_order(superuser, smiths):
+    for ordering in ORDERINGS:
+        listing = CustomerListing(superuser, "all", {"ordering": ordering, "q": "smith"})
+        plain = list(listing.queryset.values_list("pk", flat=True))
+        walked = listing.page_queryset(PER_PAGE)
+        assert list(walked.values_list("pk", flat=True)) == plain, ordering
+        assert list(walked.reverse().values_list("pk", flat=True)) == plain[::-1], ordering
+
+
+def test_a_tab_and_a_filter_keep_their_terms_and_rows(admin_client, smiths):
+    # The Watchlist's base filter is another table: the probe of all customers finds no watched Smith, no walk.
+    _response, sql = page_sql(admin_client, f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}")
+    assert not is_walked(sql), sql
+    # A filter is written unindexed too, and still applies.
+    base = f"/admin/customers/?q=smith&per_page={PER_PAGE}&orders_min=1"
+    _response, sql = page_sql(admin_client, base)
+    assert is_walked(sql) is WALKS, sql
+    forwards, _backwards = page_through(admin_client, base)
+    assert sorted(pk for rows in forwards for pk in rows) == smiths
+    # 100 rows a page: 3 x 100 x 100 x 120 < 100 x 200 x 200, the indexes find the matches.
+    response, sql = page_sql(admin_client, "/admin/customers/?q=smith&per_page=100&orders_min=1")
+    assert not is_walked(sql), sql
+    assert sorted(row_ids(response)) == smiths
+
+
+def test_a_search_page_runs_the_same_queries_at_every_size_and_depth(admin_client, smiths):
+    counts = set()
+    for per_page, page in ((10, 1), (10, 5), (25, 2), (100, 1)):
+        with CaptureQueriesContext(connection) as queries:
+            admin_client.get(f"/admin/customers/?q=smith&per_page={per_page}&p={page}")
+        counts.add(len(queries))
+    assert len(counts) == 1, counts
