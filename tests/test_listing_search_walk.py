@@ -15,6 +15,8 @@ from tests.listing_support import many_customers, page_through, row_ids
 from wagtail_customers.columns import COLUMNS
 from wagtail_customers.listing import CustomerListing
 from wagtail_customers.models import Customer
+from wagtail_customers.services.watchlist import add_to_watchlist
+from wagtail_customers.sqlite_plans import WALK_SORT_INDEX, leading_fields, walked_for_search
 
 pytestmark = pytest.mark.django_db
 
@@ -72,35 +74,89 @@ def test_every_sort_pages_every_match_once_both_ways_as_the_page_numbers_do(admi
         assert backwards == by_number, ordering
 
 
+def plans_a_walk(queryset):
+    return getattr(queryset.query, "index_plan", None) == WALK_SORT_INDEX
+
+
 def test_the_rows_are_those_of_the_plain_read_in_the_same_order(superuser, smiths):
+    leading = {field.name for field in leading_fields()}
     for ordering in ORDERINGS:
         listing = CustomerListing(superuser, "all", {"ordering": ordering, "q": "smith"})
         plain = list(listing.queryset.values_list("pk", flat=True))
         walked = listing.page_queryset(PER_PAGE)
+        sort_field = listing.sort_key()[0]
+        # Every sort a leading index serves walks (the country's index starts with the account: none to walk).
+        assert plans_a_walk(walked) is (WALKS and sort_field in leading), ordering
         assert list(walked.values_list("pk", flat=True)) == plain, ordering
         assert list(walked.reverse().values_list("pk", flat=True)) == plain[::-1], ordering
 
 
-def test_a_tab_and_a_filter_keep_their_terms_and_rows(admin_client, smiths):
-    # The Watchlist's base filter is another table: the probe of all customers finds no watched Smith, no walk.
-    _response, sql = page_sql(admin_client, f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}")
+def test_a_tab_and_a_filter_keep_their_terms_and_rows(admin_client, superuser, smiths):
+    watched = smiths[::10]
+    add_to_watchlist(Customer.objects.filter(pk__in=watched), superuser)
+    # The Watchlist's base filter is another table: its search is left to PostgreSQL (no probe, no walk).
+    base = f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}"
+    _response, sql = page_sql(admin_client, base)
     assert not is_walked(sql), sql
-    # A filter is written unindexed too, and still applies.
-    base = f"/admin/customers/?q=smith&per_page={PER_PAGE}&orders_min=1"
+    forwards, _backwards = page_through(admin_client, base)
+    assert sorted(pk for rows in forwards for pk in rows) == watched
+    # A filter is written unindexed too, and still applies: 40 Smiths with two orders or more.
+    repeat = smiths[:40]
+    Customer.objects.filter(pk__in=repeat).update(orders_count=2)
+    base = f"/admin/customers/?q=smith&per_page={PER_PAGE}&orders_min=2"
     _response, sql = page_sql(admin_client, base)
     assert is_walked(sql) is WALKS, sql
     forwards, _backwards = page_through(admin_client, base)
-    assert sorted(pk for rows in forwards for pk in rows) == smiths
+    assert sorted(pk for rows in forwards for pk in rows) == repeat
     # 100 rows a page: 3 x 100 x 100 x 120 < 100 x 200 x 200, the indexes find the matches.
-    response, sql = page_sql(admin_client, "/admin/customers/?q=smith&per_page=100&orders_min=1")
+    response, sql = page_sql(admin_client, "/admin/customers/?q=smith&per_page=100")
     assert not is_walked(sql), sql
     assert sorted(row_ids(response)) == smiths
 
 
+def test_a_few_matches_all_near_the_top_are_found_by_their_indexes(superuser, smiths):
+    # At 1,000,000 customers one match among the first 200 would make a walk look cheap: the matches are counted
+    # too, up to where the walk pays (3 x 1,826 x 1,826 > 10 x 1,000,000), and 11 are far fewer.
+    listing = CustomerListing(superuser, "all", {"q": "smith7"})
+    planned = walked_for_search(listing.queryset, listing.filtered_queryset, "last_order_at", rows=10, in_view=10**6)
+    assert not plans_a_walk(planned)
+    # The same matches with the 120 customers there are: 3 x 11 x 11 x 120 < 10 x 200 x 200, no count needed.
+    planned = walked_for_search(listing.queryset, listing.filtered_queryset, "last_order_at", rows=10, in_view=120)
+    assert not plans_a_walk(planned)
+
+
+def test_a_deep_page_by_number_weighs_the_pages_before_it(admin_client, smiths):
+    # Page 3 by OFFSET reads 30 rows of the order (3 x 100 x 100 x 120 > 30 x 200 x 200: the walk), page 10 reads 100
+    # (3 x 100 x 100 x 120 < 100 x 200 x 200: the indexes).
+    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p=3")
+    assert is_walked(sql) is WALKS, sql
+    assert len(row_ids(response)) == PER_PAGE
+    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p=10")
+    assert not is_walked(sql), sql
+    assert len(row_ids(response)) == PER_PAGE
+    _response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p=last")
+    assert not is_walked(sql), sql
+    # Page numbers the paginator cannot read either: the deepest, no walk, and no error.
+    for number in ("\u00b2", "9" * 5000, "-1", "0", "2.5"):
+        _response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p={number}")
+        assert not is_walked(sql), number
+    # Sought from a position (the Next link), the page reads its own rows: the walk.
+    forwards, _backwards = page_through(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}")
+    assert sorted(pk for rows in forwards for pk in rows) == smiths
+
+
 def test_a_search_page_runs_the_same_queries_at_every_size_and_depth(admin_client, smiths):
-    counts = set()
-    for per_page, page in ((10, 1), (10, 5), (25, 2), (100, 1)):
-        with CaptureQueriesContext(connection) as queries:
-            admin_client.get(f"/admin/customers/?q=smith&per_page={per_page}&p={page}")
-        counts.add(len(queries))
-    assert len(counts) == 1, counts
+    admin_client.get("/admin/customers/?q=smith")  # warm caches (permissions, the search index's presence)
+    # Pages that exist: a page number past the end is read as page 1, which takes a query more.
+    pages = {
+        "smith": ((10, 1), (10, 5), (25, 2), (100, 1)),
+        "smith7": ((10, 1), (10, 2), (100, 1)),
+        "nobody-here": ((10, 1), (100, 1)),
+    }
+    for term, sizes in pages.items():
+        counts = set()
+        for per_page, page in sizes:
+            with CaptureQueriesContext(connection) as queries:
+                admin_client.get(f"/admin/customers/?q={term}&per_page={per_page}&p={page}")
+            counts.add(len(queries))
+        assert len(counts) == 1, (term, counts)

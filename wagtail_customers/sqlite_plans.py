@@ -33,6 +33,7 @@ lie dense along the page's order, which PostgreSQL cannot estimate, is walked al
 """
 
 import copy
+import math
 from functools import cache
 
 from django.db import connections
@@ -350,12 +351,22 @@ def led_by_base_filter(queryset, sort_path):
     return _told(queryset, USE_FILTER_INDEXES, sort_path, Customer._meta.get_field(sort_path))
 
 
+@cache
+def leading_fields():
+    """The customer's fields an index starts with (not after the account): the indexes that serve an order over
+    several seller accounts."""
+    names = {index.fields[0].lstrip("-") for index in Customer._meta.indexes if index.fields}
+    return frozenset(Customer._meta.get_field(name) for name in names)
+
+
 def can_walk_for_search(queryset, sort_path):
-    """Can ``walked_for_search`` apply: on PostgreSQL, sorted by an indexed column of the customer?"""
-    return can_lead_by_base_filter(queryset, sort_path)
+    """Can ``walked_for_search`` apply: on PostgreSQL, sorted by a column an index of the customer starts with (the
+    country's index starts with the account, so a sort by country over several accounts has none to walk)?"""
+    sort_field = None if "__" in sort_path else Customer._meta.get_field(sort_path)
+    return sort_field in leading_fields() and connections[queryset.db].vendor == "postgresql"
 
 
-def walked_for_search(queryset, filtered, sort_path, *, per_page, in_view):
+def walked_for_search(queryset, filtered, sort_path, *, rows, in_view):
     """``queryset`` (a search's page: ``filtered``, ordered by ``sort_path``) read along the sort index where that
     fills the page sooner, on PostgreSQL (``can_walk_for_search``): every term but the scope, the id, the sort key
     and a partial index's condition is then written so that no index serves it.
@@ -363,9 +374,12 @@ def walked_for_search(queryset, filtered, sort_path, *, per_page, in_view):
     PostgreSQL cannot tell how many customers a search term matches (``LIKE '%smith%'``: at 1,000,000 customers it
     expected 125 and found 24,956, fetched them all through the trigram indexes and sorted them: 76 ms for 10 rows).
     So the first ``SEARCH_PROBE_ROWS`` customers of the page's order are probed (by id, one bounded query): with m of
-    them matching, a walk passes about ``per_page`` x ``SEARCH_PROBE_ROWS`` / m rows, and the other read fetches about
-    m / ``SEARCH_PROBE_ROWS`` x ``in_view`` matches, each costing about what three walked rows do. The walk is taken
-    when it passes fewer. A term matching none of them (a name, an order number) is left to the indexes that find it.
+    them matching, a walk passes about ``rows`` x ``SEARCH_PROBE_ROWS`` / m rows (``rows``: those the page reads, the
+    pages before it too when it is read by OFFSET), and the other read fetches about m / ``SEARCH_PROBE_ROWS`` x
+    ``in_view`` matches, each costing about what three walked rows do. A term matching none of them (a name, an
+    order number) is left to the indexes that find it. When some match, all the matches are counted too, through
+    those indexes, up to where the walk pays (M x M > ``rows`` x ``in_view`` / 3): a term matching a few customers
+    who all ordered lately (an e-mail address) would otherwise walk every customer after them.
     """
     sort_field = Customer._meta.get_field(sort_path) if can_walk_for_search(queryset, sort_path) else None
     visited = _visited_by_walk(filtered, sort_field) if sort_field is not None else None
@@ -373,7 +387,13 @@ def walked_for_search(queryset, filtered, sort_path, *, per_page, in_view):
         return queryset
     top_of_order = visited.order_by(*queryset.query.order_by).values("pk")[:SEARCH_PROBE_ROWS]
     on_top = _told(filtered.filter(pk__in=top_of_order), READ_ALONG, "pk", Customer._meta.pk).count()
-    if 3 * on_top * on_top * in_view <= per_page * SEARCH_PROBE_ROWS * SEARCH_PROBE_ROWS:
+    if not on_top:
+        return queryset
+    # Counted whenever one of the first customers matches, whatever the page's size and depth, so a term's pages run
+    # the same queries (a term matching nobody, through its indexes, would cost as much again as the page's read).
+    bound = math.isqrt(rows * in_view // 3) + 1
+    many = filtered.order_by()[:bound].count() >= bound
+    if not many or 3 * on_top * on_top * in_view <= rows * SEARCH_PROBE_ROWS * SEARCH_PROBE_ROWS:
         return queryset
     return _told(queryset, WALK_SORT_INDEX, sort_path, sort_field)
 

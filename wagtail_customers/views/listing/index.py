@@ -44,6 +44,8 @@ from .pagination import KnownCountPaginator, open_page_range
 from .table import CustomerTable, table_columns
 
 EXPORT_START_URL_NAME = "wagtail_customers_exports:start"
+#: The deepest page number the search's read weighs (``rows_read``); a number past it counts as it.
+MAX_PAGE_NUMBER = 1_000_000
 
 
 def resolve_per_page(value, preference):
@@ -167,7 +169,23 @@ class CustomerIndexView(IndexView):
 
     def get_base_queryset(self):
         # On the primary, as the rows are: the listing's scope and grants are read on the way.
-        return self.listing.page_queryset(self.get_paginate_by(None)).select_related("watchlist_entry")
+        per_page = self.get_paginate_by(None)
+        queryset = self.listing.page_queryset(per_page, rows=self.rows_read(per_page))
+        return queryset.select_related("watchlist_entry")
+
+    def rows_read(self, per_page):
+        """How many rows of the order the page's read passes: its own when it is page 1 or sought from a position,
+        the pages before it too when it is read by its number (OFFSET); a number it cannot read ("last", say) as the
+        deepest."""
+        params = self.request.GET
+        if params.get("after") or params.get("before"):
+            return per_page
+        number = params.get("p", "1")
+        try:
+            page = int(number) if len(number) <= 7 else MAX_PAGE_NUMBER
+        except ValueError:
+            page = MAX_PAGE_NUMBER
+        return per_page * (page if 0 < page <= MAX_PAGE_NUMBER else MAX_PAGE_NUMBER)
 
     @cached_property
     def header_buttons(self):
