@@ -1,49 +1,32 @@
-"""The set-based statistics rebuild puts back every figure, writes only the rows that differ and runs the same
-number of queries whatever the number of customers: the one-process rebuild (one read of every customer's figures
-into a table of the corrections, then one UPDATE) and a range's (one statement; the chunks of the rebuild on
-several workers).
+"""The set-based statistics rebuild: one UPDATE per range of customer ids puts back every figure,
+writes only the rows that differ and runs the same number of queries whatever the number of customers.
 
-Both of their SQL forms run here: ``UPDATE ... FROM`` (PostgreSQL, SQLite 3.33+) and, on SQLite, the row-value
-form used by SQLite 3.31-3.32.
+Both of its SQL forms run here: ``UPDATE ... FROM`` (PostgreSQL, SQLite 3.33+) and, on SQLite, the
+temporary-table form used by SQLite 3.31-3.32.
 """
 
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
+from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import order_data
 from wagtail_customers.models import Customer, Order
 from wagtail_customers.services.ingestion import record_orders
-from wagtail_customers.services.statistics import (
-    EMPTY,
-    _rebuild_in_one_read,
-    compute_statistics,
-    read_corrections,
-    rebuild_range,
-    rebuild_statistics,
-    write_corrections,
-)
+from wagtail_customers.services.statistics import EMPTY, compute_statistics, rebuild_range, rebuild_statistics
 
 pytestmark = pytest.mark.django_db
 
-FORMS = [pytest.param(True, id="update-from"), pytest.param(False, id="row-values")]
-WAYS = [pytest.param("one-read", id="one-read"), pytest.param("range", id="range")]
+FORMS = [pytest.param(True, id="update-from"), pytest.param(False, id="temp-table")]
 
 
 def _form(update_from):
     if not update_from and connection.vendor != "sqlite":
-        pytest.skip("the row-value form is SQLite's")
+        pytest.skip("the temporary-table form is SQLite's")
     return update_from
-
-
-def _rebuild(way, update_from):
-    """Every customer rebuilt the one-process way (its write, without the summary) or as one range."""
-    if way == "one-read":
-        return _rebuild_in_one_read(connection, None, update_from=update_from)
-    return rebuild_range(0, 10**9, update_from=update_from)
 
 
 def _orders():
@@ -73,12 +56,11 @@ def recorded(account):
     return account
 
 
-@pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("update_from", FORMS)
-def test_rebuild_puts_back_every_figure_and_writes_only_changed_rows(recorded, update_from, way):
+def test_rebuild_puts_back_every_figure_and_writes_only_changed_rows(recorded, update_from):
     update_from = _form(update_from)
     gone = Customer.objects.get(email="gone@example.com")
-    assert _rebuild(way, update_from) == 1  # only the customer whose orders were deleted
+    assert rebuild_range(0, 10**9, update_from=update_from) == 1  # only the customer whose orders were deleted
     assert _figures(Customer.objects.filter(pk=gone.pk))[gone.pk] == tuple(EMPTY.values())
     fresh = _figures()
     assert Customer.objects.filter(unconverted_orders=1).count() == 1
@@ -97,27 +79,26 @@ def test_rebuild_puts_back_every_figure_and_writes_only_changed_rows(recorded, u
         first_order_at=None,
         last_order_at=None,
     )
-    assert _rebuild(way, update_from) == len(fresh)
+    assert rebuild_range(0, 10**9, update_from=update_from) == len(fresh)
     assert _figures() == fresh
-    assert _rebuild(way, update_from) == 0
+    assert rebuild_range(0, 10**9, update_from=update_from) == 0
 
     # One field, one customer: only that row is written.
     some = Customer.objects.filter(orders_count__gt=0).first()
     Customer.objects.filter(pk=some.pk).update(last_order_at=some.last_order_at + timedelta(seconds=1))
-    assert _rebuild(way, update_from) == 1
+    assert rebuild_range(0, 10**9, update_from=update_from) == 1
     assert _figures() == fresh
 
 
-@pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize("update_from", FORMS)
-def test_rebuild_equals_the_figures_the_ingestion_service_keeps(recorded, update_from, way):
+def test_rebuild_equals_the_figures_the_ingestion_service_keeps(recorded, update_from):
     update_from = _form(update_from)
     Order.objects.filter(external_id="7").delete()
     Customer.objects.filter(email="gone@example.com").delete()
     kept = _figures()
     computed = compute_statistics({"gte": 0})
     assert kept == {pk: tuple(computed[pk].values()) for pk in kept}
-    assert _rebuild(way, update_from) == 0
+    assert rebuild_range(0, 10**9, update_from=update_from) == 0
 
 
 def test_rebuild_of_one_account_leaves_the_others(recorded, other_account):
@@ -129,31 +110,19 @@ def test_rebuild_of_one_account_leaves_the_others(recorded, other_account):
     assert rebuild_statistics() == 1
 
 
-def test_rebuild_queries_do_not_grow_with_the_customers(account):
+def _three_ranges():
+    """A range size that splits the customers' ids into three ranges."""
+    bounds = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    return (bounds["high"] - bounds["low"]) // 3 + 1
+
+
+def test_rebuild_ranges_cover_every_customer_and_queries_do_not_grow(account):
     record_orders(account, [order_data(str(i), email=f"{i}@example.com") for i in range(3)])
     with CaptureQueriesContext(connection) as few:
-        assert rebuild_statistics() == 0
+        assert rebuild_statistics(id_range=_three_ranges()) == 0
     record_orders(account, [order_data(str(i), email=f"{i}@example.com") for i in range(3, 30)])
     Customer.objects.update(orders_count=0)
     with CaptureQueriesContext(connection) as many:
-        assert rebuild_statistics() == 30
+        assert rebuild_statistics(id_range=_three_ranges()) == 30
     assert len(many) == len(few)
     assert set(Customer.objects.values_list("orders_count", flat=True)) == {1}
-
-
-@pytest.mark.parametrize("update_from", FORMS)
-def test_a_customer_whose_figures_changed_after_the_read_keeps_them(recorded, update_from):
-    """An order recorded between the read and the write: the ingestion service refreshed that customer from all
-    its orders, so the figures read before are older and are not written; the other corrections are."""
-    update_from = _form(update_from)
-    Customer.objects.update(orders_count=99)
-    later = order_data("8", email="a@example.com", day=20)
-    with transaction.atomic(), connection.cursor() as cursor:
-        read_corrections(cursor)
-        record_orders(recorded, [later])
-        corrected = write_corrections(cursor, update_from=update_from)
-    assert corrected == Customer.objects.count() - 1
-    assert Customer.objects.get(email="a@example.com").orders_count == 4  # three, and the one recorded later
-    assert _rebuild("range", update_from) == 0
-    # The table went with the write: another read creates it again.
-    assert _rebuild_in_one_read(connection, None, update_from=update_from) == 0
