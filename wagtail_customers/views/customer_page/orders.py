@@ -11,12 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, StatusTagColumn, Table, TitleColumn
+from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, TitleColumn
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from ...models import OrderLine, OrderStatus
 from ...money import format_money
 from ...services.contact import contact_url
+from ..listing import cells
+from ..listing.table import BuiltRowsTable, StatusColumn, TextColumn
 from .conversion import conversion_of
 
 #: Sort keys offered in the URL (``?ordering=-total``) and the fields they sort by; anything else is ignored.
@@ -85,6 +87,9 @@ class OrderTitleColumn(ButtonsColumnMixin, TitleColumn):
                 attrs={"aria-label": _("More options for order %(order)s") % {"order": instance.external_id}},
             )
         ]
+
+    def render_cell_html(self, instance, parent_context):
+        return cells.title_cell_html(self.get_cell_context_data(instance, parent_context))
 
 
 class OrderTotalColumn(Column):
@@ -160,12 +165,12 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
                 can_email=can_email,
             )
         ),
-        _sortable(Column("placed_at", label=_("Date"), sort_key="date", accessor=placed_at_display)),
-        _sortable(Column("items_count", label=_("Items"), sort_key="items")),
-        _sortable(Column("units_count", label=_("Units"), sort_key="units")),
+        _sortable(TextColumn("placed_at", label=_("Date"), sort_key="date", accessor=placed_at_display)),
+        _sortable(TextColumn("items_count", label=_("Items"), sort_key="items")),
+        _sortable(TextColumn("units_count", label=_("Units"), sort_key="units")),
         _sortable(OrderTotalColumn("total", label=_("Total"), sort_key="total", account_currency=customer.currency)),
         _sortable(
-            StatusTagColumn(
+            StatusColumn(
                 "status",
                 label=_("Status"),
                 sort_key="status",
@@ -173,10 +178,10 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
                 primary=lambda order: order.status in PRIMARY_STATUSES,
             )
         ),
-        _sortable(Column("channel", label=_("Channel"), sort_key="channel", accessor="get_channel_display")),
-        _sortable(Column("sync_status", label=_("Sync"), sort_key="sync", accessor=sync_display)),
+        _sortable(TextColumn("channel", label=_("Channel"), sort_key="channel", accessor="get_channel_display")),
+        _sortable(TextColumn("sync_status", label=_("Sync"), sort_key="sync", accessor=sync_display)),
         _sortable(
-            Column(
+            TextColumn(
                 "fulfilment_status",
                 label=_("Fulfilment"),
                 sort_key="fulfilment",
@@ -184,5 +189,7 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
             )
         ),
     ]
-    table = Table(columns, orders, ordering=ordering, classname="listing", caption=_("Orders of the customer"))
+    # The rows in one pass, the cells but the total's in Python (views/listing/table.py): most of the page's time
+    # was this table's cell templates (22 of 51 ms at 25 orders).
+    table = BuiltRowsTable(columns, orders, ordering=ordering, classname="listing", caption=_("Orders of the customer"))
     return table, page

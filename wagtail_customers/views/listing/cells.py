@@ -283,6 +283,38 @@ def watch_eye_html(context):
     return ""
 
 
+def title_cell_html(context):
+    """Wagtail's ``title_cell.html``: the title, linked (or a label), and the buttons' ``<ul>`` when there are any
+    (``ButtonsColumnMixin``)."""
+    value = value_html(context["value"])
+    title = html_format('<span id="{}">{}</span>', context["title_id"], value) if context["title_id"] else value
+    if context["link_url"]:
+        title = html_format("<a{}>{}</a>", attrs_html(context["link_attrs"]), title)
+    elif context["label_id"]:
+        title = html_format('<label for="{}">{}</label>', context["label_id"], title)
+    classname = context["column"].classname
+    buttons = context.get("buttons")
+    return html_format(
+        '<td class="{classname}title"><div class="title-wrapper">{title}</div>{actions}</td>',
+        classname=f"{classname} " if classname else "",
+        title=title,
+        actions=html_format('<ul class="actions">{}</ul>', buttons_html(buttons, context)) if buttons else "",
+    )
+
+
+def status_tag_cell_html(context):
+    """Wagtail's ``status_tag_cell.html``: ``{% status value %}``, with ``w-status--primary`` when ``primary``."""
+    value = context["value"]
+    return td_html(
+        context["column"].classname,
+        html_format(
+            '<span class="{}">{}</span>',
+            "w-status w-status--primary" if context["primary"] else "w-status",
+            value_html(value) if value else "",
+        ),
+    )
+
+
 def name_cell_html(context, buttons_html):
     """The name cell (``name_cell.html`` over Wagtail's ``title_cell.html``): eye, linked name, "..." menu.
 
