@@ -283,15 +283,22 @@ def watch_eye_html(context):
     return ""
 
 
-def title_cell_html(context):
-    """Wagtail's ``title_cell.html``: the title, linked (or a label), and the buttons' ``<ul>`` when there are any
-    (``ButtonsColumnMixin``)."""
+def title_html(context):
+    """The title in Wagtail's ``title_cell.html``: the value (in a ``<span>`` given ``title_id``), linked, or a
+    ``<label>`` given ``label_id``."""
     value = value_html(context["value"])
     title = html_format('<span id="{}">{}</span>', context["title_id"], value) if context["title_id"] else value
     if context["link_url"]:
         title = html_format("<a{}>{}</a>", attrs_html(context["link_attrs"]), title)
     elif context["label_id"]:
         title = html_format('<label for="{}">{}</label>', context["label_id"], title)
+    return title
+
+
+def title_cell_html(context):
+    """Wagtail's ``title_cell.html``: the title (``title_html``) and the buttons' ``<ul>`` when there are any
+    (``ButtonsColumnMixin``)."""
+    title = title_html(context)
     classname = context["column"].classname
     buttons = context.get("buttons")
     return html_format(
@@ -320,12 +327,7 @@ def name_cell_html(context, buttons_html):
 
     ``buttons_html`` is the rendered buttons (the row's "..." dropdown), each already in its ``<li>``.
     """
-    value = value_html(context["value"])
-    title = html_format('<span id="{}">{}</span>', context["title_id"], value) if context["title_id"] else value
-    if context["link_url"]:
-        title = html_format("<a{}>{}</a>", attrs_html(context["link_attrs"]), title)
-    elif context["label_id"]:
-        title = html_format('<label for="{}">{}</label>', context["label_id"], title)
+    title = title_html(context)
     classname = context["column"].classname
     return html_format(
         '<td class="{classname}title"><div class="title-wrapper"><span class="wc-name">{eye}{title}</span></div>'
