@@ -108,7 +108,7 @@ def lower_priority(pid, niceness):
     how-to's advice for a worker on their machine: systemd's ``CPUWeight``). With the kernel's autogroups (each
     process started here is in a session of its own, so a group of its own) the scheduler weighs the groups by
     the group's niceness, not the process's: both are set. At L on 2 cores the load got 21.5-23.9 requests/s
-    with the worker at the web servers' weight, 27.6-29.4 at niceness 10 (2026-12-05)."""
+    with the worker at the web servers' weight, 26.4-29.4 at niceness 10 (2026-12-05)."""
     os.setpriority(os.PRIO_PROCESS, pid, niceness)
     autogroup = Path(f"/proc/{pid}/autogroup")
     if autogroup.exists():
