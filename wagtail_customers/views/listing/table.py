@@ -4,8 +4,9 @@ Nothing here queries the database per row: rows come with their seller account a
 entry (``select_related``), and what the user may do per account is worked out once per page.
 Each column builds its cells' HTML in Python (``cells.py``) rather than rendering a template per cell; the
 templates named in ``cell_template_name`` give the same markup (tests/test_listing_cells.py compares them).
-``CustomerTable`` joins them into the body's rows in one pass (tests/test_listing_rows.py compares the body with
-Wagtail's template); the name column (``name_column.py``) builds its cell once per page for each row state.
+``BuiltRowsTable`` (the listing's ``CustomerTable``, the customer page's orders table) joins them into the body's rows
+in one pass (tests/test_listing_rows.py and tests/test_customer_orders_table.py compare the body with Wagtail's
+template); the name column (``name_column.py``) builds its cell once per page for each row state.
 """
 
 from django.utils.formats import number_format
