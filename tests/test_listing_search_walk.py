@@ -49,18 +49,19 @@ def is_walked(sql):
     return "|| '')" in sql.partition(" WHERE ")[2].rpartition("ORDER BY")[0]
 
 
+def assert_search_page(client, query, *, walked, rows):
+    """The listing's page for ``query`` (after ``?q=``): walked or not, with ``rows`` rows."""
+    response, sql = page_sql(client, f"/admin/customers/?q={query}&per_page={PER_PAGE}")
+    assert is_walked(sql) is walked, sql
+    assert len(row_ids(response)) == rows
+
+
 def test_a_term_matching_densely_walks_and_a_rare_one_does_not(admin_client, smiths):
     # 100 of the first 120 rows match: 3 x 100 x 100 x 120 > 10 x 200 x 200.
-    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}")
-    assert is_walked(sql) is WALKS, sql
-    assert len(row_ids(response)) == PER_PAGE
+    assert_search_page(admin_client, "smith", walked=WALKS, rows=PER_PAGE)
     # "smith7" matches 11: 3 x 11 x 11 x 120 < 10 x 200 x 200.
-    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith7&per_page={PER_PAGE}")
-    assert not is_walked(sql), sql
-    assert len(row_ids(response)) == PER_PAGE
-    response, sql = page_sql(admin_client, f"/admin/customers/?q=nobody-here&per_page={PER_PAGE}")
-    assert not is_walked(sql), sql
-    assert row_ids(response) == []
+    assert_search_page(admin_client, "smith7", walked=False, rows=PER_PAGE)
+    assert_search_page(admin_client, "nobody-here", walked=False, rows=0)
 
 
 @pytest.mark.version_neutral
@@ -128,12 +129,8 @@ def test_a_few_matches_all_near_the_top_are_found_by_their_indexes(superuser, sm
 def test_a_deep_page_by_number_weighs_the_pages_before_it(admin_client, smiths):
     # Page 3 by OFFSET reads 30 rows of the order (3 x 100 x 100 x 120 > 30 x 200 x 200: the walk), page 10 reads 100
     # (3 x 100 x 100 x 120 < 100 x 200 x 200: the indexes).
-    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p=3")
-    assert is_walked(sql) is WALKS, sql
-    assert len(row_ids(response)) == PER_PAGE
-    response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p=10")
-    assert not is_walked(sql), sql
-    assert len(row_ids(response)) == PER_PAGE
+    assert_search_page(admin_client, "smith&p=3", walked=WALKS, rows=PER_PAGE)
+    assert_search_page(admin_client, "smith&p=10", walked=False, rows=PER_PAGE)
     _response, sql = page_sql(admin_client, f"/admin/customers/?q=smith&per_page={PER_PAGE}&p=last")
     assert not is_walked(sql), sql
     # Page numbers the paginator cannot read either: the deepest, no walk, and no error.
