@@ -104,6 +104,39 @@ def test_every_column_renders_what_its_template_renders(rows, superuser, account
     assert "wc-hidden-value" in built
 
 
+def test_dates_are_in_the_current_time_zone_as_the_template_gives_them(rows, superuser, account):
+    """The date column reads the page's time zone once (``LastOrderColumn.local_time``); a zone away from UTC by
+    a part of an hour, and one changed between two pages, give what the template gives."""
+    from django.utils import timezone
+
+    request = RequestFactory().get("/admin/customers/")
+    request.user = superuser
+    context = listing_context(request, [account.pk])
+    for zone in ("America/St_Johns", "Asia/Kathmandu"):
+        with timezone.override(zone):
+            built = render_table(table_columns(COLUMNS, context, with_checkboxes=True), rows, request)
+            templated = render_table(by_templates(table_columns(COLUMNS, context, with_checkboxes=True)), rows, request)
+            local = timezone.localtime(rows[0].last_order_at)
+        assert_same_html(built, templated)
+        assert f'datetime="{local.isoformat()}"' in built, zone
+
+
+def test_a_value_is_read_as_wagtails_column_reads_it(rows):
+    """``FieldValueMixin.get_value``: an attribute, a dotted path, a method (called), a mapping, a missing name and
+    a callable accessor give what Wagtail's ``Column.get_value`` gives."""
+    from wagtail.admin.ui.tables import Column
+
+    from wagtail_customers.views.listing.table import TextColumn
+
+    ada = rows[0]
+    accessors = ["name", "account.name", "account.currency", "__str__", "nothing", "account.nothing"]
+    accessors += ["pk", "account.pk", lambda customer: getattr(customer, "city", "?")]
+    for accessor in accessors:
+        for instance in (ada, {"name": "From a mapping", "account": {"name": "Shop"}}):
+            ours = TextColumn("x", accessor=accessor).get_value(instance)
+            assert ours == Column("x", accessor=accessor).get_value(instance), accessor
+
+
 def test_each_cell_is_safe_html(rows, superuser, account):
     """Wagtail's ``{% component %}`` escapes a cell that is not marked safe; every built cell is."""
     request = RequestFactory().get("/admin/customers/")
@@ -117,7 +150,8 @@ def test_each_cell_is_safe_html(rows, superuser, account):
             assert html.startswith("<td") and html.endswith("</td>"), column.name
 
 
-@pytest.mark.parametrize("language", ["en", "de", "fr", "ja"])
+# Arabic and Chinese join two units with "، " and "，", not a comma: Wagtail then keeps both.
+@pytest.mark.parametrize("language", ["en", "de", "fr", "ja", "ar", "zh-hans"])
 def test_the_time_since_text_is_wagtails_for_every_unit(language):
     from datetime import timedelta
 
