@@ -137,6 +137,62 @@ def test_a_value_is_read_as_wagtails_column_reads_it(rows):
             assert ours == Column("x", accessor=accessor).get_value(instance), accessor
 
 
+def test_a_cells_opening_tag_is_kept_by_its_exact_text():
+    """``td_html`` keeps the opening tag for a plain ``str`` class name only: a safe string with the same text, a
+    number equal to True, or a list write their own, as ``html_format`` writes them."""
+    from django.utils.safestring import mark_safe
+
+    from wagtail_customers.views.listing.cells import html_format, td_html
+
+    for first, second in (("x&amp;y", mark_safe("x&amp;y")), (1, True), ("a", ["a"]), ("", None)):
+        for classname in (first, second):
+            expected = html_format('<td class="{}">{}</td>', classname, "v") if classname else "<td>v</td>"
+            assert td_html(classname, "v") == expected, classname
+
+
+#: What a cell's column reads from the table's context, for a cell rendered alone.
+CELL_CONTEXT = {"row": None, "table": None}
+
+
+def test_blank_text_and_numbers_take_wagtails_context():
+    """A blank value shows the column's ``empty_value_display`` (None too), and a number in an amount's column is
+    unlocalized, as Wagtail's cell context gives them."""
+    from django.test import override_settings
+
+    from wagtail_customers.views.listing.table import MoneyColumn, TextColumn
+
+    class Row:
+        pk, unconverted_orders = 1, 0
+
+    class NumberMoney(MoneyColumn):
+        def get_value(self, instance):
+            return 1234567
+
+    for display in ("–", None, ""):
+        for blank in ("", " ", "\xa0"):
+            column = TextColumn("x", accessor=lambda row, blank=blank: blank)
+            column.empty_value_display = display
+            built = column.render_cell_html(Row(), CELL_CONTEXT)
+            assert parse_html(built) == parse_html(BaseColumn.render_cell_html(column, Row(), CELL_CONTEXT)), built
+    with override_settings(USE_THOUSAND_SEPARATOR=True), translation.override("de"):
+        column = NumberMoney("amount_spent")
+        assert "1234567" in column.render_cell_html(Row(), CELL_CONTEXT)
+        templated = BaseColumn.render_cell_html(column, Row(), CELL_CONTEXT)
+        assert parse_html(column.render_cell_html(Row(), CELL_CONTEXT)) == parse_html(templated)
+
+
+def test_a_lookup_that_raises_type_error_reads_as_wagtails_does():
+    from wagtail.admin.ui.tables import Column
+
+    from wagtail_customers.views.listing.table import TextColumn
+
+    class Odd:
+        def __getattr__(self, name):
+            raise TypeError(name)
+
+    assert TextColumn("dyn").get_value(Odd()) is None is Column("dyn").get_value(Odd())
+
+
 def test_each_cell_is_safe_html(rows, superuser, account):
     """Wagtail's ``{% component %}`` escapes a cell that is not marked safe; every built cell is."""
     request = RequestFactory().get("/admin/customers/")

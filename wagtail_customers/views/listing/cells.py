@@ -86,6 +86,10 @@ TD_OPENINGS = {}
 
 def td_html(classname, inner):
     """``<td class="…">inner</td>`` (no ``class`` without a class name), ``inner`` escaped unless safe."""
+    if classname.__class__ is not str:
+        # Kept by exact text only: a safe string equal to a plain one, or 1 and True, write different tags.
+        opening = html_format('<td class="{}">', classname) if classname else "<td>"
+        return SafeString(opening + escaped(inner) + "</td>")
     opening = TD_OPENINGS.get(classname)
     if opening is None:
         if len(TD_OPENINGS) > 256:
@@ -129,7 +133,10 @@ def _grouping(language):
 
 @receiver(setting_changed, dispatch_uid="wagtail_customers.cells.forget_grouping")
 def _forget_grouping(**kwargs):
+    # The per-language texts too: a changed setting (locale paths, languages) may change a translation.
     _grouping.cache_clear()
+    _time_since_strings.cache_clear()
+    _row_strings.cache_clear()
 
 
 def grouped_number(value):

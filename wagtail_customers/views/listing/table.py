@@ -91,14 +91,13 @@ class FieldValueMixin:
         for name in accessor.split("."):
             if hasattr(type(current), "__getitem__"):
                 return super().get_value(instance)
-            current = getattr(current, name, MISSING)
-            if current is MISSING or callable(current):
+            try:
+                current = getattr(current, name)
+            except (AttributeError, TypeError):  # what Wagtail's lookup turns into None or raises, as it does
+                return super().get_value(instance)
+            if callable(current):
                 return super().get_value(instance)
         return current
-
-
-#: A marker for an attribute ``getattr`` did not find.
-MISSING = object()
 
 
 class TextColumn(FieldValueMixin, Column):
@@ -106,10 +105,10 @@ class TextColumn(FieldValueMixin, Column):
 
     def render_cell_html(self, instance, parent_context):
         value = self.get_value(instance)
-        if value.__class__ is str:
-            # What ``Column.get_cell_context_data`` and ``plain_cell_html`` make of text, without the context:
-            # the text escaped, blank text as an empty cell.
-            return cells.td_html(self.classname, value if value.strip() else self.empty_value_display)
+        if value.__class__ is str and value.strip():
+            # What ``Column.get_cell_context_data`` and ``plain_cell_html`` make of text, without the context: the
+            # text escaped. Blank text and anything else take that way (``empty_value_display``, numbers).
+            return cells.td_html(self.classname, value)
         return cells.plain_cell_html(self.get_cell_context_data(instance, parent_context))
 
 
@@ -182,10 +181,12 @@ class MoneyColumn(FieldValueMixin, Column):
 
     def render_cell_html(self, instance, parent_context):
         text = self.get_value(instance)
-        # What ``Column.get_cell_context_data`` gives ``money_cell_html`` (blank text as ""), without the rest.
-        value = text if text is None or str(text).strip() else self.empty_value_display
+        if text is not None and (text.__class__ is not str or not text.strip()):
+            # Blank text or a number (which Wagtail's context unlocalizes): the context's way.
+            return cells.money_cell_html(self.get_cell_context_data(instance, parent_context))
+        # What ``Column.get_cell_context_data`` gives ``money_cell_html`` for an amount's text, without the rest.
         return cells.money_cell_html(
-            {"value": value, "unconverted_orders": self.unconverted_orders(instance), "column": self}
+            {"value": text, "unconverted_orders": self.unconverted_orders(instance), "column": self}
         )
 
 
