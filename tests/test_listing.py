@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.factories import order_data
 from tests.listing_support import column_labels, customer, many_customers, row_ids, row_names, staff_user
 from wagtail_customers.listing import TABS, customer_listing_queryset, listing_statistics
-from wagtail_customers.models import Customer, ListingPreference, Order, WatchlistEntry
+from wagtail_customers.models import Customer, ListingPreference, Order, SellerAccount, WatchlistEntry
 from wagtail_customers.services.ingestion import record_order
 
 pytestmark = pytest.mark.django_db
@@ -312,6 +312,22 @@ def test_statistics_are_aggregates_over_customers_never_over_orders(admin_client
         admin_client.get("/admin/customers/")
     order_table = Order._meta.db_table
     assert not [q["sql"] for q in queries if f'"{order_table}"' in q["sql"]]
+
+
+def test_the_seller_accounts_are_read_once_for_a_user_who_sees_them_all(admin_client, account, other_account):
+    """A superuser's page reads the enabled accounts for the selector and takes what each row may do from them
+    (``account_ids_by_action`` given their ids), not from a second read of the same accounts."""
+    customer(account, "A1", name="Ada")
+    customer(other_account, "B1", name="Bea")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get("/admin/customers/")
+    accounts_table = SellerAccount._meta.db_table
+    # Reads of the accounts themselves (a join or a subquery of them elsewhere is not one).
+    reads = [q["sql"] for q in queries if q["sql"].split(" FROM ", 1)[-1].startswith(f'"{accounts_table}"')]
+    assert len(reads) == 1, "\n".join(r[:300] for r in reads)
+    # Every row still has its menu's delete item and its watchlist form, which those ids decide.
+    html = response.content.decode()
+    assert html.count('class="wc-watch"') == 2 and html.count("/delete/") >= 2
 
 
 def test_the_paginator_does_not_count_again(admin_client, account):

@@ -31,7 +31,7 @@ from ...conf import get_setting
 from ...db_router import reading_from_replica
 from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, LifetimeValueFit, ListingPreference
-from ...permissions import Action, account_ids_by_action, accounts_for, can
+from ...permissions import Action, account_ids_by_action, accounts_for, can, has_module_permission
 from ...services.personal_data import mask_customers, mask_order
 from ...services.saved_views import VIEW_PARAM, opened_view_columns
 from ..sharing.header import sharing_header_actions
@@ -331,7 +331,11 @@ class CustomerIndexView(IndexView):
     def account_ids_by_action(self):
         """The accounts the user may act on for each action the rows need, in one or two queries."""
         actions = (Action.MANAGE_WATCHLIST, Action.DELETE, Action.ERASE, Action.SEE_PERSONAL_DATA)
-        return account_ids_by_action(self.request.user, actions)
+        user = self.request.user
+        # A user who may view every account has them all read already (``viewable_accounts``): no second query.
+        everywhere = has_module_permission(user, Action.VIEW)
+        enabled_ids = [account.pk for account in self.viewable_accounts] if everywhere else None
+        return account_ids_by_action(user, actions, enabled_ids=enabled_ids)
 
     @cached_property
     def manage_account_ids(self):
