@@ -193,6 +193,34 @@ def test_a_lookup_that_raises_type_error_reads_as_wagtails_does():
     assert TextColumn("dyn").get_value(Odd()) is None is Column("dyn").get_value(Odd())
 
 
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_header_renders_what_wagtails_template_renders(rows, superuser, account, language):
+    """Each column's header (``headers.column_header_html``) against Wagtail's ``column_header.html``: sorted by
+    it either way or by another column, a column that does not sort, the page number dropped from the links and
+    the other parameters kept (escaped), a label and a base URL that need escaping."""
+    from django.utils.safestring import SafeString
+
+    from wagtail_customers.views.listing.table import CustomerTable
+
+    request = RequestFactory().get("/admin/customers/", {"q": "a&b", "p": "3", "per_page": "10", "ordering": "x"})
+    request.user = superuser
+    context = listing_context(request, [account.pk])
+    columns = table_columns(COLUMNS, {**context, "sorts_personal": False}, with_checkboxes=True)
+    columns[3].label = '<i>"Odd" & label</i>'
+    sort_keys = [column.sort_key for column in columns if column.sort_key]
+    assert len(sort_keys) >= 10 and len(sort_keys) < len(columns)  # personal columns do not sort here
+    with translation.override(language):
+        for ordering in (None, sort_keys[0], f"-{sort_keys[0]}", sort_keys[-1], f"-{sort_keys[-1]}"):
+            for base_url in ("/admin/customers/", "/admin/x?<y>", None):
+                table = CustomerTable(columns, rows, ordering=ordering, base_url=base_url)
+                header_context = {"table": table, "request": request}
+                for column in columns:
+                    built = column.render_header_html(header_context)
+                    templated = BaseColumn.render_header_html(column, header_context)
+                    assert isinstance(built, SafeString)
+                    assert parse_html(built) == parse_html(templated), f"built:\n{built}\n\ntemplated:\n{templated}"
+
+
 def test_each_cell_is_safe_html(rows, superuser, account):
     """Wagtail's ``{% component %}`` escapes a cell that is not marked safe; every built cell is."""
     request = RequestFactory().get("/admin/customers/")

@@ -23,6 +23,7 @@ from wagtail.admin.ui.tables import ButtonsColumnMixin, TitleColumn
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
 from . import cells
+from .headers import BuiltHeaderMixin
 
 #: A customer id no real row has, standing for the id in a URL reversed once per page (``RowUrl``) and in a
 #: name cell built once per page.
@@ -69,7 +70,7 @@ class StandInCustomer:
         return self.name
 
 
-class CustomerNameColumn(ButtonsColumnMixin, TitleColumn):
+class CustomerNameColumn(BuiltHeaderMixin, ButtonsColumnMixin, TitleColumn):
     """The customer's name linking to the customer page, with the watchlist eye on its left and a
     "..." menu (view, erase personal data, delete) on its right."""
 

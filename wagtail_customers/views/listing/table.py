@@ -30,6 +30,7 @@ from ...money import format_money
 from ...services.personal_data import PERSONAL_SORTS, is_hidden
 from ...stack_room import call_with_stack_room
 from . import cells
+from .headers import BuiltHeaderMixin
 from .name_column import CustomerNameColumn
 
 NUMBER_COLUMNS = {"orders_count", "units", "promo_codes_used", "negative_feedbacks", "returned_units"}
@@ -100,7 +101,7 @@ class FieldValueMixin:
         return current
 
 
-class TextColumn(FieldValueMixin, Column):
+class TextColumn(BuiltHeaderMixin, FieldValueMixin, Column):
     """A value as text (Wagtail's ``cell.html``)."""
 
     def render_cell_html(self, instance, parent_context):
@@ -112,7 +113,7 @@ class TextColumn(FieldValueMixin, Column):
         return cells.plain_cell_html(self.get_cell_context_data(instance, parent_context))
 
 
-class LastOrderColumn(FieldValueMixin, DateColumn):
+class LastOrderColumn(BuiltHeaderMixin, FieldValueMixin, DateColumn):
     """A date as "3 days ago" with the full date as a tooltip (Wagtail's ``date_cell.html``)."""
 
     def render_cell_html(self, instance, parent_context):
@@ -129,7 +130,7 @@ class LastOrderColumn(FieldValueMixin, DateColumn):
         return cells.local_time_in(get_current_timezone() if settings.USE_TZ else None)
 
 
-class StatusColumn(StatusTagColumn):
+class StatusColumn(BuiltHeaderMixin, StatusTagColumn):
     """A status as Wagtail's tag (``status_tag_cell.html``), filled when ``primary`` says so."""
 
     def render_cell_html(self, instance, parent_context):
@@ -158,7 +159,7 @@ class NumberColumn(TextColumn):
         return cells.number_cell_html(self.classname, self.get_value(instance))
 
 
-class MoneyColumn(FieldValueMixin, Column):
+class MoneyColumn(BuiltHeaderMixin, FieldValueMixin, Column):
     """An amount in the customer's seller-account currency, in the user's language (``1.234,50 €``), marked
     incomplete while some of the customer's orders have no exchange rate into that currency (never a silent
     0 for them)."""
@@ -208,7 +209,7 @@ class InsightTextColumn(TextColumn):
         return self.text_of(instance)
 
 
-class RfmGroupColumn(Column):
+class RfmGroupColumn(BuiltHeaderMixin, Column):
     """The RFM group as a status tag (Wagtail's ``w-status``), empty until the customer is scored."""
 
     def render_cell_html(self, instance, parent_context):
