@@ -1,10 +1,13 @@
-"""The customer page's orders table, its rows built in one pass and most cells in Python
+"""The customer page's orders table, its rows built in one pass and its cells in Python
 (views/customer_page/orders.py on views/listing/table.py's ``BuiltRowsTable``), is what Wagtail renders from the same
 columns with each cell through its template (``BaseColumn.render_cell_html``, as tests/test_listing_cells.py does):
 Django's HTML comparison cell by cell and whole. Every status (filled or not), an empty status and an empty order id,
-an order id that needs escaping, the e-mail button to the admin's form or to the channel's contact page (a new tab),
-two languages, two sorts; on Wagtail 8 and, at the floors, 7.0.
+an order id that needs escaping, totals converted into the account's currency (by the channel, by the rate table, no
+rate known), the e-mail button to the admin's form or to the channel's contact page (a new tab), two languages, two
+sorts; on Wagtail 8 and, at the floors, 7.0.
 """
+
+from decimal import Decimal
 
 import pytest
 from django.test import RequestFactory
@@ -14,7 +17,7 @@ from wagtail.admin.ui.tables import Table
 
 from tests.factories import order_data
 from tests.test_listing_cells import assert_same_html, by_templates
-from wagtail_customers.models import Order, OrderStatus
+from wagtail_customers.models import Order, OrderStatus, RateSource
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.views.customer_page.orders import orders_table
 from wagtail_customers.views.listing.table import BuiltRowsTable
@@ -35,6 +38,16 @@ def customer(account):
     Order.objects.filter(external_id__startswith='<b>"0"').update(fulfilment_status="")
     Order.objects.filter(external_id__startswith='<b>"1"').update(status="")
     Order.objects.filter(external_id__startswith='<b>"2"').update(external_id="")
+    # Orders in another currency than the account's (USD): converted by the channel, by the rate table, or with no
+    # rate known (the total cell's converted amount, ``_converted_amount.html``).
+    for index, source, total in (
+        (3, RateSource.CHANNEL, "12.34"),
+        (4, RateSource.TABLE, "1234.5"),
+        (5, RateSource.UNKNOWN, None),
+    ):
+        Order.objects.filter(external_id__startswith=f'<b>"{index}"').update(
+            currency="EUR", rate_source=source, exchange_rate=Decimal("1.0850000000"), account_total=total
+        )
     return Order.objects.first().customer
 
 
@@ -67,6 +80,9 @@ def test_the_orders_table_is_what_the_templates_render(customer, superuser, lang
     assert built_html.count("<tr") == len(OrderStatus) + 1  # the header's and one per order
     assert "&lt;b&gt;&quot;0&quot;&lt;/b&gt; &amp; co" in built_html and '<b>"0"' not in built_html
     assert 'class="w-status w-status--primary"' in built_html and 'class="w-status"' in built_html
+    # The three converted totals: two amounts with where they come from, one without a rate.
+    assert built_html.count('class="wc-converted"') == 3 and built_html.count("wc-converted__source") == 2
+    assert built_html.count('class="wc-not-known"') == 1
     assert (reverse("wagtail_customers_customer:email", args=[customer.pk]) in built_html) == can_email
 
 
