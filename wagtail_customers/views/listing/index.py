@@ -31,6 +31,7 @@ from ...conf import get_setting
 from ...db_router import reading_from_replica
 from ...listing import TABS, CustomerListing, filtered_count_limit
 from ...models import Customer, LifetimeValueFit, ListingPreference
+from ...parallel_plans import without_parallel_workers
 from ...permissions import Action, account_ids_by_action, accounts_for, can, has_module_permission
 from ...services.personal_data import mask_customers, mask_order
 from ...services.saved_views import VIEW_PARAM, opened_view_columns
@@ -214,15 +215,17 @@ class CustomerIndexView(IndexView):
         )
 
     def paginate_queryset(self, queryset, page_size):
-        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
-        rows = self.rows_by_position(queryset, page, page_size)
-        # A list either way: the footer's links read the first and the last row.
-        page.object_list = rows if rows is not None else list(page.object_list)
-        if not paginator.count_is_exact:
-            if not page.object_list and page.number > 1:
+        # The page's rows: a few hundred at most, which PostgreSQL's parallel workers only slow (parallel_plans.py).
+        with without_parallel_workers(queryset.db):
+            paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+            rows = self.rows_by_position(queryset, page, page_size)
+            # A list either way: the footer's links read the first and the last row.
+            page.object_list = rows if rows is not None else list(page.object_list)
+            if not paginator.count_is_exact and not page.object_list and page.number > 1:
                 # A page number past the end, whose place the bounded count cannot tell: the first page.
                 page = paginator.page(1)
                 page.object_list = list(page.object_list)
+        if not paginator.count_is_exact:
             # One row more was read (or the page sought backwards came from a next one).
             page.has_more = len(page.object_list) > page_size or getattr(page, "came_back", False)
             page.object_list = page.object_list[:page_size]

@@ -1,0 +1,46 @@
+"""A listing page's rows are read with PostgreSQL's parallel workers turned off for that read only
+(wagtail_customers/parallel_plans.py); other databases run the same queries as before."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.listing_support import many_customers
+from wagtail_customers.models import Customer
+from wagtail_customers.parallel_plans import without_parallel_workers
+
+pytestmark = pytest.mark.django_db
+
+ROWS_TABLE = f'FROM "{Customer._meta.db_table}"'
+
+
+def workers_setting():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's setting")
+@pytest.mark.django_db(transaction=True)
+def test_the_workers_are_off_within_the_block_only():
+    # Outside a transaction, as a request in autocommit reads: the setting ends with the block's transaction.
+    before = workers_setting()
+    with without_parallel_workers(connection.alias):
+        assert workers_setting() == "0"
+    assert workers_setting() == before
+
+
+@pytest.mark.parametrize("query", ["", "p=2", "per_page=10&ordering=-amount_spent"])
+def test_a_page_reads_its_rows_with_the_workers_off(admin_client, account, query):
+    many_customers(account, 12)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(f"/admin/customers/?per_page=10&{query}")
+    assert response.status_code == 200
+    sqls = [q["sql"] for q in queries]
+    settings = [i for i, sql in enumerate(sqls) if "max_parallel_workers_per_gather" in sql]
+    rows = [i for i, sql in enumerate(sqls) if sql.startswith("SELECT") and ROWS_TABLE in sql and " LIMIT " in sql]
+    assert rows
+    if connection.vendor == "postgresql":
+        assert len(settings) == 1 and settings[0] < rows[-1], sqls
+    else:
+        assert not settings
