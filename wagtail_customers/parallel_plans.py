@@ -2,10 +2,14 @@
 
 Where its estimates say a long walk of the sort index lies ahead, PostgreSQL plans a page's read in parallel: the
 Watchlist at 1,000,000 customers with 10,000 watched walks about 21,000 customers for a page of 100, and the plan
-starts two workers for it. The walk ends with the page, but the workers take 12-17 ms to start: the read took 22 ms
-in parallel and 10 ms without (at XL, medians of 7). A page's read stops after a few hundred rows, or at most some
-tens of thousands of index entries, where workers do not pay for their start, so it runs in a transaction that
-turns them off for itself (``SET LOCAL``). Other databases: nothing changes.
+starts two workers for it. The walk ends with the page, but the workers took 12-17 ms to start: the read took 22 ms
+in parallel and 10 ms without (at XL, medians of 7), and the page 79.6 ms against 58.5 ms (median, in the
+benchmark). So the page's read runs in a transaction that turns the workers off for itself (``SET LOCAL``).
+
+A trade-off, not a rule: a read that walks far (a page asked for by its number, read with OFFSET up to half the
+rows; a sparse search that finds few matches) may have been quicker in parallel. In the benchmark at XL one case
+was: the Watchlist's deepest page by Next at 100 rows, 48.6 -> 55.9 ms median; every other case was the same or
+quicker (benchmarks/notes.md). Other databases: nothing changes, not even a transaction.
 """
 
 from contextlib import contextmanager

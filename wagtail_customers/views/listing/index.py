@@ -215,7 +215,10 @@ class CustomerIndexView(IndexView):
         )
 
     def paginate_queryset(self, queryset, page_size):
-        # The page's rows: a few hundred at most, which PostgreSQL's parallel workers only slow (parallel_plans.py).
+        # The total and the statistics band first, outside the block below: their counts and the summary's
+        # compaction (a write) stay out of the page's transaction and keep their parallel plans.
+        self.total  # noqa: B018 - read for its side effect (a cached property)
+        # The page's rows without PostgreSQL's parallel workers, which mostly slow a page's read (parallel_plans.py).
         with without_parallel_workers(queryset.db):
             paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
             rows = self.rows_by_position(queryset, page, page_size)
