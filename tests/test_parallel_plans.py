@@ -20,10 +20,15 @@ def workers_setting():
         return cursor.fetchone()[0]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's setting")
 @pytest.mark.django_db(transaction=True)
 def test_the_workers_are_off_within_the_block_only():
-    # Outside a transaction, as a request in autocommit reads: the setting ends with the block's transaction.
+    """Outside a transaction, as a request in autocommit reads: on PostgreSQL the setting ends with the block's
+    transaction; on another database the block sends nothing and opens no transaction."""
+    if connection.vendor != "postgresql":
+        with CaptureQueriesContext(connection) as queries, without_parallel_workers(connection.alias):
+            assert not connection.in_atomic_block
+        assert not queries.captured_queries
+        return
     before = workers_setting()
     assert before != "0"  # the server's default, or the test proves nothing
     with without_parallel_workers(connection.alias):

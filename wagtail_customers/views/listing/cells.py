@@ -86,15 +86,15 @@ TD_OPENINGS = {}
 
 def td_html(classname, inner):
     """``<td class="…">inner</td>`` (no ``class`` without a class name), ``inner`` escaped unless safe."""
-    if classname.__class__ is not str:
-        # Kept by exact text only: a safe string equal to a plain one, or 1 and True, write different tags.
-        opening = html_format('<td class="{}">', classname) if classname else "<td>"
-        return SafeString(opening + escaped(inner) + "</td>")
-    opening = TD_OPENINGS.get(classname)
+    # Kept by exact text only: a safe string equal to a plain one, or 1 and True, write different tags.
+    kept = classname.__class__ is str
+    opening = TD_OPENINGS.get(classname) if kept else None
     if opening is None:
-        if len(TD_OPENINGS) > 256:
-            TD_OPENINGS.clear()
-        opening = TD_OPENINGS[classname] = html_format('<td class="{}">', classname) if classname else "<td>"
+        opening = html_format('<td class="{}">', classname) if classname else "<td>"
+        if kept:
+            if len(TD_OPENINGS) > 256:
+                TD_OPENINGS.clear()
+            TD_OPENINGS[classname] = opening
     return SafeString(opening + escaped(inner) + "</td>")
 
 
