@@ -11,7 +11,15 @@ from collections import defaultdict
 from decimal import Decimal
 
 from wagtail_customers.conf import get_setting
-from wagtail_customers.models import Customer, Feedback, Order, OrderLine, OrderStatus, PromoCodeUsage
+from wagtail_customers.models import (
+    Customer,
+    Feedback,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PromoCodeUsage,
+    WatchlistEntry,
+)
 
 ZERO = Decimal("0.00")
 FIELDS = Customer.STATISTICS_FIELDS
@@ -124,7 +132,10 @@ def _kept_totals():
 
 def check_totals():
     naive, kept = _naive_totals(), _kept_totals()
-    names = (*SUMMED, "customers_with_orders")
+    # The watched flag the database keeps (services/watched_flag.py) against the watchlist's own rows.
+    naive["watched"] = WatchlistEntry.objects.values("customer_id").distinct().count()
+    kept["watched"] = Customer.objects.filter(watched=True).count()
+    names = (*SUMMED, "customers_with_orders", "watched")
     return {
         name: {"kept": str(kept[name]), "naive": str(naive[name]), "ok": kept[name] == naive[name]} for name in names
     }

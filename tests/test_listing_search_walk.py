@@ -95,12 +95,21 @@ def test_the_rows_are_those_of_the_plain_read_in_the_same_order(superuser, smith
 def test_a_tab_and_a_filter_keep_their_terms_and_rows(admin_client, superuser, smiths):
     watched = smiths[::10]
     add_to_watchlist(Customer.objects.filter(pk__in=watched), superuser)
-    # The Watchlist's base filter is another table: its search is left to PostgreSQL (no probe, no walk).
+    # A tab's walk passes its own customers at most: the Watchlist's 10 all match, few enough for the indexes
+    # (3 x 10 x 10 x 10 < 10 x 200 x 200) ...
     base = f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}"
     _response, sql = page_sql(admin_client, base)
     assert not is_walked(sql), sql
     forwards, _backwards = page_through(admin_client, base)
     assert sorted(pk for rows in forwards for pk in rows) == watched
+    # ... and with every customer watched, 100 of its first 120 match: the walk, along the watched customers' index.
+    add_to_watchlist(Customer.objects.all(), superuser)
+    _response, sql = page_sql(admin_client, base)
+    assert is_walked(sql) is WALKS, sql
+    assert '"wagtail_customers_customer"."watched"' in sql.partition(" WHERE ")[2]
+    forwards, backwards = page_through(admin_client, base)
+    assert sorted(pk for rows in forwards for pk in rows) == smiths
+    assert backwards == forwards
     # A filter is written unindexed too, and still applies: 40 Smiths with two orders or more.
     repeat = smiths[:40]
     Customer.objects.filter(pk__in=repeat).update(orders_count=2)

@@ -75,6 +75,9 @@ def stored_summary():
 
 def assert_summary_is_fresh():
     assert stored_summary() == fresh_summary()
+    # The customers' watched flag, kept by other triggers (services/watched_flag.py), follows the same writes.
+    watched = set(WatchlistEntry.objects.values_list("customer_id", flat=True))
+    assert set(Customer.objects.filter(watched=True).values_list("pk", flat=True)) == watched
 
 
 @pytest.fixture

@@ -200,6 +200,24 @@ def test_the_filter_matching_fewest_customers_alone_leads_the_read(settings, adm
 
 
 @on_sqlite
+def test_a_filter_is_weighed_by_what_its_index_reads_not_by_the_tab_s_customers(settings, superuser, figures):
+    # 2 orders or more: 22 customers, 13 of them on the Watchlist (17 watched). Among the tab's customers it is
+    # under the probe's 15, yet its index reads all 22: it does not lead, and the Watchlist's order is walked
+    # (its partial index), where 13 of the first rows match.
+    with_probe(settings, 15)
+    params = {"orders_min": "2"}
+    queryset = CustomerListing(superuser, "watchlist", params).queryset
+    assert (queryset.query.index_plan, queryset.query.leading_field) == (WALK_SORT_INDEX, None)
+    assert list(queryset.values_list("pk", flat=True)) == plain_order(superuser, "watchlist", params)
+    assert len(plain_order(superuser, "watchlist", params)) == 13
+    # Matching fewer than the probe across the accounts, it leads as on any tab.
+    with_probe(settings, 23)
+    queryset = CustomerListing(superuser, "watchlist", params).queryset
+    assert (queryset.query.index_plan, queryset.query.leading_field.name) == (USE_FILTER_INDEXES, "orders_count")
+    assert list(queryset.values_list("pk", flat=True)) == plain_order(superuser, "watchlist", params)
+
+
+@on_sqlite
 def test_broad_filters_that_together_select_few_are_found_by_their_indexes(settings, superuser, figures):
     # 6 in Germany and 7 with 4 orders, each at least the probe's 5; one customer has both, so the walk finds
     # fewer than 5 at the top of the order and the filters are counted together.

@@ -33,6 +33,8 @@ class WagtailCustomersConfig(AppConfig):
         # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,
         # and ``flush`` empties the tables in any order; recreate them and rebuild the summary after both.
         post_migrate.connect(_ensure_listing_summary, sender=self)
+        # The watched flag's triggers, for the same reasons, and any flag gone wrong (services/watched_flag.py).
+        post_migrate.connect(_ensure_watched_flag, sender=self)
         # The search index's triggers on SQLite, for the same reasons (services/search_index.py).
         post_migrate.connect(_ensure_search_index, sender=self)
         # SQLite's planner statistics, after a migration that may have added an index (planner_statistics.py).
@@ -55,3 +57,9 @@ def _ensure_listing_summary(sender, using=None, **kwargs):
     from .services.listing_summary import ensure_triggers
 
     ensure_triggers(using)
+
+
+def _ensure_watched_flag(sender, using=None, **kwargs):
+    from .services.watched_flag import ensure_watched_flag
+
+    ensure_watched_flag(using)

@@ -256,7 +256,7 @@ class CustomerFilterSet(WagtailFilterSet):
     has_returns = YesNoFilter(label=_("Has returns"), condition=Q(returned_units__gt=0))
     has_negative_feedback = YesNoFilter(label=_("Has negative feedback"), condition=Q(negative_feedbacks__gt=0))
     used_promo_code = YesNoFilter(label=_("Used a promo code"), condition=Q(promo_codes_used__gt=0))
-    on_watchlist = YesNoFilter(label=_("On the watchlist"), condition=Q(watchlist_entry__isnull=False))
+    on_watchlist = YesNoFilter(label=_("On the watchlist"), condition=Q(watched=True))
     # Buyer insight (docs/concepts/buyer-insight.md).
     rfm_group = django_filters.MultipleChoiceFilter(
         label=_("RFM group"),

@@ -68,8 +68,6 @@ class Tab:
     empty_message: str = ""
     #: The ``ListingSummary`` segment holding the figures of ``base_filter``'s customers.
     summary_segment: str = SummarySegment.ALL
-    #: Is ``base_filter`` a table of its own (the watchlist) a page may be read from (``page_queryset``)?
-    base_filter_is_a_table: bool = False
 
 
 TABS = [
@@ -107,10 +105,10 @@ TABS = [
         _("Watchlist"),
         "watchlist",
         "-last_order_at",
-        base_filter=Q(watchlist_entry__isnull=False),
+        # The flag the database keeps from the watchlist (services/watched_flag.py), read by its partial index.
+        base_filter=Q(watched=True),
         empty_message=_("The watchlist is empty. Click the eye next to a customer's name to keep an eye on them here."),
         summary_segment=SummarySegment.WATCHED,
-        base_filter_is_a_table=True,
     ),
 ]
 TABS_BY_SLUG = {tab.slug: tab for tab in TABS}
@@ -282,52 +280,25 @@ class CustomerListing:
 
     def page_queryset(self, per_page, *, rows=None):
         """``queryset`` for a page of ``per_page`` rows, on PostgreSQL told the cheaper read where it cannot know it:
-
-        * on a tab whose base filter is a table of its own (the watchlist), with no search or filter, read from that
-          table when its rows are few (``base_filter_leads``; ``sqlite_plans.led_by_base_filter``);
-        * with a search, on another tab, walk the sort index when the matches lie dense enough along it
-          (``sqlite_plans.walked_for_search``; ``rows``: how many rows of the order the page reads, ``per_page``
-          unless the page is read by OFFSET).
+        with a search, walk the sort index when the matches lie dense enough along it
+        (``sqlite_plans.walked_for_search``; ``rows``: how many rows of the order the page reads, ``per_page`` unless
+        the page is read by OFFSET).
         """
         queryset = self.queryset
         sort_path = self.sort_key()[0]
-        if self.search_query:
-            # Not the Watchlist's: counting its matches meant joining the watchlist to every match (33 ms of a
-            # search at 1,000,000 customers), and a walk tests every customer against it.
-            if not self.tab.base_filter_is_a_table and sqlite_plans.can_walk_for_search(queryset, sort_path):
-                queryset = sqlite_plans.walked_for_search(
-                    queryset, self.filtered_queryset, sort_path, rows=rows or per_page, in_view=self.customers_in_view()
-                )
-            return queryset
-        if not self.tab.base_filter_is_a_table or self.narrows_beyond_accounts:
-            return queryset
-        if sqlite_plans.can_lead_by_base_filter(queryset, sort_path) and self.base_filter_leads(per_page):
-            queryset = sqlite_plans.led_by_base_filter(queryset, sort_path)
+        if self.search_query and sqlite_plans.can_walk_for_search(queryset, sort_path):
+            queryset = sqlite_plans.walked_for_search(
+                queryset, self.filtered_queryset, sort_path, rows=rows or per_page, in_view=self.customers_in_view()
+            )
         return queryset
 
     def customers_in_view(self):
-        """How many customers the selected seller accounts have (from the listing summary: a query of a few rows)."""
-        summary = ListingSummary.objects.filter(account_id__in=self.account_ids_in_view, segment=SummarySegment.ALL)
-        return summary.order_by().aggregate(customers=Sum("customers"))["customers"] or 0
-
-    def base_filter_leads(self, per_page):
-        """Is reading the tab's N customers from its base filter's table cheaper than walking the sort index?
-
-        A walk passes about ``per_page`` x C / N of the C customers in view to fill a page; the other read looks up
-        all N by id and sorts them, each look-up costing about what three walked rows do (on PostgreSQL at
-        200,000 customers: 7 against 2.5 us). So it leads when 3 x N x N <= ``per_page`` x C. N and C come from
-        the listing summary (one query of a few rows). At 2,000 watched among 200,000: a page of 100 is read from
-        the watchlist (14 ms, where the walk took 25, or 35 in parallel), a page of 25 by the walk (6 ms).
-        """
-        segments = (SummarySegment.ALL, self.tab.summary_segment)
-        sums = dict(
-            ListingSummary.objects.filter(account_id__in=self.account_ids_in_view, segment__in=segments)
-            .order_by()
-            .values_list("segment")
-            .annotate(Sum("customers"))
+        """How many customers of the selected seller accounts the tab holds, the most a walk of its order can pass
+        (from the listing summary: a query of a few rows)."""
+        summary = ListingSummary.objects.filter(
+            account_id__in=self.account_ids_in_view, segment=self.tab.summary_segment
         )
-        in_tab, in_view = sums.get(self.tab.summary_segment) or 0, sums.get(SummarySegment.ALL) or 0
-        return 3 * in_tab * in_tab <= per_page * in_view
+        return summary.order_by().aggregate(customers=Sum("customers"))["customers"] or 0
 
     @cached_property
     def narrows_beyond_accounts(self):
@@ -436,7 +407,7 @@ def listing_statistics(queryset):
         returned_units=Coalesce(Sum("returned_units"), 0),
         promo_customers=Count("pk", filter=Q(promo_codes_used__gt=0)),
         negative_feedbacks=Coalesce(Sum("negative_feedbacks"), 0),
-        watched=Count("pk", filter=Q(watchlist_entry__isnull=False)),
+        watched=Count("pk", filter=Q(watched=True)),
         **per_currency,
     )
     by_currency = {

@@ -23,13 +23,11 @@ database from the index it must not take: SQLite documents the no-op unary ``+``
 The rewrite happens when the query is compiled (``IndexPlanQuery``), so the keyset terms and the reversed
 order the page view adds later are covered too. The rows and their order are the same either way.
 
-Three plans apply to PostgreSQL as well. A tab whose base filter is a table of its own (the Watchlist) is read from
-that table's rows (``led_by_base_filter``, PostgreSQL only): PostgreSQL walked the sort index there, testing each
-customer against the watchlist, and for a page of 100 planned that walk in parallel: at 200,000 customers with
-2,000 watched, the two workers took 13 ms to start for a walk of 4 ms each. Its ``ORDER BY`` is then written with a
-no-op no index serves (``+ 0``, ``|| ''``, ``+ interval '0 seconds'``), and the watchlist's rows lead the read. A
-count along one index (``read_along``) has its other terms written with the same no-ops. And a search whose matches
-lie dense along the page's order, which PostgreSQL cannot estimate, is walked along it (``walked_for_search``).
+Two plans apply to PostgreSQL as well. A count along one index (``read_along``) has its other terms written with
+no-ops no index serves (``+ 0``, ``|| ''``, ``+ interval '0 seconds'``). And a search whose matches lie dense along
+the page's order, which PostgreSQL cannot estimate, is walked along it (``walked_for_search``). (The Watchlist tab
+was read from the watchlist's rows here until the customers carried a watched flag with a partial index of their
+own, services/watched_flag.py.)
 """
 
 import copy
@@ -220,28 +218,29 @@ class IndexPlanQuery(Query):
                 yield item
 
 
-def _walk_term(node, sort_field):
-    """Is ``node`` (a WHERE child) about the customer's account, id or sort key alone, which a walk keeps (or a
-    partial index's condition, which bounds the index walked)?"""
+def _walk_term(node, sort_field, partial=True):
+    """Is ``node`` (a WHERE child) about the customer's account, id or sort key alone, which a walk keeps (or, unless
+    ``partial`` is False, a partial index's condition, which bounds the index walked)?"""
     if isinstance(node, WhereNode):
-        return bool(node.children) and all(_walk_term(child, sort_field) for child in node.children)
+        return bool(node.children) and all(_walk_term(child, sort_field, partial) for child in node.children)
     return (
         isinstance(node, Lookup)
         and isinstance(node.lhs, Col)
         and node.lhs.alias == Customer._meta.db_table
-        and (_always_indexed(node.lhs.target, sort_field) or node.lhs.target in partial_index_fields())
+        and (_always_indexed(node.lhs.target, sort_field) or (partial and node.lhs.target in partial_index_fields()))
     )
 
 
-def _visited_by_walk(filtered, sort_field):
+def _visited_by_walk(filtered, sort_field, partial=True):
     """The customers a walk of the sort index passes: ``filtered`` with only its conditions on the account, the
-    id and the sort key (the scope, the accounts, a channel), or None when its conditions are not a plain AND."""
+    id and the sort key (the scope, the accounts, a channel) and, unless ``partial`` is False, a partial index's
+    condition (the tab's own customers); None when its conditions are not a plain AND."""
     where = filtered.query.where
     if where.connector != AND or where.negated:
         return None
     visited = Customer._base_manager.using(filtered.db).all()
     for child in where.children:
-        if _walk_term(child, sort_field):
+        if _walk_term(child, sort_field, partial):
             visited.query.where.add(child, AND)
     return visited
 
@@ -274,7 +273,12 @@ def _terms_by_field(filtered, sort_field):
 
 def _fewest_alone(visited, terms, probe_rows):
     """The field among ``terms`` whose terms alone (in the scope ``visited``) match the fewest customers, if fewer
-    than ``probe_rows``: each counted up to that along its own index, so no count reads more than that many."""
+    than ``probe_rows``: each counted up to that along its own index, so no count reads more than that many.
+
+    ``visited`` without a partial index's condition (``_visited_by_walk(..., partial=False)``): a filter's index reads
+    the matches of every customer in the accounts, not only the tab's (2 orders or more on the Watchlist, 354 of its
+    587 customers in an account but 16,000 of the account's: its index led, and a page took 19 ms where a walk of
+    the Watchlist's own index takes 1)."""
     counts = {}
     for field, children in terms.items():
         alone = visited.order_by()  # unordered, or the customer's default order would lead the read
@@ -314,7 +318,7 @@ def planned(queryset, filtered, sort_path):
     visited = _visited_by_walk(filtered, sort_field)
     terms = _terms_by_field(filtered, sort_field) if visited is not None else {}
     if terms:
-        leading_field = _fewest_alone(visited, terms, probe_rows)
+        leading_field = _fewest_alone(_visited_by_walk(filtered, sort_field, partial=False), terms, probe_rows)
         if leading_field is not None:
             return _told(queryset, USE_FILTER_INDEXES, sort_path, sort_field, leading_field)
     elif _few_match(filtered, probe_rows):
@@ -331,24 +335,6 @@ def planned(queryset, filtered, sort_path):
     if terms and _few_match(filtered, probe_rows):
         return _told(queryset, USE_FILTER_INDEXES, sort_path, sort_field)
     return queryset
-
-
-def can_lead_by_base_filter(queryset, sort_path):
-    """Can ``led_by_base_filter`` apply: on PostgreSQL, sorted by an indexed column of the customer? Not on SQLite,
-    which already starts from an analysed watchlist (2.6 ms either way at 200,000 customers) and, with a watchlist
-    too small to be analysed (``planner_statistics``), would take it for a large table and start from the customers."""
-    sort_field = None if "__" in sort_path else Customer._meta.get_field(sort_path)
-    return sort_field in indexed_fields() and connections[queryset.db].vendor == "postgresql"
-
-
-def led_by_base_filter(queryset, sort_path):
-    """``queryset`` (a tab's page, ordered by ``sort_path``) read from its base filter's table (the watchlist), where
-    ``can_lead_by_base_filter``: no index serves its order, so the database finds the rows from that table and sorts
-    them. For the caller to use when that table's rows are few against the walk (``CustomerListing.page_queryset``).
-    """
-    if not can_lead_by_base_filter(queryset, sort_path):
-        return queryset
-    return _told(queryset, USE_FILTER_INDEXES, sort_path, Customer._meta.get_field(sort_path))
 
 
 @cache

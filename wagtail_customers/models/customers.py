@@ -113,6 +113,10 @@ class Customer(models.Model):
         verbose_name=_("return rate (%)"),
     )
 
+    #: Whether the customer is on the watchlist (has a ``WatchlistEntry``). The database keeps it, whatever writes
+    #: the entries (services/watched_flag.py), so the Watchlist tab reads a partial index of its own customers.
+    watched = models.BooleanField(_("on the watchlist"), default=False, editable=False)
+
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     #: When the customer's personal data was erased (services/erasure.py); ``None`` for a customer never erased.
     #: An erased customer keeps its orders and statistics under a pseudonym, and imports never write its details.
@@ -178,6 +182,8 @@ class Customer(models.Model):
             models.Index(
                 fields=["-discount_total", "id"], condition=models.Q(promo_codes_used__gt=0), name="wc_cust_promo"
             ),
+            # The Watchlist tab's own customers in its order: a page reads its rows, not every customer's.
+            models.Index(fields=["-last_order_at", "id"], condition=models.Q(watched=True), name="wc_cust_watched"),
             models.Index(fields=["email"], name="wc_cust_email"),
             models.Index(fields=["name"], name="wc_cust_name"),
             # "New customers" of the statistics band, counted live: bounded by the new customers, not all.

@@ -26,6 +26,7 @@ from django.db import connections, router, transaction
 
 from ..models import Customer, ListingSummary, WatchlistEntry
 from ..models.summary import SummarySegment
+from . import watched_flag
 
 #: Which customers each segment holds, on a row ``r`` of the delta's source.
 _MEMBER = {
@@ -284,7 +285,8 @@ def drop_triggers_on_sqlite(apps, schema_editor):
     rename back while a trigger names the dropped table ("error in trigger ...: no such table"). Run it before the
     remake, and ``create_triggers_on_sqlite`` after it (``RunPython`` pairs around the operations, both ways)."""
     if schema_editor.connection.vendor == "sqlite":
-        for statement in drop_triggers_sql("sqlite"):
+        # The watched flag's name the customers too; ``ensure_watched_flag`` makes them again after ``migrate``.
+        for statement in drop_triggers_sql("sqlite") + watched_flag.drop_triggers_sql("sqlite"):
             schema_editor.execute(statement, params=None)
 
 

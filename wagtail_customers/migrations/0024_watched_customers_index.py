@@ -1,0 +1,23 @@
+# The Watchlist tab's partial index of the watched customers. Not atomic: PostgreSQL builds it CONCURRENTLY, which
+# it refuses in a transaction, so the customers stay writable meanwhile.
+
+from django.db import migrations, models
+
+from wagtail_customers.migration_operations import AddIndexConcurrentlyOnPostgreSQL
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("wagtail_customers", "0023_watched_flag"),
+    ]
+
+    operations = [
+        AddIndexConcurrentlyOnPostgreSQL(
+            model_name="customer",
+            index=models.Index(
+                condition=models.Q(("watched", True)), fields=["-last_order_at", "id"], name="wc_cust_watched"
+            ),
+        ),
+    ]
