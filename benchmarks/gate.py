@@ -132,10 +132,16 @@ def _kept_totals():
 
 def check_totals():
     naive, kept = _naive_totals(), _kept_totals()
-    # The watched flag the database keeps (services/watched_flag.py) against the watchlist's own rows.
+    # The watched flag the database keeps (services/watched_flag.py) against the watchlist's own rows: the customers
+    # flagged, and those whose flag and entry disagree (a flag on the wrong customer would keep the count).
     naive["watched"] = WatchlistEntry.objects.values("customer_id").distinct().count()
     kept["watched"] = Customer.objects.filter(watched=True).count()
-    names = (*SUMMED, "customers_with_orders", "watched")
+    naive["watched_mismatches"] = 0
+    kept["watched_mismatches"] = (
+        Customer.objects.filter(watched=True, watchlist_entry__isnull=True).count()
+        + Customer.objects.filter(watched=False, watchlist_entry__isnull=False).count()
+    )
+    names = (*SUMMED, "customers_with_orders", "watched", "watched_mismatches")
     return {
         name: {"kept": str(kept[name]), "naive": str(naive[name]), "ok": kept[name] == naive[name]} for name in names
     }

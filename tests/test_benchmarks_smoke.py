@@ -63,6 +63,13 @@ def test_gate_checks_the_watched_flag_against_the_watchlist(ledger, superuser):
     result = gate.run_gate(sample_size=10)
     assert not result["ok"]
     assert result["totals"]["watched"] == {"kept": "1", "naive": "2", "ok": False}
+    # A flag on the wrong customer keeps the count right: the customers whose flag and entry disagree say so.
+    # Entries for Bob and Ada; flags on Ada and Cy.
+    Customer.objects.filter(email__in=["ada@example.com", "cy@example.com"]).update(watched=True)
+    Customer.objects.filter(email="bob@example.com").update(watched=False)
+    result = gate.run_gate(sample_size=10)
+    assert result["totals"]["watched"]["ok"]
+    assert result["totals"]["watched_mismatches"] == {"kept": "2", "naive": "0", "ok": False}
 
 
 @pytest.mark.parametrize(

@@ -166,3 +166,14 @@ def test_a_search_page_runs_the_same_queries_at_every_size_and_depth(admin_clien
                 admin_client.get(f"/admin/customers/?q={term}&per_page={per_page}&p={page}")
             counts.add(len(queries))
         assert len(counts) == 1, (term, counts)
+
+
+def test_a_walk_is_weighed_against_the_customers_its_order_passes(superuser, smiths):
+    add_to_watchlist(Customer.objects.filter(pk__in=smiths[:7]), superuser)
+    watchlist = CustomerListing(superuser, "watchlist", {})
+    # The Watchlist's last-order index holds its 7 customers only; by name the walk passes all 120.
+    assert watchlist.customers_in_view("last_order_at") == 7
+    assert watchlist.customers_in_view("name") == 120
+    # The Most returned tab has no index of its own customers: its walk may pass every customer.
+    assert CustomerListing(superuser, "most-returned", {}).customers_in_view("returned_units") == 120
+    assert CustomerListing(superuser, "all", {}).customers_in_view() == 120

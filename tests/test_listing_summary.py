@@ -172,6 +172,17 @@ def test_merge_and_undo(shops, superuser):
     assert_summary_is_fresh()
 
 
+def test_merge_and_undo_with_both_customers_watched(shops, superuser):
+    kept, merged = customer_of("ada@example.com"), customer_of("bob@example.com")
+    add_to_watchlist([kept, merged], superuser)
+    merge = merge_customers(kept, merged, superuser)
+    assert list(WatchlistEntry.objects.values_list("customer_id", flat=True)) == [kept.pk]
+    assert_summary_is_fresh()
+    undo_merge(merge, superuser)
+    assert WatchlistEntry.objects.filter(customer_id=merged.pk).exists()
+    assert_summary_is_fresh()
+
+
 def test_erasure(shops, superuser):
     erase_customers(Customer.objects.filter(email__in=["ada@example.com", "eve@example.org"]), superuser)
     assert Customer.objects.filter(erased_at__isnull=False).count() == 2

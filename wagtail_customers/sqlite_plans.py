@@ -108,6 +108,16 @@ def partial_index_fields():
     return frozenset(Customer._meta.get_field(name) for name in names)
 
 
+def partial_index_leads(condition, sort_path):
+    """Does a partial index of the customers whose condition is ``condition`` (a tab's base filter) lead with
+    ``sort_path``: a walk of that order then passes the tab's customers only (the Watchlist's by its last order)."""
+    return any(
+        index.condition == condition and index.fields[0].lstrip("-") == sort_path
+        for index in Customer._meta.indexes
+        if index.condition is not None
+    )
+
+
 def _always_indexed(field, sort_field):
     return field in (Customer._meta.pk, Customer._meta.get_field("account"), sort_field)
 
@@ -177,15 +187,12 @@ class IndexPlanQuery(Query):
         return planned.get_compiler(using, connection, elide_empty)
 
     def _postgresql_compiler(self, using, connection, elide_empty):
-        """The plans PostgreSQL is told too: a page read from its base filter's table (only the order is rewritten;
-        PostgreSQL weighs the filters' indexes against the rest by itself), a count along one index (``read_along``;
-        it combined the new customers' range with the whole Promo codes index, 4.6 ms for 1.4), and a search's page
-        walked along the sort index (``walked_for_search``)."""
+        """The plans PostgreSQL is told too: a count along one index (``read_along``; it combined the new customers'
+        range with the whole Promo codes index, 4.6 ms for 1.4), and a search's page walked along the sort index
+        (``walked_for_search``). ``planned`` tells PostgreSQL nothing else."""
         planned = self.clone()
         planned.__class__ = Query
-        if self.index_plan == USE_FILTER_INDEXES and self.leading_field is None:
-            planned.order_by = tuple(self._unindexed_ordering(planned.order_by))
-        elif self.index_plan == READ_ALONG:
+        if self.index_plan == READ_ALONG:
             _without_index(planned.where, self._not_along)
         elif self.index_plan == WALK_SORT_INDEX:
             # A search's terms too: the trigram indexes are on expressions of the columns (``upper(name)``).

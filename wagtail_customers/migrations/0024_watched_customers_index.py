@@ -1,5 +1,5 @@
-# The Watchlist tab's partial index of the watched customers. Not atomic: PostgreSQL builds it CONCURRENTLY, which
-# it refuses in a transaction, so the customers stay writable meanwhile.
+# The Watchlist tab's partial indexes of the watched customers, in its order and per seller account. Not atomic:
+# PostgreSQL builds them CONCURRENTLY, which it refuses in a transaction, so the customers stay writable meanwhile.
 
 from django.db import migrations, models
 
@@ -18,6 +18,14 @@ class Migration(migrations.Migration):
             model_name="customer",
             index=models.Index(
                 condition=models.Q(("watched", True)), fields=["-last_order_at", "id"], name="wc_cust_watched"
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgreSQL(
+            model_name="customer",
+            index=models.Index(
+                condition=models.Q(("watched", True)),
+                fields=["account", "-last_order_at", "id"],
+                name="wc_cust_acc_watched",
             ),
         ),
     ]

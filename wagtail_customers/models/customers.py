@@ -182,8 +182,13 @@ class Customer(models.Model):
             models.Index(
                 fields=["-discount_total", "id"], condition=models.Q(promo_codes_used__gt=0), name="wc_cust_promo"
             ),
-            # The Watchlist tab's own customers in its order: a page reads its rows, not every customer's.
+            # The Watchlist tab's own customers in its order: a page reads its rows, not every customer's. The
+            # account's copy is how SQLite finds them in any other order (it took the accounts' country index and
+            # tested every customer: 81 ms for a page by name at 200,000 customers, 33 with it).
             models.Index(fields=["-last_order_at", "id"], condition=models.Q(watched=True), name="wc_cust_watched"),
+            models.Index(
+                fields=["account", "-last_order_at", "id"], condition=models.Q(watched=True), name="wc_cust_acc_watched"
+            ),
             models.Index(fields=["email"], name="wc_cust_email"),
             models.Index(fields=["name"], name="wc_cust_name"),
             # "New customers" of the statistics band, counted live: bounded by the new customers, not all.

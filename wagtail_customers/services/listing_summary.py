@@ -285,12 +285,17 @@ def drop_triggers_on_sqlite(apps, schema_editor):
     rename back while a trigger names the dropped table ("error in trigger ...: no such table"). Run it before the
     remake, and ``create_triggers_on_sqlite`` after it (``RunPython`` pairs around the operations, both ways)."""
     if schema_editor.connection.vendor == "sqlite":
-        # The watched flag's name the customers too; ``ensure_watched_flag`` makes them again after ``migrate``.
+        # The watched flag's name the customers too.
         for statement in drop_triggers_sql("sqlite") + watched_flag.drop_triggers_sql("sqlite"):
             schema_editor.execute(statement, params=None)
 
 
 def create_triggers_on_sqlite(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for statement in drop_triggers_sql("sqlite") + create_triggers_sql("sqlite"):
+    connection = schema_editor.connection
+    if connection.vendor == "sqlite":
+        statements = drop_triggers_sql("sqlite") + create_triggers_sql("sqlite")
+        if watched_flag.has_column(connection):
+            # So that no entry written by a later migration in the same ``migrate`` misses its customer's flag.
+            statements += watched_flag.drop_triggers_sql("sqlite") + watched_flag.create_triggers_sql("sqlite")
+        for statement in statements:
             schema_editor.execute(statement, params=None)

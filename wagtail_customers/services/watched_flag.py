@@ -9,12 +9,16 @@ the rules, merges, the snippet's delete views, erasure, raw SQL):
 
 * on the watchlist entries: after an insert, a delete or a change of ``customer_id``, the customers named are
   set to whether an entry exists for them;
-* on the customers: a row inserted as watched, or whose ``watched`` a write changes (a ``save()`` of an instance
-  read before an entry was added or deleted writes back the value it read), gets the value from the entries.
+* on the customers: a row inserted (its entry may come first in the transaction: Django's foreign keys are
+  checked at commit), or whose ``watched`` a write changes (a ``save()`` of an instance read before an entry was
+  added or deleted writes back the value it read), gets the value from the entries.
 
-PostgreSQL runs statement-level triggers with transition tables on the entries and row-level ``BEFORE`` triggers
-on the customers whose ``WHEN`` is tested without calling the function (nothing runs for the statistics
-rebuild's ``UPDATE``, which does not write ``watched``). SQLite has row-level triggers only.
+PostgreSQL runs statement-level triggers with transition tables on the entries, which lock the customers they set
+in id order as the ingestion service does (two writers never wait for each other in turn), and row-level
+``BEFORE`` triggers on the customers; the update's ``WHEN`` is tested without calling the function, so nothing runs
+for the statistics rebuild's ``UPDATE``, which does not write ``watched``. SQLite has row-level triggers only, and
+one writer at a time. Not covered: SQLite's ``INSERT OR REPLACE`` of an entry by id, which fires no delete
+trigger (as for the listing summary's).
 
 Migration 0023 adds the column and these triggers. ``ensure_watched_flag`` runs after every ``migrate`` (SQLite
 drops a table's triggers when Django remakes it) and sets any customer whose flag is wrong.
@@ -55,6 +59,11 @@ def _set_from_entries(customer_ids_sql):
     )
 
 
+def _locked_in_id_order(customer_ids_sql):
+    customers, _ = _tables()
+    return f"PERFORM 1 FROM {customers} WHERE id IN ({customer_ids_sql}) ORDER BY id FOR NO KEY UPDATE"
+
+
 def _postgresql_sql():
     customers, entries = _tables()
     changed = {
@@ -70,7 +79,7 @@ def _postgresql_sql():
         name = _entry_trigger(event)
         statements += [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {_set_from_entries(customer_ids)}; RETURN NULL; END $$",
+            f"BEGIN {_locked_in_id_order(customer_ids)}; {_set_from_entries(customer_ids)}; RETURN NULL; END $$",
             f"CREATE TRIGGER {name} AFTER {event.upper()} ON {entries} {referencing} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
         ]
@@ -79,11 +88,11 @@ def _postgresql_sql():
         f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN NEW.watched := {_has_entry('NEW.id')}; RETURN NEW; END $$"
     )
-    conditions = {"insert": ("INSERT", "NEW.watched"), "update": ("UPDATE OF watched", "NEW.watched <> OLD.watched")}
+    conditions = {"insert": ("INSERT", ""), "update": ("UPDATE OF watched", "WHEN (NEW.watched <> OLD.watched) ")}
     for event, (event_clause, condition) in conditions.items():
         statements.append(
             f"CREATE TRIGGER {_customer_trigger(event)} BEFORE {event_clause} ON {customers} "
-            f"FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION {function}()"
+            f"FOR EACH ROW {condition}EXECUTE FUNCTION {function}()"
         )
     return statements
 
@@ -101,11 +110,11 @@ def _sqlite_sql():
         for event, (event_clause, customer_ids) in changed.items()
     ]
     # SQLite cannot change NEW: the row is set again after the write (no loop: the WHEN is false then).
-    conditions = {"insert": ("INSERT", "NEW.watched"), "update": ("UPDATE OF watched", "NEW.watched <> OLD.watched")}
+    conditions = {"insert": ("INSERT", ""), "update": ("UPDATE OF watched", "NEW.watched <> OLD.watched AND ")}
     for event, (event_clause, condition) in conditions.items():
         statements.append(
             f"CREATE TRIGGER {_customer_trigger(event)} AFTER {event_clause} ON {customers} "
-            f"FOR EACH ROW WHEN {condition} AND NEW.watched <> {_has_entry('NEW.id')} "
+            f"FOR EACH ROW WHEN {condition}NEW.watched <> {_has_entry('NEW.id')} "
             f"BEGIN {_set_from_entries('NEW.id')}; END"
         )
     return statements
@@ -155,7 +164,8 @@ def uninstall(apps, schema_editor):
         schema_editor.execute(statement, params=None)
 
 
-def _has_column(connection):
+def has_column(connection):
+    """Does the customers' table have the flag (migration 0023 applied)?"""
     customers, _ = _tables()
     with connection.cursor() as cursor:
         columns = connection.introspection.get_table_description(cursor, customers)
@@ -167,7 +177,7 @@ def ensure_watched_flag(using=None):
     exists (not after migrating back before 0023)."""
     connection = connections[using] if using else connections[router.db_for_write(Customer)]
     customers, _ = _tables()
-    if customers not in connection.introspection.table_names() or not _has_column(connection):
+    if customers not in connection.introspection.table_names() or not has_column(connection):
         return
     vendor = connection.vendor
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
