@@ -173,7 +173,8 @@ def test_the_watchlist_tab_reads_its_partial_index(account, superuser):
             cursor.execute("ANALYZE")  # as planner_statistics does for a large table
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " / ".join(str(row[-1]) for row in cursor.fetchall())
-    assert "wc_cust_watched" in plan, plan
+    # One of the watched customers' partial indexes (on few rows PostgreSQL may take the per-account one).
+    assert "wc_cust_watched" in plan or "wc_cust_acc_watched" in plan, plan
 
 
 def test_the_watchlist_tab_reads_the_flag_not_the_entries(trio, superuser):

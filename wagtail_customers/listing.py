@@ -287,21 +287,22 @@ class CustomerListing:
         queryset = self.queryset
         sort_path = self.sort_key()[0]
         if self.search_query and sqlite_plans.can_walk_for_search(queryset, sort_path):
+            # Where an index of the tab's own customers serves the order (the Watchlist's by its last order), a walk
+            # passes those at most; else any customer of the selected accounts.
+            tab_only = sqlite_plans.partial_index_leads(self.tab.base_filter, sort_path)
             queryset = sqlite_plans.walked_for_search(
                 queryset,
                 self.filtered_queryset,
                 sort_path,
                 rows=rows or per_page,
-                in_view=self.customers_in_view(sort_path),
+                in_view=self.customers_in_view(self.tab.summary_segment if tab_only else SummarySegment.ALL),
+                walk_is_bounded=tab_only,
             )
         return queryset
 
-    def customers_in_view(self, sort_path=None):
-        """How many customers a walk of the order by ``sort_path`` can pass: the tab's own in the selected seller
-        accounts where an index of theirs alone serves that order (the Watchlist's by its last order), else every
-        customer of those accounts (from the listing summary: a query of a few rows)."""
-        tab_only = sort_path is not None and sqlite_plans.partial_index_leads(self.tab.base_filter, sort_path)
-        segment = self.tab.summary_segment if tab_only else SummarySegment.ALL
+    def customers_in_view(self, segment=SummarySegment.ALL):
+        """How many customers of the selected seller accounts are in the listing summary's ``segment`` (a query of a
+        few rows)."""
         summary = ListingSummary.objects.filter(account_id__in=self.account_ids_in_view, segment=segment)
         return summary.order_by().aggregate(customers=Sum("customers"))["customers"] or 0
 
