@@ -28,7 +28,8 @@ from django.db import connections, router, transaction
 
 from ..models import Customer, WatchlistEntry
 
-#: The trigger names, each also the name of its function on PostgreSQL.
+#: The events the flag's triggers follow. On PostgreSQL each entry trigger runs a function of the same name, and the
+#: customers' two share ``wc_watched_customer_row``.
 _ENTRY_EVENTS = ("insert", "update", "delete")
 _CUSTOMER_EVENTS = ("insert", "update")
 
