@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.listing_support import many_customers, page_through, row_ids
+from wagtail_customers import sqlite_plans
 from wagtail_customers.columns import COLUMNS
 from wagtail_customers.listing import CustomerListing
 from wagtail_customers.models import Customer
@@ -169,16 +170,39 @@ def test_a_search_page_runs_the_same_queries_at_every_size_and_depth(admin_clien
         assert len(counts) == 1, (term, counts)
 
 
-def test_a_walk_is_weighed_against_the_customers_its_order_passes(admin_client, superuser, smiths):
-    add_to_watchlist(Customer.objects.filter(pk__in=smiths[:7]), superuser)
-    listing = CustomerListing(superuser, "watchlist", {})
-    assert (listing.customers_in_view(), listing.customers_in_view(SummarySegment.WATCHED)) == (120, 7)
-    # The Watchlist's last-order index holds its 7 customers only: a walk passes those at most, so the matches are
-    # not counted (the probe of the first 200 and the page only); by name the walk may pass all 120 customers.
-    with CaptureQueriesContext(connection) as by_last_order:
-        admin_client.get(f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}")
-    with CaptureQueriesContext(connection) as by_name:
-        admin_client.get(f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}&ordering=name")
-    counts = [q["sql"] for q in by_last_order if q["sql"].startswith("SELECT COUNT(*) FROM (SELECT")]
-    counted_by_name = [q["sql"] for q in by_name if q["sql"].startswith("SELECT COUNT(*) FROM (SELECT")]
-    assert len(counted_by_name) == len(counts) + WALKS, (counts, counted_by_name)
+def walk_counts(client, url):
+    """The count of all the matches ``walked_for_search`` makes (with its LIMIT), and how many queries the page ran."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    counts = 'SELECT COUNT(*) FROM (SELECT "wagtail_customers_customer"'
+    return [q["sql"] for q in queries if q["sql"].startswith(counts)], len(queries)
+
+
+def test_a_small_tab_s_matches_are_counted_along_its_own_index(
+    admin_client, superuser, account, other_account, smiths, monkeypatch
+):
+    watched = smiths[:40]
+    add_to_watchlist(Customer.objects.filter(pk__in=watched), superuser)
+    add_to_watchlist(many_customers(other_account, 5, prefix="elsewhere"), superuser)
+    # The Watchlist's customers in the accounts chosen, and in every account (its index holds them all).
+    listing = CustomerListing(superuser, "watchlist", {"account": str(account.pk)})
+    assert listing.customers_in_view(SummarySegment.WATCHED) == (40, 45)
+    assert listing.customers_in_view() == (120, 125)
+    url = f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}&account={account.pk}"
+    admin_client.get(url)  # warm caches (permissions, the search index's presence)
+    # The Watchlist's last-order index holds its customers only, and few: the matches are counted along it (the
+    # search's terms unindexed, in the page's order), reading no more customers than it holds ...
+    along, queries_along = walk_counts(admin_client, url)
+    # ... and through the search's indexes where it holds more.
+    monkeypatch.setattr(sqlite_plans, "COUNTED_ALONG_TAB_INDEX_ROWS", 44)
+    through_indexes, queries_through = walk_counts(admin_client, url)
+    assert queries_along == queries_through
+    if WALKS:
+        (along,), (through_indexes,) = along, through_indexes
+        assert is_walked(along) and "ORDER BY" in along, along
+        assert not is_walked(through_indexes) and "ORDER BY" not in through_indexes, through_indexes
+    else:
+        assert along == through_indexes == []  # SQLite plans a search itself: no probe, no count
+    forwards, backwards = page_through(admin_client, url)
+    assert sorted(pk for rows in forwards for pk in rows) == watched
+    assert backwards == forwards

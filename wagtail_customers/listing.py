@@ -288,23 +288,29 @@ class CustomerListing:
         sort_path = self.sort_key()[0]
         if self.search_query and sqlite_plans.can_walk_for_search(queryset, sort_path):
             # Where an index of the tab's own customers serves the order (the Watchlist's by its last order), a walk
-            # passes those at most; else any customer of the selected accounts.
+            # passes those of the selected accounts in the order; else any customer of those accounts.
             tab_only = sqlite_plans.partial_index_leads(self.tab.base_filter, sort_path)
+            in_view, in_index = self.customers_in_view(self.tab.summary_segment if tab_only else SummarySegment.ALL)
             queryset = sqlite_plans.walked_for_search(
                 queryset,
                 self.filtered_queryset,
                 sort_path,
                 rows=rows or per_page,
-                in_view=self.customers_in_view(self.tab.summary_segment if tab_only else SummarySegment.ALL),
-                walk_is_bounded=tab_only,
+                in_view=in_view,
+                tab_index_rows=in_index if tab_only else None,
             )
         return queryset
 
     def customers_in_view(self, segment=SummarySegment.ALL):
-        """How many customers of the selected seller accounts are in the listing summary's ``segment`` (a query of a
-        few rows)."""
-        summary = ListingSummary.objects.filter(account_id__in=self.account_ids_in_view, segment=segment)
-        return summary.order_by().aggregate(customers=Sum("customers"))["customers"] or 0
+        """How many customers of the listing summary's ``segment`` the selected seller accounts have, and every
+        account (an index holds them all): one query of a few rows."""
+        sums = dict(
+            ListingSummary.objects.filter(segment=segment)
+            .order_by()
+            .values_list("account_id")
+            .annotate(Sum("customers"))
+        )
+        return sum(sums.get(pk) or 0 for pk in self.account_ids_in_view), sum(value or 0 for value in sums.values())
 
     @cached_property
     def narrows_beyond_accounts(self):

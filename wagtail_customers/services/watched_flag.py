@@ -14,11 +14,12 @@ the rules, merges, the snippet's delete views, erasure, raw SQL):
   added or deleted writes back the value it read), gets the value from the entries.
 
 PostgreSQL runs statement-level triggers with transition tables on the entries, which lock the customers they set
-in id order as the ingestion service does (two writers never wait for each other in turn), and row-level
-``BEFORE`` triggers on the customers; the update's ``WHEN`` is tested without calling the function, so nothing runs
-for the statistics rebuild's ``UPDATE``, which does not write ``watched``. SQLite has row-level triggers only, and
-one writer at a time. Not covered: SQLite's ``INSERT OR REPLACE`` of an entry by id, which fires no delete
-trigger (as for the listing summary's).
+in id order, as the ingestion service does (within one statement; locks taken earlier in a transaction are its
+caller's), and row-level ``BEFORE`` triggers on the customers; the update's ``WHEN`` is tested without calling the
+function, so nothing runs for the statistics rebuild's ``UPDATE``, which does not write ``watched``. SQLite has
+row-level triggers only, and one writer at a time. Not covered, as for the listing summary: a PostgreSQL
+``TRUNCATE`` of the entries and SQLite's ``INSERT OR REPLACE`` of an entry, which fire no delete trigger; the next
+``migrate`` sets those flags right.
 
 Migration 0023 adds the column and these triggers. ``ensure_watched_flag`` runs after every ``migrate`` (SQLite
 drops a table's triggers when Django remakes it) and sets any customer whose flag is wrong.
