@@ -186,8 +186,8 @@ def test_a_small_tab_s_matches_are_counted_along_its_own_index(
     add_to_watchlist(many_customers(other_account, 5, prefix="elsewhere"), superuser)
     # The Watchlist's customers in the accounts chosen, and in every account (its index holds them all).
     listing = CustomerListing(superuser, "watchlist", {"account": str(account.pk)})
-    assert listing.customers_in_view(SummarySegment.WATCHED) == (40, 45)
-    assert listing.customers_in_view() == (120, 125)
+    assert listing.segment_customers(SummarySegment.WATCHED) == (40, 45)
+    assert listing.segment_customers() == (120, 125)
     url = f"/admin/customers/watchlist/?q=smith&per_page={PER_PAGE}&account={account.pk}"
     admin_client.get(url)  # warm caches (permissions, the search index's presence)
     # The Watchlist's last-order index holds its customers only, and few: the matches are counted along it (the

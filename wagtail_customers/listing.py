@@ -290,7 +290,7 @@ class CustomerListing:
             # Where an index of the tab's own customers serves the order (the Watchlist's by its last order), a walk
             # passes those of the selected accounts in the order; else any customer of those accounts.
             tab_only = sqlite_plans.partial_index_leads(self.tab.base_filter, sort_path)
-            in_view, in_index = self.customers_in_view(self.tab.summary_segment if tab_only else SummarySegment.ALL)
+            in_view, in_index = self.segment_customers(self.tab.summary_segment if tab_only else SummarySegment.ALL)
             queryset = sqlite_plans.walked_for_search(
                 queryset,
                 self.filtered_queryset,
@@ -301,7 +301,7 @@ class CustomerListing:
             )
         return queryset
 
-    def customers_in_view(self, segment=SummarySegment.ALL):
+    def segment_customers(self, segment=SummarySegment.ALL):
         """How many customers of the listing summary's ``segment`` the selected seller accounts have, and every
         account (an index holds them all): one query of a few rows."""
         sums = dict(
