@@ -1,10 +1,11 @@
 """A listing page's rows read without PostgreSQL's parallel workers.
 
-Where its estimates say a long walk of the sort index lies ahead, PostgreSQL plans a page's read in parallel: the
-Watchlist at 1,000,000 customers with 10,000 watched walks about 21,000 customers for a page of 100, and the plan
-starts two workers for it. The walk ends with the page, but the workers took 12-17 ms to start: the read took 22 ms
-in parallel and 10 ms without (at XL, medians of 7), and the page 79.6 ms against 58.5 ms (median, in the
-benchmark). So the page's read runs in a transaction that turns the workers off for itself (``SET LOCAL``).
+Where its estimates say a long walk of the sort index lies ahead, PostgreSQL plans a page's read in parallel. Measured
+on the Watchlist at 1,000,000 customers with 10,000 watched, before it had an index of its own
+(services/watched_flag.py), when a page of 100 walked about 21,000 customers: the walk ended with the page, but the
+two workers took 12-17 ms to start; the read took 22 ms in parallel and 10 ms without (medians of 7), and the page
+79.6 ms against 58.5 ms (median, in the benchmark). A page's read walks far still with a filter or a search the sort
+index cannot serve, so it runs in a transaction that turns the workers off for itself (``SET LOCAL``).
 
 A trade-off, not a rule: a read that walks far (a page asked for by its number, read with OFFSET up to half the
 rows; a sparse search that finds few matches) may have been quicker in parallel. In the benchmark at XL one case
