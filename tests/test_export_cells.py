@@ -80,7 +80,7 @@ def _expected_csv(plain_row, native_row):
 
 
 @library_reference
-@pytest.mark.parametrize("zone", ["UTC", "America/Sao_Paulo"])
+@pytest.mark.parametrize("zone", ["UTC", "America/Sao_Paulo", "Europe/Paris"])
 def test_customer_rows_equal_the_resources_own_export(customers, zone):
     resource = CustomerResource()
     names = list(resource.get_export_order())

@@ -21,8 +21,10 @@ from django.utils import timezone
 from django.utils.encoding import force_str
 from import_export import widgets
 
-from .neutralise import neutralise
+from .neutralise import FORMULA_TRIGGERS, neutralise
 from .writers import csv_cell
+
+_FORMULA_STARTS = frozenset(FORMULA_TRIGGERS)
 
 
 def _renders_like(widget, widget_class):
@@ -40,6 +42,21 @@ def _local_naive(widget):
         if zone is not None:
             value = timezone.localtime(value, zone)
         return value.replace(tzinfo=None)
+
+    return convert
+
+
+def _csv_local_moment(widget):
+    """DateTimeWidget's native value as csv_cell writes it (``YYYY-MM-DD HH:MM:SS``, local time, no zone)."""
+    zone = timezone.get_current_timezone() if settings.USE_TZ else None
+    native = _local_naive(widget)
+
+    def convert(value):
+        if zone is not None and value.__class__ is datetime.datetime and value.tzinfo is not None:
+            # The local time's first 19 characters; the zone's offset after them is left out.
+            return value.astimezone(zone).isoformat(" ", "seconds")[:19]
+        value = native(value)
+        return value.isoformat(sep=" ", timespec="seconds") if value else ""
 
     return convert
 
@@ -64,10 +81,14 @@ def native_converter(widget):
     return lambda value: render(value, force_native_type=True)
 
 
-def _csv_text(value):
+def csv_text(value):
+    """A text column's cell: ``neutralise(force_str(value))``, "" for None; a ``str`` without a call, since
+    this runs for every text cell of every row."""
+    if value.__class__ is str:
+        return "'" + value if value and value[0] in _FORMULA_STARTS else value
     if value is None:
         return ""
-    return neutralise(value if value.__class__ is str else force_str(value))
+    return neutralise(force_str(value))
 
 
 def _csv_number(value):
@@ -80,17 +101,11 @@ def _csv_number(value):
 def csv_converter(widget):
     """``value -> csv_cell(widget.render(value, force_native_type=True))``, chosen once for the widget."""
     if _renders_like(widget, widgets.CharWidget) and widget.coerce_to_string:
-        return _csv_text
+        return csv_text
     if _renders_like(widget, widgets.NumberWidget):
         return _csv_number
     if _renders_like(widget, widgets.DateTimeWidget):
-        native = _local_naive(widget)
-
-        def convert(value):
-            value = native(value)
-            return value.isoformat(sep=" ", timespec="seconds") if value else ""
-
-        return convert
+        return _csv_local_moment(widget)
     native = native_converter(widget)
     return lambda value: csv_cell(native(value))
 

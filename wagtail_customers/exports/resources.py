@@ -34,7 +34,7 @@ from ..models import Customer, Order, OrderStatus, RateSource, RfmGroup
 from ..models.accounts import Channel
 from ..models.customers import customer_label
 from ..models.orders import FulfilmentStatus
-from .cells import compile_row, csv_converter, native_converter
+from .cells import compile_row, csv_converter, csv_text, native_converter
 from .writers import csv_cell
 
 TEXT = widgets.CharWidget()
@@ -110,7 +110,12 @@ class StreamingResourceMixin:
 
 
 def _csv_of(method):
-    return lambda row: csv_cell(method(row))
+    def cell(row):
+        value = method(row)
+        # Text, what a dehydrate method mostly returns, without csv_cell's lookup by type.
+        return csv_text(value) if value.__class__ is str else csv_cell(value)
+
+    return cell
 
 
 def with_currency_fields(names, money_fields, currency_fields):
@@ -194,7 +199,11 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
     def dehydrate_name(self, row):
         """The name; for a customer with neither name nor e-mail, the label the listing shows
         (the buyer id, or "Buyer of order #..."), so that every row says who it is."""
-        name, email = value_of(row, "name"), value_of(row, "email")
+        if row.__class__ is dict:
+            # The export's rows: read directly, once per row of every file.
+            name, email = row.get("name"), row.get("email")
+        else:
+            name, email = value_of(row, "name"), value_of(row, "email")
         if name or email:
             return name or ""
         external_id, identity_key = value_of(row, "external_id"), value_of(row, "identity_key")
