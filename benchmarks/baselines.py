@@ -26,7 +26,8 @@ from wagtail.models import Locale
 
 from wagtail_customers.models import Customer
 
-#: The 12 columns every export case writes (the plugin's column names, ``account`` as its name).
+#: The 12 columns every export case asks for (the plugin's column names, ``account`` as its name); the plugin's file
+#: adds the currency and the orders without exchange rate after the first amount (``floor_fields``).
 EXPORT_COLUMNS = (
     "name",
     "email",
@@ -181,13 +182,25 @@ def export_b0(path, file_format):
     return len(dataset)
 
 
+def floor_fields():
+    """What the plugin's file of ``EXPORT_COLUMNS`` holds, one value per column, as the resource reads it: the 12
+    columns, and the currency and the orders without exchange rate that follow the first amount in every export
+    (since 2026-12-03; the floor read the 12 alone until 2026-12-05)."""
+    from wagtail_customers.exports.resources import CustomerResource
+
+    resource = CustomerResource()
+    names = resource.export_field_names(list(EXPORT_COLUMNS))
+    return tuple(resource.fields[name].attribute for name in names)
+
+
 def export_floor(path):
     """The physical limit: one cursor over the same columns, written straight with ``csv``."""
     rows = 0
-    queryset = Customer.objects.order_by("pk").values_list(*EXPORT_FIELDS)
+    columns = floor_fields()
+    queryset = Customer.objects.order_by("pk").values_list(*columns)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(EXPORT_FIELDS)
+        writer.writerow(columns)
         for row in queryset.iterator(chunk_size=5000):
             writer.writerow(row)
             rows += 1
