@@ -510,6 +510,7 @@ MATRIX = {
     # --- Saved views (views/saved_views/): anyone who may open the listing; changes by the owner only -------
     # A's view: owned by all_a, shared with view_a and the group; B's: private to the superuser.
     "wagtail_customers_saved_views:index": [Case(VIEW_LISTING)],
+    "wagtail_customers_saved_views:menu": [Case(VIEW_LISTING)],
     "wagtail_customers_saved_views:create": [
         Case(POST_ONLY),
         Case(VIEW_LISTING_POST, method="post", data={"name": "New view", "visibility": "private", "tab": "all"}),

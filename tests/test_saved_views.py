@@ -1,9 +1,13 @@
 """Saved views of the Customers listing: save, open, edit, share, update, delete, history, and scope."""
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
@@ -55,6 +59,22 @@ def save_current(client, name="Big spenders", visibility="private", tab="highest
     )
 
 
+def menu_url_of(page):
+    """The URL the listing page's "Saved views" menu loads its panel from."""
+    found = re.search(rb'data-wc-lazy-panel-url-value="([^"]*saved-views/menu/[^"]*)"', page.content)
+    assert found, "the listing has no saved views menu"
+    return html.unescape(found.group(1).decode())
+
+
+def menu_of(client, listing_url="/admin/customers/"):
+    """The panel of the listing's "Saved views" menu, as the menu fetches it when opened."""
+    return client.get(menu_url_of(client.get(listing_url)), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+
+
+def hidden_values(response, name):
+    return re.findall(rf'<input type="hidden" name="{name}" value="([^"]*)"'.encode(), response.content)
+
+
 def history(action):
     return ModelLogEntry.objects.filter(action=f"wagtail_customers.saved_view.{action}")
 
@@ -93,7 +113,7 @@ def test_save_current_view_then_open_it_shows_its_tab_filters_and_columns(client
     assert list(ListingPreference.objects.filter(user=people["ann"]).values_list("columns", flat=True)) in ([], [[]])
     assert history("create").filter(object_id=str(view.pk), user=people["ann"]).exists()
     # Listed in the menu of the listing and on the management page.
-    assert f'href="{url("open", view)}"'.encode() in client.get("/admin/customers/").content
+    assert f'href="{url("open", view)}"'.encode() in menu_of(client).content
     assert b"Big spenders" in client.get(INDEX).content
 
 
@@ -266,3 +286,78 @@ def test_a_search_travels_only_to_people_who_may_see_the_personal_data(client, p
     location = client.get(url("open", view))["Location"]
     assert "q" not in parse_qs(urlsplit(location).query)
     assert "b1@example.com" not in client.get(location).content.decode()
+
+
+def test_the_menu_loads_when_opened_with_the_listing_s_state(client, people, shop):
+    """The listing holds the menu's button and where to load its panel from; the panel lists the views and
+    carries the listing's tab, parameters and columns into its forms."""
+    ann = people["ann"]
+    SavedView.objects.create(owner=ann, name="Mine")
+    shared = SavedView.objects.create(owner=people["bea"], name="Bea's", visibility=SavedViewVisibility.SHARED)
+    shared.shared_with_users.add(ann)
+    client.force_login(ann)
+    listing_url = "/admin/customers/most-orders/?q=alma&ordering=-units"
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(listing_url)
+    # The page itself reads no saved view and renders no form of the menu.
+    assert not [query for query in captured if SavedView._meta.db_table in query["sql"]]
+    assert b"Saved views" in page.content and b"Save current view" not in page.content
+    assert b"Mine" not in page.content
+    panel = client.get(menu_url_of(page), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert panel.status_code == 200
+    assert panel.content.lstrip().startswith(b'<div class="wc-disclosure__panel" data-wc-disclosure-target="panel">')
+    assert b">Mine</a>" in panel.content and b"Bea&#x27;s</a> <span" in panel.content
+    assert b"(shared with you)" in panel.content
+    assert hidden_values(panel, "tab") == [b"most-orders"]
+    assert hidden_values(panel, "query") == [b"q=alma&amp;ordering=-units"]
+    assert hidden_values(panel, "next") == [listing_url.replace("&", "&amp;").encode()]
+    assert hidden_values(panel, "columns")[:2] == [b"name", b"email"]
+    assert b"Update" not in panel.content  # no view is open
+
+
+def test_the_owner_of_the_opened_view_may_update_it_from_the_menu(client, people, shop):
+    ann, bea = people["ann"], people["bea"]
+    view = SavedView.objects.create(owner=ann, name="Spenders", visibility=SavedViewVisibility.SHARED)
+    view.shared_with_users.add(bea)
+    listing_url = f"/admin/customers/?q=alma&saved_view={view.pk}"
+    client.force_login(ann)
+    page = client.get(listing_url)
+    assert b"View: Spenders" in page.content
+    panel = client.get(menu_url_of(page), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert f'action="{url("update", view)}"'.encode() in panel.content
+    assert b'aria-current="page">Spenders</a>' in panel.content
+    # The opened view's id is not part of what the forms save.
+    assert hidden_values(panel, "query") == [b"q=alma", b"q=alma"]
+    client.force_login(bea)
+    panel = menu_of(client, listing_url)
+    assert b'aria-current="page">Spenders</a>' in panel.content
+    assert url("update", view).encode() not in panel.content
+
+
+def test_the_menu_without_javascript_is_a_page_of_its_own(client, people, shop):
+    client.force_login(people["ann"])
+    page = client.get("/admin/customers/highest-value/")
+    menu_url = menu_url_of(page)
+    # The placeholder's link, for a browser without JavaScript.
+    assert f'<a href="{html.escape(menu_url)}">'.encode() in page.content
+    response = client.get(menu_url)
+    assert response.status_code == 200
+    assert b"<html" in response.content and b"Save current view" in response.content
+    assert b'href="/admin/customers/highest-value/">Back to the customers' in response.content
+
+
+def test_the_menu_refuses_other_methods_and_users_and_a_foreign_next(client, people):
+    menu = reverse("wagtail_customers_saved_views:menu")
+    client.force_login(people["cal"])
+    assert client.get(menu).status_code == 403
+    client.force_login(people["ann"])
+    assert client.post(menu).status_code == 405
+    response = client.get(menu, {"next": "https://evil.example/", "tab": "nonsense", "columns": "<x>"})
+    assert response.status_code == 200
+    assert hidden_values(response, "next") == [b"/admin/customers/"]
+    assert hidden_values(response, "tab") == [b"all"]
+    assert b'value="&lt;x&gt;"' in response.content
+    # A view of someone else's, named in the URL, is neither shown as open nor offered for update.
+    private = SavedView.objects.create(owner=people["bea"], name="Bea only")
+    response = client.get(menu, {"saved_view": private.pk})
+    assert b"Bea only" not in response.content and b"/update/" not in response.content
