@@ -161,7 +161,8 @@ SHELL_INDEX_URL = "/admin/bench-shell/"
 
 
 class NaiveCustomerResource(resources.ModelResource):
-    """A plain ``ModelResource`` over the same 12 columns as the plugin's export."""
+    """A plain ``ModelResource`` over the 12 columns the plugin's export is asked for (without the two its file
+    adds after the first amount)."""
 
     account__name = fields.Field(attribute="account__name", column_name="account")
 
@@ -186,9 +187,9 @@ def floor_fields():
     """What the plugin's file of ``EXPORT_COLUMNS`` holds, one value per column, as the resource reads it: the 12
     columns, and the currency and the orders without exchange rate that follow the first amount in every export
     (since 2026-12-03; the floor read the 12 alone until 2026-12-05)."""
-    from wagtail_customers.exports.resources import CustomerResource
+    from wagtail_customers.exports.resources import customer_resource_class
 
-    resource = CustomerResource()
+    resource = customer_resource_class()()
     names = resource.export_field_names(list(EXPORT_COLUMNS))
     return tuple(resource.fields[name].attribute for name in names)
 

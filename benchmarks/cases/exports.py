@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class PluginExport:
-    """The plugin's worker path: an ``ExportJob`` for every customer (scope "all", the 12 columns)
+    """The plugin's worker path: an ``ExportJob`` for every customer (scope "all", the 12 columns asked for: 14 in
+    its file with the currency and the orders without exchange rate)
     run by the Celery task's body in this process: claim, stream the rows through the resource into
     the writer, heartbeats, save the file to storage, mark it done."""
 

@@ -106,6 +106,9 @@ def screens(world):
     yield "listing: the filters drawer open", f"{reverse('wagtail_customers:index')}?channel=amazon", open_the_filters
     # The Columns menu's form on a page of its own (its link without JavaScript).
     yield "column picker page", f"{reverse('wagtail_customers:column_picker')}?next=/admin/customers/", None
+    # The Saved views menu on a page of its own (its link without JavaScript).
+    saved_views_menu = reverse("wagtail_customers_saved_views:menu")
+    yield "saved views menu page", f"{saved_views_menu}?tab=all&columns=name&next=/admin/customers/", None
     # A search for an order id: the results say whose order it is.
     yield "listing: an order id searched", f"{reverse('wagtail_customers:index')}?q={order.external_id}", None
     detail = reverse("wagtail_customers_customer:detail", args=(customer.pk,))

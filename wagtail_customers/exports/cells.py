@@ -52,7 +52,7 @@ def _csv_local_moment(widget):
     native = _local_naive(widget)
 
     def convert(value):
-        if zone is not None and value.__class__ is datetime.datetime and value.tzinfo is not None:
+        if zone is not None and value.__class__ is datetime.datetime and value.utcoffset() is not None:
             # The local time's first 19 characters; the zone's offset after them is left out.
             return value.astimezone(zone).isoformat(" ", "seconds")[:19]
         value = native(value)
@@ -81,7 +81,7 @@ def native_converter(widget):
     return lambda value: render(value, force_native_type=True)
 
 
-def csv_text(value):
+def _csv_text(value):
     """A text column's cell: ``neutralise(force_str(value))``, "" for None; a ``str`` without a call, since
     this runs for every text cell of every row."""
     if value.__class__ is str:
@@ -101,7 +101,7 @@ def _csv_number(value):
 def csv_converter(widget):
     """``value -> csv_cell(widget.render(value, force_native_type=True))``, chosen once for the widget."""
     if _renders_like(widget, widgets.CharWidget) and widget.coerce_to_string:
-        return csv_text
+        return _csv_text
     if _renders_like(widget, widgets.NumberWidget):
         return _csv_number
     if _renders_like(widget, widgets.DateTimeWidget):

@@ -34,7 +34,8 @@ from ..models import Customer, Order, OrderStatus, RateSource, RfmGroup
 from ..models.accounts import Channel
 from ..models.customers import customer_label
 from ..models.orders import FulfilmentStatus
-from .cells import compile_row, csv_converter, csv_text, native_converter
+from .cells import compile_row, csv_converter, native_converter
+from .neutralise import neutralise
 from .writers import csv_cell
 
 TEXT = widgets.CharWidget()
@@ -113,7 +114,7 @@ def _csv_of(method):
     def cell(row):
         value = method(row)
         # Text, what a dehydrate method mostly returns, without csv_cell's lookup by type.
-        return csv_text(value) if value.__class__ is str else csv_cell(value)
+        return neutralise(value) if value.__class__ is str else csv_cell(value)
 
     return cell
 

@@ -36,6 +36,14 @@ def is_fetch(request):
     return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
+def panel_or_page(request, panel_template, page_template, context, **page_context):
+    """A toolbar menu's panel (``_lazy_menu.html``): the bare panel to the menu's ``fetch`` (``in_panel``), else the
+    same contents on a page of their own (the menu's link without JavaScript), with ``page_context`` added."""
+    if is_fetch(request):
+        return TemplateResponse(request, panel_template, context | {"in_panel": True})
+    return TemplateResponse(request, page_template, context | page_context)
+
+
 def wants_json(request):
     return "application/json" in request.headers.get("Accept", "") or is_fetch(request)
 

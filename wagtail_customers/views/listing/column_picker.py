@@ -2,13 +2,12 @@
 
 Every column with its checkbox and move buttons is a few hundred elements (and icons) that a seller
 opens now and then: rendered with each listing page and each results refresh it was about an eighth of
-the page's time. The menu holds a placeholder instead, and ``wc-lazy-panel``
+the page's time. The menu holds a placeholder instead (``listing/_lazy_menu.html``), and ``wc-lazy-panel``
 (``static/wagtail_customers/js/lazy-panel-controller.js``) fetches the form from here when the menu is
 opened. Without JavaScript the placeholder's link opens the form on a page of its own. The form posts to
 ``preferences.save_columns`` and goes back to ``next`` (a path on this site, else the listing).
 """
 
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
 from ...models import ListingPreference
-from .access import forbidden, is_fetch, may_open_listing, next_url
+from .access import forbidden, may_open_listing, next_url, panel_or_page
 
 FORM_TEMPLATE = "wagtail_customers/listing/_column_picker_form.html"
 PAGE_TEMPLATE = "wagtail_customers/listing/column_picker.html"
@@ -47,7 +46,11 @@ def column_picker(request):
         "column_picker_rows": column_picker_rows(ListingPreference.objects.filter(user=request.user).first()),
         "current_url": next_url(request),
     }
-    if is_fetch(request):
-        return TemplateResponse(request, FORM_TEMPLATE, context | {"in_panel": True})
-    context.update(page_title=_("Customers: columns"), header_title=_("Columns of the customers listing"))
-    return TemplateResponse(request, PAGE_TEMPLATE, context)
+    return panel_or_page(
+        request,
+        FORM_TEMPLATE,
+        PAGE_TEMPLATE,
+        context,
+        page_title=_("Customers: columns"),
+        header_title=_("Columns of the customers listing"),
+    )

@@ -3,15 +3,16 @@
 The menu lists the views the user may open (a query) and holds the forms "Save current view" and "Update this
 view": rendered with each listing page and each results refresh, it was about a twelfth of a page's time (1.5-1.9
 ms of 21 ms at 200,000 customers on SQLite), for a menu a seller opens now and then. The page holds the menu's
-button and a placeholder instead, and ``wc-lazy-panel`` (``static/wagtail_customers/js/lazy-panel-controller.js``)
-fetches the panel from here when the menu is opened, as the "Columns" menu does. Without JavaScript the
-placeholder's link opens the same menu on a page of its own.
+button and a placeholder instead (``listing/_lazy_menu.html``, as the "Columns" menu does), and ``wc-lazy-panel``
+(``static/wagtail_customers/js/lazy-panel-controller.js``) fetches the panel from here when the menu is opened.
+Without JavaScript the placeholder's link opens the same menu on a page of its own.
+
+A ``saved_view`` the user may not open is ignored (the menu shows no view as open), not answered with 404.
 
 The listing's state the forms save (tab, parameters, columns) and where they go back to travel in the menu's URL;
 the forms' own views check them again (``views.create_view``, ``views.update_view``).
 """
 
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from ...models import SavedViewVisibility
 from ...services.saved_views import VIEW_PARAM, clean_tab, opened_view, visible_views
-from ..listing.access import forbidden, is_fetch, may_open_listing, next_url
+from ..listing.access import forbidden, may_open_listing, next_url, panel_or_page
 
 PANEL_TEMPLATE = "wagtail_customers/saved_views/_menu_panel.html"
 PAGE_TEMPLATE = "wagtail_customers/saved_views/menu.html"
@@ -58,7 +59,11 @@ def saved_views_menu(request):
         "visibility_choices": SavedViewVisibility.choices,
         "private": SavedViewVisibility.PRIVATE,
     }
-    if is_fetch(request):
-        return TemplateResponse(request, PANEL_TEMPLATE, context | {"in_panel": True})
-    context.update(page_title=_("Customers: saved views"), header_title=_("Saved views"))
-    return TemplateResponse(request, PAGE_TEMPLATE, context)
+    return panel_or_page(
+        request,
+        PANEL_TEMPLATE,
+        PAGE_TEMPLATE,
+        context,
+        page_title=_("Customers: saved views"),
+        header_title=_("Saved views"),
+    )
