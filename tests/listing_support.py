@@ -76,3 +76,17 @@ def page_through(client, url):
         backwards.insert(0, row_ids(response))
         url = link(response, "prev")
     return forwards, backwards
+
+
+#: Headers of a request sent by the listing's own scripts (``fetch`` with ``X-Requested-With``).
+FETCH = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
+
+
+def lazy_menu_url(response, path):
+    """The URL a listing page's toolbar menu (``listing/_lazy_menu.html``) loads its panel from, ``path`` being
+    part of it; the placeholder links to it too, for browsers without JavaScript."""
+    page = response.content.decode()
+    match = re.search(rf'data-wc-lazy-panel-url-value="([^"]*{re.escape(path)}[^"]*)"', page)
+    assert match, f"no menu loading from {path}"
+    assert f'href="{match[1]}"' in page, "the placeholder has no link for browsers without JavaScript"
+    return html.unescape(match[1])

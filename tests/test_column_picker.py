@@ -4,30 +4,23 @@ with every listing page and results refresh; without JavaScript it opens on a pa
 The browser tests (tests/browser/test_listing.py, test_layout.py) open the menu, use the form and save it.
 """
 
-import html
 import re
 
 import pytest
 from django.urls import reverse
 
-from tests.listing_support import column_labels, customer, staff_user
+from tests.listing_support import FETCH, column_labels, customer, lazy_menu_url, staff_user
 from wagtail_customers.columns import COLUMNS, DEFAULT_COLUMNS
 from wagtail_customers.models import ListingPreference
 
 pytestmark = pytest.mark.django_db
 
-FETCH = {"HTTP_X_REQUESTED_WITH": "XMLHttpRequest"}
 PICKER_URL = reverse("wagtail_customers:column_picker")
 
 
 def menu_url(response):
-    """The form's URL the listing's "Columns" menu holds (its placeholder link too)."""
-    page = response.content.decode()
-    match = re.search(r'data-wc-lazy-panel-url-value="([^"]*/preferences/columns/form/[^"]*)"', page)
-    assert match, "no Columns menu"
-    url = html.unescape(match[1])
-    assert f'href="{match[1]}"' in page, "the placeholder has no link for browsers without JavaScript"
-    return url
+    """The form's URL the listing's "Columns" menu holds."""
+    return lazy_menu_url(response, "/preferences/columns/form/")
 
 
 def listed_columns(response):

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
-from tests.listing_support import column_labels, customer, row_ids, staff_user
+from tests.listing_support import FETCH, column_labels, customer, lazy_menu_url, row_ids, staff_user
 from wagtail_customers.models import AccessGrant, ListingPreference, SavedView, SavedViewVisibility
 from wagtail_customers.services.saved_views import clean_params
 
@@ -61,14 +61,12 @@ def save_current(client, name="Big spenders", visibility="private", tab="highest
 
 def menu_url_of(page):
     """The URL the listing page's "Saved views" menu loads its panel from."""
-    found = re.search(rb'data-wc-lazy-panel-url-value="([^"]*saved-views/menu/[^"]*)"', page.content)
-    assert found, "the listing has no saved views menu"
-    return html.unescape(found.group(1).decode())
+    return lazy_menu_url(page, "/saved-views/menu/")
 
 
 def menu_of(client, listing_url="/admin/customers/"):
     """The panel of the listing's "Saved views" menu, as the menu fetches it when opened."""
-    return client.get(menu_url_of(client.get(listing_url)), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    return client.get(menu_url_of(client.get(listing_url)), **FETCH)
 
 
 def hidden_values(response, name):
@@ -305,10 +303,11 @@ def test_the_menu_loads_when_opened_with_the_listing_s_state(client, people, sho
     assert not [query for query in captured if SavedView._meta.db_table in query["sql"]]
     assert b"Save current view" not in page.content
     assert b"Mine" not in page.content
-    panel = client.get(menu_url_of(page), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    panel = client.get(menu_url_of(page), **FETCH)
     assert panel.status_code == 200
     assert panel.content.lstrip().startswith(b'<div class="wc-disclosure__panel" data-wc-disclosure-target="panel">')
-    assert b">Mine</a>" in panel.content and b"Bea&#x27;s</a> <span" in panel.content
+    # The user's own view without "(shared with you)", the shared one with it.
+    assert b">Mine</a></li>" in panel.content and b"Bea&#x27;s</a> <span" in panel.content
     assert b"(shared with you)" in panel.content
     assert hidden_values(panel, "tab") == [b"most-orders"]
     assert hidden_values(panel, "query") == [b"q=alma&amp;ordering=-units"]
@@ -325,7 +324,7 @@ def test_the_owner_of_the_opened_view_may_update_it_from_the_menu(client, people
     client.force_login(ann)
     page = client.get(listing_url)
     assert b"View: Spenders" in page.content
-    panel = client.get(menu_url_of(page), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    panel = client.get(menu_url_of(page), **FETCH)
     assert f'action="{url("update", view)}"'.encode() in panel.content
     assert b'aria-current="page">Spenders</a>' in panel.content
     # The opened view's id is not part of what the forms save.
@@ -352,7 +351,7 @@ def test_the_menu_refuses_other_methods_and_users_and_a_foreign_next(client, peo
     menu = reverse("wagtail_customers_saved_views:menu")
     client.force_login(people["cal"])
     assert client.get(menu).status_code == 403
-    refused = client.get(menu, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    refused = client.get(menu, **FETCH)
     assert refused.status_code == 403 and refused["Content-Type"] == "application/json"
     client.force_login(people["ann"])
     assert client.post(menu).status_code == 405
@@ -364,4 +363,5 @@ def test_the_menu_refuses_other_methods_and_users_and_a_foreign_next(client, peo
     # A view of someone else's, named in the URL, is neither shown as open nor offered for update.
     private = SavedView.objects.create(owner=people["bea"], name="Bea only")
     response = client.get(menu, {"saved_view": private.pk})
+    assert response.status_code == 200 and response.context["opened"] is None
     assert b"Bea only" not in response.content and b"/update/" not in response.content

@@ -24,8 +24,6 @@ from import_export import widgets
 from .neutralise import FORMULA_TRIGGERS, neutralise
 from .writers import csv_cell
 
-_FORMULA_STARTS = frozenset(FORMULA_TRIGGERS)
-
 
 def _renders_like(widget, widget_class):
     """True if ``widget`` renders exactly as ``widget_class`` does (its own ``render`` not overridden)."""
@@ -82,10 +80,10 @@ def native_converter(widget):
 
 
 def _csv_text(value):
-    """A text column's cell: ``neutralise(force_str(value))``, "" for None; a ``str`` without a call, since
-    this runs for every text cell of every row."""
+    """A text column's cell: ``neutralise(force_str(value))``, "" for None; a ``str`` neutralised here, without
+    the call, since this runs for every text cell of every row."""
     if value.__class__ is str:
-        return "'" + value if value and value[0] in _FORMULA_STARTS else value
+        return "'" + value if value and value[0] in FORMULA_TRIGGERS else value
     if value is None:
         return ""
     return neutralise(force_str(value))

@@ -6,7 +6,7 @@ are written as numbers by the writers and never reach this function.
 """
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP's list, plus NUL).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+FORMULA_TRIGGERS = frozenset(("=", "+", "-", "@", "\t", "\r", "\0"))
 
 
 def neutralise(text):

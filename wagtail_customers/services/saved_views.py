@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.http import urlencode
 from wagtail.log_actions import log
 
 from ..columns import COLUMNS_BY_NAME, clean_column_names
@@ -88,6 +89,17 @@ def visible_views(user):
         Q(shared_with_users=user) | Q(shared_with_groups__in=user.groups.all())
     )
     return SavedView.objects.filter(Q(owner=user) | shared).distinct().select_related("owner")
+
+
+def saved_views_menu_url(*, tab_slug, params, columns, listing_url, opened=None):
+    """The URL of a listing page's Saved views menu (``views/saved_views/menu.py``): the page's tab, its parameters
+    (without the opened view's), its columns, the page to go back to, and the view it shows, if any (whose owner may
+    update it from the menu)."""
+    query = [("tab", tab_slug), ("query", params.urlencode()), ("next", listing_url)]
+    query += [("columns", name) for name in columns]
+    if opened is not None:
+        query.append((VIEW_PARAM, opened.pk))
+    return f"{reverse('wagtail_customers_saved_views:menu')}?{urlencode(query)}"
 
 
 def view_account_ids(view, owner=None):

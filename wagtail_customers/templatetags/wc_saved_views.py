@@ -2,8 +2,7 @@
 
 from django import template
 
-from ..services.saved_views import VIEW_PARAM, opened_view
-from ..views.saved_views.menu import saved_views_menu_url
+from ..services.saved_views import VIEW_PARAM, opened_view, saved_views_menu_url
 
 register = template.Library()
 

@@ -13,6 +13,8 @@ from django.http import Http404, JsonResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 from wagtail.admin.utils import get_valid_next_url_from_request
 
 from ...ids import parse_id, parse_ids
@@ -36,9 +38,25 @@ def is_fetch(request):
     return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
+def toolbar_menu_view(view):
+    """A view answering a listing toolbar menu (``panel_or_page``): GET only, never cached, refused to users who
+    may not open the listing."""
+
+    @never_cache
+    @require_GET
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if not may_open_listing(request.user):
+            return forbidden(request)
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
 def panel_or_page(request, panel_template, page_template, context, **page_context):
     """A toolbar menu's panel (``_lazy_menu.html``): the bare panel to the menu's ``fetch`` (``in_panel``), else the
-    same contents on a page of their own (the menu's link without JavaScript), with ``page_context`` added."""
+    same contents on a page of their own (``listing/_menu_page.html``: the menu's link without JavaScript), with
+    ``page_context`` added (its ``back_url`` among them)."""
     if is_fetch(request):
         return TemplateResponse(request, panel_template, context | {"in_panel": True})
     return TemplateResponse(request, page_template, context | page_context)

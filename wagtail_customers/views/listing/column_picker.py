@@ -11,12 +11,10 @@ opened. Without JavaScript the placeholder's link opens the form on a page of it
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from ...columns import COLUMNS, COLUMNS_BY_NAME, columns_for_preference
 from ...models import ListingPreference
-from .access import forbidden, may_open_listing, next_url, panel_or_page
+from .access import next_url, panel_or_page, toolbar_menu_view
 
 FORM_TEMPLATE = "wagtail_customers/listing/_column_picker_form.html"
 PAGE_TEMPLATE = "wagtail_customers/listing/column_picker.html"
@@ -37,14 +35,12 @@ def column_picker_rows(preference):
     ]
 
 
-@never_cache
-@require_GET
+@toolbar_menu_view
 def column_picker(request):
-    if not may_open_listing(request.user):
-        return forbidden(request)
+    current_url = next_url(request)
     context = {
         "column_picker_rows": column_picker_rows(ListingPreference.objects.filter(user=request.user).first()),
-        "current_url": next_url(request),
+        "current_url": current_url,
     }
     return panel_or_page(
         request,
@@ -53,4 +49,5 @@ def column_picker(request):
         context,
         page_title=_("Customers: columns"),
         header_title=_("Columns of the customers listing"),
+        back_url=current_url,
     )
