@@ -34,6 +34,7 @@ from pathlib import Path
 
 import requests
 
+from .cpu import machine_seconds, spent, tree_seconds
 from .datasets import ROOT, SIZES, child_env, postgres_working_copy
 from .measure import p95
 from .postgres import Cluster, free_port
@@ -84,6 +85,9 @@ class Processes:
         self.started.append((name, process, log))
         return process
 
+    def pids(self):
+        return {name: process.pid for name, process, _log in self.started}
+
     def check_alive(self):
         for name, process, _log in self.started:
             if process.poll() is not None:
@@ -113,6 +117,14 @@ def lower_priority(pid, niceness):
     autogroup = Path(f"/proc/{pid}/autogroup")
     if autogroup.exists():
         autogroup.write_text(str(niceness))
+
+
+def connections_kept():
+    """How the site's settings keep database connections between requests, as the setup line says it."""
+    from django.conf import settings
+
+    age = settings.DATABASES["default"].get("CONN_MAX_AGE", 0)
+    return "a new database connection per request" if age == 0 else f"database connections kept {age} s"
 
 
 def start_site(processes, pg_spec, workers, worker_nice=0):
@@ -398,13 +410,19 @@ def main(argv=None):
             threading.Thread(target=run_user, args=(base, user, plans[user], recorder, deadline), daemon=True)
             for user in users
         ]
+        roots = {**processes.pids(), "postgres": cluster.postmaster_pid()}
+        cpu_before, own_before, machine_before = tree_seconds(roots), time.process_time(), machine_seconds()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(max(1, deadline - time.monotonic() + 60))
         wall = time.perf_counter() - started
+        cpu = {**spent(cpu_before, tree_seconds(roots)), "load generator": round(time.process_time() - own_before, 1)}
+        machine = spent(machine_before, machine_seconds())
         summary, by_kind = summarise(recorder, wall, args.users)
+        # Where the cores went during the load: the rest of nproc x wall was idle or other processes.
+        summary.update(cpu_s=cpu, cpu_available_s=round(wall * os.cpu_count(), 1), machine_cpu_s=machine)
         print(f"  load done in {wall:.1f} s; waiting for {len(recorder.jobs)} export job(s)", flush=True)
         waited = time.perf_counter()
         job_states = wait_for_jobs(list(recorder.jobs), args.job_timeout)
@@ -432,7 +450,8 @@ def main(argv=None):
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "setup": (
                 f"PostgreSQL {cluster.server_version()}, size {size.name} ({meta['customers']} customers / "
-                f"{meta['orders']} orders); gunicorn {args.workers} sync workers; 1 Celery worker on Redis"
+                f"{meta['orders']} orders); gunicorn {args.workers} sync workers ({connections_kept()}); "
+                "1 Celery worker on Redis"
                 + (f" at niceness {args.worker_nice} (its autogroup's too)" if args.worker_nice else "")
                 + "; "
                 f"{args.users} users (half superusers, half staff with grants), {args.requests_per_user} requests "

@@ -115,5 +115,9 @@ class Cluster:
                 time.sleep(0.5)
         raise RuntimeError(f"Template database {template} stays busy")
 
+    def postmaster_pid(self):
+        """The server's process id (the first line of its ``postmaster.pid``)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def server_version(self):
         return self.sql("SHOW server_version")

@@ -501,6 +501,10 @@ def _gates(run):
     return _table(["DB", "size", "when", "gate", "sampled customers", "field mismatches", "totals equal"], rows)
 
 
+#: The load test's targets (issue 14), at L: throughput and the p95 of every request.
+LOAD_TARGET_RPS, LOAD_TARGET_P95_MS = 40, 300
+
+
 def _load(load):
     if not load:
         return "No load test in this tree yet: run `python -m benchmarks.load`."
@@ -522,8 +526,17 @@ def _load(load):
             f"{summary['export_jobs']} started; finished: {summary['export_jobs_done']}"
             + (f" (the last {summary['jobs_wait_s']} s after the load)" if "jobs_wait_s" in summary else ""),
         ),
-        ("Verdict", "**met**" if summary["ok"] else "**missed**"),
+        ("No errors, nothing lost, every job done", "**met**" if summary["ok"] else "**missed**"),
+        (
+            f"At least {LOAD_TARGET_RPS} requests/s and p95 at most {LOAD_TARGET_P95_MS} ms",
+            _met(summary["throughput_rps"] >= LOAD_TARGET_RPS and summary["p95_ms"] <= LOAD_TARGET_P95_MS),
+        ),
     ]
+    if "cpu_s" in summary:
+        spent = ", ".join(f"{name} {seconds}" for name, seconds in summary["cpu_s"].items())
+        rows.insert(4, (f"CPU seconds during the load (of {summary['cpu_available_s']} on the cores)", spent))
+        machine = ", ".join(f"{state} {seconds}" for state, seconds in summary["machine_cpu_s"].items() if seconds)
+        rows.insert(5, ("The machine's cores during the load, by state (seconds)", machine))
     per_kind = _table(
         ["request kind", "count", "p50 ms", "p95 ms", "errors"],
         [(kind, k["count"], k["p50_ms"], k["p95_ms"], k["errors"]) for kind, k in load["by_kind"].items()],
