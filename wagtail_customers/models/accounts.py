@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .choice_labels import ChoiceLabels
+
 
 class Channel(models.TextChoices):
     AMAZON = "amazon", _("Amazon")
@@ -20,7 +22,7 @@ class SellerAccountQuerySet(models.QuerySet):
         return self.filter(is_enabled=True)
 
 
-class SellerAccount(models.Model):
+class SellerAccount(ChoiceLabels, models.Model):
     """A store or seller account on one sales channel. Customers and orders belong to exactly one.
 
     Disabled accounts (``is_enabled=False``) drop out of every listing, statistic and export.

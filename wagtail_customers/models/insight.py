@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from .accounts import SellerAccount
+from .choice_labels import ChoiceLabels
 from .customers import Customer
 
 
@@ -31,7 +32,7 @@ class RfmGroup(models.TextChoices):
     HIBERNATING = "hibernating", _("Hibernating")
 
 
-class CustomerScore(models.Model):
+class CustomerScore(ChoiceLabels, models.Model):
     """One customer's scores within their seller account, as of ``scored_at``."""
 
     customer = models.OneToOneField(

@@ -4,6 +4,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .accounts import Channel, SellerAccount
+from .choice_labels import ChoiceLabels
 from .customers import MONEY, Customer
 
 
@@ -55,7 +56,7 @@ class EventKind(models.TextChoices):
     WATCHLIST = "watchlist", _("Watchlist changed")
 
 
-class Order(models.Model):
+class Order(ChoiceLabels, models.Model):
     """An order of one seller account, recorded by the ingestion service (never written directly).
 
     ``external_id`` is the channel's order number, unique per seller account; recording the same
@@ -240,7 +241,7 @@ class Feedback(models.Model):
         return self.rating <= get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
 
 
-class OrderEvent(models.Model):
+class OrderEvent(ChoiceLabels, models.Model):
     """A timeline entry made in the admin or by an integration: a note, an e-mail sent, a watchlist
     change, or a channel event with no milestone column. Order milestones (placed, paid, shipped...)
     are columns of ``Order`` and are not copied here."""
