@@ -111,16 +111,27 @@ def evaluate(run):
                 )
                 item["worst_case"] = slowest["case"]
                 targets.append(item)
-            _counts, varying = _constant_queries({s: r.get("listing", []) for s, r in by_size.items()})
+            # The requirement: constant with the page's depth and size, at each dataset size. Across
+            # sizes a count may differ with the data (a search's count runs only where its first rows match):
+            # said, not judged.
+            varying = {
+                f"{s} {key}": values
+                for s, r in by_size.items()
+                for key, values in _constant_queries({s: r.get("listing", [])})[1].items()
+            }
+            _counts, across_sizes = _constant_queries({s: r.get("listing", []) for s, r in by_size.items()})
+            said = "constant" if not varying else f"varies: {varying}"
+            if not varying and across_sizes:
+                said += f" at each size; across sizes {across_sizes}"
             targets.append(
                 _target(
-                    "Listing query count constant (pages, rows per page, sizes)",
+                    "Listing query count constant (pages, rows per page)",
                     db,
                     ",".join(s for s in SIZE_ORDER if s in by_size),
                     len(varying),
                     0,
                     not varying,
-                    "constant" if not varying else f"varies: {varying}",
+                    said,
                 )
             )
         for stats_size in ("L", "XL"):

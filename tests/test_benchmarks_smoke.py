@@ -131,6 +131,39 @@ def test_targets_are_judged_the_right_way_round():
     assert good["Import Shopify order lines/s"] is None
 
 
+def _listing_queries(counts):
+    """A run whose listing cases at each size run the given query counts: {size: {case: queries}}."""
+    return {
+        "results": {
+            "postgres": {
+                size: {
+                    "listing": [
+                        {"case": case, "tab": case.split(" ")[0], "plugin": {"p95_ms": 20, "queries": queries},
+                         "plugin_rows": 10}
+                        for case, queries in cases.items()
+                    ]
+                }
+                for size, cases in counts.items()
+            }
+        }
+    }  # fmt: skip
+
+
+def test_query_counts_are_judged_at_each_size_and_said_across_sizes():
+    name = "Listing query count constant (pages, rows per page)"
+    same = {"watchlist search x10": 16, "watchlist search x100": 16}
+    deeper = {"watchlist search x10": 17, "watchlist search x100": 17}
+    # The same at every depth and page size of each dataset size, another count at another size (the data): met.
+    (item,) = [t for t in report.evaluate(_listing_queries({"S": same, "L": deeper})) if t["target"] == name]
+    assert item["met"] is True
+    assert "at each size; across sizes {'watchlist search': [16, 17]}" in item["by"]
+    # A page size running another count at one size: missed, and which.
+    varying = {"watchlist search x10": 16, "watchlist search x100": 17}
+    (item,) = [t for t in report.evaluate(_listing_queries({"S": same, "L": varying})) if t["target"] == name]
+    assert item["met"] is False
+    assert item["by"] == "varies: {'L watchlist search': [16, 17]}"
+
+
 @pytest.mark.bench
 def test_tiny_run_end_to_end(tmp_path):
     """The whole harness at size XS on SQLite: datasets, every case, baselines, gate, JSON and report."""
