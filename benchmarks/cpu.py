@@ -1,7 +1,10 @@
 """CPU time used by process trees (Linux ``/proc``), to say where a load test's cores went.
 
 A tree's time is its root's own and reaped children's time plus every live descendant's (their own and
-reaped): PostgreSQL's backends, forked per connection, count towards the postmaster either way.
+reaped): PostgreSQL's backends, forked per connection, count towards the postmaster either way. ``/proc`` is read
+one process after another, not at one instant: a process reaped between the reading of its parent and its own is
+missed by that reading, and one orphaned to init leaves its tree. Both are a few milliseconds against a load
+test's tens of seconds.
 """
 
 import os
@@ -10,17 +13,21 @@ from pathlib import Path
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _stat(pid):
-    """``(ppid, seconds)`` of one process: utime + stime + cutime + cstime, or None if it is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+def parse_stat(text):
+    """``(ppid, seconds)`` from a ``/proc/<pid>/stat`` line: utime + stime + cutime + cstime (fields 14-17)."""
+    # The command name (field 2) may hold spaces and parentheses: split after its last ")", from field 3 on.
     fields = text[text.rindex(")") + 2 :].split()
     ppid = int(fields[1])
     seconds = sum(int(value) for value in fields[11:15]) / TICKS
     return ppid, seconds
+
+
+def _stat(pid):
+    """``(ppid, seconds)`` of one process, or None if it is gone."""
+    try:
+        return parse_stat(Path(f"/proc/{pid}/stat").read_text())
+    except OSError:
+        return None
 
 
 def tree_seconds(roots):

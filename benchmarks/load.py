@@ -124,6 +124,8 @@ def connections_kept():
     from django.conf import settings
 
     age = settings.DATABASES["default"].get("CONN_MAX_AGE", 0)
+    if age is None:
+        return "database connections kept without limit"
     return "a new database connection per request" if age == 0 else f"database connections kept {age} s"
 
 
