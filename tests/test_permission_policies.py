@@ -28,7 +28,9 @@ from wagtail_customers.permissions import (
     Action,
     account_id_of,
     accounts_for,
+    actions_allowed_somewhere,
     actions_by_account,
+    actions_for_request,
     actions_on,
     can,
     has_any_access,
@@ -108,6 +110,41 @@ def test_superuser_holds_everything_and_anonymous_nothing(shop, superuser):
     assert not has_any_access(anonymous)
     assert list(accounts_for(anonymous, Action.VIEW)) == []
     assert actions_by_account(anonymous) == {}
+
+
+def test_the_actions_allowed_somewhere_are_those_can_allows_without_an_account(shop, superuser):
+    from django.contrib.auth.models import AnonymousUser
+
+    clerk = make_staff("clerk")
+    grant(clerk, shop.a, Action.VIEW, Action.EXPORT)
+    grant(clerk, shop.c, Action.DELETE)  # a disabled account gives nothing
+    grouped = make_staff("grouped")
+    grouped.groups.add(group_with("view_customer"))
+    grant(grouped, shop.b, Action.SHARE)
+    nobody = make_staff("nobody")
+    for user in (clerk, grouped, nobody, superuser):
+        user = type(user).objects.get(pk=user.pk)  # fresh permission cache
+        assert actions_allowed_somewhere(user) == {action for action in Action if can(user, action)}, user
+    assert actions_allowed_somewhere(clerk) == {Action.VIEW, Action.EXPORT}
+    assert actions_allowed_somewhere(grouped) == {Action.VIEW, Action.SHARE}
+    assert actions_allowed_somewhere(superuser) == set(Action)
+    assert actions_allowed_somewhere(nobody) == actions_allowed_somewhere(AnonymousUser()) == set()
+
+
+def test_a_requests_actions_are_read_once_and_again_for_another_user(shop, superuser):
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    clerk = make_staff("clerk")
+    grant(clerk, shop.a, Action.VIEW)
+    request = RequestFactory().get("/")
+    request.user = clerk
+    assert actions_for_request(request) == {Action.VIEW}
+    with CaptureQueriesContext(connection) as queries:
+        assert actions_for_request(request) == {Action.VIEW}
+    assert len(queries) == 0
+    request.user = superuser  # a login in the same request
+    assert actions_for_request(request) == set(Action)
 
 
 def test_inactive_users_have_no_access(shop):

@@ -10,7 +10,7 @@ A feature registers an entry with the plugin's own hook::
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from .permissions import Action, can, has_any_access, has_module_permission
+from .permissions import Action, actions_for_request
 
 CUSTOMERS_MENU_HOOK = "register_wagtail_customers_menu_item"
 CONSTRUCT_CUSTOMERS_MENU_HOOK = "construct_wagtail_customers_menu"
@@ -28,12 +28,12 @@ class CustomersMenuItem(MenuItem):
         if self.superuser_only:
             return request.user.is_superuser
         # Module-wide permission shows the entry even before any seller account exists (empty state).
-        return has_module_permission(request.user, self.action) or can(request.user, self.action)
+        return self.action in actions_for_request(request)
 
 
 class CustomersSubmenuMenuItem(SubmenuMenuItem):
     def is_shown(self, request):
-        return has_any_access(request.user) and super().is_shown(request)
+        return bool(actions_for_request(request)) and super().is_shown(request)
 
 
 customers_menu = Menu(register_hook_name=CUSTOMERS_MENU_HOOK, construct_hook_name=CONSTRUCT_CUSTOMERS_MENU_HOOK)

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.widgets.button import Button
 
-from ...permissions import Action, can
+from ...permissions import Action, actions_for_request
 
 
 def sharing_header_actions(request):
@@ -13,6 +13,6 @@ def sharing_header_actions(request):
     For a generic view: ``header_more_buttons = [*super().header_more_buttons, *sharing_header_actions(request)]``;
     in a template: ``{% include "wagtail_customers/sharing/header_actions.html" %}``.
     """
-    if not can(request.user, Action.SHARE):
+    if Action.SHARE not in actions_for_request(request):
         return []
     return [Button(_("Permissions"), url=reverse("wagtail_customers_sharing:index"), icon_name="key", priority=900)]

@@ -1,0 +1,29 @@
+"""The Customers menu reads the user's access once a page: Wagtail asks each of its entries whether to show itself
+on every admin page, and each entry asking the database was 13 queries a page for a user with grants."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from wagtail_customers.models import AccessGrant
+
+from .permission_world import build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name", ["staff", "view_a", "all_a", "group", "superuser"])
+def test_an_admin_page_reads_the_users_grants_once_for_the_menu(client, wagtail_page_tree, name):
+    world = build_world()
+    client.force_login(world.users[name])
+    client.get("/admin/")  # warm caches (content types, site root...)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/admin/")
+    assert response.status_code == 200
+    grants = f'SELECT "{AccessGrant._meta.db_table}".'
+    grants_read = [q["sql"] for q in queries if q["sql"].startswith(grants)]
+    # The dashboard has no panel of the plugin's: every query of the grants here is the menu's (the alerts' bell
+    # scopes its count with them, inside its one query); none for those whose permissions cover every action.
+    assert len(grants_read) == (0 if name == "superuser" else 1), grants_read
+    menu = response.content.decode()
+    assert ('"name": "customers"' in menu) == (name != "staff")
