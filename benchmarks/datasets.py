@@ -29,6 +29,8 @@ DATASET_VERSION = 2
 DATASET_SCHEMA = "0014_listing_summary"
 SUPERUSER = "bench"
 SUPERUSER_PASSWORD = "bench-pw"
+#: A seller's staff member: admin access and grants on every account, no module-wide permission.
+STAFF = "bench-staff"
 
 
 @dataclass(frozen=True)
@@ -153,3 +155,25 @@ def postgres_working_copy(cluster, size, seed, rebuild=False, log=print):
     working = f"wcb_run_{size.name.lower()}"
     cluster.copy_database(key, working)
     return cluster.spec(working), meta, lambda: cluster.drop_database(working)
+
+
+def staff_user():
+    """The ``STAFF`` user of the database in use, created on first use (on a run's working copy): admin access
+    and a grant on every enabled seller account to view, see personal data, export and manage the watchlist."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    from wagtail_customers.models import AccessGrant, SellerAccount
+
+    user, created = get_user_model().objects.get_or_create(username=STAFF, defaults={"is_staff": True})
+    if created:
+        group, _new = Group.objects.get_or_create(name="Benchmark staff")
+        group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
+        user.groups.add(group)
+        AccessGrant.objects.bulk_create(
+            AccessGrant(
+                user=user, account=account, can_see_personal_data=True, can_export=True, can_manage_watchlist=True
+            )
+            for account in SellerAccount.objects.filter(is_enabled=True)
+        )
+    return user

@@ -571,7 +571,8 @@ def render(run, json_path, load=None):
         f"Raw figures: `{json_path}`.",
         "",
         "Every figure is measured in the same run as its baseline, so machine noise mostly cancels out in "
-        "the ratios. Listing cases go through the Django test client as a logged-in superuser, warm (2 "
+        "the ratios. Listing cases go through the Django test client as a logged-in superuser (the "
+        "`staff-` cases as a seller's staff member with grants on every account), warm (2 "
         "warm-up requests), with the median and p95 of the timed repetitions, the query count of a warm "
         "request and the peak of Python allocations (tracemalloc, in a separate run). Exports run each in "
         "a fresh process, like a worker: time, rows/s and the growth of the process's resident memory. "

@@ -1,7 +1,8 @@
 """Listing and search: every tab, page 1 and a deep page, 10 and 100 rows, with and without search,
 a seller-account filter and two of the drawer's filters combined, through the Django test client as the
 logged-in superuser; the same request against the A0 baseline (``benchmarks.baselines``) in the same
-process, case by case."""
+process, case by case. A few cases again as a seller's staff member (``STAFF_CASES``): grants on every account
+instead of module-wide permissions, what most users of a seller's admin have."""
 
 import html
 import math
@@ -44,6 +45,11 @@ QUICK = ("p1 x10", "deep", "deep-seek", "search+account")
 NO_MATCH = "zz-no-such-customer"
 #: A marker in a case's parameters (not sent): request the tab's ``results/`` fragment instead of the page.
 RESULTS_ONLY = "_results_only"
+#: Cases measured as the staff user (``datasets.staff_user``); no A0 counterpart (A0 is a superuser's page).
+STAFF_CASES = (
+    ("all staff-p1 x10", "all", {"per_page": 10}),
+    ("all staff-search x10", "all", {"per_page": 10, "q": SEARCH_TERM}),
+)
 
 
 def _next_link_params(user, tab, params):
@@ -107,10 +113,14 @@ def _ok(result):
         raise RuntimeError(f"HTTP {status}")
 
 
-def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False):
+def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False, staff=None):
     # A server error is a result to report (HTTP 500), not a reason to stop the run.
     client = Client(raise_request_exception=False)
     client.force_login(user)
+    staff_client = None
+    if staff is not None:
+        staff_client = Client(raise_request_exception=False)
+        staff_client.force_login(staff)
     results = []
     # The floor every case is compared with: Wagtail's own index page of a one-field model (baselines.py).
     shell = {"case": "shell", "tab": "shell", "params": {}, "plugin_url": SHELL_INDEX_URL}
@@ -119,7 +129,10 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
     )
     log(_line(shell))
     results.append(shell)
-    for name, tab, params in listing_cases(user, quick):
+    cases = [(name, tab, params, client) for name, tab, params in listing_cases(user, quick)]
+    if staff_client is not None:
+        cases += [(name, tab, params, staff_client) for name, tab, params in STAFF_CASES]
+    for name, tab, params, case_client in cases:
         entry = {"case": name, "tab": tab, "params": {k: str(v) for k, v in params.items()}}
         params = dict(params)
         suffix = "results/" if params.pop(RESULTS_ONLY, None) else ""
@@ -127,11 +140,11 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
         entry["plugin_url"] = plugin_url
         try:
             entry["plugin"], (_status, entry["plugin_bytes"], entry["plugin_rows"]) = measure(
-                _get(client, plugin_url), repeat=repeat, check=_ok
+                _get(case_client, plugin_url), repeat=repeat, check=_ok
             )
         except RuntimeError as error:
             entry["plugin_error"] = str(error)
-        if not only_plugin and tab in A0_TABS:
+        if not only_plugin and tab in A0_TABS and case_client is client:
             a0_url = f"{A0_INDEX_URL}{suffix}?{urlencode({'tab': tab, **params})}"
             entry["a0_url"] = a0_url
             try:
@@ -150,8 +163,9 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
     return results
 
 
-def profile_worst(user, results, log=print):
-    """Where the time goes in the worst case against the shell page, and in the shell page itself."""
+def profile_worst(user, results, log=print, staff=None):
+    """Where the time goes in the worst case against the shell page (as the user it was measured as), and in the
+    shell page itself."""
     measured = [entry for entry in results if "times_shell_p95" in entry and entry["case"] != "shell"]
     if not measured:
         return {}
@@ -159,9 +173,13 @@ def profile_worst(user, results, log=print):
     log(f"    profiling {worst['case']} and the shell page")
     return {
         "case": worst["case"],
-        "worst": profile_case(user, worst["plugin_url"]),
+        "worst": profile_case(staff if _is_staff_case(worst["case"]) else user, worst["plugin_url"]),
         "shell": profile_case(user, SHELL_INDEX_URL),
     }
+
+
+def _is_staff_case(name):
+    return name in {staff_name for staff_name, _tab, _params in STAFF_CASES}
 
 
 def _line(entry):
