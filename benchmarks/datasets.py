@@ -30,7 +30,7 @@ DATASET_SCHEMA = "0014_listing_summary"
 SUPERUSER = "bench"
 SUPERUSER_PASSWORD = "bench-pw"
 #: A seller's staff member: admin access and grants on every account, no module-wide permission.
-STAFF = "bench-staff"
+STAFF_USERNAME = "bench-staff"
 
 
 @dataclass(frozen=True)
@@ -157,23 +157,33 @@ def postgres_working_copy(cluster, size, seed, rebuild=False, log=print):
     return cluster.spec(working), meta, lambda: cluster.drop_database(working)
 
 
-def staff_user():
-    """The ``STAFF`` user of the database in use, created on first use (on a run's working copy): admin access
-    and a grant on every enabled seller account to view, see personal data, export and manage the watchlist."""
-    from django.contrib.auth import get_user_model
+def grant_every_account(user, group_name="Benchmark staff"):
+    """Make ``user`` a seller's staff member, as the load test's staff and the listing's ``staff-`` cases are:
+    admin access (through ``group_name``) and a grant on every enabled seller account to view, export and manage
+    the watchlist, without personal data (masked). Idempotent."""
     from django.contrib.auth.models import Group, Permission
 
     from wagtail_customers.models import AccessGrant, SellerAccount
 
-    user, created = get_user_model().objects.get_or_create(username=STAFF, defaults={"is_staff": True})
-    if created:
-        group, _new = Group.objects.get_or_create(name="Benchmark staff")
-        group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
-        user.groups.add(group)
-        AccessGrant.objects.bulk_create(
-            AccessGrant(
-                user=user, account=account, can_see_personal_data=True, can_export=True, can_manage_watchlist=True
-            )
+    group, _created = Group.objects.get_or_create(name=group_name)
+    group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
+    user.groups.add(group)
+    AccessGrant.objects.bulk_create(
+        [
+            AccessGrant(user=user, account=account, can_export=True, can_manage_watchlist=True)
             for account in SellerAccount.objects.filter(is_enabled=True)
-        )
+        ],
+        ignore_conflicts=True,
+    )
     return user
+
+
+def seller_staff_user():
+    """The ``STAFF_USERNAME`` user of the database in use (a run's working copy), made a seller's staff member."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(username=STAFF_USERNAME, defaults={"is_staff": True})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return grant_every_account(user)

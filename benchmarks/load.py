@@ -35,7 +35,7 @@ from pathlib import Path
 import requests
 
 from .cpu import machine_seconds, spent, tree_seconds
-from .datasets import ROOT, SIZES, child_env, postgres_working_copy
+from .datasets import ROOT, SIZES, child_env, grant_every_account, postgres_working_copy
 from .measure import p95
 from .postgres import Cluster, free_port
 
@@ -178,30 +178,19 @@ def start_site(processes, pg_spec, workers, worker_nice=0):
 
 
 def make_users(count):
-    """Half superusers, half staff users with grants (view, export, watchlist) on every seller account."""
+    """Half superusers, half a seller's staff (``datasets.grant_every_account``: view, export and the watchlist on
+    every seller account)."""
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group, Permission
 
-    from wagtail_customers.models import AccessGrant, SellerAccount
-
-    group, _created = Group.objects.get_or_create(name="Load test editors")
-    group.permissions.add(Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"))
-    accounts = list(SellerAccount.objects.filter(is_enabled=True))
+    User = get_user_model()
     names = []
     for index in range(count):
         username = f"load{index:02d}"
-        User = get_user_model()
         if index % 2 == 0:
-            user = User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
+            User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
         else:
             user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
-            user.groups.add(group)
-            AccessGrant.objects.bulk_create(
-                [
-                    AccessGrant(user=user, account=account, can_export=True, can_manage_watchlist=True)
-                    for account in accounts
-                ]
-            )
+            grant_every_account(user, "Load test editors")
         names.append(username)
     return names
 

@@ -34,7 +34,7 @@ def main(argv=None):
 
     from . import gate
     from .cases import NotAvailable, exports, imports, listing, statistics
-    from .datasets import SIZES, SUPERUSER, staff_user
+    from .datasets import SIZES, SUPERUSER, seller_staff_user
 
     def log(text):
         print(text, flush=True)
@@ -49,7 +49,7 @@ def main(argv=None):
     log(f"      {'passed' if results['gate_before']['ok'] else 'FAILED'}")
 
     if "listing" not in skip:
-        staff = staff_user()
+        staff_user = seller_staff_user()
         results["listing"] = listing.run(
             user,
             args.repeat,
@@ -57,9 +57,9 @@ def main(argv=None):
             log=log,
             only_plugin="baseline" in skip,
             quick=args.quick,
-            staff=staff,
+            staff_user=staff_user,
         )
-        results["listing_profile"] = listing.profile_worst(user, results["listing"], log=log, staff=staff)
+        results["listing_profile"] = listing.profile_worst(user, results["listing"], log=log, staff_user=staff_user)
     if "exports" not in skip:
         # --skip baseline also leaves out the export baselines (B0, Wagtail's list_export): at XL they hold the
         # whole table in memory for minutes; the floor F stays, the listing speed issue's targets are against it.

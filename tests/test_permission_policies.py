@@ -122,7 +122,10 @@ def test_the_actions_allowed_somewhere_are_those_can_allows_without_an_account(s
     grouped.groups.add(group_with("view_customer"))
     grant(grouped, shop.b, Action.SHARE)
     nobody = make_staff("nobody")
-    for user in (clerk, grouped, nobody, superuser):
+    gone = make_staff("gone", is_active=False)
+    grant(gone, shop.a, *Action)
+    retired = type(superuser).objects.create_superuser("retired", "retired@example.com", "pw", is_active=False)
+    for user in (clerk, grouped, nobody, superuser, gone, retired):
         user = type(user).objects.get(pk=user.pk)  # fresh permission cache
         assert actions_allowed_somewhere(user) == {action for action in Action if can(user, action)}, user
     assert actions_allowed_somewhere(clerk) == {Action.VIEW, Action.EXPORT}
@@ -145,6 +148,24 @@ def test_a_requests_actions_are_read_once_and_again_for_another_user(shop, super
     assert len(queries) == 0
     request.user = superuser  # a login in the same request
     assert actions_for_request(request) == set(Action)
+
+
+def test_a_policy_answers_a_request_as_it_answers_its_user(shop, superuser):
+    from django.test import RequestFactory
+
+    clerk = make_staff("clerk")
+    grant(clerk, shop.a, Action.VIEW)
+    watcher = make_staff("watcher")
+    grant(watcher, shop.b, Action.MANAGE_WATCHLIST)
+    for user in (clerk, watcher, make_staff("nobody"), superuser):
+        for model in POLICY_ACTIONS:
+            policy = get_policy(model)
+            # Every action mapped (from the request's reading), and one that is not (the policy's own way).
+            for actions in (("view", "add", "change", "delete"), ("view",), ("view", "publish")):
+                request = RequestFactory().get("/")
+                request.user = type(user).objects.get(pk=user.pk)
+                expected = policy.user_has_any_permission(request.user, set(actions))
+                assert policy.request_has_any_permission(request, actions) == expected, (user, model, actions)
 
 
 def test_inactive_users_have_no_access(shop):

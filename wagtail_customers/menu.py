@@ -20,7 +20,7 @@ class CustomersMenuItem(MenuItem):
     """A submenu entry shown to users who may do ``action`` on at least one seller account."""
 
     def __init__(self, label, url, *, action=Action.VIEW, superuser_only=False, **kwargs):
-        self.action = action
+        self.action = Action(action)  # a misspelt action fails here, not by hiding the entry
         self.superuser_only = superuser_only
         super().__init__(label, url, **kwargs)
 

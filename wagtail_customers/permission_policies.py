@@ -23,6 +23,7 @@ from .permissions import (
     account_id_of,
     account_path,
     accounts_for,
+    actions_for_request,
     can,
     users_with_access,
 )
@@ -79,6 +80,14 @@ class SellerAccountPermissionPolicy(BasePermissionPolicy):
 
     def user_has_any_permission(self, user, actions):
         return any(self.user_has_permission(user, action) for action in actions)
+
+    def request_has_any_permission(self, request, actions):
+        """``user_has_any_permission(request.user, actions)``, answered from what the request has read already
+        (``actions_for_request``) when every action maps to one of the plugin's: a menu asks on every page."""
+        if all(action in self.actions for action in actions):
+            allowed = actions_for_request(request)
+            return any(self.actions[action] in allowed for action in actions)
+        return self.user_has_any_permission(request.user, actions)
 
     def users_with_any_permission(self, actions):
         plugin_actions = {self.actions[action] for action in actions if action in self.actions}

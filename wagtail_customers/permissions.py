@@ -155,18 +155,19 @@ def actions_allowed_somewhere(user):
 
 def actions_for_request(request):
     """``actions_allowed_somewhere(request.user)``, read once a request. Wagtail asks every entry of the Customers
-    menu whether to show itself on every admin page, and the page's header and toolbar ask too: one query each
-    was 13 to 15 a page for a user with grants. Read again if ``request.user`` is another (a login or logout)."""
+    menu whether to show itself on every admin page (twice: to draw the submenu and to decide whether it is
+    shown), and the page's header and toolbar ask too: one query each was 14 to 16 a page for a user with
+    grants. Read again if ``request.user`` is another (a login or logout)."""
     user = request.user
-    read = getattr(request, "_wagtail_customers_actions", None)
-    if read is None or read[0] is not user:
-        read = request._wagtail_customers_actions = (user, actions_allowed_somewhere(user))
-    return read[1]
+    cached = getattr(request, "_wagtail_customers_actions", None)
+    if cached is None or cached[0] is not user:
+        cached = request._wagtail_customers_actions = (user, actions_allowed_somewhere(user))
+    return cached[1]
 
 
 def has_any_access(user):
-    """Should the user see the Customers menu at all?"""
-    return bool(actions_allowed_somewhere(user))
+    """May the user do anything in the plugin (see the Customers menu)?"""
+    return bool(module_actions(user)) or bool(actions_allowed_somewhere(user))
 
 
 def plugin_permissions():

@@ -45,7 +45,8 @@ QUICK = ("p1 x10", "deep", "deep-seek", "search+account")
 NO_MATCH = "zz-no-such-customer"
 #: A marker in a case's parameters (not sent): request the tab's ``results/`` fragment instead of the page.
 RESULTS_ONLY = "_results_only"
-#: Cases measured as the staff user (``datasets.staff_user``); no A0 counterpart (A0 is a superuser's page).
+#: Cases measured as a seller's staff member (``datasets.seller_staff_user``); no A0 counterpart (A0 is a
+#: superuser's page). Their entries say so: ``"user": "staff"``.
 STAFF_CASES = (
     ("all staff-p1 x10", "all", {"per_page": 10}),
     ("all staff-search x10", "all", {"per_page": 10, "q": SEARCH_TERM}),
@@ -113,14 +114,14 @@ def _ok(result):
         raise RuntimeError(f"HTTP {status}")
 
 
-def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False, staff=None):
+def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False, staff_user=None):
     # A server error is a result to report (HTTP 500), not a reason to stop the run.
     client = Client(raise_request_exception=False)
     client.force_login(user)
     staff_client = None
-    if staff is not None:
+    if staff_user is not None:
         staff_client = Client(raise_request_exception=False)
-        staff_client.force_login(staff)
+        staff_client.force_login(staff_user)
     results = []
     # The floor every case is compared with: Wagtail's own index page of a one-field model (baselines.py).
     shell = {"case": "shell", "tab": "shell", "params": {}, "plugin_url": SHELL_INDEX_URL}
@@ -134,6 +135,8 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
         cases += [(name, tab, params, staff_client) for name, tab, params in STAFF_CASES]
     for name, tab, params, case_client in cases:
         entry = {"case": name, "tab": tab, "params": {k: str(v) for k, v in params.items()}}
+        if case_client is staff_client:
+            entry["user"] = "staff"
         params = dict(params)
         suffix = "results/" if params.pop(RESULTS_ONLY, None) else ""
         plugin_url = f"{PLUGIN_TABS[tab]}{suffix}?{urlencode(params)}"
@@ -163,7 +166,7 @@ def run(user, repeat, baseline_repeat, log=print, only_plugin=False, quick=False
     return results
 
 
-def profile_worst(user, results, log=print, staff=None):
+def profile_worst(user, results, log=print, staff_user=None):
     """Where the time goes in the worst case against the shell page (as the user it was measured as), and in the
     shell page itself."""
     measured = [entry for entry in results if "times_shell_p95" in entry and entry["case"] != "shell"]
@@ -173,13 +176,9 @@ def profile_worst(user, results, log=print, staff=None):
     log(f"    profiling {worst['case']} and the shell page")
     return {
         "case": worst["case"],
-        "worst": profile_case(staff if _is_staff_case(worst["case"]) else user, worst["plugin_url"]),
+        "worst": profile_case(staff_user if worst.get("user") == "staff" else user, worst["plugin_url"]),
         "shell": profile_case(user, SHELL_INDEX_URL),
     }
-
-
-def _is_staff_case(name):
-    return name in {staff_name for staff_name, _tab, _params in STAFF_CASES}
 
 
 def _line(entry):
