@@ -331,3 +331,31 @@ def test_one_watchlist_entry_pages_need_the_action(world, view):
     assert client.get(other).status_code == 404
     AccessGrant.objects.filter(user=keeper).update(can_see_personal_data=True)
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("personal_on", [(), ("a",), ("a", "b")])
+def test_a_search_reads_personal_data_only_where_the_user_sees_it_as_the_accounts_ids(
+    account, other_account, personal_on
+):
+    """The listing's search narrows personal matches to the accounts' ids written out, or not at all where the user
+    sees every account's personal data: a subquery there made PostgreSQL scan (listing.personal_search_scope)."""
+    from django.http import QueryDict
+
+    from tests.factories import order_data
+    from wagtail_customers.listing import CustomerListing
+    from wagtail_customers.services.ingestion import record_order
+
+    accounts = {"a": account, "b": other_account}
+    smiths = {
+        key: record_order(acc, order_data(f"{key}1", name=f"{key.upper()} Smith")).customer
+        for key, acc in accounts.items()
+    }
+    clerk = make_staff("clerk")
+    for key, acc in accounts.items():
+        grant(clerk, acc, Action.VIEW, *([Action.SEE_PERSONAL_DATA] if key in personal_on else []))
+    listing = CustomerListing(clerk, "all", QueryDict("q=smith"))
+    found = set(listing.filtered_queryset.values_list("pk", flat=True))
+    assert found == {smiths[key].pk for key in personal_on}
+    grants_read = str(listing.filtered_queryset.query).count(AccessGrant._meta.db_table)
+    # The rows' own scope reads the grants; the personal narrowing never does.
+    assert grants_read == 1

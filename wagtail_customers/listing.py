@@ -38,7 +38,7 @@ from .ids import parse_ids
 from .models import Customer, ListingPreference, ListingSummary, SellerAccount, SummarySegment
 from .permissions import Action, accounts_for, customers_for
 from .services.listing_summary import compact_summary
-from .services.personal_data import PERSONAL_SORTS, personal_account_ids, personal_search_scope
+from .services.personal_data import PERSONAL_SORTS, personal_account_ids
 
 #: ``ordering`` values allowed: column name -> the model field(s) it sorts by.
 SORT_FIELDS = {column.name: column.sort_field for column in COLUMNS if column.sort_field}
@@ -223,11 +223,26 @@ class CustomerListing:
         return self.tab.default_ordering
 
     @cached_property
+    def personal_account_ids(self):
+        """The accounts whose personal data the user may see (the view's reading, where it passed one)."""
+        if self._personal_account_ids is not None:
+            return self._personal_account_ids()
+        return personal_account_ids(self.user)
+
+    @cached_property
     def sees_every_personal_data(self):
         """May the user see the personal data of every account in view (sort by name, e-mail, place)?"""
-        if self._personal_account_ids is not None:
-            return self.allowed_account_ids <= self._personal_account_ids()
-        return self.allowed_account_ids <= personal_account_ids(self.user)
+        return self.allowed_account_ids <= self.personal_account_ids
+
+    @cached_property
+    def personal_search_scope(self):
+        """``personal_search_scope(user)`` for this listing's rows, as the ids it stands for: none where the user
+        sees the personal data of every account in view (the rows are of those accounts), else the accounts'
+        ids written out. As a subquery, PostgreSQL planned the search of a user without personal data on some
+        account as a scan (a staff member's search at L: 94 ms, a superuser's 29 ms)."""
+        if self.sees_every_personal_data:
+            return None
+        return Q(account_id__in=sorted(self.personal_account_ids & self.allowed_account_ids))
 
     def sort_key(self):
         """``(field path, descending)`` of the sort key (the id breaks ties the other way)."""
@@ -256,7 +271,7 @@ class CustomerListing:
         queryset = self.filterset.filter_queryset(queryset)
         if self.search_query:
             # Personal data is searched only where the user may see it (services/personal_data.py).
-            matches = search_filter(self.search_query, personal_search_scope(self.user))
+            matches = search_filter(self.search_query, self.personal_search_scope)
             # "GB", "UK", "United Kingdom" or "Uni" also find the customers in that country.
             if countries := matching_codes(self.search_query):
                 matches |= Q(country__in=countries)
