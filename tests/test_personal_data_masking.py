@@ -359,3 +359,34 @@ def test_a_search_reads_personal_data_only_where_the_user_sees_it_as_the_account
     grants_read = str(listing.filtered_queryset.query).count(AccessGrant._meta.db_table)
     # The rows' own scope reads the grants; the personal narrowing never does.
     assert grants_read == 1
+
+
+def test_a_masked_search_still_finds_what_names_nobody_and_an_export_narrows_the_same_way(account, other_account):
+    from django.http import QueryDict
+
+    from tests.factories import order_data
+    from wagtail_customers.exports.query import CustomerExport
+    from wagtail_customers.listing import CustomerListing
+    from wagtail_customers.services.ingestion import record_order
+
+    a_smith = record_order(account, order_data("A1", name="A Smith")).customer
+    b_order = record_order(other_account, order_data("B-77", name="B Smith"))
+    clerk = make_staff("clerk")
+    grant(clerk, account, Action.VIEW, Action.EXPORT, Action.SEE_PERSONAL_DATA)
+    grant(clerk, other_account, Action.VIEW, Action.EXPORT)
+    # The order id names nobody: found on the account whose personal data is masked too.
+    by_order = CustomerListing(clerk, "all", QueryDict("q=B-77"))
+    assert set(by_order.filtered_queryset.values_list("pk", flat=True)) == {b_order.customer_id}
+    # An export (rows scoped by the export action) narrows personal matches as the listing does.
+    spec = ExportSpec(file_format="csv", scope="all", tab="all", query={"q": ["smith"]}, columns=["name"])
+    exported = CustomerExport(clerk, spec)
+    assert set(exported.queryset.values_list("pk", flat=True)) == {a_smith.pk}
+    # Personal data everywhere by permission, the accounts by grants: every Smith.
+    clerk.groups.add(Group.objects.create(name="Sees personal data"))
+    clerk.groups.get(name="Sees personal data").permissions.add(
+        Permission.objects.get(content_type__app_label="wagtail_customers", codename="view_personal_data")
+    )
+    clerk = type(clerk).objects.get(pk=clerk.pk)
+    everyone = CustomerListing(clerk, "all", QueryDict("q=smith"))
+    assert everyone.personal_search_scope is None
+    assert set(everyone.filtered_queryset.values_list("pk", flat=True)) == {a_smith.pk, b_order.customer_id}

@@ -36,7 +36,7 @@ from .customer_search import order_found_by, search_filter
 from .filters import CustomerFilterSet
 from .ids import parse_ids
 from .models import Customer, ListingPreference, ListingSummary, SellerAccount, SummarySegment
-from .permissions import Action, accounts_for, customers_for
+from .permissions import Action, accounts_for, customers_for, has_module_permission
 from .services.listing_summary import compact_summary
 from .services.personal_data import PERSONAL_SORTS, personal_account_ids
 
@@ -135,6 +135,9 @@ class CustomerListing:
 
     Everything is computed lazily and at most once: the listing view reads ``queryset``,
     ``filterset``, ``ordering`` and ``selected_account_ids``; an export reads ``queryset``.
+
+    ``accounts``: what ``accounts_for(user, action)`` gives, for a caller that has read it (the personal-data
+    rules compare it with the accounts whose personal data the user sees); never the accounts of another action.
     """
 
     def __init__(
@@ -236,11 +239,12 @@ class CustomerListing:
 
     @cached_property
     def personal_search_scope(self):
-        """``personal_search_scope(user)`` for this listing's rows, as the ids it stands for: none where the user
-        sees the personal data of every account in view (the rows are of those accounts), else the accounts'
-        ids written out. As a subquery, PostgreSQL planned the search of a user without personal data on some
-        account as a scan (a staff member's search at L: 94 ms, a superuser's 29 ms)."""
-        if self.sees_every_personal_data:
+        """``personal_search_scope(user)`` for this listing's rows, as the ids it stands for: none for a user who
+        sees every account's personal data by permission, else the accounts' ids written out (those in view).
+        As a subquery, PostgreSQL planned the search of a user without personal data on some account as a scan
+        (a staff member's search at L: 94 ms, a superuser's 29 ms). A grant's reading is not trusted to cover
+        the rows: they are scoped again when the query runs, and an account granted meanwhile must not match."""
+        if has_module_permission(self.user, Action.SEE_PERSONAL_DATA):
             return None
         return Q(account_id__in=sorted(self.personal_account_ids & self.allowed_account_ids))
 
