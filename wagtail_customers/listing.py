@@ -36,9 +36,9 @@ from .customer_search import order_found_by, search_filter
 from .filters import CustomerFilterSet
 from .ids import parse_ids
 from .models import Customer, ListingPreference, ListingSummary, SellerAccount, SummarySegment
-from .permissions import Action, accounts_for, customers_for, has_module_permission
+from .permissions import Action, accounts_for, customers_for
 from .services.listing_summary import compact_summary
-from .services.personal_data import PERSONAL_SORTS, personal_account_ids
+from .services.personal_data import PERSONAL_SORTS, personal_account_ids, personal_search_scope_of_ids
 
 #: ``ordering`` values allowed: column name -> the model field(s) it sorts by.
 SORT_FIELDS = {column.name: column.sort_field for column in COLUMNS if column.sort_field}
@@ -239,14 +239,8 @@ class CustomerListing:
 
     @cached_property
     def personal_search_scope(self):
-        """``personal_search_scope(user)`` for this listing's rows, as the ids it stands for: none for a user who
-        sees every account's personal data by permission, else the accounts' ids written out (those in view).
-        As a subquery, PostgreSQL planned the search of a user without personal data on some account as a scan
-        (a staff member's search at L: 94 ms, a superuser's 29 ms). A grant's reading is not trusted to cover
-        the rows: they are scoped again when the query runs, and an account granted meanwhile must not match."""
-        if has_module_permission(self.user, Action.SEE_PERSONAL_DATA):
-            return None
-        return Q(account_id__in=sorted(self.personal_account_ids & self.allowed_account_ids))
+        """What narrows the search's matches on personal data (``services.personal_data``), from the ids read."""
+        return personal_search_scope_of_ids(self.user, self.personal_account_ids, self.allowed_account_ids)
 
     def sort_key(self):
         """``(field path, descending)`` of the sort key (the id breaks ties the other way)."""

@@ -10,7 +10,8 @@ data", or the ``view_personal_data`` permission through a group, or superuser st
 asks this module: the pages and listings mask the instances they render (``mask_customer``, ``mask_order``,
 ``mask_customers``), so every renderer of those instances (columns, templates, ``str(customer)``, exports)
 shows the masked values without knowing about masking; search leaves the personal fields out for the
-accounts the user may not see them on (``personal_search_scope``).
+accounts the user may not see them on (``personal_search_scope``, or ``personal_search_scope_of_ids`` where the
+accounts' ids are read already).
 
 A masked value is a ``HiddenValue``: in plain text (CSV and XLSX cells, page titles) it reads "[hidden]"; in
 HTML it is a row of dots with "hidden" for screen readers, so nobody mistakes it for an empty field. A masked
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Customer, Order
 from ..models.customers import customer_label
-from ..permissions import Action, accounts_for, can
+from ..permissions import Action, accounts_for, can, has_module_permission
 
 #: Customer fields masked (the country stays).
 CUSTOMER_FIELDS = tuple(name for name in Customer.DETAIL_FIELDS if name != "country")
@@ -178,6 +179,20 @@ def personal_search_scope(user, account_path="account"):
     Search by name, e-mail, phone, postal code or buyer id finds only customers whose data the user could
     read, so a masked value cannot be found out by searching for it."""
     return Q(**{f"{account_path}__in": accounts_for(user, Action.SEE_PERSONAL_DATA)})
+
+
+def personal_search_scope_of_ids(user, visible_ids, in_view_ids):
+    """``personal_search_scope(user)`` for rows of the accounts ``in_view_ids``, with the ids written out:
+    ``visible_ids`` are the accounts whose personal data the user sees (``personal_account_ids``). As a subquery
+    of the grants, PostgreSQL planned the listing's search of a user without personal data on some account as a
+    scan (a staff member's search at L: 94 ms, a superuser's 29 ms).
+
+    ``None`` (no narrowing) only for a user who sees every account's personal data by permission: a grant's
+    reading is not trusted to cover the rows, which are scoped again when the query runs (an account granted
+    meanwhile must not match by personal data)."""
+    if has_module_permission(user, Action.SEE_PERSONAL_DATA):
+        return None
+    return Q(account_id__in=sorted(set(visible_ids) & set(in_view_ids)))
 
 
 def refuse_masked_save(sender, instance, **kwargs):
