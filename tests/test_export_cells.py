@@ -156,3 +156,41 @@ def test_a_widget_of_a_sites_own_and_unusual_values_go_through_the_widget():
 def test_compile_row_reads_each_key_once_and_whole_rows_for_methods():
     export_row = compile_row([("a'b", str.upper), (None, lambda row: len(row)), ('x"\\', lambda v: v * 2)])
     assert export_row({"a'b": "q", 'x"\\': 3}) == ["Q", 2, 6]
+
+
+@library_reference
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Europe/Paris", "America/Sao_Paulo"])
+def test_date_cells_already_in_local_time_and_in_any_other_zone(zone):
+    """The date cells skip the conversion for a value already in the site's zone (the databases' UTC values on a
+    site in UTC); every other value is converted. Both equal the widget's own cell, native and in CSV."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    moments = [datetime(2024, 3, 31, 0, 59, 59, 999999, tzinfo=UTC), datetime(2024, 10, 27, 1, 30, tzinfo=UTC)]
+    values = [
+        *moments,
+        *(moment.astimezone(ZoneInfo(zone)) for moment in moments),
+        *(moment.astimezone(ZoneInfo("Asia/Kolkata")) for moment in moments),
+        datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=ZoneInfo(zone)),
+        None,
+    ]
+    widget = widgets.DateTimeWidget()
+    field = fields.Field(attribute="v", widget=widget)
+    with timezone.override(zone):
+        native, csv = native_converter(widget), csv_converter(widget)
+        for value in values:
+            expected = field.export({"v": value}, force_native_type=True)
+            assert native(value) == expected, value
+            assert csv(value) == csv_cell(expected), value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "plain", "=1+1", "+x", "-2", "@a", "\tt", "\rr", "\0n", "é", None, 0, -7, 10**20, Decimal("-0.50"), True, 1.5],
+)
+def test_cells_compile_row_writes_inline_equal_the_converters_call(value):
+    """``compile_row`` writes the common case of the text and number converters into the row function; each value
+    gives what the converter itself gives."""
+    for widget in (widgets.CharWidget(), widgets.IntegerWidget(), widgets.DecimalWidget()):
+        convert = csv_converter(widget)
+        assert compile_row([("k", convert), (None, len)])({"k": value}) == [convert(value), 1], (widget, value)
