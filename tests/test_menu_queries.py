@@ -30,3 +30,25 @@ def test_an_admin_page_reads_the_users_grants_once_for_the_menu(client, wagtail_
     assert not [q["sql"] for q in queries if q["sql"].startswith(one_by_one)]
     menu = response.content.decode()
     assert ('"name": "customers"' in menu) == (name != "staff")
+
+
+@pytest.mark.parametrize("name", ["view_a", "all_a", "group", "superuser"])
+@pytest.mark.parametrize("url", ["/admin/customers/", "/admin/customers/saved-views/"])
+def test_the_listings_access_check_is_the_menus_read(client, wagtail_page_tree, name, url):
+    """Whether the user may open the listing (its pages, fragments, menus and saved views) is answered from the
+    grants the menu reads, not by a ``can()`` query of its own."""
+    world = build_world()
+    client.force_login(world.users[name])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    one_by_one = 'SELECT 1 AS "a" FROM "wagtail_customers_selleraccount"'
+    assert not [q["sql"] for q in queries if q["sql"].startswith(one_by_one)]
+
+
+def test_a_user_who_may_not_open_the_listing_is_still_refused(client, wagtail_page_tree):
+    world = build_world()
+    client.force_login(world.users["staff"])
+    assert client.get("/admin/customers/").status_code == 403
+    assert client.get("/admin/customers/saved-views/").status_code == 403

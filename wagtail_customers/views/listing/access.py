@@ -20,16 +20,17 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 from ...ids import parse_id, parse_ids
 from ...listing import get_tab
 from ...models import Customer
-from ...permissions import Action, accounts_for, can, customers_for, has_module_permission
+from ...permissions import Action, accounts_for, actions_for_request, customers_for
 
 #: Parameters that belong to one request of the listing, never to a saved or shared listing URL.
 # "after" / "before" are keyset positions of one page (keyset.py): never carried to another listing.
 TRANSIENT_PARAMS = ("p", "after", "before", "_w_filter_fragment", "next", "id")
 
 
-def may_open_listing(user):
-    """The listing opens for anyone who may view customers somewhere (or everywhere, even with no accounts yet)."""
-    return has_module_permission(user, Action.VIEW) or can(user, Action.VIEW)
+def may_open_listing(request):
+    """The listing opens for anyone who may view customers somewhere (or everywhere, even with no accounts yet):
+    ``can(request.user, Action.VIEW)``, from what the request has read already (the menu reads it on every page)."""
+    return Action.VIEW in actions_for_request(request)
 
 
 def is_fetch(request):
@@ -46,7 +47,7 @@ def toolbar_menu_view(view):
     @require_GET
     @wraps(view)
     def checked(request, *args, **kwargs):
-        if not may_open_listing(request.user):
+        if not may_open_listing(request):
             return forbidden(request)
         return view(request, *args, **kwargs)
 
@@ -85,7 +86,7 @@ def listing_tab_view(view):
 
     @wraps(view)
     def checked(request, tab):
-        if not may_open_listing(request.user):
+        if not may_open_listing(request):
             return forbidden(request, _("You do not have access to any customers."))
         listing_tab = get_tab(tab)
         if listing_tab is None:

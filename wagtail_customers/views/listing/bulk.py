@@ -52,7 +52,7 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
         self.action_name = action
         if action == "export" and not export_start_url():
             raise Http404
-        if not may_open_listing(request.user):
+        if not may_open_listing(request):
             return forbidden(request)
         if not can(request.user, self.bulk_action["action"]):
             return forbidden(request, _("You may not do this for any seller account."))

@@ -98,7 +98,7 @@ class CustomerIndexView(IndexView):
         self.is_export = False
 
     def dispatch(self, request, *args, **kwargs):
-        if not may_open_listing(request.user):
+        if not may_open_listing(request):
             return forbidden(request, _("You do not have access to any customers."))
         return super().dispatch(request, *args, **kwargs)
 

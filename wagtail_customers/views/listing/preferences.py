@@ -33,7 +33,7 @@ def _preference(user):
 @require_POST
 def save_columns(request):
     """Save the visible columns, in the posted order (``columns`` repeated); the name always stays."""
-    if not may_open_listing(request.user):
+    if not may_open_listing(request):
         return forbidden(request)
     names = clean_column_names(request.POST.getlist("columns"))
     if "name" not in names:
@@ -47,7 +47,7 @@ def save_columns(request):
 @require_POST
 def reset_columns(request):
     """Back to the plugin's default columns and order."""
-    if not may_open_listing(request.user):
+    if not may_open_listing(request):
         return forbidden(request)
     preference = _preference(request.user)
     preference.columns = []
@@ -57,7 +57,7 @@ def reset_columns(request):
 
 @require_POST
 def save_per_page(request):
-    if not may_open_listing(request.user):
+    if not may_open_listing(request):
         return forbidden(request)
     preference = _preference(request.user)
     preference.per_page = resolve_per_page(request.POST.get("per_page"), None)
@@ -69,7 +69,7 @@ def save_per_page(request):
 @require_POST
 def save_accounts(request):
     """Remember the seller-account selection: the posted ``account`` ids the user may view; none = all."""
-    if not may_open_listing(request.user):
+    if not may_open_listing(request):
         return forbidden(request)
     allowed = account_ids_for(request.user, Action.VIEW)
     selected = (

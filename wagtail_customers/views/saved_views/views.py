@@ -35,14 +35,15 @@ from .forms import EditViewForm, SaveViewForm
 INDEX_URL = "wagtail_customers_saved_views:index"
 
 
-def check_listing_access(user):
-    if not may_open_listing(user):
+def check_listing_access(request):
+    if not may_open_listing(request):
         raise PermissionDenied(_("You do not have access to any customers."))
 
 
-def saved_view_for(user, pk, *, owner_only=False):
-    """The view ``pk`` if ``user`` may open it (else 404); with ``owner_only``, 403 unless they own it."""
-    check_listing_access(user)
+def saved_view_for(request, pk, *, owner_only=False):
+    """The view ``pk`` if the request's user may open it (else 404); with ``owner_only``, 403 unless they own it."""
+    check_listing_access(request)
+    user = request.user
     view = visible_views(user).filter(pk=pk).first()
     if view is None:
         raise Http404
@@ -90,7 +91,7 @@ class SavedViewIndexView(WagtailAdminTemplateMixin, TemplateView):
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        check_listing_access(request.user)
+        check_listing_access(request)
 
     def get_breadcrumbs_items(self):
         return _breadcrumbs()[:-1] + [{"url": "", "label": self.page_title}]
@@ -108,7 +109,7 @@ class SavedViewIndexView(WagtailAdminTemplateMixin, TemplateView):
 @require_POST
 def create_view(request):
     """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields)."""
-    check_listing_access(request.user)
+    check_listing_access(request)
     form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
     if not form.is_valid():
         errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)
@@ -126,13 +127,13 @@ def create_view(request):
 
 @require_GET
 def open_view(request, pk):
-    return _open(request, saved_view_for(request.user, pk))
+    return _open(request, saved_view_for(request, pk))
 
 
 @require_POST
 def update_view(request, pk):
     """Replace the view's tab, parameters and columns with the listing's current state (owner only)."""
-    view = saved_view_for(request.user, pk, owner_only=True)
+    view = saved_view_for(request, pk, owner_only=True)
     _capture_from_post(view, request)
     view.save()
     log_view(view, CHANGE_ACTION, request.user)
@@ -151,7 +152,7 @@ class SavedViewEditView(WagtailAdminTemplateMixin, FormView):
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        self.saved_view = saved_view_for(request.user, kwargs["pk"], owner_only=True)
+        self.saved_view = saved_view_for(request, kwargs["pk"], owner_only=True)
 
     def get_page_subtitle(self):
         return self.saved_view.name
@@ -185,7 +186,7 @@ class SavedViewDeleteView(WagtailAdminTemplateMixin, TemplateView):
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        self.saved_view = saved_view_for(request.user, kwargs["pk"], owner_only=True)
+        self.saved_view = saved_view_for(request, kwargs["pk"], owner_only=True)
 
     def get_page_subtitle(self):
         return self.saved_view.name
