@@ -1,0 +1,36 @@
+"""``toggle_watchlist``: one lock of the customer's row and one read of its watched state serve both the decision
+and the change (a quarter of the load test's requests are toggles), whatever the state asked for."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.listing_support import customer as make_customer
+from wagtail_customers.models import Customer, EventKind, OrderEvent, WatchlistEntry
+from wagtail_customers.services.watchlist import toggle_watchlist
+
+pytestmark = pytest.mark.django_db
+
+LOCK = f'SELECT "{Customer._meta.db_table}"."id" AS "pk" FROM "{Customer._meta.db_table}"'
+STATE = f'SELECT "{WatchlistEntry._meta.db_table}"."customer_id"'
+
+
+def _toggle(customer, user, watch):
+    with CaptureQueriesContext(connection) as queries:
+        state = toggle_watchlist(customer, user, watch)
+    sqls = [query["sql"] for query in queries]
+    return state, sqls
+
+
+@pytest.mark.parametrize("watch", [None, True, False])
+def test_a_toggle_locks_and_reads_once_whatever_it_asks(account, superuser, watch):
+    customer = make_customer(account, "c1", email="c1@example.com")
+    for expected in [True, False] if watch is None else [watch, watch]:
+        state, sqls = _toggle(customer, superuser, watch)
+        assert state is expected
+        assert len([sql for sql in sqls if sql.startswith(LOCK)]) == 1, sqls
+        assert len([sql for sql in sqls if sql.startswith(STATE)]) == 1, sqls
+        assert WatchlistEntry.objects.filter(customer=customer).exists() is expected
+    # A second request for the state already there changes nothing and writes no history.
+    events = OrderEvent.objects.filter(customer=customer, kind=EventKind.WATCHLIST).count()
+    assert events == (2 if watch is None else int(watch))
