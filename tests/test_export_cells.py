@@ -159,19 +159,23 @@ def test_compile_row_reads_each_key_once_and_whole_rows_for_methods():
 
 
 @library_reference
-@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Europe/Paris", "America/Sao_Paulo"])
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Etc/UTC", "Europe/Paris", "America/Sao_Paulo", "datetime.UTC", "UTC+02:00 (fixed)"]
+)
 def test_date_cells_already_in_local_time_and_in_any_other_zone(zone):
     """The date cells skip the conversion for a value already in the site's zone (the databases' UTC values on a
     site in UTC); every other value is converted. Both equal the widget's own cell, native and in CSV."""
     from datetime import UTC, datetime
+    from datetime import timezone as fixed_zone
     from zoneinfo import ZoneInfo
 
+    zone = {"datetime.UTC": UTC, "UTC+02:00 (fixed)": fixed_zone(timedelta(hours=2))}.get(zone) or ZoneInfo(zone)
     moments = [datetime(2024, 3, 31, 0, 59, 59, 999999, tzinfo=UTC), datetime(2024, 10, 27, 1, 30, tzinfo=UTC)]
     values = [
         *moments,
-        *(moment.astimezone(ZoneInfo(zone)) for moment in moments),
+        *(moment.astimezone(zone) for moment in moments),
         *(moment.astimezone(ZoneInfo("Asia/Kolkata")) for moment in moments),
-        datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=ZoneInfo(zone)),
+        datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=zone),
         None,
     ]
     widget = widgets.DateTimeWidget()
@@ -190,7 +194,28 @@ def test_date_cells_already_in_local_time_and_in_any_other_zone(zone):
 )
 def test_cells_compile_row_writes_inline_equal_the_converters_call(value):
     """``compile_row`` writes the common case of the text and number converters into the row function; each value
-    gives what the converter itself gives."""
-    for widget in (widgets.CharWidget(), widgets.IntegerWidget(), widgets.DecimalWidget()):
-        convert = csv_converter(widget)
-        assert compile_row([("k", convert), (None, len)])({"k": value}) == [convert(value), 1], (widget, value)
+    gives what the converter itself gives, under keys that are hostile Python."""
+    text, number = csv_converter(widgets.CharWidget()), csv_converter(widgets.IntegerWidget())
+    keys = ["a'b", 'x"\\', "k\n] + [1"]
+    export_row = compile_row([(keys[0], text), (None, len), (keys[1], number), (keys[2], text)])
+    # Written into the function: its code reads the formula triggers and calls no converter for the common case.
+    assert "TRIGGERS" in export_row.__code__.co_names
+    row = dict.fromkeys(keys, value)
+    assert export_row(row) == [text(value), 3, number(value), text(value)], value
+    assert csv_converter(widgets.DecimalWidget()) is number
+
+
+class CallableConverter:
+    """A converter that is not hashable (a dataclass-like ``__eq__`` without ``__hash__``)."""
+
+    __hash__ = None
+
+    def __eq__(self, other):
+        return isinstance(other, CallableConverter)
+
+    def __call__(self, value):
+        return f"<{value}>"
+
+
+def test_compile_row_takes_converters_that_are_not_hashable():
+    assert compile_row([("k", CallableConverter())])({"k": 1}) == ["<1>"]

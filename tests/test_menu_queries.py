@@ -5,9 +5,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from wagtail_customers.models import AccessGrant
+from wagtail_customers.models import AccessGrant, SellerAccount
 
-from .permission_world import build_world
+from .permission_world import build_world, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +47,15 @@ def test_the_listings_access_check_is_the_menus_read(client, wagtail_page_tree, 
     assert not [q["sql"] for q in queries if q["sql"].startswith(one_by_one)]
 
 
-def test_a_user_who_may_not_open_the_listing_is_still_refused(client, wagtail_page_tree):
+@pytest.mark.parametrize("access", ["none", "view on a disabled account", "export only"])
+def test_a_user_who_may_not_open_the_listing_is_still_refused(client, wagtail_page_tree, access):
     world = build_world()
-    client.force_login(world.users["staff"])
+    user = world.users["staff"]
+    if access == "view on a disabled account":
+        grant(user, world.b["account"], "view")
+        SellerAccount.objects.filter(pk=world.b["account"].pk).update(is_enabled=False)
+    elif access == "export only":
+        grant(user, world.a["account"], "export")
+    client.force_login(user)
     assert client.get("/admin/customers/").status_code == 403
     assert client.get("/admin/customers/saved-views/").status_code == 403

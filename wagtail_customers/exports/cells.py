@@ -7,7 +7,7 @@ column's conversion is chosen once, from its widget's class: for the widgets the
 (text, numbers, date-times, as django-import-export ships them) the same conversion is written out; a
 widget that overrides ``render`` (a site's own) is still called. For CSV the conversion goes on to the
 cell's text (what ``writers.csv_cell`` makes of the native value: formula neutraliser, dates without
-their zone), so the writer gets text and a cell costs one call.
+their zone), so the writer gets text.
 
 The row function itself is generated code (``[c0(row["name"]), c1(row), ...]``: at most one call per
 cell, no loop over columns), built from the column keys, which are written into it with ``repr``. The text and
@@ -24,7 +24,7 @@ from django.utils.encoding import force_str
 from import_export import widgets
 
 from .neutralise import FORMULA_TRIGGERS, neutralise
-from .writers import csv_cell
+from .writers import csv_cell, csv_datetime
 
 
 def _renders_like(widget, widget_class):
@@ -45,12 +45,12 @@ def _local_tzinfo(zone):
 def _local_naive(widget):
     """DateTimeWidget's ``render(value, force_native_type=True)``, with the time zone looked up once."""
     zone = timezone.get_current_timezone() if settings.USE_TZ else None
-    local = _local_tzinfo(zone)
+    local_tzinfo = _local_tzinfo(zone)
 
     def convert(value):
         if not value or not isinstance(value, datetime.datetime):
             return ""
-        if zone is not None and value.tzinfo is not local:
+        if zone is not None and value.tzinfo is not local_tzinfo:
             value = timezone.localtime(value, zone)
         return value.replace(tzinfo=None)
 
@@ -60,19 +60,19 @@ def _local_naive(widget):
 def _csv_local_moment(widget):
     """DateTimeWidget's native value as csv_cell writes it (``YYYY-MM-DD HH:MM:SS``, local time, no zone)."""
     zone = timezone.get_current_timezone() if settings.USE_TZ else None
-    local = _local_tzinfo(zone)
+    local_tzinfo = _local_tzinfo(zone)
     native = _local_naive(widget)
 
     def convert(value):
         if zone is not None and value.__class__ is datetime.datetime:
-            # The zone dropped before formatting: an aware value's isoformat() would write its offset too, and
-            # formatting then cutting it off cost half as much again (one such cell a row of a whole-tab export).
-            if value.tzinfo is local:
-                return value.replace(tzinfo=None).isoformat(" ", "seconds")
+            # Formatted without the zone: an aware value's isoformat() would write its offset too, and formatting
+            # then cutting it off cost half as much again (one such cell a row of a whole-tab export).
+            if value.tzinfo is local_tzinfo:
+                return csv_datetime(value)
             if value.utcoffset() is not None:
-                return value.astimezone(zone).replace(tzinfo=None).isoformat(" ", "seconds")
+                return csv_datetime(value.astimezone(zone))
         value = native(value)
-        return value.isoformat(sep=" ", timespec="seconds") if value else ""
+        return csv_datetime(value) if value else ""
 
     return convert
 
@@ -99,7 +99,7 @@ def native_converter(widget):
 
 def _csv_text(value):
     """A text column's cell: ``neutralise(force_str(value))``, "" for None; a ``str`` neutralised here, without
-    the call, since this runs for every text cell of every row."""
+    the call, since this runs for every text cell of every row (its common case is also in ``_INLINE``)."""
     if value.__class__ is str:
         return "'" + value if value and value[0] in FORMULA_TRIGGERS else value
     if value is None:
@@ -108,7 +108,8 @@ def _csv_text(value):
 
 
 def _csv_number(value):
-    # What csv_cell does for the types a number column holds, without its lookup; the rest through it.
+    # What csv_cell does for the types a number column holds, without its lookup; the rest through it (its common
+    # case is also in _INLINE).
     if value.__class__ is int or value.__class__ is Decimal:
         return str(value)
     return csv_cell(value)
@@ -141,7 +142,8 @@ def compile_row(columns):
     reads, cells = [], []
     for index, (key, convert) in enumerate(columns):
         namespace[f"c{index}"] = convert
-        inline = _INLINE.get(convert) if key is not None else None
+        # By identity: a converter need not be hashable.
+        inline = next((template for known, template in _INLINE.items() if known is convert), None)
         if key is None:
             cells.append(f"c{index}(row)")
         elif inline is None:

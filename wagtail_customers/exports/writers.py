@@ -49,7 +49,8 @@ XLSX = ExportFormat("xlsx", "Excel", "xlsx", "application/vnd.openxmlformats-off
 FORMATS = {CSV.name: CSV, XLSX.name: XLSX}
 
 
-def _csv_datetime(value):
+def csv_datetime(value):
+    """A date-time's CSV text: ``YYYY-MM-DD HH:MM:SS`` of its own wall clock, its zone left out."""
     return value.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
@@ -60,7 +61,7 @@ _CSV_BY_TYPE = {
     Decimal: str,
     float: repr,
     bool: lambda value: "true" if value else "false",
-    datetime.datetime: _csv_datetime,
+    datetime.datetime: csv_datetime,
     datetime.date: datetime.date.isoformat,
     type(None): lambda value: "",
 }
@@ -73,7 +74,7 @@ def csv_cell(value):
     if isinstance(value, str):
         return neutralise(value)
     if isinstance(value, datetime.datetime):
-        return _csv_datetime(value)
+        return csv_datetime(value)
     if isinstance(value, int | Decimal | float):
         return str(value)
     return neutralise(str(value))

@@ -108,6 +108,8 @@ def remove_from_watchlist(customers, user):
 
 def _remove(customers, watched, user):
     """``remove_from_watchlist`` once the customers are locked and ``watched`` (their ids on the watchlist) read."""
+    # The entries read, not every entry of these customers: one a writer outside these functions adds meanwhile
+    # stays, rather than going without a history event or a dismissal.
     WatchlistEntry.objects.filter(customer_id__in=watched).delete()
     removed = [customer for customer in customers if customer.pk in watched]
     _dismiss(watched, user)

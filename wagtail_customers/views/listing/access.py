@@ -29,7 +29,8 @@ TRANSIENT_PARAMS = ("p", "after", "before", "_w_filter_fragment", "next", "id")
 
 def may_open_listing(request):
     """The listing opens for anyone who may view customers somewhere (or everywhere, even with no accounts yet):
-    ``can(request.user, Action.VIEW)``, from what the request has read already (the menu reads it on every page)."""
+    ``can(request.user, Action.VIEW)``, from the user's access read once a request and shared with the Customers
+    menu, which reads it on every admin page."""
     return Action.VIEW in actions_for_request(request)
 
 
