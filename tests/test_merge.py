@@ -41,12 +41,14 @@ OWN_ACTIONS = (MERGE_ACTION, UNDO_ACTION)
 
 
 def state(account):
-    """Everything a merge touches, row by row: customers (every column), orders, lines, promo codes, feedback,
-    timeline, watchlist, history entries on customers and on watchlist entries."""
+    """Everything a merge touches, row by row: customers (every column but the statistics version, which each
+    refresh moves on), orders, lines, promo codes, feedback, timeline, watchlist, history entries on customers and
+    on watchlist entries."""
     customer_type = ContentType.objects.get_for_model(Customer)
     watchlist_type = ContentType.objects.get_for_model(WatchlistEntry)
+    customer_columns = [field.attname for field in Customer._meta.concrete_fields if field.name != "statistics_version"]
     return {
-        "customers": list(Customer.objects.filter(account=account).order_by("pk").values()),
+        "customers": list(Customer.objects.filter(account=account).order_by("pk").values(*customer_columns)),
         "orders": list(Order.objects.filter(account=account).order_by("pk").values()),
         "lines": list(OrderLine.objects.filter(order__account=account).order_by("pk").values()),
         "promo_codes": list(PromoCodeUsage.objects.filter(order__account=account).order_by("pk").values()),

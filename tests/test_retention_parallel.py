@@ -11,10 +11,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from tests.factories import order_data
+from tests.test_erasure_parallel import in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.models import Channel, Customer, RetentionRule, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
@@ -22,20 +23,6 @@ from wagtail_customers.services.retention import apply_retention
 
 #: How long the import keeps its transaction open once the rule has started.
 HOLD_SECONDS = 1.5
-
-
-def in_thread(target, errors):
-    def run():
-        try:
-            target()
-        except BaseException as error:  # noqa: BLE001 (reported by the test)
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)

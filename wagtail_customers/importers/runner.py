@@ -56,7 +56,9 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
                 progress("writing", min(start + batch_size, len(orders)), len(orders))
         customer_ids = sorted(result.customer_ids)
         for start in range(0, len(customer_ids), batch_size):
-            refresh_statistics(customer_ids[start : start + batch_size])
+            refresh_statistics(
+                customer_ids[start : start + batch_size], orders_written=result.orders_written_customer_ids
+            )
         # Read before a dry run rolls back: what the orders will be stored with, rates included.
         report.account_currency = account.currency
         report.currencies = currency_summary(result.order_ids)

@@ -117,6 +117,11 @@ class Customer(models.Model):
     #: the entries (services/watched_flag.py), so the Watchlist tab reads a partial index of its own customers.
     watched = models.BooleanField(_("on the watchlist"), default=False, editable=False)
 
+    #: Increased each time the ingestion service refreshes the customer's statistics (None until the first refresh
+    #: after migration 0025). The statistics rebuild writes a customer's figures only while the row is still at the
+    #: version it read with them, so it never writes over an order recorded meanwhile (services/statistics.py).
+    statistics_version = models.BigIntegerField(null=True, editable=False)
+
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     #: When the customer's personal data was erased (services/erasure.py); ``None`` for a customer never erased.
     #: An erased customer keeps its orders and statistics under a pseudonym, and imports never write its details.

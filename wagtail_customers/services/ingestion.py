@@ -123,6 +123,9 @@ class IngestionResult:
     #: Customers created by this run, and customers with a new, changed or moved order or new details.
     created_customer_ids: set = field(default_factory=set)
     changed_customer_ids: set = field(default_factory=set)
+    #: Customers whose orders this run wrote: created, changed, or moved to or away from them (what
+    #: ``refresh_statistics`` takes as ``orders_written``).
+    orders_written_customer_ids: set = field(default_factory=set)
 
     def merge(self, other):
         self.orders_created += other.orders_created
@@ -133,6 +136,7 @@ class IngestionResult:
         self.order_ids += other.order_ids
         self.created_customer_ids |= other.created_customer_ids
         self.changed_customer_ids |= other.changed_customer_ids
+        self.orders_written_customer_ids |= other.orders_written_customer_ids
 
     @property
     def customers_updated(self):
@@ -305,6 +309,7 @@ def _record_batch(account, batch, refresh_stats):
     insert_rows(PromoCodeUsage, ("order", "code", "discount"), promo_codes)
     insert_rows(Feedback, ("order", "rating", "comment", "left_at"), feedback)
 
+    result.orders_written_customer_ids = changed_customer_ids | stale_customer_ids
     changed_customer_ids |= _update_customer_details(customers, batch)
     result.orders_created = len(new_rows)
     result.orders_updated = len(updated_rows)
@@ -313,7 +318,7 @@ def _record_batch(account, batch, refresh_stats):
     result.customer_ids = {customer.pk for customer in customers.values()} | stale_customer_ids
     result.changed_customer_ids = changed_customer_ids | stale_customer_ids
     if refresh_stats:
-        refresh_statistics(result.customer_ids)
+        refresh_statistics(result.customer_ids, orders_written=result.orders_written_customer_ids)
     news_arguments = news.signal_arguments(order_ids)
     transaction.on_commit(
         lambda: orders_recorded.send(

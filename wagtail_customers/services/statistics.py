@@ -130,8 +130,13 @@ def _apply(customers, stats):
     return changed
 
 
-def refresh_statistics(customer_ids):
-    """Recompute the statistics of the given customers; returns how many rows changed."""
+def refresh_statistics(customer_ids, *, orders_written=None):
+    """Recompute the statistics of the given customers; returns how many rows changed.
+
+    ``orders_written``: the customers whose orders the caller's transaction wrote (all of ``customer_ids`` when
+    None). Those, and any whose figures change, get the next ``statistics_version``: a rebuild that read the
+    orders before this transaction commits then leaves their rows alone (``rebuild_range``), even where the
+    figures come out the same (an order deleted behind the service's back and recorded again)."""
     customer_ids = list(customer_ids)
     if not customer_ids:
         return 0
@@ -141,11 +146,17 @@ def refresh_statistics(customer_ids):
         Customer.objects.select_for_update()
         .filter(pk__in=customer_ids)
         .order_by("pk")
-        .only("pk", *Customer.STATISTICS_FIELDS)
+        .only("pk", "statistics_version", *Customer.STATISTICS_FIELDS)
     )
     stats = compute_statistics({"in": customer_ids})
     changed = _apply(customers, stats)
-    update_rows(Customer, changed, Customer.STATISTICS_FIELDS)
+    changed_ids = {customer.pk for customer in changed}
+    written = [c for c in customers if c.pk not in changed_ids and (orders_written is None or c.pk in orders_written)]
+    for customer in (*changed, *written):
+        customer.statistics_version = (customer.statistics_version or 0) + 1
+    update_rows(Customer, changed, (*Customer.STATISTICS_FIELDS, "statistics_version"))
+    # Orders written with the same figures: the version alone (a new order changes the figures, so usually none).
+    update_rows(Customer, written, ("statistics_version",))
     return len(changed)
 
 
@@ -194,8 +205,9 @@ _ROUNDED = ("amount_spent", "discount_total")
 
 
 def _figures_sql(connection, low, high, account):
-    """``SELECT id, <statistics fields>`` of the customers in ``[low, high)``: their fresh figures, the
-    empty ones for customers without orders. Returns ``(sql, params)``."""
+    """``SELECT id, <statistics fields>, seen_version`` of the customers in ``[low, high)``: their fresh figures
+    (the empty ones for customers without orders) and the statistics version read with them. Returns
+    ``(sql, params)``."""
     quote = connection.ops.quote_name
     meta = Customer._meta
     table, pk = quote(meta.db_table), quote(meta.pk.column)
@@ -212,6 +224,7 @@ def _figures_sql(connection, low, high, account):
         if field in _ROUNDED:
             value = f"ROUND({value}, 2)"
         columns.append(f"{value} AS {quote(field)}")
+    columns.append(f"c.{quote('statistics_version')} AS {quote('seen_version')}")
     where = f"c.{pk} >= %s AND c.{pk} < %s"
     params += [low, high]
     if account is not None:
@@ -237,7 +250,9 @@ def rebuild_range(low, high, account=None, *, update_from=None):
     """Recompute the statistics of the customers with ids in ``[low, high)`` (of ``account`` if given)
     in the database; returns how many rows changed.
 
-    One ``UPDATE customer SET ... FROM (fresh figures) WHERE (any figure differs)``. On SQLite older
+    One ``UPDATE customer SET ... FROM (fresh figures) WHERE (any figure differs)``, for the rows still at the
+    ``statistics_version`` read with the figures (a row the ingestion service refreshed meanwhile has figures at
+    least as fresh, and PostgreSQL would otherwise write the ones read before it over them). On SQLite older
     than 3.33, which has no ``UPDATE ... FROM``, the fresh figures go to a temporary table first and a
     row-value ``UPDATE`` reads them from there (``update_from=False`` forces that path; ``None``
     chooses by the database).
@@ -249,24 +264,30 @@ def rebuild_range(low, high, account=None, *, update_from=None):
     table, pk = quote(Customer._meta.db_table), quote(Customer._meta.pk.column)
     figures_sql, params = _figures_sql(connection, low, high, account)
     fields = [quote(field) for field in _SOURCES]
+    version, seen = quote("statistics_version"), quote("seen_version")
+    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if update_from:
             assignments = ", ".join(f"{field} = s.{field}" for field in fields)
+            # Only rows still at the version read with the figures. PostgreSQL reads the orders as they were when
+            # the statement started; a row the ingestion service refreshed since (an order recorded, or recorded
+            # again) is re-checked as it now is, and without this the figures read before that order were written.
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM ({figures_sql}) s "
-                f"WHERE {table}.{pk} = s.id AND ({_differs(connection, table, 's')})",
+                f"WHERE {table}.{pk} = s.id AND {table}.{version} {same} s.{seen} "
+                f"AND ({_differs(connection, table, 's')})",
                 params,
             )
             return cursor.rowcount
         fresh = quote("wc_fresh_statistics")
         cursor.execute(f"DROP TABLE IF EXISTS temp.{fresh}")
-        cursor.execute(f"CREATE TEMP TABLE {fresh} (id INTEGER PRIMARY KEY, {', '.join(fields)})")
+        cursor.execute(f"CREATE TEMP TABLE {fresh} (id INTEGER PRIMARY KEY, {', '.join(fields)}, {seen})")
         cursor.execute(f"INSERT INTO temp.{fresh} {figures_sql}", params)
         cursor.execute(
             f"UPDATE {table} SET ({', '.join(fields)}) = "
             f"(SELECT {', '.join('s.' + field for field in fields)} FROM temp.{fresh} s WHERE s.id = {table}.{pk}) "
             f"WHERE {pk} IN (SELECT s.id FROM temp.{fresh} s JOIN {table} c ON c.{pk} = s.id "
-            f"WHERE {_differs(connection, 'c', 's')})"
+            f"WHERE c.{version} {same} s.{seen} AND ({_differs(connection, 'c', 's')}))"
         )
         changed = cursor.rowcount
         cursor.execute(f"DROP TABLE temp.{fresh}")
