@@ -10,9 +10,10 @@ wrote the name and e-mail back. Real threads, each with its own database connect
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from tests.factories import order_data
+from tests.parallel_support import in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.models import Channel, Customer, Order, SellerAccount
 from wagtail_customers.services import erasure
@@ -20,20 +21,6 @@ from wagtail_customers.services.ingestion import record_order, record_orders
 
 #: How long the erasure keeps its transaction open once the import has started (the import is then waiting).
 HOLD_SECONDS = 1.5
-
-
-def in_thread(target, errors):
-    def run():
-        try:
-            target()
-        except BaseException as error:  # noqa: BLE001 (reported by the test)
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)

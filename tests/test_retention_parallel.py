@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests.factories import order_data
-from tests.test_erasure_parallel import in_thread
+from tests.parallel_support import in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.models import Channel, Customer, RetentionRule, SellerAccount
 from wagtail_customers.services.ingestion import record_orders

@@ -18,56 +18,17 @@ import pytest
 from django.db import connection, transaction
 
 from tests.factories import order_data
-from tests.test_erasure_parallel import in_thread
+from tests.parallel_support import in_thread, record_while
+from tests.test_listing_summary import fresh_summary, stored_summary
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
-from wagtail_customers.models import Channel, Customer, Order, SellerAccount
+from wagtail_customers.models import Channel, Customer, ListingSummary, Order, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
+from wagtail_customers.services.listing_summary import SUMMARY_LOCK_KEY, compact_summary, rebuild_summary
 from wagtail_customers.services.statistics import compute_statistics, rebuild_range
 
-#: How long the recording keeps its transaction open on SQLite once the rebuild has started (it then waits).
-HOLD_SECONDS = 1.5
 
-
-def rebuild_waits_for_a_row():
-    """Whether a rebuild's ``UPDATE`` waits for a row lock (PostgreSQL), else after a pause (SQLite shows no one
-    who waits: its rebuild waits for the database's write lock)."""
-    if connection.vendor != "postgresql":
-        threading.Event().wait(HOLD_SECONDS)
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE%%'")
-        return cursor.fetchone()[0] > 0
-
-
-def record_while_rebuilding(account, orders):
-    """Record ``orders`` in a transaction that commits once a rebuild of every customer waits for it."""
-    recorded, committing, errors = threading.Event(), threading.Event(), []
-
-    def record():
-        with transaction.atomic():
-            record_orders(account, orders)
-            recorded.set()
-            assert committing.wait(30), "the rebuild never waited"
-
-    def rebuild():
-        assert recorded.wait(30), "the order was never recorded"
-        return rebuild_range(1, 10**9)
-
-    threads = [in_thread(record, errors), in_thread(rebuild, errors)]
-    waited = False
-    try:
-        for _attempt in range(300):
-            waited = rebuild_waits_for_a_row()
-            if waited or not threads[1].is_alive():
-                break
-            threading.Event().wait(0.1)
-    finally:
-        committing.set()
-        for thread in threads:
-            thread.join(60)
-    assert not errors, errors
-    # The case under test: the rebuild started before the order committed, and had to write the customer's row.
-    assert waited
+def rebuild_everyone():
+    rebuild_range(1, 10**9)
 
 
 def figures(customer):
@@ -83,7 +44,7 @@ def test_an_order_recorded_during_the_rebuild_is_not_written_over(parallel_datab
     # Wrong figures (written behind the service's back): the rebuild must write this customer's row.
     Customer.objects.filter(pk=customer.pk).update(orders_count=7, units=70)
 
-    record_while_rebuilding(account, [order_data("2", email="ada@example.com", day=2, lines=((3, "5.00"),))])
+    record_while(rebuild_everyone, account, [order_data("2", email="ada@example.com", day=2, lines=((3, "5.00"),))])
 
     assert figures(customer) == compute_statistics({"in": [customer.pk]})[customer.pk]
     assert (customer.orders_count, customer.units) == (2, 5)
@@ -100,7 +61,7 @@ def test_an_order_recorded_again_during_the_rebuild_keeps_its_figures(parallel_d
     customer = Customer.objects.get()
     Order.objects.filter(external_id="2").delete()
 
-    record_while_rebuilding(account, [again])
+    record_while(rebuild_everyone, account, [again])
 
     assert figures(customer) == compute_statistics({"in": [customer.pk]})[customer.pk]
     assert customer.orders_count == 2
@@ -125,3 +86,49 @@ def test_the_version_moves_on_with_each_order_written_and_only_then(account):
     record_orders(account, [second])
     assert Customer.objects.values_list(*Customer.STATISTICS_FIELDS).get() == figures_before
     assert version() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_recorded_during_the_summary_s_rebuild_is_counted_once(parallel_database):  # noqa: F811
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    record_orders(account, [order_data("1", email="ada@example.com"), order_data("2", email="bob@example.com")])
+
+    def lock_a_summary_row():
+        # The rebuild's DELETE meets it and waits: the order's delta rows commit while the rebuild runs.
+        list(ListingSummary.objects.select_for_update().filter(account=account)[:1])
+
+    record_while(rebuild_summary, account, [order_data("3", email="cy@example.com")], hold=lock_a_summary_row)
+
+    # Before, on PostgreSQL, the rebuild summed the customers after the order committed and kept its delta rows too.
+    assert stored_summary() == fresh_summary()
+    assert stored_summary()[(account.pk, "all")]["customers"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compaction_while_the_summary_is_rebuilt_is_left_for_later(parallel_database):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time; the lock is PostgreSQL's")
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    for number in range(3):
+        record_orders(account, [order_data(str(number), email=f"c{number}@example.com")])
+    rows = ListingSummary.objects.count()
+    rebuilding, done, errors = threading.Event(), threading.Event(), []
+
+    def hold_the_rebuild_s_lock():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK_KEY])
+            rebuilding.set()
+            assert done.wait(30)
+
+    thread = in_thread(hold_the_rebuild_s_lock, errors)
+    try:
+        assert rebuilding.wait(30)
+        compact_summary()  # does not wait, folds nothing
+        assert ListingSummary.objects.count() == rows
+    finally:
+        done.set()
+        thread.join(30)
+    assert not errors, errors
+    compact_summary()
+    assert ListingSummary.objects.count() < rows
+    assert stored_summary() == fresh_summary()

@@ -117,9 +117,10 @@ class Customer(models.Model):
     #: the entries (services/watched_flag.py), so the Watchlist tab reads a partial index of its own customers.
     watched = models.BooleanField(_("on the watchlist"), default=False, editable=False)
 
-    #: Increased each time the ingestion service refreshes the customer's statistics (None until the first refresh
-    #: after migration 0025). The statistics rebuild writes a customer's figures only while the row is still at the
-    #: version it read with them, so it never writes over an order recorded meanwhile (services/statistics.py).
+    #: Moved on by each ``refresh_statistics`` (the ingestion service, a merge, its undo, a rate refresh) that wrote the
+    #: customer's orders or changed its figures; None until the first since migration 0025. The statistics rebuild
+    #: writes a customer's figures only while the row is at the version read with them, so it never writes over an
+    #: order recorded meanwhile (services/statistics.py).
     statistics_version = models.BigIntegerField(null=True, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

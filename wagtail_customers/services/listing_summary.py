@@ -217,13 +217,19 @@ def _in_accounts(account_ids, column="account_id"):
     return f"{column} IN ({', '.join(['%s'] * len(account_ids))})", list(account_ids)
 
 
+#: The PostgreSQL advisory lock (a transaction's) that ``rebuild_summary`` holds and ``compact_summary`` tries for: a
+#: compaction committed while a rebuild runs would leave its folded row beside the rebuild's fresh sums.
+SUMMARY_LOCK_KEY = 0x5743_5355_4D4D_4152  # "WCSUMMAR"
+
+
 def rebuild_summary(account_ids=None, using=None):
     """Recompute the summary of ``account_ids`` (every account when ``None``) from the customers,
     set-based in the database: one row per (account, segment). The triggers keep the summary current;
     this is the belt-and-braces the statistics rebuild ends with (and what fills it after a migration).
 
-    A write committed while it runs may be counted twice or not at all (both statements see the customers
-    as they are when each starts); the next rebuild corrects that.
+    On PostgreSQL one statement deletes the rows and sums the customers, so both are read at the same moment: a
+    write committed meanwhile is not in the sums and keeps its delta row, counted once. Rebuilds and compactions
+    take turns (``SUMMARY_LOCK_KEY``). SQLite runs one writing transaction at a time.
     """
     if account_ids is not None and not (account_ids := list(account_ids)):
         return
@@ -232,15 +238,21 @@ def rebuild_summary(account_ids=None, using=None):
     condition, params = _in_accounts(account_ids)
     on_customers, _ = _in_accounts(account_ids, "c.account_id")
     source = _customer_rows("c", _watched("c"), 1, f"FROM {customers} c WHERE {on_customers}")
+    delete, insert = f"DELETE FROM {summary} WHERE {condition}", _delta_insert(source, keep_zero=True)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {summary} WHERE {condition}", params)
-        cursor.execute(_delta_insert(source, keep_zero=True), params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK_KEY])
+            cursor.execute(f"WITH gone AS ({delete}) {insert}", [*params, *params])
+            return
+        cursor.execute(delete, params)
+        cursor.execute(insert, params)
 
 
 def compact_summary(account_ids=None, using=None):
     """Fold the delta rows of ``account_ids`` (every account when ``None``) into one row per (account,
     segment); the figures stay the same. One statement on PostgreSQL (the rows it deletes are the rows it
-    sums, whatever commits meanwhile); SQLite has one writer at a time."""
+    sums, whatever commits meanwhile), left out while a rebuild of the summary runs (the summary stays as long
+    until the next read); SQLite has one writer at a time."""
     if account_ids is not None and not (account_ids := list(account_ids)):
         return
     connection = connections[using] if using else _connection()
@@ -251,6 +263,9 @@ def compact_summary(account_ids=None, using=None):
     grouped = f"SELECT account_id, segment, {sums} FROM {{rows}} GROUP BY account_id, segment"
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SUMMARY_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return
             cursor.execute(
                 f"WITH moved AS (DELETE FROM {summary} WHERE {condition} RETURNING *) "
                 f"INSERT INTO {summary} (account_id, segment, {figures}) {grouped.format(rows='moved')}",

@@ -51,7 +51,9 @@ def convert_unconverted_orders(account=None):
     """Convert the orders whose rate is unknown with the table in use; returns a ``RefreshResult``.
 
     Chunk by chunk, each in one transaction with its customers' statistics (so a customer is never shown
-    with an order converted and its amount spent not yet).
+    with an order converted and its amount spent not yet). An order written since its chunk was read (recorded
+    again, which converts it then) is left as it is; the customers refreshed are the converted orders' own as
+    they are when written (a merge may have moved an order meanwhile).
     """
     unknown = Order.objects.filter(rate_source=RateSource.UNKNOWN).select_related("account").order_by("pk")
     if account is not None:
@@ -63,14 +65,14 @@ def convert_unconverted_orders(account=None):
         chunk = list(
             unknown.filter(pk__gt=last_pk)
             .annotate(line_discounts=_line_discounts())
-            .only("pk", "customer_id", "placed_at", "currency", "total", "refunded", "discount", "account__currency")[
+            .only("pk", "placed_at", "currency", "total", "refunded", "discount", "updated_at", "account__currency")[
                 :CHUNK
             ]
         )
         if not chunk:
             return result
         last_pk = chunk[-1].pk
-        rows, customer_ids = [], set()
+        rows = []
         for order in chunk:
             converted = convert(
                 currency=order.currency,
@@ -84,9 +86,10 @@ def convert_unconverted_orders(account=None):
             if converted.rate_source == RateSource.UNKNOWN:
                 result.orders_still_unknown += 1
                 continue
-            rows.append((*converted.as_tuple(), order.pk))
-            customer_ids.add(order.customer_id)
+            rows.append((*converted.as_tuple(), order.pk, order.updated_at))
         with transaction.atomic():
-            update_values(Order, CONVERTED_FIELDS, rows)
-            result.customers_updated += refresh_statistics(customer_ids)
-        result.orders_converted += len(rows)
+            converted_count = update_values(Order, CONVERTED_FIELDS, rows, unchanged=("updated_at",))
+            # Read after the write, which holds the converted orders' rows until this transaction commits.
+            customer_ids = Order.objects.filter(pk__in=[row[-2] for row in rows]).values_list("customer_id", flat=True)
+            result.customers_updated += refresh_statistics(set(customer_ids))
+        result.orders_converted += converted_count

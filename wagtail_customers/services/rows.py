@@ -22,25 +22,33 @@ def update_rows(model, objects, field_names):
     return update_values(model, field_names, rows)
 
 
-def update_values(model, field_names, rows):
-    """``UPDATE`` rows of ``model``: each row is the values of ``field_names`` followed by the primary key."""
+def update_values(model, field_names, rows, *, unchanged=()):
+    """``UPDATE`` rows of ``model``: each row is the values of ``field_names`` followed by the primary key, then the
+    values of the ``unchanged`` fields the row must still hold to be written (a write guarded on what was read).
+    Returns how many rows were written."""
     rows = list(rows)
     if not rows:
         return 0
     meta = model._meta
     fields = [meta.get_field(name) for name in field_names]
+    guards = [meta.get_field(name) for name in unchanged]
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    conditions = "".join(f" AND {quote(field.column)} = %s" for field in guards)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s{conditions}"
+    written = len(fields)
     params = [
-        [field.get_db_prep_save(value, connection) for field, value in zip(fields, row[:-1], strict=True)] + [row[-1]]
+        [field.get_db_prep_save(value, connection) for field, value in zip(fields, row[:written], strict=True)]
+        + [row[written]]
+        + [field.get_db_prep_value(value, connection) for field, value in zip(guards, row[written + 1 :], strict=True)]
         for row in rows
     ]
     # One transaction for all rows: in autocommit mode SQLite would sync the file after each one.
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.executemany(sql, params)
-    return len(rows)
+        # Both drivers add up the rows of each statement; a guard may leave some out.
+        return cursor.rowcount if guards else len(rows)
 
 
 def insert_rows(model, field_names, rows):

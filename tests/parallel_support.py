@@ -1,0 +1,77 @@
+"""Helpers for the tests where real threads, each with its own database connection, write at the same time."""
+
+import threading
+
+from django.db import connection, transaction
+
+from wagtail_customers.services.ingestion import record_orders
+
+#: How long SQLite's side of a test waits for the other thread to be held up (SQLite shows no one who waits).
+HOLD_SECONDS = 1.5
+
+
+def in_thread(target, errors):
+    """Start ``target`` in a thread of its own (its own connection, closed after); its exception goes to ``errors``."""
+
+    def run():
+        try:
+            target()
+        except BaseException as error:  # noqa: BLE001 (reported by the test)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def waits_for_a_lock(sessions):
+    """Whether the database session in ``sessions`` (its backend's pid, once known) waits for a lock (PostgreSQL); on
+    SQLite, true after ``HOLD_SECONDS`` (a writer there waits for the database's write lock)."""
+    if connection.vendor != "postgresql":
+        threading.Event().wait(HOLD_SECONDS)
+        return True
+    if not sessions:
+        return False
+    with connection.cursor() as cursor:
+        # This session's own waits, not any other's on the server.
+        cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [sessions[0]])
+        return cursor.fetchone()[0]
+
+
+def record_while(work, account, orders, hold=lambda: None):
+    """Record ``orders`` in a transaction that commits once ``work`` (run in another thread after the orders are
+    recorded) waits for it; ``hold`` runs in that transaction after the orders (to lock what ``work`` must wait
+    for). Fails unless ``work`` waited: the case the callers test."""
+    recorded, committing, errors, work_session = threading.Event(), threading.Event(), [], []
+
+    def record():
+        with transaction.atomic():
+            record_orders(account, orders)
+            hold()
+            recorded.set()
+            assert committing.wait(30), "the other thread never waited"
+
+    def working():
+        assert recorded.wait(30), "the orders were never recorded"
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                work_session.append(cursor.fetchone()[0])
+        work()
+
+    threads = [in_thread(record, errors), in_thread(working, errors)]
+    waited = False
+    try:
+        for _attempt in range(300):
+            waited = waits_for_a_lock(work_session)
+            if waited or not threads[1].is_alive():
+                break
+            threading.Event().wait(0.1)
+    finally:
+        committing.set()
+        for thread in threads:
+            thread.join(60)
+    assert not errors, errors
+    assert waited

@@ -1,0 +1,55 @@
+"""An order recorded again while the orders without a rate are being converted keeps its new amounts.
+
+``convert_unconverted_orders`` reads a chunk of orders, converts them in Python, then writes them. An order the
+ingestion service records again in between (new amounts, converted then at the table in use) was written over with
+the conversion of its old amounts. The write is now guarded on the order's ``updated_at`` as read, and the
+customers refreshed are the converted orders' own as they are when written. Real threads, each with its own
+database connection; the storage of the stored rate table is the tests' own (see tests/settings.py).
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from tests.factories import order_data
+from tests.parallel_support import record_while
+from tests.test_exchange_rates_refresh import days, ecb_csv, placed  # noqa: F401 (days: the fixture)
+from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
+from wagtail_customers.exchange_rates import store_rate_table
+from wagtail_customers.models import Channel, Customer, Order, RateSource, SellerAccount
+from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.services.rate_refresh import convert_unconverted_orders
+from wagtail_customers.services.statistics import compute_statistics
+
+CENT = Decimal("0.01")
+
+
+def usd_order(day, amount):
+    data = order_data("1", lines=((1, amount),), currency="USD")
+    data.placed_at = placed(day)
+    return data
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_recorded_again_during_the_conversion_keeps_its_new_amounts(parallel_database, days):  # noqa: F811
+    account = SellerAccount.objects.create(name="EU shop", channel=Channel.SHOPIFY, currency="EUR")
+    record_order(account, usd_order(days[0], "110.00"))
+    assert Order.objects.get().rate_source == RateSource.UNKNOWN
+    # The table that knows the day's rate, stored without converting anything yet.
+    store_rate_table(ecb_csv(days), "eurofxref-hist.csv")
+    results = []
+
+    # Recorded again at 120.00 (converted then) while the conversion, which read it at 110.00, waits to write it.
+    record_while(lambda: results.append(convert_unconverted_orders()), account, [usd_order(days[0], "120.00")])
+
+    order = Order.objects.get()
+    rate = 1 / Decimal("1.1")
+    assert order.rate_source == RateSource.TABLE
+    assert order.total == Decimal("120.00")
+    assert order.account_total == (Decimal("120.00") * rate).quantize(CENT, ROUND_HALF_UP)
+    assert results[0].orders_converted == 0
+    customer = Customer.objects.get()
+    assert {name: getattr(customer, name) for name in compute_statistics({"in": [customer.pk]})[customer.pk]} == (
+        compute_statistics({"in": [customer.pk]})[customer.pk]
+    )
+    assert customer.unconverted_orders == 0 and customer.amount_spent == order.account_total
