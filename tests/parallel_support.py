@@ -6,7 +6,8 @@ from django.db import connection, transaction
 
 from wagtail_customers.services.ingestion import record_orders
 
-#: How long SQLite's side of a test waits for the other thread to be held up (SQLite shows no one who waits).
+#: How long a thread keeps its transaction open, or waits, for another to be held up by it (SQLite shows no one
+#: who waits).
 HOLD_SECONDS = 1.5
 
 

@@ -13,14 +13,11 @@ import pytest
 from django.db import transaction
 
 from tests.factories import order_data
-from tests.parallel_support import in_thread
+from tests.parallel_support import HOLD_SECONDS, in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.models import Channel, Customer, Order, SellerAccount
 from wagtail_customers.services import erasure
 from wagtail_customers.services.ingestion import record_order, record_orders
-
-#: How long the erasure keeps its transaction open once the import has started (the import is then waiting).
-HOLD_SECONDS = 1.5
 
 
 @pytest.mark.django_db(transaction=True)

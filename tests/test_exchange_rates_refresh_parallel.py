@@ -4,7 +4,7 @@
 ingestion service records again in between (new amounts, converted then at the table in use) was written over with
 the conversion of its old amounts. The write is now guarded on the order's ``updated_at`` as read, and the
 customers refreshed are the converted orders' own as they are when written. Real threads, each with its own
-database connection; the storage of the stored rate table is the tests' own (see tests/settings.py).
+database connection; the stored rate table goes to the tests' private storage (conftest's ``_media_root``).
 """
 
 from decimal import ROUND_HALF_UP, Decimal

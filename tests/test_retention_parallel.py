@@ -15,14 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from tests.factories import order_data
-from tests.parallel_support import in_thread
+from tests.parallel_support import HOLD_SECONDS, in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.models import Channel, Customer, RetentionRule, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.retention import apply_retention
-
-#: How long the import keeps its transaction open once the rule has started.
-HOLD_SECONDS = 1.5
 
 
 @pytest.mark.django_db(transaction=True)

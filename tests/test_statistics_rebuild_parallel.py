@@ -1,13 +1,15 @@
-"""An order recorded while the statistics rebuild runs keeps its place in the customer's figures.
+"""Orders recorded while the statistics and the listing summary are rebuilt keep their place in both.
 
 The rebuild writes one range of customers with one ``UPDATE ... FROM (fresh figures)`` (services/statistics.py).
 On PostgreSQL that statement reads the orders as they were when it started; a customer whose row it must write
 but which the ingestion service holds (recording an order) is waited for, and then written with the figures read
 before that order. PostgreSQL re-checks the statement's conditions on the row as it now is (its "EvalPlanQual"),
 not the figures read from the orders, so without a guard the rebuild wrote the figures without the new order over
-the service's. Each refresh by the service now increases the customer's ``statistics_version``, and the rebuild
-writes a row only while it is still the version read with the figures. SQLite runs one writing transaction at a
-time (``transaction_mode`` IMMEDIATE): the rebuild starts after the order commits and reads it.
+the service's. Each refresh by the service now moves the customer's ``statistics_version`` on, and the rebuild
+writes a row only while it is still the version read with the figures. The listing summary's rebuild deleted its
+rows and summed the customers in two statements, so an order committed in between was counted twice; it is one
+statement now. SQLite runs one writing transaction at a time (``transaction_mode`` IMMEDIATE): a rebuild starts
+after the order commits and reads it.
 
 Real threads, each with its own database connection.
 """
@@ -95,7 +97,8 @@ def test_an_order_recorded_during_the_summary_s_rebuild_is_counted_once(parallel
 
     def lock_a_summary_row():
         # The rebuild's DELETE meets it and waits: the order's delta rows commit while the rebuild runs.
-        list(ListingSummary.objects.select_for_update().filter(account=account)[:1])
+        # The oldest row: one committed before this transaction (its own delta rows come after).
+        list(ListingSummary.objects.select_for_update().filter(account=account).order_by("pk")[:1])
 
     record_while(rebuild_summary, account, [order_data("3", email="cy@example.com")], hold=lock_a_summary_row)
 

@@ -52,8 +52,8 @@ def convert_unconverted_orders(account=None):
 
     Chunk by chunk, each in one transaction with its customers' statistics (so a customer is never shown
     with an order converted and its amount spent not yet). An order written since its chunk was read (recorded
-    again, which converts it then) is left as it is; the customers refreshed are the converted orders' own as
-    they are when written (a merge may have moved an order meanwhile).
+    again, which converts it then, or converted by another refresh running at the same time) is left as it is, and
+    not counted; an order recorded again without a rate waits for the next refresh.
     """
     unknown = Order.objects.filter(rate_source=RateSource.UNKNOWN).select_related("account").order_by("pk")
     if account is not None:
@@ -86,10 +86,12 @@ def convert_unconverted_orders(account=None):
             if converted.rate_source == RateSource.UNKNOWN:
                 result.orders_still_unknown += 1
                 continue
-            rows.append((*converted.as_tuple(), order.pk, order.updated_at))
+            rows.append((*converted.as_tuple(), order.pk, order.updated_at, RateSource.UNKNOWN))
         with transaction.atomic():
-            converted_count = update_values(Order, CONVERTED_FIELDS, rows, unchanged=("updated_at",))
-            # Read after the write, which holds the converted orders' rows until this transaction commits.
-            customer_ids = Order.objects.filter(pk__in=[row[-2] for row in rows]).values_list("customer_id", flat=True)
+            converted_count = update_values(Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source"))
+            # Read after the write, which holds the converted orders' rows until this transaction commits (a merge may
+            # have moved one before; refreshing the customer of an order left alone changes nothing).
+            pks = [row[len(CONVERTED_FIELDS)] for row in rows]
+            customer_ids = Order.objects.filter(pk__in=pks).values_list("customer_id", flat=True)
             result.customers_updated += refresh_statistics(set(customer_ids))
         result.orders_converted += converted_count

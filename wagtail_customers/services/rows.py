@@ -25,7 +25,7 @@ def update_rows(model, objects, field_names):
 def update_values(model, field_names, rows, *, unchanged=()):
     """``UPDATE`` rows of ``model``: each row is the values of ``field_names`` followed by the primary key, then the
     values of the ``unchanged`` fields the row must still hold to be written (a write guarded on what was read).
-    Returns how many rows were written."""
+    Returns how many rows: with ``unchanged``, those written; without, all of them."""
     rows = list(rows)
     if not rows:
         return 0
