@@ -18,16 +18,13 @@ from django.utils import timezone
 
 from tests.celery_fixtures import wait_for
 from tests.connection_fixture_channel import FixtureChannel, connect, fixture_order, order_data
+from tests.parallel_support import HOLD_SECONDS, in_thread
 from tests.test_channel_shopify_engine import ALL, connection, shop  # noqa: F401 - fixtures
-from tests.test_erasure_parallel import in_thread
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.channels.tasks import sync_connection_task
 from wagtail_customers.models import Order, SyncKind, SyncOutcome, SyncRun, SyncStatus
 from wagtail_customers.services import channel_sync
 from wagtail_customers.services.ingestion import record_orders
-
-#: How long the page's transaction stays open once the webhook delivery has started (it is then waiting).
-HOLD_SECONDS = 1.5
 
 
 @pytest.mark.django_db(transaction=True)

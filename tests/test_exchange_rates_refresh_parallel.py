@@ -1,10 +1,11 @@
-"""An order recorded again while the orders without a rate are being converted keeps its new amounts.
+"""Orders written while the orders without a rate are being converted keep what they were written with.
 
 ``convert_unconverted_orders`` reads a chunk of orders, converts them in Python, then writes them. An order the
 ingestion service records again in between (new amounts, converted then at the table in use) was written over with
-the conversion of its old amounts. The write is now guarded on the order's ``updated_at`` as read, and the
-customers refreshed are the converted orders' own as they are when written. Real threads, each with its own
-database connection; the stored rate table goes to the tests' private storage (conftest's ``_media_root``).
+the conversion of its old amounts, and so was an order another refresh converted meanwhile. The write is now
+guarded on the order's ``updated_at`` and on its rate still being unknown, and the customers refreshed are the
+chunk's orders' own as they are after the write. Real threads, each with its own database connection; the stored
+rate table goes to the tests' private storage (conftest's ``_media_root``).
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -53,3 +54,21 @@ def test_an_order_recorded_again_during_the_conversion_keeps_its_new_amounts(par
         compute_statistics({"in": [customer.pk]})[customer.pk]
     )
     assert customer.unconverted_orders == 0 and customer.amount_spent == order.account_total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_another_refresh_converts_meanwhile_keeps_that_conversion(parallel_database, days):  # noqa: F811
+    account = SellerAccount.objects.create(name="EU shop", channel=Channel.SHOPIFY, currency="EUR")
+    record_order(account, usd_order(days[0], "110.00"))
+    store_rate_table(ecb_csv(days), "eurofxref-hist.csv")
+    results = []
+
+    def converted_by_another_refresh():
+        # What a refresh with another table writes (the conversion's own write leaves updated_at alone).
+        Order.objects.update(rate_source=RateSource.TABLE, exchange_rate=Decimal("0.5"), account_total=Decimal("55.00"))
+
+    record_while(lambda: results.append(convert_unconverted_orders()), account, [], hold=converted_by_another_refresh)
+
+    order = Order.objects.get()
+    assert (order.exchange_rate, order.account_total) == (Decimal("0.5"), Decimal("55.00"))
+    assert results[0].orders_converted == 0

@@ -90,7 +90,7 @@ def convert_unconverted_orders(account=None):
         with transaction.atomic():
             converted_count = update_values(Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source"))
             # Read after the write, which holds the converted orders' rows until this transaction commits (a merge may
-            # have moved one before; refreshing the customer of an order left alone changes nothing).
+            # have moved one before; the customer of an order left alone is refreshed to the same figures).
             pks = [row[len(CONVERTED_FIELDS)] for row in rows]
             customer_ids = Order.objects.filter(pk__in=pks).values_list("customer_id", flat=True)
             result.customers_updated += refresh_statistics(set(customer_ids))
