@@ -228,8 +228,9 @@ def rebuild_summary(account_ids=None, using=None):
     this is the belt-and-braces the statistics rebuild ends with (and what fills it after a migration).
 
     On PostgreSQL one statement deletes the rows and sums the customers, so both are read at the same moment: a
-    write committed meanwhile is not in the sums and keeps its delta row, counted once. Rebuilds and compactions
-    take turns (``SUMMARY_LOCK_KEY``). SQLite runs one writing transaction at a time.
+    write committed meanwhile is not in the sums and keeps its delta row, counted once. Rebuilds wait for each
+    other, and a compaction is left for later while one runs (``SUMMARY_LOCK_KEY``). SQLite runs one writing
+    transaction at a time.
     """
     if account_ids is not None and not (account_ids := list(account_ids)):
         return
@@ -251,8 +252,8 @@ def rebuild_summary(account_ids=None, using=None):
 def compact_summary(account_ids=None, using=None):
     """Fold the delta rows of ``account_ids`` (every account when ``None``) into one row per (account,
     segment); the figures stay the same. One statement on PostgreSQL (the rows it deletes are the rows it
-    sums, whatever commits meanwhile), left out while a rebuild of the summary runs (the summary stays as long
-    until the next read); SQLite has one writer at a time."""
+    sums, whatever commits meanwhile), left out while a rebuild of the summary runs (a later read folds the rows);
+    SQLite has one writer at a time."""
     if account_ids is not None and not (account_ids := list(account_ids)):
         return
     connection = connections[using] if using else _connection()
