@@ -41,11 +41,33 @@ def waits_for_a_lock(sessions):
         return cursor.fetchone()[0]
 
 
+def started_until_it_waits(target, errors):
+    """``target`` started in a thread of its own; returns ``(thread, waited)`` once its database session waits for a
+    lock (``waited`` true), or the thread ended or 30 s passed (false)."""
+    session = []
+
+    def run():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                session.append(cursor.fetchone()[0])
+        target()
+
+    thread = in_thread(run, errors)
+    for _attempt in range(300):
+        if waits_for_a_lock(session):
+            return thread, True
+        if not thread.is_alive():
+            break
+        threading.Event().wait(0.1)
+    return thread, False
+
+
 def record_while(work, account, orders, hold=lambda: None):
     """Record ``orders`` in a transaction that commits once ``work`` (run in another thread after the orders are
     recorded) waits for it; ``hold`` runs in that transaction after the orders (to lock what ``work`` must wait
     for). Fails unless ``work`` waited: the case the callers test."""
-    recorded, committing, errors, work_session = threading.Event(), threading.Event(), [], []
+    recorded, committing, errors = threading.Event(), threading.Event(), []
 
     def record():
         with transaction.atomic():
@@ -56,20 +78,12 @@ def record_while(work, account, orders, hold=lambda: None):
 
     def working():
         assert recorded.wait(30), "the orders were never recorded"
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                work_session.append(cursor.fetchone()[0])
         work()
 
-    threads = [in_thread(record, errors), in_thread(working, errors)]
-    waited = False
+    threads = [in_thread(record, errors)]
     try:
-        for _attempt in range(300):
-            waited = waits_for_a_lock(work_session)
-            if waited or not threads[1].is_alive():
-                break
-            threading.Event().wait(0.1)
+        working_thread, waited = started_until_it_waits(working, errors)
+        threads.append(working_thread)
     finally:
         committing.set()
         for thread in threads:

@@ -550,12 +550,16 @@ class _StoredOrder:
 
 
 def _stored_orders(account, external_ids):
-    """The batch's orders already stored, with what they hold, in four queries at most (not per order)."""
+    """The batch's orders already stored, with what they hold, in four queries at most (not per order).
+
+    Locked until the batch commits (PostgreSQL; after the customers, in pk order): another batch moving one of these
+    orders to another customer meanwhile is waited for and then seen, so the customer the order leaves is the one
+    refreshed. ``FOR NO KEY UPDATE``, the lock the batch's own update of the order would take: lines of the order
+    written elsewhere are not held up."""
+    locked = Order.objects.select_for_update(no_key=True).filter(account=account, external_id__in=external_ids)
     stored = {
         row[0]: _StoredOrder(pk=row[1], values=row[2:])
-        for row in Order.objects.filter(account=account, external_id__in=external_ids).values_list(
-            "external_id", "id", *COMPARED_ORDER_FIELDS
-        )
+        for row in locked.order_by("pk").values_list("external_id", "id", *COMPARED_ORDER_FIELDS)
     }
     if not stored:
         return stored

@@ -19,7 +19,7 @@ from ..exchange_rates import StoredTable, read_source, store_rate_table
 from ..models import Order, OrderLine, RateSource
 from .conversion import CONVERTED_FIELDS, ZERO, convert
 from .rows import update_values
-from .statistics import refresh_statistics
+from .statistics import lock_customers, refresh_statistics
 
 CHUNK = 2000
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -65,14 +65,22 @@ def convert_unconverted_orders(account=None):
         chunk = list(
             unknown.filter(pk__gt=last_pk)
             .annotate(line_discounts=_line_discounts())
-            .only("pk", "placed_at", "currency", "total", "refunded", "discount", "updated_at", "account__currency")[
-                :CHUNK
-            ]
+            .only(
+                "pk",
+                "customer_id",
+                "placed_at",
+                "currency",
+                "total",
+                "refunded",
+                "discount",
+                "updated_at",
+                "account__currency",
+            )[:CHUNK]
         )
         if not chunk:
             return result
         last_pk = chunk[-1].pk
-        rows = []
+        rows, customers_read = [], set()
         for order in chunk:
             converted = convert(
                 currency=order.currency,
@@ -87,10 +95,16 @@ def convert_unconverted_orders(account=None):
                 result.orders_still_unknown += 1
                 continue
             rows.append((*converted.as_tuple(), order.pk, order.updated_at, RateSource.UNKNOWN))
+            customers_read.add(order.customer_id)
         with transaction.atomic():
+            # The customers first, then their orders, in the order the ingestion service and merges take them: an
+            # order recorded for one of these customers meanwhile waits here, or this waits for it, never both.
+            lock_customers(customers_read)
             converted_count = update_values(Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source"))
             # Read after the write, which holds the converted orders' rows until this transaction commits (a merge may
-            # have moved one before; the customer of an order left alone is refreshed to the same figures).
+            # have moved one since the chunk was read: its new customer is locked by the refresh, out of the usual
+            # order, which only a merge at that moment can meet; the customer of an order left alone is refreshed to
+            # the same figures).
             pks = [row[len(CONVERTED_FIELDS)] for row in rows]
             customer_ids = Order.objects.filter(pk__in=pks).values_list("customer_id", flat=True)
             result.customers_updated += refresh_statistics(set(customer_ids))

@@ -131,6 +131,15 @@ def _apply(customers, stats):
     return changed
 
 
+def lock_customers(customer_ids, *, fields=()):
+    """The customers ``customer_ids`` with ``fields``, locked until the transaction ends (PostgreSQL), in pk order as
+    every writer takes them (the ingestion service, merges, erasure, deletion, the rate refresh), so two never wait on
+    each other's."""
+    return list(
+        Customer.objects.select_for_update().filter(pk__in=list(customer_ids)).order_by("pk").only("pk", *fields)
+    )
+
+
 def refresh_statistics(customer_ids, *, orders_written=None):
     """Recompute the statistics of the given customers; returns how many rows changed.
 
@@ -143,12 +152,7 @@ def refresh_statistics(customer_ids, *, orders_written=None):
         return 0
     # Lock the rows first (PostgreSQL): two orders of one customer recorded at once would otherwise
     # each compute figures without the other's order, and the last writer would win.
-    customers = list(
-        Customer.objects.select_for_update()
-        .filter(pk__in=customer_ids)
-        .order_by("pk")
-        .only("pk", "statistics_version", *Customer.STATISTICS_FIELDS)
-    )
+    customers = lock_customers(customer_ids, fields=("statistics_version", *Customer.STATISTICS_FIELDS))
     stats = compute_statistics({"in": customer_ids})
     changed = _apply(customers, stats)
     changed_ids = {customer.pk for customer in changed}

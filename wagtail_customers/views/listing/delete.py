@@ -41,7 +41,11 @@ def delete_customers(customers, user):
     for start in range(0, len(pks), DELETE_BATCH_SIZE):
         batch = customers.model.objects.filter(pk__in=pks[start : start + DELETE_BATCH_SIZE])
         with transaction.atomic():
-            for customer in batch.select_related("account"):
+            # Locked before their orders are gathered, as every writer takes customers then orders: an order being
+            # recorded for one of them is waited for, then deleted with the rest (read before it committed, the
+            # deletion left it pointing at a deleted customer, and failed).
+            locked = batch.select_for_update(of=("self",)).select_related("account").order_by("pk")
+            for customer in locked:
                 log(customer, "wagtail.delete", user=user, deleted=True)
                 deleted += 1
             batch.delete()

@@ -1,0 +1,101 @@
+"""Writers of orders and customers at the same moment take their row locks in one order, and see each other's work.
+
+Every writer locks the customers first, then their orders, each in pk order (the ingestion service, merges,
+erasure, the exchange-rate refresh). The refresh used to write the orders it converted, then lock their customers
+for the statistics: an order recorded for one of those customers at that moment held the customer and waited for
+the order, and PostgreSQL stopped one of the two as a deadlock. The ingestion service read the stored orders of a
+batch without a lock: a batch moving an order to another customer while a second batch moved it too refreshed the
+customer the order had left before the first batch, not the one it left in fact, whose figures kept the order.
+
+Real threads, each with its own database connection. SQLite runs one writing transaction at a time, so there the
+same steps run one after the other and must give the same end state.
+"""
+
+import pytest
+from django.db import transaction
+
+from tests.factories import order_data
+from tests.parallel_support import record_while, started_until_it_waits
+from tests.test_exchange_rates_refresh import days, ecb_csv  # noqa: F401 (days: the fixture)
+from tests.test_exchange_rates_refresh_parallel import usd_order
+from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
+from wagtail_customers.exchange_rates import store_rate_table
+from wagtail_customers.models import Channel, Customer, Order, RateSource, SellerAccount
+from wagtail_customers.services.ingestion import record_order, record_orders
+from wagtail_customers.services.rate_refresh import convert_unconverted_orders
+from wagtail_customers.services.statistics import EMPTY, compute_statistics
+from wagtail_customers.views.listing.delete import delete_customers
+
+
+def assert_every_customer_counts_its_own_orders():
+    customers = list(Customer.objects.order_by("pk"))
+    fresh = compute_statistics({"in": [customer.pk for customer in customers]})
+    for customer in customers:
+        expected = fresh.get(customer.pk, EMPTY)
+        assert {name: getattr(customer, name) for name in expected} == expected, customer.email
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_and_an_order_for_the_same_customer_at_once_both_go_through(parallel_database, days):  # noqa: F811
+    account = SellerAccount.objects.create(name="EU shop", channel=Channel.SHOPIFY, currency="EUR")
+    record_order(account, usd_order(days[0], "110.00"))
+    store_rate_table(ecb_csv(days), "eurofxref-hist.csv")
+    errors, results = [], []
+
+    # The order is held a moment by another transaction (a bare lock stands in for it), so that the refresh, which
+    # has read it, waits to write it while the ingestion service starts to record it again for the same customer.
+    with transaction.atomic():
+        Order.objects.select_for_update().get()
+        refresh, refresh_waited = started_until_it_waits(lambda: results.append(convert_unconverted_orders()), errors)
+        recording, recording_waited = started_until_it_waits(
+            lambda: record_orders(account, [usd_order(days[0], "120.00")]), errors
+        )
+    refresh.join(60)
+    recording.join(60)
+
+    # Before, the refresh wrote the order then waited for the customer the service held, which waited for the
+    # order: a deadlock, one of them stopped with an error.
+    assert not errors, errors
+    assert refresh_waited and recording_waited
+    order = Order.objects.get()
+    assert (order.total, order.rate_source) == (120, RateSource.TABLE)
+    assert_every_customer_counts_its_own_orders()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_two_batches_move_at_once_leaves_no_customer_counting_it_twice(parallel_database):  # noqa: F811
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    record_order(account, order_data("1", email="zoe@example.com"))
+
+    # The buyer's e-mail changed twice in the channel; two syncs each record the order under the address they saw.
+    # The second waits for the first, which moved the order from Zoe to Xavier, then moves it to Yan.
+    record_while(
+        lambda: record_orders(account, [order_data("1", email="yan@example.com", name="Yan")]),
+        account,
+        [order_data("1", email="xavier@example.com", name="Xavier")],
+    )
+
+    assert Order.objects.get().customer.email == "yan@example.com"
+    # Before, the second batch refreshed Zoe (where it had read the order), and Xavier kept counting it.
+    assert_every_customer_counts_its_own_orders()
+    assert Customer.objects.get(email="xavier@example.com").orders_count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_deleted_while_an_order_is_recorded_goes_with_every_order(parallel_database):  # noqa: F811
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    record_order(account, order_data("1", email="ada@example.com"))
+    customer = Customer.objects.get()
+
+    # The seller deletes the customer while a sync records the buyer's next order. The deletion waits for it and
+    # takes the new order too.
+    record_while(
+        lambda: delete_customers(Customer.objects.filter(pk=customer.pk), user=None),
+        account,
+        [order_data("2", email="ada@example.com", day=3)],
+    )
+
+    # Before, the deletion read the customer's orders before the new one committed, then deleted the customer under
+    # it: the new order's reference failed at commit (PostgreSQL), and the deletion answered 500.
+    assert not Customer.objects.exists()
+    assert not Order.objects.exists()
