@@ -4,7 +4,9 @@ import threading
 
 from django.db import connection, transaction
 
+from wagtail_customers.models import Customer
 from wagtail_customers.services.ingestion import record_orders
+from wagtail_customers.services.statistics import EMPTY, compute_statistics
 
 #: How long a thread keeps its transaction open, or waits, for another to be held up by it (SQLite shows no one
 #: who waits).
@@ -43,7 +45,8 @@ def waits_for_a_lock(sessions):
 
 def started_until_it_waits(target, errors):
     """``target`` started in a thread of its own; returns ``(thread, waited)`` once its database session waits for a
-    lock (``waited`` true), or the thread ended or 30 s passed (false)."""
+    lock (``waited`` true), or the thread ended or 30 s passed (false). On SQLite, which shows no one who waits,
+    ``waited`` is true after ``HOLD_SECONDS``."""
     session = []
 
     def run():
@@ -54,12 +57,16 @@ def started_until_it_waits(target, errors):
         target()
 
     thread = in_thread(run, errors)
-    for _attempt in range(300):
-        if waits_for_a_lock(session):
-            return thread, True
-        if not thread.is_alive():
-            break
-        threading.Event().wait(0.1)
+    try:
+        for _attempt in range(300):
+            if waits_for_a_lock(session):
+                return thread, True
+            if not thread.is_alive():
+                break
+            threading.Event().wait(0.1)
+    except BaseException:
+        thread.join(60)
+        raise
     return thread, False
 
 
@@ -90,3 +97,12 @@ def record_while(work, account, orders, hold=lambda: None):
             thread.join(60)
     assert not errors, errors
     assert waited
+
+
+def assert_every_customer_counts_its_own_orders():
+    """Every customer's stored figures equal a fresh aggregate of the orders they now have."""
+    customers = list(Customer.objects.order_by("pk"))
+    fresh = compute_statistics({"in": [customer.pk for customer in customers]})
+    for customer in customers:
+        expected = fresh.get(customer.pk, EMPTY)
+        assert {name: getattr(customer, name) for name in expected} == expected, customer.email

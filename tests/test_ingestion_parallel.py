@@ -1,11 +1,15 @@
 """Writers of orders and customers at the same moment take their row locks in one order, and see each other's work.
 
-Every writer locks the customers first, then their orders, each in pk order (the ingestion service, merges,
-erasure, the exchange-rate refresh). The refresh used to write the orders it converted, then lock their customers
-for the statistics: an order recorded for one of those customers at that moment held the customer and waited for
-the order, and PostgreSQL stopped one of the two as a deadlock. The ingestion service read the stored orders of a
-batch without a lock: a batch moving an order to another customer while a second batch moved it too refreshed the
-customer the order had left before the first batch, not the one it left in fact, whose figures kept the order.
+The writers lock the customers they write before the orders (the ingestion service, merges, erasure, deletion,
+the exchange-rate refresh), each set of customers in pk order. Before:
+- the refresh wrote the orders it converted, then locked their customers for the statistics: an order recorded for
+  one of those customers at that moment held the customer and waited for the order, and PostgreSQL stopped one of
+  the two as a deadlock;
+- the ingestion service locked the customer an order moved away from only to refresh its figures, after the order:
+  a deletion of that customer deadlocked with it the same way;
+- the service read a batch's stored orders without a lock: a batch moving an order while another batch moved it
+  too refreshed the customer the order had left before the first batch, not the one it left in fact;
+- a deletion read the customer's orders before an order being recorded for them committed, then failed on it.
 
 Real threads, each with its own database connection. SQLite runs one writing transaction at a time, so there the
 same steps run one after the other and must give the same end state.
@@ -15,7 +19,7 @@ import pytest
 from django.db import transaction
 
 from tests.factories import order_data
-from tests.parallel_support import record_while, started_until_it_waits
+from tests.parallel_support import assert_every_customer_counts_its_own_orders, record_while, started_until_it_waits
 from tests.test_exchange_rates_refresh import days, ecb_csv  # noqa: F401 (days: the fixture)
 from tests.test_exchange_rates_refresh_parallel import usd_order
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
@@ -23,16 +27,7 @@ from wagtail_customers.exchange_rates import store_rate_table
 from wagtail_customers.models import Channel, Customer, Order, RateSource, SellerAccount
 from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.rate_refresh import convert_unconverted_orders
-from wagtail_customers.services.statistics import EMPTY, compute_statistics
 from wagtail_customers.views.listing.delete import delete_customers
-
-
-def assert_every_customer_counts_its_own_orders():
-    customers = list(Customer.objects.order_by("pk"))
-    fresh = compute_statistics({"in": [customer.pk for customer in customers]})
-    for customer in customers:
-        expected = fresh.get(customer.pk, EMPTY)
-        assert {name: getattr(customer, name) for name in expected} == expected, customer.email
 
 
 @pytest.mark.django_db(transaction=True)
@@ -99,3 +94,33 @@ def test_a_customer_deleted_while_an_order_is_recorded_goes_with_every_order(par
     # it: the new order's reference failed at commit (PostgreSQL), and the deletion answered 500.
     assert not Customer.objects.exists()
     assert not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_deleted_while_a_batch_moves_their_order_away_both_go_through(parallel_database):  # noqa: F811
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    record_order(account, order_data("1", email="zoe@example.com"))
+    zoe = Customer.objects.get()
+    errors = []
+
+    # The order is held a moment by another transaction (a bare lock), so that a sync moving it to the buyer's new
+    # address waits for it, and the seller deletes the old customer meanwhile.
+    with transaction.atomic():
+        Order.objects.select_for_update().get()
+        moving, moving_waited = started_until_it_waits(
+            lambda: record_orders(account, [order_data("1", email="xavier@example.com", name="Xavier")]), errors
+        )
+        deleting, deleting_waited = started_until_it_waits(
+            lambda: delete_customers(Customer.objects.filter(pk=zoe.pk), user=None), errors
+        )
+    moving.join(60)
+    deleting.join(60)
+
+    # Before, the sync locked the customer the order left only to refresh its figures, after the order, which the
+    # deletion (holding that customer) waited for: a deadlock. Now the sync locks her with its own customers first,
+    # and the deletion waits for the sync, then finds her without orders.
+    assert not errors, errors
+    assert moving_waited and deleting_waited
+    assert list(Customer.objects.values_list("email", flat=True)) == ["xavier@example.com"]
+    assert Order.objects.get().customer.email == "xavier@example.com"
+    assert_every_customer_counts_its_own_orders()

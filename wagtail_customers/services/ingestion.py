@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -46,7 +46,7 @@ from .inputs import (
 from .merge import record_later_orders
 from .order_news import OrderNews, ReturnState
 from .rows import insert_rows, update_rows, update_values
-from .statistics import refresh_statistics
+from .statistics import lock_customers, refresh_statistics
 
 __all__ = [
     "AddressData",
@@ -243,8 +243,13 @@ def _record_batch(account, batch, refresh_stats):
         by_order_id[order_data.external_id] = order_data
     batch = list(by_order_id.values())
 
-    customers, aliased = _resolve_customers(account, batch, result)
+    customers, aliased, locked_ids = _resolve_customers(account, batch, result)
     stored = _stored_orders(account, by_order_id)
+    moved_meanwhile = {order.customer_id for order in stored.values()} - locked_ids
+    if moved_meanwhile:
+        # Moved by another writer between the two reads: locked now, after the orders (the only case where this
+        # service takes a customer out of the usual order).
+        lock_customers(moved_meanwhile)
     stale_customer_ids, changed_customer_ids = set(), set()
     new_rows, updated_rows, written = [], [], []
     unchanged = 0
@@ -335,8 +340,8 @@ def _record_batch(account, batch, refresh_stats):
 def _resolve_customers(account, batch, result):
     """Fetch or create the batch's customers in a bounded number of queries.
 
-    Returns ``(key -> Customer, key -> merge id)``; the second holds the keys found through a merged
-    customer's alias (services/merge.py).
+    Returns ``(key -> Customer, key -> merge id, ids of the customers locked)``; the second holds the keys found
+    through a merged customer's alias (services/merge.py).
 
     An erased customer is stored under the keyed hash of its identity key (services/erasure.py): each
     key is looked up hashed too, so the buyer's orders come back to the erased customer, not a new one.
@@ -348,12 +353,25 @@ def _resolve_customers(account, batch, result):
     # Locked (in id order, as erasure locks them) until the batch commits: an erasure committing meanwhile
     # is waited for and then seen, so its personal data is not written back (tests/test_erasure_parallel.py).
     # The batch writes these rows anyway (details, statistics). Erased customers last, so that they win
-    # over a same-key customer made before the erasure.
-    locked = Customer.objects.select_for_update().filter(account=account, identity_key__in=[*keys, *hashed])
+    # over a same-key customer made before the erasure. The customers the batch's stored orders belong to are
+    # locked in the same statement, before those orders (_stored_orders): an order moving to another customer
+    # leaves one of them, whose statistics the batch then writes.
+    # (Ids, not a subquery: PostgreSQL would test a subquery in an OR against every customer.)
+    owners = Order.objects.filter(account=account, external_id__in=[order_data.external_id for order_data in batch])
+    owner_ids = set(owners.values_list("customer_id", flat=True))
+    locked = Customer.objects.select_for_update().filter(
+        Q(account=account, identity_key__in=[*keys, *hashed]) | Q(pk__in=owner_ids)
+    )
+    locked_ids = set()
     for customer in sorted(locked.order_by("pk"), key=lambda customer: customer.erased_at is not None):
-        found[hashed.get(customer.identity_key, customer.identity_key)] = customer
+        locked_ids.add(customer.pk)
+        key = hashed.get(customer.identity_key, customer.identity_key)
+        if key in keys:
+            found[key] = customer
     aliased = _aliased_customers(account, [key for key in keys if key not in found], found)
-    missing = [key for key in keys if key not in found]
+    locked_ids.update(customer.pk for customer in found.values())
+    # Sorted: two batches creating the same new buyers insert them in one order, so neither waits on the other's.
+    missing = sorted(key for key in keys if key not in found)
     if missing:
         Customer.objects.bulk_create(
             [Customer(account=account, identity_key=key, **_customer_details(keys[key])) for key in missing],
@@ -364,7 +382,7 @@ def _resolve_customers(account, batch, result):
         result.customers_created = len(created)
         result.created_customer_ids = {customer.pk for customer in created.values()}
         found.update(created)
-    return found, aliased
+    return found, aliased, locked_ids
 
 
 def _aliased_customers(account, missing, found):

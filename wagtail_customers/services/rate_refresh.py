@@ -53,7 +53,8 @@ def convert_unconverted_orders(account=None):
     Chunk by chunk, each in one transaction with its customers' statistics (so a customer is never shown
     with an order converted and its amount spent not yet). An order written since its chunk was read (recorded
     again, which converts it then, or converted by another refresh running at the same time) is left as it is, and
-    not counted; an order recorded again without a rate waits for the next refresh.
+    not counted; an order recorded again without a rate, or moved to another customer meanwhile (a merge), waits for
+    the next refresh.
     """
     unknown = Order.objects.filter(rate_source=RateSource.UNKNOWN).select_related("account").order_by("pk")
     if account is not None:
@@ -94,18 +95,16 @@ def convert_unconverted_orders(account=None):
             if converted.rate_source == RateSource.UNKNOWN:
                 result.orders_still_unknown += 1
                 continue
-            rows.append((*converted.as_tuple(), order.pk, order.updated_at, RateSource.UNKNOWN))
+            rows.append((*converted.as_tuple(), order.pk, order.updated_at, RateSource.UNKNOWN, order.customer_id))
             customers_read.add(order.customer_id)
         with transaction.atomic():
-            # The customers first, then their orders, in the order the ingestion service and merges take them: an
-            # order recorded for one of these customers meanwhile waits here, or this waits for it, never both.
+            # The customers first, then their orders, as the ingestion service and merges take them: an order being
+            # recorded for one of these customers is waited for, or waits for this chunk, not both at once. An order
+            # moved to another customer since the chunk was read (a merge, a new identity) is left for the next
+            # refresh by the guard on its customer, so no customer outside those locked here is written.
             lock_customers(customers_read)
-            converted_count = update_values(Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source"))
-            # Read after the write, which holds the converted orders' rows until this transaction commits (a merge may
-            # have moved one since the chunk was read: its new customer is locked by the refresh, out of the usual
-            # order, which only a merge at that moment can meet; the customer of an order left alone is refreshed to
-            # the same figures).
-            pks = [row[len(CONVERTED_FIELDS)] for row in rows]
-            customer_ids = Order.objects.filter(pk__in=pks).values_list("customer_id", flat=True)
-            result.customers_updated += refresh_statistics(set(customer_ids))
+            converted_count = update_values(
+                Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source", "customer")
+            )
+            result.customers_updated += refresh_statistics(customers_read)
         result.orders_converted += converted_count

@@ -132,9 +132,10 @@ def _apply(customers, stats):
 
 
 def lock_customers(customer_ids, *, fields=()):
-    """The customers ``customer_ids`` with ``fields``, locked until the transaction ends (PostgreSQL), in pk order as
-    every writer takes them (the ingestion service, merges, erasure, deletion, the rate refresh), so two never wait on
-    each other's."""
+    """The customers ``customer_ids`` with ``fields``, locked until the transaction ends (PostgreSQL), in pk order.
+
+    Writers lock the customers they write before those customers' orders (the ingestion service, merges, erasure,
+    deletion, the rate refresh), so two writers meeting on one customer wait in turn rather than on each other."""
     return list(
         Customer.objects.select_for_update().filter(pk__in=list(customer_ids)).order_by("pk").only("pk", *fields)
     )
