@@ -25,7 +25,6 @@ import hmac
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone, translation
@@ -37,6 +36,7 @@ from ..conf import get_setting
 from ..history_labels import customer_history_label
 from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
 from . import search_index
+from .deadlocks import atomic_with_retries
 from .merge import forget_merged_identities
 
 #: ``identity_key`` prefix of an erased customer; the rest is the keyed hash of the former identity key.
@@ -103,17 +103,20 @@ def erase_customers(customers, user=None):
     key = erasure_key()
     erased = 0
     for start in range(0, len(pks), ERASE_BATCH_SIZE):
-        with transaction.atomic():
-            batch = (
-                Customer.objects.select_for_update()
-                .filter(pk__in=pks[start : start + ERASE_BATCH_SIZE], erased_at__isnull=True)
-                .order_by("pk")
-            )
-            for customer in batch:
-                _erase(customer, user, key)
-                erased += 1
+        chunk = pks[start : start + ERASE_BATCH_SIZE]
+        # Run again if stopped in a deadlock (services/deadlocks.py); inside a caller's transaction, not retried.
+        erased += atomic_with_retries(lambda chunk=chunk: _erase_batch(chunk, user, key))
     if erased:
         search_index.compact()
+    return erased
+
+
+def _erase_batch(pks, user, key):
+    batch = Customer.objects.select_for_update().filter(pk__in=pks, erased_at__isnull=True).order_by("pk")
+    erased = 0
+    for customer in batch:
+        _erase(customer, user, key)
+        erased += 1
     return erased
 
 

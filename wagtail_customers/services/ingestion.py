@@ -247,8 +247,8 @@ def _record_batch(account, batch, refresh_stats):
     stored = _stored_orders(account, by_order_id)
     moved_meanwhile = {order.customer_id for order in stored.values()} - locked_ids
     if moved_meanwhile:
-        # Moved by another writer between the two reads: locked now, after the orders (the only case where this
-        # service takes a customer out of the usual order).
+        # Moved, or recorded, by another writer between the two reads: locked now, after the orders (one of the cases
+        # docs/concepts/statistics.md lists where a customer is locked out of the usual order).
         lock_customers(moved_meanwhile)
     stale_customer_ids, changed_customer_ids = set(), set()
     new_rows, updated_rows, written = [], [], []
@@ -370,19 +370,32 @@ def _resolve_customers(account, batch, result):
             found[key] = customer
     aliased = _aliased_customers(account, [key for key in keys if key not in found], found)
     locked_ids.update(customer.pk for customer in found.values())
-    # Sorted: two batches creating the same new buyers insert them in one order, so neither waits on the other's.
-    missing = sorted(key for key in keys if key not in found)
-    if missing:
+    # In the order the batch meets them (customer ids follow a file's order), not sorted: two batches creating the
+    # same new buyers in opposite orders at the same moment can deadlock (docs/concepts/statistics.md).
+    missing = [key for key in keys if key not in found]
+    for _attempt in range(3):
+        if not missing:
+            return found, aliased, locked_ids
         Customer.objects.bulk_create(
             [Customer(account=account, identity_key=key, **_customer_details(keys[key])) for key in missing],
-            # Another import may create the same customer meanwhile; the unique key settles it.
+            # Another batch may create the same customer meanwhile; the unique key settles it.
             ignore_conflicts=True,
         )
-        created = {c.identity_key: c for c in Customer.objects.filter(account=account, identity_key__in=missing)}
-        result.customers_created = len(created)
-        result.created_customer_ids = {customer.pk for customer in created.values()}
+        # Locked as they are read: one another batch created meanwhile (the insert waited for it, then left it) is
+        # then held, like those found above, before the batch's orders.
+        created = {
+            customer.identity_key: customer
+            for customer in Customer.objects.select_for_update()
+            .filter(account=account, identity_key__in=missing)
+            .order_by("pk")
+        }
+        result.customers_created += len(created)
+        result.created_customer_ids |= {customer.pk for customer in created.values()}
         found.update(created)
-    return found, aliased, locked_ids
+        locked_ids.update(customer.pk for customer in created.values())
+        # One deleted between the insert and the lock: created again.
+        missing = [key for key in missing if key not in created]
+    raise IngestionError("Customers were deleted while their orders were being recorded; record the orders again.")
 
 
 def _aliased_customers(account, missing, found):

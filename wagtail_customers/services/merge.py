@@ -32,13 +32,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from ..models import Customer, CustomerAlias, CustomerMerge, Order, OrderEvent, WatchlistEntry
+from .deadlocks import atomic_with_retries
 from .statistics import EMPTY, compute_statistics, refresh_statistics
 
 MERGE_ACTION = "wagtail_customers.customer.merge"
@@ -104,48 +104,52 @@ def check_merge(kept, merged):
 
 def merge_customers(kept, merged, user=None):
     """Merge ``merged`` into ``kept`` (see the module docstring); returns the ``CustomerMerge``."""
-    with transaction.atomic():
-        kept, merged = _locked(kept.pk, merged.pk)
-        check_merge(kept, merged)
-        now = timezone.now()
-        record = CustomerMerge(
-            account_id=kept.account_id,
-            kept=kept,
-            merged_customer_id=merged.pk,
-            snapshot=_row_snapshot(merged),
-            merged_by=user,
-            merged_at=now,
-        )
-        orders = Order.objects.filter(customer=merged)
-        record.order_ids = sorted(orders.values_list("pk", flat=True))
-        orders.update(customer=kept)
-        events = OrderEvent.objects.filter(customer=merged)
-        record.event_ids = sorted(events.values_list("pk", flat=True))
-        events.update(customer=kept)
-        entries = _history(merged.pk)
-        record.log_entry_ids = sorted(entries.values_list("pk", flat=True))
-        entries.update(object_id=str(kept.pk))
-        record.watchlist = _combine_watchlist(kept, merged)
-        record.save()
-        CustomerAlias.objects.create(
-            account_id=kept.account_id, identity_key=merged.identity_key, customer=kept, merge=record
-        )
-        Customer.objects.filter(pk=merged.pk).delete()
-        refresh_statistics([kept.pk])
-        # Ids and counts only: the history must not keep the merged customer's personal data (erasure relabels
-        # the kept customer's entries, not what their data says).
-        log(
-            kept,
-            MERGE_ACTION,
-            user=user,
-            data={
-                "merge": record.pk,
-                "merged_customer": merged.pk,
-                "orders": len(record.order_ids),
-                "timeline": len(record.event_ids),
-                "history": len(record.log_entry_ids),
-            },
-        )
+    # Run again if stopped in a deadlock (services/deadlocks.py).
+    return atomic_with_retries(lambda: _merge(kept.pk, merged.pk, user))
+
+
+def _merge(kept_pk, merged_pk, user):
+    kept, merged = _locked(kept_pk, merged_pk)
+    check_merge(kept, merged)
+    now = timezone.now()
+    record = CustomerMerge(
+        account_id=kept.account_id,
+        kept=kept,
+        merged_customer_id=merged.pk,
+        snapshot=_row_snapshot(merged),
+        merged_by=user,
+        merged_at=now,
+    )
+    orders = Order.objects.filter(customer=merged)
+    record.order_ids = sorted(orders.values_list("pk", flat=True))
+    orders.update(customer=kept)
+    events = OrderEvent.objects.filter(customer=merged)
+    record.event_ids = sorted(events.values_list("pk", flat=True))
+    events.update(customer=kept)
+    entries = _history(merged.pk)
+    record.log_entry_ids = sorted(entries.values_list("pk", flat=True))
+    entries.update(object_id=str(kept.pk))
+    record.watchlist = _combine_watchlist(kept, merged)
+    record.save()
+    CustomerAlias.objects.create(
+        account_id=kept.account_id, identity_key=merged.identity_key, customer=kept, merge=record
+    )
+    Customer.objects.filter(pk=merged.pk).delete()
+    refresh_statistics([kept.pk])
+    # Ids and counts only: the history must not keep the merged customer's personal data (erasure relabels
+    # the kept customer's entries, not what their data says).
+    log(
+        kept,
+        MERGE_ACTION,
+        user=user,
+        data={
+            "merge": record.pk,
+            "merged_customer": merged.pk,
+            "orders": len(record.order_ids),
+            "timeline": len(record.event_ids),
+            "history": len(record.log_entry_ids),
+        },
+    )
     return record
 
 
@@ -219,25 +223,28 @@ def check_undo(merge):
 
 def undo_merge(merge, user=None):
     """Undo ``merge`` (see the module docstring); returns the re-created customer."""
-    with transaction.atomic():
-        (kept,) = _locked(merge.kept_id)
-        merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
-        merge.kept = kept
-        check_undo(merge)
-        restored = _restore_row(merge)
-        orders = Order.objects.filter(customer=kept, pk__in=[*merge.order_ids, *merge.later_order_ids])
-        orders.update(customer=restored)
-        OrderEvent.objects.filter(customer=kept, pk__in=merge.event_ids).update(customer=restored)
-        _history(kept.pk).filter(pk__in=merge.log_entry_ids).update(object_id=str(restored.pk))
-        _restore_watchlist(merge.watchlist, kept, restored)
-        CustomerAlias.objects.filter(merge=merge).delete()
-        refresh_statistics([kept.pk, restored.pk])
-        merge.undone_at = timezone.now()
-        merge.undone_by = user
-        # The re-created row holds the personal data again; the record keeps no copy of it.
-        merge.snapshot = {}
-        merge.save(update_fields=["undone_at", "undone_by", "snapshot"])
-        log(kept, UNDO_ACTION, user=user, data={"merge": merge.pk, "restored_customer": restored.pk})
+    return atomic_with_retries(lambda: _undo(merge.pk, merge.kept_id, user))
+
+
+def _undo(merge_pk, kept_pk, user):
+    (kept,) = _locked(kept_pk)
+    merge = CustomerMerge.objects.select_for_update().get(pk=merge_pk)
+    merge.kept = kept
+    check_undo(merge)
+    restored = _restore_row(merge)
+    orders = Order.objects.filter(customer=kept, pk__in=[*merge.order_ids, *merge.later_order_ids])
+    orders.update(customer=restored)
+    OrderEvent.objects.filter(customer=kept, pk__in=merge.event_ids).update(customer=restored)
+    _history(kept.pk).filter(pk__in=merge.log_entry_ids).update(object_id=str(restored.pk))
+    _restore_watchlist(merge.watchlist, kept, restored)
+    CustomerAlias.objects.filter(merge=merge).delete()
+    refresh_statistics([kept.pk, restored.pk])
+    merge.undone_at = timezone.now()
+    merge.undone_by = user
+    # The re-created row holds the personal data again; the record keeps no copy of it.
+    merge.snapshot = {}
+    merge.save(update_fields=["undone_at", "undone_by", "snapshot"])
+    log(kept, UNDO_ACTION, user=user, data={"merge": merge.pk, "restored_customer": restored.pk})
     return restored
 
 

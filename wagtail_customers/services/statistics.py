@@ -135,7 +135,8 @@ def lock_customers(customer_ids, *, fields=()):
     """The customers ``customer_ids`` with ``fields``, locked until the transaction ends (PostgreSQL), in pk order.
 
     Writers lock the customers they write before those customers' orders (the ingestion service, merges, erasure,
-    deletion, the rate refresh), so two writers meeting on one customer wait in turn rather than on each other."""
+    deletion, the rate refresh), so two writers meeting on one customer wait in turn rather than on each other (the
+    exceptions are listed in docs/concepts/statistics.md)."""
     return list(
         Customer.objects.select_for_update().filter(pk__in=list(customer_ids)).order_by("pk").only("pk", *fields)
     )

@@ -1,6 +1,5 @@
 """Deleting customers: what goes with them, and the deletion itself (logged in Wagtail's history)."""
 
-from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -15,6 +14,7 @@ from wagtail.log_actions import log
 from ...models import Order, OrderEvent, WatchlistEntry
 from ...permissions import Action, can
 from ...services import search_index
+from ...services.deadlocks import atomic_with_retries
 from ...services.personal_data import shown_copy
 from .access import customer_or_404, forbidden, next_url
 
@@ -40,17 +40,22 @@ def delete_customers(customers, user):
     deleted = 0
     for start in range(0, len(pks), DELETE_BATCH_SIZE):
         batch = customers.model.objects.filter(pk__in=pks[start : start + DELETE_BATCH_SIZE])
-        with transaction.atomic():
-            # Locked before their orders are gathered, as every writer takes customers then orders: an order being
-            # recorded for one of them is waited for, then deleted with the rest (read before it committed, the
-            # deletion left it pointing at a deleted customer, and failed).
-            locked = batch.select_for_update(of=("self",)).select_related("account").order_by("pk")
-            for customer in locked:
-                log(customer, "wagtail.delete", user=user, deleted=True)
-                deleted += 1
-            batch.delete()
+        deleted += atomic_with_retries(lambda batch=batch: _delete_batch(batch, user))
     if deleted:
         search_index.compact()
+    return deleted
+
+
+def _delete_batch(batch, user):
+    # Locked before their orders are gathered, as writers take customers then orders: an order being recorded for
+    # one of them is waited for, then deleted with the rest (read before it committed, the deletion left it pointing
+    # at a deleted customer, and failed). A deadlock with a writer that could not keep that order is run again.
+    locked = batch.select_for_update(of=("self",)).select_related("account").order_by("pk")
+    deleted = 0
+    for customer in locked:
+        log(customer, "wagtail.delete", user=user, deleted=True)
+        deleted += 1
+    batch.delete()
     return deleted
 
 

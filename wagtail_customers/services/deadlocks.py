@@ -1,0 +1,31 @@
+"""A transaction run again when PostgreSQL stopped it to break a deadlock.
+
+Writers lock customers before their orders, but a few paths cannot (docs/concepts/statistics.md lists them); when
+one meets another writer the other way round, PostgreSQL stops one of the two. The stopped transaction's work was
+rolled back whole and the other has gone on, so running it again is safe and usually succeeds at once.
+"""
+
+from django.db import OperationalError, transaction
+
+#: PostgreSQL's SQLSTATE for a transaction stopped to break a deadlock.
+DEADLOCK_DETECTED = "40P01"
+
+
+def is_deadlock(error):
+    """Whether ``error`` (a Django ``OperationalError``) is PostgreSQL stopping the transaction in a deadlock."""
+    cause = error.__cause__
+    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) == DEADLOCK_DETECTED
+
+
+def atomic_with_retries(function, *, attempts=3, using=None):
+    """``function()`` in a transaction of its own, run again (``attempts`` in all) if it is stopped in a deadlock.
+
+    Inside an outer transaction the whole of it was stopped, so the error goes to its caller unchanged."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic(using=using):
+                return function()
+        except OperationalError as error:
+            if attempt == attempts or not is_deadlock(error) or transaction.get_connection(using).in_atomic_block:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
