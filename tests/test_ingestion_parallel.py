@@ -19,7 +19,7 @@ same steps run one after the other and must give the same end state.
 import threading
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from tests.factories import order_data
 from tests.parallel_support import (
@@ -32,11 +32,12 @@ from tests.test_exchange_rates_refresh import days, ecb_csv  # noqa: F401 (days:
 from tests.test_exchange_rates_refresh_parallel import usd_order
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.exchange_rates import store_rate_table
-from wagtail_customers.models import Channel, Customer, Order, RateSource, SellerAccount
+from wagtail_customers.models import Channel, Customer, Order, RateSource, RetentionRule, SellerAccount
 from wagtail_customers.services.erasure import erase_customers
 from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.merge import merge_customers
 from wagtail_customers.services.rate_refresh import convert_unconverted_orders
+from wagtail_customers.services.retention import apply_retention
 from wagtail_customers.views.listing.delete import delete_customers
 
 
@@ -154,6 +155,32 @@ def test_two_batches_recording_the_same_new_buyer_at_once_make_one_customer(para
     assert_every_customer_counts_its_own_orders()
 
 
+def set_deadlock_timeout(value, *, local=False):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET {'LOCAL ' if local else ''}deadlock_timeout = %s", [value])
+
+
+def deadlocks_so_far():
+    """PostgreSQL's count of deadlocks broken in the test database (0 on SQLite)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def deadlocks_after(before):
+    """The count once it has moved on from ``before`` (a session reports it when it ends), or after 10 s."""
+    for _attempt in range(100):
+        count = deadlocks_so_far()
+        if count != before:
+            return count
+        threading.Event().wait(0.1)
+    return count
+
+
 def delete(customer, _other):
     delete_customers(Customer.objects.filter(pk=customer.pk), user=None)
     assert not Customer.objects.filter(pk=customer.pk).exists() and not Order.objects.filter(customer=customer).exists()
@@ -170,7 +197,16 @@ def merge(customer, other):
     assert not Customer.objects.filter(pk=customer.pk).exists() and Order.objects.filter(customer=other).count() == 2
 
 
-@pytest.mark.parametrize("action", [delete, erase, merge])
+def apply_a_retention_rule(customer, _other):
+    # Both customers' orders are years old: a 30-day rule erases both, in one batch.
+    RetentionRule.objects.create(account=customer.account, days=30)
+    [result] = apply_retention()
+    assert result.errors == [] and result.customers == 2
+    customer.refresh_from_db()
+    assert customer.erased_at is not None
+
+
+@pytest.mark.parametrize("action", [delete, erase, merge, apply_a_retention_rule])
 @pytest.mark.django_db(transaction=True)
 def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action):  # noqa: F811
     account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
@@ -182,6 +218,10 @@ def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action)
     def writer_out_of_order():
         # One of the paths that lock an order before its customer (docs/concepts/statistics.md): bare locks here.
         with transaction.atomic():
+            # PostgreSQL checks for a deadlock once, when a wait has lasted ``deadlock_timeout``, and stops the session
+            # that checks: the action, which waits first, checks after 5 s (however slow the machine is to start
+            # the writer's wait), the writer not within the test.
+            set_deadlock_timeout("60s", local=True)
             Order.objects.select_for_update().get(customer=ada)
             holding.set()
             assert action_waits.wait(30), "the action never waited"
@@ -189,7 +229,10 @@ def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action)
 
     def acting():
         assert holding.wait(30)
+        set_deadlock_timeout("5s")
         action(ada, other)
+
+    deadlocks_before = deadlocks_so_far()
 
     writer = in_thread(writer_out_of_order, errors)
     acting_thread, waited = started_until_it_waits(acting, errors)
@@ -201,3 +244,5 @@ def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action)
     # asked for Ada; a deletion answered 500 then. Run again once the writer committed, it goes through.
     assert not errors, errors
     assert waited
+    # One deadlock, broken by stopping the action, which then ran again (SQLite runs the two one after the other).
+    assert deadlocks_after(deadlocks_before) == (deadlocks_before + 1 if connection.vendor == "postgresql" else 0)

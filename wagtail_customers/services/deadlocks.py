@@ -5,7 +5,9 @@ one meets another writer the other way round, PostgreSQL stops one of the two. T
 rolled back whole and the other has gone on, so running it again is safe and usually succeeds at once.
 """
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, router, transaction
+
+from ..models import Customer
 
 #: PostgreSQL's SQLSTATE for a transaction stopped to break a deadlock.
 DEADLOCK_DETECTED = "40P01"
@@ -20,7 +22,10 @@ def is_deadlock(error):
 def atomic_with_retries(function, *, attempts=3, using=None):
     """``function()`` in a transaction of its own, run again (``attempts`` in all) if it is stopped in a deadlock.
 
-    Inside an outer transaction the whole of it was stopped, so the error goes to its caller unchanged."""
+    ``using``: the customers' database for writing by default. Inside a caller's transaction (a savepoint, as with
+    ``ATOMIC_REQUESTS``) it is not run again: only its own part was rolled back, and locks the caller took before
+    may be part of the cycle, so the error goes to the caller unchanged."""
+    using = using or router.db_for_write(Customer)
     for attempt in range(1, attempts + 1):
         try:
             with transaction.atomic(using=using):

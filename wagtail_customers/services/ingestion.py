@@ -373,29 +373,30 @@ def _resolve_customers(account, batch, result):
     # In the order the batch meets them (customer ids follow a file's order), not sorted: two batches creating the
     # same new buyers in opposite orders at the same moment can deadlock (docs/concepts/statistics.md).
     missing = [key for key in keys if key not in found]
-    for _attempt in range(3):
-        if not missing:
-            return found, aliased, locked_ids
-        Customer.objects.bulk_create(
-            [Customer(account=account, identity_key=key, **_customer_details(keys[key])) for key in missing],
-            # Another batch may create the same customer meanwhile; the unique key settles it.
-            ignore_conflicts=True,
-        )
-        # Locked as they are read: one another batch created meanwhile (the insert waited for it, then left it) is
-        # then held, like those found above, before the batch's orders.
-        created = {
-            customer.identity_key: customer
-            for customer in Customer.objects.select_for_update()
-            .filter(account=account, identity_key__in=missing)
-            .order_by("pk")
-        }
-        result.customers_created += len(created)
-        result.created_customer_ids |= {customer.pk for customer in created.values()}
-        found.update(created)
-        locked_ids.update(customer.pk for customer in created.values())
-        # One deleted between the insert and the lock: created again.
-        missing = [key for key in missing if key not in created]
-    raise IngestionError("Customers were deleted while their orders were being recorded; record the orders again.")
+    if not missing:
+        return found, aliased, locked_ids
+    Customer.objects.bulk_create(
+        [Customer(account=account, identity_key=key, **_customer_details(keys[key])) for key in missing],
+        # Another batch may create the same customer meanwhile; the unique key settles it.
+        ignore_conflicts=True,
+    )
+    # Locked as they are read: one another batch created meanwhile (the insert waited for it, then left it) is then
+    # held, like those found above, before the batch's orders.
+    created = {
+        customer.identity_key: customer
+        for customer in Customer.objects.select_for_update()
+        .filter(account=account, identity_key__in=missing)
+        .order_by("pk")
+    }
+    if len(created) < len(missing):
+        # Created by another batch, then deleted, merged or erased before this lock: looking it up again means every
+        # step above again, so the batch stops and is recorded again (a sync's next page or pull does).
+        raise IngestionError("A customer changed while their orders were being recorded; record the orders again.")
+    result.customers_created = len(created)
+    result.created_customer_ids = {customer.pk for customer in created.values()}
+    found.update(created)
+    locked_ids.update(customer.pk for customer in created.values())
+    return found, aliased, locked_ids
 
 
 def _aliased_customers(account, missing, found):

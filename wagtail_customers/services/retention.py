@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +24,7 @@ from wagtail.log_actions import log
 
 from ..models import Customer, Order, RetentionRule, RetentionRun
 from ..models.retention import basis_date
+from .deadlocks import atomic_with_retries
 from .erasure import ERASE_BATCH_SIZE, erase_customers
 
 logger = logging.getLogger(__name__)
@@ -108,18 +108,8 @@ def apply_rule(rule, now=None):
             break
         last_pk = batch[-1]
         try:
-            with transaction.atomic():
-                # Lock the batch first (in id order, as erasure and imports do): an import adding an order to one of
-                # these customers now waits until this batch is committed, and one that committed before is seen
-                # by the selection erasure reads next, under the locks. So a customer who has just ordered again
-                # is never erased by a rule they are no longer past.
-                locked = list(
-                    Customer.objects.select_for_update()
-                    .filter(pk__in=batch)
-                    .order_by("pk")
-                    .values_list("pk", flat=True)
-                )
-                result.customers += erase_customers(customers_past(rule, now).filter(pk__in=locked))
+            # Run again if stopped in a deadlock (services/deadlocks.py).
+            result.customers += atomic_with_retries(lambda batch=batch: _erase_batch_past(rule, now, batch))
         except Exception as error:  # recorded on the run, so the report says the rule did not finish
             logger.exception("Retention rule of seller account %s failed", rule.account_id)
             # The type only: a database error's text can quote the values of the row (personal data), and the
@@ -159,3 +149,12 @@ def last_runs(accounts):
     latest = RetentionRun.objects.filter(account=OuterRef("account")).order_by("-ran_at", "-pk").values("pk")[:1]
     runs = RetentionRun.objects.filter(account_id__in=ids, pk=Subquery(latest))
     return {run.account_id: run for run in runs}
+
+
+def _erase_batch_past(rule, now, batch):
+    # Lock the batch first (in id order, as erasure and imports do): an import adding an order to one of these
+    # customers now waits until this batch is committed, and one that committed before is seen by the selection
+    # erasure reads next, under the locks. So a customer who has just ordered again is never erased by a rule they
+    # are no longer past.
+    locked = list(Customer.objects.select_for_update().filter(pk__in=batch).order_by("pk").values_list("pk", flat=True))
+    return erase_customers(customers_past(rule, now).filter(pk__in=locked))
