@@ -10,7 +10,10 @@ lists. Before:
   a deletion of that customer deadlocked with it the same way;
 - the service read a batch's stored orders without a lock: a batch moving an order while another batch moved it
   too refreshed the customer the order had left before the first batch, not the one it left in fact;
-- a deletion read the customer's orders before an order being recorded for them committed, then failed on it.
+- a deletion read the customer's orders before an order being recorded for them committed, then failed on it;
+- a deletion, merge, erasure or retention batch stopped by PostgreSQL in a deadlock (with a writer that locks an
+  order before its customer) answered 500 or stopped the rule; they are run again now;
+- a new customer another batch created meanwhile was read back without a lock, and so locked only after the orders.
 
 Real threads, each with its own database connection. SQLite runs one writing transaction at a time, so there the
 same steps run one after the other and must give the same end state.
@@ -156,6 +159,8 @@ def test_two_batches_recording_the_same_new_buyer_at_once_make_one_customer(para
 
 
 def set_deadlock_timeout(value, *, local=False):
+    """``deadlock_timeout`` for this session or transaction (PostgreSQL; a superuser's setting: the tests connect as
+    ``postgres``, scripts/with-postgres.sh)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET {'LOCAL ' if local else ''}deadlock_timeout = %s", [value])
@@ -219,8 +224,8 @@ def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action)
         # One of the paths that lock an order before its customer (docs/concepts/statistics.md): bare locks here.
         with transaction.atomic():
             # PostgreSQL checks for a deadlock once, when a wait has lasted ``deadlock_timeout``, and stops the session
-            # that checks: the action, which waits first, checks after 5 s (however slow the machine is to start
-            # the writer's wait), the writer not within the test.
+            # that checks: the action, which waits first, checks after 5 s, provided the writer starts waiting within
+            # them (it does at once, after ``action_waits``); the writer would check only after 60 s.
             set_deadlock_timeout("60s", local=True)
             Order.objects.select_for_update().get(customer=ada)
             holding.set()

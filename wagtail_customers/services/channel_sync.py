@@ -182,7 +182,9 @@ class _Sync:
         except ChannelError as error:
             return self._failed(error.message, retryable=error.retryable)
         except IngestionError as error:
-            # The channel sent an order the ledger cannot take; the page is not recorded and is fetched again.
+            # The channel sent an order the ledger cannot take, or a customer changed under the batch (a new one
+            # deleted, merged or erased before the batch's lock, services/ingestion.py); the page is not recorded and
+            # is fetched again.
             return self._failed(str(error), retryable=True)
         except Exception as error:  # noqa: BLE001 - recorded as a failure, never with its text
             # The exception's text may carry a request URL with credentials in it: only its type is logged.

@@ -341,7 +341,8 @@ def _resolve_customers(account, batch, result):
     """Fetch or create the batch's customers in a bounded number of queries.
 
     Returns ``(key -> Customer, key -> merge id, ids of the customers locked)``; the second holds the keys found
-    through a merged customer's alias (services/merge.py).
+    through a merged customer's alias (services/merge.py). Raises ``IngestionError`` when a new customer another
+    batch created meanwhile was deleted, merged or erased before this batch could lock it (record the batch again).
 
     An erased customer is stored under the keyed hash of its identity key (services/erasure.py): each
     key is looked up hashed too, so the buyer's orders come back to the erased customer, not a new one.

@@ -223,6 +223,7 @@ def check_undo(merge):
 
 def undo_merge(merge, user=None):
     """Undo ``merge`` (see the module docstring); returns the re-created customer."""
+    # Run again if stopped in a deadlock (services/deadlocks.py).
     return atomic_with_retries(lambda: _undo(merge.pk, merge.kept_id, user))
 
 

@@ -49,7 +49,8 @@ def delete_customers(customers, user):
 def _delete_batch(batch, user):
     # Locked before their orders are gathered, as writers take customers then orders: an order being recorded for
     # one of them is waited for, then deleted with the rest (read before it committed, the deletion left it pointing
-    # at a deleted customer, and failed). A deadlock with a writer that could not keep that order is run again.
+    # at a deleted customer, and failed). A deadlock with a writer that locks an order before its customer
+    # (docs/concepts/statistics.md) is run again.
     locked = batch.select_for_update(of=("self",)).select_related("account").order_by("pk")
     deleted = 0
     for customer in locked:
