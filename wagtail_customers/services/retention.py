@@ -26,6 +26,7 @@ from ..models import Customer, Order, RetentionRule, RetentionRun
 from ..models.retention import basis_date
 from .deadlocks import atomic_with_retries
 from .erasure import ERASE_BATCH_SIZE, erase_customers
+from .statistics import lock_customers
 
 logger = logging.getLogger(__name__)
 
@@ -156,5 +157,5 @@ def _erase_batch_past(rule, now, batch):
     # customers now waits until this batch is committed, and one that committed before is seen by the selection
     # erasure reads next, under the locks. So a customer who has just ordered again is never erased by a rule they
     # are no longer past.
-    locked = list(Customer.objects.select_for_update().filter(pk__in=batch).order_by("pk").values_list("pk", flat=True))
+    locked = [customer.pk for customer in lock_customers(batch)]
     return erase_customers(customers_past(rule, now).filter(pk__in=locked))
