@@ -11,8 +11,9 @@ lists. Before:
 - the service read a batch's stored orders without a lock: a batch moving an order while another batch moved it
   too refreshed the customer the order had left before the first batch, not the one it left in fact;
 - a deletion read the customer's orders before an order being recorded for them committed, then failed on it;
-- a deletion, merge, erasure or retention batch stopped by PostgreSQL in a deadlock (with a writer that locks an
-  order before its customer) answered 500 or stopped the rule; they are run again now;
+- a deletion, merge, undone merge, erasure or retention batch stopped by PostgreSQL in a deadlock (with a writer that
+  locks an order before its customer) answered 500 or stopped the rule; they are run again now, unless inside a
+  caller's transaction;
 - a new customer another batch created meanwhile was read back without a lock, and so locked only after the orders.
 
 Real threads, each with its own database connection. SQLite runs one writing transaction at a time, so there the
@@ -22,7 +23,7 @@ same steps run one after the other and must give the same end state.
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from tests.factories import order_data
 from tests.parallel_support import (
@@ -35,10 +36,19 @@ from tests.test_exchange_rates_refresh import days, ecb_csv  # noqa: F401 (days:
 from tests.test_exchange_rates_refresh_parallel import usd_order
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.exchange_rates import store_rate_table
-from wagtail_customers.models import Channel, Customer, Order, RateSource, RetentionRule, SellerAccount
+from wagtail_customers.models import (
+    Channel,
+    Customer,
+    CustomerMerge,
+    Order,
+    RateSource,
+    RetentionRule,
+    SellerAccount,
+)
+from wagtail_customers.services.deadlocks import is_deadlock
 from wagtail_customers.services.erasure import erase_customers
 from wagtail_customers.services.ingestion import record_order, record_orders
-from wagtail_customers.services.merge import merge_customers
+from wagtail_customers.services.merge import merge_customers, undo_merge
 from wagtail_customers.services.rate_refresh import convert_unconverted_orders
 from wagtail_customers.services.retention import apply_retention
 from wagtail_customers.views.listing.delete import delete_customers
@@ -211,43 +221,96 @@ def apply_a_retention_rule(customer, _other):
     assert customer.erased_at is not None
 
 
-@pytest.mark.parametrize("action", [delete, erase, merge, apply_a_retention_rule])
-@pytest.mark.django_db(transaction=True)
-def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action):  # noqa: F811
+def undo_a_merge(customer, other):
+    restored = undo_merge(CustomerMerge.objects.get())
+    assert restored.pk == customer.pk
+    assert Order.objects.filter(customer=restored).count() == 1 and Order.objects.filter(customer=other).count() == 1
+
+
+#: What an action needs done before the writer takes its locks: ``(customer, other) -> None``.
+PREPARED_BY = {undo_a_merge: lambda customer, other: merge_customers(other, customer)}
+
+
+def two_buyers():
+    """``(other, ada)``: two customers of one account, one order each; Ada's has the larger pk."""
     account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
     record_order(account, order_data("2", email="ada.l@example.com"))
     record_order(account, order_data("1", email="ada@example.com"))
     other, ada = Customer.objects.order_by("pk")
+    return other, ada
+
+
+def deadlock_with_a_writer_out_of_order(order_pk, action):
+    """Run ``action`` in a thread while a writer holds the order ``order_pk``, then asks for its customer, whom
+    ``action`` locks before asking for the order; returns ``(errors, waited)``.
+
+    PostgreSQL checks for a deadlock once, when a wait has lasted ``deadlock_timeout``, and stops the session that
+    checks: the action, which waits first, checks after 5 s, provided the writer starts waiting within them (it does
+    at once, after ``action_waits``); the writer would check only after 60 s."""
     holding, action_waits, errors = threading.Event(), threading.Event(), []
 
     def writer_out_of_order():
         # One of the paths that lock an order before its customer (docs/concepts/statistics.md): bare locks here.
         with transaction.atomic():
-            # PostgreSQL checks for a deadlock once, when a wait has lasted ``deadlock_timeout``, and stops the session
-            # that checks: the action, which waits first, checks after 5 s, provided the writer starts waiting within
-            # them (it does at once, after ``action_waits``); the writer would check only after 60 s.
             set_deadlock_timeout("60s", local=True)
-            Order.objects.select_for_update().get(customer=ada)
+            order = Order.objects.select_for_update().get(pk=order_pk)
             holding.set()
             assert action_waits.wait(30), "the action never waited"
-            Customer.objects.select_for_update().get(pk=ada.pk)
+            Customer.objects.select_for_update().get(pk=order.customer_id)
 
     def acting():
         assert holding.wait(30)
         set_deadlock_timeout("5s")
-        action(ada, other)
-
-    deadlocks_before = deadlocks_so_far()
+        action()
 
     writer = in_thread(writer_out_of_order, errors)
     acting_thread, waited = started_until_it_waits(acting, errors)
     action_waits.set()
     writer.join(60)
     acting_thread.join(60)
+    return errors, waited
 
-    # The action (holding Ada) waited for her order first, so PostgreSQL stopped it, not the writer, when the writer
-    # asked for Ada; a deletion answered 500 then. Run again once the writer committed, it goes through.
+
+@pytest.mark.parametrize("action", [delete, erase, merge, undo_a_merge, apply_a_retention_rule])
+@pytest.mark.django_db(transaction=True)
+def test_an_action_stopped_in_a_deadlock_is_run_again(parallel_database, action):  # noqa: F811
+    other, ada = two_buyers()
+    ada_order = Order.objects.get(customer=ada)
+    if action in PREPARED_BY:
+        PREPARED_BY[action](ada, other)
+    deadlocks_before = deadlocks_so_far()
+
+    errors, waited = deadlock_with_a_writer_out_of_order(ada_order.pk, lambda: action(ada, other))
+
+    # The action (holding the order's customer) waited for the order first, so PostgreSQL stopped it, not the
+    # writer, when the writer asked for the customer; a deletion answered 500 then. Run again once the writer
+    # committed, it goes through.
     assert not errors, errors
     assert waited
     # One deadlock, broken by stopping the action, which then ran again (SQLite runs the two one after the other).
     assert deadlocks_after(deadlocks_before) == (deadlocks_before + 1 if connection.vendor == "postgresql" else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_action_inside_a_callers_transaction_is_not_run_again(parallel_database):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time: no deadlock to stop")
+    other, ada = two_buyers()
+    ada_order = Order.objects.get(customer=ada)
+    deadlocks_before = deadlocks_so_far()
+
+    def delete_in_a_callers_transaction():
+        # As under ATOMIC_REQUESTS: the deletion's transaction is a savepoint of the caller's, whose locks may be
+        # part of the cycle, so running only the savepoint again could deadlock again, or wait on the caller.
+        with transaction.atomic():
+            delete(ada, other)
+
+    errors, waited = deadlock_with_a_writer_out_of_order(ada_order.pk, delete_in_a_callers_transaction)
+
+    assert waited
+    # The caller gets PostgreSQL's error, once: no second attempt, so still one deadlock.
+    [error] = errors
+    assert isinstance(error, OperationalError) and is_deadlock(error), error
+    assert deadlocks_after(deadlocks_before) == deadlocks_before + 1
+    # Rolled back whole: Ada and her order are still there, and the writer went through.
+    assert Customer.objects.filter(pk=ada.pk).exists() and Order.objects.filter(pk=ada_order.pk, customer=ada).exists()
