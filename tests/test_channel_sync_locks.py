@@ -20,6 +20,7 @@ from tests.celery_fixtures import wait_for
 from tests.connection_fixture_channel import FixtureChannel, connect, fixture_order, order_data
 from tests.parallel_support import HOLD_SECONDS, in_thread
 from tests.test_channel_shopify_engine import ALL, connection, shop  # noqa: F401 - fixtures
+from tests.test_ingestion_parallel import deadlock_with_a_writer_out_of_order, deadlocks_after, deadlocks_so_far
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
 from wagtail_customers.channels.tasks import sync_connection_task
 from wagtail_customers.models import Order, SyncKind, SyncOutcome, SyncRun, SyncStatus
@@ -104,6 +105,32 @@ def test_a_webhook_delivery_waits_for_the_page_a_sync_is_committing(httpserver, 
     assert results == ["recorded"]
     order = Order.objects.get(account=held.account)
     assert order.sync_status == SyncStatus.SYNCED and str(order.total) == "12.00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_delivery_stopped_in_a_deadlock_is_recorded_at_once(httpserver, parallel_database):  # noqa: F811
+    """Before, PostgreSQL's stop was recorded as a failed delivery and the order waited for the next pull."""
+    channel = FixtureChannel(httpserver)
+    held = connect(channel, "Shop")
+    [order_pk] = record_orders(held.account, [order_data(fixture_order(1))]).order_ids
+    deadlocks_before = deadlocks_so_far()
+    results = []
+
+    def deliver():
+        # The ingestion service locks the buyer, then asks for the stored order, which the writer holds.
+        delivery = fixture_order(1, total="12.00")
+        results.append(channel_sync.process_webhook(held.pk, "orders/updated", delivery, "d-1"))
+
+    errors, waited = deadlock_with_a_writer_out_of_order(order_pk, deliver)
+
+    assert not errors, errors
+    assert waited
+    assert results == ["recorded"]
+    assert SyncRun.objects.get(connection=held, kind=SyncKind.WEBHOOK).outcome == SyncOutcome.DONE
+    order = Order.objects.get(pk=order_pk)
+    assert str(order.total) == "12.00" and order.sync_status == SyncStatus.PENDING
+    expected = deadlocks_before + 1 if db_connection.vendor == "postgresql" else 0
+    assert deadlocks_after(deadlocks_before) == expected
 
 
 @pytest.mark.worker

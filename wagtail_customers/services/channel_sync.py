@@ -50,6 +50,7 @@ from ..models import (
 )
 from ..models.connections import ORDERS_STREAM
 from ..planner_statistics import refresh_planner_statistics
+from .deadlocks import atomic_with_retries
 from .ingestion import IngestionError, IngestionResult, record_orders
 
 logger = logging.getLogger("wagtail_customers.channels")
@@ -443,41 +444,11 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
         orders = list(adapter.orders_from_webhook(topic, payload))
         for order in orders:
             order.sync_status = SyncStatus.PENDING
-        with transaction.atomic():
-            # The connection's row, locked until this delivery commits: a sync's page (which renews the lease on
-            # that row first) and another delivery of this connection on another worker wait for it, or it for
-            # them, so the check below sees the orders a page committed meanwhile. (SQLite: one writer anyway.)
-            list(ChannelConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk", flat=True))
-            if received_at is not None and orders:
-                confirmed_later = set(
-                    Order.objects.filter(
-                        account=connection.account,
-                        external_id__in=[str(order.external_id).strip() for order in orders],
-                        sync_status=SyncStatus.SYNCED,
-                        synced_at__gt=received_at,
-                    ).values_list("external_id", flat=True)
-                )
-                orders = [order for order in orders if str(order.external_id).strip() not in confirmed_later]
-            if delivery_id:
-                try:
-                    with transaction.atomic():
-                        WebhookDelivery.objects.create(
-                            connection=connection, delivery_id=delivery_id, topic=topic[:100]
-                        )
-                except IntegrityError:
-                    run.delete()
-                    return "duplicate"
-            result = record_orders(connection.account, orders) if orders else IngestionResult()
-            if result.order_ids:
-                Order.objects.filter(pk__in=result.order_ids).update(synced_at=now)
-            SyncRun.objects.filter(pk=run.pk).update(
-                outcome=SyncOutcome.DONE,
-                finished_at=timezone.now(),
-                pages=1,
-                orders_created=result.orders_created,
-                orders_updated=result.orders_updated,
-                orders_unchanged=result.orders_unchanged,
-            )
+        # Run again if PostgreSQL stops it in a deadlock (services/deadlocks.py): the orders show now, not at the next
+        # pull. Recording is safe to repeat: the service's changes to the order data are normalisations.
+        if not atomic_with_retries(lambda: _record_delivery(connection, run, topic, orders, delivery_id, received_at)):
+            run.delete()
+            return "duplicate"
     except (ChannelError, IngestionError) as error:
         # Not counted against the connection's health: the next pull fetches the same orders.
         message = error.message if isinstance(error, ChannelError) else str(error)
@@ -499,3 +470,40 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
         )
         return "failed"
     return "recorded"
+
+
+def _record_delivery(connection, run, topic, orders, delivery_id, received_at):
+    """One webhook delivery's orders recorded, in the caller's transaction; False if the delivery id was recorded
+    already (a redelivery)."""
+    # The connection's row, locked until this delivery commits: a sync's page (which renews the lease on that row
+    # first) and another delivery of this connection on another worker wait for it, or it for them, so the check
+    # below sees the orders a page committed meanwhile. (SQLite: one writer anyway.)
+    list(ChannelConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk", flat=True))
+    if received_at is not None and orders:
+        confirmed_later = set(
+            Order.objects.filter(
+                account=connection.account,
+                external_id__in=[str(order.external_id).strip() for order in orders],
+                sync_status=SyncStatus.SYNCED,
+                synced_at__gt=received_at,
+            ).values_list("external_id", flat=True)
+        )
+        orders = [order for order in orders if str(order.external_id).strip() not in confirmed_later]
+    if delivery_id:
+        try:
+            with transaction.atomic():
+                WebhookDelivery.objects.create(connection=connection, delivery_id=delivery_id, topic=topic[:100])
+        except IntegrityError:
+            return False
+    result = record_orders(connection.account, orders) if orders else IngestionResult()
+    if result.order_ids:
+        Order.objects.filter(pk__in=result.order_ids).update(synced_at=run.started_at)
+    SyncRun.objects.filter(pk=run.pk).update(
+        outcome=SyncOutcome.DONE,
+        finished_at=timezone.now(),
+        pages=1,
+        orders_created=result.orders_created,
+        orders_updated=result.orders_updated,
+        orders_unchanged=result.orders_unchanged,
+    )
+    return True
