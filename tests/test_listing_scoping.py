@@ -1,6 +1,8 @@
 """Scoping of the listing and its companions: grants, disabled accounts, the watchlist snippet, seller
 accounts, the menu and the wagtail-modeladmin Customer column."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -255,3 +257,19 @@ def test_the_customer_column_is_scoped(client, shop_orders, other_account):
     assert response.status_code == 200
     first = account.customers.get(email="buyer0@example.com")
     assert f"/admin/customers/{first.pk}/" not in response.content.decode()
+
+
+@pytest.mark.parametrize("sees_personal_data", [True, False])
+def test_the_customer_column_names_customers_as_the_user_may_see_them(client, shop_orders, sees_personal_data):
+    account, orders, _unrecorded = shop_orders
+    user = staff_user("clerk", {account: {"can_view": True, "can_see_personal_data": sees_personal_data}})
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_shoporder", "change_shoporder"]))
+    client.force_login(user)
+    response = client.get("/admin/shop/shoporder/")
+    assert response.status_code == 200
+    first = account.customers.get(email="buyer0@example.com")
+    cell = re.search(rf'href="/admin/customers/{first.pk}/"[^>]*>(.*?)</a>', response.content.decode(), re.S)
+    # The shop's own columns show its own order's buyer; the plugin's cell names the customer as the plugin does.
+    assert cell is not None
+    assert (cell[1].strip() == "Buyer 0") is sees_personal_data
+    assert (f"Customer #{first.pk}" in cell[1]) is not sees_personal_data

@@ -19,7 +19,11 @@ def test_bulk_delete_confirmation_does_not_name_other_accounts_customers(
     their_entry = WatchlistEntry.objects.create(customer=theirs)
     user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="access_admin"))
-    AccessGrant.objects.create(user=user, account=account, can_view=True, can_manage_watchlist=True)
+    # With "See personal data" on their own account, so that their own customer is named (without it, "Customer
+    # #<id>": tests/test_personal_data_in_messages.py).
+    AccessGrant.objects.create(
+        user=user, account=account, can_view=True, can_manage_watchlist=True, can_see_personal_data=True
+    )
     client.force_login(user)
     response = client.get(f"/admin/bulk/wagtail_customers/watchlistentry/delete/?id={my_entry.pk}&id={their_entry.pk}")
     assert response.status_code == 200

@@ -39,6 +39,7 @@ from wagtail.models import ModelLogEntry
 
 from ..models import Customer, CustomerAlias, CustomerMerge, Order, OrderEvent, WatchlistEntry
 from .deadlocks import atomic_with_retries
+from .personal_data import shown_copy
 from .statistics import EMPTY, compute_statistics, refresh_statistics
 
 MERGE_ACTION = "wagtail_customers.customer.merge"
@@ -74,8 +75,10 @@ def combined_statistics(*customers):
     return combined
 
 
-def check_merge(kept, merged):
-    """Raise ``MergeError`` if ``merged`` may not be merged into ``kept`` (see the module's rules)."""
+def check_merge(kept, merged, user=None):
+    """Raise ``MergeError`` if ``merged`` may not be merged into ``kept`` (see the module's rules). ``user``: the
+    customers are named in the message as that user may see them ("Customer #<id>" without the personal-data
+    grant); None: by their own names."""
     if kept.pk == merged.pk:
         raise MergeError(_("Choose another customer: a customer cannot be merged with itself."))
     if kept.account_id != merged.account_id:
@@ -87,7 +90,7 @@ def check_merge(kept, merged):
                 "The personal data of %(erased)s was erased and that of %(other)s was not: erase %(other)s's "
                 "personal data first, or keep them apart."
             )
-            % {"erased": erased, "other": other}
+            % {"erased": _named(erased, user), "other": _named(other, user)}
         )
     if CustomerMerge.objects.filter(kept=merged, undone_at__isnull=True).exists():
         raise MergeError(
@@ -95,8 +98,13 @@ def check_merge(kept, merged):
                 "Other customers were merged into %(merged)s: keep %(merged)s instead (merge %(kept)s into it), "
                 "or undo those merges first."
             )
-            % {"merged": merged, "kept": kept}
+            % {"merged": _named(merged, user), "kept": _named(kept, user)}
         )
+
+
+def _named(customer, user):
+    """``customer``'s name in a message to ``user`` (None: anyone who may see it)."""
+    return str(customer if user is None else shown_copy(user, customer))
 
 
 # --- Merge ----------------------------------------------------------------------------------------------
@@ -110,7 +118,7 @@ def merge_customers(kept, merged, user=None):
 
 def _merge(kept_pk, merged_pk, user):
     kept, merged = _locked(kept_pk, merged_pk)
-    check_merge(kept, merged)
+    check_merge(kept, merged, user)
     now = timezone.now()
     record = CustomerMerge(
         account_id=kept.account_id,
@@ -200,15 +208,15 @@ def latest_merge(customer):
     return CustomerMerge.objects.filter(kept=customer, undone_at__isnull=True).order_by("-merged_at", "-pk").first()
 
 
-def check_undo(merge):
-    """Raise ``MergeError`` if ``merge`` cannot be undone now."""
+def check_undo(merge, user=None):
+    """Raise ``MergeError`` if ``merge`` cannot be undone now (``user``: as in ``check_merge``)."""
     if merge.undone_at is not None:
         raise MergeError(_("This merge was undone already."))
     latest = latest_merge(merge.kept)
     if latest is not None and latest.pk != merge.pk:
         raise MergeError(
             _("%(customer)s was merged with another customer since: undo that later merge first.")
-            % {"customer": merge.kept}
+            % {"customer": _named(merge.kept, user)}
         )
     erased_at = merge.kept.erased_at
     if erased_at is not None and erased_at > merge.merged_at:
@@ -217,7 +225,7 @@ def check_undo(merge):
                 "The personal data of %(customer)s was erased after this merge: undoing it would bring the merged "
                 "customer's personal data back, so it can no longer be undone."
             )
-            % {"customer": merge.kept}
+            % {"customer": _named(merge.kept, user)}
         )
 
 
@@ -231,7 +239,7 @@ def _undo(merge_pk, kept_pk, user):
     (kept,) = _locked(kept_pk)
     merge = CustomerMerge.objects.select_for_update().get(pk=merge_pk)
     merge.kept = kept
-    check_undo(merge)
+    check_undo(merge, user)
     restored = _restore_row(merge)
     orders = Order.objects.filter(customer=kept, pk__in=[*merge.order_ids, *merge.later_order_ids])
     orders.update(customer=restored)

@@ -4,7 +4,8 @@ A shop order is matched to its ledger order by order number (``customer_order_nu
 ``external_id`` the shop's adapter records) within the seller accounts ``get_customer_seller_accounts``
 returns; the ledger order gives the customer. Everything the column shows comes from annotations
 on the listing's one query (subqueries scoped to what the user may view), so the column adds no
-query per row, and a user sees a customer only when they may view it::
+query per row, and a user sees a customer only when they may view it, named as they may see them ("Customer #<id>"
+without the personal-data grant)::
 
     from wagtail_modeladmin.options import ModelAdmin
     from wagtail_customers.contrib.modeladmin import CustomerColumnMixin
@@ -27,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from ...models import WatchlistEntry
 from ...models.customers import customer_label
 from ...permissions import Action, accounts_for, orders_for
+from ...services.personal_data import personal_account_ids
 from ...views.listing.media import CONTROLLERS, STYLESHEET
 
 
@@ -51,6 +53,10 @@ class CustomerColumn:
         return set(accounts_for(self.request.user, Action.MANAGE_WATCHLIST).values_list("pk", flat=True))
 
     @cached_property
+    def personal_account_ids(self):
+        return personal_account_ids(self.request.user)
+
+    @cached_property
     def csrf_token(self):
         return get_token(self.request)
 
@@ -58,13 +64,18 @@ class CustomerColumn:
         customer_id = getattr(order, "wc_customer_id", None)
         if not customer_id:
             return ""
-        label = customer_label(
-            order.wc_customer_name,
-            order.wc_customer_email,
-            order.wc_customer_external_id,
-            order.wc_customer_identity_key,
-            customer_id,
-        )
+        if order.wc_customer_account_id in self.personal_account_ids:
+            label = customer_label(
+                order.wc_customer_name,
+                order.wc_customer_email,
+                order.wc_customer_external_id,
+                order.wc_customer_identity_key,
+                customer_id,
+            )
+        else:
+            # Without the personal-data grant the customer is "Customer #<id>", as everywhere
+            # (services/personal_data.py).
+            label = customer_label("", "", "", order.wc_customer_identity_key, customer_id)
         watched = bool(order.wc_customer_watched)
         return render_to_string(
             "wagtail_customers/contrib/modeladmin/customer_cell.html",

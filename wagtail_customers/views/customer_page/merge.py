@@ -133,7 +133,7 @@ class MergeCustomersView(MergeBaseView):
         if pk is None or other is None:
             return None, _("That customer does not exist, or you may not see it. Choose one from the search.")
         try:
-            check_merge(self.kept, other)
+            check_merge(self.kept, other, self.request.user)
         except MergeError as error:
             return other, str(error)
         return other, None
@@ -238,7 +238,7 @@ class UndoMergeView(MergeBaseView):
         if asked is None:
             raise MergeError(_("There is no such merge into this customer."))
         asked.kept = self.kept
-        check_undo(asked)
+        check_undo(asked, self.request.user)
         return asked
 
     def get_context_data(self, **kwargs):
@@ -260,7 +260,7 @@ class UndoMergeView(MergeBaseView):
     def _error(self, merge):
         merge.kept = self.kept
         try:
-            check_undo(merge)
+            check_undo(merge, self.request.user)
         except MergeError as refused:
             return str(refused)
         return None

@@ -19,7 +19,7 @@ from ...counts import grouped
 from ...listing import CustomerListing, get_tab
 from ...permissions import Action, can
 from ...services.erasure import erase_customers, erasure_summary
-from ...services.personal_data import mask_customers
+from ...services.personal_data import mask_customers, personal_account_ids
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
 from ..customer_page.merge import merge_url
 from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
@@ -102,13 +102,14 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         actionable_count = self.actionable.count()
+        visible_ids = personal_account_ids(self.request.user)
         context.update(
             action_name=self.action_name,
-            # Named as the user may see them (services/personal_data.py).
-            actionable=mask_customers(self.request.user, self.actionable[:LISTED_MAX]),
+            # Both lists named as the user may see them (services/personal_data.py).
+            actionable=mask_customers(self.request.user, self.actionable[:LISTED_MAX], visible_ids=visible_ids),
             actionable_count=actionable_count,
             more_count=max(actionable_count - LISTED_MAX, 0),
-            not_permitted=list(self.not_permitted[:LISTED_MAX]),
+            not_permitted=mask_customers(self.request.user, self.not_permitted[:LISTED_MAX], visible_ids=visible_ids),
             not_permitted_count=self.not_permitted.count(),
             submit_url=self.request.get_full_path(),
             next=next_url(self.request),

@@ -8,6 +8,7 @@ from wagtail.admin import messages
 
 from ...db_router import note_own_write
 from ...permissions import Action, can
+from ...services.personal_data import shown_copy
 from ...services.watchlist import toggle_watchlist
 from .access import customer_or_404, forbidden, next_url, wants_json
 
@@ -28,6 +29,8 @@ def watchlist_toggle(request, pk):
     watched = toggle_watchlist(customer, request.user, watch)
     # The watchlist tab they open next must count this change, which a read replica may not have yet.
     note_own_write(request)
+    # Named as the user may see them: "Customer #<id>" without the personal-data grant.
+    customer = shown_copy(request.user, customer)
     if watched:
         message = _("'%(customer)s' is on the watchlist.") % {"customer": customer}
         label = _("Remove '%(customer)s' from the watchlist") % {"customer": customer}

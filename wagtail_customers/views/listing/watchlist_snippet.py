@@ -31,7 +31,12 @@ from ...ids import parse_ids
 from ...menu import CUSTOMERS_MENU_HOOK
 from ...models import WatchlistEntry
 from ...permissions import Action, can, customers_for
-from ...services.personal_data import mask_entries, may_see_personal_data, personal_search_scope
+from ...services.personal_data import (
+    mask_entries,
+    may_see_personal_data,
+    personal_account_ids,
+    personal_search_scope,
+)
 from ...services.watchlist import record_entries_removed
 from ..scoping import ScopedViewSetMixin
 from .menu_items import watchlist_menu_item
@@ -179,6 +184,15 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
         visible = set(scoped_entries(self.request.user).values_list("pk", flat=True))
         extra["items_with_no_access"] = [entry for entry in extra["items_with_no_access"] if entry.pk in visible]
         return objects, extra
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # The confirmation lists the entries by customer: named as the user may see them (only for the page: the
+        # entries the action deletes and logs are read again on POST).
+        visible_ids = personal_account_ids(self.request.user)
+        mask_entries(self.request.user, [item["item"] for item in context["items"]], visible_ids=visible_ids)
+        mask_entries(self.request.user, context["items_with_no_access"], visible_ids=visible_ids)
+        return context
 
     def check_perm(self, entry):
         user = self.request.user
