@@ -162,6 +162,19 @@ def test_the_alert_list_marks_read_and_counts_unread_in_the_menu(client, account
     assert "unread)" not in client.get("/admin/customers/").content.decode()
 
 
+@pytest.mark.parametrize("url_name", ["wagtail_customers_alerts:mark_read", "wagtail_customers_alerts:mark_all_read"])
+@pytest.mark.parametrize("next_value", ["foo", "admin/customers/alerts/", "//evil.example/", "https://evil.example/"])
+def test_marking_read_with_a_next_that_is_no_site_path_goes_back_to_the_alerts(
+    client, superuser, watched, record, url_name, next_value
+):
+    """``next=foo`` passes the host check, and ``redirect("foo")`` would look it up as a URL name (a 500)."""
+    client.force_login(superuser)
+    alert = AlertNotification.objects.filter(user=superuser).first()
+    response = client.post(reverse(url_name), {"id": [alert.pk] if alert else [], "next": next_value})
+    assert response.status_code == 302
+    assert response["Location"] == ALERTS_URL
+
+
 def test_another_users_alerts_cannot_be_read_or_marked(client, account, superuser, watched, record):
     viewer = make_staff("viewer")
     grant(viewer, account, "view")

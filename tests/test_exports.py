@@ -470,6 +470,28 @@ def test_hostile_requests_never_fail_with_a_server_error(client, shop, data):
         assert messages, "a refused export says why"
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"format": "bogus", "next": "foo"},
+        {"format": "csv", "scope": "selected", "next": "foo"},
+        {"format": "bogus", "next": "admin/customers/"},
+        {"format": "bogus", "next": "//evil.example/"},
+    ],
+)
+def test_a_refused_export_with_a_next_that_is_no_site_path_goes_back_to_the_listing(admin_client, shop, data):
+    """``next=foo`` passes Wagtail's check, and ``redirect("foo")`` would look it up as a URL name (a 500)."""
+    response = admin_client.post(START_URL, {"tab": "all", **data})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/customers/"
+
+
+def test_a_refused_export_goes_back_to_a_next_on_this_site(admin_client, shop):
+    response = admin_client.post(START_URL, {"tab": "all", "format": "bogus", "next": "/admin/customers/?q=x"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/customers/?q=x"
+
+
 def test_nothing_to_export_says_so(client, account):
     client.force_login(exporter("empty", account))
     response = client.post(START_URL, {"format": "csv", "tab": "all", "scope": "all"})

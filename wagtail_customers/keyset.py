@@ -19,11 +19,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections
 from django.db.models import Q
 
+from .filters import MAX_DATE_YEAR, MIN_DATE_YEAR
 from .models import Customer
 
 #: Sort keys that are personal data: their tokens carry the id only (services/personal_data.py).
@@ -101,9 +103,22 @@ def decode(token, ordering, key_path):
             if not isinstance(value, (int, str)) or isinstance(value, bool):
                 return None
             value = _key_field(key_path).to_python(value)
+            if isinstance(value, date) and not _is_sane_date(value):
+                return None
     except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
         return None
     return Position(value, pk)
+
+
+def _is_sane_date(value):
+    """Is a decoded date or datetime one the seek query can use: in the years the filters accept, and for an aware
+    datetime, in range once converted to UTC (``0001-01-01T00:00:00+01:00`` is not: an ``OverflowError``)?"""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            return False
+    return MIN_DATE_YEAR <= value.year <= MAX_DATE_YEAR
 
 
 def with_looked_up_value(position, queryset, key_path):

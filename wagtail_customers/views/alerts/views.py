@@ -15,6 +15,7 @@ from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from ...alerts.display import alert_items, with_details
 from ...ids import parse_ids
 from ...permissions import Action, can
+from ..listing.access import is_site_path
 from .queries import shown_alerts
 
 #: Alerts per page, newest first.
@@ -52,8 +53,14 @@ class AlertListView(WagtailAdminTemplateMixin, TemplateView):
 
 
 def _back(request):
+    """To ``next`` if it is a path on this site, else the alerts page (a bare ``next=foo`` passes the host check,
+    and ``redirect()`` would take it for a URL name)."""
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if (
+        target
+        and is_site_path(target)
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    ):
         return redirect(target)
     return redirect("wagtail_customers_alerts:index")
 

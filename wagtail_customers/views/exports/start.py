@@ -36,7 +36,7 @@ from ...listing import get_tab
 from ...models import JobState
 from ...permissions import Action, can, customers_for
 from ...services.personal_data import may_see_personal_data
-from ..listing.access import forbidden
+from ..listing.access import forbidden, is_site_path
 from .download_notice import announce_download
 
 logger = logging.getLogger("wagtail_customers.exports")
@@ -69,9 +69,10 @@ def spec_from_post(request):
 
 
 def listing_url(request):
-    """Where to send the user back to: a safe ``next``, else the tab they exported from, with its parameters."""
+    """Where to send the user back to: a ``next`` path on this site, else the tab they exported from, with its
+    parameters. (A bare ``next=foo`` passes Wagtail's check, and ``redirect()`` would take it for a URL name.)"""
     next_url = get_valid_next_url_from_request(request)
-    if next_url:
+    if next_url and is_site_path(next_url):
         return next_url
     tab = get_tab(request.POST.get("tab", "")) or get_tab("all")
     try:

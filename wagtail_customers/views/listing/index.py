@@ -41,12 +41,10 @@ from .column_picker import column_picker_url
 from .filters_drawer import ActiveFilterFields, filters_drawer_url, listing_filters
 from .help import help_header_buttons
 from .media import listing_media
-from .pagination import KnownCountPaginator, open_page_range
+from .pagination import MAX_PAGE_NUMBER, KnownCountPaginator, open_page_range
 from .table import CustomerTable, table_columns
 
 EXPORT_START_URL_NAME = "wagtail_customers_exports:start"
-#: The deepest page number the search's read weighs (``rows_read``); a number past it counts as it.
-MAX_PAGE_NUMBER = 1_000_000
 
 
 def resolve_per_page(value, preference):

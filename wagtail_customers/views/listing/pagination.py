@@ -9,6 +9,10 @@ from django.core.paginator import EmptyPage, Page
 from django.utils.functional import cached_property
 from wagtail.admin.paginator import WagtailPaginator
 
+#: The deepest page number read when the last page is unknown, and the deepest the search's read weighs
+#: (``index.rows_read``); a number past it reads as it: an OFFSET past 2**63 is a database error, not an empty page.
+MAX_PAGE_NUMBER = 1_000_000
+
 
 class ListingPage(Page):
     """A page of the listing; when the total is only a lower bound, "is there a next page" comes from the
@@ -54,10 +58,11 @@ class KnownCountPaginator(WagtailPaginator):
         try:
             return super().validate_number(number)
         except EmptyPage:
-            # Past the counted rows is still a page when the last page is unknown (but not below 1).
+            # Past the counted rows is still a page when the last page is unknown (but not below 1, nor past
+            # the cap: a page there is empty, and the listing shows the first page for it).
             if self.count_is_exact or int(number) < 1:
                 raise
-            return int(number)
+            return min(int(number), MAX_PAGE_NUMBER)
 
     def page(self, number):
         if self.count_is_exact:
