@@ -194,6 +194,11 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
         mask_entries(self.request.user, context["items_with_no_access"], visible_ids=visible_ids)
         return context
 
+    def get_success_message(self, num_parent_objects, num_child_objects):
+        # Wagtail names the entry when there is one, as read again for the POST: masked here the same way.
+        mask_entries(self.request.user, self.actionable_objects)
+        return super().get_success_message(num_parent_objects, num_child_objects)
+
     def check_perm(self, entry):
         user = self.request.user
         return scoped_entries(user).filter(pk=entry.pk).exists() and can(
