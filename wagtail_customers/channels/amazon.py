@@ -507,9 +507,12 @@ def _amount(value, default=ZERO):
     if value in (None, ""):
         return default
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
-        raise MalformedResponse(_("Amazon sent an amount that is not a number: %(value)s") % {"value": value}) from None
+        number = None
+    if number is None or not number.is_finite():  # NaN and Infinity are no amounts either
+        raise MalformedResponse(_("Amazon sent an amount that is not a number: %(value)s") % {"value": value})
+    return number
 
 
 def _iso(moment):

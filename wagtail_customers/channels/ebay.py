@@ -449,9 +449,12 @@ def _amount(money, default=ZERO):
     if not money:
         return default
     try:
-        return Decimal(str(money["value"]))
+        number = Decimal(str(money["value"]))
     except (KeyError, TypeError, InvalidOperation):
-        raise MalformedResponse(_("eBay sent an amount that is not a number: %(value)s") % {"value": money}) from None
+        number = None
+    if number is None or not number.is_finite():  # NaN and Infinity are no amounts either
+        raise MalformedResponse(_("eBay sent an amount that is not a number: %(value)s") % {"value": money})
+    return number
 
 
 def _json_or_none(response):

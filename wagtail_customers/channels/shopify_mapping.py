@@ -47,13 +47,26 @@ def buyer(customer_id, *, email, name, phone):
 
 
 def amount(value):
-    """A money amount string ("12.30") as a Decimal in cents."""
+    """A money amount string ("12.30") as a Decimal in cents. Not a number, NaN or Infinity is a ``ShapeError``;
+    an amount too large for the ledger is the ingestion service's to refuse (naming the order)."""
     if value is None or isinstance(value, bool):
         raise ShapeError(f"amount {value!r}")
     try:
-        return Decimal(str(value)).quantize(CENT)
+        number = Decimal(str(value))
+        if number.is_finite():
+            return number.quantize(CENT)
     except InvalidOperation as error:
         raise ShapeError(f"amount {value!r}") from error
+    raise ShapeError(f"amount {value!r}")
+
+
+def _line_total(unit_price, quantity):
+    """Unit price x quantity in cents; a product with more digits than cents can have is left as it is, for the
+    ingestion service to refuse as too large (naming the order)."""
+    try:
+        return (unit_price * quantity).quantize(CENT)
+    except InvalidOperation:
+        return unit_price * quantity
 
 
 def money_bag(node, key, side="presentmentMoney"):
@@ -132,7 +145,7 @@ def _order_from_graphql(node, account_currency, sync_status):
                 product_name=item.get("name") or "",
                 quantity=quantity,
                 unit_price=unit_price,
-                line_total=(unit_price * quantity).quantize(CENT),
+                line_total=_line_total(unit_price, quantity),
                 discount=discount,
                 returned_quantity=min(refunded_by_line.get(item["id"], 0), quantity),
             )
@@ -245,7 +258,7 @@ def _order_from_rest(payload, account_currency):
                 product_name=item.get("name") or "",
                 quantity=quantity,
                 unit_price=unit_price,
-                line_total=(unit_price * quantity).quantize(CENT),
+                line_total=_line_total(unit_price, quantity),
                 discount=discount,
                 returned_quantity=min(refunded_by_line.get(item["id"], 0), quantity),
             )

@@ -14,6 +14,11 @@ from django.utils.translation import gettext as _
 MAX_FILE_BYTES = 100 * 1024 * 1024
 #: Amounts are stored with 14 digits, 2 of them decimals.
 MAX_AMOUNT = Decimal("1e12")
+#: What an integer column (quantities, ratings) holds on every database.
+MAX_INTEGER = 2_147_483_647
+#: The years a date may have (as the listing's date filters take them): beyond them a date's conversion to UTC
+#: can overflow (0001-01-01 with a time zone east of UTC), and no order is that old or that far ahead.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 #: The preview lists at most this many errors (the count of the rest is still given).
 MAX_REPORTED_ERRORS = 500
 #: The preview names at most this many unknown columns (and says how many more there are).
@@ -170,12 +175,12 @@ def parse_decimal(text, row, column, default=Decimal("0")):
     """An amount, rounded to cents."""
     if text == "" or text is None:
         return default
-    value = parse_exact_decimal(text, row, column)
-    if abs(value) >= MAX_AMOUNT:
+    value = parse_exact_decimal(text, row, column).quantize(CENT)
+    if abs(value) >= MAX_AMOUNT:  # 999999999999.999 passes as written but rounds to 13 digits before the point
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
         )
-    return value.quantize(CENT)
+    return value
 
 
 def parse_exact_decimal(text, row, column, default=Decimal("0")):
@@ -203,21 +208,41 @@ def money(value):
     return value.quantize(CENT)
 
 
+def product_amount(price, quantity, row, columns):
+    """``price`` x ``quantity`` rounded to cents (a line total the file does not give), or an error naming the
+    row when the product is too large for an amount. ``columns``: the two columns' names, for the message."""
+    value = money(price * quantity)
+    if abs(value) >= MAX_AMOUNT:
+        raise ImportFileError(
+            _("%(columns)s (%(value)s) is too large for an amount.")
+            % {"columns": " × ".join(columns), "value": f"{value.normalize():f}"},
+            row,
+        )
+    return value
+
+
 def parse_int(text, row, column, default=0, allow_negative=False):
     if text == "" or text is None:
         return default
     if text.isascii() and text.isdigit():
-        return int(text)
-    try:
-        number = Decimal(text.replace(" ", ""))
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite() or number != number.to_integral_value():
-        raise ImportFileError(
-            _("'%(value)s' in %(column)s is not a whole number.") % {"value": text, "column": column}, row
-        )
+        number = int(text)
+    else:
+        try:
+            number = Decimal(text.replace(" ", ""))
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number != number.to_integral_value():
+            raise ImportFileError(
+                _("'%(value)s' in %(column)s is not a whole number.") % {"value": text, "column": column}, row
+            )
     if number < 0 and not allow_negative:
         raise ImportFileError(_("%(column)s is negative (%(value)s).") % {"column": column, "value": text}, row)
+    if abs(number) > MAX_INTEGER:
+        raise ImportFileError(
+            _("'%(value)s' in %(column)s is too large (at most %(limit)s).")
+            % {"value": text, "column": column, "limit": MAX_INTEGER},
+            row,
+        )
     return int(number)
 
 
@@ -246,8 +271,30 @@ def parse_moment(text, row, column, formats=()):
             % {"value": text, "column": column},
             row,
         )
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ImportFileError(
+            _("'%(value)s' in %(column)s is not a date between the years %(first)s and %(last)s.")
+            % {"value": text, "column": column, "first": MIN_YEAR, "last": MAX_YEAR},
+            row,
+        )
     # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
     return timezone.make_aware(value, timezone.get_default_timezone()) if timezone.is_naive(value) else value
+
+
+def note_row(order_data, row):
+    """Note on an order the file's row it starts on: an error the ingestion service finds in it names that row."""
+    order_data.source_row = row
+    return order_data
+
+
+def row_of(orders, order_id):
+    """The row ``note_row`` noted for the order ``order_id`` among ``orders``, else None."""
+    if order_id is None:
+        return None
+    for order_data in orders:
+        if order_data.external_id == order_id:
+            return getattr(order_data, "source_row", None)
+    return None
 
 
 def group_rows(table, column, report):
@@ -302,5 +349,5 @@ class LinePerRowFormat:
         orders = []
         for order_id, rows in group_rows(table, self.order_id_column, report).items():
             with report.collecting_errors():
-                orders.append(self._order(order_id, rows, report))
+                orders.append(note_row(self._order(order_id, rows, report), rows[0][0]))
         return orders

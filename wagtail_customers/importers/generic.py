@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, FeedbackData, LineData, OrderData, PromoCodeData
-from .base import ImportFileError, check_columns, parse_decimal, parse_int, parse_moment
+from .base import ImportFileError, check_columns, note_row, parse_decimal, parse_int, parse_moment, product_amount
 
 REQUIRED = [("order_id",), ("placed_at",), ("customer_id", "customer_email")]
 ORDER_COLUMNS = (
@@ -55,7 +55,8 @@ class GenericFormat:
         parsed = []
         for order_id in orders:
             with report.collecting_errors():
-                parsed.append(self._order(order_id, orders[order_id], order_rows[order_id], report))
+                order = self._order(order_id, orders[order_id], order_rows[order_id], report)
+                parsed.append(note_row(order, order_rows[order_id][0][0]))
         return parsed
 
     def _order(self, order_id, values, rows, report):
@@ -148,12 +149,15 @@ class GenericFormat:
                 % {"returned": returned, "quantity": quantity},
                 row,
             )
+        line_total = parse_decimal(cells.get("line_total", ""), row, "line_total", default=None)
+        if line_total is None:
+            line_total = product_amount(unit_price, quantity, row, ("quantity", "unit_price"))
         return LineData(
             sku=cells.get("sku", ""),
             product_name=cells.get("product_name", ""),
             quantity=quantity,
             unit_price=unit_price,
-            line_total=parse_decimal(cells.get("line_total", ""), row, "line_total", default=unit_price * quantity),
+            line_total=line_total,
             discount=parse_decimal(cells.get("line_discount", ""), row, "line_discount"),
             unit_cost=parse_decimal(cells.get("unit_cost", ""), row, "unit_cost", default=None),
             returned_quantity=returned,

@@ -25,9 +25,11 @@ from .base import (
     check_columns,
     group_rows,
     money,
+    note_row,
     parse_exact_decimal,
     parse_int,
     parse_moment,
+    product_amount,
     strip_float_suffix,
 )
 
@@ -107,17 +109,18 @@ class OnlineRetailFormat:
                 product_name=cells.get("Description", ""),
                 quantity=quantity,
                 unit_price=money(price),
-                line_total=money(price * quantity),
+                line_total=product_amount(price, quantity, number, ("Quantity", "UnitPrice")),
             )
             line.exact_price = price
             lines.append(line)
-        return OrderData(
+        order = OrderData(
             external_id=invoice,
             placed_at=placed_at,
             customer=CustomerData(external_id=customer_id),
             ship_to=AddressData(country=country),
             lines=lines,
         )
+        return note_row(order, rows[0][0])
 
 
 def customer_key(cells):

@@ -8,7 +8,7 @@ from ..countries import unrecognised_countries
 from ..planner_statistics import refresh_planner_statistics
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
 from ..services.statistics import refresh_statistics
-from .base import ImportFileError, ImportReport, read_table
+from .base import ImportFileError, ImportReport, read_table, row_of
 from .currencies import currency_summary
 from .registry import get_format
 
@@ -51,7 +51,8 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
                 # A customer's orders may span batches: their statistics are brought up to date once, below.
                 result.merge(record_orders(account, orders[start : start + batch_size], refresh_stats=False))
             except IngestionError as error:
-                raise ImportFileError(str(error)) from None
+                # Named by the order's first row, when the layout noted it (``base.note_row``).
+                raise ImportFileError(str(error), row_of(orders, error.order_id)) from None
             if progress:
                 progress("writing", min(start + batch_size, len(orders)), len(orders))
         customer_ids = sorted(result.customer_ids)

@@ -17,10 +17,12 @@ from .base import (
     group_rows,
     merged_cells,
     money,
+    note_row,
     parse_decimal,
     parse_exact_decimal,
     parse_int,
     parse_moment,
+    product_amount,
 )
 
 REQUIRED = [("Name",), ("Created at",)]
@@ -76,7 +78,7 @@ class ShopifyFormat:
         orders = []
         for name, rows in group_rows(table, "Name", report).items():
             with report.collecting_errors():
-                orders.append(self._order(name, rows, has_lines, report))
+                orders.append(note_row(self._order(name, rows, has_lines, report), rows[0][0]))
         return orders
 
     def _order(self, name, rows, has_lines, report):
@@ -173,7 +175,7 @@ def _line(row, cells):
         product_name=cells.get("Lineitem name", ""),
         quantity=quantity,
         unit_price=money(unit_price),
-        line_total=money(unit_price * quantity),
+        line_total=product_amount(unit_price, quantity, row, ("Lineitem quantity", "Lineitem price")),
         discount=parse_decimal(cells.get("Lineitem discount", ""), row, "Lineitem discount"),
     )
 

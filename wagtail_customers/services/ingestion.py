@@ -11,11 +11,11 @@ nothing, and the result counts such orders as unchanged, not updated.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import DecimalField, F, Max, Q, Sum
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -32,7 +32,7 @@ from ..models import (
     SellerAccount,
 )
 from ..signals import orders_recorded
-from .conversion import CONVERTED_FIELDS, convert
+from .conversion import CONVERTED_FIELDS, MONEY_LIMIT, convert
 from .erasure import hashed_identity_key, pseudonym
 from .inputs import (
     ZERO,
@@ -46,7 +46,7 @@ from .inputs import (
 from .merge import record_later_orders
 from .order_news import OrderNews, ReturnState
 from .rows import insert_rows, update_rows, update_values
-from .statistics import lock_customers, refresh_statistics
+from .statistics import CONVERTED, lock_customers, refresh_statistics
 
 __all__ = [
     "AddressData",
@@ -102,12 +102,44 @@ STATUS_INDEX = COMPARED_ORDER_FIELDS.index("status")
 RETURNED_AT_INDEX = COMPARED_ORDER_FIELDS.index("returned_at")
 #: Amounts within half a cent are the same stored amount (the database rounds to cents).
 HALF_CENT = Decimal("0.005")
+#: The money columns hold 14 digits, 2 after the point: an amount must round to cents below ``MONEY_LIMIT``.
+TOO_LARGE = MONEY_LIMIT - HALF_CENT
+LARGEST_AMOUNT_TEXT = "999,999,999,999.99"
+#: What the integer columns (quantities) hold on every database.
+MAX_QUANTITY = 2_147_483_647
+#: The customers' summed money, read wide enough to hold sums the money columns cannot (they are refused).
+WIDE_MONEY = DecimalField(max_digits=30, decimal_places=2)
+#: The order's amounts checked by ``_check_amounts``, with how a message names them.
+ORDER_AMOUNTS = (
+    ("subtotal", "the subtotal"),
+    ("discount", "the order discount"),
+    ("shipping", "the shipping"),
+    ("tax", "the tax"),
+    ("total", "the total"),
+    ("refunded", "the refunded amount"),
+    ("channel_fees", "the channel fees"),
+    ("fulfilment_cost", "the fulfilment cost"),
+    ("account_total", "the total in the account's currency"),
+    ("account_refunded", "the refunded amount in the account's currency"),
+    ("account_discount", "the discount in the account's currency"),
+)
+LINE_AMOUNTS = (
+    ("unit_price", "the unit price"),
+    ("line_total", "the line total"),
+    ("discount", "the discount"),
+    ("unit_cost", "the unit cost"),
+)
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = Customer.DETAIL_FIELDS
 
 
 class IngestionError(ValueError):
-    """An order the service cannot record; the message says which and why."""
+    """An order the service cannot record; the message says which and why. ``order_id``: the order's id, when the
+    error is about one order (an import names the order's row with it)."""
+
+    def __init__(self, message, order_id=None):
+        super().__init__(message)
+        self.order_id = order_id
 
 
 @dataclass
@@ -191,47 +223,123 @@ def _validated(account, order_data):
         raise IngestionError("An order has no order id.")
     order_data.external_id = str(order_data.external_id).strip()
     if order_data.placed_at is None:
-        raise IngestionError(f"Order {order_data.external_id}: no order date.")
+        raise IngestionError(f"Order {order_data.external_id}: no order date.", order_id=order_data.external_id)
     if len(order_data.external_id) > 100:
-        raise IngestionError(f"Order {order_data.external_id[:40]}…: the order id is longer than 100 characters.")
+        raise IngestionError(
+            f"Order {order_data.external_id[:40]}…: the order id is longer than 100 characters.",
+            order_id=order_data.external_id,
+        )
     if len(order_data.customer.external_id.strip()) > 255:
-        raise IngestionError(f"Order {order_data.external_id}: the buyer id is longer than 255 characters.")
+        raise IngestionError(
+            f"Order {order_data.external_id}: the buyer id is longer than 255 characters.",
+            order_id=order_data.external_id,
+        )
     if len(order_data.customer.email.strip()) > 254:
-        raise IngestionError(f"Order {order_data.external_id}: the e-mail is longer than 254 characters.")
+        raise IngestionError(
+            f"Order {order_data.external_id}: the e-mail is longer than 254 characters.",
+            order_id=order_data.external_id,
+        )
     if timezone.is_naive(order_data.placed_at):
         # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
         order_data.placed_at = timezone.make_aware(order_data.placed_at, timezone.get_default_timezone())
-    for line in order_data.lines:
+    for number, line in enumerate(order_data.lines, start=1):
         if line.quantity is None or line.quantity < 0:
-            raise IngestionError(f"Order {order_data.external_id}: quantity {line.quantity} is negative.")
+            raise IngestionError(
+                f"Order {order_data.external_id}: quantity {line.quantity} is negative.",
+                order_id=order_data.external_id,
+            )
+        if line.quantity > MAX_QUANTITY:
+            raise IngestionError(
+                f"Order {order_data.external_id}: quantity {line.quantity} is too large (at most {MAX_QUANTITY}).",
+                order_id=order_data.external_id,
+            )
         if line.returned_quantity < 0 or line.returned_quantity > line.quantity:
             raise IngestionError(
                 f"Order {order_data.external_id}: returned quantity {line.returned_quantity} "
-                f"is not between 0 and the quantity {line.quantity}."
+                f"is not between 0 and the quantity {line.quantity}.",
+                order_id=order_data.external_id,
             )
+        for name, label in LINE_AMOUNTS:
+            _check_amount(order_data, getattr(line, name), label, number, line)
         if line.line_total is None:
             line.line_total = line.unit_price * line.quantity
+            _check_amount(order_data, line.line_total, "the line total", number, line)
     if order_data.feedback is not None and not 1 <= order_data.feedback.rating <= 5:
         raise IngestionError(
-            f"Order {order_data.external_id}: feedback rating {order_data.feedback.rating} is not from 1 to 5."
+            f"Order {order_data.external_id}: feedback rating {order_data.feedback.rating} is not from 1 to 5.",
+            order_id=order_data.external_id,
         )
-    if order_data.subtotal is None:
-        order_data.subtotal = sum((line.line_total for line in order_data.lines), ZERO)
-    if order_data.total is None:
-        order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
+    _check_amounts(order_data)
     order_data.channel = order_data.channel or account.channel
     if order_data.channel not in Channel.values:
         raise IngestionError(
-            f"Order {order_data.external_id}: channel {order_data.channel!r} is not one of {', '.join(Channel.values)}."
+            f"Order {order_data.external_id}: channel {order_data.channel!r} is not one of "
+            f"{', '.join(Channel.values)}.",
+            order_id=order_data.external_id,
         )
     order_data.currency = (order_data.currency or account.currency).upper()
     if not CURRENCY_CODE.fullmatch(order_data.currency):
         raise IngestionError(
-            f"Order {order_data.external_id}: currency {order_data.currency!r} is not a 3-letter ISO 4217 code."
+            f"Order {order_data.external_id}: currency {order_data.currency!r} is not a 3-letter ISO 4217 code.",
+            order_id=order_data.external_id,
         )
     # An ISO 3166-1 code when the country is recognised, else kept as written (countries.py).
     order_data.ship_to.country = normalise_country(order_data.ship_to.country)
     return order_data
+
+
+def _check_amount(order_data, value, label, line_number=None, line=None):
+    """Refuse, naming the order (and the line, if given), an amount that is not a finite number or does not fit the
+    money columns; ``None``, an amount not given, passes."""
+    if value is None or (isinstance(value, Decimal) and value.is_finite() and -TOO_LARGE < value < TOO_LARGE):
+        return  # the usual case, without building a message
+    if line is not None:
+        sku = line.sku.strip()[:40] if isinstance(line.sku, str) else ""
+        label = f"{label} of line {line_number}" + (f" ({sku})" if sku else "")
+    number = _finite(value)
+    if number is None:
+        raise IngestionError(
+            f"Order {order_data.external_id}: {label} is not a number ({value}).", order_id=order_data.external_id
+        )
+    if abs(number) >= TOO_LARGE:
+        raise IngestionError(
+            f"Order {order_data.external_id}: {label} ({number:f}) is too large for an amount "
+            f"(at most {LARGEST_AMOUNT_TEXT}).",
+            order_id=order_data.external_id,
+        )
+
+
+def _finite(value):
+    """``value`` as a finite Decimal, or None (NaN, Infinity, not a number)."""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(value)
+    except (TypeError, ValueError, InvalidOperation):
+        return None
+    return number if number.is_finite() else None
+
+
+def _check_amounts(order_data):
+    """Check the order's own amounts and promo codes, then those the service computes from them: the subtotal and
+    total when not given, and the discounts the customer's "discount received" counts (order and lines)."""
+    for name, label in ORDER_AMOUNTS:
+        _check_amount(order_data, getattr(order_data, name), label)
+    for promo in order_data.promo_codes:
+        if not (isinstance(promo.discount, Decimal) and promo.discount.is_finite() and abs(promo.discount) < TOO_LARGE):
+            _check_amount(order_data, promo.discount, f"the discount of promo code {str(promo.code)[:40]}")
+    rate = order_data.exchange_rate
+    if rate is not None and _finite(rate) is None:
+        raise IngestionError(
+            f"Order {order_data.external_id}: the exchange rate is not a number ({rate}).",
+            order_id=order_data.external_id,
+        )
+    if order_data.subtotal is None:
+        order_data.subtotal = sum((line.line_total for line in order_data.lines), ZERO)
+        _check_amount(order_data, order_data.subtotal, "the subtotal")
+    if order_data.total is None:
+        order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
+        _check_amount(order_data, order_data.total, "the total")
+    discounts = order_data.discount + sum((line.discount for line in order_data.lines), ZERO)
+    _check_amount(order_data, discounts, "the sum of the order and line discounts")
 
 
 def _record_batch(account, batch, refresh_stats):
@@ -251,6 +359,8 @@ def _record_batch(account, batch, refresh_stats):
         # docs/concepts/statistics.md lists where a customer is locked out of the usual order).
         lock_customers(moved_meanwhile)
     stale_customer_ids, changed_customer_ids = set(), set()
+    # The order each customer whose figures the batch changes is named by, should those figures not fit.
+    named_by = {}
     new_rows, updated_rows, written = [], [], []
     unchanged = 0
     news = OrderNews()
@@ -271,10 +381,12 @@ def _record_batch(account, batch, refresh_stats):
         else:
             if before.customer_id != customer_id:
                 stale_customer_ids.add(before.customer_id)
+                named_by[before.customer_id] = order_data.external_id
             updated_rows.append((account.pk, order_data.external_id, *values))
             news.note(order_data, before_returns=before.return_state(), before_rating=before.rating)
         written.append(order_data)
         changed_customer_ids.add(customer_id)
+        named_by[customer_id] = order_data.external_id
 
     # Orders are written as plain rows, then their ids read back in one query: building a model
     # instance per order costs more than the database's own work at a million orders.
@@ -315,7 +427,9 @@ def _record_batch(account, batch, refresh_stats):
     insert_rows(Feedback, ("order", "rating", "comment", "left_at"), feedback)
 
     result.orders_written_customer_ids = changed_customer_ids | stale_customer_ids
-    changed_customer_ids |= _update_customer_details(customers, batch)
+    figures = _customer_figures({customer.pk for customer in customers.values()} | stale_customer_ids)
+    _check_customer_sums(figures, named_by)
+    changed_customer_ids |= _update_customer_details(customers, batch, figures)
     result.orders_created = len(new_rows)
     result.orders_updated = len(updated_rows)
     result.orders_unchanged = unchanged
@@ -436,20 +550,35 @@ def _order_values(order_data, customer_id, account_currency, rates):
     cancelled_at = order_data.cancelled_at
     if cancelled_at is None and order_data.status == OrderStatus.CANCELLED:
         cancelled_at = order_data.placed_at
-    converted = convert(
-        currency=order_data.currency,
-        account_currency=account_currency,
-        placed_at=order_data.placed_at,
-        total=order_data.total,
-        refunded=order_data.refunded,
-        # What the customer's "discount received" counts: the order discount and its lines' discounts.
-        discount=order_data.discount + sum((line.discount for line in order_data.lines), ZERO),
-        channel_rate=order_data.exchange_rate,
-        channel_total=order_data.account_total,
-        channel_refunded=order_data.account_refunded,
-        channel_discount=order_data.account_discount,
-        rates=rates,
-    )
+    try:
+        converted = convert(
+            currency=order_data.currency,
+            account_currency=account_currency,
+            placed_at=order_data.placed_at,
+            total=order_data.total,
+            refunded=order_data.refunded,
+            # What the customer's "discount received" counts: the order discount and its lines' discounts.
+            discount=order_data.discount + sum((line.discount for line in order_data.lines), ZERO),
+            channel_rate=order_data.exchange_rate,
+            channel_total=order_data.account_total,
+            channel_refunded=order_data.account_refunded,
+            channel_discount=order_data.account_discount,
+            rates=rates,
+        )
+    except InvalidOperation:
+        # A channel's rate (given, or implied by its converted total) that multiplies an amount past any number
+        # of digits: nothing sensible to store.
+        raise IngestionError(
+            f"Order {order_data.external_id}: converted into {account_currency}, its amounts are too large.",
+            order_id=order_data.external_id,
+        ) from None
+    # Conversion leaves unknown the converted amounts that do not fit; in the same currency they are the order's own.
+    for label, value in (
+        ("the total in the account's currency", converted.total),
+        ("the refunded amount in the account's currency", converted.refunded),
+        ("the discount in the account's currency", converted.discount),
+    ):
+        _check_amount(order_data, value, label)
     return (
         customer_id,
         order_data.placed_at,
@@ -485,25 +614,61 @@ def _order_values(order_data, customer_id, account_currency, rates):
     )
 
 
-def _update_customer_details(customers, batch):
+def _customer_figures(customer_ids):
+    """``{customer id: (latest order date, amount spent, discount received)}`` over all the customers' orders
+    recorded so far (this batch's are written already), in one query.
+
+    Read from the orders, not from the customer's row, which a caller may refresh only later (an import refreshes
+    the statistics once, after its last batch). The sums are the statistics' own (services/statistics.py): orders
+    whose money is known in the account's currency, rounded to cents.
+    """
+    rows = (
+        Order.objects.filter(customer_id__in=list(customer_ids))
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            latest=Max("placed_at"),
+            spent=Sum(F("account_total") - F("account_refunded"), filter=CONVERTED, output_field=WIDE_MONEY),
+            discount=Sum("account_discount", filter=CONVERTED, output_field=WIDE_MONEY),
+        )
+        .values_list("customer_id", "latest", "spent", "discount")
+    )
+    return {customer_id: (latest, _cents(spent), _cents(discount)) for customer_id, latest, spent, discount in rows}
+
+
+def _cents(value):
+    # SQLite sums decimals as floats (as statistics.compute_statistics rounds them).
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def _check_customer_sums(figures, named_by):
+    """Refuse the batch when a customer's amount spent or discount received, the sums the statistics will store,
+    would not fit the money columns; the message names the customer's order in the batch."""
+    for customer_id, external_id in named_by.items():
+        _latest, spent, discount = figures.get(customer_id, (None, ZERO, ZERO))
+        for label, value in (("amount spent", spent), ("discount received", discount)):
+            if abs(value) >= MONEY_LIMIT:
+                raise IngestionError(
+                    f"Order {external_id}: the customer's {label} would be {value:f}, too large for an amount "
+                    f"(at most {LARGEST_AMOUNT_TEXT}); the customer's orders together must stay below that.",
+                    order_id=external_id,
+                )
+
+
+def _update_customer_details(customers, batch, figures):
     """Take name, e-mail, phone and address from the customer's latest order that has them.
 
-    Returns the ids of the customers whose details changed.
+    ``figures``: ``_customer_figures`` of the batch's customers. Returns the ids of the customers whose details
+    changed.
     """
     latest = {}
     for order_data in batch:
         key = identity_key(order_data)
         if key not in latest or order_data.placed_at >= latest[key].placed_at:
             latest[key] = order_data
-    # The customer's latest order among all recorded so far (this batch's are written already);
-    # read from the orders, not from ``last_order_at``, which a caller may refresh only later.
-    latest_placed = dict(
-        Order.objects.filter(customer_id__in=[customers[key].pk for key in latest])
-        .order_by()
-        .values("customer_id")
-        .annotate(latest=Max("placed_at"))
-        .values_list("customer_id", "latest")
-    )
+    # The customer's latest order among all recorded so far; not ``last_order_at``, which a caller may refresh
+    # only later.
+    latest_placed = {customer_id: row[0] for customer_id, row in figures.items()}
     changed = []
     for key, order_data in latest.items():
         customer = customers[key]
