@@ -12,6 +12,13 @@ cuts them into ranges of ``EXPORT_CHUNK_ROWS`` positions, and sends a Celery cho
   order, into the final file (for XLSX, the chunks' rows copied into the sheet of a workbook with the heading);
   the chunk files are deleted and the job is finished as a single-task export is (``jobs.complete``).
 
+The chunk files never outlive their attempt. Before the chord is sent, the job records how many chunks the
+attempt has (``params[CHUNK_COUNTS]``), so whoever gives the attempt up deletes all of them by name, whether or
+not the join ever runs: the joining task whatever its outcome, a task that fails the job (``tasks._failed``), and
+the sweeper when it queues the job again or fails it (``jobs.sweep_stale_jobs``). The sweeper also deletes any file
+in the chunks folder that no running attempt owns (``delete_stray_chunk_files``: files of a deleted job, or left
+by an earlier release).
+
 So the result is the same file as a single-worker export: byte for byte in CSV, cell for cell in XLSX.
 
 A chunk task is ``acks_late`` with ``reject_on_worker_lost``: when its worker is killed the broker delivers that
@@ -23,10 +30,12 @@ A chord needs Celery's result backend (``CELERY_RESULT_BACKEND``) to know when a
 """
 
 import csv
+import logging
 import os
 import shutil
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack
 
 from celery import chord, current_app, group
@@ -42,6 +51,12 @@ from ..task_queue import chords_possible
 from . import jobs, xlsx_join
 from .query import CustomerExport, ExportSpec
 from .writers import iter_csv
+
+logger = logging.getLogger("wagtail_customers.exports")
+
+#: Key in ``ExportJob.params`` (beside the spec's own): the number of chunks of each attempt that was split
+#: (``{"<attempt>": count}``), so the chunk files of an attempt given up can all be deleted.
+CHUNK_COUNTS = "chunk_counts"
 
 
 def chunking_applies(total):
@@ -68,6 +83,14 @@ def start_chunks(job, export):
     size = get_setting("EXPORT_CHUNK_ROWS")
     pks = export.ordered_pks()
     ranges = [pks[start : start + size] for start in range(0, len(pks), size)] or [[]]
+    # Recorded before any chunk can write, so every chunk file of this attempt can be found again by its name.
+    params = {
+        **job.params,
+        CHUNK_COUNTS: {**(job.params.get(CHUNK_COUNTS) or {}), str(job.attempts): len(ranges)},
+    }
+    if not jobs._owned(job).update(params=params, heartbeat_at=timezone.now()):
+        raise jobs.JobSuperseded()
+    job.params = params
     job_id = str(job.pk)
     header = group(
         write_export_chunk.signature((job_id, job.attempts, index, ids), **time_limits())
@@ -77,10 +100,55 @@ def start_chunks(job, export):
     return len(ranges)
 
 
+def chunk_folder():
+    return f"{get_setting('EXPORT_STORAGE_PREFIX').strip('/')}/chunks"
+
+
 def chunk_name(job_id, attempt, index):
     """A chunk's file: fixed per job, attempt and position, so writing it again replaces it."""
-    prefix = get_setting("EXPORT_STORAGE_PREFIX").strip("/")
-    return f"{prefix}/chunks/{job_id}-{attempt}-{index:05d}.part"
+    return f"{chunk_folder()}/{job_id}-{attempt}-{index:05d}.part"
+
+
+def delete_attempt_chunks(job_id, attempt, params=None):
+    """Delete every chunk file of the job's ``attempt`` (none if that attempt was not split). ``params``: the
+    job's, if at hand (else read). Call it once the attempt lost the job: a chunk of it still running deletes the
+    file it saves itself (``write_chunk``). Storage errors are logged, not raised (``delete_stray_chunk_files``
+    deletes what is left). Returns the number of chunk names deleted."""
+    if params is None:
+        params = ExportJob.objects.filter(pk=job_id).values_list("params", flat=True).first() or {}
+    count = ((params or {}).get(CHUNK_COUNTS) or {}).get(str(attempt)) or 0
+    for index in range(count):
+        try:
+            private_storage.delete(chunk_name(job_id, attempt, index))
+        except Exception:  # noqa: BLE001 - the sweeper's look at the folder deletes it later
+            logger.exception("Export job %s attempt %s: could not delete chunk %s", job_id, attempt, index)
+    return count
+
+
+def delete_stray_chunk_files():
+    """Delete the files in the chunks folder that no running attempt owns: chunks of an attempt given up, a
+    deleted job, or left by an earlier release. Returns the number of files deleted (0 when the storage cannot
+    list a folder)."""
+    folder = chunk_folder()
+    try:
+        names = private_storage.listdir(folder)[1]
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    owners = {}
+    for name in names:
+        job_id, attempt, _rest = (name.rsplit("-", 2) + ["", ""])[:3]
+        try:
+            owners[name] = (uuid.UUID(job_id), int(attempt))
+        except ValueError:
+            continue  # not a chunk file's name: left alone
+    job_ids = {job_id for job_id, _attempt in owners.values()}
+    running = set(ExportJob.objects.filter(pk__in=job_ids, state=JobState.RUNNING).values_list("pk", "attempts"))
+    deleted = 0
+    for name, owner in owners.items():
+        if owner not in running:
+            private_storage.delete(f"{folder}/{name}")
+            deleted += 1
+    return deleted
 
 
 def owned_job(job_id, attempt):
@@ -126,7 +194,8 @@ def write_chunk(job, index, pks):
 
 
 def join_chunks(job, results):
-    """Write the final file from the chunk files, in chunk order, and finish the job; returns the job."""
+    """Write the final file from the chunk files, in chunk order, and finish the job; returns the job.
+    (The joining task deletes the chunk files, whatever happens here.)"""
     spec = ExportSpec.from_params(job.params)
     # A chord hands the results over in the order the chunks finished (Redis, unless Celery's
     # result_chord_ordered is on): put them back in the listing's order.
@@ -156,7 +225,6 @@ def join_chunks(job, results):
         return jobs.complete(job, temp_path, spec, written, accounts)
     finally:
         os.unlink(temp_path)
-        delete_chunk_files(results)
 
 
 def delete_chunk_files(results):

@@ -328,15 +328,17 @@ def _finish(job_id, from_state, to_state, **fields):
 def sweep_stale_jobs():
     """Jobs a worker stopped working on: running with no heartbeat for ``EXPORT_STALE_SECONDS``.
 
-    Each is queued again while it has attempts left, else failed with the reason. Waiting jobs no
-    worker picked up within ``EXPORT_PENDING_TIMEOUT_SECONDS`` are failed too. Returns
-    ``(requeued, failed)`` counts."""
+    Each is queued again while it has attempts left, else failed with the reason; either way the chunk
+    files of the attempt given up are deleted (``chunks.py``). Waiting jobs no worker picked up within
+    ``EXPORT_PENDING_TIMEOUT_SECONDS`` are failed too. Returns ``(requeued, failed)`` counts."""
+    from .chunks import delete_attempt_chunks
+
     now = timezone.now()
     max_attempts = get_setting("EXPORT_MAX_ATTEMPTS")
     stale_before = now - timedelta(seconds=get_setting("EXPORT_STALE_SECONDS"))
     requeued = failed = 0
     stale = ExportJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=stale_before).only(
-        "pk", "attempts", "heartbeat_at"
+        "pk", "attempts", "heartbeat_at", "params"
     )
     for job in stale:
         same_attempt = ExportJob.objects.filter(
@@ -347,6 +349,7 @@ def sweep_stale_jobs():
                 "attempt": job.attempts
             }
             if same_attempt.update(state=JobState.PENDING, error=reason, heartbeat_at=now):
+                delete_attempt_chunks(job.pk, job.attempts, job.params)
                 requeued += 1
                 logger.warning("Export job %s: attempt %s went stale; queued again", job.pk, job.attempts)
                 enqueue(job.pk)
@@ -356,6 +359,7 @@ def sweep_stale_jobs():
                 "It will not be retried; try a smaller export or ask your administrator to check the workers."
             ) % {"attempts": job.attempts}
             if same_attempt.update(state=JobState.FAILED, error=reason, finished_at=now, notified=False):
+                delete_attempt_chunks(job.pk, job.attempts, job.params)
                 failed += 1
                 logger.error("Export job %s failed after %s stale attempts", job.pk, job.attempts)
     pending_before = now - timedelta(seconds=get_setting("EXPORT_PENDING_TIMEOUT_SECONDS"))

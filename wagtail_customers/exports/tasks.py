@@ -1,6 +1,7 @@
 """Celery tasks of the exports (imported by ``wagtail_customers.tasks`` for autodiscovery).
 
 Each takes ids, re-reads the job and re-checks the user's grants; see ``jobs.py`` for the states.
+A job these tasks fail loses its chunk files at once (``_failed``); see ``chunks.py`` for who else deletes them.
 """
 
 import logging
@@ -11,6 +12,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from ..conf import get_setting
+from ..models import ExportJob
 from ..task_routing import QueuedTask
 from . import chunks, jobs
 from .notices import send_job_email
@@ -64,6 +66,8 @@ def run_export_job(self, job_id):
             }
             if not jobs.release_for_retry(job, reason):
                 return "superseded"
+            # The next attempt writes chunk files of its own (if the export was split before the error).
+            chunks.delete_attempt_chunks(job.pk, job.attempts, job.params)
             if self.request.is_eager:
                 # No queue to wait in: try again now (bounded by EXPORT_MAX_ATTEMPTS like any retry).
                 return run_export_job(job_id)
@@ -97,33 +101,40 @@ def run_export_job(self, job_id):
     time_limit=3660,
 )
 def write_export_chunk(self, job_id, attempt, index, pks):
-    """Write one chunk of a chunked export job (``chunks.py``); its result goes to ``join_export_chunks``."""
-    job = chunks.owned_job(job_id, attempt)
-    if job is None:
-        return None
+    """Write one chunk of a chunked export job (``chunks.py``); its result goes to ``join_export_chunks``.
+
+    Any error (reading the job too) is retried when transient, else fails the job: a chunk task that raised
+    would leave the chord's join uncalled and the job running until the sweeper gives it up."""
+    job = None
     try:
+        job = chunks.owned_job(job_id, attempt)
+        if job is None:
+            return None
         return chunks.write_chunk(job, index, pks)
     except jobs.JobSuperseded:
         return None
     except TRANSIENT_ERRORS as error:
         logger.warning("Export job %s chunk %s: %r", job_id, index, error)
         if self.request.retries < self.max_retries:
-            raise self.retry(exc=error, countdown=0 if self.request.is_eager else 5) from error
+            if self.request.is_eager:
+                # No queue to wait in (and an eager retry raises when eager tasks propagate errors): again now.
+                return self.apply((job_id, attempt, index, pks), retries=self.request.retries + 1).get()
+            raise self.retry(exc=error, countdown=5) from error
         _failed(
-            job,
+            job or _attempt(job_id, attempt),
             _("The export failed %(attempts)s times (%(error)s). Try again later.")
             % {"attempts": self.request.retries + 1, "error": type(error).__name__},
         )
     except SoftTimeLimitExceeded:
         _failed(
-            job,
+            job or _attempt(job_id, attempt),
             _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.")
             % {"seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")},
         )
     except Exception as error:
         logger.exception("Export job %s chunk %s failed", job_id, index)
         _failed(
-            job,
+            job or _attempt(job_id, attempt),
             _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
             % {"error": type(error).__name__},
         )
@@ -139,13 +150,15 @@ def write_export_chunk(self, job_id, attempt, index, pks):
     ignore_result=True,
 )
 def join_export_chunks(results, job_id, attempt):
-    """Join a chunked export job's chunk files in order into its file, and finish the job."""
-    job = chunks.owned_job(job_id, attempt)
-    if job is None or any(result is None for result in results):
-        # Superseded, or a chunk failed the job (it said why): only the chunk files are left to delete.
-        chunks.delete_chunk_files(results)
-        return "superseded"
+    """Join a chunked export job's chunk files in order into its file, and finish the job.
+
+    The chunk files are deleted whatever happens; an error (reading the job too) fails the job."""
+    job = None
     try:
+        job = chunks.owned_job(job_id, attempt)
+        if job is None or any(result is None for result in results):
+            # Superseded, or a chunk failed the job (it said why): only the chunk files are left to delete.
+            return "superseded"
         job = chunks.join_chunks(job, results)
     except jobs.JobSuperseded:
         return "superseded"
@@ -154,26 +167,41 @@ def join_export_chunks(results, job_id, attempt):
     except Exception as error:
         logger.exception("Export job %s: joining its chunks failed", job_id)
         return _failed(
-            job,
+            job or _attempt(job_id, attempt),
             _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
             % {"error": type(error).__name__},
         )
+    finally:
+        chunks.delete_chunk_files(results)
     send_job_email(job)
     return "done"
 
 
+def _attempt(job_id, attempt):
+    """A stand-in for a job that could not be read: enough to fail that attempt of it (``jobs.fail``)."""
+    return ExportJob(pk=job_id, attempts=attempt)
+
+
 def _failed(job, reason):
-    if jobs.fail(job, reason):
+    """Fail this attempt of the job (nothing, if it lost the job), delete its chunk files and tell its owner."""
+    if not jobs.fail(job, reason):
+        return "superseded"
+    chunks.delete_attempt_chunks(job.pk, job.attempts)
+    if job.user_id is None:  # a stand-in (_attempt): read the job now, for the e-mail
+        job = ExportJob.objects.select_related("user").get(pk=job.pk)
+    else:
         job.state, job.error = jobs.JobState.FAILED, reason
-        send_job_email(job)
-        return "failed"
-    return "superseded"
+    send_job_email(job)
+    return "failed"
 
 
 @shared_task(base=QueuedTask, name="wagtail_customers.sweep_export_jobs", ignore_result=True)
 def sweep_export_jobs():
-    """Periodic: retry or fail export jobs whose worker stopped (no heartbeat), fail jobs never picked up."""
-    return jobs.sweep_stale_jobs()
+    """Periodic: retry or fail export jobs whose worker stopped (no heartbeat), fail jobs never picked up;
+    delete the chunk files no running attempt owns."""
+    swept = jobs.sweep_stale_jobs()
+    chunks.delete_stray_chunk_files()
+    return swept
 
 
 @shared_task(base=QueuedTask, name="wagtail_customers.delete_expired_exports", ignore_result=True)
