@@ -10,8 +10,17 @@ An ``ImportJob`` goes through two phases, kept in ``preview["phase"]``:
 Both phases run the same ``run_import`` (all or nothing), in the request for small files and as a
 Celery task for big ones (``IMPORT_SYNC_MAX_ROWS``). Whoever runs a phase first claims it with a
 compare-and-set on the state, so a task delivered twice runs once. The stored file is deleted when
-the job ends. A job left ``running`` past the task's hard time limit (its worker was killed) is
-failed; since the import is one transaction, nothing of it was written.
+the job ends.
+
+Applying, the job's change running -> done and its history entry are written in the transaction that
+writes the orders (a compare-and-set on ``running`` just before it commits): the orders and "done" commit
+together or not at all. So a job still ``running`` has written nothing, whatever stopped it (the task's
+soft time limit, a database error, a killed worker): it is failed with "Nothing was written", by the task
+or, once past the task's hard time limit, by ``fail_if_stale``. A job failed that way before the import
+committed makes the compare-and-set find nothing, and the orders are rolled back.
+
+A phase sent to a task queue that cannot be reached is not left waiting: a check fails at once (its file
+deleted), an apply stays waiting for confirmation with the reason, so the user can confirm it again.
 """
 
 import logging
@@ -84,11 +93,43 @@ def start_phase(job, phase_name):
             % {"rows": grouped(job.rows_total), "limit": grouped(get_setting("IMPORT_SYNC_MAX_ROWS"))},
         )
     if runs_in_background(job):
-        transaction.on_commit(lambda: run_import_job.delay(str(job.pk), phase_name))
+        if job.error:  # why an earlier confirmation was not queued: no longer true once this one is sent
+            ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING).update(error="")
+        job_id = str(job.pk)
+        transaction.on_commit(lambda: enqueue(job_id, phase_name))
     else:
         run_import_job(str(job.pk), phase_name)
     job.refresh_from_db()
     return job
+
+
+def enqueue(job_id, phase_name):
+    """Send a phase to the Celery queue. If the queue cannot be reached, a check fails at once (its file
+    deleted) and an apply stays waiting for confirmation with the reason, so it can be confirmed again."""
+    from .tasks import run_import_job
+
+    try:
+        run_import_job.delay(job_id, phase_name)
+    except Exception:  # noqa: BLE001 - any error sending it means "not queued" (the task catches its own)
+        logger.exception("Could not queue import job %s (%s)", job_id, phase_name)
+    else:
+        return True
+    waiting = ImportJob.objects.filter(pk=job_id, state=JobState.PENDING, preview__phase=phase_name)
+    if phase_name == CHECK:
+        message = _(
+            "The file could not be checked: the task queue is not reachable. Nothing was written. "
+            "Upload the file again later."
+        )
+        if waiting.update(state=JobState.FAILED, error=message, finished_at=timezone.now()):
+            delete_file(ImportJob.objects.only("pk", "file").get(pk=job_id))
+    else:
+        waiting.update(
+            error=_(
+                "The import could not be started: the task queue is not reachable. Nothing was written. "
+                "Try again in a moment."
+            )
+        )
+    return False
 
 
 def phase(job):
@@ -98,7 +139,7 @@ def phase(job):
 def claim(job_id, phase_name):
     """Take the job's phase for this run (pending -> running); ``None`` if another run has it or it is over."""
     claimed = ImportJob.objects.filter(pk=job_id, state=JobState.PENDING, preview__phase=phase_name).update(
-        state=JobState.RUNNING, rows_done=0
+        state=JobState.RUNNING, rows_done=0, error=""
     )
     if not claimed:
         return None
@@ -130,57 +171,78 @@ def run_phase(job_id, phase_name):
             dry_run=phase_name == CHECK,
             encoding=job.preview.get("encoding", "utf-8"),
             progress=ProgressWriter(job),
+            before_commit=None if phase_name == CHECK else lambda report: _mark_applied(job, report),
         )
     except ImportFileError as error:
         return fail(job, str(error), errors=error.errors, errors_total=error.errors_total)
+    except JobNotRunning:
+        # Failed meanwhile (``fail_if_stale``): the orders were rolled back, as its message says.
+        job.refresh_from_db()
+        return job
     if phase_name == CHECK:
         return _previewed(job, report)
-    return _applied(job, report)
+    delete_file(job)
+    return job
+
+
+class JobNotRunning(Exception):
+    """The job is no longer ``running`` when its import is about to commit: the import is rolled back."""
 
 
 def _previewed(job, report):
     job.preview.update(phase=APPLY, report=report.as_dict())
     job.preview.pop("started_at", None)
+    # Only if still running: a job failed meanwhile as stale stays failed (its file is gone).
+    if not ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        preview=job.preview, state=JobState.PENDING, rows_done=0, rows_total=report.rows
+    ):
+        job.refresh_from_db()
+        return job
     job.state, job.rows_done = JobState.PENDING, 0
     job.rows_total = report.rows
-    job.save(update_fields=["preview", "state", "rows_done", "rows_total"])
     return job
 
 
-def _applied(job, report):
-    job.result = report.as_dict()
+def _mark_applied(job, report):
+    """Called by ``run_import`` inside the orders' transaction: running -> done and the history entry, which
+    commit with the orders. Raises ``JobNotRunning`` (rolling the orders back) if the job was failed meanwhile."""
+    result, finished_at = report.as_dict(), timezone.now()
+    if not ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+        result=result, state=JobState.DONE, rows_done=report.rows, rows_total=report.rows, finished_at=finished_at
+    ):
+        raise JobNotRunning(job.pk)
+    job.result, job.finished_at = result, finished_at
     job.state, job.rows_done, job.rows_total = JobState.DONE, report.rows, report.rows
-    job.finished_at = timezone.now()
-    # The history entry and the "done" state are seen together, or not at all.
-    with transaction.atomic():
-        job.save(update_fields=["result", "state", "rows_done", "rows_total", "finished_at"])
-        log(
-            job,
-            "wagtail_customers.import.apply",
-            user=job.user,
-            title=_("%(file)s into %(account)s") % {"file": job.original_name, "account": job.account},
-            data={
-                "account_id": job.account_id,
-                "format": job.format_name,
-                "file": job.original_name,
-                "orders_created": report.orders_created,
-                "orders_updated": report.orders_updated,
-                "orders_unchanged": report.orders_unchanged,
-                "customers_created": report.customers_created,
-            },
-        )
-    _delete_file(job)
-    return job
+    log(
+        job,
+        "wagtail_customers.import.apply",
+        user=job.user,
+        title=_("%(file)s into %(account)s") % {"file": job.original_name, "account": job.account},
+        data={
+            "account_id": job.account_id,
+            "format": job.format_name,
+            "file": job.original_name,
+            "orders_created": report.orders_created,
+            "orders_updated": report.orders_updated,
+            "orders_unchanged": report.orders_unchanged,
+            "customers_created": report.customers_created,
+        },
+    )
 
 
 def fail(job, message, errors=None, errors_total=0):
-    job.state, job.error = JobState.FAILED, message
-    job.finished_at = timezone.now()
+    """Fail a job that has not ended (a job done meanwhile stays done) and delete its file."""
     job.preview.pop("started_at", None)
     if errors is not None:
         job.preview.update(errors=errors, errors_total=errors_total)
-    job.save(update_fields=["state", "error", "finished_at", "preview"])
-    _delete_file(job)
+    finished_at = timezone.now()
+    if not ImportJob.objects.filter(pk=job.pk, state__in=(JobState.PENDING, JobState.RUNNING)).update(
+        state=JobState.FAILED, error=message, finished_at=finished_at, preview=job.preview
+    ):
+        job.refresh_from_db()
+        return job
+    job.state, job.error, job.finished_at = JobState.FAILED, message, finished_at
+    delete_file(job)
     return job
 
 
@@ -196,7 +258,7 @@ def fail_if_stale(job):
         state=JobState.FAILED, error=message, finished_at=timezone.now()
     ):
         job.refresh_from_db()
-        _delete_file(job)
+        delete_file(job)
     return job
 
 
@@ -204,7 +266,7 @@ def cancel(job):
     """Drop a job waiting for confirmation; nothing was written."""
     if ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING).update(state=JobState.EXPIRED):
         job.state = JobState.EXPIRED
-        _delete_file(job)
+        delete_file(job)
     return job
 
 
@@ -220,12 +282,12 @@ def expire_stale_previews():
             % {"hours": get_setting("IMPORT_PREVIEW_EXPIRY_HOURS")},
             finished_at=timezone.now(),
         ):
-            _delete_file(job)
+            delete_file(job)
             dropped += 1
     return dropped
 
 
-def _delete_file(job):
+def delete_file(job):
     if job.file:
         try:
             job.file.delete(save=False)

@@ -13,7 +13,17 @@ from .currencies import currency_summary
 from .registry import get_format
 
 
-def run_import(account, content, *, format_name="generic", filename="", dry_run=False, encoding="utf-8", progress=None):
+def run_import(
+    account,
+    content,
+    *,
+    format_name="generic",
+    filename="",
+    dry_run=False,
+    encoding="utf-8",
+    progress=None,
+    before_commit=None,
+):
     """Parse ``content`` and record its orders for ``account`` in one transaction.
 
     Every row is parsed before anything is written; errors raise ``ImportFileError`` (listing every
@@ -22,6 +32,10 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
 
     ``progress(stage, done, total)``, if given, is called with ``"checking"`` (rows) once the rows are
     read, then with ``"writing"`` (orders) before the transaction starts and after each batch in it.
+
+    ``before_commit(report)``, if given (not with ``dry_run``), is called inside the transaction once every
+    order is written: what it writes (the job's "done" state and its history entry) commits with the orders or
+    not at all, and an exception from it rolls the orders back.
     """
     importer = get_format(format_name)
     table = read_table(content, filename=filename, delimiter=importer.delimiter, encoding=encoding)
@@ -73,6 +87,10 @@ def run_import(account, content, *, format_name="generic", filename="", dry_run=
         if dry_run:
             transaction.set_rollback(True)
         else:
+            if before_commit is not None:
+                before_commit(report)
             # Once the rows are in: a first import of thousands of orders leaves SQLite without statistics.
-            transaction.on_commit(refresh_planner_statistics)
+            # Robust: the orders have committed by then, so its failure (the task's soft time limit raised
+            # during ANALYZE, a locked database) is logged and fails nothing.
+            transaction.on_commit(refresh_planner_statistics, robust=True)
     return report

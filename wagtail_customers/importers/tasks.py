@@ -48,10 +48,17 @@ def run_import_job(job_id, phase):
 
 
 def _fail(job_id, message):
-    job = ImportJob.objects.filter(pk=job_id, state=JobState.RUNNING).first()
-    if job is not None:
-        jobs.fail(job, message)
-    return JobState.FAILED
+    """Fail the job if it is still running: then its import did not commit (the job's "done" state commits with
+    the orders, ``jobs.py``), so "Nothing was written" is true. A job that ended stays as it is."""
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return "skipped"
+    if job.state == JobState.RUNNING:
+        job = jobs.fail(job, message)
+    elif job.state in (JobState.DONE, JobState.FAILED, JobState.EXPIRED) and job.file:
+        # Stopped after the import committed (deleting its file, say): the file's use is over all the same.
+        jobs.delete_file(job)
+    return job.state
 
 
 @shared_task(base=QueuedTask, name="wagtail_customers.expire_import_previews", ignore_result=True)

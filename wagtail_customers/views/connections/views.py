@@ -6,6 +6,7 @@ users who may manage seller accounts open it (as the seller account's own edit v
 refused before the account is looked up, so ids cannot be probed. Every change is a POST.
 """
 
+import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
+from kombu.exceptions import OperationalError as BrokerError
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
@@ -31,6 +33,8 @@ from ...services import channel_sync
 from ...task_queue import task_queue_configured
 from ..listing.accounts import may_manage_accounts
 from .forms import ConnectForm, CredentialsForm
+
+logger = logging.getLogger("wagtail_customers.channels")
 
 #: Runs listed on the page, and days of the counts per day.
 RECENT_RUNS = 10
@@ -51,13 +55,34 @@ def connection_for(account):
     return connection or ChannelConnection(account=account)
 
 
-def queue_sync(connection):
-    """Queue a sync of the connection after the request's transaction; False without a task queue."""
+def queue_sync(connection, request=None, queued_message=None):
+    """Queue a sync of the connection after the request's transaction; False without a task queue.
+
+    Once it is sent, ``queued_message`` (if any) is shown. If the task queue cannot be reached, an error says so
+    instead of the page answering 500: what the request saved stays saved, and the scheduler syncs the connection
+    when it is due and the queue answers again."""
     if not task_queue_configured():
         return False
     from ...channels.tasks import sync_connection_task
 
-    transaction.on_commit(lambda: sync_connection_task.delay(connection.pk))
+    def send():
+        try:
+            sync_connection_task.delay(connection.pk)
+        except (BrokerError, ConnectionError):  # the broker's only: in eager mode the task runs here
+            logger.exception("Could not queue a sync of connection %s", connection.pk)
+            if request is not None:
+                messages.error(
+                    request,
+                    _(
+                        "No sync could be queued now: the task queue is not reachable. The scheduler syncs the "
+                        "connection once the queue answers again."
+                    ),
+                )
+        else:
+            if request is not None and queued_message:
+                messages.success(request, queued_message)
+
+    transaction.on_commit(send)
     return True
 
 
@@ -115,7 +140,7 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         if connection.state in (ConnectionState.FAILING, ConnectionState.BACKFILLING, ConnectionState.LIVE):
             # New credentials: try again now, as a fresh episode.
             channel_sync.resume(connection)
-            queue_sync(connection)
+            queue_sync(connection, request)
         messages.success(request, _("The credentials were saved (encrypted)."))
         return redirect(_page(self.account))
 
@@ -203,8 +228,11 @@ def connect(request, account_id):
         messages.error(request, _("Importing the history needs the site's Celery task queue, which is not set up."))
         return redirect(_page(account))
     channel_sync.start_backfill(connection, form.cleaned_data["backfill_from"])
-    queue_sync(connection)
-    messages.success(request, _("Importing the history in the background; this page shows its progress."))
+    queue_sync(
+        connection,
+        request,
+        queued_message=_("Importing the history in the background; this page shows its progress."),
+    )
     return redirect(_page(account))
 
 
@@ -214,10 +242,8 @@ def sync_now(request, account_id):
     if connection is None or connection.state in (ConnectionState.NEVER_CONNECTED, ConnectionState.PAUSED):
         messages.error(request, _("Connect the account (or resume it) first."))
         return redirect(_page(account))
-    if not queue_sync(connection):
+    if not queue_sync(connection, request, queued_message=_("A sync was queued.")):
         messages.error(request, _("Syncing needs the site's Celery task queue, which is not set up."))
-        return redirect(_page(account))
-    messages.success(request, _("A sync was queued."))
     return redirect(_page(account))
 
 
@@ -235,6 +261,6 @@ def resume(request, account_id):
     account, connection = _stored_connection(request, account_id)
     if connection is not None and connection.state == ConnectionState.PAUSED:
         channel_sync.resume(connection)
-        queue_sync(connection)
         messages.success(request, _("The connection is resumed."))
+        queue_sync(connection, request)
     return redirect(_page(account))
