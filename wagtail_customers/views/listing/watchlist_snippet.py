@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -36,6 +37,7 @@ from ...services.personal_data import (
     may_see_personal_data,
     personal_account_ids,
     personal_search_scope,
+    shown_copy,
 )
 from ...services.watchlist import record_entries_removed
 from ..scoping import ScopedViewSetMixin
@@ -195,9 +197,14 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
         return context
 
     def get_success_message(self, num_parent_objects, num_child_objects):
-        # Wagtail names the entry when there is one, as read again for the POST: masked here the same way.
-        mask_entries(self.request.user, self.actionable_objects)
-        return super().get_success_message(num_parent_objects, num_child_objects)
+        if num_parent_objects != 1:
+            return super().get_success_message(num_parent_objects, num_child_objects)
+        # Wagtail names the one entry deleted: by its customer as the user may see them. A masked copy, since the
+        # entries themselves go on to the site's ``after_delete_snippet`` hooks (a masked instance cannot be saved).
+        return _("%(model_name)s '%(object)s' deleted.") % {
+            "model_name": capfirst(WatchlistEntry._meta.verbose_name),
+            "object": shown_copy(self.request.user, self.actionable_objects[0].customer),
+        }
 
     def check_perm(self, entry):
         user = self.request.user
