@@ -19,7 +19,6 @@ every request, so the adapter sets that attribute after construction when a base
 
 import json
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -188,7 +187,11 @@ class AmazonAdapter(ChannelAdapter):
         return self._clients[api_class]
 
     def _call(self, api_class, method, *args, expect=dict, **kwargs):
-        """One API call, with the token refreshed once if Amazon refuses it, and errors translated."""
+        """One API call, with the token refreshed once if Amazon refuses it, and errors translated.
+
+        Each call first keeps the sync's lease (``stay_alive``): a page makes many of them (getOrderItems and
+        getFinancialEvents per order, the reports), and may take longer than the lease."""
+        self.stay_alive()
         client = self._client(api_class)
         for attempt in (1, 2):
             try:
@@ -297,7 +300,7 @@ class AmazonAdapter(ChannelAdapter):
         try:
             for kind in amazon_reports.REPORT_TYPES:
                 try:
-                    rows[kind] = amazon_reports.run_report(self, kind, reports[kind], now, time.sleep) or []
+                    rows[kind] = amazon_reports.run_report(self, kind, reports[kind], now, self.pause) or []
                 except RateLimited:
                     # createReport allows about one request a minute: this report waits for the next pass
                     # rather than the whole last page being fetched again.
@@ -336,7 +339,7 @@ class AmazonAdapter(ChannelAdapter):
                 wait = min(error.retry_after or 2.0, ITEMS_MAX_SINGLE_WAIT_SECONDS)
                 if waited + wait > ITEMS_MAX_WAIT_SECONDS:
                     raise
-                time.sleep(wait)
+                self.pause(wait)  # keeps the sync's lease while it waits
                 waited += wait
             except SellingApiBadRequestException as error:
                 raise ChannelError(
@@ -503,6 +506,10 @@ def _line(item):
     return line, charges
 
 
+#: What an amount too large for arithmetic becomes (still far too large: refused by the service).
+HUGE_AMOUNT = Decimal("1E+100")
+
+
 def _amount(value, default=ZERO):
     if value in (None, ""):
         return default
@@ -512,7 +519,9 @@ def _amount(value, default=ZERO):
         number = None
     if number is None or not number.is_finite():  # NaN and Infinity are no amounts either
         raise MalformedResponse(_("Amazon sent an amount that is not a number: %(value)s") % {"value": value})
-    return number
+    # Finite but past any amount (1E+1000000): passed on as 1E+100, which the ingestion service refuses naming the
+    # order, rather than overflowing the sums made on the way (Decimal arithmetic overflows above 1E+999999).
+    return number if number.adjusted() < 100 else HUGE_AMOUNT.copy_sign(number)
 
 
 def _iso(moment):

@@ -77,7 +77,8 @@ def report_state(state, pass_start, now):
 
 def run_report(adapter, kind, entry, now, sleep):
     """Ask for (or look in on) one report; return its rows when done, [] when there is nothing, None when
-    Amazon is still making it. ``entry`` (the cursor's part for this report) is updated in place."""
+    Amazon is still making it. ``entry`` (the cursor's part for this report) is updated in place. ``sleep`` waits
+    between polls: the adapter's ``pause``, which keeps the running sync's lease meanwhile."""
     if not entry.get("id"):
         payload = adapter._call(
             Reports,

@@ -4,8 +4,15 @@ An adapter is built from the connection's decrypted credentials and knows nothin
 it fetches, it parses, it verifies. The engine records what it returns through the ingestion service,
 stores the cursor it hands back in the same transaction as the page's orders, and retries or marks
 the connection failing on the errors below.
+
+A page can take long (many calls, throttled, reports to wait for), longer than the sync's lease on the
+connection. While it pulls, the engine sets ``keep_alive`` on the adapter: the adapter calls
+``stay_alive()`` between its calls and waits with ``pause()`` instead of ``time.sleep``, which renew the lease
+(at most every third of it) and raise ``LeaseLost`` when another sync took it meanwhile, so a page that can no
+longer be committed is given up at once. An adapter that never calls them works as before.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -29,6 +36,14 @@ class ChannelError(Exception):
         self.retry_after = retry_after
 
 
+class LeaseLost(Exception):  # noqa: N818 - the engine's name, kept
+    """The sync's lease is gone: another sync took the connection over (this one's lapsed) or it was paused.
+
+    Raised by the engine's keep-alive (``ChannelAdapter.stay_alive``), not a ``ChannelError``: an adapter lets it
+    through, and the sync stops without committing the page it was fetching.
+    """
+
+
 class RateLimited(ChannelError):
     """429 or the channel's own throttling answer; wait ``retry_after`` seconds, then go on."""
 
@@ -41,6 +56,10 @@ class AuthenticationFailed(ChannelError):
 
 class MalformedResponse(ChannelError):
     """The channel answered something that is not the documented shape; nothing of it is recorded."""
+
+
+#: ``ChannelAdapter.pause`` looks at the lease at least this often while it waits.
+PAUSE_SLICE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,9 @@ class ChannelAdapter:
     capabilities = ChannelCapabilities()
     #: Webhook topics this adapter understands (empty: pull only).
     webhook_topics: tuple = ()
+    #: Set by the sync engine for the length of a pull (None otherwise: a connection check, a webhook): renews
+    #: the sync's lease when due, raises ``LeaseLost`` when it is gone. Call it through ``stay_alive``.
+    keep_alive = None
 
     def __init__(self, credentials, *, account_currency="USD"):
         self.credentials = dict(credentials)
@@ -107,6 +129,19 @@ class ChannelAdapter:
         """
         raise NotImplementedError
 
+    def stay_alive(self):
+        """Keep the running sync's lease while a page takes long; call between calls to the channel.
+
+        Cheap (the engine writes at most every third of the lease); raises ``LeaseLost`` when another sync took
+        the connection over, so the page is given up rather than fetched to the end and thrown away.
+        """
+        if self.keep_alive is not None:
+            self.keep_alive()
+
+    def pause(self, seconds):
+        """Wait ``seconds`` (a throttled channel's Retry-After, a report not ready yet), keeping the lease."""
+        sleep_keeping_alive(seconds, self.stay_alive)
+
     # Push (only for channels with ``webhook_topics``).
     def verify_webhook(self, headers, body):
         """True when ``body`` (bytes) carries a valid signature made with the shared secret."""
@@ -126,6 +161,18 @@ class ChannelAdapter:
         May call the channel (a refund names only its order: fetch the order). Returns a list.
         """
         return []
+
+
+def sleep_keeping_alive(seconds, keep_alive=None):
+    """Sleep ``seconds``, calling ``keep_alive`` (if given) first and then at least every ``PAUSE_SLICE_SECONDS``."""
+    deadline = time.monotonic() + max(float(seconds), 0.0)
+    while True:
+        if keep_alive is not None:
+            keep_alive()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, PAUSE_SLICE_SECONDS))
 
 
 def parse_datetime_utc(value):

@@ -8,8 +8,11 @@ nothing (recording an order again is a no-op, ``services/ingestion.py``).
 
 Two syncs of one connection never run at once: a sync first takes the connection's lease with a
 conditional UPDATE (``lock_token``/``locked_until``); a second one finds it taken and returns. Each
-page renews it, and a page whose lease was lost in the meantime writes nothing. A killed worker's lease
-simply lapses after ``SYNC_LEASE_SECONDS``.
+page renews it, and a page whose lease was lost in the meantime writes nothing. A page may take longer
+than the lease (Amazon's reports and throttled per-order calls): while it is fetched, the adapter renews
+the lease through the keep-alive the sync gives it (``ChannelAdapter.keep_alive``, a conditional UPDATE at
+most every third of the lease, no transaction held) and stops at once when it was taken. A killed worker's
+lease simply lapses after ``SYNC_LEASE_SECONDS``.
 
 Errors: a rate-limit answer is waited out in the worker when its Retry-After is short
 (``SYNC_RETRY_AFTER_MAX_SECONDS``), else the next attempt is scheduled after it; other retryable
@@ -34,7 +37,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..channels.base import ChannelError, RateLimited
+from ..channels.base import ChannelError, LeaseLost, RateLimited, sleep_keeping_alive
 from ..channels.registry import get_adapter_class
 from ..conf import get_setting
 from ..credentials import CredentialsUnreadable
@@ -63,10 +66,6 @@ class ConnectionUnusable(ChannelError):
     """Nothing the channel said: this site cannot use the connection (no adapter, unreadable credentials)."""
 
     retryable = False
-
-
-class LeaseLost(Exception):
-    """Another sync took the connection over (this one's lease lapsed) or the connection was paused."""
 
 
 @dataclass
@@ -133,6 +132,30 @@ def release_lease(connection_id, token):
     ChannelConnection.objects.filter(pk=connection_id, lock_token=token).update(lock_token="", locked_until=None)
 
 
+class LeaseKeeper:
+    """The keep-alive a sync hands its adapter (``ChannelAdapter.keep_alive``) while it fetches a page.
+
+    Called as often as the adapter likes (between calls, while it waits); renews the lease when a third of it
+    has passed since the last renewal (one conditional UPDATE, outside any transaction), and raises ``LeaseLost``
+    when the lease is no longer this sync's (taken over, or the connection paused).
+    """
+
+    def __init__(self, connection_id, token):
+        self.connection_id = connection_id
+        self.token = token
+        self.renewed_at = time.monotonic()  # the lease was just taken
+
+    def __call__(self):
+        if time.monotonic() - self.renewed_at >= get_setting("SYNC_LEASE_SECONDS") / 3:
+            self.renew()
+
+    def renew(self):
+        started = time.monotonic()
+        if not renew_lease(self.connection_id, self.token):
+            raise LeaseLost
+        self.renewed_at = started
+
+
 def connection_is_busy(connection_id):
     """Does a sync hold the connection's lease now (so another one must wait)?"""
     return ChannelConnection.objects.filter(pk=connection_id, locked_until__gte=timezone.now()).exists()
@@ -170,6 +193,7 @@ class _Sync:
         self.token = token
         self.kind = kind
         self.run_row = None
+        self.keeper = LeaseKeeper(connection.pk, token)
 
     def run(self):
         now = timezone.now()
@@ -177,6 +201,7 @@ class _Sync:
         ChannelConnection.objects.filter(pk=self.connection.pk).update(last_attempt_at=now)
         try:
             adapter = build_adapter(self.connection)
+            adapter.keep_alive = self.keeper
             finished = self._pull(adapter)
         except LeaseLost:
             return self._finish(SyncOutcome.INTERRUPTED, _("Stopped: the connection was paused or taken over."))
@@ -219,9 +244,8 @@ class _Sync:
                     "SYNC_RATE_LIMIT_RETRIES"
                 ):
                     waits_in_a_row += 1
-                    time.sleep(wait)
-                    if not renew_lease(self.connection.pk, self.token):
-                        raise LeaseLost from None
+                    sleep_keeping_alive(wait, self.keeper)  # keeps the lease while it waits
+                    self.keeper.renew()
                     continue
                 # Not a failure: the channel asked us to come back later.
                 ChannelConnection.objects.filter(pk=self.connection.pk).update(
@@ -245,8 +269,7 @@ class _Sync:
         with transaction.atomic():
             # Renewing the lease first, in the page's transaction, makes a sync whose lease lapsed (and was
             # taken by another) write nothing, and holds the row until the page commits.
-            if not renew_lease(connection.pk, self.token):
-                raise LeaseLost
+            self.keeper.renew()
             result = record_orders(connection.account, orders) if orders else IngestionResult()
             if result.order_ids:
                 Order.objects.filter(pk__in=result.order_ids).update(synced_at=now)
