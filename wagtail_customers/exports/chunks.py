@@ -146,7 +146,11 @@ def delete_stray_chunk_files():
     deleted = 0
     for name, owner in owners.items():
         if owner not in running:
-            private_storage.delete(f"{folder}/{name}")
+            try:
+                private_storage.delete(f"{folder}/{name}")
+            except OSError as error:  # the next sweep tries again; the others go on
+                logger.warning("Could not delete the export chunk file %s: %r", name, error)
+                continue
             deleted += 1
     return deleted
 

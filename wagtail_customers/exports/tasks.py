@@ -152,7 +152,8 @@ def write_export_chunk(self, job_id, attempt, index, pks):
 def join_export_chunks(results, job_id, attempt):
     """Join a chunked export job's chunk files in order into its file, and finish the job.
 
-    The chunk files are deleted whatever happens; an error (reading the job too) fails the job."""
+    The chunk files are deleted whatever happens. A database or storage error that may pass leaves the job running
+    for the sweeper to start again (``jobs.sweep_stale_jobs``, while attempts are left); any other error fails it."""
     job = None
     try:
         job = chunks.owned_job(job_id, attempt)
@@ -164,6 +165,9 @@ def join_export_chunks(results, job_id, attempt):
         return "superseded"
     except jobs.ExportFailed as error:
         return _failed(job, str(error))
+    except TRANSIENT_ERRORS as error:
+        logger.warning("Export job %s: joining its chunks failed (%r); the sweeper starts it again", job_id, error)
+        return "stale"
     except Exception as error:
         logger.exception("Export job %s: joining its chunks failed", job_id)
         return _failed(
@@ -188,7 +192,9 @@ def _failed(job, reason):
         return "superseded"
     chunks.delete_attempt_chunks(job.pk, job.attempts)
     if job.user_id is None:  # a stand-in (_attempt): read the job now, for the e-mail
-        job = ExportJob.objects.select_related("user").get(pk=job.pk)
+        job = ExportJob.objects.select_related("user").filter(pk=job.pk).first()
+        if job is None:  # deleted meanwhile (its user with it): nobody to tell
+            return "failed"
     else:
         job.state, job.error = jobs.JobState.FAILED, reason
     send_job_email(job)
