@@ -6,10 +6,12 @@ and the customer page (``decimal.InvalidOperation``); on PostgreSQL the write it
 date out of range ended an import with "an unexpected error (OverflowError)", naming no row.
 """
 
+import datetime
 import re
 from decimal import Decimal
 
 import pytest
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from tests.channel_shopify_standin import fixture
@@ -25,6 +27,7 @@ from wagtail_customers.services.ingestion import (
     record_order,
     record_orders,
 )
+from wagtail_customers.services.statistics import STORED_MONEY
 
 from .test_import_screen import upload
 
@@ -334,3 +337,120 @@ def test_amazon_and_ebay_amounts_that_are_not_finite_are_malformed(value):
         amazon._amount(value)
     with pytest.raises(MalformedResponse):
         ebay._amount({"value": value, "currency": "USD"})
+
+
+# --- Customer figures: checked where the statistics are written ------------------------------------------
+
+
+def test_a_merge_whose_sums_together_reach_the_limit_is_refused_and_changes_nothing(account):
+    from wagtail_customers.models import CustomerAlias, CustomerMerge
+    from wagtail_customers.services.merge import MergeError, merge_customers
+
+    record_order(account, order_data("A", email="a@example.com", lines=((1, "600000000000.00"),)))
+    record_order(account, order_data("B", email="b@example.com", lines=((1, "400000000000.00"),)))
+    kept, merged = Customer.objects.order_by("pk")
+    before = list(Customer.objects.order_by("pk").values())
+    with pytest.raises(MergeError, match=r"^The merged customers' figures together would be too large"):
+        merge_customers(kept, merged)
+    assert list(Customer.objects.order_by("pk").values()) == before
+    assert dict(Order.objects.values_list("external_id", "customer_id")) == {"A": kept.pk, "B": merged.pk}
+    assert not CustomerMerge.objects.exists() and not CustomerAlias.objects.exists()
+
+
+def _store_amount_spent(customer, value):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL's numeric(14, 2) cannot hold a figure over the limit")
+    Customer.objects.filter(pk=customer.pk).update(amount_spent=value)
+
+
+def test_a_customer_stored_over_the_limit_still_gets_a_refund(account):
+    # Written before the check existed: two orders whose sum the column cannot hold.
+    orders = [order_data(name, lines=((1, "999999999999.00"),)) for name in "AB"]
+    record_orders(account, orders, refresh_stats=False)
+    _store_amount_spent(Customer.objects.get(), Decimal("1999999999998.00"))
+    # A refund makes the figure smaller: recorded, though still over the limit.
+    record_order(account, order_data("A", lines=((1, "999999999999.00"),), refunded="500000000000.00"))
+    assert Order.objects.get(external_id="A").refunded == Decimal("500000000000.00")
+    stored = Customer.objects.annotate(wide=Cast("amount_spent", STORED_MONEY)).values_list("wide", flat=True)
+    assert stored.get() == Decimal("1499999999998.00")
+    # An order that makes it larger is still refused.
+    with pytest.raises(IngestionError, match=r"^Order C: the customer's amount spent would be 1499999999999.00"):
+        record_order(account, order_data("C", lines=((1, "1.00"),)))
+
+
+def test_units_that_would_not_fit_the_customers_column_refuse_the_order(account):
+    with pytest.raises(IngestionError, match=r"^Order U: the customer's units would be 4000000000,") as error:
+        record_order(account, order_data("U", lines=((2_000_000_000, "0.00"), (2_000_000_000, "0.00"))))
+    assert error.value.order_id == "U"
+    assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_a_huge_number_is_refused_with_a_short_message(account):
+    data = order_data("H", lines=((1, "1.00"),))
+    data.lines[0].unit_price = Decimal("1E+1000000")
+    with pytest.raises(IngestionError, match=r"^Order H: the unit price of line 1 \(SKU0\) \(1.000000E\+1000000\)"):
+        record_order(account, data)
+    for value, message in (
+        ("1E+1000000", r"Row 2: '1E\+1000000' in unit_price is too large for an amount"),
+        ("9" * 5000, r"Row 2: '9{20}…' in unit_price is too large for an amount"),
+    ):
+        with pytest.raises(ImportFileError, match=message) as error:
+            run_import(account, csv(f"Z1,2024-01-01,z@example.com,1,{value},"))
+        assert len(str(error.value)) < 200
+    with pytest.raises(ImportFileError, match=r"'9{20}…' in quantity is too large \(at most 2147483647\)"):
+        run_import(account, csv(f"Z1,2024-01-01,z@example.com,{'9' * 5000},1.00,"))
+    assert not Order.objects.exists()
+
+
+def test_a_huge_channel_amount_reaches_the_service_and_is_refused_there(account):
+    from wagtail_customers.channels import amazon, ebay
+
+    huge = amazon._amount("1E+1000000")
+    assert huge == ebay._amount({"value": "1E+1000000", "currency": "USD"}) == Decimal("1E+100")
+    data = order_data("H", lines=((1, "1.00"),))
+    data.lines[0].unit_price = huge * 3  # the channels' sums and products must not overflow
+    with pytest.raises(IngestionError, match=r"^Order H: the unit price of line 1 \(SKU0\) \(3.000000E\+100\)"):
+        record_order(account, data)
+
+
+def test_a_batch_reads_no_sums_besides_the_statistics(account):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    orders = [order_data(f"{n}", email=f"c{n % 7}@example.com") for n in range(20)]
+    with CaptureQueriesContext(connection) as deferred:
+        record_orders(account, orders, refresh_stats=False)
+    assert not [q["sql"] for q in deferred.captured_queries if "SUM(" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as refreshed:
+        record_orders(account, [order_data(f"{n}", email=f"c{n % 7}@example.com", day=1) for n in range(20)])
+    # The statistics' own two (orders, lines) and no other.
+    assert len([q for q in refreshed.captured_queries if "SUM(" in q["sql"].upper()]) == 2
+
+
+def test_the_rate_refresh_skips_a_customer_whose_figures_would_not_fit(tmp_path):
+    from wagtail_customers.models import SellerAccount
+    from wagtail_customers.services.rate_refresh import refresh_rates
+
+    from .test_exchange_rates_refresh import ECBRateTable, ecb_csv, placed
+
+    last = ECBRateTable().last_date()
+    days = (last + datetime.timedelta(days=21), last + datetime.timedelta(days=22))
+    account = SellerAccount.objects.create(name="EU shop", channel="shopify", currency="EUR")
+    record_order(account, order_data("BIG", email="big@example.com", lines=((1, "999999999999.00"),)))
+    for number, email in (("U1", "big@example.com"), ("U2", "small@example.com")):
+        data = order_data(number, email=email, lines=((1, "110.00"),), currency="USD")
+        data.placed_at = placed(days[0])
+        record_order(account, data)
+    rates_file = tmp_path / "eurofxref-hist.csv"
+    rates_file.write_bytes(ecb_csv(days))
+    result = refresh_rates(str(rates_file))
+    assert (result.orders_converted, result.orders_still_unknown) == (1, 1)
+    assert dict(Order.objects.filter(external_id__startswith="U").values_list("external_id", "rate_source")) == {
+        "U1": "unknown",
+        "U2": "table",
+    }
+    big, small = (Customer.objects.get(email=f"{name}@example.com") for name in ("big", "small"))
+    assert (big.amount_spent, big.unconverted_orders) == (Decimal("999999999999.00"), 1)
+    assert (small.amount_spent, small.unconverted_orders) == (Decimal("100.00"), 0)

@@ -443,6 +443,10 @@ def _currency(pricing):
     return ""
 
 
+#: What an amount too large for arithmetic becomes (still far too large: refused by the service).
+HUGE_AMOUNT = Decimal("1E+100")
+
+
 def _amount(money, default=ZERO):
     """eBay's Amount: ``{"value": "12.34", "currency": "USD"}`` (the seller's currency; the buyer's, if
     another, is in ``convertedFromValue``)."""
@@ -454,7 +458,9 @@ def _amount(money, default=ZERO):
         number = None
     if number is None or not number.is_finite():  # NaN and Infinity are no amounts either
         raise MalformedResponse(_("eBay sent an amount that is not a number: %(value)s") % {"value": money})
-    return number
+    # Finite but past any amount (1E+1000000): passed on as 1E+100, which the ingestion service refuses naming the
+    # order, rather than overflowing the sums made on the way (Decimal arithmetic overflows above 1E+999999).
+    return number if number.adjusted() < 100 else HUGE_AMOUNT.copy_sign(number)
 
 
 def _json_or_none(response):

@@ -169,6 +169,14 @@ def check_columns(table, required_groups, known, report=None):
 
 
 _NUMBER_NOISE = re.compile(r"[\s$€£¥₹]")
+#: Digits ``int()`` reads from a cell at most (Python refuses over 4,300 by default); far more than any quantity.
+MAX_INTEGER_TEXT = 100
+
+
+def _cell(text):
+    """A cell's text for a message: as written when short, else its start (a cell of a million digits)."""
+    text = str(text)
+    return text if len(text) <= 24 else f"{text[:20]}…"
 
 
 def parse_decimal(text, row, column, default=Decimal("0")):
@@ -176,9 +184,9 @@ def parse_decimal(text, row, column, default=Decimal("0")):
     if text == "" or text is None:
         return default
     value = parse_exact_decimal(text, row, column).quantize(CENT)
-    if abs(value) >= MAX_AMOUNT:  # 999999999999.999 passes as written but rounds to 13 digits before the point
+    if value.copy_abs() >= MAX_AMOUNT:  # 999999999999.999 passes as written but rounds to 13 digits before the point
         raise ImportFileError(
-            _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
+            _("'%(value)s' in %(column)s is too large for an amount.") % {"value": _cell(text), "column": column}, row
         )
     return value
 
@@ -195,10 +203,13 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
         except InvalidOperation:
             value = None
     if value is None or not value.is_finite():
-        raise ImportFileError(_("'%(value)s' in %(column)s is not a number.") % {"value": text, "column": column}, row)
-    if abs(value) >= MAX_AMOUNT:
         raise ImportFileError(
-            _("'%(value)s' in %(column)s is too large for an amount.") % {"value": text, "column": column}, row
+            _("'%(value)s' in %(column)s is not a number.") % {"value": _cell(text), "column": column}, row
+        )
+    # copy_abs(), not abs(): abs() rounds to the context and overflows on 1E+1000000.
+    if value.copy_abs() >= MAX_AMOUNT:
+        raise ImportFileError(
+            _("'%(value)s' in %(column)s is too large for an amount.") % {"value": _cell(text), "column": column}, row
         )
     return value
 
@@ -212,7 +223,7 @@ def product_amount(price, quantity, row, columns):
     """``price`` x ``quantity`` rounded to cents (a line total the file does not give), or an error naming the
     row when the product is too large for an amount. ``columns``: the two columns' names, for the message."""
     value = money(price * quantity)
-    if abs(value) >= MAX_AMOUNT:
+    if value.copy_abs() >= MAX_AMOUNT:
         raise ImportFileError(
             _("%(columns)s (%(value)s) is too large for an amount.")
             % {"columns": " × ".join(columns), "value": f"{value.normalize():f}"},
@@ -224,6 +235,12 @@ def product_amount(price, quantity, row, columns):
 def parse_int(text, row, column, default=0, allow_negative=False):
     if text == "" or text is None:
         return default
+    if len(text) > MAX_INTEGER_TEXT:
+        raise ImportFileError(
+            _("'%(value)s' in %(column)s is too large (at most %(limit)s).")
+            % {"value": _cell(text), "column": column, "limit": MAX_INTEGER},
+            row,
+        )
     if text.isascii() and text.isdigit():
         number = int(text)
     else:
@@ -233,14 +250,14 @@ def parse_int(text, row, column, default=0, allow_negative=False):
             number = None
         if number is None or not number.is_finite() or number != number.to_integral_value():
             raise ImportFileError(
-                _("'%(value)s' in %(column)s is not a whole number.") % {"value": text, "column": column}, row
+                _("'%(value)s' in %(column)s is not a whole number.") % {"value": _cell(text), "column": column}, row
             )
     if number < 0 and not allow_negative:
-        raise ImportFileError(_("%(column)s is negative (%(value)s).") % {"column": column, "value": text}, row)
-    if abs(number) > MAX_INTEGER:
+        raise ImportFileError(_("%(column)s is negative (%(value)s).") % {"column": column, "value": _cell(text)}, row)
+    if number > MAX_INTEGER or number < -MAX_INTEGER:  # not abs(): it overflows on a Decimal such as 1E+1000000
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large (at most %(limit)s).")
-            % {"value": text, "column": column, "limit": MAX_INTEGER},
+            % {"value": _cell(text), "column": column, "limit": MAX_INTEGER},
             row,
         )
     return int(number)

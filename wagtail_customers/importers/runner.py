@@ -7,7 +7,7 @@ from ..conf import get_setting
 from ..countries import unrecognised_countries
 from ..planner_statistics import refresh_planner_statistics
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
-from ..services.statistics import refresh_statistics
+from ..services.statistics import StatisticsOverflow, refresh_statistics
 from .base import ImportFileError, ImportReport, read_table, row_of
 from .currencies import currency_summary
 from .registry import get_format
@@ -71,9 +71,14 @@ def run_import(
                 progress("writing", min(start + batch_size, len(orders)), len(orders))
         customer_ids = sorted(result.customer_ids)
         for start in range(0, len(customer_ids), batch_size):
-            refresh_statistics(
-                customer_ids[start : start + batch_size], orders_written=result.orders_written_customer_ids
-            )
+            try:
+                refresh_statistics(
+                    customer_ids[start : start + batch_size], orders_written=result.orders_written_customer_ids
+                )
+            except StatisticsOverflow as overflow:
+                # A customer's figures over the file's orders would not fit: named by one of those orders' rows.
+                error = result.overflow_error(overflow)
+                raise ImportFileError(str(error), row_of(orders, error.order_id)) from None
         # Read before a dry run rolls back: what the orders will be stored with, rates included.
         report.account_currency = account.currency
         report.currencies = currency_summary(result.order_ids)

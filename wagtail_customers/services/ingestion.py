@@ -11,11 +11,11 @@ nothing, and the result counts such orders as unchanged, not updated.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import DecimalField, F, Max, Q, Sum
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -46,7 +46,7 @@ from .inputs import (
 from .merge import record_later_orders
 from .order_news import OrderNews, ReturnState
 from .rows import insert_rows, update_rows, update_values
-from .statistics import CONVERTED, lock_customers, refresh_statistics
+from .statistics import StatisticsOverflow, lock_customers, refresh_statistics
 
 __all__ = [
     "AddressData",
@@ -107,8 +107,6 @@ TOO_LARGE = MONEY_LIMIT - HALF_CENT
 LARGEST_AMOUNT_TEXT = "999,999,999,999.99"
 #: What the integer columns (quantities) hold on every database.
 MAX_QUANTITY = 2_147_483_647
-#: The customers' summed money, read wide enough to hold sums the money columns cannot (they are refused).
-WIDE_MONEY = DecimalField(max_digits=30, decimal_places=2)
 #: The order's amounts checked by ``_check_amounts``, with how a message names them.
 ORDER_AMOUNTS = (
     ("subtotal", "the subtotal"),
@@ -129,6 +127,14 @@ LINE_AMOUNTS = (
     ("discount", "the discount"),
     ("unit_cost", "the unit cost"),
 )
+#: How ``IngestionResult.overflow_error`` names the customer's figures.
+OVERFLOW_FIGURES = {
+    "amount_spent": "amount spent",
+    "discount_total": "discount received",
+    "units": "units",
+    "returned_units": "returned units",
+    "return_rate": "return rate",
+}
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = Customer.DETAIL_FIELDS
 
@@ -158,6 +164,8 @@ class IngestionResult:
     #: Customers whose orders this run wrote: created, changed, or moved to or away from them (what
     #: ``refresh_statistics`` takes as ``orders_written``).
     orders_written_customer_ids: set = field(default_factory=set)
+    #: ``{customer id: external id}``: an order of this run for each customer it changed (``overflow_error``).
+    named_by: dict = field(default_factory=dict)
 
     def merge(self, other):
         self.orders_created += other.orders_created
@@ -169,6 +177,19 @@ class IngestionResult:
         self.created_customer_ids |= other.created_customer_ids
         self.changed_customer_ids |= other.changed_customer_ids
         self.orders_written_customer_ids |= other.orders_written_customer_ids
+        self.named_by.update(other.named_by)
+
+    def overflow_error(self, error):
+        """The ``IngestionError`` for a ``StatisticsOverflow`` (from ``refresh_statistics``): the customer's figure
+        would not fit its column, named by an order of this run that changed that customer. A caller that refreshes
+        the statistics itself (``refresh_stats=False``: an import, once at its end) turns the error into this."""
+        external_id = self.named_by.get(error.customer_id)
+        what = OVERFLOW_FIGURES.get(error.field, error.field.replace("_", " "))
+        return IngestionError(
+            f"Order {external_id}: the customer's {what} would be {short_number(error.value)}, more than can be "
+            "stored; the customer's orders together must stay below that.",
+            order_id=external_id,
+        )
 
     @property
     def customers_updated(self):
@@ -292,21 +313,31 @@ def _check_amount(order_data, value, label, line_number=None, line=None):
     """Refuse, naming the order (and the line, if given), an amount that is not a finite number or does not fit the
     money columns; ``None``, an amount not given, passes."""
     if value is None or (isinstance(value, Decimal) and value.is_finite() and -TOO_LARGE < value < TOO_LARGE):
-        return  # the usual case, without building a message
+        return  # the usual case, without building a message (comparisons, unlike abs(), never overflow)
     if line is not None:
         sku = line.sku.strip()[:40] if isinstance(line.sku, str) else ""
         label = f"{label} of line {line_number}" + (f" ({sku})" if sku else "")
     number = _finite(value)
     if number is None:
         raise IngestionError(
-            f"Order {order_data.external_id}: {label} is not a number ({value}).", order_id=order_data.external_id
+            f"Order {order_data.external_id}: {label} is not a number ({short_number(value)}).",
+            order_id=order_data.external_id,
         )
-    if abs(number) >= TOO_LARGE:
+    if number.copy_abs() >= TOO_LARGE:
         raise IngestionError(
-            f"Order {order_data.external_id}: {label} ({number:f}) is too large for an amount "
+            f"Order {order_data.external_id}: {label} ({short_number(number)}) is too large for an amount "
             f"(at most {LARGEST_AMOUNT_TEXT}).",
             order_id=order_data.external_id,
         )
+
+
+def short_number(value):
+    """``value`` for a message: as written when short, else in scientific notation (``1E+1000000`` must not print a
+    million digits)."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return f"{value:f}" if value.adjusted() < 20 else f"{value:.6E}"
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:20]}…"
 
 
 def _finite(value):
@@ -324,7 +355,8 @@ def _check_amounts(order_data):
     for name, label in ORDER_AMOUNTS:
         _check_amount(order_data, getattr(order_data, name), label)
     for promo in order_data.promo_codes:
-        if not (isinstance(promo.discount, Decimal) and promo.discount.is_finite() and abs(promo.discount) < TOO_LARGE):
+        discount = promo.discount
+        if not (isinstance(discount, Decimal) and discount.is_finite() and -TOO_LARGE < discount < TOO_LARGE):
             _check_amount(order_data, promo.discount, f"the discount of promo code {str(promo.code)[:40]}")
     rate = order_data.exchange_rate
     if rate is not None and _finite(rate) is None:
@@ -359,7 +391,7 @@ def _record_batch(account, batch, refresh_stats):
         # docs/concepts/statistics.md lists where a customer is locked out of the usual order).
         lock_customers(moved_meanwhile)
     stale_customer_ids, changed_customer_ids = set(), set()
-    # The order each customer whose figures the batch changes is named by, should those figures not fit.
+    # An order of the batch for each customer it changes, to name should the customer's figures not fit.
     named_by = {}
     new_rows, updated_rows, written = [], [], []
     unchanged = 0
@@ -427,9 +459,8 @@ def _record_batch(account, batch, refresh_stats):
     insert_rows(Feedback, ("order", "rating", "comment", "left_at"), feedback)
 
     result.orders_written_customer_ids = changed_customer_ids | stale_customer_ids
-    figures = _customer_figures({customer.pk for customer in customers.values()} | stale_customer_ids)
-    _check_customer_sums(figures, named_by)
-    changed_customer_ids |= _update_customer_details(customers, batch, figures)
+    result.named_by = named_by
+    changed_customer_ids |= _update_customer_details(customers, batch)
     result.orders_created = len(new_rows)
     result.orders_updated = len(updated_rows)
     result.orders_unchanged = unchanged
@@ -437,7 +468,10 @@ def _record_batch(account, batch, refresh_stats):
     result.customer_ids = {customer.pk for customer in customers.values()} | stale_customer_ids
     result.changed_customer_ids = changed_customer_ids | stale_customer_ids
     if refresh_stats:
-        refresh_statistics(result.customer_ids, orders_written=result.orders_written_customer_ids)
+        try:
+            refresh_statistics(result.customer_ids, orders_written=result.orders_written_customer_ids)
+        except StatisticsOverflow as error:
+            raise result.overflow_error(error) from None
     news_arguments = news.signal_arguments(order_ids)
     transaction.on_commit(
         lambda: orders_recorded.send(
@@ -474,8 +508,11 @@ def _resolve_customers(account, batch, result):
     # (Ids, not a subquery: PostgreSQL would test a subquery in an OR against every customer.)
     owners = Order.objects.filter(account=account, external_id__in=[order_data.external_id for order_data in batch])
     owner_ids = set(owners.values_list("customer_id", flat=True))
-    locked = Customer.objects.select_for_update().filter(
-        Q(account=account, identity_key__in=[*keys, *hashed]) | Q(pk__in=owner_ids)
+    # The money figures are not read: refresh_statistics reads them (wide: SQLite may hold one over the limit).
+    locked = (
+        Customer.objects.select_for_update()
+        .filter(Q(account=account, identity_key__in=[*keys, *hashed]) | Q(pk__in=owner_ids))
+        .defer("amount_spent", "discount_total")
     )
     locked_ids = set()
     for customer in sorted(locked.order_by("pk"), key=lambda customer: customer.erased_at is not None):
@@ -565,20 +602,13 @@ def _order_values(order_data, customer_id, account_currency, rates):
             channel_discount=order_data.account_discount,
             rates=rates,
         )
-    except InvalidOperation:
+    except DecimalException:
         # A channel's rate (given, or implied by its converted total) that multiplies an amount past any number
         # of digits: nothing sensible to store.
         raise IngestionError(
             f"Order {order_data.external_id}: converted into {account_currency}, its amounts are too large.",
             order_id=order_data.external_id,
         ) from None
-    # Conversion leaves unknown the converted amounts that do not fit; in the same currency they are the order's own.
-    for label, value in (
-        ("the total in the account's currency", converted.total),
-        ("the refunded amount in the account's currency", converted.refunded),
-        ("the discount in the account's currency", converted.discount),
-    ):
-        _check_amount(order_data, value, label)
     return (
         customer_id,
         order_data.placed_at,
@@ -614,61 +644,25 @@ def _order_values(order_data, customer_id, account_currency, rates):
     )
 
 
-def _customer_figures(customer_ids):
-    """``{customer id: (latest order date, amount spent, discount received)}`` over all the customers' orders
-    recorded so far (this batch's are written already), in one query.
-
-    Read from the orders, not from the customer's row, which a caller may refresh only later (an import refreshes
-    the statistics once, after its last batch). The sums are the statistics' own (services/statistics.py): orders
-    whose money is known in the account's currency, rounded to cents.
-    """
-    rows = (
-        Order.objects.filter(customer_id__in=list(customer_ids))
-        .order_by()
-        .values("customer_id")
-        .annotate(
-            latest=Max("placed_at"),
-            spent=Sum(F("account_total") - F("account_refunded"), filter=CONVERTED, output_field=WIDE_MONEY),
-            discount=Sum("account_discount", filter=CONVERTED, output_field=WIDE_MONEY),
-        )
-        .values_list("customer_id", "latest", "spent", "discount")
-    )
-    return {customer_id: (latest, _cents(spent), _cents(discount)) for customer_id, latest, spent, discount in rows}
-
-
-def _cents(value):
-    # SQLite sums decimals as floats (as statistics.compute_statistics rounds them).
-    return Decimal(value or 0).quantize(Decimal("0.01"))
-
-
-def _check_customer_sums(figures, named_by):
-    """Refuse the batch when a customer's amount spent or discount received, the sums the statistics will store,
-    would not fit the money columns; the message names the customer's order in the batch."""
-    for customer_id, external_id in named_by.items():
-        _latest, spent, discount = figures.get(customer_id, (None, ZERO, ZERO))
-        for label, value in (("amount spent", spent), ("discount received", discount)):
-            if abs(value) >= MONEY_LIMIT:
-                raise IngestionError(
-                    f"Order {external_id}: the customer's {label} would be {value:f}, too large for an amount "
-                    f"(at most {LARGEST_AMOUNT_TEXT}); the customer's orders together must stay below that.",
-                    order_id=external_id,
-                )
-
-
-def _update_customer_details(customers, batch, figures):
+def _update_customer_details(customers, batch):
     """Take name, e-mail, phone and address from the customer's latest order that has them.
 
-    ``figures``: ``_customer_figures`` of the batch's customers. Returns the ids of the customers whose details
-    changed.
+    Returns the ids of the customers whose details changed.
     """
     latest = {}
     for order_data in batch:
         key = identity_key(order_data)
         if key not in latest or order_data.placed_at >= latest[key].placed_at:
             latest[key] = order_data
-    # The customer's latest order among all recorded so far; not ``last_order_at``, which a caller may refresh
-    # only later.
-    latest_placed = {customer_id: row[0] for customer_id, row in figures.items()}
+    # The customer's latest order among all recorded so far (this batch's are written already);
+    # read from the orders, not from ``last_order_at``, which a caller may refresh only later.
+    latest_placed = dict(
+        Order.objects.filter(customer_id__in=[customers[key].pk for key in latest])
+        .order_by()
+        .values("customer_id")
+        .annotate(latest=Max("placed_at"))
+        .values_list("customer_id", "latest")
+    )
     changed = []
     for key, order_data in latest.items():
         customer = customers[key]

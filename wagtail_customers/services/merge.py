@@ -17,6 +17,8 @@ entries, restores its watchlist entry and ``kept``'s note, removes the alias and
 The rules (``MergeError`` says which one refused, in words for the user):
 
 * both customers belong to the same seller account, and they are two customers;
+* their figures together fit the customer's columns (an amount spent or discount received below 10^12, units below
+  2^31: ``statistics.StatisticsOverflow``), checked when the statistics are refreshed, so nothing is changed;
 * both or neither have had their personal data erased: merging an erased buyer into one with personal data would
   let a later import of the erased buyer bring data back to a named customer;
 * a customer that others were merged into is not merged away itself (merge the other way round, or undo first):
@@ -40,7 +42,7 @@ from wagtail.models import ModelLogEntry
 from ..models import Customer, CustomerAlias, CustomerMerge, Order, OrderEvent, WatchlistEntry
 from .deadlocks import atomic_with_retries
 from .personal_data import shown_copy
-from .statistics import EMPTY, compute_statistics, refresh_statistics
+from .statistics import EMPTY, StatisticsOverflow, compute_statistics, refresh_statistics
 
 MERGE_ACTION = "wagtail_customers.customer.merge"
 UNDO_ACTION = "wagtail_customers.customer.unmerge"
@@ -143,7 +145,17 @@ def _merge(kept_pk, merged_pk, user):
         account_id=kept.account_id, identity_key=merged.identity_key, customer=kept, merge=record
     )
     Customer.objects.filter(pk=merged.pk).delete()
-    refresh_statistics([kept.pk])
+    try:
+        refresh_statistics([kept.pk])
+    except StatisticsOverflow:
+        # Raised in the merge's transaction: everything above rolls back.
+        raise MergeError(
+            _(
+                "The merged customers' figures together would be too large to store (amount spent, discount "
+                "received or units of %(kept)s and %(merged)s): keep them apart."
+            )
+            % {"kept": _named(kept, user), "merged": _named(merged, user)}
+        ) from None
     # Ids and counts only: the history must not keep the merged customer's personal data (erasure relabels
     # the kept customer's entries, not what their data says).
     log(
@@ -247,7 +259,13 @@ def _undo(merge_pk, kept_pk, user):
     _history(kept.pk).filter(pk__in=merge.log_entry_ids).update(object_id=str(restored.pk))
     _restore_watchlist(merge.watchlist, kept, restored)
     CustomerAlias.objects.filter(merge=merge).delete()
-    refresh_statistics([kept.pk, restored.pk])
+    try:
+        refresh_statistics([kept.pk, restored.pk])
+    except StatisticsOverflow:
+        # The orders recorded through the merge since would take the merged customer's figures past what is stored.
+        raise MergeError(
+            _("The merged customer's figures would be too large to store once separated; the merge cannot be undone.")
+        ) from None
     merge.undone_at = timezone.now()
     merge.undone_by = user
     # The re-created row holds the personal data again; the record keeps no copy of it.

@@ -9,6 +9,7 @@ Orders converted before keep their conversion: a refreshed table fills what was 
 revise what customers were shown. (Recording an order again converts it again, at the table then in use.)
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -19,8 +20,9 @@ from ..exchange_rates import StoredTable, read_source, store_rate_table
 from ..models import Order, OrderLine, RateSource
 from .conversion import CONVERTED_FIELDS, ZERO, convert
 from .rows import update_values
-from .statistics import lock_customers, refresh_statistics
+from .statistics import StatisticsOverflow, lock_customers, refresh_statistics
 
+logger = logging.getLogger(__name__)
 CHUNK = 2000
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -28,7 +30,8 @@ MONEY = DecimalField(max_digits=16, decimal_places=2)
 @dataclass
 class RefreshResult:
     table: StoredTable | None
-    #: Orders that had no rate and were converted now, those still without one, and the customers updated.
+    #: Orders that had no rate and were converted now, those still without one, and the customers updated. Orders of
+    #: a customer whose figures they would take past what the columns hold stay unconverted (counted as unknown).
     orders_converted: int = 0
     orders_still_unknown: int = 0
     customers_updated: int = 0
@@ -97,14 +100,38 @@ def convert_unconverted_orders(account=None):
                 continue
             rows.append((*converted.as_tuple(), order.pk, order.updated_at, RateSource.UNKNOWN, order.customer_id))
             customers_read.add(order.customer_id)
-        with transaction.atomic():
-            # The customers first, then their orders, as the ingestion service and merges take them: an order being
-            # recorded for one of these customers is waited for, or waits for this chunk, not both at once. An order
-            # moved to another customer since the chunk was read (a merge, a new identity) is left for the next
-            # refresh by the guard on its customer, so no customer outside those locked here is written.
-            lock_customers(customers_read)
-            converted_count = update_values(
-                Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source", "customer")
-            )
-            result.customers_updated += refresh_statistics(customers_read)
+        converted_count = _write_chunk(rows, customers_read, result)
         result.orders_converted += converted_count
+
+
+def _write_chunk(rows, customers_read, result):
+    """Write a chunk's conversions and its customers' statistics in one transaction; returns the orders converted.
+
+    A customer whose figures would not fit their columns (``StatisticsOverflow``) keeps these orders unconverted: the
+    chunk is written again without them (logged), so one customer does not stop every later refresh."""
+    while True:
+        try:
+            with transaction.atomic():
+                # The customers first, then their orders, as the ingestion service and merges take them: an order
+                # being recorded for one of these customers is waited for, or waits for this chunk, not both at once.
+                # An order moved to another customer since the chunk was read (a merge, a new identity) is left for
+                # the next refresh by the guard on its customer, so no customer outside those locked here is written.
+                lock_customers(customers_read)
+                converted_count = update_values(
+                    Order, CONVERTED_FIELDS, rows, unchanged=("updated_at", "rate_source", "customer")
+                )
+                result.customers_updated += refresh_statistics(customers_read)
+            return converted_count
+        except StatisticsOverflow as error:
+            left = [row for row in rows if row[-1] == error.customer_id]
+            logger.warning(
+                "Exchange-rate refresh: %s order(s) of customer #%s left unconverted: the customer's %s would not "
+                "fit its column (%s).",
+                len(left),
+                error.customer_id,
+                error.field,
+                error.value,
+            )
+            result.orders_still_unknown += len(left)
+            rows = [row for row in rows if row[-1] != error.customer_id]
+            customers_read = customers_read - {error.customer_id}
