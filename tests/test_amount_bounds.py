@@ -380,6 +380,26 @@ def test_a_customer_stored_over_the_limit_still_gets_a_refund(account):
         record_order(account, order_data("C", lines=((1, "1.00"),)))
 
 
+def test_a_figure_over_the_limit_does_not_let_another_grow_past_it(account):
+    orders = [order_data(name, lines=((1, "999999999999.00"),)) for name in "AB"]
+    record_orders(account, orders, refresh_stats=False)
+    _store_amount_spent(Customer.objects.get(), Decimal("1999999999998.00"))
+    # The amount spent stays as stored (each order's total is 0): the discount received is checked all the same.
+    record_order(account, order_data("D1", lines=((1, "600000000000.00"),), discount="600000000000.00"))
+    with pytest.raises(IngestionError, match=r"^Order D2: the customer's discount received would be"):
+        record_order(account, order_data("D2", lines=((1, "600000000000.00"),), discount="600000000000.00"))
+    assert not Order.objects.filter(external_id="D2").exists()
+
+
+def test_an_amount_with_a_tiny_exponent_is_refused_naming_the_order(account):
+    """PostgreSQL's number input refuses an exponent below -1000: the write failed with an unexpected DataError."""
+    data = order_data("T", lines=((1, "1.00"),))
+    data.lines[0].unit_price = Decimal("1E-1001")
+    with pytest.raises(IngestionError, match=r"^Order T: the unit price of line 1 \(SKU0\) \(.*\) is not an amount"):
+        record_order(account, data)
+    assert not Order.objects.exists()
+
+
 def test_units_that_would_not_fit_the_customers_column_refuse_the_order(account):
     with pytest.raises(IngestionError, match=r"^Order U: the customer's units would be 4000000000,") as error:
         record_order(account, order_data("U", lines=((2_000_000_000, "0.00"), (2_000_000_000, "0.00"))))

@@ -39,7 +39,7 @@ from wagtail_customers.models import ChannelConnection, Order, SellerAccount, Sy
 from wagtail_customers.services import channel_sync
 
 #: The lease in these tests: a page below takes longer.
-LEASE_SECONDS = 2
+LEASE_SECONDS = 4
 
 
 @pytest.fixture
@@ -123,11 +123,11 @@ def test_a_page_whose_lease_was_taken_over_stops_at_once_without_committing(
     short_lease,
 ):
     stand_in = stand_in_with_orders(httpserver)
-    # getOrderItems throttled forty times in a row, Amazon's 4 requests a second: ten seconds of waiting in the
-    # adapter (within its 120 s per call), longer than the lease.
+    # getOrderItems throttled eighty times in a row, Amazon's 4 requests a second: twenty seconds of waiting in the
+    # adapter (within its 120 s per call), far longer than the lease.
     quota = fixture("quota_exceeded.json")
     stand_in.next_answers["items"] = [
-        json_response(quota, status=429, headers={"x-amzn-RateLimit-Limit": "4"}) for _ in range(40)
+        json_response(quota, status=429, headers={"x-amzn-RateLimit-Limit": "4"}) for _ in range(80)
     ]
     held = connect_amazon()
     results, errors = [], []
@@ -168,7 +168,8 @@ def test_a_rate_limit_wait_longer_than_the_lease_keeps_it(
 ):
     """The engine's own wait for a channel's Retry-After (up to ``SYNC_RETRY_AFTER_MAX_SECONDS``) renews the lease
     while it waits (before: only after, by when another sync could have taken it)."""
-    retry_after = LEASE_SECONDS * 2
+    # Long enough that the second sync starts (after 1.5 leases) well within the wait, on a loaded machine too.
+    retry_after = LEASE_SECONDS * 3
     settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SYNC_RETRY_AFTER_MAX_SECONDS": retry_after}
     channel = FixtureChannel(httpserver, orders=[fixture_order(index) for index in range(5)])
     channel.faults.append((429, {"Retry-After": str(retry_after)}, json.dumps({"error": "slow down"})))

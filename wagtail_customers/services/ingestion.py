@@ -104,6 +104,8 @@ RETURNED_AT_INDEX = COMPARED_ORDER_FIELDS.index("returned_at")
 HALF_CENT = Decimal("0.005")
 #: The money columns hold 14 digits, 2 after the point: an amount must round to cents below ``MONEY_LIMIT``.
 TOO_LARGE = MONEY_LIMIT - HALF_CENT
+#: An amount written with an exponent at or below this is refused: PostgreSQL's number input takes none below -1000.
+SMALLEST_EXPONENT = -100
 LARGEST_AMOUNT_TEXT = "999,999,999,999.99"
 #: What the integer columns (quantities) hold on every database.
 MAX_QUANTITY = 2_147_483_647
@@ -312,7 +314,7 @@ def _validated(account, order_data):
 def _check_amount(order_data, value, label, line_number=None, line=None):
     """Refuse, naming the order (and the line, if given), an amount that is not a finite number or does not fit the
     money columns; ``None``, an amount not given, passes."""
-    if value is None or (isinstance(value, Decimal) and value.is_finite() and -TOO_LARGE < value < TOO_LARGE):
+    if value is None or _fits(value):
         return  # the usual case, without building a message (comparisons, unlike abs(), never overflow)
     if line is not None:
         sku = line.sku.strip()[:40] if isinstance(line.sku, str) else ""
@@ -329,6 +331,23 @@ def _check_amount(order_data, value, label, line_number=None, line=None):
             f"(at most {LARGEST_AMOUNT_TEXT}).",
             order_id=order_data.external_id,
         )
+    if number.adjusted() <= SMALLEST_EXPONENT:
+        raise IngestionError(
+            f"Order {order_data.external_id}: {label} ({short_number(number)}) is not an amount (too many decimal "
+            "places).",
+            order_id=order_data.external_id,
+        )
+
+
+def _fits(value):
+    """Whether ``value`` is a Decimal the money columns take as it is: finite, below ``TOO_LARGE``, and not written
+    with an exponent so small that PostgreSQL's number input refuses it (``1E-1001``; it rounds anything else)."""
+    return (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and -TOO_LARGE < value < TOO_LARGE
+        and value.adjusted() > SMALLEST_EXPONENT
+    )
 
 
 def short_number(value):
@@ -355,8 +374,7 @@ def _check_amounts(order_data):
     for name, label in ORDER_AMOUNTS:
         _check_amount(order_data, getattr(order_data, name), label)
     for promo in order_data.promo_codes:
-        discount = promo.discount
-        if not (isinstance(discount, Decimal) and discount.is_finite() and -TOO_LARGE < discount < TOO_LARGE):
+        if not _fits(promo.discount):
             _check_amount(order_data, promo.discount, f"the discount of promo code {str(promo.code)[:40]}")
     rate = order_data.exchange_rate
     if rate is not None and _finite(rate) is None:

@@ -75,36 +75,36 @@ class StatisticsOverflow(ValueError):
         self.value = value
 
 
-def _overflow(figures):
-    """``(field, value, stored size)`` of the first figure of ``figures`` that does not fit its column, or None."""
+def _overflows(figures):
+    """``(field, value, size)`` of every figure of ``figures`` that does not fit its column."""
     for name in ("amount_spent", "discount_total"):
         if figures[name].copy_abs() >= MONEY_LIMIT:
-            return name, figures[name], figures[name].copy_abs()
+            yield name, figures[name], figures[name].copy_abs()
     for name in ("units", "returned_units", "orders_count", "unconverted_orders"):
         if abs(figures[name]) >= COUNT_LIMIT:
-            return name, figures[name], abs(figures[name])
-    units, returned = figures["units"], figures["returned_units"]
+            yield name, figures[name], abs(figures[name])
+    rate = _return_rate(figures["units"], figures["returned_units"])
     # Returned units of cancelled orders count while their units do not: the rate can exceed 100 %.
-    if units > 0 and Decimal(returned * 100) / units >= RETURN_RATE_LIMIT:
-        return "return_rate", Decimal(returned * 100) / units, Decimal(returned * 100) / units
-    return None
+    if rate >= RETURN_RATE_LIMIT:
+        yield "return_rate", rate, rate
+
+
+def _return_rate(units, returned):
+    return Decimal((returned or 0) * 100) / units if units and units > 0 else Decimal(0)
 
 
 def check_fits(customer, figures):
     """Raise ``StatisticsOverflow`` when a figure of ``figures`` (new statistics of ``customer``, whose stored ones are
     on the instance) does not fit its column and is larger than the one stored: a customer stored over the limit
-    (before the check existed) may still get smaller figures (a refund, a return, an order moved away)."""
-    found = _overflow(figures)
-    if found is None:
-        return
-    name, value, size = found
-    if name == "return_rate":
-        units, returned = customer.units or 0, customer.returned_units or 0
-        stored = Decimal(returned * 100) / units if units > 0 else Decimal(0)
-    else:
-        stored = abs(Decimal(getattr(customer, name) or 0))
-    if size > stored:
-        raise StatisticsOverflow(customer.pk, name, value)
+    (before the check existed) may still get smaller figures (a refund, a return, an order moved away). Every figure
+    is checked: one already over the limit does not let another grow past it."""
+    for name, value, size in _overflows(figures):
+        if name == "return_rate":
+            stored = _return_rate(customer.units, customer.returned_units)
+        else:
+            stored = abs(Decimal(getattr(customer, name) or 0))
+        if size > stored:
+            raise StatisticsOverflow(customer.pk, name, value)
 
 
 def _aggregates(customer_filter):
