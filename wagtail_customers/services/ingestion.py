@@ -187,9 +187,12 @@ class IngestionResult:
         the statistics itself (``refresh_stats=False``: an import, once at its end) turns the error into this."""
         external_id = self.named_by.get(error.customer_id)
         what = OVERFLOW_FIGURES.get(error.field, error.field.replace("_", " "))
+        # A customer none of whose orders this run wrote (figures stored over the limit before the check) is named
+        # by their id: there is no order, or row, to name.
+        whose = f"Order {external_id}: the customer's" if external_id else f"Customer #{error.customer_id}: the"
         return IngestionError(
-            f"Order {external_id}: the customer's {what} would be {short_number(error.value)}, more than can be "
-            "stored; the customer's orders together must stay below that.",
+            f"{whose} {what} would be {short_number(error.value)}, more than can be stored; the customer's orders "
+            "together must stay below that.",
             order_id=external_id,
         )
 
