@@ -357,6 +357,27 @@ def test_a_merge_whose_sums_together_reach_the_limit_is_refused_and_changes_noth
     assert not CustomerMerge.objects.exists() and not CustomerAlias.objects.exists()
 
 
+def test_the_merge_screen_refuses_figures_too_large_before_yes_merge(admin_client, account):
+    from django.urls import reverse
+
+    from wagtail_customers.models import CustomerMerge
+
+    record_order(account, order_data("A", email="a@example.com", lines=((1, "600000000000.00"),)))
+    record_order(account, order_data("B", email="b@example.com", lines=((1, "400000000000.00"),)))
+    kept, merged = Customer.objects.order_by("pk")
+    url = reverse("wagtail_customers_customer:merge", args=(kept.pk,))
+    page = admin_client.get(url, {"other": merged.pk})
+    assert page.status_code == 200
+    text = page.content.decode()
+    # The refusal on the comparison, and no button to confirm it.
+    assert "figures together would be too large to store" in text
+    assert "Yes, merge" not in text
+    response = admin_client.post(url, {"other": merged.pk}, follow=True)
+    assert response.status_code == 200
+    assert "figures together would be too large to store" in response.content.decode()
+    assert not CustomerMerge.objects.exists() and Customer.objects.count() == 2
+
+
 def _store_amount_spent(customer, value):
     from django.db import connection
 

@@ -18,7 +18,9 @@ The rules (``MergeError`` says which one refused, in words for the user):
 
 * both customers belong to the same seller account, and they are two customers;
 * their figures together fit the customer's columns (an amount spent or discount received below 10^12, units below
-  2^31: ``statistics.StatisticsOverflow``), checked when the statistics are refreshed, so nothing is changed;
+  2^31: ``statistics.StatisticsOverflow``): the merge screen checks the figures it shows
+  (``check_combined_figures``) before anyone presses "Yes, merge", and the merge checks them again when it
+  refreshes the statistics, so nothing is changed;
 * both or neither have had their personal data erased: merging an erased buyer into one with personal data would
   let a later import of the erased buyer bring data back to a named customer;
 * a customer that others were merged into is not merged away itself (merge the other way round, or undo first):
@@ -42,7 +44,7 @@ from wagtail.models import ModelLogEntry
 from ..models import Customer, CustomerAlias, CustomerMerge, Order, OrderEvent, WatchlistEntry
 from .deadlocks import atomic_with_retries
 from .personal_data import shown_copy
-from .statistics import EMPTY, StatisticsOverflow, compute_statistics, refresh_statistics
+from .statistics import EMPTY, StatisticsOverflow, check_fits, compute_statistics, refresh_statistics
 
 MERGE_ACTION = "wagtail_customers.customer.merge"
 UNDO_ACTION = "wagtail_customers.customer.unmerge"
@@ -104,6 +106,25 @@ def check_merge(kept, merged, user=None):
         )
 
 
+def check_combined_figures(kept, merged, figures, user=None):
+    """Raise ``MergeError`` if ``figures`` (``combined_statistics(kept, merged)``) would not fit the customer's
+    columns, as the merge itself would find when it refreshes ``kept``'s statistics."""
+    try:
+        check_fits(kept, figures)
+    except StatisticsOverflow:
+        raise _too_large(kept, merged, user) from None
+
+
+def _too_large(kept, merged, user):
+    return MergeError(
+        _(
+            "The merged customers' figures together would be too large to store (amount spent, discount "
+            "received or units of %(kept)s and %(merged)s): keep them apart."
+        )
+        % {"kept": _named(kept, user), "merged": _named(merged, user)}
+    )
+
+
 def _named(customer, user):
     """``customer``'s name in a message to ``user`` (None: anyone who may see it)."""
     return str(customer if user is None else shown_copy(user, customer))
@@ -149,13 +170,7 @@ def _merge(kept_pk, merged_pk, user):
         refresh_statistics([kept.pk])
     except StatisticsOverflow:
         # Raised in the merge's transaction: everything above rolls back.
-        raise MergeError(
-            _(
-                "The merged customers' figures together would be too large to store (amount spent, discount "
-                "received or units of %(kept)s and %(merged)s): keep them apart."
-            )
-            % {"kept": _named(kept, user), "merged": _named(merged, user)}
-        ) from None
+        raise _too_large(kept, merged, user) from None
     # Ids and counts only: the history must not keep the merged customer's personal data (erasure relabels
     # the kept customer's entries, not what their data says).
     log(

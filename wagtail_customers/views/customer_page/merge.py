@@ -24,7 +24,15 @@ from ...customer_search import search_filter
 from ...ids import parse_id
 from ...models import Customer, CustomerMerge, WatchlistEntry
 from ...permissions import Action, can, customers_for
-from ...services.merge import MergeError, check_merge, check_undo, combined_statistics, latest_merge, merge_customers
+from ...services.merge import (
+    MergeError,
+    check_combined_figures,
+    check_merge,
+    check_undo,
+    combined_statistics,
+    latest_merge,
+    merge_customers,
+)
 from ...services.merge import undo_merge as undo
 from ...services.personal_data import mask_customer, may_see_personal_data, personal_search_scope, shown_copy
 from .access import scoped_customer
@@ -141,16 +149,23 @@ class MergeCustomersView(MergeBaseView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         other, error = self.other_customer(self.request.GET.get("other"))
+        after = None
+        if other is not None and error is None:
+            after = combined_statistics(self.kept, other)
+            try:
+                # Refused here, on the comparison, rather than after "Yes, merge".
+                check_combined_figures(self.kept, other, after, self.request.user)
+            except MergeError as refused:
+                error = str(refused)
         context.update(kept=self.shown(self.kept), error=error, next=customer_url(self.kept))
         if other is not None and error is None:
-            context.update(self.comparison(other))
+            context.update(self.comparison(other, after))
         else:
             context.update(self.search())
         return context
 
-    def comparison(self, other):
+    def comparison(self, other, after):
         kept, merged = self.kept, other
-        after = combined_statistics(kept, merged)
         shown_kept, shown_merged = self.shown(kept), self.shown(merged)
         watched = set(WatchlistEntry.objects.filter(customer__in=[kept, merged]).values_list("customer_id", flat=True))
         # The kept customer's details stay (a later import updates them from the latest order, as ever).
