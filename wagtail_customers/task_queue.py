@@ -6,7 +6,11 @@ was announced. The plugin refuses such a job up front instead, with the reason, 
 ``wagtail_customers.W011`` says so at ``manage.py check``.
 """
 
+import logging
+
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 def task_queue_configured():
@@ -19,6 +23,23 @@ def task_queue_configured():
     if conf.task_always_eager or conf.broker_url:
         return True
     return bool(getattr(settings, "CELERY_BROKER_URL", None) or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+
+
+def queued(send, what):
+    """Call ``send`` (a task's ``delay`` or ``apply_async``): ``True`` once the task is queued, ``False`` (logged,
+    naming ``what``) when the task queue could not be reached. Every error sending it means "not queued" (the
+    broker's, the socket's, the serializer's); in eager mode the task runs inside ``send``, and an error it raises
+    is the task's, so it is raised, not taken for the queue's."""
+    from celery import current_app
+
+    try:
+        send()
+    except Exception:
+        if current_app.conf.task_always_eager:
+            raise
+        logger.exception("Could not queue %s", what)
+        return False
+    return True
 
 
 def chords_possible():

@@ -40,6 +40,7 @@ from sp_api.base.exceptions import (
 
 from ..conf import get_setting
 from ..importers.amazon import STATUSES, charged_total
+from ..limits import within_arithmetic
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from . import amazon_fba_returns, amazon_reports
@@ -506,10 +507,6 @@ def _line(item):
     return line, charges
 
 
-#: What an amount too large for arithmetic becomes (still far too large: refused by the service).
-HUGE_AMOUNT = Decimal("1E+100")
-
-
 def _amount(value, default=ZERO):
     if value in (None, ""):
         return default
@@ -519,9 +516,7 @@ def _amount(value, default=ZERO):
         number = None
     if number is None or not number.is_finite():  # NaN and Infinity are no amounts either
         raise MalformedResponse(_("Amazon sent an amount that is not a number: %(value)s") % {"value": value})
-    # Finite but past any amount (1E+1000000): passed on as 1E+100, which the ingestion service refuses naming the
-    # order, rather than overflowing the sums made on the way (Decimal arithmetic overflows above 1E+999999).
-    return number if number.adjusted() < 100 else HUGE_AMOUNT.copy_sign(number)
+    return within_arithmetic(number)
 
 
 def _iso(moment):

@@ -22,6 +22,7 @@ import requests
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_setting
+from ..limits import within_arithmetic
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from . import ebay_feedback, ebay_returns
@@ -443,10 +444,6 @@ def _currency(pricing):
     return ""
 
 
-#: What an amount too large for arithmetic becomes (still far too large: refused by the service).
-HUGE_AMOUNT = Decimal("1E+100")
-
-
 def _amount(money, default=ZERO):
     """eBay's Amount: ``{"value": "12.34", "currency": "USD"}`` (the seller's currency; the buyer's, if
     another, is in ``convertedFromValue``)."""
@@ -458,9 +455,7 @@ def _amount(money, default=ZERO):
         number = None
     if number is None or not number.is_finite():  # NaN and Infinity are no amounts either
         raise MalformedResponse(_("eBay sent an amount that is not a number: %(value)s") % {"value": money})
-    # Finite but past any amount (1E+1000000): passed on as 1E+100, which the ingestion service refuses naming the
-    # order, rather than overflowing the sums made on the way (Decimal arithmetic overflows above 1E+999999).
-    return number if number.adjusted() < 100 else HUGE_AMOUNT.copy_sign(number)
+    return within_arithmetic(number)
 
 
 def _json_or_none(response):

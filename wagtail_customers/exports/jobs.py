@@ -35,7 +35,7 @@ from ..models import ExportJob, JobState
 from ..permissions import Action, accounts_for
 from ..services.personal_data import personal_account_ids
 from ..storage import private_storage, random_name
-from ..task_queue import task_queue_configured
+from ..task_queue import queued, task_queue_configured
 from .query import CustomerExport, ExportRequestError, ExportSpec
 from .writers import write_csv, write_xlsx
 from .xlsx_rows import XLSX_MAX_ROWS, TooManyRowsForExcel
@@ -161,14 +161,15 @@ def enqueue(job_id):
     """Send the job to the Celery queue. If the queue cannot be reached, the job fails with the reason."""
     from .tasks import run_export_job
 
-    try:
-        run_export_job.apply_async(
+    sent = queued(
+        lambda: run_export_job.apply_async(
             args=[str(job_id)],
             soft_time_limit=get_setting("EXPORT_SOFT_TIME_LIMIT"),
             time_limit=get_setting("EXPORT_TIME_LIMIT"),
-        )
-    except Exception:  # noqa: BLE001 - any broker error means "not queued"
-        logger.exception("Could not queue export job %s", job_id)
+        ),
+        f"export job {job_id}",
+    )
+    if not sent:
         _finish(
             job_id,
             JobState.PENDING,

@@ -11,11 +11,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from ..limits import LARGEST_INTEGER, MONEY_LIMIT
+
 MAX_FILE_BYTES = 100 * 1024 * 1024
-#: Amounts are stored with 14 digits, 2 of them decimals.
-MAX_AMOUNT = Decimal("1e12")
-#: What an integer column (quantities, ratings) holds on every database.
-MAX_INTEGER = 2_147_483_647
 #: The years a date may have (as the listing's date filters take them): beyond them a date's conversion to UTC
 #: can overflow (0001-01-01 with a time zone east of UTC), and no order is that old or that far ahead.
 MIN_YEAR, MAX_YEAR = 1900, 2999
@@ -184,7 +182,7 @@ def parse_decimal(text, row, column, default=Decimal("0")):
     if text == "" or text is None:
         return default
     value = parse_exact_decimal(text, row, column).quantize(CENT)
-    if value.copy_abs() >= MAX_AMOUNT:  # 999999999999.999 passes as written but rounds to 13 digits before the point
+    if value.copy_abs() >= MONEY_LIMIT:  # 999999999999.999 passes as written but rounds to 13 digits before the point
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": _cell(text), "column": column}, row
         )
@@ -207,7 +205,7 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
             _("'%(value)s' in %(column)s is not a number.") % {"value": _cell(text), "column": column}, row
         )
     # copy_abs(), not abs(): abs() rounds to the context and overflows on 1E+1000000.
-    if value.copy_abs() >= MAX_AMOUNT:
+    if value.copy_abs() >= MONEY_LIMIT:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": _cell(text), "column": column}, row
         )
@@ -223,7 +221,7 @@ def product_amount(price, quantity, row, columns):
     """``price`` x ``quantity`` rounded to cents (a line total the file does not give), or an error naming the
     row when the product is too large for an amount. ``columns``: the two columns' names, for the message."""
     value = money(price * quantity)
-    if value.copy_abs() >= MAX_AMOUNT:
+    if value.copy_abs() >= MONEY_LIMIT:
         raise ImportFileError(
             _("%(columns)s (%(value)s) is too large for an amount.")
             % {"columns": " × ".join(columns), "value": f"{value.normalize():f}"},
@@ -238,7 +236,7 @@ def parse_int(text, row, column, default=0, allow_negative=False):
     if len(text) > MAX_INTEGER_TEXT:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large (at most %(limit)s).")
-            % {"value": _cell(text), "column": column, "limit": MAX_INTEGER},
+            % {"value": _cell(text), "column": column, "limit": LARGEST_INTEGER},
             row,
         )
     if text.isascii() and text.isdigit():
@@ -254,10 +252,10 @@ def parse_int(text, row, column, default=0, allow_negative=False):
             )
     if number < 0 and not allow_negative:
         raise ImportFileError(_("%(column)s is negative (%(value)s).") % {"column": column, "value": _cell(text)}, row)
-    if number > MAX_INTEGER or number < -MAX_INTEGER:  # not abs(): it overflows on a Decimal such as 1E+1000000
+    if number > LARGEST_INTEGER or number < -LARGEST_INTEGER:  # not abs(): it overflows on a Decimal such as 1E+1000000
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large (at most %(limit)s).")
-            % {"value": _cell(text), "column": column, "limit": MAX_INTEGER},
+            % {"value": _cell(text), "column": column, "limit": LARGEST_INTEGER},
             row,
         )
     return int(number)

@@ -38,7 +38,7 @@ from ..conf import get_setting
 from ..counts import grouped
 from ..models import ImportJob, JobState
 from ..permissions import Action, can
-from ..task_queue import task_queue_configured
+from ..task_queue import queued, task_queue_configured
 from .base import ImportFileError
 from .reading import count_rows
 from .runner import run_import
@@ -108,11 +108,7 @@ def enqueue(job_id, phase_name):
     deleted) and an apply stays waiting for confirmation with the reason, so it can be confirmed again."""
     from .tasks import run_import_job
 
-    try:
-        run_import_job.delay(job_id, phase_name)
-    except Exception:  # noqa: BLE001 - any error sending it means "not queued" (the task catches its own)
-        logger.exception("Could not queue import job %s (%s)", job_id, phase_name)
-    else:
+    if queued(lambda: run_import_job.delay(job_id, phase_name), f"import job {job_id} ({phase_name})"):
         return True
     waiting = ImportJob.objects.filter(pk=job_id, state=JobState.PENDING, preview__phase=phase_name)
     if phase_name == CHECK:

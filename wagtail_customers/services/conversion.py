@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from ..exchange_rates import quantized_rate, rate_for
+from ..limits import MONEY_LIMIT
 from ..models import RateSource
 
 CENT = Decimal("0.01")
@@ -49,10 +50,6 @@ def rate_date(placed_at):
     if timezone.is_naive(placed_at):
         return placed_at.date()
     return timezone.localtime(placed_at, timezone.get_default_timezone()).date()
-
-
-#: The amount columns hold at most 12 digits before the point.
-MONEY_LIMIT = Decimal(10) ** 12
 
 
 def in_cents(amount, rate):

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ..conf import get_setting
 from ..countries import normalise_country
+from ..limits import LARGEST_INTEGER, MONEY_LIMIT
 from ..models import (
     Channel,
     Customer,
@@ -32,7 +33,7 @@ from ..models import (
     SellerAccount,
 )
 from ..signals import orders_recorded
-from .conversion import CONVERTED_FIELDS, MONEY_LIMIT, convert
+from .conversion import CONVERTED_FIELDS, convert
 from .erasure import hashed_identity_key, pseudonym
 from .inputs import (
     ZERO,
@@ -107,8 +108,6 @@ TOO_LARGE = MONEY_LIMIT - HALF_CENT
 #: An amount written with an exponent at or below this is refused: PostgreSQL's number input takes none below -1000.
 SMALLEST_EXPONENT = -100
 LARGEST_AMOUNT_TEXT = "999,999,999,999.99"
-#: What the integer columns (quantities) hold on every database.
-MAX_QUANTITY = 2_147_483_647
 #: The order's amounts checked by ``_check_amounts``, with how a message names them.
 ORDER_AMOUNTS = (
     ("subtotal", "the subtotal"),
@@ -274,9 +273,9 @@ def _validated(account, order_data):
                 f"Order {order_data.external_id}: quantity {line.quantity} is negative.",
                 order_id=order_data.external_id,
             )
-        if line.quantity > MAX_QUANTITY:
+        if line.quantity > LARGEST_INTEGER:
             raise IngestionError(
-                f"Order {order_data.external_id}: quantity {line.quantity} is too large (at most {MAX_QUANTITY}).",
+                f"Order {order_data.external_id}: quantity {line.quantity} is too large (at most {LARGEST_INTEGER}).",
                 order_id=order_data.external_id,
             )
         if line.returned_quantity < 0 or line.returned_quantity > line.quantity:

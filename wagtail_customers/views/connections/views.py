@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
-from kombu.exceptions import OperationalError as BrokerError
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
@@ -30,7 +29,7 @@ from ...credentials import encryption_available
 from ...ids import parse_id
 from ...models import ChannelConnection, ConnectionState, SellerAccount, SyncOutcome
 from ...services import channel_sync
-from ...task_queue import task_queue_configured
+from ...task_queue import queued, task_queue_configured
 from ..listing.accounts import may_manage_accounts
 from .forms import ConnectForm, CredentialsForm
 
@@ -66,10 +65,7 @@ def queue_sync(connection, request=None, queued_message=None):
     from ...channels.tasks import sync_connection_task
 
     def send():
-        try:
-            sync_connection_task.delay(connection.pk)
-        except (BrokerError, ConnectionError):  # the broker's only: in eager mode the task runs here
-            logger.exception("Could not queue a sync of connection %s", connection.pk)
+        if not queued(lambda: sync_connection_task.delay(connection.pk), f"a sync of connection {connection.pk}"):
             if request is not None:
                 messages.error(
                     request,
@@ -78,9 +74,8 @@ def queue_sync(connection, request=None, queued_message=None):
                         "connection once the queue answers again."
                     ),
                 )
-        else:
-            if request is not None and queued_message:
-                messages.success(request, queued_message)
+        elif request is not None and queued_message:
+            messages.success(request, queued_message)
 
     transaction.on_commit(send)
     return True
