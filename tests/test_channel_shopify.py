@@ -484,6 +484,20 @@ def test_webhooks_made_in_the_shopify_admin_are_signed_with_the_shops_key():
     assert adapter(webhook_signing_key="shop-notifications-key").verify_webhook(webhook_headers(body), body)
 
 
+def test_a_delivery_naming_another_shop_is_for_another_shop():
+    body = (FIXTURES / "webhook_orders_create.json").read_bytes()
+    shop = adapter()
+    assert not shop.webhook_for_another_shop(webhook_headers(body))
+    assert not shop.webhook_for_another_shop(
+        webhook_headers(body, **{"X-Shopify-Shop-Domain": "Anas-Tees.myshopify.com"})
+    )
+    other = webhook_headers(body, **{"X-Shopify-Shop-Domain": "bobs-mugs.myshopify.com"})
+    # Signed with the same app's secret, so it verifies: the shop's name is what tells.
+    assert shop.verify_webhook(other, body) and shop.webhook_for_another_shop(other)
+    unnamed = {name: value for name, value in webhook_headers(body).items() if name != "X-Shopify-Shop-Domain"}
+    assert not shop.webhook_for_another_shop(unnamed)
+
+
 def test_an_orders_create_payload_becomes_a_pending_order():
     body = (FIXTURES / "webhook_orders_create.json").read_bytes()
     (data,) = adapter("USD").orders_from_webhook("orders/create", json.loads(body))

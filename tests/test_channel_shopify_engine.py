@@ -151,6 +151,18 @@ def test_webhooks_signed_wrongly_signed_replayed_a_refund_and_the_next_pull(conn
     assert (order.currency, order.account_total) == ("EUR", Decimal("79.45"))
     assert Customer.objects.filter(account=account).count() == customers_before + 1
 
+    # The same app installed on another shop signs that shop's orders with the same secret: its #9002 is not this
+    # account's, and is not written over it.
+    other_shop = dict(payload, total_price="1.00", current_total_price="1.00")
+    other_body = json.dumps(other_shop).encode()
+    other = webhook_headers(
+        other_body,
+        **{"X-Shopify-Webhook-Id": "delivery-other-shop", "X-Shopify-Shop-Domain": "bobs-mugs.myshopify.com"},
+    )
+    answer = post_webhook(connection, other_body, other)
+    assert (answer.status_code, answer.content) == (200, b"Ignored: another shop.")
+    assert Order.objects.get(account=account, external_id="#9002").account_total == Decimal("79.45")
+
     # Shopify redelivers the same delivery (no 200 in time on its side): nothing changes.
     assert post_webhook(connection, body, headers).status_code == 200
     assert Order.objects.filter(account=account, external_id="#9002").count() == 1

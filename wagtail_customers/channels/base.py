@@ -155,6 +155,11 @@ class ChannelAdapter:
         """The channel's id of this delivery (redeliveries repeat it), or "" if it has none."""
         return ""
 
+    def webhook_for_another_shop(self, headers):
+        """True when a verified delivery says it comes from a shop other than this connection's (a channel that
+        signs every shop's deliveries with one secret): it is answered 200 and recorded nowhere."""
+        return False
+
     def orders_from_webhook(self, topic, payload):
         """Turn a verified delivery into ``OrderData`` (``sync_status`` "pending": a pull confirms it).
 

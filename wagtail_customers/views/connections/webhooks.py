@@ -8,6 +8,7 @@ random so that URLs do not reveal account ids, but it is not what the security r
 """
 
 import json
+import logging
 
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotFound
@@ -19,6 +20,9 @@ from ...conf import get_setting
 from ...models import ChannelConnection, ConnectionState
 from ...services.channel_sync import ConnectionUnusable, build_adapter, process_webhook
 from ...task_queue import task_queue_configured
+
+
+logger = logging.getLogger("wagtail_customers.channels")
 
 
 def _text(status, message):
@@ -53,6 +57,11 @@ def receive_webhook(request, token):
         return _text(200, "OK")
     if not adapter.verify_webhook(request.headers, body):
         return _text(401, "Invalid signature.")
+    if adapter.webhook_for_another_shop(request.headers):
+        # 200, not an error: the channel would retry, then drop a subscription the other shop's own deliveries
+        # may share.
+        logger.warning("Webhook for connection %s: a delivery for another shop was ignored", connection.pk)
+        return _text(200, "Ignored: another shop.")
     topic = adapter.webhook_topic(request.headers)
     if topic not in adapter.webhook_topics:
         # A topic the plugin does not use (or the channel's test ping): accepted, so it is not redelivered.
