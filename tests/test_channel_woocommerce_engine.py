@@ -156,6 +156,19 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     assert post_webhook(connection, body, headers).status_code == 200
     assert Order.objects.filter(account=connection.account, external_id="9001").count() == 1
 
+    # WooCommerce's delivery id is the same for every delivery of a webhook within one second: another order
+    # sent in the same second as 9001 is another delivery all the same.
+    same_second = dict(new_order, id=9002, number="9002")
+    same_second["billing"] = dict(new_order["billing"], email="same.second@example.net")
+    body_9002 = json.dumps(same_second).encode()
+    assert (
+        post_webhook(
+            connection, body_9002, webhook_headers(body_9002, "order.created", delivery_id="delivery-9001-1")
+        ).status_code
+        == 200
+    )
+    assert Order.objects.filter(account=connection.account, external_id="9002").count() == 1
+
     # An order.updated for an order the store has: recorded pending until a pull confirms it.
     changed = store.orders[5010]
     changed["status"] = "completed"

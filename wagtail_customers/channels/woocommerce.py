@@ -182,7 +182,12 @@ class WooCommerceAdapter(ChannelAdapter):
         return _header(headers, "X-WC-Webhook-Topic").strip()
 
     def webhook_delivery_id(self, headers):
-        return _header(headers, "X-WC-Webhook-Delivery-ID").strip()
+        # WooCommerce's delivery id is a hash of the webhook's id and the second it was sent: every delivery of one
+        # webhook within a second has the same id. With the signature (the body's HMAC), two orders sent in the same
+        # second are two deliveries, and the same body sent again is still one.
+        delivery_id = _header(headers, "X-WC-Webhook-Delivery-ID").strip()
+        signature = _header(headers, "X-WC-Webhook-Signature").strip()
+        return f"{delivery_id}:{signature}"[:255] if delivery_id else ""
 
     def orders_from_webhook(self, topic, payload):
         if topic not in ORDER_TOPICS:
