@@ -160,3 +160,50 @@ def test_a_never_connected_connection_has_no_webhook(client, db, channel):
     assert connection.state == ConnectionState.NEVER_CONNECTED
 
     assert post(client, connection, fixture_order(55)).status_code == 404
+
+
+# --- Deliveries the endpoint cannot take as they come: an answer, never a 500 ---------------------------------
+
+
+def test_a_body_nested_thousands_deep_is_not_json(client, connection):
+    body = b"[" * 200_000
+    url = reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])
+    headers = {"X-Fixture-Topic": "orders/create", "X-Fixture-Delivery": "deep", "X-Fixture-Hmac": sign(body)}
+    response = client.post(url, body, content_type="application/json", headers=headers)
+    assert (response.status_code, response.content) == (400, b"Not JSON.")
+
+
+def test_a_channel_without_webhooks_has_none_whatever_its_credentials(client, db):
+    from wagtail_customers.models import SellerAccount
+
+    account = SellerAccount.objects.create(name="Amazon DE", channel="amazon", currency="EUR")
+    amazon = ChannelConnection(account=account, state=ConnectionState.LIVE)
+    # Credentials the adapter would refuse (no such marketplace): never read for a webhook.
+    amazon.set_credentials({"marketplace": "nowhere", "refresh_token": "x"})
+    amazon.save()
+    assert post(client, amazon, fixture_order(56)).status_code == 404
+
+
+def test_credentials_the_sites_keys_cannot_read_answer_503(client, connection, settings):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": []}
+    response = post(client, connection, fixture_order(57), delivery="d-57")
+    assert (response.status_code, response.content) == (503, b"Unavailable.")
+    assert not Order.objects.filter(external_id="1057").exists()
+
+
+def test_a_delivery_the_task_queue_cannot_take_is_recorded_at_once(
+    client, connection, settings, django_capture_on_commit_callbacks
+):
+    from tests.celery_fixtures import _reset_publisher, use_celery_settings
+    from tests.test_import_job_states import UNREACHABLE
+
+    app = use_celery_settings(settings, **UNREACHABLE)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(client, connection, fixture_order(58), delivery="d-58")
+    finally:
+        _reset_publisher(app)
+    # Answered 200 and recorded in the request: a 500 makes a channel retry, then switch the webhook off.
+    assert response.status_code == 200
+    assert Order.objects.get(external_id="1058").sync_status == "pending"
+    assert WebhookDelivery.objects.filter(delivery_id="d-58").exists()

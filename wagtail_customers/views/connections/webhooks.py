@@ -10,17 +10,19 @@ random so that URLs do not reveal account ids, but it is not what the security r
 import json
 import logging
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotFound
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ...channels.base import ChannelError
+from ...channels.registry import get_adapter_class
 from ...conf import get_setting
 from ...models import ChannelConnection, ConnectionState
-from ...services.channel_sync import ConnectionUnusable, build_adapter, process_webhook
-from ...task_queue import task_queue_configured
-
+from ...services.channel_sync import build_adapter, process_webhook
+from ...task_queue import queued, task_queue_configured
 
 logger = logging.getLogger("wagtail_customers.channels")
 
@@ -34,7 +36,7 @@ def _text(status, message):
 def receive_webhook(request, token):
     connection = ChannelConnection.objects.select_related("account").filter(webhook_token=token).first()
     if connection is None or connection.state == ConnectionState.NEVER_CONNECTED:
-        return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
+        return _no_such_webhook()
     limit = get_setting("WEBHOOK_MAX_BYTES")
     try:
         declared = int(request.headers.get("Content-Length") or 0)
@@ -45,12 +47,19 @@ def receive_webhook(request, token):
     body = request.read(limit + 1)
     if len(body) > limit:
         return _text(413, "Too large.")
+    adapter_class = get_adapter_class(connection.account.channel)
+    if adapter_class is None or not adapter_class.webhook_topics:
+        # A channel without webhooks (Amazon, eBay): nothing here, whatever its credentials.
+        return _no_such_webhook()
     try:
         adapter = build_adapter(connection)
-    except ConnectionUnusable:
-        return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
-    if not adapter.webhook_topics:
-        return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
+    except ChannelError:
+        # Unreadable credentials, or ones the adapter refuses (a shop that is no shop domain).
+        return _no_such_webhook()
+    except (ImproperlyConfigured, ValueError, TypeError):
+        # The site's own keys are missing or malformed (CREDENTIALS_KEYS, check E031): the channel retries later.
+        logger.exception("Webhook for connection %s: the credentials cannot be read", connection.pk)
+        return _text(503, "Unavailable.")
     # The unsigned test ping some channels send when a webhook is saved (WooCommerce): 200, nothing recorded.
     is_ping = getattr(adapter, "is_webhook_ping", None)
     if is_ping is not None and is_ping(request.headers, body):
@@ -68,18 +77,30 @@ def receive_webhook(request, token):
         return _text(200, "Ignored.")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return _text(400, "Not JSON.")
     delivery_id = adapter.webhook_delivery_id(request.headers)
     received_at = timezone.now()
     if task_queue_configured():
         from ...channels.tasks import process_channel_webhook_task
 
-        transaction.on_commit(
-            lambda: process_channel_webhook_task.delay(
-                connection.pk, topic, payload, delivery_id, received_at.isoformat()
+        def send():
+            sent = queued(
+                lambda: process_channel_webhook_task.delay(
+                    connection.pk, topic, payload, delivery_id, received_at.isoformat()
+                ),
+                f"a webhook delivery for connection {connection.pk}",
             )
-        )
+            if not sent:
+                # Recorded here rather than answered 500: a channel switches off a webhook that keeps failing
+                # (WooCommerce after 5 failures), and the queue may be back long before anyone notices.
+                process_webhook(connection.pk, topic, payload, delivery_id, received_at=received_at)
+
+        transaction.on_commit(send)
     else:
         process_webhook(connection.pk, topic, payload, delivery_id, received_at=received_at)
     return _text(200, "OK")
+
+
+def _no_such_webhook():
+    return HttpResponseNotFound("No such webhook.", content_type="text/plain; charset=utf-8")
