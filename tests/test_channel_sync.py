@@ -5,6 +5,7 @@ channel answer exactly what it needs (a 429 with Retry-After, a 5xx, a refused t
 the page it needs. The real adapters run through the same engine in tests/test_channel_sync_woocommerce.py.
 """
 
+import json
 import threading
 from datetime import date, timedelta
 
@@ -78,6 +79,37 @@ def test_a_pull_fetches_only_what_is_new_from_the_stored_cursor(connection, chan
     assert channel.order_requests[0]["after"] == "1034"
     assert SyncRun.objects.filter(kind=SyncKind.PULL).count() == 1
     assert fresh(connection).cursors == {"orders": "1037"}
+
+
+def _page(channel, first, last, next_cursor):
+    orders = [order for order in channel.orders if first <= order["id"] - 1000 <= last]
+    return (200, {}, json.dumps({"orders": orders, "next": next_cursor}))
+
+
+@pytest.mark.parametrize(
+    "third_page",
+    [
+        # The position asked for, given again as the next one (Shopify's next page without its cursor).
+        lambda channel: _page(channel, 20, 29, "1019"),
+        # The page before again under a new position (a store or cache ignoring the page asked for).
+        lambda channel: _page(channel, 10, 19, "1029"),
+    ],
+    ids=["same cursor", "same orders"],
+)
+def test_a_channel_giving_the_same_page_again_stops_the_sync_instead_of_asking_for_ever(
+    connection, channel, third_page
+):
+    channel.fault_at[3] = third_page(channel)
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.FAILED
+    assert "the same page again" in result.error
+    assert len(channel.order_requests) == 3
+    # The pages before it stay, with their cursor; the next sync goes on from there.
+    assert result.pages == 2 and fresh(connection).cursors == {"orders": "1019"}
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    assert Order.objects.count() == 35
 
 
 def test_the_backfill_starts_at_the_chosen_date(db, channel):
