@@ -1,11 +1,90 @@
+from pathlib import Path
+
 import pytest
 from django.core.checks import run_checks
 
-from wagtail_customers.conf import get_setting
+from wagtail_customers.checks import CHECKED_ELSEWHERE, SETTING_KINDS
+from wagtail_customers.conf import DEFAULTS, get_setting
 
 
 def ids(messages):
     return {message.id for message in messages if message.id.startswith("wagtail_customers.")}
+
+
+E004, E006, E007, E008, E009, E031 = (
+    f"wagtail_customers.{i}" for i in ("E004", "E006", "E007", "E008", "E009", "E031")
+)
+
+#: One wrong value (at least) of every key ``SETTING_KINDS`` checks, and the id it gets.
+WRONG_VALUES = [
+    ("FILTERED_COUNT_LIMIT", "lots", "wagtail_customers.W002"),
+    ("FILTERED_COUNT_LIMIT", -1, "wagtail_customers.W002"),
+    ("SEARCH_INDEX_MAX_CANDIDATES", 0, E004),
+    ("FILTER_PROBE_ROWS", "1000", E004),
+    ("INGEST_BATCH_SIZE", 0, E004),
+    ("INGEST_BATCH_SIZE", True, E004),  # a bool is an int to Python, not to the setting
+    ("EXPORT_SYNC_MAX_ROWS", None, E004),
+    ("EXPORT_RESOURCE", "myshop.nowhere.Resource", E006),
+    ("EXPORT_RESOURCE", "decimal.Decimal", E006),  # importable, but no resource
+    ("EXPORT_RESOURCE", None, E006),
+    ("EXPORT_EXPIRY_HOURS", 1.5, E004),
+    ("FROM_EMAIL", ["care@shop.example"], E009),
+    ("EXPORT_STORAGE_PREFIX", None, E009),
+    ("PRIVATE_STORAGE", ["wagtail_customers"], E009),  # and no crash of the storage check
+    ("PRIVATE_STORAGE_ROOT", 42, E009),
+    ("EXPORT_CHUNK_SIZE", -5, E004),
+    ("EXPORT_CHUNK_ROWS", 0, E004),
+    ("EXPORT_PROGRESS_ROWS", "1000", E004),
+    ("EXPORT_STALE_SECONDS", 0, E004),
+    ("EXPORT_PENDING_TIMEOUT_SECONDS", None, E004),
+    ("EXPORT_MAX_ATTEMPTS", 0, E004),
+    ("EXPORT_SOFT_TIME_LIMIT", None, E004),
+    ("EXPORT_SOFT_TIME_LIMIT", 3660, E008),  # equal to the hard limit: never fires first
+    ("EXPORT_SOFT_TIME_LIMIT", 7200, E008),
+    ("EXPORT_TIME_LIMIT", 0, E004),
+    ("EXPORT_TIME_LIMIT", 60, E008),
+    ("EXPORT_DUPLICATE_WINDOW_SECONDS", 0, E004),
+    ("EXPORT_MAX_ACTIVE_JOBS_PER_USER", 0, E004),
+    ("EXPORT_MAX_JOBS_PER_USER_PER_DAY", "50", E004),
+    ("IMPORT_SYNC_MAX_ROWS", 0, E004),
+    ("IMPORT_MAX_ROWS", "100000", E004),
+    ("IMPORT_MAX_COLUMNS", 0, E004),
+    ("IMPORT_MAX_CELL_CHARS", None, E004),
+    ("IMPORT_MAX_ROW_CHARS", -1, E004),
+    ("IMPORT_MAX_XLSX_BYTES", "256MB", E004),
+    ("IMPORT_PREVIEW_EXPIRY_HOURS", 0, E004),
+    ("HELP_URL", 42, E009),
+    ("REBUILD_CHUNK_ROWS", 0, E004),
+    ("NEGATIVE_FEEDBACK_MAX_RATING", None, E031),
+    ("NEGATIVE_FEEDBACK_MAX_RATING", 6, E031),
+    ("EXCHANGE_RATES_FILE", 42, E009),
+    ("CHANNEL_API_URLS", None, E007),
+    ("CHANNEL_API_URLS", {"ebay": "https://api.sandbox.ebay.com"}, E007),  # a URL instead of {name: URL}
+    ("CHANNEL_API_URLS", {"eBay": {"api": "https://api.sandbox.ebay.com"}}, E007),  # not a channel
+    ("CHANNEL_API_URLS", {"ebay": {"api": "api.sandbox.ebay.com"}}, E007),  # no scheme
+    ("SYNC_INTERVAL_SECONDS", 0, E004),
+    ("SYNC_MAX_FAILURES", 0, E004),
+    ("SYNC_BACKOFF_SECONDS", "60", E004),
+    ("SYNC_BACKOFF_SECONDS", 7200, E008),  # above SYNC_BACKOFF_MAX_SECONDS
+    ("SYNC_BACKOFF_MAX_SECONDS", 0, E004),
+    ("SYNC_RETRY_AFTER_MAX_SECONDS", -1, E031),
+    ("SYNC_RATE_LIMIT_RETRIES", None, E031),
+    ("SYNC_LEASE_SECONDS", 0, E004),
+    ("SYNC_BUSY_RETRY_SECONDS", 0, E004),
+    ("WEBHOOK_MAX_BYTES", "2MB", E004),
+    ("WEBHOOK_DELIVERY_RETENTION_DAYS", 0, E004),
+    ("SYNC_RUN_RETENTION_DAYS", -1, E004),
+    ("TASK_QUEUES", ["a"], E007),
+    ("TASK_QUEUES", {"export": "site-exports"}, E007),  # not a kind of work
+    ("TASK_QUEUES", {"exports": 5}, E007),
+    ("READ_REPLICA", ["replica"], E009),  # and no crash of the replica check
+    ("READ_YOUR_WRITES_SECONDS", "30", E031),
+    ("READ_YOUR_WRITES_SECONDS", -1, E031),
+    ("SALESMAN_STATUSES", {"NEW": "Paid"}, E007),  # not a ledger status
+    ("SALESMAN_STATUSES", None, E007),
+    ("SALESMAN_EXTRA_ROWS", {"shipping": "postage"}, E007),
+    ("OSCAR_STATUSES", [("Complete", "shipped")], E007),
+]
 
 
 @pytest.mark.parametrize(
@@ -15,14 +94,70 @@ def ids(messages):
         ("not a dict", {"wagtail_customers.E001"}),
         ({"PER_PAGE_SIZES": [10]}, {"wagtail_customers.W001"}),
         ({"PER_PAGE_CHOICES": [10, "x"]}, {"wagtail_customers.E002"}),
+        ({"PER_PAGE_CHOICES": [True, 25]}, {"wagtail_customers.E002"}),
+        ({"PER_PAGE_CHOICES": 25}, {"wagtail_customers.E002"}),
         ({"DEFAULT_PER_PAGE": 30}, {"wagtail_customers.E003"}),
-        ({"INGEST_BATCH_SIZE": 0}, {"wagtail_customers.E004"}),
+        ({"INGEST_BATCH_SIZE": 0}, {E004}),
         ({"BASE_URL": "example.com"}, {"wagtail_customers.E005"}),
+        ({"EXCHANGE_RATES_SOURCE": None}, {"wagtail_customers.E030"}),  # not a string: no crash
+        *(({key: bad}, {check_id}) for key, bad, check_id in WRONG_VALUES),
     ],
 )
 def test_settings_checks(settings, value, expected):
     settings.WAGTAIL_CUSTOMERS = value
     assert ids(run_checks()) == expected
+
+
+def test_every_setting_has_a_check():
+    assert not set(SETTING_KINDS) & set(CHECKED_ELSEWHERE)
+    assert set(SETTING_KINDS) | set(CHECKED_ELSEWHERE) == set(DEFAULTS)
+    assert {key for key, _bad, _id in WRONG_VALUES} == set(SETTING_KINDS)
+
+
+def test_the_defaults_pass(settings):
+    settings.WAGTAIL_CUSTOMERS = dict(DEFAULTS)
+    assert ids(run_checks()) == set()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"FILTERED_COUNT_LIMIT": 10_000},
+        {"EXPORT_CHUNK_ROWS": None},  # never split
+        {"EXPORT_DUPLICATE_WINDOW_SECONDS": None},
+        {"EXPORT_RESOURCE": "tests.worker_resources.SlowCustomerResource"},
+        {"EXPORT_SOFT_TIME_LIMIT": 600, "EXPORT_TIME_LIMIT": 660},
+        {"SYNC_BACKOFF_SECONDS": 60, "SYNC_BACKOFF_MAX_SECONDS": 60},
+        {"HELP_URL": None},
+        {"HELP_URL": ""},
+        {"FROM_EMAIL": "Shop A <care@shop-a.example>"},
+        {"PRIVATE_STORAGE_ROOT": Path("/srv/private")},
+        {"EXCHANGE_RATES_FILE": "/srv/rates/eurofxref-hist.csv"},
+        {"NEGATIVE_FEEDBACK_MAX_RATING": 0},
+        {"NEGATIVE_FEEDBACK_MAX_RATING": 5},
+        {"CHANNEL_API_URLS": {"ebay": {"api": "https://api.sandbox.ebay.com", "identity": ""}}},
+        {"CHANNEL_API_URLS": {"shopify": {"admin": "http://127.0.0.1:8001"}}},
+        {"SYNC_RETRY_AFTER_MAX_SECONDS": 0, "SYNC_RATE_LIMIT_RETRIES": 0},
+        {"TASK_QUEUES": None},
+        {"TASK_QUEUES": {"exports": "site-exports", "maintenance": None}},
+        {"READ_YOUR_WRITES_SECONDS": 0},
+        {"SALESMAN_STATUSES": {"NEW": "pending"}, "SALESMAN_EXTRA_ROWS": {"promo": "discount"}},
+        {"OSCAR_STATUSES": {"Returned": "returned"}},
+    ],
+)
+def test_values_meant_by_design_pass(settings, value):
+    settings.WAGTAIL_CUSTOMERS = {"BASE_URL": "http://testserver", **value}
+    assert ids(run_checks()) == set()
+
+
+def test_a_message_names_the_key_the_value_and_what_is_expected(settings):
+    settings.WAGTAIL_CUSTOMERS = {"WEBHOOK_MAX_BYTES": "2MB"}
+    [message] = [message for message in run_checks() if message.id == E004]
+    assert message.msg == "WAGTAIL_CUSTOMERS['WEBHOOK_MAX_BYTES'] is '2MB': it must be a whole number above 0."
+    assert "2097152" in message.hint
+    settings.WAGTAIL_CUSTOMERS = {"EXPORT_RESOURCE": "myshop.nowhere.Resource"}
+    [message] = [message for message in run_checks() if message.id == E006]
+    assert "'myshop.nowhere.Resource'" in message.msg and "cannot be imported" in message.msg
 
 
 def test_settings_are_read_lazily_with_defaults(settings):

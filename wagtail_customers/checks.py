@@ -1,12 +1,273 @@
-"""System checks for the ``WAGTAIL_CUSTOMERS`` settings (ids ``wagtail_customers.E0xx`` / ``W0xx``)."""
+"""System checks for the ``WAGTAIL_CUSTOMERS`` settings (ids ``wagtail_customers.E0xx`` / ``W0xx``).
 
+Every key of ``conf.DEFAULTS`` is checked: the keys of one plain kind (a whole number above 0, a string or None,
+a dict of a given shape, ...) through ``SETTING_KINDS``, the others by a check of their own (``CHECKED_ELSEWHERE``
+names it). tests/test_checks.py fails for a key in neither.
+"""
+
+import os
+from collections.abc import Callable
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import DEFAULTS, user_settings
+from .task_routing import DEFAULT_TASK_QUEUES
+
+
+def _is_int(value):
+    """A whole number; ``True`` and ``False`` are ints to Python, never to a setting."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive(value):
+    return _is_int(value) and value > 0
+
+
+def _zero_or_more(value):
+    return _is_int(value) and value >= 0
+
+
+def _is_url(value):
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def _import(path):
+    """``(object, None)`` for an importable dotted path, else ``(None, why)``."""
+    from django.utils.module_loading import import_string
+
+    if not isinstance(path, str):
+        return None, f"{path!r} is not a dotted path (a string such as 'myshop.module.Name')"
+    try:
+        return import_string(path), None
+    except ImportError as error:
+        return None, str(error)
+
+
+def _export_resource_problem(path):
+    resource, why = _import(path)
+    if why:
+        return f"it cannot be imported: {why}"
+    if not isinstance(resource, type) or not callable(getattr(resource, "export_field_names", None)):
+        return "it is not a resource class with export_field_names() (subclass CustomerResource)"
+    return None
+
+
+def _channel_api_urls_valid(value):
+    from .models import Channel
+
+    return isinstance(value, dict) and all(
+        channel in Channel.values
+        and isinstance(urls, dict)
+        and all(isinstance(name, str) and (url in (None, "") or _is_url(url)) for name, url in urls.items())
+        for channel, urls in value.items()
+    )
+
+
+def _task_queues_valid(value):
+    return value is None or (
+        isinstance(value, dict)
+        and all(
+            kind in DEFAULT_TASK_QUEUES and (queue is None or isinstance(queue, str)) for kind, queue in value.items()
+        )
+    )
+
+
+def _ledger_statuses_valid(value):
+    from .models import OrderStatus
+
+    return isinstance(value, dict) and all(status in OrderStatus.values for status in value.values())
+
+
+def _extra_rows_valid(value):
+    return isinstance(value, dict) and all(kind in ("shipping", "tax", "discount") for kind in value.values())
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a setting must be: ``problem(value)`` is None when it is, else what is wrong ("" when ``expected``
+    says it all); the message has the ``id`` and the ``level``."""
+
+    id: str
+    expected: str
+    problem: Callable[[object], str | None]
+    level: type = Error
+
+
+def _kind(check_id, expected, accepts, level=Error):
+    return Kind(check_id, expected, lambda value: None if accepts(value) else "", level)
+
+
+POSITIVE = _kind("wagtail_customers.E004", "a whole number above 0", _positive)
+POSITIVE_OR_NONE = _kind(
+    "wagtail_customers.E004", "a whole number above 0, or None", lambda value: value is None or _positive(value)
+)
+ZERO_OR_MORE = _kind("wagtail_customers.E031", "a whole number, 0 or more", _zero_or_more)
+RATING = _kind(
+    "wagtail_customers.E031",
+    "a whole number from 0 to 5 (feedback is rated 1 to 5; 0: none counts as negative)",
+    lambda value: _zero_or_more(value) and value <= 5,
+)
+TEXT = _kind("wagtail_customers.E009", "a string", lambda value: isinstance(value, str))
+TEXT_OR_NONE = _kind(
+    "wagtail_customers.E009", "a string, or None", lambda value: value is None or isinstance(value, str)
+)
+PATH_OR_NONE = _kind(
+    "wagtail_customers.E009",
+    "a path (a string or a pathlib.Path), or None",
+    lambda value: value is None or isinstance(value, str | os.PathLike),
+)
+RESOURCE = Kind(
+    "wagtail_customers.E006",
+    "the dotted path of a django-import-export resource class, such as a subclass of "
+    "wagtail_customers.exports.resources.CustomerResource",
+    _export_resource_problem,
+)
+CHANNEL_API_URLS = _kind(
+    "wagtail_customers.E007",
+    'a dict of dicts {channel: {API name: "https://..."}} with channels in lower case (amazon, ebay, shopify, '
+    '...), e.g. {"ebay": {"api": "https://api.sandbox.ebay.com"}}; {} for the real endpoints',
+    _channel_api_urls_valid,
+)
+TASK_QUEUES = _kind(
+    "wagtail_customers.E007",
+    "None, or a dict {kind: queue name or None} whose kinds are among " + ", ".join(DEFAULT_TASK_QUEUES),
+    _task_queues_valid,
+)
+LEDGER_STATUSES = _kind(
+    "wagtail_customers.E007",
+    "a dict {shop's order status: ledger status}, the ledger statuses among pending, paid, shipped, delivered, "
+    "cancelled, returned, refunded, partially_refunded",
+    _ledger_statuses_valid,
+)
+EXTRA_ROWS = _kind(
+    "wagtail_customers.E007",
+    'a dict {modifier identifier: "shipping", "tax" or "discount"}',
+    _extra_rows_valid,
+)
+#: FILTERED_COUNT_LIMIT falls back to 0 when it is not a whole number (listing.filtered_count_limit): a warning.
+COUNT_LIMIT = _kind(
+    "wagtail_customers.W002",
+    "a whole number, 0 or more (0: no count before the table); 0 is used instead",
+    _zero_or_more,
+    level=Warning,
+)
+
+#: The kind of each setting checked by ``check_settings`` (the others: ``CHECKED_ELSEWHERE``).
+SETTING_KINDS = {
+    "FILTERED_COUNT_LIMIT": COUNT_LIMIT,
+    "SEARCH_INDEX_MAX_CANDIDATES": POSITIVE,
+    "FILTER_PROBE_ROWS": POSITIVE,
+    "INGEST_BATCH_SIZE": POSITIVE,
+    "EXPORT_SYNC_MAX_ROWS": POSITIVE,
+    "EXPORT_RESOURCE": RESOURCE,
+    "EXPORT_EXPIRY_HOURS": POSITIVE,
+    "FROM_EMAIL": TEXT_OR_NONE,
+    "EXPORT_STORAGE_PREFIX": TEXT,
+    "PRIVATE_STORAGE": TEXT,
+    "PRIVATE_STORAGE_ROOT": PATH_OR_NONE,
+    "EXPORT_CHUNK_SIZE": POSITIVE,
+    "EXPORT_CHUNK_ROWS": POSITIVE_OR_NONE,
+    "EXPORT_PROGRESS_ROWS": POSITIVE,
+    "EXPORT_STALE_SECONDS": POSITIVE,
+    "EXPORT_PENDING_TIMEOUT_SECONDS": POSITIVE,
+    "EXPORT_MAX_ATTEMPTS": POSITIVE,
+    "EXPORT_SOFT_TIME_LIMIT": POSITIVE,
+    "EXPORT_TIME_LIMIT": POSITIVE,
+    "EXPORT_DUPLICATE_WINDOW_SECONDS": POSITIVE_OR_NONE,
+    "EXPORT_MAX_ACTIVE_JOBS_PER_USER": POSITIVE,
+    "EXPORT_MAX_JOBS_PER_USER_PER_DAY": POSITIVE,
+    "IMPORT_SYNC_MAX_ROWS": POSITIVE,
+    "IMPORT_MAX_ROWS": POSITIVE,
+    "IMPORT_MAX_COLUMNS": POSITIVE,
+    "IMPORT_MAX_CELL_CHARS": POSITIVE,
+    "IMPORT_MAX_ROW_CHARS": POSITIVE,
+    "IMPORT_MAX_XLSX_BYTES": POSITIVE,
+    "IMPORT_PREVIEW_EXPIRY_HOURS": POSITIVE,
+    "HELP_URL": TEXT_OR_NONE,
+    "REBUILD_CHUNK_ROWS": POSITIVE,
+    "NEGATIVE_FEEDBACK_MAX_RATING": RATING,
+    "EXCHANGE_RATES_FILE": PATH_OR_NONE,
+    "CHANNEL_API_URLS": CHANNEL_API_URLS,
+    "SYNC_INTERVAL_SECONDS": POSITIVE,
+    "SYNC_MAX_FAILURES": POSITIVE,
+    "SYNC_BACKOFF_SECONDS": POSITIVE,
+    "SYNC_BACKOFF_MAX_SECONDS": POSITIVE,
+    "SYNC_RETRY_AFTER_MAX_SECONDS": ZERO_OR_MORE,
+    "SYNC_RATE_LIMIT_RETRIES": ZERO_OR_MORE,
+    "SYNC_LEASE_SECONDS": POSITIVE,
+    "SYNC_BUSY_RETRY_SECONDS": POSITIVE,
+    "WEBHOOK_MAX_BYTES": POSITIVE,
+    "WEBHOOK_DELIVERY_RETENTION_DAYS": POSITIVE,
+    "SYNC_RUN_RETENTION_DAYS": POSITIVE,
+    "TASK_QUEUES": TASK_QUEUES,
+    "READ_REPLICA": TEXT_OR_NONE,
+    "READ_YOUR_WRITES_SECONDS": ZERO_OR_MORE,
+    "SALESMAN_STATUSES": LEDGER_STATUSES,
+    "SALESMAN_EXTRA_ROWS": EXTRA_ROWS,
+    "OSCAR_STATUSES": LEDGER_STATUSES,
+}
+
+#: Settings checked by a check of their own, and its ids.
+CHECKED_ELSEWHERE = {
+    "PER_PAGE_CHOICES": "E002",
+    "DEFAULT_PER_PAGE": "E003",
+    "BASE_URL": "E005",
+    "EXCHANGE_RATES_SOURCE": "E030",
+    "EXCHANGE_RATES_MAX_AGE_DAYS": "E031",
+    "EXCHANGE_RATES_URL": "E032",
+    "ADMIN_ACCESS_GROUP": "E020, W021",
+    "ERASURE_KEY": "E040",
+    "CREDENTIALS_KEYS": "E050, W050",
+    "SALESMAN_SELLER_ACCOUNT": "E070",
+    "OSCAR_SELLER_ACCOUNT": "E071",
+}
+
+#: (smaller, larger, strictly, why): two settings that only make sense in this order (E008).
+ORDERED_PAIRS = (
+    (
+        "EXPORT_SOFT_TIME_LIMIT",
+        "EXPORT_TIME_LIMIT",
+        True,
+        "the soft limit must fire first so that the job fails with the reason, before Celery kills the worker",
+    ),
+    (
+        "SYNC_BACKOFF_SECONDS",
+        "SYNC_BACKOFF_MAX_SECONDS",
+        False,
+        "the first wait after a failure cannot be longer than the longest wait",
+    ),
+)
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def kind_messages(raw, key, kind):
+    """The message (a list of 0 or 1) about ``raw[key]`` (else its default) when it is not of ``kind``."""
+    value = raw.get(key, DEFAULTS[key])
+    problem = kind.problem(value)
+    if problem is None:
+        return []
+    return [
+        kind.level(
+            f"WAGTAIL_CUSTOMERS[{key!r}] is {_shown(value)}: "
+            + (f"{problem}; " if problem else "")
+            + f"it must be {kind.expected}.",
+            hint=f"The default is {DEFAULTS[key]!r} (docs/reference/settings.md).",
+            id=kind.id,
+        )
+    ]
+
+
+def valid(raw, key):
+    """Whether ``raw[key]`` (else its default) is of its kind: checks that use a setting skip a wrong one."""
+    return SETTING_KINDS[key].problem(raw.get(key, DEFAULTS[key])) is None
 
 
 @register(Tags.compatibility)
@@ -33,49 +294,37 @@ def check_settings(app_configs=None, **kwargs):
         )
     choices = raw.get("PER_PAGE_CHOICES", DEFAULTS["PER_PAGE_CHOICES"])
     default = raw.get("DEFAULT_PER_PAGE", DEFAULTS["DEFAULT_PER_PAGE"])
-    if not choices or not all(isinstance(c, int) and 0 < c <= 500 for c in choices):
+    if not isinstance(choices, list | tuple) or not choices or not all(_is_int(c) and 0 < c <= 500 for c in choices):
         messages.append(
             Error(
-                "WAGTAIL_CUSTOMERS['PER_PAGE_CHOICES'] must be a non-empty list of integers from 1 to 500.",
+                f"WAGTAIL_CUSTOMERS['PER_PAGE_CHOICES'] is {_shown(choices)}: it must be a non-empty list of "
+                "integers from 1 to 500.",
+                hint=f"The default is {DEFAULTS['PER_PAGE_CHOICES']!r}.",
                 id="wagtail_customers.E002",
             )
         )
-    elif default not in choices:
+    elif not _is_int(default) or default not in choices:
         messages.append(
             Error(
-                "WAGTAIL_CUSTOMERS['DEFAULT_PER_PAGE'] must be one of PER_PAGE_CHOICES.",
+                f"WAGTAIL_CUSTOMERS['DEFAULT_PER_PAGE'] is {_shown(default)}: it must be one of PER_PAGE_CHOICES "
+                f"{tuple(choices)!r}.",
                 id="wagtail_customers.E003",
             )
         )
-    for key in (
-        "INGEST_BATCH_SIZE",
-        "SEARCH_INDEX_MAX_CANDIDATES",
-        "FILTER_PROBE_ROWS",
-        "EXPORT_SYNC_MAX_ROWS",
-        "IMPORT_SYNC_MAX_ROWS",
-        "EXPORT_EXPIRY_HOURS",
-        "EXPORT_CHUNK_SIZE",
-        "EXPORT_PROGRESS_ROWS",
-        "EXPORT_STALE_SECONDS",
-        "EXPORT_PENDING_TIMEOUT_SECONDS",
-        "EXPORT_MAX_ATTEMPTS",
-        "EXPORT_SOFT_TIME_LIMIT",
-        "EXPORT_TIME_LIMIT",
-        "EXPORT_MAX_ACTIVE_JOBS_PER_USER",
-        "EXPORT_MAX_JOBS_PER_USER_PER_DAY",
-        "IMPORT_PREVIEW_EXPIRY_HOURS",
-    ):
-        value = raw.get(key, DEFAULTS[key])
-        if not isinstance(value, int) or value <= 0:
-            messages.append(
-                Error(f"WAGTAIL_CUSTOMERS[{key!r}] must be a positive integer.", id="wagtail_customers.E004")
-            )
-    window = raw.get("EXPORT_DUPLICATE_WINDOW_SECONDS", DEFAULTS["EXPORT_DUPLICATE_WINDOW_SECONDS"])
-    if window is not None and (not isinstance(window, int) or window <= 0):
+    for key, kind in SETTING_KINDS.items():
+        messages += kind_messages(raw, key, kind)
+    for smaller, larger, strictly, why in ORDERED_PAIRS:
+        if not (valid(raw, smaller) and valid(raw, larger)):
+            continue  # E004 already
+        low, high = raw.get(smaller, DEFAULTS[smaller]), raw.get(larger, DEFAULTS[larger])
+        if low < high or (low == high and not strictly):
+            continue
         messages.append(
             Error(
-                "WAGTAIL_CUSTOMERS['EXPORT_DUPLICATE_WINDOW_SECONDS'] must be a positive integer or None.",
-                id="wagtail_customers.E004",
+                f"WAGTAIL_CUSTOMERS[{smaller!r}] ({low}) must be {'below' if strictly else 'at most'} "
+                f"WAGTAIL_CUSTOMERS[{larger!r}] ({high}): {why}.",
+                hint=f"Lower {smaller} or raise {larger} (defaults {DEFAULTS[smaller]} and {DEFAULTS[larger]}).",
+                id="wagtail_customers.E008",
             )
         )
     base_url = raw.get("BASE_URL")
@@ -96,8 +345,9 @@ def check_private_storage(app_configs=None, **kwargs):
 
     from .storage import build_private_storage
 
-    if not isinstance(user_settings() or {}, dict):
-        return []  # E001 already
+    raw = user_settings() or {}
+    if not isinstance(raw, dict) or not (valid(raw, "PRIVATE_STORAGE") and valid(raw, "PRIVATE_STORAGE_ROOT")):
+        return []  # E001 or E009 already
     try:
         storage = build_private_storage()
     except ImproperlyConfigured as error:
@@ -203,20 +453,16 @@ def check_admin_access_group(app_configs=None, databases=None, **kwargs):
 @register(Tags.compatibility)
 def check_exchange_rates(app_configs=None, **kwargs):
     """The rate source is importable and answers ``rate()``; the refresh settings make sense."""
-    from django.utils.module_loading import import_string
-
     raw = user_settings()
     if not isinstance(raw, dict):
         return []  # no settings (the defaults are right), or E001 already
     messages = []
     path = raw.get("EXCHANGE_RATES_SOURCE", DEFAULTS["EXCHANGE_RATES_SOURCE"])
-    try:
-        source = import_string(path)
-    except ImportError as error:
-        source = None
+    source, why = _import(path)
+    if why:
         messages.append(
             Error(
-                f"WAGTAIL_CUSTOMERS['EXCHANGE_RATES_SOURCE'] cannot be imported: {error}",
+                f"WAGTAIL_CUSTOMERS['EXCHANGE_RATES_SOURCE'] cannot be imported: {why}",
                 hint="A dotted path to a class or factory whose object has rate(from_currency, to_currency, on).",
                 id="wagtail_customers.E030",
             )
@@ -229,14 +475,7 @@ def check_exchange_rates(app_configs=None, **kwargs):
                 id="wagtail_customers.E030",
             )
         )
-    max_age = raw.get("EXCHANGE_RATES_MAX_AGE_DAYS", DEFAULTS["EXCHANGE_RATES_MAX_AGE_DAYS"])
-    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
-        messages.append(
-            Error(
-                "WAGTAIL_CUSTOMERS['EXCHANGE_RATES_MAX_AGE_DAYS'] must be an integer, 0 or more.",
-                id="wagtail_customers.E031",
-            )
-        )
+    messages += kind_messages(raw, "EXCHANGE_RATES_MAX_AGE_DAYS", ZERO_OR_MORE)
     url = raw.get("EXCHANGE_RATES_URL")
     if url is not None and not str(url).startswith(("http://", "https://")):
         messages.append(
@@ -256,8 +495,8 @@ def check_read_replica(app_configs=None, **kwargs):
 
     raw = user_settings()
     alias = raw.get("READ_REPLICA") if isinstance(raw, dict) else None
-    if not alias:
-        return []
+    if not alias or not isinstance(alias, str):
+        return []  # no replica, or E009 already
     errors = []
     if alias not in settings.DATABASES:
         errors.append(
