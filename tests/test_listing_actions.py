@@ -86,6 +86,17 @@ def test_watched_customers_show_a_filled_eye_and_appear_in_the_watchlist_tab(adm
     assert row_ids(admin_client.get("/admin/customers/watchlist/")) == [ada.pk]
 
 
+def test_the_customer_pages_watchlist_buttons_say_what_they_do_and_are_no_toggles(admin_client, ada):
+    # Their label flips ("Add to" / "Remove from"): with aria-pressed a screen reader said "Remove from watchlist,
+    # pressed". The listing's eye keeps one label, so it is the toggle.
+    detail = reverse("wagtail_customers_customer:detail", args=[ada.pk])
+    page = admin_client.get(detail).content.decode()
+    assert "Add to watchlist" in page and "aria-pressed" not in page
+    admin_client.post(toggle_url(ada))
+    page = admin_client.get(detail).content.decode()
+    assert "Remove from watchlist" in page and "aria-pressed" not in page
+
+
 def test_the_eye_refuses_a_post_without_csrf_token(ada, superuser):
     client = Client(enforce_csrf_checks=True)
     client.force_login(superuser)

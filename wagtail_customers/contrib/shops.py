@@ -115,6 +115,8 @@ class BackfillCommand(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500, help="orders per transaction (default 500)")
 
     def handle(self, *args, since=None, batch_size=500, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
         try:
             account = self.adapter.seller_account()
         except ImproperlyConfigured as error:

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=2000)
         parser.add_argument("--orders", type=int, default=10000)
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--batch-size", type=int, default=2000, help="orders per transaction (default 2000)")
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when the demo accounts already have customers."
         )
@@ -26,6 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args, customers, orders, seed, batch_size, if_empty, **options):
         if customers < 1 or orders < customers:
             raise CommandError("--customers must be at least 1 and --orders at least --customers.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
         accounts = [
             SellerAccount.objects.update_or_create(name=spec["name"], defaults=spec)[0] for spec in demo_accounts()
         ]
