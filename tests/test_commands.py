@@ -105,3 +105,9 @@ def test_amounts_are_exact_to_the_cent_however_the_database_sums_them(account):
     customer = Customer.objects.get()
     assert str(customer.amount_spent) == str(sum(amounts))
     assert rebuild_statistics() == 0
+
+
+@pytest.mark.django_db
+def test_demo_data_refuses_a_batch_size_below_one():
+    with pytest.raises(CommandError, match="--batch-size must be at least 1"):
+        call_command("customers_demo_data", "--customers", "5", "--orders", "10", "--batch-size", "0")
