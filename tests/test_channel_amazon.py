@@ -20,8 +20,15 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
+from wagtail_customers.channels import amazon
 from wagtail_customers.channels.amazon import ORDER_STATUSES, AmazonAdapter
-from wagtail_customers.channels.base import AuthenticationFailed, ChannelError, MalformedResponse, RateLimited
+from wagtail_customers.channels.base import (
+    RETRY_AFTER_MAX_SECONDS,
+    AuthenticationFailed,
+    ChannelError,
+    MalformedResponse,
+    RateLimited,
+)
 from wagtail_customers.channels.registry import get_adapter_class
 from wagtail_customers.models import Channel, FulfilmentStatus, Order, OrderStatus, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
@@ -585,6 +592,44 @@ def test_malformed_answers_record_nothing(httpserver, stand_in_urls, answer):
     stand_in.next_answers["orders"] = [answer]
     with pytest.raises(MalformedResponse):
         adapter().fetch_orders(since=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("order_changes", "item_changes"),
+    [
+        ({}, {"QuantityOrdered": "two"}),
+        ({}, None),  # an item that is not an object
+        ({"OrderTotal": "42.76"}, {}),
+    ],
+    ids=["quantity-in-words", "item-not-an-object", "order-total-not-an-object"],
+)
+def test_an_order_with_a_wrong_typed_field_is_malformed_by_its_id(
+    httpserver, stand_in_urls, order_changes, item_changes
+):
+    """Not an unexpected error the sync cannot place: the seller is told which order blocks the connection."""
+    order = {**fixture("get_orders.json")["payload"]["Orders"][0], **order_changes}
+    items = fixture("get_order_items.json")["payload"]["OrderItems"]
+    items[0] = "x" if item_changes is None else {**items[0], **item_changes}
+    AmazonStandIn(httpserver, [order], {order["AmazonOrderId"]: items})
+    with pytest.raises(MalformedResponse, match=r"^Amazon order 303-1234567-0000001 is not in the documented shape"):
+        adapter().fetch_orders(since=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_an_amount_that_is_not_a_number_names_its_order(httpserver, stand_in_urls):
+    order = fixture("get_orders.json")["payload"]["Orders"][0]
+    order["OrderTotal"]["Amount"] = "ten"
+    AmazonStandIn(httpserver, [order])
+    with pytest.raises(MalformedResponse, match=r"^Amazon order 303-1234567-0000001: Amazon sent an amount that is"):
+        adapter().fetch_orders(since=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("limit", ["nan", "inf", "-1", "0", "one"])
+def test_an_unreadable_rate_limit_header_gives_no_wait(limit):
+    assert amazon._retry_after({"x-amzn-RateLimit-Limit": limit}) is None
+
+
+def test_a_tiny_rate_limit_waits_at_most_a_day():
+    assert amazon._retry_after({"x-amzn-RateLimit-Limit": "1e-300"}) == RETRY_AFTER_MAX_SECONDS == 24 * 3600
 
 
 def test_a_malformed_token_answer_is_malformed(httpserver, stand_in_urls):

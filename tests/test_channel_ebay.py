@@ -472,6 +472,31 @@ def test_malformed_answers_record_nothing(httpserver, stand_in_urls, answer):
         adapter().fetch_orders()
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"lineItems": [{"quantity": "two"}]},
+        {"lineItems": ["x"]},
+        {"paymentSummary": {"refunds": [None]}},
+        # Kept as 1E+100 (limits.within_arithmetic), but a line's unit price cannot be rounded to cents.
+        {"lineItems": [{"quantity": 2, "lineItemCost": {"value": "1E+1000000", "currency": "USD"}}]},
+    ],
+    ids=["quantity-in-words", "line-not-an-object", "refund-not-an-object", "amount-past-arithmetic"],
+)
+def test_an_order_with_a_wrong_typed_field_is_malformed_by_its_id(changes):
+    """Not an unexpected error the sync cannot place: the seller is told which order blocks the connection."""
+    order = {**fixture("get_orders.json")["orders"][0], **changes}
+    with pytest.raises(MalformedResponse, match=r"^eBay order 09-11111-22222 is not in the documented shape"):
+        adapter()._order(order)
+
+
+def test_an_amount_that_is_not_a_number_names_its_order():
+    order = fixture("get_orders.json")["orders"][0]
+    order["pricingSummary"]["tax"] = {"value": "ten", "currency": "USD"}
+    with pytest.raises(MalformedResponse, match=r"^eBay order 09-11111-22222: eBay sent an amount that is not a num"):
+        adapter()._order(order)
+
+
 def test_a_malformed_token_answer_is_malformed(httpserver, stand_in_urls):
     stand_in = EbayStandIn(httpserver)
     stand_in.next_answers["token"] = [json_response({"token_type": "User Access Token"})]

@@ -397,6 +397,15 @@ def test_malformed_answers_are_reported_and_give_no_orders(httpserver, body):
         adapter_for(store).fetch_orders()
 
 
+def test_an_amount_past_decimal_arithmetic_names_its_order(httpserver):
+    """Not an unexpected error (InvalidOperation) the sync cannot place: the seller is told which order it is."""
+    order = fixture("order.json")
+    order["total"] = "1e40"
+    store = WooCommerceStandIn(httpserver, orders=[order])
+    with pytest.raises(MalformedResponse, match=r"^WooCommerce order 1041: total '1e40' is not an amount"):
+        adapter_for(store).fetch_orders()
+
+
 # Guests, coupons, refunds, currencies.
 def test_guest_orders_are_matched_by_email(httpserver, woo_account):
     first = fixture("order_guest_coupon.json")

@@ -19,6 +19,7 @@ every request, so the adapter sets that attribute after construction when a base
 
 import json
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -45,6 +46,7 @@ from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from . import amazon_fba_returns, amazon_reports
 from .base import (
+    RETRY_AFTER_MAX_SECONDS,
     AuthenticationFailed,
     ChannelAdapter,
     ChannelCapabilities,
@@ -397,7 +399,24 @@ class AmazonAdapter(ChannelAdapter):
                 _("An Amazon order lacks its id, purchase date or a known status: %(value)s")
                 % {"value": str(raw)[:200]}
             ) from None
+        # The calls first (their errors are the channel's own); then the mapping, where whatever else is of the
+        # wrong type (a quantity in words, an item or an amount that is not an object, an amount past decimal
+        # arithmetic) fails this order by its id rather than as an unexpected error.
         items = self._order_items(order_id)
+        events = self._financial_events(order_id) if raw["OrderStatus"] in CHARGED else None
+        try:
+            return self._order_data(raw, order_id, placed_at, (status, fulfilment), items, events)
+        except MalformedResponse as error:
+            raise MalformedResponse(
+                _("Amazon order %(id)s: %(problem)s") % {"id": order_id, "problem": error.message}
+            ) from error
+        except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError) as error:
+            raise MalformedResponse(
+                _("Amazon order %(id)s is not in the documented shape.") % {"id": order_id}
+            ) from error
+
+    def _order_data(self, raw, order_id, placed_at, statuses, items, events):
+        status, fulfilment = statuses
         self._asins[order_id] = {item.get("SellerSKU") or "": item.get("ASIN") or "" for item in items}
         lines, subtotal, shipping, tax, discount, codes = [], ZERO, ZERO, ZERO, ZERO, []
         currency = (raw.get("OrderTotal") or {}).get("CurrencyCode") or ""
@@ -415,7 +434,7 @@ class AmazonAdapter(ChannelAdapter):
         buyer = raw.get("BuyerInfo") or {}
         address = raw.get("ShippingAddress") or {}
         total = charged_total(status, computed if order_total is None else order_total)
-        money = _money_from_events(self._financial_events(order_id) if raw["OrderStatus"] in CHARGED else None)
+        money = _money_from_events(events)
         money["refunded"] = min(money["refunded"], total)
         if money["refunded"] > 0 and status != OrderStatus.CANCELLED:
             status = OrderStatus.REFUNDED if money["refunded"] >= total else OrderStatus.PARTIALLY_REFUNDED
@@ -530,9 +549,12 @@ def _retry_after(headers):
     if seconds is not None:
         return seconds
     try:
-        return max(1 / float(headers.get("x-amzn-ratelimit-limit") or headers.get("x-amzn-RateLimit-Limit")), 0.0)
-    except (TypeError, ValueError, ZeroDivisionError):
+        rate = float(headers.get("x-amzn-ratelimit-limit") or headers.get("x-amzn-RateLimit-Limit"))
+    except (TypeError, ValueError):
         return None
+    if not math.isfinite(rate) or rate <= 0:  # as unreadable as a Retry-After of nan or -5
+        return None
+    return min(1 / rate, RETRY_AFTER_MAX_SECONDS)
 
 
 def _error_text(error):

@@ -12,6 +12,7 @@ connection. While it pulls, the engine sets ``keep_alive`` on the adapter: the a
 longer be committed is given up at once. An adapter that never calls them works as before.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,6 +61,8 @@ class MalformedResponse(ChannelError):
 
 #: ``ChannelAdapter.pause`` looks at the lease at least this often while it waits.
 PAUSE_SLICE_SECONDS = 0.5
+#: The longest wait a channel's Retry-After is taken for (``retry_after_seconds``): one day.
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -192,18 +195,32 @@ def parse_datetime_utc(value):
 
 def retry_after_seconds(headers):
     """An answer's Retry-After in seconds (RFC 9110: a number of seconds, or an HTTP date), or None when it
-    has none or an unreadable one. ``headers`` is any mapping (case-insensitive or with lower-case names)."""
+    has none or an unreadable one. ``headers`` is any mapping (case-insensitive or with lower-case names).
+
+    Only a finite number of seconds of at least zero is read (``nan``, ``inf`` and negative numbers are
+    unreadable); an HTTP date already past is 0. The wait is at most ``RETRY_AFTER_MAX_SECONDS``, one day: a
+    channel asking for more is asked again then. No setting bounds it: ``SYNC_BACKOFF_MAX_SECONDS`` is the
+    back-off after our own failures, and a lower one must not make us call a throttled channel back sooner than
+    it asked.
+    """
     headers = headers or {}
     value = str(headers.get("Retry-After") or headers.get("retry-after") or "").strip()
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = _seconds_until(value)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, RETRY_AFTER_MAX_SECONDS)
+
+
+def _seconds_until(http_date):
+    """Seconds from now until ``http_date`` (an HTTP date), 0 when it is past; None when it is not a date."""
     try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        moment = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -329,6 +329,20 @@ class EbayAdapter(ChannelAdapter):
             raise MalformedResponse(
                 _("An eBay order lacks its id or creation date: %(value)s") % {"value": str(raw)[:200]}
             ) from None
+        # Whatever else is of the wrong type (a quantity in words, a line or a refund that is not an object, an
+        # amount past decimal arithmetic) fails this order by its id rather than as an unexpected error.
+        try:
+            return self._order_data(raw, order_id, placed_at)
+        except MalformedResponse as error:
+            raise MalformedResponse(
+                _("eBay order %(id)s: %(problem)s") % {"id": order_id, "problem": error.message}
+            ) from error
+        except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError) as error:
+            raise MalformedResponse(
+                _("eBay order %(id)s is not in the documented shape.") % {"id": order_id}
+            ) from error
+
+    def _order_data(self, raw, order_id, placed_at):
         pricing = raw.get("pricingSummary") or {}
         buyer = raw.get("buyer") or {}
         registration = buyer.get("buyerRegistrationAddress") or {}

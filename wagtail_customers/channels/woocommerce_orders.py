@@ -49,7 +49,7 @@ def order_from_json(data, *, refunds=None, sync_status=SyncStatus.SYNCED):
         raise MalformedResponse(
             _("WooCommerce order %(id)s: %(problem)s") % {"id": order_id, "problem": error.message}
         ) from None
-    except (TypeError, AttributeError, KeyError):
+    except (TypeError, AttributeError, KeyError, ValueError, ArithmeticError):
         raise MalformedResponse(
             _("WooCommerce order %(id)s is not in the documented shape.") % {"id": order_id}
         ) from None
@@ -219,7 +219,10 @@ def _amount(fields, key):
         raise _not_an_amount(key, value) from None
     if not amount.is_finite():
         raise _not_an_amount(key, value)
-    return amount.quantize(CENT, ROUND_HALF_UP)
+    try:
+        return amount.quantize(CENT, ROUND_HALF_UP)
+    except InvalidOperation:  # past decimal arithmetic's precision ("1e40"): no cents to round to
+        raise _not_an_amount(key, value) from None
 
 
 def _not_an_amount(key, value):
