@@ -189,7 +189,7 @@ def test_every_error_is_listed_up_to_a_limit_with_the_total(account):
     assert len(error.value.errors) == MAX_REPORTED_ERRORS
     assert error.value.errors_total == MAX_REPORTED_ERRORS + 100
     assert [e["row"] for e in error.value.errors[:3]] == [2, 3, 4]
-    assert str(error.value).endswith(f"(and {MAX_REPORTED_ERRORS + 99} more error(s))")
+    assert str(error.value).endswith(f"(and {MAX_REPORTED_ERRORS + 99} more errors)")
 
 
 def test_error_messages_quoting_hostile_cells_are_escaped_on_the_job_page(admin_client, account):
@@ -212,7 +212,7 @@ def test_the_command_lists_every_error_and_names_the_formats(account, tmp_path, 
 
     path = tmp_path / "bad.csv"
     path.write_bytes(b"order_id,placed_at,customer_email\n1,never,a@example.com\n2,2024-01-01,\n3,soon,c@example.com\n")
-    with pytest.raises(CommandError, match=r"Nothing was imported. Row 2: 'never' .* \(and 2 more error\(s\)\)"):
+    with pytest.raises(CommandError, match=r"Nothing was imported. Row 2: 'never' .* \(and 2 more errors\)"):
         call_command("customers_import", str(path), "--account", account.name)
     err = capsys.readouterr().err
     assert "Error: Row 3: customer_id and customer_email are both empty." in err

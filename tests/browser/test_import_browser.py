@@ -31,7 +31,7 @@ def test_upload_preview_and_confirm_a_shopify_export(live_server, login, browser
 
     page.get_by_role("button", name="Import 81 orders").click()
     page.wait_for_selector("text=What was imported")
-    assert page.get_by_text("Imported 81 order(s)").first.is_visible()
+    assert page.get_by_text("Imported 81 orders").first.is_visible()
     assert Order.objects.count() == 81 and Customer.objects.count() == 77
 
 

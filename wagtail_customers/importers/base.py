@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..limits import LARGEST_INTEGER, MONEY_LIMIT
 
@@ -38,9 +39,13 @@ class ImportFileError(ValueError):
         self.message = str(message)
         self.errors = errors if errors is not None else [{"row": row, "message": self.message}]
         self.errors_total = errors_total if errors_total is not None else len(self.errors)
-        text = f"Row {row}: {self.message}" if row else self.message
+        text = _("Row %(row)s: %(message)s") % {"row": row, "message": self.message} if row else self.message
         if self.errors_total > 1:
-            text += f" (and {self.errors_total - 1} more error(s))"
+            more = self.errors_total - 1
+            text = ngettext("%(error)s (and %(count)s more error)", "%(error)s (and %(count)s more errors)", more) % {
+                "error": text,
+                "count": more,
+            }
         super().__init__(text)
 
 

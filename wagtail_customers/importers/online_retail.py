@@ -16,7 +16,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from ..models import FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData
@@ -71,7 +71,11 @@ class OnlineRetailFormat:
         report.rows_skipped += self.adjustments
         if self.adjustments:
             report.warnings.append(
-                _("%(count)d row(s) with a zero or negative quantity outside a C invoice skipped (stock adjustments).")
+                ngettext(
+                    "%(count)d row with a zero or negative quantity outside a C invoice skipped (stock adjustment).",
+                    "%(count)d rows with a zero or negative quantity outside a C invoice skipped (stock adjustments).",
+                    self.adjustments,
+                )
                 % {"count": self.adjustments}
             )
         returned_orders = apply_cancellations(sales, cancellations, report)
@@ -164,10 +168,14 @@ def apply_cancellations(sales, cancellations, report):
         if id(order) in refunds:
             _refund(order, refunds[id(order)])
     if cancellations:
+        # One count chooses the plural form; the other two follow a label, needing none.
         report.warnings.append(
-            _(
-                "%(invoices)d cancellation invoice(s): %(units)d unit(s) returned on earlier purchases in the file; "
-                "%(orders)d returned order(s) made of units with no earlier purchase in the file."
+            ngettext(
+                "%(invoices)d cancellation invoice. Units returned on earlier purchases in the file: %(units)d; "
+                "returned orders made of units with no earlier purchase in the file: %(orders)d.",
+                "%(invoices)d cancellation invoices. Units returned on earlier purchases in the file: %(units)d; "
+                "returned orders made of units with no earlier purchase in the file: %(orders)d.",
+                len(cancellations),
             )
             % {"invoices": len(cancellations), "units": matched_units, "orders": len(returned_orders)}
         )

@@ -17,6 +17,8 @@ from itertools import islice
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..conf import get_setting
 from ..countries import normalise_country
@@ -108,33 +110,34 @@ TOO_LARGE = MONEY_LIMIT - HALF_CENT
 #: An amount written with an exponent at or below this is refused: PostgreSQL's number input takes none below -1000.
 SMALLEST_EXPONENT = -100
 LARGEST_AMOUNT_TEXT = "999,999,999,999.99"
-#: The order's amounts checked by ``_check_amounts``, with how a message names them.
+#: The order's amounts checked by ``_check_amounts``, with how a message names them (``%(amount)s`` in the messages
+#: of ``_check_amount``; marked here, translated when a message is built).
 ORDER_AMOUNTS = (
-    ("subtotal", "the subtotal"),
-    ("discount", "the order discount"),
-    ("shipping", "the shipping"),
-    ("tax", "the tax"),
-    ("total", "the total"),
-    ("refunded", "the refunded amount"),
-    ("channel_fees", "the channel fees"),
-    ("fulfilment_cost", "the fulfilment cost"),
-    ("account_total", "the total in the account's currency"),
-    ("account_refunded", "the refunded amount in the account's currency"),
-    ("account_discount", "the discount in the account's currency"),
+    ("subtotal", gettext_noop("the subtotal")),
+    ("discount", gettext_noop("the order discount")),
+    ("shipping", gettext_noop("the shipping")),
+    ("tax", gettext_noop("the tax")),
+    ("total", gettext_noop("the total")),
+    ("refunded", gettext_noop("the refunded amount")),
+    ("channel_fees", gettext_noop("the channel fees")),
+    ("fulfilment_cost", gettext_noop("the fulfilment cost")),
+    ("account_total", gettext_noop("the total in the account's currency")),
+    ("account_refunded", gettext_noop("the refunded amount in the account's currency")),
+    ("account_discount", gettext_noop("the discount in the account's currency")),
 )
 LINE_AMOUNTS = (
-    ("unit_price", "the unit price"),
-    ("line_total", "the line total"),
-    ("discount", "the discount"),
-    ("unit_cost", "the unit cost"),
+    ("unit_price", gettext_noop("the unit price")),
+    ("line_total", gettext_noop("the line total")),
+    ("discount", gettext_noop("the discount")),
+    ("unit_cost", gettext_noop("the unit cost")),
 )
-#: How ``IngestionResult.overflow_error`` names the customer's figures.
+#: How ``IngestionResult.overflow_error`` names the customer's figures (``%(figure)s`` in its messages).
 OVERFLOW_FIGURES = {
-    "amount_spent": "amount spent",
-    "discount_total": "discount received",
-    "units": "units",
-    "returned_units": "returned units",
-    "return_rate": "return rate",
+    "amount_spent": gettext_noop("amount spent"),
+    "discount_total": gettext_noop("discount received"),
+    "units": gettext_noop("units"),
+    "returned_units": gettext_noop("returned units"),
+    "return_rate": gettext_noop("return rate"),
 }
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = Customer.DETAIL_FIELDS
@@ -185,15 +188,30 @@ class IngestionResult:
         would not fit its column, named by an order of this run that changed that customer. A caller that refreshes
         the statistics itself (``refresh_stats=False``: an import, once at its end) turns the error into this."""
         external_id = self.named_by.get(error.customer_id)
-        what = OVERFLOW_FIGURES.get(error.field, error.field.replace("_", " "))
-        # A customer none of whose orders this run wrote (figures stored over the limit before the check) is named
-        # by their id: there is no order, or row, to name.
-        whose = f"Order {external_id}: the customer's" if external_id else f"Customer #{error.customer_id}: the"
-        return IngestionError(
-            f"{whose} {what} would be {short_number(error.value)}, more than can be stored; the customer's orders "
-            "together must stay below that.",
-            order_id=external_id,
-        )
+        figure = OVERFLOW_FIGURES.get(error.field)
+        values = {
+            "order": external_id,
+            "customer": error.customer_id,
+            "figure": _(figure) if figure else error.field.replace("_", " "),
+            "value": short_number(error.value),
+        }
+        if external_id:
+            # Translators: %(figure)s is one of "amount spent", "discount received", "units", "returned units",
+            # "return rate".
+            message = _(
+                "Order %(order)s: the customer's %(figure)s would be %(value)s, more than can be stored; the "
+                "customer's orders together must stay below that."
+            )
+        else:
+            # A customer none of whose orders this run wrote (figures stored over the limit before the check) is
+            # named by their id: there is no order, or row, to name.
+            # Translators: %(figure)s is one of "amount spent", "discount received", "units", "returned units",
+            # "return rate".
+            message = _(
+                "Customer #%(customer)s: the %(figure)s would be %(value)s, more than can be stored; the customer's "
+                "orders together must stay below that."
+            )
+        return IngestionError(message % values, order_id=external_id)
 
     @property
     def customers_updated(self):
@@ -245,23 +263,25 @@ def record_orders(account, orders, *, batch_size=None, refresh_stats=True):
 
 def _validated(account, order_data):
     if not str(order_data.external_id or "").strip():
-        raise IngestionError("An order has no order id.")
+        raise IngestionError(_("An order has no order id."))
     order_data.external_id = str(order_data.external_id).strip()
     if order_data.placed_at is None:
-        raise IngestionError(f"Order {order_data.external_id}: no order date.", order_id=order_data.external_id)
+        raise IngestionError(
+            _("Order %(order)s: no order date.") % {"order": order_data.external_id}, order_id=order_data.external_id
+        )
     if len(order_data.external_id) > 100:
         raise IngestionError(
-            f"Order {order_data.external_id[:40]}…: the order id is longer than 100 characters.",
+            _("Order %(order)s…: the order id is longer than 100 characters.") % {"order": order_data.external_id[:40]},
             order_id=order_data.external_id,
         )
     if len(order_data.customer.external_id.strip()) > 255:
         raise IngestionError(
-            f"Order {order_data.external_id}: the buyer id is longer than 255 characters.",
+            _("Order %(order)s: the buyer id is longer than 255 characters.") % {"order": order_data.external_id},
             order_id=order_data.external_id,
         )
     if len(order_data.customer.email.strip()) > 254:
         raise IngestionError(
-            f"Order {order_data.external_id}: the e-mail is longer than 254 characters.",
+            _("Order %(order)s: the e-mail is longer than 254 characters.") % {"order": order_data.external_id},
             order_id=order_data.external_id,
         )
     if timezone.is_naive(order_data.placed_at):
@@ -270,42 +290,50 @@ def _validated(account, order_data):
     for number, line in enumerate(order_data.lines, start=1):
         if line.quantity is None or line.quantity < 0:
             raise IngestionError(
-                f"Order {order_data.external_id}: quantity {line.quantity} is negative.",
+                _("Order %(order)s: quantity %(quantity)s is negative.")
+                % {"order": order_data.external_id, "quantity": line.quantity},
                 order_id=order_data.external_id,
             )
         if line.quantity > LARGEST_INTEGER:
             raise IngestionError(
-                f"Order {order_data.external_id}: quantity {line.quantity} is too large (at most {LARGEST_INTEGER}).",
+                _("Order %(order)s: quantity %(quantity)s is too large (at most %(largest)s).")
+                % {"order": order_data.external_id, "quantity": line.quantity, "largest": LARGEST_INTEGER},
                 order_id=order_data.external_id,
             )
         if line.returned_quantity < 0 or line.returned_quantity > line.quantity:
             raise IngestionError(
-                f"Order {order_data.external_id}: returned quantity {line.returned_quantity} "
-                f"is not between 0 and the quantity {line.quantity}.",
+                _("Order %(order)s: returned quantity %(returned)s is not between 0 and the quantity %(quantity)s.")
+                % {"order": order_data.external_id, "returned": line.returned_quantity, "quantity": line.quantity},
                 order_id=order_data.external_id,
             )
         for name, label in LINE_AMOUNTS:
             _check_amount(order_data, getattr(line, name), label, number, line)
         if line.line_total is None:
             line.line_total = line.unit_price * line.quantity
-            _check_amount(order_data, line.line_total, "the line total", number, line)
+            _check_amount(order_data, line.line_total, gettext_noop("the line total"), number, line)
     if order_data.feedback is not None and not 1 <= order_data.feedback.rating <= 5:
         raise IngestionError(
-            f"Order {order_data.external_id}: feedback rating {order_data.feedback.rating} is not from 1 to 5.",
+            _("Order %(order)s: feedback rating %(rating)s is not from 1 to 5.")
+            % {"order": order_data.external_id, "rating": order_data.feedback.rating},
             order_id=order_data.external_id,
         )
     _check_amounts(order_data)
     order_data.channel = order_data.channel or account.channel
     if order_data.channel not in Channel.values:
         raise IngestionError(
-            f"Order {order_data.external_id}: channel {order_data.channel!r} is not one of "
-            f"{', '.join(Channel.values)}.",
+            _("Order %(order)s: channel %(channel)s is not one of %(channels)s.")
+            % {
+                "order": order_data.external_id,
+                "channel": repr(order_data.channel),
+                "channels": ", ".join(Channel.values),
+            },
             order_id=order_data.external_id,
         )
     order_data.currency = (order_data.currency or account.currency).upper()
     if not CURRENCY_CODE.fullmatch(order_data.currency):
         raise IngestionError(
-            f"Order {order_data.external_id}: currency {order_data.currency!r} is not a 3-letter ISO 4217 code.",
+            _("Order %(order)s: currency %(currency)s is not a 3-letter ISO 4217 code.")
+            % {"order": order_data.external_id, "currency": repr(order_data.currency)},
             order_id=order_data.external_id,
         )
     # An ISO 3166-1 code when the country is recognised, else kept as written (countries.py).
@@ -313,32 +341,61 @@ def _validated(account, order_data):
     return order_data
 
 
-def _check_amount(order_data, value, label, line_number=None, line=None):
+def _check_amount(order_data, value, label, line_number=None, line=None, **label_values):
     """Refuse, naming the order (and the line, if given), an amount that is not a finite number or does not fit the
-    money columns; ``None``, an amount not given, passes."""
+    money columns; ``None``, an amount not given, passes. ``label`` names the amount untranslated (marked with
+    ``gettext_noop``), ``label_values`` fill its placeholders, if any."""
     if value is None or _fits(value):
         return  # the usual case, without building a message (comparisons, unlike abs(), never overflow)
-    if line is not None:
-        sku = line.sku.strip()[:40] if isinstance(line.sku, str) else ""
-        label = f"{label} of line {line_number}" + (f" ({sku})" if sku else "")
+    sku = ""
+    if line is not None and isinstance(line.sku, str):
+        sku = line.sku.strip()[:40]
     number = _finite(value)
+    values = {
+        "order": order_data.external_id,
+        "amount": _(label) % label_values if label_values else _(label),
+        "line": line_number,
+        "sku": sku,
+        "value": short_number(value if number is None else number),
+        "limit": LARGEST_AMOUNT_TEXT,
+    }
+    # Each message in three forms: an amount of the order, of a line with a SKU, of a line without one. %(amount)s
+    # names the amount as "the subtotal", "the unit price" or "the discount of promo code %(code)s" do.
     if number is None:
-        raise IngestionError(
-            f"Order {order_data.external_id}: {label} is not a number ({short_number(value)}).",
-            order_id=order_data.external_id,
-        )
-    if number.copy_abs() >= TOO_LARGE:
-        raise IngestionError(
-            f"Order {order_data.external_id}: {label} ({short_number(number)}) is too large for an amount "
-            f"(at most {LARGEST_AMOUNT_TEXT}).",
-            order_id=order_data.external_id,
-        )
-    if number.adjusted() <= SMALLEST_EXPONENT:
-        raise IngestionError(
-            f"Order {order_data.external_id}: {label} ({short_number(number)}) is not an amount (too many decimal "
-            "places).",
-            order_id=order_data.external_id,
-        )
+        if line is None:
+            message = _("Order %(order)s: %(amount)s is not a number (%(value)s).")
+        elif sku:
+            message = _("Order %(order)s: %(amount)s of line %(line)s (%(sku)s) is not a number (%(value)s).")
+        else:
+            message = _("Order %(order)s: %(amount)s of line %(line)s is not a number (%(value)s).")
+    elif number.copy_abs() >= TOO_LARGE:
+        if line is None:
+            message = _("Order %(order)s: %(amount)s (%(value)s) is too large for an amount (at most %(limit)s).")
+        elif sku:
+            message = _(
+                "Order %(order)s: %(amount)s of line %(line)s (%(sku)s) (%(value)s) is too large for an amount (at "
+                "most %(limit)s)."
+            )
+        else:
+            message = _(
+                "Order %(order)s: %(amount)s of line %(line)s (%(value)s) is too large for an amount (at most "
+                "%(limit)s)."
+            )
+    elif number.adjusted() <= SMALLEST_EXPONENT:
+        if line is None:
+            message = _("Order %(order)s: %(amount)s (%(value)s) is not an amount (too many decimal places).")
+        elif sku:
+            message = _(
+                "Order %(order)s: %(amount)s of line %(line)s (%(sku)s) (%(value)s) is not an amount (too many "
+                "decimal places)."
+            )
+        else:
+            message = _(
+                "Order %(order)s: %(amount)s of line %(line)s (%(value)s) is not an amount (too many decimal places)."
+            )
+    else:
+        return
+    raise IngestionError(message % values, order_id=order_data.external_id)
 
 
 def _fits(value):
@@ -377,21 +434,27 @@ def _check_amounts(order_data):
         _check_amount(order_data, getattr(order_data, name), label)
     for promo in order_data.promo_codes:
         if not _fits(promo.discount):
-            _check_amount(order_data, promo.discount, f"the discount of promo code {str(promo.code)[:40]}")
+            _check_amount(
+                order_data,
+                promo.discount,
+                gettext_noop("the discount of promo code %(code)s"),
+                code=str(promo.code)[:40],
+            )
     rate = order_data.exchange_rate
     if rate is not None and _finite(rate) is None:
         raise IngestionError(
-            f"Order {order_data.external_id}: the exchange rate is not a number ({rate}).",
+            _("Order %(order)s: the exchange rate is not a number (%(rate)s).")
+            % {"order": order_data.external_id, "rate": rate},
             order_id=order_data.external_id,
         )
     if order_data.subtotal is None:
         order_data.subtotal = sum((line.line_total for line in order_data.lines), ZERO)
-        _check_amount(order_data, order_data.subtotal, "the subtotal")
+        _check_amount(order_data, order_data.subtotal, gettext_noop("the subtotal"))
     if order_data.total is None:
         order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
-        _check_amount(order_data, order_data.total, "the total")
+        _check_amount(order_data, order_data.total, gettext_noop("the total"))
     discounts = order_data.discount + sum((line.discount for line in order_data.lines), ZERO)
-    _check_amount(order_data, discounts, "the sum of the order and line discounts")
+    _check_amount(order_data, discounts, gettext_noop("the sum of the order and line discounts"))
 
 
 def _record_batch(account, batch, refresh_stats):
@@ -563,7 +626,7 @@ def _resolve_customers(account, batch, result):
     if len(created) < len(missing):
         # Created by another batch, then deleted, merged or erased before this lock: looking it up again means every
         # step above again, so the batch stops and is recorded again (a sync's next page or pull does).
-        raise IngestionError("A customer changed while their orders were being recorded; record the orders again.")
+        raise IngestionError(_("A customer changed while their orders were being recorded; record the orders again."))
     result.customers_created = len(created)
     result.created_customer_ids = {customer.pk for customer in created.values()}
     found.update(created)
@@ -626,7 +689,8 @@ def _order_values(order_data, customer_id, account_currency, rates):
         # A channel's rate (given, or implied by its converted total) that multiplies an amount past any number
         # of digits: nothing sensible to store.
         raise IngestionError(
-            f"Order {order_data.external_id}: converted into {account_currency}, its amounts are too large.",
+            _("Order %(order)s: converted into %(currency)s, its amounts are too large.")
+            % {"order": order_data.external_id, "currency": account_currency},
             order_id=order_data.external_id,
         ) from None
     return (

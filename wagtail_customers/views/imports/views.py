@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView, TemplateView
 from wagtail.admin import messages
@@ -166,10 +166,15 @@ def apply_import(request, job_id):
         return redirect("wagtail_customers_imports:job", job_id=job.pk)
     job = jobs.start_phase(job, jobs.APPLY)
     if job.state == JobState.DONE:
+        orders = job.result.get("orders", 0)
         messages.success(
             request,
-            _("Imported %(orders)s order(s) from %(file)s into %(account)s.")
-            % {"orders": job.result.get("orders", 0), "file": job.original_name, "account": job.account},
+            ngettext(
+                "Imported %(orders)s order from %(file)s into %(account)s.",
+                "Imported %(orders)s orders from %(file)s into %(account)s.",
+                orders,
+            )
+            % {"orders": orders, "file": job.original_name, "account": job.account},
         )
     return redirect("wagtail_customers_imports:job", job_id=job.pk)
 

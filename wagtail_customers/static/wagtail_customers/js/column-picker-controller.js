@@ -1,7 +1,8 @@
 /**
  * wc-column-picker: reorder the listing's columns by drag and drop, or with the up / down buttons
  * (keyboard users). The order of the list is the order the form posts, so saving needs nothing
- * more than the form's own submit. Moves are announced in a polite live region.
+ * more than the form's own submit. Moves are announced in a polite live region, in the words of the
+ * translated `announcement` value (its %(label)s, %(position)s and %(count)s filled in here).
  */
 (() => {
   const register = () => {
@@ -9,6 +10,8 @@
 
     class ColumnPickerController extends Controller {
       static targets = ['list', 'item', 'status', 'moves', 'moveHelp'];
+
+      static values = { announcement: String };
 
       connect() {
         // Moving columns works from here on: its buttons and help are hidden in the markup (a page without
@@ -95,7 +98,20 @@
         if (!this.hasStatusTarget) return;
         const position = this.itemTargets.indexOf(item) + 1;
         const label = item.querySelector('[data-wc-column-picker-target="label"]');
-        this.statusTarget.textContent = `${label ? label.textContent : ''}: ${position} / ${this.itemTargets.length}`;
+        const values = {
+          label: label ? label.textContent : '',
+          position: String(position),
+          count: String(this.itemTargets.length),
+        };
+        if (!this.announcementValue) {
+          // A form rendered without the translated wording.
+          this.statusTarget.textContent = `${values.label}: ${values.position} / ${values.count}`;
+          return;
+        }
+        // One pass: a column label that happens to contain a placeholder is not filled in again.
+        this.statusTarget.textContent = this.announcementValue.replace(/%\((\w+)\)s/g, (placeholder, name) =>
+          Object.prototype.hasOwnProperty.call(values, name) ? values[name] : placeholder,
+        );
       }
     }
 
