@@ -28,6 +28,7 @@ from wagtail_customers.services.statistics import StatisticsOverflow
 PACKAGE = Path(__file__).resolve().parents[1] / "wagtail_customers"
 MODULES = [
     "services/ingestion.py",
+    "services/order_checks.py",
     "importers/base.py",
     "importers/online_retail.py",
     "views/imports/views.py",

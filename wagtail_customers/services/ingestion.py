@@ -5,13 +5,13 @@ number of queries per batch (not per order). Both create or update the order's c
 the customer's statistics up to date in the same transaction. Recording an order again with the
 same ``(seller account, external_id)`` replaces its lines, promo codes and feedback when anything
 of it differs from what is stored, and leaves it alone otherwise: re-importing a file changes
-nothing, and the result counts such orders as unchanged, not updated.
+nothing, and the result counts such orders as unchanged, not updated. Each order is checked first
+(``order_checks.validated``): one the service refuses is an ``IngestionError`` naming it.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, DecimalException, InvalidOperation
+from decimal import Decimal, DecimalException
 from itertools import islice
 
 from django.db import transaction
@@ -21,10 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ..conf import get_setting
-from ..countries import normalise_country
-from ..limits import LARGEST_INTEGER, MONEY_LIMIT
 from ..models import (
-    Channel,
     Customer,
     CustomerAlias,
     Feedback,
@@ -47,6 +44,7 @@ from .inputs import (
     PromoCodeData,
 )
 from .merge import record_later_orders
+from .order_checks import HALF_CENT, IngestionError, short_number, validated
 from .order_news import OrderNews, ReturnState
 from .rows import insert_rows, update_rows, update_values
 from .statistics import StatisticsOverflow, lock_customers, refresh_statistics
@@ -64,7 +62,6 @@ __all__ = [
     "record_orders",
 ]
 
-CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 ORDER_FIELDS = (
     "customer_id",
@@ -103,34 +100,6 @@ LINE_FIELDS = (
 COMPARED_ORDER_FIELDS = ORDER_FIELDS[:-1]
 STATUS_INDEX = COMPARED_ORDER_FIELDS.index("status")
 RETURNED_AT_INDEX = COMPARED_ORDER_FIELDS.index("returned_at")
-#: Amounts within half a cent are the same stored amount (the database rounds to cents).
-HALF_CENT = Decimal("0.005")
-#: The money columns hold 14 digits, 2 after the point: an amount must round to cents below ``MONEY_LIMIT``.
-TOO_LARGE = MONEY_LIMIT - HALF_CENT
-#: An amount written with an exponent at or below this is refused: PostgreSQL's number input takes none below -1000.
-SMALLEST_EXPONENT = -100
-LARGEST_AMOUNT_TEXT = "999,999,999,999.99"
-#: The order's amounts checked by ``_check_amounts``, with how a message names them (``%(amount)s`` in the messages
-#: of ``_check_amount``; marked here, translated when a message is built).
-ORDER_AMOUNTS = (
-    ("subtotal", gettext_noop("the subtotal")),
-    ("discount", gettext_noop("the order discount")),
-    ("shipping", gettext_noop("the shipping")),
-    ("tax", gettext_noop("the tax")),
-    ("total", gettext_noop("the total")),
-    ("refunded", gettext_noop("the refunded amount")),
-    ("channel_fees", gettext_noop("the channel fees")),
-    ("fulfilment_cost", gettext_noop("the fulfilment cost")),
-    ("account_total", gettext_noop("the total in the account's currency")),
-    ("account_refunded", gettext_noop("the refunded amount in the account's currency")),
-    ("account_discount", gettext_noop("the discount in the account's currency")),
-)
-LINE_AMOUNTS = (
-    ("unit_price", gettext_noop("the unit price")),
-    ("line_total", gettext_noop("the line total")),
-    ("discount", gettext_noop("the discount")),
-    ("unit_cost", gettext_noop("the unit cost")),
-)
 #: How ``IngestionResult.overflow_error`` names the customer's figures (``%(figure)s`` in its messages).
 OVERFLOW_FIGURES = {
     "amount_spent": gettext_noop("amount spent"),
@@ -141,15 +110,6 @@ OVERFLOW_FIGURES = {
 }
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = Customer.DETAIL_FIELDS
-
-
-class IngestionError(ValueError):
-    """An order the service cannot record; the message says which and why. ``order_id``: the order's id, when the
-    error is about one order (an import names the order's row with it)."""
-
-    def __init__(self, message, order_id=None):
-        super().__init__(message)
-        self.order_id = order_id
 
 
 @dataclass
@@ -261,208 +221,12 @@ def record_orders(account, orders, *, batch_size=None, refresh_stats=True):
     return result
 
 
-def _validated(account, order_data):
-    if not str(order_data.external_id or "").strip():
-        raise IngestionError(_("An order has no order id."))
-    order_data.external_id = str(order_data.external_id).strip()
-    if order_data.placed_at is None:
-        raise IngestionError(
-            _("Order %(order)s: no order date.") % {"order": order_data.external_id}, order_id=order_data.external_id
-        )
-    if len(order_data.external_id) > 100:
-        raise IngestionError(
-            _("Order %(order)s…: the order id is longer than 100 characters.") % {"order": order_data.external_id[:40]},
-            order_id=order_data.external_id,
-        )
-    if len(order_data.customer.external_id.strip()) > 255:
-        raise IngestionError(
-            _("Order %(order)s: the buyer id is longer than 255 characters.") % {"order": order_data.external_id},
-            order_id=order_data.external_id,
-        )
-    if len(order_data.customer.email.strip()) > 254:
-        raise IngestionError(
-            _("Order %(order)s: the e-mail is longer than 254 characters.") % {"order": order_data.external_id},
-            order_id=order_data.external_id,
-        )
-    if timezone.is_naive(order_data.placed_at):
-        # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
-        order_data.placed_at = timezone.make_aware(order_data.placed_at, timezone.get_default_timezone())
-    for number, line in enumerate(order_data.lines, start=1):
-        if line.quantity is None or line.quantity < 0:
-            raise IngestionError(
-                _("Order %(order)s: quantity %(quantity)s is negative.")
-                % {"order": order_data.external_id, "quantity": line.quantity},
-                order_id=order_data.external_id,
-            )
-        if line.quantity > LARGEST_INTEGER:
-            raise IngestionError(
-                _("Order %(order)s: quantity %(quantity)s is too large (at most %(largest)s).")
-                % {"order": order_data.external_id, "quantity": line.quantity, "largest": LARGEST_INTEGER},
-                order_id=order_data.external_id,
-            )
-        if line.returned_quantity < 0 or line.returned_quantity > line.quantity:
-            raise IngestionError(
-                _("Order %(order)s: returned quantity %(returned)s is not between 0 and the quantity %(quantity)s.")
-                % {"order": order_data.external_id, "returned": line.returned_quantity, "quantity": line.quantity},
-                order_id=order_data.external_id,
-            )
-        for name, label in LINE_AMOUNTS:
-            _check_amount(order_data, getattr(line, name), label, number, line)
-        if line.line_total is None:
-            line.line_total = line.unit_price * line.quantity
-            _check_amount(order_data, line.line_total, gettext_noop("the line total"), number, line)
-    if order_data.feedback is not None and not 1 <= order_data.feedback.rating <= 5:
-        raise IngestionError(
-            _("Order %(order)s: feedback rating %(rating)s is not from 1 to 5.")
-            % {"order": order_data.external_id, "rating": order_data.feedback.rating},
-            order_id=order_data.external_id,
-        )
-    _check_amounts(order_data)
-    order_data.channel = order_data.channel or account.channel
-    if order_data.channel not in Channel.values:
-        raise IngestionError(
-            _("Order %(order)s: channel %(channel)s is not one of %(channels)s.")
-            % {
-                "order": order_data.external_id,
-                "channel": repr(order_data.channel),
-                "channels": ", ".join(Channel.values),
-            },
-            order_id=order_data.external_id,
-        )
-    order_data.currency = (order_data.currency or account.currency).upper()
-    if not CURRENCY_CODE.fullmatch(order_data.currency):
-        raise IngestionError(
-            _("Order %(order)s: currency %(currency)s is not a 3-letter ISO 4217 code.")
-            % {"order": order_data.external_id, "currency": repr(order_data.currency)},
-            order_id=order_data.external_id,
-        )
-    # An ISO 3166-1 code when the country is recognised, else kept as written (countries.py).
-    order_data.ship_to.country = normalise_country(order_data.ship_to.country)
-    return order_data
-
-
-def _check_amount(order_data, value, label, line_number=None, line=None, **label_values):
-    """Refuse, naming the order (and the line, if given), an amount that is not a finite number or does not fit the
-    money columns; ``None``, an amount not given, passes. ``label`` names the amount untranslated (marked with
-    ``gettext_noop``), ``label_values`` fill its placeholders, if any."""
-    if value is None or _fits(value):
-        return  # the usual case, without building a message (comparisons, unlike abs(), never overflow)
-    sku = ""
-    if line is not None and isinstance(line.sku, str):
-        sku = line.sku.strip()[:40]
-    number = _finite(value)
-    values = {
-        "order": order_data.external_id,
-        "amount": _(label) % label_values if label_values else _(label),
-        "line": line_number,
-        "sku": sku,
-        "value": short_number(value if number is None else number),
-        "limit": LARGEST_AMOUNT_TEXT,
-    }
-    # Each message in three forms: an amount of the order, of a line with a SKU, of a line without one. %(amount)s
-    # names the amount as "the subtotal", "the unit price" or "the discount of promo code %(code)s" do.
-    if number is None:
-        if line is None:
-            message = _("Order %(order)s: %(amount)s is not a number (%(value)s).")
-        elif sku:
-            message = _("Order %(order)s: %(amount)s of line %(line)s (%(sku)s) is not a number (%(value)s).")
-        else:
-            message = _("Order %(order)s: %(amount)s of line %(line)s is not a number (%(value)s).")
-    elif number.copy_abs() >= TOO_LARGE:
-        if line is None:
-            message = _("Order %(order)s: %(amount)s (%(value)s) is too large for an amount (at most %(limit)s).")
-        elif sku:
-            message = _(
-                "Order %(order)s: %(amount)s of line %(line)s (%(sku)s) (%(value)s) is too large for an amount (at "
-                "most %(limit)s)."
-            )
-        else:
-            message = _(
-                "Order %(order)s: %(amount)s of line %(line)s (%(value)s) is too large for an amount (at most "
-                "%(limit)s)."
-            )
-    elif number.adjusted() <= SMALLEST_EXPONENT:
-        if line is None:
-            message = _("Order %(order)s: %(amount)s (%(value)s) is not an amount (too many decimal places).")
-        elif sku:
-            message = _(
-                "Order %(order)s: %(amount)s of line %(line)s (%(sku)s) (%(value)s) is not an amount (too many "
-                "decimal places)."
-            )
-        else:
-            message = _(
-                "Order %(order)s: %(amount)s of line %(line)s (%(value)s) is not an amount (too many decimal places)."
-            )
-    else:
-        return
-    raise IngestionError(message % values, order_id=order_data.external_id)
-
-
-def _fits(value):
-    """Whether ``value`` is a Decimal the money columns take as it is: finite, below ``TOO_LARGE``, and not written
-    with an exponent so small that PostgreSQL's number input refuses it (``1E-1001``; it rounds anything else)."""
-    return (
-        isinstance(value, Decimal)
-        and value.is_finite()
-        and -TOO_LARGE < value < TOO_LARGE
-        and value.adjusted() > SMALLEST_EXPONENT
-    )
-
-
-def short_number(value):
-    """``value`` for a message: as written when short, else in scientific notation (``1E+1000000`` must not print a
-    million digits)."""
-    if isinstance(value, Decimal) and value.is_finite():
-        return f"{value:f}" if value.adjusted() < 20 else f"{value:.6E}"
-    text = str(value)
-    return text if len(text) <= 24 else f"{text[:20]}…"
-
-
-def _finite(value):
-    """``value`` as a finite Decimal, or None (NaN, Infinity, not a number)."""
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(value)
-    except (TypeError, ValueError, InvalidOperation):
-        return None
-    return number if number.is_finite() else None
-
-
-def _check_amounts(order_data):
-    """Check the order's own amounts and promo codes, then those the service computes from them: the subtotal and
-    total when not given, and the discounts the customer's "discount received" counts (order and lines)."""
-    for name, label in ORDER_AMOUNTS:
-        _check_amount(order_data, getattr(order_data, name), label)
-    for promo in order_data.promo_codes:
-        if not _fits(promo.discount):
-            _check_amount(
-                order_data,
-                promo.discount,
-                gettext_noop("the discount of promo code %(code)s"),
-                code=str(promo.code)[:40],
-            )
-    rate = order_data.exchange_rate
-    if rate is not None and _finite(rate) is None:
-        raise IngestionError(
-            _("Order %(order)s: the exchange rate is not a number (%(rate)s).")
-            % {"order": order_data.external_id, "rate": rate},
-            order_id=order_data.external_id,
-        )
-    if order_data.subtotal is None:
-        order_data.subtotal = sum((line.line_total for line in order_data.lines), ZERO)
-        _check_amount(order_data, order_data.subtotal, gettext_noop("the subtotal"))
-    if order_data.total is None:
-        order_data.total = order_data.subtotal - order_data.discount + order_data.shipping + order_data.tax
-        _check_amount(order_data, order_data.total, gettext_noop("the total"))
-    discounts = order_data.discount + sum((line.discount for line in order_data.lines), ZERO)
-    _check_amount(order_data, discounts, gettext_noop("the sum of the order and line discounts"))
-
-
 def _record_batch(account, batch, refresh_stats):
     result = IngestionResult()
     # The last occurrence of an order id in a batch wins, as it would across batches.
     by_order_id = {}
     for order_data in batch:
-        order_data = _validated(account, order_data)
+        order_data = validated(account, order_data)
         by_order_id[order_data.external_id] = order_data
     batch = list(by_order_id.values())
 
