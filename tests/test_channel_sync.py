@@ -91,10 +91,10 @@ def _page(channel, first, last, next_cursor):
     [
         # The position asked for, given again as the next one (Shopify's next page without its cursor).
         lambda channel: _page(channel, 20, 29, "1019"),
-        # The page before again under a new position (a store or cache ignoring the page asked for).
-        lambda channel: _page(channel, 10, 19, "1029"),
+        # A position given before in this run.
+        lambda channel: _page(channel, 20, 29, "1009"),
     ],
-    ids=["same cursor", "same orders"],
+    ids=["same cursor", "a cursor given before"],
 )
 def test_a_channel_giving_the_same_page_again_stops_the_sync_instead_of_asking_for_ever(
     connection, channel, third_page
@@ -110,6 +110,18 @@ def test_a_channel_giving_the_same_page_again_stops_the_sync_instead_of_asking_f
     assert result.pages == 2 and fresh(connection).cursors == {"orders": "1019"}
     assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
     assert Order.objects.count() == 35
+
+
+def test_the_same_orders_on_three_pages_in_a_row_stop_the_sync_and_twice_is_allowed(connection, channel):
+    # Twice: what WooCommerce does when a whole page changed in the same second (it reads that page again by
+    # number). Three times: a store or cache ignoring the page asked for.
+    channel.fault_at[3] = _page(channel, 10, 19, "1019b")
+    channel.fault_at[4] = _page(channel, 10, 19, "1019c")
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.FAILED and "the same page again" in result.error
+    assert result.pages == 3 and fresh(connection).cursors == {"orders": "1019b"}
 
 
 def test_the_backfill_starts_at_the_chosen_date(db, channel):

@@ -231,7 +231,7 @@ class _Sync:
     def _pull(self, adapter):
         """Fetch and commit pages until the channel says it is done. Returns a truthy value when done, else
         a ``_Rescheduled`` (a rate limit longer than the worker waits)."""
-        waits_in_a_row, previous_page = 0, None
+        waits_in_a_row, previous_page, same_pages_in_a_row, positions_given = 0, None, 0, set()
         while True:
             cursor = self.connection.cursors.get(ORDERS_STREAM)
             since = None if cursor else start_of(self.connection.backfill_from)
@@ -258,11 +258,15 @@ class _Sync:
             waits_in_a_row = 0
             if not page.done and not page.cursor:
                 raise ChannelError(_("The channel's adapter gave no cursor for the next page."))
-            # A channel that gives the same position again (Shopify: a next page without its cursor), or the same
-            # orders again whatever the position (a store or cache ignoring the page asked for), would be asked for
-            # ever, each page renewing the lease: stopped here, after committing what came before.
+            # A channel that gives a position it gave before (Shopify: a next page without its cursor), or the same
+            # orders page after page whatever the position (a store or cache ignoring the page asked for), would be
+            # asked for ever, each page renewing the lease: stopped here, after committing what came before. The
+            # same orders twice in a row are legitimate once: WooCommerce reads a page again by number when a whole
+            # page changed in the same second (channels/woocommerce.py, Cursor).
             orders_on_page = [order.external_id for order in page.orders]
-            if not page.done and (page.cursor == cursor or (orders_on_page and orders_on_page == previous_page)):
+            repeated = bool(orders_on_page) and orders_on_page == previous_page
+            same_pages_in_a_row = same_pages_in_a_row + 1 if repeated else 0
+            if not page.done and (page.cursor == cursor or page.cursor in positions_given or same_pages_in_a_row >= 2):
                 raise ChannelError(
                     _(
                         "The channel sent the same page again instead of the next one; the sync stopped after the "
@@ -270,6 +274,7 @@ class _Sync:
                     )
                 )
             previous_page = orders_on_page
+            positions_given.add(page.cursor)
             self._commit_page(page)
             if page.done:
                 return True
