@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy
 
 from wagtail_customers.checks import CHECKED_ELSEWHERE, SETTING_KINDS
 from wagtail_customers.conf import DEFAULTS, get_setting
@@ -80,6 +82,8 @@ WRONG_VALUES = [
     ("READ_REPLICA", ["replica"], E009),  # and no crash of the replica check
     ("READ_YOUR_WRITES_SECONDS", "30", E031),
     ("READ_YOUR_WRITES_SECONDS", -1, E031),
+    ("READ_YOUR_WRITES_SECONDS", float("nan"), E031),
+    ("SYNC_RETRY_AFTER_MAX_SECONDS", True, E031),
     ("SALESMAN_STATUSES", {"NEW": "Paid"}, E007),  # not a ledger status
     ("SALESMAN_STATUSES", None, E007),
     ("SALESMAN_EXTRA_ROWS", {"shipping": "postage"}, E007),
@@ -141,6 +145,9 @@ def test_the_defaults_pass(settings):
         {"TASK_QUEUES": None},
         {"TASK_QUEUES": {"exports": "site-exports", "maintenance": None}},
         {"READ_YOUR_WRITES_SECONDS": 0},
+        # Fractions of a second work where the setting is a wait, and lazy strings where it is text.
+        {"READ_YOUR_WRITES_SECONDS": 0.5, "SYNC_RETRY_AFTER_MAX_SECONDS": 2.5},
+        {"HELP_URL": reverse_lazy("wagtailadmin_home"), "FROM_EMAIL": gettext_lazy("Shop <care@shop.example>")},
         {"SALESMAN_STATUSES": {"NEW": "pending"}, "SALESMAN_EXTRA_ROWS": {"promo": "discount"}},
         {"OSCAR_STATUSES": {"Returned": "returned"}},
     ],

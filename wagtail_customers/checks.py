@@ -31,6 +31,18 @@ def _zero_or_more(value):
     return _is_int(value) and value >= 0
 
 
+def _seconds(value):
+    """A number of seconds, 0 or more: whole or not (``0.5``), never ``True``, NaN or infinity."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf")
+
+
+def _is_text(value):
+    """A string, or a lazy one (``gettext_lazy``, ``reverse_lazy``), which the setting's users turn into one."""
+    from django.utils.functional import Promise
+
+    return isinstance(value, str | Promise)
+
+
 def _is_url(value):
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
@@ -111,10 +123,9 @@ RATING = _kind(
     "a whole number from 0 to 5 (feedback is rated 1 to 5; 0: none counts as negative)",
     lambda value: _zero_or_more(value) and value <= 5,
 )
-TEXT = _kind("wagtail_customers.E009", "a string", lambda value: isinstance(value, str))
-TEXT_OR_NONE = _kind(
-    "wagtail_customers.E009", "a string, or None", lambda value: value is None or isinstance(value, str)
-)
+TEXT = _kind("wagtail_customers.E009", "a string", _is_text)
+TEXT_OR_NONE = _kind("wagtail_customers.E009", "a string, or None", lambda value: value is None or _is_text(value))
+SECONDS = _kind("wagtail_customers.E031", "a number of seconds, 0 or more", _seconds)
 PATH_OR_NONE = _kind(
     "wagtail_customers.E009",
     "a path (a string or a pathlib.Path), or None",
@@ -196,7 +207,7 @@ SETTING_KINDS = {
     "SYNC_MAX_FAILURES": POSITIVE,
     "SYNC_BACKOFF_SECONDS": POSITIVE,
     "SYNC_BACKOFF_MAX_SECONDS": POSITIVE,
-    "SYNC_RETRY_AFTER_MAX_SECONDS": ZERO_OR_MORE,
+    "SYNC_RETRY_AFTER_MAX_SECONDS": SECONDS,
     "SYNC_RATE_LIMIT_RETRIES": ZERO_OR_MORE,
     "SYNC_LEASE_SECONDS": POSITIVE,
     "SYNC_BUSY_RETRY_SECONDS": POSITIVE,
@@ -205,7 +216,7 @@ SETTING_KINDS = {
     "SYNC_RUN_RETENTION_DAYS": POSITIVE,
     "TASK_QUEUES": TASK_QUEUES,
     "READ_REPLICA": TEXT_OR_NONE,
-    "READ_YOUR_WRITES_SECONDS": ZERO_OR_MORE,
+    "READ_YOUR_WRITES_SECONDS": SECONDS,
     "SALESMAN_STATUSES": LEDGER_STATUSES,
     "SALESMAN_EXTRA_ROWS": EXTRA_ROWS,
     "OSCAR_STATUSES": LEDGER_STATUSES,
