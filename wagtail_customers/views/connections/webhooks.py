@@ -66,7 +66,12 @@ def receive_webhook(request, token):
         return _text(200, "OK")
     if not adapter.verify_webhook(request.headers, body):
         return _text(401, "Invalid signature.")
-    if adapter.webhook_for_another_shop(request.headers):
+    try:
+        for_another_shop = adapter.webhook_for_another_shop(request.headers)
+    except ChannelError:
+        # The stored shop is no shop domain (read only now, by the adapter): the connection is unusable.
+        return _no_such_webhook()
+    if for_another_shop:
         # 200, not an error: the channel would retry, then drop a subscription the other shop's own deliveries
         # may share.
         logger.warning("Webhook for connection %s: a delivery for another shop was ignored", connection.pk)
