@@ -108,6 +108,15 @@ def every_tab_filled(account, superuser, rows_with_ties_and_nulls):
     add_to_watchlist(customers[5:17], superuser)
 
 
+def orderings_walked(tab_slug):
+    """Every sort for every tab on SQLite; on PostgreSQL every sort on the All tab and two on the others. A tab adds
+    only its WHERE to the seek, whose SQL (NULLs, ties, both ways) comes from the sort: the SQLite passes walk every
+    pair, and the PostgreSQL pass, the longest of `make test`, saves about 45 s."""
+    if connection.vendor != "postgresql" or tab_slug == "all":
+        return EVERY_TAB_ORDERINGS
+    return ["-amount_spent", "last_order_at"]
+
+
 # Every tab x every sort (about 800 requests): at the floors, the same view and seek are driven by the
 # numbered-pages test above and the ones below.
 @pytest.mark.version_neutral
@@ -115,7 +124,7 @@ def test_every_tab_and_sort_pages_every_customer_exactly_once_both_ways(admin_cl
     for tab in TABS:
         members = sorted(CustomerListing(superuser, tab.slug, {}).queryset.values_list("pk", flat=True))
         assert len(members) > PER_PAGE, tab.slug
-        for ordering in EVERY_TAB_ORDERINGS:
+        for ordering in orderings_walked(tab.slug):
             forwards, backwards = page_through(
                 admin_client, f"{TAB_URLS[tab.slug]}?ordering={ordering}&per_page={PER_PAGE}"
             )
