@@ -19,7 +19,7 @@ from wagtail_customers.demo.generator import (
 from wagtail_customers.exchange_rates import rate_for
 from wagtail_customers.listing import listing_statistics
 from wagtail_customers.models import Customer, Order, RateSource
-from wagtail_customers.services.conversion import in_cents, rate_date
+from wagtail_customers.services.conversion import in_account_currency, rate_date
 
 END = datetime(2026, 11, 20, 9, tzinfo=UTC)
 MILESTONES = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at", "refunded_at")
@@ -125,7 +125,10 @@ def test_the_loaded_demo_converts_the_second_currency_and_finds_its_buyers(admin
         if rate is None:
             assert order.rate_source == RateSource.UNKNOWN
         else:
-            assert (order.rate_source, order.account_total) == (RateSource.TABLE, in_cents(order.total, rate))
+            assert (order.rate_source, order.account_total) == (
+                RateSource.TABLE,
+                in_account_currency(order.total, rate, "EUR"),
+            )
     assert second.filter(rate_source=RateSource.CHANNEL).exists()
     # A Shopify order id finds its buyer, with or without the "#".
     order = Order.objects.get(account__name="Shopify EU", external_id="#1046")

@@ -223,3 +223,23 @@ def test_the_command_lists_every_error_and_names_the_formats(account, tmp_path, 
     assert "Imported 1 order(s)" in capsys.readouterr().out
     with pytest.raises(CommandError, match="invalid choice: 'ebay'"):
         call_command("customers_import", str(shopify), "--account", account.name, "--format", "ebay")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("12.345", "12.35"), ("12.355", "12.36"), ("-0.005", "-0.01"), ("€ 1 234.50", "1234.50"), (" 12 ", "12.00")],
+)
+def test_amounts_are_rounded_half_up_as_the_ledger_rounds_them(text, expected):
+    from decimal import Decimal
+
+    from wagtail_customers.importers.base import parse_decimal
+
+    assert parse_decimal(text, 2, "order_total") == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["1_234", "1.234,56", "1,234.56", "(12.00)"])
+def test_amounts_written_otherwise_than_with_a_dot_and_no_separators_are_refused(text):
+    from wagtail_customers.importers.base import ImportFileError, parse_decimal
+
+    with pytest.raises(ImportFileError, match="is not a number"):
+        parse_decimal(text, 2, "order_total")

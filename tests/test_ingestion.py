@@ -194,3 +194,37 @@ def test_seller_account_currency_is_upper_cased(db):
     record_order(account, order_data("1", lines=((1, "10.00"),)))
     assert account.currency == "USD"
     assert Customer.objects.get().amount_spent == Decimal("10.00")
+
+
+def test_amounts_finer_than_a_cent_are_rounded_half_up_before_they_are_written(account):
+    # SQLite stores what it is given and rounds when read, half to even: four orders of 1.005 read 1.00 each while
+    # the customer's amount spent read 4.02 (PostgreSQL's numeric(14, 2) rounds half away from zero).
+    record_orders(
+        account, [order_data(f"K-{index}", email="k@example.com", lines=((1, "1.005"),)) for index in range(4)]
+    )
+    orders = Order.objects.filter(account=account)
+    assert {(order.subtotal, order.total) for order in orders} == {(Decimal("1.01"), Decimal("1.01"))}
+    assert set(OrderLine.objects.values_list("unit_price", "line_total")) == {(Decimal("1.01"), Decimal("1.01"))}
+    assert Customer.objects.get(account=account).amount_spent == Decimal("4.04")
+    # A line total is the quantity times the price as given, then rounded: 3 x 0.335 = 1.005, so 1.01, not 3 x 0.34.
+    record_order(account, order_data("K-5", email="k@example.com", lines=((3, "0.335"),)))
+    line = OrderLine.objects.get(order__external_id="K-5")
+    assert (line.unit_price, line.line_total) == (Decimal("0.34"), Decimal("1.01"))
+
+
+def test_amounts_converted_into_a_currency_without_decimals_are_whole(db):
+    from wagtail_customers.models import SellerAccount
+
+    # Yen: the admin shows whole yen, so the converted amounts are kept in whole yen and add up to what it shows
+    # (3 x 1628.20 kept to the cent showed ¥1,628 three times and ¥4,885 in the statistics band).
+    yen = SellerAccount.objects.create(name="Rakuten", channel="website", currency="JPY")
+    record_orders(
+        yen,
+        [
+            order_data(f"Y-{index}", email="y@example.com", currency="EUR", exchange_rate=Decimal("162.82"),
+                       lines=((1, "10.00"),))
+            for index in range(3)
+        ],
+    )  # fmt: skip
+    assert set(Order.objects.filter(account=yen).values_list("account_total", flat=True)) == {Decimal("1628")}
+    assert Customer.objects.get(account=yen).amount_spent == Decimal("4884")

@@ -18,7 +18,7 @@ Unknown or unreadable values are ignored, never an error.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
@@ -510,7 +510,10 @@ def _band(totals, by_currency):
                     "revenue": revenue,
                     "orders": orders,
                     "unconverted_orders": unconverted,
-                    "average_order_value": (revenue / converted).quantize(CENTS) if converted > 0 else None,
+                    # Half up, as the customer's own average (the database's Round) rounds it.
+                    "average_order_value": (revenue / converted).quantize(CENTS, rounding=ROUND_HALF_UP)
+                    if converted > 0
+                    else None,
                 }
             )
     customers = totals["customers"]

@@ -5,7 +5,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -183,10 +183,10 @@ def _cell(text):
 
 
 def parse_decimal(text, row, column, default=Decimal("0")):
-    """An amount, rounded to cents."""
+    """An amount, rounded to cents half up (as the ingestion service rounds what it is given)."""
     if text == "" or text is None:
         return default
-    value = parse_exact_decimal(text, row, column).quantize(CENT)
+    value = money(parse_exact_decimal(text, row, column))
     if value.copy_abs() >= MONEY_LIMIT:  # 999999999999.999 passes as written but rounds to 13 digits before the point
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": _cell(text), "column": column}, row
@@ -199,7 +199,8 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
     if text == "" or text is None:
         return default
     try:
-        value = Decimal(text)
+        # Python reads "1_234" as 1234; a spreadsheet's cell never means that.
+        value = None if "_" in text else Decimal(text)
     except InvalidOperation:
         try:
             value = Decimal(_NUMBER_NOISE.sub("", text))
@@ -218,8 +219,8 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
 
 
 def money(value):
-    """Round an exact amount to cents."""
-    return value.quantize(CENT)
+    """Round an exact amount to cents, half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def product_amount(price, quantity, row, columns):

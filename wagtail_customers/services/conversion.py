@@ -10,13 +10,16 @@ Rules:
 * else the site's rate table at the order's date (``RateSource.TABLE``);
 * no rate: every converted amount ``None`` (``RateSource.UNKNOWN``), never 0.
 
-Amounts are rounded to cents half up, from the rate at full precision; the stored ``exchange_rate`` is that
-rate to 10 places.
+Amounts are rounded half up, from the rate at full precision, to the account currency's smallest unit as the money
+columns keep it (``minor_unit``: a yen for JPY, a cent for EUR, and a cent for the 3-decimal dinars too); the
+stored ``exchange_rate`` is that rate to 10 places.
 """
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
+from babel.numbers import get_currency_precision
 from django.utils import timezone
 
 from ..exchange_rates import quantized_rate, rate_for
@@ -52,8 +55,18 @@ def rate_date(placed_at):
     return timezone.localtime(placed_at, timezone.get_default_timezone()).date()
 
 
-def in_cents(amount, rate):
-    return (Decimal(amount) * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+@cache
+def minor_unit(currency):
+    """The smallest amount of ``currency`` the money columns keep: ``Decimal("1")`` for a currency without decimals
+    (JPY, KRW: converted amounts in whole yen add up to what the admin shows), ``Decimal("0.01")`` for the others
+    (the columns keep 2 decimals, so KWD's third is not kept)."""
+    places = get_currency_precision(str(currency).upper())
+    return Decimal(1).scaleb(-min(places, 2))
+
+
+def in_account_currency(amount, rate, account_currency):
+    """``amount`` x ``rate``, rounded half up to the account currency's ``minor_unit``."""
+    return (Decimal(amount) * rate).quantize(minor_unit(account_currency), rounding=ROUND_HALF_UP)
 
 
 def convert(
@@ -89,9 +102,9 @@ def convert(
     figures = {}
     for name, amount in amounts.items():
         if given[name] is not None:
-            figures[name] = Decimal(given[name]).quantize(CENT, rounding=ROUND_HALF_UP)
+            figures[name] = Decimal(given[name]).quantize(minor_unit(account_currency), rounding=ROUND_HALF_UP)
         elif rate is not None:
-            figures[name] = in_cents(amount, rate)
+            figures[name] = in_account_currency(amount, rate, account_currency)
         elif not amount:
             figures[name] = ZERO.quantize(CENT)
         else:

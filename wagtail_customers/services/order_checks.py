@@ -5,7 +5,7 @@ amounts must be finite numbers the money columns hold (``limits.MONEY_LIMIT``), 
 """
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from .inputs import ZERO
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
+CENT = Decimal("0.01")
 #: Amounts within half a cent are the same stored amount (the database rounds to cents).
 HALF_CENT = Decimal("0.005")
 #: The money columns hold 14 digits, 2 after the point: an amount must round to cents below ``MONEY_LIMIT``.
@@ -137,7 +138,30 @@ def validated(account, order_data):
         )
     # An ISO 3166-1 code when the country is recognised, else kept as written (countries.py).
     order_data.ship_to.country = normalise_country(order_data.ship_to.country)
+    _round_to_cents(order_data)
     return order_data
+
+
+def _round_to_cents(order_data):
+    """Every amount as the money columns keep it: to cents, half up (after the totals computed from the lines, so
+    a line total is the channel's quantity x price). SQLite stores what it is given and rounds only when read, half
+    to even: four orders of 1.005 read 1.00 each while their customer's sum read 4.02."""
+    for name, _label in ORDER_AMOUNTS:
+        setattr(order_data, name, in_cents(getattr(order_data, name)))
+    for line in order_data.lines:
+        for name, _label in LINE_AMOUNTS:
+            setattr(line, name, in_cents(getattr(line, name)))
+    for promo in order_data.promo_codes:
+        promo.discount = in_cents(promo.discount)
+
+
+def in_cents(value):
+    """``value`` (a checked amount, or None) rounded to cents half up; a float by its shortest text (1.005, not the
+    binary 1.00499...)."""
+    if value is None:
+        return None
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _check_amount(order_data, value, label, line_number=None, line=None, **label_values):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OrderStatus, RateSource
-from .conversion import in_cents
+from .conversion import in_account_currency
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -169,7 +169,7 @@ def _in_account_currency(order, lines, revenue, account_currency):
         return None
 
     def convert(amount):
-        return in_cents(amount, rate)
+        return in_account_currency(amount, rate, account_currency)
 
     return _assemble(
         account_currency,
