@@ -410,6 +410,10 @@ def test_an_unreachable_shop_is_a_retryable_channel_error(settings):
     with pytest.raises(ChannelError) as caught:
         adapter().check()
     assert type(caught.value) is ChannelError and caught.value.retryable
+    # In words for the seller, not the HTTP client's class name ("ConnectionError").
+    assert str(caught.value.message) == (
+        "Shopify could not be reached: no connection could be made (check the address and that the store is online)."
+    )
 
 
 @pytest.mark.django_db

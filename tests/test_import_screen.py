@@ -102,7 +102,13 @@ def test_apply_on_confirmation_imports_atomically_and_logs_it(admin_client, acco
     assert not job.file  # the uploaded file is deleted once the job is over
     entry = ModelLogEntry.objects.get(action="wagtail_customers.import.apply")
     assert entry.user == superuser and entry.data["orders_created"] == 2
-    assert "Imported" in admin_client.get(job_url(job)).content.decode()
+    page = admin_client.get(job_url(job)).content.decode()
+    assert "Imported" in page
+    # What was done, not what would be; the preview said "Orders to create".
+    assert "Orders created" in page and "Orders to create" not in page
+    # The recent imports name the layout as the form does, not by its internal name.
+    index = admin_client.get(reverse("wagtail_customers_imports:index")).content.decode()
+    assert "<td>Generic template" in index and "<td>generic</td>" not in index
     history = admin_client.get(reverse("wagtailadmin_reports:site_history"))
     assert history.status_code == 200 and "Orders imported" in history.content.decode()
     # A second confirmation of the same job does nothing.

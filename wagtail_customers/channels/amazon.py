@@ -57,6 +57,7 @@ from .base import (
     RateLimited,
     parse_datetime_utc,
     retry_after_seconds,
+    unreachable_reason,
 )
 
 logger = logging.getLogger(__name__)
@@ -228,7 +229,7 @@ class AmazonAdapter(ChannelAdapter):
                 ) from None
             except (httpx.HTTPError, OSError) as error:
                 raise ChannelError(
-                    _("Amazon could not be reached: %(error)s") % {"error": type(error).__name__}
+                    _("Amazon could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
                 ) from None
             except (AttributeError, IndexError, TypeError):
                 # The library reads the body as JSON before looking at it: a list or a bare value breaks it.

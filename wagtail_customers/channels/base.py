@@ -171,6 +171,17 @@ class ChannelAdapter:
         return []
 
 
+def unreachable_reason(error):
+    """Why a channel could not be reached, in words for the seller (``error``: the HTTP client's exception; the
+    class name it was shown by said nothing to them)."""
+    name = type(error).__name__.lower()
+    if "timeout" in name:
+        return _("it did not answer in time; try again later")
+    if "ssl" in name or "certificate" in name:
+        return _("the secure connection failed (check the address: https, and the store's certificate)")
+    return _("no connection could be made (check the address and that the store is online)")
+
+
 def sleep_keeping_alive(seconds, keep_alive=None):
     """Sleep ``seconds``, calling ``keep_alive`` (if given) first and then at least every ``PAUSE_SLICE_SECONDS``."""
     deadline = time.monotonic() + max(float(seconds), 0.0)

@@ -37,6 +37,7 @@ from .base import (
     RateLimited,
     parse_datetime_utc,
     retry_after_seconds,
+    unreachable_reason,
 )
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,9 @@ class EbayAdapter(ChannelAdapter):
                 timeout=TIMEOUT,
             )
         except requests.RequestException as error:
-            raise ChannelError(_("eBay could not be reached: %(error)s") % {"error": type(error).__name__}) from None
+            raise ChannelError(
+                _("eBay could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
+            ) from None
         body = _json_or_none(response)
         if response.status_code in (400, 401):
             code = (body or {}).get("error", "") if isinstance(body, dict) else ""
@@ -162,7 +165,7 @@ class EbayAdapter(ChannelAdapter):
                 )
             except requests.RequestException as error:
                 raise ChannelError(
-                    _("eBay could not be reached: %(error)s") % {"error": type(error).__name__}
+                    _("eBay could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
                 ) from None
             body = _json_or_none(response)
             if response.status_code == 401:

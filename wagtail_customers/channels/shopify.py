@@ -36,6 +36,7 @@ from .base import (
     RateLimited,
     parse_datetime_utc,
     retry_after_seconds,
+    unreachable_reason,
 )
 from .registry import register_adapter
 from .shopify_mapping import order_from_graphql, order_from_webhook
@@ -286,7 +287,7 @@ class ShopifyAdapter(ChannelAdapter):
             return self.session.post(url, timeout=TIMEOUT, **kwargs)
         except requests.RequestException as error:
             raise ChannelError(
-                gettext("Shopify could not be reached: %(error)s") % {"error": type(error).__name__}
+                gettext("Shopify could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
             ) from error
 
     def graphql(self, query, variables=None):

@@ -37,7 +37,7 @@ class CredentialsForm(forms.Form):
             self.fields[spec.name] = field
             if spec.secret and has_value and not spec.required:
                 self.fields[self.remove_field_name(spec)] = forms.BooleanField(
-                    label=_("Remove the stored %(field)s") % {"field": spec.label}, required=False
+                    label=_("%(field)s: remove the stored value") % {"field": spec.label}, required=False
                 )
 
     @staticmethod

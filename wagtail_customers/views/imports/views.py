@@ -78,6 +78,11 @@ def job_status(job):
     }
 
 
+def layout_label(job):
+    """The job's file layout as the Import screen names it ("Generic template (CSV or Excel)", not "generic")."""
+    return getattr(FORMATS.get(job.format_name), "label", job.format_name)
+
+
 class ImportView(WagtailAdminTemplateMixin, FormView):
     """``/admin/customers/import/``: the upload form and the user's recent imports."""
 
@@ -100,7 +105,9 @@ class ImportView(WagtailAdminTemplateMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["jobs"] = [(job, stage_label(job)) for job in user_jobs(self.request.user)[:RECENT_JOBS]]
+        context["jobs"] = [
+            (job, stage_label(job), layout_label(job)) for job in user_jobs(self.request.user)[:RECENT_JOBS]
+        ]
         context["formats"] = FORMATS
         context["sync_max_rows"] = get_setting("IMPORT_SYNC_MAX_ROWS")
         return context
@@ -145,7 +152,7 @@ class ImportJobView(WagtailAdminTemplateMixin, TemplateView):
         context.update(
             job=job,
             status=job_status(job),
-            format_label=getattr(FORMATS.get(job.format_name), "label", job.format_name),
+            format_label=layout_label(job),
             report=report,
             result=job.result or {},
             currencies=currency_section(job.result or report),
