@@ -107,6 +107,13 @@ def test_order_page_profit_and_loss(admin_client, account):
     assert "incomplete" not in html
 
 
+def test_a_loss_is_written_with_the_same_minus_as_the_deductions(admin_client, account):
+    # Costs above the revenue: the gross profit is negative, and reads like the lines above it.
+    order = full_order(account, channel_fees=Decimal("40.00"))
+    html = admin_client.get(order_url(order.pk)).content.decode()
+    assert pl_row(html, "gross_profit") == "Gross profit −$21.00"
+
+
 def test_missing_costs_show_as_not_known_and_profit_incomplete(admin_client, account):
     order = full_order(account, unit_cost=None, channel_fees=None)
     html = admin_client.get(order_url(order.pk)).content.decode()

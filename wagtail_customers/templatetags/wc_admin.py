@@ -16,6 +16,15 @@ def money(amount, currency):
     return format_money(amount, currency)
 
 
+@register.filter
+def signed_money(amount, currency):
+    """``money``, with a negative amount written with the minus sign the P&L's deductions use (``−$9.80``), not the
+    locale's hyphen: a loss reads like the lines above it."""
+    if amount is not None and amount < 0:
+        return "\u2212" + format_money(-amount, currency)
+    return format_money(amount, currency)
+
+
 @register.inclusion_tag("wagtail_customers/_incomplete_marker.html")
 def incomplete_marker(unconverted_orders, visible=False):
     """After an amount that leaves out orders with no exchange rate: a warning sign and the reason, as a
