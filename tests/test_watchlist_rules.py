@@ -414,6 +414,13 @@ def manager_client(client, manager):
     return client
 
 
+def test_the_new_rule_form_asks_in_words_and_offers_no_removal_of_rows_not_saved(admin_client, account, other_account):
+    page = admin_client.get(reverse(f"{URL}:add")).content.decode()
+    assert "---------" not in page
+    assert "Choose a seller account" in page and "Choose a figure" in page and "Choose a comparison" in page
+    assert "conditions-0-DELETE" not in page
+
+
 def test_create_a_rule_and_it_is_logged(manager_client, manager, account):
     response = manager_client.post(
         reverse(f"{URL}:add"),

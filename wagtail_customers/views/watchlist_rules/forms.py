@@ -25,7 +25,7 @@ class WatchlistRuleForm(forms.ModelForm):
             del self.fields["account"]
         else:
             self.fields["account"].queryset = accounts
-            self.fields["account"].empty_label = None if accounts.count() == 1 else self.fields["account"].empty_label
+            self.fields["account"].empty_label = None if accounts.count() == 1 else _("Choose a seller account")
 
     def clean(self):
         cleaned = super().clean()
@@ -44,6 +44,13 @@ class WatchlistRuleConditionForm(forms.ModelForm):
         model = WatchlistRuleCondition
         fields = ["metric", "operator", "value", "days"]
         widgets = {"value": forms.NumberInput(attrs={"step": "any", "min": "0"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Words in place of Django's "---------" for the choice not made yet.
+        for name, prompt in (("metric", _("Choose a figure")), ("operator", _("Choose a comparison"))):
+            field = self.fields[name]
+            field.choices = [("", prompt), *[(value, label) for value, label in field.choices if value != ""]]
 
     def clean(self):
         cleaned = super().clean()
@@ -89,4 +96,6 @@ def condition_formset_class(extra):
         max_num=MAX_CONDITIONS,
         validate_max=True,
         can_delete=True,
+        # A row not saved yet has nothing to remove: leaving it empty is enough.
+        can_delete_extra=False,
     )
