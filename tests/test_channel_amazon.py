@@ -21,7 +21,7 @@ import pytest
 from werkzeug import Response
 
 from wagtail_customers.channels import amazon
-from wagtail_customers.channels.amazon import ORDER_STATUSES, AmazonAdapter
+from wagtail_customers.channels.amazon import MAX_PASS_RESTARTS, ORDER_STATUSES, AmazonAdapter
 from wagtail_customers.channels.base import (
     RETRY_AFTER_MAX_SECONDS,
     AuthenticationFailed,
@@ -652,7 +652,8 @@ def test_an_expired_next_token_starts_the_pass_again(httpserver, stand_in_urls, 
     restart = the_adapter.fetch_orders(cursor=first.cursor)
 
     assert (restart.orders, restart.done) == ([], False)
-    assert json.loads(restart.cursor) == {"after": "2026-09-01T00:00:00Z"}  # nothing of the reports yet
+    # Nothing of the reports yet; the start counted, so that it is a new position.
+    assert json.loads(restart.cursor) == {"after": "2026-09-01T00:00:00Z", "restarts": 1}
     rest, _, _ = pull_all(the_adapter, cursor=restart.cursor)
     assert len(rest) == 150
 
@@ -665,3 +666,19 @@ def test_check_names_the_marketplace(httpserver, stand_in_urls):
 def test_an_unknown_marketplace_is_refused_before_any_call():
     with pytest.raises(AuthenticationFailed):
         AmazonAdapter({**CREDENTIALS, "marketplace": "XX"})
+
+
+def test_a_next_token_refused_again_and_again_stops_the_pass(httpserver, stand_in_urls, realdata):
+    orders, items = realdata_orders(realdata, 150)
+    stand_in = AmazonStandIn(httpserver, orders, items)
+    the_adapter = adapter()
+    cursor = the_adapter.fetch_orders(since=datetime(2026, 9, 1, tzinfo=UTC)).cursor
+    refused = json_response({"errors": [{"code": "InvalidInput", "message": "Invalid NextToken."}]}, 400)
+    for restarts in range(1, MAX_PASS_RESTARTS + 1):
+        stand_in.next_answers["orders"] = [refused]
+        cursor = the_adapter.fetch_orders(cursor=cursor).cursor  # the pass starts again
+        assert json.loads(cursor)["restarts"] == restarts
+        cursor = the_adapter.fetch_orders(cursor=cursor).cursor  # its first page, and a token again
+    stand_in.next_answers["orders"] = [refused]
+    with pytest.raises(ChannelError, match="refused its own next-page token 4 times"):
+        the_adapter.fetch_orders(cursor=cursor)

@@ -54,6 +54,23 @@ def fresh(connection):
 
 
 @pytest.mark.django_db
+def test_a_backfill_whose_next_token_expires_twice_goes_through(httpserver, stand_in_urls, realdata):  # noqa: F811
+    # Each start of the pass again is a new position to the engine's same-page guard (the stand-in's tokens are the
+    # same each pass: without the count, the second start repeated the first one's cursor and failed the sync).
+    orders, items = realdata_orders(realdata, 350)
+    stand_in = AmazonStandIn(httpserver, orders, items)
+    refused = json_response({"errors": [{"code": "InvalidInput", "message": "Invalid NextToken."}]}, 400)
+    stand_in.answer_at[2] = refused
+    stand_in.answer_at[4] = refused
+    connection = connect()
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert Order.objects.count() == 350
+
+
+@pytest.mark.django_db
 def test_backfill_over_pages_through_a_quota_answer_then_a_pull(httpserver, stand_in_urls, realdata):  # noqa: F811
     orders, items = realdata_orders(realdata, 350)
     stand_in = AmazonStandIn(httpserver, orders, items)

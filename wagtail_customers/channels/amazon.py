@@ -21,7 +21,7 @@ import json
 import logging
 import math
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import httpx
@@ -125,6 +125,10 @@ def token_client_class(token_url):
             type(self).token = None
 
     return ConnectionTokenClient
+
+
+#: Times a pass over the orders starts again after Amazon refused its NextToken, before the sync gives up.
+MAX_PASS_RESTARTS = 3
 
 
 class AmazonAdapter(ChannelAdapter):
@@ -258,6 +262,9 @@ class AmazonAdapter(ChannelAdapter):
         next_token = state.get("next_token")
         # The reports' progress and the returns and feedback kept per order go from cursor to cursor.
         carried = {key: state[key] for key in ("reports", "kept") if state.get(key)}
+        # Passes started again within this one (a refused NextToken): counted, so each start is a new position and
+        # a token refused again and again stops the sync instead of starting the pass for ever.
+        restarts = state.get("restarts", 0)
         started = _iso(datetime.now(UTC) - SETTLING)
         try:
             if next_token:
@@ -265,9 +272,15 @@ class AmazonAdapter(ChannelAdapter):
             else:
                 payload = self._call(Orders, "get_orders", LastUpdatedAfter=state["after"], MaxResultsPerPage=PAGE_SIZE)
         except SellingApiBadRequestException as error:
-            if next_token:
+            if next_token and restarts < MAX_PASS_RESTARTS:
                 # NextToken is short-lived: start the pass again from its date (recorded orders are no-ops).
-                return OrderPage(orders=[], cursor=json.dumps({"after": state["after"], **carried}), done=False)
+                restarted = {"after": state["after"], "restarts": restarts + 1, **carried}
+                return OrderPage(orders=[], cursor=json.dumps(restarted), done=False)
+            if next_token:
+                raise ChannelError(
+                    _("Amazon refused its own next-page token %(times)s times in a row; the sync tries again later.")
+                    % {"times": restarts + 1}
+                ) from None
             raise ChannelError(_("Amazon refused the request: %(message)s") % {"message": _error_text(error)}) from None
         raw_orders = payload.get("Orders")
         if not isinstance(raw_orders, list):
@@ -280,7 +293,15 @@ class AmazonAdapter(ChannelAdapter):
         if token:
             return OrderPage(
                 orders=orders,
-                cursor=json.dumps({"after": state["after"], "next_token": token, "upto": upto, **carried}),
+                cursor=json.dumps(
+                    {
+                        "after": state["after"],
+                        "next_token": token,
+                        "upto": upto,
+                        **({"restarts": restarts} if restarts else {}),
+                        **carried,
+                    }
+                ),
                 done=False,
             )
         after = max(state["after"], upto, key=lambda value: parse_datetime_utc(value))
@@ -515,7 +536,7 @@ def _line(item):
         sku=item.get("SellerSKU") or item.get("ASIN") or "",
         product_name=item.get("Title") or "",
         quantity=quantity,
-        unit_price=(price / quantity).quantize(Decimal("0.01")) if quantity else price,
+        unit_price=(price / quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if quantity else price,
         line_total=price,
     )
     charges = {
