@@ -228,3 +228,16 @@ def test_amounts_converted_into_a_currency_without_decimals_are_whole(db):
     )  # fmt: skip
     assert set(Order.objects.filter(account=yen).values_list("account_total", flat=True)) == {Decimal("1628")}
     assert Customer.objects.get(account=yen).amount_spent == Decimal("4884")
+
+
+def test_a_sites_own_code_may_give_floats_and_leave_amounts_that_default_to_zero_as_none(account):
+    # A float is the amount it is written as; None where the default is 0 means 0 (both were a TypeError).
+    data = order_data("F-1", email="f@example.com", lines=((2, "1.10"),))
+    data.shipping, data.tax, data.discount, data.refunded = 4.95, None, None, 0.1
+    data.lines[0].unit_price, data.lines[0].discount = 1.1, None
+    record_order(account, data)
+    order = Order.objects.get(external_id="F-1")
+    assert (order.subtotal, order.shipping, order.tax, order.total, order.refunded) == (
+        Decimal("2.20"), Decimal("4.95"), Decimal("0.00"), Decimal("7.15"), Decimal("0.10"),
+    )  # fmt: skip
+    assert Customer.objects.get(email="f@example.com").amount_spent == Decimal("7.05")

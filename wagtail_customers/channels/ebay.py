@@ -15,7 +15,7 @@ https://api.ebay.com (the sandbox is https://api.sandbox.ebay.com).
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
 
 import requests
@@ -423,7 +423,7 @@ def _line(item):
         product_name=item.get("title") or "",
         quantity=quantity,
         # lineItemCost is the price of the whole quantity, before discounts.
-        unit_price=(cost / quantity).quantize(Decimal("0.01")) if quantity else cost,
+        unit_price=(cost / quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if quantity else cost,
         line_total=cost,
         discount=max(cost - discounted, ZERO),
     )

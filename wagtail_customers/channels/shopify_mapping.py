@@ -14,7 +14,7 @@ capitals, the webhook's ``financial_status`` / ``fulfillment_status`` the very s
   is updated, not doubled, once connected.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext
 
@@ -54,7 +54,7 @@ def amount(value):
     try:
         number = Decimal(str(value))
         if number.is_finite():
-            return number.quantize(CENT)
+            return number.quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation as error:
         raise ShapeError(f"amount {value!r}") from error
     raise ShapeError(f"amount {value!r}")
@@ -64,7 +64,7 @@ def _line_total(unit_price, quantity):
     """Unit price x quantity in cents; a product with more digits than cents can have is left as it is, for the
     ingestion service to refuse as too large (naming the order)."""
     try:
-        return (unit_price * quantity).quantize(CENT)
+        return (unit_price * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
         return unit_price * quantity
 

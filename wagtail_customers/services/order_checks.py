@@ -87,6 +87,7 @@ def validated(account, order_data):
     if timezone.is_naive(order_data.placed_at):
         # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
         order_data.placed_at = timezone.make_aware(order_data.placed_at, timezone.get_default_timezone())
+    _as_decimals(order_data)
     for number, line in enumerate(order_data.lines, start=1):
         if line.quantity is None or line.quantity < 0:
             raise IngestionError(
@@ -140,6 +141,31 @@ def validated(account, order_data):
     order_data.ship_to.country = normalise_country(order_data.ship_to.country)
     _round_to_cents(order_data)
     return order_data
+
+
+#: Amounts that are 0 when not given (``None`` from a site's own code means that too); the others may be ``None``.
+ZERO_WHEN_NOT_GIVEN = {"discount", "shipping", "tax", "refunded", "unit_price"}
+
+
+def _as_decimals(order_data):
+    """Floats as the Decimals they are written as (``0.1``, not the binary 0.1000000000000000055...), and ``None``
+    for an amount that defaults to 0 as 0: the checks and sums below take Decimals (a float or ``None`` there was a
+    ``TypeError`` instead of a message)."""
+
+    def decimal(value, name):
+        if value is None:
+            return ZERO if name in ZERO_WHEN_NOT_GIVEN else None
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return value
+
+    for name, _label in ORDER_AMOUNTS:
+        setattr(order_data, name, decimal(getattr(order_data, name), name))
+    for line in order_data.lines:
+        for name, _label in LINE_AMOUNTS:
+            setattr(line, name, decimal(getattr(line, name), name))
+    for promo in order_data.promo_codes:
+        promo.discount = decimal(promo.discount, "discount")
 
 
 def _round_to_cents(order_data):
