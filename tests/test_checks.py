@@ -83,6 +83,7 @@ WRONG_VALUES = [
     ("READ_YOUR_WRITES_SECONDS", "30", E031),
     ("READ_YOUR_WRITES_SECONDS", -1, E031),
     ("READ_YOUR_WRITES_SECONDS", float("nan"), E031),
+    ("READ_REPLICA", gettext_lazy("replica"), E009),  # a database alias: looked up, a lazy one raises
     ("SYNC_RETRY_AFTER_MAX_SECONDS", True, E031),
     ("SALESMAN_STATUSES", {"NEW": "Paid"}, E007),  # not a ledger status
     ("SALESMAN_STATUSES", None, E007),

@@ -123,8 +123,15 @@ RATING = _kind(
     "a whole number from 0 to 5 (feedback is rated 1 to 5; 0: none counts as negative)",
     lambda value: _zero_or_more(value) and value <= 5,
 )
-TEXT = _kind("wagtail_customers.E009", "a string", _is_text)
-TEXT_OR_NONE = _kind("wagtail_customers.E009", "a string, or None", lambda value: value is None or _is_text(value))
+TEXT = _kind("wagtail_customers.E009", "a string", lambda value: isinstance(value, str))
+TEXT_OR_NONE = _kind(
+    "wagtail_customers.E009", "a string, or None", lambda value: value is None or isinstance(value, str)
+)
+#: Text shown to people (a URL, a sender), which a site may give lazily (``reverse_lazy``, ``gettext_lazy``); not
+#: names the code looks things up by (a database alias, a storage alias).
+SHOWN_TEXT_OR_NONE = _kind(
+    "wagtail_customers.E009", "a string (lazy or not), or None", lambda value: value is None or _is_text(value)
+)
 SECONDS = _kind("wagtail_customers.E031", "a number of seconds, 0 or more", _seconds)
 PATH_OR_NONE = _kind(
     "wagtail_customers.E009",
@@ -176,7 +183,7 @@ SETTING_KINDS = {
     "EXPORT_SYNC_MAX_ROWS": POSITIVE,
     "EXPORT_RESOURCE": RESOURCE,
     "EXPORT_EXPIRY_HOURS": POSITIVE,
-    "FROM_EMAIL": TEXT_OR_NONE,
+    "FROM_EMAIL": SHOWN_TEXT_OR_NONE,
     "EXPORT_STORAGE_PREFIX": TEXT,
     "PRIVATE_STORAGE": TEXT,
     "PRIVATE_STORAGE_ROOT": PATH_OR_NONE,
@@ -198,7 +205,7 @@ SETTING_KINDS = {
     "IMPORT_MAX_ROW_CHARS": POSITIVE,
     "IMPORT_MAX_XLSX_BYTES": POSITIVE,
     "IMPORT_PREVIEW_EXPIRY_HOURS": POSITIVE,
-    "HELP_URL": TEXT_OR_NONE,
+    "HELP_URL": SHOWN_TEXT_OR_NONE,
     "REBUILD_CHUNK_ROWS": POSITIVE,
     "NEGATIVE_FEEDBACK_MAX_RATING": RATING,
     "EXCHANGE_RATES_FILE": PATH_OR_NONE,
