@@ -100,6 +100,21 @@ def test_rows_per_page(listing, live_server):
         expect(page.locator("[data-wc-rows]")).to_contain_text("of 55 customers")
 
 
+def test_rows_per_page_chosen_with_the_keyboard_wait_for_apply(listing, live_server):
+    # An arrow key on the closed select changes its value: the page must not reload on it (WCAG 3.2.2).
+    page = listing
+    url = page.url
+    select = page.get_by_label("Rows per page")
+    select.focus()
+    select.press("ArrowDown")
+    expect(page.get_by_role("button", name="Apply")).to_be_visible()
+    assert page.url == url
+    expect(page.locator(NAMES)).to_have_count(25)
+    with page.expect_navigation():
+        select.press("Enter")
+    expect(page.locator(NAMES)).to_have_count(50)
+
+
 def test_sort_by_a_column(listing, live_server):
     page = listing
     page.locator("table.listing thead").get_by_role("link", name="Amount spent").click()
