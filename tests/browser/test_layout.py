@@ -2,12 +2,27 @@
 with the name column sticky, and the toolbar's panels and the bulk bar show their whole content.
 Saves a screenshot of the listing at each width for the docs."""
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.factories import order_data
 from wagtail_customers.columns import COLUMNS
-from wagtail_customers.models import Channel, ListingPreference, SellerAccount
+from wagtail_customers.models import (
+    AlertNotification,
+    Channel,
+    ExportJob,
+    JobState,
+    ListingPreference,
+    Order,
+    SellerAccount,
+    WatchlistEntry,
+)
+from wagtail_customers.models.watchlist_rules import WatchlistRule, WatchlistRuleCondition
 from wagtail_customers.services.ingestion import record_orders
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -185,3 +200,132 @@ def test_the_columns_panel_keeps_save_and_reset_in_the_window(listing, height):
     last.scroll_into_view_if_needed()
     expect(last).to_be_in_viewport()
     assert box(picker.get_by_role("button", name="Save as my default"))["bottom"] <= height
+
+
+# -- On a phone (390 px): every wide table scrolls in its own box, and the bulk bar wraps -------------------------
+
+PHONE = 390
+
+
+@pytest.fixture
+def phone(live_server, login, browser_admin):
+    """``phone(path)``: the admin page at ``path`` in a 390 x 844 window."""
+
+    def open_at(path):
+        page = login("browseradmin", "browser-pw")
+        page.set_viewport_size({"width": PHONE, "height": 844})
+        page.goto(f"{live_server.url}{path}")
+        return page
+
+    return open_at
+
+
+def assert_reachable(page, control):
+    """The control is reached by scrolling its table's box: then wholly in the window, and takes a click there;
+    the document itself never scrolls sideways."""
+    control.scroll_into_view_if_needed()
+    # Not ``ratio=1``: a table cell's edges fall between pixels.
+    expect(control).to_be_in_viewport(ratio=0.99)
+    found = box(control)
+    assert -0.5 <= found["left"] and found["right"] <= PHONE + 0.5, found
+    control.click(trial=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("window.scrollX") == 0
+    # The box is the listing's: a named region that takes the focus, to scroll it with the keyboard.
+    scroller = control.locator("xpath=ancestor::*[@data-wc-table-scroll][1]")
+    expect(scroller).to_have_count(1)
+    expect(scroller).to_have_class(re.compile(r"\bwc-table-scroll\b"))
+    expect(scroller).to_have_attribute("role", "region")
+    expect(scroller).to_have_attribute("tabindex", "0")
+    expect(scroller).to_have_attribute("aria-label", re.compile(r"\S"))
+
+
+@pytest.mark.version_neutral
+def test_the_orders_tab_scrolls_in_its_own_box_on_a_phone(phone, shop):
+    customer = shop.customers.get(name="Maximiliane Wolfensteiner 00")
+    page = phone(reverse("wagtail_customers_customer:detail", args=(customer.pk,)))
+    page.locator('[role=tab][href="#tab-orders"]').click()
+    table = page.locator("#tab-orders table")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    # The last column's header: a sort link.
+    assert_reachable(page, table.locator("thead th").last.locator("a").first)
+    assert_reachable(page, table.locator("tbody tr td").last)
+
+
+@pytest.mark.version_neutral
+def test_the_order_lines_scroll_in_their_own_box_on_a_phone(phone, shop):
+    order = Order.objects.get(account=shop, external_id="L-3")
+    page = phone(reverse("wagtail_customers_customer:order", args=(order.pk,)))
+    lines = page.locator("table", has=page.get_by_text("Order lines"))
+    expect(lines.locator("thead th").last).to_have_text("Returned")
+    assert_reachable(page, lines.locator("tbody tr td").last)
+
+
+@pytest.mark.version_neutral
+def test_the_download_button_of_an_export_is_reachable_on_a_phone(phone, browser_admin):
+    ExportJob.objects.create(
+        user=browser_admin,
+        file_format="xlsx",
+        fingerprint="phone-done",
+        state=JobState.DONE,
+        total_rows=12,
+        rows_written=12,
+        size_bytes=2048,
+        file="exports/customers.xlsx",
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+    page = phone(reverse("wagtail_customers_exports:index"))
+    assert_reachable(page, page.get_by_role("link", name=re.compile(r"^Download ")))
+
+
+@pytest.mark.version_neutral
+def test_the_actions_of_a_watchlist_rule_are_reachable_on_a_phone(phone, shop, browser_admin):
+    rule = WatchlistRule.objects.create(account=shop, name="Many orders", created_by=browser_admin)
+    WatchlistRuleCondition.objects.create(rule=rule, metric="orders", operator="gte", value=5)
+    page = phone(reverse("wagtail_customers_watchlist_rules:index"))
+    row = page.locator("table[data-wc-watchlist-rules] tbody tr")
+    for name in ("Disable Many orders", "Run now Many orders", "Delete Many orders"):
+        assert_reachable(page, row.get_by_role("link", name=name).or_(row.get_by_role("button", name=name)))
+
+
+@pytest.mark.version_neutral
+def test_mark_as_read_is_reachable_on_a_phone(phone, shop, browser_admin):
+    WatchlistEntry.objects.create(customer=shop.customers.get(name="Maximiliane Wolfensteiner 01"))
+    WatchlistEntry.objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    record_orders(
+        shop,
+        [order_data("L-1b", email="customer.with.a.long.address1@example.com", name="Maximiliane Wolfensteiner 01")],
+    )
+    assert AlertNotification.objects.filter(user=browser_admin, read_at__isnull=True).count() == 1
+    page = phone(reverse("wagtail_customers_alerts:index"))
+    assert_reachable(page, page.locator("table[data-wc-alerts] tbody").get_by_role("button", name="Mark as read"))
+
+
+@pytest.mark.parametrize("width", (PHONE, 1280))
+def test_the_bulk_bar_wraps_its_actions_and_shows_the_whole_count(listing, width):
+    page = listing(width)
+    checkboxes = page.locator("table.listing tbody input.bulk-action-checkbox")
+    for index in range(3):
+        checkboxes.nth(index).check()
+    bar = page.locator("[data-bulk-action-footer] .footer__container")
+    count = bar.locator("[data-bulk-action-num-objects]")
+    expect(count).to_contain_text("3")
+    found = box(bar)
+    assert 0 <= found["left"] and found["right"] <= width, found
+    sizes = bar.evaluate("el => ({scroll: el.scrollWidth, client: el.clientWidth})")
+    assert sizes["scroll"] <= sizes["client"], sizes
+    sizes = count.evaluate("el => ({scroll: el.scrollWidth, client: el.clientWidth, height: el.offsetHeight})")
+    assert sizes["scroll"] <= sizes["client"], sizes
+    # On one line: "3 customers / selected" broken over two is the clipped count's other face.
+    line = count.evaluate("el => parseFloat(getComputedStyle(el).lineHeight) || 0")
+    assert not line or sizes["height"] < 2 * line, (sizes, line)
+    buttons = bar.locator("[data-bulk-action-button]")
+    assert buttons.count() >= 4
+    for button in buttons.all():
+        # Below a narrow window's listing rather than fixed at its foot: scrolled to, not sideways.
+        button.scroll_into_view_if_needed()
+        expect(button).to_be_in_viewport(ratio=1)
+        right = box(button)["right"]
+        assert right <= width, (button.text_content(), right)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
