@@ -680,5 +680,8 @@ def test_a_next_token_refused_again_and_again_stops_the_pass(httpserver, stand_i
         assert json.loads(cursor)["restarts"] == restarts
         cursor = the_adapter.fetch_orders(cursor=cursor).cursor  # its first page, and a token again
     stand_in.next_answers["orders"] = [refused]
-    with pytest.raises(ChannelError, match="refused its own next-page token 4 times"):
+    with pytest.raises(ChannelError, match="refused its own next-page token 4 times during this sync"):
         the_adapter.fetch_orders(cursor=cursor)
+    # The next sync (a new adapter) from the same stored cursor starts the pass again: the connection is not stuck.
+    stand_in.next_answers["orders"] = [refused]
+    assert json.loads(adapter().fetch_orders(cursor=cursor).cursor)["restarts"] == MAX_PASS_RESTARTS + 1

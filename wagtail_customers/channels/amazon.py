@@ -167,6 +167,8 @@ class AmazonAdapter(ChannelAdapter):
         self._token_client_class = token_client_class(urls.get("lwa") or DEFAULT_LWA_URL)
         self._endpoint = (urls.get("sp_api") or "").rstrip("/")
         self._clients = {}
+        #: Passes this sync started again after a refused NextToken (``fetch_orders``).
+        self._pass_restarts = 0
         #: False once the Finances API refused this app (no Finance and Accounting role): no fees, no refunds.
         self.fees_available = True
         #: False once the Reports API refused this app (no role for the reports): no returns, no feedback.
@@ -262,8 +264,9 @@ class AmazonAdapter(ChannelAdapter):
         next_token = state.get("next_token")
         # The reports' progress and the returns and feedback kept per order go from cursor to cursor.
         carried = {key: state[key] for key in ("reports", "kept") if state.get(key)}
-        # Passes started again within this one (a refused NextToken): counted, so each start is a new position and
-        # a token refused again and again stops the sync instead of starting the pass for ever.
+        # Passes started again after a refused NextToken: counted in the cursor, so that each start is a new
+        # position to the engine's same-page guard, and in this sync (the adapter is built for one), so that a token
+        # refused again and again stops this sync while the next one, from the stored cursor, may start again.
         restarts = state.get("restarts", 0)
         started = _iso(datetime.now(UTC) - SETTLING)
         try:
@@ -272,14 +275,15 @@ class AmazonAdapter(ChannelAdapter):
             else:
                 payload = self._call(Orders, "get_orders", LastUpdatedAfter=state["after"], MaxResultsPerPage=PAGE_SIZE)
         except SellingApiBadRequestException as error:
-            if next_token and restarts < MAX_PASS_RESTARTS:
+            if next_token and self._pass_restarts < MAX_PASS_RESTARTS:
                 # NextToken is short-lived: start the pass again from its date (recorded orders are no-ops).
+                self._pass_restarts += 1
                 restarted = {"after": state["after"], "restarts": restarts + 1, **carried}
                 return OrderPage(orders=[], cursor=json.dumps(restarted), done=False)
             if next_token:
                 raise ChannelError(
-                    _("Amazon refused its own next-page token %(times)s times in a row; the sync tries again later.")
-                    % {"times": restarts + 1}
+                    _("Amazon refused its own next-page token %(times)s times during this sync; it tries again later.")
+                    % {"times": self._pass_restarts + 1}
                 ) from None
             raise ChannelError(_("Amazon refused the request: %(message)s") % {"message": _error_text(error)}) from None
         raw_orders = payload.get("Orders")

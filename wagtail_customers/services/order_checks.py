@@ -156,7 +156,7 @@ def _as_decimals(order_data):
         if value is None:
             return ZERO if name in ZERO_WHEN_NOT_GIVEN else None
         if isinstance(value, float):
-            return Decimal(repr(value))
+            return Decimal(repr(float(value)))  # float(): numpy's repr is np.float64(0.1)
         return value
 
     for name, _label in ORDER_AMOUNTS:

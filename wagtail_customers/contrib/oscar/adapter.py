@@ -6,7 +6,7 @@ Oscar's ``total_incl_tax`` (the total is passed as Oscar charged it, surcharges 
 payment sources say (``Source.refund()``); milestones come from Oscar's status history.
 """
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from oscar.core.loading import get_model
 
@@ -96,7 +96,9 @@ def line_data(line):
         sku=truncated(line.partner_sku or line.upc, 100),
         product_name=truncated(line.title, 500),
         quantity=line.quantity,
-        unit_price=(before_discounts / line.quantity).quantize(Decimal("0.01")) if line.quantity else ZERO,
+        unit_price=(before_discounts / line.quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if line.quantity
+        else ZERO,
         line_total=before_discounts,
         discount=before_discounts - line.line_price_excl_tax,
         unit_cost=unit_cost,
