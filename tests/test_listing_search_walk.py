@@ -66,9 +66,18 @@ def test_a_term_matching_densely_walks_and_a_rare_one_does_not(admin_client, smi
     assert_search_page(admin_client, "nobody-here", walked=False, rows=0)
 
 
+def orderings_walked():
+    """Every sort on SQLite, whose search walks the sort's index; on PostgreSQL, where the search is a plain WHERE
+    (its trigram indexes) and tests/test_listing_keyset.py walks every sort unsearched, a text, an amount and a
+    date with NULLs, both ways: the PostgreSQL pass is the longest of `make test`."""
+    if connection.vendor != "postgresql":
+        return ORDERINGS
+    return ["name", "-name", "amount_spent", "-amount_spent", "last_order_at", "-last_order_at"]
+
+
 @pytest.mark.version_neutral
 def test_every_sort_pages_every_match_once_both_ways_as_the_page_numbers_do(admin_client, smiths):
-    for ordering in ORDERINGS:
+    for ordering in orderings_walked():
         base = f"/admin/customers/?q=smith&ordering={ordering}&per_page=25"
         by_number = [row_ids(admin_client.get(f"{base}&p={page}")) for page in range(1, 5)]
         assert sorted(sum(by_number, [])) == smiths, ordering
