@@ -105,8 +105,16 @@ def with_probe(settings, rows):
     settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "FILTER_PROBE_ROWS": rows}
 
 
+def skip_the_second_probe_where_nothing_is_planned(plan):
+    """PostgreSQL plans nothing and probes nothing (see the module's docstring): both probe settings read the same
+    rows the same way there, so its pass (the longest of `make test`) reads them once."""
+    if connection.vendor != "sqlite" and plan != WALK_SORT_INDEX:
+        pytest.skip("PostgreSQL plans nothing: the other probe setting reads the same rows the same way")
+
+
 @pytest.mark.parametrize("plan", PROBES)
 def test_a_planned_listing_has_the_rows_and_order_of_the_plain_one(settings, superuser, figures, plan):
+    skip_the_second_probe_where_nothing_is_planned(plan)
     with_probe(settings, PROBES[plan])
     for tab in TABS:
         for filters in FILTERS:
@@ -124,6 +132,7 @@ def test_a_planned_listing_has_the_rows_and_order_of_the_plain_one(settings, sup
 def test_pages_sought_by_keyset_both_ways_show_every_filtered_customer_once(
     settings, admin_client, superuser, figures, plan
 ):
+    skip_the_second_probe_where_nothing_is_planned(plan)
     with_probe(settings, PROBES[plan])
     for tab in TABS:
         for filters in ("orders_min=2", "amount_spent_min=20&amount_spent_max=100.50", "on_watchlist=yes&orders_min=1"):

@@ -59,6 +59,8 @@ def test_download_personal_data_from_the_customer_page(live_server, login, accou
     assert ModelLogEntry.objects.filter(action="wagtail_customers.export.access_request", user=user).count() == 1
 
 
+# version_neutral: the same page as the test above, for another user.
+@pytest.mark.version_neutral
 def test_no_download_link_without_the_export_action(live_server, login, account):
     record_orders(account, [order_data("GH-1", email="grace@example.com", name="Grace Hopper")])
     grace = account.customers.get()

@@ -100,6 +100,8 @@ def test_rows_per_page(listing, live_server):
         expect(page.locator("[data-wc-rows]")).to_contain_text("of 55 customers")
 
 
+# version_neutral: the plugin's own control, driven at the floors by test_rows_per_page.
+@pytest.mark.version_neutral
 def test_rows_per_page_chosen_with_the_keyboard_wait_for_apply(listing, live_server):
     # An arrow key on the closed select changes its value: the page must not reload on it (WCAG 3.2.2).
     page = listing
@@ -152,6 +154,8 @@ def test_hide_a_column_drag_another_reload_then_reset(listing, live_server, scre
     assert header_labels(page) == default
 
 
+# version_neutral: the plugin's column picker, opened at the floors by the drag test above.
+@pytest.mark.version_neutral
 def test_the_columns_menu_loads_its_form_once_and_says_so_when_it_cannot(listing, live_server):
     """The form is fetched when the menu is first opened (views/listing/column_picker.py); a failed fetch says
     so in the menu, and the next opening tries again."""
@@ -186,6 +190,8 @@ def test_the_columns_menu_loads_its_form_once_and_says_so_when_it_cannot(listing
     assert all("next=%2Fadmin%2Fcustomers%2F" in url for url in fetched), fetched
 
 
+# version_neutral: the plugin's columns page, whose form the drag test above saves at the floors.
+@pytest.mark.version_neutral
 def test_without_javascript_the_columns_link_opens_a_page_that_saves_the_view(
     browser, live_server, stores, browser_admin
 ):  # noqa: E501
@@ -213,6 +219,8 @@ def test_without_javascript_the_columns_link_opens_a_page_that_saves_the_view(
         context.close()
 
 
+# version_neutral: the plugin's columns page, whose form the drag test above saves at the floors.
+@pytest.mark.version_neutral
 def test_with_javascript_the_columns_page_of_its_own_moves_columns(listing, live_server):
     page = listing
     page.goto(f"{live_server.url}/admin/customers/preferences/columns/form/?next=/admin/customers/")
@@ -264,6 +272,8 @@ def test_bulk_delete_behind_the_confirmation(listing, live_server, screenshot):
     assert not Customer.objects.filter(name__in=names).exists()
 
 
+# version_neutral: a screenshot for the docs, taken at the newest versions.
+@pytest.mark.version_neutral
 def test_filters_screenshot(listing, live_server, screenshot):
     page = listing
     page.goto(f"{live_server.url}/admin/customers/?channel=amazon&used_promo_code=yes")

@@ -80,6 +80,8 @@ def test_a_masked_listing_and_customer_page(live_server, login, shop, axe_script
     screenshot(page, "customer-page-masked")
 
 
+# version_neutral: the same pages as the test above, for another user.
+@pytest.mark.version_neutral
 def test_a_colleague_with_the_action_sees_everything(live_server, login, shop):
     grant(make_staff("support"), shop, Action.VIEW, Action.SEE_PERSONAL_DATA)
     page = login("support", PASSWORD)
