@@ -93,6 +93,11 @@ class WooCommerceStandIn:
         # 127.0.0.1 whatever name the server was started with ("localhost" by default).
         return f"{self.scheme}://127.0.0.1:{self.server.port}"
 
+    @property
+    def home_url(self):
+        """The site's address as WordPress gives it (``home_url('/')``), sent in ``X-WC-Webhook-Source``."""
+        return f"{self.url}/"
+
     def credentials(self, **changes):
         values = {
             "store_url": self.url,
@@ -216,11 +221,18 @@ def sign_webhook(body, secret=WEBHOOK_SECRET):
 
 
 def webhook_headers(
-    body, topic="order.updated", *, delivery_id="d6f2b1e0-7f36-4a55-9d7c-2b0a51c1f9e4", secret=WEBHOOK_SECRET
+    body,
+    topic="order.updated",
+    *,
+    delivery_id="d6f2b1e0-7f36-4a55-9d7c-2b0a51c1f9e4",
+    secret=WEBHOOK_SECRET,
+    source="https://shop.example.com/",
 ):
+    """A delivery's headers as WooCommerce sends them; ``source`` is the sending site's ``home_url('/')`` (a
+    stand-in store's is ``store.home_url``: the connection ignores a delivery from another site)."""
     resource, _, event = topic.partition(".")
     return {
-        "X-WC-Webhook-Source": "https://shop.example.com/",
+        "X-WC-Webhook-Source": source,
         "X-WC-Webhook-Topic": topic,
         "X-WC-Webhook-Resource": resource,
         "X-WC-Webhook-Event": event,

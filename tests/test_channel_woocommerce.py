@@ -574,6 +574,64 @@ def test_webhook_signature_good_bad_and_missing(httpserver):
     assert not adapter.verify_webhook({**headers, "X-WC-Webhook-Signature": "sïgnature=="}, body)
 
 
+def test_a_delivery_naming_another_site_is_for_another_shop():
+    """One webhook secret typed into two stores: the other store's deliveries verify, and name their own site."""
+    body = json.dumps(fixture("order.json")).encode()
+    shop = WooCommerceAdapter({"store_url": "https://Shop.Example.com/", "webhook_secret": WEBHOOK_SECRET})
+    # The store's own address, as WordPress's home_url('/') gives it or written otherwise.
+    for source in (
+        "https://shop.example.com/",
+        "https://shop.example.com",
+        "HTTPS://SHOP.Example.COM/",
+        "http://shop.example.com/",  # a site moved to https (or the connection made before it did)
+        "https://shop.example.com:443/",
+        "http://shop.example.com:80",
+        "https://shop.example.com/?lang=fr",  # a language plugin's home_url
+        " https://shop.example.com/ ",
+    ):
+        headers = webhook_headers(body, source=source)
+        assert shop.verify_webhook(headers, body) and not shop.webhook_for_another_shop(headers), source
+    # Another site: signed with the same secret, so it verifies; the address is what tells.
+    for source in (
+        "https://www.shop.example.com/",  # another host, www. or not
+        "https://shop.example.org/",
+        "https://shop.example.com:8443/",
+        "https://shop.example.com/fr/",  # another WordPress in a sub-path
+        "https://example.com/",
+        "https://[oops/",  # not an address at all: not this store's
+    ):
+        headers = webhook_headers(body, source=source)
+        assert shop.verify_webhook(headers, body) and shop.webhook_for_another_shop(headers), source
+    lowered = {key.lower(): value for key, value in webhook_headers(body, source="https://other.example/").items()}
+    assert shop.webhook_for_another_shop(lowered)
+    # No address (WooCommerce before 2.6; the ping on saving a webhook, answered before this): taken as before.
+    unnamed = {key: value for key, value in webhook_headers(body).items() if key != "X-WC-Webhook-Source"}
+    assert not shop.webhook_for_another_shop(unnamed)
+    assert not shop.webhook_for_another_shop(webhook_headers(body, source="  "))
+
+
+@pytest.mark.parametrize(
+    ("typed", "same", "other"),
+    [
+        ("https://example.com/shop", "https://example.com/shop/", "https://example.com/"),
+        ("https://example.com/", "https://Example.com/", "https://example.com/shop/"),
+        (
+            "https://example.com/shop/wp-admin/admin.php?page=wc-settings",
+            "http://example.com/shop/",
+            "https://example.com/shop2/",
+        ),
+        ("https://www.shop.example.com", "http://WWW.shop.example.com/", "https://shop.example.com/"),
+        ("http://127.0.0.1:8080", "https://127.0.0.1:8080/", "http://127.0.0.1:8081/"),
+        ("shop.example.com", "https://shop.example.com./", "https://shop.example.com.evil.example/"),
+        ("https://bücher.example", "https://xn--bcher-kva.example/", "https://buecher.example/"),
+    ],
+)
+def test_the_store_url_as_typed_against_the_sites_address(typed, same, other):
+    shop = WooCommerceAdapter({"store_url": typed})
+    assert not shop.webhook_for_another_shop({"X-WC-Webhook-Source": same})
+    assert shop.webhook_for_another_shop({"X-WC-Webhook-Source": other})
+
+
 def test_webhook_topics_and_delivery_ids(httpserver):
     store = WooCommerceStandIn(httpserver, orders=[])
     adapter = adapter_for(store)

@@ -22,6 +22,7 @@ from wagtail_customers.models import (
     SellerAccount,
     SyncOutcome,
     SyncStatus,
+    WebhookDelivery,
 )
 from wagtail_customers.services import channel_sync
 from wagtail_customers.services.statistics import rebuild_statistics
@@ -159,13 +160,19 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     new_order["billing"]["email"] = "new.buyer@example.net"
     body = json.dumps(new_order).encode()
 
-    wrong = post_webhook(connection, body, webhook_headers(body, "order.created", secret="not the secret"))
+    wrong = post_webhook(
+        connection, body, webhook_headers(body, "order.created", secret="not the secret", source=store.home_url)
+    )
     assert wrong.status_code == 401
-    unsigned = {key: value for key, value in webhook_headers(body, "order.created").items() if "Signature" not in key}
+    unsigned = {
+        key: value
+        for key, value in webhook_headers(body, "order.created", source=store.home_url).items()
+        if "Signature" not in key
+    }
     assert post_webhook(connection, body, unsigned).status_code == 401
     assert not Order.objects.filter(account=connection.account, external_id="9001").exists()
 
-    headers = webhook_headers(body, "order.created", delivery_id="delivery-9001-1")
+    headers = webhook_headers(body, "order.created", delivery_id="delivery-9001-1", source=store.home_url)
     assert post_webhook(connection, body, headers).status_code == 200
     order = Order.objects.get(account=connection.account, external_id="9001")
     assert order.sync_status == SyncStatus.PENDING
@@ -182,7 +189,9 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     body_9002 = json.dumps(same_second).encode()
     assert (
         post_webhook(
-            connection, body_9002, webhook_headers(body_9002, "order.created", delivery_id="delivery-9001-1")
+            connection,
+            body_9002,
+            webhook_headers(body_9002, "order.created", delivery_id="delivery-9001-1", source=store.home_url),
         ).status_code
         == 200
     )
@@ -194,7 +203,9 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     changed["date_completed_gmt"] = "2026-12-02T10:00:00"
     store.touch(5010, datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
     body = json.dumps(changed).encode()
-    response = post_webhook(connection, body, webhook_headers(body, "order.updated", delivery_id="d-5010"))
+    response = post_webhook(
+        connection, body, webhook_headers(body, "order.updated", delivery_id="d-5010", source=store.home_url)
+    )
     assert response.status_code == 200
     assert Order.objects.get(account=connection.account, external_id="5010").sync_status == SyncStatus.PENDING
 
@@ -208,10 +219,74 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     # The seller moves an order to the bin: the list no longer shows it; order.deleted names it, it is fetched.
     store.orders[5020]["status"] = "trash"
     body = json.dumps({"id": 5020}).encode()
-    response = post_webhook(connection, body, webhook_headers(body, "order.deleted", delivery_id="d-5020"))
+    response = post_webhook(
+        connection, body, webhook_headers(body, "order.deleted", delivery_id="d-5020", source=store.home_url)
+    )
     assert response.status_code == 200
     assert Order.objects.get(account=connection.account, external_id="5020").status == "cancelled"
     assert rebuild_statistics() == 0
+
+
+def test_a_delivery_from_another_store_with_the_same_secret_is_ignored(connection, store, post_webhook):
+    """One webhook secret typed into two stores' webhooks: store B's deliveries verify here, and would write B's order
+    over this store's order of the same number. Each names its site (``X-WC-Webhook-Source``)."""
+    account = connection.account
+    order = fixture("order_guest_coupon.json")
+    order.update(id=9001, number="9001", date_modified_gmt="2026-12-02T09:00:00")
+    body = json.dumps(order).encode()
+    ours = webhook_headers(body, "order.created", delivery_id="ours-9001", source=store.home_url)
+    assert post_webhook(connection, body, ours).status_code == 200
+    recorded = Order.objects.get(account=account, external_id="9001")
+    counts = (Order.objects.count(), Customer.objects.count(), WebhookDelivery.objects.count())
+
+    # The other store's order 9001 (another buyer, cancelled), and an order number this store does not have.
+    theirs = dict(order, status="cancelled", billing=dict(order["billing"], email="someone.else@example.org"))
+    not_ours = dict(theirs, id=9100, number="9100")
+    port = store.server.port
+    other_sites = (
+        "https://shop.example.com/",  # another host
+        f"http://127.0.0.1:{port}/shop/",  # another WordPress in a sub-path of this host
+        f"http://127.0.0.1:{port + 1}/",  # another port
+    )
+    for index, site in enumerate(other_sites):
+        for payload in (theirs, not_ours):
+            other_body = json.dumps(payload).encode()
+            headers = webhook_headers(
+                other_body, "order.updated", delivery_id=f"theirs-{index}-{payload['id']}", source=site
+            )
+            answer = post_webhook(connection, other_body, headers)
+            assert (answer.status_code, answer.content) == (200, b"Ignored: another shop."), site
+
+    assert (Order.objects.count(), Customer.objects.count(), WebhookDelivery.objects.count()) == counts
+    kept = Order.objects.get(account=account, external_id="9001")
+    assert (kept.status, kept.customer_id, kept.total) == (recorded.status, recorded.customer_id, recorded.total)
+    assert not Order.objects.filter(account=account, external_id="9100").exists()
+
+
+def test_the_stores_own_deliveries_are_recorded_however_its_address_is_written(db, store, post_webhook):
+    """WordPress sends ``home_url('/')``; the seller typed the store URL their own way."""
+    account = SellerAccount.objects.create(name="Woo named", channel="woocommerce", currency="EUR")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(store.credentials(store_url="https://Shop.Example.com/"))
+    connection.save()
+    channel_sync.start_backfill(connection, date(2024, 1, 1))
+    sources = (
+        "https://shop.example.com/",  # home_url('/') as WordPress sends it
+        "https://SHOP.example.COM",  # the host's case, no trailing slash
+        "http://shop.example.com/",  # http: a site moved to https since (or not yet)
+        "https://shop.example.com:443/",  # the default port written out
+        None,  # no address: a WooCommerce before 2.6
+    )
+    for number, source in enumerate(sources, start=9201):
+        payload = dict(fixture("order_guest_coupon.json"), id=number, number=str(number))
+        body = json.dumps(payload).encode()
+        headers = webhook_headers(body, "order.created", delivery_id=f"d-{number}", source=source)
+        if source is None:
+            del headers["X-WC-Webhook-Source"]
+        answer = post_webhook(connection, body, headers)
+        assert (answer.status_code, answer.content) == (200, b"OK"), source
+        assert Order.objects.filter(account=account, external_id=str(number)).exists(), source
+    assert WebhookDelivery.objects.filter(connection=connection).count() == len(sources)
 
 
 def test_the_ping_on_saving_a_webhook_gets_200_and_records_nothing(connection, store, client):

@@ -15,7 +15,7 @@ import hmac
 import json
 import re
 from datetime import UTC, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from django.utils.translation import gettext_lazy as _
@@ -181,6 +181,14 @@ class WooCommerceAdapter(ChannelAdapter):
     def webhook_topic(self, headers):
         return _header(headers, "X-WC-Webhook-Topic").strip()
 
+    def webhook_for_another_shop(self, headers):
+        # One secret may be typed into the webhooks of two stores, and a delivery's signature alone does not say
+        # whose orders these are (store B's order 1001 would overwrite store A's). WooCommerce (2.6+) names the
+        # sending site in every delivery: its address, home_url('/'). Without it (an older WooCommerce) a delivery
+        # is taken as before; the save ping carries none and is answered before this.
+        sender = _header(headers, "X-WC-Webhook-Source").strip()
+        return bool(sender) and site_address(sender) != site_address(self.store_url)
+
     def webhook_delivery_id(self, headers):
         # WooCommerce's delivery id is a hash of the webhook's id and the second it was sent: every delivery of one
         # webhook within a second has the same id. With the signature (the body's HMAC), two orders sent in the same
@@ -284,6 +292,33 @@ def store_url(text):
         url = f"https://{url}"
     url = re.split(r"/(?:wp-admin|wp-json)(?:/|$)", url, maxsplit=1)[0]
     return url.rstrip("/")
+
+
+def site_address(url):
+    """What tells one WordPress site from another in an address: its host, port and path.
+
+    For comparing a delivery's ``X-WC-Webhook-Source`` (``home_url('/')``, as ``https://shop.example.com/``) with
+    the connection's store URL. http and https are one site (WordPress sites move to https; a connection made
+    before keeps its http address), and so are the host's case, a default port written out, a trailing slash and
+    a query string. ``www.`` is part of the host: another host is another site. The path counts: WordPress sites
+    may live in sub-paths of one host (``https://example.com/shop/``).
+    """
+    url = store_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # an unclosed [ or a port that is no number: compared as written
+        return (url.lower(), None, "")
+    path = unquote(parts.path).rstrip("/")
+    host = (parts.hostname or "").rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+    if port == {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        port = None
+    return (host, port, path)
 
 
 def _modified(order):
