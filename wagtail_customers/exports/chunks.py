@@ -175,7 +175,10 @@ def write_chunk(job, index, pks):
             rows = _with_heartbeat(export.rows(csv=as_csv, pks=pks), job)
             # The rows' place in the final sheet, if every chunk before this one is full (xlsx_join.py).
             first_row = index * get_setting("EXPORT_CHUNK_ROWS") + 1
-            written = _write_csv_lines(rows, temp_path) if as_csv else xlsx_join.write_part(rows, temp_path, first_row)
+            if as_csv:
+                written = _write_csv_lines(rows, temp_path)
+            else:
+                written = xlsx_join.write_part(rows, temp_path, first_row, export.money_columns())
         if counted:
             private_storage.delete(name)
         with open(temp_path, "rb") as stream:

@@ -226,7 +226,7 @@ def run_job(job):
                 if as_csv:
                     written = write_csv(export.headers(), rows, temp_path, rendered=True)
                 else:
-                    written = write_xlsx(export.headers(), rows, temp_path)
+                    written = write_xlsx(export.headers(), rows, temp_path, money_columns=export.money_columns())
             except TooManyRowsForExcel:
                 raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead.")) from None
             _heartbeat(job, written)

@@ -13,7 +13,8 @@ COMPUTED_KEYS = ("units", "promo_codes")
 
 
 class CustomerOrdersExport:
-    """Same interface as ``query.CustomerExport`` (``spec``, ``headers()``, ``rows(csv=False)``)."""
+    """Same interface as ``query.CustomerExport`` (``spec``, ``headers()``, ``money_columns()``,
+    ``rows(csv=False)``)."""
 
     def __init__(self, customer, spec, *, resource=None, masked=False):
         self.customer = customer
@@ -27,6 +28,11 @@ class CustomerOrdersExport:
 
     def headers(self):
         return self.resource.export_headers(self.field_names)
+
+    def money_columns(self):
+        """``(amount column, currency column)`` pairs of the rows: an order's own amounts with its currency, the
+        ``account_*`` ones with the seller account's (an XLSX file shows each with its currency's decimals)."""
+        return self.resource.money_columns(self.field_names)
 
     def rows(self, csv=False):
         """The customer's orders, newest first; ``csv=True``: each cell already CSV text."""

@@ -185,6 +185,11 @@ class CustomerExport:
     def headers(self):
         return self.resource.export_headers(self.field_names)
 
+    def money_columns(self):
+        """``(amount column, currency column)`` pairs of the rows (an XLSX file shows each amount with the
+        decimals of its seller account's currency)."""
+        return self.resource.money_columns(self.field_names)
+
     @property
     def queryset(self):
         return self.listing.queryset

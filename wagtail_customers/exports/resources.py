@@ -7,7 +7,9 @@ Every amount carries its currency: a file mixes seller accounts kept in differen
 "Currency" column (the seller account's currency, which the customer's amounts are kept in) follows
 the first amount column of every export that has one, in CSV and XLSX alike, and then "Orders without
 exchange rate": the customer's orders whose money could not be converted into that currency and is
-therefore left out of the amounts (0 when they are complete; docs/concepts/currencies.md).
+therefore left out of the amounts (0 when they are complete; docs/concepts/currencies.md). In XLSX each
+amount is shown with its currency's decimals (``money_currencies``: whole yen, cents of a dollar), its cell
+holding the number as it is.
 
 The streaming writers read rows with ``QuerySet.values()`` (dicts, never a query per row) and render
 each row with :meth:`StreamingResourceMixin.row_exporter` (native cells, for XLSX) or ``csv_row_exporter``
@@ -62,6 +64,9 @@ class StreamingResourceMixin:
     row_values = {}
     #: Keys every row carries whatever the columns (the writers track the seller accounts written).
     always_values = ("id", "account_id")
+    #: Amount fields, each with the field holding its currency's code: an XLSX file shows the amount with that
+    #: currency's decimals (``#,##0`` for JPY, ``#,##0.00`` for USD; ``money_columns``).
+    money_currencies = {}
 
     def export_field_names(self, column_names):
         """The resource fields to export for the user's visible columns, in the user's order.
@@ -71,6 +76,16 @@ class StreamingResourceMixin:
 
     def export_headers(self, field_names):
         return [force_str(self.fields[name].column_name) for name in field_names]
+
+    def money_columns(self, field_names):
+        """``(amount column, currency column)`` index pairs among ``field_names``: each of ``money_currencies``
+        exported with its currency field (an amount without it is shown with two decimals)."""
+        index = {name: col for col, name in enumerate(field_names)}
+        return tuple(
+            (index[amount], index[currency])
+            for amount, currency in self.money_currencies.items()
+            if amount in index and currency in index
+        )
 
     def values_for(self, field_names):
         """The ``values()`` keys the rows need for these fields."""
@@ -190,6 +205,11 @@ class CustomerResource(StreamingResourceMixin, resources.ModelResource):
         model = Customer
         fields = (*COLUMNS_BY_NAME, "currency", "unconverted_orders")
         export_order = (*COLUMNS_BY_NAME, "currency", "unconverted_orders")
+
+    @property
+    def money_currencies(self):
+        # Every amount is in the seller account's currency (the "currency" field), a subclass's own too.
+        return dict.fromkeys(self.money_fields, "currency")
 
     def export_field_names(self, column_names):
         names = super().export_field_names(column_names)
@@ -313,6 +333,11 @@ class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
         "promo_codes": ("promo_codes",),
     }
     always_values = ("id",)
+    #: The order's amounts are in its own currency, the ``account_*`` ones in the seller account's.
+    money_currencies = {
+        **dict.fromkeys(("subtotal", "discount", "shipping", "tax", "total", "refunded"), "currency"),
+        **dict.fromkeys(("account_total", "account_refunded", "account_discount"), "account_currency"),
+    }
 
     class Meta:
         model = Order

@@ -85,7 +85,7 @@ def write_file(export, path):
     """Write the whole export to ``path`` in its format; returns the number of rows."""
     with export.spec.activate(), reading_from_replica():
         if export.spec.file_format == "xlsx":
-            return write_xlsx(export.headers(), export.rows(), path)
+            return write_xlsx(export.headers(), export.rows(), path, money_columns=export.money_columns())
         return write_csv(export.headers(), export.rows(csv=True), path, rendered=True)
 
 

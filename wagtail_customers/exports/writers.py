@@ -3,8 +3,10 @@
 Both take the rendered cells of a row (text, numbers, dates as the resource gives them) and:
 
 * neutralise text that would start a spreadsheet formula (``neutralise.py``);
-* keep numbers as numbers (a numeric cell in XLSX, plain digits in CSV); in XLSX, decimals with at most
-  two places are amounts (shown ``#,##0.00``), finer ones (exchange rates) keep every digit;
+* keep numbers as numbers (a numeric cell in XLSX, plain digits in CSV); in XLSX, an amount is shown with its
+  currency's decimals (``#,##0`` for JPY or KRW, ``#,##0.00`` for USD: the resource's ``money_columns`` say which
+  column holds each amount's currency), other decimals with at most two places as ``#,##0.00``, finer ones
+  (exchange rates) with every digit; the cell holds the number itself either way;
 * write dates as dates (an XLSX date cell; ``YYYY-MM-DD HH:MM:SS`` in CSV).
 
 XLSX: the rows' XML is written by ``xlsx_rows`` (XlsxWriter's own cell calls were the export's ceiling) to a
@@ -25,7 +27,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_range
 
 from .neutralise import neutralise
-from .xlsx_rows import write_rows
+from .xlsx_rows import MONEY_FORMATS, MONEY_STYLES, write_rows
 
 #: The sheet's part in the workbook's zip, and the bounds of its rows.
 SHEET = "xl/worksheets/sheet1.xml"
@@ -126,14 +128,22 @@ def write_csv(headers, rows, path, *, rendered=False):
 
 class XlsxFormats:
     """The cell formats of an export workbook, each given its style id at once, in this order, rather than by the
-    first cell that uses it (XlsxWriter's way): the ids ``xlsx_rows`` writes the cells with."""
+    first cell that uses it (XlsxWriter's way): the ids ``xlsx_rows`` writes the cells with.
+
+    Amounts have one format per number of decimals (``money_by_decimals``, ``xlsx_rows.MONEY_FORMATS``), every
+    one in every workbook: a chunk of a chunked export writes its rows before the workbook exists."""
 
     def __init__(self, workbook):
         self.bold = workbook.add_format({"bold": True})
-        self.money = workbook.add_format({"num_format": "#,##0.00"})
+        self.money_by_decimals = {
+            decimals: workbook.add_format({"num_format": num_format}) for decimals, num_format in MONEY_FORMATS.items()
+        }
+        self.money = self.money_by_decimals[2]
         self.moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self.day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        for cell_format in (self.bold, self.money, self.moment, self.day):
+        # Then the other amounts' formats, in the order of their style ids (the money one has its id already).
+        money_by_style = [self.money_by_decimals[decimals] for decimals in sorted(MONEY_STYLES, key=MONEY_STYLES.get)]
+        for cell_format in (self.bold, self.money, self.moment, self.day, *money_by_style):
             cell_format._get_xf_index()
 
 
@@ -198,13 +208,16 @@ def write_workbook(headers, data_rows, path, copy_rows, *, width, sheet_name="Ex
         os.unlink(head_path)
 
 
-def write_xlsx(headers, rows, path, *, sheet_name="Export"):
+def write_xlsx(headers, rows, path, *, sheet_name="Export", money_columns=()):
     """Write an XLSX workbook to ``path`` in constant memory; returns the number of data rows.
+
+    ``money_columns``: ``(amount column, currency column)`` index pairs (``xlsx_rows.write_rows``), the amounts
+    shown with their currency's decimals.
 
     The rows' XML goes to a temporary file first, as XlsxWriter's ``constant_memory`` mode does: the sheet's
     dimension, written before them, needs their number."""
     with tempfile.TemporaryFile(prefix="wc-xlsx-rows-") as rows_file:
-        count, width = write_rows(rows, rows_file)
+        count, width = write_rows(rows, rows_file, money_columns=money_columns)
         rows_file.seek(0)
         write_workbook(
             headers,

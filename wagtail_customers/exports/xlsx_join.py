@@ -20,13 +20,14 @@ _ROW_NUMBERS = re.compile(rb'(<row r="|<c r="[A-Z]+)(\d+)"')
 _BLOCK = 1 << 20
 
 
-def write_part(rows, path, first_row):
+def write_part(rows, path, first_row, money_columns=()):
     """A chunk's file: a zip whose sheet part holds its ``rows``' elements from sheet row ``first_row`` on,
     between ``<sheetData>`` tags (what ``_copy_rows`` reads; a whole workbook written by an earlier release
-    reads the same way). Returns how many rows."""
+    reads the same way). ``money_columns``: as ``write_rows`` takes them (the amounts' formats are the same in
+    every workbook, so the joined one has them). Returns how many rows."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as part, part.open(SHEET, "w", force_zip64=True) as sheet:
         sheet.write(_OPEN)
-        count, _width = write_rows(rows, sheet, first_row)
+        count, _width = write_rows(rows, sheet, first_row, money_columns)
         sheet.write(_CLOSE)
     return count
 

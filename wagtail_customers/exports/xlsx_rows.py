@@ -26,7 +26,12 @@ XLSX_MAX_ROWS = 1_048_575
 #: Excel's longest text, in UTF-16 code units.
 TEXT_MAX_UNITS = 32_767
 #: The style ids ``writers.XlsxFormats`` gives its formats, in its order (0 is the workbook's default).
-BOLD_STYLE, MONEY_STYLE, MOMENT_STYLE, DAY_STYLE = 1, 2, 3, 4
+BOLD_STYLE, MONEY_STYLE, MOMENT_STYLE, DAY_STYLE, WHOLE_MONEY_STYLE, TENTHS_MONEY_STYLE = 1, 2, 3, 4, 5, 6
+#: An amount's number format by its currency's decimals (``services.conversion.minor_unit``: 0 for JPY or KRW, 2
+#: for USD or EUR, and for KWD too, as the money columns keep 2 decimals at most), and the style id of each.
+#: Every workbook has all of them, at these ids, so a chunk's rows fit the workbook they are joined into.
+MONEY_FORMATS = {0: "#,##0", 1: "#,##0.0", 2: "#,##0.00"}
+MONEY_STYLES = {0: WHOLE_MONEY_STYLE, 1: TENTHS_MONEY_STYLE, 2: MONEY_STYLE}
 
 #: Anything in a text that needs more than the markup around it: XML's specials, control characters, Excel's
 #: non-characters, lone surrogates (XML cannot carry them), and a literal ``_xHHHH_`` (Excel would read it as
@@ -100,8 +105,20 @@ def _float_cell(ref, value):
 def _decimal_cell(ref, value):
     if not value.is_finite():
         return _text_cell(ref, str(value))
-    # Amounts (two decimal places at most) as money; finer numbers (exchange rates) in full.
+    # Amounts (two decimal places at most) as money; finer numbers (exchange rates) in full. An amount whose
+    # currency the row holds gets that currency's decimals instead (``money_row_xml``).
     return _number_cell(ref, value, MONEY_STYLE if value.as_tuple().exponent >= -2 else None)
+
+
+def money_style(currency):
+    """The style id of an amount in ``currency`` (its code, as the currency cell holds it): its currency's decimals;
+    two for no currency, or a code no one knows."""
+    if not currency:
+        return MONEY_STYLE
+    # Imported here: writing rows needs Django's models only once an amount has a currency.
+    from ..services.conversion import minor_unit
+
+    return MONEY_STYLES.get(-minor_unit(currency).as_tuple().exponent, MONEY_STYLE)
 
 
 def _bool_cell(ref, value):
@@ -168,19 +185,52 @@ def row_xml(row, number, columns):
     return f'<row r="{number}">{cells}</row>' if cells else ""
 
 
-def write_rows(rows, stream, first_row=1):
+def money_row_xml(row, number, columns, money_columns, styles):
+    """``row_xml``, each amount of ``money_columns`` (``(amount column, currency column)`` pairs) shown with its
+    currency's decimals (``money_style``; ``styles`` caches it by currency). The number itself is written whole,
+    as any other: only its format changes. A value there that is no amount (empty, a number of another kind) is
+    written as ``cell_xml`` writes it."""
+    row = list(row)  # a copy: its amounts are taken out, to be written here rather than by cell_xml
+    width = len(row)
+    amounts = []
+    for amount_col, currency_col in money_columns:
+        amount = row[amount_col] if amount_col < width else None
+        if isinstance(amount, Decimal) and amount.is_finite():
+            currency = row[currency_col] if currency_col < width else None
+            style = styles.get(currency)
+            if style is None:
+                style = styles[currency] = money_style(currency)
+            row[amount_col] = None
+            amounts.append((amount_col, amount, style))
+    cells = [cell_xml(f"{columns[col]}{number}", value) for col, value in enumerate(row)]
+    for col, amount, style in amounts:
+        cells[col] = _number_cell(f"{columns[col]}{number}", amount, style)
+    cells = "".join(cells)
+    return f'<row r="{number}">{cells}</row>' if cells else ""
+
+
+def write_rows(rows, stream, first_row=1, money_columns=()):
     """Write the ``<row>`` elements of ``rows`` (each a sequence of cell values) to the binary ``stream``,
     from the sheet's row ``first_row`` on (0 is the heading's; the XML counts from 1). Returns how many rows
-    and the widest row's number of cells; raises ``TooManyRowsForExcel`` past Excel's last row."""
+    and the widest row's number of cells; raises ``TooManyRowsForExcel`` past Excel's last row.
+
+    ``money_columns``: ``(amount column, currency column)`` index pairs (a resource's ``money_columns``): each
+    row's amounts there are shown with the decimals of the currency in the row's currency column (``#,##0`` for
+    JPY, ``#,##0.00`` for USD); other decimals as ``cell_xml`` writes them."""
     columns = []
     pending = []
     row_index = first_row - 1
+    money_columns = tuple(money_columns)
+    styles = {}
     for row_index, row in enumerate(rows, start=first_row):
         if row_index > XLSX_MAX_ROWS:
             raise TooManyRowsForExcel(row_index)
         if len(row) > len(columns):
             columns = column_names(len(row), columns)
-        pending.append(row_xml(row, row_index + 1, columns))
+        if money_columns:
+            pending.append(money_row_xml(row, row_index + 1, columns, money_columns, styles))
+        else:
+            pending.append(row_xml(row, row_index + 1, columns))
         if len(pending) >= _ROWS_PER_WRITE:
             stream.write("".join(pending).encode("utf-8"))
             pending.clear()
