@@ -207,7 +207,7 @@ def test_every_figure_column_renders_with_a_constant_number_of_queries(client, r
         counts.append(len(queries))
     assert counts[0] == counts[1]
     labels = column_labels(response)
-    for label in ("Average order value", "Repeat buyer", "Days since last order", "Return rate", "RFM group"):
+    for label in ("Average order value", "Repeat customer", "Days since last order", "Return rate", "RFM group"):
         assert label in labels
     html = response.content.decode()
     assert 'class="w-status wc-rfm wc-rfm--' in html

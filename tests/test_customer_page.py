@@ -139,6 +139,9 @@ def test_details_tab(admin_client, ada, account):
     # Average order value: (24 + 30) / 2 in the account's currency.
     assert ada.amount_spent == Decimal("54.00")
     assert "$27.00" in html
+    # Two orders: a repeat customer, as the listing's column and filter call it (its band counts "Repeat customers").
+    assert re.search(r"<dt>Repeat customer</dt>\s*<dd>Yes</dd>", html)
+    assert "Repeat buyer" not in html
     assert "This customer is on the watchlist." in html
     assert "Asks for &lt;refunds&gt; often" in html
     # The server-rendered chart: 12 months, two with spend.

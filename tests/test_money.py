@@ -188,7 +188,8 @@ def test_the_customer_page_shows_the_incomplete_amount_and_each_orders_conversio
         if match := re.search(r">\s*(M-\d)\s*</a>", row):
             rows[match.group(1)] = text_of(row)
     euro = orders["M-2"]
-    assert f"€50.00 {format_money(euro.account_total, 'USD')} (the ECB reference rate of 01/03/2024)" in rows["M-2"]
+    # The rate's date written out as the order page writes it: "01/03/2024" would read as 1 March in Europe.
+    assert f"€50.00 {format_money(euro.account_total, 'USD')} (the ECB reference rate of Jan. 3, 2024)" in rows["M-2"]
     assert "€50.00 $" in rows["M-2"]
     assert "XTS80.00 no exchange rate for this date" in rows["M-3"]
     assert "£20.00 $25.40 (the channel's figure)" in rows["M-5"]
@@ -243,4 +244,4 @@ def test_a_sites_own_rate_source_is_named_as_the_exchange_rate_table(admin_clien
     assert "Total in USD, the account's currency $25.00" in text
     assert "Converted at the exchange-rate table's rate of Jan. 3, 2024: 1 EUR = 0.5 USD." in text
     customer_page = admin_client.get(reverse("wagtail_customers_customer:detail", args=[order.customer_id]))
-    assert "$25.00 (the exchange-rate table's rate of 01/03/2024)" in text_of(customer_page.content.decode())
+    assert "$25.00 (the exchange-rate table's rate of Jan. 3, 2024)" in text_of(customer_page.content.decode())

@@ -45,7 +45,7 @@ COLUMNS = [
     CustomerColumn("last_order_at", _("Last order"), "last_order_at"),
     # Buyer insight (docs/concepts/buyer-insight.md).
     CustomerColumn("average_order_value", _("Average order value"), "average_order_value"),
-    CustomerColumn("repeat_buyer", _("Repeat buyer"), "orders_count"),
+    CustomerColumn("repeat_buyer", _("Repeat customer"), "orders_count"),
     CustomerColumn("days_since_last_order", _("Days since last order"), "last_order_at", inverted=True),
     CustomerColumn("return_rate", _("Return rate"), "return_rate"),
     CustomerColumn("rfm_group", _("RFM group"), "score__rfm_code"),

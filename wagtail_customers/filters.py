@@ -266,7 +266,7 @@ class CustomerFilterSet(WagtailFilterSet):
         # One score per customer: django-filter's default SELECT DISTINCT would sort every customer in view.
         distinct=False,
     )
-    repeat_buyer = YesNoFilter(label=_("Repeat buyer"), condition=Q(orders_count__gte=2))
+    repeat_buyer = YesNoFilter(label=_("Repeat customer"), condition=Q(orders_count__gte=2))
     average_order_value = BoundedRangeFilter(
         label=_("Average order value"), field_name="average_order_value", widget=NumberRangeWidget
     )

@@ -55,7 +55,7 @@ class Conversion:
         if self.source == RateSource.CHANNEL:
             return _("the channel's figure")
         if self.source == RateSource.TABLE:
-            values = {"date": date_format(self.on, "SHORT_DATE_FORMAT")}
+            values = {"date": date_format(self.on, "DATE_FORMAT")}
             if rates_are_the_ecbs():
                 return _("the ECB reference rate of %(date)s") % values
             return _("the exchange-rate table's rate of %(date)s") % values

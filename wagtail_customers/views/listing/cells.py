@@ -204,6 +204,9 @@ def _row_strings(language):
         "watch_label": _("Watch %(customer)s"),
         "watched": _("On the watchlist"),
         "select": _("Select"),
+        # A score or prediction column's cell for a customer the daily refresh has not scored yet (the customer
+        # page says "Not scored yet" too): the same markup on every such row.
+        "not_scored": html_format('<span class="wc-muted">{}</span>', _("Not scored yet")),
     }
 
 
@@ -426,6 +429,11 @@ def dropdown_item_html(item, wagtail_7_0):
         icon=icon_html(item.icon_name) if item.icon_name else "",
         label=item.label,
     )
+
+
+def not_scored_cell_html(classname):
+    """The cell of a score or prediction column for a customer not scored yet (``not_scored_cell.html``)."""
+    return td_html(classname, row_strings()["not_scored"])
 
 
 def rfm_group_cell_html(context):

@@ -131,6 +131,15 @@ class CustomerIndexView(IndexView):
             return self.listing.statistics()
 
     @cached_property
+    def statistics_scope(self):
+        """What the band's figures cover, for its heading: ``"found"`` when a search or filter narrows the customers,
+        ``"tab"`` when only the tab does (Most returned, Promo codes, Watchlist), else ``"all"`` (every customer of
+        the accounts in view; a tab that only sorts, as Highest value, narrows nothing)."""
+        if self.listing.narrows_beyond_accounts:
+            return "found"
+        return "tab" if self.tab.base_filter else "all"
+
+    @cached_property
     def total(self):
         """How many customers match: a ``listing.ListingTotal`` (exact, or "more than" past the limit)."""
         with reading_from_replica(self.request):
@@ -483,6 +492,7 @@ class CustomerIndexView(IndexView):
             tabs=self.tab_links(),
             statistics=self.statistics,
             statistics_url=self.statistics_url,
+            statistics_scope=self.statistics_scope,
             total=self.total,
             filter_partials_templates=FILTER_PARTIALS_TEMPLATES,
             filtered_count_limit=filtered_count_limit(),

@@ -209,10 +209,45 @@ class InsightTextColumn(TextColumn):
         return self.text_of(instance)
 
 
-class RfmGroupColumn(BuiltHeaderMixin, Column):
-    """The RFM group as a status tag (Wagtail's ``w-status``), empty until the customer is scored."""
+class NotScoredMixin:
+    """A column read from the customer's scores (``CustomerScore``): "Not scored yet", muted, for a customer the
+    daily refresh has not scored, as the customer page says, rather than an empty cell (an export's cell stays
+    empty). The customer's score came with the row (``select_related``): no query."""
+
+    cell_template_name = "wagtail_customers/listing/not_scored_cell.html"
+
+    @property
+    def scored_cell_template_name(self):
+        """The cell template of a scored customer's cell: the column's own."""
+        return super().cell_template_name
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["not_scored"] = score_of(instance) is None
+        context["scored_cell_template_name"] = self.scored_cell_template_name
+        return context
 
     def render_cell_html(self, instance, parent_context):
+        if score_of(instance) is None:
+            return cells.not_scored_cell_html(self.classname)
+        return self.render_scored_cell_html(instance, parent_context)
+
+    def render_scored_cell_html(self, instance, parent_context):
+        return super().render_cell_html(instance, parent_context)
+
+
+class ScoreTextColumn(NotScoredMixin, InsightTextColumn):
+    """A score or a prediction as text (the RFM score, expected orders, probability active)."""
+
+
+class ScoreMoneyColumn(NotScoredMixin, FigureMoneyColumn):
+    """A predicted amount (expected spend)."""
+
+
+class RfmGroupColumn(NotScoredMixin, BuiltHeaderMixin, Column):
+    """The RFM group as a status tag (Wagtail's ``w-status``); "Not scored yet" until the customer is scored."""
+
+    def render_scored_cell_html(self, instance, parent_context):
         return cells.rfm_group_cell_html(self.get_cell_context_data(instance, parent_context))
 
     def get_value(self, instance):
@@ -255,12 +290,16 @@ def table_column(customer_column, context):
         return CountryColumn(name, **options)
     if name == "account":
         return TextColumn(name, accessor="account.name", **options)
+    # The columns read from the scores say when the customer is not scored yet.
+    scored = customer_column.is_insight
     if name in FIGURE_MONEY_COLUMNS:
-        return FigureMoneyColumn(name, accessor=FIGURE_ACCESSORS[name], **options)
+        column_class = ScoreMoneyColumn if scored else FigureMoneyColumn
+        return column_class(name, accessor=FIGURE_ACCESSORS[name], **options)
     if name == "rfm_group":
         return RfmGroupColumn(name, **options)
     if name in INSIGHT_TEXTS:
-        return InsightTextColumn(name, text_of=INSIGHT_TEXTS[name](), **options)
+        column_class = ScoreTextColumn if scored else InsightTextColumn
+        return column_class(name, text_of=INSIGHT_TEXTS[name](), **options)
     return TextColumn(name, **options)
 
 
