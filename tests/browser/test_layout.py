@@ -107,6 +107,8 @@ def test_the_table_scrolls_in_its_own_box_with_the_name_column_sticky(listing, w
     screenshot(page, f"customers-listing-{width}px-scrolled")
 
 
+# version_neutral: the same markup as the 1024 px box test, with more room.
+@pytest.mark.version_neutral
 def test_the_default_columns_fit_at_1920_px(listing):
     page = listing(1920)
     sizes = page.locator(SCROLLER).evaluate("el => ({scroll: el.scrollWidth, client: el.clientWidth})")
@@ -172,12 +174,16 @@ def assert_radios_centred_on_their_labels(radios):
         assert abs(found["radio"] - found["text"]) <= 2, found
 
 
+# version_neutral: the plugin's own radios; the export form is opened at the floors by test_exports.py.
+@pytest.mark.version_neutral
 def test_export_format_radios_are_centred_on_their_labels(listing):
     page = listing(1280)
     page.locator("summary", has_text="Export").click()
     assert_radios_centred_on_their_labels(page.locator(".wc-export-controls input[type=radio]"))
 
 
+# version_neutral: the same radios as the test above, on the selected rows' form.
+@pytest.mark.version_neutral
 def test_export_selected_format_radios_are_centred_on_their_labels(listing, live_server, shop):
     page = listing(1280)
     ids = "&".join(f"id={pk}" for pk in shop.customers.values_list("pk", flat=True)[:2])
@@ -302,7 +308,47 @@ def test_mark_as_read_is_reachable_on_a_phone(phone, shop, browser_admin):
     assert_reachable(page, page.locator("table[data-wc-alerts] tbody").get_by_role("button", name="Mark as read"))
 
 
-@pytest.mark.parametrize("width", (PHONE, 1280))
+def tab_lands_on(page, region):
+    """Focus the last control before the box in the document, press Tab: whether the box takes the focus."""
+    region.evaluate(
+        """el => {
+            const before = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+                .filter(c => c.tabIndex >= 0 && !c.disabled && c.getClientRects().length && !el.contains(c)
+                             && (c.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
+            before[before.length - 1].focus();
+        }"""
+    )
+    page.keyboard.press("Tab")
+    return region.evaluate("el => document.activeElement === el")
+
+
+# version_neutral: the plugin's own script and markup.
+@pytest.mark.version_neutral
+def test_a_table_box_is_a_tab_stop_only_while_its_table_overflows_it(phone, shop):
+    """A box that scrolls takes the focus, to be scrolled with the keyboard (WCAG 2.1.1); one whose table fits is
+    no tab stop (table-scroll-controller.js), and the window's width decides, as it changes."""
+    order = Order.objects.get(account=shop, external_id="L-3")
+    page = phone(reverse("wagtail_customers_customer:order", args=(order.pk,)))
+    region = page.locator(SCROLLER)
+    expect(region).to_have_count(1)
+    for width in (PHONE, 1280, PHONE):
+        # The box keeps its tab stop while it has the focus (Tab left it on the last turn): move on first.
+        page.evaluate("document.activeElement.blur()")
+        page.set_viewport_size({"width": width, "height": 844})
+        overflows = width == PHONE
+        sizes = region.evaluate("el => ({scroll: el.scrollWidth, client: el.clientWidth})")
+        assert (sizes["scroll"] > sizes["client"]) == overflows, (width, sizes)
+        if overflows:
+            expect(region).to_have_attribute("tabindex", "0")
+        else:
+            expect(region).not_to_have_attribute("tabindex", re.compile(r".*"))
+        assert tab_lands_on(page, region) == overflows, width
+        # A region all the same, with its name.
+        expect(region).to_have_attribute("role", "region")
+        expect(region).to_have_attribute("aria-label", "Order lines table")
+
+
+@pytest.mark.parametrize("width", (PHONE, pytest.param(1280, marks=pytest.mark.version_neutral)))
 def test_the_bulk_bar_wraps_its_actions_and_shows_the_whole_count(listing, width):
     page = listing(width)
     checkboxes = page.locator("table.listing tbody input.bulk-action-checkbox")
