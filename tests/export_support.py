@@ -188,3 +188,17 @@ def decode_xlsx_escapes(value):
     if not isinstance(value, str):
         return value
     return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda match: chr(int(match.group(1), 16)), value)
+
+
+def file_of(job):
+    """The finished job's file, then the job removed (so the same request makes a new job next time)."""
+    from wagtail_customers.models import JobState
+    from wagtail_customers.storage import private_storage
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.error
+    with private_storage.open(job.file.name, "rb") as stream:
+        content = stream.read()
+    private_storage.delete(job.file.name)
+    job.delete()
+    return content

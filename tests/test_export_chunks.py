@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from tests.celery_fixtures import wait_for
-from tests.export_support import ALL_COLUMNS, FORMULA_CORPUS, exporter, make_customers, read_csv, read_xlsx
+from tests.export_support import ALL_COLUMNS, FORMULA_CORPUS, exporter, file_of, make_customers, read_csv, read_xlsx
 from tests.factories import order_data
 from wagtail_customers.exports import chunks, jobs
 from wagtail_customers.exports.query import CustomerExport, ExportSpec
@@ -59,17 +59,6 @@ def new_job(user, file_format, tab="highest-value"):
     )
     assert created
     return job
-
-
-def file_of(job):
-    """The finished job's file, then the job removed (so the same request makes a new job next time)."""
-    job.refresh_from_db()
-    assert job.state == JobState.DONE, job.error
-    with private_storage.open(job.file.name, "rb") as stream:
-        content = stream.read()
-    private_storage.delete(job.file.name)
-    job.delete()
-    return content
 
 
 def export_eagerly(settings, user, file_format, chunk_rows):

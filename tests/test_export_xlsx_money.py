@@ -9,16 +9,15 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from tests.export_support import START_URL, exporter, read_csv, response_bytes
+from tests.export_support import START_URL, exporter, file_of, read_csv, response_bytes
 from tests.factories import order_data
 from wagtail_customers.exports import jobs
 from wagtail_customers.exports.query import ExportSpec
 from wagtail_customers.exports.tasks import run_export_job
 from wagtail_customers.exports.writers import XlsxFormats, write_xlsx
 from wagtail_customers.exports.xlsx_rows import MONEY_FORMATS, MONEY_STYLES
-from wagtail_customers.models import Channel, Customer, JobState, SellerAccount
+from wagtail_customers.models import Channel, Customer, SellerAccount
 from wagtail_customers.services.ingestion import record_order
-from wagtail_customers.storage import private_storage
 
 pytestmark = pytest.mark.django_db
 
@@ -114,13 +113,7 @@ def export_job_file(user, columns, settings, chunk_rows):
     job, created = jobs.find_or_create_job(user, spec, total_rows=1, account_ids=account_ids)
     assert created
     assert run_export_job.delay(str(job.pk)).get() == ("chunked" if chunk_rows else "done")
-    job.refresh_from_db()
-    assert job.state == JobState.DONE, job.error
-    with private_storage.open(job.file.name, "rb") as stream:
-        content = stream.read()
-    private_storage.delete(job.file.name)
-    job.delete()
-    return content
+    return file_of(job)
 
 
 def test_a_chunked_export_gives_the_amounts_the_same_formats_as_one_task(settings, account, yen_account, won_account):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.geometry import box
 from tests.factories import order_data
 from wagtail_customers.columns import COLUMNS
 from wagtail_customers.models import (
@@ -64,13 +65,6 @@ def listing(live_server, login, browser_admin, shop):
         return page
 
     return open_at
-
-
-def box(locator):
-    return locator.evaluate(
-        "el => { const r = el.getBoundingClientRect();"
-        " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
-    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.geometry import box
 from tests.factories import order_data
 from wagtail_customers.models import Channel, Order, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
@@ -43,13 +44,6 @@ def open_page(live_server, login, browser_admin):
         return page
 
     return open_at
-
-
-def box(locator):
-    return locator.evaluate(
-        "el => { const r = el.getBoundingClientRect();"
-        " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
-    )
 
 
 def assert_in_window(page, control, size):
