@@ -13,6 +13,7 @@ longer be committed is given up at once. An adapter that never calls them works 
 """
 
 import math
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -173,13 +174,33 @@ class ChannelAdapter:
 
 def unreachable_reason(error):
     """Why a channel could not be reached, in words for the seller (``error``: the HTTP client's exception; the
-    class name it was shown by said nothing to them)."""
-    name = type(error).__name__.lower()
-    if "timeout" in name:
+    class name it was shown by said nothing to them).
+
+    The exceptions it was raised from count too: httpx reports a refused certificate as a ``ConnectError`` raised
+    from the ``ssl`` module's error, and requests wraps the ``urllib3`` one."""
+    if "timeout" in type(error).__name__.lower():
         return _("it did not answer in time; try again later")
-    if "ssl" in name or "certificate" in name:
+    names = " ".join(type(cause).__name__.lower() for cause in _causes(error))
+    if any(isinstance(cause, ssl.SSLError) for cause in _causes(error)) or "ssl" in names or "certificate" in names:
         return _("the secure connection failed (check the address: https, and the store's certificate)")
+    if "proxy" in names:
+        return _(
+            "the proxy server this site goes through did not pass the request on (check the site's proxy settings)"
+        )
+    if "redirect" in names:
+        return _("the address sends the request on from one address to another without end (check the address)")
+    if "timeout" in names:
+        return _("it did not answer in time; try again later")
     return _("no connection could be made (check the address and that the store is online)")
+
+
+def _causes(error, most=8):
+    """``error`` and the exceptions it was raised from or during, nearest first (a few at most: a cycle ends it)."""
+    seen = []
+    while error is not None and len(seen) < most and not any(error is known for known in seen):
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return seen
 
 
 def sleep_keeping_alive(seconds, keep_alive=None):
