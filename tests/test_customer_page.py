@@ -187,6 +187,8 @@ def test_orders_tab_columns_and_menu(admin_client, ada):
     assert len(rows) == 1
     row = rows[0]
     assert "$24.00" in row  # 25 of goods less the 1.00 order discount
+    # The month in words, as the details tab writes dates ("01/01/2024" reads two ways).
+    assert "Jan. 1, 2024, noon" in row and "01/01/2024" not in row
     assert "Shopify" in row and "Synced" in row and "Unfulfilled" in row
     assert "E-mail customer about this order" in row
     assert reverse("wagtail_customers_customer:email", args=[ada.pk]) + f"?order={a1.pk}" in row

@@ -142,3 +142,15 @@ def test_a_country_in_force_loads_its_choices_from_the_fetched_drawer_only(admin
 def test_hostile_parameters_never_answer_500(admin_client, account, query):
     response = admin_client.get(f"/admin/customers/filters/all/?{query}", **FETCH)
     assert response.status_code == 200
+
+
+def test_the_amount_filters_say_their_bounds_are_in_each_accounts_own_currency(admin_client, account, other_account):
+    # Shop A keeps USD, Amazon B EUR: a bound of 100 is $100 for one and €100 for the other.
+    html = admin_client.get(reverse("wagtail_customers:filters_drawer", args=("all",)), **FETCH).content.decode()
+    note = "In each seller account&#x27;s own currency: amounts are not converted between accounts."
+    for field in ("amount_spent", "average_order_value", "expected_spend"):
+        submenu = html[html.index(f'id="drilldown-id_{field}"') :]
+        submenu = submenu[: submenu.find('class="w-drilldown__submenu"', 1)]
+        assert note in submenu, field
+    orders = html[html.index('id="drilldown-id_orders"') :]
+    assert note not in orders[: orders.find('class="w-drilldown__submenu"', 1)]

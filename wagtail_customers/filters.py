@@ -30,6 +30,10 @@ from .permissions import Action, accounts_for
 YES, NO = "yes", "no"
 YES_NO_CHOICES = [(YES, _("Yes")), (NO, _("No"))]
 
+#: Said under every amount filter: a customer's amounts are kept in their seller account's currency, and a bound
+#: is compared with them as it is typed (docs/concepts/currencies.md), whatever accounts are selected.
+IN_ACCOUNT_CURRENCY = _("In each seller account's own currency: amounts are not converted between accounts.")
+
 #: Bounds for typed-in numbers and dates: anything outside is an invalid value, not a database error.
 MAX_NUMBER = Decimal("999999999999")
 MIN_DATE_YEAR, MAX_DATE_YEAR = 1900, 2999
@@ -252,7 +256,9 @@ class CustomerFilterSet(WagtailFilterSet):
         label=_("Last order date"), field_name="last_order_at", widget=DateRangePickerWidget
     )
     orders = BoundedRangeFilter(label=_("Orders"), field_name="orders_count", widget=NumberRangeWidget)
-    amount_spent = BoundedRangeFilter(label=_("Amount spent"), field_name="amount_spent", widget=NumberRangeWidget)
+    amount_spent = BoundedRangeFilter(
+        label=_("Amount spent"), field_name="amount_spent", widget=NumberRangeWidget, help_text=IN_ACCOUNT_CURRENCY
+    )
     has_returns = YesNoFilter(label=_("Has returns"), condition=Q(returned_units__gt=0))
     has_negative_feedback = YesNoFilter(label=_("Has negative feedback"), condition=Q(negative_feedbacks__gt=0))
     used_promo_code = YesNoFilter(label=_("Used a promo code"), condition=Q(promo_codes_used__gt=0))
@@ -268,12 +274,18 @@ class CustomerFilterSet(WagtailFilterSet):
     )
     repeat_buyer = YesNoFilter(label=_("Repeat customer"), condition=Q(orders_count__gte=2))
     average_order_value = BoundedRangeFilter(
-        label=_("Average order value"), field_name="average_order_value", widget=NumberRangeWidget
+        label=_("Average order value"),
+        field_name="average_order_value",
+        widget=NumberRangeWidget,
+        help_text=IN_ACCOUNT_CURRENCY,
     )
     return_rate = BoundedRangeFilter(label=_("Return rate (%)"), field_name="return_rate", widget=NumberRangeWidget)
     days_since_last_order = DaysSinceFilter(label=_("Days since last order"), widget=NumberRangeWidget)
     expected_spend = BoundedRangeFilter(
-        label=_("Expected spend, 12 months"), field_name="score__expected_spend", widget=NumberRangeWidget
+        label=_("Expected spend, 12 months"),
+        field_name="score__expected_spend",
+        widget=NumberRangeWidget,
+        help_text=IN_ACCOUNT_CURRENCY,
     )
     probability_active = PercentRangeFilter(
         label=_("Probability active (%)"), field_name="score__probability_active", widget=NumberRangeWidget

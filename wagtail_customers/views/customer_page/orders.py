@@ -150,8 +150,9 @@ def email_button(customer, order=None, *, about_order=True, cls=Button, **kwargs
 
 
 def placed_at_display(order):
-    # An absolute date: "2 years ago" on every row of an old customer says nothing.
-    return date_format(timezone.localtime(order.placed_at), "SHORT_DATETIME_FORMAT")
+    # An absolute date: "2 years ago" on every row of an old customer says nothing. The month in words, as the
+    # rest of the customer page writes dates: "01/03/2024" is 1 March to half the world and 3 January to the rest.
+    return date_format(timezone.localtime(order.placed_at), "DATETIME_FORMAT")
 
 
 def sync_display(order):
