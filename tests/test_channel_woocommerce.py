@@ -624,6 +624,11 @@ def test_a_delivery_naming_another_site_is_for_another_shop():
         ("http://127.0.0.1:8080", "https://127.0.0.1:8080/", "http://127.0.0.1:8081/"),
         ("shop.example.com", "https://shop.example.com./", "https://shop.example.com.evil.example/"),
         ("https://bücher.example", "https://xn--bcher-kva.example/", "https://buecher.example/"),
+        # UTS 46, as requests reaches it: straße.de is xn--strae-oqa.de, not strasse.de.
+        ("https://straße.de", "https://xn--strae-oqa.de/", "https://strasse.de/"),
+        # A site without pretty links: its API at /index.php/wp-json, its own address without index.php.
+        ("https://example.com/index.php/wp-json/wc/v3/", "https://example.com/", "https://example.com/shop/"),
+        ("https://[2001:db8:0:0::1]:8443/", "https://[2001:DB8::1]:8443/", "https://[2001:db8::2]:8443/"),
     ],
 )
 def test_the_store_url_as_typed_against_the_sites_address(typed, same, other):
@@ -695,3 +700,12 @@ def test_an_order_moved_to_the_bin_is_fetched_and_recorded_cancelled(httpserver)
     assert adapter.orders_from_webhook("order.deleted", {"id": 999}) == []
     with pytest.raises(MalformedResponse):
         adapter.orders_from_webhook("order.deleted", {"id": "1041"})
+
+
+def test_a_sites_address_sent_in_utf8_is_read_as_such_through_a_wsgi_server():
+    """WordPress sends ``home_url`` as it is, UTF-8; a WSGI server hands a header over read as Latin-1."""
+    shop = WooCommerceAdapter({"store_url": "https://bücher.example/laden"})
+    as_wsgi_reads_it = "https://bücher.example/laden/".encode().decode("latin-1")
+    assert not shop.webhook_for_another_shop({"X-WC-Webhook-Source": as_wsgi_reads_it})
+    another = "https://bücher.example/".encode().decode("latin-1")
+    assert shop.webhook_for_another_shop({"X-WC-Webhook-Source": another})

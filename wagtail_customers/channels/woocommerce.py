@@ -12,11 +12,14 @@ The pull asks for orders changed after a high-water mark, oldest change first (`
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import re
 from datetime import UTC, timedelta
 from urllib.parse import unquote, urlsplit
 
+import idna
 import requests
 from django.utils.translation import gettext_lazy as _
 from woocommerce import API
@@ -48,6 +51,8 @@ TIMEOUT = 30
 OVERLAP = timedelta(seconds=1)
 ORDER_TOPICS = ("order.created", "order.updated", "order.restored", "order.deleted")
 PING_BODY = re.compile(rb"webhook_id=\d+")
+
+logger = logging.getLogger(__name__)
 
 
 class StoreNotFound(ChannelError):
@@ -186,8 +191,12 @@ class WooCommerceAdapter(ChannelAdapter):
         # whose orders these are (store B's order 1001 would overwrite store A's). WooCommerce (2.6+) names the
         # sending site in every delivery: its address, home_url('/'). Without it (an older WooCommerce) a delivery
         # is taken as before; the save ping carries none and is answered before this.
-        sender = _header(headers, "X-WC-Webhook-Source").strip()
-        return bool(sender) and site_address(sender) != site_address(self.store_url)
+        sender = _as_utf8(_header(headers, "X-WC-Webhook-Source").strip())
+        if not sender or site_address(sender) == site_address(self.store_url):
+            return False
+        # What to type as the store URL, if this is the store's own address written another way.
+        logger.warning("WooCommerce delivery from %r, not from the store URL %r: ignored", sender, self.store_url)
+        return True
 
     def webhook_delivery_id(self, headers):
         # WooCommerce's delivery id is a hash of the webhook's id and the second it was sent: every delivery of one
@@ -300,8 +309,10 @@ def site_address(url):
     For comparing a delivery's ``X-WC-Webhook-Source`` (``home_url('/')``, as ``https://shop.example.com/``) with
     the connection's store URL. http and https are one site (WordPress sites move to https; a connection made
     before keeps its http address), and so are the host's case, a default port written out, a trailing slash and
-    a query string. ``www.`` is part of the host: another host is another site. The path counts: WordPress sites
-    may live in sub-paths of one host (``https://example.com/shop/``).
+    a query string, an IPv6 address written short or long, and ``/index.php``, which sites without pretty links
+    need before ``/wp-json`` (their store URL) and never have in their own address. ``www.`` is part of the host:
+    another host is another site. The path counts: WordPress sites may live in sub-paths of one host
+    (``https://example.com/shop/``).
     """
     url = store_url(url)
     try:
@@ -309,16 +320,34 @@ def site_address(url):
         port = parts.port
     except ValueError:  # an unclosed [ or a port that is no number: compared as written
         return (url.lower(), None, "")
-    path = unquote(parts.path).rstrip("/")
-    host = (parts.hostname or "").rstrip(".")
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
+    path = unquote(parts.path).rstrip("/").removesuffix("/index.php")
     if port == {"http": 80, "https": 443}.get(parts.scheme.lower()):
         port = None
-    return (host, port, path)
+    return (_host_name((parts.hostname or "").rstrip(".")), port, path)
+
+
+def _host_name(host):
+    """A host as requests reaches it: an IP address in its one form, a name in ASCII as the ``idna`` package (UTS
+    46, which requests uses) writes it (Python's own codec writes ``straße`` as ``strasse``, another domain)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return host
+
+
+def _as_utf8(header):
+    """A header WordPress sent as UTF-8 (a site's address with an accent), which WSGI servers hand over read as
+    Latin-1; a header that was not UTF-8 stays as it came."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return header
 
 
 def _modified(order):
