@@ -109,6 +109,8 @@ def screens(world):
     # The Saved views menu on a page of its own (its link without JavaScript).
     saved_views_menu = reverse("wagtail_customers_saved_views:menu")
     yield "saved views menu page", f"{saved_views_menu}?tab=all&columns=name&next=/admin/customers/", None
+    # The statistics of the customers found, on a page of their own (the band's link without JavaScript).
+    yield "statistics page", f"{reverse('wagtail_customers:statistics', args=('all',))}?q=a", None
     # A search for an order id: the results say whose order it is.
     yield "listing: an order id searched", f"{reverse('wagtail_customers:index')}?q={order.external_id}", None
     detail = reverse("wagtail_customers_customer:detail", args=(customer.pk,))
@@ -117,7 +119,7 @@ def screens(world):
     yield "order page", reverse("wagtail_customers_customer:order", args=(order.pk,)), None
     yield "e-mail form", reverse("wagtail_customers_customer:email", args=(customer.pk,)), None
     yield "delete confirmation", reverse("wagtail_customers:delete", args=(customer.pk,)), None
-    for action in ("delete", "watchlist-add", "watchlist-remove", "export"):
+    for action in ("delete", "erase", "watchlist-add", "watchlist-remove", "export"):
         bulk_url = reverse("wagtail_customers:bulk_action", args=("all", action))
         yield f"bulk confirmation: {action}", f"{bulk_url}?{ids}", None
     yield "exports page", reverse("wagtail_customers_exports:index"), None

@@ -57,8 +57,6 @@ def test_the_country_filter_offers_the_countries_present_with_counts(live_server
     expect(select).to_have_value("DE")
 
 
-# version_neutral: the country filter's widget is driven at the floors by the test above; the chips are the plugin's.
-@pytest.mark.version_neutral
 def test_a_bookmarked_country_stays_selected_and_a_removed_chip_reloads_the_choices(
     live_server, login, browser_admin, shop
 ):

@@ -139,7 +139,8 @@ def test_delete_from_the_customer_page_header(admin_page, live_server):
     assert not Customer.objects.filter(pk=customer.pk).exists()
 
 
-# version_neutral: the bulk bar's confirmation is Wagtail's, driven at the floors by test_delete_from_the_bulk_bar.
+# version_neutral: the bulk bar is driven at the floors by test_delete_from_the_bulk_bar, and this confirmation
+# page opened there by test_accessibility.py.
 @pytest.mark.version_neutral
 def test_remove_from_the_watchlist_with_the_bulk_bar(admin_page, live_server, browser_admin):
     page = admin_page
@@ -197,7 +198,8 @@ def test_delete_a_watchlist_entry_from_its_row_menu(admin_page, live_server, bro
     assert not WatchlistEntry.objects.filter(customer=customer).exists()
 
 
-# version_neutral: the row menu is Wagtail's, driven at the floors by test_delete_from_the_row_menu.
+# version_neutral: a row menu of the plugin's, as the customers' one driven at the floors by
+# test_delete_from_the_row_menu (Wagtail's own by test_delete_a_watchlist_entry_from_its_row_menu).
 @pytest.mark.version_neutral
 def test_revoke_a_share_grant_from_its_row_menu(admin_page, live_server, shop):
     page = admin_page

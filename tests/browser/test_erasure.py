@@ -96,7 +96,7 @@ def test_erase_from_the_customer_page(eraser_page, live_server, axe_script, scre
     assert band_text(page, live_server) == band
 
 
-# version_neutral: the row menu is Wagtail's, driven at the floors by test_destructive_actions.py.
+# version_neutral: the customers' row menu (the plugin's) is driven at the floors by test_destructive_actions.py.
 @pytest.mark.version_neutral
 def test_erase_from_the_row_menu(eraser_page, live_server):
     page = eraser_page
@@ -131,7 +131,8 @@ def test_erase_from_the_row_menu(eraser_page, live_server):
     expect(page.locator(NAMES, has_text=customer.name)).to_have_count(1)
 
 
-# version_neutral: the bulk bar is Wagtail's, driven at the floors by test_destructive_actions.py.
+# version_neutral: Wagtail's bulk bar is driven at the floors by test_destructive_actions.py, and this confirmation
+# page opened there by test_accessibility.py.
 @pytest.mark.version_neutral
 def test_erase_from_the_bulk_bar(eraser_page, live_server):
     page = eraser_page

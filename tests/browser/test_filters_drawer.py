@@ -104,8 +104,6 @@ def test_without_a_filter_in_force_the_drawer_completes_before_it_is_opened(live
     expect(page).to_have_url(re.compile(r"/most-orders/\?.*has_returns=no"))
 
 
-# version_neutral: Wagtail's filters drawer is driven at the floors by the first test; this is the plugin's script.
-@pytest.mark.version_neutral
 def test_a_submenu_open_while_the_drawer_completes_stays_open_and_a_change_meanwhile_is_kept(
     live_server, login, browser_admin, stores
 ):

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-# version_neutral: a link of the plugin's own markup.
+# version_neutral: Wagtail's header button, whose markup tests/test_help_link.py checks at the floors.
 @pytest.mark.version_neutral
 def test_help_opens_in_a_new_tab(live_server, login, browser_admin, account, settings):
     # A page of the test server stands in for the documentation (no network here).

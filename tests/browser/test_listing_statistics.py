@@ -25,8 +25,8 @@ def test_a_filtered_listing_shows_its_band_after_load(live_server, login, browse
     expect(band.locator("[data-wc-stat=revenue]")).to_contain_text("$650.00")
 
 
-# version_neutral: the plugin's band script is loaded at the floors by the test above, a search refreshed in place
-# by test_listing.py.
+# version_neutral: the band's script and a search refreshed in place are both driven at the floors (the test above,
+# test_listing.py); this checks the plugin's script follows the one with the other.
 @pytest.mark.version_neutral
 def test_the_band_follows_a_search_refreshed_in_place(live_server, login, browser_admin, stores):  # noqa: F811
     page = login("browseradmin", "browser-pw")
