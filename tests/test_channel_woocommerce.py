@@ -709,3 +709,22 @@ def test_a_sites_address_sent_in_utf8_is_read_as_such_through_a_wsgi_server():
     assert not shop.webhook_for_another_shop({"X-WC-Webhook-Source": as_wsgi_reads_it})
     another = "https://bücher.example/".encode().decode("latin-1")
     assert shop.webhook_for_another_shop({"X-WC-Webhook-Source": another})
+
+
+def test_a_store_that_cannot_be_reached_is_explained_in_words(httpserver):
+    """Not the HTTP client's class name ("ConnectionError", "SSLError"); never the URL, whose query string carries
+    the signed consumer key over http."""
+    store = WooCommerceStandIn(httpserver, orders=[])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    for url, reason in (
+        (f"http://127.0.0.1:{closed}", "no connection could be made"),
+        (f"https://127.0.0.1:{httpserver.port}", "the secure connection failed"),  # a plain-http server
+    ):
+        adapter = WooCommerceAdapter(store.credentials(store_url=url), account_currency="EUR")
+        with pytest.raises(ChannelError) as caught:
+            adapter.fetch_orders()
+        message = str(caught.value.message)
+        assert message.startswith(f"The store could not be reached: {reason}"), message
+        assert "Error" not in message and "consumer_key" not in message

@@ -312,3 +312,10 @@ def test_a_returned_order_has_a_returned_entry_on_the_timeline(admin_client, acc
     # A reported date is used, and the return is not shown twice.
     assert re.findall(r'class="wc-timeline__label">([^<]+)<', r2) == ["Returned", "Delivered", "Placed"]
     assert "date not known" not in r2
+
+
+def test_the_orders_table_writes_the_sync_moment_with_the_month_in_words(admin_client, ada):
+    ada.orders.filter(external_id="A-1").update(synced_at=moment(2, 9))
+    html = section(admin_client.get(detail_url(ada.pk)).content.decode(), "orders")
+    row = next(row for row in html.split("<tr")[1:] if re.search(r">\s*A-1\s*</a>", row))
+    assert "Synced, Jan. 3, 2024, 9 a.m." in row and "01/03/2024" not in row

@@ -1,6 +1,6 @@
 """Why a channel could not be reached, in the seller's words (``channels.base.unreachable_reason``), from the
 errors the HTTP clients the adapters use (requests for Shopify, WooCommerce and eBay; httpx for Amazon) raise on
-real failed connections to a server on 127.0.0.1."""
+real failed connections to a server on 127.0.0.1 (no proxy set in the environment)."""
 
 import socket
 

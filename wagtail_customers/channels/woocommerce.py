@@ -36,6 +36,7 @@ from .base import (
     RateLimited,
     parse_datetime_utc,
     retry_after_seconds,
+    unreachable_reason,
 )
 from .registry import register_adapter
 from .woocommerce_orders import order_from_json
@@ -242,11 +243,12 @@ class WooCommerceAdapter(ChannelAdapter):
     def _get(self, endpoint, *, params=None, with_response=False):
         try:
             response = self.api.get(endpoint, params=dict(params or {}))
-        except requests.Timeout:
-            raise ChannelError(_("The store did not answer in time.")) from None
         except requests.RequestException as error:
-            # Never str(error): over http its URL holds the signed query string with the consumer key.
-            raise ChannelError(_("Could not reach the store (%(error)s).") % {"error": type(error).__name__}) from None
+            # Never str(error): over http its URL holds the signed query string with the consumer key (the reason
+            # reads the exceptions' kinds only).
+            raise ChannelError(
+                _("The store could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
+            ) from None
         _raise_for_status(response)
         try:
             body = response.json()

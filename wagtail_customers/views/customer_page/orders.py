@@ -162,7 +162,7 @@ def sync_display(order):
         return status
     return _("%(status)s, %(moment)s") % {
         "status": status,
-        "moment": date_format(timezone.localtime(order.synced_at), "SHORT_DATETIME_FORMAT"),
+        "moment": date_format(timezone.localtime(order.synced_at), "DATETIME_FORMAT"),
     }
 
 
