@@ -160,9 +160,21 @@ class ChannelAdapter:
         return ""
 
     def webhook_for_another_shop(self, headers):
-        """True when a verified delivery says it comes from a shop other than this connection's (a channel that
-        signs every shop's deliveries with one secret): it is answered 200 and recorded nowhere."""
-        return False
+        """The shop a verified delivery names, when it is another than this connection's (a channel that signs
+        every shop's deliveries with one secret); "" when it is this connection's or names none.
+
+        A delivery for another shop is answered 200 and its orders are recorded nowhere; what this returns (the
+        sender's address or shop domain, as the delivery wrote it) is kept on the connection
+        (``ignored_webhook_source``) and shown on its page next to ``webhook_own_shop()``, so a seller whose store
+        URL is written otherwise than the address the store sends learns why its webhooks do nothing. A truthy
+        value that is not a string (``True``, the older contract) still has the delivery ignored; the page then
+        cannot name the sender."""
+        return ""
+
+    def webhook_own_shop(self):
+        """The shop this connection's deliveries must name, as ``webhook_for_another_shop`` compares it (the store
+        URL, the shop domain), for the connection page's warning about an ignored delivery; "" when unknown."""
+        return ""
 
     def orders_from_webhook(self, topic, payload):
         """Turn a verified delivery into ``OrderData`` (``sync_status`` "pending": a pull confirms it).
@@ -179,18 +191,31 @@ def unreachable_reason(error):
     The exceptions it was raised from count too: httpx reports a refused certificate as a ``ConnectError`` raised
     from the ``ssl`` module's error, and requests wraps the ``urllib3`` one."""
     if "timeout" in type(error).__name__.lower():
+        # Translators: the reason in "Shopify could not be reached: %(reason)s." (or eBay, Amazon, "The store"): it
+        # follows the colon, so it starts in lower case and has no full stop of its own.
         return _("it did not answer in time; try again later")
     names = " ".join(type(cause).__name__.lower() for cause in _causes(error))
     if any(isinstance(cause, ssl.SSLError) for cause in _causes(error)) or "ssl" in names or "certificate" in names:
+        # Translators: the reason in "Shopify could not be reached: %(reason)s." (or eBay, Amazon, "The store"): it
+        # follows the colon, so it starts in lower case and has no full stop of its own.
         return _("the secure connection failed (check the address: https, and the store's certificate)")
     if "proxy" in names:
         return _(
+            # (Inside the call: xgettext gives a comment only to a string that starts on the line after it.)
+            # Translators: the reason in "Shopify could not be reached: %(reason)s." (or eBay, Amazon, "The store"):
+            # it follows the colon, so it starts in lower case and has no full stop of its own.
             "the proxy server this site goes through did not pass the request on (check the site's proxy settings)"
         )
     if "redirect" in names:
+        # Translators: the reason in "Shopify could not be reached: %(reason)s." (or eBay, Amazon, "The store"): it
+        # follows the colon, so it starts in lower case and has no full stop of its own.
         return _("the address sends the request on from one address to another without end (check the address)")
     if "timeout" in names:
+        # Translators: the reason in "Shopify could not be reached: %(reason)s." (or eBay, Amazon, "The store"): it
+        # follows the colon, so it starts in lower case and has no full stop of its own.
         return _("it did not answer in time; try again later")
+    # Translators: the reason in "Shopify could not be reached: %(reason)s." (or eBay, Amazon, "The store"): it
+    # follows the colon, so it starts in lower case and has no full stop of its own.
     return _("no connection could be made (check the address and that the store is online)")
 
 

@@ -474,8 +474,11 @@ class ShopifyAdapter(ChannelAdapter):
         # An app installed on several shops signs every shop's deliveries with its one client secret, and an app
         # subscription (shopify.app.toml) sends them all to one address: the signature alone does not say whose
         # orders these are. Shopify names the shop in every delivery.
-        sender = str(_header(headers, "X-Shopify-Shop-Domain")).strip().lower()
-        return bool(sender) and sender != self.shop_domain
+        sender = str(_header(headers, "X-Shopify-Shop-Domain")).strip()
+        return sender if sender and sender.lower() != self.shop_domain else ""
+
+    def webhook_own_shop(self):
+        return self.shop_domain
 
     def webhook_delivery_id(self, headers):
         return str(_header(headers, "X-Shopify-Webhook-Id") or _header(headers, "X-Shopify-Event-Id")).strip()

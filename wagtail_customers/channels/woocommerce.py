@@ -194,10 +194,14 @@ class WooCommerceAdapter(ChannelAdapter):
         # is taken as before; the save ping carries none and is answered before this.
         sender = _as_utf8(_header(headers, "X-WC-Webhook-Source").strip())
         if not sender or site_address(sender) == site_address(self.store_url):
-            return False
-        # What to type as the store URL, if this is the store's own address written another way.
+            return ""
+        # What to type as the store URL, if this is the store's own address written another way (the connection
+        # page says it too).
         logger.warning("WooCommerce delivery from %r, not from the store URL %r: ignored", sender, self.store_url)
-        return True
+        return sender
+
+    def webhook_own_shop(self):
+        return self.store_url
 
     def webhook_delivery_id(self, headers):
         # WooCommerce's delivery id is a hash of the webhook's id and the second it was sent: every delivery of one

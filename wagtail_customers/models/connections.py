@@ -64,6 +64,14 @@ class ChannelConnection(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, db_index=True)
     #: When the admins were told the connection is failing (once per failing episode).
     failure_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The last verified webhook delivery that named another shop than this connection's and was ignored: the
+    #: address or shop domain it named (as sent, cut to 255 characters; "" when the adapter did not say) and when
+    #: it came. Shown on the connection page until a delivery from the connection's own shop comes or the store's
+    #: address is changed (None then). Each written by one UPDATE (``services.channel_sync``).
+    ignored_webhook_source = models.CharField(
+        _("ignored webhook from"), max_length=255, null=True, blank=True, editable=False
+    )
+    ignored_webhook_at = models.DateTimeField(_("ignored webhook at"), null=True, blank=True, editable=False)
     # The lease that keeps two syncs of one connection apart: taken by a conditional UPDATE, renewed by
     # each page, and simply expired when a worker is killed.
     lock_token = models.CharField(max_length=32, blank=True, editable=False)

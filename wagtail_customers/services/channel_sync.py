@@ -473,6 +473,28 @@ def resume(connection):
 # --- Push -------------------------------------------------------------------------------------------------
 
 
+def note_ignored_webhook(connection, source, *, at=None):
+    """Keep on the connection which shop the last delivery ignored for naming another one named, and when: the
+    connection page shows it (``ChannelConnection.ignored_webhook_source`` and ``ignored_webhook_at``).
+
+    One UPDATE of those two fields only, so a sync's page or another delivery writing the row meanwhile keeps what
+    it wrote. ``source`` is the delivery's header: what cannot be printed (a NUL PostgreSQL refuses, a line break)
+    is left out, and the rest cut to the field's length."""
+    limit = ChannelConnection._meta.get_field("ignored_webhook_source").max_length
+    source = "".join(character for character in str(source or "") if character.isprintable())[:limit]
+    ChannelConnection.objects.filter(pk=connection.pk).update(
+        ignored_webhook_source=source, ignored_webhook_at=at or timezone.now()
+    )
+
+
+def forget_ignored_webhook(connection, *, before=None):
+    """Clear the ignored delivery ``note_ignored_webhook`` kept, if it came before ``before`` (default: now): a
+    delivery from the connection's own shop has come since. One conditional UPDATE."""
+    ChannelConnection.objects.filter(pk=connection.pk, ignored_webhook_at__lte=before or timezone.now()).update(
+        ignored_webhook_source=None, ignored_webhook_at=None
+    )
+
+
 def process_webhook(connection_id, topic, payload, delivery_id="", *, received_at=None):
     """Record a verified webhook delivery; returns "recorded", "duplicate", "ignored" or "failed".
 

@@ -156,18 +156,18 @@ class IngestionResult:
             "value": short_number(error.value),
         }
         if external_id:
-            # Translators: %(figure)s is one of "amount spent", "discount received", "units", "returned units",
-            # "return rate".
             message = _(
+                # Translators: %(figure)s is one of "amount spent", "discount received", "units", "returned units",
+                # "return rate". (Inside the call: xgettext gives a comment only to a string on the next line.)
                 "Order %(order)s: the customer's %(figure)s would be %(value)s, more than can be stored; the "
                 "customer's orders together must stay below that."
             )
         else:
             # A customer none of whose orders this run wrote (figures stored over the limit before the check) is
             # named by their id: there is no order, or row, to name.
-            # Translators: %(figure)s is one of "amount spent", "discount received", "units", "returned units",
-            # "return rate".
             message = _(
+                # Translators: %(figure)s is one of "amount spent", "discount received", "units", "returned units",
+                # "return rate". (Inside the call: xgettext gives a comment only to a string on the next line.)
                 "Customer #%(customer)s: the %(figure)s would be %(value)s, more than can be stored; the customer's "
                 "orders together must stay below that."
             )

@@ -71,6 +71,15 @@ class CredentialsForm(forms.Form):
                 )
         return cleaned
 
+    def address_changed(self):
+        """True when a plain field (the store URL, the shop domain) is saved with another value than the stored one."""
+        merged = self.credentials()
+        return any(
+            str(merged.get(spec.name) or "") != str(self.stored.get(spec.name) or "")
+            for spec in self.credential_fields
+            if not spec.secret
+        )
+
     def credentials(self):
         """The stored credentials with this form's changes (blank secrets keep their stored value)."""
         merged = dict(self.stored)

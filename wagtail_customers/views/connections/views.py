@@ -9,7 +9,7 @@ refused before the account is looked up, so ids cannot be probed. Every change i
 import logging
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -129,7 +129,12 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         if connection.pk:
             # Only the credentials: a sync committing pages meanwhile keeps its cursor, counts, state and lease
             # (a full save would write back what this request read).
-            connection.save(update_fields=["encrypted_credentials"])
+            update_fields = ["encrypted_credentials"]
+            if form.address_changed():
+                # The warning about a delivery from another address was about the old store URL (or shop domain).
+                connection.ignored_webhook_source = connection.ignored_webhook_at = None
+                update_fields += ["ignored_webhook_source", "ignored_webhook_at"]
+            connection.save(update_fields=update_fields)
         else:
             connection.save()
         if connection.state in (ConnectionState.FAILING, ConnectionState.BACKFILLING, ConnectionState.LIVE):
@@ -156,9 +161,25 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
             runs=runs,
             days=counts_per_day(connection) if connection.pk else [],
             webhook_url=self.webhook_url(),
+            ignored_webhook=self.ignored_webhook(),
             states=ConnectionState,
         )
         return context
+
+    def ignored_webhook(self):
+        """The last delivery ignored for naming another shop, for the page's warning: when, which shop it named
+        ("" if the adapter did not say) and this connection's (as the adapter compares it; "" if unknown)."""
+        connection = self.connection
+        if not (connection.pk and connection.ignored_webhook_at and connection.has_credentials):
+            return None
+        if not encryption_available():  # the page says only that credentials cannot be stored
+            return None
+        try:
+            own = channel_sync.build_adapter(connection).webhook_own_shop()
+        except (ChannelError, ImproperlyConfigured, ValueError, TypeError):
+            # Credentials this site cannot read or the adapter refuses: the warning names only the sender.
+            own = ""
+        return {"at": connection.ignored_webhook_at, "source": connection.ignored_webhook_source or "", "own": own}
 
     def webhook_url(self):
         if not (self.connection.pk and getattr(self.adapter_class, "webhook_topics", ())):

@@ -21,7 +21,7 @@ from ...channels.base import ChannelError
 from ...channels.registry import get_adapter_class
 from ...conf import get_setting
 from ...models import ChannelConnection, ConnectionState
-from ...services.channel_sync import build_adapter, process_webhook
+from ...services.channel_sync import build_adapter, forget_ignored_webhook, note_ignored_webhook, process_webhook
 from ...task_queue import queued, task_queue_configured
 
 logger = logging.getLogger("wagtail_customers.channels")
@@ -73,9 +73,14 @@ def receive_webhook(request, token):
         return _no_such_webhook()
     if for_another_shop:
         # 200, not an error: the channel would retry, then drop a subscription the other shop's own deliveries
-        # may share.
+        # may share. The connection page names the sender: a store URL written otherwise than the address the store
+        # sends (a headless shop, a typo) would else leave the seller wondering why webhooks do nothing.
         logger.warning("Webhook for connection %s: a delivery for another shop was ignored", connection.pk)
+        note_ignored_webhook(connection, for_another_shop if isinstance(for_another_shop, str) else "")
         return _text(200, "Ignored: another shop.")
+    if connection.ignored_webhook_at is not None:
+        # The connection's own shop is heard from: the warning about an ignored delivery is out of date.
+        forget_ignored_webhook(connection)
     topic = adapter.webhook_topic(request.headers)
     if topic not in adapter.webhook_topics:
         # A topic the plugin does not use (or the channel's test ping): accepted, so it is not redelivered.
