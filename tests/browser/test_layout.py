@@ -254,6 +254,33 @@ def test_the_orders_tab_scrolls_in_its_own_box_on_a_phone(phone, shop):
     assert_reachable(page, table.locator("tbody tr td").last)
 
 
+#: Long order ids: Amazon's, and a 30-character one (the field takes 100).
+LONG_ORDER_IDS = ("114-1234567-1234567", "ORD2026A1B2C3D4E5F6G7H8I9J0K1L")
+
+
+def test_long_order_ids_stay_on_one_line_on_a_phone(phone, shop):
+    """At 390 px the Order column was squeezed and its ids broke mid-word ("114-1234567-" over "1234567"); they
+    stay whole on one line, and the table scrolls in its box instead."""
+    email = "customer.with.a.long.address0@example.com"
+    record_orders(
+        shop, [order_data(order_id, email=email, name="Maximiliane Wolfensteiner 00") for order_id in LONG_ORDER_IDS]
+    )
+    customer = shop.customers.get(name="Maximiliane Wolfensteiner 00")
+    page = phone(reverse("wagtail_customers_customer:detail", args=(customer.pk,)))
+    page.locator('[role=tab][href="#tab-orders"]').click()
+    table = page.locator("#tab-orders table")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    for order_id in LONG_ORDER_IDS:
+        link = table.get_by_role("link", name=order_id, exact=True)
+        expect(link).to_have_text(order_id)
+        lines = link.evaluate("el => el.getClientRects().length")
+        assert lines == 1, f"{order_id!r} is on {lines} lines"
+        # Its "..." menu is still reached, by scrolling the table's box.
+        menu = table.get_by_role("button", name=f"More options for order {order_id}")
+        assert_reachable(page, menu)
+    assert_reachable(page, table.locator("tbody tr td").last)
+
+
 @pytest.mark.version_neutral
 def test_the_order_lines_scroll_in_their_own_box_on_a_phone(phone, shop):
     order = Order.objects.get(account=shop, external_id="L-3")
@@ -371,3 +398,100 @@ def test_the_bulk_bar_wraps_its_actions_and_shows_the_whole_count(listing, width
         right = box(button)["right"]
         assert right <= width, (button.text_content(), right)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def scroll_the_admin_to_its_end(page):
+    """Scroll the element that scrolls the admin's content to its end, at once, and return what it is.
+
+    Wagtail's admin does not scroll the document: its content area (``main.content-wrapper`` on Wagtail 7.0 to 8)
+    does, smoothly (``scroll-behavior: smooth``), so the scroll is made instant here. Found from the table up, as
+    the first ancestor that scrolls, so a change of scroller in a later Wagtail is followed rather than missed."""
+    found = page.locator("table.listing").evaluate(
+        """table => {
+            let el = table.parentElement;
+            while (el && !(/(auto|scroll)/.test(getComputedStyle(el).overflowY) && el.scrollHeight > el.clientHeight)) {
+                el = el.parentElement;
+            }
+            const scroller = el || document.scrollingElement;
+            scroller.scrollTo({top: scroller.scrollHeight, behavior: 'instant'});
+            return {
+                scroller: scroller.tagName.toLowerCase() + [...scroller.classList].map(c => '.' + c).join(''),
+                end: scroller.scrollHeight - scroller.clientHeight - scroller.scrollTop,
+            };
+        }"""
+    )
+    assert abs(found["end"]) <= 1, found
+    return found["scroller"]
+
+
+def settled(locator):
+    """Wait for the element's transitions (the bulk bar slides in) to end."""
+    locator.evaluate("el => Promise.all(el.getAnimations({subtree: true}).map(a => a.finished))")
+
+
+@pytest.mark.parametrize(
+    "width",
+    (
+        pytest.param(PHONE, marks=pytest.mark.version_neutral),
+        900,
+        pytest.param(1100, marks=pytest.mark.version_neutral),
+        1280,
+    ),
+)
+def test_the_bulk_bar_leaves_the_end_of_the_listing_in_view(listing, width):
+    """From 50em up Wagtail fixes the bulk bar at the window's foot; its buttons wrap onto several lines here
+    (listing.css), taller than the room Wagtail's content area leaves at its end (4em). Scrolled to the end, the bar
+    covered the listing's foot: at 900 px the rows count, "Rows per page" and the pagination, 132 px of it, and at
+    1280 px 35 px. Scrolled to its end, the listing's last row and its foot are above the bar."""
+    page = listing(width)
+    checkboxes = page.locator("table.listing tbody input.bulk-action-checkbox")
+    for index in range(3):
+        checkboxes.nth(index).check()
+    footer = page.locator("[data-bulk-action-footer]")
+    bar = footer.locator(".footer__container")
+    expect(bar).to_be_visible()
+    settled(footer)
+    if width > PHONE:
+        # Over the listing, at the window's foot, before the scroll as after it.
+        assert abs(box(bar)["bottom"] - 900) <= 2, box(bar)
+        assert scroll_the_admin_to_its_end(page) == "main.content-wrapper.w-overflow-x-hidden"
+    else:
+        scroll_the_admin_to_its_end(page)
+    assert page.evaluate("window.scrollY") == 0
+    top = box(bar)["top"]
+    last_row = box(page.locator("table.listing tbody tr").last)
+    assert last_row["bottom"] <= top + 0.5, (last_row, top)
+    foot = box(page.locator(".wc-footer"))
+    assert foot["bottom"] <= top + 0.5, (foot, top)
+    # Nothing covers the foot's controls either: each takes a click at its centre.
+    per_page = page.get_by_label("Rows per page")
+    expect(per_page).to_be_in_viewport(ratio=1)
+    per_page.click(trial=True)
+    # The bar stays at the window's foot, whole, as it was: in the window, its bottom on the window's (less the
+    # content area's 1 px bottom border, and a fraction of a pixel).
+    found = box(bar)
+    assert 0 <= found["top"] and found["bottom"] <= 900 + 0.5, found
+    if width > PHONE:
+        assert abs(found["bottom"] - 900) <= 2, found
+
+
+@pytest.mark.version_neutral
+def test_the_bulk_bar_sits_at_the_foot_of_a_window_taller_than_the_listing(listing):
+    """The bar is in the content area's flow while it shows (listing.css): on a listing shorter than the window it
+    is still at the window's foot, not just under the listing's own foot."""
+    page = listing(1280, height=3000)
+    page.locator("table.listing tbody input.bulk-action-checkbox").first.check()
+    footer = page.locator("[data-bulk-action-footer]")
+    bar = footer.locator(".footer__container")
+    expect(bar).to_be_visible()
+    settled(footer)
+    assert page.locator("main").evaluate("el => el.scrollHeight <= el.clientHeight")
+    found = box(bar)
+    assert abs(found["bottom"] - 3000) <= 2, found
+    assert box(page.locator(".wc-footer"))["bottom"] <= found["top"]
+    # Unticked, it leaves as in Wagtail: out of the window, and the content area does not scroll.
+    page.locator("table.listing tbody input.bulk-action-checkbox").first.uncheck()
+    expect(footer).to_have_class(re.compile(r"\bhidden\b"))
+    settled(footer)
+    expect(bar).not_to_be_in_viewport()
+    assert page.locator("main").evaluate("el => el.scrollHeight <= el.clientHeight")

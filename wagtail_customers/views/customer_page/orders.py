@@ -184,6 +184,8 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
                 "external_id",
                 label=_("Order"),
                 sort_key="order",
+                # Kept on one line (customer-page.css).
+                classname="wc-order-id",
                 get_url=lambda order: reverse("wagtail_customers_customer:order", args=[order.pk]),
                 can_email=can_email,
             )
