@@ -475,6 +475,37 @@ def test_the_bulk_bar_leaves_the_end_of_the_listing_in_view(listing, width):
         assert abs(found["bottom"] - 900) <= 2, found
 
 
+@pytest.mark.parametrize("width", (900, pytest.param(1280, marks=pytest.mark.version_neutral)))
+def test_a_row_reached_with_tab_is_not_under_the_bulk_bar(listing, width):
+    """Tab going down the listing row by row scrolls each row into view above the bar, not under it (WCAG 2.4.11):
+    the browser scrolls a focused control only out of the room the scroller keeps free at its foot, which Wagtail
+    sets to 100 px for its one-line bar, and ours is up to 188 px tall."""
+    height = 600
+    page = listing(width, height=height)
+    rows = page.locator("table.listing tbody tr")
+    rows.first.locator("input.bulk-action-checkbox").check()
+    footer = page.locator("[data-bulk-action-footer]")
+    settled(footer)
+    bar_top = box(footer.locator(".footer__container"))["top"]
+    scroller = page.locator("main.content-wrapper")
+    scroller.evaluate("el => { el.style.scrollBehavior = 'auto'; }")
+    # A row in the middle of the listing scrolled to just under the bar's top edge: where the next row is when Tab
+    # goes down the listing (in the window, so the browser scrolls only if it is in the room kept free at the foot).
+    target = rows.nth(6).locator("input.bulk-action-checkbox")
+    shift = box(target)["top"] - (bar_top + 5)
+    scroller.evaluate("(el, shift) => el.scrollBy({top: shift, behavior: 'instant'})", shift)
+    assert box(target)["top"] > bar_top, (box(target), bar_top)
+    rows.nth(5).locator("input.bulk-action-checkbox").evaluate("el => el.focus({preventScroll: true})")
+    for _step in range(10):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        raise AssertionError("Tab did not reach the next row's checkbox")
+    found = box(target)
+    assert found["bottom"] <= bar_top + 0.5, (found, bar_top)
+
+
 @pytest.mark.version_neutral
 def test_the_bulk_bar_sits_at_the_foot_of_a_window_taller_than_the_listing(listing):
     """The bar is in the content area's flow while it shows (listing.css): on a listing shorter than the window it
