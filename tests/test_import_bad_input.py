@@ -105,7 +105,7 @@ def test_unknown_columns_are_reported_and_ignored(account, fmt):
         (b"", "The file is empty (0 bytes)."),
         (b"\n\n", "The file has no header row."),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not utf-8 text"),
-        (b"PK\x03\x04 not really a workbook", "The file cannot be read"),
+        (b"PK\x03\x04 not really a workbook", "The file is not an Excel workbook (.xlsx), or it is damaged."),
     ],
 )
 def test_unreadable_files(account, fmt, content, message):

@@ -30,6 +30,7 @@ MODULES = [
     "services/ingestion.py",
     "services/order_checks.py",
     "importers/base.py",
+    "importers/reading.py",
     "importers/online_retail.py",
     "views/imports/views.py",
 ]

@@ -36,7 +36,7 @@ class EtsySoldOrdersFormat:
     #: The value of ``--format`` and of the Import screen's format choice.
     name = "etsy_sold_orders"
     label = _("Etsy sold orders (CSV)")
-    #: ``None`` guesses comma or tab from the header row.
+    #: ``None`` guesses comma, semicolon or tab from the header row (by the names in a ``known`` attribute).
     delimiter = ","
 
     def parse(self, table, report):

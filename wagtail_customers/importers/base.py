@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from ..limits import LARGEST_INTEGER, MONEY_LIMIT
 
@@ -57,6 +57,8 @@ class Table:
     rows: list
     #: What the reader noticed without refusing the file (a workbook declaring fewer rows than it holds).
     warnings: list = field(default_factory=list)
+    #: The separator of a text file's columns, as given or guessed (None for a workbook).
+    delimiter: str | None = None
 
 
 @dataclass
@@ -114,17 +116,25 @@ class ImportReport:
         return asdict(self)
 
 
-def read_table(content, filename="", delimiter=None, encoding="utf-8", limits=None):
-    """Read CSV, TSV or XLSX bytes into a ``Table``, within the ``IMPORT_MAX_*`` limits (see ``reading``)."""
-    from .reading import Limits, read_text, read_xlsx
+def read_table(content, filename="", delimiter=None, encoding="utf-8", limits=None, columns=None):
+    """Read CSV, TSV or XLSX bytes into a ``Table``, within the ``IMPORT_MAX_*`` limits (see ``reading``).
+
+    ``delimiter`` None guesses a text file's separator from its header row, by ``columns``: the column names
+    the layout knows (``reading.guess_delimiter``).
+    """
+    from .reading import COMPOUND_FILE_SIGNATURE, Limits, read_text, read_xlsx
 
     if not content:
         raise ImportFileError(_("The file is empty (0 bytes)."))
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError(_("The file is larger than 100 MB."))
     limits = limits or Limits.from_settings()
-    is_xlsx = content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
-    raw = read_xlsx(content, limits) if is_xlsx else read_text(content, encoding, delimiter, limits)
+    is_xlsx = (
+        content[:4] == b"PK\x03\x04"
+        or content.startswith(COMPOUND_FILE_SIGNATURE)  # an .xls: refused as a workbook, not as text
+        or filename.lower().endswith(".xlsx")
+    )
+    raw = read_xlsx(content, limits) if is_xlsx else read_text(content, encoding, delimiter, limits, columns)
     headers = [str(h).strip() if h is not None else "" for h in raw.headers]
     if not any(headers):
         raise ImportFileError(_("The file has no header row."))
@@ -138,7 +148,7 @@ def read_table(content, filename="", delimiter=None, encoding="utf-8", limits=No
         cells = {header: text for position, header in named if (text := values[position].strip())}
         if cells:
             rows.append((index, cells))
-    return Table(headers=headers, rows=rows, warnings=raw.warnings)
+    return Table(headers=headers, rows=rows, warnings=raw.warnings, delimiter=raw.delimiter)
 
 
 def check_columns(table, required_groups, known, report=None):
@@ -149,12 +159,10 @@ def check_columns(table, required_groups, known, report=None):
     by name and all of them by count.
     """
     present = set(table.headers)
+    known = set(known)
     for group in required_groups:
         if not present & set(group):
-            raise ImportFileError(
-                _("Missing column: %(columns)s.") % {"columns": _(" or ").join(f"'{c}'" for c in group)}
-            )
-    known = set(known)
+            raise _missing_column(table, group, known)
     twice = [name for name, count in Counter(table.headers).items() if count > 1 and name in known]
     if twice:
         # Which of two 'Email' columns is the right one cannot be guessed: refuse rather than take either.
@@ -171,7 +179,55 @@ def check_columns(table, required_groups, known, report=None):
     return unknown
 
 
+def _separator_names():
+    return {
+        ",": pgettext("column separator", "commas"),
+        ";": pgettext("column separator", "semicolons"),
+        "\t": pgettext("column separator", "tabs"),
+    }
+
+
+def _missing_column(table, group, known):
+    """The error for a missing required column, saying so when the file seems to use another separator.
+
+    A file separated otherwise than it was read (a semicolon CSV for a layout read with tabs, a CSV opened in a
+    spreadsheet that put each row in one cell) has none of the layout's columns, its header in one cell or a few
+    that hold the other separator.
+    """
+    columns = _(" or ").join(f"'{c}'" for c in group)
+    names = _separator_names()
+    found = Counter(
+        separator
+        for header in table.headers
+        for separator in names
+        if separator != table.delimiter and separator in header
+    )
+    if not found or any(header in known for header in table.headers):
+        return ImportFileError(_("Missing column: %(columns)s.") % {"columns": columns})
+    separator = names[found.most_common(1)[0][0]]
+    if table.delimiter is None:
+        return ImportFileError(
+            _(
+                "Missing column: %(columns)s. The file's header row has none of this layout's columns and holds "
+                "%(separator)s: each row seems to be in one cell. Upload the CSV file itself, or open it in your "
+                "spreadsheet program with %(separator)s as the separator before saving it as a workbook."
+            )
+            % {"columns": columns, "separator": separator}
+        )
+    return ImportFileError(
+        _(
+            "Missing column: %(columns)s. The file seems to separate its columns with %(separator)s, not "
+            "%(expected)s: its header row has none of this layout's columns. Check that you chose the right file "
+            "layout, or save the file with %(expected)s between its columns."
+        )
+        % {"columns": columns, "separator": separator, "expected": names[table.delimiter]}
+    )
+
+
 _NUMBER_NOISE = re.compile(r"[\s$€£¥₹]")
+#: Digits with commas or dots between them: how an amount looks with a decimal comma ("12,50") or a thousands
+#: separator ("1.234,56", "1,234.56"), once the spaces and currency signs are left out.
+_SEPARATED_DIGITS = re.compile(r"[-+]?[\d.,]*\d[\d.,]*")
 #: Digits ``int()`` reads from a cell at most (Python refuses over 4,300 by default); far more than any quantity.
 MAX_INTEGER_TEXT = 100
 
@@ -207,6 +263,17 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
         except InvalidOperation:
             value = None
     if value is None or not value.is_finite():
+        written = _NUMBER_NOISE.sub("", text)
+        if "," in written and _SEPARATED_DIGITS.fullmatch(written):
+            # "12,50" is how much of Europe writes 12.50; never read as 1250, nor guessed.
+            raise ImportFileError(
+                _(
+                    "'%(value)s' in %(column)s is not a number: amounts are written with a dot as the decimal "
+                    "point and no thousands separator (%(example)s)."
+                )
+                % {"value": _cell(text), "column": column, "example": "1234.56"},
+                row,
+            )
         raise ImportFileError(
             _("'%(value)s' in %(column)s is not a number.") % {"value": _cell(text), "column": column}, row
         )

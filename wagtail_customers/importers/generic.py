@@ -34,6 +34,8 @@ class GenericFormat:
     name = "generic"
     label = _("Generic template (CSV or Excel)")
     delimiter = None
+    #: The columns this layout reads (a text file's separator is guessed by them).
+    known = COLUMNS
 
     def parse(self, table, report):
         check_columns(table, REQUIRED, COLUMNS, report)

@@ -47,6 +47,8 @@ class OnlineRetailFormat:
     name = "online_retail"
     label = gettext_lazy("UCI Online Retail / Online Retail II (CSV or Excel)")
     delimiter = None
+    #: The columns this layout knows (a text file's separator is guessed by them).
+    known = KNOWN
 
     def parse(self, table, report):
         check_columns(table, REQUIRED, KNOWN, report)

@@ -12,6 +12,7 @@ docs/reference/settings.md); what they protect is described in docs/security.md.
 import codecs
 import csv
 import io
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ CHUNK_BYTES = 1 << 20
 XML_BYTES_PER_CHAR = 8
 #: Parts a workbook may hold (a real one has a few dozen).
 MAX_XLSX_MEMBERS = 2000
+
+#: The separators a text file's columns may have, in the order a tie between them is settled.
+DELIMITERS = (",", ";", "\t")
+#: An old Excel workbook (.xls) or a password-protected .xlsx: a Compound File, not a zip.
+COMPOUND_FILE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+logger = logging.getLogger("wagtail_customers.imports")
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 _PREFIXED_CELL_TAG = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
@@ -60,6 +68,8 @@ class RawTable:
     headers: list
     rows: object  # an iterator, consumed once
     warnings: list = field(default_factory=list)
+    #: The separator of a text file's columns (None for a workbook).
+    delimiter: str | None = None
 
 
 def _n(number):
@@ -91,22 +101,66 @@ def too_long_cell(row, limits):
 # --- text files ---------------------------------------------------------------------------------------------
 
 
-def read_text(content, encoding, delimiter, limits):
-    """CSV or tab-separated ``content`` as a ``RawTable``; never more than a row's worth parsed at once."""
+def read_text(content, encoding, delimiter, limits, columns=None):
+    """CSV or tab-separated ``content`` as a ``RawTable``; never more than a row's worth parsed at once.
+
+    With ``delimiter`` None it is guessed from the header row (``guess_delimiter``), by ``columns``: the
+    column names the layout knows.
+    """
     lines = _BoundedLines(_decoded_chunks(content, encoding), limits)
     line_iterator = iter(lines)
     first = next(line_iterator, "")
     if delimiter is None:
-        delimiter = "\t" if first.count("\t") > first.count(",") else ","
+        delimiter = guess_delimiter(first, columns)
     reader = csv.reader(_chain(first, line_iterator), delimiter=delimiter)
     try:
         headers = next(reader, [])
     except csv.Error as error:
-        raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}, 1) from None
+        raise _unreadable_text(error, 1, limits) from None
     if len(headers) > limits.max_columns:
         raise too_many_columns(len(headers), limits, 1)
     lines.row_number = 1
-    return RawTable(headers=headers, rows=_text_rows(reader, lines, len(headers), limits))
+    return RawTable(headers=headers, rows=_text_rows(reader, lines, len(headers), limits), delimiter=delimiter)
+
+
+def guess_delimiter(header_line, columns=None):
+    """The separator among comma, semicolon and tab that splits ``header_line`` into most of ``columns``.
+
+    Excel writes "CSV" with semicolons where the decimal point is a comma (much of Europe), and "Text" with
+    tabs. The header is split as the CSV parser splits it (a quoted name may hold any of them), and each
+    separator is scored on the known column names it gives, then on the number of cells; a tie keeps the
+    earlier of comma, semicolon, tab.
+    """
+    known = {str(name).strip() for name in columns or ()}
+    best, best_score = DELIMITERS[0], None
+    for delimiter in DELIMITERS:
+        try:
+            cells = next(csv.reader([header_line], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        score = (sum(cell.strip() in known for cell in cells), len(cells))
+        if best_score is None or score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _unreadable_text(error, row, limits):
+    """The seller's message for the CSV parser's ``error`` at ``row``; the parser's own words go to the log."""
+    logger.info("Import file: the CSV parser stopped at row %s: %s", row, error)
+    if "field limit" in str(error):
+        # The parser's own bound on a cell (csv.field_size_limit()), above any cell a spreadsheet writes.
+        return ImportFileError(
+            _("A cell holds more than %(limit)s characters (the most a spreadsheet cell holds).")
+            % {"limit": _n(min(limits.max_cell_chars, csv.field_size_limit()))},
+            row,
+        )
+    return ImportFileError(
+        _(
+            "The file cannot be read as CSV from this row on: a quote or a line break is out of place. "
+            "Save the file again as CSV from your spreadsheet program."
+        ),
+        row,
+    )
 
 
 def _chain(first, lines):
@@ -122,7 +176,7 @@ def _text_rows(reader, lines, width, limits):
         try:
             record = next(reader, None)
         except csv.Error as error:
-            raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}, row_number + 1) from None
+            raise _unreadable_text(error, row_number + 1, limits) from None
         if record is None:
             return
         row_number += 1
@@ -204,10 +258,11 @@ def _decoded_chunks(content, encoding):
                 )
                 % {"encoding": encoding, "byte": content[position], "position": position}
             ) from None
-        except UnicodeError as error:  # e.g. "UTF-16 stream does not start with BOM"
+        except UnicodeError as error:  # a codec's own refusal (Python 3.11's idna: "IDNA does not round-trip")
+            logger.info("Import file: not %s text: %s", encoding, error)
             raise ImportFileError(
-                _("The file is not %(encoding)s text (%(error)s). Save it as CSV UTF-8 or choose its encoding.")
-                % {"encoding": encoding, "error": error}
+                _("The file is not %(encoding)s text. Save it as CSV UTF-8 or choose its encoding.")
+                % {"encoding": encoding}
             ) from None
         if first:
             text = text.lstrip("\ufeff")
@@ -254,7 +309,7 @@ def scan_xlsx(content, limits):
         archive = zipfile.ZipFile(io.BytesIO(content))
         members = archive.infolist()
     except Exception as error:  # zipfile raises many kinds for a file that is not a zip
-        raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}) from None
+        raise not_a_workbook(error, content) from None
     if len(members) > MAX_XLSX_MEMBERS:
         raise ImportFileError(_("The workbook has too many parts (%(count)s).") % {"count": _n(len(members))})
     declared = sum(member.file_size for member in members)
@@ -268,8 +323,28 @@ def scan_xlsx(content, limits):
         except ImportFileError:
             raise
         except Exception as error:  # zipfile raises many kinds for a broken or encrypted member
-            raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}) from None
+            raise not_a_workbook(error, content) from None
     return scan
+
+
+def not_a_workbook(error, content=b"", row=None):
+    """The seller's message for a file that zipfile or openpyxl cannot read; their own words go to the log."""
+    logger.info("Import file: not a readable workbook (row %s): %r", row, error)
+    if content.startswith(COMPOUND_FILE_SIGNATURE):
+        return ImportFileError(
+            _(
+                "The file is an old Excel workbook (.xls) or a workbook protected by a password. "
+                "Save it again from Excel or your spreadsheet program as an Excel workbook (.xlsx) without a "
+                "password, or as CSV."
+            )
+        )
+    return ImportFileError(
+        _(
+            "The file is not an Excel workbook (.xlsx), or it is damaged. Save it again from Excel or your "
+            "spreadsheet program as an Excel workbook, or as CSV."
+        ),
+        row,
+    )
 
 
 def _too_big_workbook(limits):
@@ -340,7 +415,7 @@ def read_xlsx(content, limits):
     except ImportFileError:
         raise
     except Exception as error:  # openpyxl raises many kinds for a malformed workbook
-        raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}) from None
+        raise not_a_workbook(error, content) from None
     table = RawTable(headers=headers, rows=None)
     table.rows = _xlsx_rows(workbook, rows, declared, table.warnings, limits)
     return table
@@ -359,8 +434,8 @@ def _xlsx_rows(workbook, rows, declared, warnings, limits):
             yield row_number, cells
     except ImportFileError:
         raise
-    except Exception as error:
-        raise ImportFileError(_("The file cannot be read: %(error)s") % {"error": error}, row_number) from None
+    except Exception as error:  # openpyxl fails while reading the next row
+        raise not_a_workbook(error, row=row_number + 1) from None
     finally:
         workbook.close()
     if declared is not None and declared != row_number:

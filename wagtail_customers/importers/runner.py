@@ -38,7 +38,13 @@ def run_import(
     not at all, and an exception from it rolls the orders back.
     """
     importer = get_format(format_name)
-    table = read_table(content, filename=filename, delimiter=importer.delimiter, encoding=encoding)
+    table = read_table(
+        content,
+        filename=filename,
+        delimiter=importer.delimiter,
+        encoding=encoding,
+        columns=getattr(importer, "known", None),
+    )
     report = ImportReport(format_name=importer.name, rows=len(table.rows), dry_run=dry_run)
     report.warnings.extend(table.warnings)
     if not table.rows:

@@ -71,6 +71,8 @@ class ShopifyFormat:
     name = "shopify"
     label = _("Shopify orders export (CSV)")
     delimiter = None
+    #: The columns this layout knows (a text file's separator is guessed by them).
+    known = KNOWN
 
     def parse(self, table, report):
         check_columns(table, REQUIRED, KNOWN, report)
