@@ -419,6 +419,23 @@ def test_unreadable_credentials_fail_with_a_message_that_names_no_secret(connect
     assert fresh(connection).state == ConnectionState.FAILING
 
 
+def test_an_unexpected_error_is_told_in_a_sentence_and_logged_with_its_type(connection, channel, caplog):
+    # An order without an e-mail: the test channel's mapping raises KeyError, an adapter bug, not a ChannelError.
+    channel.orders = [{key: value for key, value in fixture_order(1).items() if key != "email"}]
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    message = (
+        "Something unexpected went wrong during the sync; the site's administrators can find the details in the "
+        "server log."
+    )
+    assert (result.outcome, result.error) == (SyncOutcome.FAILED, message)
+    assert fresh(connection).last_error == message
+    assert fresh(connection).next_attempt_at is not None  # retried: it may be the site's own passing trouble
+    # The seller reads no class name; the log has it, and where it was raised.
+    assert "KeyError" in caplog.text and "order_data" in caplog.text
+
+
 def test_old_delivery_ids_and_runs_are_forgotten(connection, channel):
     from wagtail_customers.models import WebhookDelivery
 

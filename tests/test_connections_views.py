@@ -5,15 +5,20 @@ channel is the test channel of tests/connection_fixture_channel.py on pytest-htt
 eagerly, so "Connect and import history" has imported the history when the page comes back.
 """
 
+import html
 import json
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.db.models.signals import pre_save
 from django.urls import reverse
 
 from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order, sign
-from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount
+from tests.permission_world import grant, make_staff
+from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount, SyncRun
+from wagtail_customers.permissions import GRANT_FLAGS
 
 # Committed for real: the queued sync runs (eagerly) when the request's transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,6 +46,11 @@ def url(name, account):
 
 def save_credentials(admin_client, account, **values):
     return admin_client.post(url("connection", account), values, follow=True)
+
+
+def messages_of(response):
+    """The messages as the seller reads them (Wagtail's admin messages are HTML)."""
+    return [html.unescape(str(message)).strip() for message in get_messages(response.wsgi_request)]
 
 
 def test_credentials_are_saved_encrypted_and_never_rendered_back(admin_client, account, channel):
@@ -221,3 +231,97 @@ def test_the_seller_account_edit_page_links_to_its_connection(admin_client, acco
 
     assert url("connection", account) in page
     assert "Store connection" in page
+
+
+def test_connect_says_so_when_the_import_failed_before_the_page_came_back(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key="expired")
+
+    response = admin_client.post(url("connect", account), {"backfill_from": ""})
+
+    # The (eager) sync has failed: the page names the error instead of the history importing in the background.
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.FAILING
+    assert messages_of(response) == ["The sync failed and the connection is failing: The API key was refused."]
+
+
+def test_connect_says_so_when_the_first_attempt_failed_and_is_tried_again(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    channel.faults.append((503, {}, '{"error": "down"}'))
+
+    response = admin_client.post(url("connect", account), {"backfill_from": ""})
+
+    connection = ChannelConnection.objects.get(account=account)
+    assert (connection.state, connection.next_attempt_at is not None) == (ConnectionState.BACKFILLING, True)
+    assert messages_of(response) == ["The sync failed; it is tried again later: The channel had an error (503)."]
+
+    # A sync that works says what it says (the page shown first: its messages are read).
+    admin_client.get(url("connection", account))
+    response = admin_client.post(url("sync", account))
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.LIVE
+    assert messages_of(response) == ["A sync was queued."]
+
+
+def test_an_invalid_history_date_is_an_error_by_its_field_and_keeps_what_was_typed(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+
+    response = admin_client.post(url("connect", account), {"backfill_from": "2026-02-30"})
+
+    assert response.status_code == 200
+    form = response.context["connect_form"]
+    assert form.errors["backfill_from"] == ["Enter a valid date."]
+    page = response.content.decode()
+    # By the field (its id names the error), with the date as typed, and no message at the top instead.
+    field = re.search(r"<input[^>]*name=\"backfill_from\"[^>]*>", page).group(0)
+    assert 'value="2026-02-30"' in field and 'aria-invalid="true"' in field
+    assert "Enter a valid date." in page
+    assert messages_of(response) == []
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.NEVER_CONNECTED
+
+
+def test_the_pages_tables_scroll_sideways_in_their_own_boxes(admin_client, account, channel):
+    save_credentials(admin_client, account, base_url=channel.url, api_key="expired")
+    admin_client.post(url("connect", account), {"backfill_from": ""})
+    assert SyncRun.objects.filter(connection__account=account).exists()
+
+    page = admin_client.get(url("connection", account)).content.decode()
+
+    assert "wagtail_customers/css/table-scroll.css" in page
+    assert "wagtail_customers/css/connections.css" in page
+    assert "wagtail_customers/js/table-scroll-controller.js" in page
+    boxes = re.findall(r'<div class="wc-table-scroll"[^>]*>\s*<table[^>]*aria-labelledby="([^"]+)"', page)
+    assert boxes == ["wc-connection-days", "wc-connection-runs"]
+    # No table of the page's own left outside a box (the admin's keyboard shortcuts dialog has one, before <main>).
+    assert len(re.findall(r"<table\b", page.split("<main", 1)[1])) == 2
+    assert '<td class="wc-connection-run-error">The API key was refused.</td>' in page
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_staff_who_may_not_manage_accounts_get_the_403_page_whatever_the_id(client, account, method):
+    other = SellerAccount.objects.create(name="Other shop", channel="other", currency="USD")
+    staff = make_staff("staffer")
+    grant(staff, account, *GRANT_FLAGS)  # every action on the account's data, not the right to manage accounts
+    client.force_login(staff)
+
+    for account_id in (account.pk, other.pk, 987654321):
+        for name in ("connection", "test", "pause", "connect", "sync", "resume"):
+            if method == "get" and name != "connection":
+                continue
+            path = reverse(f"wagtail_customers_connections:{name}", args=[account_id])
+            response = getattr(client, method)(path)
+            assert response.status_code == 403, (path, response.status_code)
+            assert "You do not have permission to do this." in response.content.decode()
+    assert not ChannelConnection.objects.exists()
+
+
+def test_an_unexpected_error_while_testing_the_connection_is_a_message_not_a_500(admin_client, account, httpserver):
+    # A channel answering a list where the adapter reads an object: an AttributeError, not a ChannelError.
+    httpserver.expect_request("/shop").respond_with_json(["not", "a", "shop"])
+    save_credentials(admin_client, account, base_url=httpserver.url_for("/").rstrip("/"), api_key=API_KEY)
+
+    response = admin_client.post(url("test", account))
+
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        "Something unexpected went wrong while testing the connection; the site's administrators can find the "
+        "details in the server log."
+    ]
+    assert ChannelConnection.objects.get(account=account).shop_description == ""

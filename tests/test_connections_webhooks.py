@@ -120,14 +120,20 @@ def test_a_delivery_older_than_a_pull_that_confirmed_the_order_is_left_out(conne
     assert (confirmed.total, confirmed.sync_status) == (10, "synced")
 
 
-def test_an_adapter_error_fails_the_run_instead_of_leaving_it_running(connection):
+def test_an_adapter_error_fails_the_run_instead_of_leaving_it_running(connection, caplog):
     # The test channel's mapping raises KeyError on an order without an id: an adapter bug, not a ChannelError.
     outcome = channel_sync.process_webhook(connection.pk, "orders/create", {"secret": "x"}, "broken")
 
     assert outcome == "failed"
     run = SyncRun.objects.get(kind=SyncKind.WEBHOOK)
     assert (run.outcome, run.finished_at is not None) == ("failed", True)
-    assert "KeyError" in run.error
+    # A sentence for the seller, without the exception's class name; the log has the type and where it was raised.
+    assert run.error == (
+        "Something unexpected went wrong during the sync; the site's administrators can find the details in the "
+        "server log."
+    )
+    assert "KeyError" not in run.error
+    assert "KeyError" in caplog.text
     # No delivery id is kept: a redelivery is processed again.
     assert not WebhookDelivery.objects.exists()
 

@@ -114,9 +114,10 @@ VIEW_LISTING_POST = answers(staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group
 TAB_LISTING = [Case(VIEW_LISTING, lists_b=True)]
 #: An account id that does not exist.
 MISSING_ACCOUNT = Case(everyone(DASHBOARD, superuser=MISSING), kwargs={"pk": 987654321})
-MISSING_CONNECTION_ACCOUNT = Case(everyone(DASHBOARD, superuser=MISSING), kwargs={"account_id": 987654321})
+#: On the connection URLs a user who may not manage seller accounts gets the plugin's 403 page, whatever the id.
+MISSING_CONNECTION_ACCOUNT = Case(everyone(DENIED, superuser=MISSING), kwargs={"account_id": 987654321})
 MISSING_CONNECTION_ACCOUNT_POST = Case(
-    everyone(DASHBOARD, superuser=MISSING), method="post", kwargs={"account_id": 987654321}
+    everyone(DENIED, superuser=MISSING), method="post", kwargs={"account_id": 987654321}
 )
 #: Watchlist rules' pages: users who may manage some account's watchlist (all_a on A, superusers).
 RULES_PAGE = everyone(DASHBOARD, all_a=OK, superuser=OK)
@@ -409,20 +410,20 @@ MATRIX = {
         MISSING_ACCOUNT,
         Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
     ],
-    # --- Store connections (the seller account's managers only, as its edit view) -----------------------
+    # --- Store connections (the seller account's managers only; others get the 403 page, whatever the id) ----
     "wagtail_customers_connections:connection": [
         MISSING_CONNECTION_ACCOUNT,
         Case(
-            everyone(DASHBOARD, superuser=OK),
+            everyone(DENIED, superuser=OK),
             kwargs={"account_id": "@account"},
-            expect_b=everyone(DASHBOARD, superuser=OK),
+            expect_b=everyone(DENIED, superuser=OK),
         ),
         # Saving credentials: an empty form is refused with the page again (nothing stored).
         Case(
-            everyone(DASHBOARD, superuser=OK),
+            everyone(DENIED, superuser=OK),
             method="post",
             kwargs={"account_id": "@account"},
-            expect_b=everyone(DASHBOARD, superuser=OK),
+            expect_b=everyone(DENIED, superuser=OK),
         ),
     ],
     **{
@@ -430,10 +431,10 @@ MATRIX = {
             Case(POST_ONLY, kwargs={"account_id": "@account"}, expect_b=POST_ONLY),
             MISSING_CONNECTION_ACCOUNT_POST,
             Case(
-                everyone(DASHBOARD, superuser=REDIRECT),
+                everyone(DENIED, superuser=REDIRECT),
                 method="post",
                 kwargs={"account_id": "@account"},
-                expect_b=everyone(DASHBOARD, superuser=REDIRECT),
+                expect_b=everyone(DENIED, superuser=REDIRECT),
             ),
         ]
         for name in ("test", "connect", "sync", "pause", "resume")

@@ -7,11 +7,22 @@ for a long wait (a 429 with Retry-After 120) at the third page, which leaves the
 progress on the page, until "Sync now" finishes it.
 """
 
+import re
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.connection_fixture_channel import API_KEY, FixtureChannel, fixture_order
-from wagtail_customers.models import ChannelConnection, Customer, SellerAccount
+from wagtail_customers.models import (
+    ChannelConnection,
+    ConnectionState,
+    Customer,
+    SellerAccount,
+    SyncKind,
+    SyncOutcome,
+    SyncRun,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,3 +64,40 @@ def test_connect_a_store_watch_the_history_import_and_see_its_customers(
     page.goto(f"{live_server.url}/admin/customers/")
     assert Customer.objects.filter(account=account).count() == 7
     expect(page.get_by_role("link", name="Buyer 3").first).to_be_visible()
+
+
+def test_on_a_phone_the_last_runs_scroll_in_their_own_box_with_a_readable_error(live_server, login, browser_admin):
+    """At 390 px the table of runs (and the counts per day) scroll sideways in their boxes: the page keeps its width,
+    and a run's error is read in lines of some width, not a letter or two per line."""
+    account = SellerAccount.objects.create(name="Phone shop", channel="other", currency="USD")
+    connection = ChannelConnection(account=account, state=ConnectionState.FAILING)
+    connection.set_credentials({"base_url": "http://127.0.0.1:9", "api_key": API_KEY})
+    connection.save()
+    error = "The stored store URL is not a web address. Enter the store's address, like https://shop.example.com."
+    SyncRun.objects.create(
+        connection=connection,
+        kind=SyncKind.BACKFILL,
+        outcome=SyncOutcome.FAILED,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        error=error,
+    )
+    page = login("browseradmin", "browser-pw")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/admin/customers/connections/{account.pk}/")
+
+    for name in ("Counts per day table", "Last runs table"):
+        box_of_table = page.get_by_role("region", name=name)
+        expect(box_of_table).to_have_class(re.compile(r"\bwc-table-scroll\b"))
+        expect(box_of_table.locator("table")).to_have_count(1)
+    cell = page.get_by_role("region", name="Last runs table").locator("td", has_text=error)
+    cell.scroll_into_view_if_needed()
+    expect(cell).to_be_in_viewport()
+    # At least 16rem wide (its min-width), so the sentence reads in lines of words.
+    assert cell.evaluate("el => el.getBoundingClientRect().width") >= 255
+    # The runs' box scrolls, the page does not.
+    runs = page.get_by_role("region", name="Last runs table")
+    assert runs.evaluate("el => el.scrollWidth > el.clientWidth")
+    expect(runs).to_have_attribute("tabindex", "0")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("window.scrollX") == 0

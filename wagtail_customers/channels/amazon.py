@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import httpx
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from sp_api.api import Finances, Orders, Sellers
 from sp_api.auth import AccessTokenClient, AccessTokenResponse
@@ -127,6 +128,19 @@ def token_client_class(token_url):
     return ConnectionTokenClient
 
 
+def marketplace_code(text):
+    """The marketplace's code as typed (``de``, `` UK``), as the library names it."""
+    return str(text or "").strip().upper()
+
+
+def validate_marketplace(value):
+    """The credentials form's check of the Marketplace field (the adapter refuses the same values)."""
+    if marketplace_code(value) not in Marketplaces.__members__:
+        raise ValidationError(
+            _("Enter the two-letter code of an Amazon marketplace, like DE, UK or US."), code="invalid"
+        )
+
+
 #: Times a pass over the orders starts again after Amazon refused its NextToken, before the sync gives up.
 MAX_PASS_RESTARTS = 3
 
@@ -150,13 +164,14 @@ class AmazonAdapter(ChannelAdapter):
             "marketplace",
             _("Marketplace"),
             help_text=_("Two-letter code of the marketplace, e.g. DE, UK, US; it also picks the region."),
+            validators=(validate_marketplace,),
         ),
     )
     capabilities = ChannelCapabilities(buyer_email=False, returns=True, feedback=True, fees=True)
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
-        code = str(self.credentials.get("marketplace", "")).strip().upper()
+        code = marketplace_code(self.credentials.get("marketplace", ""))
         try:
             self.marketplace = Marketplaces[code]
         except KeyError:

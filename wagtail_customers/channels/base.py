@@ -68,13 +68,17 @@ RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 
 @dataclass(frozen=True)
 class CredentialField:
-    """One field of the connection form. Secret fields are never rendered back or logged."""
+    """One field of the connection form. Secret fields are never rendered back or logged.
+
+    ``validators``: Django validators of the form's field (raising ``ValidationError`` with a message for the
+    seller), so a value the adapter cannot use (a store URL that is no address) is refused when it is saved."""
 
     name: str
     label: str
     secret: bool = False
     help_text: str = ""
     required: bool = True
+    validators: tuple = ()
 
 
 @dataclass

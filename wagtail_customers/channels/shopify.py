@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 
 import requests
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -155,6 +156,21 @@ def _throttle_wait(body):
         return None
 
 
+def typed_shop_domain(text):
+    """The shop's domain from what the seller typed (a name, a domain or an admin URL); not checked."""
+    shop = str(text or "").strip().lower()
+    shop = re.sub(r"^https?://", "", shop).split("/", 1)[0]
+    if shop and "." not in shop:
+        shop += ".myshopify.com"
+    return shop
+
+
+def validate_shop_domain(value):
+    """The credentials form's check of the Shop domain field (the adapter refuses the same values)."""
+    if not SHOP_DOMAIN.match(typed_shop_domain(value)):
+        raise ValidationError(_("Enter the shop's domain, like your-store.myshopify.com."), code="invalid")
+
+
 @register_adapter
 class ShopifyAdapter(ChannelAdapter):
     channel = Channel.SHOPIFY
@@ -163,6 +179,7 @@ class ShopifyAdapter(ChannelAdapter):
             "shop",
             _("Shop domain"),
             help_text=_("The shop's myshopify.com domain, for example your-store.myshopify.com."),
+            validators=(validate_shop_domain,),
         ),
         CredentialField(
             "client_id",
@@ -217,10 +234,7 @@ class ShopifyAdapter(ChannelAdapter):
     @property
     def shop_domain(self):
         """The shop's domain from what the seller typed: a name, a domain or an admin URL."""
-        shop = str(self.credentials.get("shop", "")).strip().lower()
-        shop = re.sub(r"^https?://", "", shop).split("/", 1)[0]
-        if shop and "." not in shop:
-            shop += ".myshopify.com"
+        shop = typed_shop_domain(self.credentials.get("shop", ""))
         if not SHOP_DOMAIN.match(shop):
             raise AuthenticationFailed(
                 gettext("'%(shop)s' is not a shop domain; enter your-store.myshopify.com.") % {"shop": shop}

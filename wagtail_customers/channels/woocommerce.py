@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import idna
 import requests
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from woocommerce import API
 
@@ -52,12 +53,24 @@ TIMEOUT = 30
 OVERLAP = timedelta(seconds=1)
 ORDER_TOPICS = ("order.created", "order.updated", "order.restored", "order.deleted")
 PING_BODY = re.compile(rb"webhook_id=\d+")
+BAD_STORE_URL = _("Enter the store's address, like https://shop.example.com.")
+BAD_STORE_URL_STORED = _(
+    "The stored store URL is not a web address. Enter the store's address, like https://shop.example.com, in the "
+    "credentials and save them."
+)
 
 logger = logging.getLogger(__name__)
 
 
 class StoreNotFound(ChannelError):
     """No WooCommerce REST API at the store URL: the seller must correct it."""
+
+    retryable = False
+
+
+class InvalidStoreUrl(ChannelError):
+    """The stored store URL is no web address (saved before the credentials form checked it): the seller must
+    correct it; no request is sent."""
 
     retryable = False
 
@@ -76,6 +89,8 @@ class WooCommerceAdapter(ChannelAdapter):
             "store_url",
             _("Store URL"),
             help_text=_("The address of the WordPress site, for example https://shop.example.com."),
+            # Called through a lambda: the check is defined further down, with store_url.
+            validators=(lambda value: validate_store_url(value),),
         ),
         CredentialField(
             "consumer_key",
@@ -245,6 +260,9 @@ class WooCommerceAdapter(ChannelAdapter):
 
     # HTTP.
     def _get(self, endpoint, *, params=None, with_response=False):
+        if not store_url_is_valid(self.store_url):
+            # Stored before the credentials form checked it: the package (or requests) would raise a ValueError.
+            raise InvalidStoreUrl(BAD_STORE_URL_STORED)
         try:
             response = self.api.get(endpoint, params=dict(params or {}))
         except requests.RequestException as error:
@@ -253,6 +271,9 @@ class WooCommerceAdapter(ChannelAdapter):
             raise ChannelError(
                 _("The store could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
             ) from None
+        except ValueError:
+            # The package's own parsing of an address requests would not have taken either; never str(error).
+            raise InvalidStoreUrl(BAD_STORE_URL_STORED) from None
         _raise_for_status(response)
         try:
             body = response.json()
@@ -307,6 +328,31 @@ def store_url(text):
         url = f"https://{url}"
     url = re.split(r"/(?:wp-admin|wp-json)(?:/|$)", url, maxsplit=1)[0]
     return url.rstrip("/")
+
+
+def store_url_is_valid(text):
+    """Whether the store URL, as ``store_url`` reads it, is a web address the package and requests can call: an http
+    or https scheme, a host, a port that is a number, brackets closed around an IPv6 address."""
+    url = store_url(text)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return False
+    try:
+        # What the package sends to: requests refuses a host with a space or that IDNA cannot write.
+        requests.Request("GET", f"{url}/wp-json/{API_VERSION}/").prepare()
+    except (requests.RequestException, ValueError):
+        return False
+    return True
+
+
+def validate_store_url(value):
+    """The credentials form's check of the Store URL field."""
+    if not store_url_is_valid(value):
+        raise ValidationError(BAD_STORE_URL, code="invalid")
 
 
 def site_address(url):

@@ -88,6 +88,15 @@ def _fingerprint(cursor):
     return hashlib.blake2b(str(cursor).encode(), digest_size=16).digest()
 
 
+def unexpected_error_message():
+    """What a run that failed on an unexpected exception records: no class name nor text for the seller (the log
+    has the exception's type and traceback)."""
+    return _(
+        "Something unexpected went wrong during the sync; the site's administrators can find the details in the "
+        "server log."
+    )
+
+
 def build_adapter(connection):
     """The channel's adapter with the connection's decrypted credentials (kept in memory only)."""
     adapter_class = get_adapter_class(connection.account.channel)
@@ -227,10 +236,7 @@ class _Sync:
                 type(error).__name__,
                 "".join(traceback.format_tb(error.__traceback__)),
             )
-            return self._failed(
-                _("Unexpected error (%(error)s); see the server log.") % {"error": type(error).__name__},
-                retryable=True,
-            )
+            return self._failed(unexpected_error_message(), retryable=True)
         if not finished:
             return self._finish(SyncOutcome.INTERRUPTED, finished.reason)
         return self._succeeded()
@@ -537,7 +543,7 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
         SyncRun.objects.filter(pk=run.pk).update(
             outcome=SyncOutcome.FAILED,
             finished_at=timezone.now(),
-            error=_("Unexpected error (%(error)s); see the server log.") % {"error": type(error).__name__},
+            error=unexpected_error_message(),
         )
         return "failed"
     return "recorded"

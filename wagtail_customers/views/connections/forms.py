@@ -25,6 +25,7 @@ class CredentialsForm(forms.Form):
                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                     required=spec.required and not has_value,
                     strip=True,
+                    validators=list(spec.validators),
                 )
             else:
                 field = forms.CharField(
@@ -33,6 +34,7 @@ class CredentialsForm(forms.Form):
                     required=spec.required,
                     initial=self.stored.get(spec.name, ""),
                     strip=True,
+                    validators=list(spec.validators),
                 )
             self.fields[spec.name] = field
             if spec.secret and has_value and not spec.required:

@@ -7,6 +7,7 @@ refused before the account is looked up, so ids cannot be probed. Every change i
 """
 
 import logging
+import traceback
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -57,14 +58,16 @@ def connection_for(account):
 def queue_sync(connection, request=None, queued_message=None):
     """Queue a sync of the connection after the request's transaction; False without a task queue.
 
-    Once it is sent, ``queued_message`` (if any) is shown. If the task queue cannot be reached, an error says so
-    instead of the page answering 500: what the request saved stays saved, and the scheduler syncs the connection
-    when it is due and the queue answers again."""
+    Once it is sent, ``queued_message`` (if any) is shown, unless the sync has already failed by then (a task
+    queue that runs tasks at once, or a fast worker): the connection's error is shown instead. If the task queue
+    cannot be reached, an error says so instead of the page answering 500: what the request saved stays saved,
+    and the scheduler syncs the connection when it is due and the queue answers again."""
     if not task_queue_configured():
         return False
     from ...channels.tasks import sync_connection_task
 
     def send():
+        sent_at = timezone.now()
         if not queued(lambda: sync_connection_task.delay(connection.pk), f"a sync of connection {connection.pk}"):
             if request is not None:
                 messages.error(
@@ -75,9 +78,28 @@ def queue_sync(connection, request=None, queued_message=None):
                     ),
                 )
         elif request is not None and queued_message:
-            messages.success(request, queued_message)
+            if not _failed_since(request, connection, sent_at):
+                messages.success(request, queued_message)
 
     transaction.on_commit(send)
+    return True
+
+
+def _failed_since(request, connection, since):
+    """Show the connection's error if a sync failed since ``since`` (it ran before the page comes back); True then."""
+    current = ChannelConnection.objects.filter(pk=connection.pk).values("state", "last_error", "last_error_at").first()
+    if not current or not current["last_error_at"] or current["last_error_at"] < since:
+        return False
+    if current["state"] == ConnectionState.FAILING:
+        messages.error(
+            request,
+            _("The sync failed and the connection is failing: %(error)s") % {"error": current["last_error"]},
+        )
+    else:
+        messages.warning(
+            request,
+            _("The sync failed; it is tried again later: %(error)s") % {"error": current["last_error"]},
+        )
     return True
 
 
@@ -91,10 +113,21 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
     _show_breadcrumbs = True
 
     def dispatch(self, request, *args, **kwargs):
-        self.account = account_or_404(request, kwargs["account_id"])
-        self.connection = connection_for(self.account)
-        self.adapter_class = get_adapter_class(self.account.channel)
+        self._load(account_or_404(request, kwargs["account_id"]))
         return super().dispatch(request, *args, **kwargs)
+
+    def _load(self, account):
+        self.account = account
+        self.connection = connection_for(account)
+        self.adapter_class = get_adapter_class(account.channel)
+
+    @classmethod
+    def render_with(cls, request, account, **forms):
+        """The page for ``account`` with bound forms (their errors by their fields), from another URL's view."""
+        view = cls()
+        view.setup(request, account_id=account.pk)
+        view._load(account)
+        return view.render_to_response(view.get_context_data(**forms))
 
     def get_page_title(self):
         return _("Connection of %(account)s") % {"account": self.account}
@@ -157,7 +190,7 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
             encryption_available=encryption_available(),
             task_queue=task_queue_configured(),
             credentials_form=kwargs.get("credentials_form") or self.credentials_form(),
-            connect_form=ConnectForm(initial={"backfill_from": connection.backfill_from}),
+            connect_form=kwargs.get("connect_form") or ConnectForm(initial={"backfill_from": connection.backfill_from}),
             runs=runs,
             days=counts_per_day(connection) if connection.pk else [],
             webhook_url=self.webhook_url(),
@@ -220,6 +253,21 @@ def test_connection(request, account_id):
         description = channel_sync.build_adapter(connection).check()
     except ChannelError as error:
         messages.error(request, _("The connection does not work: %(error)s") % {"error": error.message})
+    except Exception as error:  # noqa: BLE001 - a message rather than a 500; never the exception's text
+        # Its text may carry a request URL with credentials in it: only its type and traceback are logged.
+        logger.error(
+            "Testing connection %s failed with %s:\n%s",
+            connection.pk,
+            type(error).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        messages.error(
+            request,
+            _(
+                "Something unexpected went wrong while testing the connection; the site's administrators can find "
+                "the details in the server log."
+            ),
+        )
     else:
         connection.shop_description = str(description or "")[:255]
         connection.save(update_fields=["shop_description"])
@@ -238,8 +286,8 @@ def connect(request, account_id):
         return redirect(_page(account))
     form = ConnectForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter a valid date, or leave it empty for the whole history."))
-        return redirect(_page(account))
+        # The page again, with the error by the field and the date as typed.
+        return ConnectionView.render_with(request, account, connect_form=form)
     if not task_queue_configured():
         messages.error(request, _("Importing the history needs the site's Celery task queue, which is not set up."))
         return redirect(_page(account))
