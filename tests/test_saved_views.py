@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -115,11 +116,53 @@ def test_save_current_view_then_open_it_shows_its_tab_filters_and_columns(client
     assert b"Big spenders" in client.get(INDEX).content
 
 
+def last_message(response):
+    """The latest message of the session (Wagtail's end in blank lines)."""
+    return [str(message).strip() for message in get_messages(response.wsgi_request)][-1]
+
+
 def test_a_name_is_required(client, people):
+    """A name of spaces only: the message says a name is missing (it said "This field is required.")."""
     client.force_login(people["ann"])
     response = save_current(client, name="  ")
     assert response.status_code == 302
+    assert response["Location"] == "/admin/customers/"
     assert not SavedView.objects.exists()
+    assert last_message(response) == "The view was not saved. A saved view needs a name."
+
+
+def test_a_name_the_owner_already_has_is_refused(client, people):
+    """Three "Alice VIP" in the menu could not be told apart: a name the owner already has, trimmed and in any
+    case, is refused, on saving and on renaming; another user may have it, and a view may keep its own."""
+    client.force_login(people["ann"])
+    save_current(client, name="Alice VIP")
+    for name in ("Alice VIP", "  alice vip ", "ALICE VIP"):
+        response = save_current(client, name=name)
+        assert response.status_code == 302
+        assert last_message(response) == (
+            f"The view was not saved. You already have a view named “{name.strip()}”. Choose another name."
+        )
+    assert list(SavedView.objects.values_list("name", flat=True)) == ["Alice VIP"]
+
+    save_current(client, name="Öffentlich")
+    response = save_current(client, name="ÖFFENTLICH")
+    assert SavedView.objects.filter(owner=people["ann"]).count() == 2
+    other = SavedView.objects.get(name="Öffentlich")
+    response = client.post(url("edit", other), {"name": "alice vip", "visibility": "private"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == [
+        "You already have a view named “alice vip”. Choose another name."
+    ]
+    other.refresh_from_db()
+    assert other.name == "Öffentlich"
+    # The view keeps its own name in another case.
+    assert client.post(url("edit", other), {"name": "öffentlich", "visibility": "private"}).status_code == 302
+    other.refresh_from_db()
+    assert other.name == "öffentlich"
+    # Bea's views are hers.
+    client.force_login(people["bea"])
+    assert save_current(client, name="Alice VIP").status_code == 302
+    assert SavedView.objects.filter(name="Alice VIP").count() == 2
 
 
 def test_owner_edits_renames_updates_and_deletes_with_history(client, people, shop):

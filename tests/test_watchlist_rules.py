@@ -2,11 +2,15 @@
 (``orders_recorded``) and on the daily task, idempotence, the dismissal rule, and the rules' pages (scope, methods,
 history)."""
 
+import html
+import re
 from datetime import timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
@@ -559,3 +563,89 @@ def test_a_rule_over_a_whole_account_adds_its_customers_chunk_by_chunk(account, 
     added = service.apply_rule(rule)
     assert sorted(c.pk for c in added) == sorted(account.customers.values_list("pk", flat=True))
     assert service.apply_rule(rule) == []
+
+
+class _Ids(HTMLParser):
+    """The ids in a page, and the ids its ``aria-describedby`` attributes name (with the element naming them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.described = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        for described in (attrs.get("aria-describedby") or "").split():
+            self.described.append((attrs.get("name") or attrs.get("id") or tag, described))
+
+
+def missing_describedby_ids(page):
+    parser = _Ids()
+    parser.feed(page)
+    assert parser.described, "no aria-describedby in the page"
+    return [(element, described) for element, described in parser.described if described not in parser.ids]
+
+
+def element_text(page, element_id):
+    found = re.search(rf'<(\w+)[^>]* id="{re.escape(element_id)}"[^>]*>(.*?)</\1>', page, re.S)
+    assert found, element_id
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(2))).strip()
+
+
+def test_every_id_a_condition_field_is_described_by_is_in_the_page(admin_client, account):
+    """A value of -2 and no days for a figure that needs them: each field's error (and the Days help text) is in
+    the page under the id Django's widget names in its aria-describedby."""
+    rule = make_rule(account, "Saved", (WatchlistMetric.ORDERS, WatchlistOperator.GTE, 1))
+    for url in (reverse(f"{URL}:add"), reverse(f"{URL}:edit", args=(rule.pk,))):
+        assert missing_describedby_ids(admin_client.get(url).content.decode()) == [], url
+
+    response = admin_client.post(
+        reverse(f"{URL}:add"), rule_post(account, conditions=(("recent_negative_feedbacks", "gte", "-2", ""),))
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert missing_describedby_ids(page) == []
+    assert re.search(r'<input[^>]* name="conditions-0-value"[^>]* aria-describedby="id_conditions-0-value_error"', page)
+    assert re.search(
+        r'<input[^>]* name="conditions-0-days"[^>]* '
+        r'aria-describedby="id_conditions-0-days_helptext id_conditions-0-days_error"',
+        page,
+    )
+    assert element_text(page, "id_conditions-0-value_error") == "Ensure this value is greater than or equal to 0."
+    assert element_text(page, "id_conditions-0-days_error") == "Enter the number of days this figure counts."
+    assert element_text(page, "id_conditions-0-days_helptext") == "The period of “Negative feedbacks in the last days”."
+
+
+@pytest.mark.parametrize("delete", [False, True], ids=["changed", "deleted"])
+def test_another_rules_condition_is_refused_and_nothing_is_saved(admin_client, account, delete):
+    """The hidden id of a row changed to a condition of another rule: Django made the row a new object and then
+    skipped it on saving, so the page said "saved" for a rule left as it was."""
+    mine = make_rule(account, "Mine", (WatchlistMetric.ORDERS, WatchlistOperator.GTE, 1))
+    theirs = make_rule(account, "Theirs", (WatchlistMetric.RETURN_RATE, WatchlistOperator.GT, 30))
+    their_condition = theirs.conditions.get()
+    data = rule_post(conditions=(("orders", "gte", "7", ""),), name="Mine renamed")
+    data.update(
+        {"conditions-INITIAL_FORMS": "1", "conditions-0-id": str(their_condition.pk), "conditions-0-rule": str(mine.pk)}
+    )
+    if delete:
+        data["conditions-0-DELETE"] = "on"
+    response = admin_client.post(reverse(f"{URL}:edit", args=(mine.pk,)), data)
+
+    assert response.status_code == 200
+    refusal = (
+        "A condition sent with the form is not one of this rule's conditions, so nothing was saved. "
+        "Reload the page and make your changes again."
+    )
+    assert response.context["formset"].non_form_errors() == [refusal]
+    page = html.unescape(response.content.decode())
+    assert refusal in page
+    assert "” saved." not in page
+    sent = [str(message) for message in get_messages(response.wsgi_request)]
+    assert not any("” saved." in message for message in sent), sent
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.name, mine.describe()) == ("Mine", "Orders ≥ 1")
+    assert (theirs.name, theirs.describe()) == ("Theirs", "Return rate (%) > 30")
+    assert list(theirs.conditions.all()) == [their_condition]
+    assert not ModelLogEntry.objects.filter(action__startswith="wagtail_customers.watchlist_rule.").exists()

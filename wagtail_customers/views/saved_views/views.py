@@ -112,8 +112,9 @@ def create_view(request):
     check_listing_access(request)
     form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
     if not form.is_valid():
-        errors = "; ".join(str(error) for errors in form.errors.values() for error in errors)
-        messages.error(request, _("The view was not saved: %(errors)s") % {"errors": errors})
+        # Each error is a sentence of its own ("A saved view needs a name.").
+        errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
         return redirect(next_url(request))
     view = _capture_from_post(form.save(commit=False), request)
     view.save()

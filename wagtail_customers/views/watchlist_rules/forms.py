@@ -73,6 +73,16 @@ class WatchlistRuleConditionForm(forms.ModelForm):
 class BaseConditionFormSet(BaseInlineFormSet):
     def clean(self):
         super().clean()
+        # A row sent as a saved condition whose id is not one of this rule's (another rule's, one removed meanwhile,
+        # a missing id): Django would make it a new object, then skip it on saving, and report nothing.
+        if any(form.instance.pk is None for form in self.initial_forms):
+            raise ValidationError(
+                _(
+                    "A condition sent with the form is not one of this rule's conditions, so nothing was saved. "
+                    "Reload the page and make your changes again."
+                ),
+                code="unknown_condition",
+            )
         if any(self.errors):
             return
         kept = [
