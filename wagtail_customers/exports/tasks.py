@@ -10,6 +10,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..conf import get_setting
 from ..models import ExportJob
@@ -60,9 +61,9 @@ def run_export_job(self, job_id):
     except TRANSIENT_ERRORS as error:
         logger.warning("Export job %s attempt %s: %r", job.pk, job.attempts, error)
         if job.attempts < get_setting("EXPORT_MAX_ATTEMPTS"):
-            reason = _("Attempt %(attempt)s failed (%(error)s); retrying.") % {
+            # The error's class stays in the log (above): the seller reads what failed, not its name.
+            reason = _("Attempt %(attempt)s failed: the database or the file storage did not answer; retrying.") % {
                 "attempt": job.attempts,
-                "error": type(error).__name__,
             }
             if not jobs.release_for_retry(job, reason):
                 return "superseded"
@@ -74,15 +75,23 @@ def run_export_job(self, job_id):
             raise self.retry(exc=error, countdown=min(30 * job.attempts, 300)) from error
         return _failed(
             job,
-            _("The export failed %(attempts)s times (%(error)s). Try again later.")
-            % {"attempts": job.attempts, "error": type(error).__name__},
+            ngettext(
+                "The export failed %(attempts)s time: the database or the file storage did not answer. Try again "
+                "later.",
+                "The export failed %(attempts)s times: the database or the file storage did not answer. Try again "
+                "later.",
+                job.attempts,
+            )
+            % {"attempts": job.attempts},
         )
-    except Exception as error:
+    except Exception:
         logger.exception("Export job %s failed", job.pk)
         return _failed(
             job,
-            _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
-            % {"error": type(error).__name__},
+            _(
+                "The export failed on an unexpected error; the site's administrators can find the details in the "
+                "server log."
+            ),
         )
     send_job_email(job)
     return "done"
@@ -122,8 +131,14 @@ def write_export_chunk(self, job_id, attempt, index, pks):
             raise self.retry(exc=error, countdown=5) from error
         _failed(
             job or _attempt(job_id, attempt),
-            _("The export failed %(attempts)s times (%(error)s). Try again later.")
-            % {"attempts": self.request.retries + 1, "error": type(error).__name__},
+            ngettext(
+                "The export failed %(attempts)s time: the database or the file storage did not answer. Try again "
+                "later.",
+                "The export failed %(attempts)s times: the database or the file storage did not answer. Try again "
+                "later.",
+                self.request.retries + 1,
+            )
+            % {"attempts": self.request.retries + 1},
         )
     except SoftTimeLimitExceeded:
         _failed(
@@ -131,12 +146,14 @@ def write_export_chunk(self, job_id, attempt, index, pks):
             _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.")
             % {"seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")},
         )
-    except Exception as error:
+    except Exception:
         logger.exception("Export job %s chunk %s failed", job_id, index)
         _failed(
             job or _attempt(job_id, attempt),
-            _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
-            % {"error": type(error).__name__},
+            _(
+                "The export failed on an unexpected error; the site's administrators can find the details in the "
+                "server log."
+            ),
         )
     return None
 
@@ -168,12 +185,14 @@ def join_export_chunks(results, job_id, attempt):
     except TRANSIENT_ERRORS as error:
         logger.warning("Export job %s: joining its chunks failed (%r); the sweeper starts it again", job_id, error)
         return "stale"
-    except Exception as error:
+    except Exception:
         logger.exception("Export job %s: joining its chunks failed", job_id)
         return _failed(
             job or _attempt(job_id, attempt),
-            _("The export failed with an unexpected error (%(error)s); the site's logs have the details.")
-            % {"error": type(error).__name__},
+            _(
+                "The export failed on an unexpected error; the site's administrators can find the details in the "
+                "server log."
+            ),
         )
     finally:
         chunks.delete_chunk_files(results)

@@ -37,12 +37,14 @@ def run_import_job(job_id, phase):
             _("The import took longer than %(seconds)s seconds and was stopped. Nothing was written.")
             % {"seconds": jobs.SOFT_TIME_LIMIT},
         )
-    except Exception as error:
+    except Exception:
         logger.exception("Import job %s (%s) failed", job_id, phase)
         return _fail(
             job_id,
-            _("The import failed with an unexpected error (%(error)s). Nothing was written.")
-            % {"error": type(error).__name__},
+            _(
+                "The import failed on an unexpected error. Nothing was written; the site's administrators can find "
+                "the details in the server log."
+            ),
         )
     return "skipped" if job is None else job.state
 
