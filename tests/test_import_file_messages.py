@@ -12,10 +12,12 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from wagtail_customers.importers import ImportFileError, run_import
+from wagtail_customers.importers import ImportFileError, jobs, run_import
+from wagtail_customers.importers.reading import COMPOUND_FILE_SIGNATURE
 from wagtail_customers.models import ImportJob, JobState, Order
 
 from .test_import_screen import upload
+from .test_no_task_queue import no_task_queue  # noqa: F401 (a fixture, used by name)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +114,37 @@ def test_an_old_excel_workbook_or_a_password_protected_one_is_named(account, fil
         "The file is an old Excel workbook (.xls) or a workbook protected by a password. Save it again from Excel "
         "or your spreadsheet program as an Excel workbook (.xlsx) without a password, or as CSV."
     )
+
+
+OLD_WORKBOOK = (
+    "The file is an old Excel workbook (.xls) or a workbook protected by a password. Save it again from Excel "
+    "or your spreadsheet program as an Excel workbook (.xlsx) without a password, or as CSV."
+)
+
+
+def compound_file(size):
+    """``size`` bytes starting as an .xls does, its binary holding a line break every 160 bytes (as one does)."""
+    return (COMPOUND_FILE_SIGNATURE + (b"\x00" * 159 + b"\n") * (size // 160 + 1))[:size]
+
+
+def test_an_old_workbook_is_not_counted_as_lines():
+    # About 1.3 MB of an .xls held over 8,000 b"\n": counted as rows, more than IMPORT_SYNC_MAX_ROWS (5,000).
+    content = compound_file(1_300_000)
+    assert content.count(b"\n") > 5000
+    assert jobs.estimate_rows(content, "orders.xls") == 0
+    assert jobs.estimate_rows(content, "orders.xlsx") == 0
+
+
+@pytest.mark.parametrize("name", ["orders.xls", "orders.xlsx"])
+@pytest.mark.usefixtures("no_task_queue")
+def test_a_big_old_workbook_gets_its_own_sentence_on_a_site_without_a_task_queue(admin_client, account, settings, name):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "IMPORT_SYNC_MAX_ROWS": 2}
+    response = upload(admin_client, account, compound_file(2000), name=name)
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    # Checked during the upload, not refused as a file of 12 rows that needs a task queue.
+    assert job.state == JobState.FAILED and job.error == OLD_WORKBOOK
+    assert not Order.objects.exists()
 
 
 def test_the_upload_screen_shows_the_sentence_not_the_library_words(admin_client, account):

@@ -3,6 +3,7 @@
 import re
 from collections import Counter
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -10,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 
 from ..limits import LARGEST_INTEGER, MONEY_LIMIT
 
@@ -179,12 +180,83 @@ def check_columns(table, required_groups, known, report=None):
     return unknown
 
 
-def _separator_names():
-    return {
-        ",": pgettext("column separator", "commas"),
-        ";": pgettext("column separator", "semicolons"),
-        "\t": pgettext("column separator", "tabs"),
+def _one_cell_message(separator):
+    """The message for a workbook whose header row has none of the layout's columns and holds ``separator``."""
+    # A whole sentence for each separator: its name takes another form in each place of the sentence in many
+    # languages.
+    messages = {
+        ",": _(
+            # Translators: a workbook (.xlsx) made from a CSV file opened with the wrong separator. %(columns)s:
+            # the missing column names, in quotes.
+            "Missing column: %(columns)s. The file's header row has none of this layout's columns and holds "
+            "commas: each row seems to be in one cell. Upload the CSV file itself, or open it in your spreadsheet "
+            "program with commas as the separator before saving it as a workbook."
+        ),
+        ";": _(
+            # Translators: a workbook (.xlsx) made from a CSV file opened with the wrong separator. %(columns)s:
+            # the missing column names, in quotes.
+            "Missing column: %(columns)s. The file's header row has none of this layout's columns and holds "
+            "semicolons: each row seems to be in one cell. Upload the CSV file itself, or open it in your "
+            "spreadsheet program with semicolons as the separator before saving it as a workbook."
+        ),
+        "\t": _(
+            # Translators: a workbook (.xlsx) made from a text file opened with the wrong separator. %(columns)s:
+            # the missing column names, in quotes.
+            "Missing column: %(columns)s. The file's header row has none of this layout's columns and holds "
+            "tabs: each row seems to be in one cell. Upload the text file itself, or open it in your spreadsheet "
+            "program with tabs as the separator before saving it as a workbook."
+        ),
     }
+    return messages[separator]
+
+
+def _other_separator_message(separator, expected):
+    """The message for a text file read with ``expected`` whose header seems separated by ``separator``."""
+    # A whole sentence for each pair: a separator's name takes another form in each place of the sentence in many
+    # languages.
+    messages = {
+        (";", ","): _(
+            # Translators: %(columns)s: the missing column names, in quotes.
+            "Missing column: %(columns)s. The file seems to separate its columns with semicolons, not commas: its "
+            "header row has none of this layout's columns. Check that you chose the right file layout, or save "
+            "the file with commas between its columns."
+        ),
+        ("\t", ","): _(
+            # Translators: %(columns)s: the missing column names, in quotes.
+            "Missing column: %(columns)s. The file seems to separate its columns with tabs, not commas: its "
+            "header row has none of this layout's columns. Check that you chose the right file layout, or save "
+            "the file with commas between its columns."
+        ),
+        (",", ";"): _(
+            # Translators: %(columns)s: the missing column names, in quotes.
+            "Missing column: %(columns)s. The file seems to separate its columns with commas, not semicolons: its "
+            "header row has none of this layout's columns. Check that you chose the right file layout, or save "
+            "the file with semicolons between its columns."
+        ),
+        ("\t", ";"): _(
+            # Translators: %(columns)s: the missing column names, in quotes.
+            "Missing column: %(columns)s. The file seems to separate its columns with tabs, not semicolons: its "
+            "header row has none of this layout's columns. Check that you chose the right file layout, or save "
+            "the file with semicolons between its columns."
+        ),
+        (",", "\t"): _(
+            # Translators: %(columns)s: the missing column names, in quotes.
+            "Missing column: %(columns)s. The file seems to separate its columns with commas, not tabs: its "
+            "header row has none of this layout's columns. Check that you chose the right file layout, or save "
+            "the file with tabs between its columns."
+        ),
+        (";", "\t"): _(
+            # Translators: %(columns)s: the missing column names, in quotes.
+            "Missing column: %(columns)s. The file seems to separate its columns with semicolons, not tabs: its "
+            "header row has none of this layout's columns. Check that you chose the right file layout, or save "
+            "the file with tabs between its columns."
+        ),
+    }
+    return messages[separator, expected]
+
+
+#: The separators the missing column's message can name.
+_NAMED_SEPARATORS = (",", ";", "\t")
 
 
 def _missing_column(table, group, known):
@@ -192,36 +264,26 @@ def _missing_column(table, group, known):
 
     A file separated otherwise than it was read (a semicolon CSV for a layout read with tabs, a CSV opened in a
     spreadsheet that put each row in one cell) has none of the layout's columns, its header in one cell or a few
-    that hold the other separator.
+    that hold the other separator. A file read with a separator of a site's own (``"|"``) gets the plain message.
     """
     columns = _(" or ").join(f"'{c}'" for c in group)
-    names = _separator_names()
+    plain = ImportFileError(_("Missing column: %(columns)s.") % {"columns": columns})
+    if table.delimiter is not None and table.delimiter not in _NAMED_SEPARATORS:
+        return plain
     found = Counter(
         separator
         for header in table.headers
-        for separator in names
+        for separator in _NAMED_SEPARATORS
         if separator != table.delimiter and separator in header
     )
     if not found or any(header in known for header in table.headers):
-        return ImportFileError(_("Missing column: %(columns)s.") % {"columns": columns})
-    separator = names[found.most_common(1)[0][0]]
+        return plain
+    separator = found.most_common(1)[0][0]
     if table.delimiter is None:
-        return ImportFileError(
-            _(
-                "Missing column: %(columns)s. The file's header row has none of this layout's columns and holds "
-                "%(separator)s: each row seems to be in one cell. Upload the CSV file itself, or open it in your "
-                "spreadsheet program with %(separator)s as the separator before saving it as a workbook."
-            )
-            % {"columns": columns, "separator": separator}
-        )
-    return ImportFileError(
-        _(
-            "Missing column: %(columns)s. The file seems to separate its columns with %(separator)s, not "
-            "%(expected)s: its header row has none of this layout's columns. Check that you chose the right file "
-            "layout, or save the file with %(expected)s between its columns."
-        )
-        % {"columns": columns, "separator": separator, "expected": names[table.delimiter]}
-    )
+        message = _one_cell_message(separator)
+    else:
+        message = _other_separator_message(separator, table.delimiter)
+    return ImportFileError(message % {"columns": columns})
 
 
 _NUMBER_NOISE = re.compile(r"[\s$€£¥₹]")
@@ -230,6 +292,50 @@ _NUMBER_NOISE = re.compile(r"[\s$€£¥₹]")
 _SEPARATED_DIGITS = re.compile(r"[-+]?[\d.,]*\d[\d.,]*")
 #: Digits ``int()`` reads from a cell at most (Python refuses over 4,300 by default); far more than any quantity.
 MAX_INTEGER_TEXT = 100
+#: A number whose every dot has three digits after it, its first group not 0 ("1.234", "1.000", "-12.500.000"): in
+#: a semicolon-separated file (Excel's CSV where the decimal point is a comma) each dot may be a thousands separator.
+_DOTTED_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:\.\d{3})+")
+#: The separator of the text file whose cells ``parse_int``, ``parse_decimal`` and ``parse_exact_decimal`` read
+#: (None: a workbook, or no file), set by ``cells_of(table)`` around a layout's ``parse``.
+_file_delimiter = ContextVar("wagtail_customers_import_file_delimiter", default=None)
+
+
+@contextmanager
+def cells_of(table):
+    """Parse the numbers of ``table``'s cells inside the block as its file writes them.
+
+    ``run_import`` wraps the layout's ``parse`` in it, so every layout (a site's own too) refuses a number that a
+    semicolon-separated file may hold with a dot as the thousands separator (``_refuse_dotted_thousands``).
+    """
+    token = _file_delimiter.set(table.delimiter)
+    try:
+        yield
+    finally:
+        _file_delimiter.reset(token)
+
+
+def _refuse_dotted_thousands(text, row, column):
+    """Refuse "1.234" in a file read with semicolons: Excel writes a thousand there as "1.000", and 1.234 is
+    read as a number other than the seller's 1234 (or the other way round) if either is guessed."""
+    if _file_delimiter.get() != ";":
+        return
+    written = _NUMBER_NOISE.sub("", text)
+    if _DOTTED_THOUSANDS.fullmatch(written):
+        raise ImportFileError(
+            _(
+                # Translators: %(value)s is a cell as written (1.234), %(decimal)s the number it holds if its dot is
+                # the decimal point (1.234), %(whole)s the number it holds if its dot separates thousands (1234).
+                "“%(value)s” in %(column)s could be %(decimal)s or %(whole)s: write numbers with a dot for decimals "
+                "and no thousands separator."
+            )
+            % {
+                "value": _cell(text),
+                "column": column,
+                "decimal": _cell(written),
+                "whole": _cell(written.replace(".", "")),
+            },
+            row,
+        )
 
 
 def _cell(text):
@@ -251,9 +357,13 @@ def parse_decimal(text, row, column, default=Decimal("0")):
 
 
 def parse_exact_decimal(text, row, column, default=Decimal("0")):
-    """A number with every decimal place kept (unit prices such as 0.425); currency signs and spaces allowed."""
+    """A number with every decimal place kept (unit prices such as 0.425); currency signs and spaces allowed.
+
+    In a semicolon-separated file, a number such as "1.234" is refused (``_refuse_dotted_thousands``).
+    """
     if text == "" or text is None:
         return default
+    _refuse_dotted_thousands(text, row, column)
     try:
         # Python reads "1_234" as 1234; a spreadsheet's cell never means that.
         value = None if "_" in text else Decimal(text)
@@ -304,6 +414,8 @@ def product_amount(price, quantity, row, columns):
 
 
 def parse_int(text, row, column, default=0, allow_negative=False):
+    """A whole number: "2.5" is refused, "2.0" read as 2; in a semicolon-separated file "1.000" is refused
+    (``_refuse_dotted_thousands``)."""
     if text == "" or text is None:
         return default
     if len(text) > MAX_INTEGER_TEXT:
@@ -312,6 +424,7 @@ def parse_int(text, row, column, default=0, allow_negative=False):
             % {"value": _cell(text), "column": column, "limit": LARGEST_INTEGER},
             row,
         )
+    _refuse_dotted_thousands(text, row, column)
     if text.isascii() and text.isdigit():
         number = int(text)
     else:

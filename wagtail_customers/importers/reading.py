@@ -128,20 +128,29 @@ def guess_delimiter(header_line, columns=None):
 
     Excel writes "CSV" with semicolons where the decimal point is a comma (much of Europe), and "Text" with
     tabs. The header is split as the CSV parser splits it (a quoted name may hold any of them), and each
-    separator is scored on the known column names it gives, then on the number of cells; a tie keeps the
-    earlier of comma, semicolon, tab.
+    separator is scored on the known column names it gives, then on the number of cells; the separator of the
+    rule below wins a tie on names, else the earlier of comma, semicolon, tab.
+
+    When ``columns`` is empty, or no separator gives any of them (a site's layout without ``known``, a header of
+    another layout), the rule of the releases before semicolons were read decides, exactly: tab when the line
+    holds more tabs than commas, else comma. A semicolon is chosen only when the layout's column names say so.
     """
+    fallback = "\t" if header_line.count("\t") > header_line.count(",") else ","
     known = {str(name).strip() for name in columns or ()}
-    best, best_score = DELIMITERS[0], None
+    if not known:
+        return fallback
+    scores = {}
     for delimiter in DELIMITERS:
         try:
             cells = next(csv.reader([header_line], delimiter=delimiter), [])
         except csv.Error:
             continue
-        score = (sum(cell.strip() in known for cell in cells), len(cells))
-        if best_score is None or score > best_score:
-            best, best_score = delimiter, score
-    return best
+        scores[delimiter] = (sum(cell.strip() in known for cell in cells), len(cells))
+    names = max((score[0] for score in scores.values()), default=0)
+    if not names or scores.get(fallback, (0,))[0] == names:
+        return fallback
+    # max() keeps the first of equal scores: the earlier of comma, semicolon, tab.
+    return max((delimiter for delimiter in scores if scores[delimiter][0] == names), key=scores.get)
 
 
 def _unreadable_text(error, row, limits):
@@ -276,8 +285,13 @@ def count_rows(content, filename="", limits=None):
     """Data rows the file holds, counted cheaply and within the limits (0 for a file the check will refuse).
 
     A text file's line breaks (a quoted line break counts too: more rows, never fewer); a workbook's
-    ``<row>`` elements in every worksheet, whatever its ``<dimension>`` declares.
+    ``<row>`` elements in every worksheet, whatever its ``<dimension>`` declares; 0 for a Compound File (an .xls
+    or a password-protected workbook), which the check refuses at once with the sentence that names it.
     """
+    if content.startswith(COMPOUND_FILE_SIGNATURE):
+        # An .xls or a password-protected workbook: refused when read, whatever its size. Its bytes are no lines
+        # (a 1.3 MB one holds thousands of b"\n"), and counted as rows they sent it to the background.
+        return 0
     if content[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
         try:
             scan = scan_xlsx(content, limits or Limits.from_settings())

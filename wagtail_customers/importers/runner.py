@@ -8,7 +8,7 @@ from ..countries import unrecognised_countries
 from ..planner_statistics import refresh_planner_statistics
 from ..services.ingestion import IngestionError, IngestionResult, record_orders
 from ..services.statistics import StatisticsOverflow, refresh_statistics
-from .base import ImportFileError, ImportReport, read_table, row_of
+from .base import ImportFileError, ImportReport, cells_of, read_table, row_of
 from .currencies import currency_summary
 from .registry import get_format
 
@@ -51,7 +51,8 @@ def run_import(
         raise ImportFileError(_("The file has a header row but no data rows."))
     if progress:
         progress("checking", 0, len(table.rows))
-    orders = importer.parse(table, report)
+    with cells_of(table):  # a semicolon file's "1.234" is refused in every layout, a site's own too
+        orders = importer.parse(table, report)
     del table  # the rows are in ``orders`` now: the cells need not stay in memory while writing
     report.raise_for_errors()
     report.unrecognised_countries = unrecognised_countries(order.ship_to.country for order in orders)
