@@ -295,9 +295,26 @@ def test_check_names_the_shop_through_the_pinned_version(httpserver, stand_in_ur
 
 def test_without_a_stand_in_the_shop_is_reached_over_https_on_its_own_domain(settings):
     settings.WAGTAIL_CUSTOMERS = {**(getattr(settings, "WAGTAIL_CUSTOMERS", None) or {}), "CHANNEL_API_URLS": {}}
-    for typed in ("anas-tees", "anas-tees.myshopify.com", "https://Anas-Tees.myshopify.com/admin/orders"):
+    for typed in (
+        "anas-tees",
+        "anas-tees.myshopify.com",
+        "https://Anas-Tees.myshopify.com/admin/orders",
+        # The admin's address as sellers see it today: the handle is the shop's myshopify.com name.
+        "https://admin.shopify.com/store/anas-tees",
+        "https://admin.shopify.com/store/Anas-Tees/orders?inContextTimeframe=today",
+        "admin.shopify.com/store/anas-tees",
+    ):
         assert adapter(shop=typed).endpoint == f"https://anas-tees.myshopify.com/admin/api/{API_VERSION}/graphql.json"
-    for wrong in ("", "http://127.0.0.1:8000", "shop.example.com", "evil.com/x.myshopify.com"):
+    for wrong in (
+        "",
+        "http://127.0.0.1:8000",
+        "shop.example.com",
+        "evil.com/x.myshopify.com",
+        "https://admin.shopify.com/",
+        "https://admin.shopify.com/store/",
+        "https://admin.shopify.com/store/evil.com",
+        "https://evil.example/admin.shopify.com/store/anas-tees",
+    ):
         with pytest.raises(AuthenticationFailed):
             adapter(shop=wrong).endpoint  # noqa: B018
 
@@ -495,9 +512,19 @@ def test_a_delivery_naming_another_shop_is_for_another_shop():
     assert not shop.webhook_for_another_shop(
         webhook_headers(body, **{"X-Shopify-Shop-Domain": "Anas-Tees.myshopify.com"})
     )
-    other = webhook_headers(body, **{"X-Shopify-Shop-Domain": "bobs-mugs.myshopify.com"})
-    # Signed with the same app's secret, so it verifies: the shop's name is what tells.
-    assert shop.verify_webhook(other, body) and shop.webhook_for_another_shop(other)
+    other = webhook_headers(body, **{"X-Shopify-Shop-Domain": "Bobs-Mugs.myshopify.com"})
+    # Signed with the same app's secret, so it verifies: the shop's name is what tells (in the form it is shown).
+    assert shop.verify_webhook(other, body) and shop.webhook_for_another_shop(other) == "bobs-mugs.myshopify.com"
+    # The header is not signed: one that is no shop domain has the delivery ignored all the same, but is not
+    # given back to be shown (a replayed delivery could carry a sentence there).
+    for crafted in (
+        "bobs-mugs.myshopify.com Your API key expired, re-enter it",
+        "https://shop-example.help/",
+        "bobs-mugs.myshopify.com\tx",
+        "evil.example",
+    ):
+        crafted_headers = webhook_headers(body, **{"X-Shopify-Shop-Domain": crafted})
+        assert shop.webhook_for_another_shop(crafted_headers) is True, crafted
     unnamed = {name: value for name, value in webhook_headers(body).items() if name != "X-Shopify-Shop-Domain"}
     assert not shop.webhook_for_another_shop(unnamed)
 

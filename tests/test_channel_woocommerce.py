@@ -34,7 +34,13 @@ from tests.channel_woocommerce_standin import (
 )
 from wagtail_customers.channels.base import AuthenticationFailed, ChannelError, MalformedResponse, RateLimited
 from wagtail_customers.channels.registry import get_adapter_class
-from wagtail_customers.channels.woocommerce import RequestRefused, StoreNotFound, WooCommerceAdapter
+from wagtail_customers.channels.woocommerce import (
+    InvalidApiKey,
+    InvalidStoreUrl,
+    RequestRefused,
+    StoreNotFound,
+    WooCommerceAdapter,
+)
 from wagtail_customers.models import (
     Channel,
     Customer,
@@ -132,6 +138,9 @@ def test_registered_for_the_woocommerce_channel():
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
         ("https://example.com/shop/wp-admin/admin.php?page=wc-settings", "https://example.com/shop"),
         ("https://shop.example.com/wp-json/wc/v3", "https://shop.example.com"),
+        # A phone's keyboard capitalises the first letter: the package tests url.startswith("https").
+        ("Https://shop.example.com", "https://shop.example.com"),
+        ("HTTP://127.0.0.1:8080/", "http://127.0.0.1:8080"),
     ],
 )
 def test_the_store_url_as_typed(typed, url):
@@ -205,6 +214,64 @@ def test_https_store_uses_basic_auth(make_tls_server, monkeypatch):
     (request,) = store.order_requests()
     assert request["authorization"].startswith("Basic ")
     assert "oauth_signature" not in request["args"] and CONSUMER_SECRET not in request["query"]
+
+
+def test_a_store_url_typed_with_a_capital_scheme_still_uses_basic_auth(make_tls_server, monkeypatch):
+    """The package picks basic authentication by url.startswith("https"): "Https://" got OAuth 1 over https, which
+    WooCommerce refuses."""
+    server, ca_file = make_tls_server()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    store = WooCommerceStandIn(server, orders=[fixture("order.json")], scheme="https")
+    typed = store.url.replace("https://", "Https://")
+
+    page = adapter_for(store, store_url=typed).fetch_orders()
+
+    assert [order.external_id for order in page.orders] == ["1041"]
+    (request,) = store.order_requests()
+    assert request["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("consumer_key", CONSUMER_KEY + "\u200b"),  # an invisible space copied with it
+        ("consumer_secret", "\u201c" + CONSUMER_SECRET + "\u201d"),  # curly quotes
+    ],
+)
+def test_a_stored_key_basic_auth_cannot_send_is_said_to_be_the_key_not_the_address(
+    make_tls_server, monkeypatch, field, typed
+):
+    """requests' basic authentication raises UnicodeEncodeError (a ValueError) for a character Latin-1 lacks: it
+    was reported as a store URL that is no web address."""
+    server, ca_file = make_tls_server()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    store = WooCommerceStandIn(server, orders=[fixture("order.json")], scheme="https")
+
+    with pytest.raises(InvalidApiKey) as raised:
+        adapter_for(store, **{field: typed}).fetch_orders()
+
+    assert not isinstance(raised.value, InvalidStoreUrl)
+    assert raised.value.retryable is False
+    assert raised.value.message == (
+        "The stored consumer key or secret has a character no WooCommerce key has (a curly quote, an invisible "
+        "space). Copy them again from WooCommerce › Settings › Advanced › REST API into the credentials and save them."
+    )
+    # The same store with the key as WooCommerce gave it: the address was right all along.
+    assert [order.external_id for order in adapter_for(store).fetch_orders().orders] == ["1041"]
+
+
+def test_a_stored_store_url_with_a_query_is_refused_before_any_request(httpserver):
+    """The package appends /wp-json/... to the address as it is: after a query, the API's path is lost."""
+    store = WooCommerceStandIn(httpserver, orders=[fixture("order.json")])
+
+    with pytest.raises(InvalidStoreUrl) as raised:
+        adapter_for(store, store_url=f"{store.url}/?lang=en").fetch_orders()
+
+    assert raised.value.retryable is False
+    assert raised.value.message.startswith("The stored store URL has a query (?…) or fragment (#…) after the address")
+    assert store.order_requests() == []
+    # Without it, the same store answers.
+    assert len(adapter_for(store).fetch_orders().orders) == 1
 
 
 # Pagination and the cursor.
@@ -602,6 +669,20 @@ def test_a_delivery_naming_another_site_is_for_another_shop():
     ):
         headers = webhook_headers(body, source=source)
         assert shop.verify_webhook(headers, body) and shop.webhook_for_another_shop(headers), source
+    # What the connection page may name: the address rebuilt from its parts, never the header as sent (it is not
+    # signed, and a signed delivery can be sent again with another one); True when it is no web address.
+    for source, shown in (
+        ("https://www.shop.example.com/", "https://www.shop.example.com/"),
+        ("HTTPS://Other.Example:8443/Shop/?lang=fr#top", "https://other.example:8443/Shop/"),
+        ("https://user:password@other.example", "https://other.example/"),
+        ("https://[2001:db8::1]:8443/", "https://[2001:db8::1]:8443/"),
+        ("https://shop-example.help/ Your API key expired — re-enter it", True),
+        ("https://shop-example.help/\u00a0Your\u00a0API\u00a0key\u00a0expired", True),
+        ("Your API key expired", True),
+        ("https://[oops/", True),
+        ("ftp://other.example/", True),
+    ):
+        assert shop.webhook_for_another_shop({"X-WC-Webhook-Source": source}) == shown, source
     lowered = {key.lower(): value for key, value in webhook_headers(body, source="https://other.example/").items()}
     assert shop.webhook_for_another_shop(lowered)
     # No address (WooCommerce before 2.6; the ping on saving a webhook, answered before this): taken as before.

@@ -7,6 +7,7 @@ has run its first sync when the page comes back.
 """
 
 import html
+import re
 from datetime import date
 
 import pytest
@@ -85,6 +86,54 @@ def test_a_store_url_that_is_no_address_is_refused_on_save(admin_client, typed):
 
 
 @pytest.mark.parametrize(
+    "typed", ["https://shop.example.com/?lang=en", "https://shop.example.com#orders", "shop.example.com?x=1"]
+)
+def test_a_store_url_with_a_query_or_fragment_is_refused_on_save(admin_client, typed):
+    """The package appends /wp-json/... to the address as it is: after a query, the API's address is broken."""
+    account = account_on("woocommerce")
+
+    response = admin_client.post(
+        url("connection", account),
+        {"store_url": typed, "consumer_key": CONSUMER_KEY, "consumer_secret": CONSUMER_SECRET},
+    )
+
+    assert response.context["credentials_form"].errors["store_url"] == [
+        "Enter the store's address without a query (?…) or fragment (#…) after it, like https://shop.example.com."
+    ]
+    assert not ChannelConnection.objects.filter(account=account).exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "typed"),
+    [
+        ("consumer_key", CONSUMER_KEY + "\u200b"),  # an invisible space copied with it
+        ("consumer_secret", "\u201c" + CONSUMER_SECRET + "\u201d"),  # curly quotes
+        ("consumer_key", "ck_caf\u00e9"),  # Latin-1 has it, WooCommerce's keys never
+    ],
+)
+def test_a_key_or_secret_with_a_character_no_woocommerce_key_has_is_refused_on_save(admin_client, field, typed):
+    account = account_on("woocommerce")
+    values = {"store_url": "https://shop.example.com", "consumer_key": CONSUMER_KEY, "consumer_secret": CONSUMER_SECRET}
+
+    response = admin_client.post(url("connection", account), {**values, field: typed})
+
+    assert response.context["credentials_form"].errors[field] == [
+        "This has a character no WooCommerce key has (a curly quote, an invisible space): copy it again from "
+        "WooCommerce › Settings › Advanced › REST API."
+    ]
+    assert not ChannelConnection.objects.filter(account=account).exists()
+
+
+def test_the_address_fields_are_not_capitalised_or_corrected_by_a_phones_keyboard(admin_client):
+    for channel, name in (("woocommerce", "store_url"), ("shopify", "shop")):
+        page = admin_client.get(url("connection", account_on(channel))).content.decode()
+        field = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        assert 'autocapitalize="off"' in field and 'spellcheck="false"' in field, field
+    woo = admin_client.get(url("connection", SellerAccount.objects.get(channel="woocommerce"))).content.decode()
+    assert 'inputmode="url"' in re.search(r'<input[^>]*name="store_url"[^>]*>', woo).group(0)
+
+
+@pytest.mark.parametrize(
     "typed", ["shop.example.com", "https://shop.example.com/", "http://[::1]:8080", "https://bücher.example/laden"]
 )
 def test_store_addresses_are_saved(admin_client, typed):
@@ -106,6 +155,11 @@ def test_the_other_channels_plain_fields_are_checked_on_save_too(admin_client):
     ]
     admin_client.post(url("connection", shopify), {"shop": "anas-tees", "access_token": "shpat_x"})
     assert ChannelConnection.objects.get(account=shopify).get_credentials()["shop"] == "anas-tees"
+    # The Shopify admin's address as sellers see it today names the shop too.
+    admin_address = "https://admin.shopify.com/store/anas-tees"
+    response = admin_client.post(url("connection", shopify), {"shop": admin_address, "access_token": "shpat_x"})
+    assert response.status_code == 302
+    assert ChannelConnection.objects.get(account=shopify).get_credentials()["shop"] == admin_address
 
     amazon = account_on("amazon")
     values = {"refresh_token": "Atzr|x", "lwa_app_id": "app", "lwa_client_secret": "secret"}
@@ -124,9 +178,28 @@ def test_test_connection_with_a_stored_url_that_is_no_address_says_so(admin_clie
 
     assert response.status_code == 302
     assert messages_of(response) == [f"The connection does not work: {BAD_URL_STORED}"]
-    assert store.server.log == []  # nothing was sent anywhere
+    # Nothing recorded as if it worked (a working test stores the shop's name), the connection as it was.
+    stored = ChannelConnection.objects.get(pk=connection.pk)
+    assert (stored.shop_description, stored.state) == ("", ConnectionState.NEVER_CONNECTED)
     page = admin_client.get(url("connection", account))
     assert page.status_code == 200
+
+
+def test_test_connection_with_a_stored_key_no_woocommerce_key_has_says_so(admin_client, store):
+    account = account_on("woocommerce")
+    connection = ChannelConnection(account=account)
+    connection.set_credentials(
+        {"store_url": store.url, "consumer_key": CONSUMER_KEY + "\u200b", "consumer_secret": CONSUMER_SECRET}
+    )
+    connection.save()
+
+    response = admin_client.post(url("test", account))
+
+    assert messages_of(response) == [
+        "The connection does not work: The stored consumer key or secret has a character no WooCommerce key has (a "
+        "curly quote, an invisible space). Copy them again from WooCommerce › Settings › Advanced › REST API into "
+        "the credentials and save them."
+    ]
 
 
 def test_connect_with_a_stored_url_that_is_no_address_fails_once_and_says_why(admin_client, store):

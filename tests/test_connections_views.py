@@ -12,13 +12,16 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied
 from django.db.models.signals import pre_save
+from django.http import Http404
 from django.urls import reverse
 
 from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order, sign
 from tests.permission_world import grant, make_staff
 from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount, SyncRun
 from wagtail_customers.permissions import GRANT_FLAGS
+from wagtail_customers.views.connections.views import ConnectionView
 
 # Committed for real: the queued sync runs (eagerly) when the request's transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -269,11 +272,12 @@ def test_an_invalid_history_date_is_an_error_by_its_field_and_keeps_what_was_typ
     form = response.context["connect_form"]
     assert form.errors["backfill_from"] == ["Enter a valid date."]
     page = response.content.decode()
-    # By the field (its id names the error), with the date as typed, and no message at the top instead.
+    # By the field (its id names the error), with the date as typed, and said at the top as Wagtail does.
     field = re.search(r"<input[^>]*name=\"backfill_from\"[^>]*>", page).group(0)
     assert 'value="2026-02-30"' in field and 'aria-invalid="true"' in field
     assert "Enter a valid date." in page
-    assert messages_of(response) == []
+    assert messages_of(response) == ["The history could not be imported: check the date below."]
+    assert "The history could not be imported: check the date below." in page
     assert ChannelConnection.objects.get(account=account).state == ConnectionState.NEVER_CONNECTED
 
 
@@ -310,6 +314,20 @@ def test_staff_who_may_not_manage_accounts_get_the_403_page_whatever_the_id(clie
             assert response.status_code == 403, (path, response.status_code)
             assert "You do not have permission to do this." in response.content.decode()
     assert not ChannelConnection.objects.exists()
+
+
+def test_the_page_rendered_for_another_urls_view_checks_the_permission_itself(rf, account):
+    """ConnectionView.render_with is the page without dispatch(): it looks the account up with its check."""
+    staff = make_staff("staffer")
+    grant(staff, account, *GRANT_FLAGS)
+    request = rf.post(url("connect", account))
+    request.user = staff
+
+    with pytest.raises(PermissionDenied):
+        ConnectionView.render_with(request, account.pk)
+    request.user = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw")
+    with pytest.raises(Http404):
+        ConnectionView.render_with(request, 987654321)
 
 
 def test_an_unexpected_error_while_testing_the_connection_is_a_message_not_a_500(admin_client, account, httpserver):

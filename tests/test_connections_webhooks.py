@@ -129,8 +129,8 @@ def test_an_adapter_error_fails_the_run_instead_of_leaving_it_running(connection
     assert (run.outcome, run.finished_at is not None) == ("failed", True)
     # A sentence for the seller, without the exception's class name; the log has the type and where it was raised.
     assert run.error == (
-        "Something unexpected went wrong during the sync; the site's administrators can find the details in the "
-        "server log."
+        "Something unexpected went wrong while recording a webhook delivery; the site's administrators can find the "
+        "details in the server log."
     )
     assert "KeyError" not in run.error
     assert "KeyError" in caplog.text

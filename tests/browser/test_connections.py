@@ -101,3 +101,28 @@ def test_on_a_phone_the_last_runs_scroll_in_their_own_box_with_a_readable_error(
     expect(runs).to_have_attribute("tabindex", "0")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.evaluate("window.scrollX") == 0
+
+
+def test_on_a_phone_the_ignored_webhook_warning_wraps_its_long_address(live_server, login, browser_admin):
+    """The warning names the address a delivery claimed, which can be longer than a phone's width: it wraps
+    (connections.css) instead of running out of the paragraph and widening the page."""
+    account = SellerAccount.objects.create(name="Woo phone shop", channel="woocommerce", currency="EUR")
+    connection = ChannelConnection(account=account, state=ConnectionState.LIVE)
+    connection.set_credentials(
+        {"store_url": "https://shop.example.com", "consumer_key": "ck_x", "consumer_secret": "cs_x"}
+    )
+    connection.ignored_webhook_source = "https://" + "a" * 40 + ".example/" + "b" * 150
+    connection.ignored_webhook_at = timezone.now()
+    connection.save()
+    page = login("browseradmin", "browser-pw")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/admin/customers/connections/{account.pk}/")
+
+    warning = page.locator("[data-ignored-webhook]")
+    expect(warning).to_contain_text(connection.ignored_webhook_source[:60])
+    assert warning.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert warning.evaluate("el => el.getBoundingClientRect().right") <= 390
+    assert warning.locator("time").get_attribute("datetime")
+    scroller = page.locator("main.content-wrapper")
+    assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -71,7 +71,9 @@ class CredentialField:
     """One field of the connection form. Secret fields are never rendered back or logged.
 
     ``validators``: Django validators of the form's field (raising ``ValidationError`` with a message for the
-    seller), so a value the adapter cannot use (a store URL that is no address) is refused when it is saved."""
+    seller), so a value the adapter cannot use (a store URL that is no address) is refused when it is saved.
+    ``widget_attrs``: HTML attributes of the field's input (``{"inputmode": "url", "autocapitalize": "off"}`` for an
+    address a phone's keyboard should not capitalise or correct)."""
 
     name: str
     label: str
@@ -79,6 +81,7 @@ class CredentialField:
     help_text: str = ""
     required: bool = True
     validators: tuple = ()
+    widget_attrs: dict = field(default_factory=dict, hash=False)
 
 
 @dataclass
@@ -114,6 +117,9 @@ class ChannelAdapter:
     capabilities = ChannelCapabilities()
     #: Webhook topics this adapter understands (empty: pull only).
     webhook_topics: tuple = ()
+    #: What the connection page advises after it says that a webhook delivery naming another shop was ignored
+    #: (``webhook_for_another_shop``): one or more whole sentences.
+    ignored_webhook_advice = _("Check the store's address in the credentials below.")
     #: Set by the sync engine for the length of a pull (None otherwise: a connection check, a webhook): renews
     #: the sync's lease when due, raises ``LeaseLost`` when it is gone. Call it through ``stay_alive``.
     keep_alive = None
@@ -164,15 +170,16 @@ class ChannelAdapter:
         return ""
 
     def webhook_for_another_shop(self, headers):
-        """The shop a verified delivery names, when it is another than this connection's (a channel that signs
-        every shop's deliveries with one secret); "" when it is this connection's or names none.
+        """Whether a verified delivery names another shop than this connection's (a channel that signs every
+        shop's deliveries with one secret): the shop it names, or ``True``, when it does; "" when it names this
+        connection's shop or none.
 
-        A delivery for another shop is answered 200 and its orders are recorded nowhere; what this returns (the
-        sender's address or shop domain, as the delivery wrote it) is kept on the connection
-        (``ignored_webhook_source``) and shown on its page next to ``webhook_own_shop()``, so a seller whose store
-        URL is written otherwise than the address the store sends learns why its webhooks do nothing. A truthy
-        value that is not a string (``True``, the older contract) still has the delivery ignored; the page then
-        cannot name the sender."""
+        A delivery for another shop is answered 200 and its orders are recorded nowhere; a string returned is kept
+        on the connection (``ignored_webhook_source``) and shown on its page as the shop the delivery named, next
+        to ``webhook_own_shop()``. The signature covers the body only, not the header that names the shop, and a
+        signed delivery can be sent again by anyone who saw it: return the shop only in a form that cannot carry a
+        sentence (a shop domain that matches the channel's pattern, an address rebuilt from its parts), else
+        ``True``, which has the delivery ignored as well and the page say only that another shop was named."""
         return ""
 
     def webhook_own_shop(self):

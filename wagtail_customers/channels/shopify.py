@@ -60,6 +60,8 @@ FULFILLMENTS_PER_ORDER = 3
 #: Seconds to connect and to wait for an answer.
 TIMEOUT = (10, 60)
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+#: The Shopify admin's address of a shop, without its scheme: ``admin.shopify.com/store/<handle>``.
+ADMIN_STORE_URL = re.compile(r"admin\.shopify\.com/store/([^/?#]+)(?:[/?#]|$)")
 
 MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 LINE_FIELDS = f"""
@@ -157,9 +159,16 @@ def _throttle_wait(body):
 
 
 def typed_shop_domain(text):
-    """The shop's domain from what the seller typed (a name, a domain or an admin URL); not checked."""
-    shop = str(text or "").strip().lower()
-    shop = re.sub(r"^https?://", "", shop).split("/", 1)[0]
+    """The shop's domain from what the seller typed (a name, a domain or an admin URL); not checked.
+
+    Both admin URLs are read: the shop's own (``https://anas-tees.myshopify.com/admin``) and the one the Shopify
+    admin shows today, ``https://admin.shopify.com/store/anas-tees``, whose handle is the shop's myshopify.com
+    name."""
+    shop = re.sub(r"^https?://", "", str(text or "").strip().lower())
+    admin = ADMIN_STORE_URL.match(shop)
+    if admin:
+        return f"{admin.group(1)}.myshopify.com"
+    shop = shop.split("/", 1)[0]
     if shop and "." not in shop:
         shop += ".myshopify.com"
     return shop
@@ -180,6 +189,7 @@ class ShopifyAdapter(ChannelAdapter):
             _("Shop domain"),
             help_text=_("The shop's myshopify.com domain, for example your-store.myshopify.com."),
             validators=(validate_shop_domain,),
+            widget_attrs={"autocapitalize": "off", "spellcheck": "false", "autocomplete": "off"},
         ),
         CredentialField(
             "client_id",
@@ -222,6 +232,13 @@ class ShopifyAdapter(ChannelAdapter):
     # transactions, which need another scope and apply to that gateway only, so the P&L has no Shopify fees.
     capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=False, webhooks=True)
     webhook_topics = ("orders/create", "orders/updated", "refunds/create")
+    # A delivery naming another shop is always another shop's: an app installed on several shops signs them all
+    # with its client secret. Entering its domain here would import that shop's orders into this account.
+    ignored_webhook_advice = _(
+        "With one app installed on several shops, subscribe each shop's webhooks to the webhook address of its own "
+        "connection, as the Shopify guide of the Customers documentation explains. This connection's orders still "
+        "come by the pulls."
+    )
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
@@ -488,8 +505,13 @@ class ShopifyAdapter(ChannelAdapter):
         # An app installed on several shops signs every shop's deliveries with its one client secret, and an app
         # subscription (shopify.app.toml) sends them all to one address: the signature alone does not say whose
         # orders these are. Shopify names the shop in every delivery.
-        sender = str(_header(headers, "X-Shopify-Shop-Domain")).strip()
-        return sender if sender and sender.lower() != self.shop_domain else ""
+        sender = str(_header(headers, "X-Shopify-Shop-Domain")).strip().lower()
+        if not sender or sender == self.shop_domain:
+            return ""
+        # The header is not signed (the signature covers the body) and a signed delivery can be sent again with
+        # another one: only a shop domain is named on the connection page, never a header that could read as a
+        # sentence.
+        return sender if SHOP_DOMAIN.fullmatch(sender) else True
 
     def webhook_own_shop(self):
         return self.shop_domain

@@ -54,9 +54,24 @@ OVERLAP = timedelta(seconds=1)
 ORDER_TOPICS = ("order.created", "order.updated", "order.restored", "order.deleted")
 PING_BODY = re.compile(rb"webhook_id=\d+")
 BAD_STORE_URL = _("Enter the store's address, like https://shop.example.com.")
+STORE_URL_WITH_QUERY = _(
+    "Enter the store's address without a query (?…) or fragment (#…) after it, like https://shop.example.com."
+)
 BAD_STORE_URL_STORED = _(
     "The stored store URL is not a web address. Enter the store's address, like https://shop.example.com, in the "
     "credentials and save them."
+)
+STORE_URL_WITH_QUERY_STORED = _(
+    "The stored store URL has a query (?…) or fragment (#…) after the address, and the store's API cannot be "
+    "called with it. Enter the store's address, like https://shop.example.com, in the credentials and save them."
+)
+BAD_KEY = _(
+    "This has a character no WooCommerce key has (a curly quote, an invisible space): copy it again from "
+    "WooCommerce › Settings › Advanced › REST API."
+)
+BAD_KEY_STORED = _(
+    "The stored consumer key or secret has a character no WooCommerce key has (a curly quote, an invisible "
+    "space). Copy them again from WooCommerce › Settings › Advanced › REST API into the credentials and save them."
 )
 
 logger = logging.getLogger(__name__)
@@ -69,10 +84,15 @@ class StoreNotFound(ChannelError):
 
 
 class InvalidStoreUrl(ChannelError):
-    """The stored store URL is no web address (saved before the credentials form checked it): the seller must
-    correct it; no request is sent."""
+    """The stored store URL is no web address, or has a query or fragment (saved before the credentials form checked
+    it): the seller must correct it; no request is sent."""
 
     retryable = False
+
+
+class InvalidApiKey(AuthenticationFailed):
+    """The stored consumer key or secret has a character HTTP basic authentication cannot send (saved before the
+    credentials form checked it): the seller must enter it again; no request is sent."""
 
 
 class RequestRefused(ChannelError):
@@ -91,14 +111,22 @@ class WooCommerceAdapter(ChannelAdapter):
             help_text=_("The address of the WordPress site, for example https://shop.example.com."),
             # Called through a lambda: the check is defined further down, with store_url.
             validators=(lambda value: validate_store_url(value),),
+            widget_attrs={"inputmode": "url", "autocapitalize": "off", "spellcheck": "false", "autocomplete": "url"},
         ),
         CredentialField(
             "consumer_key",
             _("Consumer key"),
             secret=True,
             help_text=_("Starts with ck_. WooCommerce › Settings › Advanced › REST API, with Read access."),
+            validators=(lambda value: validate_api_key(value),),
         ),
-        CredentialField("consumer_secret", _("Consumer secret"), secret=True, help_text=_("Starts with cs_.")),
+        CredentialField(
+            "consumer_secret",
+            _("Consumer secret"),
+            secret=True,
+            help_text=_("Starts with cs_."),
+            validators=(lambda value: validate_api_key(value),),
+        ),
         CredentialField(
             "webhook_secret",
             _("Webhook secret"),
@@ -112,14 +140,24 @@ class WooCommerceAdapter(ChannelAdapter):
     # marketplace fees (fee_lines are fees the buyer paid), so the P&L has no WooCommerce fees.
     capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=False, webhooks=True)
     webhook_topics = ORDER_TOPICS
+    # A delivery naming another address is the store's own when the store URL is its address written another way;
+    # a headless shop's API answers on another host than the address it sends, and cannot have both.
+    ignored_webhook_advice = _(
+        "If it came from your own site, its address is written another way than the store URL (with or without "
+        "www., or with another sub-path): enter the site's address as WordPress › Settings › General shows it as "
+        "the store URL below. A headless shop whose API answers on another host keeps the store URL that pulls: its "
+        "webhooks cannot be used, and its orders come by the pulls."
+    )
 
     def __init__(self, credentials, *, account_currency="USD"):
         super().__init__(credentials, account_currency=account_currency)
         self.store_url = store_url(self.credentials.get("store_url"))
+        self.consumer_key = str(self.credentials.get("consumer_key") or "").strip()
+        self.consumer_secret = str(self.credentials.get("consumer_secret") or "").strip()
         self.api = API(
             url=self.store_url,
-            consumer_key=str(self.credentials.get("consumer_key") or "").strip(),
-            consumer_secret=str(self.credentials.get("consumer_secret") or "").strip(),
+            consumer_key=self.consumer_key,
+            consumer_secret=self.consumer_secret,
             version=API_VERSION,
             timeout=TIMEOUT,
         )
@@ -210,10 +248,11 @@ class WooCommerceAdapter(ChannelAdapter):
         sender = _as_utf8(_header(headers, "X-WC-Webhook-Source").strip())
         if not sender or site_address(sender) == site_address(self.store_url):
             return ""
-        # What to type as the store URL, if this is the store's own address written another way (the connection
-        # page says it too).
+        # What to type as the store URL, if this is the store's own address written another way.
         logger.warning("WooCommerce delivery from %r, not from the store URL %r: ignored", sender, self.store_url)
-        return sender
+        # The header is not signed (the signature covers the body) and a signed delivery can be sent again with
+        # another one: the connection page names only an address rebuilt from its parts, never the header as sent.
+        return shown_address(sender) or True
 
     def webhook_own_shop(self):
         return self.store_url
@@ -260,9 +299,17 @@ class WooCommerceAdapter(ChannelAdapter):
 
     # HTTP.
     def _get(self, endpoint, *, params=None, with_response=False):
-        if not store_url_is_valid(self.store_url):
-            # Stored before the credentials form checked it: the package (or requests) would raise a ValueError.
-            raise InvalidStoreUrl(BAD_STORE_URL_STORED)
+        problem = _store_url_problem(self.store_url)
+        if problem is not None:
+            # Stored before the credentials form checked it: the package (or requests) would raise a ValueError, or
+            # call an address with /wp-json/ after its query.
+            raise InvalidStoreUrl(
+                STORE_URL_WITH_QUERY_STORED if problem is STORE_URL_WITH_QUERY else BAD_STORE_URL_STORED
+            )
+        if not (self.consumer_key.isascii() and self.consumer_secret.isascii()):
+            # Stored before the form checked them: requests' basic authentication (https) would raise a
+            # UnicodeEncodeError for a character Latin-1 lacks; WooCommerce's keys are ASCII anyway.
+            raise InvalidApiKey(BAD_KEY_STORED)
         try:
             response = self.api.get(endpoint, params=dict(params or {}))
         except requests.RequestException as error:
@@ -271,7 +318,12 @@ class WooCommerceAdapter(ChannelAdapter):
             raise ChannelError(
                 _("The store could not be reached: %(reason)s.") % {"reason": unreachable_reason(error)}
             ) from None
+        except UnicodeError:
+            # A key the package or requests cannot write into the request (the check above should have caught it).
+            raise InvalidApiKey(BAD_KEY_STORED) from None
         except ValueError:
+            if store_url_is_valid(self.store_url):
+                raise  # not the address: an unexpected error, logged with its traceback by the sync
             # The package's own parsing of an address requests would not have taken either; never str(error).
             raise InvalidStoreUrl(BAD_STORE_URL_STORED) from None
         _raise_for_status(response)
@@ -326,33 +378,74 @@ def store_url(text):
     url = str(text or "").strip()
     if url and "://" not in url:
         url = f"https://{url}"
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        # The package picks basic authentication by url.startswith("https"): a phone's "Https://" would get OAuth 1
+        # over https, which WooCommerce refuses.
+        url = f"{scheme.lower()}://{rest}"
     url = re.split(r"/(?:wp-admin|wp-json)(?:/|$)", url, maxsplit=1)[0]
     return url.rstrip("/")
 
 
 def store_url_is_valid(text):
     """Whether the store URL, as ``store_url`` reads it, is a web address the package and requests can call: an http
-    or https scheme, a host, a port that is a number, brackets closed around an IPv6 address."""
+    or https scheme, a host, a port that is a number, brackets closed around an IPv6 address, and no query or
+    fragment (the package appends ``/wp-json/...`` to the address as it is)."""
+    return _store_url_problem(text) is None
+
+
+def _store_url_problem(text):
+    """None for a store URL the adapter can call, else the form's message about it."""
     url = store_url(text)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is no number
     except ValueError:
-        return False
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return False
+        return BAD_STORE_URL
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return BAD_STORE_URL
+    if "?" in url or "#" in url:
+        return STORE_URL_WITH_QUERY
     try:
         # What the package sends to: requests refuses a host with a space or that IDNA cannot write.
         requests.Request("GET", f"{url}/wp-json/{API_VERSION}/").prepare()
     except (requests.RequestException, ValueError):
-        return False
-    return True
+        return BAD_STORE_URL
+    return None
 
 
 def validate_store_url(value):
     """The credentials form's check of the Store URL field."""
-    if not store_url_is_valid(value):
-        raise ValidationError(BAD_STORE_URL, code="invalid")
+    problem = _store_url_problem(value)
+    if problem is not None:
+        raise ValidationError(problem, code="invalid")
+
+
+def validate_api_key(value):
+    """The credentials form's check of the consumer key and secret: WooCommerce's are ASCII (``ck_`` and ``cs_``
+    with hexadecimal digits), and requests cannot send a character Latin-1 lacks in basic authentication."""
+    if not str(value).strip().isascii():
+        raise ValidationError(BAD_KEY, code="invalid")
+
+
+def shown_address(text):
+    """An ``X-WC-Webhook-Source`` as the connection page may name it: ``scheme://host[:port]/path`` rebuilt from a
+    web address (no user, query or fragment), or "" for a header that is none or holds white space."""
+    text = str(text or "")
+    if not text or not text.isprintable() or any(character.isspace() for character in text):
+        return ""
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in ("http", "https") or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    rebuilt = f"{scheme}://{host}{'' if port is None else f':{port}'}{parts.path or '/'}"
+    return rebuilt if store_url_is_valid(rebuilt) else ""
 
 
 def site_address(url):

@@ -65,9 +65,10 @@ class ChannelConnection(models.Model):
     #: When the admins were told the connection is failing (once per failing episode).
     failure_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     #: The last verified webhook delivery that named another shop than this connection's and was ignored: the
-    #: address or shop domain it named (as sent, cut to 255 characters; "" when the adapter did not say) and when
-    #: it came. Shown on the connection page until a delivery from the connection's own shop comes or the store's
-    #: address is changed (None then). Each written by one UPDATE (``services.channel_sync``).
+    #: shop domain or address it named (as the adapter gives it for showing, never the unsigned header as sent; cut
+    #: to 255 characters; "" when the adapter gave none) and when it came. Shown on the connection page until a
+    #: delivery from the connection's own shop comes or a credential field that is not a secret is saved changed
+    #: (None then). Written by one best-effort conditional UPDATE (``services.channel_sync``).
     ignored_webhook_source = models.CharField(
         _("ignored webhook from"), max_length=255, null=True, blank=True, editable=False
     )

@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,6 +94,15 @@ def unexpected_error_message():
     return _(
         "Something unexpected went wrong during the sync; the site's administrators can find the details in the "
         "server log."
+    )
+
+
+def unexpected_delivery_error_message():
+    """What a webhook delivery's run that failed on an unexpected exception records (as ``unexpected_error_message``
+    for a sync)."""
+    return _(
+        "Something unexpected went wrong while recording a webhook delivery; the site's administrators can find the "
+        "details in the server log."
     )
 
 
@@ -479,26 +488,102 @@ def resume(connection):
 # --- Push -------------------------------------------------------------------------------------------------
 
 
+#: An ignored delivery naming the shop already noted is noted again (its time renewed) only after this long: a
+#: channel sending many such deliveries writes the connection's row once in that while, not once a delivery.
+IGNORED_WEBHOOK_RENEWAL = timedelta(minutes=5)
+#: The longest a webhook waits to write its note on the connection's row, which a sync's page holds locked until it
+#: commits (PostgreSQL: the row; SQLite: the database's write lock). Past it the note is given up: the delivery is
+#: answered at once rather than when the page commits, and Shopify gives up on an answer after 5 s.
+IGNORED_WEBHOOK_LOCK_WAIT_MS = 1000
+
+
 def note_ignored_webhook(connection, source, *, at=None):
     """Keep on the connection which shop the last delivery ignored for naming another one named, and when: the
     connection page shows it (``ChannelConnection.ignored_webhook_source`` and ``ignored_webhook_at``).
 
-    One UPDATE of those two fields only, so a sync's page or another delivery writing the row meanwhile keeps what
-    it wrote. ``source`` is the delivery's header: what cannot be printed (a NUL PostgreSQL refuses, a line break)
-    is left out, and the rest cut to the field's length."""
+    ``connection`` is the row as the webhook read it, with the credentials its adapter was built from. Best effort,
+    never an error for the delivery (which is answered 200 whatever happens here):
+
+    - nothing is written when the row already names this shop from less than ``IGNORED_WEBHOOK_RENEWAL`` ago;
+    - one UPDATE of those two fields only, so a sync's page or another delivery writing the row meanwhile keeps what
+      it wrote, and only while the row's credentials are still the ones the delivery was checked with (a seller who
+      saved another store URL meanwhile cleared the warning, which must stay cleared);
+    - it waits at most ``IGNORED_WEBHOOK_LOCK_WAIT_MS`` for a sync's page holding the row, and a database error is
+      logged, not raised.
+
+    ``source`` is what ``webhook_for_another_shop`` returned (a shop domain, an address rebuilt from its parts):
+    what cannot be printed is left out all the same, and the rest cut to the field's length."""
     limit = ChannelConnection._meta.get_field("ignored_webhook_source").max_length
     source = "".join(character for character in str(source or "") if character.isprintable())[:limit]
-    ChannelConnection.objects.filter(pk=connection.pk).update(
-        ignored_webhook_source=source, ignored_webhook_at=at or timezone.now()
+    now = at or timezone.now()
+    renewal = now - IGNORED_WEBHOOK_RENEWAL
+    noted_at = connection.ignored_webhook_at
+    if connection.ignored_webhook_source == source and noted_at is not None and noted_at >= renewal:
+        return
+    outdated = (
+        ~Q(ignored_webhook_source=source) | Q(ignored_webhook_at__isnull=True) | Q(ignored_webhook_at__lt=renewal)
+    )
+    rows = ChannelConnection.objects.filter(pk=connection.pk, encrypted_credentials=connection.encrypted_credentials)
+    _update_without_waiting(
+        connection, rows.filter(outdated), "written", ignored_webhook_source=source, ignored_webhook_at=now
     )
 
 
 def forget_ignored_webhook(connection, *, before=None):
     """Clear the ignored delivery ``note_ignored_webhook`` kept, if it came before ``before`` (default: now): a
-    delivery from the connection's own shop has come since. One conditional UPDATE."""
-    ChannelConnection.objects.filter(pk=connection.pk, ignored_webhook_at__lte=before or timezone.now()).update(
-        ignored_webhook_source=None, ignored_webhook_at=None
+    delivery from the connection's own shop has come since. One conditional UPDATE (while the row's credentials are
+    the ones the delivery was checked with), best effort as the note's."""
+    rows = ChannelConnection.objects.filter(
+        pk=connection.pk,
+        encrypted_credentials=connection.encrypted_credentials,
+        ignored_webhook_at__lte=before or timezone.now(),
     )
+    _update_without_waiting(connection, rows, "cleared", ignored_webhook_source=None, ignored_webhook_at=None)
+
+
+def _update_without_waiting(connection, rows, done, **values):
+    """``rows.update(**values)``, waiting at most ``IGNORED_WEBHOOK_LOCK_WAIT_MS`` for a lock; a database error
+    (that wait run out included) is logged and the update given up."""
+    alias = router.db_for_write(ChannelConnection)
+    database = connections[alias]
+    try:
+        if database.vendor == "sqlite" and not database.in_atomic_block:
+            # SQLite waits for the database's write lock as long as the connection's busy timeout says, from the
+            # transaction's start (IMMEDIATE) or its first write: shortened for this one transaction.
+            with database.cursor() as cursor:
+                cursor.execute("PRAGMA busy_timeout")
+                (busy_timeout,) = cursor.fetchone()
+                cursor.execute(f"PRAGMA busy_timeout = {IGNORED_WEBHOOK_LOCK_WAIT_MS:d}")
+            try:
+                with transaction.atomic(using=alias):
+                    rows.update(**values)
+            finally:
+                with database.cursor() as cursor:
+                    cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout):d}")
+            return
+        with transaction.atomic(using=alias):
+            if database.vendor != "postgresql":
+                rows.update(**values)
+                return
+            # Local to the transaction: the UPDATE waits at most this long for a sync's page holding the row, then
+            # fails (rolled back to the savepoint, which undoes the setting too); set back after it otherwise, for
+            # a caller's transaction that goes on.
+            with database.cursor() as cursor:
+                cursor.execute("SELECT current_setting('lock_timeout')")
+                (lock_timeout,) = cursor.fetchone()
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{IGNORED_WEBHOOK_LOCK_WAIT_MS:d}ms"])
+            rows.update(**values)
+            with database.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+    except DatabaseError as error:
+        # A sync's page held the row longer than the wait (or the database failed): the page shows the note of the
+        # next such delivery; the delivery itself is answered as usual.
+        logger.warning(
+            "Webhook for connection %s: the note of an ignored delivery could not be %s (%s); given up",
+            connection.pk,
+            done,
+            type(error).__name__,
+        )
 
 
 def process_webhook(connection_id, topic, payload, delivery_id="", *, received_at=None):
@@ -543,7 +628,7 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
         SyncRun.objects.filter(pk=run.pk).update(
             outcome=SyncOutcome.FAILED,
             finished_at=timezone.now(),
-            error=unexpected_error_message(),
+            error=unexpected_delivery_error_message(),
         )
         return "failed"
     return "recorded"

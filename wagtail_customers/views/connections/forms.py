@@ -22,7 +22,9 @@ class CredentialsForm(forms.Form):
                     label=spec.label,
                     help_text=help_text,
                     # A stored secret is never sent back to the browser.
-                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                    widget=forms.PasswordInput(
+                        render_value=False, attrs={"autocomplete": "new-password", **dict(spec.widget_attrs)}
+                    ),
                     required=spec.required and not has_value,
                     strip=True,
                     validators=list(spec.validators),
@@ -35,6 +37,7 @@ class CredentialsForm(forms.Form):
                     initial=self.stored.get(spec.name, ""),
                     strip=True,
                     validators=list(spec.validators),
+                    widget=forms.TextInput(attrs=dict(spec.widget_attrs)),
                 )
             self.fields[spec.name] = field
             if spec.secret and has_value and not spec.required:

@@ -18,6 +18,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -93,11 +95,13 @@ def _failed_since(request, connection, since):
     if current["state"] == ConnectionState.FAILING:
         messages.error(
             request,
+            # Translators: %(error)s is the sync's error, one or more whole sentences with their own full stop.
             _("The sync failed and the connection is failing: %(error)s") % {"error": current["last_error"]},
         )
     else:
         messages.warning(
             request,
+            # Translators: %(error)s is the sync's error, one or more whole sentences with their own full stop.
             _("The sync failed; it is tried again later: %(error)s") % {"error": current["last_error"]},
         )
     return True
@@ -122,11 +126,12 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         self.adapter_class = get_adapter_class(account.channel)
 
     @classmethod
-    def render_with(cls, request, account, **forms):
-        """The page for ``account`` with bound forms (their errors by their fields), from another URL's view."""
+    def render_with(cls, request, account_id, **forms):
+        """The page of the account ``account_id`` with bound forms (their errors by their fields), from another
+        URL's view: refused as the page itself is (``account_or_404``) to a user who may not manage accounts."""
         view = cls()
-        view.setup(request, account_id=account.pk)
-        view._load(account)
+        view.setup(request, account_id=account_id)
+        view._load(account_or_404(request, account_id))
         return view.render_to_response(view.get_context_data(**forms))
 
     def get_page_title(self):
@@ -201,7 +206,8 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
 
     def ignored_webhook(self):
         """The last delivery ignored for naming another shop, for the page's warning: when, which shop it named
-        ("" if the adapter did not say) and this connection's (as the adapter compares it; "" if unknown)."""
+        ("" if the adapter did not say), this connection's (as the adapter compares it; "" if unknown) and the
+        channel's advice (``ChannelAdapter.ignored_webhook_advice``)."""
         connection = self.connection
         if not (connection.pk and connection.ignored_webhook_at and connection.has_credentials):
             return None
@@ -212,7 +218,15 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         except (ChannelError, ImproperlyConfigured, ValueError, TypeError):
             # Credentials this site cannot read or the adapter refuses: the warning names only the sender.
             own = ""
-        return {"at": connection.ignored_webhook_at, "source": connection.ignored_webhook_source or "", "own": own}
+        at = timezone.localtime(connection.ignored_webhook_at)
+        return {
+            "at": at,
+            # A <time> element, so the date is read by machines too (its text is the site's date format).
+            "when": format_html('<time datetime="{}">{}</time>', at.isoformat(), date_format(at, "DATETIME_FORMAT")),
+            "source": connection.ignored_webhook_source or "",
+            "own": own,
+            "advice": getattr(self.adapter_class, "ignored_webhook_advice", ""),
+        }
 
     def webhook_url(self):
         if not (self.connection.pk and getattr(self.adapter_class, "webhook_topics", ())):
@@ -286,8 +300,9 @@ def connect(request, account_id):
         return redirect(_page(account))
     form = ConnectForm(request.POST)
     if not form.is_valid():
-        # The page again, with the error by the field and the date as typed.
-        return ConnectionView.render_with(request, account, connect_form=form)
+        # The page again, with the error by the field and the date as typed, and said at the top as Wagtail does.
+        messages.validation_error(request, _("The history could not be imported: check the date below."), form)
+        return ConnectionView.render_with(request, account.pk, connect_form=form)
     if not task_queue_configured():
         messages.error(request, _("Importing the history needs the site's Celery task queue, which is not set up."))
         return redirect(_page(account))

@@ -73,8 +73,9 @@ def receive_webhook(request, token):
         return _no_such_webhook()
     if for_another_shop:
         # 200, not an error: the channel would retry, then drop a subscription the other shop's own deliveries
-        # may share. The connection page names the sender: a store URL written otherwise than the address the store
-        # sends (a headless shop, a typo) would else leave the seller wondering why webhooks do nothing.
+        # may share. The connection page names the shop the delivery claimed (a store URL written otherwise than the
+        # address the store sends, a headless shop, would else leave the seller wondering why webhooks do nothing).
+        # Best effort: never an error, never a long wait for a sync's page holding the row (see the function).
         logger.warning("Webhook for connection %s: a delivery for another shop was ignored", connection.pk)
         note_ignored_webhook(connection, for_another_shop if isinstance(for_another_shop, str) else "")
         return _text(200, "Ignored: another shop.")
