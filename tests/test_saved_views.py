@@ -7,12 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import pre_save
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from tests.listing_support import FETCH, column_labels, customer, lazy_menu_url, row_ids, staff_user
+from tests.parallel_support import in_thread
 from wagtail_customers.models import AccessGrant, ListingPreference, SavedView, SavedViewVisibility
 from wagtail_customers.services.saved_views import clean_params
 
@@ -349,9 +351,9 @@ def test_the_menu_loads_when_opened_with_the_listing_s_state(client, people, sho
     panel = client.get(menu_url_of(page), **FETCH)
     assert panel.status_code == 200
     assert panel.content.lstrip().startswith(b'<div class="wc-disclosure__panel" data-wc-disclosure-target="panel">')
-    # The user's own view without "(shared with you)", the shared one with it.
+    # The user's own view unmarked, the shared one with its owner.
     assert b">Mine</a></li>" in panel.content and b"Bea&#x27;s</a> <span" in panel.content
-    assert b"(shared with you)" in panel.content
+    assert b"(shared by bea)" in panel.content
     assert hidden_values(panel, "tab") == [b"most-orders"]
     assert hidden_values(panel, "query") == [b"q=alma&amp;ordering=-units"]
     assert hidden_values(panel, "next") == [listing_url.replace("&", "&amp;").encode()]
@@ -408,3 +410,91 @@ def test_the_menu_refuses_other_methods_and_users_and_a_foreign_next(client, peo
     response = client.get(menu, {"saved_view": private.pk})
     assert response.status_code == 200 and response.context["opened"] is None
     assert b"Bea only" not in response.content and b"/update/" not in response.content
+
+
+@pytest.fixture
+def clash_on_save():
+    """While set up, a save of a view is preceded by another request's: a view of the owner's of ``name`` is
+    saved and committed by another connection (a thread) after this request's form checked the name and before its
+    own insert, as on a double click on "Save view". The database alone can refuse the name then."""
+    clashes, errors = [], []
+
+    def insert_clashing(sender, instance, **kwargs):
+        names = clashes[:]
+        clashes.clear()  # the other request's own save inserts nothing more
+        for name in names:
+            owner_id = instance.owner_id
+            in_thread(lambda: SavedView.objects.create(owner_id=owner_id, name=name), errors).join(30)  # noqa: B023
+
+    pre_save.connect(insert_clashing, sender=SavedView)
+    yield clashes.append
+    pre_save.disconnect(insert_clashing, sender=SavedView)
+    assert not errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_saved_by_another_request_meanwhile_is_the_form_s_error_not_a_500(client, people, clash_on_save):
+    """A double click on "Save view" sends two posts that both pass the form's check: the database's unique name
+    per owner keeps the second out, and it reads as the form's message (it was saved twice before)."""
+    ann = people["ann"]
+    client.force_login(ann)
+    clash_on_save("VIP")
+    response = save_current(client, name="vip")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/customers/"
+    assert last_message(response) == "The view was not saved. You already have a view named “vip”. Choose another name."
+    assert list(SavedView.objects.filter(owner=ann).values_list("name", flat=True)) == ["VIP"]
+    assert not history("create").exists()
+
+    # Renaming: the edit page again, with its error under the name; the view keeps its name.
+    other = SavedView.objects.create(owner=ann, name="Returns")
+    clash_on_save("Germany")
+    response = client.post(url("edit", other), {"name": "GERMANY", "visibility": "private"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["You already have a view named “GERMANY”. Choose another name."]
+    other.refresh_from_db()
+    assert other.name == "Returns"
+    assert response.context["saved_view"].name == "Returns"
+    assert sorted(SavedView.objects.filter(owner=ann).values_list("name", flat=True)) == ["Germany", "Returns", "VIP"]
+
+
+def test_the_database_keeps_one_name_per_owner_in_any_case(people):
+    """The key is case-folded in Python: "ÖFFENTLICH" clashes with "Öffentlich" on SQLite too (its lower() knows
+    only ASCII letters), "STRASSE" with "Straße"; another owner may have the name."""
+    ann = people["ann"]
+    SavedView.objects.create(owner=ann, name="Öffentlich")
+    SavedView.objects.create(owner=ann, name="Straße")
+    for name in (" ÖFFENTLICH ", "STRASSE"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            SavedView.objects.create(owner=ann, name=name)
+    SavedView.objects.create(owner=people["bea"], name="ÖFFENTLICH")
+    # A save of the name alone keeps the key with it.
+    view = SavedView.objects.get(owner=ann, name="Straße")
+    view.name = "Nord"
+    view.save(update_fields=["name"])
+    assert SavedView.objects.get(pk=view.pk).name_key == "nord"
+
+
+def menu_items(panel):
+    """The texts of the menu's list of views, tags and spaces collapsed."""
+    return sorted(
+        " ".join(re.sub(r"<[^>]+>", " ", html.unescape(item)).split())
+        for item in re.findall(r"<li>(.*?)</li>", panel.content.decode(), re.S)
+    )
+
+
+def test_views_shared_with_you_are_marked_with_their_owner(client, people, other_account):
+    """Two colleagues sharing a "VIP" with Cal: the menu said "VIP (shared with you)" twice, beside Cal's own
+    "VIP"; it names each owner (their name, or their username without one)."""
+    ann, bea, cal = people["ann"], people["bea"], people["cal"]
+    AccessGrant.objects.create(user=cal, account=other_account, can_view=True)
+    ann.first_name, ann.last_name = "Ann", "Archer"
+    ann.save()
+    for owner in (ann, bea):
+        view = SavedView.objects.create(owner=owner, name="VIP", visibility=SavedViewVisibility.SHARED)
+        view.shared_with_users.add(cal)
+    SavedView.objects.create(owner=cal, name="VIP")
+    client.force_login(cal)
+    assert menu_items(menu_of(client)) == ["VIP", "VIP (shared by Ann Archer)", "VIP (shared by bea)"]
+    client.force_login(ann)
+    assert menu_items(menu_of(client)) == ["VIP"]

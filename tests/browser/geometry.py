@@ -7,3 +7,8 @@ def box(locator):
         "el => { const r = el.getBoundingClientRect();"
         " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"
     )
+
+
+def settled(locator):
+    """Wait for the element's animations and transitions, its descendants' too (the bulk bar slides in), to end."""
+    locator.evaluate("el => Promise.all(el.getAnimations({subtree: true}).map(a => a.finished))")

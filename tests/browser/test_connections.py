@@ -103,6 +103,8 @@ def test_on_a_phone_the_last_runs_scroll_in_their_own_box_with_a_readable_error(
     assert page.evaluate("window.scrollX") == 0
 
 
+# At the floors the last runs' phone test opens the same page; this one measures the plugin's own help block.
+@pytest.mark.version_neutral
 def test_on_a_phone_the_ignored_webhook_warning_wraps_its_long_address(live_server, login, browser_admin):
     """The warning names the address a delivery claimed, which can be longer than a phone's width: it wraps
     (connections.css) instead of running out of the paragraph and widening the page."""

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.geometry import settled
 from tests.factories import order_data
 from wagtail_customers.models import Channel, Customer, ListingPreference, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
@@ -259,6 +260,8 @@ def test_bulk_delete_behind_the_confirmation(listing, live_server, screenshot):
     checkboxes.nth(1).check()
     footer = page.locator("[data-bulk-action-footer]")
     expect(footer).to_be_visible()
+    # Once the bar has slid in: the docs showed it halfway.
+    settled(footer)
     screenshot(page, "customers-bulk-actions")
     footer.get_by_role("link", name="Delete").click()
     page.wait_for_url(re.compile(r"/admin/customers/bulk/all/delete/\?"))

@@ -11,6 +11,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def saved_view_name_key(name):
+    """What two of one owner's view names must not share: the name trimmed and case-folded ("VIP", " vip " and
+    "Vip" are one; "Öffentlich" and "ÖFFENTLICH" too, which SQLite's ASCII-only ``lower()`` would miss)."""
+    return (name or "").strip().casefold()
+
+
 class SavedViewVisibility(models.TextChoices):
     PRIVATE = "private", _("Only me")
     SHARED = "shared", _("Shared with chosen users and groups")
@@ -26,6 +32,9 @@ class SavedView(models.Model):
         verbose_name=_("owner"),
     )
     name = models.CharField(_("name"), max_length=120)
+    #: ``saved_view_name_key(name)``, set on each save: unique per owner (a constraint, so two "Save view" posts at
+    #: once cannot both pass the form's check). Up to three times the name's length: case folding may lengthen it.
+    name_key = models.CharField(max_length=360, editable=False, default="")
     #: The listing tab's slug (``listing.TABS``).
     tab = models.CharField(_("tab"), max_length=40, default="all")
     #: ``{parameter: [values]}``: search, ordering, filters and seller accounts (allow-listed when saved).
@@ -51,9 +60,19 @@ class SavedView(models.Model):
         ordering = ["name", "pk"]
         verbose_name = _("saved view")
         verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name_key"], name="wc_saved_view_owner_name_key"),
+        ]
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = saved_view_name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_shared(self):

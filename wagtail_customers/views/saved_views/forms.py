@@ -6,12 +6,22 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ...models import SavedView, SavedViewVisibility
+from ...models.saved_views import saved_view_name_key
 from ...services.saved_views import shareable_groups, shareable_users
+
+
+def duplicate_name_error(name):
+    return ValidationError(
+        _("You already have a view named “%(name)s”. Choose another name."),
+        code="duplicate_name",
+        params={"name": name},
+    )
 
 
 class NamedViewForm(forms.ModelForm):
     """A view's name: required, and not one its owner already has (trimmed, in any case): the listing's menu and
-    the Saved views page list a user's views by name alone."""
+    the Saved views page list a user's views by name alone. The database holds to it too (a unique key per owner,
+    ``SavedView.name_key``): ``name_taken`` tells the views a save refused for it."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -20,15 +30,21 @@ class NamedViewForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"]
-        # Compared in Python: SQLite's case-insensitive match knows only ASCII letters.
-        others = SavedView.objects.filter(owner_id=self.instance.owner_id).exclude(pk=self.instance.pk)
-        if any(other.strip().casefold() == name.casefold() for other in others.values_list("name", flat=True)):
-            raise ValidationError(
-                _("You already have a view named “%(name)s”. Choose another name."),
-                code="duplicate_name",
-                params={"name": name},
-            )
+        key = saved_view_name_key(name)
+        # A view that keeps its name (in any case) is not checked: sharing it, or renaming it "vip" from "VIP", is
+        # no new clash.
+        if self.instance.pk is not None and key == saved_view_name_key(self.instance.name):
+            return name
+        if self.name_taken(key):
+            raise duplicate_name_error(name)
         return name
+
+    def name_taken(self, key=None):
+        """Whether another of the owner's views has the name's key (by default, the cleaned name's)."""
+        if key is None:
+            key = saved_view_name_key(self.cleaned_data.get("name", ""))
+        others = SavedView.objects.filter(owner_id=self.instance.owner_id, name_key=key)
+        return others.exclude(pk=self.instance.pk).exists() if self.instance.pk else others.exists()
 
 
 class SaveViewForm(NamedViewForm):

@@ -7,6 +7,7 @@ redirects to the normal listing with its parameters, cut down to the viewer's se
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -30,7 +31,7 @@ from ...services.saved_views import (
     visible_views,
 )
 from ..listing.access import may_open_listing, next_url
-from .forms import EditViewForm, SaveViewForm
+from .forms import EditViewForm, SaveViewForm, duplicate_name_error
 
 INDEX_URL = "wagtail_customers_saved_views:index"
 
@@ -106,18 +107,33 @@ class SavedViewIndexView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
+def _save_named(form, save):
+    """Run ``save`` (the form's view); false, with the form's name error, if the database refused the name: another
+    request saved a view of that name for the same owner since the form checked it (a double click on "Save view")."""
+    try:
+        with transaction.atomic():
+            save()
+    except IntegrityError:
+        if not form.name_taken():
+            raise
+        form.add_error("name", duplicate_name_error(form.cleaned_data["name"]))
+        return False
+    return True
+
+
 @require_POST
 def create_view(request):
     """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields)."""
     check_listing_access(request)
     form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
-    if not form.is_valid():
+    if form.is_valid():
+        view = _capture_from_post(form.save(commit=False), request)
+        _save_named(form, view.save)
+    if form.errors:
         # Each error is a sentence of its own ("A saved view needs a name.").
         errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
         messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
         return redirect(next_url(request))
-    view = _capture_from_post(form.save(commit=False), request)
-    view.save()
     log_view(view, CREATE_ACTION, request.user)
     if view.visibility == SavedViewVisibility.SHARED:
         messages.success(request, _("View “%(name)s” saved. Choose who to share it with.") % {"name": view.name})
@@ -171,7 +187,11 @@ class SavedViewEditView(WagtailAdminTemplateMixin, FormView):
         return context
 
     def form_valid(self, form):
-        view = form.save()
+        if not _save_named(form, form.save):
+            # The page's title and breadcrumbs keep the name the view has.
+            self.saved_view.refresh_from_db(fields=["name", "name_key"])
+            return self.form_invalid(form)
+        view = form.instance
         log_view(view, CHANGE_ACTION, self.request.user)
         messages.success(self.request, _("View “%(name)s” saved.") % {"name": view.name})
         return redirect(INDEX_URL)
