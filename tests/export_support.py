@@ -114,8 +114,10 @@ def export_headings(columns):
     ]
 
 
-def insight_cells(customer):
-    """The buyer-insight columns' values for ``customer``, worked out here from its statistics and scores."""
+def insight_cells(customer, now=None):
+    """The buyer-insight columns' values for ``customer``, worked out here from its statistics and scores; the days
+    since the last order counted to ``now`` (default: this moment)."""
+    now = now or timezone.now()
     score = CustomerScore.objects.filter(customer=customer).first()
     converted = customer.orders_count - customer.unconverted_orders
     probability = score.probability_active if score else None
@@ -125,7 +127,7 @@ def insight_cells(customer):
             (customer.amount_spent / converted).quantize(Decimal("0.01"), ROUND_HALF_UP) if converted else None
         ),
         "repeat_buyer": "Yes" if customer.orders_count >= 2 else "No",
-        "days_since_last_order": (timezone.now() - customer.last_order_at).days if customer.last_order_at else None,
+        "days_since_last_order": (now - customer.last_order_at).days if customer.last_order_at else None,
         "return_rate": (
             (Decimal(customer.returned_units) * 100 / customer.units).quantize(Decimal("0.1"), ROUND_HALF_UP)
             if customer.units
@@ -139,8 +141,9 @@ def insight_cells(customer):
     }
 
 
-def expected_cells(customer, columns):
-    """Each column's value for ``customer``, as the export should render it (text neutralised, numbers native)."""
+def expected_cells(customer, columns, now=None):
+    """Each column's value for ``customer``, as the export should render it (text neutralised, numbers native);
+    ``now`` as in ``insight_cells``."""
     local_last = timezone.localtime(customer.last_order_at).replace(tzinfo=None) if customer.last_order_at else None
     values = {
         "name": customer.name,
@@ -161,7 +164,7 @@ def expected_cells(customer, columns):
         "last_order_at": local_last,
         "currency": customer.account.currency,
         "unconverted_orders": customer.unconverted_orders,
-        **insight_cells(customer),
+        **insight_cells(customer, now),
     }
     return [neutralised(values[name]) if isinstance(values[name], str) else values[name] for name in columns]
 

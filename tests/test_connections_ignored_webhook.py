@@ -303,3 +303,12 @@ def test_a_shop_entered_as_its_shopify_admin_address_takes_its_own_deliveries(db
     assert (answer.status_code, answer.content) == (200, b"OK")
     assert Order.objects.filter(account=connection.account).exists()
     assert ChannelConnection.objects.get(pk=connection.pk).ignored_webhook_at is None
+
+
+def test_the_warning_is_shown_on_a_site_without_time_zones(connection, admin_client, settings):
+    """USE_TZ = False stores naive times, which timezone.localtime() refuses: the page answered 500."""
+    settings.USE_TZ = False
+    ChannelConnection.objects.filter(pk=connection.pk).update(
+        ignored_webhook_source=OTHER_SITE, ignored_webhook_at=timezone.now().replace(tzinfo=None)
+    )
+    assert OTHER_SITE in said(page(admin_client, connection))

@@ -458,6 +458,37 @@ def test_a_name_saved_by_another_request_meanwhile_is_the_form_s_error_not_a_500
     assert sorted(SavedView.objects.filter(owner=ann).values_list("name", flat=True)) == ["Germany", "Returns", "VIP"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_updating_a_view_to_the_listing_keeps_a_rename_made_meanwhile(client, people):
+    """ "Update view to this listing" writes the listing's state only: while it ran, another tab renamed the view and
+    saved a new one under its old name, which a save of every field wrote back over the rename (a 500 from the
+    unique name, or the rename lost)."""
+    ann = people["ann"]
+    view = SavedView.objects.create(owner=ann, name="VIP")
+    errors = []
+
+    def other_tab(sender, instance, **kwargs):
+        pre_save.disconnect(other_tab, sender=SavedView)
+
+        def rename_and_save_another():
+            SavedView.objects.filter(pk=view.pk).update(name="Germany", name_key="germany")
+            SavedView.objects.create(owner=ann, name="VIP")
+
+        in_thread(rename_and_save_another, errors).join(30)
+
+    client.force_login(ann)
+    pre_save.connect(other_tab, sender=SavedView)
+    try:
+        response = client.post(url("update", view), {"tab": "most-orders", "query": "", "columns": ["name"]})
+    finally:
+        pre_save.disconnect(other_tab, sender=SavedView)
+    assert not errors
+    assert response.status_code == 302
+    view.refresh_from_db()
+    assert (view.name, view.tab) == ("Germany", "most-orders")
+    assert sorted(SavedView.objects.filter(owner=ann).values_list("name", flat=True)) == ["Germany", "VIP"]
+
+
 def test_the_database_keeps_one_name_per_owner_in_any_case(people):
     """The key is case-folded in Python: "ÖFFENTLICH" clashes with "Öffentlich" on SQLite too (its lower() knows
     only ASCII letters), "STRASSE" with "Straße"; another owner may have the name."""

@@ -52,7 +52,8 @@ def run_import(
     if progress:
         progress("checking", 0, len(table.rows))
     with cells_of(table):  # a semicolon file's "1.234" is refused in every layout, a site's own too
-        orders = importer.parse(table, report)
+        # list(): a site's parse() that yields its orders is read to its end while the flag holds.
+        orders = list(importer.parse(table, report))
     del table  # the rows are in ``orders`` now: the cells need not stay in memory while writing
     report.raise_for_errors()
     report.unrecognised_countries = unrecognised_countries(order.ship_to.country for order in orders)

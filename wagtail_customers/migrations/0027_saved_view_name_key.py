@@ -16,8 +16,10 @@ def name_key(name):
 
 
 def renamed(name, number):
-    suffix = f" ({number})"
-    return name.strip()[: NAME_LENGTH - len(suffix)].rstrip() + suffix
+    suffix = f"({number})"
+    base = name.strip()[: NAME_LENGTH - len(suffix) - 1].rstrip()
+    # A blank name (saved before names were required) becomes "(2)", not " (2)".
+    return f"{base} {suffix}" if base else suffix
 
 
 def fill_name_keys(apps, schema_editor):
@@ -29,15 +31,19 @@ def fill_name_keys(apps, schema_editor):
     for view in views:
         in_use[view.owner_id].add(name_key(view.name))
     kept = defaultdict(set)
+    # The number each owner's duplicated name goes on from: thousands of one name stay a linear pass.
+    next_number = {}
     for view in views:
+        owner = view.owner_id
         key = name_key(view.name)
-        if key in kept[view.owner_id]:
-            number = 2
-            while name_key(renamed(view.name, number)) in in_use[view.owner_id] | kept[view.owner_id]:
+        if key in kept[owner]:
+            number = next_number.get((owner, key), 2)
+            while (candidate := name_key(renamed(view.name, number))) in in_use[owner] or candidate in kept[owner]:
                 number += 1
+            next_number[(owner, key)] = number + 1
             view.name = renamed(view.name, number)
-            key = name_key(view.name)
-        kept[view.owner_id].add(key)
+            key = candidate
+        kept[owner].add(key)
         view.name_key = key
     SavedView.objects.using(db).bulk_update(views, ["name", "name_key"], batch_size=500)
 

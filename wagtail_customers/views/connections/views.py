@@ -218,7 +218,9 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         except (ChannelError, ImproperlyConfigured, ValueError, TypeError):
             # Credentials this site cannot read or the adapter refuses: the warning names only the sender.
             own = ""
-        at = timezone.localtime(connection.ignored_webhook_at)
+        at = connection.ignored_webhook_at
+        # A site with USE_TZ = False stores naive times, which localtime() refuses.
+        at = timezone.localtime(at) if timezone.is_aware(at) else at
         return {
             "at": at,
             # A <time> element, so the date is read by machines too (its text is the site's date format).

@@ -152,7 +152,9 @@ def update_view(request, pk):
     """Replace the view's tab, parameters and columns with the listing's current state (owner only)."""
     view = saved_view_for(request, pk, owner_only=True)
     _capture_from_post(view, request)
-    view.save()
+    # Only what the listing gives: a full save would write back the name read above over a rename made meanwhile in
+    # another tab, and could clash with the name another view took since (a 500 from the unique name).
+    view.save(update_fields=["tab", "params", "columns", "updated_at"])
     log_view(view, CHANGE_ACTION, request.user)
     messages.success(request, _("View “%(name)s” updated to this listing.") % {"name": view.name})
     return _open(request, view)
