@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from wagtail_customers.models import Channel, SellerAccount
 
@@ -88,3 +89,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("django_db") is None and not DATABASE_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.no_db)
+
+
+@pytest.fixture
+def post_webhook(client, django_capture_on_commit_callbacks):
+    """POST a delivery to a connection's public webhook endpoint; the queued work runs when the request's
+    transaction commits."""
+
+    def post(connection, body, headers):
+        url = reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(url, data=body, content_type="application/json", headers=headers)
+
+    return post

@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 
 from tests.channel_shopify_standin import StandIn, as_graphql, fixture, opaque, store_a_orders, webhook_headers
 from wagtail_customers.channels.shopify import ORDERS_PER_PAGE
@@ -61,18 +60,6 @@ def connection(db, shop):
 
 def fresh(connection):
     return ChannelConnection.objects.get(pk=connection.pk)
-
-
-@pytest.fixture
-def post_webhook(client, django_capture_on_commit_callbacks):
-    """POST a delivery to the public endpoint; the queued work runs when the request's transaction commits."""
-
-    def post(connection, body, headers):
-        url = reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])
-        with django_capture_on_commit_callbacks(execute=True):
-            return client.post(url, data=body, content_type="application/json", headers=headers)
-
-    return post
 
 
 def test_backfill_waits_out_a_429_and_throttling_and_matches_a_rebuild(connection, shop):

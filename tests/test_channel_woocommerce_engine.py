@@ -57,17 +57,6 @@ def webhook_url(connection):
     return reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])
 
 
-@pytest.fixture
-def post_webhook(client, django_capture_on_commit_callbacks):
-    """POST a delivery to the public endpoint; the queued work runs when the request's transaction commits."""
-
-    def post(connection, body, headers):
-        with django_capture_on_commit_callbacks(execute=True):
-            return client.post(webhook_url(connection), data=body, content_type="application/json", headers=headers)
-
-    return post
-
-
 def test_backfill_survives_a_429_and_a_failed_page_and_matches_a_rebuild(connection, store, httpserver):
     # A 429 on the first page (waited out in-process: Retry-After 1 s is under the test cap), then a store
     # failure once the second page's orders are committed.

@@ -68,16 +68,6 @@ def admin_client(client, db):
     return client
 
 
-@pytest.fixture
-def post_webhook(client, django_capture_on_commit_callbacks):
-    def post(connection, body, headers):
-        url = reverse("wagtail_customers_webhooks:receive", args=[connection.webhook_token])
-        with django_capture_on_commit_callbacks(execute=True):
-            return client.post(url, data=body, content_type="application/json", headers=headers)
-
-    return post
-
-
 def page(admin_client, connection):
     response = admin_client.get(reverse("wagtail_customers_connections:connection", args=[connection.account_id]))
     assert response.status_code == 200

@@ -129,13 +129,18 @@ def test_a_comma_file_chosen_as_amazons_tab_separated_report_says_so(account):
     )
 
 
-def test_a_workbook_holding_each_csv_row_in_one_cell_says_so(account):
+def one_cell_workbook(separator):
+    """A workbook whose header and row are each one cell of text separated by ``separator`` (a CSV pasted in)."""
     book = openpyxl.Workbook()
-    book.active.append(["order_id;placed_at;customer_email"])
-    book.active.append(["1;2024-01-01;a@example.com"])
+    book.active.append([separator.join(("order_id", "placed_at", "customer_email"))])
+    book.active.append([separator.join(("1", "2024-01-01", "a@example.com"))])
     buffer = io.BytesIO()
     book.save(buffer)
-    message = import_error(account, buffer.getvalue(), filename="orders.xlsx")
+    return buffer.getvalue()
+
+
+def test_a_workbook_holding_each_csv_row_in_one_cell_says_so(account):
+    message = import_error(account, one_cell_workbook(";"), filename="orders.xlsx")
     assert message == (
         "Missing column: 'order_id'. The file's header row has none of this layout's columns and holds semicolons: "
         "each row seems to be in one cell. Upload the CSV file itself, or open it in your spreadsheet program with "
@@ -358,12 +363,7 @@ def test_the_other_separator_message_is_one_sentence_in_a_translation(account):
 
 @pytest.mark.usefixtures("pseudo")
 def test_the_one_cell_message_is_one_sentence_in_a_translation(account):
-    book = openpyxl.Workbook()
-    book.active.append(["order_id\tplaced_at\tcustomer_email"])
-    book.active.append(["1\t2024-01-01\ta@example.com"])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    message = import_error(account, buffer.getvalue(), filename="orders.xlsx")
+    message = import_error(account, one_cell_workbook("\t"), filename="orders.xlsx")
     assert message.startswith("[Missing column: 'order_id'. The file's header row has none of this layout's columns")
     assert "holds tabs: each row" in message and message.count("[") == 1
 
