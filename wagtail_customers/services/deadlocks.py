@@ -3,7 +3,14 @@
 Writers lock customers before their orders, but a few paths cannot (docs/concepts/statistics.md lists them); when
 one meets another writer the other way round, PostgreSQL stops one of the two. The stopped transaction's work was
 rolled back whole and the other has gone on, so running it again is safe and usually succeeds at once.
+
+"Usually": PostgreSQL hands a row freed by the stopped transaction to whoever asks first, not to the writer that was
+waiting for it, so a run again at once can take the row back before that writer wakes, and meet it again in the same
+cycle. A short, random pause before running again lets the other writer finish first.
 """
+
+import random
+import time
 
 from django.db import OperationalError, router, transaction
 
@@ -11,6 +18,9 @@ from ..models import Customer
 
 #: PostgreSQL's SQLSTATE for a transaction stopped to break a deadlock.
 DEADLOCK_DETECTED = "40P01"
+
+#: Seconds paused before running a stopped transaction again, at random between the two, times the attempt.
+PAUSE_BEFORE_RUNNING_AGAIN = (0.05, 0.2)
 
 
 def is_deadlock(error):
@@ -33,4 +43,5 @@ def atomic_with_retries(function, *, attempts=3, using=None):
         except OperationalError as error:
             if attempt == attempts or not is_deadlock(error) or transaction.get_connection(using).in_atomic_block:
                 raise
+        time.sleep(random.uniform(*PAUSE_BEFORE_RUNNING_AGAIN) * attempt)  # noqa: S311 (a pause, not a secret)
     raise AssertionError("unreachable")  # pragma: no cover
