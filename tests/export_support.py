@@ -141,6 +141,12 @@ def insight_cells(customer, now=None):
     }
 
 
+def expected_from_start_or_end(started, expected_at):
+    """``expected_at(now)`` counted from the export's start and from now (its end): the file counts the days since
+    each last order from one moment during the export, and a last order at 12:00 is a day further at 12:00."""
+    return [expected_at(started), expected_at(timezone.now())]
+
+
 def expected_cells(customer, columns, now=None):
     """Each column's value for ``customer``, as the export should render it (text neutralised, numbers native);
     ``now`` as in ``insight_cells``."""

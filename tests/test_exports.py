@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.export_support import (
     ALL_COLUMNS,
@@ -18,6 +19,7 @@ from tests.export_support import (
     as_xlsx_value,
     decode_xlsx_escapes,
     expected_cells,
+    expected_from_start_or_end,
     export_headings,
     exported_columns,
     exporter,
@@ -55,9 +57,9 @@ def export_post(client, **data):
     return client.post(START_URL, data)
 
 
-def expected_rows(user, tab, params, columns):
+def expected_rows(user, tab, params, columns, now=None):
     queryset = customer_listing_queryset(user, tab, params, action=Action.EXPORT).select_related("account")
-    return [expected_cells(customer, exported_columns(columns)) for customer in queryset]
+    return [expected_cells(customer, exported_columns(columns), now) for customer in queryset]
 
 
 # --- contents, cell by cell ---------------------------------------------------------------------
@@ -67,6 +69,7 @@ def expected_rows(user, tab, params, columns):
 def test_csv_all_pages_matches_the_database_cell_by_cell(client, shop, other_account, tab):
     user = exporter("csvuser", shop, columns=ALL_COLUMNS)
     client.force_login(user)
+    started = timezone.now()
     response = export_post(client, format="csv", tab=tab)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -74,23 +77,29 @@ def test_csv_all_pages_matches_the_database_cell_by_cell(client, shop, other_acc
     rows = read_csv(response_bytes(response))
     assert rows[0] == export_headings(ALL_COLUMNS)
     assert rows[0][rows[0].index("Amount spent") + 1] == "Currency"
-    expected = expected_rows(user, tab, {}, ALL_COLUMNS)
-    assert len(expected) == 30  # the other account's customers are not exportable
-    assert rows[1:] == [[as_csv_text(value) for value in row] for row in expected]
+    assert len(expected_rows(user, tab, {}, ["name"])) == 30  # the other account's customers are not exportable
+    assert rows[1:] in expected_from_start_or_end(
+        started,
+        lambda now: [[as_csv_text(value) for value in row] for row in expected_rows(user, tab, {}, ALL_COLUMNS, now)],
+    )
 
 
 def test_xlsx_all_pages_matches_the_database_cell_by_cell_with_native_types(client, shop):
     user = exporter("xlsxuser", shop, columns=ALL_COLUMNS)
     client.force_login(user)
+    started = timezone.now()
     response = export_post(client, format="xlsx", tab="highest-value")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     rows = read_xlsx(response_bytes(response))
     assert rows[0] == export_headings(ALL_COLUMNS)
-    expected = expected_rows(user, "highest-value", {}, ALL_COLUMNS)
-    assert [[decode_xlsx_escapes(value) for value in row] for row in rows[1:]] == [
-        [as_xlsx_value(value) for value in row] for row in expected
-    ]
+    assert [[decode_xlsx_escapes(value) for value in row] for row in rows[1:]] in expected_from_start_or_end(
+        started,
+        lambda now: [
+            [as_xlsx_value(value) for value in row]
+            for row in expected_rows(user, "highest-value", {}, ALL_COLUMNS, now)
+        ],
+    )
     first, written = rows[1], exported_columns(ALL_COLUMNS)
     assert isinstance(first[written.index("amount_spent")], float)
     assert first[written.index("currency")] == shop.currency
