@@ -10,6 +10,9 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.template.base import Lexer, TokenType
+from django.utils.text import smart_split
+from django.utils.translation import trim_whitespace
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "wagtail_customers"
@@ -76,3 +79,68 @@ def test_a_new_string_in_the_code_makes_the_catalogue_stale(tmp_path, fresh_loca
     fresh = regenerated_copy(tmp_path, {"stale_probe.py": probe})
     # Compared with the catalogue of the same code without the probe, the probe is the one difference.
     assert stale_entries(fresh_locale, fresh) == ["new, not in the .pot: 'A string nobody extracted yet'"]
+
+
+def template_messages(text):
+    """``(context, msgid, plural)`` of each ``translate``/``blocktranslate`` tag in a template's ``text`` (no plural
+    is "", as polib reads it), built the way Django builds them when it renders the template, independently of
+    makemessages (which loses a string whose tag shares a line with a translators' comment before it)."""
+    messages, tokens = [], iter(Lexer(text).tokenize())
+    for token in tokens:
+        if token.token_type != TokenType.BLOCK:
+            continue
+        name, *bits = smart_split(token.contents)
+        context = next(
+            (unquoted(after) for before, after in zip(bits, bits[1:], strict=False) if before == "context"), None
+        )
+        if name in ("trans", "translate") and bits and bits[0][0] in "'\"":
+            messages.append((context, unquoted(bits[0]), ""))
+        elif name in ("blocktrans", "blocktranslate"):
+            parts, current = [], []
+            for inner in tokens:
+                if inner.token_type == TokenType.BLOCK and inner.contents in (
+                    "plural",
+                    "endblocktrans",
+                    "endblocktranslate",
+                ):
+                    parts.append("".join(current))
+                    current = []
+                    if inner.contents != "plural":
+                        break
+                elif inner.token_type == TokenType.VAR:
+                    current.append(f"%({inner.contents})s")
+                elif inner.token_type == TokenType.TEXT:
+                    current.append(inner.contents.replace("%", "%%"))
+            if "trimmed" in bits:
+                parts = [trim_whitespace(part) for part in parts]
+            messages.append((context, parts[0], parts[1] if len(parts) > 1 else ""))
+    return messages
+
+
+def unquoted(literal):
+    return literal[1:-1] if literal[:1] in "'\"" and literal[-1:] == literal[:1] else literal
+
+
+def test_every_template_string_reaches_the_catalogue(fresh_locale):
+    extracted = message_keys(polib.pofile(str(fresh_locale / "django.pot")))
+    found = {
+        path.relative_to(PACKAGE): template_messages(path.read_text())
+        for path in sorted((PACKAGE / "templates").rglob("*.html"))
+    }
+    assert sum(map(len, found.values())) > 500  # the tags were read
+    missing = [f"{path}: {key[1]!r}" for path, keys in found.items() for key in keys if key not in extracted]
+    assert not missing, "makemessages leaves these out (a translators' comment on the tag's line?):\n" + "\n".join(
+        missing
+    )
+
+
+def test_a_translators_comment_on_the_tags_line_is_caught(tmp_path):
+    # The way a string was lost once: makemessages turns the comment into a Python comment that swallows the call.
+    probe = (
+        "{% load i18n %}{% comment %}Translators: a probe.{% endcomment %}"
+        "{% blocktrans trimmed %}A probe nobody finds{% endblocktrans %}\n"
+    )
+    fresh = regenerated_copy(tmp_path, {"templates/probe.html": probe})
+    extracted = message_keys(polib.pofile(str(fresh / "django.pot")))
+    assert template_messages(probe) == [(None, "A probe nobody finds", "")]
+    assert (None, "A probe nobody finds", "") not in extracted
