@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser.geometry import box, settled
 from tests.factories import order_data
+from tests.permission_world import grant, make_staff
 from wagtail_customers.columns import COLUMNS
 from wagtail_customers.models import (
     AlertNotification,
@@ -306,6 +307,16 @@ def test_the_download_button_of_an_export_is_reachable_on_a_phone(phone, browser
     )
     page = phone(reverse("wagtail_customers_exports:index"))
     assert_reachable(page, page.get_by_role("link", name=re.compile(r"^Download ")))
+
+
+def test_the_shared_access_list_keeps_a_phones_width(phone, shop, browser_admin):
+    """The list of who has access was 406 px wide at 390 px: the page scrolled sideways under the header."""
+    colleague = make_staff("maximiliane.wolfensteiner", first_name="Maximiliane", last_name="Wolfensteiner-Brandt")
+    grant(colleague, shop, "view", "export", "delete", by=browser_admin)
+    page = phone(reverse("wagtail_customers_sharing:index"))
+    row = page.get_by_role("row", name=re.compile("Wolfensteiner-Brandt"))
+    assert_reachable(page, row.locator("td").last)
+    assert_reachable(page, row.get_by_role("button", name=re.compile("More options")))
 
 
 @pytest.mark.version_neutral
