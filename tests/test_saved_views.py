@@ -167,6 +167,82 @@ def test_a_name_the_owner_already_has_is_refused(client, people):
     assert SavedView.objects.filter(name="Alice VIP").count() == 2
 
 
+def refused_form(panel):
+    """The menu panel's "Save current view" form: the name's input, the name's error and the checked visibility."""
+    content = panel.content.decode()
+    name_input = re.search(r'<input type="text" id="wc-saved-view-name"[^>]*>', content).group(0)
+    error = re.search(r'<p class="help-block help-critical" id="wc-saved-view-name-error">([^<]*)</p>', content)
+    checked = re.findall(r'name="visibility" value="([^"]*)" checked', content)
+    return name_input, (html.unescape(error.group(1)) if error else None), checked
+
+
+@pytest.mark.parametrize("visibility", ["private", "shared"])
+def test_a_refused_save_opens_the_menu_again_with_what_was_typed(client, people, shop, visibility):
+    """A refused "Save current view" went back to the listing with a message only: the name and visibility typed
+    were lost. The listing's menu now opens on arrival, its form filled in as sent, the error beside the name."""
+    client.force_login(people["ann"])
+    save_current(client, name="Alice VIP")
+    response = client.post(
+        CREATE,
+        {
+            "name": "  alice vip ",
+            "visibility": visibility,
+            "tab": "highest-value",
+            "query": "q=alma",
+            "next": "/admin/customers/highest-value/?q=alma",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/customers/highest-value/?q=alma"
+    page = client.get(response["Location"])
+    assert re.search(rb'<details class="wc-disclosure wc-saved-views" open ', page.content)
+    # The Columns menu stays closed.
+    assert re.search(rb'<details class="wc-disclosure wc-column-picker" data-controller', page.content)
+    panel = client.get(menu_url_of(page), **FETCH)
+    name_input, error, checked = refused_form(panel)
+    assert 'value="  alice vip "' in name_input
+    assert 'aria-invalid="true"' in name_input and "autofocus" in name_input
+    assert 'aria-describedby="wc-saved-view-name-error wc-saved-view-help"' in name_input
+    assert error == "You already have a view named “alice vip”. Choose another name."
+    assert checked == [visibility]
+    # The listing's state is the page's, as on any opening of the menu.
+    assert hidden_values(panel, "tab") == [b"highest-value"]
+    assert hidden_values(panel, "query") == [b"q=alma"]
+    # Shown once: the listing and its menu are as usual afterwards.
+    assert b'<details class="wc-disclosure wc-saved-views" data-controller' in client.get(response["Location"]).content
+    name_input, error, checked = refused_form(menu_of(client))
+    assert 'value=""' in name_input and "aria-invalid" not in name_input and "autofocus" not in name_input
+    assert error is None and checked == ["private"]
+
+
+def test_a_refused_save_of_tampered_values_is_kept_without_a_500(client, people):
+    """No name, a name too long, a visibility that is none: refused, with what may be shown again."""
+    client.force_login(people["ann"])
+    response = save_current(client, name="   ")
+    assert response.status_code == 302
+    name_input, error, checked = refused_form(menu_of(client))
+    assert error == "A saved view needs a name." and 'aria-invalid="true"' in name_input
+    assert checked == ["private"]
+
+    response = save_current(client, name="x" * 5000, visibility="<everyone>")
+    assert response.status_code == 302
+    assert not SavedView.objects.exists()
+    panel = menu_of(client)
+    name_input, error, checked = refused_form(panel)
+    assert f'value="{"x" * 120}"' in name_input
+    assert error == "Ensure this value has at most 120 characters (it has 5000)."
+    # The unknown visibility is not shown back as chosen; its error is the form's, described on its choices.
+    assert checked == ["private"]
+    assert b'<fieldset aria-describedby="wc-saved-view-errors">' in panel.content
+    assert b"&lt;everyone&gt; is not one of the available choices." in panel.content
+    # On the menu's page of its own (no JavaScript) too.
+    save_current(client, name="")
+    page = client.get(menu_url_of(client.get("/admin/customers/")))
+    assert b"<html" in page.content
+    assert refused_form(page)[1] == "A saved view needs a name."
+    assert client.get(CREATE).status_code == 405
+
+
 def test_owner_edits_renames_updates_and_deletes_with_history(client, people, shop):
     client.force_login(people["ann"])
     save_current(client)
@@ -445,6 +521,11 @@ def test_a_name_saved_by_another_request_meanwhile_is_the_form_s_error_not_a_500
     assert last_message(response) == "The view was not saved. You already have a view named “vip”. Choose another name."
     assert list(SavedView.objects.filter(owner=ann).values_list("name", flat=True)) == ["VIP"]
     assert not history("create").exists()
+    # The listing's menu gives the form back as it was sent, as for a name refused by the form.
+    name_input, error, checked = refused_form(menu_of(client))
+    assert 'value="vip"' in name_input and 'aria-invalid="true"' in name_input
+    assert error == "You already have a view named “vip”. Choose another name."
+    assert checked == ["private"]
 
     # Renaming: the edit page again, with its error under the name; the view keeps its name.
     other = SavedView.objects.create(owner=ann, name="Returns")

@@ -96,3 +96,37 @@ def test_a_view_keeps_its_columns_for_its_page_only(live_server, login, browser_
     assert header_labels(page) == ["Customer", "Amount spent"]
     page.goto(f"{live_server.url}/admin/customers/")
     assert "E-mail" in header_labels(page)
+
+
+def test_a_refused_save_keeps_the_typed_name_and_visibility(live_server, login, browser_admin, stores, axe_script):
+    """A name the seller already has: back on the listing, its "Saved views" menu is open with the form as they
+    sent it, the error beside the name (described by it, focused), the search kept in the address."""
+    SavedView.objects.create(owner=browser_admin, name="Amy's best")
+    page = login("browseradmin", "browser-pw")
+    page.goto(f"{live_server.url}/admin/customers/highest-value/?q=amy")
+    expect(page.locator(NAMES)).to_have_count(6)
+    page.locator("summary", has_text="Saved views").click()
+    page.get_by_label("Name", exact=True).fill("AMY'S BEST")
+    page.get_by_label("Shared with chosen users and groups").check()
+    page.get_by_role("button", name="Save view").click()
+
+    page.wait_for_url(re.compile(r"/admin/customers/highest-value/\?q=amy$"))
+    expect(page.locator(NAMES)).to_have_count(6)
+    name = page.get_by_label("Name", exact=True)
+    expect(name).to_be_visible()
+    expect(name).to_have_value("AMY'S BEST")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_be_focused()
+    error = page.locator("#wc-saved-view-name-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_text("You already have a view named “AMY'S BEST”. Choose another name.")
+    assert "wc-saved-view-name-error" in name.get_attribute("aria-describedby").split()
+    expect(page.get_by_label("Shared with chosen users and groups")).to_be_checked()
+    expect(page.get_by_label("Only me")).not_to_be_checked()
+    assert run_axe(page, axe_script) == []
+
+    # Corrected, it saves as chosen (shared: on to choosing people).
+    name.fill("Amy's shared")
+    page.get_by_role("button", name="Save view").click()
+    page.wait_for_url(re.compile(r"/admin/customers/saved-views/\d+/edit/"))
+    assert SavedView.objects.filter(name="Amy's shared", visibility="shared").exists()

@@ -183,6 +183,43 @@ def opened_view(request):
     return request._wc_opened_view
 
 
+# -- a refused "Save current view" ------------------------------------------------------------------
+
+#: The session key of a refused "Save current view": what the seller typed and why it was refused, kept for the
+#: listing they are sent back to, whose "Saved views" menu opens on arrival with it (``refused_save``).
+REFUSED_SAVE_KEY = "wagtail_customers.saved_view.refused"
+
+
+def keep_refused_save(request, form):
+    """Keep what the refused "Save current view" ``form`` was sent (its name, its visibility if a valid one) and its
+    errors, the name's apart from the others'; cut to a view's name length, so a tampered post never swells the
+    session."""
+    name = str(form.data.get("name", ""))[: SavedView._meta.get_field("name").max_length]
+    visibility = form.data.get("visibility")
+    if visibility not in SavedViewVisibility.values:
+        visibility = SavedViewVisibility.PRIVATE
+    errors = {field: [str(error) for error in field_errors] for field, field_errors in form.errors.items()}
+    request.session[REFUSED_SAVE_KEY] = {
+        "name": name,
+        "visibility": visibility,
+        "name_errors": errors.pop("name", []),
+        "other_errors": [error for field_errors in errors.values() for error in field_errors],
+    }
+
+
+def has_refused_save(request):
+    """Whether a refused save waits for the listing's "Saved views" menu (which then opens on arrival)."""
+    session = getattr(request, "session", None)
+    return session is not None and REFUSED_SAVE_KEY in session
+
+
+def refused_save(request):
+    """The refused save ``keep_refused_save`` kept, once (the menu that shows it takes it), else None."""
+    session = getattr(request, "session", None)
+    draft = session.pop(REFUSED_SAVE_KEY, None) if session is not None else None
+    return draft if isinstance(draft, dict) else None
+
+
 def _as_query_dict(params):
     query = QueryDict(mutable=True)
     for name, values in (params or {}).items():

@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..services.saved_views import VIEW_PARAM, opened_view, saved_views_menu_url
+from ..services.saved_views import VIEW_PARAM, has_refused_save, opened_view, saved_views_menu_url
 
 register = template.Library()
 
@@ -17,6 +17,8 @@ def saved_views_controls(context):
     opened = opened_view(request)
     return {
         "opened": opened,
+        # Open on arrival after a refused "Save current view": its panel loads with the form and its error.
+        "open_on_arrival": has_refused_save(request),
         "menu_url": saved_views_menu_url(
             tab_slug=listing_view.tab.slug,
             params=params,

@@ -7,6 +7,9 @@ page holds the menu's button and a placeholder instead (``listing/_lazy_menu.htm
 and ``wc-lazy-panel`` (``static/wagtail_customers/js/lazy-panel-controller.js``) fetches the panel from here when
 the menu is opened. Without JavaScript the placeholder's link opens the same menu on a page of its own.
 
+After a refused "Save current view" the listing opens this menu on arrival, and its form shows what was typed and
+why it was refused (``services.saved_views.refused_save``), once.
+
 A ``saved_view`` the user may not open is ignored (the menu shows no view as open), not answered with 404.
 
 The listing's state the forms save (tab, parameters, columns) and where they go back to travel in the menu's URL;
@@ -16,7 +19,7 @@ the forms' own views check them again (``views.create_view``, ``views.update_vie
 from django.utils.translation import gettext as _
 
 from ...models import SavedViewVisibility
-from ...services.saved_views import clean_tab, opened_view, visible_views
+from ...services.saved_views import clean_tab, opened_view, refused_save, visible_views
 from ..listing.access import next_url, panel_or_page, toolbar_menu_view
 
 PANEL_TEMPLATE = "wagtail_customers/saved_views/_menu_panel.html"
@@ -43,6 +46,8 @@ def saved_views_menu(request):
         "next_url": back_url,
         "visibility_choices": SavedViewVisibility.choices,
         "private": SavedViewVisibility.PRIVATE,
+        # A "Save current view" refused just before: its form again, as it was sent, with its errors.
+        "refused": refused_save(request),
     }
     return panel_or_page(
         request,

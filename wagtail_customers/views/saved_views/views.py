@@ -26,6 +26,7 @@ from ...services.saved_views import (
     DELETE_ACTION,
     capture,
     clean_tab,
+    keep_refused_save,
     listing_url,
     log_view,
     visible_views,
@@ -123,7 +124,11 @@ def _save_named(form, save):
 
 @require_POST
 def create_view(request):
-    """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields)."""
+    """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields).
+
+    Refused (no name, a name the user has, a double click's second post), it goes back to the listing with a
+    message, and the listing's "Saved views" menu opens with the form as it was sent and its errors
+    (``services.saved_views.keep_refused_save``)."""
     check_listing_access(request)
     form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
     if form.is_valid():
@@ -133,6 +138,8 @@ def create_view(request):
         # Each error is a sentence of its own ("A saved view needs a name.").
         errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
         messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
+        # Back to the listing, whose "Saved views" menu opens with what was typed and the error by the name.
+        keep_refused_save(request, form)
         return redirect(next_url(request))
     log_view(view, CREATE_ACTION, request.user)
     if view.visibility == SavedViewVisibility.SHARED:
