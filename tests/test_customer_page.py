@@ -242,6 +242,56 @@ def test_disabled_account_and_no_grant_are_404(client, account):
     assert client.get(detail_url(customer.pk)).status_code == 404
 
 
+def header_actions_menu(html):
+    """The HTML of the header's "Actions" menu (shown in a narrow window in place of the header's buttons)."""
+    start = html.index('class="wc-header-menu"')
+    return html[start : html.index("</header>", start)]
+
+
+def test_the_header_actions_menu_holds_every_header_action(admin_client, ada):
+    response = admin_client.get(detail_url(ada.pk))
+    html = response.content.decode()
+    menu = header_actions_menu(html)
+    # Its button is named by its visible label.
+    assert re.search(
+        r'<button type="button" class="w-dropdown__toggle [^"]*wc-header-menu__toggle"[^>]*>\s*Actions', menu
+    )
+    # Every action of the header, in the header's order, as links (the watchlist toggle a form's button), with the
+    # same URLs: the menu is made from the header's own buttons.
+    labels = [
+        "Add to watchlist",
+        "E-mail customer",
+        "Export orders",
+        "Download personal data (access request)",
+        "Erase personal data",
+        "Merge with…",
+        "Delete",
+    ]
+    items = menu.split("</button>", 1)[1]  # after the menu's button
+    assert [" ".join(label.split()) for label in re.findall(r"</svg>([^<]+)</(?:a|button)>", items)] == labels
+    for url in (
+        reverse("wagtail_customers_customer:email", args=[ada.pk]),
+        reverse("wagtail_customers_exports:customer_orders", args=[ada.pk]),
+        reverse("wagtail_customers_customer:personal_data", args=[ada.pk]),
+        reverse("wagtail_customers_customer:merge", args=[ada.pk]),
+        reverse("wagtail_customers:delete", args=[ada.pk]) + "?next=",
+        reverse("wagtail_customers:erase", args=[ada.pk]) + "?next=",
+    ):
+        assert f'href="{url}' in menu, url
+        # And in the header's buttons or its "..." menu, before it.
+        assert f'href="{url}' in html[: html.index('class="wc-header-menu"')], url
+    assert 'action="{}"'.format(reverse("wagtail_customers:watchlist_toggle", args=[ada.pk])) in menu
+    # Menu items, not header buttons.
+    assert "w-header-button" not in items
+
+
+def test_no_actions_no_actions_menu(client, account):
+    customer = record_order(account, order_data("N-1")).customer
+    client.force_login(staff_user("viewer", {account: {"can_view": True}}))
+    html = client.get(detail_url(customer.pk)).content.decode()
+    assert "wc-header-menu" not in html and "w-slim-header-buttons" not in html
+
+
 def test_anonymous_is_sent_to_login(client, account):
     customer = record_order(account, order_data("L-1")).customer
     response = client.get(detail_url(customer.pk))
@@ -272,7 +322,9 @@ def test_watchlist_toggle_posts_when_allowed(client, account):
     html = client.get(page_url).content.decode()
     toggle_url = reverse("wagtail_customers:watchlist_toggle", args=[customer.pk])
     forms = re.findall(rf'<form method="post" action="{re.escape(toggle_url)}".*?</form>', html, re.S)
-    assert len(forms) == 2  # the header button and the Details tab
+    # The header button, the same in the header's "Actions" menu for a narrow window, and the Details tab.
+    assert len(forms) == 3
+    assert forms[0] == forms[1].replace('class=""', 'class="w-header-button button"')
     header_form = forms[0]
     assert re.search(r'name="csrfmiddlewaretoken" value="\w{32,}"', header_form)
     assert "Add to watchlist" in header_form

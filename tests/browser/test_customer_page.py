@@ -139,3 +139,21 @@ def test_watchlist_toggle_from_the_header(live_server, login, browser_admin, acc
     assert WatchlistEntry.objects.filter(customer=customer).exists()
     page.get_by_role("tab", name="Details").click()
     expect(page.locator("#tab-details").get_by_text("This customer is on the watchlist.")).to_be_visible()
+
+
+def test_watchlist_toggle_from_the_actions_menu_on_a_phone(live_server, login, browser_admin, account):
+    """In a narrow window the header's actions are in its "Actions" menu: the watchlist toggle there still POSTs."""
+    record_orders(account, grace_orders()[:1])
+    customer = account.customers.get()
+    page = login("browseradmin", "browser-pw")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/admin/customers/{customer.pk}/")
+    header = page.locator("#w-slim-header-buttons")
+    expect(header.get_by_role("button", name="Add to watchlist")).to_be_hidden()
+    header.get_by_role("button", name="Actions", exact=True).click()
+    menu = page.locator(".wc-header-menu [data-w-dropdown-target=content]")
+    menu.get_by_role("button", name="Add to watchlist").click()
+    expect(page.locator(".messages")).to_contain_text("is on the watchlist")
+    assert WatchlistEntry.objects.filter(customer=customer).exists()
+    header.get_by_role("button", name="Actions", exact=True).click()
+    expect(menu.get_by_role("button", name="Remove from watchlist")).to_be_visible()

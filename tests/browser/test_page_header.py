@@ -4,6 +4,10 @@ On a phone (390 x 844) and in a desktop window, every action (E-mail customer, E
 and its items) is wholly in the window and takes a click there, and a long title (a customer's long name, an order's
 long id) is cut with an ellipsis, whole elsewhere on the page. At 390 px Wagtail's header put the actions out of the
 window, past the title, and cut the title with no sign of it. Runs on Wagtail 7.0's markup too (the phone width).
+
+On a phone the customer page's header, which Wagtail pins to the top, is one line: the title and one "Actions" menu
+with every action of the header in it. With the actions as buttons on two more lines it was 133 px high, a sixth of
+the screen, pinned while scrolling.
 """
 
 import pytest
@@ -11,8 +15,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.browser.geometry import box
+from tests.browser.test_accessibility import run_axe
 from tests.factories import order_data
-from wagtail_customers.models import Channel, Order, SellerAccount
+from wagtail_customers.models import Channel, Customer, Order, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,9 +26,15 @@ NAME = "Maximiliane Wolfensteiner-Hohenzollern von Berlin-Charlottenburg"
 EMAIL = "maximiliane.wolfensteiner-hohenzollern@example-buchhandlung.de"
 ORDER_ID = "2024-MARKETPLACE-DE-000123456789"
 PHONE = (390, 844)
+DESKTOP = (1280, 900)
 #: At the lowest versions (``version_neutral``) the phone alone: the desktop window measures the same markup.
-SIZES = (PHONE, pytest.param((1280, 900), marks=pytest.mark.version_neutral))
+SIZES = (PHONE, pytest.param(DESKTOP, marks=pytest.mark.version_neutral))
 ACTIONS = "#w-slim-header-buttons"
+#: The customer page's header for a superuser, in its order: its buttons, then the items of its "..." menu.
+HEADER_BUTTONS = ("Add to watchlist", "E-mail customer", "Export orders")
+MORE_ITEMS = ("Download personal data (access request)", "Erase personal data", "Merge with…", "Delete")
+#: The pinned header's height on a phone: one line (Wagtail's slim header is 50 px).
+ONE_LINE_HEADER = 70
 
 
 @pytest.fixture
@@ -105,7 +116,9 @@ def assert_whole_in_window(locator, text, size):
 def test_the_customer_page_header_fits_the_window(open_page, order, size):
     customer = order.customer
     page = open_page(reverse("wagtail_customers_customer:detail", args=(customer.pk,)), size)
-    assert_header_actions_usable(page, size, ("E-mail customer", "Export orders", "Actions"))
+    # On a phone the actions are in the "Actions" menu (test_on_a_phone_the_customer_page_header_is_one_line).
+    names = ("Actions",) if size == PHONE else ("E-mail customer", "Export orders", "Actions")
+    assert_header_actions_usable(page, size, names)
     assert_title_cut_with_an_ellipsis(page, size, NAME)
     # The whole name and e-mail address: in the summary under the header, wrapped in the window.
     assert_whole_in_window(page.locator(".wc-customer-summary__name"), NAME, size)
@@ -130,3 +143,85 @@ def test_the_order_page_header_fits_the_window(open_page, order, size):
     # The whole order id, and the customer's whole name, under the header.
     assert_whole_in_window(page.locator(".wc-customer-summary__name"), f"Order {ORDER_ID}", size)
     assert_whole_in_window(page.locator(".wc-customer-summary__meta").get_by_role("link", name=NAME), NAME, size)
+
+
+def menu_items(menu):
+    """The names of the menu's items (links and buttons), in order."""
+    return [" ".join(item.inner_text().split()) for item in menu.locator("a[href], button").all()]
+
+
+def test_on_a_phone_the_customer_page_header_is_one_line(open_page, order, axe_script):
+    """A phone's pinned header: the title and one "Actions" menu, whose button is named, opens with the keyboard, lists
+    every action of the header (made from the same buttons) and closes with Escape, the focus back on its button. From
+    50em up the header's buttons and "..." menu are as they were, and this menu is not there."""
+    customer = order.customer
+    # Orders enough for the page to scroll under the pinned header.
+    record_orders(order.account, [order_data(f"{ORDER_ID}-{n}", email=EMAIL, name=NAME) for n in range(6)])
+    assert Customer.objects.count() == 1
+    url = reverse("wagtail_customers_customer:detail", args=(customer.pk,))
+
+    page = open_page(url, DESKTOP)
+    header = page.locator(ACTIONS)
+    for name in HEADER_BUTTONS:
+        expect(header.get_by_role("link", name=name).or_(header.get_by_role("button", name=name))).to_be_visible()
+    expect(page.locator(".wc-header-menu")).to_be_hidden()
+    header.get_by_role("button", name="Actions", exact=True).click()
+    more = page.locator("[data-w-dropdown-target=content]:visible")
+    expect(more.get_by_role("link", name="Delete")).to_be_visible()
+    assert menu_items(more) == list(MORE_ITEMS)
+
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.reload()
+    # The only control in the header's actions: the menu's button, named by its visible label, closed.
+    controls = header.locator("a[href]:visible, button:visible")
+    expect(controls).to_have_count(1)
+    toggle = header.get_by_role("button", name="Actions", exact=True)
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # One line, pinned at the top while the page scrolls under it (Wagtail's main box scrolls, not the window).
+    pinned = page.locator("div.w-sticky:has(> header.w-slim-header)")
+    page.mouse.move(PHONE[0] / 2, PHONE[1] / 2)
+    page.mouse.wheel(0, 500)
+    page.wait_for_function("document.querySelector('main').scrollTop > 300")
+    found = box(pinned)
+    assert found["top"] == 0 and found["bottom"] <= ONE_LINE_HEADER, found
+    assert_in_window(page, toggle, PHONE)
+    assert_title_cut_with_an_ellipsis(page, PHONE, NAME)
+
+    # Opened with the keyboard: every action of the header, each a link or a button, wholly in the window.
+    toggle.focus()
+    page.keyboard.press("Enter")
+    menu = page.locator(".wc-header-menu [data-w-dropdown-target=content]")
+    expect(menu).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert menu_items(menu) == [*HEADER_BUTTONS, *MORE_ITEMS]
+    for name in (*HEADER_BUTTONS, *MORE_ITEMS):
+        item = menu.get_by_role("link", name=name, exact=True).or_(menu.get_by_role("button", name=name, exact=True))
+        expect(item).to_have_count(1)
+        assert_in_window(page, item, PHONE)
+    # axe-core finds nothing serious with the menu open (tests/browser/test_accessibility.py checks the wide pages).
+    assert not run_axe(page, axe_script)
+    # The items follow the button in the tab order; Escape from one closes the menu, the focus back on the button.
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("button", name="Add to watchlist")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # Escape from the button itself, the menu opened with the keyboard.
+    page.keyboard.press("Enter")
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(toggle).to_be_focused()
+    # The button stays in the tab order once the focus leaves it.
+    page.keyboard.press("Shift+Tab")
+    expect(toggle).not_to_be_focused()
+    assert toggle.get_attribute("tabindex") in (None, "0")
+
+    # A destructive action still leads to its confirmation.
+    toggle.click()
+    menu.get_by_role("link", name="Delete", exact=True).click()
+    page.wait_for_url(f"**/{customer.pk}/delete/?next=*")
+    expect(page.get_by_role("button", name="Yes, delete")).to_be_visible()
+    assert Customer.objects.filter(pk=customer.pk).exists()

@@ -1,10 +1,13 @@
 """The customer page's header actions, each shown only when the user may do it."""
 
+import copy
 from urllib.parse import urlencode
 
+from django.forms.utils import flatatt
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.ui.components import Component
 from wagtail.admin.widgets.button import Button, HeaderButton
 
 from ...permissions import Action
@@ -30,6 +33,38 @@ class WatchlistToggleButton(Button):
         label = _("Remove from watchlist") if self.on_watchlist else _("Add to watchlist")
         icon_name = "no-view" if self.on_watchlist else "view"
         super().__init__(label, url, classname=classname, icon_name=icon_name, priority=priority)
+
+
+class HeaderActionsMenu(Component):
+    """Every action of the header in one "Actions" menu: the header's only action in a narrow window.
+
+    Below Wagtail's 50em breakpoint (a phone) the header's buttons and its "..." menu would take two more lines of
+    the pinned header; this menu takes their place there, on the title's line, and is hidden from 50em up
+    (customer-page.css). It is made from the header's own buttons, in the same order (the buttons, then the "..."
+    menu's items), each drawn by its own template as an item of Wagtail's dropdown (``{% dropdown %}``, the
+    ``w-dropdown`` controller): links stay links, the watchlist toggle stays a form that POSTs.
+    """
+
+    template_name = "wagtail_customers/customer_page/header_actions_menu.html"
+    #: Close the menu when the breadcrumbs open or close (its place would be off from its button), as Wagtail's
+    #: "..." menu does.
+    attrs = {
+        "data-action": "w-breadcrumbs:opened@document->w-dropdown#hide w-breadcrumbs:closed@document->w-dropdown#hide"
+    }
+
+    def __init__(self, buttons, more_buttons):
+        self.items = [as_menu_item(button) for button in (*sorted(buttons), *sorted(more_buttons))]
+
+    def get_context_data(self, parent_context):
+        return {"items": self.items, "attrs": flatatt(self.attrs)}
+
+
+def as_menu_item(button):
+    """The button as an item of a dropdown menu: the same label, URL, icon and attributes, without the header
+    button's classes (Wagtail styles the links and buttons in a dropdown)."""
+    item = copy.copy(button)
+    item.classname = ""
+    return item
 
 
 def watchlist_entry(customer):

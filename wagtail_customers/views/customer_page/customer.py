@@ -12,7 +12,7 @@ from ...permissions import Action
 from ...services.personal_data import mask_customer
 from . import details
 from .access import allowed_actions, scoped_customer
-from .buttons import customer_header_buttons, watchlist_entry
+from .buttons import HeaderActionsMenu, customer_header_buttons, watchlist_entry
 from .orders import orders_table
 from .paging import pagination
 from .timeline import timeline_page
@@ -49,7 +49,11 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_header_buttons(self):
         self.header_buttons = self.buttons
-        return super().get_header_buttons()
+        buttons = super().get_header_buttons()
+        if buttons:
+            # The same actions again, as one menu for a narrow window (buttons.HeaderActionsMenu).
+            buttons.append(HeaderActionsMenu(self.buttons, self.get_header_more_buttons()))
+        return buttons
 
     def get_header_more_buttons(self):
         return sorted(self.more_buttons)
