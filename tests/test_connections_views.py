@@ -343,3 +343,18 @@ def test_an_unexpected_error_while_testing_the_connection_is_a_message_not_a_500
         "details in the server log."
     ]
     assert ChannelConnection.objects.get(account=account).shop_description == ""
+
+
+def test_the_page_of_a_site_without_the_webhook_urls_says_how_to_add_them(admin_client, account, channel, settings):
+    """The webhook URLs are optional; without them the page answered 500 (NoReverseMatch) once credentials were
+    saved, for every channel with webhooks."""
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    settings.ROOT_URLCONF = "tests.urls_without_webhooks"
+
+    response = admin_client.get(url("connection", account))
+
+    assert response.status_code == 200
+    page = " ".join(html.unescape(response.content.decode()).split())
+    assert "This site takes no webhooks yet: orders arrive with each pull only." in page
+    assert 'path("customers-webhooks/", include("wagtail_customers.urls"))' in page
+    assert "Register this address" not in page

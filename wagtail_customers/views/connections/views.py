@@ -16,7 +16,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -231,9 +231,14 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
         }
 
     def webhook_url(self):
+        """The address to register with the channel, "" when the site's urls.py does not include the webhook URLs
+        (optional: a site may only pull), None when the channel or the connection takes no webhooks."""
         if not (self.connection.pk and getattr(self.adapter_class, "webhook_topics", ())):
             return None
-        path = reverse("wagtail_customers_webhooks:receive", args=[self.connection.webhook_token])
+        try:
+            path = reverse("wagtail_customers_webhooks:receive", args=[self.connection.webhook_token])
+        except NoReverseMatch:
+            return ""
         return self.request.build_absolute_uri(path)
 
 
