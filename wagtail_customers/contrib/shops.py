@@ -6,6 +6,7 @@ their management commands. Orders still enter the ledger only through the ingest
 """
 
 from datetime import date
+from importlib import import_module
 
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
@@ -23,6 +24,20 @@ FULFILMENT = {
     OrderStatus.CANCELLED: FulfilmentStatus.CANCELLED,
     OrderStatus.RETURNED: FulfilmentStatus.RETURNED,
 }
+
+
+def require_shop_package(app_name, package, distribution, extra):
+    """Raise ImproperlyConfigured, saying what to install, when the shop ``package`` ``app_name`` reads orders from
+    is not installed (a site that added the app alone got a bare ModuleNotFoundError while starting)."""
+    try:
+        import_module(package)
+    except ModuleNotFoundError as error:
+        if error.name != package:
+            raise  # the shop itself is installed and fails on something else: its own error says more
+        raise ImproperlyConfigured(
+            f"{app_name} reads the orders of {distribution}, which is not installed: "
+            f'pip install "wagtail-customers[{extra}]", and set the shop up as its documentation says.'
+        ) from error
 
 
 def fulfilment_status(status):

@@ -8,6 +8,9 @@ class OscarSourceConfig(AppConfig):
     verbose_name = _("Customers: django-oscar orders")
 
     def ready(self):
+        from ..shops import require_shop_package
+
+        require_shop_package(self.name, "oscar", "django-oscar", "oscar")
         from ...sources import register_order_source
         from . import checks  # noqa: F401  (registers the system check)
         from .adapter import (

@@ -8,6 +8,9 @@ class SalesmanSourceConfig(AppConfig):
     verbose_name = _("Customers: django-salesman orders")
 
     def ready(self):
+        from ..shops import require_shop_package
+
+        require_shop_package(self.name, "salesman", "django-salesman", "salesman")
         from ...sources import register_order_source
         from . import checks  # noqa: F401  (registers the system check)
         from .adapter import order_model, seller_account, to_order_data
