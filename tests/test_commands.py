@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import order_data
-from wagtail_customers.models import Customer, Order, SellerAccount
+from wagtail_customers.models import Customer, CustomerScore, Order, SellerAccount
 from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.statistics import compute_statistics, rebuild_statistics
 from wagtail_customers.tasks import rebuild_statistics_task
@@ -41,6 +41,22 @@ def test_rebuild_stats_zeroes_customers_whose_orders_were_deleted(account):
 def test_rebuild_stats_unknown_account(db):
     with pytest.raises(CommandError, match="No seller account named 'Nope'"):
         call_command("customers_rebuild_stats", "--account", "Nope")
+
+
+def test_refresh_insight_scores_the_customers_of_one_account_or_all(account, other_account, capsys):
+    """For a site without a Celery beat (the tutorial's), whose customers said "Not scored yet" for good."""
+    record_orders(account, [order_data("1", email="a@example.com"), order_data("2", email="b@example.com")])
+    record_order(other_account, order_data("1", email="c@example.com"))
+
+    call_command("customers_refresh_insight", "--account", account.name)
+    assert "2 customer(s) scored" in capsys.readouterr().out
+    assert set(CustomerScore.objects.values_list("customer__account", flat=True)) == {account.pk}
+
+    call_command("customers_refresh_insight")
+    assert "3 customer(s) scored" in capsys.readouterr().out
+    assert CustomerScore.objects.filter(customer__account=other_account).count() == 1
+    with pytest.raises(CommandError, match="No seller account named 'Nope'"):
+        call_command("customers_refresh_insight", "--account", "Nope")
 
 
 def test_demo_data_is_seeded_realistic_and_its_statistics_are_correct(capsys):
