@@ -176,3 +176,112 @@ def test_settings_are_read_lazily_with_defaults(settings):
     assert get_setting("DEFAULT_PER_PAGE") == 10
     with pytest.raises(KeyError):
         get_setting("NOT_A_SETTING")
+
+
+# Wrongly typed settings: the models still import (their file fields build the private storage from the settings
+# when they are defined), and ``manage.py check`` shows the documented id instead of an unrelated traceback.
+
+WRONG_SHAPES = [
+    ({"WAGTAIL_CUSTOMERS": [("DEFAULT_PER_PAGE", 50)]}, "wagtail_customers.E001"),
+    ({"WAGTAIL_CUSTOMERS": "DEFAULT_PER_PAGE=50"}, "wagtail_customers.E001"),
+    ({"WAGTAIL_CUSTOMERS": {"PRIVATE_STORAGE_ROOT": 5}}, E009),
+    ({"WAGTAIL_CUSTOMERS": {"PRIVATE_STORAGE": ["x"]}}, E009),
+    ({"MEDIA_ROOT": "", "BASE_DIR": None}, "wagtail_customers.E010"),  # None: no BASE_DIR at all
+]
+
+
+@pytest.mark.parametrize("values, expected", WRONG_SHAPES)
+def test_wrong_shapes_are_reported_by_their_check(settings, values, expected):
+    for name, value in values.items():
+        if value is None:
+            delattr(settings, name)
+        else:
+            setattr(settings, name, value)
+    assert ids(run_checks()) == {expected}
+
+
+@pytest.mark.parametrize("value", [[("DEFAULT_PER_PAGE", 50)], "DEFAULT_PER_PAGE=50", 42])
+def test_a_wagtail_customers_that_is_no_dict_gives_the_defaults(settings, value):
+    settings.WAGTAIL_CUSTOMERS = value
+    assert get_setting("DEFAULT_PER_PAGE") == DEFAULTS["DEFAULT_PER_PAGE"]
+    assert get_setting("PRIVATE_STORAGE") == "wagtail_customers"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [("PRIVATE_STORAGE_ROOT", "/srv/private")],
+        {"PRIVATE_STORAGE_ROOT": 5},
+        {"PRIVATE_STORAGE": ["x"]},
+        {"PRIVATE_STORAGE": {"wagtail_customers": 1}},
+    ],
+)
+def test_the_private_storage_falls_back_to_its_default_folder(settings, value):
+    from wagtail_customers.storage import DEFAULT_FOLDER_NAME, PrivateFileSystemStorage, build_private_storage
+
+    settings.WAGTAIL_CUSTOMERS = value
+    storage = build_private_storage()
+    assert isinstance(storage, PrivateFileSystemStorage)
+    assert Path(storage.location) == Path(settings.MEDIA_ROOT).resolve().parent / DEFAULT_FOLDER_NAME
+
+
+def test_without_any_folder_the_file_fields_still_build_and_using_them_says_why(settings):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import Storage
+    from django.db import models
+
+    from wagtail_customers.storage import get_private_storage, private_storage
+
+    settings.MEDIA_ROOT = ""
+    del settings.BASE_DIR
+    # What Django does when the models are defined: call the storage callable, and require a Storage.
+    field = models.FileField(storage=get_private_storage)
+    assert isinstance(field.storage, Storage)
+    with pytest.raises(ImproperlyConfigured, match="needs a private folder"):
+        private_storage.save("wagtail_customers/exports/x.csv", ContentFile(b"a,b\n"))
+    with pytest.raises(ImproperlyConfigured, match="needs a private folder"):
+        private_storage.open("wagtail_customers/exports/x.csv")
+
+
+SITE_SETTINGS = {
+    "not a dict": 'WAGTAIL_CUSTOMERS = [("DEFAULT_PER_PAGE", 50)]',
+    "a string": 'WAGTAIL_CUSTOMERS = "DEFAULT_PER_PAGE=50"',
+    "a root that is no path": 'WAGTAIL_CUSTOMERS = {"PRIVATE_STORAGE_ROOT": 5}',
+    "an alias that is no string": 'WAGTAIL_CUSTOMERS = {"PRIVATE_STORAGE": ["x"]}',
+    "no folder": 'MEDIA_ROOT = ""\ndel BASE_DIR',
+}
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        (SITE_SETTINGS["not a dict"], "wagtail_customers.E001"),
+        (SITE_SETTINGS["a string"], "wagtail_customers.E001"),
+        (SITE_SETTINGS["a root that is no path"], E009),
+        (SITE_SETTINGS["an alias that is no string"], E009),
+        (SITE_SETTINGS["no folder"], "wagtail_customers.E010"),
+    ],
+    ids=list(SITE_SETTINGS),
+)
+def test_manage_py_check_reports_them_in_a_new_process(tmp_path, line, expected):
+    """The models are imported once per process: a new process with such settings imports them, and
+    ``manage.py check`` ends with the check's message, not a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "wrong_settings.py").write_text(f"from tests.settings import *  # noqa: F403\n\n{line}\n")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "wrong_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root), str(root / "example_project")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "check"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert f"({expected})" in output
+    assert result.returncode == 1  # an error stops the command, as Django's own checks do

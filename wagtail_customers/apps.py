@@ -10,7 +10,7 @@ class WagtailCustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, checks_site  # noqa: F401  (register the system checks)
         from .alerts.detection import connect as connect_alerts
         from .file_cleanup import connect as connect_file_cleanup
         from .history_labels import connect as label_history_by_id

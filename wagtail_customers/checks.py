@@ -297,8 +297,9 @@ def check_settings(app_configs=None, **kwargs):
     if not isinstance(raw, dict):
         return [
             Error(
-                "WAGTAIL_CUSTOMERS must be a dict.",
-                hint="Set WAGTAIL_CUSTOMERS = {...} in your settings, or remove it to use the defaults.",
+                f"WAGTAIL_CUSTOMERS is {_shown(raw)}: it must be a dict. Until it is, every setting has its default.",
+                hint="Set WAGTAIL_CUSTOMERS = {...} in your settings (a list of pairs: dict(...) of it), or remove "
+                "it to use the defaults.",
                 id="wagtail_customers.E001",
             )
         ]
@@ -403,17 +404,20 @@ def check_private_storage(app_configs=None, **kwargs):
 @register(Tags.compatibility)
 def check_task_queue(app_configs=None, **kwargs):
     """Exports and imports above the sync limits need a Celery broker (or eager tasks)."""
-    from .task_queue import task_queue_configured
+    from .task_queue import celery_app_not_loaded, task_queue_configured
 
-    if task_queue_configured():
-        return []
+    if task_queue_configured() or celery_app_not_loaded():
+        return []  # a queue; or CELERY_* settings no app reads: W012 says that (checks_site.py)
     return [
         Warning(
             "No Celery broker is configured (CELERY_BROKER_URL), and tasks do not run eagerly: exports above "
             "EXPORT_SYNC_MAX_ROWS and imports above IMPORT_SYNC_MAX_ROWS will be refused.",
             hint=(
-                "Set up Celery with a broker and run a worker (see the Celery how-to), or raise the sync limits. "
-                "A broker Celery finds on its own (AMQP on localhost) still needs CELERY_BROKER_URL set."
+                "For a small site, CELERY_TASK_ALWAYS_EAGER = True runs them inside the web request; else set up "
+                "Celery with a broker (CELERY_BROKER_URL) and run a worker. Either needs the site's Celery app: "
+                "celery.py, imported in the project package's __init__.py (docs/tutorial.md, "
+                "docs/howto/celery.md). A broker Celery finds on its own (AMQP on localhost) still needs "
+                "CELERY_BROKER_URL set."
             ),
             id="wagtail_customers.W011",
         )

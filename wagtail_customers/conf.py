@@ -164,11 +164,17 @@ DEFAULTS = {
 
 
 def get_setting(name):
-    """Return ``WAGTAIL_CUSTOMERS[name]``, falling back to the documented default."""
+    """Return ``WAGTAIL_CUSTOMERS[name]``, falling back to the documented default.
+
+    A ``WAGTAIL_CUSTOMERS`` that is not a dict (a list of pairs, a string) gives the defaults: the models still
+    import (their file fields build the private storage from these settings), and the system check
+    ``wagtail_customers.E001`` reports the value instead of an unrelated traceback."""
     if name not in DEFAULTS:
         raise KeyError(f"Unknown wagtail-customers setting {name!r}")
-    user_settings = getattr(settings, "WAGTAIL_CUSTOMERS", None) or {}
-    return user_settings.get(name, DEFAULTS[name])
+    raw = getattr(settings, "WAGTAIL_CUSTOMERS", None)
+    if not isinstance(raw, dict):
+        return DEFAULTS[name]
+    return raw.get(name, DEFAULTS[name])
 
 
 def user_settings():

@@ -12,17 +12,18 @@ login). So they go to a storage of their own:
 Every file gets a random name, and export files are served only by the checked download view.
 """
 
+import os
 import secrets
 from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
-from .conf import get_setting
+from .conf import DEFAULTS, get_setting
 
 DEFAULT_FOLDER_NAME = "wagtail_customers_private"
 IMPORTS_FOLDER = "wagtail_customers/imports"
@@ -41,24 +42,38 @@ class PrivateFileSystemStorage(FileSystemStorage):
         raise ValueError("Files of wagtail-customers are private: they are served by the plugin's views only.")
 
 
+def _path_or_none(value):
+    return value if isinstance(value, str | os.PathLike) else None
+
+
+def storage_alias():
+    """``PRIVATE_STORAGE``; its default when it is not a string (system check E009 reports it)."""
+    alias = get_setting("PRIVATE_STORAGE")
+    return alias if isinstance(alias, str) else DEFAULTS["PRIVATE_STORAGE"]
+
+
 def default_root():
-    """``PRIVATE_STORAGE_ROOT``, else a folder beside ``MEDIA_ROOT``, else in ``BASE_DIR``; ``None`` if none is set."""
-    root = get_setting("PRIVATE_STORAGE_ROOT")
+    """``PRIVATE_STORAGE_ROOT``, else a folder beside ``MEDIA_ROOT``, else in ``BASE_DIR``; ``None`` if none is set.
+
+    A ``PRIVATE_STORAGE_ROOT`` that is not a path (system check E009) counts as not set."""
+    root = _path_or_none(get_setting("PRIVATE_STORAGE_ROOT"))
     if root:
         return Path(root)
-    if settings.MEDIA_ROOT:
-        return Path(settings.MEDIA_ROOT).resolve().parent / DEFAULT_FOLDER_NAME
-    base_dir = getattr(settings, "BASE_DIR", None)
+    media_root = _path_or_none(settings.MEDIA_ROOT)
+    if media_root:
+        return Path(media_root).resolve().parent / DEFAULT_FOLDER_NAME
+    base_dir = _path_or_none(getattr(settings, "BASE_DIR", None))
     return Path(base_dir) / DEFAULT_FOLDER_NAME if base_dir else None
 
 
 def uses_own_alias():
-    return get_setting("PRIVATE_STORAGE") in settings.STORAGES
+    return storage_alias() in settings.STORAGES
 
 
 def build_private_storage():
+    """The private storage; raises ``ImproperlyConfigured`` when there is no folder for it (system check E010)."""
     if uses_own_alias():
-        return storages[get_setting("PRIVATE_STORAGE")]
+        return storages[storage_alias()]
     root = default_root()
     if root is None:
         raise ImproperlyConfigured(
@@ -68,11 +83,29 @@ def build_private_storage():
     return PrivateFileSystemStorage(location=root)
 
 
+class MissingPrivateStorage(Storage):
+    """Stands in for the private storage while the site gives it no folder: the models (whose file fields ask
+    for the storage when they are defined) still import, ``manage.py check`` reports E010, and any use of a file
+    raises the reason."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def _missing(self, *args, **kwargs):
+        raise ImproperlyConfigured(self.reason)
+
+    _open = _save = delete = exists = listdir = size = url = path = _missing
+    get_accessed_time = get_created_time = get_modified_time = _missing
+
+
 class PrivateStorage(LazyObject):
     """Resolved on first use and again whenever the settings it depends on change (tests override them)."""
 
     def _setup(self):
-        self._wrapped = build_private_storage()
+        try:
+            self._wrapped = build_private_storage()
+        except ImproperlyConfigured as error:
+            self._wrapped = MissingPrivateStorage(str(error))
 
 
 private_storage = PrivateStorage()
