@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from tests.customer_page_support import staff_user
 from tests.factories import moment, order_data
+from tests.test_customer_page import header_actions_menu, menu_item_labels
 from wagtail_customers.services.ingestion import record_order
 from wagtail_customers.services.inputs import AddressData, FeedbackData, LineData, PromoCodeData
 
@@ -167,3 +168,49 @@ def test_order_without_lines_or_address(admin_client, account):
     html = admin_client.get(order_url(order.pk)).content.decode()
     assert "The channel reported no lines for this order." in html
     assert "The channel gave no shipping address for this order." in html
+
+
+def test_the_order_page_header_actions_menu_holds_every_header_action(admin_client, account):
+    """On a phone the order page's header actions are in one "Actions" menu (as the customer page's): made from the
+    header's own buttons, in their order, with the same URLs, as menu items."""
+    order = record_order(account, order_data("H-1"))
+    html = admin_client.get(order_url(order.pk)).content.decode()
+    menu = header_actions_menu(html)
+    header = html[: html.index('class="wc-header-menu"')]
+    # Its button is named by its visible label.
+    assert re.search(
+        r'<button type="button" class="w-dropdown__toggle [^"]*wc-header-menu__toggle"[^>]*>\s*Actions', menu
+    )
+    assert menu_item_labels(menu) == ["E-mail customer about this order", "Customer"]
+    for url in (
+        reverse("wagtail_customers_customer:email", args=[order.customer_id]) + f"?order={order.pk}",
+        reverse("wagtail_customers_customer:detail", args=[order.customer_id]),
+    ):
+        assert f'href="{url}"' in menu, url
+        # And among the header's buttons, before it.
+        assert f'href="{url}"' in header, url
+    # Menu items, not header buttons; the header has no "..." menu: the one dropdown of its actions is this one.
+    assert "w-header-button" not in menu.split("</button>", 1)[1]
+    actions = html[html.index('id="w-slim-header-buttons"') : html.index("</header>")]
+    assert len(re.findall(r"<button [^>]*class=\"w-dropdown__toggle[ \"]", actions)) == 1
+
+
+def test_the_order_page_actions_menu_follows_the_grant(client, account):
+    """A user who may not e-mail the customer: the menu has the one action the header has."""
+    order = record_order(account, order_data("H-2"))
+    client.force_login(staff_user("viewer", {account: {"can_view": True}}))
+    html = client.get(order_url(order.pk)).content.decode()
+    assert menu_item_labels(header_actions_menu(html)) == ["Customer"]
+    assert reverse("wagtail_customers_customer:email", args=[order.customer_id]) not in html
+
+
+def test_the_order_page_actions_menu_opens_the_channels_contact_page_in_a_new_tab(admin_client, account):
+    """An account that contacts buyers on the channel's page: the menu's item is the header's link, a new tab."""
+    account.contact_url_template = "https://sellercentral.example.com/messaging/contact?orderID={order_id}"
+    account.save()
+    order = record_order(account, order_data("H-3"))
+    menu = header_actions_menu(admin_client.get(order_url(order.pk)).content.decode())
+    link = re.search(r'<a [^>]*href="https://sellercentral\.example\.com/messaging/contact\?orderID=H-3"[^>]*>', menu)
+    assert link, menu
+    assert 'target="_blank"' in link.group(0) and 'rel="noopener noreferrer"' in link.group(0)
+    assert menu_item_labels(menu) == ["E-mail customer about this order", "Customer"]

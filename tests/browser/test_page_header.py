@@ -5,9 +5,9 @@ and its items) is wholly in the window and takes a click there, and a long title
 long id) is cut with an ellipsis, whole elsewhere on the page. At 390 px Wagtail's header put the actions out of the
 window, past the title, and cut the title with no sign of it. Runs on Wagtail 7.0's markup too (the phone width).
 
-On a phone the customer page's header, which Wagtail pins to the top, is one line: the title and one "Actions" menu
-with every action of the header in it. With the actions as buttons on two more lines it was 133 px high, a sixth of
-the screen, pinned while scrolling.
+On a phone the customer page's and the order page's headers, which Wagtail pins to the top, are one line: the title
+and one "Actions" menu with every action of the header in it. With the actions as buttons on two more lines each was
+133 px high, a sixth of the screen, pinned while scrolling.
 """
 
 import pytest
@@ -33,6 +33,8 @@ ACTIONS = "#w-slim-header-buttons"
 #: The customer page's header for a superuser, in its order: its buttons, then the items of its "..." menu.
 HEADER_BUTTONS = ("Add to watchlist", "E-mail customer", "Export orders")
 MORE_ITEMS = ("Download personal data (access request)", "Erase personal data", "Merge with…", "Delete")
+#: The order page's header for a superuser, in its order.
+ORDER_HEADER_BUTTONS = ("E-mail customer about this order", "Customer")
 #: The pinned header's height on a phone: one line (Wagtail's slim header is 50 px).
 ONE_LINE_HEADER = 70
 
@@ -137,7 +139,8 @@ def test_the_customer_page_header_fits_the_window(open_page, order, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}px")
 def test_the_order_page_header_fits_the_window(open_page, order, size):
     page = open_page(reverse("wagtail_customers_customer:order", args=(order.pk,)), size)
-    assert_header_actions_usable(page, size, ("Customer", "E-mail customer about this order"))
+    # On a phone the actions are in the "Actions" menu (test_on_a_phone_the_order_page_header_is_one_line).
+    assert_header_actions_usable(page, size, ("Actions",) if size == PHONE else ORDER_HEADER_BUTTONS)
     if size == PHONE:
         assert_title_cut_with_an_ellipsis(page, size, f"Order {ORDER_ID}")
     # The whole order id, and the customer's whole name, under the header.
@@ -148,6 +151,66 @@ def test_the_order_page_header_fits_the_window(open_page, order, size):
 def menu_items(menu):
     """The names of the menu's items (links and buttons), in order."""
     return [" ".join(item.inner_text().split()) for item in menu.locator("a[href], button").all()]
+
+
+def assert_one_line_header_with_an_actions_menu(page, names, axe_script):
+    """On a phone: the header's only control is the "Actions" menu's button, on the title's line, the header one line
+    pinned at the top while the page scrolls; the menu opens with the keyboard and lists ``names``, every action of
+    the header, each once and wholly in the window; Escape closes it, the focus back on its button. Returns the
+    button and the menu, closed."""
+    header = page.locator(ACTIONS)
+    # The only control in the header's actions: the menu's button, named by its visible label, closed.
+    controls = header.locator("a[href]:visible, button:visible")
+    expect(controls).to_have_count(1)
+    toggle = header.get_by_role("button", name="Actions", exact=True)
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # One line, pinned at the top while the page scrolls under it (Wagtail's main box scrolls, not the window).
+    pinned = page.locator("div.w-sticky:has(> header.w-slim-header)")
+    page.mouse.move(PHONE[0] / 2, PHONE[1] / 2)
+    page.mouse.wheel(0, 500)
+    page.wait_for_function("document.querySelector('main').scrollTop > 300")
+    found = box(pinned)
+    assert found["top"] == 0 and found["bottom"] <= ONE_LINE_HEADER, found
+    assert_in_window(page, toggle, PHONE)
+
+    # Opened with the keyboard: every action of the header, each a link or a button, wholly in the window.
+    toggle.focus()
+    page.keyboard.press("Enter")
+    menu = page.locator(".wc-header-menu [data-w-dropdown-target=content]")
+    expect(menu).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert menu_items(menu) == list(names)
+    for name in names:
+        item = menu.get_by_role("link", name=name, exact=True).or_(menu.get_by_role("button", name=name, exact=True))
+        expect(item).to_have_count(1)
+        assert_in_window(page, item, PHONE)
+        # Once on the page for the keyboard and screen readers: the header's own button is out of both.
+        expect(
+            page.get_by_role("link", name=name, exact=True).or_(page.get_by_role("button", name=name, exact=True))
+        ).to_have_count(1)
+    # axe-core finds nothing serious with the menu open (tests/browser/test_accessibility.py checks the wide pages).
+    assert not run_axe(page, axe_script)
+    # The items follow the button in the tab order; Escape from one closes the menu, the focus back on the button.
+    page.keyboard.press("Tab")
+    first = menu.locator("a[href], button").first
+    expect(first).to_be_focused()
+    expect(first).to_have_text(names[0])
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    # Escape from the button itself, the menu opened with the keyboard.
+    page.keyboard.press("Enter")
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(toggle).to_be_focused()
+    # The button stays in the tab order once the focus leaves it.
+    page.keyboard.press("Shift+Tab")
+    expect(toggle).not_to_be_focused()
+    assert toggle.get_attribute("tabindex") in (None, "0")
+    return toggle, menu
 
 
 def test_on_a_phone_the_customer_page_header_is_one_line(open_page, order, axe_script):
@@ -172,52 +235,8 @@ def test_on_a_phone_the_customer_page_header_is_one_line(open_page, order, axe_s
 
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
     page.reload()
-    # The only control in the header's actions: the menu's button, named by its visible label, closed.
-    controls = header.locator("a[href]:visible, button:visible")
-    expect(controls).to_have_count(1)
-    toggle = header.get_by_role("button", name="Actions", exact=True)
-    expect(toggle).to_be_visible()
-    expect(toggle).to_have_attribute("aria-expanded", "false")
-    # One line, pinned at the top while the page scrolls under it (Wagtail's main box scrolls, not the window).
-    pinned = page.locator("div.w-sticky:has(> header.w-slim-header)")
-    page.mouse.move(PHONE[0] / 2, PHONE[1] / 2)
-    page.mouse.wheel(0, 500)
-    page.wait_for_function("document.querySelector('main').scrollTop > 300")
-    found = box(pinned)
-    assert found["top"] == 0 and found["bottom"] <= ONE_LINE_HEADER, found
-    assert_in_window(page, toggle, PHONE)
+    toggle, menu = assert_one_line_header_with_an_actions_menu(page, (*HEADER_BUTTONS, *MORE_ITEMS), axe_script)
     assert_title_cut_with_an_ellipsis(page, PHONE, NAME)
-
-    # Opened with the keyboard: every action of the header, each a link or a button, wholly in the window.
-    toggle.focus()
-    page.keyboard.press("Enter")
-    menu = page.locator(".wc-header-menu [data-w-dropdown-target=content]")
-    expect(menu).to_be_visible()
-    expect(toggle).to_have_attribute("aria-expanded", "true")
-    assert menu_items(menu) == [*HEADER_BUTTONS, *MORE_ITEMS]
-    for name in (*HEADER_BUTTONS, *MORE_ITEMS):
-        item = menu.get_by_role("link", name=name, exact=True).or_(menu.get_by_role("button", name=name, exact=True))
-        expect(item).to_have_count(1)
-        assert_in_window(page, item, PHONE)
-    # axe-core finds nothing serious with the menu open (tests/browser/test_accessibility.py checks the wide pages).
-    assert not run_axe(page, axe_script)
-    # The items follow the button in the tab order; Escape from one closes the menu, the focus back on the button.
-    page.keyboard.press("Tab")
-    expect(menu.get_by_role("button", name="Add to watchlist")).to_be_focused()
-    page.keyboard.press("Escape")
-    expect(menu).to_be_hidden()
-    expect(toggle).to_be_focused()
-    expect(toggle).to_have_attribute("aria-expanded", "false")
-    # Escape from the button itself, the menu opened with the keyboard.
-    page.keyboard.press("Enter")
-    expect(menu).to_be_visible()
-    page.keyboard.press("Escape")
-    expect(menu).to_be_hidden()
-    expect(toggle).to_be_focused()
-    # The button stays in the tab order once the focus leaves it.
-    page.keyboard.press("Shift+Tab")
-    expect(toggle).not_to_be_focused()
-    assert toggle.get_attribute("tabindex") in (None, "0")
 
     # A destructive action still leads to its confirmation.
     toggle.click()
@@ -225,3 +244,33 @@ def test_on_a_phone_the_customer_page_header_is_one_line(open_page, order, axe_s
     page.wait_for_url(f"**/{customer.pk}/delete/?next=*")
     expect(page.get_by_role("button", name="Yes, delete")).to_be_visible()
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_on_a_phone_the_order_page_header_is_one_line(open_page, order, axe_script):
+    """The order page's pinned header on a phone: the title and the same "Actions" menu (133 px high with its two
+    buttons on a line of their own); from 50em up its two buttons beside the title, as they were, and no menu."""
+    url = reverse("wagtail_customers_customer:order", args=(order.pk,))
+
+    page = open_page(url, DESKTOP)
+    header = page.locator(ACTIONS)
+    title = page.locator(".w-slim-header .w-breadcrumbs ol > li").last
+    for name in ORDER_HEADER_BUTTONS:
+        button = header.get_by_role("link", name=name, exact=True)
+        expect(button).to_be_visible()
+        # On the title's line.
+        found, beside = box(button), box(title)
+        assert found["top"] < beside["bottom"] and beside["top"] < found["bottom"], (found, beside)
+    expect(header.locator("a[href]:visible, button:visible")).to_have_count(len(ORDER_HEADER_BUTTONS))
+    expect(page.locator(".wc-header-menu")).to_be_hidden()
+    expect(page.get_by_role("button", name="Actions", exact=True)).to_have_count(0)
+
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.reload()
+    toggle, menu = assert_one_line_header_with_an_actions_menu(page, ORDER_HEADER_BUTTONS, axe_script)
+    assert_title_cut_with_an_ellipsis(page, PHONE, f"Order {ORDER_ID}")
+
+    # The menu's links lead where the header's buttons do.
+    toggle.click()
+    menu.get_by_role("link", name="E-mail customer about this order", exact=True).click()
+    page.wait_for_url(f"**/{order.customer_id}/email/?order={order.pk}")
+    expect(page.locator("input[name=order]")).to_have_value(ORDER_ID)

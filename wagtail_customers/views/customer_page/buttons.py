@@ -38,11 +38,13 @@ class WatchlistToggleButton(Button):
 class HeaderActionsMenu(Component):
     """Every action of the header in one "Actions" menu: the header's only action in a narrow window.
 
-    Below Wagtail's 50em breakpoint (a phone) the header's buttons and its "..." menu would take two more lines of
-    the pinned header; this menu takes their place there, on the title's line, and is hidden from 50em up
-    (customer-page.css). It is made from the header's own buttons, in the same order (the buttons, then the "..."
-    menu's items), each drawn by its own template as an item of Wagtail's dropdown (``{% dropdown %}``, the
-    ``w-dropdown`` controller): links stay links, the watchlist toggle stays a form that POSTs.
+    Below Wagtail's 50em breakpoint (a phone) the header's buttons and its "..." menu would take more lines of the
+    pinned header; this menu takes their place there, on the title's line, and is hidden from 50em up
+    (customer-page.css, which the page must load). It is made from the header's own buttons, in the same order (the
+    buttons, then the "..." menu's items, if the header has one), each drawn by its own template as an item of
+    Wagtail's dropdown (``{% dropdown %}``, the ``w-dropdown`` controller): links stay links, the watchlist toggle
+    stays a form that POSTs. Used by the customer page and the order page: add it after the header's buttons
+    (``get_header_buttons``).
     """
 
     template_name = "wagtail_customers/customer_page/header_actions_menu.html"
@@ -52,7 +54,7 @@ class HeaderActionsMenu(Component):
         "data-action": "w-breadcrumbs:opened@document->w-dropdown#hide w-breadcrumbs:closed@document->w-dropdown#hide"
     }
 
-    def __init__(self, buttons, more_buttons):
+    def __init__(self, buttons, more_buttons=()):
         self.items = [as_menu_item(button) for button in (*sorted(buttons), *sorted(more_buttons))]
 
     def get_context_data(self, parent_context):

@@ -10,6 +10,7 @@ from ...permissions import Action, can
 from ...services.personal_data import order_for_user
 from ...services.profit import profit_and_loss
 from .access import scoped_order
+from .buttons import HeaderActionsMenu
 from .conversion import conversion_of
 from .details import ADDRESS_FIELDS, address_lines
 from .orders import PRIMARY_STATUSES, email_button
@@ -44,7 +45,9 @@ class OrderDetailView(WagtailAdminTemplateMixin, TemplateView):
         if self.can_email:
             buttons.append(email_button(self.order.customer, self.order, cls=HeaderButton))
         self.header_buttons = buttons
-        return super().get_header_buttons()
+        # The same actions again, as one menu for a narrow window (buttons.HeaderActionsMenu): the buttons took a
+        # second line of the pinned header there.
+        return [*super().get_header_buttons(), HeaderActionsMenu(buttons)]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
