@@ -113,6 +113,19 @@ def test_settings_checks(settings, value, expected):
     assert ids(run_checks()) == expected
 
 
+def test_an_unknown_key_names_the_key_it_is_close_to(settings):
+    settings.WAGTAIL_CUSTOMERS = {"DEFAULT_PERPAGE": 50, "default_per_page": 25, "SOMETHING_ELSE": 1, 7: "x"}
+    hints = {message.msg: message.hint for message in run_checks() if message.id == "wagtail_customers.W001"}
+    assert hints["Unknown key 'DEFAULT_PERPAGE' in WAGTAIL_CUSTOMERS; it is ignored."].startswith(
+        "Did you mean 'DEFAULT_PER_PAGE'? "
+    )
+    assert hints["Unknown key 'default_per_page' in WAGTAIL_CUSTOMERS; it is ignored."].startswith(
+        "Did you mean 'DEFAULT_PER_PAGE'? "
+    )
+    assert not hints["Unknown key 'SOMETHING_ELSE' in WAGTAIL_CUSTOMERS; it is ignored."].startswith("Did you mean")
+    assert "Unknown key 7 in WAGTAIL_CUSTOMERS; it is ignored." in hints  # not a string: no crash
+
+
 def test_every_setting_has_a_check():
     assert not set(SETTING_KINDS) & set(CHECKED_ELSEWHERE)
     assert set(SETTING_KINDS) | set(CHECKED_ELSEWHERE) == set(DEFAULTS)

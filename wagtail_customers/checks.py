@@ -5,6 +5,7 @@ a dict of a given shape, ...) through ``SETTING_KINDS``, the others by a check o
 names it). tests/test_checks.py fails for a key in neither.
 """
 
+import difflib
 import os
 from collections.abc import Callable
 from contextlib import closing
@@ -303,11 +304,14 @@ def check_settings(app_configs=None, **kwargs):
                 id="wagtail_customers.E001",
             )
         ]
-    for key in sorted(set(raw) - set(DEFAULTS)):
+    for key in sorted(set(raw) - set(DEFAULTS), key=str):
+        # A misspelt key is the usual cause: name the key meant (DEFAULT_PERPAGE -> DEFAULT_PER_PAGE).
+        close = difflib.get_close_matches(str(key).upper(), DEFAULTS, n=1)
         messages.append(
             Warning(
                 f"Unknown key {key!r} in WAGTAIL_CUSTOMERS; it is ignored.",
-                hint="See the settings reference for the keys the plugin reads.",
+                hint=(f"Did you mean {close[0]!r}? " if close else "")
+                + "See the settings reference for the keys the plugin reads.",
                 id="wagtail_customers.W001",
             )
         )
