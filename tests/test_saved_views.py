@@ -137,7 +137,8 @@ def test_a_name_the_owner_already_has_is_refused(client, people):
     """Three "Alice VIP" in the menu could not be told apart: a name the owner already has, trimmed and in any
     case, is refused, on saving and on renaming; another user may have it, and a view may keep its own."""
     client.force_login(people["ann"])
-    save_current(client, name="Alice VIP")
+    # Of another tab: the same name and listing again at once would be a double click's (answered as saved).
+    save_current(client, name="Alice VIP", tab="most-orders")
     for name in ("Alice VIP", "  alice vip ", "ALICE VIP"):
         response = save_current(client, name=name)
         assert response.status_code == 302
@@ -241,6 +242,39 @@ def test_a_refused_save_of_tampered_values_is_kept_without_a_500(client, people)
     assert b"<html" in page.content
     assert refused_form(page)[1] == "A saved view needs a name."
     assert client.get(CREATE).status_code == 405
+
+
+def test_a_refused_save_opens_the_menu_on_its_own_listing_page_only(client, people, shop):
+    """Kept for the page the seller was sent back to: another listing page (a tab, a search) drops it, where it
+    opened the menu on every listing page until the menu was fetched."""
+    client.force_login(people["ann"])
+    save_current(client, name="")
+    elsewhere = client.get("/admin/customers/most-orders/?q=zz")
+    assert b'<details class="wc-disclosure wc-saved-views" data-controller' in elsewhere.content
+    home = client.get("/admin/customers/")
+    assert b'<details class="wc-disclosure wc-saved-views" data-controller' in home.content
+    assert refused_form(client.get(menu_url_of(home), **FETCH))[1] is None
+
+
+def test_a_refused_save_keeps_a_bounded_part_of_a_tampered_post_in_the_session(client, people):
+    """A choice error repeats the value posted: a 20,000-character visibility wrote 20 kB into the session."""
+    client.force_login(people["ann"])
+    save_current(client, name="x" * 5000, visibility="v" * 20_000)
+    assert len(client.session.encode(dict(client.session.items()))) < 2_000
+
+
+def test_the_second_post_of_a_double_click_answers_as_the_first(client, people, shop):
+    """Both posts of a double click on "Save view" arrive; the second found the name taken by the view the first
+    saved, and told the seller it was not saved, the menu open on a name error."""
+    client.force_login(people["ann"])
+    first = save_current(client, name="Big spenders", query="q=alma")
+    second = save_current(client, name="Big spenders", query="q=alma")
+    assert second.status_code == 302 and second["Location"] == first["Location"]
+    assert last_message(second) == "View “Big spenders” saved."
+    assert SavedView.objects.count() == 1 and history("create").count() == 1
+    # Not the same view (another search): the name is the seller's to change.
+    refused = save_current(client, name="big spenders", query="q=bert")
+    assert last_message(refused).startswith("The view was not saved. You already have a view named")
 
 
 def test_owner_edits_renames_updates_and_deletes_with_history(client, people, shop):

@@ -5,6 +5,8 @@ with the viewer's own grants (``permissions.accounts_for``), and the seller acco
 to the viewer's own before the listing sees them. So a shared view never shows anyone more than they may see.
 """
 
+from urllib.parse import parse_qsl, unquote, urlsplit
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
@@ -186,31 +188,54 @@ def opened_view(request):
 # -- a refused "Save current view" ------------------------------------------------------------------
 
 #: The session key of a refused "Save current view": what the seller typed and why it was refused, kept for the
-#: listing they are sent back to, whose "Saved views" menu opens on arrival with it (``refused_save``).
+#: listing page they are sent back to, whose "Saved views" menu opens on arrival with it (``refused_save``).
 REFUSED_SAVE_KEY = "wagtail_customers.saved_view.refused"
+#: At most this many of a refused form's errors are kept, each cut to ``KEPT_ERROR_LENGTH`` characters: a choice
+#: error repeats the value posted, so a tampered post would otherwise write its whole length into the session.
+KEPT_ERRORS = 5
+KEPT_ERROR_LENGTH = 300
 
 
-def keep_refused_save(request, form):
+def keep_refused_save(request, form, back_to):
     """Keep what the refused "Save current view" ``form`` was sent (its name, its visibility if a valid one) and its
-    errors, the name's apart from the others'; cut to a view's name length, so a tampered post never swells the
-    session."""
+    errors, the name's apart from the others', for the listing page ``back_to`` (a path with its query); bounded
+    (the name to a view's name length, the errors by ``KEPT_ERRORS`` and ``KEPT_ERROR_LENGTH``), so a tampered post
+    does not swell the session."""
     name = str(form.data.get("name", ""))[: SavedView._meta.get_field("name").max_length]
     visibility = form.data.get("visibility")
     if visibility not in SavedViewVisibility.values:
         visibility = SavedViewVisibility.PRIVATE
-    errors = {field: [str(error) for error in field_errors] for field, field_errors in form.errors.items()}
+    errors = {
+        field: [str(error)[:KEPT_ERROR_LENGTH] for error in field_errors][:KEPT_ERRORS]
+        for field, field_errors in form.errors.items()
+    }
     request.session[REFUSED_SAVE_KEY] = {
+        "back_to": back_to,
         "name": name,
         "visibility": visibility,
         "name_errors": errors.pop("name", []),
-        "other_errors": [error for field_errors in errors.values() for error in field_errors],
+        "other_errors": [error for field_errors in errors.values() for error in field_errors][:KEPT_ERRORS],
     }
 
 
+def _is_page(url, request):
+    """Whether ``url`` (a path with a query) is the page ``request`` asks for, its parameters in any order."""
+    parts = urlsplit(url or "")
+    asked = sorted((name, value) for name, values in request.GET.lists() for value in values)
+    return unquote(parts.path) == request.path and sorted(parse_qsl(parts.query, keep_blank_values=True)) == asked
+
+
 def has_refused_save(request):
-    """Whether a refused save waits for the listing's "Saved views" menu (which then opens on arrival)."""
+    """Whether a refused save waits for this listing page's "Saved views" menu (which then opens on arrival). One
+    kept for another page is dropped: the seller went elsewhere, where the form is not what they were doing."""
     session = getattr(request, "session", None)
-    return session is not None and REFUSED_SAVE_KEY in session
+    draft = session.get(REFUSED_SAVE_KEY) if session is not None else None
+    if not isinstance(draft, dict):
+        return False
+    if _is_page(draft.get("back_to"), request):
+        return True
+    del session[REFUSED_SAVE_KEY]
+    return False
 
 
 def refused_save(request):

@@ -6,11 +6,14 @@ redirects to the normal listing with its parameters, cut down to the viewer's se
 (``services.saved_views.listing_url``): a shared view never widens anyone's scope.
 """
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +23,7 @@ from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 
 from ...listing import get_tab
 from ...models import SavedView, SavedViewVisibility
+from ...models.saved_views import saved_view_name_key
 from ...services.saved_views import (
     CHANGE_ACTION,
     CREATE_ACTION,
@@ -126,22 +130,55 @@ def _save_named(form, save):
 def create_view(request):
     """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields).
 
-    Refused (no name, a name the user has, a double click's second post), it goes back to the listing with a
-    message, and the listing's "Saved views" menu opens with the form as it was sent and its errors
-    (``services.saved_views.keep_refused_save``)."""
+    Refused (no name, a name the user has), it goes back to the listing with a message, and the listing's "Saved
+    views" menu opens with the form as it was sent and its errors (``services.saved_views.keep_refused_save``).
+    The second post of a double click finds the view the first saved, and answers as the first did."""
     check_listing_access(request)
     form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
     if form.is_valid():
         view = _capture_from_post(form.save(commit=False), request)
-        _save_named(form, view.save)
-    if form.errors:
-        # Each error is a sentence of its own ("A saved view needs a name.").
-        errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
-        # Back to the listing, whose "Saved views" menu opens with what was typed and the error by the name.
-        keep_refused_save(request, form)
-        return redirect(next_url(request))
-    log_view(view, CREATE_ACTION, request.user)
+        if _save_named(form, view.save):
+            log_view(view, CREATE_ACTION, request.user)
+            return _saved(request, view)
+    twin = _saved_by_the_same_click(request, form)
+    if twin is not None:
+        return _saved(request, twin)
+    # Each error is a sentence of its own ("A saved view needs a name.").
+    errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
+    messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
+    # Back to the listing, whose "Saved views" menu opens with what was typed and the error by the name.
+    back_to = next_url(request)
+    keep_refused_save(request, form, back_to)
+    return redirect(back_to)
+
+
+#: A view of the same name and state saved this recently is taken for the first post of a double click.
+DOUBLE_CLICK_SECONDS = 30
+
+
+def _saved_by_the_same_click(request, form):
+    """The view the first post of a double click on "Save view" saved, when ``form`` (the second) was refused only
+    for its name: the owner's view of that very name saved in the last ``DOUBLE_CLICK_SECONDS`` with the same
+    visibility, tab, parameters and columns; else None (a name taken by another view is the seller's to change)."""
+    if set(form.errors) != {"name"} or not form.has_error("name", code="duplicate_name"):
+        return None
+    state = _capture_from_post(SavedView(), request)
+    name = str(form.data.get("name", "")).strip()
+    recent = SavedView.objects.filter(
+        owner=request.user,
+        name=name,
+        name_key=saved_view_name_key(name),
+        visibility=form.data.get("visibility"),
+        created_at__gte=timezone.now() - timedelta(seconds=DOUBLE_CLICK_SECONDS),
+    )
+    # Compared here: JSON fields compare by their text in some databases, where the order of keys may differ.
+    return next(
+        (view for view in recent if (view.tab, view.params, view.columns) == (state.tab, state.params, state.columns)),
+        None,
+    )
+
+
+def _saved(request, view):
     if view.visibility == SavedViewVisibility.SHARED:
         messages.success(request, _("View “%(name)s” saved. Choose who to share it with.") % {"name": view.name})
         return redirect("wagtail_customers_saved_views:edit", view.pk)

@@ -62,6 +62,10 @@
         placeholder.outerHTML = html;
         this.announce('');
         this.dispatch('loaded');
+        // A field the panel marks `autofocus` (a refused form shown again) takes the focus: browsers honour the
+        // attribute in content inserted after the page loaded only if nothing has the focus yet.
+        const autofocus = this.element.querySelector('[autofocus]');
+        if (autofocus) autofocus.focus();
       }
     }
 
