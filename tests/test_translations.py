@@ -11,7 +11,7 @@ from pathlib import Path
 import polib
 import pytest
 from django.template.base import Lexer, TokenType
-from django.utils.text import smart_split
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import trim_whitespace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,11 +90,17 @@ def template_messages(text):
         if token.token_type != TokenType.BLOCK:
             continue
         name, *bits = smart_split(token.contents)
+        if name == "comment":  # a {% comment %} block's tags are not rendered
+            for inner in tokens:
+                if inner.token_type == TokenType.BLOCK and inner.contents == "endcomment":
+                    break
+            continue
         context = next(
             (unquoted(after) for before, after in zip(bits, bits[1:], strict=False) if before == "context"), None
         )
-        if name in ("trans", "translate") and bits and bits[0][0] in "'\"":
-            messages.append((context, unquoted(bits[0]), ""))
+        if name in ("trans", "translate") and bits and bits[0][0] in "'\"" and bits[0][-1] == bits[0][0]:
+            # The literal as Django looks it up: its escapes read, a % doubled (as in a blocktranslate's text).
+            messages.append((context, unquoted(bits[0]).replace("%", "%%"), ""))
         elif name in ("blocktrans", "blocktranslate"):
             parts, current = [], []
             for inner in tokens:
@@ -118,14 +124,16 @@ def template_messages(text):
 
 
 def unquoted(literal):
-    return literal[1:-1] if literal[:1] in "'\"" and literal[-1:] == literal[:1] else literal
+    quoted = literal[:1] in "'\"" and literal[-1:] == literal[:1]
+    return unescape_string_literal(literal) if quoted else literal
 
 
 def test_every_template_string_reaches_the_catalogue(fresh_locale):
     extracted = message_keys(polib.pofile(str(fresh_locale / "django.pot")))
     found = {
         path.relative_to(PACKAGE): template_messages(path.read_text())
-        for path in sorted((PACKAGE / "templates").rglob("*.html"))
+        for path in sorted((PACKAGE / "templates").rglob("*"))
+        if path.suffix in (".html", ".txt")
     }
     assert sum(map(len, found.values())) > 500  # the tags were read
     missing = [f"{path}: {key[1]!r}" for path, keys in found.items() for key in keys if key not in extracted]
