@@ -139,10 +139,11 @@ def test_contact_url_template_sends_users_to_the_channel(mailer, account, client
     assert mailer.post(email_url(customer.pk), {"subject": "Hi", "message": "x"}).status_code == 400
     assert mail.outbox == []
 
-    # The header button and each order's menu open the channel's page in a new tab.
+    # The header button, its copy in the header's Actions menu for a phone, and each order's menu open the channel's
+    # page in a new tab.
     page = mailer.get(reverse("wagtail_customers_customer:detail", args=[customer.pk])).content.decode()
     links = re.findall(rf'<a href="{re.escape(expected)}"[^>]*>', page)
-    assert len(links) == 2
+    assert len(links) == 3
     assert all('target="_blank"' in link and 'rel="noopener noreferrer"' in link for link in links)
 
 
