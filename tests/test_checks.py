@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -213,29 +214,42 @@ def test_wrong_shapes_are_reported_by_their_check(settings, values, expected):
     assert ids(run_checks()) == {expected}
 
 
-@pytest.mark.parametrize("value", [[("DEFAULT_PER_PAGE", 50)], "DEFAULT_PER_PAGE=50", 42])
-def test_a_wagtail_customers_that_is_no_dict_gives_the_defaults(settings, value):
+@pytest.mark.parametrize("value", [[("DEFAULT_PER_PAGE", 50)], "DEFAULT_PER_PAGE=50", 42, ({"ERASURE_KEY": "k"},)])
+def test_a_wagtail_customers_that_is_no_dict_stops_what_reads_it(settings, value):
+    """Not the defaults: they would hash buyers with another erasure key, store files elsewhere. E001 says why."""
+    from django.core.exceptions import ImproperlyConfigured
+
     settings.WAGTAIL_CUSTOMERS = value
-    assert get_setting("DEFAULT_PER_PAGE") == DEFAULTS["DEFAULT_PER_PAGE"]
-    assert get_setting("PRIVATE_STORAGE") == "wagtail_customers"
+    with pytest.raises(ImproperlyConfigured, match="not a dict"):
+        get_setting("ERASURE_KEY")
+    [error] = [message for message in run_checks() if message.id == "wagtail_customers.E001"]
+    # Its type only: the value holds the erasure and credentials keys, and checks are printed to logs.
+    assert "'k'" not in error.msg and "50" not in error.msg and "DEFAULT_PER_PAGE" not in error.msg
+    if isinstance(value, tuple):
+        assert error.hint == "Remove the comma after the closing } of WAGTAIL_CUSTOMERS = {...}."
 
 
 @pytest.mark.parametrize(
-    "value",
+    "value, reason",
     [
-        [("PRIVATE_STORAGE_ROOT", "/srv/private")],
-        {"PRIVATE_STORAGE_ROOT": 5},
-        {"PRIVATE_STORAGE": ["x"]},
-        {"PRIVATE_STORAGE": {"wagtail_customers": 1}},
+        ([("PRIVATE_STORAGE_ROOT", "/srv/private")], "not a dict"),
+        ({"PRIVATE_STORAGE_ROOT": 5}, "PRIVATE_STORAGE_ROOT'] must be a folder's path"),
+        ({"PRIVATE_STORAGE": ["x"]}, "PRIVATE_STORAGE'] must be the name of a STORAGES alias"),
+        ({"PRIVATE_STORAGE": {"wagtail_customers": 1}}, "PRIVATE_STORAGE'] must be the name of a STORAGES alias"),
     ],
 )
-def test_the_private_storage_falls_back_to_its_default_folder(settings, value):
-    from wagtail_customers.storage import DEFAULT_FOLDER_NAME, PrivateFileSystemStorage, build_private_storage
+def test_a_private_storage_setting_of_the_wrong_type_stops_its_files(settings, value, reason):
+    """Not a default folder: on a site of several servers, each would keep the files it wrote on its own disk."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.files.base import ContentFile
+
+    from wagtail_customers.storage import build_private_storage, private_storage
 
     settings.WAGTAIL_CUSTOMERS = value
-    storage = build_private_storage()
-    assert isinstance(storage, PrivateFileSystemStorage)
-    assert Path(storage.location) == Path(settings.MEDIA_ROOT).resolve().parent / DEFAULT_FOLDER_NAME
+    with pytest.raises(ImproperlyConfigured, match=re.escape(reason)):
+        build_private_storage()
+    with pytest.raises(ImproperlyConfigured, match=re.escape(reason)):
+        private_storage.save("wagtail_customers/exports/x.csv", ContentFile(b"a,b\n"))
 
 
 def test_without_any_folder_the_file_fields_still_build_and_using_them_says_why(settings):

@@ -47,7 +47,7 @@ def stopped_times(count):
     return function, runs
 
 
-def test_a_stopped_transaction_pauses_longer_each_time_before_running_again(pauses):
+def test_a_stopped_transaction_pauses_before_running_again_in_a_range_that_grows(pauses):
     function, runs = stopped_times(2)
     assert atomic_with_retries(function) == "done"
     assert runs == [True, True, True]  # each run in a transaction of its own

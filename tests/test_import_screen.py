@@ -309,6 +309,6 @@ def test_hostile_form_values_are_form_errors_not_500s(admin_client, account, dat
 
 
 def test_the_import_screen_writes_its_row_limit_as_the_exports_page_does(admin_client, account):
-    """"Files of more than 5000 rows" beside the exports page's "more than 5,000 customers"."""
+    """ "Files of more than 5000 rows" beside the exports page's "more than 5,000 customers"."""
     html = admin_client.get(INDEX).content.decode()
     assert "Files of more than 5,000 rows" in " ".join(html.split())

@@ -296,11 +296,18 @@ def check_settings(app_configs=None, **kwargs):
     if raw is None:
         return messages
     if not isinstance(raw, dict):
+        # The type only: the value holds the erasure key and the credentials keys, and checks print to logs.
+        trailing_comma = isinstance(raw, tuple) and len(raw) == 1 and isinstance(raw[0], dict)
         return [
             Error(
-                f"WAGTAIL_CUSTOMERS is {_shown(raw)}: it must be a dict. Until it is, every setting has its default.",
-                hint="Set WAGTAIL_CUSTOMERS = {...} in your settings (a list of pairs: dict(...) of it), or remove "
-                "it to use the defaults.",
+                f"WAGTAIL_CUSTOMERS is a {type(raw).__name__}: it must be a dict. Until it is, the plugin's "
+                "private files cannot be stored and its pages and tasks stop with this error.",
+                hint=(
+                    "Remove the comma after the closing } of WAGTAIL_CUSTOMERS = {...}."
+                    if trailing_comma
+                    else "Set WAGTAIL_CUSTOMERS = {...} in your settings (a list of pairs: dict(...) of it), or "
+                    "remove it to use the defaults."
+                ),
                 id="wagtail_customers.E001",
             )
         ]

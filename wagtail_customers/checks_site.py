@@ -51,18 +51,23 @@ def check_required_apps(app_configs=None, **kwargs):
 @register(Tags.compatibility)
 def check_celery_app_loaded(app_configs=None, **kwargs):
     """Django's settings have ``CELERY_*`` settings, but the process never loaded the Celery app that reads them."""
-    from .task_queue import celery_app_not_loaded
+    from .task_queue import celery_app_not_loaded, task_queue_configured
 
     names = celery_app_not_loaded()
     if not names:
         return []
     shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    effect = (
+        "Tasks go to the broker Celery's default app finds on its own (the CELERY_BROKER_URL environment variable "
+        "or a celeryconfig module), with none of these settings."
+        if task_queue_configured()
+        else "Tasks would go to Celery's default broker (AMQP on localhost): exports above EXPORT_SYNC_MAX_ROWS "
+        "and imports above IMPORT_SYNC_MAX_ROWS are refused (the site has no task queue that works)."
+    )
     return [
         Warning(
             f"The Celery settings in Django's settings ({shown}) are not read: no Celery app of the site is "
-            "loaded, so tasks go to Celery's default app and its default broker (AMQP on localhost). Exports above "
-            "EXPORT_SYNC_MAX_ROWS and imports above IMPORT_SYNC_MAX_ROWS are refused (the site has no task queue "
-            "that works).",
+            f"loaded. {effect}",
             hint=(
                 "Add the project's celery.py (Celery's standard app for Django, reading the CELERY_* settings) and "
                 "import it in the project package's __init__.py: `from .celery import app as celery_app` "

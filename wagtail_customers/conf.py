@@ -5,6 +5,7 @@ lazily on each access so that ``override_settings`` works in tests.
 """
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from .task_routing import DEFAULT_TASK_QUEUES
 
@@ -166,14 +167,19 @@ DEFAULTS = {
 def get_setting(name):
     """Return ``WAGTAIL_CUSTOMERS[name]``, falling back to the documented default.
 
-    A ``WAGTAIL_CUSTOMERS`` that is not a dict (a list of pairs, a string) gives the defaults: the models still
-    import (their file fields build the private storage from these settings), and the system check
-    ``wagtail_customers.E001`` reports the value instead of an unrelated traceback."""
+    A ``WAGTAIL_CUSTOMERS`` that is not a dict (a list of pairs, a string, a dict with a trailing comma after it)
+    raises ``ImproperlyConfigured``: running on the defaults instead would hash buyers with another erasure key
+    and put files in another storage than the site's. The private storage stands in for itself meanwhile
+    (storage.py), so the models import and ``manage.py check`` reports ``wagtail_customers.E001``."""
     if name not in DEFAULTS:
         raise KeyError(f"Unknown wagtail-customers setting {name!r}")
     raw = getattr(settings, "WAGTAIL_CUSTOMERS", None)
-    if not isinstance(raw, dict):
+    if raw is None:
         return DEFAULTS[name]
+    if not isinstance(raw, dict):
+        raise ImproperlyConfigured(
+            f"WAGTAIL_CUSTOMERS is {type(raw).__name__}, not a dict (manage.py check: wagtail_customers.E001)."
+        )
     return raw.get(name, DEFAULTS[name])
 
 

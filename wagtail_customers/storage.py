@@ -23,7 +23,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
-from .conf import DEFAULTS, get_setting
+from .conf import get_setting
 
 DEFAULT_FOLDER_NAME = "wagtail_customers_private"
 IMPORTS_FOLDER = "wagtail_customers/imports"
@@ -47,16 +47,27 @@ def _path_or_none(value):
 
 
 def storage_alias():
-    """``PRIVATE_STORAGE``; its default when it is not a string (system check E009 reports it)."""
+    """``PRIVATE_STORAGE``; ``ImproperlyConfigured`` when it is not a string (system check E009): a default folder
+    instead of the storage the site meant would keep the files on the disk of whichever server wrote them."""
     alias = get_setting("PRIVATE_STORAGE")
-    return alias if isinstance(alias, str) else DEFAULTS["PRIVATE_STORAGE"]
+    if not isinstance(alias, str):
+        raise ImproperlyConfigured(
+            "WAGTAIL_CUSTOMERS['PRIVATE_STORAGE'] must be the name of a STORAGES alias "
+            "(manage.py check: wagtail_customers.E009)."
+        )
+    return alias
 
 
 def default_root():
     """``PRIVATE_STORAGE_ROOT``, else a folder beside ``MEDIA_ROOT``, else in ``BASE_DIR``; ``None`` if none is set.
 
-    A ``PRIVATE_STORAGE_ROOT`` that is not a path (system check E009) counts as not set."""
-    root = _path_or_none(get_setting("PRIVATE_STORAGE_ROOT"))
+    A ``PRIVATE_STORAGE_ROOT`` that is set but not a path raises ``ImproperlyConfigured`` (system check E009)."""
+    root = get_setting("PRIVATE_STORAGE_ROOT")
+    if root is not None and _path_or_none(root) is None:
+        raise ImproperlyConfigured(
+            "WAGTAIL_CUSTOMERS['PRIVATE_STORAGE_ROOT'] must be a folder's path "
+            "(manage.py check: wagtail_customers.E009)."
+        )
     if root:
         return Path(root)
     media_root = _path_or_none(settings.MEDIA_ROOT)
@@ -84,9 +95,9 @@ def build_private_storage():
 
 
 class MissingPrivateStorage(Storage):
-    """Stands in for the private storage while the site gives it no folder: the models (whose file fields ask
-    for the storage when they are defined) still import, ``manage.py check`` reports E010, and any use of a file
-    raises the reason."""
+    """Stands in for the private storage while the site's settings give it none (no folder, or a setting of the
+    wrong type): the models (whose file fields ask for the storage when they are defined) still import,
+    ``manage.py check`` reports E001, E009 or E010, and any use of a file raises the reason."""
 
     def __init__(self, reason):
         self.reason = reason

@@ -142,7 +142,8 @@ def create_view(request):
             return _saved(request, view)
     twin = _saved_by_the_same_click(request, form)
     if twin is not None:
-        return _saved(request, twin)
+        # The first post's answer was left for this one, with its message (shown once, on the page this one opens).
+        return _saved(request, twin, announce=False)
     # Each error is a sentence of its own ("A saved view needs a name.").
     errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
     messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
@@ -178,11 +179,13 @@ def _saved_by_the_same_click(request, form):
     )
 
 
-def _saved(request, view):
+def _saved(request, view, announce=True):
     if view.visibility == SavedViewVisibility.SHARED:
-        messages.success(request, _("View “%(name)s” saved. Choose who to share it with.") % {"name": view.name})
+        if announce:
+            messages.success(request, _("View “%(name)s” saved. Choose who to share it with.") % {"name": view.name})
         return redirect("wagtail_customers_saved_views:edit", view.pk)
-    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    if announce:
+        messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
     return _open(request, view)
 
 
