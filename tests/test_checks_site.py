@@ -123,6 +123,13 @@ def test_a_local_or_placeholder_base_url_warns_on_deploy(settings, base_url, adm
     assert source in message.msg and (base_url or admin_base_url) in message.msg
 
 
+def test_wagtails_base_url_without_a_scheme_warns_on_deploy_for_what_it_is(settings):
+    settings.WAGTAIL_CUSTOMERS = {}
+    settings.WAGTAILADMIN_BASE_URL = "admin.shop.co.uk"
+    [message] = [message for message in run_checks(include_deployment_checks=True) if message.id == W013]
+    assert "'admin.shop.co.uk' (WAGTAILADMIN_BASE_URL), which is no full address" in message.msg
+
+
 def test_no_base_url_at_all_warns_on_deploy(settings):
     settings.WAGTAIL_CUSTOMERS = {}
     del settings.WAGTAILADMIN_BASE_URL

@@ -116,17 +116,21 @@ def check_email_base_url(app_configs=None, **kwargs):
                 id="wagtail_customers.W013",
             )
         ]
-    try:
-        host = urlsplit(str(url)).hostname
-    except ValueError:
-        host = None
-    if not _placeholder_host(host):
-        return []
+    if not str(url).startswith(("http://", "https://")):
+        # Wagtail's own setting, which E005 does not check: "shop.co.uk" makes links no mail program opens.
+        why = "which is no full address (a link needs http:// or https:// before the host)"
+    else:
+        try:
+            host = urlsplit(str(url)).hostname
+        except ValueError:
+            host = None
+        if not _placeholder_host(host):
+            return []
+        why = "which is no public address"
     return [
         Warning(
             f"The links in the e-mails the plugin sends (finished exports, alert digests, store connection "
-            f"notices) start with {str(url)!r} ({source}), which is no public address: they lead nowhere for "
-            "the people who get them.",
+            f"notices) start with {str(url)!r} ({source}), {why}: they lead nowhere for the people who get them.",
             hint=hint,
             id="wagtail_customers.W013",
         )
