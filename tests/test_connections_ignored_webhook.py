@@ -26,15 +26,15 @@ from tests.channel_woocommerce_standin import (
     fixture,
     webhook_headers,
 )
-from wagtail_customers.models import ChannelConnection, Order, SellerAccount
+from wagtail_customers.models import ChannelConnection, Order, SellerAccount, SyncOutcome
 from wagtail_customers.services import channel_sync
 
 OTHER_SITE = "https://other.example/"
 WOO_ADVICE = (
     "If it came from your own site, its address is written another way than the store URL (with or without www., "
     "or with another sub-path): enter the site's address as WordPress › Settings › General shows it as the store "
-    "URL below. A headless shop whose API answers on another host keeps the store URL that pulls: its webhooks "
-    "cannot be used, and its orders come by the pulls."
+    "URL below. A headless shop whose API answers on another address keeps that address as the store URL and gets "
+    "the site's address as the site address for webhooks."
 )
 SHOPIFY_ADVICE = (
     "With one app installed on several shops, subscribe each shop's webhooks to the webhook address of its own "
@@ -178,6 +178,44 @@ def test_the_warning_goes_when_the_store_url_is_saved_changed_not_when_only_a_se
     assert stored.get_credentials()["store_url"] == "https://other.example"
     assert (stored.ignored_webhook_source, stored.ignored_webhook_at) == (None, None)
     assert warning(page(admin_client, connection)) is None
+
+
+def test_a_headless_shop_takes_its_deliveries_once_its_site_address_is_entered(
+    connection, store, admin_client, post_webhook
+):
+    """A headless shop: its API answers at the store URL (the stand-in), its deliveries name the site's address."""
+    site = "https://shop.example.com/"
+    body = woo_order(9003)
+    headers = webhook_headers(body, delivery_id="site-1", source=site)
+    assert post_webhook(connection, body, headers).content == b"Ignored: another shop."
+    assert "this connection's store is " + store.url in said(page(admin_client, connection))
+
+    url = reverse("wagtail_customers_connections:connection", args=[connection.account_id])
+    # An address no site has is refused, as a store URL is; nothing is saved.
+    refused = admin_client.post(url, {"store_url": store.url, "home_url": "https://shop.example.com/?lang=en"})
+    assert refused.status_code == 200
+    assert "home_url" in refused.context["credentials_form"].errors
+    assert "home_url" not in ChannelConnection.objects.get(pk=connection.pk).get_credentials()
+
+    # Entered as WordPress shows it, the secrets left blank: they stay (the pulls still go to the store URL).
+    saved = admin_client.post(url, {"store_url": store.url, "home_url": "shop.example.com"})
+    assert saved.status_code == 302
+    stored = ChannelConnection.objects.get(pk=connection.pk)
+    assert stored.get_credentials()["home_url"] == "shop.example.com"
+    assert stored.get_credentials()["webhook_secret"] == WEBHOOK_SECRET
+    assert warning(page(admin_client, connection)) is None  # it was about the addresses before
+
+    for delivery, source in (("site-2", site), ("site-3", "http://Shop.Example.com"), ("api-1", store.home_url)):
+        answer = post_webhook(stored, body, webhook_headers(body, delivery_id=delivery, source=source))
+        assert (answer.status_code, answer.content) == (200, b"OK"), source
+    assert Order.objects.filter(account=connection.account, external_id="9003").exists()
+    # Another site with the same secret is still another shop's, and the page names the site address as this one's.
+    assert post_webhook(stored, body, webhook_headers(body, delivery_id="theirs", source=OTHER_SITE)).content == (
+        b"Ignored: another shop."
+    )
+    assert "this connection's store is https://shop.example.com" in said(page(admin_client, connection))
+    result = channel_sync.sync_connection(connection.pk)
+    assert (result.outcome, result.error) == (SyncOutcome.DONE, "")
 
 
 @pytest.mark.parametrize(

@@ -134,19 +134,30 @@ class WooCommerceAdapter(ChannelAdapter):
             required=False,
             help_text=_("The secret typed into the store's order webhooks; leave empty to sync by pull only."),
         ),
+        CredentialField(
+            "home_url",
+            _("Site address for webhooks"),
+            required=False,
+            help_text=_(
+                "Only for a headless shop, whose API answers on another address than the site: the Site Address "
+                "(URL) from WordPress › Settings › General. Webhook deliveries name it. Leave empty otherwise."
+            ),
+            validators=(lambda value: validate_store_url(value),),
+            widget_attrs={"inputmode": "url", "autocapitalize": "off", "spellcheck": "false"},
+        ),
     )
     # Buyer e-mails: the billing e-mail, guests' too. Refunded units come from the refunds endpoint (core
     # WooCommerce has no returns of its own). No feedback. Fees: the core API has no payment gateway or
     # marketplace fees (fee_lines are fees the buyer paid), so the P&L has no WooCommerce fees.
     capabilities = ChannelCapabilities(buyer_email=True, returns=True, feedback=False, fees=False, webhooks=True)
     webhook_topics = ORDER_TOPICS
-    # A delivery naming another address is the store's own when the store URL is its address written another way;
-    # a headless shop's API answers on another host than the address it sends, and cannot have both.
+    # A delivery naming another address is the store's own when the store URL is its address written another way,
+    # or when the shop is headless: its API answers on another host than the address its deliveries name.
     ignored_webhook_advice = _(
         "If it came from your own site, its address is written another way than the store URL (with or without "
         "www., or with another sub-path): enter the site's address as WordPress › Settings › General shows it as "
-        "the store URL below. A headless shop whose API answers on another host keeps the store URL that pulls: its "
-        "webhooks cannot be used, and its orders come by the pulls."
+        "the store URL below. A headless shop whose API answers on another address keeps that address as the store "
+        "URL and gets the site's address as the site address for webhooks."
     )
 
     def __init__(self, credentials, *, account_currency="USD"):
@@ -154,6 +165,8 @@ class WooCommerceAdapter(ChannelAdapter):
         self.store_url = store_url(self.credentials.get("store_url"))
         self.consumer_key = str(self.credentials.get("consumer_key") or "").strip()
         self.consumer_secret = str(self.credentials.get("consumer_secret") or "").strip()
+        # A headless shop's site address, which its deliveries name while its API answers at the store URL.
+        self.home_url = store_url(self.credentials.get("home_url"))
         self.api = API(
             url=self.store_url,
             consumer_key=self.consumer_key,
@@ -246,16 +259,18 @@ class WooCommerceAdapter(ChannelAdapter):
         # sending site in every delivery: its address, home_url('/'). Without it (an older WooCommerce) a delivery
         # is taken as before; the save ping carries none and is answered before this.
         sender = _as_utf8(_header(headers, "X-WC-Webhook-Source").strip())
-        if not sender or site_address(sender) == site_address(self.store_url):
+        # The store URL is this store's own (its API answers there), so a delivery naming it is taken in any case.
+        own = {site_address(url) for url in (self.store_url, self.home_url) if url}
+        if not sender or site_address(sender) in own:
             return ""
         # What to type as the store URL, if this is the store's own address written another way.
-        logger.warning("WooCommerce delivery from %r, not from the store URL %r: ignored", sender, self.store_url)
+        logger.warning("WooCommerce delivery from %r, not from the store %r: ignored", sender, self.webhook_own_shop())
         # The header is not signed (the signature covers the body) and a signed delivery can be sent again with
         # another one: the connection page names only an address rebuilt from its parts, never the header as sent.
         return shown_address(sender) or True
 
     def webhook_own_shop(self):
-        return self.store_url
+        return self.home_url or self.store_url
 
     def webhook_delivery_id(self, headers):
         # WooCommerce's delivery id is a hash of the webhook's id and the second it was sent: every delivery of one
