@@ -4,6 +4,7 @@ Every refusal is an ``IngestionError`` naming the order, and the line or amount,
 amounts must be finite numbers the money columns hold (``limits.MONEY_LIMIT``), quantities fit an integer column.
 """
 
+import numbers
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_noop
 from ..countries import normalise_country
 from ..limits import LARGEST_INTEGER, MONEY_LIMIT
 from ..models import Channel
+from .input_shapes import check_shapes
 from .inputs import ZERO
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
@@ -62,6 +64,7 @@ def validated(account, order_data):
     """``order_data`` checked and completed for recording (stripped id, aware date, computed line totals, subtotal
     and total, the account's channel and currency where none is given, the country's ISO code); raises
     ``IngestionError`` naming the order and what is wrong."""
+    check_shapes(order_data, IngestionError)
     if not str(order_data.external_id or "").strip():
         raise IngestionError(_("An order has no order id."))
     order_data.external_id = str(order_data.external_id).strip()
@@ -148,15 +151,24 @@ ZERO_WHEN_NOT_GIVEN = {"discount", "shipping", "tax", "refunded", "unit_price"}
 
 
 def _as_decimals(order_data):
-    """Floats as the Decimals they are written as (``0.1``, not the binary 0.1000000000000000055...), and ``None``
-    for an amount that defaults to 0 as 0: the checks and sums below take Decimals (a float or ``None`` there was a
-    ``TypeError`` instead of a message)."""
+    """Floats as the Decimals they are written as (``0.1``, not the binary 0.1000000000000000055...), integers and
+    strings of a number ("12.50") as Decimals, and ``None`` for an amount that defaults to 0 as 0: the checks and sums
+    below take Decimals (a float, a string or ``None`` there was a ``TypeError`` instead of a message). Anything
+    else is left as it is, for ``_check_amount`` to refuse as no number."""
 
     def decimal(value, name):
         if value is None:
             return ZERO if name in ZERO_WHEN_NOT_GIVEN else None
         if isinstance(value, float):
             return Decimal(repr(float(value)))  # float(): numpy's repr is np.float64(0.1)
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return Decimal(int(value))
+        if isinstance(value, str):
+            try:
+                # Not "12,50", nor "1_234" (which Decimal reads as 1234): refused below as no number.
+                return Decimal(value.strip()) if "_" not in value else value
+            except InvalidOperation:
+                return value
         return value
 
     for name, _label in ORDER_AMOUNTS:
@@ -166,6 +178,7 @@ def _as_decimals(order_data):
             setattr(line, name, decimal(getattr(line, name), name))
     for promo in order_data.promo_codes:
         promo.discount = decimal(promo.discount, "discount")
+    order_data.exchange_rate = decimal(order_data.exchange_rate, "exchange_rate")
 
 
 def _round_to_cents(order_data):
@@ -269,6 +282,8 @@ def short_number(value):
 
 def _finite(value):
     """``value`` as a finite Decimal, or None (NaN, Infinity, not a number)."""
+    if isinstance(value, str) and "_" in value:
+        return None  # Decimal reads "1_234" as 1234; no amount is written so
     try:
         number = value if isinstance(value, Decimal) else Decimal(value)
     except (TypeError, ValueError, InvalidOperation):

@@ -1,0 +1,141 @@
+"""The ingestion service's first check of an order from a site's own code: each field of the right kind.
+
+Channel adapters and the import formats build their ``OrderData`` from parsed text, but a site calling
+``record_order`` may hand over a string where a datetime belongs, a dict for the customer, a misspelt status. Each
+such value is refused here with an ``IngestionError`` naming the order and the field, before the checks of
+``order_checks`` do arithmetic on it (where it was a ``TypeError`` or ``AttributeError`` from deep inside).
+Strings left ``None`` are read as empty, and the statuses without regard to case or surrounding spaces.
+"""
+
+import numbers
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from ..models import FulfilmentStatus, OrderStatus, SyncStatus
+from .inputs import AddressData, CustomerData, FeedbackData, LineData, OrderData, PromoCodeData
+
+STATUSES = (
+    ("status", OrderStatus),
+    ("fulfilment_status", FulfilmentStatus),
+    ("sync_status", SyncStatus),
+)
+MILESTONES = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at", "returned_at")
+CUSTOMER_TEXTS = ("external_id", "email", "name", "phone")
+ADDRESS_TEXTS = ("name", "line1", "line2", "postal_code", "city", "state", "country", "phone")
+LINE_TEXTS = ("sku", "product_name")
+
+
+class WrongShape(Exception):
+    """A field of the wrong kind: ``field`` names it as the message shows it, ``expected`` says what it takes."""
+
+    def __init__(self, field, expected, value):
+        super().__init__(field)
+        self.field = field
+        self.expected = expected
+        self.value = value
+
+
+def check_shapes(order_data, error):
+    """Raise ``error(message, order_id=...)`` (the ``IngestionError`` class) when a field of ``order_data`` is not of
+    the kind the service takes; fills text fields left ``None`` with "" and reads statuses in lower case."""
+    if not isinstance(order_data, OrderData):
+        raise error(
+            _("An order must be given as an OrderData, not as %(kind)s.") % {"kind": _kind(order_data)}, order_id=None
+        )
+    try:
+        _check(order_data)
+    except WrongShape as wrong:
+        order = str(order_data.external_id or "").strip()[:40]
+        raise error(
+            _("Order %(order)s: %(field)s must be %(expected)s, not %(kind)s.")
+            % {"order": order, "field": wrong.field, "expected": wrong.expected, "kind": _kind(wrong.value)},
+            order_id=order or None,
+        ) from None
+    for name, choices in STATUSES:
+        value = getattr(order_data, name)
+        written = value.strip().lower()
+        if written not in choices.values:
+            raise error(
+                _("Order %(order)s: %(field)s %(value)s is not one of %(values)s.")
+                % {
+                    "order": order_data.external_id,
+                    "field": name,
+                    "value": repr(value[:40]),
+                    "values": ", ".join(choices.values),
+                },
+                order_id=order_data.external_id,
+            )
+        setattr(order_data, name, written)
+
+
+def _check(order_data):
+    _require(order_data, "external_id", (str, numbers.Integral), _("text"))
+    _require(order_data, "placed_at", datetime, _("a date and time (datetime)"), optional=True)
+    for name in MILESTONES:
+        _require(order_data, name, datetime, _("a date and time (datetime)"), optional=True)
+    for name, _choices in STATUSES:
+        _require(order_data, name, str, _("text"))
+    for name in ("channel", "currency"):
+        _require(order_data, name, str, _("text"), optional=True)
+    _require(order_data, "customer", CustomerData, "CustomerData")
+    _texts(order_data.customer, CUSTOMER_TEXTS, "customer.")
+    _require(order_data, "ship_to", AddressData, "AddressData")
+    _texts(order_data.ship_to, ADDRESS_TEXTS, "ship_to.")
+    _sequence(order_data, "lines", LineData, "LineData")
+    for number, line in enumerate(order_data.lines):
+        _texts(line, LINE_TEXTS, f"lines[{number}].")
+        for name in ("quantity", "returned_quantity"):
+            _whole(line, name, f"lines[{number}].{name}")
+    _sequence(order_data, "promo_codes", PromoCodeData, "PromoCodeData")
+    for number, promo in enumerate(order_data.promo_codes):
+        _require(promo, "code", str, _("text"), shown=f"promo_codes[{number}].code")
+    _require(order_data, "feedback", FeedbackData, "FeedbackData", optional=True)
+    if order_data.feedback is not None:
+        _whole(order_data.feedback, "rating", "feedback.rating")
+        _texts(order_data.feedback, ("comment",), "feedback.")
+        _require(order_data.feedback, "left_at", datetime, _("a date and time (datetime)"), optional=True)
+
+
+def _require(holder, name, kinds, expected, *, optional=False, shown=None):
+    value = getattr(holder, name)
+    if value is None and optional:
+        return
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise WrongShape(shown or name, expected, value)
+
+
+def _texts(holder, names, prefix):
+    """Text fields: ``None`` is read as "" (a site's optional value), anything but a string is refused."""
+    for name in names:
+        value = getattr(holder, name)
+        if value is None:
+            setattr(holder, name, "")
+        elif not isinstance(value, str):
+            raise WrongShape(prefix + name, _("text"), value)
+
+
+def _whole(holder, name, shown):
+    value = getattr(holder, name)
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise WrongShape(shown, _("a whole number"), value)
+    setattr(holder, name, int(value))  # numpy's integers too
+
+
+def _sequence(order_data, name, item_class, item_name):
+    items = getattr(order_data, name)
+    if not isinstance(items, list | tuple):
+        raise WrongShape(name, _("a list of %(kind)s") % {"kind": item_name}, items)
+    for number, item in enumerate(items):
+        if not isinstance(item, item_class):
+            raise WrongShape(f"{name}[{number}]", item_name, item)
+    setattr(order_data, name, list(items))
+
+
+def _kind(value):
+    """How a message names a value's kind: ``None``, or its type with the value when short (``str '2025-06-01'``)."""
+    if value is None:
+        return "None"
+    text = repr(value)
+    kind = type(value).__name__
+    return f"{kind} {text}" if len(text) <= 40 and isinstance(value, str | numbers.Number) else kind
