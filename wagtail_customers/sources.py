@@ -6,13 +6,20 @@ A shop registers its order model once (in its ``AppConfig.ready``)::
 
     register_order_source(ShopOrder, to_order_data=shop_order_to_order_data, account=get_shop_account)
 
-After each save of a ``ShopOrder`` (once the surrounding transaction commits, so inline lines are
-saved too) the adapter turns it into ``OrderData`` and the ingestion service records it.
+After each save of a ``ShopOrder`` (once the surrounding transaction commits, so lines saved in the same
+transaction are read too) the adapter turns it into ``OrderData`` and the ingestion service records it. A recording
+that fails is logged under ``wagtail_customers.sources``; the order's next save records it.
 """
 
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models.signals import post_save
 
+logger = logging.getLogger(__name__)
+
+#: ``{model: (to_order_data, account)}``: what each registered model is recorded with.
 _registered = {}
 
 
@@ -20,27 +27,46 @@ def register_order_source(model, *, to_order_data, account):
     """Connect ``model``'s saves to the ingestion service.
 
     ``to_order_data(instance) -> OrderData | None`` converts a saved instance (``None`` skips it);
-    ``account(instance) -> SellerAccount`` names the seller account it belongs to.
+    ``account(instance) -> SellerAccount`` names the seller account it belongs to. Registering a model again with
+    the same two functions changes nothing; with others it raises ``ImproperlyConfigured`` (one model, one way in).
     """
+    for name, value in (("to_order_data", to_order_data), ("account", account)):
+        if not callable(value):
+            raise TypeError(
+                f"register_order_source({model.__name__}): {name} must be a function of the saved instance, not "
+                f"{type(value).__name__}."
+            )
+    if model in _registered:
+        if _registered[model] == (to_order_data, account):
+            return
+        raise ImproperlyConfigured(
+            f"{model._meta.label} is already registered with register_order_source, with other functions; a "
+            "model's orders are recorded one way."
+        )
 
     def on_save(sender, instance, raw=False, **kwargs):
         if raw:  # loaddata: fixtures are not orders being placed
             return
         pk = instance.pk
-        # robust: a ledger problem must not turn the shop's saved order into an error page; it is
-        # logged, and the nightly reconciliation or a re-save records the order.
+        # After the commit, so the order's lines saved in the same transaction are read too; a ledger problem
+        # must not turn the shop's saved order into an error page: it is logged, and a re-save records the order.
         transaction.on_commit(lambda: _ingest(model, pk, to_order_data, account), robust=True)
 
-    _registered[model] = on_save
+    _registered[model] = (to_order_data, account)
     post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"wagtail_customers:{model._meta.label}")
 
 
 def _ingest(model, pk, to_order_data, account):
     from .services.ingestion import record_order
 
-    instance = model._default_manager.filter(pk=pk).first()
-    if instance is None:
-        return
-    order_data = to_order_data(instance)
-    if order_data is not None:
-        record_order(account(instance), order_data)
+    try:
+        instance = model._default_manager.filter(pk=pk).first()
+        if instance is None:
+            return
+        order_data = to_order_data(instance)
+        if order_data is not None:
+            record_order(account(instance), order_data)
+    except Exception:
+        # Named here (Django's own log of a failed on_commit callback names only a lambda); not raised again, as
+        # robust=True would not either.
+        logger.exception("%s %s was saved but not recorded as an order", model._meta.label, pk)

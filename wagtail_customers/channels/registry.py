@@ -1,6 +1,9 @@
-"""Which adapter serves which channel. Adapters register themselves on import (``apps.ready``)."""
+"""Which adapter serves which channel: the built-in ones imported when first asked for (``BUILT_IN``), a site's own
+registered with ``register_adapter`` (imported from its app's ``ready()``)."""
 
 from importlib import import_module
+
+from django.core.exceptions import ImproperlyConfigured
 
 _adapters = {}
 
@@ -15,7 +18,17 @@ BUILT_IN = {
 
 
 def register_adapter(adapter_class):
-    _adapters[adapter_class.channel] = adapter_class
+    """Make ``adapter_class`` the adapter of its ``channel`` (a class decorator). The channel must be one of the
+    seller accounts' channels (``Channel``): an account of another could not be saved, nor its orders recorded."""
+    from ..models import Channel
+
+    channel = getattr(adapter_class, "channel", None)
+    if channel not in Channel.values:
+        raise ImproperlyConfigured(
+            f"{adapter_class.__qualname__}.channel is {channel!r}, which is no seller account's channel: an adapter "
+            f"serves one of {', '.join(Channel.values)} (a channel of its own is 'other')."
+        )
+    _adapters[channel] = adapter_class
     return adapter_class
 
 
@@ -28,9 +41,3 @@ def get_adapter_class(channel):
         except (ImportError, AttributeError):
             return None
     return _adapters.get(channel)
-
-
-def connectable_channels():
-    return [channel for channel in BUILT_IN if get_adapter_class(channel) is not None] + [
-        channel for channel in _adapters if channel not in BUILT_IN
-    ]
