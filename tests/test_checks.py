@@ -1,13 +1,16 @@
 import re
+import warnings
 from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy
+from import_export.fields import Field
 
 from wagtail_customers.checks import CHECKED_ELSEWHERE, SETTING_KINDS
 from wagtail_customers.conf import DEFAULTS, get_setting
+from wagtail_customers.exports.resources import CustomerResource
 
 
 def ids(messages):
@@ -131,6 +134,33 @@ def test_every_setting_has_a_check():
     assert not set(SETTING_KINDS) & set(CHECKED_ELSEWHERE)
     assert set(SETTING_KINDS) | set(CHECKED_ELSEWHERE) == set(DEFAULTS)
     assert {key for key, _bad, _id in WRONG_VALUES} == set(SETTING_KINDS)
+
+
+with warnings.catch_warnings():
+    # django-import-export's own warning on defining it ("ignoring field 'phone'"), which the check is for.
+    warnings.simplefilter("ignore", UserWarning)
+
+    class PhoneResource(CustomerResource):
+        """The exports how-to's custom column written without adding it to ``Meta.fields`` (a whitelist)."""
+
+        phone = Field(attribute="phone", column_name="Phone")
+
+        def export_field_names(self, column_names):
+            return [*super().export_field_names(column_names), "phone"]
+
+
+class ListedPhoneResource(PhoneResource):
+    class Meta(CustomerResource.Meta):
+        fields = (*CustomerResource.Meta.fields, "phone")
+
+
+def test_an_export_resource_whose_extra_column_is_none_of_its_fields_is_named(settings):
+    """Every export with it failed (a download cut off after 0 bytes) while the checks passed."""
+    settings.WAGTAIL_CUSTOMERS = {"EXPORT_RESOURCE": f"{__name__}.PhoneResource"}
+    [message] = [message for message in run_checks() if message.id == E006]
+    assert "its export_field_names() gives 'phone', which is none of its fields: add it to Meta.fields" in message.msg
+    settings.WAGTAIL_CUSTOMERS = {"EXPORT_RESOURCE": f"{__name__}.ListedPhoneResource"}
+    assert ids(run_checks()) == set()
 
 
 def test_the_defaults_pass(settings):

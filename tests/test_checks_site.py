@@ -242,3 +242,58 @@ def test_webhooks_served_or_not_included_pass(settings, patterns):
 
 def test_the_example_sites_urls_pass():
     assert W051 not in ids(run_checks())
+
+
+class NoLabelFormat:
+    name = "nolabel"
+    delimiter = None
+
+    def parse(self, table, report):
+        return []
+
+
+class CraftlyFormat(NoLabelFormat):
+    name = "craftly"
+    label = "Craftly orders"
+
+
+@pytest.mark.parametrize(
+    "registered, problem",
+    [
+        (NoLabelFormat, "has no label"),
+        (CraftlyFormat(), "is an instance, not a class"),
+        (type("NoParse", (), {"label": "x", "delimiter": None}), "has no parse(table, report) method"),
+        (type("NoDelimiter", (), {"label": "x", "parse": lambda self, table, report: []}), "has no delimiter"),
+    ],
+)
+def test_an_import_format_the_import_screen_cannot_use_is_an_error(registered, problem):
+    from wagtail_customers.importers import FORMATS
+
+    FORMATS["site"] = registered
+    try:
+        [error] = [message for message in run_checks() if message.id == "wagtail_customers.E070"]
+        assert error.msg.startswith("The import format 'site' (") and error.msg.endswith(f") {problem}.")
+        FORMATS["site"] = CraftlyFormat
+        assert not [message for message in run_checks() if message.id == "wagtail_customers.E070"]
+    finally:
+        del FORMATS["site"]
+
+
+@pytest.mark.parametrize(
+    "name, meant",
+    [("WAGTAIL_CUSTOMER", "WAGTAIL_CUSTOMERS"), ("CELERY_TASK_ALWAYS_EAGR", "CELERY_TASK_ALWAYS_EAGER")],
+)
+def test_a_setting_name_one_letter_off_is_named(settings, name, meant):
+    if name.startswith("WAGTAIL"):
+        del settings.WAGTAIL_CUSTOMERS
+    setattr(settings, name, True)
+    [warning] = [message for message in run_checks() if message.id == "wagtail_customers.W015"]
+    assert (warning.msg, warning.hint) == (f"The setting {name} is read by nothing.", f"Did you mean {meant}?")
+
+
+def test_celery_and_wagtail_settings_spelt_right_pass(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_ALWAYS_EAGER = True  # Celery 3's name, still read
+    settings.CELERY_BEAT_SCHEDULE = {}
+    settings.WAGTAIL_SITE_NAME = "Shop"
+    assert not [message for message in run_checks() if message.id == "wagtail_customers.W015"]

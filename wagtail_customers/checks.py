@@ -66,7 +66,27 @@ def _export_resource_problem(path):
         return f"it cannot be imported: {why}"
     if not isinstance(resource, type) or not callable(getattr(resource, "export_field_names", None)):
         return "it is not a resource class with export_field_names() (subclass CustomerResource)"
-    return None
+    return _undeclared_export_field(resource)
+
+
+def _undeclared_export_field(resource_class):
+    """Why every export with ``resource_class`` would fail: a name its ``export_field_names()`` gives for every
+    column that is none of its fields (``Meta.fields`` is a whitelist: a field declared on the class but not listed
+    there is dropped, and the export's headings then stop it with a ``KeyError``). None when all are fields."""
+    from .columns import COLUMNS
+
+    try:
+        resource = resource_class()
+        names = resource.export_field_names([column.name for column in COLUMNS])
+        undeclared = [name for name in names if name not in resource.fields]
+    except Exception as error:  # noqa: BLE001 - a site's own code: its error is the message
+        return f"making it or calling its export_field_names() raised {type(error).__name__}: {error}"
+    if not undeclared:
+        return None
+    return (
+        f"its export_field_names() gives {undeclared[0]!r}, which is none of its fields: add it to Meta.fields, "
+        f'e.g. class Meta(CustomerResource.Meta): fields = (*CustomerResource.Meta.fields, "{undeclared[0]}")'
+    )
 
 
 def _channel_api_urls_valid(value):

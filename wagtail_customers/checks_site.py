@@ -191,3 +191,79 @@ def check_webhook_urls_reachable(app_configs=None, **kwargs):
             id="wagtail_customers.W051",
         )
     ]
+
+
+@register(Tags.compatibility)
+def check_import_formats(app_configs=None, **kwargs):
+    """Every import format a site added to ``FORMATS`` is a class the Import screen and ``customers_import`` can use:
+    one without a ``label`` turned the Import screen into an error page for every format (E070)."""
+    from .importers import FORMATS
+
+    errors = []
+    for name, format_class in FORMATS.items():
+        problem = _import_format_problem(format_class)
+        if problem:
+            errors.append(
+                Error(
+                    f"The import format {name!r} ({format_class!r}) {problem}.",
+                    hint="A format is a class with a name, a label, a delimiter (None to guess it) and "
+                    "parse(table, report), registered as FORMATS[MyFormat.name] = MyFormat: see 'Add a channel: a "
+                    "new import format' in the documentation.",
+                    id="wagtail_customers.E070",
+                )
+            )
+    return errors
+
+
+def _import_format_problem(format_class):
+    if not isinstance(format_class, type):
+        return "is an instance, not a class"
+    missing = [attribute for attribute in ("label", "delimiter") if not hasattr(format_class, attribute)]
+    if missing:
+        return "has no " + " and no ".join(missing)
+    if not callable(getattr(format_class, "parse", None)):
+        return "has no parse(table, report) method"
+    return None
+
+
+@register(Tags.compatibility)
+def check_misspelt_setting_names(app_configs=None, **kwargs):
+    """A setting whose name is one letter off ``WAGTAIL_CUSTOMERS`` or a Celery setting's is read by nothing: the
+    site runs on defaults (``WAGTAIL_CUSTOMER``) or without what it set (``CELERY_TASK_ALWAYS_EAGR``) (W015)."""
+    import difflib
+
+    names = [name for name in dir(settings) if name.isupper()]
+    celery_names = _celery_setting_names()
+    warnings = []
+    for name in names:
+        if name == "WAGTAIL_CUSTOMERS":
+            continue
+        if name.startswith("CELERY") and name not in celery_names:
+            known = celery_names
+        elif name.startswith("WAGTAIL") and "WAGTAIL_CUSTOMERS" not in names:
+            known = ("WAGTAIL_CUSTOMERS",)
+        else:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.9)
+        if close:
+            warnings.append(
+                Warning(
+                    f"The setting {name} is read by nothing.",
+                    hint=f"Did you mean {close[0]}?",
+                    id="wagtail_customers.W015",
+                )
+            )
+    return warnings
+
+
+def _celery_setting_names():
+    """Every setting name Celery reads from Django's settings with the ``CELERY`` namespace, old names included."""
+    try:
+        from celery.app.defaults import NAMESPACES, flatten
+    except ImportError:  # Celery's layout changed: no names, no warnings
+        return frozenset()
+    names = set()
+    for key, option in flatten(NAMESPACES):
+        names.add(f"CELERY_{key.upper()}")
+        names.update(old.upper() for old in (option.old or ()))
+    return frozenset(names)
