@@ -53,13 +53,25 @@ class ImportFileError(ValueError):
 @dataclass
 class Table:
     headers: list
-    #: (row number as a spreadsheet shows it, {header: cell}) for each non-blank data row; empty cells are
-    #: left out, so read them with ``cells.get(header, "")``.
+    #: (row number as a spreadsheet shows it, ``Cells`` {header: cell}) for each non-blank data row; empty cells are
+    #: left out (``header in cells`` is False), and ``cells[header]`` reads them as "" (``Cells``).
     rows: list
     #: What the reader noticed without refusing the file (a workbook declaring fewer rows than it holds).
     warnings: list = field(default_factory=list)
     #: The separator of a text file's columns, as given or guessed (None for a workbook).
     delimiter: str | None = None
+
+
+class Cells(dict):
+    """A row's non-empty cells by header. An empty cell of a column the file has reads as "" (a format written
+    ``cells["Buyer User ID"]`` met a ``KeyError`` on the one row without it); a column it lacks is a ``KeyError``."""
+
+    __slots__ = ("columns",)
+
+    def __missing__(self, header):
+        if header in self.columns:
+            return ""
+        raise KeyError(header)
 
 
 @dataclass
@@ -140,14 +152,16 @@ def read_table(content, filename="", delimiter=None, encoding="utf-8", limits=No
     if not any(headers):
         raise ImportFileError(_("The file has no header row."))
     named = [(position, header) for position, header in enumerate(headers) if header]
+    columns = frozenset(header for _position, header in named)
     width = len(headers)
     # Each row keeps its non-empty cells only: exports are mostly empty cells (Shopify's continuation rows).
     rows = []
     for index, values in raw.rows:
         if len(values) < width:
             values = [*values, *([""] * (width - len(values)))]
-        cells = {header: text for position, header in named if (text := values[position].strip())}
+        cells = Cells({header: text for position, header in named if (text := values[position].strip())})
         if cells:
+            cells.columns = columns
             rows.append((index, cells))
     return Table(headers=headers, rows=rows, warnings=raw.warnings, delimiter=raw.delimiter)
 
