@@ -30,3 +30,10 @@ def test_starting_without_the_shop_says_what_to_install(monkeypatch, config_clas
         config.ready()
 
     assert config_class.name in str(raised.value) and install in str(raised.value)
+
+
+def test_the_salesman_app_says_which_django_the_shop_installs_beside(monkeypatch):
+    monkeypatch.setitem(sys.modules, "salesman", None)
+    config = SalesmanSourceConfig(SalesmanSourceConfig.name, importlib.import_module(SalesmanSourceConfig.name))
+    with pytest.raises(ImproperlyConfigured, match=r"installs only beside Django 5\.x \(it declares Django<6\.0\)"):
+        config.ready()

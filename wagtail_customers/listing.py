@@ -2,8 +2,8 @@
 
 ``TABS`` are the six listings (each with its default ordering and base filter);
 ``customer_listing_queryset(user, tab, params)`` returns the ordered, scoped, filtered and searched
-queryset of a tab for the listing's query parameters. The listing views and the exports both call
-it, so "all pages" of an export is exactly what the listing shows.
+queryset of a tab for the listing's query parameters. The listing views and the exports both read
+their rows through ``CustomerListing``, so "all pages" of an export is exactly what the listing shows.
 
 Query parameters read (a ``QueryDict`` or a dict of values or lists):
 

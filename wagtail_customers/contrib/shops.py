@@ -26,9 +26,10 @@ FULFILMENT = {
 }
 
 
-def require_shop_package(app_name, package, distribution, extra):
+def require_shop_package(app_name, package, distribution, extra, *, requires=""):
     """Raise ImproperlyConfigured, saying what to install, when the shop ``package`` ``app_name`` reads orders from
-    is not installed (a site that added the app alone got a bare ModuleNotFoundError while starting)."""
+    is not installed (a site that added the app alone got a bare ModuleNotFoundError while starting). ``requires``:
+    a sentence on what the shop itself needs, said with it (salesman does not install beside Django 6.0)."""
     try:
         import_module(package)
     except ModuleNotFoundError as error:
@@ -37,6 +38,7 @@ def require_shop_package(app_name, package, distribution, extra):
         raise ImproperlyConfigured(
             f"{app_name} reads the orders of {distribution}, which is not installed: "
             f'pip install "wagtail-customers[{extra}]", and set the shop up as its documentation says.'
+            + (f" {requires}" if requires else "")
         ) from error
 
 

@@ -207,7 +207,8 @@ def record_orders(account, orders, *, batch_size=None, refresh_stats=True):
     """Record an iterable of ``OrderData`` for one seller account, in batches.
 
     With ``refresh_stats=False`` the caller takes over keeping the statistics current (the demo data
-    command rebuilds them set-based once at the end); every other caller keeps the default.
+    command rebuilds them set-based once at the end; an import refreshes its customers once, after its last
+    batch); every other caller keeps the default.
     """
     if not isinstance(account, SellerAccount):
         raise TypeError("record_orders() takes a SellerAccount")

@@ -10,7 +10,13 @@ class SalesmanSourceConfig(AppConfig):
     def ready(self):
         from ..shops import require_shop_package
 
-        require_shop_package(self.name, "salesman", "django-salesman", "salesman")
+        require_shop_package(
+            self.name,
+            "salesman",
+            "django-salesman",
+            "salesman",
+            requires="django-salesman 1.3 installs only beside Django 5.x (it declares Django<6.0).",
+        )
         from ...sources import register_order_source
         from . import checks  # noqa: F401  (registers the system check)
         from .adapter import order_model, seller_account, to_order_data

@@ -11,8 +11,9 @@ keyset position (``keyset.py``), so paging on costs what the first page does; a 
 linked from afar is served by OFFSET, counted from the nearer end of the listing.
 
 No work that grows with the number of customers holds the table back: unfiltered, the band and the
-total come from the per-account listing summary; with a search or filter the total is a bounded count
-("more than 10,000") and the band is loaded after the table from its own URL (``statistics.py``).
+total come from the per-account listing summary; with a search or filter the page counts nothing (or at most
+``FILTERED_COUNT_LIMIT`` rows, ``pagination.py``), and the band, with the count, is loaded after the table from its
+own URL (``statistics.py``).
 """
 
 import hashlib
