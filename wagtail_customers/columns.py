@@ -55,8 +55,6 @@ COLUMNS = [
     CustomerColumn("probability_active", _("Probability active"), "score__probability_active"),
 ]
 COLUMNS_BY_NAME = {column.name: column for column in COLUMNS}
-#: The columns read from the customers' scores (the listing joins them for the page's rows).
-INSIGHT_COLUMNS = frozenset(column.name for column in COLUMNS if column.is_insight)
 #: The columns from the predicted-value model: the listing says when each account's model was fitted.
 PREDICTION_COLUMNS = frozenset({"expected_orders", "expected_spend", "probability_active"})
 

@@ -34,10 +34,6 @@ def parse_ids(values):
     return list(dict.fromkeys(pk for pk in ids if pk is not None))
 
 
-def is_id(value):
-    return parse_id(value) is not None
-
-
 class IdModelChoiceField(forms.ModelChoiceField):
     """A ``ModelChoiceField`` that refuses a value that is not an id before it reaches the database."""
 

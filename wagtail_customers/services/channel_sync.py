@@ -38,7 +38,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..channels.base import ChannelError, LeaseLost, RateLimited, sleep_keeping_alive
+from ..channels.base import NO_ADAPTER_MESSAGE, ChannelError, LeaseLost, RateLimited, sleep_keeping_alive
 from ..channels.registry import get_adapter_class
 from ..conf import get_setting
 from ..credentials import CredentialsUnreadable
@@ -110,7 +110,7 @@ def build_adapter(connection):
     """The channel's adapter with the connection's decrypted credentials (kept in memory only)."""
     adapter_class = get_adapter_class(connection.account.channel)
     if adapter_class is None:
-        raise ConnectionUnusable(_("This channel has no live connection; import its orders from files."))
+        raise ConnectionUnusable(NO_ADAPTER_MESSAGE)
     try:
         credentials = connection.get_credentials()
     except CredentialsUnreadable:

@@ -36,8 +36,6 @@ from ..permissions import Action, accounts_for, can, has_module_permission
 CUSTOMER_FIELDS = tuple(name for name in Customer.DETAIL_FIELDS if name != "country")
 #: Order fields masked (the ship-to country stays).
 ORDER_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name != "ship_country")
-#: Customer fields the listing's search box compares with the term (``customer_search.search_filter``).
-SEARCHED_FIELDS = ("name", "email", "external_id", "phone", "postal_code")
 #: Listing columns (``columns.COLUMNS``) whose order would rank masked values: not sortable while masked.
 PERSONAL_SORTS = frozenset({"name", "email", "postal_code", "city", "state"})
 #: The attribute that marks a masked instance.

@@ -37,8 +37,3 @@ def listing_media():
             ]
         },
     )
-
-
-def watchlist_media():
-    """Just the eye toggle (for other listings that show it, e.g. a ModelAdmin of orders)."""
-    return forms.Media(js=[versioned_static(CONTROLLERS[0])], css={"all": [versioned_static(STYLESHEET)]})
