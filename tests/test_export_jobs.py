@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.export_support import START_URL, exporter, make_customers, read_csv, read_xlsx, response_bytes
@@ -279,6 +280,44 @@ def test_expired_links_say_so_and_the_cleanup_deletes_the_file(client, user):
     assert response.status_code == 410 and "was deleted when its download period ended" in response.content.decode()
     assert "This export has expired" in response.content.decode()
     assert jobs.delete_expired_files() == 0
+
+
+def finished_jobs(owners, count):
+    """``count`` finished jobs, spread over ``owners``, each with a kept file showing its account's personal data."""
+    made = []
+    for index in range(count):
+        owner = owners[index % len(owners)]
+        account_id = owner.customer_access_grants.get().account_id
+        made.append(
+            ExportJob.objects.create(
+                user=owner,
+                file_format="csv",
+                fingerprint=f"kept-{index}",
+                state=JobState.DONE,
+                file=f"wagtail_customers/exports/kept-{index}.csv",
+                account_ids=[account_id],
+                params={jobs.PERSONAL_ACCOUNTS: [account_id]},
+            )
+        )
+    return made
+
+
+def test_the_withdrawn_files_check_reads_the_grants_once_per_owner(user, shop):
+    """Its queries grow with the owners, not with their jobs: each job's ``params`` (the personal data its file
+    shows) comes with it, and each owner's export and personal-data grants are read once."""
+    owners = [user, exporter("secondowner", shop)]
+    finished_jobs(owners, 3)
+    with CaptureQueriesContext(connection) as few:
+        assert jobs.delete_withdrawn_files() == 0
+    ExportJob.objects.all().delete()
+    finished_jobs(owners, 10)
+    with CaptureQueriesContext(connection) as many:
+        assert jobs.delete_withdrawn_files() == 0
+    assert len(many) == len(few)
+    # Still deleted when the personal-data grant goes (as a Wagtail group losing it would: no signal).
+    user.customer_access_grants.update(can_see_personal_data=False)
+    assert jobs.delete_withdrawn_files() == 5
+    assert set(ExportJob.objects.filter(state=JobState.EXPIRED).values_list("user_id", flat=True)) == {user.pk}
 
 
 # --- the task ---------------------------------------------------------------------------------------------

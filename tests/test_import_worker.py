@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.signals import connection_created
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
@@ -104,3 +105,63 @@ def test_a_worker_killed_mid_import_writes_nothing_and_the_job_ends_failed(
     assert "stopped before it finished" in html
     job.refresh_from_db()
     assert job.state == JobState.FAILED and not job.file
+
+
+# --- progress written inside the import's transaction (in this process: no worker needed) ------------------------
+
+
+def side_connections_opened(run):
+    """The database connections ``run()`` opens besides the test's own (Django's ``connection_created``)."""
+    opened = []
+
+    def note(sender, connection, **kwargs):
+        if connection is not connections[DEFAULT_DB_ALIAS]:
+            opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+        run()
+    finally:
+        connection_created.disconnect(note)
+    return opened
+
+
+def test_the_progress_of_a_job_is_written_on_one_side_connection_closed_when_the_phase_ends(
+    superuser, account, settings
+):
+    # One order per batch: a progress write after each of the 30 batches, inside the import's transaction.
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "INGEST_BATCH_SIZE": 1}
+    rows = [f"{n},2024-01-01,c{n}@example.com,MUG,1,2.00" for n in range(30)]
+    content = ("order_id,placed_at,customer_email,sku,quantity,unit_price\n" + "\n".join(rows) + "\n").encode()
+    job = jobs.create_job(superuser, account, "generic", SimpleUploadedFile("progress.csv", content))
+    opened = side_connections_opened(lambda: jobs.run_phase(job.pk, jobs.CHECK))
+    job.refresh_from_db()
+    assert (jobs.phase(job), job.state, job.rows_total) == (jobs.APPLY, JobState.PENDING, 30), job.error
+    # PostgreSQL: one connection for the whole phase, not one per batch; SQLite (one writer at a time): none.
+    assert len(opened) == (1 if connection.vendor == "postgresql" else 0)
+    assert all(side.connection is None for side in opened), "closed when the phase ended"
+
+
+def test_progress_written_inside_the_imports_transaction_is_seen_outside_it(superuser, account):
+    job = jobs.create_job(superuser, account, "generic", SimpleUploadedFile("orders.csv", b"a,b\n1,2\n"))
+    writer = jobs.ProgressWriter(job)
+    reader = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with transaction.atomic():
+            writer("checking", 0, 10)
+            writer("writing", 4, 10)
+            writer("writing", 8, 10)
+            if connection.vendor == "postgresql":
+                with reader.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT rows_done, rows_total FROM {ImportJob._meta.db_table} WHERE id = %s", [job.pk]
+                    )
+                    assert cursor.fetchone() == (8, 10)
+    finally:
+        writer.close()
+        reader.close()
+    writer.close()  # a second close is harmless
+    # Outside a transaction the job's own connection writes it.
+    writer("writing", 10, 10)
+    job.refresh_from_db()
+    assert (job.rows_done, job.rows_total) == (10, 10)

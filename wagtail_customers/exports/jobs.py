@@ -10,8 +10,8 @@ that owns it), so two workers, a redelivered message and the sweeper can never b
 
 The file is written to a local temporary file and saved to the private storage (``storage.py``) under
 a random name only when complete: a partial file is never offered. It is deleted as soon as the job
-expires or its owner loses the export grant on a seller account in it (state ``expired``, with the
-reason in ``error``).
+expires, or its owner loses the export grant on a seller account in it or the personal-data grant on an
+account whose personal data it shows unmasked (state ``expired``, with the reason in ``error``).
 """
 
 import logging
@@ -393,40 +393,56 @@ def withdrawn_reason():
     )
 
 
-def lost_permission(job, allowed=None):
+def lost_permission(job, allowed=None, personal=None):
     """Whether the job's owner may no longer export every seller account its file holds, or no longer see the
-    personal data it shows in full (``params[PERSONAL_ACCOUNTS]``; jobs made before it was kept have none)."""
+    personal data it shows in full (``params[PERSONAL_ACCOUNTS]``; jobs made before it was kept have none).
+
+    ``allowed`` / ``personal``: the ids of the accounts the owner may export / whose personal data they may see,
+    for a caller that has read them (``delete_withdrawn_files``, once per owner); else read here."""
     user = job.user
     if allowed is None:
         allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
     if not allowed or not set(job.account_ids) <= allowed:
         return True
     shown = set((job.params or {}).get(PERSONAL_ACCOUNTS) or ())
-    return bool(shown) and not shown <= (set(personal_account_ids(user)) if user.is_active else set())
+    if not shown:
+        return False
+    if personal is None:
+        personal = set(personal_account_ids(user)) if user.is_active else set()
+    return not shown <= personal
 
 
 def delete_withdrawn_files(user_ids=None):
-    """Delete the files of finished jobs whose owner lost the export grant on a seller account in them
-    (all users', or those of ``user_ids``). Returns the number of jobs expired."""
+    """Delete the files of finished jobs whose owner lost the export grant on a seller account in them, or the
+    personal-data grant on an account whose personal data they show (all users', or those of ``user_ids``).
+    Returns the number of jobs expired. The grants are read once per owner and ``params`` (the personal data
+    shown) comes with the jobs: the queries grow with the owners and the files deleted, not with the jobs."""
     done = ExportJob.objects.filter(state=JobState.DONE).exclude(file="").select_related("user")
     if user_ids is not None:
         done = done.filter(user_id__in=user_ids)
-    allowed_by_user = {}
+    grants_by_user = {}
     withdrawn = 0
-    for job in done.only("pk", "file", "account_ids", "user"):
-        if job.user_id not in allowed_by_user:
+    for job in done.only("pk", "file", "account_ids", "params", "user"):
+        if job.user_id not in grants_by_user:
             user = job.user
-            allowed_by_user[job.user_id] = (
-                set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+            grants_by_user[job.user_id] = (
+                (
+                    set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)),
+                    set(personal_account_ids(user)),
+                )
+                if user.is_active
+                else (set(), set())
             )
-        if lost_permission(job, allowed_by_user[job.user_id]) and expire(job, withdrawn_reason()):
+        allowed, personal = grants_by_user[job.user_id]
+        if lost_permission(job, allowed, personal) and expire(job, withdrawn_reason()):
             withdrawn += 1
     return withdrawn
 
 
 def delete_expired_files():
     """Delete the files of jobs past their expiry (their links then say the export expired) and of jobs
-    whose owner lost the export grant since. Returns the number of jobs expired."""
+    whose owner lost, since, the export grant on a seller account in them or the personal-data grant on an
+    account whose personal data they show (``delete_withdrawn_files``). Returns the number of jobs expired."""
     now = timezone.now()
     expired = 0
     for job in ExportJob.objects.filter(state=JobState.DONE, expires_at__lt=now).only("pk", "file"):

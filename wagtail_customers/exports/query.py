@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from ..columns import DEFAULT_COLUMNS, clean_column_names
 from ..conf import get_setting
+from ..counts import grouped
 from ..ids import parse_id
 from ..listing import CustomerListing, as_query_dict, get_tab
 from ..permissions import Action
@@ -25,10 +26,26 @@ from .resources import customer_resource_class
 from .writers import FORMATS
 
 SCOPES = ("page", "all", "selected")
-#: Listing parameters an export keeps; anything else in the query string is dropped.
-IGNORED_PARAMS = {"csrfmiddlewaretoken", "export", "format", "scope", "ids", "next", "id"}
+#: Parameters an export drops from the listing's query string: the form's own, and the listing's transient ones
+#: (``views.listing.access.TRANSIENT_PARAMS``) but the page number. The keyset positions ``after`` / ``before``
+#: only say how the listing reached its page: an export reads a page by its number, so without them the same
+#: export asked from another page has the same fingerprint (``jobs.reusable_job``).
+IGNORED_PARAMS = {
+    "csrfmiddlewaretoken",
+    "export",
+    "format",
+    "scope",
+    "ids",
+    "next",
+    "id",
+    "after",
+    "before",
+    "_w_filter_fragment",
+}
 #: Only the "this page" scope reads the page parameters.
 PAGE_PARAMS = {"p", "per_page"}
+#: The longest listing query string an export is started with (``check_query_length``); longer is refused,
+#: never cut: a cut could drop or shorten a filter, and the file would hold other customers than the listing.
 MAX_QUERY_LENGTH = 4000
 MAX_SELECTED_IDS = 200_000
 #: Selected ids up to this many go into one ``pk IN (...)``; more are matched against the listing
@@ -63,8 +80,10 @@ class ExportSpec:
             raise ExportRequestError(_("Unknown export scope."))
         if get_tab(self.tab) is None:
             raise ExportRequestError(_("Unknown customers tab."))
+        # Values in full, as the listing reads them (a cut search term would find other customers); the start
+        # view bounds the whole query (check_query_length).
         self.query = {
-            key: [str(value)[:200] for value in values][:100]
+            key: [str(value) for value in values]
             for key, values in sorted(self.query.items())
             if key not in IGNORED_PARAMS and (self.scope == "page" or key not in PAGE_PARAMS)
         }
@@ -99,11 +118,19 @@ class ExportSpec:
         if self.scope == "selected":
             what = "selected"
         elif self.scope == "page":
-            page = (self.query.get("p") or ["1"])[0]
-            what = f"{self.tab}-page-{page if str(page).isdecimal() and str(page).isascii() else 1}"
+            what = f"{self.tab}-page-{self.page_number()}"
         else:
             what = self.tab
         return get_valid_filename(f"customers-{what}-{stamp}.{self.format.extension}")
+
+    def page_number(self):
+        """The page a "page" export asked for: the last ``p``, as the listing reads it (``QueryDict.get``); 1 when
+        it is no page number or below 1. (``CustomerExport._page_window`` clamps it to the last page.)"""
+        try:
+            page = int((self.query.get("p") or ["1"])[-1])
+        except ValueError:
+            return 1
+        return max(page, 1)
 
     def activate(self):
         """A context manager with the requester's language and time zone (headings, dates)."""
@@ -129,6 +156,18 @@ class _Activated:
         if self.zone:
             self.zone.__exit__(*exc)
         self.language.__exit__(*exc)
+
+
+def check_query_length(query):
+    """Raise ``ExportRequestError`` when the listing's query string ``query`` is longer than ``MAX_QUERY_LENGTH``."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise ExportRequestError(
+            _(
+                "This listing's search and filters are too long to export (more than %(limit)s characters). "
+                "Shorten the search or choose fewer filters or seller accounts, then export again."
+            )
+            % {"limit": grouped(MAX_QUERY_LENGTH)}
+        )
 
 
 def parse_selected_ids(raw):
@@ -275,10 +314,7 @@ class CustomerExport:
     def _page_window(self, total):
         """``(offset, per_page)`` of the requested page, clamped like the listing's paginator."""
         per_page = listing_per_page(self.listing)
-        try:
-            page = int(self.spec.query.get("p", ["1"])[-1])
-        except ValueError:
-            page = 1
+        page = self.spec.page_number()
         last_page = max(1, -(-total // per_page))
         page = min(max(page, 1), last_page)
         return (page - 1) * per_page, per_page

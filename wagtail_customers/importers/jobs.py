@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import PurePath
 
 from django.core.files.base import ContentFile
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -158,6 +158,7 @@ def run_phase(job_id, phase_name):
             content = stored.read()
     except OSError:
         return fail(job, _("The uploaded file is no longer stored; upload it again."))
+    progress = ProgressWriter(job)
     try:
         report = run_import(
             job.account,
@@ -166,7 +167,7 @@ def run_phase(job_id, phase_name):
             filename=job.original_name,
             dry_run=phase_name == CHECK,
             encoding=job.preview.get("encoding", "utf-8"),
-            progress=ProgressWriter(job),
+            progress=progress,
             before_commit=None if phase_name == CHECK else lambda report: _mark_applied(job, report),
         )
     except ImportFileError as error:
@@ -175,6 +176,8 @@ def run_phase(job_id, phase_name):
         # Failed meanwhile (``fail_if_stale``): the orders were rolled back, as its message says.
         job.refresh_from_db()
         return job
+    finally:
+        progress.close()
     if phase_name == CHECK:
         return _previewed(job, report)
     delete_file(job)
@@ -297,11 +300,15 @@ class ProgressWriter:
 
     The orders are written (and, for the preview, rolled back) in one transaction, so progress made
     inside it is written on a second connection on PostgreSQL; SQLite allows one writer at a time,
-    so there the figure moves at the end of each phase only.
+    so there the figure moves at the end of each phase only. The second connection is opened on the first
+    write that needs it, to the database ``ImportJob`` is written to, and kept for the job's later writes
+    (one per batch) until ``close()``, which the caller calls when the phase ends, however it ends.
     """
 
     def __init__(self, job):
         self.job = job
+        self.alias = router.db_for_write(ImportJob)
+        self._side = None
 
     def __call__(self, stage, done, total):
         rows = self.job.rows_total if stage == "writing" and total else total
@@ -311,18 +318,27 @@ class ProgressWriter:
         self._save(rows_done, rows)
 
     def _save(self, rows_done, rows_total):
-        if not connection.in_atomic_block:
-            ImportJob.objects.filter(pk=self.job.pk).update(rows_done=rows_done, rows_total=rows_total)
+        own = connections[self.alias]
+        if not own.in_atomic_block:
+            ImportJob.objects.using(self.alias).filter(pk=self.job.pk).update(
+                rows_done=rows_done, rows_total=rows_total
+            )
             return
-        if connection.vendor != "postgresql":
+        if own.vendor != "postgresql":
             return
-        side = connections.create_connection(DEFAULT_DB_ALIAS)
-        try:
-            with side.cursor() as cursor:
-                table = side.ops.quote_name(ImportJob._meta.db_table)
-                cursor.execute(
-                    f"UPDATE {table} SET rows_done = %s, rows_total = %s WHERE id = %s",
-                    [rows_done, rows_total, self.job.pk],
-                )
-        finally:
+        if self._side is None:
+            # In autocommit: each UPDATE commits at once, visible while the import's transaction is open, and
+            # holds no lock on the job's row that the import's own "done" (``_mark_applied``) would wait for.
+            self._side = connections.create_connection(self.alias)
+        with self._side.cursor() as cursor:
+            table = self._side.ops.quote_name(ImportJob._meta.db_table)
+            cursor.execute(
+                f"UPDATE {table} SET rows_done = %s, rows_total = %s WHERE id = %s",
+                [rows_done, rows_total, self.job.pk],
+            )
+
+    def close(self):
+        """Close the second connection, if one was opened (safe to call more than once)."""
+        side, self._side = self._side, None
+        if side is not None:
             side.close()

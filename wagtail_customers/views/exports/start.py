@@ -7,12 +7,14 @@
 * ``tab``: the listing tab's slug;
 * the listing's parameters (search, filters, ``account``, ``ordering``, and ``p`` / ``per_page``
   for ``page``), either as fields of their own or as one ``query`` field holding the query string;
+  either way at most ``MAX_QUERY_LENGTH`` characters as a query string (a longer one is refused, never cut);
 * ``ids`` (``selected``): the customer ids, comma-separated or as a JSON list, in one field, so
   Django's 1,000-field cap never limits a selection.
 """
 
 import logging
 import os
+from urllib.parse import urlencode
 
 from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -29,7 +31,13 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 from ...columns import user_columns
 from ...counts import grouped
 from ...exports.orders import CustomerOrdersExport
-from ...exports.query import IGNORED_PARAMS, ExportRequestError, ExportSpec, parse_selected_ids
+from ...exports.query import (
+    IGNORED_PARAMS,
+    ExportRequestError,
+    ExportSpec,
+    check_query_length,
+    parse_selected_ids,
+)
 from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
 from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab
@@ -47,11 +55,18 @@ CONTROL_FIELDS = {"format", "scope", "tab", "ids", "query", "csrfmiddlewaretoken
 
 def spec_from_post(request):
     post = request.POST
-    if "query" in post:
-        query = QueryDict(post.get("query", "")[:4000].lstrip("?"))
+    from_field = "query" in post
+    if from_field:
+        raw = post.get("query", "")
+        # Refused, never cut: a cut could shorten the last parameter (account=12345 -> account=12).
+        check_query_length(raw)
+        query = QueryDict(raw.lstrip("?"))
     else:
         query = post
     params = {key: query.getlist(key) for key in query if key not in CONTROL_FIELDS | IGNORED_PARAMS}
+    if not from_field:
+        # Fields of their own: bounded as the query string they make (the job keeps them).
+        check_query_length(urlencode(params, doseq=True))
     scope = post.get("scope", "all")
     ids = parse_selected_ids(post.get("ids", "")) if scope == "selected" else []
     if scope == "selected" and not ids:
