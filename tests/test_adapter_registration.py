@@ -58,3 +58,23 @@ def test_a_shop_order_the_ledger_refuses_is_logged_naming_it(django_capture_on_c
     [record] = [record for record in caplog.records if record.name == "wagtail_customers.sources"]
     assert record.getMessage() == f"shop.ShopOrder {order.pk} was saved but not recorded as an order"
     assert "status 'on-hold' is not one of" in record.exc_text
+
+
+def test_a_sites_adapter_of_a_built_in_channel_stays_when_the_built_in_module_registers_after_it():
+    from wagtail_customers.channels import registry
+    from wagtail_customers.channels.shopify import ShopifyAdapter
+
+    class SiteShopifyAdapter(ChannelAdapter):
+        channel = "shopify"
+
+    before = dict(registry._adapters)
+    try:
+        registry._adapters.pop("shopify", None)
+        register_adapter(SiteShopifyAdapter)
+        register_adapter(ShopifyAdapter)  # what importing the built-in module does (its decorator)
+        assert get_adapter_class("shopify") is SiteShopifyAdapter
+        registry._adapters.pop("shopify")
+        assert get_adapter_class("shopify") is ShopifyAdapter  # without a site's own, the built-in as before
+    finally:
+        registry._adapters.clear()
+        registry._adapters.update(before)

@@ -54,6 +54,8 @@ def with_line(**changes):
         (with_line(unit_price="12,50"), "Order S1: the unit price of line 1 (MUG) is not a number (12,50)."),
         (an_order(shipping="1_000"), "Order S1: the shipping is not a number (1_000)."),
         (an_order(shipping=[4]), "Order S1: the shipping is not a number ([4])."),
+        (an_order(tax=True), "Order S1: the tax is not a number (True)."),
+        (an_order(channel="bol.com"), "Order S1: channel 'bol.com' is not one of amazon, shopify, "),
         (an_order(customer={"email": "nia@example.com"}), "Order S1: customer must be CustomerData, not dict."),
         (
             an_order(customer=CustomerData(email=["nia@example.com"])),
@@ -88,11 +90,13 @@ def test_the_forgiving_cases_are_read_as_meant(account):
             shipping=" 4.00 ",
             exchange_rate="1",
             external_id=1001,
+            channel=" Website ",
             status=" Cancelled ",
             fulfilment_status="FULFILLED",
         ),
     )
     assert (order.external_id, order.status, order.fulfilment_status) == ("1001", OrderStatus.CANCELLED, "fulfilled")
+    assert order.channel == "website"
     assert (order.shipping, order.subtotal, order.total) == (Decimal("4.00"), Decimal("25.00"), Decimal("29.00"))
     line = order.lines.get()
     assert (line.unit_price, line.discount, line.product_name) == (Decimal("12.50"), Decimal("1.00"), "")

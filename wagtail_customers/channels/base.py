@@ -101,7 +101,7 @@ class OrderPage:
 
 @dataclass(frozen=True)
 class ChannelCapabilities:
-    """What the channel gives; written in the docs and shown on the connection page."""
+    """What the channel gives, as the docs write it for each channel (the sync reads none of it)."""
 
     buyer_email: bool = True
     returns: bool = False

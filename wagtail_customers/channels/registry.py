@@ -28,8 +28,16 @@ def register_adapter(adapter_class):
             f"{adapter_class.__qualname__}.channel is {channel!r}, which is no seller account's channel: an adapter "
             f"serves one of {', '.join(Channel.values)} (a channel of its own is 'other')."
         )
+    registered = _adapters.get(channel)
+    if registered is not None and _is_built_in(adapter_class) and not _is_built_in(registered):
+        # A site's own adapter of a built-in channel stays when the built-in module is imported after it.
+        return adapter_class
     _adapters[channel] = adapter_class
     return adapter_class
+
+
+def _is_built_in(adapter_class):
+    return f"{adapter_class.__module__}.{adapter_class.__qualname__}" in BUILT_IN.values()
 
 
 def get_adapter_class(channel):

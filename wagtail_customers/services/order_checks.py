@@ -122,7 +122,7 @@ def validated(account, order_data):
             order_id=order_data.external_id,
         )
     _check_amounts(order_data)
-    order_data.channel = order_data.channel or account.channel
+    order_data.channel = (order_data.channel or account.channel).strip().lower()
     if order_data.channel not in Channel.values:
         raise IngestionError(
             _("Order %(order)s: channel %(channel)s is not one of %(channels)s.")
@@ -282,8 +282,8 @@ def short_number(value):
 
 def _finite(value):
     """``value`` as a finite Decimal, or None (NaN, Infinity, not a number)."""
-    if isinstance(value, str) and "_" in value:
-        return None  # Decimal reads "1_234" as 1234; no amount is written so
+    if isinstance(value, bool) or (isinstance(value, str) and "_" in value):
+        return None  # Decimal reads True as 1 and "1_234" as 1234; no amount is written so
     try:
         number = value if isinstance(value, Decimal) else Decimal(value)
     except (TypeError, ValueError, InvalidOperation):
