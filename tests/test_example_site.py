@@ -58,6 +58,39 @@ def test_shop_orders_flow_into_the_ledger_when_placed(django_capture_on_commit_c
     assert (customer.orders_count, customer.units) == (1, 0)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_order_added_in_the_shop_admin_is_recorded_with_its_lines(admin_client):
+    """The ModelAdmin saves the order and its inline lines in one transaction: recorded once, lines included (saved
+    one by one in autocommit, as here, the order was recorded with no lines and a 0.00 total until saved again)."""
+    form = {
+        "number": "W-2",
+        "placed_at": "2026-12-01 10:00",
+        "status": "refunded",
+        "customer_name": "Grace Hopper",
+        "customer_email": "grace@example.com",
+        "shipping": "4.90",
+        "discount": "0",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "1",
+        "lines-MAX_NUM_FORMS": "1000",
+        "lines-0-product": "Mug",
+        "lines-0-quantity": "3",
+        "lines-0-unit_price": "10.00",
+        "lines-0-ORDER": "1",
+    }
+    answer = admin_client.post("/admin/shop/shoporder/create/", form)
+    assert answer.status_code == 302, answer.context["form"].errors if answer.context else answer
+    ledger_order = Order.objects.get(external_id="W-2")
+    assert (ledger_order.lines.count(), ledger_order.total, ledger_order.refunded) == (
+        1,
+        Decimal("34.90"),
+        Decimal("34.90"),
+    )
+    customer = ledger_order.customer
+    assert (customer.units, customer.amount_spent) == (3, Decimal("0.00"))  # refunded: its money given back
+
+
 def test_the_demo_shows_the_background_export_path(
     client, superuser, account, settings, capsys, django_capture_on_commit_callbacks
 ):
