@@ -1,5 +1,6 @@
 """Stored files are deleted as soon as they may no longer be used: an export file when its owner loses the
-export grant on a seller account in it, any job's file when the job is deleted.
+export grant on a seller account in it (or, for a file showing personal data, the personal-data grant), any job's
+file when the job is deleted.
 
 Connected in ``WagtailCustomersConfig.ready``: a grant changed or removed, a user deactivated or a seller
 account disabled re-checks the finished jobs concerned once the change is committed. Permission changes

@@ -8,6 +8,7 @@ from wagtail_customers.importers.base import (
     ImportFileError,
     check_columns,
     group_rows,
+    note_row,
     parse_decimal,
     parse_int,
     parse_moment,
@@ -46,7 +47,8 @@ class EtsySoldOrdersFormat:
         for order_id, rows in group_rows(table, "Order ID", report).items():
             with report.collecting_errors():
                 row_number, cells = rows[0]  # one row per order in this layout
-                orders.append(self.order(order_id, row_number, cells))
+                # note_row: an order the ingestion service refuses is reported with this row's number.
+                orders.append(note_row(self.order(order_id, row_number, cells), row_number))
         return orders
 
     def order(self, order_id, row, cells):
@@ -62,7 +64,8 @@ class EtsySoldOrdersFormat:
         return OrderData(
             external_id=order_id,
             placed_at=parse_moment(cells.get("Sale Date", ""), row, "Sale Date", DATE_FORMATS),
-            customer=CustomerData(external_id=cells["Buyer User ID"], name=cells.get("Full Name", "")),
+            # A row without a buyer id (and Etsy gives no e-mail here): the order is a customer of its own.
+            customer=CustomerData(external_id=cells.get("Buyer User ID", ""), name=cells.get("Full Name", "")),
             status=OrderStatus.CANCELLED if cancelled else OrderStatus.PAID,
             currency=cells.get("Currency") or None,
             discount=discount,
