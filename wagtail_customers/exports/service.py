@@ -8,10 +8,10 @@ import tempfile
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from wagtail.log_actions import log
 
 from ..conf import get_setting
 from ..db_router import reading_from_replica
+from ..log_actions import log_each
 from ..models import ExportJob, SellerAccount
 from .jobs import find_or_create_job
 from .query import CustomerExport, ExportRequestError
@@ -69,8 +69,8 @@ def log_export(user, spec, account_ids, rows, job=None):
         "rows": rows,
         "job": str(job.pk) if job else None,
     }
-    for account in SellerAccount.objects.filter(pk__in=account_ids):
-        log(account, LOG_ACTION, user=user if getattr(user, "pk", None) else None, data=data)
+    accounts = SellerAccount.objects.filter(pk__in=account_ids)
+    log_each(accounts, LOG_ACTION, user=user if getattr(user, "pk", None) else None, data=data)
 
 
 def csv_chunks(export):

@@ -19,8 +19,8 @@ deletes it.
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.log_actions import log
 
+from ..log_actions import log_each
 from ..models import Customer, EventKind, OrderEvent, WatchlistDismissal, WatchlistEntry
 
 ADD_ACTION = "wagtail_customers.watchlist.add"
@@ -35,8 +35,7 @@ def _record(customers, user, action, message):
             for customer in customers
         ]
     )
-    for customer in customers:
-        log(customer, action, user=user)
+    log_each(customers, action, user=user)
 
 
 def _lock(customers):

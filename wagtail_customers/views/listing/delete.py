@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from wagtail.log_actions import log
 
+from ...log_actions import log_each
 from ...models import Order, OrderEvent, WatchlistEntry
 from ...permissions import Action, can
 from ...services import search_index
@@ -52,12 +52,10 @@ def _delete_batch(batch, user):
     # at a deleted customer, and failed). A deadlock with a writer that locks an order before its customer
     # (docs/concepts/statistics.md) is run again.
     locked = batch.select_for_update(of=("self",)).select_related("account").order_by("pk")
-    deleted = 0
-    for customer in locked:
-        log(customer, "wagtail.delete", user=user, deleted=True)
-        deleted += 1
+    customers = list(locked)
+    log_each(customers, "wagtail.delete", user=user, deleted=True)
     batch.delete()
-    return deleted
+    return len(customers)
 
 
 class CustomerConfirmView(WagtailAdminTemplateMixin, TemplateView):

@@ -23,12 +23,12 @@ from wagtail.admin import messages
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 from wagtail.admin.widgets.button import HeaderButton
-from wagtail.log_actions import log
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import DeleteView, EditView, HistoryView, IndexView, SnippetViewSet, UsageView
 
 from ...ids import parse_ids
+from ...log_actions import log_each
 from ...menu import CUSTOMERS_MENU_HOOK
 from ...models import WatchlistEntry
 from ...permissions import Action, can, customers_for
@@ -218,8 +218,7 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
     def execute_action(cls, objects, **kwargs):
         # Wagtail passes the bulk action view itself as ``self`` (for the request's user).
         user = kwargs["self"].request.user
-        for entry in objects:
-            log(entry, "wagtail.delete", user=user, deleted=True)
+        log_each(objects, "wagtail.delete", user=user, deleted=True)
         result = super().execute_action(objects, **kwargs)
         record_entries_removed(objects, user)
         return result
