@@ -98,6 +98,18 @@ def test_the_seller_accounts_listing_says_yes_not_true(admin_client, account):
     assert "True" not in content and " Yes " in content
 
 
+def test_the_seller_accounts_listing_names_each_channel_by_its_label_and_sorts_by_it(admin_client, db):
+    from wagtail_customers.models import SellerAccount
+
+    SellerAccount.objects.create(name="B store", channel="woocommerce", currency="EUR")
+    SellerAccount.objects.create(name="A store", channel="ebay", currency="GBP")
+    url = reverse("wagtail_customers_accounts:index")
+    content = text_of(admin_client.get(url).content.decode())
+    assert " eBay " in content and " WooCommerce " in content and " ebay " not in content
+    by_channel = text_of(admin_client.get(url, {"ordering": "-channel"}).content.decode())
+    assert by_channel.index("B store") < by_channel.index("A store")
+
+
 def statistics_heading(content):
     """The text of the statistics band's heading (``#wc-statistics-heading``)."""
     match = re.search(r'<h2 class="wc-overview__title" id="wc-statistics-heading">(.*?)</h2>', content, re.S)

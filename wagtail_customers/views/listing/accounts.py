@@ -80,7 +80,8 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
     index_view_class = SellerAccountIndexView
     list_display = [
         "name",
-        "channel",
+        # The channel's label ("eBay"): Wagtail 7.0 shows a bare field name's stored value ("ebay").
+        Column("channel", label=_("Channel"), accessor="get_channel_display", sort_key="channel"),
         "marketplace",
         "currency",
         YesNoColumn("is_enabled", label=_("Enabled")),
