@@ -68,6 +68,22 @@ def test_a_manager_sets_the_rule_and_sees_what_it_would_erase(client, manager, a
     assert not Customer.objects.filter(erased_at__isnull=False).exists()
 
 
+def test_a_new_rule_starts_disabled_and_names_amazons_policy_on_an_amazon_account_only(client, manager, amazon):
+    """One click on Save of a new rule started daily, irreversible erasure; the help named Amazon on every channel."""
+    form = client.get(url(amazon)).context["form"]
+    assert form["is_enabled"].value() is False
+    assert "Amazon’s data protection policy" in str(form.fields["days"].help_text)
+    ebay = SellerAccount.objects.create(name="eBay UK", channel="ebay", currency="GBP")
+    form = client.get(url(ebay)).context["form"]
+    assert form["is_enabled"].value() is False
+    assert str(form.fields["days"].help_text) == (
+        "A customer's personal data is erased once every one of their orders is more than this many days past its date."
+    )
+    # Saved as it opens, the rule erases nothing.
+    assert client.post(url(ebay), {"basis": "shipment", "days": "30", "save": "1"}).status_code == 302
+    assert RetentionRule.objects.get(account=ebay).is_enabled is False
+
+
 def test_preview_counts_the_rule_as_entered_and_saves_nothing(client, manager, amazon):
     RetentionRule.objects.create(account=amazon, days=60)
     page = client.post(url(amazon), {"is_enabled": "on", "basis": "shipment", "days": "5", "preview": "1"})

@@ -48,6 +48,10 @@ def test_set_a_rule_preview_it_and_see_the_last_run(live_server, login, browser_
     assert not RetentionRule.objects.exists()
 
     page.get_by_label("Days").fill("30")
+    # A new rule starts disabled: erasing daily is a choice the seller makes, not what one click on Save does.
+    enabled = page.get_by_role("checkbox", name="Enabled")
+    expect(enabled).not_to_be_checked()
+    enabled.check()
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".messages")).to_contain_text("Retention rule set")
     expect(page.locator("[data-wc-retention-preview]")).to_contain_text(

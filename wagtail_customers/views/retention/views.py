@@ -59,7 +59,8 @@ class RetentionRuleView(WagtailAdminTemplateMixin, FormView):
 
     def get_form_kwargs(self):
         # A copy: validating the form writes its values into the instance, and the page shows the saved rule too.
-        instance = copy.copy(self.rule) if self.rule else RetentionRule(account=self.account, days=30)
+        # A new rule starts disabled: one click on Save must not start daily erasure nobody has previewed.
+        instance = copy.copy(self.rule) if self.rule else RetentionRule(account=self.account, days=30, is_enabled=False)
         return {**super().get_form_kwargs(), "instance": instance}
 
     def get_context_data(self, **kwargs):
