@@ -157,3 +157,19 @@ def test_watchlist_toggle_from_the_actions_menu_on_a_phone(live_server, login, b
     assert WatchlistEntry.objects.filter(customer=customer).exists()
     header.get_by_role("button", name="Actions", exact=True).click()
     expect(menu.get_by_role("button", name="Remove from watchlist")).to_be_visible()
+
+
+def test_the_details_on_a_phone_put_each_label_above_its_value(live_server, login, browser_admin, account):
+    """Beside the longest label a value had about 100 px: an e-mail address broke every few letters."""
+    record_orders(account, grace_orders()[:1])
+    customer = account.customers.get()
+    page = login("browseradmin", "browser-pw")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/admin/customers/{customer.pk}/#tab-details")
+    page.get_by_role("tab", name="Details").click()
+    label = page.locator("#tab-details dt", has_text="E-mail").first
+    value = label.locator("xpath=following-sibling::dd[1]")
+    expect(value).to_contain_text(customer.email)
+    label_box, value_box = label.bounding_box(), value.bounding_box()
+    assert value_box["y"] >= label_box["y"] + label_box["height"] - 1, (label_box, value_box)
+    assert value_box["width"] > 250, value_box
