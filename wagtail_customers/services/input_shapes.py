@@ -11,29 +11,42 @@ import numbers
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..models import FulfilmentStatus, OrderStatus, SyncStatus
 from .inputs import AddressData, CustomerData, FeedbackData, LineData, OrderData, PromoCodeData
 
 STATUSES = (
-    ("status", OrderStatus),
-    ("fulfilment_status", FulfilmentStatus),
-    ("sync_status", SyncStatus),
+    ("status", OrderStatus, frozenset(OrderStatus.values)),
+    ("fulfilment_status", FulfilmentStatus, frozenset(FulfilmentStatus.values)),
+    ("sync_status", SyncStatus, frozenset(SyncStatus.values)),
 )
 MILESTONES = ("paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at", "returned_at")
 CUSTOMER_TEXTS = ("external_id", "email", "name", "phone")
 ADDRESS_TEXTS = ("name", "line1", "line2", "postal_code", "city", "state", "country", "phone")
 LINE_TEXTS = ("sku", "product_name")
+#: What a field takes, as the message says it: marked here, translated only when a message is built (the checks run
+#: for every order, and a translation lookup per field was most of their cost).
+TEXT = gettext_noop("text")
+DATETIME = gettext_noop("a date and time (datetime)")
+WHOLE_NUMBER = gettext_noop("a whole number")
+LIST_OF = gettext_noop("a list of %(kind)s")
 
 
 class WrongShape(Exception):
-    """A field of the wrong kind: ``field`` names it as the message shows it, ``expected`` says what it takes."""
+    """A field of the wrong kind: ``field`` names it as the message shows it, ``expected`` says what it takes
+    (untranslated; ``kind`` fills its ``%(kind)s``, if any)."""
 
-    def __init__(self, field, expected, value):
+    def __init__(self, field, expected, value, kind=None):
         super().__init__(field)
         self.field = field
         self.expected = expected
         self.value = value
+        self.kind = kind
+
+    def expected_text(self):
+        text = _(self.expected)
+        return text % {"kind": self.kind} if self.kind else text
 
 
 def check_shapes(order_data, error):
@@ -49,13 +62,13 @@ def check_shapes(order_data, error):
         order = str(order_data.external_id or "").strip()[:40]
         raise error(
             _("Order %(order)s: %(field)s must be %(expected)s, not %(kind)s.")
-            % {"order": order, "field": wrong.field, "expected": wrong.expected, "kind": _kind(wrong.value)},
+            % {"order": order, "field": wrong.field, "expected": wrong.expected_text(), "kind": _kind(wrong.value)},
             order_id=order or None,
         ) from None
-    for name, choices in STATUSES:
+    for name, choices, values in STATUSES:
         value = getattr(order_data, name)
-        written = value.strip().lower()
-        if written not in choices.values:
+        written = value if value in values else value.strip().lower()
+        if written not in values:
             raise error(
                 _("Order %(order)s: %(field)s %(value)s is not one of %(values)s.")
                 % {
@@ -70,14 +83,14 @@ def check_shapes(order_data, error):
 
 
 def _check(order_data):
-    _require(order_data, "external_id", (str, numbers.Integral), _("text"))
-    _require(order_data, "placed_at", datetime, _("a date and time (datetime)"), optional=True)
+    _require(order_data, "external_id", (str, numbers.Integral), TEXT)
+    _require(order_data, "placed_at", datetime, DATETIME, optional=True)
     for name in MILESTONES:
-        _require(order_data, name, datetime, _("a date and time (datetime)"), optional=True)
-    for name, _choices in STATUSES:
-        _require(order_data, name, str, _("text"))
+        _require(order_data, name, datetime, DATETIME, optional=True)
+    for name, _choices, _values in STATUSES:
+        _require(order_data, name, str, TEXT)
     for name in ("channel", "currency"):
-        _require(order_data, name, str, _("text"), optional=True)
+        _require(order_data, name, str, TEXT, optional=True)
     _require(order_data, "customer", CustomerData, "CustomerData")
     _texts(order_data.customer, CUSTOMER_TEXTS, "customer.")
     _require(order_data, "ship_to", AddressData, "AddressData")
@@ -89,12 +102,12 @@ def _check(order_data):
             _whole(line, name, f"lines[{number}].{name}")
     _sequence(order_data, "promo_codes", PromoCodeData, "PromoCodeData")
     for number, promo in enumerate(order_data.promo_codes):
-        _require(promo, "code", str, _("text"), shown=f"promo_codes[{number}].code")
+        _require(promo, "code", str, TEXT, shown=f"promo_codes[{number}].code")
     _require(order_data, "feedback", FeedbackData, "FeedbackData", optional=True)
     if order_data.feedback is not None:
         _whole(order_data.feedback, "rating", "feedback.rating")
         _texts(order_data.feedback, ("comment",), "feedback.")
-        _require(order_data.feedback, "left_at", datetime, _("a date and time (datetime)"), optional=True)
+        _require(order_data.feedback, "left_at", datetime, DATETIME, optional=True)
 
 
 def _require(holder, name, kinds, expected, *, optional=False, shown=None):
@@ -112,20 +125,20 @@ def _texts(holder, names, prefix):
         if value is None:
             setattr(holder, name, "")
         elif not isinstance(value, str):
-            raise WrongShape(prefix + name, _("text"), value)
+            raise WrongShape(prefix + name, TEXT, value)
 
 
 def _whole(holder, name, shown):
     value = getattr(holder, name)
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise WrongShape(shown, _("a whole number"), value)
+        raise WrongShape(shown, WHOLE_NUMBER, value)
     setattr(holder, name, int(value))  # numpy's integers too
 
 
 def _sequence(order_data, name, item_class, item_name):
     items = getattr(order_data, name)
     if not isinstance(items, list | tuple):
-        raise WrongShape(name, _("a list of %(kind)s") % {"kind": item_name}, items)
+        raise WrongShape(name, LIST_OF, items, kind=item_name)
     for number, item in enumerate(items):
         if not isinstance(item, item_class):
             raise WrongShape(f"{name}[{number}]", item_name, item)
