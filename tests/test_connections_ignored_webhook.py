@@ -214,6 +214,11 @@ def test_a_headless_shop_takes_its_deliveries_once_its_site_address_is_entered(
         b"Ignored: another shop."
     )
     assert "this connection's store is https://shop.example.com" in said(page(admin_client, connection))
+    # Changed later, it needs no secrets typed again: nothing is sent to it (the store URL would).
+    assert (
+        admin_client.post(url, {"store_url": store.url, "home_url": "https://www.shop.example.com"}).status_code == 302
+    )
+    assert ChannelConnection.objects.get(pk=connection.pk).get_credentials()["consumer_secret"] == CONSUMER_SECRET
     result = channel_sync.sync_connection(connection.pk)
     assert (result.outcome, result.error) == (SyncOutcome.DONE, "")
 

@@ -3,13 +3,21 @@ the order and the field (they were a ``TypeError`` or ``AttributeError`` from de
 written, and the forgiving cases (``None`` for text, a number as a string, a status in capitals) are read as meant."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
 import pytest
 
 from wagtail_customers.models import Customer, Order, OrderStatus
 from wagtail_customers.services.ingestion import IngestionError, record_order
-from wagtail_customers.services.inputs import CustomerData, FeedbackData, LineData, OrderData, PromoCodeData
+from wagtail_customers.services.inputs import (
+    AddressData,
+    CustomerData,
+    FeedbackData,
+    LineData,
+    OrderData,
+    PromoCodeData,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +58,8 @@ def with_line(**changes):
         (with_line(quantity=2.5), "Order S1: lines[0].quantity must be a whole number, not float 2.5."),
         (with_line(quantity=True), "Order S1: lines[0].quantity must be a whole number, not bool True."),
         (with_line(returned_quantity=None), "Order S1: lines[0].returned_quantity must be a whole number, not None."),
-        (with_line(sku=17), "Order S1: lines[0].sku must be text, not int 17."),
+        (with_line(sku=["MUG"]), "Order S1: lines[0].sku must be text, not list."),
+        (with_line(product_name=True), "Order S1: lines[0].product_name must be text, not bool True."),
         (with_line(unit_price="12,50"), "Order S1: the unit price of line 1 (MUG) is not a number (12,50)."),
         (an_order(shipping="1_000"), "Order S1: the shipping is not a number (1_000)."),
         (an_order(shipping=[4]), "Order S1: the shipping is not a number ([4])."),
@@ -70,7 +79,9 @@ def with_line(**changes):
         (an_order(status="canceled"), "Order S1: status 'canceled' is not one of pending, paid, shipped, delivered, "),
         (an_order(fulfilment_status="done"), "Order S1: fulfilment_status 'done' is not one of "),
         (an_order(sync_status=None), "Order S1: sync_status must be text, not None."),
-        (an_order(currency=978), "Order S1: currency must be text, not int 978."),
+        (an_order(currency=978), "Order S1: currency '978' is not a 3-letter ISO 4217 code."),
+        (an_order(external_id=None), "An order has no order id."),
+        (an_order(external_id=[1]), "An order has no order id."),
         ({"external_id": "S1"}, "An order must be given as an OrderData, not as dict."),
     ],
 )
@@ -81,24 +92,40 @@ def test_a_value_of_the_wrong_kind_is_refused_naming_the_order_and_the_field(acc
     assert (Order.objects.count(), Customer.objects.count()) == (0, 0)
 
 
+class CountryLike:
+    """A country object as django-countries gives one: not a string, its text the code."""
+
+    def __str__(self):
+        return "DE"
+
+
 def test_the_forgiving_cases_are_read_as_meant(account):
     order = record_order(
         account,
         an_order(
-            customer=CustomerData(email="nia@example.com", name=None, phone=None, external_id=None),
+            customer=CustomerData(email="nia@example.com", name=None, phone=None, external_id=4711),
             lines=[LineData(sku="MUG", product_name=None, quantity=2, unit_price="12.50", discount=1)],
             shipping=" 4.00 ",
             exchange_rate="1",
             external_id=1001,
+            ship_to=AddressData(city="Berlin", country=CountryLike()),
+            currency=" eur ",
             channel=" Website ",
             status=" Cancelled ",
             fulfilment_status="FULFILLED",
         ),
     )
     assert (order.external_id, order.status, order.fulfilment_status) == ("1001", OrderStatus.CANCELLED, "fulfilled")
-    assert order.channel == "website"
+    assert (order.channel, order.currency, order.ship_country) == ("website", "EUR", "DE")
     assert (order.shipping, order.subtotal, order.total) == (Decimal("4.00"), Decimal("25.00"), Decimal("29.00"))
     line = order.lines.get()
     assert (line.unit_price, line.discount, line.product_name) == (Decimal("12.50"), Decimal("1.00"), "")
     customer = order.customer
     assert (customer.name, customer.phone, customer.units, customer.orders_count) == ("", "", 0, 1)
+    assert customer.external_id == "4711"
+
+
+def test_an_order_id_of_another_kind_is_recorded_as_its_text(account):
+    order_id = uuid.UUID("5d27a1f0-1c2b-4d3e-8f90-123456789abc")
+    assert record_order(account, an_order(external_id=order_id)).external_id == str(order_id)
+    assert record_order(account, an_order(external_id=Decimal("17"))).external_id == "17"

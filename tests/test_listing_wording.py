@@ -98,7 +98,7 @@ def test_the_seller_accounts_listing_says_yes_not_true(admin_client, account):
     assert "True" not in content and " Yes " in content
 
 
-def test_the_seller_accounts_listing_names_each_channel_by_its_label_and_sorts_by_it(admin_client, db):
+def test_the_seller_accounts_listing_names_each_channel_by_its_label_and_sorts_by_channel(admin_client, db):
     from wagtail_customers.models import SellerAccount
 
     SellerAccount.objects.create(name="B store", channel="woocommerce", currency="EUR")

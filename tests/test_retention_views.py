@@ -79,9 +79,6 @@ def test_a_new_rule_starts_disabled_and_names_amazons_policy_on_an_amazon_accoun
     assert str(form.fields["days"].help_text) == (
         "A customer's personal data is erased once every one of their orders is more than this many days past its date."
     )
-    # Saved as it opens, the rule erases nothing.
-    assert client.post(url(ebay), {"basis": "shipment", "days": "30", "save": "1"}).status_code == 302
-    assert RetentionRule.objects.get(account=ebay).is_enabled is False
 
 
 def test_preview_counts_the_rule_as_entered_and_saves_nothing(client, manager, amazon):

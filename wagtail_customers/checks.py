@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
 from .conf import DEFAULTS, user_settings
 from .task_routing import DEFAULT_TASK_QUEUES
@@ -79,6 +80,8 @@ def _undeclared_export_field(resource_class):
         resource = resource_class()
         names = resource.export_field_names([column.name for column in COLUMNS])
         undeclared = [name for name in names if name not in resource.fields]
+    except DatabaseError:
+        return None  # a resource that reads tables not made yet (before migrate): an error would stop migrate
     except Exception as error:  # noqa: BLE001 - a site's own code: its error is the message
         return f"making it or calling its export_field_names() raised {type(error).__name__}: {error}"
     if not undeclared:

@@ -196,7 +196,7 @@ def check_webhook_urls_reachable(app_configs=None, **kwargs):
 @register(Tags.compatibility)
 def check_import_formats(app_configs=None, **kwargs):
     """Every import format a site added to ``FORMATS`` is a class the Import screen and ``customers_import`` can use:
-    one without a ``label`` turned the Import screen into an error page for every format (E070)."""
+    one without a ``label`` turned the Import screen into an error page for every format (E072)."""
     from .importers import FORMATS
 
     errors = []
@@ -209,7 +209,7 @@ def check_import_formats(app_configs=None, **kwargs):
                     hint="A format is a class with a name, a label, a delimiter (None to guess it) and "
                     "parse(table, report), registered as FORMATS[MyFormat.name] = MyFormat: see 'Add a channel: a "
                     "new import format' in the documentation.",
-                    id="wagtail_customers.E070",
+                    id="wagtail_customers.E072",
                 )
             )
     return errors
@@ -228,8 +228,9 @@ def _import_format_problem(format_class):
 
 @register(Tags.compatibility)
 def check_misspelt_setting_names(app_configs=None, **kwargs):
-    """A setting whose name is one letter off ``WAGTAIL_CUSTOMERS`` or a Celery setting's is read by nothing: the
-    site runs on defaults (``WAGTAIL_CUSTOMER``) or without what it set (``CELERY_TASK_ALWAYS_EAGR``) (W015)."""
+    """A setting whose name is a letter or two off ``WAGTAIL_CUSTOMERS`` or a Celery setting's, and is neither: the
+    site runs on defaults (``WAGTAIL_CUSTOMER``) or without what it set (``CELERY_TASK_ALWAYS_EAGR``) (W015). A name
+    that adds more to a Celery setting's (``CELERY_RESULT_BACKEND_URL``) is taken for a setting of the site's own."""
     import difflib
 
     names = [name for name in dir(settings) if name.isupper()]
@@ -244,16 +245,34 @@ def check_misspelt_setting_names(app_configs=None, **kwargs):
             known = ("WAGTAIL_CUSTOMERS",)
         else:
             continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.9)
+        # difflib finds the few candidates; the edit distance decides (difflib's ratio allows a suffix added).
+        close = [
+            candidate
+            for candidate in difflib.get_close_matches(name, known, n=3, cutoff=0.8)
+            if _edit_distance(name, candidate) <= 2
+        ]
         if close:
             warnings.append(
                 Warning(
-                    f"The setting {name} is read by nothing.",
-                    hint=f"Did you mean {close[0]}?",
+                    f"The setting {name} is not one that Celery or wagtail-customers reads.",
+                    hint=f"Did you mean {close[0]}? (If it is a setting of your own, silence wagtail_customers.W015.)",
                     id="wagtail_customers.W015",
                 )
             )
     return warnings
+
+
+def _edit_distance(left, right):
+    """Levenshtein's distance between two short names."""
+    previous = list(range(len(right) + 1))
+    for row, left_char in enumerate(left, start=1):
+        current = [row]
+        for column, right_char in enumerate(right, start=1):
+            current.append(
+                min(previous[column] + 1, current[column - 1] + 1, previous[column - 1] + (left_char != right_char))
+            )
+        previous = current
+    return previous[-1]
 
 
 def _celery_setting_names():

@@ -73,7 +73,9 @@ class CredentialField:
     ``validators``: Django validators of the form's field (raising ``ValidationError`` with a message for the
     seller), so a value the adapter cannot use (a store URL that is no address) is refused when it is saved.
     ``widget_attrs``: HTML attributes of the field's input (``{"inputmode": "url", "autocapitalize": "off"}`` for an
-    address a phone's keyboard should not capitalise or correct)."""
+    address a phone's keyboard should not capitalise or correct). ``leads_secrets``: a plain field that says where
+    the stored secrets are sent (a store URL): changed, the form asks for them again (False for one that only
+    compares, as the address a store's webhooks name)."""
 
     name: str
     label: str
@@ -82,6 +84,7 @@ class CredentialField:
     required: bool = True
     validators: tuple = ()
     widget_attrs: dict = field(default_factory=dict, hash=False)
+    leads_secrets: bool = True
 
 
 @dataclass

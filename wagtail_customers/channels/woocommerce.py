@@ -144,6 +144,8 @@ class WooCommerceAdapter(ChannelAdapter):
             ),
             validators=(lambda value: validate_store_url(value),),
             widget_attrs={"inputmode": "url", "autocapitalize": "off", "spellcheck": "false"},
+            # Deliveries are compared with it; nothing is sent there, so the secrets need not be entered again.
+            leads_secrets=False,
         ),
     )
     # Buyer e-mails: the billing e-mail, guests' too. Refunded units come from the refunds endpoint (core

@@ -69,7 +69,7 @@ class Cells(dict):
     __slots__ = ("columns",)
 
     def __missing__(self, header):
-        if header in self.columns:
+        if header in getattr(self, "columns", ()):  # a Cells made elsewhere, without its table's columns
             return ""
         raise KeyError(header)
 
@@ -533,7 +533,9 @@ def group_rows(table, column, report):
 
 def merged_cells(rows):
     """One order's cells: each column's first non-empty value over its rows (continuation rows fill gaps)."""
-    merged = dict(rows[0][1])
+    first = rows[0][1]
+    merged = Cells(first)
+    merged.columns = getattr(first, "columns", frozenset())  # an empty cell of a known column reads "" here too
     for _row_number, cells in rows[1:]:
         for column, value in cells.items():
             if value and not merged.get(column):

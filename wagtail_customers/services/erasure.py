@@ -29,11 +29,11 @@ from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from ..conf import get_setting
 from ..history_labels import customer_history_label
+from ..log_actions import log_each
 from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
 from . import search_index
 from .deadlocks import atomic_with_retries
@@ -145,8 +145,8 @@ def _erase(customer, user, key):
     notes = WatchlistEntry.objects.filter(customer=customer).exclude(note="").update(note=name)
     _scrub_history(customer)
     _scrub_watchlist_history(customer, old_label)
-    log(
-        customer,
+    log_each(
+        [customer],  # an entry of its own: a bulk erasure logs one per customer in one request (log_each)
         ERASE_ACTION,
         user=user,
         data={

@@ -51,19 +51,31 @@ class WrongShape(Exception):
 
 def check_shapes(order_data, error):
     """Raise ``error(message, order_id=...)`` (the ``IngestionError`` class) when a field of ``order_data`` is not of
-    the kind the service takes; fills text fields left ``None`` with "" and reads statuses in lower case."""
+    the kind the service takes; reads text fields left ``None`` as "" and other plain values (a UUID order id, a
+    django-countries ``Country``) as their text, and statuses in lower case."""
     if not isinstance(order_data, OrderData):
         raise error(
             _("An order must be given as an OrderData, not as %(kind)s.") % {"kind": _kind(order_data)}, order_id=None
         )
     try:
+        order_data.external_id = _as_text(order_data.external_id).strip()
+    except WrongShape:
+        order_data.external_id = ""
+    order = order_data.external_id
+    if not order:
+        raise error(_("An order has no order id."))
+    try:
         _check(order_data)
     except WrongShape as wrong:
-        order = str(order_data.external_id or "").strip()[:40]
         raise error(
             _("Order %(order)s: %(field)s must be %(expected)s, not %(kind)s.")
-            % {"order": order, "field": wrong.field, "expected": wrong.expected_text(), "kind": _kind(wrong.value)},
-            order_id=order or None,
+            % {
+                "order": order[:40],
+                "field": wrong.field,
+                "expected": wrong.expected_text(),
+                "kind": _kind(wrong.value),
+            },
+            order_id=order,
         ) from None
     for name, choices, values in STATUSES:
         value = getattr(order_data, name)
@@ -71,26 +83,21 @@ def check_shapes(order_data, error):
         if written not in values:
             raise error(
                 _("Order %(order)s: %(field)s %(value)s is not one of %(values)s.")
-                % {
-                    "order": order_data.external_id,
-                    "field": name,
-                    "value": repr(value[:40]),
-                    "values": ", ".join(choices.values),
-                },
-                order_id=order_data.external_id,
+                % {"order": order[:40], "field": name, "value": repr(value[:40]), "values": ", ".join(choices.values)},
+                order_id=order,
             )
         setattr(order_data, name, written)
 
 
 def _check(order_data):
-    _require(order_data, "external_id", (str, numbers.Integral), TEXT)
     _require(order_data, "placed_at", datetime, DATETIME, optional=True)
     for name in MILESTONES:
         _require(order_data, name, datetime, DATETIME, optional=True)
     for name, _choices, _values in STATUSES:
         _require(order_data, name, str, TEXT)
     for name in ("channel", "currency"):
-        _require(order_data, name, str, TEXT, optional=True)
+        if getattr(order_data, name) is not None:
+            _texts(order_data, (name,), "")
     _require(order_data, "customer", CustomerData, "CustomerData")
     _texts(order_data.customer, CUSTOMER_TEXTS, "customer.")
     _require(order_data, "ship_to", AddressData, "AddressData")
@@ -102,7 +109,9 @@ def _check(order_data):
             _whole(line, name, f"lines[{number}].{name}")
     _sequence(order_data, "promo_codes", PromoCodeData, "PromoCodeData")
     for number, promo in enumerate(order_data.promo_codes):
-        _require(promo, "code", str, TEXT, shown=f"promo_codes[{number}].code")
+        if promo.code is None:
+            raise WrongShape(f"promo_codes[{number}].code", TEXT, None)
+        _texts(promo, ("code",), f"promo_codes[{number}].")
     _require(order_data, "feedback", FeedbackData, "FeedbackData", optional=True)
     if order_data.feedback is not None:
         _whole(order_data.feedback, "rating", "feedback.rating")
@@ -119,13 +128,31 @@ def _require(holder, name, kinds, expected, *, optional=False, shown=None):
 
 
 def _texts(holder, names, prefix):
-    """Text fields: ``None`` is read as "" (a site's optional value), anything but a string is refused."""
+    """Text fields, each read as its text (``_as_text``)."""
     for name in names:
         value = getattr(holder, name)
-        if value is None:
-            setattr(holder, name, "")
-        elif not isinstance(value, str):
-            raise WrongShape(prefix + name, TEXT, value)
+        if value.__class__ is not str:
+            try:
+                setattr(holder, name, _as_text(value))
+            except WrongShape:
+                raise WrongShape(prefix + name, TEXT, value) from None
+
+
+#: Values no text field takes: their text would be a representation, not a value ("['a@b.c']", "b'x'", "True").
+NOT_TEXT = (bool, bytes, bytearray, list, tuple, dict, set, frozenset)
+
+
+def _as_text(value):
+    """``value`` as text: ``None`` as "" (a site's optional value), a string as it is, a plain value (a number, a
+    UUID, a country object) as ``str()`` gives it, as the service always did; a collection or a bool is refused
+    (``WrongShape``, its field named by the caller)."""
+    if isinstance(value, str):
+        return str(value)
+    if value is None:
+        return ""
+    if isinstance(value, NOT_TEXT) or hasattr(value, "__dataclass_fields__"):
+        raise WrongShape("", TEXT, value)
+    return str(value)
 
 
 def _whole(holder, name, shown):

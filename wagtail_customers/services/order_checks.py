@@ -133,7 +133,7 @@ def validated(account, order_data):
             },
             order_id=order_data.external_id,
         )
-    order_data.currency = (order_data.currency or account.currency).upper()
+    order_data.currency = (order_data.currency or account.currency).strip().upper()
     if not CURRENCY_CODE.fullmatch(order_data.currency):
         raise IngestionError(
             _("Order %(order)s: currency %(currency)s is not a 3-letter ISO 4217 code.")

@@ -58,6 +58,7 @@ class CredentialsForm(forms.Form):
             spec
             for spec in self.credential_fields
             if not spec.secret
+            and spec.leads_secrets
             and spec.name in self.stored
             and cleaned.get(spec.name, "") != str(self.stored.get(spec.name) or "")
         ]

@@ -18,5 +18,6 @@ class RetentionRuleForm(forms.ModelForm):
             "its date."
         )
         if self.instance.account_id and self.instance.account.channel == Channel.AMAZON:
-            help_text = f"{help_text} {_('Amazon’s data protection policy asks for 30 days after shipment.')}"
+            amazon = _("Amazon’s data protection policy asks for 30 days after shipment.")
+            help_text = f"{help_text} {amazon}"
         self.fields["days"].help_text = help_text
