@@ -121,7 +121,16 @@ def test_a_page_export_reads_and_names_the_last_page_number(client, shop):
 
 
 @pytest.mark.parametrize(
-    ("values", "page"), [(["2", "3"], "3"), (["3", "2"], "2"), (["x"], "1"), (["0"], "1"), (["-4"], "1"), ([], "1")]
+    ("values", "page"),
+    [
+        (["2", "3"], "3"),
+        (["3", "2"], "2"),
+        (["x"], "1"),
+        (["0"], "1"),
+        (["-4"], "1"),
+        ([], "1"),
+        (["9" * 3000], "999999"),  # a name of bounded length (the export reads the last page)
+    ],
 )
 def test_the_file_name_names_the_page_the_export_reads(values, page):
     spec = ExportSpec(file_format="csv", scope="page", query={"p": values} if values else {})

@@ -48,6 +48,8 @@ PAGE_PARAMS = {"p", "per_page"}
 #: never cut: a cut could drop or shorten a filter, and the file would hold other customers than the listing.
 MAX_QUERY_LENGTH = 4000
 MAX_SELECTED_IDS = 200_000
+#: The largest page number a file's name gives (``ExportSpec.filename``).
+LAST_NAMED_PAGE = 999_999
 #: Selected ids up to this many go into one ``pk IN (...)``; more are matched against the listing
 #: order in one pass and fetched in batches of this size (no database's parameter limit is reached).
 SELECTED_BATCH = 500
@@ -118,7 +120,8 @@ class ExportSpec:
         if self.scope == "selected":
             what = "selected"
         elif self.scope == "page":
-            what = f"{self.tab}-page-{self.page_number()}"
+            # Bounded: a page number of thousands of digits (the export reads the last page) made a name as long.
+            what = f"{self.tab}-page-{min(self.page_number(), LAST_NAMED_PAGE)}"
         else:
             what = self.tab
         return get_valid_filename(f"customers-{what}-{stamp}.{self.format.extension}")
