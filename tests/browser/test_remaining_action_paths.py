@@ -354,6 +354,7 @@ def test_set_the_retention_rule_from_the_seller_accounts_edit_page(admin_page, l
 
     page.get_by_label("after the order's shipment").check()
     page.get_by_label("Days").fill("400")
+    page.get_by_role("checkbox", name="Enabled").check()  # a new rule starts disabled
     with page.expect_navigation(url=rule_url):
         page.get_by_role("button", name="Save").click()
     assert_no_error_page(page)
