@@ -4,7 +4,8 @@ Channel adapters and the import formats build their ``OrderData`` from parsed te
 ``record_order`` may hand over a string where a datetime belongs, a dict for the customer, a misspelt status. Each
 such value is refused here with an ``IngestionError`` naming the order and the field, before the checks of
 ``order_checks`` do arithmetic on it (where it was a ``TypeError`` or ``AttributeError`` from deep inside).
-Strings left ``None`` are read as empty, and the statuses without regard to case or surrounding spaces.
+Text left ``None`` is read as empty, another plain value (a UUID order id, a country object) as its text, and the
+statuses without regard to case or surrounding spaces.
 """
 
 import numbers
