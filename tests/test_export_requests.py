@@ -11,11 +11,10 @@ from django.utils import timezone
 from tests.export_support import START_URL, exporter, make_customers, read_csv, response_bytes
 from tests.factories import order_data
 from wagtail_customers.exports.query import IGNORED_PARAMS, MAX_QUERY_LENGTH, PAGE_PARAMS, ExportSpec
-from wagtail_customers.listing import customer_listing_queryset
+from wagtail_customers.listing import TRANSIENT_PARAMS, customer_listing_queryset
 from wagtail_customers.models import ExportJob, JobState
 from wagtail_customers.permissions import Action
 from wagtail_customers.services.ingestion import record_orders
-from wagtail_customers.views.listing.access import TRANSIENT_PARAMS
 
 pytestmark = pytest.mark.django_db
 

@@ -50,6 +50,9 @@ NOT_LOADED = object()
 
 #: How far back "new customers" looks.
 NEW_CUSTOMER_DAYS = 30
+#: Parameters that belong to one request of the listing, never to a saved or shared listing URL, nor to an export.
+# "after" / "before" are keyset positions of one page (keyset.py): never carried to another listing.
+TRANSIENT_PARAMS = ("p", "after", "before", "_w_filter_fragment", "next", "id")
 
 
 @dataclass(frozen=True)

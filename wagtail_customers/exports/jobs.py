@@ -399,17 +399,26 @@ def lost_permission(job, allowed=None, personal=None):
 
     ``allowed`` / ``personal``: the ids of the accounts the owner may export / whose personal data they may see,
     for a caller that has read them (``delete_withdrawn_files``, once per owner); else read here."""
-    user = job.user
     if allowed is None:
-        allowed = set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+        allowed = _exportable_ids(job.user)
     if not allowed or not set(job.account_ids) <= allowed:
         return True
     shown = set((job.params or {}).get(PERSONAL_ACCOUNTS) or ())
     if not shown:
         return False
     if personal is None:
-        personal = set(personal_account_ids(user)) if user.is_active else set()
+        personal = _personal_ids(job.user)
     return not shown <= personal
+
+
+def _exportable_ids(user):
+    """The ids of the accounts ``user`` may export (none for a deactivated user)."""
+    return set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)) if user.is_active else set()
+
+
+def _personal_ids(user):
+    """The ids of the accounts whose personal data ``user`` may see (none for a deactivated user)."""
+    return set(personal_account_ids(user)) if user.is_active else set()
 
 
 def delete_withdrawn_files(user_ids=None):
@@ -424,15 +433,7 @@ def delete_withdrawn_files(user_ids=None):
     withdrawn = 0
     for job in done.only("pk", "file", "account_ids", "params", "user"):
         if job.user_id not in grants_by_user:
-            user = job.user
-            grants_by_user[job.user_id] = (
-                (
-                    set(accounts_for(user, Action.EXPORT).values_list("pk", flat=True)),
-                    set(personal_account_ids(user)),
-                )
-                if user.is_active
-                else (set(), set())
-            )
+            grants_by_user[job.user_id] = (_exportable_ids(job.user), _personal_ids(job.user))
         allowed, personal = grants_by_user[job.user_id]
         if lost_permission(job, allowed, personal) and expire(job, withdrawn_reason()):
             withdrawn += 1

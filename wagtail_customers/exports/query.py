@@ -19,7 +19,7 @@ from ..columns import DEFAULT_COLUMNS, clean_column_names
 from ..conf import get_setting
 from ..counts import grouped
 from ..ids import parse_id
-from ..listing import CustomerListing, as_query_dict, get_tab
+from ..listing import TRANSIENT_PARAMS, CustomerListing, as_query_dict, get_tab
 from ..permissions import Action
 from ..services.personal_data import mask_row, personal_account_ids
 from .resources import customer_resource_class
@@ -27,21 +27,10 @@ from .writers import FORMATS
 
 SCOPES = ("page", "all", "selected")
 #: Parameters an export drops from the listing's query string: the form's own, and the listing's transient ones
-#: (``views.listing.access.TRANSIENT_PARAMS``) but the page number. The keyset positions ``after`` / ``before``
-#: only say how the listing reached its page: an export reads a page by its number, so without them the same
-#: export asked from another page has the same fingerprint (``jobs.reusable_job``).
-IGNORED_PARAMS = {
-    "csrfmiddlewaretoken",
-    "export",
-    "format",
-    "scope",
-    "ids",
-    "next",
-    "id",
-    "after",
-    "before",
-    "_w_filter_fragment",
-}
+#: (``listing.TRANSIENT_PARAMS``) but the page number. The keyset positions ``after`` / ``before`` only say how the
+#: listing reached its page: an export reads a page by its number, so without them the same export asked from
+#: another page has the same fingerprint (``jobs.reusable_job``).
+IGNORED_PARAMS = {"csrfmiddlewaretoken", "export", "format", "scope", "ids", *TRANSIENT_PARAMS} - {"p"}
 #: Only the "this page" scope reads the page parameters.
 PAGE_PARAMS = {"p", "per_page"}
 #: The longest listing query string an export is started with (``check_query_length``); longer is refused,

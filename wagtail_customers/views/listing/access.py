@@ -18,13 +18,9 @@ from django.views.decorators.http import require_GET
 from wagtail.admin.utils import get_valid_next_url_from_request
 
 from ...ids import parse_id, parse_ids
-from ...listing import get_tab
+from ...listing import TRANSIENT_PARAMS, get_tab
 from ...models import Customer
 from ...permissions import Action, accounts_for, actions_for_request, customers_for
-
-#: Parameters that belong to one request of the listing, never to a saved or shared listing URL.
-# "after" / "before" are keyset positions of one page (keyset.py): never carried to another listing.
-TRANSIENT_PARAMS = ("p", "after", "before", "_w_filter_fragment", "next", "id")
 
 
 def may_open_listing(request):
