@@ -6,6 +6,7 @@ orders of those days have no rate until the refresh), served from a path or by a
 """
 
 import datetime
+import functools
 import io
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,10 +26,16 @@ pytestmark = pytest.mark.django_db
 CENT = Decimal("0.01")
 
 
+@functools.cache
+def embedded_last_date():
+    # Read once: the embedded table takes about half a second to load.
+    return ECBRateTable().last_date()
+
+
 @pytest.fixture
 def days():
     """Two working days, three weeks after the embedded table's last quote (so past its 7-day use)."""
-    last = ECBRateTable().last_date()
+    last = embedded_last_date()
     first = last + datetime.timedelta(days=21)
     return first, first + datetime.timedelta(days=1)
 

@@ -256,7 +256,7 @@ def deadlock_with_a_writer_out_of_order(order_pk, action):
     ``action`` locks before asking for the order; returns ``(errors, waited)``.
 
     PostgreSQL checks for a deadlock once, when a wait has lasted ``deadlock_timeout``, and stops the session that
-    checks: the action, which waits first, checks after 5 s, provided the writer starts waiting within them (it does
+    checks: the action, which waits first, checks after 2 s, provided the writer starts waiting within them (it does
     at once, after ``action_waits``); the writer would check only after 60 s."""
     holding, action_waits, errors = threading.Event(), threading.Event(), []
 
@@ -271,7 +271,7 @@ def deadlock_with_a_writer_out_of_order(order_pk, action):
 
     def acting():
         assert holding.wait(30)
-        set_deadlock_timeout("5s")
+        set_deadlock_timeout("2s")
         action()
 
     writer = in_thread(writer_out_of_order, errors)

@@ -22,6 +22,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from wagtail.models import ModelLogEntry
 
+from tests.module_data import fresh_copy, module_data
 from tests.permission_world import MARKER, USERS, build_world
 from wagtail_customers.models import (
     AccessGrant,
@@ -755,9 +756,13 @@ def run_case(world, clients, url_name, case, objects):
     return actual, saw_b, changed
 
 
+#: Built once for the module's tests (each runs in a savepoint of its transaction).
+world_once = module_data(build_world)
+
+
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(db, world_once, settings):
+    return fresh_copy(world_once, settings)
 
 
 @pytest.mark.parametrize("url_name", PLUGIN_URLS)

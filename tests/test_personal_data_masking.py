@@ -20,6 +20,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.factories import moment
+from tests.module_data import fresh_copy, module_data
 from tests.permission_world import PHONES, build_world, grant, make_staff
 from tests.test_permission_matrix import MATRIX, PLUGIN_URLS, body_of, request
 from wagtail_customers.exports.jobs import claim, run_job
@@ -72,9 +73,13 @@ def clients(world, names):
     return result
 
 
+#: Built once for the module's tests (each runs in a savepoint of its transaction).
+world_once = module_data(build_world)
+
+
 @pytest.fixture
-def world(db):
-    return build_world()
+def world(db, world_once, settings):
+    return fresh_copy(world_once, settings)
 
 
 def test_the_world_has_every_kind_of_personal_data(world):

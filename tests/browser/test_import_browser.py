@@ -11,8 +11,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STORE_B = "shopify/storeB_orders_export_1.pseudonymised.csv"
 
 
-def test_upload_preview_and_confirm_a_shopify_export(live_server, login, browser_admin, account, realdata, screenshot):
-    page = login("browseradmin", "browser-pw")
+def test_upload_preview_and_confirm_a_shopify_export(
+    live_server, login_through_the_form, browser_admin, account, realdata, screenshot
+):
+    page = login_through_the_form("browseradmin", "browser-pw")
     page.get_by_role("button", name="Customers").first.click()
     page.get_by_role("link", name="Import orders").click()
     page.wait_for_url(f"{live_server.url}/admin/customers/import/")

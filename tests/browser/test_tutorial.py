@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TUTORIAL_FILES = Path(__file__).resolve().parents[2] / "docs" / "tutorial_files"
 
 
-def test_the_tutorial_steps_in_the_admin(live_server, login, browser_admin, screenshot):
-    page = login("browseradmin", "browser-pw")
+def test_the_tutorial_steps_in_the_admin(live_server, login_through_the_form, browser_admin, screenshot):
+    page = login_through_the_form("browseradmin", "browser-pw")
 
     # Step 3: Customers > Seller accounts > Add.
     page.get_by_role("button", name="Customers").first.click()

@@ -36,8 +36,8 @@ def manager(shop, wagtail_page_tree):
     return user
 
 
-def test_create_a_rule_and_run_it(live_server, login, manager, shop, screenshot):
-    page = login("rulesmanager", PASSWORD)
+def test_create_a_rule_and_run_it(live_server, login_through_the_form, manager, shop, screenshot):
+    page = login_through_the_form("rulesmanager", PASSWORD)
     page.get_by_role("button", name="Customers").click()
     page.get_by_role("link", name="Watchlist rules").click()
     page.wait_for_url(f"{live_server.url}/admin/customers/watchlist-rules/")
