@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..limits import LARGEST_INTEGER, MONEY_LIMIT
+from ..limits import LARGEST_INTEGER, MONEY_LIMIT, decimal_from_text
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 #: The years a date may have (as the listing's date filters take them): beyond them a date's conversion to UTC
@@ -378,14 +378,9 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
     if text == "" or text is None:
         return default
     _refuse_dotted_thousands(text, row, column)
-    try:
-        # Python reads "1_234" as 1234; a spreadsheet's cell never means that.
-        value = None if "_" in text else Decimal(text)
-    except InvalidOperation:
-        try:
-            value = Decimal(_NUMBER_NOISE.sub("", text))
-        except InvalidOperation:
-            value = None
+    value = decimal_from_text(text)
+    if value is None:
+        value = decimal_from_text(_NUMBER_NOISE.sub("", text))
     if value is None or not value.is_finite():
         written = _NUMBER_NOISE.sub("", text)
         if "," in written and _SEPARATED_DIGITS.fullmatch(written):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ..countries import normalise_country
-from ..limits import LARGEST_INTEGER, MONEY_LIMIT
+from ..limits import LARGEST_INTEGER, MONEY_LIMIT, decimal_from_text
 from ..models import Channel
 from .input_shapes import check_shapes
 from .inputs import ZERO
@@ -164,11 +164,9 @@ def _as_decimals(order_data):
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
             return Decimal(int(value))
         if isinstance(value, str):
-            try:
-                # Not "12,50", nor "1_234" (which Decimal reads as 1234): refused below as no number.
-                return Decimal(value.strip()) if "_" not in value else value
-            except InvalidOperation:
-                return value
+            # Not "12,50", nor "1_234": left as text, refused below as no number.
+            number = decimal_from_text(value.strip())
+            return value if number is None else number
         return value
 
     for name, _label in ORDER_AMOUNTS:
@@ -282,13 +280,16 @@ def short_number(value):
 
 def _finite(value):
     """``value`` as a finite Decimal, or None (NaN, Infinity, not a number)."""
-    if isinstance(value, bool) or (isinstance(value, str) and "_" in value):
-        return None  # Decimal reads True as 1 and "1_234" as 1234; no amount is written so
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(value)
-    except (TypeError, ValueError, InvalidOperation):
-        return None
-    return number if number.is_finite() else None
+    if isinstance(value, bool):
+        return None  # Decimal reads True as 1; no amount is written so
+    if isinstance(value, str):
+        number = decimal_from_text(value)
+    else:
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(value)
+        except (TypeError, ValueError, InvalidOperation):
+            return None
+    return number if number is not None and number.is_finite() else None
 
 
 def _check_amounts(order_data):
