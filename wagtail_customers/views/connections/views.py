@@ -191,7 +191,6 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
             connection=connection,
             # Not the class itself: a template would call it.
             connectable=self.adapter_class is not None,
-            capabilities=getattr(self.adapter_class, "capabilities", None),
             encryption_available=encryption_available(),
             task_queue=task_queue_configured(),
             credentials_form=kwargs.get("credentials_form") or self.credentials_form(),
