@@ -70,6 +70,22 @@ def test_a_query_longer_than_the_limit_is_refused_not_cut(client, account, other
     assert names(response) == [f"Customer x{i}" for i in range(3)]
 
 
+def test_the_parameters_an_export_drops_do_not_count_toward_the_limit(client, account, other_account, settings):
+    make_customers(other_account, 3, prefix="x")
+    client.force_login(exporter("droppedquery", account, other_account, columns=["name"]))
+    # The listing's keyset position of a later page: an export reads pages by number, so it is dropped.
+    kept = query_of_length(MAX_QUERY_LENGTH, f"account={other_account.pk}")
+    response = post(client, query=f"{kept}&after={'k' * 300}")
+    assert response.status_code == 200
+    assert names(response) == [f"Customer x{i}" for i in range(3)]
+    # More fields than Django parses in one query string: the same message, never a server error.
+    many = "&".join(f"f{number}=1" for number in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = post(client, query=many)
+    assert response.status_code == 302
+    assert any("too long to export" in message for message in messages_of(response))
+    assert not ExportJob.objects.exists()
+
+
 def test_listing_parameters_as_fields_are_bounded_as_their_query_string(client, account):
     make_customers(account, 3)
     client.force_login(exporter("longfields", account, columns=["name"]))

@@ -150,16 +150,21 @@ class _Activated:
         self.language.__exit__(*exc)
 
 
-def check_query_length(query):
-    """Raise ``ExportRequestError`` when the listing's query string ``query`` is longer than ``MAX_QUERY_LENGTH``."""
-    if len(query) > MAX_QUERY_LENGTH:
-        raise ExportRequestError(
-            _(
-                "This listing's search and filters are too long to export (more than %(limit)s characters). "
-                "Shorten the search or choose fewer filters or seller accounts, then export again."
-            )
-            % {"limit": grouped(MAX_QUERY_LENGTH)}
+def query_too_long():
+    """The ``ExportRequestError`` for a listing's query string longer than ``MAX_QUERY_LENGTH``."""
+    return ExportRequestError(
+        _(
+            "This listing's search and filters are too long to export (more than %(limit)s characters). "
+            "Shorten the search or choose fewer filters or seller accounts, then export again."
         )
+        % {"limit": grouped(MAX_QUERY_LENGTH)}
+    )
+
+
+def check_query_length(query):
+    """Raise ``query_too_long()`` when the listing's query string ``query`` is longer than ``MAX_QUERY_LENGTH``."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise query_too_long()
 
 
 def parse_selected_ids(raw):

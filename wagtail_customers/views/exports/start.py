@@ -16,6 +16,7 @@ import logging
 import os
 from urllib.parse import urlencode
 
+from django.core.exceptions import TooManyFieldsSent
 from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
@@ -37,6 +38,7 @@ from ...exports.query import (
     ExportSpec,
     check_query_length,
     parse_selected_ids,
+    query_too_long,
 )
 from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
 from ...exports.writers import CSV, FORMATS
@@ -57,16 +59,16 @@ def spec_from_post(request):
     post = request.POST
     from_field = "query" in post
     if from_field:
-        raw = post.get("query", "")
-        # Refused, never cut: a cut could shorten the last parameter (account=12345 -> account=12).
-        check_query_length(raw)
-        query = QueryDict(raw.lstrip("?"))
+        try:
+            query = QueryDict(post.get("query", "").lstrip("?"))
+        except TooManyFieldsSent:
+            raise query_too_long() from None
     else:
         query = post
     params = {key: query.getlist(key) for key in query if key not in CONTROL_FIELDS | IGNORED_PARAMS}
-    if not from_field:
-        # Fields of their own: bounded as the query string they make (the job keeps them).
-        check_query_length(urlencode(params, doseq=True))
+    # What the job keeps, bounded as the query string it makes (not the parameters dropped, such as the keyset
+    # position): refused, never cut, as a cut could shorten the last parameter (account=12345 -> account=12).
+    check_query_length(urlencode(params, doseq=True))
     scope = post.get("scope", "all")
     ids = parse_selected_ids(post.get("ids", "")) if scope == "selected" else []
     if scope == "selected" and not ids:
