@@ -95,6 +95,11 @@ def test_customer_page_tabs_order_pl_and_email(live_server, login, browser_admin
     page.wait_for_url(re.compile(r".*ordering=total#tab-orders$"))
     expect(page.locator("#tab-orders")).to_be_visible()
     screenshot(page, "customer-page-orders")
+    # The same address pasted without its anchor opens the Orders tab too (Wagtail 7.0 chose the first tab).
+    page.goto(f"{live_server.url}/admin/customers/{customer.pk}/?ordering=total")
+    expect(page.locator("#tab-orders")).to_be_visible()
+    expect(page.locator("#tab-timeline")).to_be_hidden()
+    expect(page.get_by_role("tab", name="Orders")).to_have_attribute("aria-selected", "true")
     page.get_by_role("button", name="More options for order GH-104").click()
     page.get_by_role("link", name="View order").click()
     page.wait_for_url(re.compile(r".*/admin/customers/orders/\d+/$"))

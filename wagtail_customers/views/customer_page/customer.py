@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ...compat import tabs_attrs
+from ...compat import TAB_NAV_LINK_TEMPLATE, tabs_attrs
 from ...insight.display import percent_text
 from ...permissions import Action
 from ...services.personal_data import mask_customer
@@ -76,6 +76,8 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
             customer=customer,
             account=customer.account,
             tabs_attrs=flatatt(tabs_attrs(f"tab-{active_tab}")),
+            tab_nav_link_template=TAB_NAV_LINK_TEMPLATE,
+            active_tab=active_tab,
             timeline_blocks=blocks,
             timeline_pagination=pagination(self.request, page, "timeline_page", "tab-timeline"),
             orders_table=table,
