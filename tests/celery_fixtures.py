@@ -229,5 +229,27 @@ def celery_worker(redis_url, worker_database, settings, tmp_path):
         worker.kill()
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+    if workers:
+        _wait_for_killed_sessions()
     _reset_publisher(app)
+
+
+def _wait_for_killed_sessions():
+    """On PostgreSQL, a killed worker's session runs its statement to the end, holding its locks, before it finds
+    its client gone: wait for it (as a warm shutdown waited for the task), so that the test's flush does not."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+
+    def none_left():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state = 'active'"
+            )
+            return cursor.fetchone()[0] == 0
+
+    wait_for(none_left, 30, "the killed workers' database sessions to end")

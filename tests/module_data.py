@@ -8,9 +8,12 @@ and rolled back, by the tests.
 
 A test takes ``fresh_copy(shared, settings)``: a deep copy of what ``build()`` returned (as ``setUpTestData``'s
 objects are copied), so nothing a test changes or caches on an object in memory, such as a user's permission
-cache, reaches the next test; and the files ``build()`` stored, copied into the test's own ``MEDIA_ROOT``.
+cache, reaches the next test; and the files ``build()`` stored, in ``MEDIA_ROOT`` and in the private storage
+beside it (``storage.default_root``), copied to the same places of the test's own folder.
 
-Not for modules with ``transaction=True`` tests: those flush every table.
+Once built, the rows are there for every later test of the module, those that do not ask for them too: a module
+using this holds only tests that expect them, or that do not mind them. Not for modules with
+``transaction=True`` tests: those flush every table.
 """
 
 import copy
@@ -20,32 +23,28 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 
 @dataclass(frozen=True)
 class Shared:
     value: object
-    media_root: Path
+    #: The folder holding ``media`` (``MEDIA_ROOT`` while building) and the private storage's folder beside it.
+    files: Path
 
 
 def module_data(build):
     @pytest.fixture(scope="module")
     def fixture(django_db_setup, django_db_blocker, tmp_path_factory):
-        from django.conf import settings
-
-        saved_media_root = settings.MEDIA_ROOT
-        media_root = tmp_path_factory.mktemp("module-media")
+        files = tmp_path_factory.mktemp("module-files")
         with django_db_blocker.unblock():
             outer = transaction.atomic()
             outer.__enter__()
         try:
-            settings.MEDIA_ROOT = str(media_root)
-            try:
-                with django_db_blocker.unblock():
-                    built = build()
-            finally:
-                settings.MEDIA_ROOT = saved_media_root
-            yield Shared(built, media_root)
+            # override_settings: the private storage follows MEDIA_ROOT through Django's setting_changed.
+            with override_settings(MEDIA_ROOT=str(files / "media")), django_db_blocker.unblock():
+                built = build()
+            yield Shared(built, files)
         finally:
             with django_db_blocker.unblock():
                 transaction.set_rollback(True)
@@ -55,5 +54,6 @@ def module_data(build):
 
 
 def fresh_copy(shared, settings):
-    shutil.copytree(shared.media_root, settings.MEDIA_ROOT, dirs_exist_ok=True)
+    """What ``build()`` returned, copied for one test, with its files in the test's ``MEDIA_ROOT`` and beside it."""
+    shutil.copytree(shared.files, Path(settings.MEDIA_ROOT).parent, dirs_exist_ok=True)
     return copy.deepcopy(shared.value)

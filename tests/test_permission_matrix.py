@@ -14,6 +14,7 @@ GET may change the data; every URL refuses a POST without a CSRF token.
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -763,6 +764,14 @@ world_once = module_data(build_world)
 @pytest.fixture
 def world(db, world_once, settings):
     return fresh_copy(world_once, settings)
+
+
+def test_each_test_has_the_world_s_files_in_its_own_storage(world, settings):
+    """The import jobs' uploads, in the private storage beside this test's MEDIA_ROOT (the matrix applies one)."""
+    for side in (world.a, world.b):
+        stored = side["import_job"].file
+        assert stored.storage.exists(stored.name)
+        assert Path(settings.MEDIA_ROOT).parent in Path(stored.path).parents
 
 
 @pytest.mark.parametrize("url_name", PLUGIN_URLS)
