@@ -84,6 +84,9 @@ def test_the_parameters_an_export_drops_do_not_count_toward_the_limit(client, ac
     assert response.status_code == 302
     assert any("too long to export" in message for message in messages_of(response))
     assert not ExportJob.objects.exists()
+    # Back to the tab without that query, which the listing would refuse too: the message is shown.
+    assert response.url == "/admin/customers/"
+    assert "too long to export" in client.get(response.url).content.decode()
 
 
 def test_listing_parameters_as_fields_are_bounded_as_their_query_string(client, account):

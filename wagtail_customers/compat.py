@@ -32,7 +32,7 @@ def tabs_attrs(active_panel_id):
     """Attributes of a ``w-tabs`` container (around ``wagtailadmin/shared/tabs/tab_nav_link.html`` links).
 
     Both versions open the tab named in the URL's ``#tab-…`` anchor; Wagtail 7.1+ otherwise opens
-    ``active_panel_id``, Wagtail 7.0 the first tab.
+    ``active_panel_id``, Wagtail 7.0 the tab whose link is selected (``TAB_NAV_LINK_TEMPLATE``).
     """
     if STIMULUS_TABS:
         return {

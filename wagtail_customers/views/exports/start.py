@@ -97,6 +97,10 @@ def listing_url(request):
     except NoReverseMatch:
         url = reverse("wagtail_customers:index")
     query = request.POST.get("query", "").lstrip("?")
+    try:
+        QueryDict(query)
+    except TooManyFieldsSent:
+        query = ""  # the listing would answer 400 to it: back to the tab as it opens, with the message
     return f"{url}?{query}" if query else url
 
 
