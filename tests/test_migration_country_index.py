@@ -1,5 +1,5 @@
-"""Migration 0022: the (account, country) index, built CONCURRENTLY on PostgreSQL so the customers stay writable,
-plainly on SQLite; and removed again backwards."""
+"""Migrations 0021 (the Promo codes tab's index) and 0022 (the (account, country) index): built CONCURRENTLY on
+PostgreSQL so the customers stay writable, plainly on SQLite; and removed again backwards."""
 
 import pytest
 from django.db import connection
@@ -7,8 +7,6 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.migration_support import back_to_the_latest_schema, migrate  # noqa: F401  (fixture)
 from wagtail_customers.models import Customer
-
-INDEX = "wc_cust_acc_country"
 
 
 def customer_indexes():
@@ -19,14 +17,21 @@ def customer_indexes():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_schema")
-def test_the_country_index_is_built_concurrently_on_postgresql_and_removed_backwards():
+@pytest.mark.parametrize(
+    "index, before, migration",
+    [
+        ("wc_cust_promo", "0020_search_index", "0021_promo_codes_tab_indexes"),
+        ("wc_cust_acc_country", "0021_promo_codes_tab_indexes", "0022_customer_country_index"),
+    ],
+)
+def test_the_index_is_built_concurrently_on_postgresql_and_removed_backwards(index, before, migration):
     with CaptureQueriesContext(connection) as backwards:
-        migrate([("wagtail_customers", "0021_promo_codes_tab_indexes")])
-    assert INDEX not in customer_indexes()
+        migrate([("wagtail_customers", before)])
+    assert index not in customer_indexes()
     with CaptureQueriesContext(connection) as forwards:
-        migrate([("wagtail_customers", "0022_customer_country_index")])
-    assert INDEX in customer_indexes()
-    (created,) = [q["sql"] for q in forwards if INDEX in q["sql"] and "CREATE INDEX" in q["sql"]]
-    (dropped,) = [q["sql"] for q in backwards if INDEX in q["sql"] and "DROP INDEX" in q["sql"]]
+        migrate([("wagtail_customers", migration)])
+    assert index in customer_indexes()
+    (created,) = [q["sql"] for q in forwards if index in q["sql"] and "CREATE INDEX" in q["sql"]]
+    (dropped,) = [q["sql"] for q in backwards if index in q["sql"] and "DROP INDEX" in q["sql"]]
     concurrently = connection.vendor == "postgresql"
     assert ("CONCURRENTLY" in created, "CONCURRENTLY" in dropped) == (concurrently, concurrently)
