@@ -22,6 +22,7 @@ from tests.factories import order_data
 from wagtail_customers.models import Channel, Customer, CustomerScore, ListingSummary, Order, OrderLine, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.listing_summary import compact_summary
+from wagtail_customers.services.order_figures import fill_order_figures
 from wagtail_customers.services.rebuild_chunks import chunk_ranges, start_chunked_rebuild, start_chunked_scores
 from wagtail_customers.services.scores import refresh_scores
 from wagtail_customers.services.statistics import rebuild_statistics
@@ -53,8 +54,11 @@ def shops(account, other_account):
     third = SellerAccount.objects.create(name="Shop C", channel=Channel.EBAY, currency="GBP")
     for shop, prefix, count in ((account, "a", 23), (other_account, "b", 11), (third, "c", 6)):
         record_orders(shop, _orders(prefix, count))
-    # Returns recorded on the lines, and a customer without orders (theirs deleted): only a rebuild sees those.
+    # Returns written on the lines behind the service's back, then the orders' figures checked against them (what
+    # ``customers_rebuild_stats --order-figures`` does first), and a customer without orders (theirs deleted): only a
+    # rebuild sees those.
     OrderLine.objects.filter(order__external_id__endswith="a", quantity__gte=2).update(returned_quantity=1)
+    fill_order_figures(only_missing=False)
     Order.objects.filter(external_id="a4a").delete()
     return [account, other_account, third]
 
@@ -137,6 +141,20 @@ def test_the_chunked_rebuild_is_the_single_rebuild(shops, rows):
     single, chunked = single_then_chunked(lambda: start_chunked_rebuild(rows=rows)[1].get())
     assert single[0] > 0
     assert chunked == single
+
+
+@pytest.mark.django_db
+def test_the_chunked_rebuild_fills_the_orders_missing_figures_first(shops):
+    rebuild_statistics()
+    fresh = figures()
+    # Orders an older release recorded during a rolling deploy: without figures.
+    Order.objects.filter(external_id__endswith="a").update(
+        units=None, returned_units=None, promo_codes_count=None, feedback_rating=None
+    )
+    Customer.objects.update(units=0, returned_units=0, promo_codes_used=0, negative_feedbacks=0)
+    assert start_chunked_rebuild(rows=4)[1].get() > 0
+    assert not Order.objects.filter(units__isnull=True).exists()
+    assert figures() == fresh
 
 
 @pytest.mark.django_db

@@ -26,6 +26,7 @@ from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the f
 from wagtail_customers.models import Channel, Customer, ListingSummary, Order, SellerAccount
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.listing_summary import SUMMARY_LOCK_KEY, compact_summary, rebuild_summary
+from wagtail_customers.services.order_figures import fill_order_figures
 from wagtail_customers.services.statistics import compute_statistics, rebuild_range
 
 
@@ -135,3 +136,20 @@ def test_a_compaction_while_the_summary_is_rebuilt_is_left_for_later(parallel_da
     compact_summary()
     assert ListingSummary.objects.count() < rows
     assert stored_summary() == fresh_summary()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_recorded_again_while_the_orders_figures_are_checked_keeps_its_figures(parallel_database):  # noqa: F811
+    # The check (``customers_rebuild_stats --order-figures``) must write this order (its figures are wrong), which the
+    # service holds while recording it again with other lines. Were the figures read before the service's commit,
+    # PostgreSQL would write them over the new ones (its re-check sees the row's new figures differ from them too);
+    # the check locks the orders first, then reads the lines as they are once it holds them.
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    record_orders(account, [order_data("1", email="ada@example.com", lines=((2, "5.00"),))])
+    Order.objects.update(units=99)
+    again = order_data("1", email="ada@example.com", lines=((3, "5.00"), (1, "2.00")), promo_codes=("LATE",))
+
+    record_while(lambda: fill_order_figures(only_missing=False), account, [again])
+
+    assert Order.objects.values_list(*Order.FIGURE_FIELDS).get() == (4, 0, 1, None)
+    assert Customer.objects.values_list("units", "promo_codes_used").get() == (4, 1)

@@ -45,6 +45,7 @@ from .inputs import (
 )
 from .merge import record_later_orders
 from .order_checks import HALF_CENT, IngestionError, short_number, validated
+from .order_figures import figures_of
 from .order_news import OrderNews, ReturnState
 from .rows import insert_rows, update_rows, update_values
 from .statistics import StatisticsOverflow, lock_customers, refresh_statistics
@@ -83,6 +84,8 @@ ORDER_FIELDS = (
     *CONVERTED_FIELDS,
     *Order.SHIP_TO_FIELDS,
     *Order.MILESTONE_FIELDS,
+    # Its figures, which the customers' statistics sum (services/order_figures.py).
+    *Order.FIGURE_FIELDS,
     "updated_at",
 )
 LINE_FIELDS = (
@@ -489,6 +492,7 @@ def _order_values(order_data, customer_id, account_currency, rates):
         cancelled_at,
         order_data.returned_at,
         order_data.refunded_at,
+        *figures_of(order_data),
         timezone.now(),
     )
 

@@ -66,7 +66,8 @@ def combined_statistics(*customers):
     """The statistics of one customer holding all of ``customers``' orders (the merge screen's "after" column).
 
     Computed from the orders (not the stored figures), with the same definitions as ``refresh_statistics``:
-    each figure is a sum over orders, lines, promo codes or feedback, or the earliest / latest order date.
+    each figure is a sum or count over the orders (each carrying its lines', promo codes' and feedback's figures), or
+    the earliest / latest order date.
     """
     figures = compute_statistics({"in": [customer.pk for customer in customers]})
     combined = dict(EMPTY)

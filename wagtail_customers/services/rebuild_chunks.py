@@ -35,6 +35,7 @@ from ..models import Customer, CustomerScore, SellerAccount
 from ..planner_statistics import refresh_planner_statistics
 from .lifetime_value_fit import refit_account
 from .listing_summary import rebuild_summary
+from .order_figures import fill_order_figures
 from .scores import refresh_scores
 from .statistics import rebuild_range
 
@@ -82,6 +83,8 @@ def start_chunked_rebuild(account_id=None, rows=None):
     Returns ``(number of chunks, the final task's AsyncResult)`` (its result: rows corrected)."""
     from ..tasks import finish_statistics_rebuild, rebuild_statistics_chunk
 
+    # As the single rebuild does first: the orders recorded without their figures (one index probe when none).
+    fill_order_figures()
     ranges = chunk_ranges(account_id, rows)
     final = finish_statistics_rebuild.signature(kwargs={"account_id": account_id})
     if not ranges:

@@ -4,11 +4,13 @@ Money figures are sums of each order's amounts in its seller account's currency 
 ``account_refunded``, ``account_discount``, filled by the ingestion service); orders with no known rate
 are counted in ``unconverted_orders`` instead.
 
-``_aggregates`` defines four aggregate queries (orders, lines, promo codes, feedback) over the customers
-selected by a filter. ``compute_statistics`` runs them and returns the figures; ``refresh_statistics``
-applies those to given customers (the ingestion service calls it in the order's transaction).
-``rebuild_statistics`` works on every customer without bringing figures back to Python: per range of
-ids, one ``UPDATE ... FROM`` with the same queries as its source writes only the rows that differ.
+``_aggregates`` defines the aggregate query over the orders of the customers selected by a filter: each order
+carries its own units, returned units, promo codes and feedback rating (services/order_figures.py), so the lines,
+promo codes and feedback are not read. ``compute_statistics`` runs it and returns the figures;
+``refresh_statistics`` applies those to given customers (the ingestion service calls it in the order's
+transaction). ``rebuild_statistics`` first fills the figures of orders that have none, then works on every
+customer without bringing figures back to Python: per range of ids, one ``UPDATE ... FROM`` with the same query
+as its source writes only the rows that differ.
 The definitions are in ``Customer``'s docstring and docs/concepts/statistics.md.
 """
 
@@ -16,14 +18,15 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import connections, router, transaction
-from django.db.models import Count, DecimalField, F, Max, Min, Q, Sum
+from django.db.models import BigIntegerField, Count, DecimalField, F, Max, Min, Q, Sum
 from django.db.models.functions import Cast, Coalesce
 
 from ..conf import get_setting
 from ..limits import LARGEST_INTEGER, MONEY_LIMIT
-from ..models import Customer, Feedback, Order, OrderLine, OrderStatus, PromoCodeUsage
+from ..models import Customer, Order, OrderStatus
 from ..planner_statistics import refresh_planner_statistics
 from .listing_summary import rebuild_summary
+from .order_figures import fill_order_figures, update_from_supported
 from .rows import update_rows
 
 ZERO = Decimal("0.00")
@@ -107,13 +110,14 @@ def check_fits(customer, figures):
 
 
 def _aggregates(customer_filter):
-    """The four aggregate querysets behind the statistics, each grouped by customer id (``cid``).
+    """The aggregate queryset behind the statistics, grouped by customer id (``cid``), keyed by its name.
 
-    One definition for both paths: ``compute_statistics`` reads their rows, ``rebuild_statistics``
-    embeds their SQL in one ``UPDATE``. Each row's other keys are the statistics fields they give.
+    One definition for both paths: ``compute_statistics`` reads its rows, ``rebuild_statistics`` embeds its SQL in
+    one ``UPDATE``. Each row's other keys are the statistics fields. The orders alone are read: each carries its
+    units, returned units, promo codes and feedback rating (services/order_figures.py).
     """
     on_order = {f"customer_id__{lookup}": value for lookup, value in customer_filter.items()}
-    on_line = {f"order__customer_id__{lookup}": value for lookup, value in customer_filter.items()}
+    negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
     orders = (
         Order.objects.filter(**on_order)
         .order_by()
@@ -127,31 +131,18 @@ def _aggregates(customer_filter):
             unconverted_orders=Count("id", filter=~CONVERTED),
             first_order_at=Min("placed_at"),
             last_order_at=Max("placed_at"),
+            units=_count_sum("units", ~Q(status=OrderStatus.CANCELLED)),
+            returned_units=_count_sum("returned_units"),
+            promo_codes_used=_count_sum("promo_codes_count"),
+            negative_feedbacks=Count("id", filter=Q(feedback_rating__lte=negative)),
         )
     )
-    lines = (
-        OrderLine.objects.filter(**on_line)
-        .order_by()
-        .values(cid=F("order__customer_id"))
-        .annotate(
-            units=Coalesce(Sum("quantity", filter=~Q(order__status=OrderStatus.CANCELLED)), 0),
-            returned_units=Coalesce(Sum("returned_quantity"), 0),
-        )
-    )
-    promo_codes = (
-        PromoCodeUsage.objects.filter(**on_line)
-        .order_by()
-        .values(cid=F("order__customer_id"))
-        .annotate(promo_codes_used=Count("id"))
-    )
-    negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
-    feedback = (
-        Feedback.objects.filter(rating__lte=negative, **on_line)
-        .order_by()
-        .values(cid=F("order__customer_id"))
-        .annotate(negative_feedbacks=Count("id"))
-    )
-    return {"orders": orders, "lines": lines, "promo_codes": promo_codes, "feedback": feedback}
+    return {"orders": orders}
+
+
+def _count_sum(field, condition=None):
+    # PostgreSQL sums bigints as numeric: cast back, so both databases give an int.
+    return Cast(Coalesce(Sum(field, filter=condition), 0), BigIntegerField())
 
 
 def compute_statistics(customer_filter):
@@ -163,7 +154,6 @@ def compute_statistics(customer_filter):
     stats = {}
     for queryset in _aggregates(customer_filter).values():
         for row in queryset:
-            # setdefault: an order committed between two of these queries must not raise.
             figures = stats.setdefault(row.pop("cid"), dict(EMPTY))
             figures.update(row)
     for figures in stats.values():
@@ -232,15 +222,21 @@ def refresh_statistics(customer_ids, *, orders_written=None):
     return len(changed)
 
 
-def rebuild_statistics(account=None, id_range=200_000):
+def rebuild_statistics(account=None, id_range=200_000, *, order_figures=False):
     """Recompute every customer's statistics (or one seller account's); returns rows corrected.
+
+    The statistics sum the orders' own figures (services/order_figures.py). Orders without them are filled first;
+    with ``order_figures``, every order's figures are checked against its lines, promo codes and feedback first
+    (after those were written behind the ingestion service's back), which reads them all.
 
     Works through ranges of ``id_range`` customer ids, one set-based statement per range
     (``rebuild_range``): nothing comes back to Python, and only the rows that differ are written.
-    Ranges are large because each one reads the order lines, promo codes and feedback joined to the
-    orders (on PostgreSQL at 1M orders: 50,000 ids per range took 9.9 s after 1 % corruption,
-    200,000 ids 7.2 s); a range is one statement, so it is also one transaction's worth of row locks.
+    Ranges are large because each one reads the orders (on PostgreSQL at 1M orders, when the lines, promo codes
+    and feedback were read too: 50,000 ids per range took 9.9 s after 1 % corruption, 200,000 ids 7.2 s); a range
+    is one statement, so it is also one transaction's worth of row locks.
     """
+    # Orders recorded without their figures (by an older release during a rolling deploy): one index probe when none.
+    fill_order_figures(only_missing=not order_figures)
     customers = Customer.objects.all()
     if account is not None:
         customers = customers.filter(account=account)
@@ -259,16 +255,16 @@ def rebuild_statistics(account=None, id_range=200_000):
     return corrected
 
 
-# Which aggregate gives each statistics field, and what a customer without any such row has.
+# What a customer without orders has, for each statistics field (the orders' aggregate gives them all).
 _SOURCES = {
     "orders_count": ("orders", "0"),
-    "units": ("lines", "0"),
+    "units": ("orders", "0"),
     "amount_spent": ("orders", "0"),
     "discount_total": ("orders", "0"),
     "unconverted_orders": ("orders", "0"),
-    "promo_codes_used": ("promo_codes", "0"),
-    "negative_feedbacks": ("feedback", "0"),
-    "returned_units": ("lines", "0"),
+    "promo_codes_used": ("orders", "0"),
+    "negative_feedbacks": ("orders", "0"),
+    "returned_units": ("orders", "0"),
     "first_order_at": ("orders", None),
     "last_order_at": ("orders", None),
 }
@@ -313,11 +309,6 @@ def _differs(connection, left, right):
     return " OR ".join(f"{left}.{quote(field)} {distinct} {right}.{quote(field)}" for field in _SOURCES)
 
 
-def _update_from_supported(connection):
-    # UPDATE ... FROM: PostgreSQL always, SQLite from 3.33 (Django supports SQLite from 3.31).
-    return connection.vendor != "sqlite" or connection.Database.sqlite_version_info >= (3, 33)
-
-
 @contextmanager
 def _hash_joins_only(connection, cursor):
     """The statements run within the block are planned without nested loops (PostgreSQL; in a transaction).
@@ -351,7 +342,7 @@ def rebuild_range(low, high, account=None, *, update_from=None):
     """
     connection = connections[router.db_for_write(Customer)]
     if update_from is None:
-        update_from = _update_from_supported(connection)
+        update_from = update_from_supported(connection)
     quote = connection.ops.quote_name
     table, pk = quote(Customer._meta.db_table), quote(Customer._meta.pk.column)
     figures_sql, params = _figures_sql(connection, low, high, account)

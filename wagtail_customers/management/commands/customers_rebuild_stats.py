@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from ...services.order_figures import fill_order_figures
 from ...services.rebuild_chunks import start_chunked_rebuild
 from ...services.statistics import rebuild_statistics
 from ...task_queue import chords_possible, task_queue_configured
@@ -11,6 +12,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--account", help="Only this seller account (by name).")
+        parser.add_argument(
+            "--order-figures",
+            action="store_true",
+            help="First check every order's units, returned units, promo codes and feedback rating against its "
+            "lines, promo codes and feedback (after those were written behind the ingestion service's back).",
+        )
         parser.add_argument(
             "--chunked",
             action="store_true",
@@ -25,6 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, account=None, chunked=False, chunk_rows=None, no_wait=False, **options):
         seller_account = account_by_name(account) if account else None
+        if options["order_figures"]:
+            written = fill_order_figures(only_missing=False)
+            self.stdout.write(f"Order figures checked: {written} order(s) corrected.")
         if not chunked:
             corrected = rebuild_statistics(seller_account)
             self.stdout.write(f"Statistics rebuilt: {corrected} customer row(s) corrected.")
