@@ -1,6 +1,6 @@
-"""Migration 0028: each order's figures (units, returned units, promo codes, feedback rating), added without
-rewriting the orders' table and filled from the orders' lines, promo codes and feedback; the index of orders still
-without figures built CONCURRENTLY on PostgreSQL."""
+"""Migrations 0028-0030: each order's figures (units, returned units, promo codes, feedback rating), added without
+rewriting the orders' table (0028), filled from the orders' lines, promo codes and feedback (0029), and the index of
+orders still without figures built CONCURRENTLY on PostgreSQL (0030)."""
 
 import datetime
 from decimal import Decimal
@@ -11,11 +11,13 @@ from django.db.migrations.loader import MigrationLoader
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.factories import order_data
 from tests.migration_support import back_to_the_latest_schema, migrate  # noqa: F401 (a fixture)
+from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.statistics import rebuild_statistics
 
 BEFORE = [("wagtail_customers", "0027_saved_view_name_key")]
-AFTER = [("wagtail_customers", "0028_order_figures")]
+AFTER = [("wagtail_customers", "0030_order_figures_missing_index")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,3 +69,22 @@ def test_stored_orders_get_their_figures_and_the_statistics_stay_the_same():
 
     migrate(MigrationLoader(connection).graph.leaf_nodes())
     assert rebuild_statistics() == 0  # the statistics summed from the orders' figures are the ones kept
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_schema")
+def test_a_fill_stopped_part_way_goes_on_when_migrate_runs_again(account):
+    record_orders(account, [order_data("1", lines=((2, "5.00"),)), order_data("2", lines=((3, "5.00"),), rating=1)])
+    apps = migrate([("wagtail_customers", "0028_order_figures")])
+    Order = apps.get_model("wagtail_customers", "Order")
+    # As a first run of 0029 leaves them when stopped after its first range: that one filled, the next not.
+    Order.objects.update(units=None, returned_units=None, promo_codes_count=None, feedback_rating=None)
+    Order.objects.filter(external_id="1").update(units=2, returned_units=0, promo_codes_count=0)
+
+    apps = migrate(AFTER)
+    Order = apps.get_model("wagtail_customers", "Order")
+    fields = ("units", "returned_units", "promo_codes_count", "feedback_rating")
+    assert {row[0]: row[1:] for row in Order.objects.values_list("external_id", *fields)} == {
+        "1": (2, 0, 0, None),
+        "2": (3, 0, 0, 1),
+    }
