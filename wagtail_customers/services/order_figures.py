@@ -66,8 +66,7 @@ def fill_order_figures(*, only_missing=True, using=None, tables=None, update_fro
 
     def write(ids):
         # Written out, not bound: SQLite before 3.32 takes 999 parameters a statement. The bounds let each table be
-        # read along its order id index for the range the ids span (62 s at 1,000,000 orders with the list alone,
-        # which PostgreSQL matched against every line).
+        # read along its order id index for the range the ids span only.
         condition = f">= {ids[0]} AND {{column}} <= {ids[-1]} AND {{column}} IN ({', '.join(map(str, ids))})"
         return atomic_with_retries(lambda: _write(connection, tables, update_from, condition), using=connection.alias)
 
