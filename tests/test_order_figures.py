@@ -8,11 +8,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from wagtail_customers.exports.orders import CustomerOrdersExport
 from wagtail_customers.models import Customer, Feedback, Order, OrderLine, PromoCodeUsage
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.inputs import LineData
 from wagtail_customers.services.order_figures import fill_order_figures
 from wagtail_customers.services.statistics import rebuild_statistics, refresh_statistics
+from wagtail_customers.views.customer_page.orders import orders_table
 
 from .factories import order_data
 
@@ -125,3 +127,26 @@ def test_the_rebuild_command_checks_the_orders_figures_when_asked(account):
         "Statistics rebuilt: 1 customer row(s) corrected.",
     ]
     assert Customer.objects.get().units == 7
+
+
+def test_the_orders_tab_and_the_orders_export_read_each_orders_units(account):
+    """Both show the order's own units; an order an earlier release recorded without them (until the next
+    rebuild fills them) shows its lines' quantities, in the table, its sort and the file."""
+    record_orders(account, [order_data("A1", lines=((2, "10.00"), (3, "5.00"))), order_data("A2", day=3)])
+    Order.objects.filter(external_id="A2").update(units=None)
+    ada = Customer.objects.get()
+    # Lines written around the service: the stored figure is what the order shows, as the statistics sum it.
+    OrderLine.objects.filter(order__external_id="A1").update(quantity=9)
+
+    table, _page = orders_table(ada, ordering="-units", page_number=1, per_page=10, can_email=False)
+    assert [(order.external_id, order.units_count) for order in table.data] == [("A1", 5), ("A2", 2)]
+    table, _page = orders_table(ada, ordering="units", page_number=1, per_page=10, can_email=False)
+    assert [order.external_id for order in table.data] == ["A2", "A1"]
+
+    export = CustomerOrdersExport(ada, None)
+    units = export.field_names.index("units")
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(export.rows())
+    assert [row[units] for row in rows] == [2, 5]  # newest first: A2, then A1
+    assert len(queries.captured_queries) == 3
+

@@ -295,8 +295,8 @@ ORDER_FIELDS = (
 class CustomerOrderResource(StreamingResourceMixin, resources.ModelResource):
     """One customer's orders, for the customer page's export button.
 
-    The rows carry two computed keys: ``units`` (quantities on the order's lines) and ``promo_codes``
-    (the codes used, as a list), both fetched set-based by the export, never per row.
+    The rows carry one computed key, ``promo_codes`` (the codes used, as a list), fetched set-based by the
+    export, never per row; ``units`` is the order's own figure (the quantities on its lines).
 
     Each order keeps its own currency and amounts; the ``account_*`` columns add its total, refunded
     amount and discount in the seller account's currency ("Account currency"), with the rate and where

@@ -1,11 +1,11 @@
 """The Orders tab: the customer's orders in a sortable, paged Wagtail table with a "..." menu per order.
 
-Two queries per page whatever the number of orders: the count and the page (items and units are
-subqueries on it).
+Two queries per page whatever the number of orders: the count and the page (items are a subquery on it,
+units the order's own figure).
 """
 
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -44,9 +44,13 @@ def _line_figure(aggregate):
     return Coalesce(Subquery(lines.annotate(figure=aggregate).values("figure")), Value(0))
 
 
-#: Items and units per order as correlated subqueries: computed for the page's rows only, unless the
-#: table is sorted by them (a join with GROUP BY would aggregate every order of the customer).
-LINE_FIGURES = {"items_count": _line_figure(Count("pk")), "units_count": _line_figure(Sum("quantity"))}
+#: Items per order as a correlated subquery: computed for the page's rows only, unless the table is sorted by
+#: them (a join with GROUP BY would aggregate every order of the customer). Units are the order's own figure;
+#: summed from its lines only for an order an earlier release recorded without it (services/order_figures.py).
+LINE_FIGURES = {
+    "items_count": _line_figure(Count("pk")),
+    "units_count": Coalesce(F("units"), _line_figure(Sum("quantity"))),
+}
 
 
 def clean_ordering(value):
