@@ -13,7 +13,7 @@ from wagtail_customers.models import Customer, Feedback, Order, OrderLine, Promo
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.inputs import LineData
 from wagtail_customers.services.order_figures import fill_order_figures
-from wagtail_customers.services.statistics import rebuild_statistics, refresh_statistics
+from wagtail_customers.services.statistics import _orders_aggregate, rebuild_statistics, refresh_statistics
 from wagtail_customers.views.customer_page.orders import orders_table
 
 from .factories import order_data
@@ -150,3 +150,19 @@ def test_the_orders_tab_and_the_orders_export_read_each_orders_units(account):
     assert [row[units] for row in rows] == [2, 5]  # newest first: A2, then A1
     assert len(queries.captured_queries) == 3
 
+
+def test_a_customers_statistics_are_summed_from_an_index_alone(account):
+    """The aggregate reads the index of a customer's orders, never the orders' rows (models/orders.py,
+    ``STATISTICS_COLUMNS``): a statistic summing another column of the orders needs it added there."""
+    record_orders(account, [order_data("A1")])
+    sql, params = _orders_aggregate({"gte": 1, "lt": 1000}).query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Whatever the statistics of a tiny table say: is an index-only scan possible at all?
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            assert "Index Only Scan using wc_order_customer_figures" in str(cursor.fetchall())
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            assert "USING COVERING INDEX wc_order_customer_figures" in str(cursor.fetchall())

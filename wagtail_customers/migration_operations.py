@@ -26,3 +26,24 @@ class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
 
 def _concurrently(schema_editor):
     return {"concurrently": True} if schema_editor.connection.vendor == "postgresql" else {}
+
+
+class RemoveIndexConcurrentlyOnPostgreSQL(migrations.RemoveIndex):
+    """``RemoveIndex`` that PostgreSQL drops ``CONCURRENTLY``: a plain ``DROP INDEX`` waits for every transaction
+    reading the table and holds off every one after it meanwhile. Elsewhere a plain ``RemoveIndex``; the migration
+    using this sets ``atomic = False``, as for ``AddIndexConcurrentlyOnPostgreSQL``."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            index = from_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+            schema_editor.remove_index(model, index, **_concurrently(schema_editor))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+            schema_editor.add_index(model, index, **_concurrently(schema_editor))
+
+    def describe(self):
+        return f"{super().describe()} (concurrently on PostgreSQL)"

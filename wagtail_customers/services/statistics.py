@@ -4,7 +4,7 @@ Money figures are sums of each order's amounts in its seller account's currency 
 ``account_refunded``, ``account_discount``, filled by the ingestion service); orders with no known rate
 are counted in ``unconverted_orders`` instead.
 
-``_aggregates`` defines the aggregate query over the orders of the customers selected by a filter: each order
+``_orders_aggregate`` defines the aggregate query over the orders of the customers selected by a filter: each order
 carries its own units, returned units, promo codes and feedback rating (services/order_figures.py), so the lines,
 promo codes and feedback are not read. ``compute_statistics`` runs it and returns the figures;
 ``refresh_statistics`` applies those to given customers (the ingestion service calls it in the order's
@@ -109,12 +109,14 @@ def check_fits(customer, figures):
             raise StatisticsOverflow(customer.pk, name, value)
 
 
-def _aggregates(customer_filter):
-    """The aggregate queryset behind the statistics, grouped by customer id (``cid``), keyed by its name.
+def _orders_aggregate(customer_filter):
+    """The aggregate queryset behind the statistics, grouped by customer id (``cid``).
 
     One definition for both paths: ``compute_statistics`` reads its rows, ``rebuild_statistics`` embeds its SQL in
     one ``UPDATE``. Each row's other keys are the statistics fields. The orders alone are read: each carries its
-    units, returned units, promo codes and feedback rating (services/order_figures.py).
+    units, returned units, promo codes and feedback rating (services/order_figures.py). It reads only columns the
+    index of a customer's orders holds (``STATISTICS_COLUMNS`` in models/orders.py), so the databases read that index
+    alone, in customer order; a column added here goes there too.
     """
     on_order = {f"customer_id__{lookup}": value for lookup, value in customer_filter.items()}
     negative = get_setting("NEGATIVE_FEEDBACK_MAX_RATING")
@@ -137,7 +139,7 @@ def _aggregates(customer_filter):
             negative_feedbacks=Count("id", filter=Q(feedback_rating__lte=negative)),
         )
     )
-    return {"orders": orders}
+    return orders
 
 
 def _count_sum(field, condition=None):
@@ -152,10 +154,9 @@ def compute_statistics(customer_filter):
     ``{"gte": 1, "lt": 5001}``. Customers without orders are absent from the result.
     """
     stats = {}
-    for queryset in _aggregates(customer_filter).values():
-        for row in queryset:
-            figures = stats.setdefault(row.pop("cid"), dict(EMPTY))
-            figures.update(row)
+    for row in _orders_aggregate(customer_filter):
+        figures = stats.setdefault(row.pop("cid"), dict(EMPTY))
+        figures.update(row)
     for figures in stats.values():
         figures["amount_spent"] = _cents(figures["amount_spent"])
         figures["discount_total"] = _cents(figures["discount_total"])
@@ -256,18 +257,15 @@ def rebuild_statistics(account=None, id_range=200_000, *, order_figures=False):
 
 
 # What a customer without orders has, for each statistics field (the orders' aggregate gives them all).
-_SOURCES = {
-    "orders_count": ("orders", "0"),
-    "units": ("orders", "0"),
-    "amount_spent": ("orders", "0"),
-    "discount_total": ("orders", "0"),
-    "unconverted_orders": ("orders", "0"),
-    "promo_codes_used": ("orders", "0"),
-    "negative_feedbacks": ("orders", "0"),
-    "returned_units": ("orders", "0"),
-    "first_order_at": ("orders", None),
-    "last_order_at": ("orders", None),
-}
+_WITHOUT_ORDERS = {
+    **dict.fromkeys(
+        ("orders_count", "units", "amount_spent", "discount_total", "unconverted_orders", "promo_codes_used",
+         "negative_feedbacks", "returned_units"),
+        "0",
+    ),
+    "first_order_at": None,
+    "last_order_at": None,
+}  # fmt: skip
 # Summed money, rounded in SQL as compute_statistics rounds it in Python (SQLite sums decimals as floats).
 _ROUNDED = ("amount_spent", "discount_total")
 
@@ -279,14 +277,14 @@ def _figures_sql(connection, low, high, account):
     quote = connection.ops.quote_name
     meta = Customer._meta
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    joins, params = [], []
-    for name, queryset in _aggregates({"gte": low, "lt": high}).items():
-        sql, query_params = queryset.query.get_compiler(connection=connection).as_sql()
-        joins.append(f"LEFT JOIN ({sql}) {quote(name)} ON {quote(name)}.cid = c.{pk}")
-        params.extend(query_params)
+    orders_sql, orders_params = (
+        _orders_aggregate({"gte": low, "lt": high}).query.get_compiler(connection=connection).as_sql()
+    )
+    join = f"LEFT JOIN ({orders_sql}) o ON o.cid = c.{pk}"
+    params = list(orders_params)
     columns = []
-    for field, (source, empty) in _SOURCES.items():
-        value = f"{quote(source)}.{quote(field)}"
+    for field, empty in _WITHOUT_ORDERS.items():
+        value = f"o.{quote(field)}"
         if empty is not None:
             value = f"COALESCE({value}, {empty})"
         if field in _ROUNDED:
@@ -298,7 +296,7 @@ def _figures_sql(connection, low, high, account):
     if account is not None:
         where += f" AND c.{quote(meta.get_field('account').column)} = %s"
         params.append(account.pk)
-    sql = f"SELECT c.{pk} AS id, {', '.join(columns)} FROM {table} c {' '.join(joins)} WHERE {where}"
+    sql = f"SELECT c.{pk} AS id, {', '.join(columns)} FROM {table} c {join} WHERE {where}"
     return sql, params
 
 
@@ -306,7 +304,7 @@ def _differs(connection, left, right):
     """SQL true when any statistics field of ``left`` and ``right`` (table aliases) differs, NULLs included."""
     quote = connection.ops.quote_name
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    return " OR ".join(f"{left}.{quote(field)} {distinct} {right}.{quote(field)}" for field in _SOURCES)
+    return " OR ".join(f"{left}.{quote(field)} {distinct} {right}.{quote(field)}" for field in _WITHOUT_ORDERS)
 
 
 @contextmanager
@@ -346,7 +344,7 @@ def rebuild_range(low, high, account=None, *, update_from=None):
     quote = connection.ops.quote_name
     table, pk = quote(Customer._meta.db_table), quote(Customer._meta.pk.column)
     figures_sql, params = _figures_sql(connection, low, high, account)
-    fields = [quote(field) for field in _SOURCES]
+    fields = [quote(field) for field in _WITHOUT_ORDERS]
     version, seen = quote("statistics_version"), quote("seen_version")
     same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
