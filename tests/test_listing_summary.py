@@ -204,6 +204,17 @@ def test_raw_update_and_the_statistics_rebuild(shops, superuser):
     assert_summary_is_fresh()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's triggers run row by row, each a statement")
+def test_the_summary_triggers_plan_their_joins_whatever_the_statement_firing_them_set(shops):
+    """The rebuild's UPDATE runs without nested loops, and its SET LOCAL would hold in the triggers it fires: each
+    trigger function allows them again for itself (its join of the changed rows with the watchlist)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname, proconfig FROM pg_proc WHERE proname LIKE 'wc_summary_%%'")
+        settings_by_function = dict(cursor.fetchall())
+    assert len(settings_by_function) == 6
+    assert all(config == ["enable_nestloop=on"] for config in settings_by_function.values()), settings_by_function
+
+
 def test_the_rebuild_repairs_a_corrupted_summary(shops):
     account, other_account = shops
     ListingSummary.objects.filter(account=account).update(customers=999, amount_spent=Decimal("1.23"))
