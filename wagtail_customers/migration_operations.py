@@ -13,6 +13,8 @@ class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
+            if schema_editor.connection.vendor == "postgresql" and _left_from_an_earlier_run(schema_editor, self.index):
+                return
             schema_editor.add_index(model, self.index, **_concurrently(schema_editor))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
@@ -22,6 +24,22 @@ class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
 
     def describe(self):
         return f"{super().describe()} (concurrently on PostgreSQL)"
+
+
+def _left_from_an_earlier_run(schema_editor, index):
+    """True when a valid index of this name is already there (built by a run of ``migrate`` stopped before it
+    recorded the migration). An invalid one, which a failed ``CREATE INDEX CONCURRENTLY`` leaves behind, is dropped
+    so the index is built again: without this, ``migrate`` would stop on "already exists" until it was dropped by
+    hand."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index.name])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0]:
+        return True
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(index.name)}")
+    return False
 
 
 def _concurrently(schema_editor):

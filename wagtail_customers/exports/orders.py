@@ -38,8 +38,8 @@ class CustomerOrdersExport:
     def rows(self, csv=False):
         """The customer's orders, newest first; ``csv=True``: each cell already CSV text."""
         orders = self.customer.orders.order_by("-placed_at", "-pk")
-        # An order recorded by an earlier release keeps no units until the next statistics rebuild fills them
-        # (services/order_figures.py): summed from its lines here, which an index finds none of otherwise.
+        # An order recorded by an earlier release has no units until the next statistics rebuild fills them
+        # (services/order_figures.py): summed from its lines here. Usually there is none, and no line is read.
         missing_units = dict(
             OrderLine.objects.filter(order__customer=self.customer, order__units__isnull=True)
             .order_by()
