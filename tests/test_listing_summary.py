@@ -215,6 +215,27 @@ def test_the_summary_triggers_plan_their_joins_whatever_the_statement_firing_the
     assert all(config == ["enable_nestloop=on"] for config in settings_by_function.values()), settings_by_function
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner settings are PostgreSQL's")
+def test_the_rebuilds_put_the_planner_settings_they_change_back(shops, superuser):
+    """The statistics rebuild plans without nested loops and the summary's rebuild without JIT compilation, each for
+    its own statements: a caller's transaction goes on with its own settings."""
+
+    def settings():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('enable_nestloop'), current_setting('jit')")
+            return cursor.fetchone()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = on")
+    before = settings()
+    assert before == ("on", "on")
+    Customer.objects.filter(email="bob@example.com").update(orders_count=99)
+    assert rebuild_statistics() == 1
+    rebuild_summary()
+    assert settings() == before
+    assert_summary_is_fresh()
+
+
 def test_the_rebuild_repairs_a_corrupted_summary(shops):
     account, other_account = shops
     ListingSummary.objects.filter(account=account).update(customers=999, amount_spent=Decimal("1.23"))

@@ -27,6 +27,7 @@ from django.db import connections, router, transaction
 from ..models import Customer, ListingSummary, WatchlistEntry
 from ..models.summary import SummarySegment
 from . import watched_flag
+from .planner_settings import postgresql_settings
 
 #: Which customers each segment holds, on a row ``r`` of the delta's source.
 _MEMBER = {
@@ -247,7 +248,10 @@ def rebuild_summary(account_ids=None, using=None):
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SUMMARY_LOCK_KEY])
-            cursor.execute(f"WITH gone AS ({delete}) {insert}", [*params, *params])
+            # Not compiled: the spread over the segments makes its estimated cost look like millions of rows, and
+            # compiling it took longer than running it (at 200,000 customers 0.50 s with JIT, 0.31 s without).
+            with postgresql_settings(connection, cursor, jit="off"):
+                cursor.execute(f"WITH gone AS ({delete}) {insert}", [*params, *params])
             return
         cursor.execute(delete, params)
         cursor.execute(insert, params)

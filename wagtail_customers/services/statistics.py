@@ -27,6 +27,7 @@ from ..models import Customer, Order, OrderStatus
 from ..planner_statistics import refresh_planner_statistics
 from .listing_summary import rebuild_summary
 from .order_figures import fill_order_figures, update_from_supported
+from .planner_settings import postgresql_settings
 from .rows import update_rows
 
 ZERO = Decimal("0.00")
@@ -316,15 +317,9 @@ def _hash_joins_only(connection, cursor):
     longer describe them. It then chose nested loops that read a side again for every row of the other: a rebuild
     from zero ran for over 14 minutes at 200,000 customers, and in the CI's PostgreSQL pass, after hundreds of
     tests, the rebuild of a demo of 150 customers ran for over 13. The setting is put back afterwards, so a
-    caller's transaction goes on with its own."""
-    if connection.vendor != "postgresql":
+    caller's transaction goes on with its own. (The listing summary's triggers allow them for themselves.)"""
+    with postgresql_settings(connection, cursor, enable_nestloop="off"):
         yield
-        return
-    cursor.execute("SELECT current_setting('enable_nestloop')")
-    (setting,) = cursor.fetchone()
-    cursor.execute("SET LOCAL enable_nestloop = off")
-    yield
-    cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [setting])
 
 
 def rebuild_range(low, high, account=None, *, update_from=None):
