@@ -1,6 +1,6 @@
 """Migration operations of the plugin's own, for what Django's do not do on every database the plugin supports."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
@@ -24,6 +24,39 @@ class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
 
     def describe(self):
         return f"{super().describe()} (concurrently on PostgreSQL)"
+
+
+class DropForeignKeyIndex(migrations.AlterField):
+    """``AlterField`` of a foreign key to ``db_index=False``, for one another index already leads with: drops only
+    its index, ``CONCURRENTLY`` on PostgreSQL (Django's own ``AlterField`` remakes the whole table on SQLite, and
+    drops the index while holding off every read and write on PostgreSQL). Backwards, the index is built again. The
+    migration using this sets ``atomic = False``."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            column = model._meta.get_field(self.name).column
+            names = schema_editor._constraint_names(
+                model,
+                [column],
+                index=True,
+                unique=False,
+                type_=models.Index.suffix,
+                exclude={index.name for index in model._meta.indexes},
+            )
+            for name in names:
+                schema_editor.execute(schema_editor._delete_index_sql(model, name, **_concurrently(schema_editor)))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            field = model._meta.get_field(self.name)
+            schema_editor.execute(
+                schema_editor._create_index_sql(model, fields=[field], **_concurrently(schema_editor))
+            )
+
+    def describe(self):
+        return f"Drop the index of {self.model_name}.{self.name} (concurrently on PostgreSQL)"
 
 
 def _left_from_an_earlier_run(schema_editor, index):

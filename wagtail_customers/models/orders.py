@@ -90,10 +90,18 @@ class Order(ChoiceLabels, models.Model):
     (``rate_source`` "unknown"): such an order counts in ``Customer.unconverted_orders``, never as 0.
     """
 
+    # Neither foreign key has an index of its own: the indexes of (account, order id) and of a customer's orders
+    # lead with them and serve every lookup by either (migration 0033 dropped the two redundant ones).
     account = models.ForeignKey(
-        SellerAccount, on_delete=models.CASCADE, related_name="orders", verbose_name=_("seller account")
+        SellerAccount,
+        on_delete=models.CASCADE,
+        related_name="orders",
+        verbose_name=_("seller account"),
+        db_index=False,
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="orders", verbose_name=_("customer"), db_index=False
+    )
     external_id = models.CharField(_("order id"), max_length=100)
     placed_at = models.DateTimeField(_("placed at"))
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PAID)
