@@ -13,8 +13,7 @@ class AddIndexConcurrentlyOnPostgreSQL(migrations.AddIndex):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
-            if schema_editor.connection.vendor == "postgresql" and _left_from_an_earlier_run(schema_editor, self.index):
-                return
+            _drop_leftover(schema_editor, model, self.index.name)
             schema_editor.add_index(model, self.index, **_concurrently(schema_editor))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
@@ -34,8 +33,13 @@ class DropForeignKeyIndex(migrations.AlterField):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = from_state.apps.get_model(app_label, self.model_name)
+        old_field = model._meta.get_field(self.name)
+        if not _only_the_index_differs(old_field, self.field):
+            # Merged with another change of the field (squashed migrations): Django's own way, whole.
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
         if self.allow_migrate_model(schema_editor.connection.alias, model):
-            column = model._meta.get_field(self.name).column
+            column = old_field.column
             names = schema_editor._constraint_names(
                 model,
                 [column],
@@ -49,8 +53,11 @@ class DropForeignKeyIndex(migrations.AlterField):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
+        field = model._meta.get_field(self.name)
+        if not _only_the_index_differs(field, self.field):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
         if self.allow_migrate_model(schema_editor.connection.alias, model):
-            field = model._meta.get_field(self.name)
             schema_editor.execute(
                 schema_editor._create_index_sql(model, fields=[field], **_concurrently(schema_editor))
             )
@@ -59,20 +66,31 @@ class DropForeignKeyIndex(migrations.AlterField):
         return f"Drop the index of {self.model_name}.{self.name} (concurrently on PostgreSQL)"
 
 
-def _left_from_an_earlier_run(schema_editor, index):
-    """True when a valid index of this name is already there (built by a run of ``migrate`` stopped before it
-    recorded the migration). An invalid one, which a failed ``CREATE INDEX CONCURRENTLY`` leaves behind, is dropped
-    so the index is built again: without this, ``migrate`` would stop on "already exists" until it was dropped by
-    hand."""
+def _only_the_index_differs(old_field, new_field):
+    """True when the two fields differ in ``db_index`` alone."""
+    _, _, old_args, old_kwargs = old_field.deconstruct()
+    _, _, new_args, new_kwargs = new_field.deconstruct()
+    old_kwargs.pop("db_index", None), new_kwargs.pop("db_index", None)
+    return old_args == new_args and old_kwargs == new_kwargs
+
+
+def _drop_leftover(schema_editor, model, name):
+    """Drop an index of this name on the model's table left by an earlier run of ``migrate`` (PostgreSQL): an
+    invalid one, which a failed ``CREATE INDEX CONCURRENTLY`` leaves behind, or one a run stopped before recording
+    the migration built. It is built again after: without this, ``migrate`` stops on "already exists" until the
+    index is dropped by hand. Not when only collecting SQL (``sqlmigrate``), whose output must not depend on the
+    database it reads."""
+    if schema_editor.connection.vendor != "postgresql" or schema_editor.collect_sql:
+        return
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index.name])
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    if row[0]:
-        return True
-    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(index.name)}")
-    return False
+        cursor.execute(
+            "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(quote_ident(%s)) "
+            "AND indrelid = to_regclass(quote_ident(%s))",
+            [name, model._meta.db_table],
+        )
+        if cursor.fetchone() is None:
+            return
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
 
 
 def _concurrently(schema_editor):
@@ -94,6 +112,7 @@ class RemoveIndexConcurrentlyOnPostgreSQL(migrations.RemoveIndex):
         model = to_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+            _drop_leftover(schema_editor, model, index.name)
             schema_editor.add_index(model, index, **_concurrently(schema_editor))
 
     def describe(self):

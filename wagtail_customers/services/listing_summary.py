@@ -16,10 +16,10 @@ the customer counted with ``w = 1`` minus the customer counted with ``w = 0``.
   customers (the statistics rebuild's ``UPDATE ... FROM``) costs one grouped insert, not 200k calls.
 * SQLite: row-level ``AFTER`` triggers (SQLite has no statement-level ones), the same insert for one row.
 
-Migration 0014 creates the triggers with ``create_triggers``; a change to this SQL needs a migration
-that calls ``drop_triggers`` and ``create_triggers`` again. SQLite drops a table's triggers when Django
-remakes the table (an ``AlterField`` on the customers), so ``ensure_triggers`` runs after every
-``migrate`` (``apps.py``) and recreates them, then rebuilds the summary.
+Migration 0014 creates the triggers with ``create_triggers``. ``ensure_triggers`` runs after every ``migrate``
+(``apps.py``) and recreates them, then rebuilds the summary: so a change to this SQL reaches a site with the next
+``migrate``, and SQLite, which drops a table's triggers when Django remakes the table (an ``AlterField`` on the
+customers), gets them back.
 """
 
 from django.db import connections, router, transaction

@@ -8,7 +8,8 @@ def postgresql_settings(connection, cursor, **settings):
     """The statements run within the block are planned with ``settings`` (PostgreSQL; ``SET LOCAL``, so in a
     transaction). Each is put back afterwards, so a caller's transaction goes on with its own. Elsewhere nothing.
 
-    Not put back when the block raises: PostgreSQL then rolls the transaction (or savepoint) back, settings and all.
+    Not put back when the block raises: the caller's ``transaction.atomic`` around the block then rolls the
+    transaction (or savepoint) back, settings and all, so the exception must leave that atomic block too.
     """
     if connection.vendor != "postgresql":
         yield
