@@ -255,25 +255,38 @@ def test_a_layout_of_another_separator_is_read(account, site_layouts):
     assert report.orders_created == 1
 
 
-# --- numbers that a semicolon file may write with a dot between thousands -----------------------------------
+# --- numbers that a semicolon or tab file may write with a dot between thousands --------------------------------
 
 
 SEMICOLON_HEADER = "order_id;placed_at;customer_email;sku;quantity;unit_price"
 
 
+def file_of(delimiter, *rows):
+    """A generic file separated by ``delimiter``: each row ``(order id, quantity, unit price)``."""
+    lines = [SEMICOLON_HEADER.replace(";", delimiter)]
+    lines += [
+        delimiter.join((order_id, "2024-01-01", f"{order_id}@example.com", "MUG", quantity, unit_price))
+        for order_id, quantity, unit_price in rows
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
 @pytest.mark.parametrize(
     "quantity, unit_price, column, value, decimal, whole",
     [
-        ("1.000", "12.50", "quantity", "1.000", "1.000", "1000"),
+        ("1.000", "12", "quantity", "1.000", "1.000", "1000"),
+        ("1.234", "12", "quantity", "1.234", "1.234", "1234"),
         ("2", "1.234", "unit_price", "1.234", "1.234", "1234"),
         ("2", "€ 1.234.567", "unit_price", "€ 1.234.567", "1.234.567", "1234567"),
         ("2", "-12.500", "unit_price", "-12.500", "-12.500", "-12500"),
     ],
 )
-def test_a_number_with_a_dot_between_thousands_in_a_semicolon_file_is_refused(
-    account, quantity, unit_price, column, value, decimal, whole
+def test_a_number_with_a_dot_between_thousands_in_a_semicolon_or_tab_file_is_refused(
+    account, delimiter, quantity, unit_price, column, value, decimal, whole
 ):
-    content = f"{SEMICOLON_HEADER}\n1;2024-01-01;a@example.com;MUG;{quantity};{unit_price}\n".encode()
+    """Excel writes its "CSV" with semicolons, and its "Text" with tabs, in its locale's number format."""
+    content = file_of(delimiter, ("1", quantity, unit_price))
     assert import_error(account, content) == (
         f"Row 2: “{value}” in {column} could be {decimal} or {whole}: write numbers with a dot for decimals and no "
         "thousands separator."
@@ -282,12 +295,7 @@ def test_a_number_with_a_dot_between_thousands_in_a_semicolon_file_is_refused(
 
 
 def test_every_ambiguous_number_of_a_semicolon_file_is_listed_and_nothing_written(account):
-    content = (
-        f"{SEMICOLON_HEADER}\n"
-        "1;2024-01-01;a@example.com;MUG;2;12.50\n"
-        "2;2024-01-02;b@example.com;MUG;1.000;3.00\n"
-        "3;2024-01-03;c@example.com;MUG;1;1.234\n"
-    ).encode()
+    content = file_of(";", ("1", "2", "12"), ("2", "1.000", "3"), ("3", "1", "1.234"))
     with pytest.raises(ImportFileError) as error:
         run_import(account, content)
     assert [(e["row"], e["message"].split(" could")[0]) for e in error.value.errors] == [
@@ -295,6 +303,37 @@ def test_every_ambiguous_number_of_a_semicolon_file_is_listed_and_nothing_writte
         (4, "“1.234” in unit_price"),
     ]
     assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_ambiguous_numbers_past_the_listed_errors_are_counted(account):
+    content = file_of(";", *[(str(number), "1.000", "12") for number in range(1, 601)])
+    with pytest.raises(ImportFileError) as error:
+        run_import(account, content)
+    assert (len(error.value.errors), error.value.errors_total) == (500, 600)
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+@pytest.mark.parametrize("settling", ["12.50", "0.425", "1234.5", "€ 2.0"])
+def test_a_file_whose_dot_is_a_decimal_point_elsewhere_reads_every_dot_so(account, delimiter, settling):
+    """One number a thousands separator cannot make (in any row, before or after) settles the file's dots."""
+    content = file_of(delimiter, ("1", "1.000", "1.234"), ("2", "2", "-12.500"), ("3", "1", settling))
+    assert run_import(account, content).orders_created == 3
+    read = {line.order.external_id: (line.quantity, str(line.unit_price)) for line in OrderLine.objects.all()}
+    assert (read["1"], read["2"]) == ((1, "1.23"), (2, "-12.50"))
+
+
+def test_a_three_decimal_currencys_amounts_in_a_semicolon_file_are_read_with_one_that_settles_it(account):
+    """A KWD seller writes 1.250 for one dinar and a quarter; an amount under one dinar (0.500) says the dot is
+    the decimal point."""
+    content = file_of(";", ("1", "1", "1.250"), ("2", "2", "12.375"), ("3", "1", "0.500"))
+    assert run_import(account, content).orders_created == 3
+    assert sorted(str(line.unit_price) for line in OrderLine.objects.all()) == ["0.50", "1.25", "12.38"]
+
+
+def test_a_quantity_with_decimals_in_a_settled_file_is_not_a_whole_number(account):
+    content = file_of(";", ("1", "1", "12.50"), ("2", "1.234", "3"))
+    assert import_error(account, content) == "Row 3: '1.234' in quantity is not a whole number."
 
 
 def test_a_site_layouts_numbers_in_a_semicolon_file_are_checked_too(account, site_layouts):
@@ -316,14 +355,11 @@ def test_other_numbers_of_a_semicolon_file_read_as_before(account, quantity, uni
     assert (line.quantity, str(line.unit_price)) == stored
 
 
-@pytest.mark.parametrize("delimiter", [",", "\t"])
-def test_in_a_comma_or_tab_file_a_dot_is_the_decimal_point(account, delimiter):
-    """As it has always been read: such a file does not use a dot between thousands (Excel writes commas there)."""
-    header = SEMICOLON_HEADER.replace(";", delimiter)
-    content = (
-        f"{header}\n1{delimiter}2024-01-01{delimiter}a@example.com{delimiter}MUG{delimiter}1.000{delimiter}1.234\n"
-    )
-    assert run_import(account, content.encode()).orders_created == 1
+def test_in_a_comma_file_a_dot_is_the_decimal_point(account):
+    """As it has always been read: a comma file does not use a dot between thousands (Excel writes its "CSV" with
+    semicolons where it would)."""
+    content = file_of(",", ("1", "1.000", "1.234"))
+    assert run_import(account, content).orders_created == 1
     line = OrderLine.objects.get()
     assert (line.quantity, str(line.unit_price)) == (1, "1.23")
 

@@ -307,49 +307,114 @@ _SEPARATED_DIGITS = re.compile(r"[-+]?[\d.,]*\d[\d.,]*")
 #: Digits ``int()`` reads from a cell at most (Python refuses over 4,300 by default); far more than any quantity.
 MAX_INTEGER_TEXT = 100
 #: A number whose every dot has three digits after it, its first group not 0 ("1.234", "1.000", "-12.500.000"): in
-#: a semicolon-separated file (Excel's CSV where the decimal point is a comma) each dot may be a thousands separator.
+#: a semicolon- or tab-separated file (what Excel saves as "CSV" or "Text" where the decimal point is a comma) each
+#: dot may be a thousands separator.
 _DOTTED_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:\.\d{3})+")
-#: The separator of the text file whose cells ``parse_int``, ``parse_decimal`` and ``parse_exact_decimal`` read
-#: (None: a workbook, or no file), set by ``cells_of(table)`` around a layout's ``parse``.
-_file_delimiter = ContextVar("wagtail_customers_import_file_delimiter", default=None)
+#: A number with one dot that no thousands separator makes ("12.50", "0.500", "1234.5", "2.0"): the file's dot is
+#: its decimal point.
+_DECIMAL_DOT = re.compile(r"[-+]?\d*\.\d+")
+#: The separators of the text files Excel writes with its locale's number format.
+_LOCALE_FORMATTED_DELIMITERS = frozenset({";", "\t"})
+
+
+@dataclass
+class _FileNumbers:
+    """What the numbers of one text file read so far say about its dots (``cells_of``)."""
+
+    delimiter: str | None
+    #: A number was written with a dot no thousands separator makes: every dot of the file is a decimal point.
+    dot_is_decimal: bool = False
+    #: The cells that could be either, each an ``ImportFileError`` (the first ``MAX_REPORTED_ERRORS``), and how many.
+    ambiguous: list = field(default_factory=list)
+    ambiguous_total: int = 0
+
+    def could_be_thousands(self, text):
+        """Whether ``text`` could be a number with a dot between thousands, as far as the file has shown."""
+        return (
+            not self.dot_is_decimal
+            and self.delimiter in _LOCALE_FORMATTED_DELIMITERS
+            and _DOTTED_THOUSANDS.fullmatch(_NUMBER_NOISE.sub("", text)) is not None
+        )
+
+    def note(self, text, row, column):
+        if self.dot_is_decimal or self.delimiter not in _LOCALE_FORMATTED_DELIMITERS:
+            return
+        written = _NUMBER_NOISE.sub("", text)
+        if _DOTTED_THOUSANDS.fullmatch(written):
+            self.ambiguous_total += 1
+            if len(self.ambiguous) < MAX_REPORTED_ERRORS:
+                self.ambiguous.append(_ambiguous_number_error(text, written, row, column))
+        elif _DECIMAL_DOT.fullmatch(written):
+            self.dot_is_decimal = True
+            self.ambiguous.clear()
+
+    def report_ambiguous(self, report):
+        """Add the cells that could be either to ``report``'s errors, unless the file settled its dots."""
+        if self.dot_is_decimal:
+            return
+        for error in self.ambiguous:
+            report.add_error(error)
+        report.errors_total += self.ambiguous_total - len(self.ambiguous)
+
+
+#: What the text file whose cells ``parse_int``, ``parse_decimal`` and ``parse_exact_decimal`` read says about its
+#: numbers (None: a workbook, or no file), set by ``cells_of(table, report)`` around a layout's ``parse``.
+_file_numbers = ContextVar("wagtail_customers_import_file_numbers", default=None)
 
 
 @contextmanager
-def cells_of(table):
+def cells_of(table, report):
     """Parse the numbers of ``table``'s cells inside the block as its file writes them.
 
-    ``run_import`` wraps the layout's ``parse`` in it, so every layout (a site's own too) refuses a number that a
-    semicolon-separated file may hold with a dot as the thousands separator (``_refuse_dotted_thousands``).
+    ``run_import`` wraps the layout's ``parse`` in it, so every layout (a site's own too) gets this check: in a
+    semicolon- or tab-separated file, a number such as "1.234" could be 1234 written with a thousands separator.
+    It is read as 1.234 when another number of the file has a dot no thousands separator makes ("12.50", "0.500":
+    the file's dot is its decimal point, as in a KWD seller's "1.250"); otherwise each such cell is added to
+    ``report``'s errors when the block ends, so the import is refused naming them.
     """
-    token = _file_delimiter.set(table.delimiter)
+    numbers = _FileNumbers(table.delimiter)
+    token = _file_numbers.set(numbers)
     try:
         yield
     finally:
-        _file_delimiter.reset(token)
+        _file_numbers.reset(token)
+    numbers.report_ambiguous(report)
 
 
-def _refuse_dotted_thousands(text, row, column):
-    """Refuse "1.234" in a file read with semicolons: Excel writes a thousand there as "1.000", and 1.234 is
-    read as a number other than the seller's 1234 (or the other way round) if either is guessed."""
-    if _file_delimiter.get() != ";":
-        return
-    written = _NUMBER_NOISE.sub("", text)
-    if _DOTTED_THOUSANDS.fullmatch(written):
-        raise ImportFileError(
-            _(
-                # Translators: %(value)s is a cell as written (1.234), %(decimal)s the number it holds if its dot is
-                # the decimal point (1.234), %(whole)s the number it holds if its dot separates thousands (1234).
-                "“%(value)s” in %(column)s could be %(decimal)s or %(whole)s: write numbers with a dot for decimals "
-                "and no thousands separator."
-            )
-            % {
-                "value": _cell(text),
-                "column": column,
-                "decimal": _cell(written),
-                "whole": _cell(written.replace(".", "")),
-            },
-            row,
+def _note_number(text, row, column):
+    """Note what a cell's number says about the file's dots (``_FileNumbers.note``)."""
+    numbers = _file_numbers.get()
+    if numbers is not None:
+        numbers.note(text, row, column)
+
+
+def _refuse_if_thousands(text, row, column):
+    """Refuse a cell the file may write with a dot between thousands, where reading it as a decimal fails anyway
+    ("1.234" as a quantity): the file may mean 1234."""
+    numbers = _file_numbers.get()
+    if numbers is not None and numbers.could_be_thousands(text):
+        raise _ambiguous_number_error(text, _NUMBER_NOISE.sub("", text), row, column)
+
+
+def _ambiguous_number_error(text, written, row, column):
+    """Excel writes a thousand as "1.000" in a file read with semicolons or tabs where the decimal point is a
+    comma, and 1.234 is read as a number other than the seller's 1234 (or the other way round) if either is
+    guessed."""
+    return ImportFileError(
+        _(
+            # Translators: %(value)s is a cell as written (1.234), %(decimal)s the number it holds if its dot is
+            # the decimal point (1.234), %(whole)s the number it holds if its dot separates thousands (1234).
+            "“%(value)s” in %(column)s could be %(decimal)s or %(whole)s: write numbers with a dot for decimals "
+            "and no thousands separator."
         )
+        % {
+            "value": _cell(text),
+            "column": column,
+            "decimal": _cell(written),
+            "whole": _cell(written.replace(".", "")),
+        },
+        row,
+    )
 
 
 def _cell(text):
@@ -373,15 +438,15 @@ def parse_decimal(text, row, column, default=Decimal("0")):
 def parse_exact_decimal(text, row, column, default=Decimal("0")):
     """A number with every decimal place kept (unit prices such as 0.425); currency signs and spaces allowed.
 
-    In a semicolon-separated file, a number such as "1.234" is refused (``_refuse_dotted_thousands``).
+    In a semicolon- or tab-separated file, a number such as "1.234" may be refused (``cells_of``).
     """
     if text == "" or text is None:
         return default
-    _refuse_dotted_thousands(text, row, column)
     value = decimal_from_text(text)
     if value is None:
         value = decimal_from_text(_NUMBER_NOISE.sub("", text))
     if value is None or not value.is_finite():
+        _refuse_if_thousands(text, row, column)  # "1.234.567": a million, or no number
         written = _NUMBER_NOISE.sub("", text)
         if "," in written and _SEPARATED_DIGITS.fullmatch(written):
             # "12,50" is how much of Europe writes 12.50; never read as 1250, nor guessed.
@@ -401,6 +466,7 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
         raise ImportFileError(
             _("'%(value)s' in %(column)s is too large for an amount.") % {"value": _cell(text), "column": column}, row
         )
+    _note_number(text, row, column)
     return value
 
 
@@ -423,8 +489,8 @@ def product_amount(price, quantity, row, columns):
 
 
 def parse_int(text, row, column, default=0, allow_negative=False):
-    """A whole number: "2.5" is refused, "2.0" read as 2; in a semicolon-separated file "1.000" is refused
-    (``_refuse_dotted_thousands``)."""
+    """A whole number: "2.5" is refused, "2.0" read as 2; in a semicolon- or tab-separated file "1.000" may be
+    refused (``cells_of``)."""
     if text == "" or text is None:
         return default
     if len(text) > MAX_INTEGER_TEXT:
@@ -433,7 +499,6 @@ def parse_int(text, row, column, default=0, allow_negative=False):
             % {"value": _cell(text), "column": column, "limit": LARGEST_INTEGER},
             row,
         )
-    _refuse_dotted_thousands(text, row, column)
     if text.isascii() and text.isdigit():
         number = int(text)
     else:
@@ -442,6 +507,7 @@ def parse_int(text, row, column, default=0, allow_negative=False):
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite() or number != number.to_integral_value():
+            _refuse_if_thousands(text, row, column)
             raise ImportFileError(
                 _("'%(value)s' in %(column)s is not a whole number.") % {"value": _cell(text), "column": column}, row
             )
@@ -453,6 +519,7 @@ def parse_int(text, row, column, default=0, allow_negative=False):
             % {"value": _cell(text), "column": column, "limit": LARGEST_INTEGER},
             row,
         )
+    _note_number(text, row, column)  # once read: "1.000" may be a thousand, "2.0" shows a decimal point
     return int(number)
 
 

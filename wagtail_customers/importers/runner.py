@@ -51,7 +51,7 @@ def run_import(
         raise ImportFileError(_("The file has a header row but no data rows."))
     if progress:
         progress("checking", 0, len(table.rows))
-    with cells_of(table):  # a semicolon file's "1.234" is refused in every layout, a site's own too
+    with cells_of(table, report):  # a semicolon or tab file's "1.234" is checked in every layout, a site's own too
         # list(): a site's parse() that yields its orders is read to its end while the flag holds.
         orders = list(importer.parse(table, report))
     del table  # the rows are in ``orders`` now: the cells need not stay in memory while writing
