@@ -165,6 +165,9 @@ def test_two_batches_recording_the_same_new_buyer_at_once_make_one_customer(para
 
     assert Customer.objects.count() == 1 and Order.objects.count() == 1
     assert results[0].orders_unchanged == 1
+    # The buyer was new to the other batch, not to this one.
+    assert (results[0].customers_created, results[0].created_customer_ids) == (0, set())
+    assert results[0].customers_unchanged == 1
     assert_every_customer_counts_its_own_orders()
 
 

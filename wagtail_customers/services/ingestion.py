@@ -15,7 +15,7 @@ from decimal import Decimal, DecimalException
 from itertools import islice
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -384,19 +384,21 @@ def _resolve_customers(account, batch, result):
         ignore_conflicts=True,
     )
     # Locked as they are read: one another batch created meanwhile (the insert waited for it, then left it) is then
-    # held, like those found above, before the batch's orders.
+    # held, like those found above, before the batch's orders. That batch committed its orders with it, so a
+    # customer with orders already is not counted as created here (this batch's own have none yet).
     created = {
         customer.identity_key: customer
         for customer in Customer.objects.select_for_update()
         .filter(account=account, identity_key__in=missing)
+        .annotate(created_elsewhere=Exists(Order.objects.filter(customer=OuterRef("pk"))))
         .order_by("pk")
     }
     if len(created) < len(missing):
         # Created by another batch, then deleted, merged or erased before this lock: looking it up again means every
         # step above again, so the batch stops and is recorded again (a sync's next page or pull does).
         raise IngestionError(_("A customer changed while their orders were being recorded; record the orders again."))
-    result.customers_created = len(created)
-    result.created_customer_ids = {customer.pk for customer in created.values()}
+    result.created_customer_ids = {customer.pk for customer in created.values() if not customer.created_elsewhere}
+    result.customers_created = len(result.created_customer_ids)
     found.update(created)
     locked_ids.update(customer.pk for customer in created.values())
     return found, aliased, locked_ids
