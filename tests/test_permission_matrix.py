@@ -107,25 +107,25 @@ POST_ONLY = everyone(NOT_ALLOWED)
 #: An action on account A's object the user may see, needing an action only all_a and superusers hold there.
 ACT_ON_A = answers(staff=MISSING, view_a=DENIED, all_a=OK, group=DENIED, superuser=OK)
 ACTED_ON_A = answers(staff=MISSING, view_a=DENIED, all_a=REDIRECT, group=DENIED, superuser=REDIRECT)
-#: Wagtail's own refusal (a redirect to the dashboard with "Sorry, you do not have permission"), for the
-#: views that let Wagtail answer ``PermissionDenied``; see the note in the report of issue 4.
+#: Wagtail's own refusal (a redirect to the dashboard with "Sorry, you do not have permission"): no page of the
+#: plugin answers so (each refusal is the plugin's 403 page), and a redirect to the dashboard is told apart.
 DASHBOARD = "dashboard"
 
 #: A user preference saved (and back to the listing) by anyone who may open the listing.
 VIEW_LISTING_POST = answers(staff=DENIED, view_a=REDIRECT, all_a=REDIRECT, group=REDIRECT, superuser=REDIRECT)
 TAB_LISTING = [Case(VIEW_LISTING, lists_b=True)]
 #: An account id that does not exist.
-MISSING_ACCOUNT = Case(everyone(DASHBOARD, superuser=MISSING), kwargs={"pk": 987654321})
+MISSING_ACCOUNT = Case(everyone(DENIED, superuser=MISSING), kwargs={"pk": 987654321})
 #: On the connection URLs a user who may not manage seller accounts gets the plugin's 403 page, whatever the id.
 MISSING_CONNECTION_ACCOUNT = Case(everyone(DENIED, superuser=MISSING), kwargs={"account_id": 987654321})
 MISSING_CONNECTION_ACCOUNT_POST = Case(
     everyone(DENIED, superuser=MISSING), method="post", kwargs={"account_id": 987654321}
 )
 #: Watchlist rules' pages: users who may manage some account's watchlist (all_a on A, superusers).
-RULES_PAGE = everyone(DASHBOARD, all_a=OK, superuser=OK)
-RULES_PAGE_ON_B = everyone(DASHBOARD, all_a=MISSING, superuser=OK)
-RULES_SAVED = everyone(DASHBOARD, all_a=REDIRECT, superuser=REDIRECT)
-RULES_SAVED_ON_B = everyone(DASHBOARD, all_a=MISSING, superuser=REDIRECT)
+RULES_PAGE = everyone(DENIED, all_a=OK, superuser=OK)
+RULES_PAGE_ON_B = everyone(DENIED, all_a=MISSING, superuser=OK)
+RULES_SAVED = everyone(DENIED, all_a=REDIRECT, superuser=REDIRECT)
+RULES_SAVED_ON_B = everyone(DENIED, all_a=MISSING, superuser=REDIRECT)
 RULE_FORM = {
     "name": "Renamed rule",
     "is_enabled": "on",
@@ -373,44 +373,44 @@ MATRIX = {
     # Views of one account refuse non-managers before looking the id up (a missing id answers like an
     # existing one: ids cannot be probed); managers get 404 for a missing id.
     "wagtail_customers_accounts:index": [
-        Case(answers(staff=DASHBOARD, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
+        Case(answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
     ],
     "wagtail_customers_accounts:index_results": [
-        Case(answers(staff=DASHBOARD, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
+        Case(answers(staff=DENIED, view_a=OK, all_a=OK, group=OK, superuser=OK), lists_b=True)
     ],
-    "wagtail_customers_accounts:add": [Case(everyone(DASHBOARD, superuser=OK))],
+    "wagtail_customers_accounts:add": [Case(everyone(DENIED, superuser=OK))],
     "wagtail_customers_accounts:edit": [
         MISSING_ACCOUNT,
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(everyone(DENIED, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DENIED, superuser=OK)),
         Case(
-            everyone(DASHBOARD, superuser=REDIRECT),
+            everyone(DENIED, superuser=REDIRECT),
             method="post",
             kwargs={"pk": "@account"},
             data={"name": "Renamed", "channel": "shopify", "currency": "USD"},
-            expect_b=everyone(DASHBOARD, superuser=REDIRECT),
+            expect_b=everyone(DENIED, superuser=REDIRECT),
         ),
     ],
     "wagtail_customers_accounts:delete": [
         MISSING_ACCOUNT,
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(everyone(DENIED, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DENIED, superuser=OK)),
         Case(
-            everyone(DASHBOARD, superuser=REDIRECT),
+            everyone(DENIED, superuser=REDIRECT),
             method="post",
             kwargs={"pk": "@account"},
-            expect_b=everyone(DASHBOARD, superuser=REDIRECT),
+            expect_b=everyone(DENIED, superuser=REDIRECT),
         ),
     ],
     "wagtail_customers_accounts:history": [
         MISSING_ACCOUNT,
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(everyone(DENIED, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DENIED, superuser=OK)),
     ],
     "wagtail_customers_accounts:history_results": [
         MISSING_ACCOUNT,
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(everyone(DENIED, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DENIED, superuser=OK)),
     ],
     "wagtail_customers_accounts:usage": [
         MISSING_ACCOUNT,
-        Case(everyone(DASHBOARD, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DASHBOARD, superuser=OK)),
+        Case(everyone(DENIED, superuser=OK), kwargs={"pk": "@account"}, expect_b=everyone(DENIED, superuser=OK)),
     ],
     # --- Store connections (the seller account's managers only; others get the 403 page, whatever the id) ----
     "wagtail_customers_connections:connection": [
@@ -460,26 +460,26 @@ MATRIX = {
     "wagtail_customers_alerts:mark_all_read": [Case(POST_ONLY), Case(VIEW_LISTING_POST, method="post")],
     # --- Retention rule of a seller account (its managers only, as its edit view) ---------------------------
     "wagtail_customers_retention:rule": [
-        Case(everyone(DASHBOARD, superuser=MISSING), kwargs={"account_id": 987654321}),
+        Case(everyone(DENIED, superuser=MISSING), kwargs={"account_id": 987654321}),
         Case(
-            everyone(DASHBOARD, superuser=OK),
+            everyone(DENIED, superuser=OK),
             kwargs={"account_id": "@account"},
-            expect_b=everyone(DASHBOARD, superuser=OK),
+            expect_b=everyone(DENIED, superuser=OK),
         ),
         # Preview: the page again with the count, nothing saved.
         Case(
-            everyone(DASHBOARD, superuser=OK),
+            everyone(DENIED, superuser=OK),
             method="post",
             kwargs={"account_id": "@account"},
             data={"preview": "1", "is_enabled": "on", "basis": "shipment", "days": "30"},
-            expect_b=everyone(DASHBOARD, superuser=OK),
+            expect_b=everyone(DENIED, superuser=OK),
         ),
         Case(
-            everyone(DASHBOARD, superuser=REDIRECT),
+            everyone(DENIED, superuser=REDIRECT),
             method="post",
             kwargs={"account_id": "@account"},
             data={"save": "1", "is_enabled": "on", "basis": "shipment", "days": "30"},
-            expect_b=everyone(DASHBOARD, superuser=REDIRECT),
+            expect_b=everyone(DENIED, superuser=REDIRECT),
         ),
     ],
     # --- Watchlist rules (users who may manage the watchlist of some account; others: Wagtail's refusal) ------
@@ -491,13 +491,13 @@ MATRIX = {
             RULES_SAVED,
             method="post",
             data=RULE_FORM | {"account": "@account"},
-            expect_b=everyone(DASHBOARD, all_a=OK, superuser=REDIRECT),
+            expect_b=everyone(DENIED, all_a=OK, superuser=REDIRECT),
         ),
     ],
     "wagtail_customers_watchlist_rules:edit": [
         Case(RULES_PAGE, kwargs={"pk": "@watchlist_rule"}, expect_b=RULES_PAGE_ON_B),
         Case(RULES_SAVED, method="post", kwargs={"pk": "@watchlist_rule"}, data=RULE_FORM, expect_b=RULES_SAVED_ON_B),
-        Case(everyone(DASHBOARD, all_a=MISSING, superuser=MISSING), kwargs={"pk": "987654321"}),
+        Case(everyone(DENIED, all_a=MISSING, superuser=MISSING), kwargs={"pk": "987654321"}),
     ],
     "wagtail_customers_watchlist_rules:delete": [
         Case(RULES_PAGE, kwargs={"pk": "@watchlist_rule"}, expect_b=RULES_PAGE_ON_B),

@@ -7,6 +7,8 @@ Disabling an account takes its customers out of every listing, statistic and exp
 deleting anything.
 """
 
+from functools import update_wrapper
+
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -24,6 +26,7 @@ from ..connections.columns import ConnectionColumn
 from ..methods import OfferedMethodsViewSetMixin
 from ..retention.buttons import RetentionRuleButtonMixin
 from ..retention.columns import RetentionColumn, with_retention
+from ..scoping import permission_denied_as_403
 
 MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selleraccount")
 
@@ -100,7 +103,9 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
             view_class = type(view_class.__name__, (ConnectionButtonMixin, RetentionRuleButtonMixin, view_class), {})
         if not issubclass(view_class, generic.IndexView):
             view_class = type(view_class.__name__, (ManagersOnlyMixin, view_class), {})
-        return super().construct_view(view_class, **kwargs)
+        view = super().construct_view(view_class, **kwargs)
+        # A refusal is the plugin's 403 page, as on every other page of the plugin (Wagtail's is a redirect).
+        return update_wrapper(permission_denied_as_403(view), view)
 
 
 seller_account_viewset = SellerAccountViewSet()

@@ -2,7 +2,7 @@
 
 Open to users who may manage the watchlist of at least one seller account (``Action.MANAGE_WATCHLIST``); each
 sees and chooses only the rules and accounts they may manage it for. Others are refused before any rule is looked
-up (Wagtail's refusal: a redirect to the dashboard); a rule outside the user's accounts, or an id that is not one,
+up (the plugin's 403 page); a rule outside the user's accounts, or an id that is not one,
 is 404. Changes are POSTs only (enable, disable, run and delete answer 405 to a GET, except delete's confirmation)
 and are logged in the seller account's history (``services/watchlist_rules.log_rule``).
 """
