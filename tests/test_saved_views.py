@@ -244,6 +244,40 @@ def test_a_refused_save_of_tampered_values_is_kept_without_a_500(client, people)
     assert client.get(CREATE).status_code == 405
 
 
+def test_a_refused_save_from_the_menus_own_page_goes_back_to_that_page(client, people, shop):
+    """Without JavaScript the menu is a page of its own, and the listing cannot open its menu: a refused save sent
+    from that page went back to the listing, with the message only. It comes back to the page, the form as sent."""
+    client.force_login(people["ann"])
+    save_current(client, name="Alice VIP")
+    page = client.get(menu_url_of(client.get("/admin/customers/highest-value/?q=alma")))
+    # The page's form says where it was sent from; the listing's fetched panel does not.
+    (menu_page,) = hidden_values(page, "menu_page")
+    menu_page = html.unescape(menu_page.decode())
+    assert menu_page.startswith("/admin/customers/saved-views/menu/?")
+    assert hidden_values(menu_of(client), "menu_page") == []
+    form = {
+        "name": "alice vip",
+        "visibility": "shared",
+        "tab": "highest-value",
+        "query": "q=alma",
+        "next": "/admin/customers/highest-value/?q=alma",
+    }
+    response = client.post(CREATE, {**form, "menu_page": menu_page})
+    assert response.status_code == 302 and response["Location"] == menu_page
+    again = client.get(menu_page)
+    assert b"<html" in again.content
+    name_input, error, checked = refused_form(again)
+    assert 'value="alice vip"' in name_input and 'aria-invalid="true"' in name_input
+    assert error == "You already have a view named “alice vip”. Choose another name."
+    assert checked == ["shared"]
+    assert "The view was not saved." in again.content.decode()
+    # A page that is not the menu's, or not on this site, is the listing's way.
+    for tampered in ("https://evil.example/admin/customers/saved-views/menu/", "/admin/customers/", "//evil.example/"):
+        response = client.post(CREATE, {**form, "menu_page": tampered})
+        assert response["Location"] == "/admin/customers/highest-value/?q=alma", tampered
+    assert SavedView.objects.count() == 1
+
+
 def test_a_refused_save_opens_the_menu_on_its_own_listing_page_only(client, people, shop):
     """Kept for the page the seller was sent back to: another listing page (a tab, a search) drops it, where it
     opened the menu on every listing page until the menu was fetched."""

@@ -7,8 +7,9 @@ page holds the menu's button and a placeholder instead (``listing/_lazy_menu.htm
 and ``wc-lazy-panel`` (``static/wagtail_customers/js/lazy-panel-controller.js``) fetches the panel from here when
 the menu is opened. Without JavaScript the placeholder's link opens the same menu on a page of its own.
 
-After a refused "Save current view" the listing opens this menu on arrival, and its form shows what was typed and
-why it was refused (``services.saved_views.refused_save``), once.
+After a refused "Save current view" the listing opens this menu on arrival (the menu's own page, when the form was
+sent from there), and its form shows what was typed and why it was refused (``services.saved_views.refused_save``),
+once.
 
 A ``saved_view`` the user may not open is ignored (the menu shows no view as open), not answered with 404.
 
@@ -44,6 +45,8 @@ def saved_views_menu(request):
         "query": request.GET.get("query", ""),
         "columns": request.GET.getlist("columns"),
         "next_url": back_url,
+        # Where a refused save goes back to when the form is sent from this page (no JavaScript).
+        "menu_page_url": request.get_full_path(),
         "visibility_choices": SavedViewVisibility.choices,
         "private": SavedViewVisibility.PRIVATE,
         # A "Save current view" refused just before: its form again, as it was sent, with its errors.

@@ -7,6 +7,7 @@ redirects to the normal listing with its parameters, cut down to the viewer's se
 """
 
 from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -35,10 +36,11 @@ from ...services.saved_views import (
     log_view,
     visible_views,
 )
-from ..listing.access import may_open_listing, next_url
+from ..listing.access import is_site_path, may_open_listing, next_url
 from .forms import EditViewForm, SaveViewForm, duplicate_name_error
 
 INDEX_URL = "wagtail_customers_saved_views:index"
+MENU_URL = "wagtail_customers_saved_views:menu"
 
 
 def check_listing_access(request):
@@ -147,10 +149,20 @@ def create_view(request):
     # Each error is a sentence of its own ("A saved view needs a name.").
     errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
     messages.error(request, _("The view was not saved. %(errors)s") % {"errors": errors})
-    # Back to the listing, whose "Saved views" menu opens with what was typed and the error by the name.
-    back_to = next_url(request)
+    # Back to the listing, whose "Saved views" menu opens with what was typed and the error by the name; or, when the
+    # form was sent from the menu's own page (no JavaScript, where the listing cannot open its menu), to that page.
+    back_to = _menu_page_sent_from(request) or next_url(request)
     keep_refused_save(request, form, back_to)
     return redirect(back_to)
+
+
+def _menu_page_sent_from(request):
+    """The menu's own page (``menu.saved_views_menu`` without JavaScript) the form says it was sent from
+    (``menu_page``), if that is the menu's path on this site; else None."""
+    url = request.POST.get("menu_page", "")
+    if is_site_path(url) and unquote(urlsplit(url).path) == reverse(MENU_URL):
+        return url
+    return None
 
 
 #: A view of the same name and state saved this recently is taken for the first post of a double click.
