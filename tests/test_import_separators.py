@@ -316,7 +316,7 @@ def test_ambiguous_numbers_past_the_listed_errors_are_counted(account):
 @pytest.mark.parametrize("delimiter", [";", "\t"])
 @pytest.mark.parametrize("settling", ["12.50", "0.425", "1234.5", "€ 2.0"])
 def test_a_file_whose_dot_is_a_decimal_point_elsewhere_reads_every_dot_so(account, delimiter, settling):
-    """One number a thousands separator cannot make (in any row, before or after) settles the file's dots."""
+    """One number a thousands separator cannot make (in any row: here after the others) settles the file's dots."""
     content = file_of(delimiter, ("1", "1.000", "1.234"), ("2", "2", "-12.500"), ("3", "1", settling))
     assert run_import(account, content).orders_created == 3
     read = {line.order.external_id: (line.quantity, str(line.unit_price)) for line in OrderLine.objects.all()}
@@ -331,9 +331,32 @@ def test_a_three_decimal_currencys_amounts_in_a_semicolon_file_are_read_with_one
     assert sorted(str(line.unit_price) for line in OrderLine.objects.all()) == ["0.50", "1.25", "12.38"]
 
 
-def test_a_quantity_with_decimals_in_a_settled_file_is_not_a_whole_number(account):
-    content = file_of(";", ("1", "1", "12.50"), ("2", "1.234", "3"))
-    assert import_error(account, content) == "Row 3: '1.234' in quantity is not a whole number."
+@pytest.mark.parametrize("settled_first", [True, False])
+def test_a_cell_that_fails_read_with_a_decimal_point_in_a_settled_file_says_so(account, settled_first):
+    """Whichever row settles the file's dots, before or after: "1.234" is then no whole number and "1.234.567" no
+    number (before the file is settled either could be a number with thousands separators)."""
+    settling, failing = ("1", "1", "12.50"), [("2", "1.234", "3"), ("3", "2", "1.234.567")]
+    rows = [settling, *failing] if settled_first else [*failing, settling]
+    with pytest.raises(ImportFileError) as error:
+        run_import(account, file_of(";", *rows))
+    first = 3 if settled_first else 2
+    assert [(e["row"], e["message"]) for e in error.value.errors] == [
+        (first, "'1.234' in quantity is not a whole number."),
+        (first + 1, "'1.234.567' in unit_price is not a number."),
+    ]
+    assert not Order.objects.exists()
+
+
+def test_ambiguous_numbers_are_listed_in_row_order_with_the_other_errors(account):
+    """The ambiguous cells are known at the end of the file: listed among the layout's errors by row, the first
+    row's first, even past the listed errors' limit."""
+    rows = [("1", "1", "1.234"), *[(str(number), "x", "3") for number in range(2, 602)]]
+    with pytest.raises(ImportFileError) as error:
+        run_import(account, file_of(";", *rows))
+    assert (len(error.value.errors), error.value.errors_total) == (500, 601)
+    assert error.value.errors[0]["row"] == 2 and "could be 1.234 or 1234" in error.value.errors[0]["message"]
+    assert [e["row"] for e in error.value.errors] == sorted(e["row"] for e in error.value.errors)
+    assert str(error.value).startswith("Row 2: “1.234” in unit_price could be")
 
 
 def test_a_site_layouts_numbers_in_a_semicolon_file_are_checked_too(account, site_layouts):

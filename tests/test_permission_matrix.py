@@ -482,7 +482,7 @@ MATRIX = {
             expect_b=everyone(DENIED, superuser=REDIRECT),
         ),
     ],
-    # --- Watchlist rules (users who may manage the watchlist of some account; others: Wagtail's refusal) ------
+    # --- Watchlist rules (users who may manage the watchlist of some account; others: the plugin's 403) --------
     "wagtail_customers_watchlist_rules:index": [Case(RULES_PAGE)],
     "wagtail_customers_watchlist_rules:add": [
         Case(RULES_PAGE),

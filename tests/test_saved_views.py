@@ -272,7 +272,16 @@ def test_a_refused_save_from_the_menus_own_page_goes_back_to_that_page(client, p
     assert checked == ["shared"]
     assert "The view was not saved." in again.content.decode()
     # A page that is not the menu's, or not on this site, is the listing's way.
-    for tampered in ("https://evil.example/admin/customers/saved-views/menu/", "/admin/customers/", "//evil.example/"):
+    for tampered in (
+        "https://evil.example/admin/customers/saved-views/menu/",
+        "/admin/customers/",
+        "//evil.example/",
+        "/\t/[x",
+        "/\t/evil.example/admin/customers/saved-views/menu/",
+        "/admin/customers/saved-views/menu/\n?x",
+        "/admin/customers/saved-views/menu/../../",
+        f"/admin/customers/saved-views/menu/?{'x' * 9000}",
+    ):
         response = client.post(CREATE, {**form, "menu_page": tampered})
         assert response["Location"] == "/admin/customers/highest-value/?q=alma", tampered
     assert SavedView.objects.count() == 1

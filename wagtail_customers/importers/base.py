@@ -324,9 +324,12 @@ class _FileNumbers:
     delimiter: str | None
     #: A number was written with a dot no thousands separator makes: every dot of the file is a decimal point.
     dot_is_decimal: bool = False
-    #: The cells that could be either, each an ``ImportFileError`` (the first ``MAX_REPORTED_ERRORS``), and how many.
-    ambiguous: list = field(default_factory=list)
-    ambiguous_total: int = 0
+    #: The cells that could be either (the first ``MAX_REPORTED_ERRORS``), each ``(the error saying so, the error
+    #: of the cell read with a decimal point or None where it reads so)``: which one is reported waits for the file.
+    undecided: list = field(default_factory=list)
+    undecided_total: int = 0
+    #: How many of them fail read with a decimal point ("1.234" as a quantity).
+    failing_total: int = 0
 
     def could_be_thousands(self, text):
         """Whether ``text`` could be a number with a dot between thousands, as far as the file has shown."""
@@ -337,24 +340,41 @@ class _FileNumbers:
         )
 
     def note(self, text, row, column):
+        """A cell read as a number with its dots as decimal points."""
         if self.dot_is_decimal or self.delimiter not in _LOCALE_FORMATTED_DELIMITERS:
             return
         written = _NUMBER_NOISE.sub("", text)
         if _DOTTED_THOUSANDS.fullmatch(written):
-            self.ambiguous_total += 1
-            if len(self.ambiguous) < MAX_REPORTED_ERRORS:
-                self.ambiguous.append(_ambiguous_number_error(text, written, row, column))
+            self._wait(_ambiguous_number_error(text, written, row, column), None)
         elif _DECIMAL_DOT.fullmatch(written):
             self.dot_is_decimal = True
-            self.ambiguous.clear()
 
-    def report_ambiguous(self, report):
-        """Add the cells that could be either to ``report``'s errors, unless the file settled its dots."""
+    def wait_for_dots(self, text, row, column, error):
+        """Whether the cell, which ``error`` refuses read with a decimal point ("1.234" as a quantity), could be a
+        number with a dot between thousands; if so, its error waits for the file to settle its dots."""
+        if not self.could_be_thousands(text):
+            return False
+        self._wait(_ambiguous_number_error(text, _NUMBER_NOISE.sub("", text), row, column), error)
+        return True
+
+    def _wait(self, ambiguous, failure):
+        self.undecided_total += 1
+        self.failing_total += failure is not None
+        if len(self.undecided) < MAX_REPORTED_ERRORS:
+            self.undecided.append((ambiguous, failure))
+
+    def report_errors(self, report):
+        """Add the undecided cells' errors to ``report``'s, in row order: each cell's ambiguity while the file has
+        not settled its dots, else the errors of those that fail read with a decimal point."""
         if self.dot_is_decimal:
-            return
-        for error in self.ambiguous:
-            report.add_error(error)
-        report.errors_total += self.ambiguous_total - len(self.ambiguous)
+            errors = [failure for _ambiguous, failure in self.undecided if failure is not None]
+            report.errors_total += self.failing_total
+        else:
+            errors = [ambiguous for ambiguous, _failure in self.undecided]
+            report.errors_total += self.undecided_total
+        merged = report.errors + [{"row": error.row, "message": error.message} for error in errors]
+        merged.sort(key=lambda error: error["row"] or 0)
+        report.errors[:] = merged[:MAX_REPORTED_ERRORS]
 
 
 #: What the text file whose cells ``parse_int``, ``parse_decimal`` and ``parse_exact_decimal`` read says about its
@@ -368,9 +388,10 @@ def cells_of(table, report):
 
     ``run_import`` wraps the layout's ``parse`` in it, so every layout (a site's own too) gets this check: in a
     semicolon- or tab-separated file, a number such as "1.234" could be 1234 written with a thousands separator.
-    It is read as 1.234 when another number of the file has a dot no thousands separator makes ("12.50", "0.500":
-    the file's dot is its decimal point, as in a KWD seller's "1.250"); otherwise each such cell is added to
-    ``report``'s errors when the block ends, so the import is refused naming them.
+    It is read as 1.234 when another number of the file, in any row, has a dot no thousands separator makes
+    ("12.50", "0.500": the file's dot is its decimal point, as in a KWD seller's "1.250"); otherwise each such cell
+    is added to ``report``'s errors when the block ends, so the import is refused naming them. A site's layout that
+    calls ``parse`` itself inside this block then calls ``report.raise_for_errors()``.
     """
     numbers = _FileNumbers(table.delimiter)
     token = _file_numbers.set(numbers)
@@ -378,7 +399,7 @@ def cells_of(table, report):
         yield
     finally:
         _file_numbers.reset(token)
-    numbers.report_ambiguous(report)
+    numbers.report_errors(report)
 
 
 def _note_number(text, row, column):
@@ -388,12 +409,19 @@ def _note_number(text, row, column):
         numbers.note(text, row, column)
 
 
-def _refuse_if_thousands(text, row, column):
-    """Refuse a cell the file may write with a dot between thousands, where reading it as a decimal fails anyway
-    ("1.234" as a quantity): the file may mean 1234."""
+def _refused_unless_thousands(text, row, column, error):
+    """``error`` (the cell refused read with a decimal point) to raise now; or, when the file may write the cell with
+    a dot between thousands ("1.234" as a quantity), None: the error waits for the file (``_FileNumbers``), and the
+    caller goes on with the cell read as thousands (the import is refused either way)."""
     numbers = _file_numbers.get()
-    if numbers is not None and numbers.could_be_thousands(text):
-        raise _ambiguous_number_error(text, _NUMBER_NOISE.sub("", text), row, column)
+    if numbers is not None and numbers.wait_for_dots(text, row, column, error):
+        return None
+    return error
+
+
+def _read_as_thousands(text):
+    """A cell such as "1.234.567" read with its dots between thousands (1234567)."""
+    return Decimal(_NUMBER_NOISE.sub("", text).replace(".", ""))
 
 
 def _ambiguous_number_error(text, written, row, column):
@@ -446,7 +474,6 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
     if value is None:
         value = decimal_from_text(_NUMBER_NOISE.sub("", text))
     if value is None or not value.is_finite():
-        _refuse_if_thousands(text, row, column)  # "1.234.567": a million, or no number
         written = _NUMBER_NOISE.sub("", text)
         if "," in written and _SEPARATED_DIGITS.fullmatch(written):
             # "12,50" is how much of Europe writes 12.50; never read as 1250, nor guessed.
@@ -458,9 +485,12 @@ def parse_exact_decimal(text, row, column, default=Decimal("0")):
                 % {"value": _cell(text), "column": column, "example": "1234.56"},
                 row,
             )
-        raise ImportFileError(
+        error = ImportFileError(
             _("'%(value)s' in %(column)s is not a number.") % {"value": _cell(text), "column": column}, row
         )
+        if _refused_unless_thousands(text, row, column, error):  # "1.234.567": a million, or no number
+            raise error
+        return _read_as_thousands(text)
     # copy_abs(), not abs(): abs() rounds to the context and overflows on 1E+1000000.
     if value.copy_abs() >= MONEY_LIMIT:
         raise ImportFileError(
@@ -507,10 +537,12 @@ def parse_int(text, row, column, default=0, allow_negative=False):
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite() or number != number.to_integral_value():
-            _refuse_if_thousands(text, row, column)
-            raise ImportFileError(
+            error = ImportFileError(
                 _("'%(value)s' in %(column)s is not a whole number.") % {"value": _cell(text), "column": column}, row
             )
+            if _refused_unless_thousands(text, row, column, error):  # "1.234": 1234, or not whole
+                raise error
+            return min(int(_read_as_thousands(text)), LARGEST_INTEGER)
     if number < 0 and not allow_negative:
         raise ImportFileError(_("%(column)s is negative (%(value)s).") % {"column": column, "value": _cell(text)}, row)
     if number > LARGEST_INTEGER or number < -LARGEST_INTEGER:  # not abs(): it overflows on a Decimal such as 1E+1000000

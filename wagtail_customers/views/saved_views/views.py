@@ -7,7 +7,6 @@ redirects to the normal listing with its parameters, cut down to the viewer's se
 """
 
 from datetime import timedelta
-from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -36,7 +35,7 @@ from ...services.saved_views import (
     log_view,
     visible_views,
 )
-from ..listing.access import is_site_path, may_open_listing, next_url
+from ..listing.access import may_open_listing, next_url
 from .forms import EditViewForm, SaveViewForm, duplicate_name_error
 
 INDEX_URL = "wagtail_customers_saved_views:index"
@@ -133,7 +132,8 @@ def create_view(request):
     """ "Save current view" from the listing: a name, a visibility, and the listing's state (hidden fields).
 
     Refused (no name, a name the user has), it goes back to the listing with a message, and the listing's "Saved
-    views" menu opens with the form as it was sent and its errors (``services.saved_views.keep_refused_save``).
+    views" menu opens with the form as it was sent and its errors (``services.saved_views.keep_refused_save``); sent
+    from the menu's own page (no JavaScript), back to that page, which shows them.
     The second post of a double click finds the view the first saved, and answers as the first did."""
     check_listing_access(request)
     form = SaveViewForm(request.POST, instance=SavedView(owner=request.user))
@@ -156,11 +156,16 @@ def create_view(request):
     return redirect(back_to)
 
 
+#: The longest ``menu_page`` gone back to (it is kept in the session with the refused form).
+MAX_MENU_PAGE_LENGTH = 8192
+
+
 def _menu_page_sent_from(request):
     """The menu's own page (``menu.saved_views_menu`` without JavaScript) the form says it was sent from
-    (``menu_page``), if that is the menu's path on this site; else None."""
+    (``menu_page``): the menu's path, with a query or not, in printable characters; else None."""
     url = request.POST.get("menu_page", "")
-    if is_site_path(url) and unquote(urlsplit(url).path) == reverse(MENU_URL):
+    menu = reverse(MENU_URL)
+    if len(url) <= MAX_MENU_PAGE_LENGTH and url.isprintable() and (url == menu or url.startswith(f"{menu}?")):
         return url
     return None
 
