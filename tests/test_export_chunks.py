@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.db import connection
 
 from tests.celery_fixtures import wait_for
@@ -170,6 +171,34 @@ def test_a_chunk_written_again_overwrites_its_file_and_is_counted_once(settings,
     assert join_export_chunks.delay(results[::-1], str(job.pk), job.attempts).get() == "done"
     assert file_of(job) == single
     assert chunk_files() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("other_release", [{"format": chunks.CHUNK_FORMAT + 1}, {"format": None}])
+def test_a_chunk_of_another_release_is_not_joined_and_the_sweeper_starts_the_export_again(
+    settings, account, other_release
+):
+    """A rolling deploy: a chunk written by an earlier release (no format) or a later one meets this join. The
+    attempt is given up as after a database error, its chunk files deleted, no file made, nobody e-mailed."""
+    make_customers(account, 12)
+    user = exporter("rolling", account)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=5)
+    job = jobs.claim(new_job(user, "xlsx").pk)
+    pks = CustomerExport(user, ExportSpec.from_params(job.params)).ordered_pks()
+    results = [
+        write_export_chunk.delay(str(job.pk), job.attempts, index, pks[start : start + 5]).get()
+        for index, start in enumerate(range(0, len(pks), 5))
+    ]
+    assert {result["format"] for result in results} == {chunks.CHUNK_FORMAT}
+    results[1] = {key: value for key, value in results[1].items() if key != "format"} | (
+        other_release if other_release["format"] else {}
+    )
+    mail.outbox.clear()
+
+    assert join_export_chunks.delay(results, str(job.pk), job.attempts).get() == "stale"
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING and not job.file
+    assert chunk_files() == [] and mail.outbox == []
 
 
 @pytest.mark.django_db

@@ -19,7 +19,9 @@ the sweeper when it queues the job again or fails it (``jobs.sweep_stale_jobs``)
 in the chunks folder that no running attempt owns (``delete_stray_chunk_files``: files of a deleted job, or left
 by an earlier release).
 
-So the result is the same file as a single-worker export: byte for byte in CSV, cell for cell in XLSX.
+So the result is the same file as a single-worker export: byte for byte in CSV, cell for cell in XLSX. During a
+rolling deploy a chunk written by another release of the plugin is not joined (``CHUNK_FORMAT``): the attempt is
+left to the sweeper, which starts the export again.
 
 A chunk task is ``acks_late`` with ``reject_on_worker_lost``: when its worker is killed the broker delivers that
 chunk again, alone, and the chunk overwrites its own file. Every chunk and the join carry the job's attempt
@@ -57,6 +59,15 @@ logger = logging.getLogger("wagtail_customers.exports")
 #: Key in ``ExportJob.params`` (beside the spec's own): the number of chunks of each attempt that was split
 #: (``{"<attempt>": count}``), so the chunk files of an attempt given up can all be deleted.
 CHUNK_COUNTS = "chunk_counts"
+
+#: The shape of a chunk's file and of the result its task hands the join (``write_chunk``). Raise it whenever either
+#: changes: during a rolling deploy a chunk written by one release may meet the join of another, which then gives the
+#: attempt up (``ChunkFormatMismatch``) for the sweeper to start again rather than join files it does not know.
+CHUNK_FORMAT = 1
+
+
+class ChunkFormatMismatch(Exception):
+    """A chunk of the attempt was written by another release of the plugin (``CHUNK_FORMAT``)."""
 
 
 def chunking_applies(total):
@@ -192,6 +203,7 @@ def write_chunk(job, index, pks):
         private_storage.delete(saved)
         raise jobs.JobSuperseded()
     return {
+        "format": CHUNK_FORMAT,
         "index": index,
         "name": saved,
         "rows": written,
@@ -203,6 +215,9 @@ def write_chunk(job, index, pks):
 def join_chunks(job, results):
     """Write the final file from the chunk files, in chunk order, and finish the job; returns the job.
     (The joining task deletes the chunk files, whatever happens here.)"""
+    formats = {result.get("format") for result in results}
+    if formats != {CHUNK_FORMAT}:
+        raise ChunkFormatMismatch(f"chunk formats {sorted(map(str, formats))}, this release joins {CHUNK_FORMAT}")
     spec = ExportSpec.from_params(job.params)
     # A chord hands the results over in the order the chunks finished (Redis, unless Celery's
     # result_chord_ordered is on): put them back in the listing's order.

@@ -182,7 +182,9 @@ def join_export_chunks(results, job_id, attempt):
         return "superseded"
     except jobs.ExportFailed as error:
         return _failed(job, str(error))
-    except TRANSIENT_ERRORS as error:
+    except (*TRANSIENT_ERRORS, chunks.ChunkFormatMismatch) as error:
+        # A chunk of another release (a rolling deploy) is as passing as a database error: the next attempt's
+        # chunks are this release's.
         logger.warning("Export job %s: joining its chunks failed (%r); the sweeper starts it again", job_id, error)
         return "stale"
     except Exception:
