@@ -109,23 +109,25 @@ test-lowest: $(LOWEST_STAMP) $(AXE)
 # at all (marked no_db by tests/conftest.py: parsing, formatting, docs), the permission matrix (541 requests
 # deciding who may open which URL, in Python; each view's own tests run its queries on PostgreSQL) and the masking
 # matrix (every page for the users who may not see personal data: masked in Python, services/personal_data.py).
-test: system-deps venv $(AXE)
+# The main virtualenv is built inside the pool, while the lowest one is built and its pass starts on the other core
+# (built before the pool, it kept a core idle for about a minute); each pass that runs in it waits for it.
+test: system-deps $(AXE)
 	$(MAKE) -j2 --output-sync=target test-lowest-pass test-sqlite-rest-pass test-postgres-pass \
 		test-sqlite-browser-pass test-contrib wheel-check docs lint checks
 
 DURATIONS := --durations=15 --durations-min=5
 .PHONY: test-postgres-pass test-lowest-pass test-sqlite-rest-pass test-sqlite-browser-pass
-test-postgres-pass:
+test-postgres-pass: venv
 	$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db' --ignore=tests/test_permission_matrix.py \
 		--deselect=tests/test_personal_data_masking.py::test_no_personal_data_in_any_answer_for_users_without_the_action $(DURATIONS)"
 
 test-lowest-pass:
 	$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral' $(DURATIONS)"
 
-test-sqlite-rest-pass:
+test-sqlite-rest-pass: venv
 	$(MAKE) test-sqlite PYTEST_ARGS="-m 'not browser' $(DURATIONS)"
 
-test-sqlite-browser-pass:
+test-sqlite-browser-pass: venv
 	$(MAKE) test-sqlite PYTEST_ARGS="-m browser $(DURATIONS)"
 
 # The in-site shop integrations (wagtail_customers/contrib/salesman, contrib/oscar), each against the real package
