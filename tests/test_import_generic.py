@@ -176,3 +176,25 @@ def test_import_command_errors_are_clear(account, tmp_path):
         call_command("customers_import", str(bad), "--account", "Nope")
     with pytest.raises(CommandError, match="No such file"):
         call_command("customers_import", str(tmp_path / "missing.csv"), "--account", account.name)
+
+
+@pytest.mark.parametrize(
+    ("status", "fulfilment", "expected"),
+    [
+        ("delivered", "", "fulfilled"),
+        ("shipped", "", "fulfilled"),
+        ("returned", "", "returned"),
+        ("cancelled", "", "cancelled"),
+        ("paid", "", "unfulfilled"),
+        ("placed", "", "unfulfilled"),
+        ("refunded", "", "unfulfilled"),
+        ("", "", "unfulfilled"),
+        # A fulfilment the file gives is kept, whatever the status.
+        ("delivered", "partial", "partial"),
+        ("Delivered", "UNFULFILLED", "unfulfilled"),
+    ],
+)
+def test_an_empty_fulfilment_follows_the_status(account, status, fulfilment, expected):
+    header = "order_id,placed_at,customer_email,status,fulfillment_status"
+    run_import(account, f"{header}\n9001,2024-03-01,ada@example.com,{status},{fulfilment}\n".encode())
+    assert Order.objects.get(external_id="9001").fulfilment_status == expected

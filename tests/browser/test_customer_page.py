@@ -23,6 +23,7 @@ def grace_orders():
             name="Grace Hopper",
             day=n * 31,
             status="delivered" if n < 7 else "paid",
+            fulfilment_status="fulfilled" if n < 7 else "unfulfilled",
             paid_at=moment(n * 31, 13),
             shipped_at=moment(n * 31 + 1) if n < 7 else None,
             delivered_at=moment(n * 31 + 3) if n < 7 else None,

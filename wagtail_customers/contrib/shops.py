@@ -14,16 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from ..conf import get_setting, user_settings
-from ..models import FulfilmentStatus, OrderStatus, SellerAccount
+from ..models import FulfilmentStatus, SellerAccount
 from ..services.ingestion import record_orders
-
-#: The fulfilment an order's ledger status implies, when the shop does not say more.
-FULFILMENT = {
-    OrderStatus.SHIPPED: FulfilmentStatus.FULFILLED,
-    OrderStatus.DELIVERED: FulfilmentStatus.FULFILLED,
-    OrderStatus.CANCELLED: FulfilmentStatus.CANCELLED,
-    OrderStatus.RETURNED: FulfilmentStatus.RETURNED,
-}
 
 
 def require_shop_package(app_name, package, distribution, extra, *, requires=""):
@@ -43,7 +35,8 @@ def require_shop_package(app_name, package, distribution, extra, *, requires="")
 
 
 def fulfilment_status(status):
-    return FULFILMENT.get(status, FulfilmentStatus.UNFULFILLED)
+    """The fulfilment an order's ledger status implies, when the shop does not say more."""
+    return FulfilmentStatus.implied_by(status)
 
 
 def seller_account(setting):

@@ -80,7 +80,7 @@ class GenericFormat:
                 % {"value": status, "choices": ", ".join(sorted(STATUS_VALUES))},
                 values["status"][1],
             )
-        fulfilment = text("fulfillment_status").lower() or FulfilmentStatus.UNFULFILLED
+        fulfilment = text("fulfillment_status").lower() or FulfilmentStatus.implied_by(status)
         if fulfilment not in FULFILMENT_VALUES:
             raise ImportFileError(
                 _("fulfillment_status '%(value)s' is not one of %(choices)s.")

@@ -26,6 +26,20 @@ class FulfilmentStatus(models.TextChoices):
     RETURNED = "returned", _("Returned")
     CANCELLED = "cancelled", _("Cancelled")
 
+    @classmethod
+    def implied_by(cls, status):
+        """The fulfilment an order's status implies, for a source that gives the status alone (a shipped order was
+        fulfilled: "Delivered" beside "Unfulfilled" on the order contradicts itself)."""
+        return _IMPLIED_FULFILMENT.get(status, cls.UNFULFILLED)
+
+
+_IMPLIED_FULFILMENT = {
+    OrderStatus.SHIPPED: FulfilmentStatus.FULFILLED,
+    OrderStatus.DELIVERED: FulfilmentStatus.FULFILLED,
+    OrderStatus.CANCELLED: FulfilmentStatus.CANCELLED,
+    OrderStatus.RETURNED: FulfilmentStatus.RETURNED,
+}
+
 
 class SyncStatus(models.TextChoices):
     SYNCED = "synced", _("Synced")
