@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -173,6 +174,59 @@ def test_an_order_in_the_accounts_currency_has_one_pl(account):
     assert pl.account_currency == "" and pl.in_account_currency is None and not pl.account_currency_unknown
 
 
+def test_an_order_recorded_without_lines_counts_its_subtotal_and_its_goods_cost_is_not_known(account):
+    # A Shopify CSV without the line columns: the order has a subtotal and no lines.
+    order = order_with(
+        account,
+        [],
+        subtotal=D("100.00"),
+        shipping=D("5.00"),
+        tax=D("8.00"),
+        channel_fees=D("2.00"),
+        fulfilment_cost=D("0"),
+    )
+    pl = profit_and_loss(order)
+    assert order.total == D("113.00")
+    assert pl.revenue.amount == D("105.00")
+    assert pl.net_revenue == D("105.00")
+    assert pl.cost_of_goods.amount is None and "without its lines" in str(pl.cost_of_goods.note)
+    assert pl.missing == ["Cost of goods"] and pl.gross_profit is None
+    assert pl.profit_ceiling == D("103.00")
+
+
+def test_a_refund_gives_back_no_revenue_for_the_tax_it_returns(account):
+    # 100 of goods, 8 of tax: a whole refund of 108 leaves nothing, not a loss of the tax.
+    whole = order_with(account, [line(1, "100.00", cost="60.00")], tax=D("8.00"), refunded="108.00")
+    pl = profit_and_loss(whole)
+    assert pl.refunds.amount == D("100.00") and pl.refunds.note
+    assert pl.net_revenue == D("0.00")
+    # Half of it back: half of the tax is in the refund.
+    data = order_data("P2", tax=D("8.00"), refunded="54.00")
+    data.lines = [line(1, "100.00", cost="60.00")]
+    half = profit_and_loss(record_order(account, data))
+    assert (half.refunds.amount, half.net_revenue) == (D("50.00"), D("50.00"))
+    # No tax: the refund is taken as it is, without a note.
+    data = order_data("P3", refunded="30.00")
+    data.lines = [line(1, "100.00")]
+    untaxed = profit_and_loss(record_order(account, data))
+    assert (untaxed.refunds.amount, untaxed.refunds.note) == (D("30.00"), "")
+
+
+def test_the_tax_in_a_refund_is_left_out_in_the_accounts_currency_too(account):
+    order = order_with(
+        account,
+        [line(1, "100.00")],
+        currency="EUR",
+        exchange_rate=D("1.25"),
+        tax=D("8.00"),
+        refunded="108.00",
+        account_refunded=D("135.00"),
+    )
+    usd = profit_and_loss(order).in_account_currency
+    assert usd.revenue.amount == usd.refunds.amount == D("125.00")
+    assert usd.net_revenue == D("0.00")
+
+
 money = st.decimals(min_value=0, max_value=1000, places=2)
 optional_money = st.none() | money
 lines_strategy = st.lists(
@@ -199,3 +253,15 @@ class ProfitProperties(HypothesisTestCase):
             assert pl.gross_profit == pl.profit_ceiling
         known_costs = sum((c.amount if c.is_known else c.known_part for c in pl.cost_lines), D("0"))
         assert pl.profit_ceiling == pl.net_revenue - known_costs
+
+
+def test_the_order_page_writes_each_deduction_with_one_minus_sign(admin_client, account):
+    order = order_with(account, [line(1, "100.00")], refunded="-20.00", discount="5.00")
+    html = admin_client.get(reverse("wagtail_customers_customer:order", args=[order.pk])).content.decode()
+
+    def amount(key):
+        row = html.split(f'data-wc-pl-line="{key}"', 1)[1]
+        return row.split('<td class="wc-money">', 1)[1].split("</td>", 1)[0].strip()
+
+    # A negative refund adds to the sum: no "−-$20.00".
+    assert (amount("refunds"), amount("discounts"), amount("revenue")) == ("$20.00", "\u2212$5.00", "$100.00")

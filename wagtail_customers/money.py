@@ -6,6 +6,7 @@ language (account preferences) in admin views. Exports do not use this: they kee
 
 import copy
 import functools
+import unicodedata
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal, get_currency_symbol, is_currency
@@ -76,9 +77,21 @@ def currency_pattern(babel, code):
     def written(part):
         return part.replace("\N{CURRENCY SIGN}" * 2, code).replace("\N{CURRENCY SIGN}", symbol)
 
-    pattern.prefix = tuple(written(part) for part in pattern.prefix)
-    pattern.suffix = tuple(written(part) for part in pattern.suffix)
+    pattern.prefix = tuple(_spaced(written(part), part.endswith("\N{CURRENCY SIGN}"), -1) for part in pattern.prefix)
+    pattern.suffix = tuple(_spaced(written(part), part.startswith("\N{CURRENCY SIGN}"), 0) for part in pattern.suffix)
     return pattern
+
+
+def _spaced(part, symbol_touches_number, end):
+    """``part`` with a no-break space between the symbol and the number where the symbol's letter would touch a
+    digit: CLDR's currency spacing (``CHF\u00a01,234.50``, not ``CHF1,234.50``), which Babel does not apply. A
+    symbol that is a sign (``$``, ``€``, ``US$``) stays against the number."""
+    if not symbol_touches_number or not part:
+        return part
+    character = part[end]
+    if unicodedata.category(character)[0] in "SZ":
+        return part
+    return f"{part}\N{NO-BREAK SPACE}" if end == -1 else f"\N{NO-BREAK SPACE}{part}"
 
 
 def format_rate(rate, locale=None):

@@ -8,12 +8,12 @@ which is the most it can be (costs are never negative).
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
 from ..models import OrderStatus, RateSource
-from .conversion import in_account_currency
+from .conversion import in_account_currency, minor_unit
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -35,6 +35,11 @@ class ProfitLine:
     @property
     def is_known(self):
         return self.amount is not None
+
+    @property
+    def signed_amount(self):
+        """What the line adds to the sum: a deduction negative (a negative refund, then, adds to it)."""
+        return self.amount * self.sign if self.amount else self.amount  # never "-0.00"
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ def units_kept(order, line):
 
 
 def _cost_of_goods(order, lines, convert=_money):
+    label = _("Cost of goods")
+    if not lines:
+        # An order recorded without its lines (a Shopify CSV without the line columns): its goods are not known.
+        return ProfitLine("cost_of_goods", label, None, note=_("The order was recorded without its lines."))
     total, unknown = ZERO, 0
     for line in lines:
         units = units_kept(order, line)
@@ -114,7 +123,6 @@ def _cost_of_goods(order, lines, convert=_money):
             unknown += 1
         else:
             total += line.unit_cost * units
-    label = _("Cost of goods")
     if unknown:
         note = _("Unit cost not known for %(count)s of the order's lines.") % {"count": unknown}
         return ProfitLine("cost_of_goods", label, None, note=note, known_part=convert(total))
@@ -128,8 +136,9 @@ def _reported_cost(key, label, value, convert=_money):
 
 
 def _assemble(currency, revenue, discounts, refunds, costs, **extra):
-    """The P&L from its income figures and its three cost lines (the same arithmetic in either currency)."""
-    net_revenue = revenue - discounts - refunds
+    """The P&L from its income figures, its refunds line and its three cost lines (the same arithmetic in either
+    currency)."""
+    net_revenue = revenue - discounts - refunds.amount
     channel_fees, fulfilment_costs, cost_of_goods = costs
     profit_ceiling = net_revenue - sum((cost.amount if cost.is_known else cost.known_part for cost in costs), ZERO)
     missing = [cost.label for cost in costs if not cost.is_known]
@@ -141,7 +150,7 @@ def _assemble(currency, revenue, discounts, refunds, costs, **extra):
         currency=currency,
         revenue=ProfitLine("revenue", _("Revenue"), revenue, sign=1),
         discounts=ProfitLine("discounts", _("Discounts"), discounts),
-        refunds=ProfitLine("refunds", _("Refunds"), refunds),
+        refunds=refunds,
         net_revenue=net_revenue,
         channel_fees=channel_fees,
         fulfilment_costs=fulfilment_costs,
@@ -162,6 +171,29 @@ def _costs(order, lines, convert=_money):
     ]
 
 
+def _goods(order, lines):
+    """The goods at their prices: the lines' totals, or the order's subtotal when it was recorded without lines."""
+    if not lines:
+        return order.subtotal
+    return sum((line.line_total for line in lines), ZERO)
+
+
+def _without_tax(refunded, order):
+    """``refunded`` less the order's tax in it, pro rata to the total: revenue is counted without tax, so a refund
+    gives back no revenue for the tax it returns (a whole refund of a taxed order left a loss of its tax)."""
+    if not refunded or order.tax <= 0 or order.total <= 0:
+        return refunded
+    return refunded - refunded * order.tax / order.total
+
+
+def _refunds_line(refunded, order, exact):
+    amount = exact(_without_tax(refunded, order))
+    note = ""
+    if refunded and amount != exact(refunded):
+        note = _("Without the tax in the refund.")
+    return ProfitLine("refunds", _("Refunds"), amount, note=note)
+
+
 def _in_account_currency(order, lines, revenue, account_currency):
     """The P&L in the account's currency, or ``None`` when the order has no exchange rate."""
     rate = order.exchange_rate
@@ -171,12 +203,15 @@ def _in_account_currency(order, lines, revenue, account_currency):
     def convert(amount):
         return in_account_currency(amount, rate, account_currency)
 
+    def exact(amount):
+        return Decimal(amount).quantize(minor_unit(account_currency), rounding=ROUND_HALF_UP)
+
     return _assemble(
         account_currency,
         convert(revenue),
         # As the order keeps them in the account's currency: the channel's own figures where it gave them.
         order.account_discount,
-        order.account_refunded,
+        _refunds_line(order.account_refunded, order, exact),
         _costs(order, lines, convert),
     )
 
@@ -186,9 +221,9 @@ def profit_and_loss(order, lines=None, account_currency=None):
     listings). When the order's seller account keeps another currency (``account_currency``, read from
     ``order.account`` if not given), the P&L also carries its figures in that currency."""
     lines = list(order.lines.all() if lines is None else lines)
-    revenue = _money(sum((line.line_total for line in lines), ZERO) + order.shipping)
+    revenue = _money(_goods(order, lines) + order.shipping)
     discounts = _money(order.discount + sum((line.discount for line in lines), ZERO))
-    refunds = _money(order.refunded)
+    refunds = _refunds_line(order.refunded, order, _money)
     extra = {}
     if order.rate_source != RateSource.SAME:
         account_currency = account_currency or order.account.currency

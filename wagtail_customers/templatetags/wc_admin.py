@@ -4,6 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..insight.display import percent_text
 from ..money import format_money, unconverted_note
 
 register = template.Library()
@@ -23,6 +24,16 @@ def signed_money(amount, currency):
     if amount is not None and amount < 0:
         return "\u2212" + format_money(-amount, currency)
     return format_money(amount, currency)
+
+
+@register.filter
+def percent(rate):
+    """``{{ rate|percent }}``: a percentage as the admin user's language writes it (``percent_text``), kept on one
+    line, a negative one with the minus sign of the P&L's deductions; empty for ``None``."""
+    if rate is None:
+        return ""
+    text = "\u2212" + percent_text(-rate) if rate < 0 else percent_text(rate)
+    return text.replace(" ", "\N{NO-BREAK SPACE}")
 
 
 @register.inclusion_tag("wagtail_customers/_incomplete_marker.html")
