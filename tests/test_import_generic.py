@@ -147,11 +147,12 @@ def test_bad_files_stop_with_the_reason_and_write_nothing(account, content, mess
 
 def test_an_error_after_the_first_batch_still_writes_nothing(account, settings):
     settings.WAGTAIL_CUSTOMERS = {"INGEST_BATCH_SIZE": 2}
-    rows = [f"{n},2024-01-01,c{n}@example.com,USD" for n in range(10)]
-    # The service refuses the last order, after four batches were recorded: all must be rolled back.
-    rows.append("99,2024-01-01,z@example.com,EURO")
-    content = "\n".join(["order_id,placed_at,customer_email,currency", *rows]).encode()
-    with pytest.raises(ImportFileError, match="currency 'EURO' is not a 3-letter ISO 4217 code"):
+    rows = [f"{n},2024-01-01,c{n}@example.com,USD," for n in range(10)]
+    # The service refuses the last order, after four batches were recorded: all must be rolled back. (Each line is
+    # an amount; their sum is more than the ledger holds, which only the service adds up.)
+    rows += ["99,2024-01-01,z@example.com,USD,600000000000.00"] * 2
+    content = "\n".join(["order_id,placed_at,customer_email,currency,line_total", *rows]).encode()
+    with pytest.raises(ImportFileError, match="the total .* is too large for an amount"):
         run_import(account, content)
     assert not Order.objects.exists() and not Customer.objects.exists()
 
@@ -198,3 +199,106 @@ def test_an_empty_fulfilment_follows_the_status(account, status, fulfilment, exp
     header = "order_id,placed_at,customer_email,status,fulfillment_status"
     run_import(account, f"{header}\n9001,2024-03-01,ada@example.com,{status},{fulfilment}\n".encode())
     assert Order.objects.get(external_id="9001").fulfilment_status == expected
+
+
+def import_rows(account, header, *rows):
+    return run_import(account, "\n".join([header, *rows]).encode(), filename="orders.csv")
+
+
+def refusal_of(account, header, *rows):
+    """The ImportFileError the rows are refused with; nothing was written."""
+    with pytest.raises(ImportFileError) as error:
+        import_rows(account, header, *rows)
+    assert not Order.objects.exists() and not Customer.objects.exists()
+    return error.value
+
+
+def test_the_default_total_takes_the_line_discounts_off(account):
+    header = "order_id,placed_at,customer_email,sku,quantity,unit_price,line_discount,order_discount,shipping,tax"
+    import_rows(account, header, "3001,2024-03-01,ada@example.com,MUG,2,10.00,5.00,1.00,4.00,2.00")
+    order = Order.objects.get()
+    assert order.total == Decimal("20.00") - Decimal("5.00") - Decimal("1.00") + Decimal("4.00") + Decimal("2.00")
+    ada = Customer.objects.get()
+    assert (ada.amount_spent, ada.discount_total) == (Decimal("20.00"), Decimal("6.00"))
+
+
+def test_refunded_returned_and_cancelled_orders_count_nothing_spent_unless_the_file_says(account):
+    header = "order_id,placed_at,customer_email,status,sku,quantity,unit_price,refunded,returned_quantity"
+    import_rows(
+        account,
+        header,
+        "2001,2024-03-01,ada@example.com,refunded,MUG,2,12.50,,",
+        "2002,2024-03-02,ada@example.com,returned,MUG,3,12.50,,",
+        "2003,2024-03-03,ada@example.com,cancelled,MUG,1,12.50,,",
+        # What the file gives wins: a partial refund, one unit of two back.
+        "2004,2024-03-04,ada@example.com,returned,MUG,2,10.00,10.00,1",
+        "2005,2024-03-05,ada@example.com,paid,MUG,1,7.00,,",
+    )
+    orders = {order.external_id: order for order in Order.objects.prefetch_related("lines")}
+    assert {key: order.refunded for key, order in orders.items()} == {
+        "2001": Decimal("25.00"),
+        "2002": Decimal("37.50"),
+        "2003": Decimal("12.50"),
+        "2004": Decimal("10.00"),
+        "2005": Decimal("0.00"),
+    }
+    assert [line.returned_quantity for line in orders["2002"].lines.all()] == [3]
+    assert [line.returned_quantity for line in orders["2004"].lines.all()] == [1]
+    ada = Customer.objects.get()
+    assert ada.amount_spent == Decimal("10.00") + Decimal("7.00")
+    assert ada.returned_units == 4
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "message"),
+    [
+        (
+            "order_id,placed_at,customer_email,order_discount",
+            "1,2024-03-01,a@example.com,-5.00",
+            "Row 2: order_discount",
+        ),
+        ("order_id,placed_at,customer_email,refunded", "1,2024-03-01,a@example.com,-20", "Row 2: refunded"),
+        ("order_id,placed_at,customer_email,shipping", "1,2024-03-01,a@example.com,-1", "Row 2: shipping"),
+        (
+            "order_id,placed_at,customer_email,sku,line_discount",
+            "1,2024-03-01,a@example.com,S,-1",
+            "Row 2: line_discount",
+        ),
+        ("order_id,placed_at,customer_email,sku,unit_cost", "1,2024-03-01,a@example.com,S,-0.01", "Row 2: unit_cost"),
+    ],
+)
+def test_a_negative_discount_refund_or_cost_is_refused_on_its_row(account, header, row, message):
+    assert f"{message} must not be negative" in str(refusal_of(account, header, row))
+
+
+def test_rows_of_one_order_that_disagree_are_refused_each_on_its_row(account):
+    header = "order_id,placed_at,customer_id,customer_email,currency,sku,quantity,unit_price"
+    error = refusal_of(
+        account,
+        header,
+        "1001,2024-03-01,,ada@example.com,EUR,MUG,1,10.00",
+        # The same e-mail in capitals and no currency: the same order.
+        "1001,2024-03-01,,ADA@example.com,,TEE,1,20.00",
+        "1001,2024-03-01,C-77,bob@example.com,USD,CAP,1,20.00",
+    )
+    assert [(e["row"], e["message"].split(";")[0]) for e in error.errors] == [
+        (4, "Order 1001: customer_email is 'bob@example.com' here and 'ada@example.com' on row 2"),
+        (4, "Order 1001: currency is 'USD' here and 'EUR' on row 2"),
+    ]
+
+
+def test_a_currency_or_channel_that_is_not_one_is_refused_on_the_row_that_gives_it(account):
+    header = "order_id,placed_at,customer_email,sku,quantity,unit_price,currency,channel"
+    error = refusal_of(
+        account,
+        header,
+        "1001,2024-03-01,ada@example.com,MUG,1,10.00,,",
+        "1001,2024-03-01,,TEE,1,20.00,US$,",
+        "1002,2024-03-02,bob@example.com,MUG,1,10.00,€,",
+        "1003,2024-03-02,cy@example.com,MUG,1,10.00,,etsyy",
+    )
+    assert [(e["row"], e["message"].split(" is not")[0]) for e in error.errors] == [
+        (3, "currency 'US$'"),
+        (4, "currency '€'"),
+        (5, "channel 'etsyy'"),
+    ]
