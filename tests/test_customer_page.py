@@ -178,6 +178,27 @@ def test_orders_tab_sorts_with_an_allow_list_and_pages(admin_client, account):
     assert "ordering=total#tab-orders" in html
 
 
+def test_orders_tab_sorts_totals_in_several_currencies_by_what_they_are_worth(admin_client, account):
+    record_orders(
+        account,
+        [
+            order_data("YEN", day=1, currency="JPY", exchange_rate=Decimal("0.0067"), lines=((1, "15000"),)),
+            order_data("USD", day=2, lines=((1, "900.00"),)),
+            order_data("CENTS", day=3, lines=((1, "0.50"),)),
+            # No exchange rate: not worth less than the others, just not comparable; last either way.
+            order_data("XTS", day=4, currency="XTS", lines=((1, "99999.00"),)),
+        ],
+    )
+    customer = account.customers.get()
+
+    def order_ids(query):
+        html = section(admin_client.get(detail_url(customer.pk, query)).content.decode(), "orders")
+        return re.findall(r">\s*([A-Z]{3,5})\s*</a>", html)
+
+    assert order_ids("?ordering=-total") == ["USD", "YEN", "CENTS", "XTS"]
+    assert order_ids("?ordering=total") == ["CENTS", "YEN", "USD", "XTS"]
+
+
 def test_orders_tab_columns_and_menu(admin_client, ada):
     html = section(admin_client.get(detail_url(ada.pk)).content.decode(), "orders")
     for column in ("Order", "Date", "Items", "Units", "Total", "Status", "Channel", "Sync", "Fulfilment"):

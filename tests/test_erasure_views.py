@@ -196,3 +196,19 @@ def test_after_erasure_no_screen_shows_the_erased_data(admin_client, account, ad
         for value in ("Ada Lovelace", "ada@example.com", "1 Main St"):
             assert value not in content, (url, value)
     assert ada.name in admin_client.get(screens[-1]).content.decode()
+
+
+def test_an_erased_customer_is_not_offered_to_be_e_mailed_and_the_page_says_why(admin_client, account, ada, mailoutbox):
+    email_url = reverse("wagtail_customers_customer:email", args=[ada.pk])
+    order = ada.orders.first()
+    assert email_url in admin_client.get(page_url(ada)).content.decode()
+    admin_client.post(erase_url(ada))
+    ada.refresh_from_db()
+    assert ada.erased_at is not None
+    for page in (page_url(ada), reverse("wagtail_customers_customer:order", args=[order.pk])):
+        assert email_url not in admin_client.get(page).content.decode(), page
+    # Reached by its address: the reason is the erasure, not a channel that gave no e-mail; nothing can be sent.
+    content = admin_client.get(email_url).content.decode()
+    assert "personal data was erased on" in content and "did not give one" not in content
+    response = admin_client.post(email_url, {"subject": "Hello", "message": "Hi"})
+    assert response.status_code == 400 and not mailoutbox

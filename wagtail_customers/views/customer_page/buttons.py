@@ -83,7 +83,7 @@ def customer_header_buttons(request, customer, actions):
     toggle_url = optional_url("wagtail_customers:watchlist_toggle", customer.pk)
     if Action.MANAGE_WATCHLIST in actions and toggle_url:
         buttons.append(WatchlistToggleButton(customer, toggle_url, request, priority=10))
-    if Action.EMAIL in actions:
+    if Action.EMAIL in actions and not customer.erased_at:
         buttons.append(email_button(customer, latest_order(customer), about_order=False, cls=HeaderButton))
     export_url = optional_url("wagtail_customers_exports:customer_orders", customer.pk)
     if Action.EXPORT in actions and export_url:

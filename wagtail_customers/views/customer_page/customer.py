@@ -68,7 +68,8 @@ class CustomerDetailView(WagtailAdminTemplateMixin, TemplateView):
             ordering=query.get("ordering"),
             page_number=query.get("orders_page"),
             per_page=self.orders_per_page,
-            can_email=Action.EMAIL in self.actions,
+            # An erased customer is not contacted: the page says so rather than offering it (customer_page/email).
+            can_email=Action.EMAIL in self.actions and not customer.erased_at,
         )
         addresses, more_addresses = details.other_addresses(customer)
         codes, more_codes = details.promo_codes(customer)

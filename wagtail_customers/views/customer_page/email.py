@@ -94,7 +94,7 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
 
     @property
     def can_send(self):
-        return not self.channel_url and bool(self.customer.email)
+        return not self.channel_url and bool(self.customer.email) and not self.customer.erased_at
 
     def customer_url(self):
         return reverse("wagtail_customers_customer:detail", args=[self.customer.pk])

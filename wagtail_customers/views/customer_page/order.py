@@ -42,7 +42,7 @@ class OrderDetailView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_header_buttons(self):
         buttons = [HeaderButton(_("Customer"), self.customer_url(), icon_name="user", priority=20)]
-        if self.can_email:
+        if self.can_email and not self.order.customer.erased_at:
             buttons.append(email_button(self.order.customer, self.order, cls=HeaderButton))
         self.header_buttons = buttons
         # The same actions again, as one menu for a narrow window (buttons.HeaderActionsMenu): the buttons took a

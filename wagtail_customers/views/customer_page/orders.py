@@ -27,7 +27,9 @@ ORDERINGS = {
     "date": "placed_at",
     "items": "items_count",
     "units": "units_count",
-    "total": "total",
+    # In the account's currency: orders in several currencies compare by what they are worth; those without an
+    # exchange rate go last either way.
+    "total": "account_total",
     "status": "status",
     "channel": "channel",
     "sync": "sync_status",
@@ -179,7 +181,9 @@ def orders_table(customer, *, ordering, page_number, per_page, can_email):
     page = Paginator(base.order_by("pk"), per_page).get_page(page_number)
     start = (page.number - 1) * per_page
     orders = list(
-        base.annotate(**LINE_FIGURES).order_by(f"{direction}{field}", f"{direction}pk")[start : start + per_page]
+        base.annotate(**LINE_FIGURES).order_by(
+            F(field).desc(nulls_last=True) if direction else F(field).asc(nulls_last=True), f"{direction}pk"
+        )[start : start + per_page]
     )
 
     columns = [
