@@ -261,3 +261,20 @@ def test_customer_details_come_from_the_latest_order_across_batches(usd_account,
     customer = Customer.objects.get()
     assert (customer.name, customer.city, customer.orders_count) == ("Ann Newname", "Paris", 3)
     assert customer.amount_spent == Decimal("15.00") and customer.last_order_at.month == 3
+
+
+def test_a_discount_on_a_line_is_counted_once(usd_account):
+    # Shopify's "Discount Amount" is the order's whole discount, the lines' share included.
+    header = (
+        "Name,Email,Financial Status,Created at,Currency,Subtotal,Total,Discount Code,Discount Amount,"
+        "Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Lineitem discount"
+    )
+    rows = [
+        "#1001,ada@example.com,paid,2024-03-01 10:00:00 +0000,USD,45.00,47.00,SPRING,7.00,1,Mug,50.00,MUG,5.00",
+        "#1001,,,,,,,,,1,Tee,2.00,TEE,0.00",
+    ]
+    run_import(usd_account, "\n".join([header, *rows]).encode(), format_name="shopify")
+    order = Order.objects.get()
+    assert (order.discount, sum(line.discount for line in order.lines.all())) == (Decimal("2.00"), Decimal("5.00"))
+    assert Customer.objects.get().discount_total == Decimal("7.00")
+    assert PromoCodeUsage.objects.get().discount == Decimal("7.00")  # what the code gave in all

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext
 
-from ..importers.shopify import FINANCIAL_STATUS, FULFILLMENT_STATUS, order_status
+from ..importers.shopify import FINANCIAL_STATUS, FULFILLMENT_STATUS, order_status, split_discount
 from ..models import Channel, FulfilmentStatus, OrderStatus, SyncStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from .base import MalformedResponse, parse_datetime_utc
@@ -91,11 +91,6 @@ def _status(financial, fulfilment, cancelled_at, delivered_at):
     return status, fulfilment
 
 
-def _split_discount(total_discount, lines):
-    """The order-level part of Shopify's total discounts: what the lines' allocations do not account for."""
-    return max(total_discount - sum((line.discount for line in lines), ZERO), ZERO)
-
-
 def _promo_codes(codes, discount):
     # Shopify's order lists its codes without amounts; like the CSV import, the first code carries the
     # order's discount and the others none.
@@ -160,7 +155,7 @@ def _order_from_graphql(node, account_currency, sync_status):
     status, fulfilment = _status(financial, fulfilment, cancelled_at, delivered_at)
 
     total_discount = money_bag(node, "totalDiscountsSet")
-    discount = _split_discount(total_discount, lines)
+    discount = split_discount(total_discount, lines)
     customer = node.get("customer") or {}
     email_node = customer.get("defaultEmailAddress") or {}
     phone_node = customer.get("defaultPhoneNumber") or {}
@@ -304,7 +299,7 @@ def _order_from_rest(payload, account_currency):
         channel=Channel.SHOPIFY,
         currency=payload["total_price_set"]["presentment_money"]["currency_code"],
         subtotal=None if lines else _set_amount(payload, "subtotal_price_set") + total_discount,
-        discount=_split_discount(total_discount, lines),
+        discount=split_discount(total_discount, lines),
         shipping=_set_amount(payload, "total_shipping_price_set"),
         tax=_set_amount(payload, "total_tax_set"),
         total=_set_amount(payload, "total_price_set"),

@@ -145,7 +145,7 @@ class ShopifyFormat:
             currency=cells.get("Currency", "").upper() or None,
             # Without line columns (a cut-down export) the order's own subtotal is all there is.
             subtotal=None if lines else amount("Subtotal"),
-            discount=discount,
+            discount=split_discount(discount, lines),
             shipping=amount("Shipping", default=ZERO),
             tax=amount("Taxes", default=ZERO),
             total=amount("Total"),
@@ -157,6 +157,12 @@ class ShopifyFormat:
             shipped_at=shipped_at if fulfilment in (FulfilmentStatus.FULFILLED, FulfilmentStatus.PARTIAL) else None,
             cancelled_at=cancelled_at,
         )
+
+
+def split_discount(total_discount, lines):
+    """The order-level part of Shopify's total discounts: what the lines' own discounts do not account for (the
+    CSV's ``Discount Amount`` and the API's total discounts include them; counted once)."""
+    return max(total_discount - sum((line.discount for line in lines), ZERO), ZERO)
 
 
 def order_status(financial, fulfilment, cancelled_at):
