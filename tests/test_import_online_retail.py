@@ -134,6 +134,22 @@ def test_a_fully_returned_invoice_is_returned(gbp_account):
 
 
 @pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        # A date that can only be day first makes the whole file day first: 01/12 is the 1st of December.
+        ("01/12/2010 08:26", "13/12/2010 09:00", [(2010, 12, 1), (2010, 12, 13)]),
+        # Otherwise month first, as the dataset writes it.
+        ("12/1/2010 8:26", "12/9/2010 9:00", [(2010, 12, 1), (2010, 12, 9)]),
+    ],
+)
+def test_slash_dates_are_read_in_one_order_for_the_whole_file(gbp_account, first, second, expected):
+    content = f"{HEADER}\n536365,MUG,Mug,6,{first},2.55,17850,UK\n537000,MUG,Mug,2,{second},2.55,17850,UK\n"
+    run_import(gbp_account, content.encode(), format_name="online_retail")
+    placed = [order.placed_at for order in Order.objects.order_by("external_id")]
+    assert [(moment.year, moment.month, moment.day) for moment in placed] == expected
+
+
+@pytest.mark.parametrize(
     "row, message",
     [
         ("3,MUG,Mug,2,13/45/2011 9:00,2.50,7,UK", "Row 3: '13/45/2011 9:00' in InvoiceDate is not a date"),

@@ -38,9 +38,23 @@ RENAMED = {"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "Custome
 REQUIRED = [("InvoiceNo", "Invoice"), ("InvoiceDate",), ("StockCode",), ("Quantity",), ("UnitPrice", "Price")]
 KNOWN = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country")
 KNOWN += tuple(RENAMED)
-DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%d/%m/%Y %H:%M")
+#: Slash dates: month first as the dataset writes them, or day first (a UK Excel's "Save as CSV"), one or the other
+#: for a whole file (``date_formats``).
+MONTH_FIRST = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M")
+DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M")
 NO_CUSTOMER = {"", "na", "nan", "none", "null", "0"}
 ZERO = Decimal("0")
+
+
+def date_formats(texts):
+    """``DAY_FIRST`` when a date of the file can only be read day first (a first number above 12), else
+    ``MONTH_FIRST``: one order for the whole file, as the file was written with one (``01/12/2010`` read month first
+    beside ``13/12/2010`` read day first put eleven months between two days)."""
+    for text in texts:
+        first, slash, _rest = text.partition("/")
+        if slash and first.isdigit() and int(first) > 12:
+            return DAY_FIRST
+    return MONTH_FIRST
 
 
 class OnlineRetailFormat:
@@ -55,6 +69,7 @@ class OnlineRetailFormat:
         if any(header in RENAMED for header in table.headers):
             table.rows = [(number, {RENAMED.get(k, k): v for k, v in cells.items()}) for number, cells in table.rows]
         self.moments = {}
+        self.date_formats = date_formats(cells.get("InvoiceDate", "") for _number, cells in table.rows)
         self.adjustments = 0
         sales, cancellations = [], []
         for invoice, rows in group_rows(table, "InvoiceNo", report).items():
@@ -87,7 +102,7 @@ class OnlineRetailFormat:
         # Every line of an invoice repeats its date: parse each distinct text once.
         moment = self.moments.get(text)
         if moment is None:
-            moment = self.moments[text] = parse_moment(text, row, "InvoiceDate", DATE_FORMATS)
+            moment = self.moments[text] = parse_moment(text, row, "InvoiceDate", self.date_formats)
         return moment
 
     def _invoice(self, invoice, rows, cancellation):
