@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from tests.factories import order_data
 from wagtail_customers.importers import run_import
@@ -198,6 +199,15 @@ def test_too_little_history_is_recorded_as_such_and_empties_the_predictions(tied
     assert fit.status == FitStatus.NOT_ENOUGH_DATA and fit.message
     assert not CustomerScore.objects.filter(expected_orders__isnull=False).exists()
     assert LifetimeValueFit.objects.get(account=tied_account) == fit
+    # The reason is kept untranslated with its numbers, and written in the admin user's language when shown.
+    assert fit.reason_text == fit.message and set(fit.parameters) == {"reason", "values"}
+    fit.parameters["values"]["customers"] = 1234
+    with translation.override("de"):
+        assert fit.reason_text.startswith("1.234 customers and ")
+    # A reason this release cannot fill in (an earlier release's fit, a changed placeholder): the stored message.
+    for parameters in ({}, {"reason": "%(missing)s", "values": {}}, {"reason": "x", "values": []}, []):
+        fit.parameters = parameters
+        assert fit.reason_text == fit.message
 
 
 def test_the_task_scores_and_fits_every_account(retail_account, tied_account):

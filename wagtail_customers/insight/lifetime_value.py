@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from django.utils.translation import gettext_noop
 from scipy.optimize import minimize
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
@@ -26,7 +27,23 @@ LOG_PARAMETER_BOUND = 20.0
 
 
 class NotEnoughData(ValueError):
-    """The purchase histories cannot support a fit (too few customers or repeat buyers, or a degenerate fit)."""
+    """The purchase histories cannot support a fit (too few customers or repeat buyers, or a degenerate fit).
+
+    ``reason``: the message, untranslated (marked for translation here, translated where it is shown:
+    ``LifetimeValueFit.reason_text``); ``values``: the numbers its ``%(name)s`` placeholders take."""
+
+    def __init__(self, reason, **values):
+        self.reason, self.values = reason, values
+        super().__init__(reason % values)
+
+
+TOO_FEW_BUYERS = gettext_noop(
+    "%(customers)s customers and %(repeat_buyers)s repeat buyers: at least %(min_customers)s and "
+    "%(min_repeat_buyers)s are needed."
+)
+NO_OBSERVATION = gettext_noop("Every customer was first seen at the end of the observation.")
+TOO_FEW_SPENDERS = gettext_noop("%(spenders)s repeat buyers with a positive spend: too few.")
+NOT_FINITE = gettext_noop("The fit did not reach finite parameters.")
 
 
 class PurchaseSummary(NamedTuple):
@@ -187,13 +204,16 @@ def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buy
     customers, repeat_buyers = len(x), int(np.count_nonzero(x > 0))
     if customers < min_customers or repeat_buyers < min_repeat_buyers or not np.all(np.isfinite([x, t_x, T, m])):
         raise NotEnoughData(
-            f"{customers} customers and {repeat_buyers} repeat buyers: "
-            f"at least {min_customers} and {min_repeat_buyers} are needed."
+            TOO_FEW_BUYERS,
+            customers=customers,
+            repeat_buyers=repeat_buyers,
+            min_customers=min_customers,
+            min_repeat_buyers=min_repeat_buyers,
         )
     if np.any((x < 0) | (t_x < 0) | (T < t_x)):
         raise ValueError("Each row needs frequency >= 0 and 0 <= recency <= age.")
     if T.max() <= 0:
-        raise NotEnoughData("Every customer was first seen at the end of the observation.")
+        raise NotEnoughData(NO_OBSERVATION)
     scale = 10.0 / T.max()
     # Customers with the same history (most one-time buyers of a day share one) count once with their number:
     # the likelihood is the same sum, over a tenth of the rows or fewer on a real account.
@@ -212,7 +232,7 @@ def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buy
 
     spenders = (x > 0) & (m > 0)
     if np.count_nonzero(spenders) < min_repeat_buyers:
-        raise NotEnoughData(f"{int(np.count_nonzero(spenders))} repeat buyers with a positive spend: too few.")
+        raise NotEnoughData(TOO_FEW_SPENDERS, spenders=int(np.count_nonzero(spenders)))
     x_spend, m_spend = x[spenders], m[spenders]
     spend_scale = 1.0 / m_spend.mean()
 
@@ -230,7 +250,7 @@ def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buy
     spend_log_likelihood = float(gamma_gamma_log_likelihood(p, q, gamma, x_spend, m_spend).sum())
     parameters = (r, alpha, a, b, p, q, gamma, log_likelihood, spend_log_likelihood)
     if not np.all(np.isfinite(parameters)):
-        raise NotEnoughData("The fit did not reach finite parameters.")
+        raise NotEnoughData(NOT_FINITE)
     return LifetimeValueModel(
         *(float(value) for value in parameters[:7]),
         customers=customers,

@@ -10,8 +10,10 @@ definitions are in docs/concepts/buyer-insight.md.
 
 from django.db import models
 from django.db.models import F
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..counts import grouped
 from .accounts import SellerAccount
 from .choice_labels import ChoiceLabels
 from .customers import Customer
@@ -123,3 +125,16 @@ class LifetimeValueFit(models.Model):
 
     def __str__(self):
         return f"{self.account}: {self.get_status_display()} ({self.fitted_at:%Y-%m-%d})"
+
+    @property
+    def reason_text(self):
+        """Why there was no fit, in the active language; ``message`` (English) for a fit recorded without its reason
+        (an earlier release) or with one this release cannot fill in."""
+        parameters = self.parameters if isinstance(self.parameters, dict) else {}
+        reason, values = parameters.get("reason"), parameters.get("values")
+        if self.status == FitStatus.FITTED or not isinstance(reason, str) or not isinstance(values, dict):
+            return self.message
+        try:
+            return gettext(reason) % {name: grouped(value) for name, value in values.items()}
+        except (KeyError, TypeError, ValueError):
+            return self.message

@@ -49,6 +49,8 @@ def refit_account(account, now=None):
         model = fit_account_model(rows)
     except NotEnoughData as error:
         fields.update(status=FitStatus.NOT_ENOUGH_DATA, message=str(error)[:255], customers=len(rows))
+        # The reason untranslated with its numbers: shown in each admin user's language (reason_text).
+        fields["parameters"] = {"reason": error.reason, "values": error.values}
         fields["repeat_buyers"] = sum(1 for row in rows if row.frequency > 0)
         with transaction.atomic():
             CustomerScore.objects.filter(account=account).update(
