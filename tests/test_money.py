@@ -71,6 +71,22 @@ def test_the_filled_in_pattern_writes_what_babel_format_currency_writes_in_every
     assert compared > 10_000
 
 
+@pytest.mark.parametrize(
+    ("rate", "language", "expected"),
+    [
+        ("1.0919", "en", "1.0919"),
+        ("0.923456789", "de", "0,923457"),
+        ("1234.5", "de", "1.234,5"),
+        # A small rate keeps six significant digits: 1 VND in EUR, 1 IDR in USD.
+        ("0.0000366", "en", "0.0000366"),
+        ("0.00006123456", "en", "0.0000612346"),
+        ("0.0913", "en", "0.0913"),
+    ],
+)
+def test_format_rate_keeps_six_decimals_or_six_significant_digits(rate, language, expected):
+    assert format_rate(Decimal(rate), language) == expected
+
+
 def test_format_money_follows_the_active_language_and_leaves_none_empty():
     with translation.override("de"):
         assert format_money(Decimal("1234.50"), "EUR") == f"1.234,50{NBSP}€"

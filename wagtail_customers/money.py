@@ -7,6 +7,7 @@ language (account preferences) in admin views. Exports do not use this: they kee
 import copy
 import functools
 import unicodedata
+from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal, get_currency_symbol, is_currency
@@ -95,9 +96,12 @@ def _spaced(part, symbol_touches_number, end):
 
 
 def format_rate(rate, locale=None):
-    """An exchange rate as the user reads numbers: up to six decimals, ``0,923456`` in German."""
+    """An exchange rate as the user reads numbers: up to six decimals (``0,923456`` in German), or six significant
+    digits for a rate under 0.1 (1 VND = ``0.0000366`` EUR, which six decimals wrote ``0.000037``, 1 % off)."""
     babel = babel_locale(locale) if locale else active_locale()
-    return format_decimal(rate, format="#,##0.######", locale=babel)
+    rate = Decimal(rate)
+    places = max(6, 5 - rate.adjusted()) if rate else 6
+    return format_decimal(rate, format="#,##0." + "#" * places, locale=babel)
 
 
 def unconverted_note(count):
