@@ -221,7 +221,10 @@ def as_graphql(orders):
                 "updatedAt": iso(max(filter(None, moments))),
                 "cancelledAt": iso(order.cancelled_at),
                 "closedAt": None,
-                "displayFinancialStatus": FINANCIAL[order.status],
+                # A cancelled order the buyer paid for (its total kept) stays "PAID" until it is refunded.
+                "displayFinancialStatus": "PAID"
+                if order.status == OrderStatus.CANCELLED and order.total
+                else FINANCIAL[order.status],
                 "displayFulfillmentStatus": FULFILMENT[order.fulfilment_status],
                 "discountCodes": [code.code for code in order.promo_codes],
                 "customer": customer,

@@ -7,6 +7,7 @@ sale report in /work/shared/realdata/amazon/.
 """
 
 import base64
+import copy
 import csv
 import gzip
 import json
@@ -685,3 +686,16 @@ def test_a_next_token_refused_again_and_again_stops_the_pass(httpserver, stand_i
     # The next sync (a new adapter) from the same stored cursor starts the pass again: the connection is not stuck.
     stand_in.next_answers["orders"] = [refused]
     assert json.loads(adapter().fetch_orders(cursor=cursor).cursor)["restarts"] == MAX_PASS_RESTARTS + 1
+
+
+def test_a_refund_of_a_discounted_item_is_what_the_buyer_got_back():
+    events = copy.deepcopy(fixture("financial_events.json")["payload"]["FinancialEvents"])
+    [item] = events["RefundEventList"][0]["ShipmentItemAdjustmentList"]
+    # The coasters had 2.00 off: Amazon takes the promotion back, so the buyer got 7.99.
+    item["PromotionAdjustmentList"] = [
+        {
+            "PromotionType": "PromotionMetaDataDefinitionValue",
+            "PromotionAmount": {"CurrencyCode": "EUR", "CurrencyAmount": 2.00},
+        }
+    ]
+    assert amazon._money_from_events(events)["refunded"] == Decimal("7.99")

@@ -358,6 +358,32 @@ def test_paid_orders_by_fulfilment_status():
         assert (order.status, order.fulfilment_status) == statuses, (payment, fulfilment)
 
 
+@pytest.mark.parametrize(
+    ("payment", "refunds", "spent"),
+    [
+        # Cancelled before the buyer paid, or after their payment failed: nothing spent.
+        ("PENDING", [], False),
+        ("FAILED", [], False),
+        # Paid, then cancelled: the total stands, less what was refunded.
+        ("PAID", [], True),
+        ("FULLY_REFUNDED", [{"refundStatus": "REFUNDED", "amount": {"value": "1.00", "currency": "USD"}}], True),
+    ],
+)
+def test_a_cancelled_order_counts_only_what_the_buyer_paid(payment, refunds, spent):
+    template = fixture("get_orders.json")["orders"][0]
+    order = adapter()._order(
+        {
+            **template,
+            "orderPaymentStatus": payment,
+            "cancelStatus": {"cancelState": "CANCELED", "cancelledDate": "2024-03-02T10:00:00.000Z"},
+            "paymentSummary": {"payments": [], "refunds": refunds},
+        }
+    )
+    assert order.status == OrderStatus.CANCELLED
+    assert (order.total > 0) is spent
+    assert order.total == (Decimal(template["pricingSummary"]["total"]["value"]) if spent else 0)
+
+
 def test_hundreds_of_orders_over_several_pages(httpserver, stand_in_urls, ebay_account, realdata):
     orders = generated_orders(realdata, 450)
     stand_in = EbayStandIn(httpserver, orders)

@@ -601,3 +601,16 @@ def test_a_buyer_is_recognised_by_e_mail_like_the_csv_import_and_by_id_without_o
 
     assert buyer("7001", email="ana@example.com", name="Ana", phone="").external_id == ""
     assert buyer("7001", email=" ", name="Ana", phone="+34").external_id == "7001"
+
+
+@pytest.mark.parametrize(("financial", "total"), [("voided", "0.00"), ("paid", "72.23")])
+def test_a_webhook_of_a_cancelled_order_counts_what_was_charged(financial, total):
+    from tests.channel_shopify_standin import fixture
+    from wagtail_customers.channels.shopify_mapping import order_from_webhook
+
+    payload = fixture("webhook_orders_create.json")
+    payload.update(financial_status=financial, cancelled_at="2024-03-02T10:00:00Z")
+    data = order_from_webhook(payload, account_currency="USD")
+    assert data.status == "cancelled" and data.total == Decimal(total)
+    # The shop's own figure follows: a voided order is worth nothing in the account's currency either.
+    assert data.account_total == (Decimal("0.00") if financial == "voided" else Decimal("79.45"))

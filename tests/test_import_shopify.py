@@ -278,3 +278,27 @@ def test_a_discount_on_a_line_is_counted_once(usd_account):
     assert (order.discount, sum(line.discount for line in order.lines.all())) == (Decimal("2.00"), Decimal("5.00"))
     assert Customer.objects.get().discount_total == Decimal("7.00")
     assert PromoCodeUsage.objects.get().discount == Decimal("7.00")  # what the code gave in all
+
+
+@pytest.mark.parametrize(
+    ("financial", "cancelled_at", "total"),
+    [
+        # Never charged: an authorisation voided or expired, or an order cancelled before it was paid.
+        ("voided", "2024-03-02 10:00:00 +0000", "0.00"),
+        ("expired", "", "0.00"),
+        ("pending", "2024-03-02 10:00:00 +0000", "0.00"),
+        ("authorized", "2024-03-02 10:00:00 +0000", "0.00"),
+        # Paid, then cancelled without a refund (yet): the money was taken.
+        ("paid", "2024-03-02 10:00:00 +0000", "50.00"),
+        # Not cancelled: a pending order keeps its total.
+        ("pending", "", "50.00"),
+    ],
+)
+def test_a_cancelled_order_whose_buyer_was_never_charged_counts_nothing_spent(
+    usd_account, financial, cancelled_at, total
+):
+    header = "Name,Email,Financial Status,Created at,Cancelled at,Total,Lineitem quantity,Lineitem price"
+    row = f"#7,ada@example.com,{financial},2024-03-01 10:00:00 +0000,{cancelled_at},50.00,1,50.00"
+    run_import(usd_account, f"{header}\n{row}\n".encode(), format_name="shopify")
+    assert Order.objects.get().total == Decimal(total)
+    assert Customer.objects.get().amount_spent == Decimal(total)

@@ -515,7 +515,8 @@ def _money_from_events(events):
 
     Amazon writes its fees as debits (negative) on the shipment events and gives part back on refunds
     (positive fee adjustments): the order's fees are minus their sum. The refunded amount is minus the sum of
-    the refunds' charge adjustments (item price, tax, shipping). No shipment event yet: fees unknown (None).
+    the refunds' charge adjustments (item price, tax, shipping) and promotion adjustments (the discount taken back,
+    positive). No shipment event yet: fees unknown (None).
     """
     if not events or not events["ShipmentEventList"]:
         return {"fees": None, "refunded": ZERO, "refunded_at": None}
@@ -531,6 +532,8 @@ def _money_from_events(events):
         refund_dates.append(parse_datetime_utc(event.get("PostedDate")))
         for item in event.get("ShipmentItemAdjustmentList") or []:
             refunded -= _event_sum(item.get("ItemChargeAdjustmentList"), "ChargeAmount")
+            # The promotion taken back with the refund (positive): the buyer gets the price less what they saved.
+            refunded -= _event_sum(item.get("PromotionAdjustmentList"), "PromotionAmount")
     return {
         "fees": -fees,
         "refunded": max(refunded, ZERO),  # capped at the order's total by the caller

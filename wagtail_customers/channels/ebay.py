@@ -55,6 +55,8 @@ OVERLAP = timedelta(minutes=5)
 TIMEOUT = 30
 ZERO = Decimal("0.00")
 
+#: ``orderPaymentStatus`` values of an order the buyer has not paid for.
+UNPAID = frozenset({"PENDING", "FAILED"})
 #: orderFulfillmentStatus -> fulfilment status.
 FULFILMENT = {
     "NOT_STARTED": FulfilmentStatus.UNFULFILLED,
@@ -372,6 +374,8 @@ class EbayAdapter(ChannelAdapter):
                 if code:
                     codes[code] = codes.get(code, ZERO) + abs(_amount(promotion.get("discountAmount")))
         total = _amount(pricing.get("total"), default=None)
+        if cancelled and total is not None and not refunds and raw.get("orderPaymentStatus") in UNPAID:
+            total *= 0  # cancelled before the buyer paid (or their payment failed): nothing was spent
         return OrderData(
             external_id=order_id,
             placed_at=placed_at,

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext
 
-from ..importers.shopify import FINANCIAL_STATUS, FULFILLMENT_STATUS, order_status, split_discount
+from ..importers.shopify import FINANCIAL_STATUS, FULFILLMENT_STATUS, charged, order_status, split_discount
 from ..models import Channel, FulfilmentStatus, OrderStatus, SyncStatus
 from ..services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from .base import MalformedResponse, parse_datetime_utc
@@ -181,9 +181,13 @@ def _order_from_graphql(node, account_currency, sync_status):
         discount=discount,
         shipping=money_bag(node, "totalShippingPriceSet"),
         tax=money_bag(node, "totalTaxSet"),
-        total=money_bag(node, "totalPriceSet"),
+        total=charged(money_bag(node, "totalPriceSet"), status, financial, money_bag(node, "totalRefundedSet")),
         refunded=money_bag(node, "totalRefundedSet"),
-        account_total=money_bag(node, "totalPriceSet", "shopMoney") if in_account_currency else None,
+        account_total=charged(
+            money_bag(node, "totalPriceSet", "shopMoney"), status, financial, money_bag(node, "totalRefundedSet")
+        )
+        if in_account_currency
+        else None,
         account_refunded=money_bag(node, "totalRefundedSet", "shopMoney") if in_account_currency else None,
         account_discount=money_bag(node, "totalDiscountsSet", "shopMoney") if in_account_currency else None,
         ship_to=AddressData(
@@ -302,10 +306,12 @@ def _order_from_rest(payload, account_currency):
         discount=split_discount(total_discount, lines),
         shipping=_set_amount(payload, "total_shipping_price_set"),
         tax=_set_amount(payload, "total_tax_set"),
-        total=_set_amount(payload, "total_price_set"),
+        total=charged(_set_amount(payload, "total_price_set"), status, financial, refunded),
         refunded=refunded,
         # The payload has no refunded total in shop money: that one is converted at the rate the totals imply.
-        account_total=_set_amount(payload, "total_price_set", "shop_money") if in_account_currency else None,
+        account_total=charged(_set_amount(payload, "total_price_set", "shop_money"), status, financial, refunded)
+        if in_account_currency
+        else None,
         account_discount=_set_amount(payload, "total_discounts_set", "shop_money") if in_account_currency else None,
         ship_to=AddressData(
             name=address.get("name") or "",

@@ -148,7 +148,7 @@ class ShopifyFormat:
             discount=split_discount(discount, lines),
             shipping=amount("Shipping", default=ZERO),
             tax=amount("Taxes", default=ZERO),
-            total=amount("Total"),
+            total=charged(amount("Total"), status, financial, amount("Refunded Amount", default=ZERO)),
             refunded=amount("Refunded Amount", default=ZERO),
             ship_to=ship_to,
             lines=lines,
@@ -157,6 +157,19 @@ class ShopifyFormat:
             shipped_at=shipped_at if fulfilment in (FulfilmentStatus.FULFILLED, FulfilmentStatus.PARTIAL) else None,
             cancelled_at=cancelled_at,
         )
+
+
+#: Financial statuses of an order whose buyer was never charged (nothing captured): cancelled so, the order counts
+#: nothing spent. "partially_paid" took money: it keeps its total.
+NEVER_CHARGED = frozenset({"", "pending", "authorized", "voided", "expired"})
+
+
+def charged(total, status, financial, refunded):
+    """``total``, or 0 for a cancelled order whose buyer was never charged (voided, expired, or cancelled while
+    pending or authorized): only money taken counts as spent, as with the other channels. ``None`` stays None."""
+    if total is not None and status == OrderStatus.CANCELLED and financial in NEVER_CHARGED and not refunded:
+        return total * 0
+    return total
 
 
 def split_discount(total_discount, lines):

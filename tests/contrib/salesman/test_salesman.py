@@ -210,3 +210,18 @@ def test_a_checkout_in_real_transactions_records_the_order_with_its_items(shop_a
     order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
     assert (order.status, order.total, order.lines.count()) == (OrderStatus.PAID, shop_order.total, 2)
     assert Customer.objects.get(account=shop_account).orders_count == 1
+
+
+def test_an_order_cancelled_before_it_was_paid_counts_nothing_spent(
+    shop_account, products, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products)
+    # Salesman cancels only orders not paid (created, on hold, failed): one whose payment never came.
+    shop_order.payments.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order.status = "CANCELLED"
+        shop_order.save()
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert (order.status, order.total) == (OrderStatus.CANCELLED, Decimal("0.00"))
+    assert Customer.objects.get(account=shop_account).amount_spent == Decimal("0.00")

@@ -145,7 +145,8 @@ def to_order_data(order):
         discount=order_rows.discount,
         shipping=shipping,
         tax=tax,
-        total=order.total,
+        # Salesman cancels only orders not paid (created, on hold, failed): one without a payment spent nothing.
+        total=ZERO if status == OrderStatus.CANCELLED and not payments else order.total,
         # Salesman refunds an order whole (every payment, then the status REFUNDED).
         refunded=order.total if status == OrderStatus.REFUNDED else ZERO,
         ship_to=address(order.shipping_address, name, extra.get("country")),
