@@ -119,6 +119,20 @@ def test_an_expired_or_deleted_file_is_not_reused(client, user, django_capture_o
     assert ExportJob.objects.count() == 3
 
 
+def test_a_file_made_before_an_erasure_in_its_accounts_is_not_reused(
+    client, user, account, django_capture_on_commit_callbacks
+):
+    from wagtail_customers.services.erasure import erase_customers
+
+    client.force_login(user)
+    post(client, django_capture_on_commit_callbacks, True)
+    minutes_ago = timezone.now() - timedelta(minutes=2)
+    ExportJob.objects.update(created_at=minutes_ago, finished_at=minutes_ago)
+    erase_customers(Customer.objects.filter(pk=Customer.objects.filter(account=account).first().pk), user)
+    post(client, django_capture_on_commit_callbacks, True)
+    assert ExportJob.objects.count() == 2
+
+
 def filename(response):
     return re.search(r'filename="([^"]+)"', response["Content-Disposition"]).group(1)
 

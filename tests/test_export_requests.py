@@ -197,7 +197,53 @@ def test_a_page_export_keeps_its_page_but_not_how_the_listing_reached_it(
         # The same page reached backwards from page 3: the same file.
         post(client, scope="page", query="per_page=10&p=2&before=eyJvIjoibmFtZSJ9")
     job = ExportJob.objects.get()
-    assert job.params["query"] == {"p": ["2"], "per_page": ["10"]}
+    assert job.params["query"] == {"p": ["2"], "per_page": ["10"], "account": []}  # every account
     with django_capture_on_commit_callbacks(execute=True):
         post(client, scope="page", query="per_page=10&p=3&after=eyJvIjoiLWlkIn0")
     assert ExportJob.objects.count() == 2
+
+
+# --- the seller accounts the account selector remembers ----------------------------------------------------------
+
+
+def remember_accounts(user, *accounts):
+    from wagtail_customers.models import ListingPreference
+
+    ListingPreference.objects.update_or_create(user=user, defaults={"account_ids": [a.pk for a in accounts]})
+
+
+def test_an_export_of_a_remembered_account_the_user_may_not_export_is_empty_not_another_accounts(
+    client, account, other_account
+):
+    make_customers(account, 3)
+    make_customers(other_account, 2, prefix="x")
+    # May view both accounts, export only the first; the selector shows the second alone.
+    user = exporter("viewsboth", account, columns=["name"])
+    user.customer_access_grants.create(account=other_account, can_view=True)
+    remember_accounts(user, other_account)
+    client.force_login(user)
+    response = post(client)
+    assert response.status_code == 302 and not ExportJob.objects.exists()
+    assert any("no customers to export" in message for message in messages_of(response))
+    # With the first account remembered, its customers.
+    remember_accounts(user, account)
+    assert sorted(names(post(client))) == [f"Customer c{i}" for i in range(3)]
+
+
+def test_a_job_keeps_the_remembered_accounts_it_was_asked_for(
+    client, shop, other_account, small_sync_limit, django_capture_on_commit_callbacks
+):
+    user = exporter("remembers", shop, other_account, columns=["name"])
+    client.force_login(user)
+    remember_accounts(user, shop, other_account)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client)
+    first = ExportJob.objects.get()
+    assert sorted(first.params["query"]["account"]) == sorted([str(shop.pk), str(other_account.pk)])
+    assert first.total_rows == 35
+    # Another selection is another file, not the first one handed back.
+    remember_accounts(user, shop)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client)
+    second = ExportJob.objects.exclude(pk=first.pk).get()
+    assert second.params["query"]["account"] == [str(shop.pk)] and second.total_rows == 30

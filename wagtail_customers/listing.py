@@ -122,6 +122,15 @@ def get_tab(slug):
     return TABS_BY_SLUG.get(slug)
 
 
+def remembered_account_ids(user):
+    """The seller accounts ``user``'s account selector remembers (ids as stored, not checked against their grants):
+    empty for every account."""
+    if not getattr(user, "pk", None):
+        return []
+    stored = ListingPreference.objects.filter(user=user).values_list("account_ids", flat=True).first()
+    return parse_ids(stored or [])
+
+
 def as_query_dict(params):
     """A ``QueryDict`` from a ``QueryDict``, a dict of values or lists (e.g. stored in a job), or ``None``."""
     if isinstance(params, QueryDict):

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from ..conf import get_setting
 from ..counts import grouped
 from ..db_router import reading_from_replica
-from ..models import ExportJob, JobState
+from ..models import Customer, ExportJob, JobState
 from ..permissions import Action, accounts_for
 from ..services.personal_data import personal_account_ids
 from ..storage import private_storage, random_name
@@ -119,12 +119,20 @@ def reusable_job(user, fingerprint):
     window = get_setting("EXPORT_DUPLICATE_WINDOW_SECONDS")
     if window is not None:
         done &= Q(finished_at__gte=now - timedelta(seconds=window))
-    return (
+    job = (
         ExportJob.objects.filter(user=user, fingerprint=fingerprint)
         .filter(Q(state__in=ACTIVE_STATES) | done)
         .order_by("-created_at")
         .first()
     )
+    if job is not None and job.state == JobState.DONE and erased_since(job):
+        return None  # its file holds personal data erased since: a new file, never that one
+    return job
+
+
+def erased_since(job):
+    """Whether a customer of the job's seller accounts had their personal data erased since the job started."""
+    return Customer.objects.filter(account_id__in=job.account_ids or [], erased_at__gte=job.created_at).exists()
 
 
 def check_job_limits(user):
