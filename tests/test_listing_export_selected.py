@@ -72,3 +72,21 @@ def test_the_listings_export_panel_comes_back_to_the_listing_too(admin_client, s
     assert 'data-controller="wc-export-download"' in panel and 'name="download_token"' in panel
     assert 'data-wc-export-download-next-value="/admin/customers/most-orders/?q=c&amp;per_page=10"' in panel
     assert "js/export-download-controller.js" in content
+
+
+def test_rows_ticked_one_by_one_are_read_in_the_listing_next_names(admin_client, superuser, account, other_account):
+    """Wagtail 8's bulk bar sends the ticked ids and ``next`` alone: the accounts and filters come from ``next``."""
+    from wagtail_customers.models import ListingPreference
+
+    make_customers(account, 3)
+    make_customers(other_account, 3, prefix="x")
+    # The selector remembers the first account; the page shows the second one, chosen in the URL.
+    ListingPreference.objects.update_or_create(user=superuser, defaults={"account_ids": [account.pk]})
+    ticked = list(Customer.objects.filter(account=other_account).order_by("pk")[:2])
+    url = reverse("wagtail_customers:bulk_action", args=("all", "export"))
+    query = {"id": [c.pk for c in ticked], "next": f"/admin/customers/?account={other_account.pk}&q=x"}
+    content = admin_client.get(url, query).content.decode()
+    assert "2 customers" in content
+    assert f'name="account" value="{other_account.pk}"' in content and 'name="q" value="x"' in content
+    for customer in ticked:
+        assert customer.name in content

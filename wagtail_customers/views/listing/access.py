@@ -141,6 +141,19 @@ def listing_params(query_dict):
     return params
 
 
+def bulk_listing_params(request):
+    """The listing's own parameters of a bulk action's request: its query's, or, when it carries none but the ids and
+    ``next`` (Wagtail 8's bulk bar sends nothing else for rows ticked one by one), those of the listing page ``next``
+    is: its seller accounts, search, filters and order (the selection read without them missed customers shown)."""
+    params = listing_params(request.GET)
+    if params:
+        return params
+    url = get_valid_next_url_from_request(request)
+    if not url or not is_site_path(url):
+        return params
+    return listing_params(QueryDict(urlsplit(url).query))
+
+
 def tab_listing_url(listing_tab, query_dict):
     """The page of ``listing_tab`` with the listing's own parameters of ``query_dict``."""
     return with_params(reverse(f"wagtail_customers:{listing_tab.url_name}"), listing_params(query_dict))

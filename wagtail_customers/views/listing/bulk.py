@@ -22,7 +22,7 @@ from ...services.erasure import erase_customers, erasure_summary
 from ...services.personal_data import mask_customers, personal_account_ids
 from ...services.watchlist import add_to_watchlist, remove_from_watchlist
 from ..customer_page.merge import merge_url
-from .access import account_ids_for, forbidden, listing_params, may_open_listing, next_url, requested_ids
+from .access import account_ids_for, bulk_listing_params, forbidden, may_open_listing, next_url, requested_ids
 from .delete import delete_customers, deletion_summary
 from .index import export_start_url
 
@@ -81,7 +81,7 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
     def selection(self):
         """The selected customers the user may see: every row of the tab for ``id=all``, else the ids."""
         ids, everything = requested_ids(self.request.GET)
-        listing = CustomerListing(self.request.user, self.tab, listing_params(self.request.GET))
+        listing = CustomerListing(self.request.user, self.tab, bulk_listing_params(self.request))
         queryset = listing.queryset
         if not everything:
             queryset = queryset.filter(pk__in=ids) if ids else queryset.none()
@@ -125,7 +125,7 @@ class CustomerBulkActionView(WagtailAdminTemplateMixin, TemplateView):
     def export_context(self):
         """The form the exports feature receives: the listing filter (tab and parameters) plus the ids."""
         ids, everything = requested_ids(self.request.GET)
-        params = listing_params(self.request.GET)
+        params = bulk_listing_params(self.request)
         params.pop("per_page", None)
         return {
             "export_url": export_start_url(),
