@@ -247,3 +247,18 @@ def test_a_job_keeps_the_remembered_accounts_it_was_asked_for(
         post(client)
     second = ExportJob.objects.exclude(pk=first.pk).get()
     assert second.params["query"]["account"] == [str(shop.pk)] and second.total_rows == 30
+
+
+def test_a_page_export_is_the_rows_on_screen_that_the_user_may_export(client, account, other_account):
+    make_customers(account, 12)
+    make_customers(other_account, 12, prefix="x")
+    # May view both accounts, export only the first: page 2 on screen mixes both.
+    user = exporter("pageofboth", account, columns=["name"])
+    user.customer_access_grants.create(account=other_account, can_view=True)
+    client.force_login(user)
+    on_screen = list(
+        customer_listing_queryset(user, "all", {"per_page": "10"}).values_list("name", "account_id")[10:20]
+    )
+    assert {account_id for _name, account_id in on_screen} == {account.pk, other_account.pk}
+    response = post(client, scope="page", query="per_page=10&p=2")
+    assert names(response) == [name for name, account_id in on_screen if account_id == account.pk]

@@ -206,6 +206,7 @@ class CustomerExport:
         #: Seller accounts of the rows read so far (``rows()`` fills it).
         self.account_ids = set()
         self._selected_pks = None
+        self._page_pks_cache = None
         self._total = None
 
     def column_names(self):
@@ -242,11 +243,9 @@ class CustomerExport:
             if len(self.spec.ids) <= SELECTED_BATCH:
                 return self.queryset.filter(pk__in=self.spec.ids).count()
             return len(self._selected_in_listing_order())
-        total = self._tab_total()
         if scope == "page":
-            offset, per_page = self._page_window(total)
-            return max(0, min(per_page, total - offset))
-        return total
+            return len(self._page_pks())
+        return self._tab_total()
 
     def rows(self, csv=False, pks=None):
         """Rendered rows, in the listing's order; a bounded number of queries whatever the row count.
@@ -269,8 +268,7 @@ class CustomerExport:
         pks = self.queryset.values_list("pk", flat=True)
         scope = self.spec.scope
         if scope == "page":
-            offset, per_page = self._page_window(self._tab_total())
-            return list(pks[offset : offset + per_page])
+            return list(self._page_pks())
         if scope == "selected" and len(self.spec.ids) <= SELECTED_BATCH:
             return list(pks.filter(pk__in=self.spec.ids))
         if scope == "selected":
@@ -285,8 +283,7 @@ class CustomerExport:
         if pks is not None:
             yield from _in_given_order(values, iter(pks))
         elif scope == "page":
-            offset, per_page = self._page_window(self._tab_total())
-            yield from values[offset : offset + per_page].iterator(chunk_size=chunk_size)
+            yield from _in_given_order(values, iter(self._page_pks()))
         elif scope == "selected" and len(self.spec.ids) <= SELECTED_BATCH:
             yield from values.filter(pk__in=self.spec.ids).iterator(chunk_size=chunk_size)
         elif scope == "selected":
@@ -307,6 +304,18 @@ class CustomerExport:
             pks = self.queryset.values_list("pk", flat=True).iterator(chunk_size=chunk_size)
             self._selected_pks = [pk for pk in pks if pk in wanted]
         return self._selected_pks
+
+    def _page_pks(self):
+        """The ids of the page as the user saw it, those they may export: the page is read with their view rights,
+        as the listing shows it (read with the export rights, rows of other pages filled the places of rows the
+        user may view but not export, and a sort only the view rights allow was dropped)."""
+        if self._page_pks_cache is None:
+            shown = CustomerListing(self.user, self.spec.tab, as_query_dict(self.spec.query), action=Action.VIEW)
+            offset, per_page = self._page_window(shown.queryset.count())
+            page = list(shown.queryset.values_list("pk", flat=True)[offset : offset + per_page])
+            exportable = set(self.queryset.filter(pk__in=page).values_list("pk", flat=True))
+            self._page_pks_cache = [pk for pk in page if pk in exportable]
+        return self._page_pks_cache
 
     def _page_window(self, total):
         """``(offset, per_page)`` of the requested page, clamped like the listing's paginator."""
