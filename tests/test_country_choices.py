@@ -66,6 +66,16 @@ def test_the_choices_are_the_countries_in_scope_with_counts_sorted_by_name(admin
     ]
 
 
+def test_a_tab_counts_its_own_customers(admin_client, superuser, world):
+    from wagtail_customers.services.watchlist import add_to_watchlist
+
+    # The Watchlist holds one of the two German customers: its choices count that one alone.
+    add_to_watchlist(Customer.objects.filter(name="A1"), superuser)
+    assert Customer.objects.filter(watched=True).count() == 1
+    assert choices(admin_client, tab="watchlist") == [["DE", "Germany (1)"]]
+    assert choices(admin_client, tab="promo-codes") == []
+
+
 def test_the_names_are_in_the_users_language(client, account, world):
     client.force_login(german(staff_user("sellerin", {account: {"can_view": True}})))
     assert choices(client) == [
@@ -94,7 +104,7 @@ def test_the_account_selection_is_honoured(admin_client, superuser, account, oth
 def test_other_parameters_are_ignored(admin_client, world):
     everything = choices(admin_client)
     assert choices(admin_client, query="country=DE&q=a1&channel=amazon&has_returns=yes") == everything
-    assert choices(admin_client, tab="watchlist") == everything
+    assert choices(admin_client, tab="most-orders") == everything  # a tab of every customer
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES + ["account=%C2%B2", "account=" + "9" * 400])

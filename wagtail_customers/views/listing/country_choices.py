@@ -49,8 +49,10 @@ def load_country_choices_later(filterset, url):
 @require_GET
 @listing_tab_view
 def country_choices_view(request, listing_tab):
-    """``[[value, "Name (count)"], ...]``: the countries of the customers in view, sorted by name in the
-    user's language."""
+    """``[[value, "Name (count)"], ...]``: the countries of the customers in view (the tab's: the Watchlist counts its
+    watched customers), sorted by name in the user's language."""
     listing = CustomerListing(request.user, listing_tab, scope_params(request.GET))
-    choices = [[value, label] for value, label in country_choices(listing.scoped_queryset)]
+    choices = [
+        [value, label] for value, label in country_choices(listing.scoped_queryset.filter(listing_tab.base_filter))
+    ]
     return JsonResponse(choices, safe=False)
