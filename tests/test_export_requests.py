@@ -262,3 +262,16 @@ def test_a_page_export_is_the_rows_on_screen_that_the_user_may_export(client, ac
     assert {account_id for _name, account_id in on_screen} == {account.pk, other_account.pk}
     response = post(client, scope="page", query="per_page=10&p=2")
     assert names(response) == [name for name, account_id in on_screen if account_id == account.pk]
+
+
+def test_a_page_past_the_end_of_a_filtered_listing_is_the_page_shown_there(client, shop):
+    user = exporter("pastend", shop, columns=["name"])
+    client.force_login(user)
+
+    def shown(params):
+        return list(customer_listing_queryset(user, "all", {"per_page": "10", **params}).values_list("name", flat=True))
+
+    # Filtered, the page does not count its rows (FILTERED_COUNT_LIMIT 0): a page past the end shows page 1.
+    assert names(post(client, scope="page", query="q=Customer+c&per_page=10&p=9")) == shown({"q": "Customer c"})[:10]
+    # Unfiltered, it counts them: a page past the end is the last page, as on screen.
+    assert names(post(client, scope="page", query="per_page=10&p=9")) == shown({})[20:30]

@@ -19,7 +19,7 @@ from ..columns import DEFAULT_COLUMNS, clean_column_names
 from ..conf import get_setting
 from ..counts import grouped
 from ..ids import parse_id
-from ..listing import TRANSIENT_PARAMS, CustomerListing, as_query_dict, get_tab
+from ..listing import TRANSIENT_PARAMS, CustomerListing, as_query_dict, filtered_count_limit, get_tab
 from ..permissions import Action
 from ..services.personal_data import mask_row, personal_account_ids
 from .resources import customer_resource_class
@@ -117,7 +117,8 @@ class ExportSpec:
 
     def page_number(self):
         """The page a "page" export asked for: the last ``p``, as the listing reads it (``QueryDict.get``); 1 when
-        it is no page number or below 1. (``CustomerExport._page_window`` clamps it to the last page.)"""
+        it is no page number or below 1. (``CustomerExport._page_window`` reads a page past the end as the listing
+        does.)"""
         try:
             page = int((self.query.get("p") or ["1"])[-1])
         except ValueError:
@@ -311,18 +312,25 @@ class CustomerExport:
         user may view but not export, and a sort only the view rights allow was dropped)."""
         if self._page_pks_cache is None:
             shown = CustomerListing(self.user, self.spec.tab, as_query_dict(self.spec.query), action=Action.VIEW)
-            offset, per_page = self._page_window(shown.queryset.count())
+            total = shown.queryset.count()
+            limit = filtered_count_limit()
+            # As the page counted its rows: exactly, or not (filtered past FILTERED_COUNT_LIMIT, or not counted).
+            exact = not shown.narrows_beyond_accounts or 0 < total <= limit
+            offset, per_page = self._page_window(total, exact)
             page = list(shown.queryset.values_list("pk", flat=True)[offset : offset + per_page])
             exportable = set(self.queryset.filter(pk__in=page).values_list("pk", flat=True))
             self._page_pks_cache = [pk for pk in page if pk in exportable]
         return self._page_pks_cache
 
-    def _page_window(self, total):
-        """``(offset, per_page)`` of the requested page, clamped like the listing's paginator."""
+    def _page_window(self, total, exact=True):
+        """``(offset, per_page)`` of the requested page, as the listing's paginator reads it: past the last page, the
+        last page when the page counted its rows exactly, else the first (the page shows the first page there)."""
         per_page = listing_per_page(self.listing)
         page = self.spec.page_number()
         last_page = max(1, -(-total // per_page))
-        page = min(max(page, 1), last_page)
+        page = max(page, 1)
+        if page > last_page:
+            page = last_page if exact else 1
         return (page - 1) * per_page, per_page
 
 
