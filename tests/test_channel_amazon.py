@@ -342,16 +342,17 @@ def test_the_documented_order_and_items_are_mapped(httpserver, stand_in_urls, am
     # The relay address is the only buyer detail Amazon gave; no buyer id.
     assert shipped.customer.email == "3kq9x7r2m4w8z1c@marketplace.amazon.de"
     assert shipped.customer.external_id == ""
+    # In Europe prices include VAT (OrderTotal is the prices, shipping and discounts alone): the ledger keeps them
+    # without it, as its P&L counts revenue, and the VAT apart (the discount's VAT taken off it).
     assert [(line.sku, line.quantity, line.unit_price, line.line_total) for line in shipped.lines] == [
-        ("MUG-BLUE-350", 2, Decimal("15.99"), Decimal("31.98")),
-        ("COASTER-SET-4", 1, Decimal("9.99"), Decimal("9.99")),
+        ("MUG-BLUE-350", 2, Decimal("13.44"), Decimal("31.98") - Decimal("5.11")),
+        ("COASTER-SET-4", 1, Decimal("8.39"), Decimal("9.99") - Decimal("1.60")),
     ]
-    assert shipped.subtotal == Decimal("41.97")
-    assert shipped.discount == Decimal("3.20")
-    assert shipped.shipping == Decimal("3.99")
-    assert shipped.tax == Decimal("7.35")
-    # OrderTotal is Amazon's: in Europe prices include VAT, so it is not subtotal + tax.
-    assert shipped.total == Decimal("42.76")
+    assert shipped.subtotal == Decimal("35.26")
+    assert shipped.discount == Decimal("3.20") - Decimal("0.51")
+    assert shipped.shipping == Decimal("3.99") - Decimal("0.64")
+    assert shipped.tax == Decimal("5.11") + Decimal("0.64") + Decimal("1.60") - Decimal("0.51")
+    assert shipped.total == Decimal("42.76") == shipped.subtotal - shipped.discount + shipped.shipping + shipped.tax
     assert [code.code for code in shipped.promo_codes] == ["WINTER10"]
     assert (shipped.ship_to.city, shipped.ship_to.postal_code, shipped.ship_to.country) == ("München", "80331", "DE")
     # A Pending order: no prices yet, no buyer details, no financial events asked for.
@@ -699,3 +700,15 @@ def test_a_refund_of_a_discounted_item_is_what_the_buyer_got_back():
         }
     ]
     assert amazon._money_from_events(events)["refunded"] == Decimal("7.99")
+
+
+def test_prices_without_tax_are_kept_as_they_are():
+    """In the United States OrderTotal is the prices, shipping and discounts plus the tax: nothing to take out."""
+    raw = copy.deepcopy(fixture("get_orders.json")["payload"]["Orders"][0])
+    items = copy.deepcopy(fixture("get_order_items.json")["payload"]["OrderItems"])
+    raw["OrderTotal"]["Amount"] = str(Decimal("41.97") - Decimal("3.20") + Decimal("3.99") + Decimal("7.35"))
+    order = adapter()._order_data(
+        raw, raw["AmazonOrderId"], datetime(2026, 11, 2, tzinfo=UTC), (OrderStatus.SHIPPED, "fulfilled"), items, None
+    )
+    assert [line.line_total for line in order.lines] == [Decimal("31.98"), Decimal("9.99")]
+    assert (order.discount, order.shipping, order.tax) == (Decimal("3.20"), Decimal("3.99"), Decimal("7.35"))

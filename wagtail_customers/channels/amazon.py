@@ -63,6 +63,7 @@ from .base import (
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 #: The Orders API's ``OrderStatus`` values -> (order status, fulfilment status). Those the order reports
 #: also use come from the importers' table, so a file import and a pull agree.
 ORDER_STATUSES = {
@@ -459,19 +460,31 @@ class AmazonAdapter(ChannelAdapter):
     def _order_data(self, raw, order_id, placed_at, statuses, items, events):
         status, fulfilment = statuses
         self._asins[order_id] = {item.get("SellerSKU") or "": item.get("ASIN") or "" for item in items}
-        lines, subtotal, shipping, tax, discount, codes = [], ZERO, ZERO, ZERO, ZERO, []
+        lines, item_taxes, codes = [], [], []
+        subtotal, shipping, shipping_tax, discount, discount_tax = ZERO, ZERO, ZERO, ZERO, ZERO
         currency = (raw.get("OrderTotal") or {}).get("CurrencyCode") or ""
         for item in items:
             line, charges = _line(item)
             lines.append(line)
+            item_taxes.append(charges["item_tax"])
             subtotal += line.line_total
             shipping += charges["shipping"]
-            tax += charges["tax"]
+            shipping_tax += charges["shipping_tax"]
             discount += charges["discount"]
+            discount_tax += charges["discount_tax"]
             codes.extend(item.get("PromotionIds") or [])
             currency = currency or charges["currency"]
-        computed = subtotal - discount + shipping + tax
+        tax = sum(item_taxes, ZERO) + shipping_tax
         order_total = _amount((raw.get("OrderTotal") or {}).get("Amount"), default=None)
+        if tax and order_total is not None and abs(order_total - (subtotal - discount + shipping)) <= CENT * len(items):
+            # Prices with the tax in them (Europe: OrderTotal is the prices, shipping and discounts alone): the ledger
+            # keeps goods, shipping and discounts without tax, as its P&L counts revenue, and the tax apart.
+            for line, item_tax in zip(lines, item_taxes, strict=True):
+                line.line_total -= item_tax
+                line.unit_price = _per_unit(line.line_total, line.quantity)
+            subtotal = sum((line.line_total for line in lines), ZERO)
+            shipping, discount, tax = shipping - shipping_tax, discount - discount_tax, tax - discount_tax
+        computed = subtotal - discount + shipping + tax
         buyer = raw.get("BuyerInfo") or {}
         address = raw.get("ShippingAddress") or {}
         total = charged_total(status, computed if order_total is None else order_total)
@@ -558,16 +571,22 @@ def _line(item):
         sku=item.get("SellerSKU") or item.get("ASIN") or "",
         product_name=item.get("Title") or "",
         quantity=quantity,
-        unit_price=(price / quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if quantity else price,
+        unit_price=_per_unit(price, quantity),
         line_total=price,
     )
     charges = {
         "shipping": amount("ShippingPrice") + amount("GiftWrapPrice"),
-        "tax": amount("ItemTax") + amount("ShippingTax") + amount("GiftWrapTax"),
+        "item_tax": amount("ItemTax"),
+        "shipping_tax": amount("ShippingTax") + amount("GiftWrapTax"),
         "discount": abs(amount("PromotionDiscount")) + abs(amount("ShippingDiscount")),
+        "discount_tax": abs(amount("PromotionDiscountTax")) + abs(amount("ShippingDiscountTax")),
         "currency": (item.get("ItemPrice") or {}).get("CurrencyCode") or "",
     }
     return line, charges
+
+
+def _per_unit(line_total, quantity):
+    return (line_total / quantity).quantize(CENT, rounding=ROUND_HALF_UP) if quantity else line_total
 
 
 def _amount(value, default=ZERO):
