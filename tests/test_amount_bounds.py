@@ -123,14 +123,14 @@ def test_an_order_pushing_an_existing_customers_sum_past_the_limit_fails_the_imp
 
 
 def test_an_order_whose_subtotal_does_not_fit_fails_the_import_naming_its_row(admin_client, account):
-    # Each line fits; their sum, the subtotal (and total) the ledger works out, does not.
+    # Each line fits; their sum, the total the import works out (and the subtotal the ledger does), does not.
     upload(
         admin_client,
         account,
         csv("Z1,2024-01-01,z@example.com,1,600000000000,", "Z1,2024-01-01,,1,600000000000,"),
     )
     job = failed_job()
-    assert job.error.startswith("Row 2: Order Z1: the subtotal (1200000000000.00) is too large for an amount")
+    assert job.error.startswith("Row 2: Order Z1: the total (1200000000000.00) is too large for an amount")
     assert job.preview["errors"] == [{"row": 2, "message": job.error.removeprefix("Row 2: ")}]
     assert not Order.objects.exists() and not Customer.objects.exists()
     assert_pages_answer(admin_client)
