@@ -275,3 +275,13 @@ def test_a_page_past_the_end_of_a_filtered_listing_is_the_page_shown_there(clien
     assert names(post(client, scope="page", query="q=Customer+c&per_page=10&p=9")) == shown({"q": "Customer c"})[:10]
     # Unfiltered, it counts them: a page past the end is the last page, as on screen.
     assert names(post(client, scope="page", query="per_page=10&p=9")) == shown({})[20:30]
+
+
+def test_a_remembered_account_the_user_may_no_longer_view_exports_what_the_page_shows(client, account, other_account):
+    make_customers(account, 3)
+    make_customers(other_account, 2, prefix="x")
+    user = exporter("revoked", account, columns=["name"])
+    # The selector remembers an account whose grant was taken back: the page shows every account left, as does the file.
+    remember_accounts(user, other_account)
+    client.force_login(user)
+    assert sorted(names(post(client))) == [f"Customer c{i}" for i in range(3)]

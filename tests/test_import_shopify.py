@@ -302,3 +302,20 @@ def test_a_cancelled_order_whose_buyer_was_never_charged_counts_nothing_spent(
     run_import(usd_account, f"{header}\n{row}\n".encode(), format_name="shopify")
     assert Order.objects.get().total == Decimal(total)
     assert Customer.objects.get().amount_spent == Decimal(total)
+
+
+def test_an_order_without_lines_keeps_its_goods_before_the_discount(usd_account):
+    from wagtail_customers.services.profit import profit_and_loss
+
+    # Shopify's Subtotal is after the discount: 90.00 of goods after 10.00 off.
+    header = "Name,Email,Financial Status,Created at,Currency,Subtotal,Shipping,Taxes,Total,Discount Amount"
+    row = "#1,a@example.com,paid,2024-03-01 10:00:00 +0000,USD,90.00,5.00,0,95.00,10.00"
+    run_import(usd_account, f"{header}\n{row}\n".encode(), format_name="shopify")
+    order = Order.objects.get()
+    assert (order.subtotal, order.discount, order.total) == (Decimal("100.00"), Decimal("10.00"), Decimal("95.00"))
+    pl = profit_and_loss(order)
+    assert (pl.revenue.amount, pl.discounts.amount, pl.net_revenue) == (
+        Decimal("105.00"),
+        Decimal("10.00"),
+        Decimal("95.00"),
+    )

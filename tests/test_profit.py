@@ -212,6 +212,19 @@ def test_a_refund_gives_back_no_revenue_for_the_tax_it_returns(account):
     assert (untaxed.refunds.amount, untaxed.refunds.note) == (D("30.00"), "")
 
 
+def test_a_refund_of_prices_that_include_the_tax_is_taken_whole(account):
+    # A shop whose prices include VAT: 120.00 with 20.00 of VAT in it, a total of 120.00, all refunded.
+    order = order_with(account, [line(1, "120.00")], tax=D("20.00"), total=D("120.00"), refunded="120.00")
+    pl = profit_and_loss(order)
+    assert (pl.refunds.amount, pl.refunds.note, pl.net_revenue) == (D("120.00"), "", D("0.00"))
+
+
+def test_the_refund_without_its_tax_is_rounded_half_up(account):
+    # 6.00 of goods and 2.00 of tax: 6.30 back holds 1.575 of tax, so 4.725 of revenue, written 4.73.
+    order = order_with(account, [line(1, "6.00")], tax=D("2.00"), refunded="6.30")
+    assert profit_and_loss(order).refunds.amount == D("4.73")
+
+
 def test_the_tax_in_a_refund_is_left_out_in_the_accounts_currency_too(account):
     order = order_with(
         account,

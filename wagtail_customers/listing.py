@@ -122,13 +122,10 @@ def get_tab(slug):
     return TABS_BY_SLUG.get(slug)
 
 
-def remembered_account_ids(user):
-    """The seller accounts ``user``'s account selector remembers (ids as stored, not checked against their grants):
-    empty for every account."""
-    if not getattr(user, "pk", None):
-        return []
-    stored = ListingPreference.objects.filter(user=user).values_list("account_ids", flat=True).first()
-    return parse_ids(stored or [])
+def shown_account_ids(user):
+    """The seller accounts the listing shows ``user`` without an ``account`` parameter: those their account selector
+    remembers that they may still view; empty for every account."""
+    return CustomerListing(user, TABS[0], QueryDict()).selected_account_ids
 
 
 def as_query_dict(params):

@@ -577,13 +577,13 @@ def parse_moment(text, row, column, formats=()):
     if value is None:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM).")
-            % {"value": text, "column": column},
+            % {"value": _cell(text), "column": column},
             row,
         )
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is not a date between the years %(first)s and %(last)s.")
-            % {"value": text, "column": column, "first": MIN_YEAR, "last": MAX_YEAR},
+            % {"value": _cell(text), "column": column, "first": MIN_YEAR, "last": MAX_YEAR},
             row,
         )
     # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.

@@ -52,7 +52,7 @@ def date_formats(texts):
     beside ``13/12/2010`` read day first put eleven months between two days)."""
     for text in texts:
         first, slash, _rest = text.partition("/")
-        if slash and first.isdigit() and int(first) > 12:
+        if slash and first.isascii() and first.isdigit() and len(first) <= 2 and int(first) > 12:
             return DAY_FIRST
     return MONTH_FIRST
 

@@ -143,8 +143,9 @@ class ShopifyFormat:
             fulfilment_status=fulfilment,
             channel=Channel.SHOPIFY,
             currency=cells.get("Currency", "").upper() or None,
-            # Without line columns (a cut-down export) the order's own subtotal is all there is.
-            subtotal=None if lines else amount("Subtotal"),
+            # Without line columns (a cut-down export) the order's own subtotal is all there is: Shopify's is after
+            # the discounts, the ledger's before them (as the connected store's is made).
+            subtotal=None if lines else _goods_before_discount(amount("Subtotal"), discount),
             discount=split_discount(discount, lines),
             shipping=amount("Shipping", default=ZERO),
             tax=amount("Taxes", default=ZERO),
@@ -170,6 +171,10 @@ def charged(total, status, financial, refunded):
     if total is not None and status == OrderStatus.CANCELLED and financial in NEVER_CHARGED and not refunded:
         return total * 0
     return total
+
+
+def _goods_before_discount(subtotal, discount):
+    return None if subtotal is None else subtotal + discount
 
 
 def split_discount(total_discount, lines):

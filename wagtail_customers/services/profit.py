@@ -178,23 +178,38 @@ def _goods(order, lines):
     return sum((line.line_total for line in lines), ZERO)
 
 
-def _without_tax(refunded, order):
-    """``refunded`` less the order's tax in it, pro rata to the total: revenue is counted without tax, so a refund
-    gives back no revenue for the tax it returns (a whole refund of a taxed order left a loss of its tax)."""
-    if not refunded or order.tax <= 0 or order.total <= 0:
+def _tax_on_top(order, goods, discounts):
+    """Whether the order's tax was added to its prices (its total is goods - discounts + shipping + tax), rather than
+    included in them (a shop whose prices include VAT: goods - discounts + shipping)."""
+    before_tax = goods - discounts + order.shipping
+    return order.tax > 0 and abs(order.total - before_tax - order.tax) <= abs(order.total - before_tax)
+
+
+def _without_tax(refunded, order, tax_on_top):
+    """``refunded`` less the tax in it, pro rata to the total, when the tax was added on top of the prices: revenue
+    is then counted without tax, so a refund gives back no revenue for the tax it returns (a whole refund of a taxed
+    order left a loss of its tax). With prices that include the tax, revenue has it too: the refund is taken whole."""
+    if not refunded or not tax_on_top or order.total <= 0:
         return refunded
-    return refunded - refunded * order.tax / order.total
+    return max(refunded - refunded * order.tax / order.total, refunded * 0)
 
 
-def _refunds_line(refunded, order, exact):
-    amount = exact(_without_tax(refunded, order))
+def _half_up(places):
+    def exact(amount):
+        return Decimal(amount).quantize(places, rounding=ROUND_HALF_UP)
+
+    return exact
+
+
+def _refunds_line(refunded, order, tax_on_top, exact):
+    amount = exact(_without_tax(refunded, order, tax_on_top))
     note = ""
     if refunded and amount != exact(refunded):
         note = _("Without the tax in the refund.")
     return ProfitLine("refunds", _("Refunds"), amount, note=note)
 
 
-def _in_account_currency(order, lines, revenue, account_currency):
+def _in_account_currency(order, lines, revenue, account_currency, tax_on_top):
     """The P&L in the account's currency, or ``None`` when the order has no exchange rate."""
     rate = order.exchange_rate
     if rate is None or order.account_discount is None or order.account_refunded is None:
@@ -203,15 +218,12 @@ def _in_account_currency(order, lines, revenue, account_currency):
     def convert(amount):
         return in_account_currency(amount, rate, account_currency)
 
-    def exact(amount):
-        return Decimal(amount).quantize(minor_unit(account_currency), rounding=ROUND_HALF_UP)
-
     return _assemble(
         account_currency,
         convert(revenue),
         # As the order keeps them in the account's currency: the channel's own figures where it gave them.
         order.account_discount,
-        _refunds_line(order.account_refunded, order, exact),
+        _refunds_line(order.account_refunded, order, tax_on_top, _half_up(minor_unit(account_currency))),
         _costs(order, lines, convert),
     )
 
@@ -221,15 +233,17 @@ def profit_and_loss(order, lines=None, account_currency=None):
     listings). When the order's seller account keeps another currency (``account_currency``, read from
     ``order.account`` if not given), the P&L also carries its figures in that currency."""
     lines = list(order.lines.all() if lines is None else lines)
-    revenue = _money(_goods(order, lines) + order.shipping)
+    goods = _goods(order, lines)
+    revenue = _money(goods + order.shipping)
     discounts = _money(order.discount + sum((line.discount for line in lines), ZERO))
-    refunds = _refunds_line(order.refunded, order, _money)
+    tax_on_top = _tax_on_top(order, goods, discounts)
+    refunds = _refunds_line(order.refunded, order, tax_on_top, _half_up(CENT))
     extra = {}
     if order.rate_source != RateSource.SAME:
         account_currency = account_currency or order.account.currency
         if account_currency != order.currency:
             extra = {
                 "account_currency": account_currency,
-                "in_account_currency": _in_account_currency(order, lines, revenue, account_currency),
+                "in_account_currency": _in_account_currency(order, lines, revenue, account_currency, tax_on_top),
             }
     return _assemble(order.currency, revenue, discounts, refunds, _costs(order, lines), **extra)

@@ -42,7 +42,7 @@ from ...exports.query import (
 )
 from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
 from ...exports.writers import CSV, FORMATS
-from ...listing import get_tab, remembered_account_ids
+from ...listing import get_tab, shown_account_ids
 from ...models import JobState
 from ...permissions import Action, can, customers_for
 from ...services.personal_data import may_see_personal_data
@@ -66,15 +66,15 @@ def spec_from_post(request):
     else:
         query = post
     params = {key: query.getlist(key) for key in query if key not in CONTROL_FIELDS | IGNORED_PARAMS}
-    if "account" not in params:
-        # The seller accounts the page showed, remembered by the account selector: written into the request, so that a
-        # job reads the selection asked for, not the one in force when it runs, a file made for another selection
-        # is not handed back as this one, and accounts the user may view but not export leave no others in their
-        # place (an empty selection means every account).
-        params["account"] = [str(pk) for pk in remembered_account_ids(request.user)]
     # What the job keeps, bounded as the query string it makes (not the parameters dropped, such as the keyset
     # position): refused, never cut, as a cut could shorten the last parameter (account=12345 -> account=12).
     check_query_length(urlencode(params, doseq=True))
+    if "account" not in params:
+        # The seller accounts the page showed, remembered by the account selector (those the user may still view,
+        # as the page reads them; none left is every account): written into the request, so that a job reads the
+        # selection asked for, not the one in force when it runs, a file made for another selection is not handed
+        # back as this one, and accounts the user may view but not export leave no others in their place.
+        params["account"] = [str(pk) for pk in shown_account_ids(request.user)]
     scope = post.get("scope", "all")
     ids = parse_selected_ids(post.get("ids", "")) if scope == "selected" else []
     if scope == "selected" and not ids:
