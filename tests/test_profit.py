@@ -212,11 +212,21 @@ def test_a_refund_gives_back_no_revenue_for_the_tax_it_returns(account):
     assert (untaxed.refunds.amount, untaxed.refunds.note) == (D("30.00"), "")
 
 
-def test_a_refund_of_prices_that_include_the_tax_is_taken_whole(account):
-    # A shop whose prices include VAT: 120.00 with 20.00 of VAT in it, a total of 120.00, all refunded.
-    order = order_with(account, [line(1, "120.00")], tax=D("20.00"), total=D("120.00"), refunded="120.00")
+def test_prices_that_include_the_tax_count_revenue_and_refunds_without_it(account):
+    # A shop whose prices include VAT: 120.00 with 20.00 of VAT in it, 5.00 shipping (its VAT in it too), 12.00 off.
+    order = order_with(
+        account, [line(1, "120.00")], shipping=D("5.00"), discount="12.00", tax=D("18.83"), total=D("113.00")
+    )
     pl = profit_and_loss(order)
-    assert (pl.refunds.amount, pl.refunds.note, pl.net_revenue) == (D("120.00"), "", D("0.00"))
+    assert (pl.revenue.amount, pl.discounts.amount) == (D("106.17"), D("12.00")) and pl.revenue.note
+    assert pl.net_revenue == order.total - order.tax
+    # All of it refunded: nothing left, as with the tax on top.
+    data = order_data("P2", tax=D("20.00"), total=D("120.00"), refunded="120.00")
+    data.lines = [line(1, "120.00")]
+    whole = profit_and_loss(record_order(account, data))
+    assert (whole.revenue.amount, whole.refunds.amount, whole.net_revenue) == (D("100.00"), D("100.00"), D("0.00"))
+    # Tax on top: the revenue is the prices, without a note.
+    assert not profit_and_loss(order_with(account, [line(1, "100.00")], tax=D("8.00"))).revenue.note
 
 
 def test_the_refund_without_its_tax_is_rounded_half_up(account):

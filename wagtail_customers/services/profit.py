@@ -136,9 +136,9 @@ def _reported_cost(key, label, value, convert=_money):
 
 
 def _assemble(currency, revenue, discounts, refunds, costs, **extra):
-    """The P&L from its income figures, its refunds line and its three cost lines (the same arithmetic in either
-    currency)."""
-    net_revenue = revenue - discounts - refunds.amount
+    """The P&L from its revenue and refunds lines, its discounts and its three cost lines (the same arithmetic in
+    either currency)."""
+    net_revenue = revenue.amount - discounts - refunds.amount
     channel_fees, fulfilment_costs, cost_of_goods = costs
     profit_ceiling = net_revenue - sum((cost.amount if cost.is_known else cost.known_part for cost in costs), ZERO)
     missing = [cost.label for cost in costs if not cost.is_known]
@@ -148,7 +148,7 @@ def _assemble(currency, revenue, discounts, refunds, costs, **extra):
         margin = (gross_profit * 100 / net_revenue).quantize(Decimal("0.1"))
     return ProfitAndLoss(
         currency=currency,
-        revenue=ProfitLine("revenue", _("Revenue"), revenue, sign=1),
+        revenue=revenue,
         discounts=ProfitLine("discounts", _("Discounts"), discounts),
         refunds=refunds,
         net_revenue=net_revenue,
@@ -178,18 +178,22 @@ def _goods(order, lines):
     return sum((line.line_total for line in lines), ZERO)
 
 
-def _tax_on_top(order, goods, discounts):
-    """Whether the order's tax was added to its prices (its total is goods - discounts + shipping + tax), rather than
-    included in them (a shop whose prices include VAT: goods - discounts + shipping)."""
+def _tax_included(order, goods, discounts):
+    """Whether the order's prices include its tax (a shop whose prices include VAT: its total is goods - discounts +
+    shipping) rather than have it added on top (goods - discounts + shipping + tax)."""
     before_tax = goods - discounts + order.shipping
-    return order.tax > 0 and abs(order.total - before_tax - order.tax) <= abs(order.total - before_tax)
+    return order.tax > 0 and abs(order.total - before_tax) < abs(order.total - before_tax - order.tax)
 
 
-def _without_tax(refunded, order, tax_on_top):
-    """``refunded`` less the tax in it, pro rata to the total, when the tax was added on top of the prices: revenue
-    is then counted without tax, so a refund gives back no revenue for the tax it returns (a whole refund of a taxed
-    order left a loss of its tax). With prices that include the tax, revenue has it too: the refund is taken whole."""
-    if not refunded or not tax_on_top or order.total <= 0:
+def _revenue_line(amount, tax_included):
+    note = _("Without the tax included in the prices.") if tax_included else ""
+    return ProfitLine("revenue", _("Revenue"), amount, sign=1, note=note)
+
+
+def _without_tax(refunded, order):
+    """``refunded`` less the tax in it, pro rata to the total: revenue is counted without tax, so a refund gives
+    back no revenue for the tax it returns (a whole refund of a taxed order left a loss of its tax)."""
+    if not refunded or order.tax <= 0 or order.total <= 0:
         return refunded
     return max(refunded - refunded * order.tax / order.total, refunded * 0)
 
@@ -201,15 +205,15 @@ def _half_up(places):
     return exact
 
 
-def _refunds_line(refunded, order, tax_on_top, exact):
-    amount = exact(_without_tax(refunded, order, tax_on_top))
+def _refunds_line(refunded, order, exact):
+    amount = exact(_without_tax(refunded, order))
     note = ""
     if refunded and amount != exact(refunded):
         note = _("Without the tax in the refund.")
     return ProfitLine("refunds", _("Refunds"), amount, note=note)
 
 
-def _in_account_currency(order, lines, revenue, account_currency, tax_on_top):
+def _in_account_currency(order, lines, revenue, account_currency):
     """The P&L in the account's currency, or ``None`` when the order has no exchange rate."""
     rate = order.exchange_rate
     if rate is None or order.account_discount is None or order.account_refunded is None:
@@ -220,10 +224,10 @@ def _in_account_currency(order, lines, revenue, account_currency, tax_on_top):
 
     return _assemble(
         account_currency,
-        convert(revenue),
+        _revenue_line(convert(revenue.amount), bool(revenue.note)),
         # As the order keeps them in the account's currency: the channel's own figures where it gave them.
         order.account_discount,
-        _refunds_line(order.account_refunded, order, tax_on_top, _half_up(minor_unit(account_currency))),
+        _refunds_line(order.account_refunded, order, _half_up(minor_unit(account_currency))),
         _costs(order, lines, convert),
     )
 
@@ -234,16 +238,18 @@ def profit_and_loss(order, lines=None, account_currency=None):
     ``order.account`` if not given), the P&L also carries its figures in that currency."""
     lines = list(order.lines.all() if lines is None else lines)
     goods = _goods(order, lines)
-    revenue = _money(goods + order.shipping)
     discounts = _money(order.discount + sum((line.discount for line in lines), ZERO))
-    tax_on_top = _tax_on_top(order, goods, discounts)
-    refunds = _refunds_line(order.refunded, order, tax_on_top, _half_up(CENT))
+    # Revenue without tax: where the prices include it, the order's tax is taken out of them (the discounts keep
+    # their share of it, so net revenue is the total less the tax either way).
+    tax_included = _tax_included(order, goods, discounts)
+    revenue = _revenue_line(_money(goods + order.shipping - (order.tax if tax_included else ZERO)), tax_included)
+    refunds = _refunds_line(order.refunded, order, _half_up(CENT))
     extra = {}
     if order.rate_source != RateSource.SAME:
         account_currency = account_currency or order.account.currency
         if account_currency != order.currency:
             extra = {
                 "account_currency": account_currency,
-                "in_account_currency": _in_account_currency(order, lines, revenue, account_currency, tax_on_top),
+                "in_account_currency": _in_account_currency(order, lines, revenue, account_currency),
             }
     return _assemble(order.currency, revenue, discounts, refunds, _costs(order, lines), **extra)
