@@ -229,6 +229,29 @@ def test_prices_that_include_the_tax_count_revenue_and_refunds_without_it(accoun
     assert not profit_and_loss(order_with(account, [line(1, "100.00")], tax=D("8.00"))).revenue.note
 
 
+def test_a_cancelled_order_never_charged_has_no_revenue(account):
+    # Recorded with a total of 0 (the channels' way), its lines, shipping and tax kept.
+    order = order_with(
+        account,
+        [line(1, "100.00", cost="40.00")],
+        status="cancelled",
+        shipping=D("5.00"),
+        discount="3.00",
+        tax=D("8.00"),
+        total=D("0.00"),
+        channel_fees=D("0"),
+        fulfilment_cost=D("0"),
+    )
+    pl = profit_and_loss(order)
+    assert (pl.revenue.amount, pl.revenue.note, pl.discounts.amount, pl.net_revenue) == (D("0"), "", D("0"), D("0"))
+    assert pl.gross_profit == D("0.00")  # no units kept: no cost of goods either
+
+
+def test_a_negative_refund_of_a_taxed_order_keeps_its_sign(account):
+    order = order_with(account, [line(1, "100.00")], tax=D("8.00"), refunded="-20.00")
+    assert profit_and_loss(order).refunds.amount == D("-18.52")  # -20 less its 8/108 of tax
+
+
 def test_the_refund_without_its_tax_is_rounded_half_up(account):
     # 6.00 of goods and 2.00 of tax: 6.30 back holds 1.575 of tax, so 4.725 of revenue, written 4.73.
     order = order_with(account, [line(1, "6.00")], tax=D("2.00"), refunded="6.30")

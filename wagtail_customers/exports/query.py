@@ -72,7 +72,7 @@ class ExportSpec:
         if get_tab(self.tab) is None:
             raise ExportRequestError(_("Unknown customers tab."))
         # Values in full, as the listing reads them (a cut search term would find other customers); the start
-        # view bounds the whole query (check_query_length).
+        # view bounds the query it is sent (check_query_length), before it adds the remembered seller accounts.
         self.query = {
             key: [str(value) for value in values]
             for key, values in sorted(self.query.items())

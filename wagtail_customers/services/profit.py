@@ -182,7 +182,13 @@ def _tax_included(order, goods, discounts):
     """Whether the order's prices include its tax (a shop whose prices include VAT: its total is goods - discounts +
     shipping) rather than have it added on top (goods - discounts + shipping + tax)."""
     before_tax = goods - discounts + order.shipping
-    return order.tax > 0 and abs(order.total - before_tax) < abs(order.total - before_tax - order.tax)
+    return (
+        order.tax > 0 and order.total > 0 and abs(order.total - before_tax) < abs(order.total - before_tax - order.tax)
+    )
+
+
+def _never_charged(order):
+    return order.status == OrderStatus.CANCELLED and order.total == 0
 
 
 def _revenue_line(amount, tax_included):
@@ -195,7 +201,8 @@ def _without_tax(refunded, order):
     back no revenue for the tax it returns (a whole refund of a taxed order left a loss of its tax)."""
     if not refunded or order.tax <= 0 or order.total <= 0:
         return refunded
-    return max(refunded - refunded * order.tax / order.total, refunded * 0)
+    without = refunded - refunded * order.tax / order.total
+    return max(without, ZERO) if refunded > 0 else without  # a tax above the total takes no refund below 0
 
 
 def _half_up(places):
@@ -226,7 +233,7 @@ def _in_account_currency(order, lines, revenue, account_currency):
         account_currency,
         _revenue_line(convert(revenue.amount), bool(revenue.note)),
         # As the order keeps them in the account's currency: the channel's own figures where it gave them.
-        order.account_discount,
+        ZERO if _never_charged(order) else order.account_discount,
         _refunds_line(order.account_refunded, order, _half_up(minor_unit(account_currency))),
         _costs(order, lines, convert),
     )
@@ -239,10 +246,14 @@ def profit_and_loss(order, lines=None, account_currency=None):
     lines = list(order.lines.all() if lines is None else lines)
     goods = _goods(order, lines)
     discounts = _money(order.discount + sum((line.discount for line in lines), ZERO))
-    # Revenue without tax: where the prices include it, the order's tax is taken out of them (the discounts keep
-    # their share of it, so net revenue is the total less the tax either way).
-    tax_included = _tax_included(order, goods, discounts)
-    revenue = _revenue_line(_money(goods + order.shipping - (order.tax if tax_included else ZERO)), tax_included)
+    if _never_charged(order):
+        # Cancelled before the buyer paid (the channels record its total as 0): no revenue, nothing taken off it.
+        revenue, discounts = _revenue_line(ZERO, tax_included=False), ZERO
+    else:
+        # Revenue without tax: where the prices include it, the order's tax is taken out of them (the discounts keep
+        # their share of it, so net revenue is the total less the tax either way).
+        tax_included = _tax_included(order, goods, discounts)
+        revenue = _revenue_line(_money(goods + order.shipping - (order.tax if tax_included else ZERO)), tax_included)
     refunds = _refunds_line(order.refunded, order, _half_up(CENT))
     extra = {}
     if order.rate_source != RateSource.SAME:

@@ -8,6 +8,7 @@
 * the listing's parameters (search, filters, ``account``, ``ordering``, and ``p`` / ``per_page``
   for ``page``), either as fields of their own or as one ``query`` field holding the query string;
   either way at most ``MAX_QUERY_LENGTH`` characters as a query string (a longer one is refused, never cut);
+  without ``account``, the seller accounts the account selector remembers are added after that check;
 * ``ids`` (``selected``): the customer ids, comma-separated or as a JSON list, in one field, so
   Django's 1,000-field cap never limits a selection.
 """
