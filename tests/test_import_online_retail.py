@@ -155,7 +155,10 @@ def test_slash_dates_are_read_in_one_order_for_the_whole_file(gbp_account, first
         ("3,MUG,Mug,2,13/45/2011 9:00,2.50,7,UK", "Row 3: '13/45/2011 9:00' in InvoiceDate is not a date"),
         # Digits that are not ASCII, or too many of them, are no day: the row's message, never an error of the import.
         ("3,MUG,Mug,2,\u00b2/1/2011 9:00,2.50,7,UK", "Row 3: '\u00b2/1/2011 9:00' in InvoiceDate is not a date"),
-        (f"3,MUG,Mug,2,{'9' * 5000}/1/2011 9:00,2.50,7,UK", "Row 3: '99999999999999999999…' in InvoiceDate"),
+        (
+            f"3,MUG,Mug,2,{'9' * 5000}/1/2011 9:00,2.50,7,UK",
+            "Row 3: '999999999999999999999999999999999999…' in InvoiceDate",
+        ),
         ("3,MUG,Mug,two,1/5/2011 9:00,2.50,7,UK", "Row 3: 'two' in Quantity is not a whole number"),
         ("3,MUG,Mug,2,1/5/2011 9:00,-2.50,7,UK", "Row 3: UnitPrice is negative"),
         ("C3,MUG,Mug,2,1/5/2011 9:00,2.50,7,UK", "Row 3: Quantity 2 is positive on cancellation invoice C3"),

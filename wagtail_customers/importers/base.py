@@ -19,6 +19,8 @@ MAX_FILE_BYTES = 100 * 1024 * 1024
 #: The years a date may have (as the listing's date filters take them): beyond them a date's conversion to UTC
 #: can overflow (0001-01-01 with a time zone east of UTC), and no order is that old or that far ahead.
 MIN_YEAR, MAX_YEAR = 1900, 2999
+#: A date quoted whole in a message up to this length (an ISO date and time with microseconds and its offset).
+DATE_QUOTED = 40
 #: The preview lists at most this many errors (the count of the rest is still given).
 MAX_REPORTED_ERRORS = 500
 #: The preview names at most this many unknown columns (and says how many more there are).
@@ -445,10 +447,10 @@ def _ambiguous_number_error(text, written, row, column):
     )
 
 
-def _cell(text):
+def _cell(text, longest=24):
     """A cell's text for a message: as written when short, else its start (a cell of a million digits)."""
     text = str(text)
-    return text if len(text) <= 24 else f"{text[:20]}…"
+    return text if len(text) <= longest else f"{text[: longest - 4]}…"
 
 
 def parse_decimal(text, row, column, default=Decimal("0")):
@@ -577,13 +579,13 @@ def parse_moment(text, row, column, formats=()):
     if value is None:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM).")
-            % {"value": _cell(text), "column": column},
+            % {"value": _cell(text, DATE_QUOTED), "column": column},
             row,
         )
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise ImportFileError(
             _("'%(value)s' in %(column)s is not a date between the years %(first)s and %(last)s.")
-            % {"value": _cell(text), "column": column, "first": MIN_YEAR, "last": MAX_YEAR},
+            % {"value": _cell(text, DATE_QUOTED), "column": column, "first": MIN_YEAR, "last": MAX_YEAR},
             row,
         )
     # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
