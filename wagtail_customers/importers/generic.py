@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Channel, FulfilmentStatus, OrderStatus
 from ..services.inputs import AddressData, CustomerData, FeedbackData, LineData, OrderData, PromoCodeData
+from ..services.order_checks import CURRENCY_CODE
 from .base import (
     ImportFileError,
     _cell,
@@ -115,8 +116,8 @@ class GenericFormat:
                 % {"value": fulfilment, "choices": ", ".join(sorted(FULFILMENT_VALUES))},
                 values["fulfillment_status"][1],
             )
-        currency = self._code(text("currency").upper(), values, "currency")
-        channel = self._code(text("channel").lower(), values, "channel")
+        currency = self._currency(text("currency").upper(), values)
+        channel = self._channel(text("channel").lower(), values)
         lines = []
         for row_number, cells in rows:
             if self._has_line(cells):
@@ -180,19 +181,23 @@ class GenericFormat:
         return any(cells.get(column) for column in LINE_COLUMNS)
 
     @staticmethod
-    def _code(code, values, column):
-        """The order's currency (upper case) or channel (lower case), checked on the row that gives it."""
-        if not code:
-            return code
-        if column == "currency" and not (len(code) == 3 and code.isascii() and code.isalpha()):
+    def _currency(code, values):
+        """The order's currency, checked as the ledger checks it (``CURRENCY_CODE``) but on the row that gives it."""
+        if code and not CURRENCY_CODE.fullmatch(code):
             raise ImportFileError(
-                _("currency '%(value)s' is not a 3-letter ISO 4217 code.") % {"value": _cell(code)}, values[column][1]
+                _("currency '%(value)s' is not a 3-letter ISO 4217 code.") % {"value": _cell(code)},
+                values["currency"][1],
             )
-        if column == "channel" and code not in Channel.values:
+        return code
+
+    @staticmethod
+    def _channel(code, values):
+        """The order's channel, checked on the row that gives it."""
+        if code and code not in Channel.values:
             raise ImportFileError(
                 _("channel '%(value)s' is not one of %(choices)s.")
                 % {"value": _cell(code), "choices": ", ".join(Channel.values)},
-                values[column][1],
+                values["channel"][1],
             )
         return code
 
