@@ -327,3 +327,15 @@ def test_the_probe_runs_once_on_sqlite_and_only_where_an_index_is_to_choose(admi
     assert len(probes(queries)) == expected
     # Each filter counted alone, unordered, so it is read along its own index.
     assert not [sql for sql in probes(queries) if "ORDER BY" in sql]
+
+
+@on_sqlite
+def test_the_export_reuse_check_reads_only_the_erased_customers(account):
+    from wagtail_customers.exports.jobs import erased_since
+    from wagtail_customers.models import ExportJob
+
+    job = ExportJob(account_ids=[account.pk], created_at=timezone.now())
+    with CaptureQueriesContext(connection) as captured:
+        assert not erased_since(job)
+    (sql,) = [query["sql"] for query in captured.captured_queries]
+    assert "wc_cust_acc_erased (account_id=? AND erased_at>?)" in query_plan(sql)
