@@ -154,7 +154,11 @@ class EbayAdapter(ChannelAdapter):
         """GET one resource, with the access token refreshed once if eBay calls it invalid.
 
         ``scheme``: the Sell APIs take ``Bearer <token>``; the Post-Order API takes the same OAuth user token
-        as ``IAF <token>``. ``scope``: the scope of the access token sent."""
+        as ``IAF <token>``. ``scope``: the scope of the access token sent.
+
+        Each call first keeps the sync's lease (``stay_alive``): a last page reads the returns, up to 20 pages of
+        feedback and one order per feedback naming an order not on it, which can take longer than the lease."""
+        self.stay_alive()
         for attempt in (1, 2):
             if self.tokens.get(scope) is None:
                 self._refresh_access_token(scope)

@@ -314,6 +314,9 @@ class ShopifyAdapter(ChannelAdapter):
         return token
 
     def _post(self, url, **kwargs):
+        # Each call keeps the sync's lease: a page asks again for orders with more lines, halves itself when too
+        # costly and waits when throttled.
+        self.stay_alive()
         try:
             return self.session.post(url, timeout=TIMEOUT, **kwargs)
         except requests.RequestException as error:

@@ -316,6 +316,8 @@ class WooCommerceAdapter(ChannelAdapter):
 
     # HTTP.
     def _get(self, endpoint, *, params=None, with_response=False):
+        # Each call keeps the sync's lease: a page of refunded orders reads each one's refunds.
+        self.stay_alive()
         problem = _store_url_problem(self.store_url)
         if problem is not None:
             # Stored before the credentials form checked it: the package (or requests) would raise a ValueError, or
