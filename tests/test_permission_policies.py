@@ -34,6 +34,7 @@ from wagtail_customers.permissions import (
     actions_on,
     can,
     has_any_access,
+    has_module_permission,
     module_actions,
     plugin_permissions,
     scope,
@@ -98,6 +99,48 @@ def test_group_permission_is_module_wide_and_adds_to_grants(shop):
     assert set(accounts_for(user, Action.VIEW)) == {shop.a, shop.b}
     assert list(accounts_for(user, Action.DELETE)) == [shop.a]
     assert actions_by_account(user) == {shop.a.pk: {Action.VIEW, Action.DELETE}, shop.b.pk: {Action.VIEW}}
+
+
+def test_an_action_s_group_permission_without_view_s_applies_where_a_grant_lets_the_user_view(shop, superuser):
+    # Every action works on the customers one can see. A group's export permission with View on A alone by a grant
+    # exported every account's customers, and the customer page's orders export answered for B's customers.
+    user = make_staff("clerk")
+    user.groups.add(group_with("export_customer", "manage_watchlist"))
+    grant(user, shop.a, Action.VIEW)
+    user = type(user).objects.get(pk=user.pk)  # fresh permission cache
+    assert module_actions(user) == set()
+    assert not has_module_permission(user, Action.EXPORT)
+    assert list(accounts_for(user, Action.EXPORT)) == [shop.a]
+    assert list(accounts_for(user, Action.MANAGE_WATCHLIST)) == [shop.a]
+    assert not can(user, Action.EXPORT, shop.b)
+    assert actions_by_account(user) == {shop.a.pk: {Action.VIEW, Action.EXPORT, Action.MANAGE_WATCHLIST}}
+    assert {Action.EXPORT, Action.MANAGE_WATCHLIST} <= actions_allowed_somewhere(user)
+    assert list(scope(Customer.objects.all(), user, Action.EXPORT)) == [shop.orders["a"].customer]
+    assert set(users_with_access([Action.EXPORT], account=shop.a)) == {superuser, user}
+    assert set(users_with_access([Action.EXPORT], account=shop.b)) == {superuser}
+    # With no grant at all, the permission alone gives nothing.
+    AccessGrant.objects.filter(user=user).delete()
+    user = type(user).objects.get(pk=user.pk)
+    assert list(accounts_for(user, Action.EXPORT)) == []
+    assert not can(user, Action.EXPORT)
+    assert not has_any_access(user)
+
+
+def test_an_exporter_by_group_exports_only_the_accounts_a_grant_lets_them_view(client, shop):
+    from tests.export_support import START_URL, response_bytes
+
+    user = make_staff("clerk")
+    user.groups.add(group_with("export_customer"))
+    grant(user, shop.a, Action.VIEW, Action.SEE_PERSONAL_DATA)
+    client.force_login(user)
+    response = client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
+    assert response.status_code == 200
+    exported = response_bytes(response).decode()
+    assert "a@example.com" in exported and "b@example.com" not in exported
+    theirs = client.get(f"/admin/customers/exports/customer/{shop.orders['b'].customer_id}/")
+    assert theirs.status_code == 404
+    ours = client.get(f"/admin/customers/exports/customer/{shop.orders['a'].customer_id}/")
+    assert ours.status_code == 200
 
 
 def test_superuser_holds_everything_and_anonymous_nothing(shop, superuser):
@@ -201,10 +244,14 @@ def test_users_with_access(shop, superuser):
     exporter.groups.add(group_with("export_customer"))
     nobody = make_staff("nobody")
     assert set(users_with_access([Action.VIEW])) == {superuser, viewer}
-    assert set(users_with_access([Action.EXPORT])) == {superuser, exporter}
+    # The export permission without View's exports nothing: there is no customer the exporter may see.
+    assert set(users_with_access([Action.EXPORT])) == {superuser}
     assert set(users_with_access([Action.VIEW], account=shop.b)) == {superuser}
     assert set(users_with_access([Action.VIEW], account=shop.c)) == set()
     assert nobody not in users_with_access(list(Action))
+    viewing_exporter = make_staff("viewing-exporter")
+    viewing_exporter.groups.add(group_with("export_customer", "view_customer"))
+    assert set(users_with_access([Action.EXPORT])) == {superuser, viewing_exporter}
 
 
 # --- The permission policies ------------------------------------------------------------------

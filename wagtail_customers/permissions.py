@@ -7,6 +7,10 @@ A user may act on a seller account for an action when any of these holds:
   given through a group in Settings > Groups;
 * they have an ``AccessGrant`` on that account with the action's flag.
 
+Every action other than View works on the customers one can see: a grant gives View with any action
+(``services/access.with_view``), and an action's permission held without View's applies on the accounts
+where a grant lets the user view, not on every account.
+
 Disabled seller accounts are out of every scope. Every listing, statistic, export, import, toggle,
 bulk action, detail page and download asks this module; the Wagtail permission policies in
 ``permission_policies.py`` and the view mixins in ``views/scoping.py`` are built on it.
@@ -76,11 +80,31 @@ def _is_known_user(user):
     return user is not None and user.is_authenticated and user.is_active
 
 
+def _holds_permission(user, action):
+    return user.has_perm(f"wagtail_customers.{PERMISSION_CODENAMES[Action(action)]}")
+
+
 def has_module_permission(user, action):
-    """True when the user may do ``action`` on every seller account (superuser or group permission)."""
+    """True when the user may do ``action`` on every seller account: a superuser, or the action's permission (a
+    group's or the user's own) with View's."""
     if not _is_known_user(user):
         return False
-    return user.is_superuser or user.has_perm(f"wagtail_customers.{PERMISSION_CODENAMES[Action(action)]}")
+    if user.is_superuser:
+        return True
+    action = Action(action)
+    return _holds_permission(user, action) and (action == Action.VIEW or _holds_permission(user, Action.VIEW))
+
+
+def _grant_flags(user):
+    """``{action: the AccessGrant flag that gives it to this user on an account}``: the action's own flag, or View's
+    for an action whose permission the user holds without View's (it applies where they may view)."""
+    viewing_everywhere = _holds_permission(user, Action.VIEW)
+    return {
+        action: GRANT_FLAGS[Action.VIEW]
+        if action != Action.VIEW and not viewing_everywhere and _holds_permission(user, action)
+        else flag
+        for action, flag in GRANT_FLAGS.items()
+    }
 
 
 def accounts_for(user, action=Action.VIEW):
@@ -90,7 +114,7 @@ def accounts_for(user, action=Action.VIEW):
         return accounts.none()
     if has_module_permission(user, action):
         return accounts
-    flag = GRANT_FLAGS[Action(action)]
+    flag = _grant_flags(user)[Action(action)]
     granted = AccessGrant.objects.filter(user=user, **{flag: True}).values("account_id")
     return accounts.filter(pk__in=granted)
 
@@ -111,7 +135,8 @@ def account_ids_by_action(user, actions, *, enabled_ids=None):
         enabled = set(enabled_ids)
         result.update({action: set(enabled) for action in everywhere})
     if by_grant:
-        flags = [GRANT_FLAGS[action] for action in by_grant]
+        grant_flags = _grant_flags(user)
+        flags = [grant_flags[action] for action in by_grant]
         rows = list(AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list("account_id", *flags))
         for position, action in enumerate(by_grant, start=1):
             result[action] = {row[0] for row in rows if row[position]}
@@ -147,7 +172,8 @@ def actions_allowed_somewhere(user):
     allowed = set(module_actions(user))
     by_grant = [action for action in Action if action not in allowed]
     if by_grant and _is_known_user(user):
-        flags = [GRANT_FLAGS[action] for action in by_grant]
+        grant_flags = _grant_flags(user)
+        flags = [grant_flags[action] for action in by_grant]
         for row in AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list(*flags):
             allowed.update(action for action, granted in zip(by_grant, row, strict=True) if granted)
     return frozenset(allowed)
@@ -253,9 +279,10 @@ def actions_by_account(user, accounts=None):
     if everywhere:
         held = {account_id: set(everywhere) for account_id in candidates.values_list("pk", flat=True)}
     grants = AccessGrant.objects.filter(user=user, account__in=candidates).values("account_id", *GRANT_FLAGS.values())
+    grant_flags = _grant_flags(user)
     for grant in grants:
         actions = held.setdefault(grant["account_id"], set(everywhere))
-        actions.update(action for action, flag in GRANT_FLAGS.items() if grant[flag])
+        actions.update(action for action, flag in grant_flags.items() if grant[flag])
     return {account_id: frozenset(actions) for account_id, actions in held.items() if actions}
 
 
@@ -268,24 +295,32 @@ def actions_on(user, account):
 def users_with_access(actions, account=None):
     """Active users who may do any of ``actions`` on ``account`` (or on some account when ``account`` is None)."""
     actions = [Action(action) for action in actions]
-    codenames = [PERMISSION_CODENAMES[action] for action in actions]
-    permissions = Permission.objects.filter(content_type__app_label="wagtail_customers", codename__in=codenames)
     grant_filter = Q()
     for action in actions:
         grant_filter |= Q(**{GRANT_FLAGS[action]: True})
-    grants = AccessGrant.objects.filter(grant_filter, account__is_enabled=True)
+    grants = AccessGrant.objects.filter(account__is_enabled=True)
     if account is not None:
         grants = grants.filter(account=account)
         if not SellerAccount.objects.enabled().filter(pk=getattr(account, "pk", account)).exists():
             return get_user_model().objects.none()
+    # A permission other than View's counts where its holder may view: everywhere with View's, else by a grant.
+    viewing = _holding_permissions([Action.VIEW]) | Q(pk__in=grants.filter(can_view=True).values("user_id"))
+    by_permission = _holding_permissions(actions) & (Q() if Action.VIEW in actions else viewing)
     return (
         get_user_model()
         .objects.filter(is_active=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(pk__in=grants.values("user_id"))
-            | Q(groups__permissions__in=permissions)
-            | Q(user_permissions__in=permissions)
-        )
+        .filter(Q(is_superuser=True) | Q(pk__in=grants.filter(grant_filter).values("user_id")) | by_permission)
         .distinct()
     )
+
+
+def _holding_permissions(actions):
+    """Users who hold the permission of any of ``actions``, through a group or their own (a ``Q`` on users)."""
+    permissions = Permission.objects.filter(
+        content_type__app_label="wagtail_customers",
+        codename__in=[PERMISSION_CODENAMES[action] for action in actions],
+    )
+    holders = get_user_model().objects.filter(
+        Q(groups__permissions__in=permissions) | Q(user_permissions__in=permissions)
+    )
+    return Q(pk__in=holders.values("pk"))
