@@ -386,10 +386,17 @@ def test_a_masked_search_still_finds_what_names_nobody_and_an_export_narrows_the
     spec = ExportSpec(file_format="csv", scope="all", tab="all", query={"q": ["smith"]}, columns=["name"])
     exported = CustomerExport(clerk, spec)
     assert set(exported.queryset.values_list("pk", flat=True)) == {a_smith.pk}
-    # Personal data everywhere by permission, the accounts by grants: every Smith.
+    # Personal data by a group's permission, on the accounts the grants let the clerk view: every Smith.
     clerk.groups.add(Group.objects.create(name="Sees personal data"))
     clerk.groups.get(name="Sees personal data").permissions.add(
         Permission.objects.get(content_type__app_label="wagtail_customers", codename="view_personal_data")
+    )
+    clerk = type(clerk).objects.get(pk=clerk.pk)
+    everyone = CustomerListing(clerk, "all", QueryDict("q=smith"))
+    assert set(everyone.filtered_queryset.values_list("pk", flat=True)) == {a_smith.pk, b_order.customer_id}
+    # With View's permission too, personal data is seen everywhere and the search is not narrowed at all.
+    clerk.groups.get(name="Sees personal data").permissions.add(
+        Permission.objects.get(content_type__app_label="wagtail_customers", codename="view_customer")
     )
     clerk = type(clerk).objects.get(pk=clerk.pk)
     everyone = CustomerListing(clerk, "all", QueryDict("q=smith"))
