@@ -244,6 +244,9 @@ def _line(**values):
         (lambda d: setattr(d, "channel_fees", TOO_LARGE), "the channel fees (1000000000000) is too large"),
         (lambda d: setattr(d, "account_total", NAN), "the total in the account's currency is not a number"),
         (lambda d: setattr(d, "exchange_rate", NAN), "the exchange rate is not a number"),
+        # Stored as converted to 0.00, the order counted as nothing spent, not as unconverted.
+        (lambda d: setattr(d, "exchange_rate", Decimal(0)), "the exchange rate must be above 0, not 0"),
+        (lambda d: setattr(d, "exchange_rate", Decimal("-1.08")), "the exchange rate must be above 0, not -1.08"),
         (lambda d: d.promo_codes.append(PromoCodeData("BIG", TOO_LARGE)), "the discount of promo code BIG (1000"),
         (
             lambda d: d.lines.extend([_line(discount=Decimal("6e11")), _line(discount=Decimal("6e11"))]),

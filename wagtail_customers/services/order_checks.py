@@ -312,6 +312,13 @@ def _check_amounts(order_data):
             % {"order": order_data.external_id, "rate": rate},
             order_id=order_data.external_id,
         )
+    if rate is not None and rate <= 0:
+        # A rate of 0 would store the order as converted to 0.00: counted as nothing spent, not as unconverted.
+        raise IngestionError(
+            _("Order %(order)s: the exchange rate must be above 0, not %(rate)s.")
+            % {"order": order_data.external_id, "rate": rate},
+            order_id=order_data.external_id,
+        )
     if order_data.subtotal is None:
         order_data.subtotal = sum((line.line_total for line in order_data.lines), ZERO)
         _check_amount(order_data, order_data.subtotal, gettext_noop("the subtotal"))
