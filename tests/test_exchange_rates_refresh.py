@@ -207,3 +207,16 @@ def test_a_storage_without_local_paths_keeps_the_table(eur_account, days, tmp_pa
     call_command("customers_refresh_rates", str(rates_file), stdout=io.StringIO())
     assert storage.exists(STORED_NAME) and get_rate_table().origin == STORED_NAME
     assert Order.objects.get().account_total == Decimal("100.00")
+
+
+def test_a_file_of_some_currencies_keeps_the_other_currencies_quotes_of_its_days(days, tmp_path, db):
+    first = tmp_path / "first.csv"
+    first.write_bytes(ecb_csv(days))
+    call_command("customers_refresh_rates", str(first), stdout=io.StringIO())
+    assert rate_for("GBP", "EUR", days[0]) == 1 / Decimal("0.85")
+    # A later file with the dollar alone, for the same day: its quote wins, the pound's stays.
+    dollar_only = tmp_path / "usd.csv"
+    dollar_only.write_bytes(f"Date,USD,\n{days[0].isoformat()},1.1500,\n".encode())
+    call_command("customers_refresh_rates", str(dollar_only), stdout=io.StringIO())
+    assert rate_for("USD", "EUR", days[0]) == 1 / Decimal("1.15")
+    assert rate_for("GBP", "EUR", days[0]) == 1 / Decimal("0.85")

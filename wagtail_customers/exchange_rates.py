@@ -338,8 +338,9 @@ class StoredTable:
 def store_rate_table(content, name="", *, replace=False):
     """Validate an ECB-format file and make it the table in use; returns a ``StoredTable``.
 
-    By default the file's days are merged into the current table (its quotes win on the days both have), so
-    the ECB's one-day file ``eurofxref.zip`` keeps the history; ``replace=True`` makes the file the whole
+    By default the file's quotes are merged into the current table, currency by currency (its quote wins where
+    both have one for a day and currency), so the ECB's one-day file ``eurofxref.zip`` keeps the history and a
+    file of some currencies keeps the others' quotes of its days; ``replace=True`` makes the file the whole
     table. Nothing is written when the file, or the table it makes, does not parse.
     """
     incoming = parse_table(read_lines(content, name))
@@ -347,7 +348,8 @@ def store_rate_table(content, name="", *, replace=False):
     if not replace:
         table.update(parse_table(ECBRateTable().current_lines()))
     new_days = len(set(incoming) - set(table))
-    table.update(incoming)
+    for day, quotes in incoming.items():
+        table[day] = {**table.get(day, {}), **quotes}
     lines = table_lines(table)
     _converter(lines)  # the table loads as the rate source will load it
     data = ("\n".join(lines) + "\n").encode()
