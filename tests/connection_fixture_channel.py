@@ -72,7 +72,12 @@ class FixtureChannelAdapter(ChannelAdapter):
         if response.status_code == 401:
             raise AuthenticationFailed("The API key was refused.")
         if response.status_code >= 500:
-            raise ChannelError(f"The channel had an error ({response.status_code}).")
+            # As the channels' adapters do: a maintenance answer's Retry-After goes with the error.
+            retry_after = response.headers.get("Retry-After")
+            raise ChannelError(
+                f"The channel had an error ({response.status_code}).",
+                retry_after=float(retry_after) if retry_after else None,
+            )
         try:
             return response.json()
         except ValueError:

@@ -324,6 +324,23 @@ def test_server_errors_back_off_exponentially(connection, channel):
     assert mail.outbox == []
 
 
+def test_a_server_error_s_retry_after_is_the_least_wait_before_the_next_attempt(connection, channel, settings):
+    # A 503 during maintenance the channel announced: five quick attempts marked the connection failing and
+    # e-mailed the admins within minutes. The wait it asks for is kept, up to SYNC_BACKOFF_MAX_SECONDS.
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SYNC_BACKOFF_MAX_SECONDS": 600}
+    channel.faults += [(503, {"Retry-After": "300"}, "{}"), (503, {"Retry-After": "86400"}, "{}")]
+
+    before = timezone.now()
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.FAILED
+    connection = fresh(connection)
+    assert before + timedelta(seconds=300) <= connection.next_attempt_at <= timezone.now() + timedelta(seconds=300)
+    before = timezone.now()
+    channel_sync.sync_connection(connection.pk)
+    connection = fresh(connection)
+    assert before + timedelta(seconds=600) <= connection.next_attempt_at <= timezone.now() + timedelta(seconds=600)
+    assert connection.consecutive_failures == 2
+
+
 def test_n_failures_in_a_row_mark_the_connection_failing_and_tell_the_admins_once(connection, channel, settings):
     settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SYNC_MAX_FAILURES": 3}
     get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")

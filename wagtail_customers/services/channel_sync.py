@@ -231,7 +231,7 @@ class _Sync:
         except LeaseLost:
             return self._finish(SyncOutcome.INTERRUPTED, _("Stopped: the connection was paused or taken over."))
         except ChannelError as error:
-            return self._failed(error.message, retryable=error.retryable)
+            return self._failed(error.message, retryable=error.retryable, retry_after=error.retry_after)
         except IngestionError as error:
             # The channel sent an order the ledger cannot take, or a customer changed under the batch (a new one
             # deleted, merged or erased before the batch's lock, services/ingestion.py); the page is not recorded and
@@ -352,7 +352,9 @@ class _Sync:
             connection.exclude(state=ConnectionState.PAUSED).update(state=ConnectionState.LIVE)
         return self._finish(SyncOutcome.DONE)
 
-    def _failed(self, message, *, retryable):
+    def _failed(self, message, *, retryable, retry_after=None):
+        """Count a failed run and schedule the next; ``retry_after``: the wait the channel asked for with its error
+        (a 503 during announced maintenance), kept as the least wait, up to ``SYNC_BACKOFF_MAX_SECONDS``."""
         now = timezone.now()
         # Only while the lease is still this sync's, as in _succeeded: a run taken over (a restarted history
         # import) must not count a failure, mark the connection failing or e-mail the admins.
@@ -361,7 +363,7 @@ class _Sync:
             return self._finish(SyncOutcome.INTERRUPTED, _("Stopped: the connection was paused or taken over."))
         failures = rows.values_list("consecutive_failures", flat=True).get()
         delay = min(
-            get_setting("SYNC_BACKOFF_SECONDS") * 2 ** (failures - 1),
+            max(get_setting("SYNC_BACKOFF_SECONDS") * 2 ** (failures - 1), float(retry_after or 0)),
             get_setting("SYNC_BACKOFF_MAX_SECONDS"),
         )
         rows.update(
