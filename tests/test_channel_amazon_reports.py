@@ -223,3 +223,18 @@ def test_feedback_dates_are_read_the_marketplaces_way():
     rows = amazon_reports.rows_of(header + "3/11/26\t4\tOk\t\t111-1\tx\n")
     assert amazon_reports.read_feedback(rows, "US")["111-1"][2] == datetime(2026, 3, 11, tzinfo=UTC)
     assert amazon_reports.read_feedback(rows, "DE")["111-1"][2] == datetime(2026, 11, 3, tzinfo=UTC)
+
+
+def test_an_order_without_kept_returns_or_feedback_keeps_the_stored_ones():
+    # Kept KEEP_DAYS only: an order changed on Amazon later (a late refund) must not lose what was read of it.
+    from tests.factories import order_data
+    from wagtail_customers.channels.amazon_reports import apply_kept
+
+    order = apply_kept(order_data("114-1"), None, {})
+    assert (order.keep_stored_returns, order.keep_stored_feedback) == (True, True)
+    order = apply_kept(order_data("114-1"), {"returns": {"SKU0": 1}, "seen": "2026-12-01T00:00:00Z"}, {})
+    assert (order.keep_stored_returns, order.keep_stored_feedback) == (False, True)
+    assert order.lines[0].returned_quantity == 1
+    order = apply_kept(order_data("114-1"), {"feedback": [2, "Late", None], "seen": "2026-12-01T00:00:00Z"}, {})
+    assert (order.keep_stored_returns, order.keep_stored_feedback) == (True, False)
+    assert order.feedback.rating == 2

@@ -127,6 +127,34 @@ def test_returns_are_merged_through_the_engine_and_kept_by_a_later_pull(httpserv
 
 
 @pytest.mark.django_db
+def test_orders_pulled_again_without_their_returns_read_keep_them(httpserver, stand_in_urls, realdata):  # noqa: F811
+    # "Import history again" starts from an empty cursor, where the returns read so far were kept, and the return
+    # search looks back 90 days only: every order was recorded again with nothing returned, its returns lost.
+    orders = generated_orders(realdata, 30)
+    member = copy.deepcopy(fixture("return_search.json")["members"][0])
+    member.update(returnId="5000000001", orderId=orders[3]["orderId"])
+    member["creationInfo"]["item"].update(itemId=orders[3]["lineItems"][0]["sku"], returnQuantity=1)
+    member["creationInfo"]["creationDate"]["value"] = "2026-11-15T10:00:00.000Z"
+    stand_in = EbayStandIn(httpserver, orders, [member])
+    connection = connect()
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    returned = OrderLine.objects.get(order__external_id=orders[3]["orderId"])
+    assert returned.returned_quantity == 1
+    customer = returned.order.customer
+    assert customer.returned_units == 1
+
+    stand_in.returns = []  # older than the search's first lookback now
+    channel_sync.start_backfill(fresh(connection), date(2026, 9, 1))
+    result = channel_sync.sync_connection(connection.pk)
+
+    assert result.outcome == SyncOutcome.DONE, result.error
+    assert result.orders_updated == 0
+    assert OrderLine.objects.get(pk=returned.pk).returned_quantity == 1
+    assert Customer.objects.get(pk=customer.pk).returned_units == 1
+    assert rebuild_statistics() == 0
+
+
+@pytest.mark.django_db
 def test_a_refused_refresh_token_marks_the_connection_failing(httpserver, stand_in_urls, superuser):  # noqa: F811
     EbayStandIn(httpserver)
     connection = connect({**CREDENTIALS, "refresh_token": "v^1.1#revoked"})

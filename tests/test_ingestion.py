@@ -241,3 +241,27 @@ def test_a_sites_own_code_may_give_floats_and_leave_amounts_that_default_to_zero
         Decimal("2.20"), Decimal("4.95"), Decimal("0.00"), Decimal("7.15"), Decimal("0.10"),
     )  # fmt: skip
     assert Customer.objects.get(email="f@example.com").amount_spent == Decimal("7.05")
+
+
+def test_an_order_whose_channel_no_longer_says_its_returns_or_feedback_keeps_the_stored_ones(account):
+    # Amazon's and eBay's returns and feedback come from reports the adapter keeps for a while: an order changed
+    # on the channel after that (a late refund) came again with nothing returned and no feedback, and lost both.
+    from django.utils import timezone
+
+    returned_at = timezone.now().replace(microsecond=0)
+    first = order_data("1", lines=((2, "10.00"), (3, "4.00")), rating=1)
+    first.lines[0].returned_quantity, first.lines[1].returned_quantity = 2, 1
+    first.returned_at = returned_at
+    record_order(account, first)
+    again = order_data("1", lines=((2, "10.00"), (3, "4.00")), refunded="5.00")
+    again.keep_stored_returns = again.keep_stored_feedback = True
+    record_order(account, again)
+    assert list(OrderLine.objects.order_by("pk").values_list("returned_quantity", flat=True)) == [2, 1]
+    order = Order.objects.get()
+    assert (order.returned_at, order.refunded, order.feedback.rating) == (returned_at, Decimal("5.00"), 1)
+    customer = Customer.objects.get()
+    assert (customer.returned_units, customer.negative_feedbacks) == (3, 1)
+    # Said by the channel, they are what it says: none.
+    record_order(account, order_data("1", lines=((2, "10.00"), (3, "4.00")), refunded="5.00"))
+    customer.refresh_from_db()
+    assert (customer.returned_units, customer.negative_feedbacks) == (0, 0)

@@ -264,13 +264,17 @@ def remember(kept, returns, feedback, now, fba_returns=None):
 def apply_kept(order, slot, asins):
     """Set the kept returned quantities (capped at each line's quantity) and feedback on an ``OrderData``.
 
-    ``asins``: the line's ASIN by SKU, for returns rows that name only the ASIN."""
+    ``asins``: the line's ASIN by SKU, for returns rows that name only the ASIN. Without kept returns (none read,
+    or read more than KEEP_DAYS ago), or feedback, the order keeps what is stored of them (an order changed on
+    Amazon after KEEP_DAYS, a late refund, would otherwise lose its returns and feedback)."""
+    order.keep_stored_returns = order.keep_stored_feedback = True
     if not slot:
         return order
     remaining = dict(slot.get("returns") or {})
     fba_lines, fba_returned_at = amazon_fba_returns.totals(slot)
     for key, quantity in fba_lines.items():
         remaining[key] = remaining.get(key, 0) + quantity
+    order.keep_stored_returns = not remaining
     returned_at = max(filter(None, (slot.get("returned_at"), fba_returned_at)), default=None)
     for line in order.lines:
         line.returned_quantity = 0
@@ -283,6 +287,7 @@ def apply_kept(order, slot, asins):
     if returned_at and any(line.returned_quantity for line in order.lines):
         order.returned_at = parse_datetime_utc(returned_at)
     if slot.get("feedback"):
+        order.keep_stored_feedback = False
         rating, comment, left_at = slot["feedback"]
         order.feedback = FeedbackData(rating=rating, comment=comment, left_at=parse_datetime_utc(left_at))
     return order

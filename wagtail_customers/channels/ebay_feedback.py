@@ -141,8 +141,10 @@ def apply(order, slot):
     """Set the kept feedback (the lowest rating, the latest of equal ones) on an ``OrderData``."""
     kept = list(((slot or {}).get("feedback") or {}).values())
     if not kept:
+        order.keep_stored_feedback = True  # none read lately: the stored feedback stays
         return order
     rating, comment, left_at = min(kept, key=_worst_first)
+    order.keep_stored_feedback = False
     order.feedback = FeedbackData(
         rating=rating, comment=comment, left_at=parse_datetime_utc(left_at) if left_at else None
     )

@@ -141,12 +141,17 @@ def apply(order, slot, line_keys):
     """Set the kept returned quantities and the last return date on an ``OrderData``.
 
     ``line_keys``: for each line's SKU, the key the returns name it by (``legacyItemId``; a SKU is ``sku``
-    else ``legacyItemId``, see ``ebay._line``)."""
-    if not slot:
+    else ``legacyItemId``, see ``ebay._line``). With no returns kept for the order (none read, or read more
+    than KEEP_DAYS ago) it keeps the stored ones; a kept return that no longer counts (cancelled) leaves the
+    order's returns known, and zero."""
+    if not slot or "by_id" not in slot:
+        order.keep_stored_returns = True
         return order
     returns, dates = {}, []
     for item_id, _transaction_id, quantity, created in (slot.get("by_id") or {}).values():
         returns[item_id] = returns.get(item_id, 0) + quantity
         if created:
             dates.append(created)
-    return apply_kept(order, {"returns": returns, "returned_at": max(dates, default=None)}, line_keys)
+    apply_kept(order, {"returns": returns, "returned_at": max(dates, default=None)}, line_keys)
+    order.keep_stored_returns = False  # read lately: the kept returns say it, none where all were cancelled
+    return order

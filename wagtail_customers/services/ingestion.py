@@ -251,10 +251,12 @@ def _record_batch(account, batch, refresh_stats):
     for order_data in batch:
         customer = customers[identity_key(order_data)]
         customer_id = customer.pk
+        before = stored.get(order_data.external_id)
+        if before is not None:
+            _keep_stored_returns_and_feedback(order_data, before)
         if customer.erased_at is not None:
             _without_personal_data(order_data, pseudonym(customer.identity_key))
         values = _order_values(order_data, customer_id, account.currency, rates)
-        before = stored.get(order_data.external_id)
         if before is None:
             new_rows.append((account.pk, order_data.external_id, *values))
             news.note(order_data)
@@ -625,6 +627,27 @@ def _stored_orders(account, external_ids):
     ):
         by_pk[order_id].feedback = tuple(values)
     return stored
+
+
+def _keep_stored_returns_and_feedback(order_data, stored):
+    """Give ``order_data`` the stored order's returns, or feedback, where its channel no longer says them
+    (``OrderData.keep_stored_returns``, ``keep_stored_feedback``): the returned units go back on the lines of the
+    same SKU, in order and each up to its quantity, as an adapter puts a report's returns on them."""
+    if order_data.keep_stored_returns:
+        # A stored line is LINE_FIELDS without the order: its SKU first, its returned quantity last.
+        returned_by_sku = {}
+        for line in stored.lines:
+            returned_by_sku[line[0]] = returned_by_sku.get(line[0], 0) + line[-1]
+        for line in order_data.lines:
+            taken = min(returned_by_sku.get(line.sku[:100], 0), line.quantity - line.returned_quantity)
+            if taken > 0:
+                line.returned_quantity += taken
+                returned_by_sku[line.sku[:100]] -= taken
+        if order_data.returned_at is None:
+            order_data.returned_at = stored.values[RETURNED_AT_INDEX]
+    if order_data.keep_stored_feedback and order_data.feedback is None and stored.feedback is not None:
+        rating, comment, left_at = stored.feedback
+        order_data.feedback = FeedbackData(rating=rating, comment=comment, left_at=left_at)
 
 
 def _line_row(line):

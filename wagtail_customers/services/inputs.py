@@ -104,3 +104,9 @@ class OrderData:
     cancelled_at: datetime | None = None
     refunded_at: datetime | None = None
     returned_at: datetime | None = None
+    #: The channel's copy does not say what came back, or what the buyer rated: an adapter that reads returns and
+    #: feedback apart from the orders (Amazon's and eBay's reports) and no longer holds those of this order (read
+    #: too long ago, or a history import started afresh). Recorded again, the order keeps the stored returned
+    #: quantities and return date, or the stored feedback, rather than losing them.
+    keep_stored_returns: bool = False
+    keep_stored_feedback: bool = False
