@@ -1,13 +1,17 @@
 """The retention rule page (views/retention/) and the seller accounts listing's Retention column."""
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.admin.menu import admin_menu
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
@@ -181,3 +185,25 @@ def test_the_account_edit_page_links_to_its_rule(client, manager, amazon):
     assert page.status_code == 200
     assert f'href="{url(amazon)}"' in page.text
     assert "Retention rule" in page.text
+
+
+# --- The admin menu ---------------------------------------------------------------------------------------
+
+
+def test_a_manager_without_customer_actions_reaches_seller_accounts_from_the_menu(client, manager, amazon):
+    """The Customers submenu showed only to users holding a customer action: an accountant had no menu path to
+    Seller accounts, nor so to the accounts' retention rules and connections."""
+    home = client.get(reverse("wagtailadmin_home")).text
+    props = re.search(r'<script id="wagtail-sidebar-props" type="application/json">(.*?)</script>', home, re.S)
+    urls = set(re.findall(r'"url": "([^"]+)"', json.dumps(json.loads(props.group(1)))))
+    assert reverse("wagtail_customers_accounts:index") in urls
+    # Only what they may use: no Customers listing, watchlist or alerts.
+    assert reverse("wagtail_customers:index") not in urls
+    assert reverse("wagtailsnippets_wagtail_customers_watchlistentry:list") not in urls
+    assert client.get(reverse("wagtail_customers_accounts:index")).status_code == 200
+    # A user with no access at all still has no Customers submenu.
+    request = RequestFactory().get("/admin/")
+    request.user = make_staff("nobody")
+    assert "customers" not in [item.name for item in admin_menu.menu_items_for_request(request)]
+    request.user = manager
+    assert "customers" in [item.name for item in admin_menu.menu_items_for_request(request)]

@@ -32,8 +32,8 @@ class CustomersMenuItem(MenuItem):
 
 
 class CustomersSubmenuMenuItem(SubmenuMenuItem):
-    def is_shown(self, request):
-        return bool(actions_for_request(request)) and super().is_shown(request)
+    """Shown when one of its entries is (Wagtail's rule), not only to users holding a customer action: a user who
+    may only manage seller accounts reaches Seller accounts, and their retention rules and connections, here."""
 
 
 customers_menu = Menu(register_hook_name=CUSTOMERS_MENU_HOOK, construct_hook_name=CONSTRUCT_CUSTOMERS_MENU_HOOK)
