@@ -11,11 +11,13 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.db.models.signals import pre_save
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order, sign
 from tests.permission_world import grant, make_staff
@@ -314,6 +316,32 @@ def test_staff_who_may_not_manage_accounts_get_the_403_page_whatever_the_id(clie
             assert response.status_code == 403, (path, response.status_code)
             assert "You do not have permission to do this." in response.content.decode()
     assert not ChannelConnection.objects.exists()
+
+
+@pytest.mark.parametrize("codename", ["add_selleraccount", "delete_selleraccount"])
+def test_adding_or_deleting_accounts_is_not_the_right_to_change_their_connection(client, account, channel, codename):
+    """The page was open to any of the seller account permissions: one to add accounts overwrote a store's
+    credentials. It needs what the account's own edit page needs; the listing and the dashboard link to it only then."""
+    ChannelConnection.objects.create(
+        account=account, state=ConnectionState.FAILING, last_error="Refused.", last_error_at=timezone.now()
+    )
+    user = make_staff("clerk")
+    user.user_permissions.add(Permission.objects.get(codename=codename))
+    client.force_login(user)
+
+    assert client.get(url("connection", account)).status_code == 403
+    for name in ("connection", "test", "connect", "sync", "pause", "resume"):
+        response = client.post(url(name, account), {"base_url": channel.url, "api_key": "theirs"})
+        assert response.status_code == 403, name
+    assert not ChannelConnection.objects.get(account=account).has_credentials
+    listing = client.get(reverse("wagtail_customers_accounts:index")).content.decode()
+    assert "Page shop" in listing and url("connection", account) not in listing
+    assert "Store connections failing" not in client.get(reverse("wagtailadmin_home")).content.decode()
+
+    user.user_permissions.add(Permission.objects.get(codename="change_selleraccount"))
+    assert client.get(url("connection", account)).status_code == 200
+    assert url("connection", account) in client.get(reverse("wagtail_customers_accounts:index")).content.decode()
+    assert "Store connections failing" in client.get(reverse("wagtailadmin_home")).content.decode()
 
 
 def test_the_page_rendered_for_another_urls_view_checks_the_permission_itself(rf, account):

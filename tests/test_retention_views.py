@@ -134,6 +134,25 @@ def test_users_who_may_not_manage_accounts_are_refused_and_nothing_changes(clien
     assert not RetentionRule.objects.exists()
 
 
+@pytest.mark.parametrize("codename", ["add_selleraccount", "delete_selleraccount"])
+def test_adding_or_deleting_accounts_is_not_the_right_to_set_their_rule(client, amazon, codename):
+    """The page was open to any of the seller account permissions: one to add accounts saved a rule erasing every
+    customer. It needs what the account's own edit page needs, and the listing links to it only then."""
+    user = make_staff("clerk")
+    user.user_permissions.add(Permission.objects.get(codename=codename))
+    client.force_login(user)
+    for response in (client.get(url(amazon)), client.post(url(amazon), {**RULE, "save": "1"})):
+        assert response.status_code == 403
+    assert not RetentionRule.objects.exists()
+    listing = client.get(reverse("wagtail_customers_accounts:index"))
+    assert listing.status_code == 200 and "Amazon DE" in listing.text
+    assert url(amazon) not in listing.text
+
+    user.user_permissions.add(Permission.objects.get(codename="change_selleraccount"))
+    assert client.get(url(amazon)).status_code == 200
+    assert f'<a href="{url(amazon)}">No rule</a>' in client.get(reverse("wagtail_customers_accounts:index")).text
+
+
 def test_not_an_id_is_not_found(admin_client, amazon):
     for bad in ("\u00b2", "99999999999999999999", "-1"):
         assert admin_client.get(reverse("wagtail_customers_retention:rule", args=(bad,))).status_code == 404

@@ -1,6 +1,6 @@
 """Telling the site's admins a connection is failing: an e-mail to the superusers (once per failing
 episode, ``ChannelConnection.failure_notified_at``) and a panel on the admin dashboard for everyone
-who may manage seller accounts (``views/connections/panels.py``) while it lasts."""
+who may change seller accounts (``views/connections/panels.py``) while it lasts."""
 
 import logging
 

@@ -1,4 +1,5 @@
-"""The seller account listing's "Connection" column: the state, linked to the Connection page for managers."""
+"""The seller account listing's "Connection" column: the state, linked to the Connection page for users who may
+change accounts."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,7 @@ class ConnectionColumn(Column):
         super().__init__(name, **kwargs)
 
     def get_cell_context_data(self, instance, parent_context):
-        from ..listing.accounts import may_manage_accounts
+        from ..listing.accounts import may_change_accounts
 
         context = super().get_cell_context_data(instance, parent_context)
         request = parent_context.get("request")
@@ -30,7 +31,7 @@ class ConnectionColumn(Column):
         context["connectable"] = connectable
         context["url"] = (
             reverse("wagtail_customers_connections:connection", args=[instance.pk])
-            if connectable and request is not None and may_manage_accounts(request.user)
+            if connectable and request is not None and may_change_accounts(request.user)
             else None
         )
         return context

@@ -1,9 +1,10 @@
-"""The admin dashboard's notice of failing store connections, for users who may manage seller accounts."""
+"""The admin dashboard's notice of failing store connections, for users who may change seller accounts
+(its links open the Connection pages)."""
 
 from wagtail.admin.ui.components import Component
 
 from ...models import ChannelConnection, ConnectionState
-from ..listing.accounts import may_manage_accounts
+from ..listing.accounts import may_change_accounts
 
 MAX_LISTED = 10
 
@@ -22,7 +23,7 @@ class FailingConnectionsPanel(Component):
 
 def add_failing_connections_panel(request, panels):
     """``construct_homepage_panels`` hook: one indexed query, a panel only when something is failing."""
-    if not may_manage_accounts(request.user):
+    if not may_change_accounts(request.user):
         return
     failing = list(
         ChannelConnection.objects.filter(state=ConnectionState.FAILING).select_related("account")[:MAX_LISTED]

@@ -6,7 +6,7 @@ from ..scoping import forbid_as_403
 from . import views
 
 app_name = "wagtail_customers_connections"
-# A user who may not manage seller accounts gets the plugin's 403 page (not Wagtail's redirect to the dashboard),
+# A user who may not change seller accounts gets the plugin's 403 page (not Wagtail's redirect to the dashboard),
 # before the account is looked up: the same answer for any id.
 urlpatterns = forbid_as_403(
     [

@@ -2,7 +2,7 @@
 
 Credentials (secrets write-only), "Test connection", "Connect and import history" with the backfill's
 progress, the state and health, the last runs, counts per day, "Sync now", "Pause" and "Resume". Only
-users who may manage seller accounts open it (as the seller account's own edit view): anyone else is
+users who may change seller accounts open it (as the seller account's own edit view): anyone else is
 refused before the account is looked up, so ids cannot be probed. Every change is a POST.
 """
 
@@ -33,7 +33,7 @@ from ...ids import parse_id
 from ...models import ChannelConnection, ConnectionState, SellerAccount, SyncOutcome
 from ...services import channel_sync
 from ...task_queue import queued, task_queue_configured
-from ..listing.accounts import may_manage_accounts
+from ..listing.accounts import may_change_accounts
 from .forms import ConnectForm, CredentialsForm
 
 logger = logging.getLogger("wagtail_customers.channels")
@@ -44,7 +44,7 @@ COUNT_DAYS = 14
 
 
 def account_or_404(request, account_id):
-    if not may_manage_accounts(request.user):
+    if not may_change_accounts(request.user):
         raise PermissionDenied
     pk = parse_id(str(account_id))
     if pk is None:
@@ -128,7 +128,7 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
     @classmethod
     def render_with(cls, request, account_id, **forms):
         """The page of the account ``account_id`` with bound forms (their errors by their fields), from another
-        URL's view: refused as the page itself is (``account_or_404``) to a user who may not manage accounts."""
+        URL's view: refused as the page itself is (``account_or_404``) to a user who may not change accounts."""
         view = cls()
         view.setup(request, account_id=account_id)
         view._load(account_or_404(request, account_id))

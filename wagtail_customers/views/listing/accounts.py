@@ -32,9 +32,16 @@ MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selle
 
 
 def may_manage_accounts(user):
+    """Any of the seller account permissions: the account index and its menu item."""
     return user.is_active and (
         user.is_superuser or any(user.has_perm(f"wagtail_customers.{name}") for name in MANAGE_PERMISSIONS)
     )
+
+
+def may_change_accounts(user):
+    """What the account's own edit page needs, and so every page that changes an account's setup (its retention
+    rule, its store connection): adding or deleting accounts is not the right to change them."""
+    return user.is_active and (user.is_superuser or user.has_perm("wagtail_customers.change_selleraccount"))
 
 
 class SellerAccountIndexView(generic.IndexView):

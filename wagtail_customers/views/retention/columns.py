@@ -1,6 +1,6 @@
 """The seller account listing's "Retention" column: the rule and its last run, linked to the rule's page for
-managers. ``with_retention`` adds what it reads to the listing's queryset (a join and three subqueries, no query
-per row)."""
+users who may change accounts. ``with_retention`` adds what it reads to the listing's queryset (a join and three
+subqueries, no query per row)."""
 
 from django.db.models import JSONField, OuterRef, Subquery
 from django.urls import reverse
@@ -27,7 +27,7 @@ class RetentionColumn(Column):
         super().__init__(name, **kwargs)
 
     def get_cell_context_data(self, instance, parent_context):
-        from ..listing.accounts import may_manage_accounts
+        from ..listing.accounts import may_change_accounts
 
         context = super().get_cell_context_data(instance, parent_context)
         request = parent_context.get("request")
@@ -40,7 +40,7 @@ class RetentionColumn(Column):
         context["last_run_errors"] = bool(getattr(instance, "retention_last_errors", None))
         context["url"] = (
             reverse("wagtail_customers_retention:rule", args=[instance.pk])
-            if request is not None and may_manage_accounts(request.user)
+            if request is not None and may_change_accounts(request.user)
             else None
         )
         return context

@@ -1,6 +1,6 @@
 """One seller account's retention rule: set it, preview how many customers it would erase now, see its last runs.
 
-Only users who may manage seller accounts open it (``may_manage_accounts``, as the account's own edit page): others
+Only users who may change seller accounts open it (``may_change_accounts``, as the account's own edit page): others
 get 403 before the account is looked up, so account ids cannot be probed. The rule is applied by the daily task or
 the command (services/retention.py), never by this page; "Preview" counts and saves nothing.
 """
@@ -21,7 +21,7 @@ from wagtail.log_actions import log
 from ...ids import parse_id
 from ...models import RetentionRule, SellerAccount
 from ...services.retention import RULE_ACTION, preview
-from ..listing.accounts import may_manage_accounts
+from ..listing.accounts import may_change_accounts
 from .forms import RetentionRuleForm
 
 #: Runs listed on the page, newest first.
@@ -37,7 +37,7 @@ class RetentionRuleView(WagtailAdminTemplateMixin, FormView):
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
-        if not may_manage_accounts(request.user):
+        if not may_change_accounts(request.user):
             raise PermissionDenied
         pk = parse_id(kwargs["account_id"])
         if pk is None:
