@@ -272,6 +272,46 @@ def test_revoking_a_grant_with_actions_the_sharer_lacks_is_refused(client, share
         revoke_access(sharer, target)
 
 
+def test_a_deactivated_users_grant_is_marked_and_can_be_reduced_and_revoked_not_widened(
+    client, sharer, colleague, account
+):
+    """Change and Revoke of a deactivated user's grant were refused ("This user account is deactivated."), so
+    their access came back unasked when the account was reactivated."""
+    target = grant(colleague, account, Action.VIEW, Action.EXPORT)
+    colleague.is_active = False
+    colleague.save()
+    change_url = reverse("wagtail_customers_sharing:change", args=(target.pk,))
+    revoke_url = reverse("wagtail_customers_sharing:revoke", args=(target.pk,))
+
+    listing = logged_in(client, sharer).get(INDEX).content.decode()
+    row = re.search(r"Colleague Curie.*?</tr>", listing, re.S).group(0)
+    assert "Deactivated" in row
+    assert change_url in row and revoke_url in row
+
+    page = client.get(change_url)
+    assert page.status_code == 200
+    assert "This user account is deactivated" in page.content.decode()
+    # Only what they have is offered, to take away (the sharer could also give "Share access").
+    assert [value for value, _label in page.context["form"].fields["actions"].choices] == ["view", "export"]
+    response = client.post(change_url, {"actions": ["view", "share"]})
+    assert response.status_code == 200 and response.context["form"].errors
+    with pytest.raises(AccessError):
+        change_access(sharer, target, [Action.VIEW, Action.EXPORT, Action.SHARE])
+    assert flags(target) == {Action.VIEW, Action.EXPORT}
+
+    assert client.post(change_url, {"actions": ["view"]}).status_code == 302
+    assert flags(target) == {Action.VIEW}
+    assert logged("wagtail_customers.access.change")[-1].data["previous_actions"] == ["view", "export"]
+
+    assert client.get(revoke_url).status_code == 200
+    assert client.post(revoke_url).status_code == 302
+    assert not AccessGrant.objects.filter(pk=target.pk).exists()
+    assert logged("wagtail_customers.access.revoke")[-1].user == sharer
+    # Nothing new is given to them either.
+    with pytest.raises(AccessError):
+        share_access(sharer, colleague, [account], [Action.VIEW])
+
+
 def test_grants_of_other_accounts_answer_404(client, sharer, colleague, other_account):
     target = grant(colleague, other_account, Action.VIEW)
     logged_in(client, sharer)

@@ -6,7 +6,9 @@ The rules (also enforced by the Share access screen's forms, and documented in d
 * they may give only actions they hold themselves on that account;
 * "View customers" comes with every other action (the others work on the customers one can see);
 * a grant's actions the sharer does not hold are left as they are; revoking a whole grant needs all of them;
-* nobody changes their own grants here.
+* nobody changes their own grants here;
+* a deactivated user is given nothing more, but their grants can still be reduced and revoked (else the access
+  would come back unasked when the account is reactivated).
 """
 
 from django.db import transaction
@@ -39,11 +41,11 @@ def with_view(actions):
     return actions
 
 
-def _check_target(by, user):
+def _check_target(by, user, *, widening):
     if user.pk == by.pk:
         raise AccessError(_("You cannot change your own access."))
-    if not user.is_active:
-        raise AccessError(_("This user account is deactivated."))
+    if widening and not user.is_active:
+        raise AccessError(_("This user account is deactivated: its access can only be reduced or revoked."))
 
 
 def _log(grant, action, by, previous):
@@ -75,7 +77,7 @@ def share_access(by, user, accounts, actions):
 
     Returns the grants created or changed. All or nothing: one refused account refuses the lot.
     """
-    _check_target(by, user)
+    _check_target(by, user, widening=True)
     wanted = with_view(actions)
     if not wanted:
         raise AccessError(_("Tick at least one action."))
@@ -115,7 +117,7 @@ def change_access(by, grant, actions):
 
     Returns the grant, or ``None`` when nothing is left and the grant was removed (logged as a revocation).
     """
-    _check_target(by, grant.user)
+    _check_target(by, grant.user, widening=False)
     giveable = shareable_actions(by, grant.account_id)
     if not giveable:
         raise AccessError(_("You cannot share this seller account."))
@@ -131,6 +133,7 @@ def change_access(by, grant, actions):
         if any(getattr(grant, GRANT_FLAGS[action]) for action in Action if action != Action.VIEW):
             grant.can_view = True  # every other action works on the customers one can see
         remaining = grant_actions(grant)
+        _check_target(by, grant.user, widening=not set(remaining) <= set(previous))
         if not remaining:
             _log(grant, "wagtail_customers.access.revoke", by, previous)
             grant.delete()
@@ -143,7 +146,7 @@ def change_access(by, grant, actions):
 
 def revoke_access(by, grant):
     """Remove a grant altogether (``by`` must hold every action it gives)."""
-    _check_target(by, grant.user)
+    _check_target(by, grant.user, widening=False)
     if not can_revoke(by, grant):
         raise AccessError(_("This access includes actions you do not hold, so you cannot revoke all of it."))
     with transaction.atomic():

@@ -144,6 +144,9 @@ class ChangeAccessForm(forms.Form):
     def __init__(self, *args, sharer, grant, **kwargs):
         super().__init__(*args, **kwargs)
         self.giveable = shareable_actions(sharer, grant.account_id)
-        self.fields["actions"].choices = _action_choices(self.giveable)
+        #: A deactivated user is given nothing more: only the actions they have are offered, to untick.
+        self.deactivated = not grant.user.is_active
+        offered = self.giveable & set(grant_actions(grant)) if self.deactivated else self.giveable
+        self.fields["actions"].choices = _action_choices(offered)
         self.kept = [action for action in grant_actions(grant) if action not in self.giveable]
         self.fields["actions"].initial = [action.value for action in grant_actions(grant) if action in self.giveable]

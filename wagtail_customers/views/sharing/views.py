@@ -56,7 +56,10 @@ class ActionsColumn(Column):
 
 
 class UserColumn(ButtonsColumnMixin, TitleColumn):
-    """The user's name and e-mail, with the row's Change / Revoke menu."""
+    """The user's name and e-mail, marked when their user account is deactivated, with the row's Change / Revoke
+    menu."""
+
+    cell_template_name = "wagtail_customers/sharing/user_cell.html"
 
     def __init__(self, *args, get_buttons, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,6 +67,11 @@ class UserColumn(ButtonsColumnMixin, TitleColumn):
 
     def get_buttons(self, instance, parent_context):
         return self._get_buttons(instance)
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["deactivated"] = not instance.user.is_active
+        return context
 
     def get_value(self, instance):
         user = instance.user
@@ -133,7 +141,11 @@ class SharingIndexView(IndexView):
         return {account_id: actions for account_id, actions in held.items() if Action.SHARE in actions}
 
     def get_edit_url(self, instance):
-        if instance.user_id != self.request.user.pk and self._giveable.get(instance.account_id):
+        giveable = self._giveable.get(instance.account_id, frozenset())
+        if not instance.user.is_active:
+            # A deactivated user's grant can only be reduced: Change needs one of its actions to take away.
+            giveable = giveable & set(grant_actions(instance))
+        if instance.user_id != self.request.user.pk and giveable:
             return reverse(self.edit_url_name, args=(quote(instance.pk),))
 
     def get_delete_url(self, instance):
