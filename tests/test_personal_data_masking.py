@@ -9,7 +9,9 @@ on B's, and no answer may hold a personal value of the world's customers. The us
 """
 
 import csv
+import html
 import io
+import re
 import zipfile
 
 import pytest
@@ -336,6 +338,42 @@ def test_one_watchlist_entry_pages_need_the_action(world, view):
     assert client.get(other).status_code == 404
     AccessGrant.objects.filter(user=keeper).update(can_see_personal_data=True)
     assert client.get(url).status_code == 200
+
+
+def test_the_watchlist_offers_on_each_row_only_the_links_that_open(world):
+    """Wagtail drew the title link, Edit and Delete on every row from the model-level permission: they answered
+    403 on the rows of an account where the user may not see personal data, or may not manage the watchlist."""
+    entries = reverse("wagtailsnippets_wagtail_customers_watchlistentry:list")
+    a, b = world.a["watchlist"], world.b["watchlist"]
+
+    def row_links(user):
+        client = Client()
+        client.force_login(user)
+        page = client.get(entries)
+        assert page.status_code == 200
+        links = {html.unescape(href) for href in re.findall(r'href="([^"]+)"', page.content.decode())}
+        shown = {link for link in links if link.startswith(entries) and re.search(r"/\d+/", link)}
+        for link in shown:
+            assert client.get(link).status_code == 200, link
+        return shown
+
+    def entry_links(entry):
+        return {
+            reverse(f"wagtailsnippets_wagtail_customers_watchlistentry:{view}", args=[entry.pk])
+            for view in ("edit", "delete")
+        }
+
+    masked_keeper = make_staff("masked_keeper")
+    grant(masked_keeper, world.a["account"], "view", "manage_watchlist")
+    assert row_links(masked_keeper) == set()
+
+    keeper_of_a = make_staff("keeper_of_a")
+    grant(keeper_of_a, world.a["account"], "view", "see_personal_data", "manage_watchlist")
+    grant(keeper_of_a, world.b["account"], "view", "see_personal_data")
+    assert row_links(keeper_of_a) == entry_links(a)
+
+    AccessGrant.objects.filter(user=keeper_of_a, account=world.b["account"]).update(can_manage_watchlist=True)
+    assert row_links(keeper_of_a) == entry_links(a) | entry_links(b)
 
 
 @pytest.mark.parametrize("personal_on", [(), ("a",), ("a", "b")])

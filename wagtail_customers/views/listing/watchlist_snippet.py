@@ -31,7 +31,7 @@ from ...ids import parse_ids
 from ...log_actions import log_each
 from ...menu import CUSTOMERS_MENU_HOOK
 from ...models import WatchlistEntry
-from ...permissions import Action, can, customers_for
+from ...permissions import Action, actions_by_account, can, customers_for
 from ...services.personal_data import (
     mask_entries,
     may_see_personal_data,
@@ -83,6 +83,26 @@ class MaskedEntriesMixin:
 
 
 class WatchlistEntryIndexView(MaskedEntriesMixin, IndexView):
+    """Each row's title link and Edit / Delete are offered only where the entry's pages answer: Wagtail offers them
+    from the model-level permission, which a user with "Manage the watchlist" on any one account holds."""
+
+    @cached_property
+    def _actions_by_account(self):
+        # Two queries for the whole page.
+        return actions_by_account(self.request.user)
+
+    def _may_open(self, instance):
+        """Edit and Delete need "Manage the watchlist" and "See personal data" on the entry's seller account
+        (``PersonalDataRequiredMixin``, and the viewset's policy)."""
+        held = self._actions_by_account.get(instance.customer.account_id, frozenset())
+        return {Action.MANAGE_WATCHLIST, Action.SEE_PERSONAL_DATA} <= held
+
+    def get_edit_url(self, instance):
+        return super().get_edit_url(instance) if self._may_open(instance) else None
+
+    def get_delete_url(self, instance):
+        return super().get_delete_url(instance) if self._may_open(instance) else None
+
     @cached_property
     def header_buttons(self):
         from ..watchlist_rules.views import may_manage_rules
