@@ -136,6 +136,24 @@ def test_the_clean_up_deletes_previews_nobody_applied(admin_client, account):
     assert old.state == JobState.EXPIRED
 
 
+def test_the_clean_up_fails_imports_left_running_by_a_stopped_worker_and_deletes_their_files(admin_client, account):
+    upload(admin_client, account, name="killed.csv")
+    upload(admin_client, account, name="busy.csv")
+    killed, busy = ImportJob.objects.get(original_name="killed.csv"), ImportJob.objects.get(original_name="busy.csv")
+    killed_path, busy_path = stored_path(killed.file), stored_path(busy.file)
+    # Both confirmed and taken by a worker; the first worker was killed past the task's hard time limit.
+    killed, busy = import_jobs.claim(killed.pk, import_jobs.APPLY), import_jobs.claim(busy.pk, import_jobs.APPLY)
+    killed.preview["started_at"] = (timezone.now() - timedelta(seconds=import_jobs.TIME_LIMIT + 61)).isoformat()
+    ImportJob.objects.filter(pk=killed.pk).update(preview=killed.preview)
+
+    assert expire_import_previews.apply().get() == 1
+    killed.refresh_from_db()
+    assert killed.state == JobState.FAILED and not killed.file and not killed_path.exists()
+    assert "stopped before it finished" in killed.error and "Nothing was written" in killed.error
+    busy.refresh_from_db()
+    assert busy.state == JobState.RUNNING and busy_path.exists()
+
+
 def test_expiry_seen_on_the_exports_page_deletes_the_file_at_once(client, user, django_capture_on_commit_callbacks):
     job = finished_export(client, user, django_capture_on_commit_callbacks)
     path = stored_path(job.file)

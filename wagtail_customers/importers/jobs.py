@@ -16,7 +16,8 @@ Applying, the job's change running -> done and its history entry are written in 
 writes the orders (a compare-and-set on ``running`` just before it commits): the orders and "done" commit
 together or not at all. So a job still ``running`` has written nothing, whatever stopped it (the task's
 soft time limit, a database error, a killed worker): it is failed with "Nothing was written", by the task
-or, once past the task's hard time limit, by ``fail_if_stale``. A job failed that way before the import
+or, once past the task's hard time limit, by ``fail_if_stale`` (when its page is opened, and by the hourly
+clean-up, ``fail_stale_jobs``), which deletes its file. A job failed that way before the import
 committed makes the compare-and-set find nothing, and the orders are rolled back.
 
 A phase sent to a task queue that cannot be reached is not left waiting: a check fails at once (its file
@@ -245,12 +246,17 @@ def fail(job, message, errors=None, errors_total=0):
     return job
 
 
-def fail_if_stale(job):
-    """A job still ``running`` past the task's hard time limit lost its worker: fail it (nothing was written)."""
+def is_stale(job):
+    """Still ``running`` past the task's hard time limit (and a minute): its worker (or request) was stopped."""
     started = parse_datetime((job.preview or {}).get("started_at") or "")
     if job.state != JobState.RUNNING or started is None:
-        return job
-    if timezone.now() - started < timedelta(seconds=TIME_LIMIT + 60):
+        return False
+    return timezone.now() - started >= timedelta(seconds=TIME_LIMIT + 60)
+
+
+def fail_if_stale(job):
+    """A job still ``running`` past the task's hard time limit lost its worker: fail it (nothing was written)."""
+    if not is_stale(job):
         return job
     message = _("The import stopped before it finished (its worker was stopped). Nothing was written.")
     if ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
@@ -284,6 +290,16 @@ def expire_stale_previews():
             delete_file(job)
             dropped += 1
     return dropped
+
+
+def fail_stale_jobs():
+    """Clean-up: fail the jobs left ``running`` by a stopped worker and delete their files; without it, a job only
+    its owner would open again kept its file for ever. Returns the number of jobs failed."""
+    failed = 0
+    for job in ImportJob.objects.filter(state=JobState.RUNNING).only("pk", "state", "file", "preview"):
+        if is_stale(job) and fail_if_stale(job).state == JobState.FAILED:
+            failed += 1
+    return failed
 
 
 def delete_file(job):

@@ -65,5 +65,6 @@ def _fail(job_id, message):
 
 @shared_task(base=QueuedTask, name="wagtail_customers.expire_import_previews", ignore_result=True)
 def expire_import_previews():
-    """Periodic: delete uploaded files whose preview nobody applied or cancelled (``IMPORT_PREVIEW_EXPIRY_HOURS``)."""
-    return jobs.expire_stale_previews()
+    """Periodic: delete uploaded files whose preview nobody applied or cancelled (``IMPORT_PREVIEW_EXPIRY_HOURS``),
+    and fail the jobs left running by a stopped worker, deleting their files. Returns the number of jobs ended."""
+    return jobs.expire_stale_previews() + jobs.fail_stale_jobs()
