@@ -1,5 +1,7 @@
 import re
 import socket
+import socketserver
+import threading
 
 import pytest
 from django.core import mail
@@ -195,6 +197,85 @@ def test_failed_delivery_records_nothing(mailer, order, settings):
     assert "The e-mail could not be sent" in response.content.decode()
     assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
     assert not ModelLogEntry.objects.filter(action="wagtail_customers.email.sent").exists()
+
+
+class SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for Django's backend; refuses every recipient when the server says so."""
+
+    def reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self):
+        self.reply("220 127.0.0.1 test SMTP")
+        while line := self.rfile.readline():
+            command = line.decode(errors="replace").strip().upper()
+            if command.startswith(("EHLO", "HELO")):
+                self.reply("250 127.0.0.1")
+            elif command.startswith("RCPT") and self.server.refuse_recipients:
+                self.reply("550 5.1.1 <ada@example.com>: mailbox unavailable")
+            elif command == "DATA":
+                self.reply("354 go ahead")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.reply("250 queued")
+            elif command == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 OK")
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1, used by Django's SMTP backend."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPHandler)
+    server.daemon_threads, server.refuse_recipients = True, False
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.server_address[1], 5
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def masked_mailer(client, account):
+    """May e-mail the customers, may not see their personal data."""
+    grants = {account: {"can_view": True, "can_email": True, "can_see_personal_data": False}}
+    client.force_login(staff_user("maskedmailer", grants))
+    return client
+
+
+def test_an_address_django_refuses_is_not_shown_to_a_user_without_personal_data(
+    masked_mailer, order, smtp_server, caplog
+):
+    order.customer.__class__.objects.filter(pk=order.customer_id).update(email="a@x.com, b@y.com")
+    response = masked_mailer.post(email_url(order.customer_id), {"reason": "other", "subject": "Hi", "message": "x"})
+    assert response.status_code == 502
+    html = response.content.decode()
+    assert "the customer&#x27;s stored e-mail address is not a valid single address" in html
+    assert "a@x.com" not in html and "b@y.com" not in html
+    assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
+    # The details are for the site's administrators, in the log.
+    assert "a@x.com, b@y.com" in caplog.text
+
+
+def test_a_recipient_the_mail_server_refuses_is_not_shown_to_a_user_without_personal_data(
+    masked_mailer, order, smtp_server
+):
+    smtp_server.refuse_recipients = True
+    response = masked_mailer.post(email_url(order.customer_id), {"reason": "other", "subject": "Hi", "message": "x"})
+    assert response.status_code == 502
+    html = response.content.decode()
+    assert "the mail server refused the customer&#x27;s e-mail address" in html
+    assert "ada@example.com" not in html
+    assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
+
+
+def test_the_test_smtp_server_delivers(mailer, order, smtp_server):
+    response = mailer.post(email_url(order.customer_id), {"reason": "other", "subject": "Hi", "message": "x"})
+    assert response.status_code == 302
+    assert OrderEvent.objects.filter(kind=EventKind.EMAIL).count() == 1
 
 
 def test_permissions(client, account, other_account, order):

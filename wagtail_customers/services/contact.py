@@ -6,11 +6,14 @@ with Django's e-mail backend; each e-mail is recorded as an ``OrderEvent`` on th
 timeline and in Wagtail's history.
 """
 
+import smtplib
 import string
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -80,6 +83,50 @@ def contact_url(account, order=None):
 
 def sender_address():
     return get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL
+
+
+def send_failure_reason(customer, error):
+    """What the seller is told when ``send_customer_email`` raised ``error``: the kind of failure and what to do.
+
+    Never the error's own text: the mail server's refusal and Django's address check quote the customer's
+    address, which the user may not see (the caller logs the details)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return _(
+            "The e-mail could not be sent: the mail server refused the customer's e-mail address. Nothing was sent."
+        )
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return _(
+            "The e-mail could not be sent: the mail server refused the sender address. Nothing was sent; ask the "
+            "site's administrators to check the sender address."
+        )
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return _(
+            "The e-mail could not be sent: the mail server refused the site's login. Nothing was sent; ask the "
+            "site's administrators to check the e-mail settings."
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _(
+            "The e-mail could not be sent: the mail server refused it (code %(code)s). Nothing was sent; try again "
+            "later, and if it keeps failing, ask the site's administrators, who find the details in the server log."
+        ) % {"code": error.smtp_code}
+    if isinstance(error, ValueError):
+        # Django refuses an address it cannot send to (several addresses, a line break) before connecting.
+        try:
+            validate_email(customer.email)
+        except ValidationError:
+            return _(
+                "The e-mail could not be sent: the customer's stored e-mail address is not a valid single address. "
+                "Nothing was sent; correct the address where the customer's data comes from (the channel or the "
+                "imported file)."
+            )
+        return _(
+            "The e-mail could not be sent: the site's e-mail settings (the sender address, say) are not valid. "
+            "Nothing was sent; ask the site's administrators, who find the details in the server log."
+        )
+    return _(
+        "The e-mail could not be sent: the mail server could not be reached. Nothing was sent; try again in a "
+        "moment, and if it keeps failing, ask the site's administrators to check the e-mail settings."
+    )
 
 
 def send_customer_email(customer, *, subject, message, user, order=None, reason=None):

@@ -15,7 +15,13 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...ids import parse_id
 from ...permissions import Action
-from ...services.contact import ContactReason, contact_url, send_customer_email, sender_address
+from ...services.contact import (
+    ContactReason,
+    contact_url,
+    send_customer_email,
+    send_failure_reason,
+    sender_address,
+)
 from ...services.personal_data import shown_copy
 from .access import require, scoped_customer
 from .buttons import latest_order
@@ -135,8 +141,9 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
                 reason=form.cleaned_data["reason"],
             )
         except (OSError, ValueError) as error:
-            logger.warning("E-mail to customer %s failed: %s", self.customer.pk, error)
-            messages.error(self.request, gettext("The e-mail could not be sent: %(error)s") % {"error": error})
+            # The details (which may quote the address) go to the log only: the user may not see the address.
+            logger.warning("E-mail to customer %s failed: %r", self.customer.pk, error)
+            messages.error(self.request, send_failure_reason(self.customer, error))
             return self.render_to_response(self.get_context_data(form=form), status=502)
         messages.success(self.request, gettext("E-mail sent to %(email)s.") % {"email": self.shown_customer.email})
         # The Timeline tab opens first; no anchor, so the page stays at the top with its message.
