@@ -10,9 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
 
 from tests.listing_support import customer
-from wagtail_customers.models import Customer
+from wagtail_customers.models import Customer, WatchlistEntry
+from wagtail_customers.services.contact import send_customer_email
 from wagtail_customers.views.listing.access import next_url
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +79,45 @@ def test_a_next_that_is_not_a_path_on_this_site_falls_back_to_the_listing(admin_
     assert cancel_link(admin_client.get(url, {"next": value}).content.decode()) == "/admin/customers/"
     response = admin_client.post(url, {"next": value})
     assert response.status_code == 302 and response["Location"] == "/admin/customers/"
+
+
+# --- What the history keeps of a deleted customer -------------------------------------------------------------
+
+PERSONAL = ("ada@example.com", "Ada Lovelace", "Your refund")
+
+
+def with_history(ada, user):
+    """An e-mail sent to Ada (its entry holds the recipient and subject), and entries logged, before the
+    neutral labels (history_labels.py), under her name: one of hers, one of her watchlist entry's."""
+    send_customer_email(ada, subject="Your refund", message="It is on its way.", user=user)
+    entry = WatchlistEntry.objects.create(customer=ada, added_by=user)
+    log(ada, "wagtail_customers.watchlist.add", user=user)
+    log(entry, "wagtail.create", user=user)
+    ModelLogEntry.objects.exclude(action="wagtail_customers.email.sent").update(label="Ada Lovelace")
+    assert any(value in str(list(ModelLogEntry.objects.values("label", "data"))) for value in PERSONAL)
+
+
+def assert_history_scrubbed(ada):
+    history = str(list(ModelLogEntry.objects.values("label", "data")))
+    assert not [value for value in PERSONAL if value in history], history
+    sent = ModelLogEntry.objects.get(action="wagtail_customers.email.sent", object_id=str(ada.pk))
+    assert sent.label == f"Customer #{ada.pk}" and "to" not in sent.data and "subject" not in sent.data
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [
+        # The listing row's menu and the customer page's header link to this page.
+        lambda client, ada: client.post(reverse("wagtail_customers:delete", args=(ada.pk,))),
+        lambda client, ada: client.post(
+            reverse("wagtail_customers:bulk_action", args=("all", "delete")) + f"?id={ada.pk}"
+        ),
+        lambda client, ada: client.post(reverse("wagtail_customers_accounts:delete", args=(ada.account_id,))),
+    ],
+    ids=["one-customer", "bulk", "seller-account"],
+)
+def test_deleting_a_customer_scrubs_their_history_as_erasing_does(admin_client, superuser, ada, delete):
+    with_history(ada, superuser)
+    assert delete(admin_client, ada).status_code == 302
+    assert not Customer.objects.filter(pk=ada.pk).exists()
+    assert_history_scrubbed(ada)

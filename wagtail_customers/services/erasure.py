@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from wagtail.models import ModelLogEntry
 
 from ..conf import get_setting
-from ..history_labels import customer_history_label
+from ..history_labels import customer_history_label_expression
 from ..log_actions import log_each
 from ..models import Customer, Feedback, Order, OrderEvent, WatchlistEntry
 from . import search_index
@@ -126,7 +126,8 @@ def erase_customer(customer, user=None):
 
 
 def _erase(customer, user, key):
-    old_label = str(customer)
+    # First, while the customer still goes by the label its watchlist entries were logged under.
+    scrub_history([customer])
     erased_key = hashed_identity_key(customer.account_id, customer.identity_key, key)
     name = pseudonym(erased_key)
     customer.identity_key = erased_key
@@ -143,8 +144,6 @@ def _erase(customer, user, key):
     comments = Feedback.objects.filter(order__customer=customer).exclude(comment="").update(comment=name)
     messages = OrderEvent.objects.filter(customer=customer).exclude(message="").update(message=name)
     notes = WatchlistEntry.objects.filter(customer=customer).exclude(note="").update(note=name)
-    _scrub_history(customer)
-    _scrub_watchlist_history(customer, old_label)
     log_each(
         [customer],  # an entry of its own: a bulk erasure logs one per customer in one request (log_each)
         ERASE_ACTION,
@@ -159,29 +158,38 @@ def _erase(customer, user, key):
     )
 
 
-def _scrub_history(customer):
-    """Relabel the customer's history entries by id and drop the personal values their data holds.
+def scrub_history(customers):
+    """Label the entries of ``customers`` (a list) in Wagtail's history by id, and those of their watchlist
+    entries, and drop the personal values their data holds (an e-mail's recipient and subject).
 
-    New entries are labelled by id already (history_labels.py); those logged before that carry a name."""
+    Erasing and deleting customers both call it (services/deletion.py), before changing or deleting them: their
+    watchlist entries, and the label they go by now, are matched. New entries are labelled by id already
+    (history_labels.py); those logged before that carry a name."""
+    if not customers:
+        return
+    customer_ids = [str(customer.pk) for customer in customers]
     entries = ModelLogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
+        content_type=ContentType.objects.get_for_model(Customer), object_id__in=customer_ids
     )
-    _relabel(entries, Value(customer_history_label(customer.pk)))
+    _relabel(entries, customer_history_label_expression("object_id"))
+    _scrub_watchlist_history(customers)
 
 
-def _scrub_watchlist_history(customer, old_label):
+def _scrub_watchlist_history(customers):
     """Watchlist entries are snippets labelled with the customer's name (``str(entry)``): Wagtail's snippet
-    views log them under that label. Relabel the entries the customer has, and those already deleted that
-    carry the old label (no longer linked to anyone; a namesake's deleted entry loses its name too, which
+    views log them under that label. Relabel the entries the customers have, and those already deleted that
+    carry one of their labels (no longer linked to anyone; a namesake's deleted entry loses its name too, which
     errs on the side of privacy)."""
     watchlist_type = ContentType.objects.get_for_model(WatchlistEntry)
     logged = ModelLogEntry.objects.filter(content_type=watchlist_type)
-    own = {str(pk) for pk in WatchlistEntry.objects.filter(customer=customer).values_list("pk", flat=True)}
-    same_label = set(logged.filter(label=old_label).values_list("object_id", flat=True))
-    # Of the entries logged under the old label, those still on someone else's watchlist are a namesake's.
+    customer_pks = [customer.pk for customer in customers]
+    own = {str(pk) for pk in WatchlistEntry.objects.filter(customer__in=customer_pks).values_list("pk", flat=True)}
+    labels = {str(customer) for customer in customers}
+    same_label = set(logged.filter(label__in=labels).values_list("object_id", flat=True))
+    # Of the entries logged under those labels, those still on someone else's watchlist are a namesake's.
     still_others = {
         str(pk)
-        for pk in WatchlistEntry.objects.exclude(customer=customer)
+        for pk in WatchlistEntry.objects.exclude(customer__in=customer_pks)
         .filter(pk__in=[int(i) for i in same_label if i.isdigit()])
         .values_list("pk", flat=True)
     }

@@ -11,6 +11,7 @@ from functools import update_wrapper
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column
@@ -21,6 +22,7 @@ from ...compat import PermissionPolicyViewSetMixin
 from ...ids import parse_id
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
+from ...services.deletion import scrub_account_history
 from ..connections.buttons import ConnectionButtonMixin
 from ..connections.columns import ConnectionColumn
 from ..methods import OfferedMethodsViewSetMixin
@@ -80,6 +82,16 @@ class YesNoColumn(Column):
         return _("Yes") if super().get_value(instance) else _("No")
 
 
+class AccountDeleteScrubsHistoryMixin:
+    """Deleting a seller account deletes its customers: their entries in Wagtail's history are scrubbed as
+    deleting customers does (services/deletion.py), in the transaction that deletes the account."""
+
+    def delete_action(self):
+        with transaction.atomic():
+            scrub_account_history(self.object)
+            super().delete_action()
+
+
 class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMixin, ModelViewSet):
     model = SellerAccount
     icon = "site"
@@ -108,6 +120,8 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
     def construct_view(self, view_class, **kwargs):
         if issubclass(view_class, generic.EditView):
             view_class = type(view_class.__name__, (ConnectionButtonMixin, RetentionRuleButtonMixin, view_class), {})
+        if issubclass(view_class, generic.DeleteView):
+            view_class = type(view_class.__name__, (AccountDeleteScrubsHistoryMixin, view_class), {})
         if not issubclass(view_class, generic.IndexView):
             view_class = type(view_class.__name__, (ManagersOnlyMixin, view_class), {})
         view = super().construct_view(view_class, **kwargs)

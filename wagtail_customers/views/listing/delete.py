@@ -1,4 +1,4 @@
-"""Deleting customers: what goes with them, and the deletion itself (logged in Wagtail's history)."""
+"""Deleting customers: what goes with them, and the confirmation page (the deletion itself: services/deletion.py)."""
 
 from django.db.models import Count
 from django.shortcuts import redirect
@@ -10,16 +10,11 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ...log_actions import log_each
 from ...models import Order, OrderEvent, WatchlistEntry
 from ...permissions import Action, can
-from ...services import search_index
-from ...services.deadlocks import atomic_with_retries
+from ...services.deletion import delete_customers
 from ...services.personal_data import shown_copy
 from .access import customer_or_404, forbidden, next_url
-
-#: Customers deleted per transaction in a bulk delete (each with its history entry).
-DELETE_BATCH_SIZE = 500
 
 
 def deletion_summary(customers):
@@ -31,31 +26,6 @@ def deletion_summary(customers):
         "watchlist_entries": WatchlistEntry.objects.filter(customer__in=customer_ids).count(),
         "events": OrderEvent.objects.filter(customer__in=customer_ids).count(),
     }
-
-
-def delete_customers(customers, user):
-    """Delete the customers (with their orders, lines, promo codes, feedback, timeline and watchlist
-    entry), logging ``wagtail.delete`` for each; returns how many were deleted."""
-    pks = list(customers.order_by().values_list("pk", flat=True))
-    deleted = 0
-    for start in range(0, len(pks), DELETE_BATCH_SIZE):
-        batch = customers.model.objects.filter(pk__in=pks[start : start + DELETE_BATCH_SIZE])
-        deleted += atomic_with_retries(lambda batch=batch: _delete_batch(batch, user))
-    if deleted:
-        search_index.compact()
-    return deleted
-
-
-def _delete_batch(batch, user):
-    # Locked before their orders are gathered, as writers take customers then orders: an order being recorded for
-    # one of them is waited for, then deleted with the rest (read before it committed, the deletion left it pointing
-    # at a deleted customer, and failed). A deadlock with a writer that locks an order before its customer
-    # (docs/concepts/statistics.md) is run again.
-    locked = batch.select_for_update(of=("self",)).select_related("account").order_by("pk")
-    customers = list(locked)
-    log_each(customers, "wagtail.delete", user=user, deleted=True)
-    batch.delete()
-    return len(customers)
 
 
 class CustomerConfirmView(WagtailAdminTemplateMixin, TemplateView):
