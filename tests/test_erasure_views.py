@@ -12,6 +12,7 @@ from tests.listing_support import customer, staff_user
 from wagtail_customers.listing import listing_statistics
 from wagtail_customers.models import Customer, Order
 from wagtail_customers.services.erasure import ERASE_ACTION
+from wagtail_customers.services.merge import merge_customers
 
 pytestmark = pytest.mark.django_db
 
@@ -175,6 +176,39 @@ def test_command_by_email_and_buyer_id_within_an_account(account, other_account,
     with pytest.raises(CommandError, match="No such customer: id 987654"):
         run("987654", str(dan.pk))
     assert not Customer.objects.get(pk=dan.pk).is_erased
+
+
+@pytest.mark.parametrize(
+    "merged_details, names",
+    [
+        ({"email": "bob@example.com"}, ["--email", "Bob@example.com"]),
+        ({"email": "", "buyer_id": "B-7"}, ["--external-id", "B-7"]),
+    ],
+    ids=["by-email", "by-buyer-id"],
+)
+def test_command_finds_a_buyer_merged_into_another_customer(account, merged_details, names):
+    kept = customer(account, "K1", email="kept@example.com", name="Kept")
+    merged = customer(account, "M1", name="Bob Merged", **merged_details)
+    merge_customers(kept, merged)
+    out = run("--account", account.name, *names)
+    # The merged buyer's orders and data are the kept customer's now: that is the customer erased.
+    assert "Erased 1 customer(s)" in out
+    assert Customer.objects.get(pk=kept.pk).is_erased
+    # Asked again (the merge's alias is hashed now), and by the merged-away customer's id: already erased.
+    for again in (run("--account", account.name, *names), run(str(merged.pk))):
+        assert "1 customer(s) already erased" in again and "Erased 0 customer(s)" in again
+
+
+def test_command_asked_again_for_a_buyer_known_by_buyer_id(account):
+    grace = customer(account, "G1", email="grace@example.com", buyer_id="7726184", name="Grace")
+    assert "Erased 1 customer(s)" in run("--account", account.name, "--email", "grace@example.com")
+    assert Customer.objects.get(pk=grace.pk).is_erased
+    again = run("--account", account.name, "--external-id", "7726184")
+    assert "1 customer(s) already erased" in again and "Erased 0 customer(s)" in again
+    # The erased buyer's e-mail is not kept (only the keyed hash of their identity, the buyer id): the command
+    # cannot tell it from a typo, and says how to ask.
+    with pytest.raises(CommandError, match="found by that buyer id only"):
+        run("--account", account.name, "--email", "grace@example.com", "--external-id", "7726184")
 
 
 def test_after_erasure_no_screen_shows_the_erased_data(admin_client, account, ada):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from ...models import Customer
+from ...models import Customer, CustomerAlias, CustomerMerge
 from ...services.erasure import erase_customers, erasure_summary, hashed_identity_key
 from ...services.ingestion import normalise_email
 from ._accounts import account_by_name
@@ -45,21 +45,39 @@ class Command(BaseCommand):
 
     def customers(self, ids, account, emails, external_ids):
         """The named customers; an id, e-mail or buyer id that names nobody is an error (nothing is erased)."""
-        query = Q(pk__in=ids) if ids else Q()
-        missing = [
-            f"id {pk}" for pk in set(ids) - set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        ]
+        found_ids = set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        # A customer merged away is gone; the buyer's data is the kept customer's (services/merge.py).
+        merged_into = dict(
+            CustomerMerge.objects.filter(
+                merged_customer_id__in=set(ids) - found_ids, undone_at__isnull=True
+            ).values_list("merged_customer_id", "kept_id")
+        )
+        query = Q(pk__in=found_ids | set(merged_into.values()))
+        missing = [f"id {pk}" for pk in ids if pk not in found_ids and pk not in merged_into]
         for value in emails:
-            # An erased customer is found by the hash of its former identity key only.
-            erased_key = hashed_identity_key(account.pk, "email:" + normalise_email(value))
-            match = Q(account=account) & (Q(email__iexact=value.strip()) | Q(identity_key=erased_key))
+            match = Q(account=account, email__iexact=value.strip()) | self.by_identity(
+                account, "email:" + normalise_email(value)
+            )
             missing += [] if Customer.objects.filter(match).exists() else [f"e-mail {value}"]
             query |= match
         for value in external_ids:
-            erased_key = hashed_identity_key(account.pk, "id:" + value.strip())
-            match = Q(account=account) & (Q(external_id=value.strip()) | Q(identity_key=erased_key))
+            match = Q(account=account, external_id=value.strip()) | self.by_identity(account, "id:" + value.strip())
             missing += [] if Customer.objects.filter(match).exists() else [f"buyer id {value}"]
             query |= match
         if missing:
-            raise CommandError(f"No such customer: {', '.join(missing)}. Nothing was erased.")
+            # Erasure keeps a keyed hash of the buyer's identity only: the buyer id when there was one.
+            hint = (
+                " An erased buyer who had a buyer id is found by that buyer id only."
+                if any(name.startswith("e-mail") for name in missing)
+                else ""
+            )
+            raise CommandError(f"No such customer: {', '.join(missing)}. Nothing was erased.{hint}")
         return Customer.objects.filter(query)
+
+    def by_identity(self, account, key):
+        """The customers of ``account`` that the buyer identity ``key`` names: the customer with that key or, once
+        erased, its keyed hash; and the customer that a merge made of that buyer (its ``CustomerAlias``, whose key
+        is hashed too when the kept customer is erased)."""
+        keys = [key, hashed_identity_key(account.pk, key)]
+        aliased = CustomerAlias.objects.filter(account=account, identity_key__in=keys).values("customer_id")
+        return Q(account=account) & (Q(identity_key__in=keys) | Q(pk__in=aliased))
