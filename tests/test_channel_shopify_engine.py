@@ -8,7 +8,7 @@ statistics kept on the way equal a fresh rebuild.
 """
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -113,6 +113,23 @@ def test_a_sync_that_fails_between_two_pages_resumes_without_loss_or_duplicates(
     assert orders.count() == orders.values("external_id").distinct().count() == ALL
     assert fresh(connection).state == ConnectionState.LIVE
     assert rebuild_statistics() == 0
+
+
+def test_a_retry_of_an_older_change_after_a_newer_one_is_left_out(connection, shop, post_webhook):
+    # Shopify retries a failed delivery for hours with its first payload: the order paid (10:00), then refunded
+    # (10:02), and the 10:00 delivery's retry came last. It wrote "paid" back over "refunded" until the order
+    # changed on Shopify again, since the pulls ask only for orders updated after the newest change they saw.
+    assert channel_sync.sync_connection(connection.pk).outcome == SyncOutcome.DONE
+    paid = fixture("webhook_orders_create.json")
+    paid.update(id=9003, name="#9003", updated_at="2026-12-07T10:00:00+00:00")
+    refunded = dict(paid, financial_status="refunded", updated_at="2026-12-07T10:02:00+00:00")
+    for payload, delivery in ((refunded, "delivery-10-02"), (paid, "delivery-10-00-retry")):
+        body = json.dumps(payload).encode()
+        headers = webhook_headers(body, "orders/updated", **{"X-Shopify-Webhook-Id": delivery})
+        assert post_webhook(connection, body, headers).status_code == 200
+    order = Order.objects.get(account=connection.account, external_id="#9003")
+    assert order.status == "refunded"
+    assert order.synced_at == datetime(2026, 12, 7, 10, 2, tzinfo=UTC)
 
 
 def test_webhooks_signed_wrongly_signed_replayed_a_refund_and_the_next_pull(connection, shop, post_webhook):

@@ -188,9 +188,10 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
 
     # An order.updated for an order the store has: recorded pending until a pull confirms it.
     changed = store.orders[5010]
+    stale = json.dumps(changed).encode()  # as the store sent it before this change, in a delivery that failed
     changed["status"] = "completed"
     changed["date_completed_gmt"] = "2026-12-02T10:00:00"
-    store.touch(5010, datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    store.touch(5010, datetime.now(UTC).replace(microsecond=0))
     body = json.dumps(changed).encode()
     response = post_webhook(
         connection, body, webhook_headers(body, "order.updated", delivery_id="d-5010", source=store.home_url)
@@ -204,6 +205,13 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     for external_id in ("9001", "5010"):
         assert Order.objects.get(account=connection.account, external_id=external_id).sync_status == SyncStatus.SYNCED
     assert Order.objects.get(account=connection.account, external_id="5010").status == "shipped"
+    # WooCommerce retries a failed delivery with its first body, after the pull: the older change is left out.
+    response = post_webhook(
+        connection, stale, webhook_headers(stale, "order.updated", delivery_id="d-5010-old", source=store.home_url)
+    )
+    assert response.status_code == 200
+    order = Order.objects.get(account=connection.account, external_id="5010")
+    assert (order.status, order.sync_status) == ("shipped", SyncStatus.SYNCED)
 
     # The seller moves an order to the bin: the list no longer shows it; order.deleted names it, it is fetched.
     store.orders[5020]["status"] = "trash"

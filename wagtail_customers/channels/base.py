@@ -190,6 +190,13 @@ class ChannelAdapter:
         URL, the shop domain), for the connection page's warning about an ignored delivery; "" when unknown."""
         return ""
 
+    def webhook_changed_at(self, topic, payload):
+        """When the channel made the change a delivery carries (an aware datetime, the channel's own clock), if its
+        payload says; ``None`` otherwise. A channel retries a failed delivery with the payload of its first try, up
+        to hours later: one older than the stored order (read by a pull, or brought by a later delivery) is left
+        out. Never raises: an unreadable time is ``None``."""
+        return None
+
     def orders_from_webhook(self, topic, payload):
         """Turn a verified delivery into ``OrderData`` (``sync_status`` "pending": a pull confirms it).
 

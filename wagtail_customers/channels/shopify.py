@@ -522,6 +522,15 @@ class ShopifyAdapter(ChannelAdapter):
     def webhook_delivery_id(self, headers):
         return str(_header(headers, "X-Shopify-Webhook-Id") or _header(headers, "X-Shopify-Event-Id")).strip()
 
+    def webhook_changed_at(self, topic, payload):
+        # The order's updated_at: Shopify's retries carry the payload of the first try.
+        if topic not in ("orders/create", "orders/updated") or not isinstance(payload, dict):
+            return None
+        try:
+            return parse_datetime_utc(payload.get("updated_at"))
+        except (TypeError, ValueError):
+            return None
+
     def orders_from_webhook(self, topic, payload):
         if isinstance(payload, bytes | str):
             try:

@@ -282,6 +282,15 @@ class WooCommerceAdapter(ChannelAdapter):
         signature = _header(headers, "X-WC-Webhook-Signature").strip()
         return f"{delivery_id}:{signature}"[:255] if delivery_id else ""
 
+    def webhook_changed_at(self, topic, payload):
+        # The order's date_modified_gmt; an order.deleted delivery has none.
+        if topic not in ORDER_TOPICS or topic == "order.deleted" or not isinstance(payload, dict):
+            return None
+        try:
+            return parse_datetime_utc(payload.get("date_modified_gmt"))
+        except (TypeError, ValueError):
+            return None
+
     def orders_from_webhook(self, topic, payload):
         if topic not in ORDER_TOPICS:
             return []

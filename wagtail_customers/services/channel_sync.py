@@ -592,8 +592,10 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
     """Record a verified webhook delivery; returns "recorded", "duplicate", "ignored" or "failed".
 
     Idempotent: a delivery id already recorded for this connection changes nothing. Orders are recorded
-    "pending" (the next pull confirms them). An order a pull confirmed after the delivery was received
-    (``received_at``, when the endpoint passes it) is left as the pull stored it: the delivery is older.
+    "pending" (the next pull confirms them). An order stored as of a later moment than the delivery's change is left
+    as it is: a pull confirmed it after that, or a later delivery brought a newer change. The delivery's moment is
+    the channel's time of the change where its payload says (``adapter.webhook_changed_at``: a retry hours later
+    carries its first payload), else when it was received (``received_at``, when the endpoint passes it).
     """
     connection = ChannelConnection.objects.select_related("account").filter(pk=connection_id).first()
     if connection is None or connection.state in (ConnectionState.PAUSED, ConnectionState.NEVER_CONNECTED):
@@ -606,11 +608,14 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
     try:
         adapter = build_adapter(connection)
         orders = list(adapter.orders_from_webhook(topic, payload))
+        changed_at = adapter.webhook_changed_at(topic, payload)
         for order in orders:
             order.sync_status = SyncStatus.PENDING
         # Run again if PostgreSQL stops it in a deadlock (services/deadlocks.py): the orders show now, not at the next
         # pull. Recording is safe to repeat: the service's changes to the order data are normalisations.
-        if not atomic_with_retries(lambda: _record_delivery(connection, run, topic, orders, delivery_id, received_at)):
+        if not atomic_with_retries(
+            lambda: _record_delivery(connection, run, topic, orders, delivery_id, received_at, changed_at)
+        ):
             run.delete()
             return "duplicate"
     except (ChannelError, IngestionError) as error:
@@ -636,23 +641,24 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
     return "recorded"
 
 
-def _record_delivery(connection, run, topic, orders, delivery_id, received_at):
+def _record_delivery(connection, run, topic, orders, delivery_id, received_at, changed_at):
     """One webhook delivery's orders recorded, in the caller's transaction; False if the delivery id was recorded
-    already (a redelivery)."""
+    already (a redelivery). The orders recorded are stored as of ``changed_at`` (``synced_at``), so that a retry of
+    an older change that comes later is left out; as of when the run started where the channel gives no time."""
     # The connection's row, locked until this delivery commits: a sync's page (which renews the lease on that row
     # first) and another delivery of this connection on another worker wait for it, or it for them, so the check
     # below sees the orders a page committed meanwhile. (SQLite: one writer anyway.)
     list(ChannelConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk", flat=True))
-    if received_at is not None and orders:
-        confirmed_later = set(
+    as_of = changed_at or received_at
+    if as_of is not None and orders:
+        stored_later = set(
             Order.objects.filter(
                 account=connection.account,
                 external_id__in=[str(order.external_id).strip() for order in orders],
-                sync_status=SyncStatus.SYNCED,
-                synced_at__gt=received_at,
+                synced_at__gt=as_of,
             ).values_list("external_id", flat=True)
         )
-        orders = [order for order in orders if str(order.external_id).strip() not in confirmed_later]
+        orders = [order for order in orders if str(order.external_id).strip() not in stored_later]
     if delivery_id:
         try:
             with transaction.atomic():
@@ -661,7 +667,7 @@ def _record_delivery(connection, run, topic, orders, delivery_id, received_at):
             return False
     result = record_orders(connection.account, orders) if orders else IngestionResult()
     if result.order_ids:
-        Order.objects.filter(pk__in=result.order_ids).update(synced_at=run.started_at)
+        Order.objects.filter(pk__in=result.order_ids).update(synced_at=changed_at or run.started_at)
     SyncRun.objects.filter(pk=run.pk).update(
         outcome=SyncOutcome.DONE,
         finished_at=timezone.now(),
