@@ -415,6 +415,22 @@ def test_a_backfill_of_orders_placed_before_the_customer_was_watched_alerts_nobo
     assert alerted() == set()
 
 
+def test_a_backfilled_order_already_returned_and_rated_badly_is_history_too(account, superuser, watched, record):
+    WatchlistEntry.objects.filter(customer=watched).update(created_at=datetime(2026, 12, 1, tzinfo=UTC))
+    # An import of 2025: every line of order A-17 came back and the buyer rated it 1, long before the watch.
+    past = order_data("A-17", status="returned", rating=1)
+    past.placed_at = datetime(2025, 6, 3, tzinfo=UTC)
+    past.lines[0].returned_quantity = past.lines[0].quantity
+    record(account, past)
+    assert alerted() == set()
+
+    # A return and feedback arriving after the watch began on an order already stored are still news.
+    later = order_data("1", rating=1)
+    later.lines[0].returned_quantity = 1
+    record(account, later)
+    assert alerted() == {("root", AlertKind.RETURN, "1"), ("root", AlertKind.NEGATIVE_FEEDBACK, "1")}
+
+
 def test_alerts_wait_for_a_user_without_an_e_mail_address(account, superuser, watched, record):
     user = make_staff("noaddress")
     user.email = ""

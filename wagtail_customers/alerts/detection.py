@@ -32,13 +32,14 @@ def record_alerts(account, *, created_order_ids=(), returned_order_ids=(), negat
     watched_orders = Order.objects.filter(pk__in=order_ids, account=account, customer__watchlist_entry__isnull=False)
     watched = dict(watched_orders.values_list("pk", "customer_id"))
     # A new order placed before the customer went on the watchlist (a backfill of a newly connected store, an import
-    # of past years) is history coming in, not the customer acting: no "ordered" alert for it.
+    # of past years) is history coming in, not the customer acting: no alert for it, whether it was an order, a
+    # return or bad feedback. A return or feedback on an order already stored is news whenever the order was placed.
     past_orders = set(
         watched_orders.filter(
             pk__in=created_order_ids, placed_at__lt=F("customer__watchlist_entry__created_at")
         ).values_list("pk", flat=True)
     )
-    kinds[0] = (AlertKind.ORDER, [order_id for order_id in created_order_ids if order_id not in past_orders])
+    kinds = [(kind, [order_id for order_id in ids if order_id not in past_orders]) for kind, ids in kinds]
     if not watched:
         return []
     recipients = recipients_for(account)
