@@ -138,6 +138,37 @@ def test_preferences_mute_an_account_or_every_alert(account, other_account, supe
     assert (notification.in_admin, notification.email_due) == (False, True)
 
 
+def test_muting_an_account_later_hides_its_alerts_already_recorded_and_never_e_mails_them(
+    client, account, other_account, watched, record, wagtail_page_tree
+):
+    weekly = make_staff("weekly")
+    grant(weekly, account, "view", "see_personal_data")
+    grant(weekly, other_account, "view", "see_personal_data")
+    prefer(weekly, EmailFrequency.WEEKLY)
+    record(other_account, order_data("B-1", email="bob@example.com", name="Bob Marley"))
+    WatchlistEntry.objects.create(customer=other_account.customers.get())
+    WatchlistEntry.objects.update(created_at=WATCHED_SINCE)
+    # Tuesday: alerts from both accounts; Wednesday: the user mutes account A.
+    record(account, *[order_data(str(number), day=number) for number in range(2, 5)])
+    record(other_account, order_data("B-2", day=5, email="bob@example.com", name="Bob Marley"))
+    prefer(weekly, EmailFrequency.WEEKLY, muted=[account])
+
+    client.force_login(weekly)
+    page = client.get(ALERTS_URL).content.decode()
+    assert page.count("data-wc-unread") == 1 and "Bob Marley" in page and "Lovelace" not in page
+    assert "Alerts (1 unread)" in client.get("/admin/customers/").content.decode()
+    assert "1 unread customer alert" in client.get("/admin/").content.decode()
+
+    # Monday's digest: only the account still heard about.
+    assert send_alert_digests_task.delay("weekly").get() == 1
+    [message] = mail.outbox
+    text, _ = body_parts(message)
+    assert "Bob Marley" in text and "Ada" not in text
+    # Unmuting later does not send the muted week's alerts after all.
+    prefer(weekly, EmailFrequency.WEEKLY)
+    assert send_digest(weekly.pk) == 0
+
+
 def test_the_alert_list_marks_read_and_counts_unread_in_the_menu(client, account, other_account, watched, record):
     viewer = make_staff("viewer")
     grant(viewer, account, "view")

@@ -3,7 +3,7 @@
 Sending claims the alerts first (``email_due`` cleared in the same transaction, under row locks), so two
 deliveries of the same task, or the daily run meeting an "immediately" one, never e-mail an event twice; a
 mail error rolls the claim back and the alerts wait for the next run. An alert about a seller account the
-user may no longer view is dropped, never sent.
+user may no longer view, or has muted since, is dropped, never sent.
 """
 
 import logging
@@ -20,8 +20,8 @@ from wagtail.users.models import UserProfile
 from ..conf import get_setting
 from ..exports.notices import absolute_url
 from ..models import AlertNotification, AlertPreference, EmailFrequency
-from ..permissions import accounts_for
 from .display import alert_items, with_details
+from .recipients import alerted_accounts
 
 logger = logging.getLogger("wagtail_customers.alerts")
 
@@ -52,7 +52,7 @@ def send_digest(user_id):
         # The claim: only rows still due are taken (another delivery may have taken them meanwhile).
         AlertNotification.objects.filter(pk__in=due_ids, email_due=True).update(email_due=False, emailed_at=now)
         claimed = AlertNotification.objects.filter(pk__in=due_ids, emailed_at=now, email_due=False)
-        visible = set(accounts_for(user).values_list("pk", flat=True))
+        visible = set(alerted_accounts(user).values_list("pk", flat=True))
         notifications = [
             n for n in with_details(claimed).order_by("event__occurred_at", "pk") if n.event.account_id in visible
         ]

@@ -8,7 +8,7 @@ alert preferences. Without a preference row a user has the defaults: alerts in t
 from dataclasses import dataclass
 
 from ..models import AlertPreference, EmailFrequency
-from ..permissions import Action, users_with_access
+from ..permissions import Action, accounts_for, users_with_access
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,13 @@ class Recipient:
 def preference_for(user):
     """The user's preference, unsaved with the defaults when they never saved one."""
     return AlertPreference.objects.filter(user=user).first() or AlertPreference(user=user)
+
+
+def alerted_accounts(user):
+    """The seller accounts whose alerts the user hears about now: those they may view and have not muted. Alerts
+    recorded before a grant was taken away or an account muted are kept, but neither listed nor e-mailed."""
+    muted = AlertPreference.muted_accounts.through.objects.filter(alertpreference__user_id=user.pk)
+    return accounts_for(user).exclude(pk__in=muted.values("selleraccount_id"))
 
 
 def recipients_for(account):

@@ -1,11 +1,12 @@
-"""The alerts a user sees in the admin: their own, listed in the admin, about seller accounts they may still view."""
+"""The alerts a user sees in the admin: their own, listed in the admin, about seller accounts they may still view
+and have not muted since."""
 
+from ...alerts.recipients import alerted_accounts
 from ...models import AlertNotification
-from ...permissions import accounts_for
 
 
 def shown_alerts(user):
-    return AlertNotification.objects.filter(user=user, in_admin=True, event__account__in=accounts_for(user))
+    return AlertNotification.objects.filter(user=user, in_admin=True, event__account__in=alerted_accounts(user))
 
 
 def unread_count(user):
