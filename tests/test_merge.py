@@ -1,5 +1,6 @@
 """Merging duplicate customers (services/merge.py): the books add up, later imports follow, undo restores exactly."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,15 +11,24 @@ from wagtail.models import ModelLogEntry
 from tests.factories import order_data
 from wagtail_customers.importers import run_import
 from wagtail_customers.models import (
+    AlertEvent,
+    AlertNotification,
+    AlertPreference,
     Customer,
     CustomerAlias,
     CustomerMerge,
+    EmailFrequency,
     Feedback,
     Order,
     OrderEvent,
     OrderLine,
     PromoCodeUsage,
+    WatchlistDismissal,
     WatchlistEntry,
+    WatchlistMetric,
+    WatchlistOperator,
+    WatchlistRule,
+    WatchlistRuleCondition,
 )
 from wagtail_customers.services.erasure import erase_customer, hashed_identity_key
 from wagtail_customers.services.ingestion import record_order, record_orders
@@ -31,7 +41,8 @@ from wagtail_customers.services.merge import (
     undo_merge,
 )
 from wagtail_customers.services.statistics import rebuild_statistics
-from wagtail_customers.services.watchlist import add_to_watchlist
+from wagtail_customers.services.watchlist import add_to_watchlist, remove_from_watchlist
+from wagtail_customers.services.watchlist_rules import apply_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +53,8 @@ OWN_ACTIONS = (MERGE_ACTION, UNDO_ACTION)
 
 def state(account):
     """Everything a merge touches, row by row: customers (every column but the statistics version, which each
-    refresh moves on), orders, lines, promo codes, feedback, timeline, watchlist, history entries on customers and
-    on watchlist entries."""
+    refresh moves on), orders, lines, promo codes, feedback, timeline, watchlist and its dismissals, alerts and their
+    notifications, history entries on customers and on watchlist entries."""
     customer_type = ContentType.objects.get_for_model(Customer)
     watchlist_type = ContentType.objects.get_for_model(WatchlistEntry)
     customer_columns = [field.attname for field in Customer._meta.concrete_fields if field.name != "statistics_version"]
@@ -55,6 +66,9 @@ def state(account):
         "feedback": list(Feedback.objects.filter(order__account=account).order_by("pk").values()),
         "events": list(OrderEvent.objects.filter(customer__account=account).order_by("pk").values()),
         "watchlist": list(WatchlistEntry.objects.filter(customer__account=account).order_by("pk").values()),
+        "dismissals": list(WatchlistDismissal.objects.filter(customer__account=account).order_by("pk").values()),
+        "alerts": list(AlertEvent.objects.filter(account=account).order_by("pk").values()),
+        "notifications": list(AlertNotification.objects.filter(event__account=account).order_by("pk").values()),
         "history": list(
             ModelLogEntry.objects.filter(content_type__in=[customer_type, watchlist_type])
             .exclude(action__in=OWN_ACTIONS)
@@ -147,6 +161,39 @@ def test_both_on_the_watchlist_keep_the_kept_entry_with_both_notes_and_undo_sepa
 
     undo_merge(merge, superuser)
     assert state(account) == before
+
+
+@pytest.mark.parametrize("kept_dismissed", [False, True], ids=["kept-never-removed", "kept-removed-too"])
+def test_merge_keeps_the_merged_customers_alerts_and_dismissal_and_undo_gives_them_back(
+    pair, account, superuser, django_capture_on_commit_callbacks, kept_dismissed
+):
+    kept, merged = pair
+    # The duplicate has been watched for years: a new order of theirs with bad feedback gave two alerts, still
+    # due in the superuser's daily digest. Then a user took them off the watchlist.
+    WatchlistEntry.objects.filter(customer=merged).update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    AlertPreference.objects.create(user=superuser, email_frequency=EmailFrequency.DAILY)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_orders(account, [order_data("D-3", email="ada.l@example.org", name="A. Lovelace", day=12, rating=1)])
+    assert AlertNotification.objects.filter(event__customer=merged, email_due=True).count() == 2
+    remove_from_watchlist([merged], superuser)
+    if kept_dismissed:
+        add_to_watchlist([kept], superuser)
+        remove_from_watchlist([kept], superuser)
+    before = state(account)
+
+    merge = merge_customers(kept, merged, superuser)
+    assert AlertNotification.objects.filter(event__customer=kept, email_due=True).count() == 2
+    assert WatchlistDismissal.objects.filter(customer=kept).count() == 1
+
+    restored = undo_merge(merge, superuser)
+    assert state(account) == before
+    # A rule matching every buyer leaves the duplicate off the watchlist: the user's removal holds.
+    rule = WatchlistRule.objects.create(account=account, name="Everyone")
+    WatchlistRuleCondition.objects.create(
+        rule=rule, metric=WatchlistMetric.ORDERS, operator=WatchlistOperator.GTE, value=1
+    )
+    apply_rules(account)
+    assert not WatchlistEntry.objects.filter(customer=restored).exists()
 
 
 def test_merge_and_undo_on_real_data_restore_the_exact_state(store_a, superuser):

@@ -39,6 +39,11 @@ class CustomerMerge(models.Model):
     event_ids = models.JSONField(_("moved timeline entries"), default=list, blank=True)
     #: Wagtail history entries (``ModelLogEntry``) re-pointed to the kept customer.
     log_entry_ids = models.JSONField(_("moved history entries"), default=list, blank=True)
+    #: Alert events (``AlertEvent``, with every user's notification of them) moved to the kept customer.
+    alert_event_ids = models.JSONField(_("moved alerts"), default=list, blank=True)
+    #: The merged customer's watchlist dismissal, if it had one: its columns (``"pk"``, ``"dismissed_at"``, ...),
+    #: and ``"moved"``: it became the kept customer's (else it was deleted with the merged row).
+    watchlist_dismissal = models.JSONField(_("watchlist dismissal"), null=True, blank=True)
     merged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

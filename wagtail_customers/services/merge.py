@@ -2,8 +2,11 @@
 
 ``merge_customers(kept, merged, user)`` moves everything of ``merged`` to ``kept`` and deletes ``merged``:
 
-* its orders (with their lines, promo codes and feedback) and its timeline entries;
+* its orders (with their lines, promo codes and feedback), its timeline entries and its alerts (every user's
+  notification of them stays as it was: read or unread, due in an e-mail digest or not);
 * its watchlist entry: moved when ``kept`` has none, else its note is appended to ``kept``'s note;
+* its watchlist dismissal (a user took it off the watchlist): moved when ``kept`` has none and is not on the
+  watchlist, else kept in the merge record only;
 * its entries in Wagtail's history (re-pointed to ``kept``; their labels keep the name they were logged under);
 * its identity key becomes a ``CustomerAlias`` of ``kept``: the ingestion service looks it up when no customer has
   that key, so a later import of the merged buyer lands on ``kept`` (services/ingestion.py);
@@ -12,7 +15,8 @@
 A ``CustomerMerge`` records all of that: every column of the deleted row (pk and identity key included) and the
 ids of what moved. ``undo_merge(merge, user)`` re-creates the merged customer with its pk and columns, moves back
 the moved orders and the orders recorded since under its identity (through the alias), its timeline and history
-entries, restores its watchlist entry and ``kept``'s note, removes the alias and refreshes both customers' figures.
+entries and alerts (with those about the orders moved back), restores its watchlist entry, ``kept``'s note and its
+dismissal, removes the alias and refreshes both customers' figures.
 
 The rules (``MergeError`` says which one refused, in words for the user):
 
@@ -35,13 +39,24 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
-from ..models import Customer, CustomerAlias, CustomerMerge, Order, OrderEvent, WatchlistEntry
+from ..models import (
+    AlertEvent,
+    Customer,
+    CustomerAlias,
+    CustomerMerge,
+    Order,
+    OrderEvent,
+    WatchlistDismissal,
+    WatchlistEntry,
+)
 from .deadlocks import atomic_with_retries
 from .personal_data import shown_copy
 from .statistics import EMPTY, StatisticsOverflow, check_fits, compute_statistics, refresh_statistics
@@ -161,7 +176,11 @@ def _merge(kept_pk, merged_pk, user):
     entries = _history(merged.pk)
     record.log_entry_ids = sorted(entries.values_list("pk", flat=True))
     entries.update(object_id=str(kept.pk))
+    alerts = AlertEvent.objects.filter(customer=merged)
+    record.alert_event_ids = sorted(alerts.values_list("pk", flat=True))
+    alerts.update(customer=kept)
     record.watchlist = _combine_watchlist(kept, merged)
+    record.watchlist_dismissal = _combine_dismissal(kept, merged)
     record.save()
     CustomerAlias.objects.create(
         account_id=kept.account_id, identity_key=merged.identity_key, customer=kept, merge=record
@@ -184,6 +203,7 @@ def _merge(kept_pk, merged_pk, user):
             "orders": len(record.order_ids),
             "timeline": len(record.event_ids),
             "history": len(record.log_entry_ids),
+            "alerts": len(record.alert_event_ids),
         },
     )
     return record
@@ -228,6 +248,27 @@ def _combine_watchlist(kept, merged):
     return saved
 
 
+def _combine_dismissal(kept, merged):
+    """Move the merged customer's watchlist dismissal to ``kept`` when that changes nothing ``kept`` had (no
+    dismissal of its own, not on the watchlist); returns its columns for the undo, or ``None``."""
+    dismissal = WatchlistDismissal.objects.filter(customer=merged).first()
+    if dismissal is None:
+        return None
+    saved = _json_values(
+        {field.attname: getattr(dismissal, field.attname) for field in WatchlistDismissal._meta.concrete_fields}
+    )
+    del saved["customer_id"]
+    kept_has_its_own = (
+        WatchlistDismissal.objects.filter(customer=kept).exists()
+        or WatchlistEntry.objects.filter(customer=kept).exists()
+    )
+    if kept_has_its_own:
+        # Deleted with the merged row; the undo re-creates it from these columns.
+        return {**saved, "moved": False}
+    WatchlistDismissal.objects.filter(pk=dismissal.pk).update(customer=kept)
+    return {**saved, "moved": True}
+
+
 # --- Undo -----------------------------------------------------------------------------------------------
 
 
@@ -270,10 +311,16 @@ def _undo(merge_pk, kept_pk, user):
     check_undo(merge, user)
     restored = _restore_row(merge)
     orders = Order.objects.filter(customer=kept, pk__in=[*merge.order_ids, *merge.later_order_ids])
+    order_ids = list(orders.values_list("pk", flat=True))
     orders.update(customer=restored)
     OrderEvent.objects.filter(customer=kept, pk__in=merge.event_ids).update(customer=restored)
     _history(kept.pk).filter(pk__in=merge.log_entry_ids).update(object_id=str(restored.pk))
+    # The alerts that moved, and those recorded since about the orders going back: they are the merged buyer's.
+    AlertEvent.objects.filter(customer=kept).filter(Q(pk__in=merge.alert_event_ids) | Q(order_id__in=order_ids)).update(
+        customer=restored
+    )
     _restore_watchlist(merge.watchlist, kept, restored)
+    _restore_dismissal(merge.watchlist_dismissal, kept, restored)
     CustomerAlias.objects.filter(merge=merge).delete()
     try:
         refresh_statistics([kept.pk, restored.pk])
@@ -324,6 +371,25 @@ def _restore_watchlist(saved, kept, restored):
         WatchlistEntry.objects.filter(pk=saved["pk"]).update(created_at=datetime.fromisoformat(saved["created_at"]))
 
 
+def _restore_dismissal(saved, kept, restored):
+    if not saved:
+        return
+    values = {
+        field.attname: field.to_python(saved[field.attname])
+        for field in WatchlistDismissal._meta.concrete_fields
+        if field.attname in saved
+    }
+    if saved["moved"] and WatchlistDismissal.objects.filter(pk=values["id"], customer=kept).update(customer=restored):
+        return
+    # Deleted with the merged row, or the kept customer's since (it went on the watchlist, or a user took it off
+    # again, which replaces it): put back as it was, under its own id when that is free.
+    if WatchlistDismissal.objects.filter(pk=values["id"]).exists():
+        del values["id"]
+    if not get_user_model().objects.filter(pk=values["dismissed_by_id"]).exists():
+        values["dismissed_by_id"] = None  # the user was deleted since (the column is SET_NULL)
+    WatchlistDismissal.objects.create(customer=restored, **values)
+
+
 # --- Later imports and erasure --------------------------------------------------------------------------
 
 
@@ -361,7 +427,10 @@ def forget_merged_identities(customer, hashed_key):
 
 def _row_snapshot(customer):
     """Every column of ``customer`` as JSON values (exact: full-precision date-times, decimals as strings)."""
-    values = {field.attname: getattr(customer, field.attname) for field in Customer._meta.concrete_fields}
+    return _json_values({field.attname: getattr(customer, field.attname) for field in Customer._meta.concrete_fields})
+
+
+def _json_values(values):
     return json.loads(json.dumps(values, default=_json_value))
 
 
@@ -370,7 +439,7 @@ def _json_value(value):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    raise TypeError(f"{type(value).__name__} in a customer row")
+    raise TypeError(f"{type(value).__name__} in a row a merge records")
 
 
 def _row_values(snapshot):
