@@ -40,6 +40,12 @@ def test_generic_csv_creates_orders_customers_and_statistics(account):
     assert PromoCodeUsage.objects.get().code == "WELCOME"
 
 
+def test_a_promo_code_repeated_in_the_cell_counts_once(account):
+    run_import(account, f'{HEADER}\n1001,2024-03-01,ada@example.com,Ada,,,MUG,2,12.50,"SAVE10, SAVE10",5.00\n'.encode())
+    assert list(PromoCodeUsage.objects.values_list("code", "discount")) == [("SAVE10", Decimal("5.00"))]
+    assert Customer.objects.get().promo_codes_used == 1
+
+
 def test_reimporting_the_same_file_changes_nothing(account):
     run_import(account, GOOD)
     snapshot = (

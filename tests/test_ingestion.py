@@ -38,6 +38,23 @@ def test_recording_the_same_order_again_changes_nothing(account):
     assert list(Customer.objects.values()) == before
 
 
+def test_a_promo_code_given_twice_on_one_order_is_used_once_with_both_discounts(account):
+    # As a shop sends a code applied to the order and to a line; codes are compared as written, as everywhere.
+    order = order_data(promo_codes=("SAVE10", "SAVE10", "save10"))
+    order.promo_codes[1].discount = Decimal("2.50")
+    record_order(account, order)
+    assert list(PromoCodeUsage.objects.values_list("code", "discount")) == [
+        ("SAVE10", Decimal("3.50")),
+        ("save10", Decimal("1.00")),
+    ]
+    customer = Customer.objects.get()
+    assert customer.promo_codes_used == 2
+    # The same order recorded again is unchanged: no new row, the same figures.
+    again = order_data(promo_codes=("SAVE10", "SAVE10", "save10"))
+    again.promo_codes[1].discount = Decimal("2.50")
+    assert record_orders(account, [again]).orders_updated == 0
+
+
 def test_update_replaces_lines_and_moves_statistics_between_customers(account):
     record_order(account, order_data("1", email="a@example.com", lines=((3, "10.00"),), promo_codes=("X",)))
     record_order(account, order_data("1", email="b@example.com", lines=((1, "10.00"),)))

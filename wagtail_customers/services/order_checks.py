@@ -6,6 +6,7 @@ amounts must be finite numbers the money columns hold (``limits.MONEY_LIMIT``), 
 
 import numbers
 import re
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -122,6 +123,7 @@ def validated(account, order_data):
             order_id=order_data.external_id,
         )
     _check_amounts(order_data)
+    _each_code_once(order_data)
     order_data.channel = (order_data.channel or account.channel).strip().lower()
     if order_data.channel not in Channel.values:
         raise IngestionError(
@@ -144,6 +146,25 @@ def validated(account, order_data):
     order_data.ship_to.country = normalise_country(order_data.ship_to.country)
     _round_to_cents(order_data)
     return order_data
+
+
+def _each_code_once(order_data):
+    """One usage per promo code (compared as written, as the customer page groups them): a code given twice on one
+    order (a file's "SAVE10,SAVE10", a shop's code on the order and on a line) was used once, with both discounts."""
+    by_code = {}
+    for promo in order_data.promo_codes:
+        if promo.code in by_code:
+            combined = by_code[promo.code]
+            by_code[promo.code] = replace(combined, discount=combined.discount + promo.discount)
+        else:
+            by_code[promo.code] = promo
+    if len(by_code) == len(order_data.promo_codes):
+        return
+    order_data.promo_codes = list(by_code.values())
+    for promo in order_data.promo_codes:
+        _check_amount(
+            order_data, promo.discount, gettext_noop("the discount of promo code %(code)s"), code=str(promo.code)[:40]
+        )
 
 
 #: Amounts that are 0 when not given (``None`` from a site's own code means that too); the others may be ``None``.
