@@ -37,7 +37,7 @@ from wagtail_customers.services.watchlist import (
     record_entries_removed,
     remove_from_watchlist,
 )
-from wagtail_customers.services.watchlist_rules import apply_rules, matching_customers
+from wagtail_customers.services.watchlist_rules import add_matching, apply_rules, matching_customers
 from wagtail_customers.tasks import apply_watchlist_rules_task
 
 pytestmark = pytest.mark.django_db
@@ -253,6 +253,20 @@ def test_two_rules_matching_one_customer_add_them_once(account):
     make_rule(account, "Big buyer", (WatchlistMetric.ORDERS, WatchlistOperator.GTE, 2))
     assert sum(apply_rules(account).values()) == 1
     assert history_adds() == 1
+
+
+def test_a_rule_reads_its_matches_again_once_it_holds_the_customers(account):
+    # The daily run reads a chunk of matches, then locks them to add them: a user who took one off in between
+    # (their removal committed after the read) was overruled, the customer put straight back and the removal lost.
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    rule = make_rule(account, "Big buyer", (WatchlistMetric.ORDERS, WatchlistOperator.GTE, 2))
+    read = list(matching_customers(rule))
+    customer = read[0]
+    add_to_watchlist([customer], None)
+    remove_from_watchlist([customer], None)  # the user's removal, after the rule's read
+    assert add_matching(rule, read) == []
+    assert not WatchlistEntry.objects.filter(customer=customer).exists()
+    assert WatchlistDismissal.objects.filter(customer=customer).exists()
 
 
 def test_disabled_rules_and_accounts_add_no_one(account, other_account):

@@ -70,13 +70,16 @@ def _watched_ids(customers):
     return set(WatchlistEntry.objects.filter(customer__in=customers).values_list("customer_id", flat=True))
 
 
-def add_to_watchlist(customers, user, note="", rule=None):
+def add_to_watchlist(customers, user, note="", rule=None, still_to_add=None):
     """Put the customers on the watchlist; returns those that were not on it yet.
 
-    ``rule``: the watchlist rule adding them (``user`` is then None)."""
+    ``rule``: the watchlist rule adding them (``user`` is then None). ``still_to_add``: given the customers once
+    locked, those still to add (a rule reads its matches again: a user's removal committed since is seen)."""
     customers = list(customers)
     with transaction.atomic():
         _lock(customers)
+        if still_to_add is not None:
+            customers = list(still_to_add(customers))
         return _add(customers, _watched_ids(customers), user, note, rule)
 
 

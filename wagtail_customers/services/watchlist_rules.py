@@ -85,12 +85,23 @@ def apply_rule(rule, customer_ids=None, now=None):
         return []
     added = []
     for chunk in _id_chunks(rule, customer_ids, now):
-        customers = list(matching_customers(rule, chunk, now).order_by("pk"))
-        if customers:
-            # One transaction per chunk (add_to_watchlist's): a rule matching a whole account never holds
-            # thousands of row locks, nor ingestion waiting on them, at once.
-            added += add_to_watchlist(customers, None, note=rule_note(rule), rule=rule)
+        added += add_matching(rule, matching_customers(rule, chunk, now).order_by("pk"), now)
     return added
+
+
+def add_matching(rule, customers, now=None):
+    """Put those of ``customers`` (read as matching the rule) that still match once locked on the watchlist: a user
+    who took one off meanwhile (its dismissal committed after the read) is not overruled. One transaction per call
+    (add_to_watchlist's): a rule matching a whole account never holds thousands of row locks, nor ingestion
+    waiting on them, at once."""
+    customers = list(customers)
+    if not customers:
+        return []
+
+    def still_matching(locked):
+        return matching_customers(rule, [customer.pk for customer in locked], now).order_by("pk")
+
+    return add_to_watchlist(customers, None, note=rule_note(rule), rule=rule, still_to_add=still_matching)
 
 
 def _id_chunks(rule, customer_ids, now):
