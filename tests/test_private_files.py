@@ -322,6 +322,25 @@ def test_a_file_made_masked_stays_when_see_personal_data_is_withdrawn_elsewhere(
     assert client.get(f"{EXPORTS}{job.pk}/download/").status_code == 200
 
 
+def test_a_right_to_personal_data_granted_while_a_job_waits_is_not_written_into_its_file(
+    client, account, small_sync_limit, django_capture_on_commit_callbacks
+):
+    # The job records the accounts whose personal data it shows in full when it is asked for (none here). Granted
+    # before a worker ran it, the rows were written in full; withdrawn after, the download did not see the file
+    # as showing personal data, and handed it out.
+    make_customers(account, 8)
+    masked = exporter("masked", account, can_see_personal_data=False)
+    client.force_login(masked)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
+    AccessGrant.objects.filter(user=masked, account=account).update(can_see_personal_data=True)
+    for callback in queued:
+        callback()
+    job = ExportJob.objects.get(user=masked, state=JobState.DONE)
+    assert job.params["personal_accounts"] == []
+    assert "c0@example.com" not in stored_path(job.file).read_text(encoding="utf-8-sig")
+
+
 def test_withdrawing_see_personal_data_on_the_share_deletes_the_file(
     client, user, account, django_capture_on_commit_callbacks
 ):

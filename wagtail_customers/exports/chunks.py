@@ -51,7 +51,7 @@ from ..models import ExportJob, JobState
 from ..storage import private_storage
 from ..task_queue import chords_possible
 from . import jobs, xlsx_join
-from .query import CustomerExport, ExportSpec
+from .query import ExportSpec
 from .writers import iter_csv
 
 logger = logging.getLogger("wagtail_customers.exports")
@@ -182,7 +182,7 @@ def write_chunk(job, index, pks):
     os.close(handle)
     try:
         with spec.activate(), reading_from_replica():
-            export = CustomerExport(job.user, spec)
+            export = jobs.job_export(job, spec)
             rows = _with_heartbeat(export.rows(csv=as_csv, pks=pks), job)
             # The rows' place in the final sheet, if every chunk before this one is full (xlsx_join.py).
             first_row = index * get_setting("EXPORT_CHUNK_ROWS") + 1
@@ -227,7 +227,7 @@ def join_chunks(job, results):
     try:
         jobs.check_still_allowed(job)
         with spec.activate():
-            headers = CustomerExport(job.user, spec).headers()
+            headers = jobs.job_export(job, spec).headers()
             if spec.file_format == "xlsx":
                 with ExitStack() as files:
                     opened = [files.enter_context(private_storage.open(result["name"], "rb")) for result in results]

@@ -206,15 +206,20 @@ def claim(job_id):
     return ExportJob.objects.select_related("user").get(pk=job_id)
 
 
+def job_export(job, spec):
+    """The ``CustomerExport`` of a background job: the owner's rows, with personal data in full only for the
+    accounts recorded when the job was asked for (``params[PERSONAL_ACCOUNTS]``) that they may still see."""
+    return CustomerExport(job.user, spec, personal_ids=(job.params or {}).get(PERSONAL_ACCOUNTS))
+
+
 def run_job(job):
     """Write the export of a claimed (running) job and save it. Raises ``ExportFailed`` with a reason
     for the user, ``JobSuperseded`` when the attempt lost the job, or the underlying error."""
-    user = job.user
     spec = ExportSpec.from_params(job.params)
     check_still_allowed(job)
     # The rows from the read replica, when the site has one; the job's progress and result go to the primary.
     with spec.activate(), reading_from_replica():
-        export = CustomerExport(user, spec)
+        export = job_export(job, spec)
         total = export.count()
         if spec.file_format == "xlsx" and total > XLSX_MAX_ROWS:
             raise ExportFailed(_("Excel files hold at most 1,048,575 rows. Export as CSV instead."))

@@ -198,9 +198,13 @@ def parse_selected_ids(raw):
 class CustomerExport:
     """The rows of one export for one user: headings, count and rendered rows, read in chunks."""
 
-    def __init__(self, user, spec, *, resource=None):
+    def __init__(self, user, spec, *, resource=None, personal_ids=None):
+        """``personal_ids``: at most these accounts' personal data is written in full (a background job's, as the
+        user might see when it was asked for: a right granted before it runs and withdrawn after would else leave
+        a file in full that ``jobs.lost_permission`` does not see as lost); ``None``: the user's rights alone."""
         self.user = user
         self.spec = spec
+        self.personal_ids = personal_ids
         self.listing = CustomerListing(user, spec.tab, as_query_dict(spec.query), action=Action.EXPORT)
         self.resource = resource or customer_resource_class()()
         self.field_names = self.resource.export_field_names(self.column_names())
@@ -258,6 +262,8 @@ class CustomerExport:
         seen = self.account_ids
         # Personal data only of the accounts whose personal data the user may see (services/personal_data.py).
         visible = personal_account_ids(self.user)
+        if self.personal_ids is not None:
+            visible = set(visible) & set(self.personal_ids)
         for row in self._value_rows(pks):
             account_id = row.get("account_id")
             seen.add(account_id)
