@@ -204,6 +204,28 @@ def test_a_tampered_value_inside_a_real_position_is_refused_not_an_error(admin_c
         assert row_ids(response) == expected
 
 
+@pytest.mark.parametrize(
+    ("ordering", "value"),
+    [
+        # Values the column cannot hold: PostgreSQL refused the query (a 500).
+        ("country", "DE\u0000"),
+        ("-amount_spent", "1E+1001"),
+        ("-amount_spent", "1" * 40),
+        ("-orders_count", 2**63),
+    ],
+)
+def test_a_tampered_value_the_column_cannot_hold_is_refused_not_an_error(
+    admin_client, rows_with_ties_and_nulls, ordering, value
+):
+    base = f"/admin/customers/?ordering={ordering}&per_page={PER_PAGE}"
+    second = link(admin_client.get(base), "next")
+    real = json.loads(base64.urlsafe_b64decode(second.split("after=")[1].split("&")[0] + "=="))
+    expected = row_ids(admin_client.get(f"{base}&p=2"))
+    response = admin_client.get(f"{base}&p=2&after={token({**real, 'v': value})}")
+    assert response.status_code == 200
+    assert row_ids(response) == expected
+
+
 def test_positions_do_not_follow_the_user_to_another_tab_or_search(admin_client, rows_with_ties_and_nulls):
     response = admin_client.get(f"/admin/customers/?per_page={PER_PAGE}&p=2&after=abc&q=bulk")
     content = response.content.decode()

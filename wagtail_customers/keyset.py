@@ -102,9 +102,15 @@ def decode(token, ordering, key_path):
         if value is not None:
             if not isinstance(value, (int, str)) or isinstance(value, bool):
                 return None
-            value = _key_field(key_path).to_python(value)
+            field = _key_field(key_path)
+            value = field.to_python(value)
             if isinstance(value, date) and not _is_sane_date(value):
                 return None
+            # What the column can hold, or PostgreSQL refuses the query (a 500): a text with a NUL, a decimal of
+            # 1E+1001, an integer past the column's range. A position the listing made always passes.
+            if isinstance(value, str) and "\x00" in value:
+                return None
+            field.run_validators(value)
     except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
         return None
     return Position(value, pk)
