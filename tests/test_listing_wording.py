@@ -219,3 +219,20 @@ def test_an_export_leaves_a_customer_not_scored_yet_empty(client, account):
     by_heading = dict(zip(headings, cells, strict=True))
     scores = [by_heading[export_headings([name])[0]] for name in SCORE_COLUMNS]
     assert scores == [""] * len(SCORE_COLUMNS)
+
+
+def test_scores_and_rates_are_rounded_not_cut():
+    # Django's number_format cuts the digits beyond the places it writes: 1.99 expected orders read 1.9, a
+    # probability of being active of 86.99 % read 86 %.
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from wagtail_customers.insight.display import decimal_text, percent_text
+
+    assert decimal_text(Decimal("1.99"), 1) == "2.0"
+    assert decimal_text(Decimal("-1.25"), 1) == "-1.3"
+    assert percent_text(Decimal("86.99"), decimals=0) == "87 %"
+    assert percent_text(Decimal("12.345")) == "12.3 %"
+    with translation.override("de"):
+        assert decimal_text(Decimal("1.96"), 1) == "2,0"

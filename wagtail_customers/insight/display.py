@@ -1,7 +1,7 @@
 """How the buyer-insight figures read on screen and in exports: one text per figure, shared by the listing's
 cells and the customer page. The definitions are in docs/concepts/buyer-insight.md."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -14,11 +14,20 @@ def score_of(customer):
     return getattr(customer, "score", None)
 
 
+def decimal_text(value, decimals):
+    """``value`` with ``decimals`` places in the active language's number format, rounded half away from zero:
+    Django's ``number_format`` cuts the digits beyond them (1.99 read 1.9, and 86.99 % read 86 %)."""
+    places = Decimal(1).scaleb(-decimals)
+    return number_format(
+        Decimal(str(value)).quantize(places, rounding=ROUND_HALF_UP), decimal_pos=decimals, use_l10n=True
+    )
+
+
 def percent_text(value, decimals=1):
     """``33.3 %`` in the active language's number format; empty for None."""
     if value is None:
         return ""
-    return _("%(rate)s %%") % {"rate": number_format(value, decimal_pos=decimals, use_l10n=True)}
+    return _("%(rate)s %%") % {"rate": decimal_text(value, decimals)}
 
 
 def yes_no_text(value):
@@ -70,7 +79,7 @@ def _score_text(name, as_text):
     return factory
 
 
-_expected_orders = _score_text("expected_orders", lambda value: number_format(value, decimal_pos=1, use_l10n=True))
+_expected_orders = _score_text("expected_orders", lambda value: decimal_text(value, 1))
 _probability_active = _score_text("probability_active", lambda value: percent_text(value * Decimal(100), decimals=0))
 
 

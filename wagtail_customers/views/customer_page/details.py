@@ -11,10 +11,9 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
-from django.utils.formats import number_format
 
 from ...countries import country_name
-from ...insight.display import days_since, percent_text
+from ...insight.display import days_since, decimal_text, percent_text
 from ...models import Customer, CustomerScore, LifetimeValueFit, Order, PromoCodeUsage
 from ...services.personal_data import HiddenValue, is_hidden, is_masked
 
@@ -99,9 +98,7 @@ def insight(customer):
         "group_class": score.rfm_group.replace("_", "-") if score else "",
         "days_since_last_order": days_since(customer.last_order_at, timezone.now()),
         "expected_orders": (
-            number_format(score.expected_orders, decimal_pos=1, use_l10n=True)
-            if score and score.expected_orders is not None
-            else ""
+            decimal_text(score.expected_orders, 1) if score and score.expected_orders is not None else ""
         ),
         "probability_active": percent_text(probability * 100, decimals=0) if probability is not None else "",
     }
