@@ -234,3 +234,22 @@ def test_an_order_placed_in_real_transactions_is_recorded_with_its_lines(shop_ac
     order = Order.objects.get(account=shop_account, external_id=str(shop_order.number))
     assert (order.total, order.lines.count(), order.promo_codes.count()) == (shop_order.total_incl_tax, 2, 1)
     assert Customer.objects.get(account=shop_account).orders_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_change_outside_a_transaction_records_its_milestone_date(shop_account, products):
+    """The dashboard's status change is not atomic: set_status() saves the order, then adds its status change,
+    so the order's own save is recorded before the change exists; saving the change records the order again."""
+    shop_order = place_order(products)
+    shop_order.set_status("Being processed")
+    shop_order.set_status("Complete")
+    order = Order.objects.get(account=shop_account, external_id=str(shop_order.number))
+    assert order.status == OrderStatus.SHIPPED
+    assert order.shipped_at == shop_order.status_changes.get(new_status="Complete").date_created
+
+    cancelled = place_order(products, email="grace@example.com")
+    cancelled.set_status("Cancelled")
+    order = Order.objects.get(account=shop_account, external_id=str(cancelled.number))
+    assert order.status == OrderStatus.CANCELLED
+    assert order.cancelled_at == cancelled.status_changes.get(new_status="Cancelled").date_created
+    assert order.cancelled_at != cancelled.date_placed

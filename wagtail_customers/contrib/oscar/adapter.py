@@ -41,6 +41,10 @@ def order_model():
     return get_model("order", "Order")
 
 
+def status_change_model():
+    return get_model("order", "OrderStatusChange")
+
+
 def source_model():
     return get_model("payment", "Source")
 
@@ -154,6 +158,11 @@ def to_order_data(order):
         paid_at=order.date_placed if mapped != OrderStatus.PENDING else None,
         **milestones(order),
     )
+
+
+def status_change_to_order_data(status_change):
+    """A saved status change records its order again: ``set_status()`` saves the order before the change."""
+    return to_order_data(status_change.order)
 
 
 def source_to_order_data(source):
