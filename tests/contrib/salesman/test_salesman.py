@@ -225,3 +225,23 @@ def test_an_order_cancelled_before_it_was_paid_counts_nothing_spent(
     order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
     assert (order.status, order.total) == (OrderStatus.CANCELLED, Decimal("0.00"))
     assert Customer.objects.get(account=shop_account).amount_spent == Decimal("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_saved_after_the_order_outside_a_transaction_records_its_date(shop_account, products):
+    """Order.pay() adds a payment without saving the order, and salesman's order admin saves the order before
+    the payments of its inline panel, neither in a transaction: the order's save is recorded before the payment
+    exists, so saving the payment records the order again."""
+    shop_order = place_order(products)
+    # An order whose payment has not come yet (a bank transfer, say).
+    shop_order.payments.all().delete()
+    shop_order.status = "CREATED"
+    shop_order.save()
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert (order.status, order.paid_at) == (OrderStatus.PENDING, None)
+
+    shop_order.status = "PROCESSING"
+    shop_order.save()
+    payment = shop_order.pay(shop_order.total, transaction_id="transfer-1", payment_method="pay-on-placement")
+    order.refresh_from_db()
+    assert (order.status, order.paid_at) == (OrderStatus.PAID, payment.date_created)

@@ -40,6 +40,10 @@ def order_model():
     return get_salesman_model("Order")
 
 
+def payment_model():
+    return get_salesman_model("OrderPayment")
+
+
 def seller_account(order=None):
     """The seller account salesman's orders go to (``WAGTAIL_CUSTOMERS["SALESMAN_SELLER_ACCOUNT"]``)."""
     return named_seller_account("SALESMAN_SELLER_ACCOUNT")
@@ -158,3 +162,8 @@ def to_order_data(order):
         cancelled_at=order.date_updated if status == OrderStatus.CANCELLED else None,
         refunded_at=order.date_updated if status == OrderStatus.REFUNDED else None,
     )
+
+
+def payment_to_order_data(payment):
+    """A saved payment records its order again: ``Order.pay()`` adds one without saving the order."""
+    return to_order_data(payment.order)
