@@ -8,6 +8,7 @@ the page it needs. The real adapters run through the same engine in tests/test_c
 import json
 import threading
 from datetime import date, timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -422,6 +423,49 @@ def test_credentials_are_encrypted_at_rest_and_rotate(connection, channel, setti
     call_command("customers_rotate_credentials", stdout=open("/dev/null", "w"))  # noqa: SIM115
     settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key]}
     assert fresh(connection).get_credentials()["api_key"] == API_KEY
+
+
+def test_rotation_re_encrypts_the_readable_connections_and_names_those_no_key_reads(db, channel, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import CommandError, call_command
+
+    old_key = settings.WAGTAIL_CUSTOMERS["CREDENTIALS_KEYS"][0]
+    dropped_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    readable = connect(channel, "Fixture shop", start=False)
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [dropped_key]}
+    unreadable = connect(channel, "Dropped-key shop", start=False)
+    unreadable_token = fresh(unreadable).encrypted_credentials
+
+    # The key of "Dropped-key shop" was removed before the rotation ran.
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key, old_key]}
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("customers_rotate_credentials", stdout=out)
+    assert "Re-encrypted the credentials of 1 connection(s)." in out.getvalue()
+    assert f"{unreadable.pk} (Dropped-key shop)" in str(raised.value)
+    assert "Fixture shop" not in str(raised.value)
+    assert fresh(unreadable).encrypted_credentials == unreadable_token
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key]}
+    assert fresh(readable).get_credentials()["api_key"] == API_KEY
+
+    # Putting the dropped key back lets a second run rotate it too.
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key, dropped_key]}
+    call_command("customers_rotate_credentials", stdout=StringIO())
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": [new_key]}
+    assert fresh(unreadable).get_credentials()["api_key"] == API_KEY
+
+
+def test_rotation_without_keys_names_the_stored_connections_and_changes_nothing(connection, settings):
+    from django.core.management import CommandError, call_command
+
+    stored = fresh(connection).encrypted_credentials
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "CREDENTIALS_KEYS": []}
+    with pytest.raises(CommandError) as raised:
+        call_command("customers_rotate_credentials", stdout=StringIO())
+    assert "'CREDENTIALS_KEYS'] is not set" in str(raised.value)
+    assert f"{connection.pk} (Fixture shop)" in str(raised.value)
+    assert "nothing was re-encrypted" in str(raised.value)
+    assert fresh(connection).encrypted_credentials == stored
 
 
 def test_unreadable_credentials_fail_with_a_message_that_names_no_secret(connection, channel, settings):

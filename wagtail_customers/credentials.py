@@ -60,5 +60,11 @@ def decrypt_credentials(token):
 
 
 def rotate_credentials(token):
-    """The same credentials encrypted with the first key."""
-    return _fernet().rotate(token.encode()).decode()
+    """The same credentials encrypted with the first key; ``CredentialsUnreadable`` when no key decrypts them."""
+    fernet = _fernet()
+    try:
+        return fernet.rotate(token.encode()).decode()
+    except InvalidToken:
+        raise CredentialsUnreadable(
+            "The stored credentials do not decrypt with any key in WAGTAIL_CUSTOMERS['CREDENTIALS_KEYS']."
+        ) from None
