@@ -304,3 +304,33 @@ def test_celery_and_wagtail_settings_spelt_right_pass(settings):
     settings.CELERY_RESULT_BACKEND_URL = "redis://"  # a setting of the site's own, named after Celery's
     settings.CELERYAPP_BROKER_URL = "redis://"
     assert not [message for message in run_checks() if message.id == "wagtail_customers.W015"]
+
+
+# W016: the plugin's queues declared by the site's Celery app.
+
+
+def test_queues_no_worker_without_q_reads_warn_until_declared(settings):
+    # A site that runs Celery the usual way (`celery -A mysite worker`, no -Q, no CELERY_TASK_QUEUES): its workers
+    # read only 'celery', and every plugin task waited in the plugin's four queues.
+    from kombu import Queue
+
+    from wagtail_customers.task_routing import DEFAULT_QUEUES
+
+    use_celery_settings(settings, task_always_eager=False, task_queues=None)
+    [message] = [message for message in run_checks() if message.id == "wagtail_customers.W016"]
+    assert all(name in message.msg for name in DEFAULT_QUEUES)
+    assert "CELERY_TASK_QUEUES" in message.hint and "-Q" in message.hint
+    use_celery_settings(settings, task_queues=[Queue(name) for name in ("celery", *DEFAULT_QUEUES[:3])])
+    [message] = [message for message in run_checks() if message.id == "wagtail_customers.W016"]
+    assert DEFAULT_QUEUES[3] in message.msg and DEFAULT_QUEUES[0] not in message.msg
+    use_celery_settings(settings, task_queues=[Queue(name) for name in ("celery", *DEFAULT_QUEUES)])
+    assert "wagtail_customers.W016" not in ids(run_checks())
+    # Every task on the site's default queue: nothing to declare.
+    use_celery_settings(settings, task_queues=None)
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "TASK_QUEUES": None}
+    assert "wagtail_customers.W016" not in ids(run_checks())
+
+
+def test_eager_tasks_need_no_queue_declared(settings):
+    use_celery_settings(settings, task_queues=None)
+    assert "wagtail_customers.W016" not in ids(run_checks())

@@ -458,6 +458,41 @@ def check_task_queue(app_configs=None, **kwargs):
     ]
 
 
+@register(Tags.compatibility)
+def check_task_queues_declared(app_configs=None, **kwargs):
+    """The plugin's queues (``TASK_QUEUES``) are among the queues the site's Celery app declares: a worker started
+    without ``-Q`` consumes only those, and the plugin's tasks waited in the others for ever."""
+    from celery import current_app
+
+    from .task_queue import celery_app_not_loaded, task_queue_configured
+    from .task_routing import queue_names
+
+    app = current_app._get_current_object()
+    if not task_queue_configured() or celery_app_not_loaded() or app.conf.task_always_eager:
+        return []  # no queue at all (W011), no site app (W012), or every task runs in the process
+    if not isinstance(user_settings() or {}, dict):
+        return []  # E001 already
+    wanted = queue_names()
+    declared = {getattr(queue, "name", queue) for queue in (app.conf.task_queues or ())}
+    missing = [name for name in wanted if name not in declared]
+    if not missing:
+        return []
+    return [
+        Warning(
+            "The Celery app does not declare the queues the plugin's tasks are sent to: "
+            + ", ".join(missing)
+            + ". A worker started without -Q consumes only the queues the app declares (by default 'celery'), so "
+            "exports, imports, store syncs and the periodic jobs would wait in these for ever.",
+            hint=(
+                "List them in CELERY_TASK_QUEUES (wagtail_customers.task_routing.DEFAULT_QUEUES, "
+                "docs/howto/celery.md), or set WAGTAIL_CUSTOMERS['TASK_QUEUES'] = None to send every task to the "
+                "default queue. If your workers are started with -Q naming these queues, silence this check."
+            ),
+            id="wagtail_customers.W016",
+        )
+    ]
+
+
 @register(Tags.database)
 def check_admin_access_group(app_configs=None, databases=None, **kwargs):
     """``ADMIN_ACCESS_GROUP`` names a group that exists and lets its members sign in to the admin.
