@@ -282,6 +282,18 @@ def test_check_warns_when_the_private_storage_is_inside_media_or_has_a_url(setti
     assert "wagtail_customers.W010" in ids(run_checks())
 
 
+def test_check_warns_when_the_private_storage_is_the_sites_media_storage(settings):
+    # A cloud media bucket (S3) has no folder and no base_url to tell: the alias alone says it is public.
+    media = {"BACKEND": "wagtail_customers.storage.PrivateFileSystemStorage", "OPTIONS": {"location": "/srv/m"}}
+    settings.STORAGES = {**settings.STORAGES, "default": media}
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "PRIVATE_STORAGE": "default"}
+    [warning] = [message for message in run_checks() if message.id == "wagtail_customers.W010"]
+    assert "the site's media storage" in warning.msg
+    settings.STORAGES = {**settings.STORAGES, "uploads": dict(media)}
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "PRIVATE_STORAGE": "uploads"}
+    assert "wagtail_customers.W010" in ids(run_checks())
+
+
 def test_the_migration_moves_files_out_of_media(user, settings):
     migration = importlib.import_module("wagtail_customers.migrations.0005_private_files")
     old_name = default_storage.save("wagtail_customers/imports/import.csv", ContentFile(GOOD))

@@ -420,6 +420,11 @@ def check_private_storage(app_configs=None, **kwargs):
             problems.append(f"its folder {private_root} is inside MEDIA_ROOT")
     if getattr(storage, "base_url", None):
         problems.append(f"it has a public base URL ({storage.base_url})")
+    alias = raw.get("PRIVATE_STORAGE")
+    storages = getattr(settings, "STORAGES", None) or {}
+    if alias and (alias == "default" or (alias in storages and storages[alias] == storages.get("default"))):
+        # A cloud media bucket has neither a folder nor a base_url to tell: the site's media storage is public.
+        problems.append(f"it is the site's media storage (STORAGES[{alias!r}] is STORAGES['default'])")
     if not problems:
         return []
     return [
@@ -428,7 +433,7 @@ def check_private_storage(app_configs=None, **kwargs):
             hint=(
                 "Files there could be downloaded without a login. Remove the STORAGES alias named by "
                 "WAGTAIL_CUSTOMERS['PRIVATE_STORAGE'] to use the plugin's own folder, or give it a location "
-                "outside MEDIA_ROOT and no base_url (a private bucket for cloud storage)."
+                "outside MEDIA_ROOT and no base_url (a private bucket of its own for cloud storage)."
             ),
             id="wagtail_customers.W010",
         )
