@@ -224,6 +224,21 @@ def test_status_json_follows_the_job(client, user):
     assert status["download_url"] == f"/admin/customers/exports/{job.pk}/download/"
 
 
+def test_the_exports_page_of_a_site_without_time_zones_shows_a_finished_job(client, user, settings):
+    # USE_TZ = False stores naive datetimes, which timezone.localtime() refuses: the page and the status JSON of a
+    # finished job answered 500.
+    job = queued_job(user)
+    run_export_job.apply(args=[str(job.pk)])
+    settings.USE_TZ = False
+    ExportJob.objects.filter(pk=job.pk).update(
+        expires_at=timezone.now().replace(tzinfo=None) + timedelta(hours=24),
+        finished_at=timezone.now().replace(tzinfo=None),
+    )
+    client.force_login(user)
+    assert client.get(INDEX_URL).status_code == 200
+    assert client.get(f"{INDEX_URL}{job.pk}/status/").json()["expires"]
+
+
 def test_another_users_job_answers_404_everywhere(client, user, shop):
     job = queued_job(user)
     run_export_job.apply(args=[str(job.pk)])

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from ..conf import get_setting
 from ..counts import grouped
 from ..db_router import reading_from_replica
+from ..local_time import local_datetime
 from ..models import Customer, ExportJob, JobState
 from ..permissions import Action, accounts_for
 from ..services.personal_data import personal_account_ids
@@ -159,7 +160,7 @@ def check_job_limits(user):
             )
             % {
                 "count": daily_limit,
-                "time": date_format(timezone.localtime(oldest + timedelta(hours=24)), "DATETIME_FORMAT"),
+                "time": date_format(local_datetime(oldest + timedelta(hours=24)), "DATETIME_FORMAT"),
                 "rows": grouped(get_setting("EXPORT_SYNC_MAX_ROWS")),
             }
         )

@@ -20,6 +20,7 @@ from ..conf import get_setting
 from ..counts import grouped
 from ..ids import parse_id
 from ..listing import TRANSIENT_PARAMS, CustomerListing, as_query_dict, filtered_count_limit, get_tab
+from ..local_time import local_datetime
 from ..permissions import Action
 from ..services.personal_data import mask_row, personal_account_ids
 from .resources import customer_resource_class
@@ -105,7 +106,7 @@ class ExportSpec:
         ``customers-selected-...`` for selected rows, ``customers-<tab>-page-<n>-...`` for one page,
         ``customers-<tab>-...`` for every page of a tab."""
         with self.activate():
-            stamp = timezone.localtime(moment).strftime("%Y%m%d-%H%M")
+            stamp = local_datetime(moment).strftime("%Y%m%d-%H%M")
         if self.scope == "selected":
             what = "selected"
         elif self.scope == "page":

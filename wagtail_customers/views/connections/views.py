@@ -30,6 +30,7 @@ from ...channels.base import ChannelError
 from ...channels.registry import get_adapter_class
 from ...credentials import encryption_available
 from ...ids import parse_id
+from ...local_time import local_datetime
 from ...models import ChannelConnection, ConnectionState, SellerAccount, SyncOutcome
 from ...services import channel_sync
 from ...task_queue import queued, task_queue_configured
@@ -218,8 +219,7 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
             # Credentials this site cannot read or the adapter refuses: the warning names only the sender.
             own = ""
         at = connection.ignored_webhook_at
-        # A site with USE_TZ = False stores naive times, which localtime() refuses.
-        at = timezone.localtime(at) if timezone.is_aware(at) else at
+        at = local_datetime(at)
         return {
             "at": at,
             # A <time> element, so the date is read by machines too (its text is the site's date format).

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ...countries import country_name
 from ...insight.display import days_since, decimal_text, percent_text
+from ...local_time import local_datetime
 from ...models import Customer, CustomerScore, LifetimeValueFit, Order, PromoCodeUsage
 from ...services.personal_data import HiddenValue, is_hidden, is_masked
 
@@ -153,7 +154,7 @@ def spend_chart(customer, months=CHART_MONTHS, width=600, height=160):
     ``account_refunded``); one with no exchange rate is left out of its bar and counted in
     ``unconverted_orders``, so the chart says it is incomplete rather than showing it as 0.
     """
-    last = timezone.localtime(customer.last_order_at or timezone.now())
+    last = local_datetime(customer.last_order_at or timezone.now())
     month_list = _months_ending(last, months)
     start = timezone.make_aware(datetime(month_list[0].year, month_list[0].month, 1))
     rows = (

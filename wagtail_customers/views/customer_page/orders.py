@@ -8,12 +8,12 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, TitleColumn
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown
 
+from ...local_time import local_datetime
 from ...models import OrderLine, OrderStatus
 from ...money import format_money
 from ...services.contact import contact_url
@@ -158,7 +158,7 @@ def email_button(customer, order=None, *, about_order=True, cls=Button, **kwargs
 def placed_at_display(order):
     # An absolute date: "2 years ago" on every row of an old customer says nothing. The month in words, as the
     # rest of the customer page writes dates: "01/03/2024" is 1 March to half the world and 3 January to the rest.
-    return date_format(timezone.localtime(order.placed_at), "DATETIME_FORMAT")
+    return date_format(local_datetime(order.placed_at), "DATETIME_FORMAT")
 
 
 def sync_display(order):
@@ -168,7 +168,7 @@ def sync_display(order):
         return status
     return _("%(status)s, %(moment)s") % {
         "status": status,
-        "moment": date_format(timezone.localtime(order.synced_at), "DATETIME_FORMAT"),
+        "moment": date_format(local_datetime(order.synced_at), "DATETIME_FORMAT"),
     }
 
 

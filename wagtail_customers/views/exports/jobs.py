@@ -22,6 +22,7 @@ from ...counts import grouped
 from ...exports import jobs
 from ...exports.query import ExportRequestError, ExportSpec
 from ...listing import get_tab
+from ...local_time import local_datetime
 from ...models import ExportJob, JobState
 from ...permissions import Action, accounts_for, can
 from ..listing.access import forbidden
@@ -85,7 +86,7 @@ def job_status_data(job):
         ),
         "error": job.error if state in (JobState.FAILED, JobState.EXPIRED) else "",
         "expires": (
-            date_format(timezone.localtime(job.expires_at), "DATETIME_FORMAT")
+            date_format(local_datetime(job.expires_at), "DATETIME_FORMAT")
             if state == JobState.DONE and job.expires_at
             else ""
         ),

@@ -44,6 +44,7 @@ from ...exports.query import (
 from ...exports.service import csv_chunks, log_export, start_export, write_temporary_file
 from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab, shown_account_ids
+from ...local_time import local_datetime
 from ...models import JobState
 from ...permissions import Action, can, customers_for
 from ...services.personal_data import may_see_personal_data
@@ -145,7 +146,7 @@ def start_export_view(request):
         messages.info(
             request,
             _("You exported the same customers on %(time)s and the file is still available: here it is.")
-            % {"time": date_format(timezone.localtime(job.finished_at), "DATETIME_FORMAT")},
+            % {"time": date_format(local_datetime(job.finished_at), "DATETIME_FORMAT")},
         )
     else:
         messages.info(request, _("You asked for this export a moment ago: here it is."))
