@@ -688,3 +688,68 @@ def test_views_shared_with_you_are_marked_with_their_owner(client, people, other
     assert menu_items(menu_of(client)) == ["VIP", "VIP (shared by Ann Archer)", "VIP (shared by bea)"]
     client.force_login(ann)
     assert menu_items(menu_of(client)) == ["VIP"]
+
+
+SAVE_COLUMNS = reverse("wagtail_customers:save_columns")
+COLUMN_PICKER = reverse("wagtail_customers:column_picker")
+
+
+def ticked_columns(picker):
+    return re.findall(rb'<input type="checkbox" name="columns" value="([^"]+)" checked>', picker.content)
+
+
+def test_columns_chosen_with_a_view_open_show_on_it_and_update_saves_them(client, people, shop):
+    """The picker of a listing with a saved view open ticks the view's columns; "Save as my default" saves the user's
+    view and shows the columns on the listing too (the view's would hide them), and "Update" saves them into it."""
+    ann = people["ann"]
+    view = SavedView.objects.create(owner=ann, name="Spenders", tab="all", columns=["name", "amount_spent"])
+    client.force_login(ann)
+    listing_url = f"/admin/customers/?q=alma&saved_view={view.pk}"
+    picker = client.get(COLUMN_PICKER, {"next": listing_url}, **FETCH)
+    assert ticked_columns(picker) == [b"amount_spent"]
+    assert b'name="only_here"' in picker.content
+    saved = client.post(SAVE_COLUMNS, {"columns": ["name", "units", "email"], "next": listing_url})
+    assert saved.status_code == 302
+    query = parse_qs(urlsplit(saved.url).query)
+    assert query["saved_view"] == [str(view.pk)] and query["q"] == ["alma"]
+    assert query["columns"] == ["name", "units", "email"]
+    assert ListingPreference.objects.get(user=ann).columns == ["name", "units", "email"]
+    page = client.get(saved.url)
+    assert last_message(page) == "Your column view is saved."
+    assert column_labels(page)[:3] == ["Customer", "Units", "E-mail"]
+    assert ticked_columns(client.get(lazy_menu_url(page, "/preferences/columns/form/"), **FETCH)) == [
+        b"units",
+        b"email",
+    ]
+    panel = client.get(menu_url_of(page), **FETCH)
+    assert hidden_values(panel, "columns")[:3] == [b"name", b"units", b"email"]
+    assert hidden_values(panel, "query")[0] == b"q=alma"  # the columns travel apart from the listing's parameters
+    update = dict(tab="all", query="q=alma", columns=["name", "units", "email"], next=saved.url)
+    client.post(url("update", view), update)
+    view.refresh_from_db()
+    assert view.columns == ["name", "units", "email"]
+
+
+def test_columns_shown_on_a_view_only_leave_the_users_own_view(client, people, shop):
+    ann = people["ann"]
+    ListingPreference.objects.create(user=ann, columns=["name", "city"])
+    view = SavedView.objects.create(owner=ann, name="Spenders", tab="all", columns=["name", "amount_spent"])
+    client.force_login(ann)
+    listing_url = f"/admin/customers/?saved_view={view.pk}&p=2"
+    shown = client.post(SAVE_COLUMNS, {"columns": ["units"], "only_here": "1", "next": listing_url})
+    query = parse_qs(urlsplit(shown.url).query)
+    assert query["columns"] == ["name", "units"] and "p" not in query
+    assert ListingPreference.objects.get(user=ann).columns == ["name", "city"]
+    assert column_labels(client.get(shown.url))[:2] == ["Customer", "Units"]
+    # Reset brings the plugin's default columns onto the listing too, the view still open.
+    reset = client.post(reverse("wagtail_customers:reset_columns"), {"next": shown.url})
+    assert parse_qs(urlsplit(reset.url).query)["columns"][:2] == ["name", "email"]
+
+
+def test_saving_columns_without_a_view_open_drops_the_columns_shown(client, people, shop):
+    client.force_login(people["ann"])
+    picker = client.get(COLUMN_PICKER, {"next": "/admin/customers/?columns=name&columns=units"}, **FETCH)
+    assert ticked_columns(picker) == [b"units"] and b'name="only_here"' not in picker.content
+    saved = client.post(SAVE_COLUMNS, {"columns": ["name", "city"], "next": "/admin/customers/?q=a&columns=units"})
+    assert saved.url == "/admin/customers/?q=a"
+    assert column_labels(client.get(saved.url))[:2] == ["Customer", "City"]

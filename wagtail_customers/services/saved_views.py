@@ -25,6 +25,9 @@ from .personal_data import personal_account_ids
 
 #: The URL parameter that tells the listing to show a saved view's columns (``opened_view``).
 VIEW_PARAM = "saved_view"
+#: The URL parameter naming the columns a listing page shows, in order, ahead of an opened view's: the column picker
+#: sets it while a view is open, so the table shows what was chosen and "Update" saves what is on screen.
+COLUMNS_PARAM = "columns"
 
 CREATE_ACTION = "wagtail_customers.saved_view.create"
 CHANGE_ACTION = "wagtail_customers.saved_view.change"
@@ -270,10 +273,25 @@ def log_view(view, action, user):
     )
 
 
+def page_column_names(user, query):
+    """The column names a listing page of ``query`` shows ahead of the user's own (``ListingPreference``): its
+    ``columns`` parameter, else the columns of the saved view it opens if the user may open it; ``[]`` for the
+    user's own."""
+    names = clean_column_names(query.getlist(COLUMNS_PARAM))
+    pks = parse_ids(query.getlist(VIEW_PARAM))
+    if names or not pks:
+        return names
+    view = visible_views(user).filter(pk=pks[0]).first()
+    return clean_column_names(view.columns) if view else []
+
+
 def opened_view_columns(request):
-    """The columns (``CustomerColumn``s) of the saved view the listing shows, or ``[]`` for the user's own.
+    """The columns (``CustomerColumn``s) the listing page shows ahead of the user's own: its ``columns`` parameter,
+    else the opened saved view's; ``[]`` for the user's own.
 
     Only for that page: the viewer's ``ListingPreference`` is left as it is."""
-    view = opened_view(request)
-    names = clean_column_names(view.columns) if view else []
+    names = clean_column_names(request.GET.getlist(COLUMNS_PARAM))
+    if not names:
+        view = opened_view(request)
+        names = clean_column_names(view.columns) if view else []
     return [COLUMNS_BY_NAME[name] for name in names]

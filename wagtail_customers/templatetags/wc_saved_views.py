@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..services.saved_views import VIEW_PARAM, has_refused_save, opened_view, saved_views_menu_url
+from ..services.saved_views import COLUMNS_PARAM, VIEW_PARAM, has_refused_save, opened_view, saved_views_menu_url
 
 register = template.Library()
 
@@ -12,7 +12,9 @@ def saved_views_controls(context):
     """``{% saved_views_controls %}`` in the listing's toolbar (``view`` is the ``CustomerIndexView``)."""
     request, listing_view = context["request"], context["view"]
     params = listing_view.current_params.copy()
+    # The opened view and the columns shown are not the listing's parameters: the forms carry the columns apart.
     params.pop(VIEW_PARAM, None)
+    params.pop(COLUMNS_PARAM, None)
     # Read once per request: the listing's columns asked already.
     opened = opened_view(request)
     return {

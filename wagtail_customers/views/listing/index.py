@@ -35,7 +35,7 @@ from ...models import Customer, LifetimeValueFit, ListingPreference
 from ...parallel_plans import without_parallel_workers
 from ...permissions import Action, account_ids_by_action, accounts_for, actions_for_request, has_module_permission
 from ...services.personal_data import mask_customers, mask_order
-from ...services.saved_views import VIEW_PARAM, opened_view_columns
+from ...services.saved_views import COLUMNS_PARAM, VIEW_PARAM, opened_view_columns
 from ..sharing.header import sharing_header_actions
 from .access import forbidden, listing_params, may_open_listing, with_params
 from .column_picker import column_picker_url
@@ -415,7 +415,7 @@ class CustomerIndexView(IndexView):
 
     @cached_property
     def visible_columns(self):
-        # An opened saved view's columns, for this page only (the user's preference is left as it is).
+        # The page's ``columns`` or an opened saved view's, for this page only (the user's preference is left as it is).
         columns = opened_view_columns(self.request) or columns_for_preference(self.preference)
         names = [column.name for column in columns]
         if "name" not in names:
@@ -462,7 +462,9 @@ class CustomerIndexView(IndexView):
     def hidden_search_params(self):
         """Parameters the header's search form must carry along (it only submits its own fields)."""
         return [
-            (name, value) for name in ("ordering", "per_page", VIEW_PARAM) for value in self.request.GET.getlist(name)
+            (name, value)
+            for name in ("ordering", "per_page", VIEW_PARAM, COLUMNS_PARAM)
+            for value in self.request.GET.getlist(name)
         ]
 
     def get_page_subtitle(self):

@@ -1,10 +1,14 @@
 """Saving the user's listing preferences (POST only): column view, rows per page, seller accounts.
 
 Each answers JSON to ``fetch`` callers and otherwise redirects back to ``next`` (the listing), with
-the URL parameter the saved preference replaces taken off so the saved value applies.
+the URL parameter the saved preference replaces taken off so the saved value applies. A listing with a saved view
+open shows the view's columns ahead of the user's: going back to it, the columns chosen go in its ``columns``
+parameter instead, so the table shows them and "Update" saves them into the view.
 """
 
-from django.http import JsonResponse
+from urllib.parse import urlsplit
+
+from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +18,17 @@ from ...columns import DEFAULT_COLUMNS, clean_column_names
 from ...ids import parse_ids
 from ...models import ListingPreference
 from ...permissions import Action
-from .access import account_ids_for, forbidden, may_open_listing, next_url, wants_json, without_params
+from ...services.saved_views import COLUMNS_PARAM, VIEW_PARAM
+from .access import (
+    account_ids_for,
+    forbidden,
+    listing_params,
+    may_open_listing,
+    next_url,
+    wants_json,
+    with_params,
+    without_params,
+)
 from .index import resolve_per_page
 
 
@@ -25,6 +39,18 @@ def _answer(request, message, data, *drop_params):
     return redirect(without_params(next_url(request), *drop_params))
 
 
+def _answer_columns(request, message, names):
+    """``_answer`` for a column choice: back to a listing with a saved view open with ``names`` in its ``columns``
+    parameter (the view's columns would otherwise hide them); back to any other without it."""
+    parts = urlsplit(next_url(request))
+    params = listing_params(QueryDict(parts.query))
+    if wants_json(request) or VIEW_PARAM not in params:
+        return _answer(request, message, {"columns": names}, COLUMNS_PARAM)
+    messages.success(request, message)
+    params.setlist(COLUMNS_PARAM, names)
+    return redirect(with_params(parts.path, params))
+
+
 def _preference(user):
     preference, _created = ListingPreference.objects.get_or_create(user=user)
     return preference
@@ -32,16 +58,21 @@ def _preference(user):
 
 @require_POST
 def save_columns(request):
-    """Save the visible columns, in the posted order (``columns`` repeated); the name always stays."""
+    """Save the visible columns, in the posted order (``columns`` repeated); the name always stays. With
+    ``only_here``, save nothing: show them on the listing ``next`` (a saved view's) only."""
     if not may_open_listing(request):
         return forbidden(request)
     names = clean_column_names(request.POST.getlist("columns"))
     if "name" not in names:
         names.insert(0, "name")
+    if request.POST.get("only_here"):
+        return _answer_columns(
+            request, _("These columns are shown on this listing only: your column view is unchanged."), names
+        )
     preference = _preference(request.user)
     preference.columns = names
     preference.save(update_fields=["columns", "updated_at"])
-    return _answer(request, _("Your column view is saved."), {"columns": names})
+    return _answer_columns(request, _("Your column view is saved."), names)
 
 
 @require_POST
@@ -52,7 +83,7 @@ def reset_columns(request):
     preference = _preference(request.user)
     preference.columns = []
     preference.save(update_fields=["columns", "updated_at"])
-    return _answer(request, _("The default columns are back."), {"columns": list(DEFAULT_COLUMNS)})
+    return _answer_columns(request, _("The default columns are back."), list(DEFAULT_COLUMNS))
 
 
 @require_POST
