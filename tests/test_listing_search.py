@@ -155,3 +155,33 @@ def test_searching_costs_the_same_queries_for_any_number_of_matches(admin_client
     for i in range(12):
         buyer(account, f"X{i}", email=f"x{i}@example.com", name=f"X {i}", phone="+1 555 0100")
     assert queries("555 0100") == few
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [("élodie", ["elodie"]), ("ÉLODIE", ["elodie"]), ("müller", ["muller"]), ("Zoë", ["zoe"]), ("zOË", ["zoe"])],
+)
+def test_search_ignores_the_case_of_letters_beyond_ascii(admin_client, account, term, found):
+    """SQLite's LIKE folds ASCII letters only: 'Élodie' LIKE '%élodie%' is false there."""
+    named = {
+        "elodie": customer(account, "E1", name="Élodie Dupont", email="e1@example.com"),
+        "muller": customer(account, "M1", name="JÜRGEN MÜLLER", email="m1@example.com"),
+        "zoe": customer(account, "Z1", name="zoë martin", email="z1@example.com"),
+        "ascii": customer(account, "A1", name="Elodie Muller", email="a1@example.com"),
+    }
+    assert row_ids(search(admin_client, term)) == [named[key].pk for key in found]
+
+
+def test_an_ascii_search_on_sqlite_and_every_search_on_postgresql_keep_the_sql_of_icontains():
+    """An ASCII term keeps SQLite's LIKE (no Python call per row), and PostgreSQL keeps the SQL its trigram indexes
+    (on ``UPPER(col::text)``) serve."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+    from django.db.models import Q
+
+    from wagtail_customers.customer_search import text_contains
+
+    postgresql = DatabaseWrapper({**connection.settings_dict, "ENGINE": "django.db.backends.postgresql"}, "postgresql")
+    for term, database in (("smith", connection), ("smith", postgresql), ("müller", postgresql)):
+        ours = Customer.objects.filter(text_contains("name", term)).query
+        plain = Customer.objects.filter(Q(name__icontains=term)).query
+        assert ours.get_compiler(connection=database).as_sql() == plain.get_compiler(connection=database).as_sql()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,7 @@ class WagtailCustomersConfig(AppConfig):
     def ready(self):
         from . import checks, checks_site  # noqa: F401  (register the system checks)
         from .alerts.detection import connect as connect_alerts
+        from .customer_search import register_sqlite_lower
         from .file_cleanup import connect as connect_file_cleanup
         from .history_labels import connect as label_history_by_id
         from .permission_policies import register_permission_policies
@@ -30,6 +32,8 @@ class WagtailCustomersConfig(AppConfig):
         connect_alerts()
         # Watchlist rules run on the customers of each batch of orders recorded.
         apply_watchlist_rules_on_orders()
+        # The search's case folding beyond ASCII on SQLite (customer_search.TextContains).
+        connection_created.connect(register_sqlite_lower, dispatch_uid="wagtail_customers.sqlite_lower")
         # The listing summary's triggers: SQLite drops them when a migration remakes the customers' table,
         # and ``flush`` empties the tables in any order; recreate them and rebuild the summary after both.
         post_migrate.connect(_ensure_listing_summary, sender=self)

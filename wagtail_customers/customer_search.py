@@ -21,9 +21,9 @@ an order of an account the user may not view never brings its customer in.
 
 import re
 
-from django.db.models import F, Q, Value
+from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Replace, Upper
-from django.db.models.lookups import Contains
+from django.db.models.lookups import Contains, IContains
 
 from .models.customers import BUYER_OF_ORDER, ORDER_KEY_PREFIX
 from .models.orders import Order
@@ -34,6 +34,38 @@ PHONE_SEPARATORS = (" ", "-", ".", "/", "(", ")", "+")
 #: A term is compared with phones when, without those separators, it is this many digits or more.
 PHONE_MIN_DIGITS = 4
 PHONE_LIKE = re.compile(r"[\d\s\-./()+]+")
+
+#: A SQL function lowering a text as Python does, registered on each SQLite connection (``register_sqlite_lower``):
+#: SQLite's own ``lower()`` and ``LIKE`` fold ASCII letters only ('Élodie' LIKE '%élodie%' is false).
+SQLITE_LOWER = "wc_lower"
+
+
+def _lower(text):
+    return text.lower() if isinstance(text, str) else text
+
+
+def register_sqlite_lower(sender, connection, **kwargs):
+    """``connection_created`` receiver: give each new SQLite connection ``SQLITE_LOWER``."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_LOWER, 1, _lower, deterministic=True)
+
+
+class TextContains(IContains):
+    """``icontains``, case-insensitive beyond ASCII on SQLite too: a term with a non-ASCII character is compared
+    with the text both lowered by ``SQLITE_LOWER``. An ASCII term keeps SQLite's ``LIKE`` (a Python call per row
+    costs more, and ASCII is what ``LIKE`` folds), and PostgreSQL keeps ``icontains``' SQL, which its trigram
+    indexes serve."""
+
+    def as_sqlite(self, compiler, connection):
+        if isinstance(self.rhs, str) and not self.rhs.isascii():
+            lowered = Func(self.lhs, function=SQLITE_LOWER, output_field=self.lhs.output_field)
+            return Contains(lowered, self.rhs.lower()).as_sql(compiler, connection)
+        return super().as_sql(compiler, connection)
+
+
+def text_contains(field, term):
+    """Customers whose ``field`` contains ``term``, in any case (``TextContains``)."""
+    return Q(TextContains(F(field), term))
 
 
 def label_head():
@@ -141,7 +173,7 @@ def search_filter(term, personal_scope=None):
     term = term.replace("\x00", "")
     if not term:
         return Q(pk__in=[])
-    personal = Q(name__icontains=term) | Q(email__icontains=term) | Q(external_id__icontains=term)
+    personal = text_contains("name", term) | text_contains("email", term) | text_contains("external_id", term)
     personal |= phone_filter(term) | postal_code_filter(term)
     if personal_scope is not None:
         personal = personal_scope & personal
