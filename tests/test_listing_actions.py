@@ -1,6 +1,7 @@
 """The listing's actions: the watchlist eye, bulk actions, delete, and saved preferences."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -70,6 +71,23 @@ def test_the_eye_works_as_a_plain_form_and_goes_back(admin_client, ada):
     admin_client.post(toggle_url(ada), {"watch": "1"})
     assert WatchlistEntry.objects.filter(customer=ada).count() == 1
     assert OrderEvent.objects.filter(customer=ada, kind=EventKind.WATCHLIST).count() == 1
+
+
+def test_the_eye_without_javascript_goes_back_to_the_page_it_was_on(admin_client, account):
+    many_customers(account, 30)
+    page = admin_client.get("/admin/customers/", {"per_page": 10})
+    for _page in range(2):  # on to page 3 by the footer's links (a keyset position)
+        page = admin_client.get(page.context["pagination"]["next_url"])
+    assert page.context["pagination"]["number"] == 3
+    shown = row_ids(page)
+    first = Customer.objects.get(pk=shown[0])
+    html = page.content.decode()
+    form = html[html.index(f'action="{toggle_url(first)}"') :].split("</form>", 1)[0]
+    back = re.search(r'name="next" value="([^"]+)"', form)[1].replace("&amp;", "&")
+    assert "p=3" in back and "after=" in back
+    response = admin_client.post(toggle_url(first), {"next": back, "watch": "1"}, follow=True)
+    assert WatchlistEntry.objects.filter(customer=first).exists()
+    assert response.context["pagination"]["number"] == 3 and row_ids(response) == shown
 
 
 def test_the_eye_ignores_a_next_url_on_another_site(admin_client, ada):

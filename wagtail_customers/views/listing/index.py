@@ -414,6 +414,16 @@ class CustomerIndexView(IndexView):
         return with_params(self.index_url, self.current_params)
 
     @cached_property
+    def this_page_url(self):
+        """This page's URL with its position in the listing (``p``, ``after``, ``before``), which ``current_url``
+        leaves out: where a row's watchlist eye goes back to without JavaScript, so the seller stays on the page."""
+        params = self.current_params.copy()
+        for name in ("p", "after", "before"):
+            if name in self.request.GET:
+                params.setlist(name, self.request.GET.getlist(name))
+        return with_params(self.index_url, params)
+
+    @cached_property
     def visible_columns(self):
         # The page's ``columns`` or an opened saved view's, for this page only (the user's preference is left as it is).
         columns = opened_view_columns(self.request) or columns_for_preference(self.preference)
@@ -432,6 +442,7 @@ class CustomerIndexView(IndexView):
             "delete_account_ids": self.delete_account_ids,
             "erase_account_ids": self.erase_account_ids,
             "next_url": self.current_url,
+            "page_url": self.this_page_url,
             # The listing's own answer for its sort (no query: both sets are read already).
             "sorts_personal": self.listing.sees_every_personal_data,
         }

@@ -78,7 +78,7 @@ class CustomerNameColumn(BuiltHeaderMixin, ButtonsColumnMixin, TitleColumn):
 
     def __init__(self, *, label, sort_key, context):
         #: Per-page facts: ``manage_account_ids``, ``delete_account_ids``, ``erase_account_ids``, ``request``,
-        #: ``next_url``.
+        #: ``next_url``, and ``page_url`` (``next_url`` with the page's position, for the eye) where there is one.
         self.context = context
         super().__init__(
             "name",
@@ -169,7 +169,8 @@ class CustomerNameColumn(BuiltHeaderMixin, ButtonsColumnMixin, TitleColumn):
             watchlist_url=self.row_urls["watchlist_toggle"](instance.pk),
             watch_value="0" if watched else "1",
             csrf_token=self.csrf_token,
-            next_url=self.context["next_url"],
+            # Without JavaScript the eye reloads the page: this very page, not the listing's first.
+            next_url=self.context.get("page_url") or self.context["next_url"],
             customer_label=str(instance),
         )
         return context
