@@ -1,5 +1,6 @@
 """The customers listing: tabs, search, filters, ordering, rows per page, statistics and query counts."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -271,6 +272,19 @@ def test_ordering_by_a_sortable_column_both_ways(admin_client, shop):
     assert row_ids(admin_client.get("/admin/customers/?ordering=units")) == [x.pk for x in by_units]
     names = row_names(admin_client.get("/admin/customers/?ordering=-name"))
     assert names == sorted(names, reverse=True)
+
+
+def test_the_table_is_named_by_its_tab_and_says_its_order_to_screen_readers(admin_client, shop):
+    page = admin_client.get("/admin/customers/highest-value/").content.decode()
+    assert '<caption class="w-sr-only">Customers: Highest value</caption>' in page
+    head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    # The tab's default order (amount spent, descending): on that column only.
+    assert re.findall(r'aria-sort="(\w+)"', head) == ["descending"]
+    assert re.search(r'<th[^>]*aria-sort="descending"><a[^>]*>\s*Amount spent', head)
+    page = admin_client.get("/admin/customers/?ordering=units").content.decode()
+    head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert re.findall(r'aria-sort="(\w+)"', head) == ["ascending"]
+    assert re.search(r'<th[^>]*aria-sort="ascending"><a[^>]*>\s*Units', head)
 
 
 @pytest.mark.parametrize("ordering", ["address", "identity_key", "pk", "email__password", "-account__access_grants"])

@@ -224,6 +224,10 @@ def test_every_header_renders_what_wagtails_template_renders(rows, superuser, ac
                     built = column.render_header_html(header_context)
                     templated = BaseColumn.render_header_html(column, header_context)
                     assert isinstance(built, SafeString)
+                    # Wagtail's header, plus the order of the sorted column only for screen readers.
+                    sort = {column.sort_key: "ascending", f"-{column.sort_key}": "descending"}.get(ordering)
+                    assert re.findall(r'aria-sort="(\w+)"', built) == ([sort] if column.sort_key and sort else [])
+                    built = built.replace(f' aria-sort="{sort}"', "")
                     assert parse_html(built) == parse_html(templated), f"built:\n{built}\n\ntemplated:\n{templated}"
                     # The comparison above drops the whitespace at an element's ends; the space after a sort link's
                     # label shows (Wagtail's arrow is drawn after the link's text).

@@ -1,9 +1,10 @@
 """The listing's column headers built in Python: Wagtail's ``tables/column_header.html`` (the same on 7.0 and 8)
 rendered for each column on every listing page cost about 40 us a column. tests/test_listing_cells.py compares
-each header with the template's, in each sort state."""
+each header with the template's, in each sort state; the sorted column's also says its order (``aria-sort``)."""
 
 import copy
 
+from django.utils.safestring import mark_safe
 from wagtail.admin.ui.tables import BaseColumn
 
 from . import cells
@@ -25,11 +26,14 @@ def column_header_html(column, table, request):
     sort_key = column.sort_key
     if not sort_key:
         return cells.html_format("<th{}>{}</th>", th_class, column.label)
+    # ``aria-sort`` on the sorted column only (none on the others, as ARIA's sortable table pattern has it): Wagtail's
+    # template says the order with an arrow drawn by CSS, which screen readers do not read.
     if table.ordering == sort_key:
-        ordering, link_class = f"-{sort_key}", SORTED_UP
+        ordering, link_class, th_sort = f"-{sort_key}", SORTED_UP, ' aria-sort="ascending"'
         title = column.descending_title_text or table.get_descending_title_text(column)
     else:
         ordering, link_class = sort_key, SORTED_DOWN if table.ordering == f"-{sort_key}" else SORTS_DOWN
+        th_sort = ' aria-sort="descending"' if table.ordering == f"-{sort_key}" else ""
         title = column.ascending_title_text or table.get_ascending_title_text(column)
     # A shallow copy (``QueryDict.copy`` deep-copies): the two changes below replace lists, never change one.
     query = copy.copy(request.GET)
@@ -38,8 +42,9 @@ def column_header_html(column, table, request):
     return cells.html_format(
         # The label between line breaks, as in the template: the space after it shows, between the label and
         # the sort arrow Wagtail's CSS draws after the link's text.
-        '<th{}><a href="{}?{}"{} class="{}">\n{}\n</a></th>',
+        '<th{}{}><a href="{}?{}"{} class="{}">\n{}\n</a></th>',
         th_class,
+        mark_safe(th_sort),  # noqa: S308 - one of the constant attributes above
         table.base_url,  # as ``{{ table.base_url }}`` prints it, None included
         query.urlencode(),
         cells.html_format(' title="{}"', title) if title else "",

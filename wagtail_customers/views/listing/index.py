@@ -170,6 +170,11 @@ class CustomerIndexView(IndexView):
     def search_query(self):
         return self.listing.search_query
 
+    def get_table_kwargs(self):
+        # Names the table for screen readers (shown to them only): "Customers: Highest value".
+        caption = _("Customers: %(tab)s") % {"tab": self.tab.label}
+        return {**super().get_table_kwargs(), "caption": caption}
+
     def get_ordering(self):
         return self.listing.ordering
 
