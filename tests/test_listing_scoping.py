@@ -63,6 +63,23 @@ def test_asking_for_another_accounts_customers_shows_nothing(client, account, tw
     assert row_ids(client.get(f"/admin/customers/?account={theirs.account_id}&account={mine.account_id}")) == [mine.pk]
 
 
+@pytest.mark.parametrize("tab", ["", "most-returned/"])
+def test_a_url_naming_only_accounts_not_theirs_says_so_not_all_your_accounts(client, account, two_shops, tab):
+    mine, theirs = two_shops
+    client.force_login(staff_user("seller", {account: {"can_view": True}}))
+    page = client.get(f"/admin/customers/{tab}?account={theirs.account_id}&q=a").content.decode()
+    heading = re.search(r'id="wc-statistics-heading">(.*?)</h2>', page, re.S)[1].strip()
+    assert heading == "None of the seller accounts in the address is yours"
+    assert "Seller accounts: none of yours" in page and "Seller accounts: all" not in page
+    assert "Statistics for" not in page
+    # The empty table says why, with the way to the user's own accounts (the search kept).
+    assert "the address names only seller accounts that are not yours" in page
+    assert f'href="/admin/customers/{tab}?q=a">Show all your seller accounts</a>' in page
+    # Their own accounts, named or by default, read as before.
+    page = client.get(f"/admin/customers/?account={mine.account_id}").content.decode()
+    assert "Statistics for 1 seller account" in page and "none of yours" not in page
+
+
 def test_users_without_any_grant_are_refused(client, two_shops):
     client.force_login(staff_user("nobody"))
     for path in ("/admin/customers/", "/admin/customers/results/", "/admin/customers/watchlist/"):

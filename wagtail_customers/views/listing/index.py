@@ -473,7 +473,15 @@ class CustomerIndexView(IndexView):
             ],
             "selected_count": len(selected),
             "is_override": "account" in self.request.GET,
+            # The URL names seller accounts and none is the user's: the listing is empty, not "all your accounts".
+            "names_none_of_yours": self.listing.asked_for_foreign_accounts_only,
+            "all_accounts_url": with_params(self.index_url, self.params_without_accounts()),
         }
+
+    def params_without_accounts(self):
+        params = self.current_params.copy()
+        params.pop("account", None)
+        return params
 
     def hidden_search_params(self):
         """Parameters the header's search form must carry along (it only submits its own fields)."""
