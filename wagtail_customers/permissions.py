@@ -136,10 +136,14 @@ def account_ids_by_action(user, actions, *, enabled_ids=None):
         result.update({action: set(enabled) for action in everywhere})
     if by_grant:
         grant_flags = _grant_flags(user)
-        flags = [grant_flags[action] for action in by_grant]
-        rows = list(AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list("account_id", *flags))
-        for position, action in enumerate(by_grant, start=1):
-            result[action] = {row[0] for row in rows if row[position]}
+        # Each flag once: several actions may read View's, and Django 5.2 reads a field named twice once.
+        flags = list(dict.fromkeys(grant_flags[action] for action in by_grant))
+        rows = [
+            (row[0], dict(zip(flags, row[1:], strict=True)))
+            for row in AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list("account_id", *flags)
+        ]
+        for action in by_grant:
+            result[action] = {account_id for account_id, held in rows if held[grant_flags[action]]}
     return result
 
 
@@ -173,9 +177,10 @@ def actions_allowed_somewhere(user):
     by_grant = [action for action in Action if action not in allowed]
     if by_grant and _is_known_user(user):
         grant_flags = _grant_flags(user)
-        flags = [grant_flags[action] for action in by_grant]
+        flags = list(dict.fromkeys(grant_flags[action] for action in by_grant))  # each once, as above
         for row in AccessGrant.objects.filter(user=user, account__is_enabled=True).values_list(*flags):
-            allowed.update(action for action, granted in zip(by_grant, row, strict=True) if granted)
+            held = dict(zip(flags, row, strict=True))
+            allowed.update(action for action in by_grant if held[grant_flags[action]])
     return frozenset(allowed)
 
 
