@@ -161,6 +161,57 @@ def test_cancel_drops_the_previewed_job(admin_client, account):
     assert not Order.objects.exists()
 
 
+def messages_of(response):
+    return [str(message).strip() for message in response.wsgi_request._messages]
+
+
+def test_a_confirmed_big_import_shows_it_waits_for_a_worker_and_cannot_be_cancelled(
+    admin_client, account, settings, django_capture_on_commit_callbacks
+):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "IMPORT_SYNC_MAX_ROWS": 2}
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(admin_client, account)  # three rows: checked by the (eager) task
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        admin_client.post(job_url(job, "apply"))  # sent to the queue; no worker has taken it yet
+    job.refresh_from_db()
+    assert (jobs.phase(job), job.state) == (jobs.APPLY, JobState.PENDING) and queued
+
+    status = admin_client.get(job_url(job, "status")).json()
+    assert status["active"] is True and status["stage"] == "apply:queued"
+    assert status["label"] == "Confirmed: waiting for a worker to start the import"
+    page = admin_client.get(job_url(job)).content.decode()
+    assert 'data-controller="wc-import-progress"' in page and "waiting for a worker" in page
+    assert job_url(job, "apply") not in page and job_url(job, "cancel") not in page
+    assert "waiting for your confirmation" not in page
+
+    # A second confirmation or a cancel would be lost on the queued task: both are refused, saying why.
+    response = admin_client.post(job_url(job, "cancel"))
+    assert response.status_code == 302 and response["Location"] == job_url(job)
+    assert messages_of(response) == ["This import was confirmed and is under way; it cannot be cancelled any more."]
+    admin_client.post(job_url(job, "apply"))
+    job.refresh_from_db()
+    assert job.state == JobState.PENDING and job.file and not Order.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in queued:
+            callback()  # the worker takes it
+    job.refresh_from_db()
+    assert job.state == JobState.DONE and Order.objects.count() == 2
+
+
+def test_cancel_of_a_running_import_is_refused_with_a_message(admin_client, account):
+    upload(admin_client, account)
+    job = jobs.claim(ImportJob.objects.get().pk, jobs.APPLY)  # what a worker does when it starts
+
+    response = admin_client.post(job_url(job, "cancel"))
+
+    assert response.status_code == 302 and response["Location"] == job_url(job)
+    assert messages_of(response) == ["This import was confirmed and is under way; it cannot be cancelled any more."]
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING and job.file
+
+
 def test_the_form_offers_only_accounts_the_user_may_import_into(client, account, other_account):
     user = staff("clerk", account)
     client.force_login(user)
@@ -312,3 +363,19 @@ def test_the_import_screen_writes_its_row_limit_as_the_exports_page_does(admin_c
     """ "Files of more than 5000 rows" beside the exports page's "more than 5,000 customers"."""
     html = admin_client.get(INDEX).content.decode()
     assert "Files of more than 5,000 rows" in " ".join(html.split())
+
+
+def test_the_clean_up_counts_a_confirmed_import_from_its_confirmation(admin_client, account):
+    upload(admin_client, account)
+    job = ImportJob.objects.get()
+    # Uploaded 30 hours ago, confirmed an hour ago: its worker is late, nobody forgot to confirm it.
+    job.preview[jobs.CONFIRMED] = (timezone.now() - timedelta(hours=1)).isoformat()
+    ImportJob.objects.filter(pk=job.pk).update(preview=job.preview, created_at=timezone.now() - timedelta(hours=30))
+    assert jobs.expire_stale_previews() == 0
+
+    job.preview[jobs.CONFIRMED] = (timezone.now() - timedelta(hours=25)).isoformat()
+    ImportJob.objects.filter(pk=job.pk).update(preview=job.preview)
+    assert jobs.expire_stale_previews() == 1
+    job.refresh_from_db()
+    assert job.state == JobState.EXPIRED and not job.file
+    assert job.error.startswith("No worker started this import within 24 hours of its confirmation")

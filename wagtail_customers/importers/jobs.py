@@ -5,7 +5,8 @@ An ``ImportJob`` goes through two phases, kept in ``preview["phase"]``:
 * ``check``: ``pending`` (waiting for a worker) -> ``running`` -> ``pending`` in phase ``apply`` with
   the dry run's report in ``preview["report"]``, or ``failed`` with every error in ``preview["errors"]``;
 * ``apply``: ``pending`` (the preview, waiting for confirmation) -> ``running`` -> ``done`` with the
-  report in ``result``, or ``failed``.
+  report in ``result``, or ``failed``. A confirmed big import waits for its worker still ``pending``, marked
+  with ``preview["confirmed_at"]``: it is shown as queued and can no longer be confirmed again nor cancelled.
 
 Both phases run the same ``run_import`` (all or nothing), in the request for small files and as a
 Celery task for big ones (``IMPORT_SYNC_MAX_ROWS``). Whoever runs a phase first claims it with a
@@ -94,8 +95,14 @@ def start_phase(job, phase_name):
             % {"rows": grouped(job.rows_total), "limit": grouped(get_setting("IMPORT_SYNC_MAX_ROWS"))},
         )
     if runs_in_background(job):
-        if job.error:  # why an earlier confirmation was not queued: no longer true once this one is sent
-            ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING).update(error="")
+        waiting = ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING, preview__phase=phase_name)
+        if phase_name == APPLY:
+            # Marked before it is sent: until a worker claims it, the job still reads "pending" in phase apply.
+            job.preview[CONFIRMED] = timezone.now().isoformat()
+            # error="": why an earlier confirmation was not queued, no longer true once this one is sent.
+            waiting.update(preview=job.preview, error="")
+        elif job.error:
+            waiting.update(error="")
         job_id = str(job.pk)
         transaction.on_commit(lambda: enqueue(job_id, phase_name))
     else:
@@ -120,17 +127,35 @@ def enqueue(job_id, phase_name):
         if waiting.update(state=JobState.FAILED, error=message, finished_at=timezone.now()):
             delete_file(ImportJob.objects.only("pk", "file").get(pk=job_id))
     else:
-        waiting.update(
-            error=_(
-                "The import could not be started: the task queue is not reachable. Nothing was written. "
-                "Try again in a moment."
+        job = waiting.first()
+        if job is not None:
+            job.preview.pop(CONFIRMED, None)  # not sent: waiting for confirmation again
+            waiting.update(
+                preview=job.preview,
+                error=_(
+                    "The import could not be started: the task queue is not reachable. Nothing was written. "
+                    "Try again in a moment."
+                ),
             )
-        )
     return False
 
 
 def phase(job):
     return (job.preview or {}).get("phase", CHECK)
+
+
+#: The ``preview`` key of a big import confirmed and sent to the task queue (the time, ISO 8601).
+CONFIRMED = "confirmed_at"
+
+
+def is_confirmed(job):
+    """Confirmed and sent to the task queue: waiting for a worker, or taken by one."""
+    return bool((job.preview or {}).get(CONFIRMED))
+
+
+def awaits_confirmation(job):
+    """The preview is ready and nobody confirmed it yet."""
+    return phase(job) == APPLY and job.state == JobState.PENDING and not is_confirmed(job)
 
 
 def claim(job_id, phase_name):
@@ -268,26 +293,61 @@ def fail_if_stale(job):
 
 
 def cancel(job):
-    """Drop a job waiting for confirmation; nothing was written."""
-    if ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING).update(state=JobState.EXPIRED):
+    """Drop a job waiting for confirmation; nothing was written. A confirmed import is not dropped: ``False``."""
+    if (
+        ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING)
+        .exclude(preview__has_key=CONFIRMED)
+        .update(state=JobState.EXPIRED)
+    ):
         job.state = JobState.EXPIRED
         delete_file(job)
-    return job
+        return True
+    return False
+
+
+def _expiry_cutoff():
+    return timezone.now() - timedelta(hours=get_setting("IMPORT_PREVIEW_EXPIRY_HOURS"))
+
+
+def _expirable(job, before):
+    """Pending since before ``before``; a confirmed import counts from its confirmation (its worker may be busy)."""
+    if job.state != JobState.PENDING or job.created_at >= before:
+        return False
+    confirmed = parse_datetime((job.preview or {}).get(CONFIRMED) or "")
+    return confirmed is None or confirmed < before
+
+
+def _expire(job):
+    """Drop a job pending too long (compare-and-set on pending) and delete its file; whether it was dropped."""
+    hours = get_setting("IMPORT_PREVIEW_EXPIRY_HOURS")
+    if is_confirmed(job):
+        message = _(
+            "No worker started this import within %(hours)s hours of its confirmation; the file was deleted. "
+            "Nothing was written."
+        )
+    else:
+        message = _("Nobody confirmed this import within %(hours)s hours; the file was deleted. Nothing was written.")
+    still_pending = ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING)
+    # Compare-and-set on the confirmation too: a preview confirmed meanwhile now counts from its confirmation.
+    if is_confirmed(job):
+        still_pending = still_pending.filter(preview__has_key=CONFIRMED)
+    else:
+        still_pending = still_pending.exclude(preview__has_key=CONFIRMED)
+    if not still_pending.update(state=JobState.EXPIRED, error=message % {"hours": hours}, finished_at=timezone.now()):
+        return False
+    delete_file(job)
+    return True
 
 
 def expire_stale_previews():
     """Clean-up: drop uploads nobody applied or cancelled within ``IMPORT_PREVIEW_EXPIRY_HOURS`` (waiting
     for confirmation, or never checked), deleting their files. Returns the number of jobs dropped."""
-    before = timezone.now() - timedelta(hours=get_setting("IMPORT_PREVIEW_EXPIRY_HOURS"))
+    before = _expiry_cutoff()
     dropped = 0
-    for job in ImportJob.objects.filter(state=JobState.PENDING, created_at__lt=before).only("pk", "file", "preview"):
-        if ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING).update(
-            state=JobState.EXPIRED,
-            error=_("Nobody confirmed this import within %(hours)s hours; the file was deleted. Nothing was written.")
-            % {"hours": get_setting("IMPORT_PREVIEW_EXPIRY_HOURS")},
-            finished_at=timezone.now(),
-        ):
-            delete_file(job)
+    for job in ImportJob.objects.filter(state=JobState.PENDING, created_at__lt=before).only(
+        "pk", "state", "created_at", "file", "preview"
+    ):
+        if _expirable(job, before) and _expire(job):
             dropped += 1
     return dropped
 

@@ -32,6 +32,7 @@ STAGES = {
     (jobs.CHECK, JobState.RUNNING): gettext_lazy("Checking the file"),
     (jobs.CHECK, JobState.FAILED): gettext_lazy("Cannot be imported"),
     (jobs.APPLY, JobState.PENDING): gettext_lazy("Ready to import: waiting for your confirmation"),
+    (jobs.APPLY, "queued"): gettext_lazy("Confirmed: waiting for a worker to start the import"),
     (jobs.APPLY, JobState.RUNNING): gettext_lazy("Importing"),
     (jobs.APPLY, JobState.DONE): gettext_lazy("Imported"),
     (jobs.APPLY, JobState.FAILED): gettext_lazy("Import failed"),
@@ -51,15 +52,20 @@ def job_or_404(request, job_id):
     return jobs.fail_if_stale(job)
 
 
+def stage(job):
+    """The job's (phase, state), with "queued" for a confirmed import waiting for its worker."""
+    if jobs.phase(job) == jobs.APPLY and job.state == JobState.PENDING and jobs.is_confirmed(job):
+        return jobs.APPLY, "queued"
+    return jobs.phase(job), job.state
+
+
 def stage_label(job):
-    return STAGES.get((jobs.phase(job), job.state), job.get_state_display())
+    return STAGES.get(stage(job), job.get_state_display())
 
 
 def job_status(job):
     """What the job page shows, as data (the JSON status answer and the template share it)."""
-    active = job.state in (JobState.PENDING, JobState.RUNNING) and not (
-        jobs.phase(job) == jobs.APPLY and job.state == JobState.PENDING
-    )
+    active = job.state in (JobState.PENDING, JobState.RUNNING) and not jobs.awaits_confirmation(job)
     percent = min(99, job.rows_done * 100 // job.rows_total) if job.rows_total else 0
     if job.state == JobState.DONE:
         percent = 100
@@ -67,7 +73,7 @@ def job_status(job):
         "id": str(job.pk),
         "phase": jobs.phase(job),
         "state": job.state,
-        "stage": f"{jobs.phase(job)}:{job.state}",
+        "stage": ":".join(stage(job)),
         "label": str(stage_label(job)),
         "active": active,
         "rows_done": job.rows_done,
@@ -158,7 +164,7 @@ class ImportJobView(WagtailAdminTemplateMixin, TemplateView):
             currencies=currency_section(job.result or report),
             errors=preview.get("errors") or [],
             errors_total=preview.get("errors_total") or 0,
-            awaiting_confirmation=jobs.phase(job) == jobs.APPLY and job.state == JobState.PENDING,
+            awaiting_confirmation=jobs.awaits_confirmation(job),
             status_url=reverse("wagtail_customers_imports:status", args=[job.pk]),
         )
         return context
@@ -168,7 +174,7 @@ class ImportJobView(WagtailAdminTemplateMixin, TemplateView):
 def apply_import(request, job_id):
     """Confirm the preview: import the file for real (all or nothing)."""
     job = job_or_404(request, job_id)
-    if not (jobs.phase(job) == jobs.APPLY and job.state == JobState.PENDING):
+    if not jobs.awaits_confirmation(job):
         messages.warning(request, _("This import is not waiting for confirmation any more."))
         return redirect("wagtail_customers_imports:job", job_id=job.pk)
     job = jobs.start_phase(job, jobs.APPLY)
@@ -190,12 +196,17 @@ def apply_import(request, job_id):
 def cancel_import(request, job_id):
     """Drop a previewed import without writing anything."""
     job = job_or_404(request, job_id)
-    if jobs.phase(job) == jobs.APPLY and job.state == JobState.PENDING:
-        jobs.cancel(job)
+    if jobs.awaits_confirmation(job) and jobs.cancel(job):
         messages.success(
             request, _("The import of %(file)s was cancelled; nothing was written.") % {"file": job.original_name}
         )
-    return redirect("wagtail_customers_imports:index")
+        return redirect("wagtail_customers_imports:index")
+    job.refresh_from_db()  # confirmed or taken by a worker since it was read
+    if job.state == JobState.RUNNING or (job.state == JobState.PENDING and jobs.is_confirmed(job)):
+        messages.warning(request, _("This import was confirmed and is under way; it cannot be cancelled any more."))
+    else:
+        messages.warning(request, _("This import is not waiting for confirmation any more."))
+    return redirect("wagtail_customers_imports:job", job_id=job.pk)
 
 
 @require_GET
