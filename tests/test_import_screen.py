@@ -379,3 +379,23 @@ def test_the_clean_up_counts_a_confirmed_import_from_its_confirmation(admin_clie
     job.refresh_from_db()
     assert job.state == JobState.EXPIRED and not job.file
     assert job.error.startswith("No worker started this import within 24 hours of its confirmation")
+
+
+@pytest.mark.parametrize("seen_by", ["job", "status", "apply"])
+def test_a_preview_past_its_expiry_is_expired_when_seen_and_cannot_be_applied(admin_client, account, seen_by):
+    """Sites without Celery beat never run the hourly clean-up: the job's page, its status and its confirmation
+    expire it as the clean-up would."""
+    upload(admin_client, account)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=25))
+
+    if seen_by == "apply":
+        admin_client.post(job_url(job, "apply"))
+    else:
+        admin_client.get(job_url(job, seen_by))
+
+    job.refresh_from_db()
+    assert job.state == JobState.EXPIRED and not job.file and not Order.objects.exists()
+    assert job.error == "Nobody confirmed this import within 24 hours; the file was deleted. Nothing was written."
+    page = admin_client.get(job_url(job)).content.decode()
+    assert "Nobody confirmed this import within 24 hours" in page and job_url(job, "apply") not in page

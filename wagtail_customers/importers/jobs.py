@@ -339,6 +339,14 @@ def _expire(job):
     return True
 
 
+def expire_if_too_old(job):
+    """A job whose page, status or confirmation is asked for past ``IMPORT_PREVIEW_EXPIRY_HOURS`` is expired then,
+    as the hourly clean-up would (sites without Celery beat never run it)."""
+    if _expirable(job, _expiry_cutoff()) and _expire(job):
+        job.refresh_from_db()
+    return job
+
+
 def expire_stale_previews():
     """Clean-up: drop uploads nobody applied or cancelled within ``IMPORT_PREVIEW_EXPIRY_HOURS`` (waiting
     for confirmation, or never checked), deleting their files. Returns the number of jobs dropped."""

@@ -49,7 +49,7 @@ def job_or_404(request, job_id):
     job = user_jobs(request.user).filter(pk=job_id).first()
     if job is None:
         raise Http404
-    return jobs.fail_if_stale(job)
+    return jobs.expire_if_too_old(jobs.fail_if_stale(job))
 
 
 def stage(job):
