@@ -10,12 +10,13 @@ reached is reported, never a 500 nor a job waiting for ever.
 Committed for real (``transaction=True``): the on-commit steps run as in a request or a worker.
 """
 
+import uuid
 from pathlib import Path
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import OperationalError
-from django.urls import reverse
+from django.db import OperationalError, connection, connections
+from django.urls import resolve, reverse
 from wagtail.models import ModelLogEntry
 
 from tests.celery_fixtures import _reset_publisher, use_celery_settings
@@ -227,3 +228,33 @@ def test_connect_with_the_broker_down_keeps_the_backfill_and_says_so(
     assert "not reachable" in message and "in the background" not in message
     # Saved all the same: the scheduler picks the connection up once the queue answers.
     assert ChannelConnection.objects.get(pk=live_connection.pk).state == ConnectionState.BACKFILLING
+
+
+# --- ATOMIC_REQUESTS ---------------------------------------------------------------------------------------------
+
+
+def test_the_views_that_run_an_import_phase_are_outside_atomic_requests_on_every_database():
+    for url in (
+        reverse("wagtail_customers_imports:index"),
+        reverse("wagtail_customers_imports:apply", args=[uuid.uuid4()]),
+    ):
+        view = resolve(url).func
+        assert set(connections) <= getattr(view, "_non_atomic_requests", set()), url
+
+
+def test_a_small_import_applies_under_atomic_requests_on_postgresql(admin_client, account, monkeypatch):
+    """The request's transaction held the job's row that the progress, written on a second connection, waited for:
+    the apply hung. (SQLite writes no progress inside a transaction, so only PostgreSQL shows it.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("the progress is written on a second connection on PostgreSQL only")
+    upload(admin_client, account)
+    job = ImportJob.objects.get()
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    # A wait for a lock fails after a few seconds instead of hanging the test (the second connection is new).
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "options", "-c lock_timeout=5s")
+
+    admin_client.post(job_url(job, "apply"))
+
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, job.error
+    assert Order.objects.count() == 2

@@ -7,6 +7,7 @@ POST (Django's CSRF middleware checks the token).
 
 from importlib.resources import files
 
+from django.db import connections, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
@@ -38,6 +39,16 @@ STAGES = {
     (jobs.APPLY, JobState.FAILED): gettext_lazy("Import failed"),
     (jobs.APPLY, JobState.EXPIRED): gettext_lazy("Cancelled"),
 }
+
+
+def outside_request_transaction(view):
+    """Mark a view that runs an import phase in the request as never wrapped in ``ATOMIC_REQUESTS``'s transaction,
+    on every database. Inside it, the job's row claimed at the start stays locked until the request ends, and the
+    import's progress, written on a second connection on PostgreSQL (``jobs.ProgressWriter``), waits for that lock
+    for ever. Django reads the mark off the view function the URL calls (``BaseHandler.make_view_atomic``)."""
+    for alias in connections:
+        view = transaction.non_atomic_requests(using=alias)(view)
+    return view
 
 
 def user_jobs(user):
@@ -102,6 +113,11 @@ class ImportView(WagtailAdminTemplateMixin, FormView):
         if not can(request.user, Action.IMPORT):
             raise Http404
         return super().dispatch(request, *args, **kwargs)
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The upload runs the check in the request for small files.
+        return outside_request_transaction(super().as_view(**initkwargs))
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
@@ -170,6 +186,7 @@ class ImportJobView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
+@outside_request_transaction
 @require_POST
 def apply_import(request, job_id):
     """Confirm the preview: import the file for real (all or nothing)."""
