@@ -399,3 +399,22 @@ def test_a_preview_past_its_expiry_is_expired_when_seen_and_cannot_be_applied(ad
     assert job.error == "Nobody confirmed this import within 24 hours; the file was deleted. Nothing was written."
     page = admin_client.get(job_url(job)).content.decode()
     assert "Nobody confirmed this import within 24 hours" in page and job_url(job, "apply") not in page
+
+
+def test_the_success_message_tells_orders_written_from_orders_already_stored(admin_client, account):
+    upload(admin_client, account)
+    admin_client.get(admin_client.post(job_url(ImportJob.objects.get(), "apply"))["Location"])  # its message shown
+    # 1001 changes (two mugs become three), 1002 is stored as it is, 1003 is new.
+    newer = GOOD.replace(b"MUG,2,", b"MUG,3,") + b"1003,2024-05-03,ada@example.com,Ada Lovelace,CAP,1,10.00\n"
+    upload(admin_client, account, newer)
+    response = admin_client.post(job_url(ImportJob.objects.latest("created_at"), "apply"))
+    assert messages_of(response) == [
+        f"Imported 2 orders from orders.csv into {account} (1 new, 1 updated). 1 order was already there as it is."
+    ]
+    admin_client.get(response["Location"])
+
+    upload(admin_client, account, newer)
+    response = admin_client.post(job_url(ImportJob.objects.latest("created_at"), "apply"))
+    assert messages_of(response) == [
+        f"orders.csv changed nothing in {account}. 3 orders were already there as they are."
+    ]

@@ -196,17 +196,31 @@ def apply_import(request, job_id):
         return redirect("wagtail_customers_imports:job", job_id=job.pk)
     job = jobs.start_phase(job, jobs.APPLY)
     if job.state == JobState.DONE:
-        orders = job.result.get("orders", 0)
-        messages.success(
-            request,
-            ngettext(
-                "Imported %(orders)s order from %(file)s into %(account)s.",
-                "Imported %(orders)s orders from %(file)s into %(account)s.",
-                orders,
-            )
-            % {"orders": orders, "file": job.original_name, "account": job.account},
-        )
+        message = imported_message(job)  # whole sentences, each translated
+        messages.success(request, message)
     return redirect("wagtail_customers_imports:job", job_id=job.pk)
+
+
+def imported_message(job):
+    """What an applied import wrote: the orders it created or updated, and apart those it found stored as they are."""
+    created, updated = job.result.get("orders_created", 0), job.result.get("orders_updated", 0)
+    unchanged = job.result.get("orders_unchanged", 0)
+    names = {"file": job.original_name, "account": job.account}
+    if created + updated:
+        message = ngettext(
+            "Imported %(orders)s order from %(file)s into %(account)s (%(created)s new, %(updated)s updated).",
+            "Imported %(orders)s orders from %(file)s into %(account)s (%(created)s new, %(updated)s updated).",
+            created + updated,
+        ) % {**names, "orders": created + updated, "created": created, "updated": updated}
+    else:
+        message = _("%(file)s changed nothing in %(account)s.") % names
+    if unchanged:
+        message += " " + ngettext(
+            "%(orders)s order was already there as it is.",
+            "%(orders)s orders were already there as they are.",
+            unchanged,
+        ) % {"orders": unchanged}
+    return message
 
 
 @require_POST
