@@ -192,6 +192,19 @@ def test_every_error_is_listed_up_to_a_limit_with_the_total(account):
     assert str(error.value).endswith(f"(and {MAX_REPORTED_ERRORS + 99} more errors)")
 
 
+def test_the_errors_listed_are_those_of_the_lowest_rows_whatever_order_they_are_found_in(account):
+    # Rows 2-11 have a bad date, rows 12-611 no order id; empty order ids are found before any order is parsed.
+    dates = [f"{n},not a date,c{n}@example.com" for n in range(10)]
+    no_ids = [f",2024-01-01,d{n}@example.com" for n in range(MAX_REPORTED_ERRORS + 100)]
+    content = ("order_id,placed_at,customer_email\n" + "\n".join(dates + no_ids)).encode()
+    with pytest.raises(ImportFileError) as error:
+        run_import(account, content)
+    rows = [listed["row"] for listed in error.value.errors]
+    assert error.value.errors_total == MAX_REPORTED_ERRORS + 110
+    assert rows == list(range(2, MAX_REPORTED_ERRORS + 2))
+    assert "not a date" in error.value.errors[0]["message"] and "is empty" in error.value.errors[10]["message"]
+
+
 def test_error_messages_quoting_hostile_cells_are_escaped_on_the_job_page(admin_client, account):
     content = b'order_id,placed_at,customer_email\n1,"<script>alert(1)</script>",a@example.com\n'
     upload(admin_client, account, content)

@@ -1,5 +1,6 @@
 """Reading tabular files and parsing their cells, with errors that name the row and the reason."""
 
+import bisect
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -107,9 +108,14 @@ class ImportReport:
     errors_total: int = 0
 
     def add_error(self, error):
+        """Count the error, and list it if its row is among the ``MAX_REPORTED_ERRORS`` lowest: layouts meet errors
+        out of row order (``group_rows`` reports every empty order id before any order is parsed)."""
         self.errors_total += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append({"row": error.row, "message": error.message})
+        entry = {"row": error.row, "message": error.message}
+        if len(self.errors) < MAX_REPORTED_ERRORS or _error_row(entry) < _error_row(self.errors[-1]):
+            # After the errors of the same row already listed: those keep the order they were met in.
+            bisect.insort_right(self.errors, entry, key=_error_row)
+            del self.errors[MAX_REPORTED_ERRORS:]
 
     @contextmanager
     def collecting_errors(self):
@@ -122,13 +128,18 @@ class ImportReport:
     def raise_for_errors(self):
         """Stop the import, naming the first error, when parsing found any."""
         if self.errors_total:
-            self.errors.sort(key=lambda error: error["row"] or 0)
+            self.errors.sort(key=_error_row)
             first = self.errors[0]
             raise ImportFileError(first["message"], first["row"], errors=self.errors, errors_total=self.errors_total)
 
     def as_dict(self):
         """The report as JSON-ready data (kept on an ``ImportJob``)."""
         return asdict(self)
+
+
+def _error_row(error):
+    """A listed error's place in row order; an error of no row (the whole file's) comes first."""
+    return error["row"] or 0
 
 
 def read_table(content, filename="", delimiter=None, encoding="utf-8", limits=None, columns=None):
