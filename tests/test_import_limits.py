@@ -235,6 +235,39 @@ def test_background_or_request_is_decided_on_the_rows_counted(account, settings)
     assert jobs.estimate_rows(content, "orders.xlsx") == 1000
 
 
+def two_sheet_workbook(orders, lookup, orders_first=True):
+    """A workbook whose active sheet holds ``orders`` and another sheet (a lookup table) ``lookup``."""
+    workbook = openpyxl.Workbook()
+    first, second = workbook.active, workbook.create_sheet()
+    order_sheet, lookup_sheet = (first, second) if orders_first else (second, first)
+    for row in orders:
+        order_sheet.append(row)
+    for row in lookup:
+        lookup_sheet.append(row)
+    workbook.active = workbook.index(order_sheet)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("orders_first", [True, False])
+def test_only_the_active_sheet_of_a_workbook_is_counted_and_limited(account, settings, orders_first):
+    settings.WAGTAIL_CUSTOMERS = {"IMPORT_MAX_ROWS": 10, "IMPORT_MAX_COLUMNS": 50}
+    lookup = [[f"SKU{n}", f"Product {n}"] for n in range(40)] + [[f"wide {n}" for n in range(60)]]
+    content = two_sheet_workbook(order_rows(10), lookup, orders_first)
+
+    # The sheet imported: a lookup sheet beside it neither sends the file to the background nor past the limits.
+    assert jobs.estimate_rows(content, "orders.xlsx") == 10
+    report = run_import(account, content, filename="orders.xlsx")
+    assert (report.rows, report.orders_created) == (10, 10)
+
+    with pytest.raises(ImportFileError, match=r"more than 10 rows"):
+        run_import(account, two_sheet_workbook(order_rows(11), lookup[:3], orders_first), filename="orders.xlsx")
+    wide = [HEADER + [f"extra {n}" for n in range(50)]] + order_rows(2)[1:]
+    with pytest.raises(ImportFileError, match=r"The row has 5\d columns; at most 50 are read"):
+        run_import(account, two_sheet_workbook(wide, lookup[:3], orders_first), filename="orders.xlsx")
+
+
 def test_the_preview_warns_about_the_declared_size(admin_client, account):
     content = with_dimension(workbook_bytes(order_rows(30)), "A1:F2")
     upload(admin_client, account, content, name="orders.xlsx")

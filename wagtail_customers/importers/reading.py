@@ -285,7 +285,8 @@ def count_rows(content, filename="", limits=None):
     """Data rows the file holds, counted cheaply and within the limits (0 for a file the check will refuse).
 
     A text file's line breaks (a quoted line break counts too: more rows, never fewer); a workbook's
-    ``<row>`` elements in every worksheet, whatever its ``<dimension>`` declares; 0 for a Compound File (an .xls
+    ``<row>`` elements in its active worksheet (the one imported), whatever its ``<dimension>`` declares; 0 for a
+    Compound File (an .xls
     or a password-protected workbook), which the check refuses at once with the sentence that names it.
     """
     if content.startswith(COMPOUND_FILE_SIGNATURE):
@@ -306,10 +307,14 @@ def count_rows(content, filename="", limits=None):
 
 @dataclass
 class WorkbookScan:
-    #: ``<row>`` elements of every worksheet (the header rows included), and of the one being scanned.
+    #: ``<row>`` elements (the header row included) of the active worksheet, the one imported, and of the one
+    #: being scanned.
     rows: int = 0
     sheet_rows: int = 0
     inflated_bytes: int = 0
+    #: Each worksheet's ``<row>`` elements, and its first row with more cells than allowed: ``(cells, row)``.
+    sheets: dict = field(default_factory=dict)
+    too_wide: dict = field(default_factory=dict)
 
 
 def scan_xlsx(content, limits):
@@ -317,7 +322,8 @@ def scan_xlsx(content, limits):
 
     Sizes are checked in the zip's central directory first, then counted while inflating (a header
     may lie). Every XML part is measured for text runs and tags longer than a cell may be, and every
-    worksheet's rows and cells per row are counted, all without building any of them.
+    worksheet's rows and cells per row are counted, all without building any of them. The row and column limits
+    apply to the active worksheet only: the one ``read_xlsx`` imports (a lookup sheet beside it is never read).
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
@@ -338,7 +344,39 @@ def scan_xlsx(content, limits):
             raise
         except Exception as error:  # zipfile raises many kinds for a broken or encrypted member
             raise not_a_workbook(error, content) from None
+    active = _active_sheet_part(archive)
+    if active is None:  # cannot be told here (openpyxl will say why): the biggest sheet, as the strictest guess
+        active = max(scan.sheets, key=scan.sheets.get, default=None)
+    if active in scan.too_wide:
+        cells, row = scan.too_wide[active]
+        raise too_many_columns(cells, limits, row)
+    scan.rows = scan.sheets.get(active, 0)
+    if scan.rows > limits.max_rows + 1:
+        raise too_many_rows(limits)
     return scan
+
+
+def _active_sheet_part(archive):
+    """The part openpyxl opens as the workbook's active sheet (``read_xlsx``), found as openpyxl finds it, with its
+    own readers of the workbook's small parts; None if it cannot be told."""
+    from openpyxl.packaging.manifest import Manifest
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path
+    from openpyxl.packaging.workbook import WorkbookPackage
+    from openpyxl.reader.excel import _find_workbook_part
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES
+    from openpyxl.xml.functions import fromstring
+
+    try:
+        manifest = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES)))
+        part = _find_workbook_part(manifest).PartName[1:]
+        package = WorkbookPackage.from_tree(fromstring(archive.read(part)))
+        rels = get_dependents(archive, get_rels_path(part)).to_dict()
+        present = set(archive.namelist())
+        # The sheets openpyxl keeps, in its order (``ExcelReader.read_worksheets``): chartsheets take a place too.
+        sheets = [rels[sheet.id].target for sheet in package.sheets if sheet.id and sheet.id in rels]
+        return [target for target in sheets if target in present][package.active]
+    except Exception:  # a damaged workbook: reading it says so
+        return None
 
 
 def not_a_workbook(error, content=b"", row=None):
@@ -390,24 +428,24 @@ def _scan_member(archive, member, scan, is_sheet, limits):
             if len(carry) > run_limit or too_long.search(data):
                 raise too_long_cell(None, limits)
             if is_sheet:
-                cells_in_row = _count_rows_and_cells(data, cells_in_row, scan, limits)
-    scan.rows += scan.sheet_rows
+                cells_in_row = _count_rows_and_cells(data, cells_in_row, scan, limits, member.filename)
+    if is_sheet:
+        scan.sheets[member.filename] = scan.sheet_rows
 
 
-def _count_rows_and_cells(data, cells_in_row, scan, limits):
+def _count_rows_and_cells(data, cells_in_row, scan, limits, sheet):
     segments = _ROW_TAG.split(data)
     # The first segment continues the row open at the end of the previous chunk.
     for index, segment in enumerate(segments):
         if index:
             scan.sheet_rows += 1
             cells_in_row = 0
-            if scan.sheet_rows > limits.max_rows + 1:
-                raise too_many_rows(limits)
         cells_in_row += segment.count(b"<c ") + segment.count(b"<c>") + segment.count(b"<c/>")
         if b":c" in segment:
             cells_in_row += len(_PREFIXED_CELL_TAG.findall(segment))
-        if cells_in_row > limits.max_columns:
-            raise too_many_columns(cells_in_row, limits, scan.sheet_rows or None)
+        if cells_in_row > limits.max_columns and sheet not in scan.too_wide:
+            # Refused only if this is the sheet imported, known once the workbook's parts are read.
+            scan.too_wide[sheet] = (cells_in_row, scan.sheet_rows or None)
     return cells_in_row
 
 
