@@ -53,6 +53,31 @@ def test_a_job_page_follows_a_background_check_and_shows_the_preview(live_server
     assert ImportJob.objects.get().state == "pending" and not Order.objects.exists()
 
 
+# version_neutral: the plugin's own polling script, as above.
+@pytest.mark.version_neutral
+def test_a_job_page_keeps_following_its_job_through_server_errors(live_server, login, browser_admin, account):
+    content = b"order_id,placed_at,customer_email\n1,2024-01-01,a@example.com\n2,2024-01-02,b@example.com\n"
+    job = jobs.create_job(browser_admin, account, "generic", SimpleUploadedFile("queued.csv", content))
+    page = login("browseradmin", "browser-pw")
+    answered = []
+
+    def bad_gateway_twice(route):
+        # What a proxy answers while the site restarts during a deploy.
+        answered.append(route.request.url)
+        if len(answered) <= 2:
+            route.fulfill(status=502, body="Bad Gateway")
+        else:
+            route.continue_()
+
+    page.route(f"**/admin/customers/import/{job.pk}/status/", bad_gateway_twice)
+    page.goto(f"{live_server.url}/admin/customers/import/{job.pk}/")
+    assert page.get_by_text("Waiting to be checked").first.is_visible()
+
+    jobs.run_phase(job.pk, jobs.CHECK)
+    page.wait_for_selector("text=Preview: what the import will change", timeout=30_000)
+    assert len(answered) >= 3  # polled again after each 502, and the third answer moved it on
+
+
 # version_neutral: the plugin's own error list on the job page the upload test above reaches.
 @pytest.mark.version_neutral
 def test_errors_are_listed_with_their_rows(live_server, login, browser_admin, account, screenshot):

@@ -2,6 +2,8 @@
 // It polls the job's status URL (JSON) every two seconds and moves the progress bar; when the job moves to
 // another stage (checked, imported, failed) it reloads the page, which then shows the preview or the outcome.
 // Without JavaScript, reloading the page shows the same information.
+// Only a 404 (the job is gone, or the grant was withdrawn) stops it: a server error (a 502 during a deploy) or a
+// network blip is tried again, waiting longer after each failure in a row (up to 8 times the interval).
 (() => {
   const { Controller } = window.StimulusModule;
 
@@ -20,7 +22,13 @@
 
     schedule() {
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.refresh(), this.intervalValue);
+      const backoff = Math.min(2 ** Math.max((this.failures || 0) - 1, 0), 8);
+      this.timer = setTimeout(() => this.refresh(), this.intervalValue * backoff);
+    }
+
+    retry() {
+      this.failures = (this.failures || 0) + 1;
+      this.schedule();
     }
 
     async refresh() {
@@ -32,12 +40,17 @@
           credentials: 'same-origin',
           signal: this.abort.signal,
         });
-        if (!response.ok) return; // 404: the job is gone or the grant was withdrawn; stop polling
+        if (response.status === 404) return; // the job is gone or the grant was withdrawn: stop polling
+        if (!response.ok) {
+          this.retry(); // a server error (a proxy's 502 during a deploy): try again
+          return;
+        }
         status = await response.json();
       } catch (error) {
-        if (error.name !== 'AbortError') this.schedule(); // a network blip: try again
+        if (error.name !== 'AbortError') this.retry(); // a network blip, or an answer that is no JSON: try again
         return;
       }
+      this.failures = 0;
       if (status.stage !== this.stageValue) {
         window.location.reload();
         return;
