@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -11,6 +11,8 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from wagtail.admin.menu import admin_menu
 from wagtail.models import ModelLogEntry
 
@@ -18,7 +20,7 @@ from tests.factories import order_data
 from tests.permission_world import grant, make_staff
 from wagtail_customers.models import Customer, RetentionRule, SellerAccount
 from wagtail_customers.services.ingestion import record_order
-from wagtail_customers.services.retention import RULE_ACTION, apply_retention
+from wagtail_customers.services.retention import RULE_ACTION, apply_retention, next_run
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +58,18 @@ def test_a_manager_sets_the_rule_and_sees_what_it_would_erase(client, manager, a
     assert "Amazon DE has no retention rule" in page.text
     assert "The rule has not run yet." in page.text
 
-    response = client.post(url(amazon), {**RULE, "save": "1"})
+    # Saving an enabled rule first says what it will erase, and saves nothing.
+    page = client.post(url(amazon), {**RULE, "save": "1"})
+    assert page.status_code == 200
+    assert not RetentionRule.objects.exists()
+    when = date_format(localtime(next_run()), "DATETIME_FORMAT")
+    assert (
+        "“Erase personal data 30 days after the order&#x27;s shipment” will erase the personal data of 2 customers "
+        f"at the next run, on {when}; this cannot be undone."
+    ) in page.text
+    assert '<input type="hidden" name="confirm" value="1:shipment:30">' in page.text
+
+    response = client.post(url(amazon), {**RULE, "confirm": "1:shipment:30", "save": "1"})
 
     assert response.status_code == 302 and response["Location"] == url(amazon)
     rule = RetentionRule.objects.get(account=amazon)
@@ -70,6 +83,71 @@ def test_a_manager_sets_the_rule_and_sees_what_it_would_erase(client, manager, a
     assert "Applied now, the rule would erase the personal data of 2 customers." in page.text
     # Saving applies nothing: the daily task does.
     assert not Customer.objects.filter(erased_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    ("saved", "entered", "erased"),
+    [
+        # Shortened from a year to a day: every customer is past it.
+        ({"days": 365}, {**RULE, "days": "1"}, 3),
+        # Enabled again.
+        ({"days": 30, "is_enabled": False}, RULE, 2),
+        # Counted from the order's date instead of its shipment.
+        ({"days": 42}, {**RULE, "days": "42", "basis": "order"}, 2),
+    ],
+)
+def test_a_save_that_erases_more_asks_first(client, manager, amazon, saved, entered, erased):
+    """Saving an enabled or stricter rule saved it at once: the next run erased customers nobody had counted."""
+    RetentionRule.objects.create(account=amazon, **saved)
+    page = client.post(url(amazon), {**entered, "save": "1"})
+    assert page.status_code == 200
+    assert f"will erase the personal data of {erased} customers at the next run" in page.text
+    rule = RetentionRule.objects.get(account=amazon)
+    assert (rule.days, rule.is_enabled) == (saved["days"], saved.get("is_enabled", True))
+    assert not ModelLogEntry.objects.filter(action=RULE_ACTION).exists()
+
+    key = f"1:{entered['basis']}:{entered['days']}"
+    assert client.post(url(amazon), {**entered, "confirm": key, "save": "1"}).status_code == 302
+    rule.refresh_from_db()
+    assert (rule.basis, rule.days, rule.is_enabled) == (entered["basis"], int(entered["days"]), True)
+
+
+def test_a_confirmation_of_other_values_asks_again_and_saves_nothing(client, manager, amazon):
+    RetentionRule.objects.create(account=amazon, days=365)
+    # Confirmed for 30 days, posted with 1 day: asked again, for 1 day.
+    page = client.post(url(amazon), {**RULE, "days": "1", "confirm": "1:shipment:30", "save": "1"})
+    assert page.status_code == 200
+    assert "will erase the personal data of 3 customers at the next run" in page.text
+    assert '<input type="hidden" name="confirm" value="1:shipment:1">' in page.text
+    # A confirmation without the values is an invalid form.
+    page = client.post(url(amazon), {"confirm": "1:shipment:1", "save": "1"})
+    assert page.status_code == 200 and "days" in page.context["form"].errors
+    assert RetentionRule.objects.get(account=amazon).days == 365
+    assert not ModelLogEntry.objects.filter(action=RULE_ACTION).exists()
+
+
+@pytest.mark.parametrize(
+    ("saved", "entered"),
+    [
+        ({"days": 30}, {"basis": "shipment", "days": "30"}),  # disabled
+        ({"days": 30}, {**RULE, "days": "60"}),  # longer
+        ({"days": 30}, RULE),  # unchanged
+        ({"days": 30, "is_enabled": False}, {"basis": "order", "days": "1"}),  # changed but still disabled
+    ],
+)
+def test_a_save_that_erases_nothing_more_saves_at_once(client, manager, amazon, saved, entered):
+    RetentionRule.objects.create(account=amazon, **saved)
+    response = client.post(url(amazon), {**entered, "save": "1"})
+    assert response.status_code == 302
+    rule = RetentionRule.objects.get(account=amazon)
+    assert (rule.basis, rule.days, rule.is_enabled) == (entered["basis"], int(entered["days"]), "is_enabled" in entered)
+    assert ModelLogEntry.objects.filter(action=RULE_ACTION).count() == 1
+
+
+def test_the_next_run_is_the_daily_tasks_next_time():
+    monday = datetime(2026, 12, 7, tzinfo=UTC)
+    assert next_run(monday.replace(hour=1)) == monday.replace(hour=2, minute=45)
+    assert next_run(monday.replace(hour=11)) == monday.replace(day=8, hour=2, minute=45)
 
 
 def test_a_new_rule_starts_disabled_and_names_amazons_policy_on_an_amazon_account_only(client, manager, amazon):

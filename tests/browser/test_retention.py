@@ -1,5 +1,5 @@
 """A retention rule set in Chromium: from the seller accounts listing to the rule's page, Preview (nothing saved),
-Save, then the daily run's report on the listing and the page. The rule's page is checked by axe."""
+Save and its confirmation, then the daily run's report on the listing and the page. The rule's page is checked by axe."""
 
 import re
 from datetime import timedelta
@@ -53,6 +53,14 @@ def test_set_a_rule_preview_it_and_see_the_last_run(live_server, login, browser_
     expect(enabled).not_to_be_checked()
     enabled.check()
     page.get_by_role("button", name="Save").click()
+    # Enabling asks first, with what the next run will erase.
+    expect(page.locator("[data-wc-retention-confirm]")).to_contain_text(
+        "“Erase personal data 30 days after the order's shipment” will erase the personal data of 2 customers at the "
+        "next run, on "
+    )
+    assert not RetentionRule.objects.exists()
+    assert run_axe(page, axe_script) == []
+    page.get_by_role("button", name="Save the rule").click()
     expect(page.locator(".messages")).to_contain_text("Retention rule set")
     expect(page.locator("[data-wc-retention-preview]")).to_contain_text(
         "Applied now, the rule would erase the personal data of 2 customers."

@@ -13,15 +13,18 @@ customer (no user), and keeps every order, amount and statistic. Each rule's app
 ``RetentionRun`` and as ``wagtail_customers.retention.apply`` in the seller account's history.
 """
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from celery import current_app
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
+from ..beat import BEAT_SCHEDULE
 from ..models import Customer, Order, RetentionRule, RetentionRun
 from ..models.retention import basis_date
 from .deadlocks import atomic_with_retries
@@ -32,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 APPLY_ACTION = "wagtail_customers.retention.apply"
 RULE_ACTION = "wagtail_customers.retention.rule"
+APPLY_TASK = "wagtail_customers.apply_retention_rules"
 #: Customers selected, locked and erased per batch, in one transaction.
 RETENTION_BATCH_SIZE = ERASE_BATCH_SIZE
 
@@ -71,6 +75,33 @@ def customers_past(rule, now=None):
 def preview(rule, now=None):
     """How many customers the rule would erase now (whether or not it is enabled)."""
     return customers_past(rule, now).count()
+
+
+def erases_more(saved, rule):
+    """Whether ``rule`` may erase customers the ``saved`` rule (``None`` when there is none) would not.
+
+    Enabling erases more, and so do fewer days. Any change of basis counts too: the dates an order has are not
+    always in order (a shipment recorded before the order was placed), so no basis is sure to erase fewer.
+    """
+    if not rule.is_enabled:
+        return False
+    if saved is None or not saved.is_enabled:
+        return True
+    return rule.days < saved.days or rule.basis != saved.basis
+
+
+def next_run(now=None):
+    """When the daily task next applies the rules, by the site's beat schedule (else the plugin's); ``None`` when
+    its schedule is not one Celery can say (a plain number of seconds has no set time)."""
+    now = now or timezone.now()
+    entries = [*(current_app.conf.beat_schedule or {}).values(), *BEAT_SCHEDULE.values()]
+    schedule = next(entry["schedule"] for entry in entries if entry.get("task") == APPLY_TASK)
+    if not hasattr(schedule, "remaining_estimate"):
+        return None
+    # Measured from ``now``, not the clock (the schedule's own time function reads the clock).
+    schedule = copy.copy(schedule)
+    schedule.nowfun = lambda: now
+    return now + schedule.remaining_estimate(now)
 
 
 def enabled_rules(account=None):

@@ -2,7 +2,9 @@
 
 Only users who may change seller accounts open it (``may_change_accounts``, as the account's own edit page): others
 get 403 before the account is looked up, so account ids cannot be probed. The rule is applied by the daily task or
-the command (services/retention.py), never by this page; "Preview" counts and saves nothing.
+the command (services/retention.py), never by this page; "Preview" counts and saves nothing. A save that would
+erase more than the saved rule (enabling it, fewer days, another basis) first shows how many customers it erases at
+the next run and saves only when the seller confirms those same values.
 """
 
 import copy
@@ -20,12 +22,17 @@ from wagtail.log_actions import log
 
 from ...ids import parse_id
 from ...models import RetentionRule, SellerAccount
-from ...services.retention import RULE_ACTION, preview
+from ...services.retention import RULE_ACTION, erases_more, next_run, preview
 from ..listing.accounts import may_change_accounts
 from .forms import RetentionRuleForm
 
 #: Runs listed on the page, newest first.
 RUNS_SHOWN = 10
+
+
+def confirmation_key(rule):
+    """The values a confirmation is for, as the confirm button sends them back."""
+    return f"{int(rule.is_enabled)}:{rule.basis}:{rule.days}"
 
 
 class RetentionRuleView(WagtailAdminTemplateMixin, FormView):
@@ -83,6 +90,12 @@ class RetentionRuleView(WagtailAdminTemplateMixin, FormView):
             self.preview_count = preview(rule)
             context = self.get_context_data(form=form)
             context["previewed_rule"] = rule
+            return self.render_to_response(context)
+        if erases_more(self.rule, rule) and self.request.POST.get("confirm") != confirmation_key(rule):
+            # Asked again when the values confirmed are not the ones posted: only what was counted is saved.
+            context = self.get_context_data(form=form)
+            context.update(to_confirm=rule, confirm_count=preview(rule), confirm_key=confirmation_key(rule))
+            context["next_run"] = next_run()
             return self.render_to_response(context)
         created = rule.pk is None
         rule.save()
