@@ -193,6 +193,48 @@ def test_the_alert_list_marks_read_and_counts_unread_in_the_menu(client, account
     assert "unread)" not in client.get("/admin/customers/").content.decode()
 
 
+@pytest.mark.parametrize(
+    ("in_admin", "muted", "says"),
+    [
+        (False, False, "Alerts in the admin are off in your alert preferences: new alerts are not listed here."),
+        (
+            True,
+            True,
+            "You have muted every seller account you may view in your alert preferences: no alerts about them are "
+            "listed here.",
+        ),
+    ],
+)
+def test_an_empty_alert_list_says_when_the_preferences_keep_alerts_off_it(
+    client, account, other_account, watched, record, in_admin, muted, says
+):
+    """The page said "No alerts yet. You are alerted when…" to a user whose alerts are not listed in the admin."""
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    prefer(viewer, in_admin=in_admin, muted=[account] if muted else [])
+    record(account, order_data("2", day=5))
+    client.force_login(viewer)
+
+    page = client.get(ALERTS_URL).content.decode()
+
+    assert "data-wc-alerts" not in page
+    assert says in page
+    assert "No alerts yet" not in page
+    assert f'<a href="{reverse("wagtailadmin_account")}#tab-notifications">Change your alert preferences</a>' in page
+
+
+def test_an_empty_alert_list_with_alerts_on_says_none_yet(client, account, other_account, watched):
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    # One account of two muted: alerts about the other are still listed.
+    grant(viewer, other_account, "view")
+    prefer(viewer, muted=[account])
+    client.force_login(viewer)
+    page = client.get(ALERTS_URL).content.decode()
+    assert "No alerts yet. You are alerted when a customer on the watchlist orders" in page
+    assert "Change your alert preferences" not in page
+
+
 @pytest.mark.parametrize("url_name", ["wagtail_customers_alerts:mark_read", "wagtail_customers_alerts:mark_all_read"])
 @pytest.mark.parametrize("next_value", ["foo", "admin/customers/alerts/", "//evil.example/", "https://evil.example/"])
 def test_marking_read_with_a_next_that_is_no_site_path_goes_back_to_the_alerts(

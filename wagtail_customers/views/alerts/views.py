@@ -13,8 +13,9 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 
 from ...alerts.display import alert_items, with_details
+from ...alerts.recipients import alerted_accounts, preference_for
 from ...ids import parse_ids
-from ...permissions import Action, can
+from ...permissions import Action, accounts_for, can
 from ..listing.access import is_site_path
 from .queries import shown_alerts
 
@@ -44,11 +45,20 @@ class AlertListView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         alerts = with_details(shown_alerts(self.request.user)).order_by("-event__occurred_at", "-pk")
         page = Paginator(alerts, PER_PAGE).get_page(self.request.GET.get("p"))
+        items = alert_items(self.request.user, page.object_list)
         context.update(
             page_obj=page,
-            items=alert_items(self.request.user, page.object_list),
+            items=items,
             unread=shown_alerts(self.request.user).filter(read_at__isnull=True).exists(),
         )
+        if not items:
+            # Why the list is empty: "no alerts yet" is untrue to a user whose preferences keep them off this page.
+            context.update(
+                in_admin_off=not preference_for(self.request.user).in_admin,
+                all_accounts_muted=(
+                    not alerted_accounts(self.request.user).exists() and accounts_for(self.request.user).exists()
+                ),
+            )
         return context
 
 
