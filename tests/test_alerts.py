@@ -193,6 +193,20 @@ def test_the_alert_list_marks_read_and_counts_unread_in_the_menu(client, account
     assert "unread)" not in client.get("/admin/customers/").content.decode()
 
 
+def test_each_mark_as_read_button_names_its_alert_to_screen_readers(client, account, watched, record):
+    """Every row's button was named just "Mark as read"."""
+    viewer = make_staff("viewer")
+    grant(viewer, account, "view")
+    record(account, order_data("2", day=5))
+    client.force_login(viewer)
+    page = client.get(ALERTS_URL).content.decode()
+    assert re.search(
+        r'<button type="submit" class="button button-small button-secondary">Mark as read'
+        rf'<span class="w-sr-only">: New order, Customer #{watched.pk}, order 2</span></button>',
+        page,
+    ), re.findall(r"<button[^>]*>Mark as read.*?</button>", page)
+
+
 @pytest.mark.parametrize(
     ("in_admin", "muted", "says"),
     [

@@ -150,6 +150,17 @@ def test_the_next_run_is_the_daily_tasks_next_time():
     assert next_run(monday.replace(hour=11)) == monday.replace(day=8, hour=2, minute=45)
 
 
+def test_the_page_sections_are_headed_one_level_under_the_page_title(client, manager, amazon):
+    """Its sections were h3 right under the page's h1: a screen reader's outline skipped a level."""
+    RetentionRule.objects.create(account=amazon, days=365)
+    for page in (client.get(url(amazon)), client.post(url(amazon), {**RULE, "days": "1", "save": "1"})):
+        levels = re.findall(r"<h([1-6])[\s>]", page.text.split("<main", 1)[1])
+        assert levels[0] == "1" and "3" not in levels, levels
+        headings = re.findall(r'<h2 [^>]*class="w-h3"[^>]*>([^<]+)</h2>', page.text)
+        assert {"Current rule", "Last runs", "Change the rule"} <= set(headings)
+    assert "Confirm the rule" in headings
+
+
 def test_a_new_rule_starts_disabled_and_names_amazons_policy_on_an_amazon_account_only(client, manager, amazon):
     """One click on Save of a new rule started daily, irreversible erasure; the help named Amazon on every channel."""
     form = client.get(url(amazon)).context["form"]
