@@ -212,6 +212,15 @@ def test_exports_page_empty_state_and_menu_entry(client, user, shop):
     assert menu_entry not in admin_page(client)
 
 
+@pytest.mark.parametrize(("hours", "says"), [(1, "for 1 hour."), (48, "for 48 hours.")])
+def test_exports_page_says_how_long_files_last_with_a_plural(client, user, settings, hours, says):
+    """ "Files can be downloaded for 1 hours": the text had no singular."""
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "EXPORT_EXPIRY_HOURS": hours}
+    client.force_login(user)
+    page = client.get(INDEX_URL).content.decode()
+    assert f"Files can be downloaded {says}" in " ".join(page.split())
+
+
 def test_status_json_follows_the_job(client, user):
     job = queued_job(user)
     client.force_login(user)

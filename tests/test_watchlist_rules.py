@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
@@ -453,6 +453,23 @@ def test_create_a_rule_and_it_is_logged(manager_client, manager, account):
     assert entry.data["conditions"] == ["Return rate (%) > 30", "Orders ≥ 3"]
     page = manager_client.get(reverse(f"{URL}:index")).content.decode()
     assert "High returns" in page and "Return rate (%) &gt; 30" in page
+
+
+def test_conditions_read_in_the_active_languages_number_format_with_a_plural_for_days():
+    """Values were written with ``{value:f}`` whatever the language, and "(last 1 days)" had no singular."""
+
+    def describe(metric, value, days=None):
+        return WatchlistRuleCondition(metric=metric, operator="gte", value=Decimal(value), days=days).describe()
+
+    assert describe("amount_spent", "99.50") == "Amount spent ≥ 99.5"
+    assert describe("orders", "3.00") == "Orders ≥ 3"
+    assert describe("recent_negative_feedbacks", "1", days=1) == "Negative feedbacks in the last days ≥ 1 (last 1 day)"
+    assert describe("recent_negative_feedbacks", "2", days=30) == (
+        "Negative feedbacks in the last days ≥ 2 (last 30 days)"
+    )
+    with translation.override("de"):
+        assert describe("amount_spent", "1234.25").endswith(" ≥ 1234,25")
+        assert describe("amount_spent", "99.50").endswith(" ≥ 99,5")
 
 
 def test_a_user_cannot_create_rules_on_accounts_they_cannot_manage(manager_client, other_account):

@@ -13,7 +13,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from ..insight.display import decimal_text
 from .accounts import SellerAccount
 from .customers import Customer
 
@@ -108,10 +110,16 @@ class WatchlistRuleCondition(models.Model):
         return self.describe()
 
     def describe(self):
-        value = self.value.normalize() if self.value == self.value.to_integral() else self.value
-        text = f"{self.get_metric_display()} {OPERATOR_SIGNS.get(self.operator, self.operator)} {value:f}"
+        """The condition in the active language's number format: in German "Amount spent ≥ 99,5"."""
+        # As many places as the value has (trailing zeros dropped): 30.00 reads 30, 1.50 reads 1.5.
+        places = max(-Decimal(self.value).normalize().as_tuple().exponent, 0)
+        value = decimal_text(self.value, places)
+        text = f"{self.get_metric_display()} {OPERATOR_SIGNS.get(self.operator, self.operator)} {value}"
         if self.metric == WatchlistMetric.RECENT_NEGATIVE_FEEDBACKS and self.days:
-            text = _("%(condition)s (last %(days)s days)") % {"condition": text, "days": self.days}
+            text = ngettext("%(condition)s (last %(days)s day)", "%(condition)s (last %(days)s days)", self.days) % {
+                "condition": text,
+                "days": self.days,
+            }
         return text
 
 
