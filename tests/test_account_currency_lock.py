@@ -34,3 +34,21 @@ def test_the_edit_form_says_why_and_keeps_the_currency(admin_client, account):
     assert "The currency cannot change once the account has orders" in response.content.decode()
     account.refresh_from_db()
     assert account.currency == "USD"
+
+
+def test_the_channel_of_an_account_with_a_store_connection_cannot_change(admin_client):
+    # Switched to a channel without an adapter, the connection failed for good and nothing on its page stopped
+    # it; switched to another live channel, that channel's adapter was handed the old store's credentials.
+    from wagtail_customers.models import ChannelConnection
+
+    account = SellerAccount.objects.create(name="Woo", channel="woocommerce", currency="EUR")
+    ChannelConnection.objects.create(account=account, encrypted_credentials="stored")
+    url = reverse("wagtail_customers_accounts:edit", args=(account.pk,))
+    response = admin_client.post(url, {"name": account.name, "channel": "shopify", "currency": "EUR"})
+    assert response.status_code == 200
+    assert "The channel cannot change while the account has a store connection" in response.content.decode()
+    assert SellerAccount.objects.get(pk=account.pk).channel == "woocommerce"
+    # A connection never given credentials holds nothing of the channel's: the account may change.
+    ChannelConnection.objects.filter(account=account).update(encrypted_credentials="")
+    admin_client.post(url, {"name": account.name, "channel": "shopify", "currency": "EUR"})
+    assert SellerAccount.objects.get(pk=account.pk).channel == "shopify"

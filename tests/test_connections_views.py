@@ -386,3 +386,19 @@ def test_the_page_of_a_site_without_the_webhook_urls_says_how_to_add_them(admin_
     assert "This site takes no webhooks yet: orders arrive with each pull only." in page
     assert 'path("customers-webhooks/", include("wagtail_customers.urls"))' in page
     assert "Register this address" not in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        # Year 1 overflowed the adapters' date arithmetic: a generic error at each attempt, then "failing".
+        ("0001-01-01", "Choose a date from Jan. 1, 1990 on, or leave it empty for the whole history."),
+        ("2999-01-01", "Choose a date that is not in the future."),
+    ],
+)
+def test_a_history_date_no_store_can_have_is_refused_by_its_field(admin_client, account, channel, typed, error):
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    response = admin_client.post(url("connect", account), {"backfill_from": typed})
+    assert response.status_code == 200
+    assert response.context["connect_form"].errors["backfill_from"] == [error]
+    assert ChannelConnection.objects.get(account=account).state == ConnectionState.NEVER_CONNECTED

@@ -85,3 +85,26 @@ class SellerAccount(ChoiceLabels, models.Model):
                         % {"currency": stored}
                     }
                 )
+        self._check_channel_kept_with_a_connection()
+
+    def _check_channel_kept_with_a_connection(self):
+        # A store connection's credentials, sync position and webhooks are its channel's: under another channel the
+        # connection fails for good (no adapter), or another channel's adapter is handed them.
+        if not self.pk:
+            return
+        stored = SellerAccount.objects.filter(pk=self.pk).values_list("channel", flat=True).first()
+        if stored is None or stored == self.channel:
+            return
+        from .connections import ChannelConnection
+
+        if ChannelConnection.objects.filter(account_id=self.pk).exclude(encrypted_credentials="").exists():
+            raise ValidationError(
+                {
+                    "channel": _(
+                        "The channel cannot change while the account has a store connection: its credentials, "
+                        "sync position and webhooks are %(channel)s's. Create another seller account for the other "
+                        "channel."
+                    )
+                    % {"channel": Channel(stored).label if stored in Channel.values else stored}
+                }
+            )

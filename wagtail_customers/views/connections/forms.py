@@ -1,8 +1,14 @@
 """The connection forms. Secret credentials are write-only: their inputs are always rendered empty, and
 left blank they keep the stored value; a stored optional secret (a webhook secret) has a "Remove" box."""
 
+import datetime
+
 from django import forms
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+
+from ...local_time import local_datetime
 
 
 class CredentialsForm(forms.Form):
@@ -100,10 +106,28 @@ class CredentialsForm(forms.Form):
         return merged
 
 
+#: The earliest history a connection imports from: no store sold online before. A date typed as year 1 overflowed
+#: the adapters' date arithmetic (a generic error at every attempt, until the connection was marked failing).
+EARLIEST_BACKFILL = datetime.date(1990, 1, 1)
+
+
 class ConnectForm(forms.Form):
     backfill_from = forms.DateField(
         label=_("Import history from"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date", "min": EARLIEST_BACKFILL.isoformat()}),
         help_text=_("Orders placed or changed from this date on are imported. Leave empty for the whole history."),
     )
+
+    def clean_backfill_from(self):
+        value = self.cleaned_data.get("backfill_from")
+        if value is None:
+            return value
+        if value < EARLIEST_BACKFILL:
+            raise forms.ValidationError(
+                _("Choose a date from %(earliest)s on, or leave it empty for the whole history.")
+                % {"earliest": date_format(EARLIEST_BACKFILL, "DATE_FORMAT")}
+            )
+        if value > local_datetime(timezone.now()).date():
+            raise forms.ValidationError(_("Choose a date that is not in the future."))
+        return value
