@@ -1,5 +1,6 @@
 """A retention rule set in Chromium: from the seller accounts listing to the rule's page, Preview (nothing saved),
-Save and its confirmation, then the daily run's report on the listing and the page. The rule's page is checked by axe."""
+Save and its confirmation, then the daily run's report on the listing and the page. The rule's page is checked by
+axe."""
 
 import re
 from datetime import timedelta
