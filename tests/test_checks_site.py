@@ -331,6 +331,14 @@ def test_queues_no_worker_without_q_reads_warn_until_declared(settings):
     assert "wagtail_customers.W016" not in ids(run_checks())
 
 
+def test_queues_mapped_to_the_default_queue_need_no_declaring(settings):
+    # With no queue list, Celery declares its default queue, which a worker without -Q reads.
+    use_celery_settings(settings, task_always_eager=False, task_queues=None)
+    kinds = ("exports", "imports", "sync", "maintenance")
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "TASK_QUEUES": dict.fromkeys(kinds, "celery")}
+    assert "wagtail_customers.W016" not in ids(run_checks())
+
+
 def test_eager_tasks_need_no_queue_declared(settings):
     use_celery_settings(settings, task_queues=None)
     assert "wagtail_customers.W016" not in ids(run_checks())

@@ -62,6 +62,13 @@ def test_customer_page_has_three_tabs_and_header(admin_client, ada):
     assert reverse("wagtail_customers:delete", args=[ada.pk]) in html
 
 
+def test_the_customer_page_of_a_site_without_time_zones(admin_client, ada, settings):
+    # USE_TZ = False stores naive datetimes: the spending chart's aware start was refused by the database, and
+    # timezone.localtime() refuses naive values: the page answered 500.
+    settings.USE_TZ = False
+    assert admin_client.get(detail_url(ada.pk)).status_code == 200
+
+
 def test_timeline_shows_orders_with_milestones_feedback_and_events_newest_first(admin_client, ada, superuser):
     first, second = ada.orders.order_by("placed_at")
     OrderEvent.objects.create(

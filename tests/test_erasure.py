@@ -242,3 +242,25 @@ def test_bulk_erasure_counts_only_new_ones(account):
     # Five distinct pseudonyms.
     assert len(set(Customer.objects.values_list("name", flat=True))) == 5
     assert listing_statistics(Customer.objects.all())["customers"] == 5
+
+
+def test_scrubbing_the_history_costs_the_same_queries_however_many_e_mails_were_sent(account):
+    # A seller account's deletion scrubs every customer's history in its request: one UPDATE per e-mail entry made
+    # an account whose customers were e-mailed thousands of times too slow to delete.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_customers.services.contact import EMAIL_SENT_ACTION
+    from wagtail_customers.services.erasure import scrub_history
+
+    def queries_for(count):
+        customer = record_order(account, order_data(f"S{count}", email=f"s{count}@example.com")).customer
+        for number in range(count):
+            log(customer, EMAIL_SENT_ACTION, data={"to": customer.email, "subject": f"Hello {number}"})
+        with CaptureQueriesContext(connection) as captured:
+            scrub_history([customer])
+        entries = ModelLogEntry.objects.filter(object_id=str(customer.pk), action=EMAIL_SENT_ACTION)
+        assert not any(entry.data.get("to") or entry.data.get("subject") for entry in entries)
+        return len(captured)
+
+    assert queries_for(2) == queries_for(7)

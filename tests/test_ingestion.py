@@ -278,6 +278,12 @@ def test_an_order_whose_channel_no_longer_says_its_returns_or_feedback_keeps_the
     assert (order.returned_at, order.refunded, order.feedback.rating) == (returned_at, Decimal("5.00"), 1)
     customer = Customer.objects.get()
     assert (customer.returned_units, customer.negative_feedbacks) == (3, 1)
+    # A stored return whose SKU is no longer on the order: no units to keep, and no return date either.
+    renamed = order_data("1", lines=((2, "10.00"), (3, "4.00")), refunded="5.00")
+    renamed.lines[0].sku = renamed.lines[1].sku = "RENAMED"
+    renamed.keep_stored_returns = True
+    record_order(account, renamed)
+    assert Order.objects.get().returned_at is None
     # Said by the channel, they are what it says: none.
     record_order(account, order_data("1", lines=((2, "10.00"), (3, "4.00")), refunded="5.00"))
     customer.refresh_from_db()

@@ -246,6 +246,7 @@ def test_users_with_access(shop, superuser):
     assert set(users_with_access([Action.VIEW])) == {superuser, viewer}
     # The export permission without View's exports nothing: there is no customer the exporter may see.
     assert set(users_with_access([Action.EXPORT])) == {superuser}
+    assert set(users_with_access([Action.VIEW, Action.EXPORT])) == {superuser, viewer}
     assert set(users_with_access([Action.VIEW], account=shop.b)) == {superuser}
     assert set(users_with_access([Action.VIEW], account=shop.c)) == set()
     assert nobody not in users_with_access(list(Action))

@@ -154,6 +154,19 @@ def test_the_clean_up_fails_imports_left_running_by_a_stopped_worker_and_deletes
     assert busy.state == JobState.RUNNING and busy_path.exists()
 
 
+def test_the_clean_up_fails_an_import_stopped_before_its_start_was_noted(admin_client, account):
+    # claim() takes the job, then notes its start in a second write: a worker killed between the two left a running
+    # job without a start, never seen as stale, its file kept for good.
+    upload(admin_client, account, name="killed.csv")
+    job = ImportJob.objects.get(original_name="killed.csv")
+    path = stored_path(job.file)
+    long_ago = timezone.now() - timedelta(seconds=import_jobs.TIME_LIMIT + 61)
+    ImportJob.objects.filter(pk=job.pk).update(state=JobState.RUNNING, created_at=long_ago)
+    assert expire_import_previews.apply().get() == 1
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and not job.file and not path.exists()
+
+
 def test_expiry_seen_on_the_exports_page_deletes_the_file_at_once(client, user, django_capture_on_commit_callbacks):
     job = finished_export(client, user, django_capture_on_commit_callbacks)
     path = stored_path(job.file)

@@ -408,3 +408,25 @@ def test_grants_show_in_site_history(admin_client, colleague, account):
     content = admin_client.get(reverse("wagtailadmin_reports:site_history")).content.decode()
     assert "Access shared" in content
     assert "colleague" in content
+
+
+def test_a_group_without_view_customers_is_said_to_act_only_where_its_members_may_view(admin_client):
+    # A group's Export without View's applies on the accounts a member may view (permissions.py), not on every
+    # account as the table's heading says of groups.
+    from django.contrib.auth.models import Group, Permission
+
+    exporters = Group.objects.create(name="Exporters")
+    exporters.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtail_customers", codename="export_customer")
+    )
+    viewers = Group.objects.create(name="Viewers")
+    viewers.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtail_customers", codename="view_customer")
+    )
+    page = admin_client.get(INDEX).content.decode()
+    rows = {
+        name: re.search(rf"<tr>\s*<td>(?:<a[^>]*>)?{name}.*?</tr>", page, re.S).group(0)
+        for name in ("Exporters", "Viewers")
+    }
+    assert "only on the seller accounts where a member may view customers" in rows["Exporters"]
+    assert "only on the seller accounts where a member may view customers" not in rows["Viewers"]

@@ -478,7 +478,10 @@ def check_task_queues_declared(app_configs=None, **kwargs):
     if not isinstance(user_settings() or {}, dict):
         return []  # E001 already
     wanted = queue_names()
-    declared = {getattr(queue, "name", queue) for queue in (app.conf.task_queues or ())}
+    # With no queue list, Celery declares its default queue alone (task_default_queue).
+    declared = {getattr(queue, "name", queue) for queue in (app.conf.task_queues or ())} or {
+        app.conf.task_default_queue
+    }
     missing = [name for name in wanted if name not in declared]
     if not missing:
         return []

@@ -310,7 +310,10 @@ def users_with_access(actions, account=None):
             return get_user_model().objects.none()
     # A permission other than View's counts where its holder may view: everywhere with View's, else by a grant.
     viewing = _holding_permissions([Action.VIEW]) | Q(pk__in=grants.filter(can_view=True).values("user_id"))
-    by_permission = _holding_permissions(actions) & (Q() if Action.VIEW in actions else viewing)
+    others = [action for action in actions if action != Action.VIEW]
+    by_permission = (_holding_permissions(others) & viewing) if others else Q(pk__in=[])
+    if Action.VIEW in actions:
+        by_permission |= _holding_permissions([Action.VIEW])
     return (
         get_user_model()
         .objects.filter(is_active=True)

@@ -272,11 +272,16 @@ def fail(job, message, errors=None, errors_total=0):
 
 
 def is_stale(job):
-    """Still ``running`` past the task's hard time limit (and a minute): its worker (or request) was stopped."""
-    started = parse_datetime((job.preview or {}).get("started_at") or "")
-    if job.state != JobState.RUNNING or started is None:
+    """Still ``running`` past the task's hard time limit (and a minute): its worker (or request) was stopped.
+
+    Counted from its start; a job stopped between its claim and the note of its start (``claim``'s two writes), from
+    its confirmation, else its upload: it would else never be seen as stale, and its file kept for good."""
+    if job.state != JobState.RUNNING:
         return False
-    return timezone.now() - started >= timedelta(seconds=TIME_LIMIT + 60)
+    preview = job.preview or {}
+    noted = parse_datetime(preview.get("started_at") or "") or parse_datetime(preview.get(CONFIRMED) or "")
+    started = noted or job.created_at
+    return started is not None and timezone.now() - started >= timedelta(seconds=TIME_LIMIT + 60)
 
 
 def fail_if_stale(job):
@@ -364,7 +369,7 @@ def fail_stale_jobs():
     """Clean-up: fail the jobs left ``running`` by a stopped worker and delete their files; without it, a job only
     its owner would open again kept its file for ever. Returns the number of jobs failed."""
     failed = 0
-    for job in ImportJob.objects.filter(state=JobState.RUNNING).only("pk", "state", "file", "preview"):
+    for job in ImportJob.objects.filter(state=JobState.RUNNING).only("pk", "state", "file", "preview", "created_at"):
         if is_stale(job) and fail_if_stale(job).state == JobState.FAILED:
             failed += 1
     return failed

@@ -198,10 +198,20 @@ def _scrub_watchlist_history(customers):
     )
 
 
+#: History entries whose data is rewritten per query (a seller account's deletion scrubs all its customers').
+RELABEL_BATCH_SIZE = 1000
+
+
 def _relabel(entries, label):
     entries.update(label=label)
-    for entry in entries.exclude(data={}).only("pk", "data"):
+    scrubbed = []
+    for entry in entries.exclude(data={}).only("pk", "data").iterator(chunk_size=RELABEL_BATCH_SIZE):
         data = entry.data
         if isinstance(data, dict) and any(data.get(k) for k in PERSONAL_LOG_KEYS):
             entry.data = {k: v for k, v in data.items() if k not in PERSONAL_LOG_KEYS}
-            entry.save(update_fields=["data"])
+            scrubbed.append(entry)
+        if len(scrubbed) == RELABEL_BATCH_SIZE:
+            ModelLogEntry.objects.bulk_update(scrubbed, ["data"])
+            scrubbed = []
+    if scrubbed:
+        ModelLogEntry.objects.bulk_update(scrubbed, ["data"])

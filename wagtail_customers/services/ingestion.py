@@ -643,7 +643,9 @@ def _keep_stored_returns_and_feedback(order_data, stored):
             if taken > 0:
                 line.returned_quantity += taken
                 returned_by_sku[line.sku[:100]] -= taken
-        if order_data.returned_at is None:
+        # The return date only with units back on the lines (as the adapters date a return): a stored return whose
+        # SKU is no longer on the order would else leave it returned with nothing returned.
+        if order_data.returned_at is None and any(line.returned_quantity for line in order_data.lines):
             order_data.returned_at = stored.values[RETURNED_AT_INDEX]
     if order_data.keep_stored_feedback and order_data.feedback is None and stored.feedback is not None:
         rating, comment, left_at = stored.feedback

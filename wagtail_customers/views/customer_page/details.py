@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -156,7 +157,9 @@ def spend_chart(customer, months=CHART_MONTHS, width=600, height=160):
     """
     last = local_datetime(customer.last_order_at or timezone.now())
     month_list = _months_ending(last, months)
-    start = timezone.make_aware(datetime(month_list[0].year, month_list[0].month, 1))
+    start = datetime(month_list[0].year, month_list[0].month, 1)
+    if settings.USE_TZ:  # a site without time zones stores naive datetimes, and its database refuses aware ones
+        start = timezone.make_aware(start)
     rows = (
         customer.orders.filter(placed_at__gte=start)
         .order_by()

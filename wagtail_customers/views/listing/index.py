@@ -475,12 +475,13 @@ class CustomerIndexView(IndexView):
             "is_override": "account" in self.request.GET,
             # The URL names seller accounts and none is the user's: the listing is empty, not "all your accounts".
             "names_none_of_yours": self.listing.asked_for_foreign_accounts_only,
-            "all_accounts_url": with_params(self.index_url, self.params_without_accounts()),
+            # An empty account= is every account (without it, the remembered selection would be read).
+            "all_accounts_url": with_params(self.index_url, self.params_for_every_account()),
         }
 
-    def params_without_accounts(self):
+    def params_for_every_account(self):
         params = self.current_params.copy()
-        params.pop("account", None)
+        params.setlist("account", [""])
         return params
 
     def hidden_search_params(self):

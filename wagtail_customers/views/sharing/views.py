@@ -205,6 +205,9 @@ class SharingIndexView(IndexView):
                 {
                     "group": group,
                     "actions": [action.label for action in Action if action in actions],
+                    # Every other action works on the customers one may see (permissions.py): without View's
+                    # permission the group's actions apply where a member may view, not on every account.
+                    "without_view": Action.VIEW not in actions,
                     "edit_url": reverse("wagtailusers_groups:edit", args=(group.pk,)) if can_edit_groups else None,
                 }
             )
