@@ -191,6 +191,7 @@ def test_webhooks_signed_wrongly_signed_replayed_and_then_confirmed_by_a_pull(co
     stale = json.dumps(changed).encode()  # as the store sent it before this change, in a delivery that failed
     changed["status"] = "completed"
     changed["date_completed_gmt"] = "2026-12-02T10:00:00"
+    # Changed right after the pull, within its second (WooCommerce's times are to the second).
     store.touch(5010, datetime.now(UTC).replace(microsecond=0))
     body = json.dumps(changed).encode()
     response = post_webhook(

@@ -474,11 +474,20 @@ MATRIX = {
             data={"preview": "1", "is_enabled": "on", "basis": "shipment", "days": "30"},
             expect_b=everyone(DENIED, superuser=OK),
         ),
+        # A save that erases more asks first: the page again with the count, nothing saved.
+        Case(
+            everyone(DENIED, superuser=OK),
+            method="post",
+            kwargs={"account_id": "@account"},
+            data={"save": "1", "is_enabled": "on", "basis": "shipment", "days": "30"},
+            expect_b=everyone(DENIED, superuser=OK),
+        ),
+        # Confirmed for those values: saved.
         Case(
             everyone(DENIED, superuser=REDIRECT),
             method="post",
             kwargs={"account_id": "@account"},
-            data={"save": "1", "is_enabled": "on", "basis": "shipment", "days": "30"},
+            data={"save": "1", "is_enabled": "on", "basis": "shipment", "days": "30", "confirm": "1:shipment:30"},
             expect_b=everyone(DENIED, superuser=REDIRECT),
         ),
     ],

@@ -641,6 +641,11 @@ def process_webhook(connection_id, topic, payload, delivery_id="", *, received_a
     return "recorded"
 
 
+#: How finely the channels write the time of a change (``webhook_changed_at``): Shopify's and WooCommerce's to the
+#: second.
+WEBHOOK_TIME_PRECISION = timedelta(seconds=1)
+
+
 def _record_delivery(connection, run, topic, orders, delivery_id, received_at, changed_at):
     """One webhook delivery's orders recorded, in the caller's transaction; False if the delivery id was recorded
     already (a redelivery). The orders recorded are stored as of ``changed_at`` (``synced_at``), so that a retry of
@@ -649,7 +654,9 @@ def _record_delivery(connection, run, topic, orders, delivery_id, received_at, c
     # first) and another delivery of this connection on another worker wait for it, or it for them, so the check
     # below sees the orders a page committed meanwhile. (SQLite: one writer anyway.)
     list(ChannelConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk", flat=True))
-    as_of = changed_at or received_at
+    # The channels write their times to the second, and a pull stamps its orders when it commits: a change within
+    # the second before is not taken for older than the pull (it waited for the next one).
+    as_of = changed_at + WEBHOOK_TIME_PRECISION if changed_at is not None else received_at
     if as_of is not None and orders:
         stored_later = set(
             Order.objects.filter(
