@@ -355,8 +355,12 @@ def test_set_the_retention_rule_from_the_seller_accounts_edit_page(admin_page, l
     page.get_by_label("after the order's shipment").check()
     page.get_by_label("Days").fill("400")
     page.get_by_role("checkbox", name="Enabled").check()  # a new rule starts disabled
+    page.get_by_role("button", name="Save").click()
+    # Enabling a rule asks first, with what the next run will erase.
+    expect(page.locator("[data-wc-retention-confirm]")).to_contain_text("will erase the personal data of")
+    assert not RetentionRule.objects.exists()
     with page.expect_navigation(url=rule_url):
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save the rule").click()
     assert_no_error_page(page)
     expect(page.locator(".messages")).to_contain_text(
         "Retention rule set: Erase personal data 400 days after the order's shipment."
