@@ -204,14 +204,17 @@ RELABEL_BATCH_SIZE = 1000
 
 def _relabel(entries, label):
     entries.update(label=label)
-    scrubbed = []
-    for entry in entries.exclude(data={}).only("pk", "data").iterator(chunk_size=RELABEL_BATCH_SIZE):
-        data = entry.data
-        if isinstance(data, dict) and any(data.get(k) for k in PERSONAL_LOG_KEYS):
-            entry.data = {k: v for k, v in data.items() if k not in PERSONAL_LOG_KEYS}
-            scrubbed.append(entry)
-        if len(scrubbed) == RELABEL_BATCH_SIZE:
+    # Read by pk ranges, each written before the next is read: no cursor stays open on the table while it is
+    # written (SQLite does not keep the two apart within one connection).
+    with_data = entries.exclude(data={}).only("pk", "data").order_by("pk")
+    last = 0
+    while batch := list(with_data.filter(pk__gt=last)[:RELABEL_BATCH_SIZE]):
+        last = batch[-1].pk
+        scrubbed = []
+        for entry in batch:
+            data = entry.data
+            if isinstance(data, dict) and any(data.get(k) for k in PERSONAL_LOG_KEYS):
+                entry.data = {k: v for k, v in data.items() if k not in PERSONAL_LOG_KEYS}
+                scrubbed.append(entry)
+        if scrubbed:
             ModelLogEntry.objects.bulk_update(scrubbed, ["data"])
-            scrubbed = []
-    if scrubbed:
-        ModelLogEntry.objects.bulk_update(scrubbed, ["data"])
