@@ -13,9 +13,9 @@ that fails is logged under ``wagtail_customers.sources``; the order's next save 
 
 import logging
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +23,14 @@ logger = logging.getLogger(__name__)
 _registered = {}
 
 
-def register_order_source(model, *, to_order_data, account):
+def register_order_source(model, *, to_order_data, account, record_deletes=False):
     """Connect ``model``'s saves to the ingestion service.
 
     ``to_order_data(instance) -> OrderData | None`` converts a saved instance (``None`` skips it);
-    ``account(instance) -> SellerAccount`` names the seller account it belongs to. Registering a model again with
-    the same two functions changes nothing; with others it raises ``ImproperlyConfigured`` (one model, one way in).
+    ``account(instance) -> SellerAccount`` names the seller account it belongs to. With ``record_deletes`` a
+    deletion records too, from the deleted instance (for a model of an order's parts, whose order is still there).
+    Registering a model again with the same arguments changes nothing; with others it raises
+    ``ImproperlyConfigured`` (one model, one way in).
     """
     for name, value in (("to_order_data", to_order_data), ("account", account)):
         if not callable(value):
@@ -37,7 +39,7 @@ def register_order_source(model, *, to_order_data, account):
                 f"{type(value).__name__}."
             )
     if model in _registered:
-        if _registered[model] == (to_order_data, account):
+        if _registered[model] == (to_order_data, account, record_deletes):
             return
         raise ImproperlyConfigured(
             f"{model._meta.label} is already registered with register_order_source, with other functions; a "
@@ -52,8 +54,16 @@ def register_order_source(model, *, to_order_data, account):
         # must not turn the shop's saved order into an error page: it is logged, and a re-save records the order.
         transaction.on_commit(lambda: _ingest(model, pk, to_order_data, account), robust=True)
 
-    _registered[model] = (to_order_data, account)
+    def on_delete(sender, instance, **kwargs):
+        pk = instance.pk  # Django clears it once the deletion is done
+        transaction.on_commit(lambda: _ingest_deleted(model, pk, instance, to_order_data, account), robust=True)
+
+    _registered[model] = (to_order_data, account, record_deletes)
     post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"wagtail_customers:{model._meta.label}")
+    if record_deletes:
+        post_delete.connect(
+            on_delete, sender=model, weak=False, dispatch_uid=f"wagtail_customers:{model._meta.label}:delete"
+        )
 
 
 def _ingest(model, pk, to_order_data, account):
@@ -70,3 +80,16 @@ def _ingest(model, pk, to_order_data, account):
         # Named here (Django's own log of a failed on_commit callback names only a lambda); not raised again, as
         # robust=True would not either.
         logger.exception("%s %s was saved but not recorded as an order", model._meta.label, pk)
+
+
+def _ingest_deleted(model, pk, instance, to_order_data, account):
+    from .services.ingestion import record_order
+
+    try:
+        order_data = to_order_data(instance)
+        if order_data is not None:
+            record_order(account(instance), order_data)
+    except ObjectDoesNotExist:
+        return  # its order was deleted with it: nothing left to record
+    except Exception:
+        logger.exception("%s %s was deleted but its order not recorded again", model._meta.label, pk)

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..insight.lifetime_value import NotEnoughData, fit_account_model, predict, summarise_purchases
+from ..local_time import local_datetime
 from ..models import CustomerScore, FitStatus, LifetimeValueFit, Order, OrderStatus
 
 HORIZON_DAYS = 365
@@ -33,8 +34,7 @@ def _purchases(account):
 
 
 def _local_date(moment):
-    # A site with USE_TZ = False stores naive datetimes, which localtime() refuses.
-    return moment.date() if timezone.is_naive(moment) else timezone.localtime(moment).date()
+    return local_datetime(moment).date()
 
 
 def refit_account(account, now=None):

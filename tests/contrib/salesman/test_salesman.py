@@ -245,3 +245,22 @@ def test_a_payment_saved_after_the_order_outside_a_transaction_records_its_date(
     payment = shop_order.pay(shop_order.total, transaction_id="transfer-1", payment_method="pay-on-placement")
     order.refresh_from_db()
     assert (order.status, order.paid_at) == (OrderStatus.PAID, payment.date_created)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_deleted_records_its_order_again(shop_account, products, caplog):
+    """Salesman's order admin deletes a payment from its inline panel without a change to the order: the
+    deletion records the order again, so the paid date goes with it."""
+    shop_order = place_order(products)
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert order.paid_at is not None
+
+    shop_order.payments.get().delete()
+    order.refresh_from_db()
+    assert order.paid_at is None
+
+    # An order deleted in the shop takes its payments with it: nothing is left to record, and nothing is logged.
+    shop_order.pay(shop_order.total, transaction_id="again", payment_method="pay-on-placement")
+    shop_order.delete()
+    assert Order.objects.filter(account=shop_account, external_id=shop_order.ref).exists()
+    assert "not recorded" not in caplog.text

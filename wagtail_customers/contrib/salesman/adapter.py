@@ -165,5 +165,8 @@ def to_order_data(order):
 
 
 def payment_to_order_data(payment):
-    """A saved payment records its order again: ``Order.pay()`` adds one without saving the order."""
-    return to_order_data(payment.order)
+    """A saved or deleted payment records its order again: ``Order.pay()`` adds one without saving the order,
+    and the admin's payments panel deletes one without a change to the order."""
+    # Read again, not from the payment's cache: a payment deleted with its order has no order left to record.
+    order = order_model()._default_manager.filter(pk=payment.order_id).first()
+    return None if order is None else to_order_data(order)

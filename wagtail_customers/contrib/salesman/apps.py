@@ -25,6 +25,9 @@ class SalesmanSourceConfig(AppConfig):
         # status change or a refund saves it again. Each save is recorded once that transaction commits, or at
         # once outside a transaction. Order.pay() adds a payment without saving the order, and salesman's order
         # admin saves the order before the payments of its inline panel, outside a transaction: the payment's
-        # save records its order again. (Salesman keeps no refund rows: a refund saves the order's status.)
+        # save records its order again, and so does a payment's deletion. (Salesman keeps no refund rows: a refund
+        # saves the order's status.)
         register_order_source(order_model(), to_order_data=to_order_data, account=seller_account)
-        register_order_source(payment_model(), to_order_data=payment_to_order_data, account=seller_account)
+        register_order_source(
+            payment_model(), to_order_data=payment_to_order_data, account=seller_account, record_deletes=True
+        )
