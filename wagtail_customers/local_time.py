@@ -1,10 +1,12 @@
-"""Datetimes shown in the admin user's time zone, on any site.
+"""Datetimes shown in the admin user's time zone, on any site; work for a user in their language and zone.
 
 A site with ``USE_TZ = False`` stores naive datetimes, which ``timezone.localtime`` refuses (``ValueError``): a page
 showing one answered 500. Such a value is shown as it is stored.
 """
 
-from django.utils import timezone
+from contextlib import contextmanager
+
+from django.utils import timezone, translation
 
 
 def local_datetime(value):
@@ -12,3 +14,14 @@ def local_datetime(value):
     if value is None or timezone.is_naive(value):
         return value
     return timezone.localtime(value)
+
+
+@contextmanager
+def users_language_and_zone(user):
+    """Work done for ``user`` outside their request (a Celery task) in their admin language and time zone, as
+    their own requests are: its messages and dates are read by them."""
+    from wagtail.users.models import UserProfile  # needs the apps loaded
+
+    profile = UserProfile.get_for_user(user)
+    with translation.override(profile.get_preferred_language()), timezone.override(profile.get_current_time_zone()):
+        yield

@@ -14,11 +14,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
-from wagtail.users.models import UserProfile
+from django.utils import timezone
 
 from ..conf import get_setting
 from ..exports.notices import absolute_url
+from ..local_time import users_language_and_zone
 from ..models import AlertNotification, AlertPreference, EmailFrequency
 from .display import alert_items, with_details
 from .recipients import alerted_accounts
@@ -63,8 +63,7 @@ def send_digest(user_id):
 
 
 def _send(user, notifications):
-    profile = UserProfile.get_for_user(user)
-    with translation.override(profile.get_preferred_language()), timezone.override(profile.get_current_time_zone()):
+    with users_language_and_zone(user):
         context = {
             "user": user,
             "items": alert_items(user, notifications),

@@ -38,6 +38,7 @@ from wagtail.log_actions import log
 
 from ..conf import get_setting
 from ..counts import grouped
+from ..local_time import users_language_and_zone
 from ..models import ImportJob, JobState
 from ..permissions import Action, can
 from ..task_queue import queued, task_queue_configured
@@ -172,10 +173,16 @@ def claim(job_id, phase_name):
 
 
 def run_phase(job_id, phase_name):
-    """Run one phase of a job (called by the view for small files, by the Celery task for big ones)."""
+    """Run one phase of a job (called by the view for small files, by the Celery task for big ones), in its
+    user's language and time zone: its messages are stored for them to read."""
     job = claim(job_id, phase_name)
     if job is None:
         return None
+    with users_language_and_zone(job.user):
+        return _run_claimed(job, phase_name)
+
+
+def _run_claimed(job, phase_name):
     if not can(job.user, Action.IMPORT, job.account):
         message = _("You no longer have permission to import orders into %(account)s.") % {"account": job.account}
         return fail(job, message)
@@ -288,7 +295,8 @@ def fail_if_stale(job):
     """A job still ``running`` past the task's hard time limit lost its worker: fail it (nothing was written)."""
     if not is_stale(job):
         return job
-    message = _("The import stopped before it finished (its worker was stopped). Nothing was written.")
+    with users_language_and_zone(job.user):
+        message = _("The import stopped before it finished (its worker was stopped). Nothing was written.")
     if ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
         state=JobState.FAILED, error=message, finished_at=timezone.now()
     ):
@@ -325,20 +333,23 @@ def _expirable(job, before):
 def _expire(job):
     """Drop a job pending too long (compare-and-set on pending) and delete its file; whether it was dropped."""
     hours = get_setting("IMPORT_PREVIEW_EXPIRY_HOURS")
-    if is_confirmed(job):
-        message = _(
-            "No worker started this import within %(hours)s hours of its confirmation; the file was deleted. "
-            "Nothing was written."
-        )
-    else:
-        message = _("Nobody confirmed this import within %(hours)s hours; the file was deleted. Nothing was written.")
+    with users_language_and_zone(job.user):
+        if is_confirmed(job):
+            message = _(
+                "No worker started this import within %(hours)s hours of its confirmation; the file was deleted. "
+                "Nothing was written."
+            ) % {"hours": grouped(hours)}
+        else:
+            message = _(
+                "Nobody confirmed this import within %(hours)s hours; the file was deleted. Nothing was written."
+            ) % {"hours": grouped(hours)}
     still_pending = ImportJob.objects.filter(pk=job.pk, state=JobState.PENDING)
     # Compare-and-set on the confirmation too: a preview confirmed meanwhile now counts from its confirmation.
     if is_confirmed(job):
         still_pending = still_pending.filter(preview__has_key=CONFIRMED)
     else:
         still_pending = still_pending.exclude(preview__has_key=CONFIRMED)
-    if not still_pending.update(state=JobState.EXPIRED, error=message % {"hours": hours}, finished_at=timezone.now()):
+    if not still_pending.update(state=JobState.EXPIRED, error=message, finished_at=timezone.now()):
         return False
     delete_file(job)
     return True
@@ -357,8 +368,10 @@ def expire_stale_previews():
     for confirmation, or never checked), deleting their files. Returns the number of jobs dropped."""
     before = _expiry_cutoff()
     dropped = 0
-    for job in ImportJob.objects.filter(state=JobState.PENDING, created_at__lt=before).only(
-        "pk", "state", "created_at", "file", "preview"
+    for job in (
+        ImportJob.objects.filter(state=JobState.PENDING, created_at__lt=before)
+        .select_related("user")
+        .only("pk", "state", "created_at", "file", "preview", "user")
     ):
         if _expirable(job, before) and _expire(job):
             dropped += 1
@@ -369,7 +382,11 @@ def fail_stale_jobs():
     """Clean-up: fail the jobs left ``running`` by a stopped worker and delete their files; without it, a job only
     its owner would open again kept its file for ever. Returns the number of jobs failed."""
     failed = 0
-    for job in ImportJob.objects.filter(state=JobState.RUNNING).only("pk", "state", "file", "preview", "created_at"):
+    for job in (
+        ImportJob.objects.filter(state=JobState.RUNNING)
+        .select_related("user")
+        .only("pk", "state", "file", "preview", "created_at", "user")
+    ):
         if is_stale(job) and fail_if_stale(job).state == JobState.FAILED:
             failed += 1
     return failed

@@ -8,8 +8,9 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
+from ..local_time import users_language_and_zone
 from ..models import ImportJob, JobState
 from ..task_routing import QueuedTask
 from . import jobs
@@ -34,8 +35,8 @@ def run_import_job(job_id, phase):
     except SoftTimeLimitExceeded:
         return _fail(
             job_id,
-            _("The import took longer than %(seconds)s seconds and was stopped. Nothing was written.")
-            % {"seconds": jobs.SOFT_TIME_LIMIT},
+            _("The import took longer than %(seconds)s seconds and was stopped. Nothing was written."),
+            seconds=jobs.SOFT_TIME_LIMIT,
         )
     except Exception:
         logger.exception("Import job %s (%s) failed", job_id, phase)
@@ -49,14 +50,16 @@ def run_import_job(job_id, phase):
     return "skipped" if job is None else job.state
 
 
-def _fail(job_id, message):
+def _fail(job_id, message, **values):
     """Fail the job if it is still running: then its import did not commit (the job's "done" state commits with
-    the orders, ``jobs.py``), so "Nothing was written" is true. A job that ended stays as it is."""
-    job = ImportJob.objects.filter(pk=job_id).first()
+    the orders, ``jobs.py``), so "Nothing was written" is true. A job that ended stays as it is. ``message`` (lazy)
+    is written in the job's user's language, with ``values`` put in."""
+    job = ImportJob.objects.filter(pk=job_id).select_related("user").first()
     if job is None:
         return "skipped"
     if job.state == JobState.RUNNING:
-        job = jobs.fail(job, message)
+        with users_language_and_zone(job.user):
+            job = jobs.fail(job, str(message) % values if values else str(message))
     elif job.state in (JobState.DONE, JobState.FAILED, JobState.EXPIRED) and job.file:
         # Stopped after the import committed (deleting its file, say): the file's use is over all the same.
         jobs.delete_file(job)
