@@ -413,3 +413,13 @@ def test_every_tab_works_through_the_shared_function(shop, superuser):
 def test_the_name_links_to_the_customer_page(admin_client, shop):
     content = admin_client.get("/admin/customers/").content.decode()
     assert f'href="/admin/customers/{shop["ada"].pk}/"' in content
+
+
+def test_the_bands_return_rate_is_rounded_as_the_customers_own(admin_client, account):
+    """Half up, as the database rounds a customer's return rate: 1 unit of 16 is 6.25 %, shown 6.3 % in both
+    (the band's half to even showed 6.2 % beside a row of 6.3 %)."""
+    data = order_data("R-1", lines=((16, "5.00"),))
+    data.lines[0].returned_quantity = 1
+    record_order(account, data)
+    stats = admin_client.get("/admin/customers/").context["statistics"]
+    assert stats["return_rate"] == Customer.objects.get().return_rate == Decimal("6.3")

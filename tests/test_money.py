@@ -42,6 +42,12 @@ NBSP = "\N{NO-BREAK SPACE}"
         ("en", "1234.5", "KWD", f"KWD{NBSP}1,234.500"),
         ("nl", "1234.5", "CHF", f"CHF{NBSP}1.234,50"),
         ("de", "1234.5", "xyz", f"1.234,50{NBSP}XYZ"),
+        # Rounded half up, as the stored averages and the exports' cells are (Babel rounds half to even).
+        ("en", "1000.50", "JPY", "¥1,001"),
+        ("en", "1001.50", "JPY", "¥1,002"),
+        ("en", "1234.565", "USD", "$1,234.57"),
+        ("en", "1.0125", "KWD", f"KWD{NBSP}1.013"),
+        ("en", "0.125", "XYZ", f"0.13{NBSP}XYZ"),
     ],
 )
 def test_format_money_in_a_language(language, amount, currency, expected):
@@ -211,7 +217,10 @@ def test_the_customer_page_shows_the_incomplete_amount_and_each_orders_conversio
             rows[match.group(1)] = text_of(row)
     euro = orders["M-2"]
     # The rate's date written out as the order page writes it: "01/03/2024" would read as 1 March in Europe.
-    assert f"€50.00 {format_money(euro.account_total, 'USD')} (the ECB reference rate of Jan. 3, 2024)" in rows["M-2"]
+    assert (
+        f"€50.00 {format_money(euro.account_total, 'USD')} (the ECB reference rate in force on Jan. 3, 2024)"
+        in rows["M-2"]
+    )
     assert "€50.00 $" in rows["M-2"]
     assert "XTS 80.00 no exchange rate for this date" in rows["M-3"]
     assert "£20.00 $25.40 (the channel's figure)" in rows["M-5"]
@@ -231,7 +240,7 @@ def test_the_order_page_shows_the_converted_total_the_rate_and_a_pl_in_both_curr
     rate = format_rate(euro.exchange_rate)
     assert f"Total in USD, the account's currency {format_money(euro.account_total, 'USD')}" in text
     assert f"Refunded in USD {format_money(euro.account_refunded, 'USD')}" in text
-    assert f"Converted at the ECB reference rate of Jan. 3, 2024: 1 EUR = {rate} USD." in text
+    assert f"Converted at the ECB reference rate in force on Jan. 3, 2024: 1 EUR = {rate} USD." in text
     # The P&L: in EUR, then in USD at the order's rate (refunds as the order keeps them in USD).
     revenue = format_money((D("50.00") * euro.exchange_rate).quantize(D("0.01"), rounding=ROUND_HALF_UP), "USD")
     assert "EUR (order) USD (account)" in text
@@ -264,6 +273,6 @@ def test_a_sites_own_rate_source_is_named_as_the_exchange_rate_table(admin_clien
     order = record_order(account, order_data("T-1", day=2, lines=((1, "50.00"),), currency="EUR"))
     text = text_of(admin_client.get(reverse("wagtail_customers_customer:order", args=[order.pk])).content.decode())
     assert "Total in USD, the account's currency $25.00" in text
-    assert "Converted at the exchange-rate table's rate of Jan. 3, 2024: 1 EUR = 0.5 USD." in text
+    assert "Converted at the exchange-rate table's rate in force on Jan. 3, 2024: 1 EUR = 0.5 USD." in text
     customer_page = admin_client.get(reverse("wagtail_customers_customer:detail", args=[order.customer_id]))
-    assert "$25.00 (the exchange-rate table's rate of Jan. 3, 2024)" in text_of(customer_page.content.decode())
+    assert "$25.00 (the exchange-rate table's rate in force on Jan. 3, 2024)" in text_of(customer_page.content.decode())

@@ -533,4 +533,5 @@ def _band(totals, by_currency):
 
 
 def _percent(part, whole):
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1")) if whole else None
+    # Half up, as the database's Round gives each customer's return rate.
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if whole else None

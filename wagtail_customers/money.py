@@ -7,10 +7,16 @@ language (account preferences) in admin views. Exports do not use this: they kee
 import copy
 import functools
 import unicodedata
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal, get_currency_symbol, is_currency
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+    is_currency,
+)
 from django.conf import settings
 from django.utils.translation import get_language, ngettext, to_locale
 
@@ -51,12 +57,24 @@ def format_money(amount, currency, locale=None):
         return ""
     babel = babel_locale(locale) if locale else active_locale()
     code = (currency or "").strip().upper()
+    # Half up, as the stored averages and the exports' cells are rounded: Babel's own rounding is half to even,
+    # which showed a ¥1,000.50 average as ¥1,000 and ¥1,001.50 as ¥1,002.
+    amount = (amount if isinstance(amount, Decimal) else Decimal(str(amount))).quantize(
+        currency_unit(code), rounding=ROUND_HALF_UP
+    )
     if pattern := currency_pattern(babel, code):
         return pattern.apply(amount, babel, currency=code)
     if is_currency(code, babel):
         return format_currency(amount, code, locale=babel)
     number = format_decimal(amount, format="#,##0.00", locale=babel, decimal_quantization=True)
     return f"{number}\N{NO-BREAK SPACE}{code}" if code else number
+
+
+@functools.lru_cache(maxsize=256)
+def currency_unit(code):
+    """The smallest amount ``code`` is shown in, as a ``Decimal`` exponent: ``1`` for JPY, ``0.01`` for EUR, ``0.001``
+    for KWD; ``0.01`` for a currency Babel does not know (shown with two decimals)."""
+    return Decimal(1).scaleb(-get_currency_precision(code) if code else -2)
 
 
 @functools.lru_cache(maxsize=256)

@@ -51,14 +51,15 @@ class Conversion:
         return f"1 {self.currency} = {format_rate(self.rate)} {self.account_currency}"
 
     def short_note(self):
-        """Where the converted figure comes from, in a few words (the Orders tab, the timeline)."""
+        """Where the converted figure comes from, in a few words (the Orders tab, the timeline). "In force": on a
+        weekend, a holiday or before the day's rate is published, the table gives the last one published before."""
         if self.source == RateSource.CHANNEL:
             return _("the channel's figure")
         if self.source == RateSource.TABLE:
             values = {"date": date_format(self.on, "DATE_FORMAT")}
             if rates_are_the_ecbs():
-                return _("the ECB reference rate of %(date)s") % values
-            return _("the exchange-rate table's rate of %(date)s") % values
+                return _("the ECB reference rate in force on %(date)s") % values
+            return _("the exchange-rate table's rate in force on %(date)s") % values
         return _("no exchange rate for this date")
 
     def note(self):
@@ -75,8 +76,8 @@ class Conversion:
             return _("In %(account_currency)s as the channel converted it (%(rate)s).") % values
         if self.source == RateSource.TABLE:
             if rates_are_the_ecbs():
-                return _("Converted at the ECB reference rate of %(date)s: %(rate)s.") % values
-            return _("Converted at the exchange-rate table's rate of %(date)s: %(rate)s.") % values
+                return _("Converted at the ECB reference rate in force on %(date)s: %(rate)s.") % values
+            return _("Converted at the exchange-rate table's rate in force on %(date)s: %(rate)s.") % values
         return (
             _(
                 "No exchange rate from %(currency)s to %(account_currency)s for %(date)s: this order is left out "
