@@ -52,3 +52,29 @@ def test_the_channel_of_an_account_with_a_store_connection_cannot_change(admin_c
     ChannelConnection.objects.filter(account=account).update(encrypted_credentials="")
     admin_client.post(url, {"name": account.name, "channel": "shopify", "currency": "EUR"})
     assert SellerAccount.objects.get(pk=account.pk).channel == "shopify"
+
+
+@pytest.mark.parametrize("setting", ["SALESMAN_SELLER_ACCOUNT", "OSCAR_SELLER_ACCOUNT"])
+def test_an_account_a_shop_setting_names_keeps_its_name(admin_client, settings, setting):
+    # The in-site shops look their account up by name on every save of an order: renamed, every order of the shop
+    # went unrecorded without a word.
+    account = SellerAccount.objects.create(name="Our shop", channel="website", currency="USD")
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, setting: "Our shop"}
+    url = reverse("wagtail_customers_accounts:edit", args=(account.pk,))
+    response = admin_client.post(url, {"name": "Our new shop", "channel": "website", "currency": "USD"})
+    assert response.status_code == 200
+    assert f"This account is named by WAGTAIL_CUSTOMERS[&quot;{setting}&quot;]" in response.content.decode()
+    assert SellerAccount.objects.get(pk=account.pk).name == "Our shop"
+    # Its other fields still change; and once the setting names the new name, the account may take it.
+    admin_client.post(url, {"name": "Our shop", "channel": "website", "currency": "USD", "marketplace": "US"})
+    assert SellerAccount.objects.get(pk=account.pk).marketplace == "US"
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, setting: "Our new shop"}
+    admin_client.post(url, {"name": "Our new shop", "channel": "website", "currency": "USD"})
+    assert SellerAccount.objects.get(pk=account.pk).name == "Our new shop"
+
+
+def test_an_account_no_setting_names_may_be_renamed(admin_client, account, settings):
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "SALESMAN_SELLER_ACCOUNT": "Another shop"}
+    url = reverse("wagtail_customers_accounts:edit", args=(account.pk,))
+    admin_client.post(url, {"name": "Shop B", "channel": account.channel, "currency": "USD"})
+    assert SellerAccount.objects.get(pk=account.pk).name == "Shop B"

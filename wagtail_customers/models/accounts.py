@@ -1,10 +1,14 @@
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choice_labels import ChoiceLabels
+
+#: The settings that name a seller account (the in-site shops' accounts, contrib/shops.py): such an account keeps its
+#: name while a setting names it.
+SELLER_ACCOUNT_SETTINGS = ("SALESMAN_SELLER_ACCOUNT", "OSCAR_SELLER_ACCOUNT")
 
 
 class Channel(models.TextChoices):
@@ -86,6 +90,34 @@ class SellerAccount(ChoiceLabels, models.Model):
                     }
                 )
         self._check_channel_kept_with_a_connection()
+        self._check_name_kept_while_a_setting_names_it()
+
+    def _check_name_kept_while_a_setting_names_it(self):
+        # The in-site shops (contrib/shops.py) look their account up by this name on every save of an order:
+        # renamed, the account no longer matched and every order of the shop went unrecorded without a word.
+        if not self.pk:
+            return
+        stored = SellerAccount.objects.filter(pk=self.pk).values_list("name", flat=True).first()
+        if stored is None or stored == self.name:
+            return
+        from ..conf import get_setting
+
+        for setting in SELLER_ACCOUNT_SETTINGS:
+            try:
+                named = get_setting(setting)
+            except ImproperlyConfigured:
+                return  # WAGTAIL_CUSTOMERS is not a dict: wagtail_customers.E001 says so
+            if isinstance(named, str) and named.strip() == stored:
+                raise ValidationError(
+                    {
+                        "name": _(
+                            'This account is named by WAGTAIL_CUSTOMERS["%(setting)s"], which finds the account '
+                            "by its name: renamed, the shop's orders would no longer be recorded. Change the "
+                            "setting to the new name first, then rename the account."
+                        )
+                        % {"setting": setting}
+                    }
+                )
 
     def _check_channel_kept_with_a_connection(self):
         # A store connection's credentials, sync position and webhooks are its channel's: under another channel the
