@@ -253,3 +253,20 @@ def test_a_status_change_outside_a_transaction_records_its_milestone_date(shop_a
     assert order.status == OrderStatus.CANCELLED
     assert order.cancelled_at == cancelled.status_changes.get(new_status="Cancelled").date_created
     assert order.cancelled_at != cancelled.date_placed
+
+
+def test_a_cancelled_order_never_charged_spent_nothing(shop_account, products, django_capture_on_commit_callbacks):
+    # A payment source that only holds an authorisation: nothing was debited when the order is cancelled.
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products)
+    Source.objects.filter(order=shop_order).update(amount_debited=Decimal("0.00"))
+    charged = place_order(products, email="grace@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order.set_status("Cancelled")
+        charged.set_status("Cancelled")
+    order = Order.objects.get(account=shop_account, external_id=str(shop_order.number))
+    assert (order.status, order.total, order.paid_at) == (OrderStatus.CANCELLED, Decimal("0.00"), None)
+    assert Customer.objects.get(account=shop_account, email="ada@example.com").amount_spent == Decimal("0.00")
+    # One whose source was debited keeps its total: the money was taken.
+    order = Order.objects.get(account=shop_account, external_id=str(charged.number))
+    assert (order.status, order.total) == (OrderStatus.CANCELLED, charged.total_incl_tax)

@@ -75,6 +75,12 @@ def refunds(order):
     return refunded, refunded_at
 
 
+def charged(order):
+    """Whether any payment source of the order took money (``amount_debited``): a source may only hold an
+    allocation (an authorisation) that was never debited."""
+    return any(source.amount_debited > 0 for source in order.sources.all())
+
+
 def ledger_status(order, mapped, refunded):
     if mapped != OrderStatus.CANCELLED and refunded > 0:
         return OrderStatus.REFUNDED if refunded >= order.total_incl_tax else OrderStatus.PARTIALLY_REFUNDED
@@ -132,6 +138,8 @@ def to_order_data(order):
     mapped = statuses().get(order.status, OrderStatus.PAID)
     refunded, refunded_at = refunds(order)
     status = ledger_status(order, mapped, refunded)
+    # A cancelled order that no payment source was charged for spent nothing.
+    never_charged = status == OrderStatus.CANCELLED and not charged(order)
     return OrderData(
         external_id=str(order.number),
         placed_at=order.date_placed,
@@ -145,7 +153,7 @@ def to_order_data(order):
         currency=order.currency,
         shipping=order.shipping_excl_tax,
         tax=order.total_incl_tax - order.total_excl_tax,
-        total=order.total_incl_tax,
+        total=ZERO if never_charged else order.total_incl_tax,
         refunded=refunded,
         refunded_at=refunded_at,
         ship_to=address_data,
@@ -155,7 +163,7 @@ def to_order_data(order):
             for discount in order.discounts.all()
             if discount.voucher_code
         ],
-        paid_at=order.date_placed if mapped != OrderStatus.PENDING else None,
+        paid_at=order.date_placed if mapped != OrderStatus.PENDING and not never_charged else None,
         **milestones(order),
     )
 
