@@ -227,6 +227,19 @@ def test_an_order_cancelled_before_it_was_paid_counts_nothing_spent(
     assert Customer.objects.get(account=shop_account).amount_spent == Decimal("0.00")
 
 
+def test_an_order_whose_payment_failed_counts_nothing_spent(shop_account, products, django_capture_on_commit_callbacks):
+    # Before, FAILED was pending with the whole total: a payment that never went through counted as spent.
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products)
+    shop_order.payments.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order.status = "FAILED"
+        shop_order.save()
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    assert (order.status, order.total, order.paid_at) == (OrderStatus.CANCELLED, Decimal("0.00"), None)
+    assert Customer.objects.get(account=shop_account).amount_spent == Decimal("0.00")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_payment_saved_after_the_order_outside_a_transaction_records_its_date(shop_account, products):
     """Order.pay() adds a payment without saving the order, and salesman's order admin saves the order before

@@ -24,7 +24,8 @@ ZERO = Decimal("0")
 STATUSES = {
     "CREATED": OrderStatus.PENDING,
     "HOLD": OrderStatus.PENDING,
-    "FAILED": OrderStatus.PENDING,
+    # A payment that failed took no money: cancelled, as WooCommerce's failed, so without a payment it spent nothing.
+    "FAILED": OrderStatus.CANCELLED,
     "PROCESSING": OrderStatus.PAID,
     "SHIPPED": OrderStatus.SHIPPED,
     "COMPLETED": OrderStatus.DELIVERED,
