@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from wagtail.models import ModelLogEntry
 
 from tests.export_support import (
     ALL_COLUMNS,
@@ -548,6 +549,22 @@ def test_customers_export_command_as_a_user_and_errors(account, other_account, t
     other_account.save()
     with pytest.raises(CommandError, match="Disabled"):
         call_command("customers_export", "--account", other_account.name, "-o", output)
+
+
+def test_customers_export_command_refuses_accounts_the_user_may_not_export(account, other_account, tmp_path):
+    # Before, the accounts the user may export were written and the others left out without a word.
+    make_customers(account, 3)
+    make_customers(other_account, 4, prefix="x")
+    user = exporter("scripted", account, columns=["email"])
+    output = tmp_path / "out.csv"
+    before = ModelLogEntry.objects.count()
+    with pytest.raises(CommandError, match=f"may not export the seller account\\(s\\) {other_account.name};"):
+        call_command(
+            "customers_export", "--account", account.name, "--account", other_account.name,
+            "--user", user.username, "-o", output,
+        )  # fmt: skip
+    assert not output.exists()
+    assert ModelLogEntry.objects.count() == before
 
 
 # --- the listing's export controls ------------------------------------------------------------------------

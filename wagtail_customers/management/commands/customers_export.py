@@ -53,6 +53,13 @@ class Command(BaseCommand):
         account_ids = export.scope_account_ids()
         if not account_ids:
             raise CommandError(f"User {user!r} may not export these seller accounts.")
+        # Exporting the accounts the user may export and leaving the others out without a word gave a file that
+        # looked whole: refuse the whole export instead.
+        refused = [str(seller_account) for seller_account in accounts if seller_account.pk not in account_ids]
+        if refused:
+            raise CommandError(
+                f"User {user!r} may not export the seller account(s) {', '.join(refused)}; nothing was written."
+            )
         total = export.count()
         if format == "xlsx" and total > XLSX_MAX_ROWS:
             raise CommandError(f"{total} rows: Excel files hold at most {XLSX_MAX_ROWS}. Use --format csv.")
