@@ -567,6 +567,17 @@ def test_customers_export_command_refuses_accounts_the_user_may_not_export(accou
     assert ModelLogEntry.objects.count() == before
 
 
+def test_customers_export_command_to_a_folder_that_does_not_exist(account, tmp_path):
+    # Before: a raw FileNotFoundError, and a history entry of an export that never happened.
+    make_customers(account, 3)
+    before = ModelLogEntry.objects.count()
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("customers_export", "--account", account.name, "-o", tmp_path / "missing" / "out.csv")
+    assert ModelLogEntry.objects.count() == before
+    call_command("customers_export", "--account", account.name, "-o", tmp_path / "out.csv")
+    assert ModelLogEntry.objects.count() == before + 1
+
+
 # --- the listing's export controls ------------------------------------------------------------------------
 
 

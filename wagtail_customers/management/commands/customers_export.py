@@ -63,14 +63,20 @@ class Command(BaseCommand):
         total = export.count()
         if format == "xlsx" and total > XLSX_MAX_ROWS:
             raise CommandError(f"{total} rows: Excel files hold at most {XLSX_MAX_ROWS}. Use --format csv.")
-        log_export(as_user, spec, account_ids, total)
+        folder = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(folder):
+            raise CommandError(f"The folder {folder} does not exist: create it, or write the file elsewhere.")
         partial = f"{output}.part"
         try:
             rows = write_file(export, partial)
             os.replace(partial, output)
+        except OSError as error:
+            raise CommandError(f"Could not write {output}: {error.strerror or error}.") from None
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
+        # Recorded once the file is in place: an export that failed is no export in the history.
+        log_export(as_user, spec, account_ids, rows)
         self.stdout.write(f"Wrote {rows} customer(s) to {output}.")
 
     def find_user(self, username):
