@@ -270,3 +270,58 @@ def test_a_cancelled_order_never_charged_spent_nothing(shop_account, products, d
     # One whose source was debited keeps its total: the money was taken.
     order = Order.objects.get(account=shop_account, external_id=str(charged.number))
     assert (order.status, order.total) == (OrderStatus.CANCELLED, charged.total_incl_tax)
+
+
+def test_a_signed_in_buyers_recorded_orders_stay_with_their_customer(
+    shop_account, products, django_capture_on_commit_callbacks
+):
+    # Oscar keeps no e-mail on a signed-in buyer's order: Order.email is the user's current one. Before, an e-mail
+    # change moved each old order to a new customer at its next save, and once the user was deleted (no user, no
+    # guest e-mail) each order recorded again became a nameless customer of its own.
+    buyer = get_user_model().objects.create_user(
+        "grace", "grace@example.com", "pw", first_name="Grace", last_name="Hopper"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = place_order(products, user=buyer), place_order(products, user=buyer)
+    customer = Customer.objects.get(account=shop_account)
+    buyer.email = "grace@new.example.com"
+    buyer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        first.set_status("Being processed")
+    assert Customer.objects.filter(account=shop_account).count() == 1
+    customer.refresh_from_db()
+    assert (customer.email, customer.name, customer.orders_count) == ("grace@example.com", "Grace Hopper", 2)
+
+    buyer.delete()
+    first.refresh_from_db()
+    assert (first.user, first.email) == (None, "")
+    with django_capture_on_commit_callbacks(execute=True):
+        first.set_status("Complete")
+    out = StringIO()
+    call_command("customers_oscar_backfill", stdout=out)
+    assert "0 orders created" in out.getvalue()
+    # The user's name is gone with the user: the shipping address's name is the one left (the test's address).
+    assert list(Customer.objects.filter(account=shop_account).values_list("pk", "name", "orders_count")) == [
+        (customer.pk, "Ada Lovelace", 2)
+    ]
+    assert Order.objects.get(external_id=str(first.number)).status == OrderStatus.SHIPPED
+    assert Order.objects.get(external_id=str(second.number)).customer_id == customer.pk
+
+
+def test_an_erased_buyers_order_stays_erased_once_the_user_is_deleted(
+    shop_account, products, django_capture_on_commit_callbacks
+):
+    from wagtail_customers.services.erasure import erase_customer
+
+    buyer = get_user_model().objects.create_user("grace", "grace@example.com", "pw")
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products, user=buyer)
+    erase_customer(Customer.objects.get(account=shop_account))
+    buyer.delete()
+    shop_order.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order.set_status("Being processed")
+    # Its customer's key is a hash the adapter cannot hand back: the order is left as it was, not given a new
+    # nameless customer.
+    assert Customer.objects.filter(account=shop_account).count() == 1
+    assert Order.objects.get(external_id=str(shop_order.number)).customer.erased_at is not None

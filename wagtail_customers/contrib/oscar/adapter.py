@@ -11,7 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from oscar.core.loading import get_model
 
 from ...conf import get_setting
+from ...models import Order as LedgerOrder
 from ...models import OrderStatus
+from ...services.ingestion import normalise_email
 from ...services.inputs import AddressData, CustomerData, LineData, OrderData, PromoCodeData
 from ..shops import fulfilment_status, truncated
 from ..shops import seller_account as named_seller_account
@@ -130,11 +132,59 @@ def ship_to(address):
     )
 
 
-def to_order_data(order):
-    """``OrderData`` for an Oscar order."""
+def recorded_buyer(order):
+    """``(recorded, CustomerData)``: whether the ledger has the order already, and the identity of the customer it
+    is recorded under (``None`` when that cannot be handed back: an erased customer's key is a hash).
+
+    Oscar keeps no e-mail on a signed-in buyer's order (``Order.email`` is the user's current one) and none once the
+    user is deleted, so an order recorded before stays with the customer it was recorded under: an e-mail change
+    or a deleted user does not move it to another customer, or to a nameless one of its own.
+    """
+    row = (
+        LedgerOrder.objects.filter(
+            account__name=str(get_setting("OSCAR_SELLER_ACCOUNT") or "").strip(), external_id=str(order.number)
+        )
+        .values_list("customer__identity_key", "customer__email")
+        .first()
+    )
+    if row is None:
+        return False, None
+    identity_key, email = row
+    kind, _, value = identity_key.partition(":")
+    if kind == "id":
+        return True, CustomerData(external_id=value, email=email)
+    if kind == "email":
+        return True, CustomerData(email=email if normalise_email(email) == value else value)
+    if kind == "order" and value == str(order.number):
+        return True, CustomerData()
+    return True, None
+
+
+def buyer(order, address_data):
+    """Who placed the order: a guest by the e-mail the order keeps; a signed-in buyer (or one whose user was
+    deleted since) as the ledger recorded the order before, else by the user's e-mail (see ``recorded_buyer``).
+    ``None``: an order of a deleted user whose customer cannot be named again is left as it is."""
     user = order.user
+    name = truncated((user.get_full_name() if user is not None else "") or address_data.name, 255)
+    customer = CustomerData(email=truncated(order.email, 254), name=name, phone=address_data.phone)
+    if user is None and order.guest_email.strip():
+        return customer
+    recorded, kept = recorded_buyer(order)
+    if kept is not None:
+        kept.name, kept.phone = name, address_data.phone
+        return kept
+    if recorded and user is None:
+        return None
+    return customer
+
+
+def to_order_data(order):
+    """``OrderData`` for an Oscar order; ``None`` for one the ledger keeps as it is (``buyer``)."""
     address = order.shipping_address
     address_data = ship_to(address)
+    customer = buyer(order, address_data)
+    if customer is None:
+        return None
     mapped = statuses().get(order.status, OrderStatus.PAID)
     refunded, refunded_at = refunds(order)
     status = ledger_status(order, mapped, refunded)
@@ -143,11 +193,7 @@ def to_order_data(order):
     return OrderData(
         external_id=str(order.number),
         placed_at=order.date_placed,
-        customer=CustomerData(
-            email=truncated(order.email, 254),
-            name=truncated((user.get_full_name() if user is not None else "") or address_data.name, 255),
-            phone=address_data.phone,
-        ),
+        customer=customer,
         status=status,
         fulfilment_status=fulfilment_status(mapped),
         currency=order.currency,
