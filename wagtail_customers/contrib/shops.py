@@ -7,6 +7,7 @@ their management commands. Orders still enter the ledger only through the ingest
 
 from datetime import date
 from importlib import import_module
+from itertools import islice
 
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
@@ -15,7 +16,7 @@ from django.db import DatabaseError
 
 from ..conf import get_setting, user_settings
 from ..models import FulfilmentStatus, SellerAccount
-from ..services.ingestion import record_orders
+from ..services.ingestion import IngestionError, IngestionResult, record_orders
 
 
 def require_shop_package(app_name, package, distribution, extra, *, requires=""):
@@ -90,21 +91,46 @@ def check_seller_account_setting(setting, check_id, shop, databases):
     ]
 
 
-def backfill(orders, to_order_data, account, *, batch_size=500):
+def backfill(orders, to_order_data, account, *, batch_size=500, on_error=None):
     """Record every order of ``orders`` (an iterable of the shop's orders) in ``account``, in batches.
 
     Goes through the ingestion service's bulk path: an order already recorded with the same figures is
     counted as unchanged and not written again, so a second run changes nothing. Returns the
     ``IngestionResult`` (created / updated / unchanged counts).
+
+    With ``on_error(order_id, error)``, an order that cannot be converted or recorded does not stop the run: a batch
+    that fails is recorded again one order at a time (each in its own transaction), and each order that still fails
+    is handed to ``on_error`` with its id (the ledger's order id, else the shop's primary key) and is left out.
+    Without it the first error is raised.
     """
+    result = IngestionResult()
 
     def converted():
         for order in orders:
-            order_data = to_order_data(order)
+            try:
+                order_data = to_order_data(order)
+            except Exception as error:
+                if on_error is None:
+                    raise
+                on_error(f"pk {order.pk}", error)
+                continue
             if order_data is not None:
                 yield order_data
 
-    return record_orders(account, converted(), batch_size=batch_size)
+    iterator = converted()
+    while batch := list(islice(iterator, batch_size)):
+        if on_error is None:
+            result.merge(record_orders(account, batch, batch_size=batch_size))
+            continue
+        try:
+            result.merge(record_orders(account, batch, batch_size=batch_size))
+        except Exception:  # one bad order rolled its whole batch back: record them one by one
+            for order_data in batch:
+                try:
+                    result.merge(record_orders(account, [order_data]))
+                except Exception as error:
+                    on_error(order_data.external_id, error)
+    return result
 
 
 class BackfillCommand(BaseCommand):
@@ -136,11 +162,23 @@ class BackfillCommand(BaseCommand):
             orders = orders.filter(**{f"{self.date_field}__date__gte": since})
         orders = orders.select_related(*self.select_related).prefetch_related(*self.prefetch_related)
         orders = orders.iterator(chunk_size=batch_size)
-        result = backfill(orders, self.adapter.to_order_data, account, batch_size=batch_size)
+        failed = []
+
+        def report(order_id, error):
+            failed.append(order_id)
+            reason = str(error) if isinstance(error, IngestionError) else f"{type(error).__name__}: {error}"
+            self.stderr.write(f"Order {order_id} was not recorded: {reason}")
+
+        result = backfill(orders, self.adapter.to_order_data, account, batch_size=batch_size, on_error=report)
         self.stdout.write(
             f"{account}: {result.orders_created} orders created, {result.orders_updated} updated, "
             f"{result.orders_unchanged} unchanged."
         )
+        if failed:
+            raise CommandError(
+                f"{len(failed)} order(s) could not be recorded (listed above); the others were. Correct them and run "
+                "the command again."
+            )
 
 
 def truncated(value, length):

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.checks import run_checks
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from oscar.apps.offer.applicator import Applicator
 from oscar.apps.partner.strategy import UK
 from oscar.apps.shipping.methods import FixedPrice
@@ -25,6 +25,7 @@ from wagtail_customers.services.statistics import rebuild_statistics
 OrderCreator = get_class("order.utils", "OrderCreator")
 OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
 Basket = get_model("basket", "Basket")
+OscarOrder = get_model("order", "Order")
 Benefit = get_model("offer", "Benefit")
 Range = get_model("offer", "Range")
 Voucher = get_model("voucher", "Voucher")
@@ -325,3 +326,22 @@ def test_an_erased_buyers_order_stays_erased_once_the_user_is_deleted(
     # nameless customer.
     assert Customer.objects.filter(account=shop_account).count() == 1
     assert Order.objects.get(external_id=str(shop_order.number)).customer.erased_at is not None
+
+
+def test_backfill_records_the_other_orders_past_one_that_fails(shop_account, products):
+    # Before, the first order the service refused stopped the whole backfill with a traceback, at the same place on
+    # every run.
+    placed = [place_order(products, email=f"buyer{n}@example.com") for n in (1, 2, 3)]
+    OscarOrder.objects.filter(pk=placed[1].pk).update(currency="POUNDS")  # no signal: recorded by the backfill only
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match=r"1 order\(s\) could not be recorded"):
+        call_command("customers_oscar_backfill", stdout=out, stderr=err)
+    assert f"Order {placed[1].number} was not recorded: " in err.getvalue()
+    assert "is not a 3-letter ISO 4217 code" in err.getvalue()
+    assert "2 orders created, 0 updated, 0 unchanged" in out.getvalue()
+    assert set(Order.objects.values_list("external_id", flat=True)) == {str(placed[0].number), str(placed[2].number)}
+
+    OscarOrder.objects.filter(pk=placed[1].pk).update(currency="GBP")
+    out = StringIO()
+    call_command("customers_oscar_backfill", "--batch-size", "2", stdout=out)
+    assert "1 orders created, 0 updated, 2 unchanged" in out.getvalue()
