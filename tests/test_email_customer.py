@@ -118,6 +118,22 @@ def test_invalid_form_sends_nothing(mailer, order):
     assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
 
 
+@pytest.mark.parametrize("line_break", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_subject_with_any_line_break_is_refused_by_the_form(mailer, order, line_break):
+    # Every character str.splitlines() breaks on, which Python's e-mail package refuses in a header: the form
+    # says so, instead of a failed send blaming the site's e-mail settings.
+    response = mailer.post(
+        email_url(order.customer_id),
+        {"reason": "other", "subject": f"Your parcel{line_break}Bcc: all@example.com", "message": "x"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The subject must be on one line." in html
+    assert "could not be sent" not in html
+    assert mail.outbox == []
+    assert not OrderEvent.objects.filter(kind=EventKind.EMAIL).exists()
+
+
 def test_customer_without_email_gets_a_message_not_a_form(mailer, account):
     customer = record_order(account, order_data("5005", email="", buyer_id="")).customer
     html = mailer.get(email_url(customer.pk)).content.decode()

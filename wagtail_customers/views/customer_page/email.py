@@ -55,8 +55,9 @@ class EmailCustomerForm(forms.Form):
 
     def clean_subject(self):
         subject = self.cleaned_data["subject"]
-        # A line break in a header would let the text add headers of its own.
-        if "\n" in subject or "\r" in subject:
+        # A line break in a header would let the text add headers of its own; Python's e-mail package refuses
+        # every character str.splitlines() breaks on (vertical tab, form feed, U+2028...), not only \r and \n.
+        if len(f"{subject}.".splitlines()) > 1:
             raise ValidationError(_("The subject must be on one line."))
         return subject.strip()
 
