@@ -163,6 +163,33 @@ def test_both_on_the_watchlist_keep_the_kept_entry_with_both_notes_and_undo_sepa
     assert state(account) == before
 
 
+@pytest.mark.parametrize(
+    ("kept_note", "merged_note", "combined"),
+    [
+        # A note that is a substring of the kept one is news all the same.
+        ("Not a fraud risk any more", "fraud", "Not a fraud risk any more\n\nfraud"),
+        ("asked for a refund twice", "asked for a refund", "asked for a refund twice\n\nasked for a refund"),
+        # The same note, or a paragraph the kept note has already (an earlier merge's), is not repeated.
+        ("fraud", "fraud", "fraud"),
+        ("VIP\n\nfraud", "fraud", "VIP\n\nfraud"),
+        ("VIP", "VIP\n\nfraud", "VIP\n\nfraud"),
+        ("", "fraud", "fraud"),
+    ],
+    ids=["substring", "prefix", "same", "paragraph-there", "one-paragraph-new", "kept-empty"],
+)
+def test_the_merged_note_is_compared_by_whole_paragraphs(pair, account, superuser, kept_note, merged_note, combined):
+    kept, merged = pair
+    add_to_watchlist([kept], superuser, note=kept_note)
+    WatchlistEntry.objects.filter(customer=merged).update(note=merged_note)
+    before = state(account)
+
+    merge = merge_customers(kept, merged, superuser)
+    assert WatchlistEntry.objects.get(customer=kept).note == combined
+
+    undo_merge(merge, superuser)
+    assert state(account) == before
+
+
 @pytest.mark.parametrize("kept_dismissed", [False, True], ids=["kept-never-removed", "kept-removed-too"])
 def test_merge_keeps_the_merged_customers_alerts_and_dismissal_and_undo_gives_them_back(
     pair, account, superuser, django_capture_on_commit_callbacks, kept_dismissed

@@ -240,8 +240,16 @@ def _combine_watchlist(kept, merged):
         WatchlistEntry.objects.filter(pk=entry.pk).update(customer=kept)
         return {**saved, "moved": True}
     saved.update(moved=False, kept_note=kept_entry.note)
-    if entry.note and entry.note not in kept_entry.note:
-        kept_entry.note = NOTE_SEPARATOR.join(note for note in (kept_entry.note, entry.note) if note)
+    # Whole paragraphs (the notes are joined with NOTE_SEPARATOR), never a substring test: "fraud" is news next to
+    # "Not a fraud risk any more". A paragraph the kept note has already (from an earlier merge, say) is not repeated.
+    kept_paragraphs = set(kept_entry.note.split(NOTE_SEPARATOR))
+    new_paragraphs = [
+        paragraph
+        for paragraph in dict.fromkeys(entry.note.split(NOTE_SEPARATOR))
+        if paragraph.strip() and paragraph not in kept_paragraphs
+    ]
+    if new_paragraphs:
+        kept_entry.note = NOTE_SEPARATOR.join(note for note in (kept_entry.note, *new_paragraphs) if note)
         WatchlistEntry.objects.filter(pk=kept_entry.pk).update(note=kept_entry.note)
     saved["merged_note"] = kept_entry.note
     entry.delete()
