@@ -9,6 +9,7 @@ from tests.permission_world import grant, make_staff
 from tests.test_merge import state
 from wagtail_customers.models import Customer, CustomerMerge
 from wagtail_customers.services.ingestion import record_order, record_orders
+from wagtail_customers.services.merge import merge_customers, undo_merge
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,34 @@ def test_merge_then_undo_from_the_screens(admin_client, pair, account):
     assert state(account) == before
     page = admin_client.get(reverse("wagtail_customers_customer:detail", args=(kept.pk,))).content.decode()
     assert "undone on" in page and "Undo this merge" not in page
+
+
+def merges_section(client, customer):
+    page = client.get(reverse("wagtail_customers_customer:detail", args=(customer.pk,))).content.decode()
+    start = page.index("data-wc-merges")
+    return page[start : page.index("</section>", start)]
+
+
+def test_an_undone_merge_links_to_its_customer_only_while_it_can_be_opened(admin_client, pair, superuser):
+    kept, merged = pair
+    merged_url = reverse("wagtail_customers_customer:detail", args=(merged.pk,))
+    undo_merge(merge_customers(kept, merged, superuser), superuser)
+    section = merges_section(admin_client, kept)
+    assert "undone on" in section and f'href="{merged_url}"' in section
+    assert admin_client.get(merged_url).status_code == 200
+
+    # Merged again: the first, undone merge names a customer that is gone; no "Open" link to a 404.
+    merge_customers(kept, merged, superuser)
+    section = merges_section(admin_client, kept)
+    assert "undone on" in section and merged_url not in section
+    assert admin_client.get(merged_url).status_code == 404
+
+    # Undone again, then the restored customer deleted: the same, for both undone merges.
+    undo_merge(CustomerMerge.objects.get(undone_at__isnull=True), superuser)
+    assert f'href="{merged_url}"' in merges_section(admin_client, kept)
+    Customer.objects.filter(pk=merged.pk).delete()
+    section = merges_section(admin_client, kept)
+    assert section.count("undone on") == 2 and merged_url not in section
 
 
 @pytest.mark.parametrize("other", ["abc", "\u00b2", "-1", "99999999999999999999", "0"])

@@ -90,12 +90,21 @@ def merge_history(user, customer):
     may_undo = can(user, Action.DELETE, customer.account_id)
     # Read once for the whole list, not once per merge.
     sees_personal_data = may_see_personal_data(user, customer.account_id)
+    # An undone merge's customer may have been merged again or deleted since, or be out of the user's reach: its
+    # "Open" link only when the user can open it (one query for all of them, none without an undone merge).
+    restored_ids = {merge.merged_customer_id for merge in merges if merge.undone_at}
+    if restored_ids:
+        restored_ids = set(customers_for(user, Action.VIEW).filter(pk__in=restored_ids).values_list("pk", flat=True))
     return [
         {
             "merge": merge,
             "label": snapshot_label(user, merge, customer.account, sees_personal_data=sees_personal_data),
             "undo_url": undo_url(customer, merge) if may_undo and latest and merge.pk == latest.pk else None,
-            "restored_url": customer_url(Customer(pk=merge.merged_customer_id)) if merge.undone_at else None,
+            "restored_url": (
+                customer_url(Customer(pk=merge.merged_customer_id))
+                if merge.undone_at and merge.merged_customer_id in restored_ids
+                else None
+            ),
         }
         for merge in merges
     ]
