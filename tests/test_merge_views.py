@@ -1,17 +1,23 @@
 """The merge screen and the undo (views/customer_page/merge.py): side by side, refusals with a message, never a 500."""
 
+import re
+from decimal import Decimal
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from wagtail.users.models import UserProfile
 
 from tests.factories import order_data
 from tests.permission_world import grant, make_staff
 from tests.test_merge import state
-from wagtail_customers.models import Customer, CustomerMerge
+from wagtail_customers.models import Channel, Customer, CustomerMerge, SellerAccount
 from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.merge import merge_customers, undo_merge
 
 pytestmark = pytest.mark.django_db
+
+NBSP = "\N{NO-BREAK SPACE}"
 
 
 @pytest.fixture
@@ -48,10 +54,57 @@ def test_the_screen_suggests_the_namesake_and_compares_side_by_side(admin_client
 
     page = admin_client.get(merge_url(kept), {"other": merged.pk}).content.decode()
     assert "ada@example.com" in page and "ada.l@example.org" in page
-    # The "after" column: 2 orders, 20.00 + 21.00 spent, 2 + 3 units.
-    assert "<td data-wc-after>2</td>" in page and "<td data-wc-after>41.00</td>" in page
+    # The "after" column: 2 orders, $20.00 + $21.00 spent, 2 + 3 units.
+    assert "<td data-wc-after>2</td>" in page and "<td data-wc-after>$41.00</td>" in page
     assert "<td data-wc-after>5</td>" in page
     assert 'name="csrfmiddlewaretoken"' in page
+
+
+@pytest.mark.parametrize(
+    ("currency", "language", "spent", "discount", "after_spent", "after_discount"),
+    [
+        # As every other screen writes amounts: the account's currency, in the admin user's language.
+        ("EUR", "de", f"1.234,40{NBSP}€", f"10,00{NBSP}€", f"2.468,80{NBSP}€", f"20,00{NBSP}€"),
+        ("JPY", "en", "¥1,234", "¥10", "¥2,469", "¥20"),
+        ("USD", "en", "$1,234.40", "$10.00", "$2,468.80", "$20.00"),
+    ],
+    ids=["EUR-de", "JPY-en", "USD-en"],
+)
+def test_the_comparison_writes_amounts_as_money(
+    admin_client, superuser, currency, language, spent, discount, after_spent, after_discount
+):
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency=currency)
+    record_orders(
+        account,
+        [
+            order_data("K-1", email="ada@example.com", lines=((1, "1244.40"),), discount="10.00"),
+            order_data("D-1", email="ada.l@example.org", lines=((1, "1244.40"),), discount="10.00"),
+        ],
+    )
+    kept = Customer.objects.get(identity_key="email:ada@example.com")
+    merged = Customer.objects.get(identity_key="email:ada.l@example.org")
+    assert (kept.amount_spent, kept.discount_total) == (Decimal("1234.40"), Decimal("10.00"))
+    profile = UserProfile.get_for_user(superuser)
+    profile.preferred_language = language
+    profile.save()
+
+    page = admin_client.get(merge_url(kept), {"other": merged.pk}).content.decode()
+    # The statistics rows, in Customer.STATISTICS_FIELDS' order: kept, merged, after.
+    rows = dict(
+        zip(
+            Customer.STATISTICS_FIELDS,
+            re.findall(
+                r"<tr data-wc-statistic>\s*<th[^>]*>[^<]*</th>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*"
+                r"<td data-wc-after>([^<]*)</td>",
+                page,
+            ),
+            strict=True,
+        )
+    )
+    assert rows["amount_spent"] == (spent, spent, after_spent)
+    assert rows["discount_total"] == (discount, discount, after_discount)
+    assert rows["orders_count"] == ("1", "1", "2")
+    assert "1234.40" not in page and "1234,40" not in page
 
 
 def test_merge_then_undo_from_the_screens(admin_client, pair, account):

@@ -23,6 +23,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...customer_search import search_filter
 from ...ids import parse_id
 from ...models import Customer, CustomerMerge, WatchlistEntry
+from ...money import format_money
 from ...permissions import Action, can, customers_for
 from ...services.merge import (
     MergeError,
@@ -39,6 +40,8 @@ from .access import scoped_customer
 
 #: Customers listed by the search (the duplicate is usually found by name or e-mail in the first few).
 SEARCH_RESULTS = 20
+#: The statistics that are amounts in the seller account's currency (formatted as money).
+MONEY_STATISTICS = ("amount_spent", "discount_total")
 #: The rows of the side-by-side table: (field, label); the statistics rows follow.
 DETAIL_ROWS = (
     ("name", gettext_lazy("Name")),
@@ -182,12 +185,20 @@ class MergeCustomersView(MergeBaseView):
             (label, getattr(shown_kept, name), getattr(shown_merged, name), getattr(shown_kept, name))
             for name, label in DETAIL_ROWS
         ]
+        currency = kept.account.currency
+
+        def shown_figure(name, value):
+            # Amounts as every other screen writes them (``$4,185.00``, ``1.234,50 €``, ``¥4,185``).
+            if name in MONEY_STATISTICS and value is not None:
+                return format_money(value, currency)
+            return value
+
         stats = [
             (
                 Customer._meta.get_field(name).verbose_name,
-                getattr(kept, name),
-                getattr(merged, name),
-                after[name],
+                shown_figure(name, getattr(kept, name)),
+                shown_figure(name, getattr(merged, name)),
+                shown_figure(name, after[name]),
             )
             for name in Customer.STATISTICS_FIELDS
         ]
@@ -197,7 +208,7 @@ class MergeCustomersView(MergeBaseView):
             "detail_rows": rows,
             "statistics_rows": stats,
             "watched": (kept.pk in watched, merged.pk in watched, bool(watched)),
-            "currency": kept.account.currency,
+            "currency": currency,
             "merge_url": merge_url(kept),
             "swap_url": merge_url(merged, kept),
         }
