@@ -2,15 +2,20 @@ import re
 import socket
 import socketserver
 import threading
+from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core import mail
+from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from tests.customer_page_support import staff_user
 from tests.factories import order_data
+from tests.parallel_support import in_thread, started_until_it_waits
 from wagtail_customers.models import Channel, EventKind, OrderEvent, SellerAccount
 from wagtail_customers.services.contact import contact_url
 from wagtail_customers.services.ingestion import record_order
@@ -233,6 +238,13 @@ class SMTPHandler(socketserver.StreamRequestHandler):
                 self.reply("354 go ahead")
                 while self.rfile.readline() not in (b".\r\n", b""):
                     pass
+                with self.server.count_lock:
+                    self.server.delivered += 1
+                    first = self.server.delivered == 1
+                if first and self.server.hold_first is not None:
+                    # A slow mail server: the first e-mail is on its way until the test lets it through.
+                    self.server.first_arrived.set()
+                    self.server.hold_first.wait(30)
                 self.reply("250 queued")
             elif command == "QUIT":
                 self.reply("221 bye")
@@ -246,6 +258,7 @@ def smtp_server(settings):
     """A real SMTP server on 127.0.0.1, used by Django's SMTP backend."""
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SMTPHandler)
     server.daemon_threads, server.refuse_recipients = True, False
+    server.delivered, server.count_lock, server.hold_first, server.first_arrived = 0, threading.Lock(), None, None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.server_address[1], 5
@@ -292,6 +305,85 @@ def test_the_test_smtp_server_delivers(mailer, order, smtp_server):
     response = mailer.post(email_url(order.customer_id), {"reason": "other", "subject": "Hi", "message": "x"})
     assert response.status_code == 302
     assert OrderEvent.objects.filter(kind=EventKind.EMAIL).count() == 1
+
+
+def test_the_send_button_shows_progress_and_is_disabled_while_sending(mailer, order):
+    html = mailer.get(email_url(order.customer_id)).content.decode()
+    button = re.search(r'<button type="submit"[^>]*>', html)[0]
+    assert "button-longrunning" in button
+    assert 'data-controller="w-progress"' in button and 'data-action="w-progress#activate"' in button
+    assert 'data-w-progress-active-value="Sending…"' in button
+
+
+def test_the_same_email_sent_twice_goes_once(mailer, order):
+    """A double click on Send e-mail: one e-mail, one timeline entry, one history entry; the second click lands on
+    the customer's page with a message, never a 500."""
+    url = email_url(order.customer_id)
+    data = {"reason": "shipping", "subject": "Your parcel", "message": "Hello", "order": ""}
+    detail = reverse("wagtail_customers_customer:detail", args=[order.customer_id])
+    first = mailer.post(url, data)
+    assert first.status_code == 302 and first["Location"] == detail
+    second = mailer.post(url, data, follow=True)
+    assert second.redirect_chain == [(detail, 302)]
+    assert "This e-mail was sent to the customer a moment ago; it was not sent again." in second.content.decode()
+    assert len(mail.outbox) == 1
+    assert OrderEvent.objects.filter(kind=EventKind.EMAIL).count() == 1
+    assert ModelLogEntry.objects.filter(action="wagtail_customers.email.sent").count() == 1
+
+    # Another subject or message, or the same one a minute later, is a new e-mail.
+    assert mailer.post(url, {**data, "message": "Hello again"}).status_code == 302
+    assert mailer.post(url, {**data, "subject": "Your other parcel"}).status_code == 302
+    assert len(mail.outbox) == 3
+    OrderEvent.objects.update(occurred_at=timezone.now() - timedelta(seconds=61))
+    assert mailer.post(url, data).status_code == 302
+    assert len(mail.outbox) == 4
+    assert OrderEvent.objects.filter(kind=EventKind.EMAIL).count() == 4
+
+
+def test_the_same_email_from_another_user_is_sent(mailer, order, account):
+    data = {"reason": "shipping", "subject": "Your parcel", "message": "Hello"}
+    assert mailer.post(email_url(order.customer_id), data).status_code == 302
+    colleague = Client()
+    colleague.force_login(staff_user("colleague", {account: {"can_view": True, "can_email": True}}))
+    assert colleague.post(email_url(order.customer_id), data).status_code == 302
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_click_while_the_first_email_is_on_its_way_waits_and_sends_nothing(account, smtp_server):
+    """The second request waits for the first one's lock on the customer's row, then finds its record.
+    (PostgreSQL: SQLite has no row locks; there a click after the first request ended is refused, above.)"""
+    if db_connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    order = record_order(account, order_data("1001"))
+    user = staff_user("mailer", {account: {"can_view": True, "can_email": True}})
+    smtp_server.hold_first, smtp_server.first_arrived = threading.Event(), threading.Event()
+    data = {"reason": "shipping", "subject": "Your parcel", "message": "Hello"}
+    responses, errors = [], []
+
+    def click():
+        browser = Client()
+        browser.force_login(user)
+        response = browser.post(email_url(order.customer_id), data)
+        responses.append((response.status_code, [str(m).strip() for m in get_messages(response.wsgi_request)]))
+
+    first = in_thread(click, errors)
+    try:
+        assert smtp_server.first_arrived.wait(30)
+        second, waited = started_until_it_waits(click, errors)
+    finally:
+        smtp_server.hold_first.set()
+    first.join(30)
+    second.join(30)
+    assert not errors, errors
+    assert waited
+    assert sorted(responses) == [
+        (302, ["E-mail sent to ada@example.com."]),
+        (302, ["This e-mail was sent to the customer a moment ago; it was not sent again."]),
+    ]
+    assert smtp_server.delivered == 1
+    assert OrderEvent.objects.filter(kind=EventKind.EMAIL).count() == 1
+    assert ModelLogEntry.objects.filter(action="wagtail_customers.email.sent").count() == 1
 
 
 def test_permissions(client, account, other_account, order):

@@ -8,20 +8,22 @@ timeline and in Wagtail's history.
 
 import smtplib
 import string
+from contextlib import nullcontext
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.log_actions import log
 
 from ..conf import get_setting
-from ..models import EventKind, OrderEvent
+from ..models import Customer, EventKind, OrderEvent
 
 
 class ContactReason(models.TextChoices):
@@ -41,6 +43,10 @@ def subject_with_reason(reason, subject):
         return subject
     return _("%(reason)s: %(subject)s") % {"reason": ContactReason(reason).label, "subject": subject}
 
+
+#: A second e-mail with the same subject and message from the same user to the same customer within this many
+#: seconds is not sent (``send_customer_email`` raises ``AlreadySent``): a double click, not a new message.
+REPEAT_SECONDS = 60
 
 #: The placeholders a contact URL template may use.
 CONTACT_URL_FIELDS = ("order_id", "marketplace")
@@ -129,34 +135,64 @@ def send_failure_reason(customer, error):
     )
 
 
+class AlreadySent(Exception):
+    """``send_customer_email`` refused an e-mail identical to one the same user sent the customer a moment ago
+    (a double click on *Send e-mail*); ``str()`` is the message for the user."""
+
+
+def sent_a_moment_ago(customer, user, text):
+    """Whether ``user`` sent ``customer`` an e-mail reading ``text`` (subject and message, as recorded) within the
+    last ``REPEAT_SECONDS``."""
+    return OrderEvent.objects.filter(
+        customer=customer,
+        kind=EventKind.EMAIL,
+        user=user,
+        message=text,
+        occurred_at__gte=timezone.now() - timedelta(seconds=REPEAT_SECONDS),
+    ).exists()
+
+
 def send_customer_email(customer, *, subject, message, user, order=None, reason=None):
     """E-mail ``customer`` (plain text), record it on the timeline and in Wagtail's history.
 
     ``reason`` (a ``ContactReason`` value) goes in front of the subject. Raises whatever the e-mail
-    backend raises (nothing is recorded then). Returns the ``OrderEvent``.
+    backend raises (nothing is recorded then), and ``AlreadySent`` (nothing sent) when ``user`` sent the
+    customer the same subject and message within the last ``REPEAT_SECONDS``. Returns the ``OrderEvent``.
     """
     if not customer.email:
         raise ValueError("The customer has no e-mail address.")
     subject = subject_with_reason(reason, subject)
-    EmailMessage(subject=subject, body=message, from_email=sender_address(), to=[customer.email]).send()
-    with transaction.atomic():
-        event = OrderEvent.objects.create(
-            customer=customer,
-            order=order,
-            kind=EventKind.EMAIL,
-            occurred_at=timezone.now(),
-            message=f"{subject}\n\n{message}",
-            user=user,
-        )
-        log(
-            customer,
-            EMAIL_SENT_ACTION,
-            user=user,
-            data={
-                "subject": subject,
-                "to": customer.email,
-                "order": order.external_id if order else None,
-                "reason": reason or None,
-            },
-        )
+    text = f"{subject}\n\n{message}"
+    # Where the database locks rows, the customer's row stays locked from the check to the record, across the
+    # send: a second request for the same e-mail (a double click while the first is on its way) waits for the
+    # first, then finds its record. SQLite has no row locks, and the transaction would hold every other writer of
+    # the database for the send (the example site's transactions are IMMEDIATE): there the check finds what is
+    # recorded, not a send still on its way.
+    hold_lock = connection.features.has_select_for_update
+    with transaction.atomic() if hold_lock else nullcontext():
+        if hold_lock:
+            list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+        if sent_a_moment_ago(customer, user, text):
+            raise AlreadySent(_("This e-mail was sent to the customer a moment ago; it was not sent again."))
+        EmailMessage(subject=subject, body=message, from_email=sender_address(), to=[customer.email]).send()
+        with transaction.atomic():
+            event = OrderEvent.objects.create(
+                customer=customer,
+                order=order,
+                kind=EventKind.EMAIL,
+                occurred_at=timezone.now(),
+                message=text,
+                user=user,
+            )
+            log(
+                customer,
+                EMAIL_SENT_ACTION,
+                user=user,
+                data={
+                    "subject": subject,
+                    "to": customer.email,
+                    "order": order.external_id if order else None,
+                    "reason": reason or None,
+                },
+            )
     return event

@@ -16,6 +16,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...ids import parse_id
 from ...permissions import Action
 from ...services.contact import (
+    AlreadySent,
     ContactReason,
     contact_url,
     send_customer_email,
@@ -141,6 +142,10 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
                 order=form.cleaned_data["order"],
                 reason=form.cleaned_data["reason"],
             )
+        except AlreadySent as refused:
+            # A double click: the first request sent it (and shows it on the timeline), this one sends nothing.
+            messages.warning(self.request, str(refused))
+            return redirect(self.customer_url())
         except (OSError, ValueError) as error:
             # The details (which may quote the address) go to the log only: the user may not see the address.
             logger.warning("E-mail to customer %s failed: %r", self.customer.pk, error)
