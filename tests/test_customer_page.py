@@ -158,6 +158,53 @@ def test_details_tab(admin_client, ada, account):
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
 
 
+def other_addresses_html(client, customer):
+    """The Details tab's "Other addresses on their orders" entry."""
+    html = section(client.get(detail_url(customer.pk)).content.decode(), "details")
+    start = html.index("Other addresses on their orders")
+    return html[start : html.index("</dd>", start)]
+
+
+def test_other_addresses_are_not_crowded_out_by_names_at_the_customers_own_address(admin_client, client, account):
+    # One order to Paris, then 25 to the customer's own London address, each under another recipient name: the 21
+    # distinct (name, address) rows read before were all London's, then left out, and the tab said "none".
+    record_order(account, order_data("P-1", day=0, city="Paris", name="Ada Lovelace"))
+    for n in range(25):
+        record_order(account, order_data(f"L-{n}", day=n + 1, city="London", name=f"Ada Lovelace {n}"))
+    customer = account.customers.get()
+    assert customer.city == "London"
+    html = other_addresses_html(admin_client, customer)
+    assert re.findall(r"<li><address>(.*?)</address></li>", html) == [
+        "Ada Lovelace<br>1 Main St<br>Paris<br>United Kingdom"
+    ]
+    assert "More addresses" not in html and "none" not in html
+
+    # Without "See personal data": the same address, hidden but for its country.
+    client.force_login(staff_user("masked", {account: {"can_view": True, "can_see_personal_data": False}}))
+    html = other_addresses_html(client, customer)
+    assert len(re.findall(r"<li><address>", html)) == 1
+    assert "wc-hidden-value" in html and "United Kingdom" in html
+    assert "Paris" not in html and "Main St" not in html and "Lovelace" not in html
+
+
+def test_other_addresses_are_the_latest_used_places_once_each_and_more_says_so(admin_client, account):
+    places = [f"Town {n:02}" for n in range(22)]
+    orders = [order_data(f"T-{n}", day=n, city=city, name=f"Recipient {n}") for n, city in enumerate(places)]
+    # Town 00 again, lately, under another name: one address, as recent as its latest order.
+    orders.append(order_data("T-again", day=30, city="Town 00", name="Another Name"))
+    # No address at all, and the customer's own (the latest order's).
+    orders.append(order_data("T-blank", day=31, city=None))
+    orders.append(order_data("T-own", day=32, city="London"))
+    record_orders(account, orders)
+    customer = account.customers.get()
+    html = other_addresses_html(admin_client, customer)
+    towns = re.findall(r"Town \d\d", html)
+    # 22 other places, 20 shown: the latest used first; the two used longest ago are on the Orders tab.
+    assert towns == ["Town 00", *[f"Town {n:02}" for n in range(21, 2, -1)]]
+    assert "More addresses are on older orders" in html
+    assert "London" not in html
+
+
 def test_orders_tab_sorts_with_an_allow_list_and_pages(admin_client, account):
     record_orders(account, [order_data(f"S-{n}", day=n, lines=((1, f"{(n * 7) % 10 + 1}.00"),)) for n in range(30)])
     customer = account.customers.get()

@@ -9,17 +9,21 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, F, Q, Sum
+from django.db.models import Count, DecimalField, F, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ...countries import country_name
 from ...insight.display import days_since, decimal_text, percent_text
 from ...local_time import local_datetime
-from ...models import Customer, CustomerScore, LifetimeValueFit, Order, PromoCodeUsage
+from ...models import CustomerScore, LifetimeValueFit, Order, PromoCodeUsage
 from ...services.personal_data import HiddenValue, is_hidden, is_masked
 
 ADDRESS_FIELDS = tuple(name for name in Order.SHIP_TO_FIELDS if name != "ship_phone")
+#: The customer's own address, and the same fields of an order's ship-to address (``ship_`` + the name).
+OWN_ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
+#: An order's ship-to place (its address without the recipient's name), in ``address_lines``' order.
+PLACE_FIELDS = tuple(f"ship_{name}" for name in OWN_ADDRESS_FIELDS)
 #: Most addresses and promo codes listed; the page says when there are more.
 MAX_ADDRESSES = 20
 MAX_PROMO_CODES = 50
@@ -49,26 +53,29 @@ def customer_address(customer):
 
 
 def other_addresses(customer):
-    """``(addresses, more)``: ship-to addresses on the customer's orders other than the customer's own."""
-    own_fields = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
-    if is_masked(customer):
-        # The masked instance no longer holds its address: compare with the stored one (one query).
-        own = Customer.objects.filter(pk=customer.pk).values_list(*own_fields).first()
-    else:
-        own = tuple(getattr(customer, name) for name in own_fields)
-    rows = customer.orders.order_by().values_list(*ADDRESS_FIELDS).distinct()[: MAX_ADDRESSES + 1]
-    seen, addresses = set(), []
-    for row in rows:
-        if row[1:] == own or not any(row[1:]):
-            continue
-        # The same place under another recipient name is one address.
-        if row[1:] in seen:
-            continue
-        seen.add(row[1:])
-        if is_masked(customer):
-            row = (HiddenValue(), *row[1:])
-        addresses.append(address_lines(*row))
-    return addresses[:MAX_ADDRESSES], len(rows) > MAX_ADDRESSES
+    """``(addresses, more)``: ship-to addresses on the customer's orders other than the customer's own, the latest
+    used first; the same place under several recipient names is one address (one of the names shown).
+
+    One query: the database leaves out the customer's own address (compared with its stored row, so a masked
+    ``customer`` works alike) and blank addresses, groups the rest by place and cuts after ``MAX_ADDRESSES``, so
+    many recipient names at the customer's own address cannot crowd the other addresses out.
+    """
+    own = {f"ship_{name}": F(f"customer__{name}") for name in OWN_ADDRESS_FIELDS}
+    blank = {f"ship_{name}": "" for name in OWN_ADDRESS_FIELDS}
+    rows = list(
+        customer.orders.exclude(**own)
+        .exclude(**blank)
+        .order_by()
+        .values(*PLACE_FIELDS)
+        .annotate(name=Max("ship_name"), latest=Max("placed_at"))
+        .order_by("-latest", *PLACE_FIELDS)[: MAX_ADDRESSES + 1]
+    )
+    masked = is_masked(customer)
+    addresses = [
+        address_lines(HiddenValue() if masked else row["name"], *(row[name] for name in PLACE_FIELDS))
+        for row in rows[:MAX_ADDRESSES]
+    ]
+    return addresses, len(rows) > MAX_ADDRESSES
 
 
 def promo_codes(customer):
