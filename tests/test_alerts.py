@@ -5,12 +5,14 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.urls import reverse
 
 from tests.factories import order_data
 from tests.permission_world import grant, make_staff
-from wagtail_customers.alerts.digests import send_digest
+from wagtail_customers.alerts.digests import send_digest, send_scheduled_digests
 from wagtail_customers.alerts.tasks import send_alert_digests_task
 from wagtail_customers.models import (
     AlertEvent,
@@ -530,3 +532,31 @@ def test_alerts_wait_for_a_user_without_an_e_mail_address(account, superuser, wa
     user.email = "later@example.com"
     user.save()
     assert send_digest(user.pk) == 1
+
+
+class TimeIsUpBackend(locmem.EmailBackend):
+    """The mail server is slow: the task's soft time limit lands while the first message is being sent."""
+
+    def send_messages(self, messages):
+        raise SoftTimeLimitExceeded()
+
+
+def test_the_time_limit_stops_a_scheduled_run_and_leaves_the_alerts_due(account, watched, record, settings):
+    """A run cut by the task's soft time limit stops at once (no later user is sent to past the limit, where the
+    hard limit could kill the worker between a mail sent and its commit); every alert stays due for the next run."""
+    users = []
+    for name in ("first", "second"):
+        user = make_staff(name)
+        grant(user, account, "view", "see_personal_data")
+        prefer(user, EmailFrequency.DAILY)
+        users.append(user)
+    record(account, order_data("2", day=5))
+    settings.EMAIL_BACKEND = f"{__name__}.TimeIsUpBackend"
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        send_scheduled_digests("daily")
+
+    assert AlertNotification.objects.filter(user__in=users, email_due=True).count() == 2
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_scheduled_digests("daily") == {users[0].pk: 1, users[1].pk: 1}
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(user.email for user in users)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
 from django.db import connection
 
@@ -20,6 +21,7 @@ from tests.export_support import ALL_COLUMNS, FORMULA_CORPUS, exporter, file_of,
 from tests.factories import order_data
 from wagtail_customers.exports import chunks, jobs
 from wagtail_customers.exports.query import CustomerExport, ExportSpec
+from wagtail_customers.exports.resources import CustomerResource
 from wagtail_customers.exports.service import write_temporary_file
 from wagtail_customers.exports.tasks import join_export_chunks, run_export_job, write_export_chunk
 from wagtail_customers.models import Customer, JobState
@@ -199,6 +201,34 @@ def test_a_chunk_of_another_release_is_not_joined_and_the_sweeper_starts_the_exp
     job.refresh_from_db()
     assert job.state == JobState.RUNNING and not job.file
     assert chunk_files() == [] and mail.outbox == []
+
+
+class OutOfTimeResource(CustomerResource):
+    """The join's soft time limit lands while it writes the file's header row."""
+
+    def export_headers(self, field_names):
+        raise SoftTimeLimitExceeded()
+
+
+@pytest.mark.django_db
+def test_a_join_stopped_by_the_time_limit_fails_the_job_saying_so(settings, account):
+    make_customers(account, 12)
+    user = exporter("late", account)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=5)
+    job = jobs.claim(new_job(user, "csv").pk)
+    pks = CustomerExport(user, ExportSpec.from_params(job.params)).ordered_pks()
+    results = [
+        write_export_chunk.delay(str(job.pk), job.attempts, index, pks[start : start + 5]).get()
+        for index, start in enumerate(range(0, len(pks), 5))
+    ]
+    mail.outbox.clear()
+    set_plugin(settings, EXPORT_RESOURCE=f"{__name__}.OutOfTimeResource", EXPORT_SOFT_TIME_LIMIT=3600)
+
+    assert join_export_chunks.delay(results, str(job.pk), job.attempts).get() == "failed"
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and not job.file
+    assert job.error == "The export took longer than the time limit (3600 seconds). Try a smaller export."
+    assert chunk_files() == [] and len(mail.outbox) == 1
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -243,6 +244,40 @@ def test_a_failing_batch_is_reported_and_other_rules_still_run(amazon, account, 
     assert results[account].customers == 1
     assert erased_ids(account) == {other.pk}
     assert erased_ids(amazon) == set()
+
+
+def test_the_time_limit_records_what_the_cut_rule_erased_and_starts_no_other_rule(amazon, account, monkeypatch):
+    """The task's soft time limit lands in the second batch of the first rule: that batch rolls back, the run is
+    recorded (in the report and the account's history) with the first batch's customers, and no rule starts
+    after it; the next run erases the customers left."""
+    RetentionRule.objects.create(account=amazon, days=30)
+    RetentionRule.objects.create(account=account, days=30)
+    first, second = (order(amazon, f"T{i}", f"t{i}@example.com", ago(50)) for i in range(2))
+    other = order(account, "T3", "u@example.com", ago(50))
+    monkeypatch.setattr(retention, "RETENTION_BATCH_SIZE", 1)
+    original = retention.erase_customers
+    batches = []
+
+    def erase_until_stopped(customers, user=None):
+        batches.append(list(customers.values_list("pk", flat=True)))
+        if len(batches) == 2:
+            raise SoftTimeLimitExceeded()
+        return original(customers, user)
+
+    monkeypatch.setattr(retention, "erase_customers", erase_until_stopped)
+    with pytest.raises(SoftTimeLimitExceeded):
+        apply_retention(now=NOW)
+
+    run = RetentionRun.objects.get()
+    assert (run.account, run.customers_erased, run.customer_ids) == (amazon, 1, [first.pk])
+    assert run.errors == ["Stopped at the task's time limit; the next run erases the customers left."]
+    entry = ModelLogEntry.objects.get(action=APPLY_ACTION)
+    assert entry.object_id == str(amazon.pk) and entry.data["customers_erased"] == 1
+    assert erased_ids(amazon) == {first.pk} and erased_ids(account) == set()
+
+    monkeypatch.setattr(retention, "erase_customers", original)
+    apply_retention(now=NOW)
+    assert erased_ids(amazon) == {first.pk, second.pk} and erased_ids(account) == {other.pk}
 
 
 def test_dry_run_changes_nothing(amazon):

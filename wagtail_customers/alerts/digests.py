@@ -8,6 +8,7 @@ user may no longer view, or has muted since, is dropped, never sent.
 
 import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
@@ -94,11 +95,16 @@ def users_due(frequency):
 
 def send_scheduled_digests(frequency):
     """Send every digest of a scheduled run; returns ``{user id: alerts e-mailed}``. One user's mail error is
-    logged and leaves their alerts due; the others are still sent."""
+    logged and leaves their alerts due; the others are still sent. The task's soft time limit stops the run (the
+    users not reached yet are sent to by the next one)."""
     sent = {}
     for user_id in users_due(frequency):
         try:
             sent[user_id] = send_digest(user_id)
+        except SoftTimeLimitExceeded:
+            # The task's time is up: stop here (the users left are sent to by the next run) rather than go on
+            # until the hard limit kills the worker between a mail sent and its commit (sent again next run).
+            raise
         except Exception:  # noqa: BLE001
             logger.exception("Could not send the alert digest of user %s", user_id)
     return sent

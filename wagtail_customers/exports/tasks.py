@@ -53,11 +53,7 @@ def run_export_job(self, job_id):
     except jobs.ExportFailed as error:
         return _failed(job, str(error))
     except SoftTimeLimitExceeded:
-        return _failed(
-            job,
-            _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.")
-            % {"seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")},
-        )
+        return _failed(job, _over_time_limit())
     except TRANSIENT_ERRORS as error:
         logger.warning("Export job %s attempt %s: %r", job.pk, job.attempts, error)
         if job.attempts < get_setting("EXPORT_MAX_ATTEMPTS"):
@@ -141,11 +137,7 @@ def write_export_chunk(self, job_id, attempt, index, pks):
             % {"attempts": self.request.retries + 1},
         )
     except SoftTimeLimitExceeded:
-        _failed(
-            job or _attempt(job_id, attempt),
-            _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.")
-            % {"seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")},
-        )
+        _failed(job or _attempt(job_id, attempt), _over_time_limit())
     except Exception:
         logger.exception("Export job %s chunk %s failed", job_id, index)
         _failed(
@@ -187,6 +179,8 @@ def join_export_chunks(results, job_id, attempt):
         # chunks are this release's.
         logger.warning("Export job %s: joining its chunks failed (%r); the sweeper starts it again", job_id, error)
         return "stale"
+    except SoftTimeLimitExceeded:
+        return _failed(job or _attempt(job_id, attempt), _over_time_limit())
     except Exception:
         logger.exception("Export job %s: joining its chunks failed", job_id)
         return _failed(
@@ -200,6 +194,13 @@ def join_export_chunks(results, job_id, attempt):
         chunks.delete_chunk_files(results)
     send_job_email(job)
     return "done"
+
+
+def _over_time_limit():
+    """Why a job stopped at the task's soft time limit (run, chunk or join)."""
+    return _("The export took longer than the time limit (%(seconds)s seconds). Try a smaller export.") % {
+        "seconds": get_setting("EXPORT_SOFT_TIME_LIMIT")
+    }
 
 
 def _attempt(job_id, attempt):

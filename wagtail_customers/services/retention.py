@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -114,7 +115,7 @@ def apply_retention(now=None, account=None, dry_run=False):
 
     ``now`` is the moment the rules are measured from (tests pass a fixed one). A dry run counts and changes
     nothing, records no run. One rule failing (a database error in a batch) is recorded in its run's errors and
-    does not stop the others.
+    does not stop the others. The task's soft time limit stops them all, once the rule it cut is recorded.
     """
     now = now or timezone.now()
     results = []
@@ -127,10 +128,25 @@ def apply_retention(now=None, account=None, dry_run=False):
 
 
 def apply_rule(rule, now=None):
-    """Erase the customers past ``rule`` in batches and record the run; returns its ``RuleResult``."""
+    """Erase the customers past ``rule`` in batches and record the run; returns its ``RuleResult``.
+
+    The task's soft time limit (``SoftTimeLimitExceeded``) stops the rule between or inside a batch (that batch
+    rolls back): the run is recorded with what the batches before erased, and the exception goes on to the task,
+    so no other rule starts; the next run erases the customers left."""
     now = now or timezone.now()
     result = RuleResult(rule, cutoff_for(rule, now))
     ids = []
+    try:
+        _erase_past(rule, now, result, ids)
+    except SoftTimeLimitExceeded:
+        result.errors.append(_("Stopped at the task's time limit; the next run erases the customers left."))
+        _record(rule, now, result, ids)
+        raise
+    return _record(rule, now, result, ids)
+
+
+def _erase_past(rule, now, result, ids):
+    """Erase the rule's customers batch by batch, counting them on ``result`` and keeping their ids in ``ids``."""
     last_pk = 0
     while True:
         # The selection is made again for each batch, so a customer who ordered meanwhile is no longer in it.
@@ -142,6 +158,8 @@ def apply_rule(rule, now=None):
         try:
             # Run again if stopped in a deadlock (services/deadlocks.py).
             result.customers += atomic_with_retries(lambda batch=batch: _erase_batch_past(rule, now, batch))
+        except SoftTimeLimitExceeded:
+            raise  # not a failing batch: the task's time is up (apply_rule records the run)
         except Exception as error:  # recorded on the run, so the report says the rule did not finish
             logger.exception("Retention rule of seller account %s failed", rule.account_id)
             # The type only: a database error's text can quote the values of the row (personal data), and the
@@ -151,6 +169,10 @@ def apply_rule(rule, now=None):
         if len(ids) < RetentionRun.MAX_IDS:
             erased = Customer.objects.filter(pk__in=batch, erased_at__isnull=False).order_by("pk")
             ids += list(erased.values_list("pk", flat=True)[: RetentionRun.MAX_IDS - len(ids)])
+
+
+def _record(rule, now, result, ids):
+    """Record the rule's run (``RetentionRun`` and the account's history); returns ``result``."""
     result.run = RetentionRun.objects.create(
         account_id=rule.account_id,
         rule=rule,
