@@ -104,6 +104,23 @@ def test_a_big_export_becomes_a_job_and_ends_done_with_the_file(
     assert amounts == sorted(amounts, reverse=True)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_job_done_before_the_answer_says_it_is_ready_once(client, user, small_sync_limit):
+    """Tasks run eagerly (the example site's default): the job is done in the request itself, committed for real
+    as in a site, so the message says the file is ready, with its download link, not "being prepared"."""
+    client.force_login(user)
+    response = client.post(START_URL, {"tab": "highest-value", "scope": "all", "format": "csv"})
+    job = ExportJob.objects.get()
+    assert job.state == JobState.DONE
+    [message] = [str(message) for message in response.wsgi_request._messages]
+    assert message.startswith("Your export of 12 customers is ready.")
+    assert f"/admin/customers/exports/{job.pk}/download/" in message
+    # Told once: the finished-job notice does not repeat it on the next pages.
+    page = client.get(response["Location"]).content.decode()
+    assert page.count("Your export of 12 customers is ready.") == 1
+    assert "Your export of 12 customers is ready." not in admin_page(client)
+
+
 def test_the_owner_gets_an_email_with_a_link_from_the_base_url(
     client, user, small_sync_limit, settings, django_capture_on_commit_callbacks
 ):

@@ -4,6 +4,8 @@ refused up front with the reason, and ``manage.py check`` warns (issue 11, item 
 import pytest
 from celery import current_app
 from django.core.checks import run_checks
+from django.db import connection, connections
+from django.urls import resolve
 
 from tests.celery_fixtures import _reset_publisher, use_celery_settings
 from tests.export_support import START_URL, exporter, make_customers
@@ -97,3 +99,25 @@ def test_an_unreachable_broker_shows_the_failure_not_being_prepared(client, user
     assert job.state == JobState.FAILED and "not reachable" in job.error
     [message] = messages_of(response)
     assert "not reachable" in message and "being prepared" not in message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_broker_under_atomic_requests_shows_the_failure(client, user, settings, monkeypatch):
+    """With ATOMIC_REQUESTS the job was queued when the request's transaction committed, after the view had said
+    "being prepared": the start view is outside that transaction on every database, so it queues first."""
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    assert set(connections) <= resolve(START_URL).func._non_atomic_requests
+    app = use_celery_settings(
+        settings, broker_url="redis://127.0.0.1:9/0", task_always_eager=False, broker_connection_max_retries=1
+    )
+    try:
+        client.force_login(user)
+        response = client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
+    finally:
+        _reset_publisher(app)
+    job = ExportJob.objects.get()
+    assert job.state == JobState.FAILED and "not reachable" in job.error
+    [message] = messages_of(response)
+    assert "not reachable" in message and "being prepared" not in message
+    page = client.get(response["Location"]).content.decode()
+    assert "Your export failed" not in page  # told once: the finished-job notice does not repeat it

@@ -72,6 +72,20 @@ def send_job_email(job):
     return True
 
 
+def announce_ready(request, job_id, rows):
+    """The message that a job's file is ready, with its download button."""
+    wagtail_messages.success(
+        request,
+        ngettext(
+            "Your export of %(rows)s customer is ready.",
+            "Your export of %(rows)s customers is ready.",
+            rows,
+        )
+        % {"rows": grouped(rows)},
+        buttons=[wagtail_messages.button(download_path(job_id), _("Download"))],
+    )
+
+
 def add_finished_job_notices(request, menu_items=None):
     """``construct_main_menu`` hook: a message for each of the user's finished jobs not shown yet."""
     user = getattr(request, "user", None)
@@ -88,16 +102,7 @@ def add_finished_job_notices(request, menu_items=None):
     index_url = reverse("wagtail_customers_exports:index")
     for job in finished:
         if job["state"] == JobState.DONE:
-            wagtail_messages.success(
-                request,
-                ngettext(
-                    "Your export of %(rows)s customer is ready.",
-                    "Your export of %(rows)s customers is ready.",
-                    job["rows_written"],
-                )
-                % {"rows": grouped(job["rows_written"])},
-                buttons=[wagtail_messages.button(download_path(job["pk"]), _("Download"))],
-            )
+            announce_ready(request, job["pk"], job["rows_written"])
         else:
             wagtail_messages.error(
                 request,

@@ -32,6 +32,7 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 
 from ...columns import user_columns
 from ...counts import grouped
+from ...exports.notices import announce_ready
 from ...exports.orders import CustomerOrdersExport
 from ...exports.query import (
     IGNORED_PARAMS,
@@ -45,9 +46,10 @@ from ...exports.service import csv_chunks, log_export, start_export, write_tempo
 from ...exports.writers import CSV, FORMATS
 from ...listing import get_tab, shown_account_ids
 from ...local_time import local_datetime
-from ...models import JobState
+from ...models import ExportJob, JobState
 from ...permissions import Action, can, customers_for
 from ...services.personal_data import may_see_personal_data
+from ..imports.views import outside_request_transaction
 from ..listing.access import forbidden, is_site_path
 from .download_notice import announce_download
 
@@ -112,6 +114,9 @@ def listing_url(request):
     return f"{url}?{query}" if query else url
 
 
+# Outside ATOMIC_REQUESTS' transaction: a new job is queued when it is committed (jobs.find_or_create_job), which
+# must happen before the message is chosen from its state; inside it, the job would be queued after the answer.
+@outside_request_transaction
 @require_POST
 def start_export_view(request):
     if not can(request.user, Action.EXPORT):
@@ -126,10 +131,17 @@ def start_export_view(request):
         filename = export_filename(spec)
         return announce_download(request, file_response(started.export, filename), started.total, filename)
     job = started.job
-    job.refresh_from_db(fields=["state", "error", "finished_at"])
+    # Read after the queueing: a new job may have failed already (the broker is down) or even be done (tasks run
+    # eagerly, in this request).
+    job.refresh_from_db(fields=["state", "error", "finished_at", "rows_written"])
+    if started.created and job.state in (JobState.DONE, JobState.FAILED):
+        # Told here, so not again by the finished-job notice on the next page.
+        ExportJob.objects.filter(pk=job.pk).update(notified=True)
     if job.state == JobState.FAILED:
         # The queue refused the job (the broker is down): say so, not "being prepared".
         messages.error(request, job.error)
+    elif started.created and job.state == JobState.DONE:
+        announce_ready(request, job.pk, job.rows_written)
     elif started.created:
         messages.success(
             request,
