@@ -9,6 +9,8 @@ Two real concurrent attempts: threads with their own database connections (the f
 page), and a real worker whose task finds the lease taken, retries, and runs once it is free.
 """
 
+import base64
+import json
 import threading
 
 import pytest
@@ -25,9 +27,10 @@ from tests.test_ingestion_parallel import (
     deadlock_with_a_writer_out_of_order,
     deadlocks_so_far,
 )
+from tests.test_task_routing import SYNC, broker  # noqa: F401 - the fixture
 from tests.test_watchlist_parallel import parallel_database  # noqa: F401 (the fixture)
-from wagtail_customers.channels.tasks import sync_connection_task
-from wagtail_customers.models import Order, SyncKind, SyncOutcome, SyncRun, SyncStatus
+from wagtail_customers.channels.tasks import sync_connection_task, sync_due_connections_task
+from wagtail_customers.models import ChannelConnection, Order, SyncKind, SyncOutcome, SyncRun, SyncStatus
 from wagtail_customers.services import channel_sync
 from wagtail_customers.services.ingestion import record_orders
 
@@ -158,3 +161,38 @@ def test_a_sync_finding_its_connection_busy_on_a_worker_is_retried_not_lost(
     )
     assert run.kind == SyncKind.BACKFILL and run.orders_created == ALL
     assert SyncRun.objects.filter(connection=connection).count() == 1
+
+
+def queued_syncs(client):
+    """The ``(args, kwargs)`` of the messages waiting in the sync queue, oldest first (kombu's Redis transport
+    pushes each message, JSON with a base64 body, on the left of a list named after the queue)."""
+    messages = [json.loads(raw) for raw in reversed(client.lrange(SYNC, 0, -1))]
+    client.delete(SYNC)
+    return [json.loads(base64.b64decode(message["body"]))[:2] for message in messages]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+def test_syncs_the_scheduler_queued_again_while_one_waited_pull_the_store_once(httpserver, broker):  # noqa: F811
+    """The workers were busy: two rounds of the scheduler each queued the due connection. The first message to run
+    syncs it; the other finds a sync started since it was queued and does nothing (it pulled the store again)."""
+    channel = FixtureChannel(httpserver, orders=[fixture_order(index) for index in range(35)])
+    due = connect(channel, "Shop")
+    assert sync_due_connections_task() == 1
+    assert sync_due_connections_task() == 1  # five minutes later, the first message still waiting
+    first, second = queued_syncs(broker)
+    assert first[0] == second[0] == [due.pk]
+
+    assert sync_connection_task.apply(*first).get() == SyncOutcome.DONE
+    assert len(channel.order_requests) == 4
+    assert sync_connection_task.apply(*second).get() == "skipped"
+    assert len(channel.order_requests) == 4
+    assert SyncRun.objects.filter(connection=due).count() == 1
+
+    # A message queued after the last sync started runs; so does one without the time ("Sync now").
+    ChannelConnection.objects.filter(pk=due.pk).update(next_attempt_at=timezone.now())
+    assert sync_due_connections_task() == 1
+    [later] = queued_syncs(broker)
+    assert sync_connection_task.apply(*later).get() == SyncOutcome.DONE
+    assert sync_connection_task.apply(args=(due.pk,)).get() == SyncOutcome.DONE
+    assert SyncRun.objects.filter(connection=due).count() == 3

@@ -3,7 +3,8 @@
 Each takes ids and re-reads the connection, so any worker of the sync queue can run any of them. Two syncs of
 one connection never run at once (its lease, ``services/channel_sync.py``): a sync that finds the lease taken
 is not dropped but deferred, retried ``SYNC_BUSY_RETRY_SECONDS`` later (a few times, then the scheduler's next
-round covers it). A webhook delivery id already recorded is a no-op, and a delivery waits for the page a sync
+round covers it); one the scheduler queued is not retried, and does nothing when a sync of its connection started
+since it was queued. A webhook delivery id already recorded is a no-op, and a delivery waits for the page a sync
 of its connection is committing (a row lock), so either one sees the other's orders.
 """
 
@@ -27,30 +28,49 @@ BUSY_MAX_RETRIES = 20
     max_retries=BUSY_MAX_RETRIES,
     ignore_result=True,
 )
-def sync_connection_task(self, connection_id, kind=None):
+def sync_connection_task(self, connection_id, kind=None, queued_at=None):
     """Pull (or backfill) one connection; returns the run's outcome, "busy" when another sync holds it (the task
-    is then retried later on a worker), or "skipped" (paused, never connected or deleted)."""
+    is then retried later on a worker), or "skipped" (paused, never connected or deleted).
+
+    ``queued_at`` (an ISO 8601 time) is when the scheduler queued it: a sync of the connection started since then
+    makes it "skipped" (the scheduler queues a due connection at every round until a sync starts, so several may
+    wait in the queue), and it is not retried when busy (the scheduler's next round covers it). Without it ("Sync
+    now", and messages queued before it was passed), the sync always runs."""
+    from django.utils.dateparse import parse_datetime
+
     from ..conf import get_setting
     from ..services.channel_sync import connection_is_busy, sync_connection
 
-    result = sync_connection(connection_id, kind=kind)
+    scheduled_at = parse_datetime(queued_at) if queued_at else None
+    result = sync_connection(connection_id, kind=kind, queued_at=scheduled_at)
     if result:
         return result.outcome
     if not connection_is_busy(connection_id):
         return "skipped"
-    if self.request.is_eager or self.request.called_directly or self.request.retries >= BUSY_MAX_RETRIES:
+    if (
+        scheduled_at is not None
+        or self.request.is_eager
+        or self.request.called_directly
+        or self.request.retries >= BUSY_MAX_RETRIES
+    ):
         return "busy"
     raise self.retry(countdown=get_setting("SYNC_BUSY_RETRY_SECONDS"))
 
 
 @shared_task(base=QueuedTask, name="wagtail_customers.sync_due_connections", ignore_result=True)
 def sync_due_connections_task():
-    """Beat, every few minutes: queue a sync of every connection that is due; forget old delivery ids and runs."""
+    """Beat, every few minutes: queue a sync of every connection that is due; forget old delivery ids and runs.
+
+    Each sync is queued with the time (``queued_at``): one that finds a sync of its connection started since
+    then does nothing, so the copies a busy queue gathers over several rounds pull the store once."""
+    from django.utils import timezone
+
     from ..services.channel_sync import due_connection_ids, forget_old_deliveries
 
-    due = due_connection_ids()
+    now = timezone.now()
+    due = due_connection_ids(now)
     for connection_id in due:
-        sync_connection_task.delay(connection_id)
+        sync_connection_task.delay(connection_id, queued_at=now.isoformat())
     forget_old_deliveries()
     return len(due)
 

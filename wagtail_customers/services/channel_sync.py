@@ -189,11 +189,12 @@ def connection_is_busy(connection_id):
 # --- Pull and backfill ----------------------------------------------------------------------------------
 
 
-def sync_connection(connection_id, *, kind=None):
+def sync_connection(connection_id, *, kind=None, queued_at=None):
     """Pull the connection's new and changed orders (or go on with its backfill) until the channel has no more.
 
-    Returns a ``SyncResult``, or None when there was nothing to do: another sync holds the lease, or the
-    connection is paused or was never connected. ``kind`` is recorded on the run; by default "backfill"
+    Returns a ``SyncResult``, or None when there was nothing to do: another sync holds the lease, the connection
+    is paused or was never connected, or (``queued_at``, when the scheduler queued this sync) a sync of it started
+    since then, which pulled what this one was queued for. ``kind`` is recorded on the run; by default "backfill"
     while the connection is backfilling, else "pull".
     """
     token = take_lease(connection_id)
@@ -202,6 +203,8 @@ def sync_connection(connection_id, *, kind=None):
     try:
         connection = ChannelConnection.objects.select_related("account").get(pk=connection_id)
         if connection.state in (ConnectionState.PAUSED, ConnectionState.NEVER_CONNECTED):
+            return None
+        if queued_at is not None and connection.last_attempt_at is not None and connection.last_attempt_at >= queued_at:
             return None
         if connection.state == ConnectionState.BACKFILLING or connection.backfill_finished_at is None:
             kind = SyncKind.BACKFILL
