@@ -381,6 +381,29 @@ def test_the_clean_up_counts_a_confirmed_import_from_its_confirmation(admin_clie
     assert job.error.startswith("No worker started this import within 24 hours of its confirmation")
 
 
+def test_a_file_no_worker_checked_expires_saying_so_not_that_nobody_confirmed_it(
+    admin_client, account, settings, django_capture_on_commit_callbacks
+):
+    """A big file waits for a worker to check it; none came. There was no preview to confirm: the message says
+    no worker checked it, and what to do."""
+    settings.WAGTAIL_CUSTOMERS = {**settings.WAGTAIL_CUSTOMERS, "IMPORT_SYNC_MAX_ROWS": 2}
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        upload(admin_client, account)  # three rows: sent to the queue; no worker takes it
+    job = ImportJob.objects.get()
+    assert queued and (jobs.phase(job), job.state) == (jobs.CHECK, JobState.PENDING)
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=25))
+
+    assert jobs.expire_stale_previews() == 1
+    job.refresh_from_db()
+    assert job.state == JobState.EXPIRED and not job.file and not Order.objects.exists()
+    assert job.error == (
+        "No worker checked this file within 24 hours; the file was deleted. Nothing was written. Ask the site's "
+        "administrators to check the Celery workers."
+    )
+    page = admin_client.get(job_url(job)).content.decode()
+    assert "No worker checked this file within 24 hours" in page and "Nobody confirmed" not in page
+
+
 @pytest.mark.parametrize("seen_by", ["job", "status", "apply"])
 def test_a_preview_past_its_expiry_is_expired_when_seen_and_cannot_be_applied(admin_client, account, seen_by):
     """Sites without Celery beat never run the hourly clean-up: the job's page, its status and its confirmation

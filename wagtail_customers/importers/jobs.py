@@ -339,6 +339,12 @@ def _expire(job):
                 "No worker started this import within %(hours)s hours of its confirmation; the file was deleted. "
                 "Nothing was written."
             ) % {"hours": grouped(hours)}
+        elif phase(job) == CHECK:
+            # Never checked: there was no preview to confirm.
+            message = _(
+                "No worker checked this file within %(hours)s hours; the file was deleted. Nothing was written. "
+                "Ask the site's administrators to check the Celery workers."
+            ) % {"hours": grouped(hours)}
         else:
             message = _(
                 "Nobody confirmed this import within %(hours)s hours; the file was deleted. Nothing was written."
@@ -348,7 +354,8 @@ def _expire(job):
     if is_confirmed(job):
         still_pending = still_pending.filter(preview__has_key=CONFIRMED)
     else:
-        still_pending = still_pending.exclude(preview__has_key=CONFIRMED)
+        # And on the phase: a check finished meanwhile is a preview now (its message is another one).
+        still_pending = still_pending.exclude(preview__has_key=CONFIRMED).filter(preview__phase=phase(job))
     if not still_pending.update(state=JobState.EXPIRED, error=message, finished_at=timezone.now()):
         return False
     delete_file(job)
