@@ -23,6 +23,7 @@ from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureCha
 from tests.permission_world import grant, make_staff
 from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount, SyncRun
 from wagtail_customers.permissions import GRANT_FLAGS
+from wagtail_customers.services import channel_sync
 from wagtail_customers.views.connections.views import ConnectionView
 
 # Committed for real: the queued sync runs (eagerly) when the request's transaction commits.
@@ -263,6 +264,21 @@ def test_connect_says_so_when_the_first_attempt_failed_and_is_tried_again(admin_
     response = admin_client.post(url("sync", account))
     assert ChannelConnection.objects.get(account=account).state == ConnectionState.LIVE
     assert messages_of(response) == ["A sync was queued."]
+
+
+def test_sync_now_while_another_sync_runs_says_so_when_tasks_run_at_once(admin_client, account, channel):
+    """Eager mode: the sync runs in the request, finds the lease another sync holds, and does nothing; the page
+    said a sync was queued, and none ever came."""
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+    admin_client.post(url("connect", account), {"backfill_from": ""}, follow=True)  # its messages read
+    connection = ChannelConnection.objects.get(account=account)
+    channel_sync.take_lease(connection.pk)  # a sync running elsewhere (a worker, another request)
+    runs = SyncRun.objects.count()
+
+    response = admin_client.post(url("sync", account))
+
+    assert messages_of(response) == ["A sync is already running; its results will show here."]
+    assert SyncRun.objects.count() == runs
 
 
 def test_an_invalid_history_date_is_an_error_by_its_field_and_keeps_what_was_typed(admin_client, account, channel):

@@ -10,6 +10,7 @@ import logging
 import traceback
 from datetime import timedelta
 
+from celery.result import EagerResult
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -62,7 +63,8 @@ def queue_sync(connection, request=None, queued_message=None):
     """Queue a sync of the connection after the request's transaction; False without a task queue.
 
     Once it is sent, ``queued_message`` (if any) is shown, unless the sync has already failed by then (a task
-    queue that runs tasks at once, or a fast worker): the connection's error is shown instead. If the task queue
+    queue that runs tasks at once, or a fast worker): the connection's error is shown instead; or, tasks run at
+    once, it found another sync running: that is said instead. If the task queue
     cannot be reached, an error says so instead of the page answering 500: what the request saved stays saved,
     and the scheduler syncs the connection when it is due and the queue answers again."""
     if not task_queue_configured():
@@ -71,7 +73,10 @@ def queue_sync(connection, request=None, queued_message=None):
 
     def send():
         sent_at = timezone.now()
-        if not queued(lambda: sync_connection_task.delay(connection.pk), f"a sync of connection {connection.pk}"):
+        sent = []
+        if not queued(
+            lambda: sent.append(sync_connection_task.delay(connection.pk)), f"a sync of connection {connection.pk}"
+        ):
             if request is not None:
                 messages.error(
                     request,
@@ -81,11 +86,20 @@ def queue_sync(connection, request=None, queued_message=None):
                     ),
                 )
         elif request is not None and queued_message:
-            if not _failed_since(request, connection, sent_at):
+            if _ran_busy(sent):
+                # Run at once (eager mode) and found another sync holding the connection: nothing was queued.
+                messages.info(request, _("A sync is already running; its results will show here."))
+            elif not _failed_since(request, connection, sent_at):
                 messages.success(request, queued_message)
 
     transaction.on_commit(send)
     return True
+
+
+def _ran_busy(sent):
+    """Whether the sync ran at once (tasks run eagerly) and did nothing, another sync holding its connection. (A
+    task sent to a worker has no result to read here.)"""
+    return bool(sent) and isinstance(sent[0], EagerResult) and sent[0].result == "busy"
 
 
 def _failed_since(request, connection, since):
