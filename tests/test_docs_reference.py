@@ -128,6 +128,44 @@ def test_every_celery_task_is_documented_and_every_documented_task_exists():
     assert_all_in(scheduled, registered, "scheduled tasks that do not exist")
 
 
+#: The scheduled tasks a management command runs (the cron lines call the command instead of the task).
+TASK_COMMANDS = {
+    "wagtail_customers.rebuild_statistics": "customers_rebuild_stats",
+    "wagtail_customers.refresh_exchange_rates": "customers_refresh_rates",
+    "wagtail_customers.apply_retention_rules": "customers_apply_retention",
+    "wagtail_customers.refresh_buyer_insight": "customers_refresh_insight",
+}
+
+
+def test_the_cron_lines_run_every_entry_of_the_beat_schedule_at_its_times():
+    """docs/howto/reconciliation.md's "Without a worker: cron": a line per ``BEAT_SCHEDULE`` entry, at its times,
+    running its task (or the command that does its work) with its arguments."""
+    from celery import current_app
+
+    import wagtail_customers.tasks  # noqa: F401  (registers the tasks)
+    from wagtail_customers.beat import BEAT_SCHEDULE
+
+    text = page("howto/reconciliation.md")
+    block = re.search(r"## Without a worker: cron\n.*?```text\n(.*?)```", text, re.S).group(1)
+    lines = [line.split(None, 5) for line in block.splitlines() if line.strip()]
+    missing_entries = []
+    for name, entry in BEAT_SCHEDULE.items():
+        schedule = entry["schedule"]
+        times = [
+            str(getattr(schedule, f"_orig_{field}"))
+            for field in ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+        ]
+        runs = TASK_COMMANDS.get(entry["task"]) or f"import {current_app.tasks[entry['task']].run.__name__} as t"
+        call = f"t({', '.join(map(repr, entry.get('args', ())))})"
+        if not any(
+            fields[:5] == times and runs in fields[5] and (entry["task"] in TASK_COMMANDS or call in fields[5])
+            for fields in lines
+        ):
+            missing_entries.append(name)
+    assert not missing_entries, f"beat entries missing from the cron lines: {missing_entries}"
+    assert len(lines) == len(BEAT_SCHEDULE)
+
+
 def test_every_log_action_is_documented():
     documented = code_names(page("reference/log-actions.md"))
     actions = [action for action, _label, _message in LOG_ACTIONS]
