@@ -49,8 +49,8 @@ from ...local_time import local_datetime
 from ...models import ExportJob, JobState
 from ...permissions import Action, can, customers_for
 from ...services.personal_data import may_see_personal_data
-from ..imports.views import outside_request_transaction
 from ..listing.access import forbidden, is_site_path
+from ..transactions import outside_request_transaction
 from .download_notice import announce_download
 
 logger = logging.getLogger("wagtail_customers.exports")

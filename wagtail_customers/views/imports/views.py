@@ -7,7 +7,6 @@ POST (Django's CSRF middleware checks the token).
 
 from importlib.resources import files
 
-from django.db import connections, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
@@ -23,6 +22,7 @@ from ...counts import grouped
 from ...importers import FORMATS, jobs
 from ...models import ImportJob, JobState
 from ...permissions import Action, accounts_for, can
+from ..transactions import outside_request_transaction
 from .currencies import currency_section
 from .forms import ImportForm
 
@@ -39,16 +39,6 @@ STAGES = {
     (jobs.APPLY, JobState.FAILED): gettext_lazy("Import failed"),
     (jobs.APPLY, JobState.EXPIRED): gettext_lazy("Cancelled"),
 }
-
-
-def outside_request_transaction(view):
-    """Mark a view that runs an import phase in the request as never wrapped in ``ATOMIC_REQUESTS``'s transaction,
-    on every database. Inside it, the job's row claimed at the start stays locked until the request ends, and the
-    import's progress, written on a second connection on PostgreSQL (``jobs.ProgressWriter``), waits for that lock
-    for ever. Django reads the mark off the view function the URL calls (``BaseHandler.make_view_atomic``)."""
-    for alias in connections:
-        view = transaction.non_atomic_requests(using=alias)(view)
-    return view
 
 
 def user_jobs(user):
