@@ -74,6 +74,14 @@ def test_the_listings_export_panel_comes_back_to_the_listing_too(admin_client, s
     assert "js/export-download-controller.js" in content
 
 
+def test_the_listings_export_panel_comes_back_to_the_page_it_was_on(admin_client, account):
+    """Exporting page 2 came back to page 1, its notice naming the page-2 file: the panel returns to the page."""
+    make_customers(account, 12, prefix="p")
+    content = admin_client.get("/admin/customers/", {"per_page": "10", "p": "2"}).content.decode()
+    panel = content[content.index("wc-export-controls") :]
+    assert 'data-wc-export-download-next-value="/admin/customers/?per_page=10&amp;p=2"' in panel
+
+
 def test_rows_ticked_one_by_one_are_read_in_the_listing_next_names(admin_client, superuser, account, other_account):
     """Wagtail 8's bulk bar sends the ticked ids and ``next`` alone: the accounts and filters come from ``next``."""
     from wagtail_customers.models import ListingPreference
