@@ -30,6 +30,15 @@ def read_rows(path):
     return [{renamed.get(k, k): v for k, v in row.items()} for row in rows]
 
 
+#: The dataset's stock codes that are no goods: postage, a discount, or charges and adjustments skipped.
+MONEY_CODES = {"POST", "DOT", "C2", "D"}
+SKIPPED_CODES = {"M", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B", "S"}
+
+
+def is_goods(row):
+    return row["StockCode"].upper() not in MONEY_CODES | SKIPPED_CODES
+
+
 def customer_id(text):
     text = text.removesuffix(".0")
     return "" if text in ("", "NA", "0") else text
@@ -40,24 +49,29 @@ def test_each_sample_imports_with_its_cancellations_as_returns(realdata, gbp_acc
     rows = read_rows(realdata / sample)
     report = run_import(gbp_account, (realdata / sample).read_bytes(), format_name="online_retail")
     assert report.errors == [] and report.unknown_columns == []
-    cancellations = [row for row in rows if row["InvoiceNo"].startswith("C")]
-    sales = [r for r in rows if r["InvoiceNo"][0].isdigit() and int(r["Quantity"]) > 0]
-    adjustments = [r for r in rows if not r["InvoiceNo"].startswith("C") and r not in sales]
-    assert report.rows_skipped == len(adjustments)
-    # Every cancelled unit is a returned unit, on an earlier purchase or on a returned order of its own.
+    cancellations = [row for row in rows if row["InvoiceNo"].startswith("C") and is_goods(row)]
+    sales = [r for r in rows if r["InvoiceNo"][0].isdigit() and int(r["Quantity"]) > 0 and is_goods(r)]
+    adjustments = [r for r in rows if not r["InvoiceNo"].startswith("C") and r not in sales and is_goods(r)]
+    charges = [r for r in rows if r["StockCode"].upper() in SKIPPED_CODES]
+    sale_invoices = {row["InvoiceNo"] for row in sales}
+    # Postage and discounts of an invoice with no goods in the sample, or of a cancellation with no earlier order of
+    # its customer in it (every one in these samples), are skipped too.
+    money_skipped = [r for r in rows if r["StockCode"].upper() in MONEY_CODES and r["InvoiceNo"] not in sale_invoices]
+    assert report.rows_skipped == len(adjustments) + len(charges) + len(money_skipped)
+    # Every cancelled unit of goods is a returned unit, on an earlier purchase or on a returned order of its own.
     returned_units = sum(-int(row["Quantity"]) for row in cancellations)
     assert sum(OrderLine.objects.values_list("returned_quantity", flat=True)) == returned_units
     assert sum(Customer.objects.values_list("returned_units", flat=True)) == returned_units
     refunds = sum((-int(r["Quantity"]) * Decimal(r["UnitPrice"]) for r in cancellations), Decimal(0))
     assert sum(Order.objects.values_list("refunded", flat=True), Decimal(0)) == refunds.quantize(Decimal("0.01"))
     # Every sale invoice is an order; each line keeps the file's quantity.
-    sale_invoices = {row["InvoiceNo"] for row in sales}
     assert sale_invoices <= set(Order.objects.values_list("external_id", flat=True))
     assert sum(OrderLine.objects.exclude(order__external_id__startswith="C").values_list("quantity", flat=True)) == sum(
         int(row["Quantity"]) for row in sales
     )
     # Buyers are their CustomerID as written (17850.0 is 17850); rows without one are guests (one per invoice).
     buyers = {customer_id(row["CustomerID"]) for row in sales + cancellations} - {""}
+    assert OrderLine.objects.filter(sku__in=MONEY_CODES | SKIPPED_CODES).count() == 0
     assert set(Customer.objects.exclude(external_id="").values_list("external_id", flat=True)) == buyers
     guest_invoices = {row["InvoiceNo"] for row in sales if not customer_id(row["CustomerID"])}
     assert Customer.objects.filter(identity_key__startswith="order:").count() >= len(guest_invoices)
@@ -66,7 +80,8 @@ def test_each_sample_imports_with_its_cancellations_as_returns(realdata, gbp_acc
 def test_first_1071_rows_returns_on_earlier_purchases(realdata, gbp_account):
     path = realdata / "online_retail/OnlineRetail_first1071rows.csv"
     report = run_import(gbp_account, path.read_bytes(), format_name="online_retail")
-    assert report.orders == 67 and Customer.objects.exclude(external_id="").count() == 50
+    # 66 orders and 49 buyers: C536379 (customer 14527) is only a discount, no goods.
+    assert report.orders == 66 and Customer.objects.exclude(external_id="").count() == 49
     # C536391 (customer 17548) cancels units bought before the file starts: a returned order of its own.
     own = Order.objects.get(external_id="C536391")
     assert own.status == "returned" and own.refunded == own.total > 0
@@ -77,6 +92,62 @@ def test_first_1071_rows_returns_on_earlier_purchases(realdata, gbp_account):
     returned_lines = partly.lines.filter(returned_quantity__gt=0)
     assert returned_lines.exists() and partly.refunded > 0 and partly.returned_at > partly.placed_at
     assert Order.objects.get(external_id="536365").placed_at.isoformat() == "2010-12-01T08:26:00+00:00"
+
+
+def test_first_1071_rows_postage_and_discount_are_no_goods(realdata, gbp_account):
+    path = realdata / "online_retail/OnlineRetail_first1071rows.csv"
+    report = run_import(gbp_account, path.read_bytes(), format_name="online_retail")
+    # Customer 12583's invoice 536370: 20 rows, 449 units, 3 of them POSTAGE at 18: 446 units of goods and 54 of
+    # shipping.
+    customer = Customer.objects.get(external_id="12583")
+    order = Order.objects.get(external_id="536370")
+    assert (customer.orders_count, customer.units, customer.returned_units) == (1, 446, 0)
+    assert order.lines.count() == 19 and not order.lines.filter(sku="POST").exists()
+    assert order.shipping == Decimal("54.00") and order.total == order.subtotal + Decimal("54.00")
+    assert customer.amount_spent == order.total
+    # Customer 14527's only row is C536379, "Discount" 27.50 given back on a purchase before the file starts: no
+    # returned order of 1 unit, the row is skipped and said so.
+    assert not Customer.objects.filter(external_id="14527").exists()
+    assert not Order.objects.filter(external_id="C536379").exists()
+    assert any("1 postage or discount row of a cancellation" in warning for warning in report.warnings)
+
+
+def test_postage_discount_and_charges(gbp_account):
+    content = "\n".join(
+        [
+            HEADER,
+            "3001,MUG,Mug,4,1/5/2011 9:00,2.50,100,United Kingdom",
+            "3001,POST,POSTAGE,2,1/5/2011 9:00,18,100,United Kingdom",
+            "3001,D,Discount,1,1/5/2011 9:00,1.50,100,United Kingdom",
+            "3001,m,Manual,1,1/5/2011 9:00,4.95,100,United Kingdom",
+            "3002,CAP,Cap,1,1/6/2011 9:00,5.00,100,United Kingdom",
+            # A later discount and a mug back: the money and the unit are refunded on the order the mug came from.
+            "C3003,D,Discount,-1,1/7/2011 9:00,3.00,100,United Kingdom",
+            "C3003,MUG,Mug,-1,1/7/2011 9:00,2.50,100,United Kingdom",
+            # Postage paid back alone: refunded on the customer's latest order before it, no unit returned.
+            "C3004,C2,CARRIAGE,-1,1/8/2011 9:00,2.00,100,United Kingdom",
+            "C3005,AMAZONFEE,AMAZON FEE,-1,1/8/2011 9:00,8.00,NA,United Kingdom",
+            "C3006,CRUK,CRUK Commission,-1,1/8/2011 9:00,1.60,100,United Kingdom",
+        ]
+    ).encode()
+    report = run_import(gbp_account, content, format_name="online_retail")
+    assert report.rows_skipped == 3
+    assert any("3 rows with a stock code that is no goods (AMAZONFEE, CRUK, M)" in w for w in report.warnings)
+    first, second = Order.objects.get(external_id="3001"), Order.objects.get(external_id="3002")
+    assert [(line.sku, line.quantity, line.returned_quantity) for line in first.lines.all()] == [("MUG", 4, 1)]
+    assert (first.subtotal, first.shipping, first.discount, first.total) == (
+        Decimal("10.00"),
+        Decimal("36.00"),
+        Decimal("1.50"),
+        Decimal("44.50"),
+    )
+    assert (first.status, first.refunded) == ("partially_refunded", Decimal("5.50"))
+    assert (second.status, second.refunded, second.returned_at) == ("partially_refunded", Decimal("2.00"), None)
+    assert second.refunded_at.day == 8 and not second.lines.filter(returned_quantity__gt=0).exists()
+    assert not Order.objects.filter(external_id__startswith="C").exists()
+    customer = Customer.objects.get(external_id="100")
+    assert (customer.orders_count, customer.units, customer.returned_units) == (2, 5, 1)
+    assert customer.amount_spent == Decimal("44.50") + Decimal("5.00") - Decimal("5.50") - Decimal("2.00")
 
 
 def test_online_retail_ii_header_with_a_bom(realdata, gbp_account):

@@ -10,6 +10,9 @@
 * Rows with a zero or negative quantity outside a ``C`` invoice are stock adjustments ("damages",
   "check"), and invoices starting with ``A`` are bad-debt adjustments: not sales, so they are skipped
   and counted.
+* A few stock codes are no goods (``NON_PRODUCT_CODES``): postage is the order's shipping, a discount the
+  order's discount; on a ``C`` invoice either is money paid back, a refund without returned units on the
+  customer's order it cancels. Fees, commissions, samples and manual adjustments are skipped and counted.
 """
 
 from collections import defaultdict
@@ -45,6 +48,24 @@ DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M")
 NO_CUSTOMER = {"", "na", "nan", "none", "null", "0"}
 ZERO = Decimal("0")
 
+#: The dataset's stock codes that are no goods, read in capitals (the file writes ``M`` and ``m``).
+SHIPPING = "shipping"
+DISCOUNT = "discount"
+SKIPPED = "skipped"
+NON_PRODUCT_CODES = {
+    "POST": SHIPPING,  # "POSTAGE"
+    "DOT": SHIPPING,  # "DOTCOM POSTAGE"
+    "C2": SHIPPING,  # "CARRIAGE"
+    "D": DISCOUNT,  # "Discount"
+    "M": SKIPPED,  # "Manual": a price correction with no product named
+    "BANK CHARGES": SKIPPED,
+    "AMAZONFEE": SKIPPED,  # "AMAZON FEE", the marketplace's fee
+    "CRUK": SKIPPED,  # "CRUK Commission", a charity's commission
+    "PADS": SKIPPED,  # "PADS TO MATCH ALL CUSHIONS" at 0.001, a stock-keeping line
+    "B": SKIPPED,  # "Adjust bad debt"
+    "S": SKIPPED,  # "SAMPLES": credit for samples, not goods sold
+}
+
 
 def date_formats(texts):
     """``DAY_FIRST`` when a date of the file can only be read day first (a first number above 12), else
@@ -71,6 +92,8 @@ class OnlineRetailFormat:
         self.moments = {}
         self.date_formats = date_formats(cells.get("InvoiceDate", "") for _number, cells in table.rows)
         self.adjustments = 0
+        self.charges = defaultdict(int)  # skipped non-product code -> rows
+        self.no_goods = 0  # rows of sale invoices with no product line
         sales, cancellations = [], []
         for invoice, rows in group_rows(table, "InvoiceNo", report).items():
             with report.collecting_errors():
@@ -85,7 +108,9 @@ class OnlineRetailFormat:
                     order = self._invoice(invoice, rows, cancellation=False)
                     if order.lines:
                         sales.append(order)
-        report.rows_skipped += self.adjustments
+                    else:
+                        self.no_goods += order.money_rows
+        report.rows_skipped += self.adjustments + sum(self.charges.values()) + self.no_goods
         if self.adjustments:
             report.warnings.append(
                 ngettext(
@@ -94,6 +119,27 @@ class OnlineRetailFormat:
                     self.adjustments,
                 )
                 % {"count": self.adjustments}
+            )
+        if self.charges:
+            count = sum(self.charges.values())
+            report.warnings.append(
+                ngettext(
+                    "%(count)d row with a stock code that is no goods (%(codes)s) skipped: fees, commissions, "
+                    "samples and manual adjustments are not sales.",
+                    "%(count)d rows with a stock code that is no goods (%(codes)s) skipped: fees, commissions, "
+                    "samples and manual adjustments are not sales.",
+                    count,
+                )
+                % {"count": count, "codes": ", ".join(sorted(self.charges))}
+            )
+        if self.no_goods:
+            report.warnings.append(
+                ngettext(
+                    "%(count)d postage or discount row of an invoice with no goods in the file skipped.",
+                    "%(count)d postage or discount rows of invoices with no goods in the file skipped.",
+                    self.no_goods,
+                )
+                % {"count": self.no_goods}
             )
         returned_orders = apply_cancellations(sales, cancellations, report)
         return sales + returned_orders
@@ -110,7 +156,13 @@ class OnlineRetailFormat:
         customer_id = next((c for c in (customer_key(cells) for _n, cells in rows) if c), "")
         country = next((cells["Country"] for _n, cells in rows if cells.get("Country")), "")
         lines = []
+        shipping = discount = ZERO
+        money_rows = 0
         for number, cells in rows:
+            kind = NON_PRODUCT_CODES.get(cells.get("StockCode", "").strip().upper())
+            if kind == SKIPPED:
+                self.charges[cells["StockCode"].strip().upper()] += 1
+                continue
             quantity = parse_int(cells.get("Quantity", ""), number, "Quantity", allow_negative=True)
             if cancellation and quantity > 0:
                 raise ImportFileError(
@@ -125,6 +177,14 @@ class OnlineRetailFormat:
             if price < 0:
                 raise ImportFileError(_("UnitPrice is negative (%(value)s).") % {"value": cells["UnitPrice"]}, number)
             quantity = abs(quantity)
+            if kind is not None:
+                amount = product_amount(price, quantity, number, ("Quantity", "UnitPrice"))
+                if kind == SHIPPING:
+                    shipping += amount
+                else:
+                    discount += amount
+                money_rows += 1
+                continue
             line = LineData(
                 sku=cells.get("StockCode", ""),
                 product_name=cells.get("Description", ""),
@@ -141,6 +201,12 @@ class OnlineRetailFormat:
             ship_to=AddressData(country=country),
             lines=lines,
         )
+        if cancellation:
+            # Postage or a discount paid back after the sale: money refunded without units.
+            order.money_back = shipping + discount
+        else:
+            order.shipping, order.discount = shipping, discount
+        order.money_rows = money_rows
         return note_row(order, rows[0][0])
 
 
@@ -150,17 +216,26 @@ def customer_key(cells):
 
 
 def apply_cancellations(sales, cancellations, report):
-    """Turn cancellation invoices into returns; returns the orders made of units with no earlier purchase."""
+    """Turn cancellation invoices into returns; returns the orders made of units with no earlier purchase.
+
+    Money paid back on a cancellation without units (postage, a discount) is refunded on the latest order its
+    units were returned on, else on the customer's latest order placed before it; with neither (a guest, or a
+    purchase before the file starts) it is skipped and counted."""
     earlier = defaultdict(list)  # (customer, stock code) -> [(placed_at, order, line)], oldest first
+    orders_of = defaultdict(list)  # customer -> their orders, oldest first
     for order in sorted(sales, key=lambda order: order.placed_at):
         if order.customer.external_id:
+            orders_of[order.customer.external_id].append(order)
             for line in order.lines:
                 earlier[order.customer.external_id, line.sku].append((order.placed_at, order, line))
     refunds = defaultdict(lambda: ZERO)
+    refunded_at = {}
     returned_orders = []
     matched_units = 0
+    money_skipped = 0
     for cancellation in sorted(cancellations, key=lambda order: (order.placed_at, order.external_id)):
         unmatched = []
+        returned_on = []
         for cancelled in cancellation.lines:
             remaining = cancelled.quantity
             candidates = earlier.get((cancellation.customer.external_id, cancelled.sku), [])
@@ -175,15 +250,39 @@ def apply_cancellations(sales, cancellations, report):
                 matched_units += taken
                 refunds[id(order)] += cancelled.exact_price * taken
                 order.returned_at = max(order.returned_at or placed_at, cancellation.placed_at)
+                refunded_at[id(order)] = order.returned_at
+                returned_on.append(order)
             if remaining:
                 cancelled.quantity = cancelled.returned_quantity = remaining
                 cancelled.line_total = money(cancelled.exact_price * remaining)
                 unmatched.append(cancelled)
         if unmatched:
             returned_orders.append(_returned_order(cancellation, unmatched))
+        if cancellation.money_back:
+            before = [
+                o for o in orders_of.get(cancellation.customer.external_id, ()) if o.placed_at <= cancellation.placed_at
+            ]
+            target = max(returned_on, key=lambda o: o.placed_at) if returned_on else (before[-1] if before else None)
+            if target is None:
+                money_skipped += cancellation.money_rows
+            else:
+                refunds[id(target)] += cancellation.money_back
+                refunded_at[id(target)] = max(refunded_at.get(id(target), target.placed_at), cancellation.placed_at)
     for order in sales:
         if id(order) in refunds:
-            _refund(order, refunds[id(order)])
+            _refund(order, refunds[id(order)], refunded_at[id(order)])
+    report.rows_skipped += money_skipped
+    if money_skipped:
+        report.warnings.append(
+            ngettext(
+                "%(count)d postage or discount row of a cancellation with no earlier order of its customer in the "
+                "file skipped.",
+                "%(count)d postage or discount rows of cancellations with no earlier order of their customer in the "
+                "file skipped.",
+                money_skipped,
+            )
+            % {"count": money_skipped}
+        )
     if cancellations:
         # One count chooses the plural form; the other two follow a label, needing none.
         report.warnings.append(
@@ -199,12 +298,14 @@ def apply_cancellations(sales, cancellations, report):
     return returned_orders
 
 
-def _refund(order, amount):
-    total = sum((line.line_total for line in order.lines), money(ZERO))
+def _refund(order, amount, refunded_at):
+    total = sum((line.line_total for line in order.lines), money(ZERO)) + order.shipping - order.discount
     order.refunded = min(money(amount), total)
-    order.refunded_at = order.returned_at
+    order.refunded_at = refunded_at
     if all(line.returned_quantity == line.quantity for line in order.lines):
         order.status, order.fulfilment_status = OrderStatus.RETURNED, FulfilmentStatus.RETURNED
+    elif order.refunded == total:
+        order.status = OrderStatus.REFUNDED
     else:
         order.status = OrderStatus.PARTIALLY_REFUNDED
 
