@@ -45,9 +45,24 @@ def offset_of(cursor):
     return json.loads(base64.b64decode(cursor))["offset"] if cursor else 0
 
 
+def page(items, first, after=None):
+    """A connection's page: ``first`` items after the cursor ``after``."""
+    start = offset_of(after)
+    end = start + first
+    return {"pageInfo": {"hasNextPage": end < len(items), "endCursor": opaque(end)}, "nodes": items[start:end]}
+
+
+def first_of(query, field):
+    """The ``first:`` the query asks of a field (a connection or a list), else None (all of it)."""
+    asked = re.search(rf"\b{field}\(first: (\d+)", query)
+    return int(asked.group(1)) if asked else None
+
+
 class StandIn:
     """Shopify's Admin GraphQL endpoint for one shop: orders sorted by ``updatedAt``, cursor pagination, the
-    ``updated_at:>=`` search filter, nested line-item pages, ``order(id:)`` and ``shop``. ``script`` holds
+    ``updated_at:>=`` search filter, nested line-item pages, ``order(id:)``, ``refund(id:)`` and ``shop``. As
+    Shopify does, it gives no more of a connection or list than the query's ``first:`` asks (``refunds``,
+    ``refundLineItems``, ``fulfillments``), with ``pageInfo`` where the query selects it. ``script`` holds
     answers given instead of the next requests (throttling, 5xx...)."""
 
     def __init__(self, httpserver, orders=()):
@@ -95,6 +110,7 @@ class StandIn:
         if request.headers.get("X-Shopify-Access-Token") not in (TOKEN, *self.granted):
             return self.json(fixture("invalid_token_response.json"), 401)
         query, variables = body["query"], body.get("variables") or {}
+        self.query = query
         name = re.match(r"\s*query (\w+)", query).group(1)
         return self.json(getattr(self, f"answer_{name}")(variables))
 
@@ -111,14 +127,19 @@ class StandIn:
         return fixture("shop_response.json")
 
     def page_lines(self, node, first, after=None):
-        lines = node["lineItems"]["nodes"]
-        start = offset_of(after)
-        end = start + first
-        return {"pageInfo": {"hasNextPage": end < len(lines), "endCursor": opaque(end)}, "nodes": lines[start:end]}
+        return page(node["lineItems"]["nodes"], first, after)
 
     def as_answered(self, node):
         node = copy.deepcopy(node)
         node["lineItems"] = self.page_lines(node, LINES_PER_ORDER)
+        node["refunds"] = node.get("refunds", [])[: first_of(self.query, "refunds")]
+        lines_asked = first_of(self.query, "refundLineItems")
+        with_page_info = re.search(r"refundLineItems\(first: \d+\)\s*\{\s*pageInfo", self.query)
+        for refund in node["refunds"]:
+            refund["refundLineItems"] = page(refund["refundLineItems"]["nodes"], lines_asked or 250)
+            if not with_page_info:
+                del refund["refundLineItems"]["pageInfo"]
+        node["fulfillments"] = node.get("fulfillments", [])[: first_of(self.query, "fulfillments")]
         return node
 
     def answer_Orders(self, variables):
@@ -147,6 +168,27 @@ class StandIn:
     def answer_OrderLines(self, variables):
         node = next(node for node in self.orders if node["id"] == variables["id"])
         return self.envelope({"order": {"lineItems": self.page_lines(node, 100, variables.get("after"))}})
+
+    def answer_OrderHistory(self, variables):
+        node = next(node for node in self.orders if node["id"] == variables["id"])
+        refunds = node.get("refunds", [])[: first_of(self.query, "refunds")]
+        return self.envelope(
+            {
+                "order": {
+                    "refunds": [{"id": refund["id"], "createdAt": refund["createdAt"]} for refund in refunds],
+                    "fulfillments": node.get("fulfillments", [])[: first_of(self.query, "fulfillments")],
+                }
+            }
+        )
+
+    def answer_RefundLines(self, variables):
+        refund = next(
+            refund for node in self.orders for refund in node.get("refunds", []) if refund["id"] == variables["id"]
+        )
+        lines = refund["refundLineItems"]["nodes"]
+        return self.envelope(
+            {"refund": {"refundLineItems": page(lines, first_of(self.query, "refundLineItems"), variables["after"])}}
+        )
 
     def queries(self, name):
         return [body for _, body in self.requests if re.match(rf"\s*query {name}\b", body.get("query", ""))]

@@ -205,6 +205,77 @@ def test_an_order_with_more_lines_than_the_page_query_fetches_the_rest(httpserve
     ]
 
 
+def an_order_with_many_refunds():
+    """12 lines, each returned: 11 in one refund (more than the page query's 10 lines of a refund), the last one in
+    the 4th of 4 refunds (more than its 3 refunds); 4 fulfilments, the 4th delivered last."""
+    node = fixture("order_multicurrency.json")
+    template = node["lineItems"]["nodes"][1]
+    node["lineItems"]["nodes"] = [
+        {**copy.deepcopy(template), "id": f"gid://shopify/LineItem/{number}", "sku": f"SKU-{number}"}
+        for number in range(12)
+    ]
+    refund = node["refunds"][0]
+    node["refunds"] = [
+        {
+            **copy.deepcopy(refund),
+            "id": f"gid://shopify/Refund/{day}",
+            "createdAt": f"2026-10-{day:02d}T10:00:00Z",
+            "refundLineItems": {"nodes": []},
+        }
+        for day in (10, 11, 12, 13)
+    ]
+    node["refunds"][0]["refundLineItems"]["nodes"] = [
+        {"quantity": 1, "lineItem": {"id": f"gid://shopify/LineItem/{number}"}} for number in range(11)
+    ]
+    node["refunds"][3]["refundLineItems"]["nodes"] = [{"quantity": 1, "lineItem": {"id": "gid://shopify/LineItem/11"}}]
+    node["fulfillments"] = [
+        {
+            "createdAt": f"2026-10-{day:02d}T10:00:00Z",
+            "deliveredAt": f"2026-10-{day + 2:02d}T10:00:00Z",
+            "status": "SUCCESS",
+            "displayStatus": "FULFILLED",
+        }
+        for day in (5, 6, 7, 8)
+    ]
+    node["displayFinancialStatus"] = "REFUNDED"
+    return node
+
+
+@pytest.mark.django_db
+def test_an_order_with_more_refunds_and_refunded_lines_than_the_page_query_fetches_the_rest(
+    httpserver, stand_in_url, account
+):
+    stand_in = StandIn(httpserver, [an_order_with_many_refunds()])
+    body = (FIXTURES / "webhook_refunds_create.json").read_bytes()
+    node_id = "gid://shopify/Order/5551234567001"
+    # The pull, fetch_order and the refunds/create webhook (which fetches its order) bring the same whole order.
+    shop = adapter()
+    (pulled,) = shop.fetch_orders().orders
+    fetched = shop.fetch_order(node_id)
+    (pushed,) = shop.orders_from_webhook("refunds/create", json.loads(body))
+    for data in (pulled, fetched, pushed):
+        assert [(line.sku, line.quantity, line.returned_quantity) for line in data.lines] == [
+            (f"SKU-{number}", 1, 1) for number in range(12)
+        ]
+        assert data.refunded_at == datetime(2026, 10, 13, 10, tzinfo=UTC)
+        assert (data.shipped_at, data.delivered_at) == (
+            datetime(2026, 10, 5, 10, tzinfo=UTC),
+            datetime(2026, 10, 10, 10, tzinfo=UTC),
+        )
+    # Each time: all refunds and fulfilments once, then the 1st refund's lines past its first 10 and the lines of
+    # the 4th refund, which the page query did not bring.
+    assert [query["variables"] for query in stand_in.queries("OrderHistory")] == [{"id": node_id}] * 3
+    assert [query["variables"] for query in stand_in.queries("RefundLines")] == [
+        {"id": "gid://shopify/Refund/10", "after": opaque(10)},
+        {"id": "gid://shopify/Refund/13", "after": None},
+    ] * 3
+    order = record_order(account, pulled)
+    order.refresh_from_db()
+    assert sorted(order.lines.values_list("returned_quantity", flat=True)) == [1] * 12
+    assert order.refunded_at == datetime(2026, 10, 13, 10, tzinfo=UTC)
+    assert order.customer.returned_units == 12
+
+
 @pytest.mark.django_db
 def test_a_multi_currency_order_keeps_the_buyers_money_and_shopifys_shop_money(httpserver, stand_in_url, account):
     StandIn(httpserver, [fixture("order_multicurrency.json")])

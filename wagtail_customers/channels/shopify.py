@@ -46,17 +46,23 @@ from .shopify_mapping import order_from_graphql, order_from_webhook
 #: retired Shopify answers with the oldest supported one, so move it on each year). The fixtures under
 #: tests/fixtures/channels/shopify/ follow this version's documentation.
 API_VERSION = "2026-07"
-#: Orders per page, line items per order in the page query (more are fetched order by order), refunds per
-#: order and refunded lines per refund. Shopify refuses a query whose requested cost passes 1,000 points
-#: (MAX_COST_EXCEEDED): each object costs 1 (a MoneyBag with both sides 3) and a connection its ``first``
-#: times its node's cost, so an order of this query costs about 190 and a page of 5 stays under the limit.
-#: Should Shopify still find a page too costly, the adapter halves the page and asks again.
+#: Orders per page, line items per order in the page query, refunds per order, refunded lines per refund and
+#: fulfilments per order. Shopify refuses a query whose requested cost passes 1,000 points (MAX_COST_EXCEEDED):
+#: each object costs 1 (a MoneyBag with both sides 3) and a connection or list its ``first`` times its node's
+#: cost, so an order of this query costs about 185 and a page of 5 stays under the limit. Should Shopify still
+#: find a page too costly, the adapter halves the page and asks again.
+#: What an order has past these first ones is fetched order by order (``_complete``): its lines 100 at a time
+#: (cost about 800); when it has REFUNDS_PER_ORDER refunds or FULFILLMENTS_PER_ORDER fulfilments, all of them,
+#: up to MORE_REFUNDS each, ids and dates only (cost about 500); and each refund's lines past its first ones 100
+#: at a time (cost about 200).
 ORDERS_PER_PAGE = 5
 LINES_PER_ORDER = 10
 MORE_LINES_PER_PAGE = 100
 REFUNDS_PER_ORDER = 3
 LINES_PER_REFUND = 10
 FULFILLMENTS_PER_ORDER = 3
+MORE_REFUNDS = 250
+MORE_REFUND_LINES_PER_PAGE = 100
 #: Seconds to connect and to wait for an answer.
 TIMEOUT = (10, 60)
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -69,6 +75,8 @@ LINE_FIELDS = f"""
   originalUnitPriceSet {{ {MONEY} }}
   discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
 """
+REFUND_LINE_FIELDS = "quantity lineItem { id }"
+FULFILLMENT_FIELDS = "createdAt deliveredAt status displayStatus"
 ORDER_FIELDS = f"""
   id name email phone createdAt processedAt updatedAt cancelledAt closedAt
   displayFinancialStatus displayFulfillmentStatus discountCodes
@@ -90,10 +98,12 @@ ORDER_FIELDS = f"""
   }}
   refunds(first: {REFUNDS_PER_ORDER}) {{
     id createdAt
-    totalRefundedSet {{ {MONEY} }}
-    refundLineItems(first: {LINES_PER_REFUND}) {{ nodes {{ quantity lineItem {{ id }} }} }}
+    refundLineItems(first: {LINES_PER_REFUND}) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {REFUND_LINE_FIELDS} }}
+    }}
   }}
-  fulfillments(first: {FULFILLMENTS_PER_ORDER}) {{ createdAt deliveredAt status displayStatus }}
+  fulfillments(first: {FULFILLMENTS_PER_ORDER}) {{ {FULFILLMENT_FIELDS} }}
 """
 ORDERS_QUERY = f"""
 query Orders($first: Int!, $after: String, $query: String) {{
@@ -114,6 +124,25 @@ query OrderLines($id: ID!, $after: String) {{
     lineItems(first: {MORE_LINES_PER_PAGE}, after: $after) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{ {LINE_FIELDS} }}
+    }}
+  }}
+}}
+"""
+#: ``Order.refunds`` and ``Order.fulfillments`` are lists, not connections: no cursor, only a larger ``first``.
+MORE_HISTORY_QUERY = f"""
+query OrderHistory($id: ID!) {{
+  order(id: $id) {{
+    refunds(first: {MORE_REFUNDS}) {{ id createdAt }}
+    fulfillments(first: {MORE_REFUNDS}) {{ {FULFILLMENT_FIELDS} }}
+  }}
+}}
+"""
+REFUND_LINES_QUERY = f"""
+query RefundLines($id: ID!, $after: String) {{
+  refund(id: $id) {{
+    refundLineItems(first: {MORE_REFUND_LINES_PER_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {REFUND_LINE_FIELDS} }}
     }}
   }}
 }}
@@ -430,9 +459,7 @@ class ShopifyAdapter(ChannelAdapter):
             updated = [parse_datetime_utc(node["updatedAt"]) for node in nodes]
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedResponse(gettext("Shopify's orders answer is not the documented shape.")) from error
-        orders = [
-            order_from_graphql(self._complete_lines(node), account_currency=self.account_currency) for node in nodes
-        ]
+        orders = [order_from_graphql(self._complete(node), account_currency=self.account_currency) for node in nodes]
         seen = updated + ([parse_datetime_utc(state["high"])] if state["high"] else [])
         high = max(seen, default=None)
         high_text = high.astimezone(UTC).isoformat().replace("+00:00", "Z") if high else None
@@ -456,6 +483,59 @@ class ShopifyAdapter(ChannelAdapter):
         elif since is not None:  # a date
             since = f"{since.isoformat()}T00:00:00Z"
         return {"since": since, "after": None, "high": None}
+
+    def _complete(self, node):
+        """The order node with all its line items, refunds, refunded lines and fulfilments."""
+        return self._complete_refund_lines(self._complete_history(self._complete_lines(node)))
+
+    def _complete_history(self, node):
+        """The order node with all its refunds and fulfilments, when the page query may have left some out."""
+        try:
+            refunds, fulfillments = list(node["refunds"]), list(node["fulfillments"])
+        except (KeyError, TypeError):
+            return node  # the mapping reports the shape
+        if len(refunds) < REFUNDS_PER_ORDER and len(fulfillments) < FULFILLMENTS_PER_ORDER:
+            return node
+        data = self.graphql(MORE_HISTORY_QUERY, {"id": node["id"]})
+        try:
+            order = data["order"]
+            known = {refund["id"]: refund for refund in refunds}
+            # A refund the page query did not bring has all its lines still to fetch.
+            node["refunds"] = [
+                known.get(refund["id"])
+                or {**refund, "refundLineItems": {"pageInfo": {"hasNextPage": True, "endCursor": None}, "nodes": []}}
+                for refund in order["refunds"]
+            ]
+            node["fulfillments"] = list(order["fulfillments"])
+        except (KeyError, TypeError, AttributeError) as error:
+            raise MalformedResponse(gettext("Shopify's refunds answer is not the documented shape.")) from error
+        return node
+
+    def _complete_refund_lines(self, node):
+        """The order node with all the lines of each refund: those past the first ones fetched here."""
+        try:
+            refunds = list(node["refunds"])
+        except (KeyError, TypeError):
+            return node
+        for refund in refunds:
+            try:
+                connection = refund["refundLineItems"]
+                page_info = connection.get("pageInfo") or {}
+            except (KeyError, TypeError, AttributeError):
+                return node  # the mapping reports the shape
+            after, more = page_info.get("endCursor"), bool(page_info.get("hasNextPage"))
+            while more:
+                data = self.graphql(REFUND_LINES_QUERY, {"id": refund["id"], "after": after})
+                try:
+                    page = data["refund"]["refundLineItems"]
+                    connection["nodes"].extend(page["nodes"])
+                    more = bool(page["pageInfo"]["hasNextPage"])
+                    after = page["pageInfo"]["endCursor"]
+                except (KeyError, TypeError, AttributeError) as error:
+                    raise MalformedResponse(
+                        gettext("Shopify's refunded lines answer is not the documented shape.")
+                    ) from error
+        return node
 
     def _complete_lines(self, node):
         """The order node with all its line items: those past the page query's first ones fetched here."""
@@ -482,9 +562,7 @@ class ShopifyAdapter(ChannelAdapter):
         node = self.graphql(ORDER_QUERY, {"id": gid}).get("order")
         if node is None:
             return None
-        return order_from_graphql(
-            self._complete_lines(node), account_currency=self.account_currency, sync_status=sync_status
-        )
+        return order_from_graphql(self._complete(node), account_currency=self.account_currency, sync_status=sync_status)
 
     # Push.
     def verify_webhook(self, headers, body):
