@@ -753,3 +753,73 @@ def test_saving_columns_without_a_view_open_drops_the_columns_shown(client, peop
     saved = client.post(SAVE_COLUMNS, {"columns": ["name", "city"], "next": "/admin/customers/?q=a&columns=units"})
     assert saved.url == "/admin/customers/?q=a"
     assert column_labels(client.get(saved.url))[:2] == ["Customer", "City"]
+
+
+def test_a_search_does_not_travel_further_when_its_owner_loses_every_account(client, people, shop, account):
+    """The view is about the accounts it was saved with: once Ann lost them all, her view named nothing she still
+    sees, and Dora without "See personal data" was given the e-mail in her address and search box."""
+    view = SavedView.objects.create(
+        owner=people["ann"],
+        name="One buyer",
+        tab="all",
+        params={"q": ["a1@example.com"], "account": [str(account.pk)]},
+        visibility=SavedViewVisibility.SHARED,
+    )
+    dora = staff_user("dora", {account: {"can_view": True, "can_see_personal_data": False}})
+    eve = staff_user("eve", {account: {"can_view": True}})
+    view.shared_with_users.add(dora, eve)
+    AccessGrant.objects.filter(user=people["ann"]).delete()
+    client.force_login(dora)
+    location = client.get(url("open", view))["Location"]
+    assert "q" not in parse_qs(urlsplit(location).query)
+    assert "a1@example.com" not in client.get(location).content.decode()
+    # Eve may see the personal data of the account the view was saved with: she still gets the search.
+    client.force_login(eve)
+    assert parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)["q"] == ["a1@example.com"]
+
+
+def test_a_search_does_not_travel_further_when_its_owner_loses_one_of_its_accounts(
+    client, people, shop, account, other_account
+):
+    """Ann's view is about both accounts; after she lost the other one, Dora, who sees the personal data of the
+    first account only, was given the search as if the view were about the first account alone."""
+    view = SavedView.objects.create(
+        owner=people["ann"],
+        name="One buyer",
+        tab="all",
+        params={"q": ["b1@example.com"], "account": [str(account.pk), str(other_account.pk)]},
+        visibility=SavedViewVisibility.SHARED,
+    )
+    dora = staff_user(
+        "dora", {account: {"can_view": True}, other_account: {"can_view": True, "can_see_personal_data": False}}
+    )
+    view.shared_with_users.add(dora)
+    client.force_login(dora)
+    assert "q" not in parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)
+    AccessGrant.objects.filter(user=people["ann"], account=other_account).delete()
+    location = client.get(url("open", view))["Location"]
+    assert "q" not in parse_qs(urlsplit(location).query)
+    assert "b1@example.com" not in client.get(location).content.decode()
+
+
+def test_a_search_of_a_view_without_accounts_travels_only_to_people_who_see_every_account_they_list(
+    client, people, shop, account, other_account
+):
+    """A view saved without accounts is about those the viewer's listing shows: all of them must be theirs to see."""
+    view = SavedView.objects.create(
+        owner=people["ann"],
+        name="One buyer",
+        tab="all",
+        params={"q": ["b1@example.com"]},
+        visibility=SavedViewVisibility.SHARED,
+    )
+    dora = staff_user(
+        "dora", {account: {"can_view": True}, other_account: {"can_view": True, "can_see_personal_data": False}}
+    )
+    view.shared_with_users.add(dora, people["bea"])
+    client.force_login(dora)
+    assert "q" not in parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)
+    AccessGrant.objects.filter(user=people["ann"]).delete()
+    assert "q" not in parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)
+    client.force_login(people["bea"])
+    assert parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)["q"] == ["b1@example.com"]

@@ -156,20 +156,33 @@ def listing_query(view, viewer):
     for name, values in clean_params(_as_query_dict(view.params)).items():
         query.setlist(name, values)
     dropped = False
+    own = set(accounts_for(viewer, Action.VIEW).values_list("pk", flat=True))
+    shown = own
     if "account" in query:
-        own = set(accounts_for(viewer, Action.VIEW).values_list("pk", flat=True))
-        kept = [str(pk) for pk in parse_ids(query.getlist("account")) if pk in own]
+        kept = [pk for pk in parse_ids(query.getlist("account")) if pk in own]
         if kept:
-            query.setlist("account", kept)
+            query.setlist("account", [str(pk) for pk in kept])
+            shown = set(kept)
         else:
             query.pop("account")
             dropped = True
-    if "q" in query and viewer.pk != view.owner_id and not view_account_ids(view) <= personal_account_ids(viewer):
-        # A search is what the owner typed, often a name or an e-mail: it is personal data, shown only to people
-        # who may see the personal data of every account the view is about (services/personal_data.py).
+    if "q" in query and viewer.pk != view.owner_id and not _may_see_search(view, viewer, shown):
         query.pop("q")
     query[VIEW_PARAM] = str(view.pk)
     return query, dropped
+
+
+def _may_see_search(view, viewer, shown):
+    """May ``viewer`` be given the search ``view`` was saved with, their listing showing the accounts ``shown``?
+
+    A search is what the owner typed, often a name or an e-mail: it is personal data, given only to people who may
+    see the personal data of every account the view is about and of every account their listing shows
+    (services/personal_data.py). The view is about the accounts it was saved with, whatever its owner may still
+    see (an owner who lost an account, or all of them, widens nothing); a view saved without accounts is about
+    those the viewer's listing shows."""
+    about = set(parse_ids(view.params.get("account", []))) or shown
+    personal = personal_account_ids(viewer)
+    return bool(about) and about <= personal and shown <= personal
 
 
 def listing_url(view, viewer):
