@@ -11,11 +11,13 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone, translation
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
+from tests.parallel_support import in_thread
 from tests.permission_world import grant, make_staff
 from wagtail_customers.beat import BEAT_SCHEDULE
 from wagtail_customers.models import (
@@ -584,6 +586,64 @@ def test_a_duplicate_name_is_a_form_error(admin_client, account):
     data.update({"conditions-INITIAL_FORMS": "1", "conditions-0-id": str(condition.pk)})
     response = admin_client.post(reverse(f"{URL}:edit", args=(other.pk,)), data)
     assert response.status_code == 200 and "name" in response.context["form"].errors
+
+
+@pytest.fixture
+def clash_on_save():
+    """While set up, a save of a rule is preceded by another request's: a rule of ``name`` for the same account is
+    saved and committed by another connection (a thread) after this request's form checked the name and before its
+    own write, as on a double click on "Save" or two people saving at once. The database alone can refuse the name
+    then."""
+    clashes, errors = [], []
+
+    def insert_clashing(sender, instance, **kwargs):
+        names = clashes[:]
+        clashes.clear()  # the other request's own save inserts nothing more
+        for name in names:
+            account_id = instance.account_id
+            in_thread(lambda: WatchlistRule.objects.create(account_id=account_id, name=name), errors).join(30)  # noqa: B023
+
+    pre_save.connect(insert_clashing, sender=WatchlistRule)
+    yield clashes.append
+    pre_save.disconnect(insert_clashing, sender=WatchlistRule)
+    assert not errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_saved_by_another_request_meanwhile_is_the_form_s_error_not_a_500(admin_client, account, clash_on_save):
+    """Two posts of one name both passed the form's check: the second hit the database's unique name per account
+    and answered with a server error."""
+    clash_on_save("High returns")
+    response = admin_client.post(reverse(f"{URL}:add"), rule_post(account))
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["This seller account already has a rule of this name."]
+    assert list(WatchlistRule.objects.values_list("name", flat=True)) == ["High returns"]
+    assert not WatchlistRuleCondition.objects.exists()
+    assert not ModelLogEntry.objects.filter(action="wagtail_customers.watchlist_rule.create").exists()
+    # The page is the new rule's form again, sent to the new rule's address.
+    assert response.context["rule"] is None
+    assert f'action="{reverse(f"{URL}:add")}"' in response.content.decode()
+
+    # Renaming: the edit page again, with its error under the name; the rule keeps its name.
+    other = make_rule(account, "Other", (WatchlistMetric.ORDERS, WatchlistOperator.GTE, 1))
+    clash_on_save("Lapsed")
+    data = rule_post(name="Lapsed", conditions=(("orders", "gte", "2", ""),))
+    data.update({"conditions-INITIAL_FORMS": "1", "conditions-0-id": str(other.conditions.get().pk)})
+    response = admin_client.post(reverse(f"{URL}:edit", args=(other.pk,)), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["This seller account already has a rule of this name."]
+    assert response.context["rule"].name == "Other"
+    other.refresh_from_db()
+    assert other.name == "Other" and other.conditions.get().value == 1
+    assert sorted(WatchlistRule.objects.values_list("name", flat=True)) == ["High returns", "Lapsed", "Other"]
+
+
+def test_the_save_button_shows_progress_and_is_not_clicked_twice(admin_client, account):
+    """Wagtail's progress button: disabled while the post runs, so a double click sends one post."""
+    page = admin_client.get(reverse(f"{URL}:add")).content.decode()
+    button = re.search(r'<button type="submit"[^>]*>', page).group(0)
+    assert 'data-controller="w-progress"' in button and 'data-action="w-progress#activate"' in button
+    assert "button-longrunning" in button
 
 
 def test_a_rule_over_a_whole_account_adds_its_customers_chunk_by_chunk(account, monkeypatch):

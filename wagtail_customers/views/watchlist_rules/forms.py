@@ -29,14 +29,22 @@ class WatchlistRuleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        # On an existing rule the account is not a field, so the model's unique check skips (account, name).
-        account = cleaned.get("account") if "account" in self.fields else self.instance.account
-        name = cleaned.get("name")
-        if account is not None and name:
-            others = WatchlistRule.objects.filter(account=account, name=name).exclude(pk=self.instance.pk)
-            if others.exists():
-                self.add_error("name", ValidationError(_("This seller account already has a rule of this name.")))
+        if self.name_taken():
+            self.add_error("name", self.duplicate_name_error())
         return cleaned
+
+    def name_taken(self):
+        """Whether another rule of the seller account has the name in ``cleaned_data`` (the database's, now)."""
+        # On an existing rule the account is not a field, so the model's unique check skips (account, name).
+        account = self.cleaned_data.get("account") if "account" in self.fields else self.instance.account
+        name = self.cleaned_data.get("name")
+        if account is None or not name:
+            return False
+        return WatchlistRule.objects.filter(account=account, name=name).exclude(pk=self.instance.pk).exists()
+
+    @staticmethod
+    def duplicate_name_error():
+        return ValidationError(_("This seller account already has a rule of this name."), code="duplicate_name")
 
 
 class WatchlistRuleConditionForm(forms.ModelForm):

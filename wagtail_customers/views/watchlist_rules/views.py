@@ -8,7 +8,7 @@ and are logged in the seller account's history (``services/watchlist_rules.log_r
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -125,11 +125,10 @@ class RuleFormView(RulesAccessMixin, WagtailAdminTemplateMixin, TemplateView):
         # The formset needs the rule's account to validate (a new rule's comes from the form).
         if form.is_valid() and formset.is_valid():
             created = self.rule is None
-            with transaction.atomic():
-                rule = form.save()
-                formset.instance = rule
-                formset.save()
-                log_rule(rule, CREATE_ACTION if created else CHANGE_ACTION, request.user)
+            rule = self._save(form, formset)
+            if rule is None:
+                messages.validation_error(request, _("The rule could not be saved: correct the errors below."), form)
+                return self.render_to_response(self.get_context_data(form=form, formset=formset))
             if created:
                 messages.success(
                     request,
@@ -141,6 +140,31 @@ class RuleFormView(RulesAccessMixin, WagtailAdminTemplateMixin, TemplateView):
             return redirect(INDEX)
         messages.validation_error(request, _("The rule could not be saved: correct the errors below."), form)
         return self.render_to_response(self.get_context_data(form=form, formset=formset))
+
+    def _save(self, form, formset):
+        """Save the rule and its conditions and log it; None, with the form's name error, if the database refused the
+        name: another request saved a rule of that name for the account since the form checked it (a double click
+        on "Save", two people saving at once)."""
+        created = self.rule is None
+        try:
+            # A savepoint of its own: on PostgreSQL the request's transaction stays usable after the refusal.
+            with transaction.atomic():
+                rule = form.save()
+                formset.instance = rule
+                formset.save()
+                log_rule(rule, CREATE_ACTION if created else CHANGE_ACTION, self.request.user)
+        except IntegrityError:
+            if not form.name_taken():
+                raise
+            form.add_error("name", form.duplicate_name_error())
+            if created:
+                form.instance.pk = None
+                form.instance._state.adding = True
+            else:
+                # The page's title keeps the name the rule has.
+                self.rule.refresh_from_db(fields=["name"])
+            return None
+        return rule
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
