@@ -823,3 +823,36 @@ def test_a_search_of_a_view_without_accounts_travels_only_to_people_who_see_ever
     assert "q" not in parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)
     client.force_login(people["bea"])
     assert parse_qs(urlsplit(client.get(url("open", view))["Location"]).query)["q"] == ["b1@example.com"]
+
+
+def test_editing_a_view_keeps_the_shares_its_owner_can_no_longer_offer(client, people, account, other_account):
+    """Ann shared a view with Bea and Bea's team, who see only the other account; Ann lost that account, so the form
+    no longer offered them, and saving it (a mere rename) took the view away from them unasked."""
+    team = Group.objects.create(name="Team B")
+    people["bea"].groups.add(team)
+    dora = staff_user("dora", {account: {"can_view": True}})
+    view = SavedView.objects.create(owner=people["ann"], name="Everyone", visibility=SavedViewVisibility.SHARED)
+    view.shared_with_users.add(people["bea"])
+    view.shared_with_groups.add(team)
+    AccessGrant.objects.filter(user=people["ann"], account=other_account).delete()
+    client.force_login(people["ann"])
+    form = client.get(url("edit", view)).context["form"]
+    assert people["bea"] not in form.fields["shared_with_users"].queryset
+    assert team not in form.fields["shared_with_groups"].queryset
+    response = client.post(
+        url("edit", view), {"name": "Everyone (renamed)", "visibility": "shared", "shared_with_users": [dora.pk]}
+    )
+    assert response.status_code == 302
+    view.refresh_from_db()
+    assert view.name == "Everyone (renamed)"
+    assert set(view.shared_with_users.all()) == {people["bea"], dora}
+    assert list(view.shared_with_groups.all()) == [team]
+    assert history("change").get(object_id=str(view.pk)).data["shared_with_users"] == sorted(
+        [people["bea"].pk, dora.pk]
+    )
+    client.force_login(people["bea"])
+    assert client.get(url("open", view)).status_code == 302
+    # Made private, it is taken away from everyone, those not offered too.
+    client.force_login(people["ann"])
+    client.post(url("edit", view), {"name": "Everyone (renamed)", "visibility": "private"})
+    assert not view.shared_with_users.exists() and not view.shared_with_groups.exists()

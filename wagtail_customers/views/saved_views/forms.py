@@ -98,4 +98,17 @@ class EditViewForm(NamedViewForm):
             # Private: nobody else keeps it.
             cleaned["shared_with_users"] = []
             cleaned["shared_with_groups"] = []
+        elif cleaned.get("visibility") == SavedViewVisibility.SHARED:
+            for name in ("shared_with_users", "shared_with_groups"):
+                if name in cleaned:
+                    cleaned[name] = [*cleaned[name], *self.shares_not_offered(name)]
         return cleaned
+
+    def shares_not_offered(self, name):
+        """The view's current shares in the field ``name`` the form does not offer: people (or groups) who see only
+        accounts its owner no longer sees. They stay as they were, not shown and not changed: a rename would
+        otherwise take the view away from them unasked. (They see nothing more through it than their own access.)"""
+        if self.instance.pk is None:
+            return []
+        offered = self.fields[name].queryset.values("pk")
+        return list(getattr(self.instance, name).exclude(pk__in=offered))
