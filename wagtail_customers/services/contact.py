@@ -8,7 +8,6 @@ timeline and in Wagtail's history.
 
 import smtplib
 import string
-from contextlib import nullcontext
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
@@ -163,36 +162,37 @@ def send_customer_email(customer, *, subject, message, user, order=None, reason=
         raise ValueError("The customer has no e-mail address.")
     subject = subject_with_reason(reason, subject)
     text = f"{subject}\n\n{message}"
-    # Where the database locks rows, the customer's row stays locked from the check to the record, across the
-    # send: a second request for the same e-mail (a double click while the first is on its way) waits for the
-    # first, then finds its record. SQLite has no row locks, and the transaction would hold every other writer of
-    # the database for the send (the example site's transactions are IMMEDIATE): there the check finds what is
-    # recorded, not a send still on its way.
-    hold_lock = connection.features.has_select_for_update
-    with transaction.atomic() if hold_lock else nullcontext():
-        if hold_lock:
+    # The record is made before the send, under a lock of the customer's row where the database has row locks, and
+    # committed: a second request for the same e-mail (a double click while the first is on its way) finds it at
+    # once. Never locked across the send: every order recorded for the customer (a sync page, a webhook, an import
+    # batch, and the other customers of its batch) would wait for the mail server.
+    with transaction.atomic():
+        if connection.features.has_select_for_update:
             list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
         if sent_a_moment_ago(customer, user, text):
             raise AlreadySent(_("This e-mail was sent to the customer a moment ago; it was not sent again."))
+        event = OrderEvent.objects.create(
+            customer=customer,
+            order=order,
+            kind=EventKind.EMAIL,
+            occurred_at=timezone.now(),
+            message=text,
+            user=user,
+        )
+    try:
         EmailMessage(subject=subject, body=message, from_email=sender_address(), to=[customer.email]).send()
-        with transaction.atomic():
-            event = OrderEvent.objects.create(
-                customer=customer,
-                order=order,
-                kind=EventKind.EMAIL,
-                occurred_at=timezone.now(),
-                message=text,
-                user=user,
-            )
-            log(
-                customer,
-                EMAIL_SENT_ACTION,
-                user=user,
-                data={
-                    "subject": subject,
-                    "to": customer.email,
-                    "order": order.external_id if order else None,
-                    "reason": reason or None,
-                },
-            )
+    except BaseException:
+        OrderEvent.objects.filter(pk=event.pk).delete()  # not sent: not on the timeline
+        raise
+    log(
+        customer,
+        EMAIL_SENT_ACTION,
+        user=user,
+        data={
+            "subject": subject,
+            "to": customer.email,
+            "order": order.external_id if order else None,
+            "reason": reason or None,
+        },
+    )
     return event

@@ -24,6 +24,7 @@ from ...services.contact import (
     sender_address,
 )
 from ...services.personal_data import shown_copy
+from ..transactions import outside_request_transaction
 from .access import require, scoped_customer
 from .buttons import latest_order
 
@@ -76,6 +77,12 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
     template_name = "wagtail_customers/customer_page/email.html"
     form_class = EmailCustomerForm
     header_icon = "mail"
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The e-mail's record commits before the send (services/contact.py): under ATOMIC_REQUESTS' transaction it
+        # and its lock of the customer's row would last until the answer, across the send.
+        return outside_request_transaction(super().as_view(**initkwargs))
 
     def dispatch(self, request, *args, **kwargs):
         self.customer = scoped_customer(request.user, kwargs["pk"], related=("account",))
