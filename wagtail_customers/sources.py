@@ -42,8 +42,8 @@ def register_order_source(model, *, to_order_data, account, record_deletes=False
         if _registered[model] == (to_order_data, account, record_deletes):
             return
         raise ImproperlyConfigured(
-            f"{model._meta.label} is already registered with register_order_source, with other functions; a "
-            "model's orders are recorded one way."
+            f"{model._meta.label} is already registered with register_order_source, with other functions or "
+            "another record_deletes; a model's orders are recorded one way."
         )
 
     def on_save(sender, instance, raw=False, **kwargs):
@@ -86,10 +86,11 @@ def _ingest_deleted(model, pk, instance, to_order_data, account):
     from .services.ingestion import record_order
 
     try:
-        order_data = to_order_data(instance)
+        try:
+            order_data = to_order_data(instance)
+        except ObjectDoesNotExist:
+            return  # its order was deleted with it: nothing left to record
         if order_data is not None:
             record_order(account(instance), order_data)
-    except ObjectDoesNotExist:
-        return  # its order was deleted with it: nothing left to record
     except Exception:
         logger.exception("%s %s was deleted but its order not recorded again", model._meta.label, pk)
