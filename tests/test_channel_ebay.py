@@ -377,11 +377,68 @@ def test_a_cancelled_order_counts_only_what_the_buyer_paid(payment, refunds, spe
             "orderPaymentStatus": payment,
             "cancelStatus": {"cancelState": "CANCELED", "cancelledDate": "2024-03-02T10:00:00.000Z"},
             "paymentSummary": {"payments": [], "refunds": refunds},
+            # The fixture's line refund is a refund too (lineItems[].refunds): none here but the order's own.
+            "lineItems": [{**item, "refunds": None} for item in template["lineItems"]],
         }
     )
     assert order.status == OrderStatus.CANCELLED
     assert (order.total > 0) is spent
     assert order.total == (Decimal(template["pricingSummary"]["total"]["value"]) if spent else 0)
+
+
+def test_line_item_refunds_count_once_with_the_order_level_ones(httpserver, stand_in_urls, ebay_account):
+    """eBay gives a line refunded by itself only under lineItems[].refunds, with its refundId."""
+
+    def money(value):
+        return {"value": value, "currency": "USD"}
+
+    template = fixture("get_orders.json")["orders"][0]
+    by_line = copy.deepcopy(template)
+    by_line["orderId"] = "09-11111-33333"
+    by_line["paymentSummary"]["refunds"] = []
+    by_line["lineItems"][0]["refunds"] = [
+        {"refundId": "7RL1", "refundDate": "2026-11-07T09:00:00.000Z", "amount": money("24.00")}
+    ]
+    by_line["lineItems"][1]["refunds"] = [
+        {"refundId": "7RL2", "refundDate": "2026-11-08T09:30:00.000Z", "amount": money("16.00")},
+        {"refundId": "7RL3", "amount": money("5.00")},  # no refund date: not (yet) refunded
+    ]
+    both = copy.deepcopy(template)
+    both["orderId"] = "09-11111-44444"
+    # The order-level refund again under its line, by its id, and another refund of the second line only.
+    both["lineItems"][0]["refunds"] = [{**both["paymentSummary"]["refunds"][0], "refundStatus": None}]
+    both["lineItems"][1]["refunds"] = [
+        {"refundId": "8RL9", "refundDate": "2026-11-04T12:00:00.000Z", "amount": money("16.00")}
+    ]
+    over = copy.deepcopy(by_line)
+    over["orderId"] = "09-11111-55555"
+    over["lineItems"][1]["refunds"][0]["amount"] = money("60.00")
+    fully = copy.deepcopy(template)
+    fully.update(orderId="09-11111-66666", orderPaymentStatus="FULLY_REFUNDED")
+    fully["paymentSummary"]["refunds"] = []
+    fully["lineItems"][0]["refunds"] = None
+    EbayStandIn(httpserver, [by_line, both, over, fully])
+
+    page = adapter().fetch_orders(since=datetime(2026, 11, 1, tzinfo=UTC))
+
+    by_id = {order.external_id: order for order in page.orders}
+    assert (by_id["09-11111-33333"].refunded, by_id["09-11111-33333"].refunded_at) == (
+        Decimal("40.00"),
+        datetime(2026, 11, 8, 9, 30, tzinfo=UTC),
+    )
+    assert (by_id["09-11111-44444"].refunded, by_id["09-11111-44444"].refunded_at) == (
+        Decimal("28.00"),
+        datetime(2026, 11, 6, 8, 2, 10, tzinfo=UTC),
+    )
+    assert by_id["09-11111-55555"].refunded == Decimal("63.59")  # never more than the total
+    assert by_id["09-11111-66666"].refunded == Decimal("63.59")  # refunded in full, no refund in the answer
+
+    record_orders(ebay_account, page.orders)
+    stored = Order.objects.get(external_id="09-11111-33333")
+    assert (stored.total, stored.refunded) == (Decimal("63.59"), Decimal("40.00"))
+    # The same buyer for the four: 23.59 + 35.59 kept, nothing of the two refunded in full.
+    stored.customer.refresh_from_db()
+    assert stored.customer.amount_spent == Decimal("59.18")
 
 
 def test_hundreds_of_orders_over_several_pages(httpserver, stand_in_urls, ebay_account, realdata):

@@ -368,6 +368,20 @@ class EbayAdapter(ChannelAdapter):
             for refund in (raw.get("paymentSummary") or {}).get("refunds") or []
             if refund.get("refundStatus") == "REFUNDED"
         ]
+        # A line refunded by itself is only under lineItems[].refunds ("for line item level refunds, check the
+        # lineItems.refunds.refundId field(s)"); one that is also an order-level refund is counted once.
+        order_level = {str(refund.get("refundId")) for refund in refunds if refund.get("refundId")}
+        order_level_dated = {(refund.get("refundDate"), _amount(refund.get("amount"))) for refund in refunds}
+        for item in raw.get("lineItems") or []:
+            for refund in item.get("refunds") or []:
+                if not refund.get("refundDate"):
+                    continue
+                if refund.get("refundId"):
+                    if str(refund["refundId"]) in order_level:
+                        continue
+                elif (refund.get("refundDate"), _amount(refund.get("amount"))) in order_level_dated:
+                    continue  # Without its id, the same date and amount as an order-level refund: that refund.
+                refunds.append(refund)
         lines, codes = [], {}
         line_keys = self._line_keys.setdefault(order_id, {})
         for item in raw.get("lineItems") or []:
@@ -380,6 +394,11 @@ class EbayAdapter(ChannelAdapter):
         total = _amount(pricing.get("total"), default=None)
         if cancelled and total is not None and not refunds and raw.get("orderPaymentStatus") in UNPAID:
             total *= 0  # cancelled before the buyer paid (or their payment failed): nothing was spent
+        refunded = sum((_amount(refund.get("amount")) for refund in refunds), ZERO)
+        if total is not None:
+            if not refunds and raw.get("orderPaymentStatus") == "FULLY_REFUNDED":
+                refunded = total  # Refunded in full, without the refund itself in the answer: the status is all.
+            refunded = min(refunded, total)
         return OrderData(
             external_id=order_id,
             placed_at=placed_at,
@@ -407,7 +426,7 @@ class EbayAdapter(ChannelAdapter):
             shipping=_amount(pricing.get("deliveryCost")),
             tax=_amount(pricing.get("tax")),
             total=total,
-            refunded=sum((_amount(refund.get("amount")) for refund in refunds), ZERO),
+            refunded=refunded,
             channel_fees=_amount(raw.get("totalMarketplaceFee"), default=None),
             ship_to=_ship_to(raw),
             lines=lines,
