@@ -127,7 +127,11 @@ class StandIn:
         return fixture("shop_response.json")
 
     def page_lines(self, node, first, after=None):
-        return page(node["lineItems"]["nodes"], first, after)
+        lines = copy.deepcopy(node["lineItems"]["nodes"])
+        if not re.search(r"\bcurrentQuantity\b", self.query):
+            for line in lines:
+                line.pop("currentQuantity", None)
+        return page(lines, first, after)
 
     def as_answered(self, node):
         node = copy.deepcopy(node)
@@ -299,6 +303,8 @@ def as_graphql(orders):
                             "sku": line.sku or None,
                             "name": line.product_name,
                             "quantity": line.quantity,
+                            # Units neither refunded nor removed by an edit: a cancelled order has none left.
+                            "currentQuantity": 0 if order.status == OrderStatus.CANCELLED else line.quantity,
                             "originalUnitPriceSet": money_set(line.unit_price, currency),
                             "discountAllocations": [{"allocatedAmountSet": money_set(line.discount, currency)}]
                             if line.discount

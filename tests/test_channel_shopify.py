@@ -316,6 +316,41 @@ def test_a_multi_currency_order_keeps_the_buyers_money_and_shopifys_shop_money(h
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_units_removed_by_an_order_edit_do_not_count(httpserver, stand_in_url, account):
+    """``quantity`` keeps the units an edit removed; ``currentQuantity`` has neither those nor the refunded ones."""
+    node = fixture("order_multicurrency.json")
+    # Three tees ordered, one removed by an edit; the mug, refunded, is still one unit bought and returned.
+    node["lineItems"]["nodes"][0].update(quantity=3, currentQuantity=2)
+    cancelled = fixture("order_cancelled_guest.json")
+    StandIn(httpserver, [node, cancelled])
+
+    by_name = {order.external_id: order for order in adapter().fetch_orders().orders}
+
+    edited = by_name["#1001"]
+    assert [(line.sku, line.quantity, line.line_total, line.returned_quantity) for line in edited.lines] == [
+        ("TEE-BLK-M", 2, Decimal("50.00"), 0),
+        ("MUG-01", 1, Decimal("12.00"), 1),
+    ]
+    # A cancelled order keeps what was ordered (currentQuantity is 0 there).
+    assert [line.quantity for line in by_name["#1002"].lines] == [2]
+    # The amount spent stays the order's total less its refunds.
+    order = record_order(account, edited)
+    assert [(line.sku, line.quantity) for line in order.lines.order_by("sku")] == [("MUG-01", 1), ("TEE-BLK-M", 2)]
+    assert order.customer.amount_spent == order.account_total - order.account_refunded
+
+
+def test_a_webhook_of_an_edited_order_counts_the_units_left():
+    payload = fixture("webhook_orders_create.json")
+    payload["line_items"][0].update(quantity=3, current_quantity=2)
+    (data,) = adapter().orders_from_webhook("orders/updated", payload)
+    assert [(line.quantity, line.line_total) for line in data.lines] == [(2, Decimal("50.00")), (1, Decimal("12.00"))]
+    # An older payload without current_quantity keeps the quantity.
+    del payload["line_items"][0]["current_quantity"]
+    (data,) = adapter().orders_from_webhook("orders/updated", payload)
+    assert data.lines[0].quantity == 3
+
+
 def test_shop_money_in_another_currency_than_the_accounts_is_not_taken_as_the_accounts(httpserver, stand_in_url):
     StandIn(httpserver, [fixture("order_multicurrency.json")])
     (data,) = adapter("GBP").fetch_orders().orders

@@ -71,7 +71,7 @@ ADMIN_STORE_URL = re.compile(r"admin\.shopify\.com/store/([^/?#]+)(?:[/?#]|$)")
 
 MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 LINE_FIELDS = f"""
-  id sku name quantity
+  id sku name quantity currentQuantity
   originalUnitPriceSet {{ {MONEY} }}
   discountAllocations {{ allocatedAmountSet {{ {MONEY} }} }}
 """

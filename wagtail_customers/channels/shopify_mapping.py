@@ -118,6 +118,19 @@ def order_from_graphql(node, *, account_currency, sync_status=SyncStatus.SYNCED)
         ) from error
 
 
+def _kept_quantity(quantity, current_quantity, refunded_units, cancelled):
+    """A line's quantity and returned units, without the units an order edit removed.
+
+    ``quantity`` counts the units removed by an edit; ``currentQuantity`` ("The number of units ordered,
+    excluding refunded and removed units") counts neither, so the refunded units are added back. A cancelled
+    order, or an answer without ``currentQuantity`` (older payloads), keeps the quantity ordered.
+    """
+    quantity = int(quantity)
+    if current_quantity is not None and not cancelled:
+        quantity = max(min(quantity, int(current_quantity) + refunded_units), 0)
+    return quantity, min(refunded_units, quantity)
+
+
 def _order_from_graphql(node, account_currency, sync_status):
     refunded_by_line = {}
     refund_dates = []
@@ -127,9 +140,12 @@ def _order_from_graphql(node, account_currency, sync_status):
             line_id = item["lineItem"]["id"]
             refunded_by_line[line_id] = refunded_by_line.get(line_id, 0) + int(item["quantity"])
 
+    cancelled = parse_datetime_utc(node.get("cancelledAt")) is not None
     lines = []
     for item in node["lineItems"]["nodes"]:
-        quantity = int(item["quantity"])
+        quantity, returned = _kept_quantity(
+            item["quantity"], item.get("currentQuantity"), refunded_by_line.get(item["id"], 0), cancelled
+        )
         unit_price = money_bag(item, "originalUnitPriceSet")
         discount = sum(
             (money_bag(allocation, "allocatedAmountSet") for allocation in item["discountAllocations"]), ZERO
@@ -142,7 +158,7 @@ def _order_from_graphql(node, account_currency, sync_status):
                 unit_price=unit_price,
                 line_total=_line_total(unit_price, quantity),
                 discount=discount,
-                returned_quantity=min(refunded_by_line.get(item["id"], 0), quantity),
+                returned_quantity=returned,
             )
         )
 
@@ -244,9 +260,12 @@ def _order_from_rest(payload, account_currency):
             if transaction.get("kind") == "refund" and transaction.get("status") == "success":
                 refunded += amount(transaction["amount"])
 
+    cancelled = parse_datetime_utc(payload.get("cancelled_at")) is not None
     lines = []
     for item in payload["line_items"]:
-        quantity = int(item["quantity"])
+        quantity, returned = _kept_quantity(
+            item["quantity"], item.get("current_quantity"), refunded_by_line.get(item["id"], 0), cancelled
+        )
         unit_price = _set_amount(item, "price_set") if item.get("price_set") else amount(item["price"])
         discount = sum(
             (_set_amount(allocation, "amount_set") for allocation in item.get("discount_allocations") or []), ZERO
@@ -259,7 +278,7 @@ def _order_from_rest(payload, account_currency):
                 unit_price=unit_price,
                 line_total=_line_total(unit_price, quantity),
                 discount=discount,
-                returned_quantity=min(refunded_by_line.get(item["id"], 0), quantity),
+                returned_quantity=returned,
             )
         )
 
