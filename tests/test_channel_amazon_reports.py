@@ -152,6 +152,46 @@ def test_a_fatal_report_is_asked_for_again_and_a_cancelled_one_means_no_data(htt
     assert returned(by_id(second.orders)["303-1234567-0000003"]) == {"COASTER-SET-4": 1}
 
 
+def returns_document_with(*changed_rows):
+    """The fixture's returns report with more rows: its first row with the given columns changed."""
+    lines = RETURNS_DOCUMENT.decode().splitlines()
+    header = lines[0].split("\t")
+    first = dict(zip(header, lines[1].split("\t"), strict=True))
+    more = ["\t".join({**first, **changes}[name] for name in header) for changes in changed_rows]
+    return ("\n".join([*lines, *more]) + "\n").encode()
+
+
+def test_rejected_and_closed_return_requests_are_not_returns(httpserver, stand_in_urls, amazon_account, caplog):  # noqa: F811
+    stand_in = stand_in_with_orders(httpserver)
+    coaster = {"ASIN": "B0EXAMPLE02", "Merchant SKU": "COASTER-SET-4"}
+    document = returns_document_with(
+        {"Return request status": "Rejected", "Return quantity": "3"},
+        {"Return request status": "Closed", "Refunded Amount": "", **coaster},
+        {"Return request status": "closed", "Refunded Amount": "0.00", **coaster},
+        # Closed once the item came back (or once refunded): a return.
+        {"Return request status": "Closed", "Return delivery date": "2026-11-25T09:00:00+00:00", **coaster},
+        {"Order ID": "303-1234567-0000002", "Return request status": "Return request rejected"},
+    )
+    stand_in.report_plans[RETURNS] = (["DONE"], document, None)
+
+    with caplog.at_level("INFO", logger="wagtail_customers.channels.amazon_reports"):
+        page = adapter().fetch_orders(since=SINCE)
+
+    orders = by_id(page.orders)
+    shipped = orders["303-1234567-0000001"]
+    assert returned(shipped) == {"MUG-BLUE-350": 2, "COASTER-SET-4": 1}
+    assert shipped.returned_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert not any(line.returned_quantity for line in orders["303-1234567-0000002"].lines)
+    kept = json.loads(page.cursor)["kept"]
+    # What the report says came back (the lines' quantities cap what is recorded anyway).
+    assert kept["303-1234567-0000001"]["returns"] == {"MUG-BLUE-350": 2, "COASTER-SET-4": 1}
+    assert "303-1234567-0000002" not in kept
+    assert "4 rejected or closed request(s)" in caplog.text
+    record_orders(amazon_account, page.orders)
+    line = OrderLine.objects.get(order__external_id="303-1234567-0000001", sku="COASTER-SET-4")
+    assert line.returned_quantity == 1
+
+
 def test_returns_and_feedback_stay_when_the_order_is_pulled_again(httpserver, stand_in_urls, amazon_account):  # noqa: F811
     stand_in = stand_in_with_orders(httpserver)
     stand_in.report_plans[RETURNS] = (["DONE"], RETURNS_DOCUMENT, None)

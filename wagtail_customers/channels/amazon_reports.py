@@ -19,6 +19,7 @@ import gzip
 import io
 import logging
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 import httpx
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +55,9 @@ RETURN_COLUMNS = {
     "quantity": ("quantity", "return-quantity"),
     "date": ("return-date", "return-request-date"),
     "reason": ("reason", "return-reason"),
+    "status": ("return-request-status",),
+    "delivered": ("return-delivery-date",),
+    "refunded": ("refunded-amount",),
 }
 FEEDBACK_COLUMNS = {
     "date": ("date",),
@@ -176,9 +180,28 @@ def _column(row, names):
     return ""
 
 
+def _not_returned(row):
+    """A return request that brought nothing back: rejected, or closed with no item delivered and no refund
+    (the report lists every request, whatever its "Return request status")."""
+    status = _column(row, RETURN_COLUMNS["status"]).lower()
+    if "reject" in status:
+        return True
+    if "closed" not in status or _column(row, RETURN_COLUMNS["delivered"]):
+        return False
+    refunded = _column(row, RETURN_COLUMNS["refunded"])
+    try:
+        return not refunded or Decimal(refunded.replace(",", ".")) == 0
+    except InvalidOperation:
+        return False  # an amount in a form not understood: a refund, as far as can be told
+
+
 def read_returns(rows):
-    """{order id: {"lines": {sku or asin: quantity}, "at": last return date}} from the returns report."""
+    """{order id: {"lines": {sku or asin: quantity}, "at": last return date}} from the returns report.
+
+    Rejected requests, and requests closed with no item delivered back and nothing refunded, are not returns:
+    they are skipped (and the number logged)."""
     found = {}
+    not_returned = 0
     for row in rows:
         order_id = _column(row, RETURN_COLUMNS["order"])
         key = _column(row, RETURN_COLUMNS["sku"]) or _column(row, RETURN_COLUMNS["asin"])
@@ -191,11 +214,19 @@ def read_returns(rows):
             ) from None
         if not order_id or not key or quantity <= 0:
             continue
+        if _not_returned(row):
+            not_returned += 1
+            continue
         entry = found.setdefault(order_id, {"lines": {}, "at": None})
         entry["lines"][key] = entry["lines"].get(key, 0) + quantity
         returned = report_date(_column(row, RETURN_COLUMNS["date"]))
         if returned and (entry["at"] is None or returned > entry["at"]):
             entry["at"] = returned
+    if not_returned:
+        logger.info(
+            "Amazon's returns report: %s rejected or closed request(s) with nothing returned or refunded skipped.",
+            not_returned,
+        )
     return found
 
 
