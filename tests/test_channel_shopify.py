@@ -205,6 +205,22 @@ def test_an_order_with_more_lines_than_the_page_query_fetches_the_rest(httpserve
     ]
 
 
+@pytest.mark.django_db
+def test_a_next_page_of_lines_without_a_new_cursor_is_malformed(httpserver, stand_in_url):
+    """Read again from the start, or the same page again, its lines would count twice (or for ever)."""
+    node = fixture("order_cancelled_guest.json")
+    template = node["lineItems"]["nodes"][0]
+    node["lineItems"]["nodes"] = [
+        {**copy.deepcopy(template), "id": f"gid://shopify/LineItem/{number}", "sku": f"SKU-{number}"}
+        for number in range(175)
+    ]
+    stand_in = StandIn(httpserver, [node])
+    lines = {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}
+    stand_in.at[2] = (200, stand_in.envelope({"order": {"lineItems": lines}}), None)
+    with pytest.raises(MalformedResponse):
+        adapter().fetch_orders()
+
+
 def an_order_with_many_refunds():
     """12 lines, each returned: 11 in one refund (more than the page query's 10 lines of a refund), the last one in
     the 4th of 4 refunds (more than its 3 refunds); 4 fulfilments, the 4th delivered last."""

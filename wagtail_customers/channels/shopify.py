@@ -209,6 +209,15 @@ def validate_shop_domain(value):
         raise ValidationError(_("Enter the shop's domain, like your-store.myshopify.com."), code="invalid")
 
 
+def next_page(page_info, after):
+    """``(more, cursor)`` of a connection's ``pageInfo`` after the page read from ``after``; ``ValueError`` for a next
+    page without a new cursor, which would read the same page again and again (its lines counted twice)."""
+    more, cursor = bool(page_info["hasNextPage"]), page_info["endCursor"]
+    if more and (not cursor or cursor == after):
+        raise ValueError("a next page without a new cursor")
+    return more, cursor
+
+
 @register_adapter
 class ShopifyAdapter(ChannelAdapter):
     channel = Channel.SHOPIFY
@@ -529,9 +538,8 @@ class ShopifyAdapter(ChannelAdapter):
                 try:
                     page = data["refund"]["refundLineItems"]
                     connection["nodes"].extend(page["nodes"])
-                    more = bool(page["pageInfo"]["hasNextPage"])
-                    after = page["pageInfo"]["endCursor"]
-                except (KeyError, TypeError, AttributeError) as error:
+                    more, after = next_page(page["pageInfo"], after)
+                except (KeyError, TypeError, AttributeError, ValueError) as error:
                     raise MalformedResponse(
                         gettext("Shopify's refunded lines answer is not the documented shape.")
                     ) from error
@@ -550,9 +558,8 @@ class ShopifyAdapter(ChannelAdapter):
             try:
                 connection = data["order"]["lineItems"]
                 node["lineItems"]["nodes"].extend(connection["nodes"])
-                more = bool(connection["pageInfo"]["hasNextPage"])
-                after = connection["pageInfo"]["endCursor"]
-            except (KeyError, TypeError, AttributeError) as error:
+                more, after = next_page(connection["pageInfo"], after)
+            except (KeyError, TypeError, AttributeError, ValueError) as error:
                 raise MalformedResponse(gettext("Shopify's line items answer is not the documented shape.")) from error
         return node
 
