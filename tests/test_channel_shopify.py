@@ -188,14 +188,19 @@ def test_a_backfill_from_a_date_filters_by_updated_at(httpserver, stand_in_url):
     assert stand_in.queries("Orders")[1]["variables"]["query"] == "updated_at:>='2026-10-01T12:00:00Z'"
 
 
-@pytest.mark.django_db
-def test_an_order_with_more_lines_than_the_page_query_fetches_the_rest(httpserver, stand_in_url):
+def an_order_with_lines(count):
     node = fixture("order_cancelled_guest.json")
     template = node["lineItems"]["nodes"][0]
     node["lineItems"]["nodes"] = [
         {**copy.deepcopy(template), "id": f"gid://shopify/LineItem/{number}", "sku": f"SKU-{number}"}
-        for number in range(175)
+        for number in range(count)
     ]
+    return node
+
+
+@pytest.mark.django_db
+def test_an_order_with_more_lines_than_the_page_query_fetches_the_rest(httpserver, stand_in_url):
+    node = an_order_with_lines(175)
     stand_in = StandIn(httpserver, [node])
     (order,) = adapter().fetch_orders().orders
     assert [line.sku for line in order.lines] == [f"SKU-{number}" for number in range(175)]
@@ -208,12 +213,7 @@ def test_an_order_with_more_lines_than_the_page_query_fetches_the_rest(httpserve
 @pytest.mark.django_db
 def test_a_next_page_of_lines_without_a_new_cursor_is_malformed(httpserver, stand_in_url):
     """Read again from the start, or the same page again, its lines would count twice (or for ever)."""
-    node = fixture("order_cancelled_guest.json")
-    template = node["lineItems"]["nodes"][0]
-    node["lineItems"]["nodes"] = [
-        {**copy.deepcopy(template), "id": f"gid://shopify/LineItem/{number}", "sku": f"SKU-{number}"}
-        for number in range(175)
-    ]
+    node = an_order_with_lines(175)
     stand_in = StandIn(httpserver, [node])
     lines = {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}
     stand_in.at[2] = (200, stand_in.envelope({"order": {"lineItems": lines}}), None)
