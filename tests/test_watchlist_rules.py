@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -612,7 +613,10 @@ def clash_on_save():
 @pytest.mark.django_db(transaction=True)
 def test_a_name_saved_by_another_request_meanwhile_is_the_form_s_error_not_a_500(admin_client, account, clash_on_save):
     """Two posts of one name both passed the form's check: the second hit the database's unique name per account
-    and answered with a server error."""
+    and answered with a server error. (PostgreSQL: on SQLite's shared in-memory test database the other request's
+    thread can find the table locked by the suite's other connections.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("another request's write in a thread meanwhile: PostgreSQL")
     clash_on_save("High returns")
     response = admin_client.post(reverse(f"{URL}:add"), rule_post(account))
     assert response.status_code == 200
