@@ -1,8 +1,10 @@
 """Helpers for the tests where real threads, each with its own database connection, write at the same time."""
 
 import threading
+from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.models.signals import pre_save
 
 from wagtail_customers.models import Customer
 from wagtail_customers.services.ingestion import record_orders
@@ -106,3 +108,25 @@ def assert_every_customer_counts_its_own_orders():
     for customer in customers:
         expected = fresh.get(customer.pk, EMPTY)
         assert {name: getattr(customer, name) for name in expected} == expected, customer.email
+
+
+@contextmanager
+def clashing_saves(model, make_clash):
+    """While open, a save of a ``model`` is preceded by another request's: ``make_clash(instance, name)`` for each
+    name handed to the yielded function is saved and committed by another connection (a thread) after this request's
+    form checked the name and before its own write, as on a double click on "Save" or two people saving at once.
+    The database alone can refuse the name then."""
+    clashes, errors = [], []
+
+    def insert_clashing(sender, instance, **kwargs):
+        names = clashes[:]
+        clashes.clear()  # the other request's own save inserts nothing more
+        for name in names:
+            in_thread(lambda: make_clash(instance, name), errors).join(30)  # noqa: B023
+
+    pre_save.connect(insert_clashing, sender=model)
+    try:
+        yield clashes.append
+    finally:
+        pre_save.disconnect(insert_clashing, sender=model)
+    assert not errors

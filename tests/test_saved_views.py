@@ -14,7 +14,7 @@ from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from tests.listing_support import FETCH, column_labels, customer, lazy_menu_url, row_ids, staff_user
-from tests.parallel_support import in_thread
+from tests.parallel_support import clashing_saves, in_thread
 from wagtail_customers.models import AccessGrant, ListingPreference, SavedView, SavedViewVisibility
 from wagtail_customers.services.saved_views import clean_params
 
@@ -571,19 +571,10 @@ def clash_on_save():
     """While set up, a save of a view is preceded by another request's: a view of the owner's of ``name`` is
     saved and committed by another connection (a thread) after this request's form checked the name and before its
     own insert, as on a double click on "Save view". The database alone can refuse the name then."""
-    clashes, errors = [], []
-
-    def insert_clashing(sender, instance, **kwargs):
-        names = clashes[:]
-        clashes.clear()  # the other request's own save inserts nothing more
-        for name in names:
-            owner_id = instance.owner_id
-            in_thread(lambda: SavedView.objects.create(owner_id=owner_id, name=name), errors).join(30)  # noqa: B023
-
-    pre_save.connect(insert_clashing, sender=SavedView)
-    yield clashes.append
-    pre_save.disconnect(insert_clashing, sender=SavedView)
-    assert not errors
+    with clashing_saves(
+        SavedView, lambda view, name: SavedView.objects.create(owner_id=view.owner_id, name=name)
+    ) as clash:
+        yield clash
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,13 +12,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
-from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone, translation
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
-from tests.parallel_support import in_thread
+from tests.parallel_support import clashing_saves
 from tests.permission_world import grant, make_staff
 from wagtail_customers.beat import BEAT_SCHEDULE
 from wagtail_customers.models import (
@@ -595,19 +594,10 @@ def clash_on_save():
     saved and committed by another connection (a thread) after this request's form checked the name and before its
     own write, as on a double click on "Save" or two people saving at once. The database alone can refuse the name
     then."""
-    clashes, errors = [], []
-
-    def insert_clashing(sender, instance, **kwargs):
-        names = clashes[:]
-        clashes.clear()  # the other request's own save inserts nothing more
-        for name in names:
-            account_id = instance.account_id
-            in_thread(lambda: WatchlistRule.objects.create(account_id=account_id, name=name), errors).join(30)  # noqa: B023
-
-    pre_save.connect(insert_clashing, sender=WatchlistRule)
-    yield clashes.append
-    pre_save.disconnect(insert_clashing, sender=WatchlistRule)
-    assert not errors
+    with clashing_saves(
+        WatchlistRule, lambda rule, name: WatchlistRule.objects.create(account_id=rule.account_id, name=name)
+    ) as clash:
+        yield clash
 
 
 @pytest.mark.django_db(transaction=True)
