@@ -5,8 +5,22 @@ showing one answered 500. Such a value is shown as it is stored.
 """
 
 from contextlib import contextmanager
+from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone, translation
+
+
+def stored_moment(value):
+    """A moment as the site's datetime columns keep it: aware with ``USE_TZ`` (a naive one read in the site's
+    ``TIME_ZONE``), else naive in ``TIME_ZONE`` (SQLite and MySQL refuse aware values then). Other values as they
+    are."""
+    if not isinstance(value, datetime):
+        return value
+    zone = timezone.get_default_timezone()
+    if settings.USE_TZ:
+        return timezone.make_aware(value, zone) if timezone.is_naive(value) else value
+    return timezone.make_naive(value, zone) if timezone.is_aware(value) else value
 
 
 def local_datetime(value):

@@ -42,6 +42,7 @@ from ..channels.base import NO_ADAPTER_MESSAGE, ChannelError, LeaseLost, RateLim
 from ..channels.registry import get_adapter_class
 from ..conf import get_setting
 from ..credentials import CredentialsUnreadable
+from ..local_time import stored_moment
 from ..models import (
     ChannelConnection,
     ConnectionState,
@@ -659,6 +660,7 @@ def _record_delivery(connection, run, topic, orders, delivery_id, received_at, c
     list(ChannelConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk", flat=True))
     # The channels write their times to the second, and a pull stamps its orders when it commits: a change within
     # the second before is not taken for older than the pull (it waited for the next one).
+    changed_at = stored_moment(changed_at)  # a channel's aware time, naive on a site without USE_TZ
     as_of = changed_at + WEBHOOK_TIME_PRECISION if changed_at is not None else received_at
     if as_of is not None and orders:
         stored_later = set(

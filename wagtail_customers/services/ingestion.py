@@ -10,7 +10,6 @@ nothing, and the result counts such orders as unchanged, not updated. Each order
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal, DecimalException
 from itertools import islice
 
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ..conf import get_setting
+from ..local_time import stored_moment
 from ..models import (
     Customer,
     CustomerAlias,
@@ -696,6 +696,4 @@ def _same_value(stored, incoming):
     if isinstance(stored, Decimal) and isinstance(incoming, Decimal | int):
         # The database keeps cents: 0.425 comes back as 0.42 or 0.43 depending on the backend.
         return abs(stored - incoming) <= HALF_CENT
-    if isinstance(incoming, datetime) and timezone.is_naive(incoming):
-        incoming = timezone.make_aware(incoming, timezone.get_default_timezone())
-    return stored == incoming
+    return stored == stored_moment(incoming)

@@ -9,17 +9,19 @@ import re
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ..countries import normalise_country
 from ..limits import LARGEST_INTEGER, MONEY_LIMIT, decimal_from_text
+from ..local_time import stored_moment
 from ..models import Channel
 from .input_shapes import check_shapes
 from .inputs import ZERO
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+#: The order's moments, each kept as the site's datetime columns take it (``local_time.stored_moment``).
+ORDER_MOMENTS = ("placed_at", "paid_at", "shipped_at", "delivered_at", "cancelled_at", "refunded_at", "returned_at")
 
 CENT = Decimal("0.01")
 #: Amounts within half a cent are the same stored amount (the database rounds to cents).
@@ -88,9 +90,11 @@ def validated(account, order_data):
             _("Order %(order)s: the e-mail is longer than 254 characters.") % {"order": order_data.external_id},
             order_id=order_data.external_id,
         )
-    if timezone.is_naive(order_data.placed_at):
-        # The site's TIME_ZONE, not the admin user's: the same file must give the same dates.
-        order_data.placed_at = timezone.make_aware(order_data.placed_at, timezone.get_default_timezone())
+    # The site's TIME_ZONE for a naive date, not the admin user's: the same file must give the same dates.
+    for name in ORDER_MOMENTS:
+        setattr(order_data, name, stored_moment(getattr(order_data, name)))
+    if order_data.feedback is not None:
+        order_data.feedback.left_at = stored_moment(order_data.feedback.left_at)
     _as_decimals(order_data)
     for number, line in enumerate(order_data.lines, start=1):
         if line.quantity is None or line.quantity < 0:
