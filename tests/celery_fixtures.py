@@ -12,11 +12,13 @@
   until it is ready, and returns a handle with ``kill()`` (SIGKILL to the worker and its pool processes).
   While the fixture is active this process's Celery app publishes to that Redis instead of running tasks
   eagerly. Every worker started is killed at the end of the test, and the broker emptied.
-* ``use_celery_settings(settings, **values)``: how a test points this process's Celery app elsewhere.
+* ``use_celery_settings(settings, **values)``: how a test points this process's Celery app elsewhere;
+  ``broker_down(settings)`` (a context manager) points it at a broker that is down.
 
 Registered for every test module through ``pytest_plugins`` in tests/conftest.py.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -171,6 +173,19 @@ def use_celery_settings(settings, **values):
         assert app.conf[key] == value, f"Celery does not see CELERY_{key.upper()}={value!r}"
     _reset_publisher(app)
     return app
+
+
+@contextlib.contextmanager
+def broker_down(settings):
+    """This process's Celery app publishing to a broker that is configured but not there (nothing listens on port
+    9), giving up after one retry: what a site sees while its Redis is down."""
+    app = use_celery_settings(
+        settings, broker_url="redis://127.0.0.1:9/0", task_always_eager=False, broker_connection_max_retries=1
+    )
+    try:
+        yield
+    finally:
+        _reset_publisher(app)
 
 
 @pytest.fixture
