@@ -5,12 +5,14 @@ import pytest
 from celery import current_app
 from django.core.checks import run_checks
 from django.db import connection, connections
-from django.urls import resolve
+from django.urls import resolve, reverse
 
-from tests.celery_fixtures import _reset_publisher, use_celery_settings
+from tests.celery_fixtures import broker_down
 from tests.export_support import START_URL, exporter, make_customers
 from tests.test_import_screen import GOOD, upload
-from wagtail_customers.models import Customer, ExportJob, ImportJob, JobState
+from tests.test_watchlist_rules import high_returns, order
+from wagtail_customers.models import Customer, ExportJob, ImportJob, JobState, WatchlistEntry
+from wagtail_customers.services.ingestion import record_orders
 
 pytestmark = pytest.mark.django_db
 
@@ -86,14 +88,9 @@ def test_a_small_import_still_runs_in_the_request(admin_client, account, no_task
 def start_with_the_broker_down(client, user, settings):
     """A big export started while the configured broker is down: the job fails when queued, and the answer says so
     (not both messages); returns the answer."""
-    app = use_celery_settings(
-        settings, broker_url="redis://127.0.0.1:9/0", task_always_eager=False, broker_connection_max_retries=1
-    )
-    try:
-        client.force_login(user)
+    client.force_login(user)
+    with broker_down(settings):
         response = client.post(START_URL, {"tab": "all", "scope": "all", "format": "csv"})
-    finally:
-        _reset_publisher(app)
     job = ExportJob.objects.get()
     assert job.state == JobState.FAILED and "not reachable" in job.error
     [message] = messages_of(response)
@@ -117,3 +114,14 @@ def test_an_unreachable_broker_under_atomic_requests_shows_the_failure(client, u
     response = start_with_the_broker_down(client, user, settings)
     page = client.get(response["Location"]).content.decode()
     assert "Your export failed" not in page  # told once: the finished-job notice does not repeat it
+
+
+def test_run_now_of_a_watchlist_rule_still_runs_in_the_request(admin_client, account, no_task_queue):
+    """No task queue to send it to: "Run now" applies the rule in the request, as before it was queued."""
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    rule = high_returns(account)
+    response = admin_client.post(reverse("wagtail_customers_watchlist_rules:run", args=(rule.pk,)))
+    assert response.status_code == 302
+    [message] = messages_of(response)
+    assert "ran: 1 customer added" in message
+    assert WatchlistEntry.objects.get().customer.email == "new@example.com"

@@ -17,7 +17,7 @@ from wagtail_customers.importers.tasks import run_import_job
 from wagtail_customers.models import Customer
 from wagtail_customers.services.ingestion import record_order
 from wagtail_customers.task_routing import DEFAULT_QUEUES, TASK_KINDS, QueuedTask, queue_names
-from wagtail_customers.tasks import rebuild_statistics_task
+from wagtail_customers.tasks import rebuild_statistics_task, run_watchlist_rule_task
 
 SYNC = "wagtail_customers.sync"
 MAINTENANCE = "wagtail_customers.maintenance"
@@ -63,11 +63,12 @@ def test_each_task_is_published_to_its_kind_s_queue(broker):
     process_channel_webhook_task.delay(1, "orders/create", {}, "d-1")
     sweep_export_jobs.delay()
     rebuild_statistics_task.delay()
+    run_watchlist_rule_task.delay(1)
     assert {queue: waiting(broker, queue) for queue in (*DEFAULT_QUEUES, "celery")} == {
         "wagtail_customers.exports": 1,
         "wagtail_customers.imports": 1,
         SYNC: 2,
-        MAINTENANCE: 2,
+        MAINTENANCE: 3,
         "celery": 0,
     }
 

@@ -11,11 +11,12 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.urls import reverse
+from django.db import connection, connections
+from django.urls import resolve, reverse
 from django.utils import timezone, translation
 from wagtail.models import ModelLogEntry
 
+from tests.celery_fixtures import _reset_publisher, broker_down, use_celery_settings
 from tests.factories import order_data
 from tests.parallel_support import clashing_saves
 from tests.permission_world import grant, make_staff
@@ -40,7 +41,7 @@ from wagtail_customers.services.watchlist import (
     remove_from_watchlist,
 )
 from wagtail_customers.services.watchlist_rules import add_matching, apply_rules, matching_customers
-from wagtail_customers.tasks import apply_watchlist_rules_task
+from wagtail_customers.tasks import apply_watchlist_rules_task, run_watchlist_rule_task
 
 pytestmark = pytest.mark.django_db
 
@@ -550,6 +551,88 @@ def test_edit_disable_run_and_delete(admin_client, account):
         "wagtail_customers.watchlist_rule.change",
         "wagtail_customers.watchlist_rule.delete",
     ]
+
+
+# --- Run now ------------------------------------------------------------------------------------------------------
+
+
+def run_messages(response):
+    return [html.unescape(str(message)).strip() for message in get_messages(response.wsgi_request)]
+
+
+def test_run_now_says_how_many_customers_it_added_when_tasks_run_eagerly(admin_client, account):
+    """ "Run now" is queued (over a large account the run takes minutes, longer than a proxy waits); tasks run
+    eagerly, it has run by the answer, which says how many customers it added. The view is outside
+    ``ATOMIC_REQUESTS``' transaction, so each chunk of customers commits as it is added."""
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    rule = high_returns(account)
+    url = reverse(f"{URL}:run", args=(rule.pk,))
+    assert set(connections) <= resolve(url).func._non_atomic_requests
+    response = admin_client.post(url)
+    assert response.status_code == 302
+    assert run_messages(response) == ["Watchlist rule “High returns” ran: 1 customer added to the watchlist."]
+    assert watched(account) == {"new@example.com"} and history_adds() == 1
+    again = admin_client.post(url)
+    assert run_messages(again)[-1] == "Watchlist rule “High returns” ran: 0 customers added to the watchlist."
+    assert history_adds() == 1
+
+
+def test_run_now_queues_the_run_and_answers_at_once(admin_client, account, settings):
+    """A task queue with workers: the answer comes before the run, and says the watchlist updates when it is done."""
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    rule = high_returns(account)
+    app = use_celery_settings(settings, task_always_eager=False)  # tests/settings.py's broker: "memory://"
+    try:
+        response = admin_client.post(reverse(f"{URL}:run", args=(rule.pk,)))
+    finally:
+        _reset_publisher(app)
+    assert response.status_code == 302
+    assert run_messages(response) == [
+        "Watchlist rule “High returns” is being applied to the customers of its seller account. The watchlist "
+        "updates when it is done."
+    ]
+    assert not WatchlistEntry.objects.exists()  # the worker's to do
+
+
+def test_run_now_with_the_broker_down_says_so_and_adds_no_one(admin_client, account, settings):
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    rule = high_returns(account)
+    with broker_down(settings):
+        response = admin_client.post(reverse(f"{URL}:run", args=(rule.pk,)))
+    assert response.status_code == 302
+    assert run_messages(response) == [
+        "Watchlist rule “High returns” could not be run: the task queue is not reachable. Try again later."
+    ]
+    assert not WatchlistEntry.objects.exists() and history_adds() == 0
+
+
+def test_the_run_now_task_applies_the_rule_once(account):
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    record_orders(account, [order("O1", "fine@example.com")])
+    rule = high_returns(account)
+    assert run_watchlist_rule_task.delay(rule.pk).get() == 1
+    entry = WatchlistEntry.objects.get()
+    assert (entry.customer.email, entry.rule, entry.added_by, entry.note) == (
+        "new@example.com",
+        rule,
+        None,
+        "Rule: High returns",
+    )
+    assert history_adds() == 1
+    # A second click, queued while the first ran (or after it): no one added twice, nothing logged twice.
+    assert run_watchlist_rule_task.delay(rule.pk).get() == 0
+    assert WatchlistEntry.objects.count() == 1 and history_adds() == 1
+
+
+def test_the_run_now_task_adds_no_one_for_a_rule_disabled_or_deleted_since_the_click(account):
+    record_orders(account, [order(f"N{i}", "new@example.com", returned=1) for i in range(3)])
+    rule = high_returns(account)
+    WatchlistRule.objects.filter(pk=rule.pk).update(is_enabled=False)
+    assert run_watchlist_rule_task.delay(rule.pk).get() is None
+    rule_id = rule.pk
+    rule.delete()
+    assert run_watchlist_rule_task.delay(rule_id).get() is None
+    assert not WatchlistEntry.objects.exists() and history_adds() == 0
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ TASK_KINDS = {
     "wagtail_customers.apply_retention_rules": "maintenance",
     "wagtail_customers.refresh_buyer_insight": "maintenance",
     "wagtail_customers.apply_watchlist_rules": "maintenance",
+    "wagtail_customers.run_watchlist_rule": "maintenance",
     "wagtail_customers.send_alert_digests": "maintenance",
     "wagtail_customers.send_alert_digest": "maintenance",
 }

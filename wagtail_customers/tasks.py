@@ -13,7 +13,7 @@ from .exports.tasks import delete_expired_exports, run_export_job, sweep_export_
 from .importers.tasks import expire_import_previews, run_import_job  # noqa: F401
 from .insight.tasks import refresh_buyer_insight_task  # noqa: F401
 from .task_routing import QueuedTask
-from .watchlist_rules.tasks import apply_watchlist_rules_task  # noqa: F401
+from .watchlist_rules.tasks import apply_watchlist_rules_task, run_watchlist_rule_task  # noqa: F401
 
 
 @shared_task(

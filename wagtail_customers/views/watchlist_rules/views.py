@@ -7,6 +7,7 @@ is 404. Changes are POSTs only (enable, disable, run and delete answer 405 to a 
 and are logged in the seller account's history (``services/watchlist_rules.log_rule``).
 """
 
+from celery.result import EagerResult
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -24,6 +25,9 @@ from ...ids import parse_id
 from ...models import WatchlistRule
 from ...permissions import Action, accounts_for, can, has_module_permission
 from ...services.watchlist_rules import CHANGE_ACTION, CREATE_ACTION, DELETE_ACTION, apply_rule, log_rule
+from ...task_queue import queued, task_queue_configured
+from ...watchlist_rules.tasks import run_watchlist_rule_task
+from ..transactions import outside_request_transaction
 from .forms import WatchlistRuleForm, condition_formset_class
 
 INDEX = "wagtail_customers_watchlist_rules:index"
@@ -225,18 +229,51 @@ class RuleSetEnabledView(RulesAccessMixin, View):
 
 
 class RuleRunView(RulesAccessMixin, View):
-    """Apply the rule to all its account's customers now (as the daily run does)."""
+    """Apply the rule to all its account's customers (as the daily run does), on a Celery worker: a rule over a
+    large account takes minutes, longer than a proxy waits for the answer. When tasks run eagerly, the answer says
+    how many customers it added; with no task queue configured, the rule runs in the request, as before."""
 
     http_method_names = ["post"]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # When the rule runs in the request (tasks run eagerly, or no task queue), each chunk of its customers
+        # commits as it is added, not the whole run at the end of the request.
+        return outside_request_transaction(super().as_view(**initkwargs))
 
     def post(self, request, *args, **kwargs):
         rule = self.get_rule()
         if not rule.is_enabled:
             messages.warning(request, _("Enable the rule “%(name)s” to run it.") % {"name": rule.name})
             return redirect(INDEX)
-        added = len(apply_rule(rule))
+        if not task_queue_configured():
+            self._ran(rule, len(apply_rule(rule)))
+            return redirect(INDEX)
+        sent = []
+        if not queued(lambda: sent.append(run_watchlist_rule_task.delay(rule.pk)), f"watchlist rule {rule.pk}"):
+            messages.error(
+                request,
+                _("Watchlist rule “%(name)s” could not be run: the task queue is not reachable. Try again later.")
+                % {"name": rule.name},
+            )
+        elif isinstance(sent[0], EagerResult):
+            # Run at once, in this request (tasks run eagerly); ``get`` raises the task's error, as the run in the
+            # request did. None: the rule was disabled meanwhile.
+            self._ran(rule, sent[0].get() or 0)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Watchlist rule “%(name)s” is being applied to the customers of its seller account. The "
+                    "watchlist updates when it is done."
+                )
+                % {"name": rule.name},
+            )
+        return redirect(INDEX)
+
+    def _ran(self, rule, added):
         messages.success(
-            request,
+            self.request,
             ngettext(
                 "Watchlist rule “%(name)s” ran: %(count)s customer added to the watchlist.",
                 "Watchlist rule “%(name)s” ran: %(count)s customers added to the watchlist.",
@@ -244,4 +281,3 @@ class RuleRunView(RulesAccessMixin, View):
             )
             % {"name": rule.name, "count": added},
         )
-        return redirect(INDEX)
