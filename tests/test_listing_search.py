@@ -185,3 +185,69 @@ def test_an_ascii_search_on_sqlite_and_every_search_on_postgresql_keep_the_sql_o
         ours = Customer.objects.filter(text_contains("name", term)).query
         plain = Customer.objects.filter(Q(name__icontains=term)).query
         assert ours.get_compiler(connection=database).as_sql() == plain.get_compiler(connection=database).as_sql()
+
+
+@pytest.fixture
+def kellys(account):
+    """Mary Kelly, Grace Kelly and Mary Smith."""
+    return {
+        "mary kelly": customer(account, "K1", name="Mary Kelly", email="mk@example.com"),
+        "grace kelly": customer(account, "K2", name="Grace Kelly", email="gk@example.com"),
+        "mary smith": customer(account, "K3", name="Mary Smith", email="ms@example.com"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ('"Kelly"', {"mary kelly", "grace kelly"}),
+        ('"Mary Kelly"', {"mary kelly"}),
+        ('Mary "Kelly"', {"mary kelly"}),
+        ('"Mary" "Kelly"', {"mary kelly"}),
+        # Typographic quotes, as phones and word processors write them.
+        ("\N{LEFT DOUBLE QUOTATION MARK}Mary Kelly\N{RIGHT DOUBLE QUOTATION MARK}", {"mary kelly"}),
+        ("\N{DOUBLE LOW-9 QUOTATION MARK}Kelly\N{LEFT DOUBLE QUOTATION MARK}", {"mary kelly", "grace kelly"}),
+        # Stray and unbalanced quotes are left out.
+        ('"Mary Kelly', {"mary kelly"}),
+        ('Mary Kelly"', {"mary kelly"}),
+        ('Mary " Kelly', {"mary kelly"}),
+        ('Kel"ly', {"mary kelly", "grace kelly"}),
+    ],
+)
+def test_double_quotes_group_a_term_and_are_not_searched_for(admin_client, kellys, term, found):
+    """Users type quotes around a name from habit: the search compares the text between them (issue: "Kelly",
+    quotes included, found nobody). Terms of 3 letters or more go through the search index on SQLite too."""
+    assert set(row_ids(search(admin_client, term))) == {kellys[name].pk for name in found}
+
+
+@pytest.mark.parametrize("term", ['Robert "Bob" Smith', '"Bob" Smith', '"Bob"', "Bob"])
+def test_a_name_holding_quotes_is_found_by_the_term_as_typed_too(admin_client, account, kellys, term):
+    bob = customer(account, "K5", name='Robert "Bob" Smith', email="rs@example.com")
+    assert row_ids(search(admin_client, term)) == [bob.pk]
+
+
+@pytest.mark.parametrize(
+    "term", ['""', '"', '" "', ' "" ', "\N{LEFT DOUBLE QUOTATION MARK}\N{RIGHT DOUBLE QUOTATION MARK}"]
+)
+def test_a_term_of_quotes_only_is_no_search(admin_client, kellys, term):
+    response = search(admin_client, term)
+    assert set(row_ids(response)) == {buyer.pk for buyer in kellys.values()}
+    assert set(row_ids(response)) == set(row_ids(admin_client.get("/admin/customers/")))
+
+
+@pytest.mark.parametrize("term", ['"#1046"', '"1046"', '"SW1A 1AA"', '"7946-0958"'])
+def test_quotes_around_an_order_id_phone_or_postal_code(admin_client, buyers, term):
+    response = search(admin_client, term)
+    assert row_ids(response) == [buyers[0].pk]
+
+
+def test_quotes_around_an_order_id_still_say_whose_order_it_is(admin_client, buyers):
+    response = search(admin_client, '"#1047"')
+    assert row_ids(response) == [buyers[0].pk]
+    assert b"data-wc-order-match" in response.content
+
+
+def test_quotes_around_a_country_find_its_customers(admin_client, account, kellys):
+    abroad = customer(account, "K4", name="Jean Dupont", email="jd@example.com")
+    Customer.objects.filter(pk=abroad.pk).update(country="FR")
+    assert row_ids(search(admin_client, '"France"')) == [abroad.pk]

@@ -61,6 +61,21 @@ def test_the_screen_suggests_the_namesake_and_compares_side_by_side(admin_client
 
 
 @pytest.mark.parametrize(
+    "term", ['"ada.l@example.org"', "\N{LEFT DOUBLE QUOTATION MARK}ada.l@example\N{RIGHT DOUBLE QUOTATION MARK}"]
+)
+def test_the_search_takes_quotes_around_a_term_as_grouping(admin_client, pair, term):
+    kept, merged = pair
+    page = admin_client.get(merge_url(kept), {"q": term}).content.decode()
+    assert "Customers found" in page and "ada.l@example.org" in page
+
+
+def test_a_search_of_quotes_only_suggests_the_namesakes(admin_client, pair):
+    kept, merged = pair
+    page = admin_client.get(merge_url(kept), {"q": '""'}).content.decode()
+    assert "Customers with the same name" in page and "ada.l@example.org" in page
+
+
+@pytest.mark.parametrize(
     ("currency", "language", "spent", "discount", "after_spent", "after_discount"),
     [
         # As every other screen writes amounts: the account's currency, in the admin user's language.

@@ -13,6 +13,11 @@ A search term matches
   Shopify's order names start with (``1046`` and ``#1046`` both find order ``#1046``), when the term has
   a digit (every channel's order ids have; a name search then never reads the orders table).
 
+Double quotes, straight or typographic, group: ``"Mary Kelly"`` finds what ``Mary Kelly`` finds (the term is one
+text matched as a whole, a phrase already), and stray or unbalanced quotes are left out (``search_term``). A term
+with quotes also finds the names, e-mails and buyer ids holding it as typed (``Bob "The Builder"``), and the search
+box holding nothing but quotes is no search (``search_box_term``).
+
 One ``Q``: the customer's own columns plus one subquery on the orders (no join, no query per row). A term that
 can only match inside the texts ``services.search_index`` indexes is narrowed by that index, so a term matching
 nobody does not read every customer. Scoping is the caller's: the listing filters its scoped queryset with it, so
@@ -34,6 +39,12 @@ PHONE_SEPARATORS = (" ", "-", ".", "/", "(", ")", "+")
 #: A term is compared with phones when, without those separators, it is this many digits or more.
 PHONE_MIN_DIGITS = 4
 PHONE_LIKE = re.compile(r"[\d\s\-./()+]+")
+
+#: Double quotes people type around a name or a phrase from habit: straight, typographic (as phones and word
+#: processors write them) and guillemets.
+QUOTES = '"\u201c\u201d\u201e\u201f\u00ab\u00bb'
+#: A run of quotes with the spaces around it.
+QUOTED = re.compile(rf"\s*[{QUOTES}]+\s*")
 
 #: A SQL function lowering a text as Python does, registered on each SQLite connection (``register_sqlite_lower``):
 #: SQLite's own ``lower()`` and ``LIKE`` fold ASCII letters only ('Élodie' LIKE '%élodie%' is false).
@@ -66,6 +77,18 @@ class TextContains(IContains):
 def text_contains(field, term):
     """Customers whose ``field`` contains ``term``, in any case (``TextContains``)."""
     return Q(TextContains(F(field), term))
+
+
+def search_term(text):
+    """What the search compares for ``text``: stripped, its double quotes left out (``QUOTES``). A run of quotes
+    between words leaves one space where it had space around it (``"Mary" "Kelly"``, ``Mary " Kelly``: ``Mary
+    Kelly``), none inside a word (``Kel"ly``: ``Kelly``); quotes only give an empty term."""
+    return QUOTED.sub(lambda quotes: " " if quotes.group().strip(QUOTES) else "", text).strip()
+
+
+def search_box_term(text):
+    """The search box's ``text`` stripped, or ``""`` (no search) when it holds nothing but double quotes."""
+    return text.strip() if search_term(text) else ""
 
 
 def label_head():
@@ -139,7 +162,8 @@ def order_found_by(term, customers):
     listing's scoped, filtered rows) and that customer is not already known by that order; else ``None``.
 
     The listing says "Order #1046 is from <customer>" above the rows with it. One query, none for a term
-    that cannot be an order id."""
+    that cannot be an order id. Double quotes around the id are left out (``search_term``)."""
+    term = search_term(term)
     if not order_id_variants(term):
         return None
     orders = list(
@@ -164,17 +188,35 @@ def found_only_in_indexed_texts(term):
 
 
 def search_filter(term, personal_scope=None):
-    """The ``Q`` for the listing's search box (``term`` is stripped and non-empty).
+    """The ``Q`` for the listing's search box (``term`` is stripped and non-empty: ``search_box_term``).
 
     ``personal_scope``: a ``Q`` narrowing the matches by personal data (name, e-mail, buyer id, phone, postal
     code) to the customers whose personal data the user may see (``services.personal_data``); ``None`` for
-    no narrowing. The order label and order ids name nobody and match everywhere."""
+    no narrowing. The order label and order ids name nobody and match everywhere.
+
+    A term with double quotes is searched without them (``search_term``) and, for the names, e-mails and buyer
+    ids that hold quotes themselves, as typed."""
     # No stored text holds a NUL (PostgreSQL refuses one in a query's text, FTS5 ends its query text there).
     term = term.replace("\x00", "")
-    if not term:
-        return Q(pk__in=[])
-    personal = text_contains("name", term) | text_contains("email", term) | text_contains("external_id", term)
-    personal |= phone_filter(term) | postal_code_filter(term)
+    unquoted = search_term(term)
+    matches = _unquoted_filter(unquoted, personal_scope) if unquoted else Q(pk__in=[])
+    if term and term != unquoted:
+        as_typed = _texts_filter(term)
+        if personal_scope is not None:
+            as_typed = personal_scope & as_typed
+        if (indexed := search_index.candidates(term)) is not None:
+            as_typed = indexed & as_typed
+        matches |= as_typed
+    return matches
+
+
+def _texts_filter(term):
+    """Customers whose name, e-mail or buyer id contains ``term``."""
+    return text_contains("name", term) | text_contains("email", term) | text_contains("external_id", term)
+
+
+def _unquoted_filter(term, personal_scope):
+    personal = _texts_filter(term) | phone_filter(term) | postal_code_filter(term)
     if personal_scope is not None:
         personal = personal_scope & personal
     matches = personal | order_label_filter(term) | order_id_filter(term)

@@ -9,7 +9,8 @@ Query parameters read (a ``QueryDict`` or a dict of values or lists):
 
 * ``account``: seller account ids; without it, the user's remembered selection (or all);
 * ``q``: search in name, e-mail, buyer id, "Buyer of order #..." label, phone, postal code and order
-  ids (``customer_search``), case-insensitive, and the country it names (``countries.matching_codes``);
+  ids (``customer_search``), case-insensitive, and the country it names (``countries.matching_codes``); double
+  quotes around a term group it, and quotes alone are no search;
 * the filters of ``CustomerFilterSet`` (``channel``, ``country``, ``last_order_from`` ...);
 * ``ordering``: a sortable column name, ``-`` prefixed for descending (an allow-list).
 
@@ -32,7 +33,7 @@ from . import sqlite_plans
 from .columns import COLUMNS, COLUMNS_BY_NAME
 from .conf import DEFAULTS, get_setting
 from .countries import matching_codes
-from .customer_search import order_found_by, search_filter
+from .customer_search import order_found_by, search_box_term, search_filter
 from .filters import CustomerFilterSet
 from .ids import parse_ids
 from .models import Customer, ListingPreference, ListingSummary, SellerAccount, SummarySegment
@@ -220,7 +221,8 @@ class CustomerListing:
     @cached_property
     def search_query(self):
         if self.search_form.is_bound and self.search_form.is_valid():
-            return self.search_form.cleaned_data["q"].strip()
+            # Quotes alone are no search (customer_search.py: quotes around a term group it).
+            return search_box_term(self.search_form.cleaned_data["q"])
         return ""
 
     @cached_property

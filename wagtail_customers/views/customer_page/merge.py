@@ -20,7 +20,7 @@ from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ...customer_search import search_filter
+from ...customer_search import search_box_term, search_filter
 from ...ids import parse_id
 from ...models import Customer, CustomerMerge, WatchlistEntry
 from ...money import format_money
@@ -214,7 +214,7 @@ class MergeCustomersView(MergeBaseView):
         }
 
     def search(self):
-        user, term = self.request.user, self.request.GET.get("q", "").strip()
+        user, term = self.request.user, search_box_term(self.request.GET.get("q", ""))
         candidates = customers_for(user, Action.VIEW).filter(account_id=self.kept.account_id).exclude(pk=self.kept.pk)
         sees_personal_data = may_see_personal_data(user, self.kept.account_id)
         if term:
