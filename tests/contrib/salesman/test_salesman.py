@@ -240,6 +240,45 @@ def test_an_order_whose_payment_failed_counts_nothing_spent(shop_account, produc
     assert Customer.objects.get(account=shop_account).amount_spent == Decimal("0.00")
 
 
+@pytest.mark.parametrize("shop_status", ["CANCELLED", "FAILED"])
+@pytest.mark.parametrize(
+    ("payments", "spent"),
+    [
+        # A deposit, then the order cancelled (or the rest's payment failed): the deposit is what was spent.
+        (["10.00"], "10.00"),
+        # Two payments, and a refund the payments panel records as a negative payment.
+        (["10.00", "5.00", "-4.00"], "11.00"),
+        # Payments that took more than the order's total (a double charge) spend its total, not more.
+        (["30.00", "30.00"], "total"),
+    ],
+)
+def test_a_cancelled_or_failed_order_with_payments_spends_what_was_paid(
+    shop_account, products, django_capture_on_commit_callbacks, shop_status, payments, spent
+):
+    """Before, a cancelled or failed order with any payment counted its whole total as spent."""
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order = place_order(products)
+    shop_order.payments.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order.status = "HOLD"
+        shop_order.save()
+    for number, amount in enumerate(payments):
+        with django_capture_on_commit_callbacks(execute=True):
+            shop_order.pay(Decimal(amount), transaction_id=f"part-{number}", payment_method="pay-on-placement")
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_order.status = shop_status
+        shop_order.save()
+    spent = shop_order.total if spent == "total" else Decimal(spent)
+    assert Decimal("10.00") < shop_order.total < Decimal("60.00")
+    order = Order.objects.get(account=shop_account, external_id=shop_order.ref)
+    first_payment = shop_order.payments.order_by("date_created").first()
+    assert (order.status, order.total, order.refunded) == (OrderStatus.CANCELLED, spent, Decimal("0.00"))
+    assert order.paid_at == first_payment.date_created
+    assert Customer.objects.get(account=shop_account).amount_spent == spent
+    rebuild_statistics()
+    assert Customer.objects.get(account=shop_account).amount_spent == spent
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_payment_saved_after_the_order_outside_a_transaction_records_its_date(shop_account, products):
     """Order.pay() adds a payment without saving the order, and salesman's order admin saves the order before

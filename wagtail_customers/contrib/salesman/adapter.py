@@ -108,6 +108,15 @@ def address(text, name, country):
     )
 
 
+def cancelled_total(order, payments):
+    """What a cancelled or failed order spent: what its payments took, never more than its total. Salesman cancels
+    orders not paid in full (created, on hold, failed): one without a payment spent nothing, one on hold after a
+    deposit spent the deposit. A payment of a negative amount (money given back, entered in the payments panel)
+    takes its amount off; salesman keeps no other record of a refund before the status ``REFUNDED``."""
+    paid = sum((payment.amount for payment in payments), ZERO)
+    return min(max(paid, ZERO), order.total)
+
+
 def to_order_data(order):
     """``OrderData`` for a salesman order; ``None`` for one still being created (status NEW, no items yet)."""
     if order.status == order.Status.NEW:
@@ -150,8 +159,7 @@ def to_order_data(order):
         discount=order_rows.discount,
         shipping=shipping,
         tax=tax,
-        # Salesman cancels only orders not paid (created, on hold, failed): one without a payment spent nothing.
-        total=ZERO if status == OrderStatus.CANCELLED and not payments else order.total,
+        total=cancelled_total(order, payments) if status == OrderStatus.CANCELLED else order.total,
         # Salesman refunds an order whole (every payment, then the status REFUNDED).
         refunded=order.total if status == OrderStatus.REFUNDED else ZERO,
         ship_to=address(order.shipping_address, name, extra.get("country")),
