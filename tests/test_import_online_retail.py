@@ -150,6 +150,51 @@ def test_postage_discount_and_charges(gbp_account):
     assert customer.amount_spent == Decimal("44.50") + Decimal("5.00") - Decimal("5.50") - Decimal("2.00")
 
 
+def test_money_paid_back_beyond_an_orders_total_is_left_out_and_said_so(gbp_account):
+    """Postage or a discount paid back on a cancellation is refunded on the customer's order, never more than the
+    order's total: the preview names the invoice and the amount left out (before, it was capped without a word)."""
+    content = "\n".join(
+        [
+            HEADER,
+            "3101,MUG,Mug,1,1/5/2011 9:00,2.50,100,United Kingdom",
+            # 6.00 of postage paid back on an order of 2.50, in two cancellations.
+            "C3102,POST,POSTAGE,-1,1/6/2011 9:00,4.00,100,United Kingdom",
+            "C3103,D,Discount,-1,1/7/2011 9:00,2.00,100,United Kingdom",
+            # Customer 200's refund fits its order: nothing to say.
+            "3201,CAP,Cap,2,1/5/2011 9:00,5.00,200,United Kingdom",
+            "C3202,POST,POSTAGE,-1,1/6/2011 9:00,4.00,200,United Kingdom",
+        ]
+    ).encode()
+    preview = run_import(gbp_account, content, format_name="online_retail", dry_run=True)
+    left_out = [warning for warning in preview.warnings if "left out" in warning]
+    assert left_out == [
+        "Invoice 3101 is refunded 6.00 by C3102, C3103, more than its total of 2.50: the 3.50 above it was left out."
+    ]
+    assert not Order.objects.exists()
+
+    report = run_import(gbp_account, content, format_name="online_retail")
+    assert report.warnings == preview.warnings and report.rows_skipped == preview.rows_skipped == 0
+    capped, fitting = Order.objects.get(external_id="3101"), Order.objects.get(external_id="3201")
+    assert (capped.status, capped.total, capped.refunded) == ("refunded", Decimal("2.50"), Decimal("2.50"))
+    assert (fitting.status, fitting.refunded) == ("partially_refunded", Decimal("4.00"))
+    assert Customer.objects.get(external_id="100").amount_spent == Decimal("0.00")
+
+
+def test_the_preview_names_twenty_over_refunded_invoices_then_counts_the_rest(gbp_account):
+    rows = [HEADER]
+    for n in range(22):
+        rows.append(f"{4000 + n},MUG,Mug,1,1/5/2011 9:{n:02d},2.50,{500 + n},United Kingdom")
+        rows.append(f"C{5000 + n},POST,POSTAGE,-1,1/6/2011 9:00,3.00,{500 + n},United Kingdom")
+    report = run_import(gbp_account, "\n".join(rows).encode(), format_name="online_retail", dry_run=True)
+    left_out = [warning for warning in report.warnings if "left out" in warning]
+    assert len(left_out) == 21
+    assert left_out[0] == (
+        "Invoice 4000 is refunded 3.00 by C5000, more than its total of 2.50: the 0.50 above it was left out."
+    )
+    assert left_out[19].startswith("Invoice 4019 ")
+    assert left_out[20] == "2 more invoices are refunded more than their totals: 1.00 above them was left out."
+
+
 def test_online_retail_ii_header_with_a_bom(realdata, gbp_account):
     path = realdata / "online_retail/online_retail_II_header_first99rows.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")

@@ -13,11 +13,14 @@
 * A few stock codes are no goods (``NON_PRODUCT_CODES``): postage is the order's shipping, a discount the
   order's discount; on a ``C`` invoice either is money paid back, a refund without returned units on the
   customer's order it cancels. Fees, commissions, samples and manual adjustments are skipped and counted.
+* An order is refunded its total at most: money paid back beyond it is left out, and the report names the
+  invoice and the amount (``MAX_LISTED_OVER_REFUNDS`` of them, then a count).
 """
 
 from collections import defaultdict
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -47,6 +50,8 @@ MONTH_FIRST = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M")
 DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M")
 NO_CUSTOMER = {"", "na", "nan", "none", "null", "0"}
 ZERO = Decimal("0")
+#: The report names at most this many invoices refunded more than their total (and counts the rest).
+MAX_LISTED_OVER_REFUNDS = 20
 
 #: The dataset's stock codes that are no goods, read in capitals (the file writes ``M`` and ``m``).
 SHIPPING = "shipping"
@@ -220,7 +225,8 @@ def apply_cancellations(sales, cancellations, report):
 
     Money paid back on a cancellation without units (postage, a discount) is refunded on the latest order its
     units were returned on, else on the customer's latest order placed before it; with neither (a guest, or a
-    purchase before the file starts) it is skipped and counted."""
+    purchase before the file starts) it is skipped and counted. What an order is refunded beyond its total is
+    left out, and said so (``report_over_refunds``)."""
     earlier = defaultdict(list)  # (customer, stock code) -> [(placed_at, order, line)], oldest first
     orders_of = defaultdict(list)  # customer -> their orders, oldest first
     for order in sorted(sales, key=lambda order: order.placed_at):
@@ -230,6 +236,7 @@ def apply_cancellations(sales, cancellations, report):
                 earlier[order.customer.external_id, line.sku].append((order.placed_at, order, line))
     refunds = defaultdict(lambda: ZERO)
     refunded_at = {}
+    refunded_by = defaultdict(list)  # id(order) -> the cancellation invoices refunding it, in date order
     returned_orders = []
     matched_units = 0
     money_skipped = 0
@@ -252,6 +259,7 @@ def apply_cancellations(sales, cancellations, report):
                 order.returned_at = max(order.returned_at or placed_at, cancellation.placed_at)
                 refunded_at[id(order)] = order.returned_at
                 returned_on.append(order)
+                _add_once(refunded_by[id(order)], cancellation.external_id)
             if remaining:
                 cancelled.quantity = cancelled.returned_quantity = remaining
                 cancelled.line_total = money(cancelled.exact_price * remaining)
@@ -268,9 +276,15 @@ def apply_cancellations(sales, cancellations, report):
             else:
                 refunds[id(target)] += cancellation.money_back
                 refunded_at[id(target)] = max(refunded_at.get(id(target), target.placed_at), cancellation.placed_at)
+                _add_once(refunded_by[id(target)], cancellation.external_id)
+    over_refunds = []
     for order in sales:
         if id(order) in refunds:
-            _refund(order, refunds[id(order)], refunded_at[id(order)])
+            amount = refunds[id(order)]
+            _refund(order, amount, refunded_at[id(order)])
+            if money(amount) > order.refunded:
+                over_refunds.append((order, money(amount), refunded_by[id(order)]))
+    report_over_refunds(over_refunds, report)
     report.rows_skipped += money_skipped
     if money_skipped:
         report.warnings.append(
@@ -296,6 +310,47 @@ def apply_cancellations(sales, cancellations, report):
             % {"invoices": len(cancellations), "units": matched_units, "orders": len(returned_orders)}
         )
     return returned_orders
+
+
+def _add_once(invoices, invoice):
+    if invoice not in invoices:
+        invoices.append(invoice)
+
+
+def report_over_refunds(over_refunds, report):
+    """Warn of the orders refunded more than their total (``(order, amount, cancellation invoices)``, the order's
+    ``refunded`` capped at its total): each invoice named with the amount left out, up to
+    ``MAX_LISTED_OVER_REFUNDS``, then how many more and how much they left out in all."""
+    listed = sorted(over_refunds, key=lambda entry: (entry[0].placed_at, entry[0].external_id))
+    for order, amount, cancellations in listed[:MAX_LISTED_OVER_REFUNDS]:
+        report.warnings.append(
+            _(
+                "Invoice %(invoice)s is refunded %(amount)s by %(cancellations)s, more than its total of %(total)s: "
+                "the %(left_out)s above it was left out."
+            )
+            % {
+                "invoice": order.external_id,
+                "amount": _amount(amount),
+                "cancellations": ", ".join(cancellations),
+                "total": _amount(order.refunded),
+                "left_out": _amount(amount - order.refunded),
+            }
+        )
+    rest = listed[MAX_LISTED_OVER_REFUNDS:]
+    if rest:
+        report.warnings.append(
+            ngettext(
+                "%(count)d more invoice is refunded more than its total: %(left_out)s above the totals was left out.",
+                "%(count)d more invoices are refunded more than their totals: %(left_out)s above them was left out.",
+                len(rest),
+            )
+            % {"count": len(rest), "left_out": _amount(sum((amount - order.refunded for order, amount, _c in rest)))}
+        )
+
+
+def _amount(value):
+    """An amount of the file's (no currency: the file has none), written as the active language writes numbers."""
+    return number_format(money(value), decimal_pos=2)
 
 
 def _refund(order, amount, refunded_at):
