@@ -24,7 +24,7 @@ from wagtail_customers.exports.query import CustomerExport, ExportSpec
 from wagtail_customers.exports.resources import CustomerResource
 from wagtail_customers.exports.service import write_temporary_file
 from wagtail_customers.exports.tasks import join_export_chunks, run_export_job, write_export_chunk
-from wagtail_customers.models import Customer, JobState
+from wagtail_customers.models import Customer, ExportJob, JobState
 from wagtail_customers.services.ingestion import record_order
 from wagtail_customers.storage import private_storage
 
@@ -229,6 +229,46 @@ def test_a_join_stopped_by_the_time_limit_fails_the_job_saying_so(settings, acco
     assert job.state == JobState.FAILED and not job.file
     assert job.error == "The export took longer than the time limit (3600 seconds). Try a smaller export."
     assert chunk_files() == [] and len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_chunk_whose_worker_stops_every_time_fails_the_export_after_three_tries(settings, account):
+    """A chunk that stops its worker every time (killed for memory on its rows, say) is delivered again each time
+    (``acks_late``, ``reject_on_worker_lost``), and its heartbeats keep the sweeper away: the export never ended.
+    Each delivery of its message is counted; the one after the third fails the export, naming the rows. A Celery
+    retry (a new message, after a database error) is counted afresh. Here a delivery runs to its end, as one whose
+    worker stopped before acknowledging it: the broker delivers it again all the same."""
+    make_customers(account, 12)
+    user = exporter("stops", account)
+    set_plugin(settings, EXPORT_CHUNK_ROWS=5, EXPORT_MAX_ATTEMPTS=3)
+    job = jobs.claim(new_job(user, "csv").pk)
+    pks = CustomerExport(user, ExportSpec.from_params(job.params)).ordered_pks()
+    # What start_chunks records before the chord is sent: the attempt's chunks, for whoever gives it up.
+    ExportJob.objects.filter(pk=job.pk).update(params={**job.params, chunks.CHUNK_COUNTS: {str(job.attempts): 3}})
+    args = (str(job.pk), job.attempts, 1, pks[5:10])
+    assert write_export_chunk.delay(str(job.pk), job.attempts, 0, pks[:5]).get()["rows"] == 5
+    for _delivery in range(2):
+        assert write_export_chunk.delay(*args).get()["rows"] == 5
+    for _delivery in range(3):  # the retry's message, delivered three times
+        assert write_export_chunk.apply(args, retries=1).get()["rows"] == 5
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+    mail.outbox.clear()
+
+    assert write_export_chunk.apply(args, retries=1).get() is None
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and not job.file
+    reason = (
+        "A worker stopped while writing rows 6-10 of the export (it may have run out of memory); the export was "
+        "stopped after 3 tries. Try a smaller export, or ask your administrator to check the export workers."
+    )
+    assert job.error == reason
+    [message] = mail.outbox
+    assert reason in message.body
+    assert chunk_files() == []
+    # The other chunks of the attempt stop without writing, and the join finds nothing to join.
+    assert write_export_chunk.delay(str(job.pk), job.attempts, 2, pks[10:]).get() is None
+    assert join_export_chunks.delay([None], str(job.pk), job.attempts).get() == "superseded"
 
 
 @pytest.mark.django_db

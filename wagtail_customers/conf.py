@@ -54,7 +54,8 @@ DEFAULTS = {
     "EXPORT_STALE_SECONDS": 600,
     # A waiting export job no worker picked up within this many seconds is failed.
     "EXPORT_PENDING_TIMEOUT_SECONDS": 6 * 3600,
-    # Attempts per export job (a worker killed mid-export counts as one) before it is failed.
+    # Attempts per export job (a worker killed mid-export counts as one) before it is failed; also the deliveries
+    # of one chunk of a split export (its worker killed each time) before the job is failed.
     "EXPORT_MAX_ATTEMPTS": 3,
     # Celery soft and hard time limits of one export attempt, in seconds.
     "EXPORT_SOFT_TIME_LIMIT": 3600,

@@ -25,7 +25,10 @@ left to the sweeper, which starts the export again.
 
 A chunk task is ``acks_late`` with ``reject_on_worker_lost``: when its worker is killed the broker delivers that
 chunk again, alone, and the chunk overwrites its own file. Every chunk and the join carry the job's attempt
-number and stop when the attempt no longer owns the job (the sweeper reclaimed it: ``jobs.py``).
+number and stop when the attempt no longer owns the job (the sweeper reclaimed it: ``jobs.py``). A chunk that
+kills its worker every time (out of memory on its rows, say) would be delivered for ever, its heartbeats keeping
+the sweeper away: each delivery of a chunk's message is counted on the job (``note_delivery``), and the one after
+``EXPORT_MAX_ATTEMPTS`` fails the job, naming the chunk's rows (``stopped_reason``).
 
 A chord needs Celery's result backend (``CELERY_RESULT_BACKEND``) to know when all chunks are done; without one
 (and not running tasks eagerly) exports are not chunked. With eager tasks the chord runs in the process.
@@ -42,10 +45,13 @@ from contextlib import ExitStack
 
 from celery import chord, current_app, group
 from django.core.files import File
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from ..conf import get_setting, user_settings
+from ..counts import grouped
 from ..db_router import reading_from_replica
 from ..models import ExportJob, JobState
 from ..storage import private_storage
@@ -59,6 +65,10 @@ logger = logging.getLogger("wagtail_customers.exports")
 #: Key in ``ExportJob.params`` (beside the spec's own): the number of chunks of each attempt that was split
 #: (``{"<attempt>": count}``), so the chunk files of an attempt given up can all be deleted.
 CHUNK_COUNTS = "chunk_counts"
+
+#: Key in ``ExportJob.params``: the deliveries of each chunk's message in the running attempt
+#: (``{"<attempt>": {"<index>": [retries, deliveries]}}``; ``note_delivery``).
+CHUNK_DELIVERIES = "chunk_deliveries"
 
 #: The shape of a chunk's file and of the result its task hands the join (``write_chunk``). Raise it whenever either
 #: changes: during a rolling deploy a chunk written by one release may meet the join of another, which then gives the
@@ -169,6 +179,45 @@ def delete_stray_chunk_files():
 def owned_job(job_id, attempt):
     """The job while this attempt still owns it (running), else ``None``."""
     return ExportJob.objects.select_related("user").filter(pk=job_id, state=JobState.RUNNING, attempts=attempt).first()
+
+
+def note_delivery(job, index, retries):
+    """Count this delivery of chunk ``index``'s message on the job; returns how many times it was delivered (1 the
+    first time). Raises ``JobSuperseded`` when the attempt lost the job.
+
+    ``retries``: the task's ``request.retries``. A redelivered message carries the same number, a Celery retry (a
+    new message, after a database error) the next one, so its deliveries are counted afresh. Celery's own
+    ``delivery_info["redelivered"]`` is not enough: it says "again", never how many times, and not every broker
+    sets it."""
+    attempt, key = str(job.attempts), str(index)
+    with transaction.atomic():
+        # The write first: it locks the job's row (SQLite: takes the database's write lock) before the parameters
+        # are read, so chunks starting at once each add their count to what the others wrote.
+        if not jobs._owned(job).update(heartbeat_at=timezone.now()):
+            raise jobs.JobSuperseded()
+        params = ExportJob.objects.filter(pk=job.pk).values_list("params", flat=True).get() or {}
+        noted = (params.get(CHUNK_DELIVERIES) or {}).get(attempt) or {}
+        seen_retries, deliveries = noted.get(key) or (None, 0)
+        deliveries = deliveries + 1 if seen_retries == retries else 1
+        # Only the running attempt's counts are kept.
+        params = {**params, CHUNK_DELIVERIES: {attempt: {**noted, key: [retries, deliveries]}}}
+        jobs._owned(job).update(params=params)
+    job.params = params
+    return deliveries
+
+
+def stopped_reason(index, pks, tries):
+    """Why a job failed whose chunk ``index`` (of the ids ``pks``) was delivered more than ``tries`` times."""
+    first = index * get_setting("EXPORT_CHUNK_ROWS") + 1
+    return ngettext(
+        "A worker stopped while writing rows %(first)s-%(last)s of the export (it may have run out of memory); the "
+        "export was stopped after %(tries)s try. Try a smaller export, or ask your administrator to check the "
+        "export workers.",
+        "A worker stopped while writing rows %(first)s-%(last)s of the export (it may have run out of memory); the "
+        "export was stopped after %(tries)s tries. Try a smaller export, or ask your administrator to check the "
+        "export workers.",
+        tries,
+    ) % {"first": grouped(first), "last": grouped(first + max(len(pks), 1) - 1), "tries": tries}
 
 
 def write_chunk(job, index, pks):

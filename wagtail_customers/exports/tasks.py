@@ -97,8 +97,9 @@ def run_export_job(self, job_id):
     base=QueuedTask,
     bind=True,
     name="wagtail_customers.write_export_chunk",
-    # A chunk whose worker is killed is delivered again, alone; it overwrites its own file. The job's
-    # attempt bounds the redeliveries: once the sweeper reclaims the job, its old chunks stop at once.
+    # A chunk whose worker is killed is delivered again, alone; it overwrites its own file. Its deliveries are
+    # counted (chunks.note_delivery): one that kills its worker every time fails the job after EXPORT_MAX_ATTEMPTS.
+    # And once the sweeper reclaims the job, the old attempt's chunks stop at once.
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=3,
@@ -114,6 +115,12 @@ def write_export_chunk(self, job_id, attempt, index, pks):
     try:
         job = chunks.owned_job(job_id, attempt)
         if job is None:
+            return None
+        tries = get_setting("EXPORT_MAX_ATTEMPTS")
+        if chunks.note_delivery(job, index, self.request.retries) > tries:
+            # Its worker stopped every time (its message is back after each): stop here, not for ever.
+            logger.error("Export job %s chunk %s: delivered more than %s times; the job fails", job_id, index, tries)
+            _failed(job, chunks.stopped_reason(index, pks, tries))
             return None
         return chunks.write_chunk(job, index, pks)
     except jobs.JobSuperseded:
