@@ -2,12 +2,14 @@
 preferences in the account settings and the e-mail digests (docs/howto/alerts.md)."""
 
 import re
+import smtplib
 from datetime import UTC, datetime
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import order_data
@@ -560,3 +562,75 @@ def test_the_time_limit_stops_a_scheduled_run_and_leaves_the_alerts_due(account,
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert send_scheduled_digests("daily") == {users[0].pk: 1, users[1].pk: 1}
     assert sorted(message.to[0] for message in mail.outbox) == sorted(user.email for user in users)
+
+
+class WorkerKilled(BaseException):
+    """The worker's process killed (the hard time limit, or out of memory): nothing after it runs."""
+
+
+class KilledAfterSendingBackend(locmem.EmailBackend):
+    """The digest goes out, then the worker is killed before anything else runs: the database rolls back the
+    transaction open at that moment, and no statement of the dead process reaches it (``dead_after_sending``)."""
+
+    killed = False
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        KilledAfterSendingBackend.killed = sent > 0
+        raise WorkerKilled()
+
+
+def dead_after_sending(execute, sql, params, many, context):
+    if KilledAfterSendingBackend.killed:
+        raise WorkerKilled()
+    return execute(sql, params, many, context)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_digest_whose_worker_is_killed_just_after_the_send_is_not_sent_again(account, watched, record, settings):
+    """Stopped between its send and its commit, a run left the alerts due (the claim rolled back with the
+    transaction) and the next run sent them again. The alerts are marked sent and committed before the send."""
+    user = make_staff("killed")
+    grant(user, account, "view", "see_personal_data")
+    prefer(user, EmailFrequency.DAILY)
+    record(account, order_data("2", day=5))
+    settings.EMAIL_BACKEND = f"{__name__}.KilledAfterSendingBackend"
+
+    try:
+        with connection.execute_wrapper(dead_after_sending), pytest.raises(WorkerKilled):
+            send_scheduled_digests("daily")
+    finally:
+        KilledAfterSendingBackend.killed = False
+    assert len(mail.outbox) == 1
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_scheduled_digests("daily") == {}
+    assert len(mail.outbox) == 1
+    assert not AlertNotification.objects.filter(user=user, email_due=True).exists()
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """The mail server refuses the message: nothing is sent."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({})
+
+
+def test_a_digest_the_mail_server_refused_is_sent_by_the_next_run(account, watched, record, settings):
+    """Marked sent before the send, the alerts are due again when the send fails: the next run sends them."""
+    user = make_staff("refused")
+    grant(user, account, "view", "see_personal_data")
+    prefer(user, EmailFrequency.DAILY)
+    record(account, order_data("2", day=5))
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        send_digest(user.pk)
+    assert send_scheduled_digests("daily") == {}  # logged; the alerts wait for the next run
+    notification = AlertNotification.objects.get(user=user)
+    assert (notification.email_due, notification.emailed_at, mail.outbox) == (True, None, [])
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_scheduled_digests("daily") == {user.pk: 1}
+    [message] = mail.outbox
+    assert message.to == [user.email] and "New order: Ada Lovelace" in message.body

@@ -1,9 +1,11 @@
 """E-mail digests of alerts: every alert waiting for a user's e-mail (``email_due``), in one message.
 
-Sending claims the alerts first (``email_due`` cleared in the same transaction, under row locks), so two
-deliveries of the same task, or the daily run meeting an "immediately" one, never e-mail an event twice; a
-mail error rolls the claim back and the alerts wait for the next run. An alert about a seller account the
-user may no longer view, or has muted since, is dropped, never sent.
+Sending claims the alerts first (``email_due`` cleared under row locks) and commits the claim before the e-mail
+is sent, so two deliveries of the same task, or the daily run meeting an "immediately" one, never e-mail an event
+twice, and neither does a run stopped after its send (the soft time limit, a killed worker): nothing of it is left
+to commit. A send that fails (a mail error, the soft time limit during the send) gives the claim back: the alerts
+wait for the next run. An alert about a seller account the user may no longer view, or has muted since, is
+dropped, never sent.
 """
 
 import logging
@@ -41,6 +43,8 @@ def send_digest(user_id):
         # Nothing claimed: the alerts stay due until the user has an address to send them to.
         return 0
     now = timezone.now()
+    # Committed before the send (the way the customer e-mail is, services/contact.py): a run stopped between the
+    # send and a commit after it would leave the alerts due, and the next run would send them again.
     with transaction.atomic():
         due_ids = list(
             AlertNotification.objects.select_for_update()
@@ -57,9 +61,16 @@ def send_digest(user_id):
         notifications = [
             n for n in with_details(claimed).order_by("event__occurred_at", "pk") if n.event.account_id in visible
         ]
-        if not notifications:
-            return 0
+    if not notifications:
+        return 0
+    try:
         _send(user, notifications)
+    except BaseException:
+        # Not sent: due again, for the next run (what this run claimed, unless another run took it back since).
+        AlertNotification.objects.filter(pk__in=[n.pk for n in notifications], email_due=False, emailed_at=now).update(
+            email_due=True, emailed_at=None
+        )
+        raise
     return len(notifications)
 
 
@@ -78,7 +89,7 @@ def _send(user, notifications):
         subject, text, get_setting("FROM_EMAIL") or settings.DEFAULT_FROM_EMAIL, [user.email]
     )
     message.attach_alternative(html, "text/html")
-    # An error propagates: the transaction rolls back and the alerts stay due for the next run.
+    # An error propagates: the caller makes the alerts due again for the next run.
     message.send()
 
 
