@@ -2,7 +2,10 @@
 numbers stay numbers; bounded queries; the management command; one customer's orders."""
 
 import datetime
+import errno
+import html
 import re
+import tempfile
 from decimal import Decimal
 
 import pytest
@@ -34,7 +37,8 @@ from tests.factories import order_data
 from wagtail_customers.columns import DEFAULT_COLUMNS
 from wagtail_customers.exports.neutralise import neutralise
 from wagtail_customers.exports.query import CustomerExport, ExportSpec
-from wagtail_customers.exports.service import write_file
+from wagtail_customers.exports.resources import CustomerResource
+from wagtail_customers.exports.service import LOG_ACTION, write_file
 from wagtail_customers.exports.writers import write_xlsx
 from wagtail_customers.listing import customer_listing_queryset
 from wagtail_customers.models import Customer, WatchlistEntry
@@ -507,6 +511,94 @@ def test_nothing_to_export_says_so(client, account):
     response = client.post(START_URL, {"format": "csv", "tab": "all", "scope": "all"})
     assert response.status_code == 302
     assert "no customers to export" in str(list(response.wsgi_request._messages)[0])
+
+
+class DiskFullResource(CustomerResource):
+    """The disk fills up while the file is written: at its third row."""
+
+    def dehydrate_address(self, row):
+        self.rows_read = getattr(self, "rows_read", 0) + 1
+        if self.rows_read == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().dehydrate_address(row)
+
+
+class BrokenResource(CustomerResource):
+    """A bug of the site's resource, met at the file's third row."""
+
+    def dehydrate_address(self, row):
+        self.rows_read = getattr(self, "rows_read", 0) + 1
+        if self.rows_read == 3:
+            raise ValueError("a bug")
+        return super().dehydrate_address(row)
+
+
+NOT_WRITTEN = (
+    "The file could not be written: the database or the server's temporary storage did not answer (the disk may "
+    "be full). Nothing was downloaded; try again in a moment, and if it keeps failing, ask the site's "
+    "administrators, who find the details in the server log."
+)
+UNEXPECTED = (
+    "The export failed on an unexpected error; the site's administrators can find the details in the server log."
+)
+
+
+def export_entries():
+    return ModelLogEntry.objects.filter(action=LOG_ACTION).count()
+
+
+def page_messages(client, response):
+    return html.unescape(client.get(response["Location"]).content.decode())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("atomic_requests", [False, True])
+@pytest.mark.parametrize(("resource", "reason"), [("DiskFullResource", NOT_WRITTEN), ("BrokenResource", UNEXPECTED)])
+def test_an_xlsx_export_that_fails_while_written_says_why_and_is_not_in_the_history(
+    client, account, settings, monkeypatch, atomic_requests, resource, reason
+):
+    """The history said "Export started" for a file never delivered, and the user got a server error. (The start
+    view is outside ATOMIC_REQUESTS' transaction, so the entry was committed with it on too.)"""
+    make_customers(account, 10)
+    client.force_login(exporter("diskfull", account, columns=["name", "address", "email"]))
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic_requests)
+    plugin = settings.WAGTAIL_CUSTOMERS
+    settings.WAGTAIL_CUSTOMERS = {**plugin, "EXPORT_RESOURCE": f"{__name__}.{resource}"}
+    before = export_entries()
+
+    response = export_post(client, format="xlsx", next="/admin/customers/?q=c")
+    assert response.status_code == 302 and response["Location"] == "/admin/customers/?q=c"
+    assert reason in page_messages(client, response)
+    assert export_entries() == before
+
+    settings.WAGTAIL_CUSTOMERS = plugin  # the disk has room again
+    response = export_post(client, format="xlsx")
+    assert response.status_code == 200 and len(read_xlsx(response_bytes(response))) == 11
+    assert export_entries() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("atomic_requests", [False, True])
+def test_a_customers_orders_xlsx_that_cannot_be_written_says_why_and_is_not_in_the_history(
+    client, account, monkeypatch, tmp_path, atomic_requests
+):
+    record_order(account, order_data("o1", email="buyer@example.com"))
+    customer = Customer.objects.get(email="buyer@example.com")
+    client.force_login(exporter("ordersfail", account))
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic_requests)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))  # the temporary folder is not there
+    url = f"/admin/customers/exports/customer/{customer.pk}/"
+    before = export_entries()
+
+    response = client.get(url, {"format": "xlsx"})
+    assert response.status_code == 302 and response["Location"] == f"/admin/customers/{customer.pk}/"
+    assert NOT_WRITTEN in page_messages(client, response)
+    assert export_entries() == before
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    response = client.get(url, {"format": "xlsx"})
+    assert response.status_code == 200 and len(read_xlsx(response_bytes(response))) == 2
+    assert export_entries() == before + 1
 
 
 def test_start_needs_post_and_the_export_grant(client, shop):

@@ -33,15 +33,23 @@ class StartedExport:
     job: ExportJob | None = None
     #: ``False`` when an identical request's job was returned instead of a new one.
     created: bool = False
+    #: The seller accounts the export reads (its history entries').
+    account_ids: tuple = ()
 
     @property
     def is_immediate(self):
         return self.job is None
 
+    def log(self):
+        """The history entries of an export written at once: its caller writes them once the file is made (an
+        export that failed is no export in the history)."""
+        log_export(self.export.user, self.export.spec, self.account_ids, self.total)
+
 
 def start_export(user, spec, *, immediate_max_rows=None):
-    """Count the rows; up to ``EXPORT_SYNC_MAX_ROWS`` the caller writes them at once (``is_immediate``),
-    more become a job queued for a Celery worker. Logs ``wagtail_customers.export.start``."""
+    """Count the rows; up to ``EXPORT_SYNC_MAX_ROWS`` the caller writes them at once (``is_immediate``) and then
+    logs them (``StartedExport.log``), more become a job queued for a Celery worker, logged here
+    (``wagtail_customers.export.start``)."""
     export = CustomerExport(user, spec)
     account_ids = export.scope_account_ids()
     with reading_from_replica():
@@ -52,8 +60,7 @@ def start_export(user, spec, *, immediate_max_rows=None):
         raise ExportRequestError(_("Excel files hold at most 1,048,575 rows. Export as CSV instead."))
     limit = get_setting("EXPORT_SYNC_MAX_ROWS") if immediate_max_rows is None else immediate_max_rows
     if total <= limit:
-        log_export(user, spec, account_ids, total)
-        return StartedExport(export, total)
+        return StartedExport(export, total, account_ids=tuple(account_ids))
     job, created = find_or_create_job(user, spec, total_rows=total, account_ids=account_ids)
     if created:
         log_export(user, spec, account_ids, total, job=job)

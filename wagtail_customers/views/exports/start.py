@@ -18,6 +18,7 @@ import os
 from urllib.parse import urlencode
 
 from django.core.exceptions import TooManyFieldsSent
+from django.db import InterfaceError, OperationalError
 from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
@@ -129,7 +130,10 @@ def start_export_view(request):
         return redirect(listing_url(request))
     if started.is_immediate:
         filename = export_filename(spec)
-        return announce_download(request, file_response(started.export, filename), started.total, filename)
+        response = logged_file_response(request, started.export, filename, started.log)
+        if response is None:
+            return redirect(listing_url(request))
+        return announce_download(request, response, started.total, filename)
     job = started.job
     # Read after the queueing: a new job may have failed already (the broker is down) or even be done (tasks run
     # eagerly, in this request).
@@ -169,6 +173,42 @@ def export_filename(spec):
     return spec.filename(timezone.now())
 
 
+def logged_file_response(request, export, filename, log):
+    """The export as a download now (``file_response``), its history entry written by ``log()`` once the file is
+    made (an XLSX file is written whole first; a CSV file streams, read as it is sent, so its entry comes before).
+    A file that could not be written is no export: nothing is logged, the error message is queued for the user and
+    ``None`` returned, for the caller to send them back to the page they came from."""
+    try:
+        response = file_response(export, filename)
+    except (OperationalError, InterfaceError, OSError):
+        logger.warning("An export to download at once could not be written", exc_info=True)
+        messages.error(
+            request,
+            _(
+                "The file could not be written: the database or the server's temporary storage did not answer (the "
+                "disk may be full). Nothing was downloaded; try again in a moment, and if it keeps failing, ask the "
+                "site's administrators, who find the details in the server log."
+            ),
+        )
+        return None
+    except Exception:
+        logger.exception("An export to download at once failed")
+        messages.error(
+            request,
+            _(
+                "The export failed on an unexpected error; the site's administrators can find the details in the "
+                "server log."
+            ),
+        )
+        return None
+    try:
+        log()
+    except BaseException:
+        response.close()  # the temporary file of an XLSX export
+        raise
+    return response
+
+
 def file_response(export, filename):
     """The export as a download now: CSV streamed row by row, XLSX from a temporary file."""
     if export.spec.file_format == CSV.name:
@@ -197,7 +237,14 @@ def customer_orders(request, pk):
         language=translation.get_language() or "",
         timezone=timezone.get_current_timezone_name(),
     )
-    log_export(request.user, spec, [customer.account_id], customer.orders_count)
     filename = get_valid_filename(f"orders-{customer.account.name}-{customer.pk}.{spec.format.extension}")
     masked = not may_see_personal_data(request.user, customer.account_id)
-    return file_response(CustomerOrdersExport(customer, spec, masked=masked), filename)
+    response = logged_file_response(
+        request,
+        CustomerOrdersExport(customer, spec, masked=masked),
+        filename,
+        lambda: log_export(request.user, spec, [customer.account_id], customer.orders_count),
+    )
+    if response is None:
+        return redirect(reverse("wagtail_customers_customer:detail", args=[customer.pk]))
+    return response
