@@ -15,10 +15,11 @@
 
 import logging
 import os
+from contextlib import nullcontext
 from urllib.parse import urlencode
 
 from django.core.exceptions import TooManyFieldsSent
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import FileResponse, Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
@@ -178,8 +179,12 @@ def logged_file_response(request, export, filename, log):
     made (an XLSX file is written whole first; a CSV file streams, read as it is sent, so its entry comes before).
     A file that could not be written is no export: nothing is logged, the error message is queued for the user and
     ``None`` returned, for the caller to send them back to the page they came from."""
+    # Under ATOMIC_REQUESTS' transaction (the customer's orders), in a savepoint: a database error while the file is
+    # written is rolled back to it, and the request's transaction stays usable for the answer.
+    savepoint = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        response = file_response(export, filename)
+        with savepoint:
+            response = file_response(export, filename)
     except (OperationalError, InterfaceError, OSError):
         logger.warning("An export to download at once could not be written", exc_info=True)
         messages.error(
