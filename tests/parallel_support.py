@@ -101,6 +101,31 @@ def record_while(work, account, orders, hold=lambda: None):
     assert waited
 
 
+def run_while_held(held, work):
+    """Run ``held`` in a transaction of a thread of its own; once it is done (not committed yet), ``work`` in another
+    thread until that waits for a lock (``started_until_it_waits``); then commit, and wait for both. Returns
+    ``(errors, waited)``: the exceptions of both threads, and whether ``work`` waited for ``held``'s transaction."""
+    done, committing, errors = threading.Event(), threading.Event(), []
+
+    def holding():
+        with transaction.atomic():
+            held()
+            done.set()
+            assert committing.wait(30), "the other thread never waited"
+
+    threads = [in_thread(holding, errors)]
+    waited = False
+    try:
+        if done.wait(30):
+            working_thread, waited = started_until_it_waits(work, errors)
+            threads.append(working_thread)
+    finally:
+        committing.set()
+        for thread in threads:
+            thread.join(60)
+    return errors, waited
+
+
 def assert_every_customer_counts_its_own_orders():
     """Every customer's stored figures equal a fresh aggregate of the orders they now have."""
     customers = list(Customer.objects.order_by("pk"))

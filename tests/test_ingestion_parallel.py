@@ -30,6 +30,7 @@ from tests.parallel_support import (
     assert_every_customer_counts_its_own_orders,
     in_thread,
     record_while,
+    run_while_held,
     started_until_it_waits,
 )
 from tests.test_exchange_rates_refresh import days, ecb_csv  # noqa: F401 (days: the fixture)
@@ -168,6 +169,30 @@ def test_two_batches_recording_the_same_new_buyer_at_once_make_one_customer(para
     # The buyer was new to the other batch, not to this one.
     assert (results[0].customers_created, results[0].created_customer_ids) == (0, set())
     assert results[0].customers_unchanged == 1
+    assert_every_customer_counts_its_own_orders()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_recorded_while_its_buyer_s_merge_is_undone_goes_to_the_buyer(parallel_database):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("threads writing at once: PostgreSQL (SQLite runs one writing transaction at a time)")
+    other, ada = two_buyers()
+    merge_customers(other, ada)
+
+    # The seller undoes the merge of Ada into the other customer while a sync records Ada's next order. The batch
+    # found Ada's alias (she was merged), then waited for the undo, which holds the customer the alias names while it
+    # deletes the alias and brings Ada back.
+    errors, waited = run_while_held(
+        lambda: undo_merge(CustomerMerge.objects.get()),
+        lambda: record_orders(other.account, [order_data("3", email="ada@example.com", day=5)]),
+    )
+
+    assert not errors, errors
+    assert waited
+    # Before, the batch kept the alias it had read before the lock and put the order on the other customer.
+    assert Order.objects.get(external_id="3").customer_id == ada.pk
+    assert Customer.objects.count() == 2
+    assert Order.objects.filter(customer=ada).count() == 2 and Order.objects.filter(customer=other).count() == 1
     assert_every_customer_counts_its_own_orders()
 
 

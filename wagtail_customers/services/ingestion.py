@@ -428,12 +428,36 @@ def _aliased_customers(account, missing, found):
         account=account, pk__in={customer_id for customer_id, _ in aliases.values()}
     )
     by_pk = {customer.pk: customer for customer in targets.order_by("pk")}
+    # Read again under the targets' lock: an undo of the merge deletes the alias and re-creates the merged customer
+    # under that lock, and was waited for above. A key whose alias is gone now is the re-created customer's, looked up
+    # (and locked) again rather than sent to the merge target.
+    still_aliased = {
+        (hashed.get(alias_key, alias_key), customer_id)
+        for alias_key, customer_id in CustomerAlias.objects.filter(
+            account=account, identity_key__in=[*missing, *hashed], customer_id__in=by_pk
+        ).values_list("identity_key", "customer_id")
+    }
+    undone = [key for key, (customer_id, _merge) in aliases.items() if (key, customer_id) not in still_aliased]
+    if undone:
+        _found_again(account, undone, found)
+        aliases = {key: target for key, target in aliases.items() if key not in undone}
     aliased = {}
     for key, (customer_id, merge_id) in aliases.items():
         if customer_id in by_pk:
             found[key] = by_pk[customer_id]
             aliased[key] = merge_id
     return aliased
+
+
+def _found_again(account, keys, found):
+    """Adds to ``found`` (locked) the customers of ``keys`` whose merge was undone while the batch waited for it:
+    the re-created customer has the key again (hashed, if it was erased). One not there (deleted since) is left to
+    the caller, which creates it as any new buyer."""
+    hashed = {hashed_identity_key(account.pk, key): key for key in keys}
+    customers = Customer.objects.select_for_update().filter(account=account, identity_key__in=[*keys, *hashed])
+    # Erased customers last, as in _resolve_customers: they win over a same-key customer made before the erasure.
+    for customer in sorted(customers.order_by("pk"), key=lambda customer: customer.erased_at is not None):
+        found[hashed.get(customer.identity_key, customer.identity_key)] = customer
 
 
 def _order_values(order_data, customer_id, account_currency, rates):
