@@ -15,9 +15,10 @@ from wagtail.models import ModelLogEntry
 
 from tests.customer_page_support import staff_user
 from tests.factories import order_data
-from tests.parallel_support import in_thread
-from wagtail_customers.models import Channel, EventKind, OrderEvent, SellerAccount
-from wagtail_customers.services.contact import contact_url
+from tests.parallel_support import in_thread, run_while_held
+from wagtail_customers.models import Channel, Customer, EventKind, OrderEvent, SellerAccount
+from wagtail_customers.services.contact import contact_url, send_customer_email
+from wagtail_customers.services.deletion import delete_customers
 from wagtail_customers.services.ingestion import record_order
 
 pytestmark = pytest.mark.django_db
@@ -413,3 +414,43 @@ def test_post_needs_csrf(account, order):
 def test_other_channel_account_has_no_template_by_default(db):
     account = SellerAccount.objects.create(name="Web", channel=Channel.WEBSITE)
     assert contact_url(account) is None
+
+
+def test_a_customer_gone_before_the_lock_gets_no_email_and_no_record(order):
+    """A deletion (or a merge) that committed while the e-mail waited for the customer's lock, or since the page read
+    the customer: nothing is sent or recorded. Before, the e-mail's timeline event was made for a customer no longer
+    there and failed the foreign key at commit (a 500)."""
+    customer = order.customer
+    Customer.objects.filter(pk=customer.pk).delete()  # the instance is the one the view read before
+    with pytest.raises(Customer.DoesNotExist):
+        send_customer_email(customer, subject="Your parcel", message="Hello", user=None)
+    assert mail.outbox == []
+    assert not OrderEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_to_a_customer_being_deleted_answers_as_for_one_gone(account):
+    """The seller deletes the customer while someone sends them an e-mail: the request read the customer, then waits
+    for the deletion's lock, and answers as for a customer already gone."""
+    if db_connection.vendor != "postgresql":
+        pytest.skip("threads writing at once: PostgreSQL (SQLite's test database holds one writer)")
+    order = record_order(account, order_data("1001"))
+    user = staff_user("mailer", {account: {"can_view": True, "can_email": True}})
+    responses = []
+
+    def send():
+        browser = Client()
+        browser.force_login(user)
+        responses.append(
+            browser.post(email_url(order.customer_id), {"reason": "shipping", "subject": "Hi", "message": "x"})
+        )
+
+    errors, waited = run_while_held(
+        lambda: delete_customers(Customer.objects.filter(pk=order.customer_id), user=None), send
+    )
+
+    assert not errors, errors
+    assert waited
+    assert [response.status_code for response in responses] == [404]
+    assert mail.outbox == []
+    assert not Customer.objects.exists() and not OrderEvent.objects.exists()

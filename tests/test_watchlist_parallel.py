@@ -17,13 +17,17 @@ from urllib.request import Request, urlopen
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.test import Client
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
 from django.urls import reverse
 from example_project.settings import SQLITE_OPTIONS
 from wagtail.models import ModelLogEntry
 
 from tests.factories import order_data
-from wagtail_customers.models import Channel, EventKind, OrderEvent, SellerAccount, WatchlistEntry
+from tests.parallel_support import run_while_held
+from wagtail_customers.models import Channel, Customer, EventKind, OrderEvent, SellerAccount, WatchlistEntry
+from wagtail_customers.services.deletion import delete_customers
 from wagtail_customers.services.ingestion import record_order
 from wagtail_customers.services.watchlist import ADD_ACTION, REMOVE_ACTION
 
@@ -153,3 +157,48 @@ def test_parallel_flips_are_each_applied_once(server, parallel_database):
     assert not WatchlistEntry.objects.filter(customer=customer).exists()
     history = ModelLogEntry.objects.filter(object_id=str(customer.pk))
     assert history.filter(action=ADD_ACTION).count() == history.filter(action=REMOVE_ACTION).count() == PARALLEL // 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_eye_and_the_bulk_add_on_a_customer_being_deleted_answer_as_for_one_gone(parallel_database):
+    """The seller deletes a customer while someone clicks its eye, or adds it to the watchlist in bulk: the request
+    read the customer, then waits for the deletion's lock. Before, it then added an entry and a timeline event for
+    the customer gone, which failed the foreign key at commit: a 500."""
+    if connection.vendor != "postgresql":
+        pytest.skip("threads writing at once: PostgreSQL (SQLite runs one writing transaction at a time)")
+    from django.contrib.auth import get_user_model
+
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+    ada = record_order(account, order_data("1", email="ada@example.com")).customer
+    bob = record_order(account, order_data("2", email="bob@example.com", name="Bob")).customer
+    user = get_user_model().objects.create_superuser("deleting", "deleting@example.com", "pw")
+    bulk = reverse("wagtail_customers:bulk_action", args=("all", "watchlist-add"))
+    requests = {
+        "eye": (
+            ada,
+            reverse("wagtail_customers:watchlist_toggle", args=(ada.pk,)),
+            {"HTTP_ACCEPT": "application/json"},
+        ),
+        "bulk": (bob, f"{bulk}?id={bob.pk}&next=/admin/customers/", {}),
+    }
+    responses = {}
+
+    for name, (customer, url, headers) in requests.items():
+
+        def click(name=name, url=url, headers=headers):
+            browser = Client()
+            browser.force_login(user)
+            responses[name] = browser.post(url, follow=name == "bulk", **headers)
+
+        errors, waited = run_while_held(
+            lambda customer=customer: delete_customers(Customer.objects.filter(pk=customer.pk), None), click
+        )
+        assert not errors, errors
+        assert waited
+
+    # As for a customer already gone: the eye answers 404; the bulk action counts no customer added.
+    assert responses["eye"].status_code == 404
+    assert responses["bulk"].status_code == 200
+    assert "0 customers added to the watchlist." in [str(m).strip() for m in responses["bulk"].context["messages"]]
+    assert not Customer.objects.exists()
+    assert not WatchlistEntry.objects.exists() and not OrderEvent.objects.exists()

@@ -42,3 +42,20 @@ def test_a_toggle_locks_and_reads_once_whatever_it_asks(account, superuser, watc
     # A second request for the state already there changes nothing and writes no history.
     events = OrderEvent.objects.filter(customer=customer, kind=EventKind.WATCHLIST).count()
     assert events == (1 if watch is True else 2)
+
+
+def test_a_customer_gone_before_the_lock_is_not_found_and_nothing_is_written(account, superuser):
+    """A deletion (or a merge) that committed while the toggle or the bulk action waited for the customer's lock:
+    nothing is written for the customer. Before, the entry and its timeline event were inserted for a customer no
+    longer there, and the transaction failed the foreign key at commit (a 500)."""
+    gone = make_customer(account, "c1", email="c1@example.com")
+    kept = make_customer(account, "c2", email="c2@example.com")
+    Customer.objects.filter(pk=gone.pk).delete()  # the instance is the one the view read before
+
+    for watch in (None, True, False):
+        with pytest.raises(Customer.DoesNotExist):
+            toggle_watchlist(gone, superuser, watch)
+    assert add_to_watchlist([gone, kept], superuser) == [kept]
+    assert list(WatchlistEntry.objects.values_list("customer_id", flat=True)) == [kept.pk]
+    assert list(OrderEvent.objects.values_list("customer_id", flat=True)) == [kept.pk]
+    assert not WatchlistDismissal.objects.exists()

@@ -155,8 +155,9 @@ def send_customer_email(customer, *, subject, message, user, order=None, reason=
     """E-mail ``customer`` (plain text), record it on the timeline and in Wagtail's history.
 
     ``reason`` (a ``ContactReason`` value) goes in front of the subject. Raises whatever the e-mail
-    backend raises (nothing is recorded then), and ``AlreadySent`` (nothing sent) when ``user`` sent the
-    customer the same subject and message within the last ``REPEAT_SECONDS``. Returns the ``OrderEvent``.
+    backend raises (nothing is recorded then), ``AlreadySent`` (nothing sent) when ``user`` sent the customer the
+    same subject and message within the last ``REPEAT_SECONDS``, and ``Customer.DoesNotExist`` (nothing sent) when
+    the customer was deleted or merged into another meanwhile. Returns the ``OrderEvent``.
     """
     if not customer.email:
         raise ValueError("The customer has no e-mail address.")
@@ -167,8 +168,13 @@ def send_customer_email(customer, *, subject, message, user, order=None, reason=
     # once. Never locked across the send: every order recorded for the customer (a sync page, a webhook, an import
     # batch, and the other customers of its batch) would wait for the mail server.
     with transaction.atomic():
+        still_there = Customer.objects.filter(pk=customer.pk)
         if connection.features.has_select_for_update:
-            list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+            still_there = still_there.select_for_update()
+        if not list(still_there.values_list("pk", flat=True)):
+            # Deleted, or merged into another, while this waited for the lock (or since the page read it): nothing
+            # is sent, and no record made (it would fail the customer's foreign key when the transaction commits).
+            raise Customer.DoesNotExist("The customer was deleted or merged into another meanwhile.")
         if sent_a_moment_ago(customer, user, text):
             raise AlreadySent(_("This e-mail was sent to the customer a moment ago; it was not sent again."))
         event = OrderEvent.objects.create(

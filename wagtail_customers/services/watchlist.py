@@ -39,8 +39,17 @@ def _record(customers, user, action, message):
 
 
 def _lock(customers):
-    """Lock the customers' rows until the transaction ends (in pk order, so two callers never deadlock)."""
-    list(Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers]).order_by("pk").values("pk"))
+    """Lock the customers' rows until the transaction ends (in pk order, so two callers never deadlock); returns the
+    pks of those still there. One deleted, or merged into another, while the lock waited for it is not: nothing may
+    be written for it (its rows would fail the customer's foreign key when the transaction commits)."""
+    locked = Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers]).order_by("pk")
+    return {row["pk"] for row in locked.values("pk")}
+
+
+def _still_there(customers):
+    """``customers`` locked (``_lock``), less those gone meanwhile."""
+    locked = _lock(customers)
+    return [customer for customer in customers if customer.pk in locked]
 
 
 def _dismiss(customer_ids, user):
@@ -71,13 +80,14 @@ def _watched_ids(customers):
 
 
 def add_to_watchlist(customers, user, note="", rule=None, still_to_add=None):
-    """Put the customers on the watchlist; returns those that were not on it yet.
+    """Put the customers on the watchlist; returns those that were not on it yet (and still there: one deleted or
+    merged away while this waited for it is left out).
 
     ``rule``: the watchlist rule adding them (``user`` is then None). ``still_to_add``: given the customers once
     locked, those still to add (a rule reads its matches again: a user's removal committed since is seen)."""
     customers = list(customers)
     with transaction.atomic():
-        _lock(customers)
+        customers = _still_there(customers)
         if still_to_add is not None:
             customers = list(still_to_add(customers))
         return _add(customers, _watched_ids(customers), user, note, rule)
@@ -104,7 +114,7 @@ def remove_from_watchlist(customers, user):
     """Take the customers off the watchlist; returns those that were on it."""
     customers = list(customers)
     with transaction.atomic():
-        _lock(customers)
+        customers = _still_there(customers)
         return _remove(customers, _watched_ids(customers), user)
 
 
@@ -131,9 +141,13 @@ def toggle_watchlist(customer, user, watch=None):
 
     A flip reads the state under the customer's row lock: read outside it, two flips at once both saw "not
     watched" and both added, and one of them was lost (the load test's 20 users, 2026-12-04). The one lock and
-    the one read serve the change too (a quarter of the load test's requests are toggles)."""
+    the one read serve the change too (a quarter of the load test's requests are toggles).
+
+    Raises ``Customer.DoesNotExist`` when the customer was deleted, or merged into another, before the lock (a
+    deletion committing meanwhile is waited for): nothing changes then."""
     with transaction.atomic():
-        _lock([customer])
+        if not _lock([customer]):
+            raise Customer.DoesNotExist("The customer was deleted or merged into another meanwhile.")
         watched = _watched_ids([customer])
         if watch is None:
             watch = customer.pk not in watched

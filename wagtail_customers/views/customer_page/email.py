@@ -14,6 +14,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...ids import parse_id
+from ...models import Customer
 from ...permissions import Action
 from ...services.contact import (
     AlreadySent,
@@ -149,6 +150,9 @@ class EmailCustomerView(WagtailAdminTemplateMixin, FormView):
                 order=form.cleaned_data["order"],
                 reason=form.cleaned_data["reason"],
             )
+        except Customer.DoesNotExist as error:
+            # Deleted, or merged into another, since the page read them: as for a customer already gone.
+            raise Http404 from error
         except AlreadySent as refused:
             # A double click: the first request sent it (and shows it on the timeline), this one sends nothing.
             messages.warning(self.request, str(refused))

@@ -1,12 +1,13 @@
 """The watchlist eye: POST only, CSRF protected; JSON for ``fetch``, a redirect back for a plain form."""
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 
 from ...db_router import note_own_write
+from ...models import Customer
 from ...permissions import Action, can
 from ...services.personal_data import shown_copy
 from ...services.watchlist import toggle_watchlist
@@ -26,7 +27,11 @@ def watchlist_toggle(request, pk):
     if not can(request.user, Action.MANAGE_WATCHLIST, customer.account_id):
         return forbidden(request, _("You may not change the watchlist for this seller account."))
     watch = WATCH_VALUES.get(request.POST.get("watch", "").strip().lower())
-    watched = toggle_watchlist(customer, request.user, watch)
+    try:
+        watched = toggle_watchlist(customer, request.user, watch)
+    except Customer.DoesNotExist as error:
+        # Deleted, or merged into another, while the toggle waited for it: as for a customer already gone.
+        raise Http404 from error
     # The watchlist tab they open next must count this change, which a read replica may not have yet.
     note_own_write(request)
     # Named as the user may see them: "Customer #<id>" without the personal-data grant.
