@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 from itertools import islice
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -226,6 +226,7 @@ def record_orders(account, orders, *, batch_size=None, refresh_stats=True):
 
 
 def _record_batch(account, batch, refresh_stats):
+    _hold_account(account)
     result = IngestionResult()
     # The last occurrence of an order id in a batch wins, as it would across batches.
     by_order_id = {}
@@ -336,6 +337,35 @@ def _record_batch(account, batch, refresh_stats):
         )
     )
     return result
+
+
+def _hold_account(account):
+    """Hold the seller account's row until the batch commits, or raise ``IngestionError`` if it is gone.
+
+    On PostgreSQL a ``FOR KEY SHARE`` lock (one row, by its primary key): other batches of the account go on beside
+    it, while a deletion of the account, which locks the row first (``FOR UPDATE``), waits for the batches under way
+    and is waited for by those after it, which then find the account gone. Without it, customers and orders a batch
+    committed while the deletion ran failed the account's foreign key. SQLite runs one writing transaction at a
+    time: a plain read tells whether the account is still there."""
+    using = router.db_for_write(SellerAccount)
+    db = connections[using]
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"SELECT 1 FROM {db.ops.quote_name(SellerAccount._meta.db_table)} WHERE id = %s FOR KEY SHARE",
+                [account.pk],
+            )
+            found = cursor.fetchone() is not None
+    else:
+        found = SellerAccount.objects.using(using).filter(pk=account.pk).exists()
+    if not found:
+        raise IngestionError(
+            _(
+                "The seller account “%(account)s” was deleted while its orders were being recorded; they were not "
+                "recorded."
+            )
+            % {"account": account.name}
+        )
 
 
 def _resolve_customers(account, batch, result):

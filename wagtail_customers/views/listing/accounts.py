@@ -11,9 +11,11 @@ from functools import update_wrapper
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, router
 from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -22,6 +24,7 @@ from ...compat import PermissionPolicyViewSetMixin
 from ...ids import parse_id
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
+from ...services.deadlocks import atomic_with_retries
 from ...services.deletion import scrub_account_history
 from ..connections.buttons import ConnectionButtonMixin
 from ..connections.columns import ConnectionColumn
@@ -82,14 +85,41 @@ class YesNoColumn(Column):
         return _("Yes") if super().get_value(instance) else _("No")
 
 
+class AccountDeletionInterrupted(Exception):
+    """Orders arrived for the account while it was being deleted; nothing was deleted. ``str()`` is the message."""
+
+
 class AccountDeleteScrubsHistoryMixin:
     """Deleting a seller account deletes its customers: their entries in Wagtail's history are scrubbed as
-    deleting customers does (services/deletion.py), in the transaction that deletes the account."""
+    deleting customers does (services/deletion.py), in the transaction that deletes the account.
+
+    The account's row is locked first: an ingestion batch holds it while it records (services/ingestion.py), so the
+    deletion waits for the batches under way, and those that come after find the account gone. A sync page renews
+    its lease before its batch, so the two can meet the other way round: PostgreSQL then stops one, and a stopped
+    deletion runs again (services/deadlocks.py). Rows that still arrive meanwhile (a writer that takes no such lock)
+    make the deletion fail at commit: the page says so, and nothing is deleted."""
 
     def delete_action(self):
-        with transaction.atomic():
+        def delete():
+            list(SellerAccount.objects.select_for_update().filter(pk=self.object.pk).values_list("pk", flat=True))
             scrub_account_history(self.object)
-            super().delete_action()
+            super(AccountDeleteScrubsHistoryMixin, self).delete_action()
+
+        pk = self.object.pk
+        try:
+            atomic_with_retries(delete, using=router.db_for_write(SellerAccount))
+        except IntegrityError as error:
+            self.object.pk = pk  # emptied by the deletion, rolled back since
+            raise AccountDeletionInterrupted(
+                _("Orders arrived while the account was being deleted, so nothing was deleted. Try again.")
+            ) from error
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except AccountDeletionInterrupted as error:
+            messages.error(self.request, str(error))
+            return redirect(self.get_delete_url())
 
 
 class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMixin, ModelViewSet):
