@@ -1,12 +1,13 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import order_data
 from wagtail_customers.models import Customer, Order, OrderLine, PromoCodeUsage
 from wagtail_customers.services.ingestion import IngestionError, LineData, record_order, record_orders
+from wagtail_customers.services.rows import insert_rows
 from wagtail_customers.signals import orders_recorded
 
 pytestmark = pytest.mark.django_db
@@ -288,3 +289,13 @@ def test_an_order_whose_channel_no_longer_says_its_returns_or_feedback_keeps_the
     record_order(account, order_data("1", lines=((2, "10.00"), (3, "4.00")), refunded="5.00"))
     customer.refresh_from_db()
     assert (customer.returned_units, customer.negative_feedbacks) == (0, 0)
+
+
+def test_a_row_the_database_refuses_is_djangos_error_on_every_database(account):
+    """``insert_rows`` writes through COPY on PostgreSQL, on the driver's own cursor. Before, its errors reached the
+    callers as the driver's (``psycopg.errors.NotNullViolation``), which no ``except IntegrityError`` (nor the run
+    again of a deadlock, an ``OperationalError``) caught: an import reported "Something unexpected went wrong"."""
+    order = record_order(account, order_data("1"))
+    with pytest.raises(IntegrityError):
+        insert_rows(PromoCodeUsage, ("order", "code", "discount"), [(order.pk, None, Decimal("1.00"))])
+    assert not PromoCodeUsage.objects.exists()

@@ -48,7 +48,7 @@ from wagtail_customers.models import (
 )
 from wagtail_customers.services.deadlocks import is_deadlock
 from wagtail_customers.services.erasure import erase_customers
-from wagtail_customers.services.ingestion import record_order, record_orders
+from wagtail_customers.services.ingestion import IngestionError, record_order, record_orders
 from wagtail_customers.services.merge import merge_customers, undo_merge
 from wagtail_customers.services.rate_refresh import convert_unconverted_orders
 from wagtail_customers.services.retention import apply_retention
@@ -193,6 +193,33 @@ def test_an_order_recorded_while_its_buyer_s_merge_is_undone_goes_to_the_buyer(p
     assert Order.objects.get(external_id="3").customer_id == ada.pk
     assert Customer.objects.count() == 2
     assert Order.objects.filter(customer=ada).count() == 2 and Order.objects.filter(customer=other).count() == 1
+    assert_every_customer_counts_its_own_orders()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_new_order_recorded_under_two_buyers_at_once_is_a_message_not_a_database_error(parallel_database):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("threads writing at once: PostgreSQL (SQLite runs one writing transaction at a time)")
+    account = SellerAccount.objects.create(name="Shop", channel=Channel.SHOPIFY, currency="USD")
+
+    # A webhook brings the buyer's id with the new order, a sync only their e-mail: two new customers, so neither
+    # batch waits for the other's customer, and the second meets the first's order in the orders' unique key.
+    errors, waited = run_while_held(
+        lambda: record_orders(account, [order_data("9", email="ada@example.com", buyer_id="B1")]),
+        lambda: record_orders(account, [order_data("9", email="ada@example.com")]),
+    )
+
+    assert waited
+    # Before, the driver's own UniqueViolation: "Something unexpected went wrong" in an import, a failed page.
+    assert [type(error) for error in errors] == [IngestionError], errors
+    assert str(errors[0]) == (
+        "Order 9 was being recorded by another import or sync at the same moment; record it again."
+    )
+    assert errors[0].order_id == "9"
+    assert Order.objects.get().customer.identity_key == "id:B1"
+    # Recorded again (the sync's next page or pull), it finds the order stored and moves it to its buyer.
+    record_orders(account, [order_data("9", email="ada@example.com")])
+    assert Order.objects.get().customer.identity_key == "email:ada@example.com"
     assert_every_customer_counts_its_own_orders()
 
 

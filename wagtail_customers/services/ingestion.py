@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 from itertools import islice
 
-from django.db import connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -111,6 +111,8 @@ OVERFLOW_FIGURES = {
     "returned_units": gettext_noop("returned units"),
     "return_rate": gettext_noop("return rate"),
 }
+#: The orders' unique ``(account, external_id)`` (models/orders.py).
+ORDER_UNIQUE_CONSTRAINT = "wc_order_external_id_unique"
 ADDRESS_FIELDS = ("address_line1", "address_line2", "postal_code", "city", "state", "country")
 CUSTOMER_DETAIL_FIELDS = Customer.DETAIL_FIELDS
 
@@ -276,7 +278,7 @@ def _record_batch(account, batch, refresh_stats):
 
     # Orders are written as plain rows, then their ids read back in one query: building a model
     # instance per order costs more than the database's own work at a million orders.
-    insert_rows(Order, ("account", "external_id", *ORDER_FIELDS), new_rows)
+    _insert_orders(account, new_rows)
     order_ids = {external_id: before.pk for external_id, before in stored.items()}
     if new_rows:
         order_ids.update(
@@ -337,6 +339,33 @@ def _record_batch(account, batch, refresh_stats):
         )
     )
     return result
+
+
+def _insert_orders(account, new_rows):
+    """Insert the batch's new orders; an order another batch recorded meanwhile (under another customer: a buyer id
+    in one, an e-mail in the other, so neither batch held the other's customer) is an ``IngestionError`` naming it.
+    The batch is recorded again (a sync's next page or pull does), and then finds the order stored."""
+    try:
+        insert_rows(Order, ("account", "external_id", *ORDER_FIELDS), new_rows)
+    except IntegrityError as error:
+        if ORDER_UNIQUE_CONSTRAINT not in str(error) and ORDER_UNIQUE_CONSTRAINT != _constraint_name(error):
+            raise
+        external_ids = [row[1] for row in new_rows]
+        recorded = set(
+            Order.objects.filter(account=account, external_id__in=external_ids).values_list("external_id", flat=True)
+        )
+        external_id = next((external_id for external_id in external_ids if external_id in recorded), external_ids[0])
+        raise IngestionError(
+            _("Order %(order)s was being recorded by another import or sync at the same moment; record it again.")
+            % {"order": external_id},
+            order_id=external_id,
+        ) from None
+
+
+def _constraint_name(error):
+    """The name of the constraint ``error`` (Django's, from the driver's) broke, where the driver tells it."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def _hold_account(account):

@@ -75,7 +75,13 @@ def insert_rows(model, field_names, rows):
     column_list = ", ".join(quote(column) for column in columns)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({column_list}) FROM STDIN") as copy:
+            # Through the driver's own cursor, whose errors are psycopg's: raised as Django's (IntegrityError,
+            # OperationalError...), as every other query's, so that callers catch them (a deadlock run again by
+            # services/deadlocks.py, a unique violation turned into a message).
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({column_list}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:
