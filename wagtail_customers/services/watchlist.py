@@ -42,7 +42,12 @@ def _lock(customers):
     """Lock the customers' rows until the transaction ends (in pk order, so two callers never deadlock); returns the
     pks of those still there. One deleted, or merged into another, while the lock waited for it is not: nothing may
     be written for it (its rows would fail the customer's foreign key when the transaction commits)."""
-    locked = Customer.objects.select_for_update().filter(pk__in=[c.pk for c in customers]).order_by("pk")
+    return _lock_ids([c.pk for c in customers])
+
+
+def _lock_ids(customer_ids):
+    """``_lock`` by the customers' ids."""
+    locked = Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk")
     return {row["pk"] for row in locked.values("pk")}
 
 
@@ -129,8 +134,25 @@ def _remove(customers, watched, user):
     return removed
 
 
+def delete_entries(entries, user, delete):
+    """Delete watchlist entries elsewhere (the snippet's delete views: ``delete()`` deletes them) as a removal: their
+    customers locked first, as the eye and the bulk actions lock them, then the history and the timeline written,
+    all in one transaction. Returns what ``delete()`` returns.
+
+    Without the lock, the deletion's update of the customer's watched flag (a trigger) waited for an order being
+    recorded for the customer, then counted the customer's figures out of the Watchlist tab's statistics as they
+    were before that order, while the order's batch counted them in as it saw them (still watched): the band
+    drifted until its next rebuild."""
+    entries = list(entries)
+    with transaction.atomic():
+        _lock_ids([entry.customer_id for entry in entries])
+        result = delete()
+        record_entries_removed(entries, user)
+    return result
+
+
 def record_entries_removed(entries, user):
-    """History and timeline for watchlist entries deleted elsewhere (the snippet's delete views)."""
+    """History and timeline for watchlist entries deleted elsewhere (``delete_entries``)."""
     customer_ids = [entry.customer_id for entry in entries]
     _dismiss(customer_ids, user)
     _record(list(Customer.objects.filter(pk__in=customer_ids)), user, REMOVE_ACTION, _("Removed from the watchlist"))

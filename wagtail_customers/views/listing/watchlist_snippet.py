@@ -39,7 +39,7 @@ from ...services.personal_data import (
     personal_search_scope,
     shown_copy,
 )
-from ...services.watchlist import record_entries_removed
+from ...services.watchlist import delete_entries
 from ..scoping import ScopedViewSetMixin
 from .menu_items import watchlist_menu_item
 
@@ -173,9 +173,8 @@ class WatchlistEntryUsageView(PersonalDataRequiredMixin, UsageView):
 
 class WatchlistEntryDeleteView(PersonalDataRequiredMixin, DeleteView):
     def delete_action(self):
-        entry = self.object
-        super().delete_action()
-        record_entries_removed([entry], self.request.user)
+        # Its customer locked first, and recorded as a removal with the eye (services/watchlist.py).
+        delete_entries([self.object], self.request.user, super().delete_action)
 
 
 class AddFromCustomersListingView(View):
@@ -238,10 +237,13 @@ class WatchlistEntryBulkDeleteAction(DeleteBulkAction):
     def execute_action(cls, objects, **kwargs):
         # Wagtail passes the bulk action view itself as ``self`` (for the request's user).
         user = kwargs["self"].request.user
-        log_each(objects, "wagtail.delete", user=user, deleted=True)
-        result = super().execute_action(objects, **kwargs)
-        record_entries_removed(objects, user)
-        return result
+
+        def delete():
+            log_each(objects, "wagtail.delete", user=user, deleted=True)
+            return super(WatchlistEntryBulkDeleteAction, cls).execute_action(objects, **kwargs)
+
+        # Their customers locked first (in pk order), and recorded as a removal with the eye (services/watchlist.py).
+        return delete_entries(objects, user, delete)
 
 
 class WatchlistEntryChooserViewSet(SnippetChooserViewSet):
