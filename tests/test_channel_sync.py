@@ -7,7 +7,7 @@ the page it needs. The real adapters run through the same engine in tests/test_c
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -126,12 +126,40 @@ def test_the_same_orders_on_three_pages_in_a_row_stop_the_sync_and_twice_is_allo
 
 
 def test_the_backfill_starts_at_the_chosen_date(db, channel):
+    """The start of the chosen day in the time zone of whoever chose it: here the site's, UTC."""
     # fixture_order(i) is placed i hours after 2026-06-01 09:00 UTC: from 2026-06-02 on, orders 15 to 34.
     connection = connect(channel, "Dated shop", backfill_from=date(2026, 6, 2))
 
     result = channel_sync.sync_connection(connection.pk)
 
     assert result.orders_created == 20
+    assert channel.order_requests[0]["since"] == "2026-06-02T00:00:00+00:00"
+    assert fresh(connection).backfill_since == datetime(2026, 6, 2, tzinfo=UTC)
+
+
+def test_the_backfill_starts_at_the_start_of_the_chosen_day_in_the_choosers_time_zone(db, channel):
+    """A seller in Sydney (UTC+10 in June) who picks 2 June gets the orders of their whole 2 June: it began at
+    14:00 UTC on 1 June (before, the import started at midnight UTC, leaving out their first ten hours)."""
+    with timezone.override("Australia/Sydney"):  # as the admin activates the user's profile zone in their request
+        connection = connect(channel, "Sydney shop", backfill_from=date(2026, 6, 2))
+
+    result = channel_sync.sync_connection(connection.pk)
+
+    # fixture_order(i) is placed i hours after 2026-06-01 09:00 UTC: from 14:00 UTC on, orders 5 to 34.
+    assert result.orders_created == 30
+    assert channel.order_requests[0]["since"] == "2026-06-01T14:00:00+00:00"
+    connection = fresh(connection)
+    assert connection.backfill_from == date(2026, 6, 2)
+    assert connection.backfill_since == datetime(2026, 6, 1, 14, tzinfo=UTC)
+
+
+def test_a_history_date_kept_without_its_moment_starts_at_midnight_utc(db, channel):
+    """A connection whose import started before the moment was kept (migration 0036 fills it; a date set by hand
+    has none) starts where it did: midnight UTC of its date."""
+    connection = connect(channel, "Older shop", backfill_from=date(2026, 6, 2))
+    ChannelConnection.objects.filter(pk=connection.pk).update(backfill_since=None)
+
+    assert channel_sync.sync_connection(connection.pk).orders_created == 20
     assert channel.order_requests[0]["since"] == "2026-06-02T00:00:00+00:00"
 
 

@@ -5,6 +5,7 @@ channel is the test channel of tests/connection_fixture_channel.py on pytest-htt
 eagerly, so "Connect and import history" has imported the history when the page comes back.
 """
 
+import datetime
 import html
 import json
 import re
@@ -18,6 +19,7 @@ from django.db.models.signals import pre_save
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.users.models import UserProfile
 
 from tests.connection_fixture_channel import API_KEY, WEBHOOK_SECRET, FixtureChannel, fixture_order, sign
 from tests.permission_world import grant, make_staff
@@ -402,6 +404,25 @@ def test_the_page_of_a_site_without_the_webhook_urls_says_how_to_add_them(admin_
     assert "This site takes no webhooks yet: orders arrive with each pull only." in page
     assert 'path("customers-webhooks/", include("wagtail_customers.urls"))' in page
     assert "Register this address" not in page
+
+
+def test_the_history_date_is_the_start_of_that_day_in_the_users_time_zone(admin_client, account, channel):
+    """A seller whose admin profile is set to Sydney (UTC+10 in June) picks 2 June: the import starts at the start of
+    their 2 June, 14:00 UTC on 1 June (before, at midnight UTC: their first ten hours of the day were not imported)."""
+    user = get_user_model().objects.get(username="admin")
+    profile = UserProfile.get_for_user(user)
+    profile.current_time_zone = "Australia/Sydney"
+    profile.save()
+    save_credentials(admin_client, account, base_url=channel.url, api_key=API_KEY)
+
+    admin_client.post(url("connect", account), {"backfill_from": "2026-06-02"})
+
+    assert channel.order_requests[0]["since"] == "2026-06-01T14:00:00+00:00"
+    # fixture_order(i) is placed i hours after 2026-06-01 09:00 UTC: orders 5 to 24 are from 14:00 UTC on.
+    assert Order.objects.filter(account=account).count() == 20
+    connection = ChannelConnection.objects.get(account=account)
+    assert connection.backfill_from == datetime.date(2026, 6, 2)
+    assert connection.backfill_since == datetime.datetime(2026, 6, 1, 14, tzinfo=datetime.UTC)
 
 
 @pytest.mark.parametrize(

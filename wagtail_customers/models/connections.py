@@ -47,7 +47,12 @@ class ChannelConnection(models.Model):
     cursors = models.JSONField(_("cursors"), default=dict, blank=True)
     #: What the channel said its shop is called when the connection was last tested.
     shop_description = models.CharField(_("shop"), max_length=255, blank=True)
+    #: The date chosen under "Import history from", as the user who chose it read it (shown on the page).
     backfill_from = models.DateField(_("import history from"), null=True, blank=True)
+    #: Where the history import starts: midnight at the start of ``backfill_from`` in the time zone of the user who
+    #: chose it (``services/channel_sync.py``, ``start_backfill``); the ``since`` every adapter is given. Connections
+    #: whose import started before it was kept start at midnight UTC of their date, as they did (migration 0036).
+    backfill_since = models.DateTimeField(_("import history from (moment)"), null=True, blank=True)
     backfill_orders = models.PositiveIntegerField(_("orders imported by the backfill"), default=0)
     #: The latest order date the backfill has reached (its progress through the history).
     backfill_reached = models.DateTimeField(_("backfill reached"), null=True, blank=True)

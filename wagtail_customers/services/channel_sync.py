@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -121,9 +122,30 @@ def build_adapter(connection):
     return adapter_class(credentials, account_currency=connection.account.currency)
 
 
-def start_of(day):
-    """A backfill's chosen date as the aware UTC datetime adapters take as ``since``."""
-    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+def start_of(day, time_zone=None):
+    """Midnight at the start of ``day`` in ``time_zone`` (by default the current one: in an admin request, the user's
+    own), as the connection keeps it in ``backfill_since``; None for no day. A site without time zones keeps it naive,
+    in its own time zone (its database refuses aware datetimes)."""
+    if day is None:
+        return None
+    moment = timezone.make_aware(
+        datetime.combine(day, datetime.min.time()), time_zone or timezone.get_current_timezone()
+    )
+    return moment if settings.USE_TZ else timezone.make_naive(moment, timezone.get_default_timezone())
+
+
+def backfill_since(connection):
+    """The aware UTC datetime the adapters take as ``since`` for the connection's history import (None: all of it).
+
+    ``backfill_since`` is the start of the chosen date in its chooser's time zone; a date kept without it (set by
+    hand) starts at its midnight UTC, as every import did before the moment was kept."""
+    since = connection.backfill_since
+    if since is None:
+        day = connection.backfill_from
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+    if timezone.is_naive(since):  # a site without time zones: a moment in its own time zone
+        since = timezone.make_aware(since, timezone.get_default_timezone())
+    return since.astimezone(UTC)
 
 
 # --- The lease ------------------------------------------------------------------------------------------
@@ -260,7 +282,7 @@ class _Sync:
         waits_in_a_row, previous_page, same_pages_in_a_row, positions_given = 0, None, 0, set()
         while True:
             cursor = self.connection.cursors.get(ORDERS_STREAM)
-            since = None if cursor else start_of(self.connection.backfill_from)
+            since = None if cursor else backfill_since(self.connection)
             try:
                 page = adapter.fetch_orders(cursor=cursor, since=since)
             except RateLimited as error:
@@ -441,8 +463,11 @@ def forget_old_deliveries(now=None):
 # --- Connecting, pausing ----------------------------------------------------------------------------------
 
 
-def start_backfill(connection, backfill_from):
+def start_backfill(connection, backfill_from, time_zone=None):
     """Start (or restart) importing the history from ``backfill_from`` (a date, or None: all of it).
+
+    The import starts at midnight at the start of that date in ``time_zone``: by default the current one, which in
+    the admin is the time zone of the user who chose the date (their Wagtail profile's, or the site's).
 
     The cursor is cleared so the backfill starts at that date; orders already recorded are recorded again
     as no-ops. The caller queues ``sync_connection``. A sync running meanwhile loses its lease: it stops at
@@ -450,6 +475,7 @@ def start_backfill(connection, backfill_from):
     """
     now = timezone.now()
     connection.backfill_from = backfill_from
+    connection.backfill_since = start_of(backfill_from, time_zone)
     connection.cursors = {}
     connection.backfill_orders = 0
     connection.backfill_reached = None
@@ -466,6 +492,7 @@ def start_backfill(connection, backfill_from):
             "lock_token",
             "locked_until",
             "backfill_from",
+            "backfill_since",
             "cursors",
             "backfill_orders",
             "backfill_reached",

@@ -116,7 +116,10 @@ class ConnectForm(forms.Form):
         label=_("Import history from"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "min": EARLIEST_BACKFILL.isoformat()}),
-        help_text=_("Orders placed or changed from this date on are imported. Leave empty for the whole history."),
+        help_text=_(
+            "Orders placed or changed from the start of this day in your time zone on are imported. Leave empty for "
+            "the whole history."
+        ),
     )
 
     def clean_backfill_from(self):
@@ -128,6 +131,8 @@ class ConnectForm(forms.Form):
                 _("Choose a date from %(earliest)s on, or leave it empty for the whole history.")
                 % {"earliest": date_format(EARLIEST_BACKFILL, "DATE_FORMAT")}
             )
+        # The import starts at the start of the day in the user's time zone (services/channel_sync.py, start_of):
+        # their own today is the last day that start is not in the future.
         if value > local_datetime(timezone.now()).date():
             raise forms.ValidationError(_("Choose a date that is not in the future."))
         return value
