@@ -26,7 +26,7 @@ from tests.permission_world import grant, make_staff
 from wagtail_customers.models import ChannelConnection, ConnectionState, Order, SellerAccount, SyncRun
 from wagtail_customers.permissions import GRANT_FLAGS
 from wagtail_customers.services import channel_sync
-from wagtail_customers.views.connections.views import ConnectionView
+from wagtail_customers.views.connections.views import ConnectionView, counts_per_day
 
 # Committed for real: the queued sync runs (eagerly) when the request's transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,6 +177,30 @@ def test_connect_imports_the_history_and_shows_progress_and_runs(admin_client, a
     assert "Done: 25 orders imported" in page
     assert "Counts per day" in page and "Last runs" in page
     assert "Webhooks" in page and connection.webhook_token in page
+
+
+def test_the_counts_per_day_are_whole_days_in_the_users_time_zone(account):
+    """14 rows at most, today's included, each a whole day in the user's time zone (the one TruncDate groups by):
+    the window was ``now - 14 days`` to the minute, whose oldest row held only the runs after that minute."""
+    connection = ChannelConnection.objects.create(account=account)
+    with timezone.override("America/New_York"):
+        today = timezone.localdate()
+        first_day = today - datetime.timedelta(days=13)
+
+        def run_at(day, hour, minute=0, second=0, microsecond=0):
+            started = timezone.make_aware(
+                datetime.datetime.combine(day, datetime.time(hour, minute, second, microsecond))
+            )
+            SyncRun.objects.create(connection=connection, kind="pull", started_at=started, orders_created=1)
+
+        run_at(first_day - datetime.timedelta(days=1), 23, 59, 59, 999999)  # the day before the first one shown
+        run_at(first_day, 0)
+        run_at(first_day, 23, 59)
+        run_at(today, 0)
+
+        days = counts_per_day(connection)
+
+    assert [(row["day"], row["runs"], row["created"]) for row in days] == [(today, 1, 1), (first_day, 2, 2)]
 
 
 def test_sync_now_pause_and_resume(admin_client, account, channel):

@@ -8,9 +8,10 @@ refused before the account is looked up, so ids cannot be probed. Every change i
 
 import logging
 import traceback
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from celery.result import EagerResult
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, Sum
@@ -256,7 +257,15 @@ class ConnectionView(WagtailAdminTemplateMixin, TemplateView):
 
 
 def counts_per_day(connection, days=COUNT_DAYS):
-    since = timezone.now() - timedelta(days=days)
+    """The runs of the last ``days`` days, today included, one row per day with runs, newest first.
+
+    Whole days in the current time zone (the user's, in the admin), the zone ``TruncDate`` groups by: a window of
+    ``now - days`` to the minute made its oldest row a part of its day only, with fewer runs than it had.
+    """
+    first_day = local_datetime(timezone.now()).date() - timedelta(days=days - 1)
+    since = datetime.combine(first_day, time.min)
+    if settings.USE_TZ:  # a site without time zones stores naive datetimes, and its database refuses aware ones
+        since = timezone.make_aware(since)
     return list(
         connection.runs.filter(started_at__gte=since)
         .annotate(day=TruncDate("started_at"))
