@@ -10,7 +10,8 @@ Europe). A report goes IN_QUEUE -> IN_PROGRESS -> DONE, or ends CANCELLED (no da
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +27,7 @@ from tests.test_channel_amazon import (
 from wagtail_customers.channels import amazon_reports
 from wagtail_customers.channels.amazon_reports import FBA_RETURNS, FEEDBACK, RETURNS
 from wagtail_customers.channels.base import ChannelError
+from wagtail_customers.local_time import date_only_day
 from wagtail_customers.models import Feedback, OrderLine
 from wagtail_customers.services.ingestion import record_orders
 
@@ -88,7 +90,8 @@ def test_returns_and_feedback_are_merged_into_the_orders_they_name(httpserver, s
     assert returned(shipped) == {"MUG-BLUE-350": 2, "COASTER-SET-4": 0}  # two rows of one each
     assert shipped.returned_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     assert (shipped.feedback.rating, shipped.feedback.comment) == (2, "Tasse kam mit gesprungenem Henkel an.")
-    assert shipped.feedback.left_at == datetime(2026, 11, 22, tzinfo=UTC)  # 22/11/26: day first in Germany
+    # 22/11/26: day first in Germany; a date without a time is kept at noon UTC (local_time.DATE_ONLY_TIME).
+    assert shipped.feedback.left_at == datetime(2026, 11, 22, 12, tzinfo=UTC)
     older = orders["303-1234567-0000003"]
     assert returned(older) == {"COASTER-SET-4": 1}  # the row names only the ASIN
     assert older.feedback.rating == 5
@@ -261,8 +264,20 @@ def test_a_throttled_report_request_waits_for_the_next_pass(httpserver, stand_in
 def test_feedback_dates_are_read_the_marketplaces_way():
     header = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
     rows = amazon_reports.rows_of(header + "3/11/26\t4\tOk\t\t111-1\tx\n")
-    assert amazon_reports.read_feedback(rows, "US")["111-1"][2] == datetime(2026, 3, 11, tzinfo=UTC)
-    assert amazon_reports.read_feedback(rows, "DE")["111-1"][2] == datetime(2026, 11, 3, tzinfo=UTC)
+    assert amazon_reports.read_feedback(rows, "US")["111-1"][2] == datetime(2026, 3, 11, 12, tzinfo=UTC)
+    assert amazon_reports.read_feedback(rows, "DE")["111-1"][2] == datetime(2026, 11, 3, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "zone", ["Pacific/Pago_Pago", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Asia/Magadan"]
+)
+def test_a_feedback_date_falls_on_its_day_from_utc_minus_12_to_utc_plus_11(zone):
+    """Read at midnight UTC, 25 December was 24 December everywhere west of Greenwich."""
+    header = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+    rows = amazon_reports.rows_of(header + "12/25/26\t1\tBroken\t\t111-1\tx\n")
+    left_at = amazon_reports.read_feedback(rows, "US")["111-1"][2]
+    assert left_at.astimezone(ZoneInfo(zone)).date() == date(2026, 12, 25)
+    assert date_only_day(left_at) == date(2026, 12, 25)
 
 
 def test_an_order_without_kept_returns_or_feedback_keeps_the_stored_ones():

@@ -5,9 +5,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from wagtail.users.models import UserProfile
 
 from tests.customer_page_support import staff_user
 from tests.factories import moment, order_data
+from wagtail_customers.channels import amazon_reports
 from wagtail_customers.compat import STIMULUS_TABS
 from wagtail_customers.models import EventKind, OrderEvent, SellerAccount, WatchlistEntry
 from wagtail_customers.services.ingestion import record_order, record_orders
@@ -445,6 +447,27 @@ def test_a_returned_order_has_a_returned_entry_on_the_timeline(admin_client, acc
     # A reported date is used, and the return is not shown twice.
     assert re.findall(r'class="wc-timeline__label">([^<]+)<', r2) == ["Returned", "Delivered", "Placed"]
     assert "date not known" not in r2
+
+
+def test_an_amazon_feedback_date_shows_as_its_day_in_any_time_zone(admin_client, account, superuser):
+    """Amazon's feedback report gives a date only ("12/25/26"): kept at midnight UTC, a New York user saw feedback
+    left on 25 December as "Dec. 24, 2026, 7 p.m."; it is its day, without a time of day."""
+    header = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+    rows = amazon_reports.rows_of(header + "12/25/26\t1\tBroken\t\tA-1\tx\n")
+    rating, comment, left_at = amazon_reports.read_feedback(rows, "US")["A-1"]
+    order = order_data("A-1", day=0)
+    order.feedback = FeedbackData(rating=rating, comment=comment, left_at=left_at)
+    record_orders(account, [order])
+    profile = UserProfile.get_for_user(superuser)
+    profile.current_time_zone = "America/New_York"
+    profile.save()
+
+    html = section(admin_client.get(detail_url(account.customers.get().pk)).content.decode(), "timeline")
+
+    feedback = html[html.index("Feedback left") : html.index("Rated 1 out of 5")]
+    assert '<time class="wc-timeline__time" datetime="2026-12-25">Dec. 25, 2026</time>' in feedback
+    # The order's own milestones keep their time of day, in the user's zone (2024-01-01 12:00 UTC).
+    assert "Jan. 1, 2024, 7 a.m." in html
 
 
 def test_the_orders_table_writes_the_sync_moment_with_the_month_in_words(admin_client, ada):

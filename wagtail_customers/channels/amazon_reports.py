@@ -25,6 +25,7 @@ import httpx
 from django.utils.translation import gettext_lazy as _
 from sp_api.api import Reports
 
+from ..local_time import date_only_moment
 from ..services.inputs import FeedbackData
 from . import amazon_fba_returns
 from .amazon_fba_returns import FBA_RETURNS
@@ -250,7 +251,12 @@ def read_feedback(rows, marketplace_code):
 
 def report_date(value, *, month_first=True):
     """A report's date: ISO 8601 (returns) or the short local form of the feedback report (12/25/26 in the
-    US, 25/12/26 in Europe). None when empty or unreadable."""
+    US, 25/12/26 in Europe). None when empty or unreadable.
+
+    A date without a time is kept at noon UTC (``local_time.date_only_moment``): shown as that calendar day in any
+    time zone from UTC-12 to UTC+11, and as a date without a time on the customer's timeline. (Midnight UTC showed
+    feedback left on 25 December as 24 December, 7 p.m. in New York.) Not midnight in the marketplace's zone: one
+    marketplace (the US) spans several zones, and the report does not say which one its dates are in."""
     if not value:
         return None
     try:
@@ -260,7 +266,7 @@ def report_date(value, *, month_first=True):
     day_month = ("%m/%d/%y", "%m/%d/%Y") if month_first else ("%d/%m/%y", "%d/%m/%Y")
     for pattern in (*day_month, "%d.%m.%y", "%d.%m.%Y"):
         try:
-            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+            return date_only_moment(datetime.strptime(value, pattern).date())
         except ValueError:
             continue
     return None

@@ -9,11 +9,12 @@ the page, and the events.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.paginator import Paginator
 from django.db.models import Q
 
+from ...local_time import date_only_day
 from ...models import EventKind, FulfilmentStatus, OrderEvent, OrderStatus
 from ...services.personal_data import is_masked, mask_order, mask_text
 from .conversion import conversion_of
@@ -35,6 +36,8 @@ class TimelineEntry:
     rating: int | None = None
     #: The order an event is about, for events shown on their own.
     order: object = None
+    #: The day of an entry whose channel gave a date without a time (Amazon's feedback), shown without a time.
+    day: date | None = None
 
     @property
     def sort_key(self):
@@ -91,6 +94,7 @@ def _order_entries(order):
                 feedback.left_at,
                 text=feedback.comment,
                 rating=feedback.rating,
+                day=date_only_day(feedback.left_at),
             )
         )
     return sorted(entries, key=lambda entry: entry.sort_key, reverse=True)
