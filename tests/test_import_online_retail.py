@@ -266,6 +266,30 @@ def test_slash_dates_are_read_in_one_order_for_the_whole_file(gbp_account, first
 
 
 @pytest.mark.parametrize(
+    ("first", "second", "warned"),
+    [
+        # Days 1 to 12 only: 01/03 may be 3 January or 1 March; read month first, and said so.
+        ("01/03/2011 08:26", "12/04/2011 09:00", True),
+        # A number above 12 tells the order, first (day first) or second (month first); ISO dates have none to tell.
+        ("01/03/2011 08:26", "13/04/2011 09:00", False),
+        ("01/03/2011 08:26", "04/13/2011 09:00", False),
+        ("2011-03-01 08:26", "2011-04-12 09:00", False),
+    ],
+)
+def test_a_file_whose_dates_do_not_tell_their_order_is_imported_with_a_warning(gbp_account, first, second, warned):
+    content = f"{HEADER}\n536365,MUG,Mug,6,{first},2.55,17850,UK\n537000,MUG,Mug,2,{second},2.55,17850,UK\n"
+    report = run_import(gbp_account, content.encode(), format_name="online_retail")
+    warning = (
+        "Dates were read as month/day: no date in the file has a day or month above 12, so the order could not be "
+        "told from the data. If the file writes the day first (01/03/2011 for 1 March), its orders are imported on "
+        "the wrong dates."
+    )
+    assert (warning in report.warnings) is warned
+    if warned:  # the guess itself is unchanged: month first
+        assert Order.objects.get(external_id="536365").placed_at.month == 1
+
+
+@pytest.mark.parametrize(
     "row, message",
     [
         ("3,MUG,Mug,2,13/45/2011 9:00,2.50,7,UK", "Row 3: '13/45/2011 9:00' in InvoiceDate is not a date"),

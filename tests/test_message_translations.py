@@ -166,9 +166,10 @@ def test_an_import_error_reads_as_before_in_english():
 def test_the_online_retail_warnings_take_the_plural_form_of_their_count(pseudo):
     header = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
     rows = [
-        ("1", "MUG", "Mug", "3", "1/5/2011 9:00", "2.50", "7"),
-        ("2", "MUG", "Mug", "-1", "1/5/2011 9:00", "2.50", "7"),  # a stock adjustment, skipped
-        ("C3", "MUG", "Mug", "-1", "1/6/2011 9:00", "2.50", "7"),
+        # Days above 12: dates that tell their order (no warning about it).
+        ("1", "MUG", "Mug", "3", "1/15/2011 9:00", "2.50", "7"),
+        ("2", "MUG", "Mug", "-1", "1/15/2011 9:00", "2.50", "7"),  # a stock adjustment, skipped
+        ("C3", "MUG", "Mug", "-1", "1/16/2011 9:00", "2.50", "7"),
     ]
     cells = [(number, dict(zip(header, row, strict=True))) for number, row in enumerate(rows, 2)]
     table = Table(headers=header, rows=cells)

@@ -83,6 +83,24 @@ def date_formats(texts):
     return MONTH_FIRST
 
 
+def _slash_numbers(text):
+    """The first two numbers of a slash date (``1/3/2011 9:00``: 1 and 3), None for any other text."""
+    first, slash, rest = text.partition("/")
+    second, slash_again, _rest = rest.partition("/")
+    if not (slash and slash_again):
+        return None
+    if not all(part.isascii() and part.isdigit() and len(part) <= 2 for part in (first, second)):
+        return None
+    return int(first), int(second)
+
+
+def date_order_unknown(texts):
+    """True when the file has slash dates and none of them tells the order: no number above 12 in first or second
+    place (``01/03/2011`` is 3 January month first, 1 March day first). ``date_formats`` then reads month first."""
+    pairs = [numbers for numbers in map(_slash_numbers, texts) if numbers]
+    return bool(pairs) and all(first <= 12 and second <= 12 for first, second in pairs)
+
+
 class OnlineRetailFormat:
     name = "online_retail"
     label = gettext_lazy("UCI Online Retail / Online Retail II (CSV or Excel)")
@@ -95,7 +113,16 @@ class OnlineRetailFormat:
         if any(header in RENAMED for header in table.headers):
             table.rows = [(number, {RENAMED.get(k, k): v for k, v in cells.items()}) for number, cells in table.rows]
         self.moments = {}
-        self.date_formats = date_formats(cells.get("InvoiceDate", "") for _number, cells in table.rows)
+        dates = [cells.get("InvoiceDate", "") for _number, cells in table.rows]
+        self.date_formats = date_formats(dates)
+        if date_order_unknown(dates):
+            report.warnings.append(
+                _(
+                    "Dates were read as month/day: no date in the file has a day or month above 12, so the order "
+                    "could not be told from the data. If the file writes the day first (01/03/2011 for 1 March), "
+                    "its orders are imported on the wrong dates."
+                )
+            )
         self.adjustments = 0
         self.charges = defaultdict(int)  # skipped non-product code -> rows
         self.no_goods = 0  # rows of sale invoices with no product line
