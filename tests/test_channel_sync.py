@@ -153,6 +153,18 @@ def test_the_backfill_starts_at_the_start_of_the_chosen_day_in_the_choosers_time
     assert connection.backfill_since == datetime(2026, 6, 1, 14, tzinfo=UTC)
 
 
+def test_the_start_of_the_chosen_day_on_a_site_without_time_zones(db, channel, settings):
+    """USE_TZ = False: the moment is kept naive, in the site's time zone (its database refuses aware ones), and is
+    handed to the adapters as the same aware UTC moment."""
+    settings.USE_TZ, settings.TIME_ZONE = False, "Europe/London"
+    with timezone.override("Australia/Sydney"):
+        connection = connect(channel, "Sydney shop", backfill_from=date(2026, 6, 2))
+
+    connection = fresh(connection)
+    assert connection.backfill_since == datetime(2026, 6, 1, 15)  # 14:00 UTC is 15:00 in London's summer
+    assert channel_sync.backfill_since(connection) == datetime(2026, 6, 1, 14, tzinfo=UTC)
+
+
 def test_a_history_date_kept_without_its_moment_starts_at_midnight_utc(db, channel):
     """A connection whose import started before the moment was kept (migration 0036 fills it; a date set by hand
     has none) starts where it did: midnight UTC of its date."""
