@@ -280,6 +280,20 @@ def test_a_feedback_date_falls_on_its_day_from_utc_minus_12_to_utc_plus_11(zone)
     assert date_only_day(left_at) == date(2026, 12, 25)
 
 
+def test_a_feedback_date_kept_at_midnight_utc_before_the_upgrade_is_its_days_noon():
+    """Rows kept in the cursor by the previous release (up to KEEP_DAYS) carry the day at midnight UTC: an order
+    pulled again must not move its feedback back there (migration 0037 moved the stored ones to noon)."""
+    from tests.factories import order_data
+
+    slot = {"feedback": [1, "Broken", "2026-12-25T00:00:00Z"], "seen": "2026-12-26T00:00:00Z"}
+    order = amazon_reports.apply_kept(order_data("114-1"), slot, {})
+    assert order.feedback.left_at == datetime(2026, 12, 25, 12, tzinfo=UTC)
+    slot["feedback"][2] = "2026-12-25T12:00:00Z"  # kept by this release
+    assert amazon_reports.apply_kept(order_data("114-1"), slot, {}).feedback.left_at == datetime(
+        2026, 12, 25, 12, tzinfo=UTC
+    )
+
+
 def test_an_order_without_kept_returns_or_feedback_keeps_the_stored_ones():
     # Kept KEEP_DAYS only: an order changed on Amazon later (a late refund) must not lose what was read of it.
     from tests.factories import order_data

@@ -18,7 +18,7 @@ import csv
 import gzip
 import io
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import httpx
@@ -272,6 +272,15 @@ def report_date(value, *, month_first=True):
     return None
 
 
+def kept_feedback_date(value):
+    """A kept feedback row's date. The feedback report gives dates only: one kept at midnight UTC (before they were
+    kept at noon UTC, ``report_date``) is that day's noon UTC, so an order pulled again does not move it back."""
+    left_at = parse_datetime_utc(value)
+    if left_at is not None and left_at.astimezone(UTC).time() == time.min:
+        left_at = date_only_moment(left_at.astimezone(UTC).date())
+    return left_at
+
+
 def iso(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -326,5 +335,5 @@ def apply_kept(order, slot, asins):
     if slot.get("feedback"):
         order.keep_stored_feedback = False
         rating, comment, left_at = slot["feedback"]
-        order.feedback = FeedbackData(rating=rating, comment=comment, left_at=parse_datetime_utc(left_at))
+        order.feedback = FeedbackData(rating=rating, comment=comment, left_at=kept_feedback_date(left_at))
     return order
