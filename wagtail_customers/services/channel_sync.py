@@ -33,7 +33,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -128,10 +127,8 @@ def start_of(day, time_zone=None):
     in its own time zone (its database refuses aware datetimes)."""
     if day is None:
         return None
-    moment = timezone.make_aware(
-        datetime.combine(day, datetime.min.time()), time_zone or timezone.get_current_timezone()
-    )
-    return moment if settings.USE_TZ else timezone.make_naive(moment, timezone.get_default_timezone())
+    zone = time_zone or timezone.get_current_timezone()
+    return stored_moment(timezone.make_aware(datetime.combine(day, datetime.min.time()), zone))
 
 
 def backfill_since(connection):

@@ -264,7 +264,7 @@ def counts_per_day(connection, days=COUNT_DAYS):
     """
     first_day = local_datetime(timezone.now()).date() - timedelta(days=days - 1)
     since = datetime.combine(first_day, time.min)
-    if settings.USE_TZ:  # a site without time zones stores naive datetimes, and its database refuses aware ones
+    if settings.USE_TZ:  # a site without time zones stores naive datetimes (in its zone, as TruncDate reads them)
         since = timezone.make_aware(since)
     return list(
         connection.runs.filter(started_at__gte=since)
