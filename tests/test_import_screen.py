@@ -3,7 +3,8 @@
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
+from html import unescape
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -441,3 +442,20 @@ def test_the_success_message_tells_orders_written_from_orders_already_stored(adm
     assert messages_of(response) == [
         f"orders.csv changed nothing in {account}. 3 orders were already there as they are."
     ]
+
+
+def test_the_form_and_the_preview_say_times_without_an_offset_are_read_in_the_sites_time_zone(
+    admin_client, account, settings
+):
+    """A seller in Berlin on a UTC site saw imported times an hour or two off, and nothing said why."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    note = "Times without a UTC offset, and plain dates, are read in the site's time zone, Europe/Berlin."
+    assert note in unescape(admin_client.get(INDEX).content.decode())
+
+    upload(admin_client, account, GOOD.replace(b"1002,2024-04-02,", b"1002,2024-04-02 14:30,"))
+    job = ImportJob.objects.get()
+    assert note in unescape(admin_client.get(job_url(job)).content.decode())
+    admin_client.post(job_url(job, "apply"))
+    # What the note says: 14:30 in Berlin (summer time), 12:30 UTC.
+    placed_at = Order.objects.get(external_id="1002").placed_at
+    assert placed_at.astimezone(UTC).strftime("%H:%M") == "12:30"

@@ -568,8 +568,17 @@ def parse_int(text, row, column, default=0, allow_negative=False):
     return int(number)
 
 
+def time_zone_note():
+    """How the file's times are read (``parse_moment``), for the import form and the preview: the site's time zone
+    is not the seller's, and an import from Berlin on a UTC site would otherwise read an hour or two off."""
+    return _("Times without a UTC offset, and plain dates, are read in the site's time zone, %(zone)s.") % {
+        "zone": timezone.get_default_timezone_name()
+    }
+
+
 def parse_moment(text, row, column, formats=()):
-    """ISO date or datetime (or one of ``formats``) -> aware datetime in the current time zone."""
+    """ISO date or datetime (or one of ``formats``) -> aware datetime; one without an offset is read in the site's
+    TIME_ZONE (``time_zone_note`` tells the seller)."""
     if not text:
         raise ImportFileError(_("%(column)s is empty.") % {"column": column}, row)
     value = None

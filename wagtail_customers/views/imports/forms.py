@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ...ids import IdModelChoiceField
 from ...importers import FORMATS
-from ...importers.base import MAX_FILE_BYTES
+from ...importers.base import MAX_FILE_BYTES, time_zone_note
 from ...permissions import Action, accounts_for
 
 ENCODINGS = [
@@ -40,9 +40,14 @@ class ImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts_for(user, Action.IMPORT).order_by("name")
         self.fields["format"].choices = [(name, fmt.label) for name, fmt in FORMATS.items()]
-        self.fields["import_file"].help_text = _("CSV, tab-separated text or Excel (.xlsx), up to %(size)s.") % {
-            "size": filesizeformat(MAX_FILE_BYTES)
-        }
+        # Two sentences, each translated: the file's kinds and size, and how its times are read.
+        self.fields["import_file"].help_text = " ".join(
+            (
+                _("CSV, tab-separated text or Excel (.xlsx), up to %(size)s.")
+                % {"size": filesizeformat(MAX_FILE_BYTES)},
+                time_zone_note(),
+            )
+        )
 
     def clean_import_file(self):
         uploaded = self.cleaned_data["import_file"]

@@ -20,6 +20,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...conf import get_setting
 from ...counts import grouped
 from ...importers import FORMATS, jobs
+from ...importers.base import time_zone_note
 from ...models import ImportJob, JobState
 from ...permissions import Action, accounts_for, can
 from ..transactions import outside_request_transaction
@@ -165,6 +166,7 @@ class ImportJobView(WagtailAdminTemplateMixin, TemplateView):
             job=job,
             status=job_status(job),
             format_label=layout_label(job),
+            time_zone_note=time_zone_note(),
             report=report,
             result=job.result or {},
             currencies=currency_section(job.result or report),
