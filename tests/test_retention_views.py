@@ -15,11 +15,12 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from wagtail.admin.menu import admin_menu
 from wagtail.models import ModelLogEntry
+from wagtail.users.models import UserProfile
 
 from tests.factories import order_data
 from tests.permission_world import grant, make_staff
 from wagtail_customers.models import Customer, RetentionRule, SellerAccount
-from wagtail_customers.services.ingestion import record_order
+from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.retention import RULE_ACTION, apply_retention, next_run
 
 pytestmark = pytest.mark.django_db
@@ -315,3 +316,39 @@ def test_a_manager_without_customer_actions_reaches_seller_accounts_from_the_men
     assert "customers" not in [item.name for item in admin_menu.menu_items_for_request(request)]
     request.user = manager
     assert "customers" in [item.name for item in admin_menu.menu_items_for_request(request)]
+
+
+def in_german(user):
+    profile = UserProfile.get_for_user(user)
+    profile.preferred_language = "de"
+    profile.save()
+
+
+def test_the_counts_are_grouped_in_the_users_language(client, manager, superuser):
+    """ "will erase the personal data of 1000 customers" beside the listing's "1.000" for a German manager."""
+    in_german(manager)
+    account = SellerAccount.objects.create(name="Amazon DE", channel="amazon", currency="EUR")
+    shipped = timezone.now() - timedelta(days=45)
+    orders = []
+    for number in range(1000):
+        data = order_data(f"A{number}", email=f"buyer{number}@example.com")
+        data.placed_at, data.shipped_at = shipped - timedelta(days=2), shipped
+        orders.append(data)
+    record_orders(account, orders)
+
+    page = " ".join(client.post(url(account), {**RULE, "save": "1"}).text.split())
+    assert "will erase the personal data of 1.000 customers at the next run" in page
+    page = " ".join(client.post(url(account), {**RULE, "preview": "1"}).text.split())
+    assert "would erase the personal data of 1.000 customers now." in page
+    RetentionRule.objects.create(account=account, days=30, is_enabled=False)
+    page = " ".join(client.get(url(account)).text.split())
+    assert "Enabled and applied now, the rule would erase the personal data of 1.000 customers." in page
+
+    RetentionRule.objects.filter(account=account).update(is_enabled=True)
+    apply_retention(account=account)
+    page = " ".join(client.get(url(account)).text.split())
+    assert "<td>1.000</td>" in page
+    assert "Applied now, the rule would erase the personal data of 0 customers." in page
+    in_german(superuser)
+    client.force_login(superuser)
+    assert "1.000 customers erased" in client.get(reverse("wagtail_customers_accounts:index")).text

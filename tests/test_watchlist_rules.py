@@ -15,6 +15,7 @@ from django.db import connection, connections
 from django.urls import resolve, reverse
 from django.utils import timezone, translation
 from wagtail.models import ModelLogEntry
+from wagtail.users.models import UserProfile
 
 from tests.celery_fixtures import _reset_publisher, broker_down, use_celery_settings
 from tests.factories import order_data
@@ -575,6 +576,24 @@ def test_run_now_says_how_many_customers_it_added_when_tasks_run_eagerly(admin_c
     again = admin_client.post(url)
     assert run_messages(again)[-1] == "Watchlist rule “High returns” ran: 0 customers added to the watchlist."
     assert history_adds() == 1
+
+
+def test_run_now_the_rules_list_and_the_delete_page_group_their_counts_in_the_users_language(
+    admin_client, superuser, account
+):
+    """ "ran: 1000 customers added" and "The 1000 customers it put on the watchlist" for a German admin, beside
+    the listing's "1.000"."""
+    profile = UserProfile.get_for_user(superuser)
+    profile.preferred_language = "de"
+    profile.save()
+    record_orders(account, [order_data(f"W{n}", email=f"w{n}@example.com") for n in range(1000)])
+    rule = make_rule(account, "Everyone", ("orders", "gte", 1))
+
+    response = admin_client.post(reverse(f"{URL}:run", args=(rule.pk,)))
+    assert run_messages(response) == ["Watchlist rule “Everyone” ran: 1.000 customers added to the watchlist."]
+    assert "<td>1.000</td>" in admin_client.get(reverse(f"{URL}:index")).content.decode()
+    page = " ".join(admin_client.get(reverse(f"{URL}:delete", args=(rule.pk,))).content.decode().split())
+    assert "The 1.000 customers it put on the watchlist stay there, with their note." in page
 
 
 def test_run_now_queues_the_run_and_answers_at_once(admin_client, account, settings):

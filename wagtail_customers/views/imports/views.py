@@ -203,7 +203,7 @@ def imported_message(job):
             "Imported %(orders)s order from %(file)s into %(account)s (%(created)s new, %(updated)s updated).",
             "Imported %(orders)s orders from %(file)s into %(account)s (%(created)s new, %(updated)s updated).",
             created + updated,
-        ) % {**names, "orders": created + updated, "created": created, "updated": updated}
+        ) % {**names, "orders": grouped(created + updated), "created": grouped(created), "updated": grouped(updated)}
     else:
         message = _("%(file)s changed nothing in %(account)s.") % names
     if unchanged:
@@ -211,7 +211,7 @@ def imported_message(job):
             "%(orders)s order was already there as it is.",
             "%(orders)s orders were already there as they are.",
             unchanged,
-        ) % {"orders": unchanged}
+        ) % {"orders": grouped(unchanged)}
     return message
 
 

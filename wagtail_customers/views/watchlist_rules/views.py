@@ -21,6 +21,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 
+from ...counts import grouped
 from ...ids import parse_id
 from ...models import WatchlistRule
 from ...permissions import Action, accounts_for, can, has_module_permission
@@ -279,5 +280,5 @@ class RuleRunView(RulesAccessMixin, View):
                 "Watchlist rule “%(name)s” ran: %(count)s customers added to the watchlist.",
                 added,
             )
-            % {"name": rule.name, "count": added},
+            % {"name": rule.name, "count": grouped(added)},
         )
