@@ -9,6 +9,7 @@ from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.users.models import UserProfile
 
 from tests.factories import order_data
 from tests.listing_support import column_labels, customer, many_customers, row_ids, row_names, staff_user
@@ -167,6 +168,23 @@ def test_active_filters_show_as_chips(admin_client, shop):
     assert "Has returns:" in content
     # Not counted before the table (FILTERED_COUNT_LIMIT 0): the statistics band, loaded after it, says how many.
     assert "Matching customers" in content and len(row_ids(response)) == 1
+
+
+def test_number_range_chips_write_numbers_in_the_users_language(admin_client, superuser, shop):
+    """ "Amount spent: 250.5 - alle" in the German admin: Wagtail's range chip wrote the bound with ``str()``."""
+    profile = UserProfile.get_for_user(superuser)
+    profile.preferred_language = "de"
+    profile.save()
+    query = "amount_spent_min=1250.5&orders_max=2000&days_since_last_order_min=1200&probability_active_max=99.5"
+    html = admin_client.get(f"/admin/customers/?{query}").content.decode()
+    chips = html.split('class="w-active-filters"', 1)[1].split("</ul>", 1)[0]
+    values = dict(re.findall(r"([^<>]+):\s*</span>\s*<b[^>]*>([^<]*)</b>", chips))
+    assert {label.strip(): value for label, value in values.items()} == {
+        "Amount spent": "1.250,5 - alle",
+        "Orders": "alle - 2.000",
+        "Days since last order": "1.200 - alle",
+        "Probability active (%)": "alle - 99,5",
+    }
 
 
 HOSTILE_QUERIES = [
