@@ -1,9 +1,11 @@
 """The Share access screen: share, change, revoke, the rules on who may give what, history, the menu."""
 
+import html
 import json
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
@@ -41,6 +43,10 @@ def sharer(account):
     user = make_staff("sharer")
     grant(user, account, Action.VIEW, Action.EXPORT, Action.SHARE)
     return user
+
+
+def messages_of(response):
+    return [html.unescape(str(message)).strip() for message in get_messages(response.wsgi_request)]
 
 
 def logged_in(client, user):
@@ -233,30 +239,41 @@ def test_change_sets_the_actions_the_sharer_holds_and_keeps_the_others(client, s
     assert "Also granted, by someone with more rights than you" in response.content.decode()
     response = client.post(url, {"actions": ["export"]})
     assert response.status_code == 302
+    assert messages_of(response) == [f"Access of colleague to {account.name} changed."]
     assert flags(target) == {Action.VIEW, Action.EXPORT, Action.DELETE}
     [entry] = logged("wagtail_customers.access.change")
     assert entry.user == sharer
 
 
-def test_unticking_everything_revokes(admin_client, superuser, colleague, account):
+def test_unticking_everything_revokes(admin_client, superuser, colleague, account, other_account):
     target = grant(colleague, account, Action.VIEW, Action.EXPORT)
+    kept = grant(colleague, other_account, Action.VIEW)
     url = reverse("wagtail_customers_sharing:change", args=(target.pk,))
-    assert admin_client.post(url, {}).status_code == 302
+    response = admin_client.post(url, {})
+    assert response.status_code == 302
     assert not AccessGrant.objects.filter(pk=target.pk).exists()
+    # Only that account's: "Access of colleague revoked." read as if all of it was.
+    assert messages_of(response) == [f"Access of colleague to {account.name} revoked."]
+    assert AccessGrant.objects.filter(pk=kept.pk).exists()
     [entry] = logged("wagtail_customers.access.revoke")
     assert entry.user == superuser
     assert entry.data["previous_actions"] == ["view", "export"]
 
 
-def test_revoke_confirms_then_removes_and_logs(client, sharer, colleague, account):
+def test_revoke_confirms_then_removes_and_logs(client, sharer, colleague, account, other_account):
     target = grant(colleague, account, Action.VIEW, Action.EXPORT)
+    kept = grant(colleague, other_account, Action.VIEW)
     url = reverse("wagtail_customers_sharing:revoke", args=(target.pk,))
     response = logged_in(client, sharer).get(url)
     assert response.status_code == 200
     assert "Yes, revoke" in response.content.decode()
     assert AccessGrant.objects.filter(pk=target.pk).exists()
-    assert client.post(url).status_code == 302
+    response = client.post(url)
+    assert response.status_code == 302
     assert not AccessGrant.objects.filter(pk=target.pk).exists()
+    # The access to that seller account, named: the colleague keeps the other one.
+    assert messages_of(response) == [f"Access of colleague to {account.name} revoked."]
+    assert AccessGrant.objects.filter(pk=kept.pk).exists()
     [entry] = logged("wagtail_customers.access.revoke")
     assert entry.user == sharer
     assert entry.data["account"] == account.name

@@ -223,5 +223,5 @@ def test_revoke_a_share_grant_from_its_row_menu(admin_page, live_server, shop):
     page.get_by_role("button", name="Yes, revoke").click()
     page.wait_for_url(start)
     assert_no_error_page(page)
-    expect(page.locator(".messages")).to_contain_text("Access of grace revoked.")
+    expect(page.locator(".messages")).to_contain_text("Access of grace to Shopify EU revoked.")
     assert not AccessGrant.objects.filter(user=colleague).exists()

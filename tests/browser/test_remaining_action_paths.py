@@ -84,7 +84,7 @@ def test_change_a_share_grant_from_its_row_menu(admin_page, live_server, shop):
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(start)
     assert_no_error_page(page)
-    expect(page.locator(".messages")).to_contain_text("Access of grace changed.")
+    expect(page.locator(".messages")).to_contain_text("Access of grace to Shopify EU changed.")
     target.refresh_from_db()
     assert (target.can_view, target.can_export, target.can_delete) == (True, True, False)
     assert AccessGrant.objects.filter(user=colleague).count() == 1

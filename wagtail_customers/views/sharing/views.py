@@ -333,11 +333,12 @@ class ChangeView(GrantMixin, FormView):
         except AccessError as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)
-        name = self.grant.user.get_username()
-        if grant is None:
-            messages.success(self.request, _("Access of %(user)s revoked.") % {"user": name})
+        # The user may keep access to other seller accounts: the message names the one this grant was on.
+        names = {"user": self.grant.user.get_username(), "account": self.grant.account.name}
+        if grant is None:  # every action taken away: the grant was removed
+            messages.success(self.request, _("Access of %(user)s to %(account)s revoked.") % names)
         else:
-            messages.success(self.request, _("Access of %(user)s changed.") % {"user": name})
+            messages.success(self.request, _("Access of %(user)s to %(account)s changed.") % names)
         return redirect(INDEX_URL)
 
 
@@ -355,7 +356,11 @@ class RevokeView(GrantMixin, TemplateView):
             revoke_access(request.user, self.grant)
         except AccessError as error:
             raise PermissionDenied(str(error)) from error
-        messages.success(request, _("Access of %(user)s revoked.") % {"user": self.grant.user.get_username()})
+        messages.success(
+            request,
+            _("Access of %(user)s to %(account)s revoked.")
+            % {"user": self.grant.user.get_username(), "account": self.grant.account.name},
+        )
         return redirect(INDEX_URL)
 
     def get_context_data(self, **kwargs):
