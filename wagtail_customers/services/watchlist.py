@@ -25,6 +25,9 @@ from ..models import Customer, EventKind, OrderEvent, WatchlistDismissal, Watchl
 
 ADD_ACTION = "wagtail_customers.watchlist.add"
 REMOVE_ACTION = "wagtail_customers.watchlist.remove"
+#: What adding a customer reads of them: the id, and what Wagtail labels their history entry by (``str(customer)``,
+#: ``models.customers.customer_label``). Rules add customers by the thousand (services/watchlist_rules.py).
+LABEL_FIELDS = ("pk", "name", "email", "external_id", "identity_key")
 
 
 def _record(customers, user, action, message):

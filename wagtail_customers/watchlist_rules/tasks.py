@@ -44,4 +44,4 @@ def run_watchlist_rule_task(rule_id):
     rule = WatchlistRule.objects.filter(pk=rule_id, is_enabled=True).select_related("account").first()
     if rule is None:
         return None
-    return len(apply_rule(rule))
+    return apply_rule(rule)

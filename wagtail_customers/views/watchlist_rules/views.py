@@ -248,7 +248,7 @@ class RuleRunView(RulesAccessMixin, View):
             messages.warning(request, _("Enable the rule “%(name)s” to run it.") % {"name": rule.name})
             return redirect(INDEX)
         if not task_queue_configured():
-            self._ran(rule, len(apply_rule(rule)))
+            self._ran(rule, apply_rule(rule))
             return redirect(INDEX)
         sent = []
         if not queued(lambda: sent.append(run_watchlist_rule_task.delay(rule.pk)), f"watchlist rule {rule.pk}"):
