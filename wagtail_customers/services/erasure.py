@@ -93,11 +93,15 @@ def erasure_summary(customers):
     }
 
 
-def erase_customers(customers, user=None):
+def erase_customers(customers, user=None, compact=True):
     """Erase the personal data of ``customers`` (a queryset); returns how many were erased.
 
     Customers erased before are left alone. Each erasure is logged as ``wagtail_customers.customer.erase``
     with counts only, never an erased value. ``user`` is ``None`` for the management command.
+
+    The search index is compacted once at the end (``search_index.compact``, SQLite). ``compact=False`` leaves that
+    to a caller that erases in many calls (a retention rule's batches: ``services/retention.py``), which then calls
+    it once when it is done: a full compaction per batch of 200 took most of a broad rule's first run.
     """
     pks = list(customers.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
     key = erasure_key()
@@ -106,7 +110,7 @@ def erase_customers(customers, user=None):
         chunk = pks[start : start + ERASE_BATCH_SIZE]
         # Run again if stopped in a deadlock (services/deadlocks.py); inside a caller's transaction, not retried.
         erased += atomic_with_retries(lambda chunk=chunk: _erase_batch(chunk, user, key))
-    if erased:
+    if erased and compact:
         search_index.compact()
     return erased
 
