@@ -3,7 +3,7 @@ preferences in the account settings and the e-mail digests (docs/howto/alerts.md
 
 import re
 import smtplib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -634,3 +634,56 @@ def test_a_digest_the_mail_server_refused_is_sent_by_the_next_run(account, watch
     assert send_scheduled_digests("daily") == {user.pk: 1}
     [message] = mail.outbox
     assert message.to == [user.email] and "New order: Ada Lovelace" in message.body
+
+
+def due_alerts(account, customer, user, count):
+    """``count`` alerts about ``customer`` waiting for ``user``'s e-mail, a minute apart."""
+    start = AlertEvent.objects.count()
+    events = AlertEvent.objects.bulk_create(
+        AlertEvent(
+            account=account,
+            customer=customer,
+            kind=AlertKind.ORDER,
+            occurred_at=datetime(2024, 3, 1, tzinfo=UTC) + timedelta(minutes=start + n),
+        )
+        for n in range(count)
+    )
+    AlertNotification.objects.bulk_create(AlertNotification(event=event, user=user, email_due=True) for event in events)
+
+
+def test_a_digest_lists_at_most_its_cap_and_says_how_many_more(account, watched):
+    """A broad rule and a day's sync of tens of thousands of orders made one e-mail of tens of thousands of items
+    (hundreds of MB). The digest lists ``DIGEST_MAX_ITEMS`` and counts the others; all are claimed, in the same
+    statements whatever their number (none loads the alerts due, nor names them one by one)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from wagtail_customers.alerts.digests import DIGEST_MAX_ITEMS
+
+    user = make_staff("busy")
+    grant(user, account, "view", "see_personal_data")
+
+    def statements(queries):
+        return [re.sub(r"\d+", "N", query["sql"]) for query in queries]
+
+    due_alerts(account, watched, user, 1)
+    send_digest(user.pk)  # the first makes the user's profile (their language and time zone)
+    due_alerts(account, watched, user, 3)
+    with CaptureQueriesContext(connection) as few:
+        assert send_digest(user.pk) == 3
+    due_alerts(account, watched, user, DIGEST_MAX_ITEMS + 5)
+    with CaptureQueriesContext(connection) as many:
+        assert send_digest(user.pk) == DIGEST_MAX_ITEMS + 5
+    assert statements(many.captured_queries) == statements(few.captured_queries)
+
+    _, first, message = mail.outbox
+    assert "more alert" not in first.body
+    assert message.to == [user.email] and message.subject == f"{DIGEST_MAX_ITEMS + 5} customer alerts"
+    text, html = body_parts(message)
+    assert len([line for line in text.splitlines() if line.startswith("- New order: ")]) == DIGEST_MAX_ITEMS
+    assert html.count("<li>") == DIGEST_MAX_ITEMS
+    for body in (text, html):
+        assert "There are 5 more alerts: see them all in the admin (Customers > Alerts)." in body
+        assert f"http://testserver{ALERTS_URL}" in body
+    assert not AlertNotification.objects.filter(user=user, email_due=True).exists()
+    assert AlertNotification.objects.filter(user=user, emailed_at__isnull=True).count() == 0
+    assert send_digest(user.pk) == 0 and len(mail.outbox) == 3

@@ -1,4 +1,5 @@
-"""E-mail digests of alerts: every alert waiting for a user's e-mail (``email_due``), in one message.
+"""E-mail digests of alerts: every alert waiting for a user's e-mail (``email_due``), in one message, which lists
+the first ``DIGEST_MAX_ITEMS`` and says how many more there are.
 
 Sending claims the alerts first (``email_due`` cleared under row locks) and commits the claim before the e-mail
 is sent, so two deliveries of the same task, or the daily run meeting an "immediately" one, never e-mail an event
@@ -35,9 +36,13 @@ SCHEDULED_FREQUENCIES = {
     EmailFrequency.WEEKLY: (EmailFrequency.WEEKLY,),
 }
 
+#: Alerts listed in one digest at most; the e-mail says how many more there are and links to the alerts page. A
+#: broad watchlist rule and a day's sync of tens of thousands of orders made a digest of hundreds of megabytes.
+DIGEST_MAX_ITEMS = 200
+
 
 def send_digest(user_id):
-    """Send the user's digest if anything is due; returns the number of alerts e-mailed."""
+    """Send the user's digest if anything is due; returns the number of alerts e-mailed (listed or counted)."""
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.email:
         # Nothing claimed: the alerts stay due until the user has an address to send them to.
@@ -46,39 +51,35 @@ def send_digest(user_id):
     # Committed before the send (the way the customer e-mail is, services/contact.py): a run stopped between the
     # send and a commit after it would leave the alerts due, and the next run would send them again.
     with transaction.atomic():
-        due_ids = list(
-            AlertNotification.objects.select_for_update()
-            .filter(user=user, email_due=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        if not due_ids:
+        # The claim, one statement however many are due: only rows still due are taken (another delivery may have
+        # taken them meanwhile; its row locks make this one wait, then skip them).
+        if not AlertNotification.objects.filter(user=user, email_due=True).update(email_due=False, emailed_at=now):
             return 0
-        # The claim: only rows still due are taken (another delivery may have taken them meanwhile).
-        AlertNotification.objects.filter(pk__in=due_ids, email_due=True).update(email_due=False, emailed_at=now)
-        claimed = AlertNotification.objects.filter(pk__in=due_ids, emailed_at=now, email_due=False)
-        visible = set(alerted_accounts(user).values_list("pk", flat=True))
-        notifications = [
-            n for n in with_details(claimed).order_by("event__occurred_at", "pk") if n.event.account_id in visible
-        ]
-    if not notifications:
+        claimed = AlertNotification.objects.filter(user=user, email_due=False, emailed_at=now)
+        # Those about accounts the user no longer hears about stay claimed: dropped, never sent.
+        sent = claimed.filter(event__account__in=alerted_accounts(user).values("pk"))
+        total = sent.count()
+        listed = list(with_details(sent).order_by("event__occurred_at", "pk")[:DIGEST_MAX_ITEMS]) if total else []
+    if not total:
         return 0
     try:
-        _send(user, notifications)
+        _send(user, listed, total)
     except BaseException:
         # Not sent: due again, for the next run (what this run claimed, unless another run took it back since).
-        AlertNotification.objects.filter(pk__in=[n.pk for n in notifications], email_due=False, emailed_at=now).update(
-            email_due=True, emailed_at=None
-        )
+        sent.update(email_due=True, emailed_at=None)
         raise
-    return len(notifications)
+    return total
 
 
-def _send(user, notifications):
+def _send(user, notifications, total):
     with users_language_and_zone(user):
+        items = alert_items(user, notifications)
         context = {
             "user": user,
-            "items": alert_items(user, notifications),
+            "items": items,
+            "total": total,
+            # Claimed and counted, not listed: on the alerts page.
+            "more": total - len(items),
             "alerts_url": absolute_url(reverse("wagtail_customers_alerts:index")),
             "preferences_url": absolute_url(reverse("wagtailadmin_account")),
         }
