@@ -17,6 +17,7 @@ from django.utils import translation
 
 from tests.factories import order_data
 from wagtail_customers.importers import run_import
+from wagtail_customers.insight.lifetime_value import fit_account_model, predict, summarise_purchases
 from wagtail_customers.insight.tasks import refresh_buyer_insight_task
 from wagtail_customers.models import (
     Customer,
@@ -28,6 +29,7 @@ from wagtail_customers.models import (
     RfmGroup,
     SellerAccount,
 )
+from wagtail_customers.services import lifetime_value_fit
 from wagtail_customers.services.ingestion import record_orders
 from wagtail_customers.services.lifetime_value_fit import refit_account
 from wagtail_customers.services.scores import refresh_scores
@@ -218,3 +220,35 @@ def test_the_task_scores_and_fits_every_account(retail_account, tied_account):
     before = stored_scores()
     refresh_buyer_insight_task.apply(kwargs={"account_id": tied_account.pk}).get()
     assert stored_scores() == before
+
+
+def test_the_stored_predictions_are_the_models_for_each_customer_in_id_order(retail_account):
+    """The fit and the predictions made from the account's columns and written in customer id order are those of
+    the model fitted on one summary per customer; a scored customer without a purchase to learn from has none."""
+    refresh_scores()
+    unconverted = CustomerScore.objects.filter(account=retail_account).order_by("pk")[50].pk
+    Order.objects.filter(customer_id=unconverted).update(account_total=None)
+    now = Order.objects.filter(account=retail_account).latest("placed_at").placed_at + timedelta(days=1)
+    fit = refit_account(retail_account, now=now)
+
+    summaries = summarise_purchases(lifetime_value_fit._purchases(retail_account), lifetime_value_fit._local_date(now))
+    customers = sorted(summaries)
+    rows = [summaries[customer] for customer in customers]
+    model = fit_account_model(rows)
+    assert fit.parameters == {name: getattr(model, name) for name in fit.parameters}
+    predictions = dict(zip(customers, predict(model, rows, horizon_days=365), strict=True))
+    assert unconverted not in predictions and len(predictions) > 1000
+
+    def stored(prediction):
+        if prediction is None:
+            return None, None, None
+        return (
+            Decimal(prediction.expected_orders).quantize(Decimal("0.01")),
+            Decimal(prediction.expected_spend).quantize(Decimal("0.01")),
+            Decimal(prediction.probability_alive).quantize(Decimal("0.0001")),
+        )
+
+    scores = CustomerScore.objects.filter(account=retail_account)
+    assert {
+        row[0]: row[1:] for row in scores.values_list("pk", "expected_orders", "expected_spend", "probability_active")
+    } == {pk: stored(predictions.get(pk)) for pk in scores.values_list("pk", flat=True)}

@@ -4,6 +4,7 @@ parameters, and a calibration/holdout split of the real Online Retail sample."""
 
 import csv
 import math
+import tracemalloc
 from datetime import date, datetime
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from scipy import integrate, optimize, special, stats
 
 from wagtail_customers.insight.lifetime_value import (
+    CustomerPrediction,
     NotEnoughData,
     PurchaseSummary,
     bgnbd_log_likelihood,
@@ -18,7 +20,9 @@ from wagtail_customers.insight.lifetime_value import (
     fit_account_model,
     gamma_gamma_log_likelihood,
     predict,
+    predict_columns,
     probability_alive,
+    summarise_purchase_columns,
     summarise_purchases,
 )
 
@@ -274,3 +278,57 @@ def test_the_fit_equals_a_reference_fit_on_the_online_retail_data(realdata):
     (p, q, gamma), _ = reference_fit(reference_gamma_gamma_log_likelihood, (2.0, 2.0, 20.0), x[repeat], m)
     # The expected mean spend of a new buyer, p gamma / (q - 1), is what the predictions use; it is well identified.
     assert model.p * model.gamma / (model.q - 1) == pytest.approx(p * gamma / (q - 1), rel=0.02)
+
+
+def made_up_purchases(customers, seed=1):
+    """(customer id, day, amount) for customers 1..n in id order: 1 to 9 orders each over four years, days in no
+    order within a customer, some on the same day, some after the end of the observation."""
+    rng = np.random.default_rng(seed)
+    end = date(2026, 12, 1).toordinal()
+    for customer in range(1, customers + 1):
+        for offset in rng.integers(-30, 1500, rng.integers(1, 10)).tolist():
+            yield customer, date.fromordinal(end - offset), float(rng.uniform(0, 100))
+
+
+def test_purchase_columns_are_the_summaries_of_summarise_purchases():
+    observed_until = date(2026, 12, 1)
+    summaries = summarise_purchases(made_up_purchases(3_000), observed_until)
+    columns = summarise_purchase_columns(made_up_purchases(3_000), observed_until)
+    assert list(columns.customers) == sorted(summaries)
+    assert [PurchaseSummary(int(x), *rest) for x, *rest in zip(*columns.arrays(), strict=True)] == [
+        summaries[customer] for customer in sorted(summaries)
+    ]
+    # Only rows after the end: no summary, as summarise_purchases leaves that customer out.
+    assert len(summarise_purchase_columns([(1, date(2027, 1, 1), 5)], observed_until)) == 0
+    with pytest.raises(ValueError, match="ordered by customer"):
+        summarise_purchase_columns([(2, observed_until, 1), (1, observed_until, 1)], observed_until)
+
+
+def test_purchase_columns_take_a_few_bytes_per_customer_however_many_customers():
+    """The summary keeps one customer's days at a time and 5 numbers per customer (40 bytes), where a dict of days
+    per customer and a named tuple each took some 900 bytes per customer (docs/performance.md, Buyer insight
+    refresh memory)."""
+    peaks = {}
+    for customers in (5_000, 20_000):
+        tracemalloc.start()
+        columns = summarise_purchase_columns(made_up_purchases(customers), date(2026, 12, 1))
+        peaks[customers] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert customers * 0.99 < len(columns) <= customers
+        assert all(isinstance(column, np.ndarray) for column in (columns.customers, *columns.arrays()))
+    assert (peaks[20_000] - peaks[5_000]) / 15_000 < 80
+
+
+def test_the_fit_and_predictions_from_columns_are_those_from_rows(realdata):
+    purchases = sorted(
+        ((int(customer), day, amount) for customer, day, amount in online_retail_purchases(realdata)),
+        key=lambda purchase: purchase[0],
+    )
+    end = max(day for _, day, _ in purchases)
+    summaries = summarise_purchases(purchases, end)
+    rows = [summaries[customer] for customer in sorted(summaries)]
+    columns = summarise_purchase_columns(purchases, end)
+    model = fit_account_model(columns)
+    assert model == fit_account_model(rows)
+    predicted = predict_columns(model, columns, horizon_days=365)
+    assert [CustomerPrediction(*values) for values in zip(*predicted, strict=True)] == predict(model, rows, 365)

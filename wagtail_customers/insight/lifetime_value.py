@@ -14,6 +14,7 @@ Time is in days throughout. Per customer: ``frequency`` x = repeat purchases (pu
 of the observation, ``average_repeat_value`` = mean value of the repeat purchases (0 when x = 0).
 """
 
+from array import array
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -82,7 +83,8 @@ def summarise_purchases(purchases, observed_until):
     """``{customer: PurchaseSummary}`` from ``(customer, date, amount)`` rows up to ``observed_until`` (a date).
 
     Purchases on the same calendar day count as one (as in the papers' and lifetimes' daily summaries); their
-    amounts are added up. Rows after ``observed_until`` are left out.
+    amounts are added up. Rows after ``observed_until`` are left out. Holds every customer's days at once: for
+    a whole account use ``summarise_purchase_columns``, which gives the same figures in a few bytes per customer.
     """
     days = {}
     for customer, day, amount in purchases:
@@ -90,22 +92,78 @@ def summarise_purchases(purchases, observed_until):
             continue
         per_day = days.setdefault(customer, {})
         per_day[day] = per_day.get(day, 0.0) + float(amount)
-    summaries = {}
-    for customer, per_day in days.items():
-        ordered = sorted(per_day)
-        first, last = ordered[0], ordered[-1]
-        repeat_values = [per_day[day] for day in ordered[1:]]
-        summaries[customer] = PurchaseSummary(
-            frequency=len(repeat_values),
-            recency=float((last - first).days),
-            age=float((observed_until - first).days),
-            average_repeat_value=sum(repeat_values) / len(repeat_values) if repeat_values else 0.0,
-        )
-    return summaries
+    return {customer: _summary(per_day, observed_until) for customer, per_day in days.items()}
+
+
+def _summary(per_day, observed_until):
+    """One customer's ``PurchaseSummary`` from their ``{day: amount}``."""
+    ordered = sorted(per_day)
+    first, last = ordered[0], ordered[-1]
+    repeat_values = [per_day[day] for day in ordered[1:]]
+    return PurchaseSummary(
+        frequency=len(repeat_values),
+        recency=float((last - first).days),
+        age=float((observed_until - first).days),
+        average_repeat_value=sum(repeat_values) / len(repeat_values) if repeat_values else 0.0,
+    )
+
+
+class PurchaseColumns:
+    """Every customer's ``PurchaseSummary`` as columns: ``customers`` (int64 ids, ascending) and ``frequency``,
+    ``recency``, ``age``, ``average_repeat_value`` (float64), one entry per customer, 40 bytes each."""
+
+    def __init__(self, customers, frequency, recency, age, average_repeat_value):
+        self.customers = customers
+        self.frequency, self.recency, self.age = frequency, recency, age
+        self.average_repeat_value = average_repeat_value
+
+    def __len__(self):
+        return len(self.customers)
+
+    def arrays(self):
+        """x, t_x, T, m (``_as_arrays``' columns)."""
+        return self.frequency, self.recency, self.age, self.average_repeat_value
+
+
+def summarise_purchase_columns(purchases, observed_until):
+    """``summarise_purchases`` for rows grouped by customer, customer ids (integers) ascending, as ``PurchaseColumns``.
+
+    Streams: only the current customer's days are held; each finished customer's figures go to compact columns
+    (the same numbers ``summarise_purchases`` gives them). A customer id lower than the one before is refused
+    (``ValueError``): the rows are not grouped, and a customer would be counted twice.
+    """
+    ids, columns = array("q"), tuple(array("d") for _ in range(4))
+
+    def finish(customer, per_day):
+        ids.append(customer)
+        for column, value in zip(columns, _summary(per_day, observed_until), strict=True):
+            column.append(value)
+
+    current, per_day = None, {}
+    for customer, day, amount in purchases:
+        if customer != current:
+            if current is not None and customer < current:
+                raise ValueError("The purchases must be ordered by customer id.")
+            if per_day:
+                finish(current, per_day)
+            current, per_day = customer, {}
+        if day > observed_until:
+            continue
+        per_day[day] = per_day.get(day, 0.0) + float(amount)
+    if per_day:
+        finish(current, per_day)
+    # Views of the arrays' buffers (no copy); each keeps its array alive.
+    return PurchaseColumns(
+        np.frombuffer(ids, dtype=np.int64) if ids else np.zeros(0, dtype=np.int64),
+        *(np.frombuffer(column, dtype=float) if column else np.zeros(0) for column in columns),
+    )
 
 
 def _as_arrays(rows):
-    """Columns x, t_x, T, m from rows of (frequency, recency, age[, average_repeat_value])."""
+    """Columns x, t_x, T, m from ``PurchaseColumns`` (as they are) or rows of (frequency, recency, age[,
+    average_repeat_value])."""
+    if isinstance(rows, PurchaseColumns):
+        return rows.arrays()
     data = np.asarray([(*row, 0.0)[:4] for row in rows], dtype=float).reshape(-1, 4)
     return data[:, 0], data[:, 1], data[:, 2], data[:, 3]
 
@@ -194,7 +252,8 @@ def _minimise(negative_log_likelihood, start):
 
 
 def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buyers=5):
-    """Fit BG/NBD and Gamma-Gamma on one seller account's ``PurchaseSummary`` rows (or 4-tuples), in days.
+    """Fit BG/NBD and Gamma-Gamma on one seller account's ``PurchaseColumns`` or ``PurchaseSummary`` rows (or
+    4-tuples), in days.
 
     ``penalizer_coef`` adds penalizer_coef * sum(parameter²) to the mean negative log-likelihood (as lifetimes'
     option of that name; time rescaled so the oldest customer's age is 10, as lifetimes does). Raises
@@ -202,7 +261,11 @@ def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buy
     """
     x, t_x, T, m = _as_arrays(rows)
     customers, repeat_buyers = len(x), int(np.count_nonzero(x > 0))
-    if customers < min_customers or repeat_buyers < min_repeat_buyers or not np.all(np.isfinite([x, t_x, T, m])):
+    if (
+        customers < min_customers
+        or repeat_buyers < min_repeat_buyers
+        or not all(np.isfinite(c).all() for c in (x, t_x, T, m))
+    ):
         raise NotEnoughData(
             TOO_FEW_BUYERS,
             customers=customers,
@@ -261,16 +324,28 @@ def fit_account_model(rows, penalizer_coef=0.0, min_customers=20, min_repeat_buy
     )
 
 
-def predict(model, rows, horizon_days=365):
-    """A ``CustomerPrediction`` per row (same order): orders, order value, spend in the horizon, P(alive)."""
+class PredictionColumns(NamedTuple):
+    """``CustomerPrediction``'s fields as float64 arrays, one entry per customer."""
+
+    expected_orders: np.ndarray
+    expected_order_value: np.ndarray
+    expected_spend: np.ndarray
+    probability_alive: np.ndarray
+
+
+def predict_columns(model, rows, horizon_days=365):
+    """``predict``'s figures as ``PredictionColumns`` (same order as ``rows``: ``PurchaseColumns`` or rows)."""
     x, t_x, T, m = _as_arrays(rows)
     if len(x) == 0:
-        return []
+        return PredictionColumns(*(np.zeros(0) for _ in PredictionColumns._fields))
     orders = expected_purchases(model.r, model.alpha, model.a, model.b, x, t_x, T, float(horizon_days))
     alive = probability_alive(model.r, model.alpha, model.a, model.b, x, t_x, T)
     order_value = expected_order_value(model.p, model.q, model.gamma, x, m)
     orders, alive, order_value = (np.nan_to_num(np.clip(values, 0, None)) for values in (orders, alive, order_value))
-    return [
-        CustomerPrediction(float(o), float(v), float(o * v), float(pa))
-        for o, v, pa in zip(orders, order_value, alive, strict=True)
-    ]
+    return PredictionColumns(orders, order_value, orders * order_value, alive)
+
+
+def predict(model, rows, horizon_days=365):
+    """A ``CustomerPrediction`` per row (same order): orders, order value, spend in the horizon, P(alive)."""
+    columns = predict_columns(model, rows, horizon_days)
+    return [CustomerPrediction(*values) for values in zip(*(column.tolist() for column in columns), strict=True)]

@@ -6,15 +6,21 @@ The fit and the predictions are ``insight.lifetime_value``'s; this module reads 
 ``LifetimeValueFit`` (also when there is not enough history, with the reason) and writes expected orders,
 expected spend and the probability of being active on the customers' ``CustomerScore`` rows, which
 ``services/scores.refresh_scores`` makes first.
+
+Memory: an account's customers are held as columns, about 40 bytes each (``PurchaseColumns``; 1,000,000 customers
+are some 40 MB, plus the fit's and the predictions' arrays of the same size), never as an object per customer: the
+orders are read in customer order and summed up one customer at a time, and the predictions are written in customer
+id order, each batch found in the sorted ids (docs/performance.md, Buyer insight refresh memory).
 """
 
 from decimal import Decimal
 
+import numpy as np
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..insight.lifetime_value import NotEnoughData, fit_account_model, predict, summarise_purchases
+from ..insight.lifetime_value import NotEnoughData, fit_account_model, predict_columns, summarise_purchase_columns
 from ..local_time import local_datetime
 from ..models import CustomerScore, FitStatus, LifetimeValueFit, Order, OrderStatus
 
@@ -26,7 +32,8 @@ def _purchases(account):
     orders = (
         Order.objects.filter(account=account, account_total__isnull=False)
         .exclude(status=OrderStatus.CANCELLED)
-        .order_by()
+        # Grouped by customer, so the summary holds one customer's days at a time (summarise_purchase_columns).
+        .order_by("customer_id", "placed_at")
         .values_list("customer_id", "placed_at", F("account_total") - F("account_refunded"))
     )
     for customer_id, placed_at, amount in orders.iterator(chunk_size=20_000):
@@ -41,24 +48,22 @@ def refit_account(account, now=None):
     """Fit ``account``'s model on its purchases up to today and store the predictions; returns the
     ``LifetimeValueFit``. Without enough history the fit records why and the predictions are emptied."""
     now = now or timezone.now()
-    summaries = summarise_purchases(_purchases(account), _local_date(now))
-    customer_ids = list(summaries)
-    rows = [summaries[customer_id] for customer_id in customer_ids]
+    columns = summarise_purchase_columns(_purchases(account), _local_date(now))
     fields = {"fitted_at": now, "parameters": {}, "converged": False, "message": ""}
     try:
-        model = fit_account_model(rows)
+        model = fit_account_model(columns)
     except NotEnoughData as error:
-        fields.update(status=FitStatus.NOT_ENOUGH_DATA, message=str(error)[:255], customers=len(rows))
+        fields.update(status=FitStatus.NOT_ENOUGH_DATA, message=str(error)[:255], customers=len(columns))
         # The reason untranslated with its numbers: shown in each admin user's language (reason_text).
         fields["parameters"] = {"reason": error.reason, "values": error.values}
-        fields["repeat_buyers"] = sum(1 for row in rows if row.frequency > 0)
+        fields["repeat_buyers"] = int(np.count_nonzero(columns.frequency > 0))
         with transaction.atomic():
             CustomerScore.objects.filter(account=account).update(
                 expected_orders=None, expected_spend=None, probability_active=None
             )
             fit, _created = LifetimeValueFit.objects.update_or_create(account=account, defaults=fields)
         return fit
-    predictions = predict(model, rows, horizon_days=HORIZON_DAYS)
+    predictions = predict_columns(model, columns, horizon_days=HORIZON_DAYS)
     fields.update(
         status=FitStatus.FITTED,
         customers=model.customers,
@@ -70,25 +75,42 @@ def refit_account(account, now=None):
         },
     )
     with transaction.atomic():
-        _write_predictions(account, dict(zip(customer_ids, predictions, strict=True)))
+        _write_predictions(account, columns.customers, predictions)
         fit, _created = LifetimeValueFit.objects.update_or_create(account=account, defaults=fields)
     return fit
 
 
-def _write_predictions(account, predictions):
-    scores = CustomerScore.objects.filter(account=account).only("pk")
+def _write_predictions(account, customer_ids, predictions):
+    """Store ``predictions`` (``PredictionColumns``, in the order of ``customer_ids``: ascending) on the account's
+    scores, read in customer id order a batch at a time; a score without a prediction is emptied."""
+    scores = CustomerScore.objects.filter(account=account).order_by("pk").only("pk")
     batch = []
     for score in scores.iterator(chunk_size=_WRITE_BATCH):
-        prediction = predictions.get(score.pk)
-        if prediction is None:
-            score.expected_orders = score.expected_spend = score.probability_active = None
-        else:
-            score.expected_orders = Decimal(prediction.expected_orders).quantize(Decimal("0.01"))
-            score.expected_spend = Decimal(prediction.expected_spend).quantize(Decimal("0.01"))
-            score.probability_active = Decimal(prediction.probability_alive).quantize(Decimal("0.0001"))
         batch.append(score)
         if len(batch) == _WRITE_BATCH:
-            CustomerScore.objects.bulk_update(batch, ["expected_orders", "expected_spend", "probability_active"])
+            _write_batch(batch, customer_ids, predictions)
             batch = []
     if batch:
-        CustomerScore.objects.bulk_update(batch, ["expected_orders", "expected_spend", "probability_active"])
+        _write_batch(batch, customer_ids, predictions)
+
+
+def _write_batch(scores, customer_ids, predictions):
+    pks = np.fromiter((score.pk for score in scores), dtype=np.int64, count=len(scores))
+    at = np.searchsorted(customer_ids, pks)
+    found = at < len(customer_ids)
+    found[found] = customer_ids[at[found]] == pks[found]
+    # Python floats, as Decimal takes them exactly.
+    orders, spend, alive = (
+        column[at[found]].tolist()
+        for column in (predictions.expected_orders, predictions.expected_spend, predictions.probability_alive)
+    )
+    values = iter(zip(orders, spend, alive, strict=True))
+    for score, has_prediction in zip(scores, found.tolist(), strict=True):
+        if has_prediction:
+            expected_orders, expected_spend, probability_alive = next(values)
+            score.expected_orders = Decimal(expected_orders).quantize(Decimal("0.01"))
+            score.expected_spend = Decimal(expected_spend).quantize(Decimal("0.01"))
+            score.probability_active = Decimal(probability_alive).quantize(Decimal("0.0001"))
+        else:
+            score.expected_orders = score.expected_spend = score.probability_active = None
+    CustomerScore.objects.bulk_update(scores, ["expected_orders", "expected_spend", "probability_active"])
