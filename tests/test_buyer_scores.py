@@ -31,7 +31,7 @@ from wagtail_customers.models import (
 )
 from wagtail_customers.services import lifetime_value_fit
 from wagtail_customers.services.ingestion import record_orders
-from wagtail_customers.services.lifetime_value_fit import refit_account
+from wagtail_customers.services.lifetime_value_fit import for_each_account, refit_account
 from wagtail_customers.services.scores import refresh_scores
 from wagtail_customers.services.statistics import rebuild_statistics
 
@@ -252,3 +252,18 @@ def test_the_stored_predictions_are_the_models_for_each_customer_in_id_order(ret
     assert {
         row[0]: row[1:] for row in scores.values_list("pk", "expected_orders", "expected_spend", "probability_active")
     } == {pk: stored(predictions.get(pk)) for pk in scores.values_list("pk", flat=True)}
+
+
+def test_an_account_that_fails_does_not_keep_the_next_ones_from_being_refreshed(retail_account, tied_account, caplog):
+    refresh_scores()
+    first, second = SellerAccount.objects.order_by("pk")
+
+    def refit_all_but_the_first(account):
+        if account == first:
+            raise RuntimeError("This account cannot be refitted.")
+        refit_account(account)
+
+    with pytest.raises(RuntimeError, match="cannot be refitted"):
+        for_each_account(SellerAccount.objects.order_by("pk"), refit_all_but_the_first)
+    assert list(LifetimeValueFit.objects.values_list("account", flat=True)) == [second.pk]
+    assert f"The buyer insight refresh of seller account {first.pk} failed" in caplog.text

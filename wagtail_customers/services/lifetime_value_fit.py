@@ -13,9 +13,11 @@ orders are read in customer order and summed up one customer at a time, and the 
 id order, each batch found in the sorted ids (docs/performance.md, Buyer insight refresh memory).
 """
 
+import logging
 from decimal import Decimal
 
 import numpy as np
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +28,25 @@ from ..models import CustomerScore, FitStatus, LifetimeValueFit, Order, OrderSta
 
 HORIZON_DAYS = 365
 _WRITE_BATCH = 2000
+
+logger = logging.getLogger(__name__)
+
+
+def for_each_account(accounts, work):
+    """``work(account)`` for each account in turn. An account whose work fails is logged and the next ones still
+    run (a big or broken account does not leave the others unrefreshed); the first failure is raised again once
+    every account has had its turn, so the task still fails. A task's soft time limit stops at once."""
+    first_error = None
+    for account in accounts:
+        try:
+            work(account)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as error:
+            logger.exception("The buyer insight refresh of seller account %s failed", account.pk)
+            first_error = first_error or error
+    if first_error is not None:
+        raise first_error
 
 
 def _purchases(account):

@@ -33,7 +33,7 @@ from django.utils import timezone
 from ..conf import get_setting
 from ..models import Customer, CustomerScore, SellerAccount
 from ..planner_statistics import refresh_planner_statistics
-from .lifetime_value_fit import refit_account
+from .lifetime_value_fit import for_each_account, refit_account
 from .listing_summary import rebuild_summary
 from .order_figures import fill_order_figures
 from .scores import refresh_scores
@@ -101,13 +101,13 @@ def refresh_scores_chunk(low, high, account_id=None, scored_at=None):
 
 def finish_scores_refresh(account_id=None):
     """What runs once after every scores chunk: each account's predicted-value model refitted on its scores.
-    Returns the number of customers scored."""
+    Returns the number of customers scored. An account whose refit fails is logged and the others are still
+    refitted; then the task fails with the first error."""
     accounts = SellerAccount.objects.order_by("pk")
     scores = CustomerScore.objects.all()
     if account_id is not None:
         accounts, scores = accounts.filter(pk=account_id), scores.filter(account_id=account_id)
-    for account in accounts:
-        refit_account(account)
+    for_each_account(accounts, refit_account)
     return scores.count()
 
 
