@@ -39,9 +39,15 @@ def test_orders_of_an_account_deleted_meanwhile_are_refused(account):
     assert not Customer.objects.exists() and not Order.objects.exists()
 
 
-def test_rows_arriving_while_the_account_is_deleted_are_a_clear_message_not_a_500(admin_client, shop):
+@pytest.mark.parametrize("atomic_requests", [False, True])
+def test_rows_arriving_while_the_account_is_deleted_are_a_clear_message_not_a_500(
+    admin_client, shop, monkeypatch, atomic_requests
+):
     """A writer that takes no lock of the account adds a customer after the deletion gathered the account's rows:
-    the deletion fails at commit, rolled back whole, and the page says so."""
+    the deletion fails at commit, rolled back whole, and the page says so. With ATOMIC_REQUESTS too: there the
+    deletion was a savepoint, its foreign keys checked when the request committed, after the view (a 500)."""
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic_requests)
+    admin_client.raise_request_exception = False
 
     def arrives(sender, instance, **kwargs):
         Customer.objects.create(account=instance, identity_key="email:late@example.com")

@@ -32,6 +32,7 @@ from ..methods import OfferedMethodsViewSetMixin
 from ..retention.buttons import RetentionRuleButtonMixin
 from ..retention.columns import RetentionColumn, with_retention
 from ..scoping import permission_denied_as_403
+from ..transactions import outside_request_transaction
 
 MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selleraccount")
 
@@ -156,7 +157,12 @@ class SellerAccountViewSet(OfferedMethodsViewSetMixin, PermissionPolicyViewSetMi
             view_class = type(view_class.__name__, (ManagersOnlyMixin, view_class), {})
         view = super().construct_view(view_class, **kwargs)
         # A refusal is the plugin's 403 page, as on every other page of the plugin (Wagtail's is a redirect).
-        return update_wrapper(permission_denied_as_403(view), view)
+        view = update_wrapper(permission_denied_as_403(view), view)
+        if issubclass(view_class, generic.DeleteView):
+            # The deletion is its own transaction (AccountDeleteScrubsHistoryMixin): inside ATOMIC_REQUESTS' it was a
+            # savepoint, whose foreign keys are checked only when the request commits, after the view answered.
+            view = outside_request_transaction(view)
+        return view
 
 
 seller_account_viewset = SellerAccountViewSet()
