@@ -117,7 +117,7 @@ class ConnectForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "min": EARLIEST_BACKFILL.isoformat()}),
         help_text=_(
-            "Orders placed or changed from the start of this day in your time zone on are imported. Leave empty for "
+            "Orders placed or changed since the start of this day, in your time zone, are imported. Leave empty for "
             "the whole history."
         ),
     )
