@@ -280,6 +280,13 @@ def test_a_feedback_date_falls_on_its_day_from_utc_minus_12_to_utc_plus_11(zone)
     assert date_only_day(left_at) == date(2026, 12, 25)
 
 
+@pytest.mark.parametrize("written", ["12/25/26", "2026-12-25", " 2026-12-25 "])
+def test_a_date_without_a_time_is_its_day_however_it_is_written(written):
+    assert amazon_reports.report_date(written) == datetime(2026, 12, 25, 12, tzinfo=UTC)
+    # A date with a time of day is that moment.
+    assert amazon_reports.report_date("2026-12-25T00:30:00Z") == datetime(2026, 12, 25, 0, 30, tzinfo=UTC)
+
+
 def test_a_feedback_date_kept_at_midnight_utc_before_the_upgrade_is_its_days_noon():
     """Rows kept in the cursor by the previous release (up to KEEP_DAYS) carry the day at midnight UTC: an order
     pulled again must not move its feedback back there (migration 0037 moved the stored ones to noon)."""

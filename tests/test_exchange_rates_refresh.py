@@ -8,6 +8,8 @@ orders of those days have no rate until the refresh), served from a path or by a
 import datetime
 import functools
 import io
+import os
+import stat
 import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -258,3 +260,13 @@ def test_a_file_of_some_currencies_keeps_the_other_currencies_quotes_of_its_days
     call_command("customers_refresh_rates", str(dollar_only), stdout=io.StringIO())
     assert rate_for("USD", "EUR", days[0]) == 1 / Decimal("1.15")
     assert rate_for("GBP", "EUR", days[0]) == 1 / Decimal("0.85")
+
+
+def test_the_table_in_the_private_folder_gets_the_mode_the_storage_gives_its_files(days, tmp_path, settings):
+    # Renamed into place rather than saved by the storage: the web processes and the workers may be different users.
+    settings.FILE_UPLOAD_PERMISSIONS = 0o640
+    rates_file = tmp_path / "rates.csv"
+    rates_file.write_bytes(ecb_csv(days))
+    call_command("customers_refresh_rates", str(rates_file), stdout=io.StringIO())
+    stored = ECBRateTable.stored_file_path()
+    assert stat.S_IMODE(os.stat(stored).st_mode) == 0o640

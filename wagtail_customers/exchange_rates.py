@@ -378,6 +378,8 @@ def _write_table(data):
         temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "wb") as handle:
             handle.write(data)
+        if not get_setting("EXCHANGE_RATES_FILE"):
+            _as_the_storage_saves(temporary)
         os.replace(temporary, path)
         return path
 
@@ -390,6 +392,16 @@ def _write_table(data):
     _save_exactly(private_storage, STORED_NAME, data)
     private_storage.delete(STAGED_NAME)
     return STORED_NAME
+
+
+def _as_the_storage_saves(path):
+    """Give a file written by hand in the private storage's folder the mode its own saves give
+    (``FILE_UPLOAD_PERMISSIONS`` by default): the web processes and the workers may run as different users."""
+    from .storage import private_storage
+
+    mode = getattr(private_storage, "file_permissions_mode", None)
+    if mode is not None:
+        os.chmod(path, mode)
 
 
 def _save_exactly(storage, name, data):

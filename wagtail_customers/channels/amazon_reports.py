@@ -18,7 +18,8 @@ import csv
 import gzip
 import io
 import logging
-from datetime import UTC, datetime, time, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import httpx
@@ -249,6 +250,10 @@ def read_feedback(rows, marketplace_code):
     return found
 
 
+#: A report's date written ISO 8601 without a time ("2026-12-25"): a day, kept as ``date_only_moment`` does.
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def report_date(value, *, month_first=True):
     """A report's date: ISO 8601 (returns) or the short local form of the feedback report (12/25/26 in the
     US, 25/12/26 in Europe). None when empty or unreadable.
@@ -259,6 +264,8 @@ def report_date(value, *, month_first=True):
     marketplace (the US) spans several zones, and the report does not say which one its dates are in."""
     if not value:
         return None
+    if ISO_DATE.fullmatch(str(value).strip()):
+        return date_only_moment(date.fromisoformat(str(value).strip()))
     try:
         return parse_datetime_utc(value)
     except ValueError:
