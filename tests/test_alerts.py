@@ -636,7 +636,28 @@ def test_a_digest_the_mail_server_refused_is_sent_by_the_next_run(account, watch
     assert message.to == [user.email] and "New order: Ada Lovelace" in message.body
 
 
-def due_alerts(account, customer, user, count):
+def test_alerts_a_digest_does_not_list_are_on_the_alerts_page_for_a_user_who_reads_them_by_e_mail_only(
+    account, watched
+):
+    """The e-mail says "see them all in the admin": for a user whose alerts are not shown there, the ones it leaves
+    out were on no page and in no e-mail. Those (only those) are shown in the admin."""
+    from wagtail_customers.alerts.digests import DIGEST_MAX_ITEMS
+
+    user = make_staff("mail-only")
+    grant(user, account, "view", "see_personal_data")
+    due_alerts(account, watched, user, DIGEST_MAX_ITEMS + 3, in_admin=False)
+    assert send_digest(user.pk) == DIGEST_MAX_ITEMS + 3
+    shown = AlertNotification.objects.filter(user=user, in_admin=True)
+    assert shown.count() == 3
+    # The three most recent: the e-mail lists the oldest first.
+    assert set(shown.values_list("event__occurred_at", flat=True)) == set(
+        AlertNotification.objects.filter(user=user)
+        .order_by("-event__occurred_at")
+        .values_list("event__occurred_at", flat=True)[:3]
+    )
+
+
+def due_alerts(account, customer, user, count, *, in_admin=True):
     """``count`` alerts about ``customer`` waiting for ``user``'s e-mail, a minute apart."""
     start = AlertEvent.objects.count()
     events = AlertEvent.objects.bulk_create(
@@ -648,7 +669,9 @@ def due_alerts(account, customer, user, count):
         )
         for n in range(count)
     )
-    AlertNotification.objects.bulk_create(AlertNotification(event=event, user=user, email_due=True) for event in events)
+    AlertNotification.objects.bulk_create(
+        AlertNotification(event=event, user=user, email_due=True, in_admin=in_admin) for event in events
+    )
 
 
 def test_a_digest_lists_at_most_its_cap_and_says_how_many_more(account, watched):
@@ -673,7 +696,12 @@ def test_a_digest_lists_at_most_its_cap_and_says_how_many_more(account, watched)
     due_alerts(account, watched, user, DIGEST_MAX_ITEMS + 5)
     with CaptureQueriesContext(connection) as many:
         assert send_digest(user.pk) == DIGEST_MAX_ITEMS + 5
-    assert statements(many.captured_queries) == statements(few.captured_queries)
+    # One more: the alerts not listed are put on the alerts page (none to put there: all are, for this user).
+    unlisted = [query for query in statements(many.captured_queries) if '"in_admin" = ' in query and "UPDATE" in query]
+    assert len(unlisted) == 1
+    assert [query for query in statements(many.captured_queries) if query not in unlisted] == statements(
+        few.captured_queries
+    )
 
     _, first, message = mail.outbox
     assert "more alert" not in first.body

@@ -283,7 +283,9 @@ def test_a_feedback_date_falls_on_its_day_from_utc_minus_12_to_utc_plus_11(zone)
 @pytest.mark.parametrize("written", ["12/25/26", "2026-12-25", " 2026-12-25 "])
 def test_a_date_without_a_time_is_its_day_however_it_is_written(written):
     assert amazon_reports.report_date(written) == datetime(2026, 12, 25, 12, tzinfo=UTC)
-    # A date with a time of day is that moment.
+    # A date with a time of day is that moment; one that is no date is none.
+    assert amazon_reports.report_date("0000-00-00") is None
+    assert amazon_reports.report_date("2026-02-30") is None
     assert amazon_reports.report_date("2026-12-25T00:30:00Z") == datetime(2026, 12, 25, 0, 30, tzinfo=UTC)
 
 

@@ -60,6 +60,10 @@ def send_digest(user_id):
         sent = claimed.filter(event__account__in=alerted_accounts(user).values("pk"))
         total = sent.count()
         listed = list(with_details(sent).order_by("event__occurred_at", "pk")[:DIGEST_MAX_ITEMS]) if total else []
+        if total > len(listed):
+            # The e-mail sends the user to the alerts page for the ones it does not list: there they must be, also
+            # for a user who reads alerts by e-mail only (else they were on no page and in no e-mail).
+            sent.filter(in_admin=False).exclude(pk__in=[n.pk for n in listed]).update(in_admin=True)
     if not total:
         return 0
     try:

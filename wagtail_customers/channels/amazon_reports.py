@@ -265,7 +265,10 @@ def report_date(value, *, month_first=True):
     if not value:
         return None
     if ISO_DATE.fullmatch(str(value).strip()):
-        return date_only_moment(date.fromisoformat(str(value).strip()))
+        try:
+            return date_only_moment(date.fromisoformat(str(value).strip()))
+        except ValueError:  # 0000-00-00, 2026-02-30
+            return None
     try:
         return parse_datetime_utc(value)
     except ValueError:

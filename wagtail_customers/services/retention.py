@@ -139,14 +139,16 @@ def apply_rule(rule, now=None):
     result = RuleResult(rule, cutoff_for(rule, now))
     ids = []
     try:
-        _erase_past(rule, now, result, ids)
-    except SoftTimeLimitExceeded:
-        result.errors.append(_("Stopped at the task's time limit; the next run erases the customers left."))
+        try:
+            _erase_past(rule, now, result, ids)
+        except SoftTimeLimitExceeded:
+            result.errors.append(_("Stopped at the task's time limit; the next run erases the customers left."))
+            _record(rule, now, result, ids)
+            raise
         _record(rule, now, result, ids)
+    finally:
+        # Whatever stopped the run: the batches erased keep no names in the index's pages.
         _compact(result)
-        raise
-    _record(rule, now, result, ids)
-    _compact(result)
     return result
 
 
