@@ -76,27 +76,12 @@ def record_while(work, account, orders, hold=lambda: None):
     """Record ``orders`` in a transaction that commits once ``work`` (run in another thread after the orders are
     recorded) waits for it; ``hold`` runs in that transaction after the orders (to lock what ``work`` must wait
     for). Fails unless ``work`` waited: the case the callers test."""
-    recorded, committing, errors = threading.Event(), threading.Event(), []
 
-    def record():
-        with transaction.atomic():
-            record_orders(account, orders)
-            hold()
-            recorded.set()
-            assert committing.wait(30), "the other thread never waited"
+    def held():
+        record_orders(account, orders)
+        hold()
 
-    def working():
-        assert recorded.wait(30), "the orders were never recorded"
-        work()
-
-    threads = [in_thread(record, errors)]
-    try:
-        working_thread, waited = started_until_it_waits(working, errors)
-        threads.append(working_thread)
-    finally:
-        committing.set()
-        for thread in threads:
-            thread.join(60)
+    errors, waited = run_while_held(held, work)
     assert not errors, errors
     assert waited
 
