@@ -7,7 +7,9 @@ made-up data with many ties, in two seller accounts at once. The named groups ar
 segment map written as patterns of the R and F digits.
 """
 
+import logging
 import re
+import weakref
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -267,3 +269,26 @@ def test_an_account_that_fails_does_not_keep_the_next_ones_from_being_refreshed(
         for_each_account(SellerAccount.objects.order_by("pk"), refit_all_but_the_first)
     assert list(LifetimeValueFit.objects.values_list("account", flat=True)) == [second.pk]
     assert f"The buyer insight refresh of seller account {first.pk} failed" in caplog.text
+
+
+class _Columns:
+    """Stands for the arrays an account's refit holds (weakly referenceable, unlike a list)."""
+
+
+def test_a_failed_accounts_data_is_freed_before_the_next_account_runs(retail_account, tied_account, monkeypatch):
+    # The log record keeps the traceback while the test's log capture holds it; a site's handlers format and drop it.
+    monkeypatch.setattr(logging.getLogger("wagtail_customers.services.lifetime_value_fit"), "propagate", False)
+    first, second = SellerAccount.objects.order_by("pk")
+    held = []
+    alive_while_the_next_ran = []
+
+    def refit_all_but_the_first(account):
+        if account == first:
+            columns = _Columns()
+            held.append(weakref.ref(columns))
+            raise RuntimeError("This account cannot be refitted.")
+        alive_while_the_next_ran.append(held[0]() is not None)
+
+    with pytest.raises(RuntimeError, match="cannot be refitted"):
+        for_each_account(SellerAccount.objects.order_by("pk"), refit_all_but_the_first)
+    assert alive_while_the_next_ran == [False]

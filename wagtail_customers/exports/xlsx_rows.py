@@ -132,8 +132,8 @@ def _datetime_cell(ref, value):
     if delta.days == 1:
         # Excel's 1900-01-01 with a time is day 0 plus the time.
         serial -= 1
-    if serial > 59:
-        # Excel counts a 29 February 1900 that never was.
+    if delta.days > 59:
+        # Excel counts a 29 February 1900 that never was: the days after it, not 28 February's hours (day 59.25).
         serial += 1
     return _number_cell(ref, serial, MOMENT_STYLE)
 
