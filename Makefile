@@ -111,24 +111,33 @@ test-lowest: $(LOWEST_STAMP) $(AXE)
 # matrix (every page for the users who may not see personal data: masked in Python, services/personal_data.py).
 # The main virtualenv is built inside the pool, while the lowest one is built and its pass starts on the other core
 # (built before the pool, it kept a core idle for about a minute); each pass that runs in it waits for it.
-test: system-deps $(AXE)
-	$(MAKE) -j2 --output-sync=target test-lowest-pass test-sqlite-rest-pass test-postgres-pass \
-		test-sqlite-browser-pass test-contrib wheel-check docs lint checks
+# The Debian packages and axe-core are installed in the pool too, while the lowest virtualenv is built on the other
+# core (installed first, they kept a core idle for as long as apt took). Each pass prints when it started, counted
+# from the start of `make test`, and how long it took.
+test:
+	WC_TEST_STARTED=$$(date +%s) $(MAKE) -j2 --output-sync=target test-lowest-pass test-sqlite-rest-pass \
+		test-postgres-pass test-sqlite-browser-pass test-contrib wheel-check docs lint checks
 
 DURATIONS := --durations=15 --durations-min=5
+# `$(call timed,COMMAND)`: COMMAND, then the pass's start and length; the pass fails as COMMAND does.
+timed = started=$$(date +%s); $(1); status=$$?; \
+	echo "$@: started at +$$(( started - $${WC_TEST_STARTED:-$$started} )) s, took $$(( $$(date +%s) - started )) s"; \
+	exit $$status
 .PHONY: test-postgres-pass test-lowest-pass test-sqlite-rest-pass test-sqlite-browser-pass
-test-postgres-pass: venv
-	$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db' --ignore=tests/test_permission_matrix.py \
-		--deselect=tests/test_personal_data_masking.py::test_no_personal_data_in_any_answer_for_users_without_the_action $(DURATIONS)"
+test-postgres-pass: venv system-deps $(AXE)
+	$(call timed,$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db' \
+		--ignore=tests/test_permission_matrix.py \
+		--deselect=tests/test_personal_data_masking.py::test_no_personal_data_in_any_answer_for_users_without_the_action \
+		$(DURATIONS)")
 
-test-lowest-pass:
-	$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral' $(DURATIONS)"
+test-lowest-pass: $(LOWEST_STAMP) system-deps $(AXE)
+	$(call timed,$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral' $(DURATIONS)")
 
-test-sqlite-rest-pass: venv
-	$(MAKE) test-sqlite PYTEST_ARGS="-m 'not browser' $(DURATIONS)"
+test-sqlite-rest-pass: venv system-deps $(AXE)
+	$(call timed,$(MAKE) test-sqlite PYTEST_ARGS="-m 'not browser' $(DURATIONS)")
 
-test-sqlite-browser-pass: venv
-	$(MAKE) test-sqlite PYTEST_ARGS="-m browser $(DURATIONS)"
+test-sqlite-browser-pass: venv system-deps $(AXE)
+	$(call timed,$(MAKE) test-sqlite PYTEST_ARGS="-m browser $(DURATIONS)")
 
 # The in-site shop integrations (wagtail_customers/contrib/salesman, contrib/oscar), each against the real package
 # in a virtualenv of its own, with its own settings (tests/contrib/*_settings.py). django-salesman 1.3 requires
