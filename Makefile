@@ -125,19 +125,19 @@ timed = started=$$(date +%s); $(1); status=$$?; \
 	exit $$status
 .PHONY: test-postgres-pass test-lowest-pass test-sqlite-rest-pass test-sqlite-browser-pass
 test-postgres-pass: venv system-deps $(AXE)
-	$(call timed,$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db' \
+	@$(call timed,$(MAKE) test-postgres PYTEST_ARGS="-m 'not browser and not bench and not worker and not no_db' \
 		--ignore=tests/test_permission_matrix.py \
 		--deselect=tests/test_personal_data_masking.py::test_no_personal_data_in_any_answer_for_users_without_the_action \
 		$(DURATIONS)")
 
 test-lowest-pass: $(LOWEST_STAMP) system-deps $(AXE)
-	$(call timed,$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral' $(DURATIONS)")
+	@$(call timed,$(MAKE) test-lowest PYTEST_ARGS="-m 'not bench and not version_neutral' $(DURATIONS)")
 
 test-sqlite-rest-pass: venv system-deps $(AXE)
-	$(call timed,$(MAKE) test-sqlite PYTEST_ARGS="-m 'not browser' $(DURATIONS)")
+	@$(call timed,$(MAKE) test-sqlite PYTEST_ARGS="-m 'not browser' $(DURATIONS)")
 
 test-sqlite-browser-pass: venv system-deps $(AXE)
-	$(call timed,$(MAKE) test-sqlite PYTEST_ARGS="-m browser $(DURATIONS)")
+	@$(call timed,$(MAKE) test-sqlite PYTEST_ARGS="-m browser $(DURATIONS)")
 
 # The in-site shop integrations (wagtail_customers/contrib/salesman, contrib/oscar), each against the real package
 # in a virtualenv of its own, with its own settings (tests/contrib/*_settings.py). django-salesman 1.3 requires

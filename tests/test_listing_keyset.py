@@ -18,19 +18,12 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 
 from tests.listing_support import customer, link, many_customers, orderings_to_walk, page_through, row_ids
-from wagtail_customers.columns import COLUMNS
 from wagtail_customers.listing import TABS, CustomerListing
 from wagtail_customers.models import Customer, CustomerScore, RfmGroup
 from wagtail_customers.services.watchlist import add_to_watchlist
 
 pytestmark = pytest.mark.django_db
 
-#: The statistics' own columns: the every-tab test pages through these (the buyer-insight columns, which sort by
-#: the same kinds of keys, nullable decimals and a joined row, are paged through on the All tab by the others).
-STATISTICS_COLUMNS = COLUMNS[: [column.name for column in COLUMNS].index("average_order_value")]
-EVERY_TAB_ORDERINGS = [
-    prefix + column.name for column in STATISTICS_COLUMNS if column.sort_field for prefix in ("", "-")
-]
 PER_PAGE = 10
 
 
@@ -109,11 +102,11 @@ def every_tab_filled(account, superuser, rows_with_ties_and_nulls):
 
 
 def orderings_walked(tab_slug):
-    """Every sort for every tab on SQLite; on PostgreSQL two on each tab. A tab adds only its WHERE to the seek,
-    whose SQL (NULLs, ties, both ways) comes from the sort, and the test above walks every sort on the All tab: the
-    SQLite passes walk every pair, and the PostgreSQL pass, the longest of `make test`, saves about 50 s."""
+    """A text, an amount, a count and a date with NULLs, one way each, on every tab (two on PostgreSQL). A tab adds
+    only its WHERE to the seek, whose SQL (NULLs, ties, both ways) comes from the sort, and the test above walks
+    every sort on the All tab. Every pair took 39 s of the SQLite pass, and every sort's SQL is walked above."""
     if connection.vendor != "postgresql":
-        return EVERY_TAB_ORDERINGS
+        return ["name", "-amount_spent", "orders_count", "-last_order_at"]
     return ["-amount_spent", "last_order_at"]
 
 

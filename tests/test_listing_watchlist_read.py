@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.listing_support import many_customers, orderings_to_walk, page_through, row_ids
+from tests.listing_support import ONE_ORDERING_OF_EACH_KIND, many_customers, page_through, row_ids
 from wagtail_customers.models import Customer
 from wagtail_customers.services.watchlist import add_to_watchlist, remove_from_watchlist
 
@@ -42,10 +42,12 @@ def page_query(client, url):
     return response, rows[-1] if rows else None
 
 
+# One sort of each kind on both databases: the tab adds its WHERE to the seek of the sort, which
+# tests/test_listing_keyset.py walks for every sort on the All tab.
 @pytest.mark.version_neutral
 def test_every_sort_pages_every_watched_customer_once_both_ways_as_the_page_numbers_do(admin_client, few_watched):
     _customers, watched = few_watched
-    for ordering in orderings_to_walk(connection):
+    for ordering in ONE_ORDERING_OF_EACH_KIND:
         base = f"{URL}?ordering={ordering}&per_page={PER_PAGE}"
         response, _sql = page_query(admin_client, base)
         by_number = [row_ids(response), row_ids(admin_client.get(f"{base}&p=2"))]

@@ -783,7 +783,13 @@ def test_each_test_has_the_world_s_files_in_its_own_storage(world, settings):
         assert Path(settings.MEDIA_ROOT).parent in Path(stored.path).parents
 
 
-@pytest.mark.parametrize("url_name", PLUGIN_URLS)
+# At the floors the routes of Wagtail's own snippet views (their permission checks are Wagtail's, version by
+# version); the plugin's views decide through its one scoping of grants, the same at every version, which the
+# views' own tests drive at the floors.
+@pytest.mark.parametrize(
+    "url_name",
+    [name if name in TEXT_ID_URLS else pytest.param(name, marks=pytest.mark.version_neutral) for name in PLUGIN_URLS],
+)
 def test_url_answers_as_the_matrix_says(world, url_name):
     if url_name not in MATRIX:
         pytest.fail(f"{url_name} has no entry in MATRIX (tests/test_permission_matrix.py): say who may open it.")

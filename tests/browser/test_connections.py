@@ -66,6 +66,8 @@ def test_connect_a_store_watch_the_history_import_and_see_its_customers(
     expect(page.get_by_role("link", name="Buyer 3").first).to_be_visible()
 
 
+# version_neutral: the plugin's own table box on a phone; the connect test above opens the page at the floors.
+@pytest.mark.version_neutral
 def test_on_a_phone_the_last_runs_scroll_in_their_own_box_with_a_readable_error(live_server, login, browser_admin):
     """At 390 px the table of runs (and the counts per day) scroll sideways in their boxes: the page keeps its width,
     and a run's error is read in lines of some width, not a letter or two per line."""

@@ -135,6 +135,9 @@ def test_customer_page_tabs_order_pl_and_email(live_server, login, browser_admin
     assert mail.outbox[0].to == ["grace@example.com"] and mail.outbox[0].subject == "Shipping: Your COBOL manual"
 
 
+# version_neutral: the same toggle view as the listing's eye and the phone's actions menu below, both driven at the
+# floors.
+@pytest.mark.version_neutral
 def test_watchlist_toggle_from_the_header(live_server, login, browser_admin, account):
     record_orders(account, grace_orders()[:1])
     customer = account.customers.get()
@@ -165,6 +168,8 @@ def test_watchlist_toggle_from_the_actions_menu_on_a_phone(live_server, login, b
     expect(menu.get_by_role("button", name="Remove from watchlist")).to_be_visible()
 
 
+# version_neutral: the plugin's own details markup and CSS.
+@pytest.mark.version_neutral
 def test_the_details_on_a_phone_put_each_label_above_its_value(live_server, login, browser_admin, account):
     """Beside the longest label a value had about 100 px: an e-mail address broke every few letters."""
     record_orders(account, grace_orders()[:1])

@@ -246,6 +246,8 @@ def test_on_a_phone_the_customer_page_header_is_one_line(open_page, order, axe_s
     assert Customer.objects.filter(pk=customer.pk).exists()
 
 
+# version_neutral: the same header markup as the customer page's, driven at the floors.
+@pytest.mark.version_neutral
 def test_on_a_phone_the_order_page_header_is_one_line(open_page, order, axe_script):
     """The order page's pinned header on a phone: the title and the same "Actions" menu (133 px high with its two
     buttons on a line of their own); from 50em up its two buttons beside the title, as they were, and no menu."""

@@ -15,6 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TUTORIAL_FILES = Path(__file__).resolve().parents[2] / "docs" / "tutorial_files"
 
 
+# version_neutral: screens the other browser tests drive at the floors, its login form among them.
+@pytest.mark.version_neutral
 def test_the_tutorial_steps_in_the_admin(live_server, login_through_the_form, browser_admin, screenshot):
     page = login_through_the_form("browseradmin", "browser-pw")
 
