@@ -286,9 +286,16 @@ def test_a_failed_accounts_data_is_freed_before_the_next_account_runs(retail_acc
         if account == first:
             columns = _Columns()
             held.append(weakref.ref(columns))
-            raise RuntimeError("This account cannot be refitted.")
+            try:
+                raise KeyError("a lookup in the columns")
+            except KeyError:
+                # Raised from one error during another: both hold this frame.
+                raise RuntimeError("This account cannot be refitted.") from ValueError("a bad value")
         alive_while_the_next_ran.append(held[0]() is not None)
 
-    with pytest.raises(RuntimeError, match="cannot be refitted"):
+    with pytest.raises(RuntimeError, match="cannot be refitted") as raised:
         for_each_account(SellerAccount.objects.order_by("pk"), refit_all_but_the_first)
     assert alive_while_the_next_ran == [False]
+    # Where it was raised is still told, as text.
+    [note] = raised.value.__notes__
+    assert "in refit_all_but_the_first" in note and "ValueError: a bad value" in note

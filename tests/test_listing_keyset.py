@@ -101,23 +101,25 @@ def every_tab_filled(account, superuser, rows_with_ties_and_nulls):
     add_to_watchlist(customers[5:17], superuser)
 
 
-def orderings_walked(tab_slug):
-    """A text, an amount, a count and a date with NULLs, one way each, on every tab (two on PostgreSQL). A tab adds
-    only its WHERE to the seek, whose SQL (NULLs, ties, both ways) comes from the sort, and the test above walks
-    every sort on the All tab. Every pair took 39 s of the SQLite pass, and every sort's SQL is walked above."""
-    if connection.vendor != "postgresql":
-        return ["name", "-amount_spent", "orders_count", "-last_order_at"]
-    return ["-amount_spent", "last_order_at"]
+def orderings_walked(tab):
+    """The tab's own sort, whose index its rows are read along (on SQLite, sqlite_plans chooses by the tab's filter
+    and the sort), and a text, an amount, a count and a date with NULLs on SQLite (an amount and a date on
+    PostgreSQL). The seek's SQL (NULLs, ties, both ways) comes from the sort, and the test above walks every sort
+    on the All tab; every tab with every sort took 39 s of the SQLite pass."""
+    others = ["name", "-amount_spent", "orders_count", "-last_order_at"]
+    if connection.vendor == "postgresql":
+        others = ["-amount_spent", "last_order_at"]
+    return [tab.default_ordering, *(ordering for ordering in others if ordering != tab.default_ordering)]
 
 
-# Every tab x every sort (about 800 requests): at the floors, the same view and seek are driven by the
-# numbered-pages test above and the ones below.
+# Every tab with its own sort and four others (about 200 requests): at the floors, the same view and seek are driven
+# by the numbered-pages test above and the ones below.
 @pytest.mark.version_neutral
 def test_every_tab_and_sort_pages_every_customer_exactly_once_both_ways(admin_client, superuser, every_tab_filled):
     for tab in TABS:
         members = sorted(CustomerListing(superuser, tab.slug, {}).queryset.values_list("pk", flat=True))
         assert len(members) > PER_PAGE, tab.slug
-        for ordering in orderings_walked(tab.slug):
+        for ordering in orderings_walked(tab):
             forwards, backwards = page_through(
                 admin_client, f"{TAB_URLS[tab.slug]}?ordering={ordering}&per_page={PER_PAGE}"
             )

@@ -67,10 +67,10 @@ def test_a_term_matching_densely_walks_and_a_rare_one_does_not(admin_client, smi
 
 
 def orderings_walked():
-    """On SQLite, whose search walks the sort's index, one sort of each kind of key, both ways (the walk writes
-    the search's terms the same way for every sort; the sort's own seek is walked for every sort, unsearched, by
-    tests/test_listing_keyset.py: every sort here took 45 s of the SQLite pass); on PostgreSQL, where the search is
-    a plain WHERE (its trigram indexes), a text, an amount and a date with NULLs, both ways."""
+    """The pages of a search through one sort of each kind of key on SQLite, both ways (SQLite plans a search itself:
+    no walk; every sort's seek is walked unsearched by tests/test_listing_keyset.py, and every sort here took 45 s of
+    the SQLite pass); on PostgreSQL, where the dense search is walked along the sort's index, a text, an amount and
+    a date with NULLs, both ways."""
     if connection.vendor != "postgresql":
         return ONE_ORDERING_OF_EACH_KIND
     return ["name", "-name", "amount_spent", "-amount_spent", "last_order_at", "-last_order_at"]

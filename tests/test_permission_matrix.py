@@ -673,6 +673,18 @@ def plugin_url_names(*, text_ids_only=False):
 PLUGIN_URLS = sorted(plugin_url_names())
 #: Routes taking any text as an id on this Wagtail (its 7.0 snippet and viewset views route ``<str:pk>``).
 TEXT_ID_URLS = plugin_url_names(text_ids_only=True)
+#: The views of Wagtail's own viewsets the plugin registers (the watchlist's snippet views and chooser, the seller
+#: accounts' ModelViewSet), whose access checks and rendering are Wagtail's at each version, and the text-id routes.
+WAGTAIL_VIEWSET_URLS = {
+    name
+    for name in PLUGIN_URLS
+    if name.split(":")[-2] in (SNIPPET_NAMESPACE, CHOOSER_NAMESPACE, "wagtail_customers_accounts")
+} | TEXT_ID_URLS
+
+
+def at_the_floors_only(url_names, kept):
+    """``url_names`` as parameters, those not in ``kept`` marked ``version_neutral``."""
+    return [name if name in kept else pytest.param(name, marks=pytest.mark.version_neutral) for name in url_names]
 
 
 def test_the_url_list_is_read_from_the_resolver():
@@ -783,13 +795,10 @@ def test_each_test_has_the_world_s_files_in_its_own_storage(world, settings):
         assert Path(settings.MEDIA_ROOT).parent in Path(stored.path).parents
 
 
-# At the floors the routes of Wagtail's own snippet views (their permission checks are Wagtail's, version by
-# version); the plugin's views decide through its one scoping of grants, the same at every version, which the
-# views' own tests drive at the floors.
-@pytest.mark.parametrize(
-    "url_name",
-    [name if name in TEXT_ID_URLS else pytest.param(name, marks=pytest.mark.version_neutral) for name in PLUGIN_URLS],
-)
+# At the floors the views of Wagtail's own viewsets (their access checks are Wagtail's, version by version); the
+# plugin's own views decide through its one scoping of grants, the same at every version, which their own tests
+# drive at the floors.
+@pytest.mark.parametrize("url_name", at_the_floors_only(PLUGIN_URLS, WAGTAIL_VIEWSET_URLS))
 def test_url_answers_as_the_matrix_says(world, url_name):
     if url_name not in MATRIX:
         pytest.fail(f"{url_name} has no entry in MATRIX (tests/test_permission_matrix.py): say who may open it.")
@@ -894,10 +903,7 @@ def kwargs_with_bad_id(url_name, case, objects, bad):
 # Every URL with every bad id for two users (about 1,100 requests). At the floors only the routes that take any text
 # as an id (Wagtail 7.0's ``<str:pk>``: the id reaches the view); in the others' the resolver refuses a bad id, and
 # the ids in queries and forms are read by the plugin's one parser, the same at every version.
-@pytest.mark.parametrize(
-    "url_name",
-    [name if name in TEXT_ID_URLS else pytest.param(name, marks=pytest.mark.version_neutral) for name in PLUGIN_URLS],
-)
+@pytest.mark.parametrize("url_name", at_the_floors_only(PLUGIN_URLS, TEXT_ID_URLS))
 def test_ids_that_are_not_plain_numbers_never_answer_500(world, url_name):
     cases = MATRIX.get(url_name) or [Case(everyone(OK))]
     clients = clients_for(world)

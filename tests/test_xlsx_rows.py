@@ -64,8 +64,7 @@ MOMENTS = [
     datetime.datetime(2025, 3, 9, 14, 5, 7, tzinfo=UTC),
     datetime.datetime(2025, 3, 9, 14, 5, 7, 123456, tzinfo=PARIS),
     datetime.datetime(2024, 2, 29, 23, 59, 59),
-    datetime.datetime(1900, 1, 1, 12, 0),
-    # (28 February 1900 with a time: XlsxWriter's releases differ, see the test of Excel's own day numbers)
+    # (1 January and 28 February 1900 with a time: XlsxWriter's differ, see the test of Excel's own day numbers)
     datetime.datetime(1900, 3, 1, 0, 0, 1),
     datetime.datetime(1899, 12, 31, 0, 0),
     datetime.datetime(9999, 12, 31, 23, 59, 59, 999999),
@@ -135,17 +134,20 @@ def test_every_kind_of_value_is_written_as_xlsxwriter_writes_it(tmp_path):
     assert our_rows(rows) == xlsxwriter_rows(rows, tmp_path / "oracle.xlsx")
 
 
-def test_moments_around_excels_29_february_1900_are_excels_day_numbers():
-    # Excel's 1900 system: 1 is 1900-01-01, 59 is 28 February, 60 the 29 February 1900 that never was, 61 is
-    # 1 March. XlsxWriter 3.1 wrote 60.25 for 28 February at 06:00, which Excel shows as the 29th (3.3.4 writes 59.25).
+def test_moments_early_in_1900_are_excels_day_numbers():
+    # Excel's 1900 system: 1 is 1900-01-01 (0 the day before, which Excel shows as "1900-01-00"), 59 is 28 February,
+    # 60 the 29 February 1900 that never was, 61 is 1 March. XlsxWriter 3.1 wrote 60.25 for 28 February at 06:00,
+    # which Excel shows as the 29th (3.3.4 writes 59.25), and writes 1900-01-01 at noon as 0.5, a time of day alone.
     moments = [
+        datetime.datetime(1899, 12, 31, 6, 0),
+        datetime.datetime(1900, 1, 1, 12, 0),
         datetime.datetime(1900, 2, 28, 0, 0),
         datetime.datetime(1900, 2, 28, 6, 0),
         datetime.datetime(1900, 2, 28, 23, 59, 59),
         datetime.datetime(1900, 3, 1, 6, 0),
     ]
     cells = re.findall(rb"<v>([^<]*)</v>", our_rows([moments]))
-    assert [float(cell) for cell in cells] == [59, 59.25, 59 + 86399 / 86400, 61.25]
+    assert [float(cell) for cell in cells] == [0.25, 1.5, 59, 59.25, 59 + 86399 / 86400, 61.25]
 
 
 def test_amounts_are_the_numbers_xlsxwriter_writes(tmp_path):

@@ -129,9 +129,8 @@ def _datetime_cell(ref, value):
     # As XlsxWriter's ``remove_timezone``: the wall-clock time the value holds, its zone dropped.
     delta = value.replace(tzinfo=None) - _EPOCH
     serial = delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / 86400
-    if delta.days == 1:
-        # Excel's 1900-01-01 with a time is day 0 plus the time.
-        serial -= 1
+    # (XlsxWriter writes a moment on 1900-01-01 as day 0, taking it for a time of day alone: an export's moments are
+    # all dates, and Excel's own number for that day is 1.)
     if delta.days > 59:
         # Excel counts a 29 February 1900 that never was: the days after it, not 28 February's hours (day 59.25).
         serial += 1

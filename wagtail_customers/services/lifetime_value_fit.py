@@ -14,6 +14,7 @@ id order, each batch found in the sorted ids (docs/performance.md, Buyer insight
 """
 
 import logging
+import traceback
 from decimal import Decimal
 
 import numpy as np
@@ -50,15 +51,19 @@ def for_each_account(accounts, work):
 
 
 def _without_frames(error):
-    """``error`` without its traceback, nor those of the errors it was raised from: their frames hold the failed
-    account's columns (hundreds of megabytes on a large account) while the other accounts run. It is logged whole
-    first."""
-    seen = set()
-    link = error
-    while link is not None and id(link) not in seen:
+    """``error`` without its traceback, nor those of the errors it was raised from or during: their frames hold the
+    failed account's columns (hundreds of megabytes on a large account) while the other accounts run. Where it was
+    raised is kept as text (a note: the task's failure, its result and an error tracker still show it), and it was
+    logged whole first."""
+    error.add_note("".join(traceback.format_exception(error)).rstrip())
+    seen, pending = set(), [error]
+    while pending:
+        link = pending.pop()
+        if link is None or id(link) in seen:
+            continue
         seen.add(id(link))
         link.__traceback__ = None
-        link = link.__cause__ or link.__context__
+        pending += [link.__cause__, link.__context__, *getattr(link, "exceptions", ())]
     return error
 
 
