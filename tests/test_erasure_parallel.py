@@ -31,7 +31,7 @@ def test_an_import_during_the_erasure_waits_and_writes_no_personal_data(parallel
     def erase():
         with transaction.atomic():
             locked = Customer.objects.select_for_update().get(pk=customer.pk)
-            erasure._erase(locked, None, erasure.erasure_key())
+            erasure._erase_batch([locked.pk], None, erasure.erasure_key())
             erased_uncommitted.set()
             import_started.wait(10)
             # The import runs meanwhile (and must wait for this commit).

@@ -30,7 +30,7 @@ from wagtail_customers.models import (
     WatchlistRule,
     WatchlistRuleCondition,
 )
-from wagtail_customers.services.erasure import erase_customer, hashed_identity_key
+from wagtail_customers.services.erasure import erase_customer, erase_customers, hashed_identity_key
 from wagtail_customers.services.ingestion import record_order, record_orders
 from wagtail_customers.services.merge import (
     MERGE_ACTION,
@@ -313,6 +313,26 @@ def test_an_erased_customer_is_merged_only_with_another_erased_one(pair, account
     merge.refresh_from_db()
     undo_merge(merge, superuser)
     assert state(account) == before
+
+
+def test_erasing_kept_customers_of_two_accounts_at_once_hashes_each_alias_for_its_account(
+    pair, account, other_account, superuser
+):
+    kept, merged = pair
+    merge_customers(kept, merged, superuser)
+    record_orders(
+        other_account,
+        [order_data("O-1", email="ada@example.com"), order_data("O-2", email="ada.l@example.org", day=2)],
+    )
+    other_kept, other_merged = Customer.objects.filter(account=other_account).order_by("pk")
+    merge_customers(other_kept, other_merged, superuser)
+
+    assert erase_customers(Customer.objects.filter(pk__in=[kept.pk, other_kept.pk])) == 2
+
+    assert dict(CustomerAlias.objects.values_list("account_id", "identity_key")) == {
+        seller.pk: hashed_identity_key(seller.pk, "email:ada.l@example.org") for seller in (account, other_account)
+    }
+    assert [merge.snapshot for merge in CustomerMerge.objects.all()] == [{}, {}]
 
 
 def test_erasing_the_kept_customer_hashes_the_alias_and_ends_the_undo(pair, account, superuser):

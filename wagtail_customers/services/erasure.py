@@ -25,7 +25,7 @@ import hmac
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Value
+from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Concat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -116,50 +116,68 @@ def erase_customers(customers, user=None, compact=True):
 
 
 def _erase_batch(pks, user, key):
-    batch = Customer.objects.select_for_update().filter(pk__in=pks, erased_at__isnull=True).order_by("pk")
-    erased = 0
-    for customer in batch:
-        _erase(customer, user, key)
-        erased += 1
-    return erased
+    """Erase the customers of ``pks`` not erased yet, locked until the caller's transaction ends.
+
+    Set-based: a batch costs the same few statements whatever its size, plus its history entries (one each). Each
+    personal value on the orders, feedback, timeline and watchlist becomes the pseudonym its customer has by then,
+    read from the customer's row in the same statement."""
+    customers = list(Customer.objects.select_for_update().filter(pk__in=pks, erased_at__isnull=True).order_by("pk"))
+    if not customers:
+        return 0
+    # First, while the customers still go by the labels their watchlist entries were logged under.
+    scrub_history(customers)
+    ids = [customer.pk for customer in customers]
+    # Counted before the writes, for the history: how much each erasure changed (counts, never a value).
+    counts = _personal_value_counts(ids)
+    for customer in customers:
+        customer.identity_key = hashed_identity_key(customer.account_id, customer.identity_key, key)
+        customer.name = pseudonym(customer.identity_key)
+    # The values every customer gets in one statement; bulk_update's CASE per row only for the two of their own.
+    Customer.objects.filter(pk__in=ids).update(erased_at=timezone.now(), **dict.fromkeys(ERASED_CUSTOMER_FIELDS, ""))
+    Customer.objects.bulk_update(customers, ["identity_key", "name"])
+    # Buyers merged into these customers (services/merge.py): their identity keys are hashed too.
+    forget_merged_identities(customers, lambda account_id, identity: hashed_identity_key(account_id, identity, key))
+
+    Order.objects.filter(customer__in=ids).update(
+        ship_name=_pseudonym_of("customer_id"), **dict.fromkeys(ERASED_ORDER_FIELDS, "")
+    )
+    Feedback.objects.filter(order__customer__in=ids).exclude(comment="").update(
+        comment=Subquery(Customer.objects.filter(orders=OuterRef("order_id")).values("name")[:1])
+    )
+    OrderEvent.objects.filter(customer__in=ids).exclude(message="").update(message=_pseudonym_of("customer_id"))
+    WatchlistEntry.objects.filter(customer__in=ids).exclude(note="").update(note=_pseudonym_of("customer_id"))
+    for customer in customers:
+        # An entry of its own for each customer (log_each), with its own counts.
+        log_each([customer], ERASE_ACTION, user=user, data=counts[customer.pk])
+    return len(customers)
+
+
+def _pseudonym_of(customer_column):
+    """The erased name of the customer ``customer_column`` (of the row being updated) points at."""
+    return Subquery(Customer.objects.filter(pk=OuterRef(customer_column)).values("name")[:1])
+
+
+def _personal_value_counts(ids):
+    """``{customer id: {"orders", "feedback_comments", "timeline_messages", "watchlist_notes"}}``: what erasing
+    each of the customers ``ids`` rewrites."""
+    counted = {
+        "orders": Order.objects.filter(customer__in=ids).values_list("customer_id"),
+        "feedback_comments": Feedback.objects.filter(order__customer__in=ids)
+        .exclude(comment="")
+        .values_list("order__customer_id"),
+        "timeline_messages": OrderEvent.objects.filter(customer__in=ids).exclude(message="").values_list("customer_id"),
+        "watchlist_notes": WatchlistEntry.objects.filter(customer__in=ids).exclude(note="").values_list("customer_id"),
+    }
+    counts = {pk: dict.fromkeys(counted, 0) for pk in ids}
+    for name, customer_ids in counted.items():
+        for customer_id, count in customer_ids.annotate(count=Count("pk")).order_by():
+            counts[customer_id][name] = count
+    return counts
 
 
 def erase_customer(customer, user=None):
     """Erase one customer (see ``erase_customers``); returns True if it was not erased before."""
     return bool(erase_customers(Customer.objects.filter(pk=customer.pk), user))
-
-
-def _erase(customer, user, key):
-    # First, while the customer still goes by the label its watchlist entries were logged under.
-    scrub_history([customer])
-    erased_key = hashed_identity_key(customer.account_id, customer.identity_key, key)
-    name = pseudonym(erased_key)
-    customer.identity_key = erased_key
-    customer.name = name
-    for field in ERASED_CUSTOMER_FIELDS:
-        setattr(customer, field, "")
-    customer.erased_at = timezone.now()
-    customer.save(update_fields=["identity_key", "name", *ERASED_CUSTOMER_FIELDS, "erased_at"])
-    # Buyers merged into this customer (services/merge.py): their identity keys are hashed too.
-    forget_merged_identities(customer, lambda identity: hashed_identity_key(customer.account_id, identity, key))
-
-    orders = Order.objects.filter(customer=customer)
-    order_count = orders.update(ship_name=name, **dict.fromkeys(ERASED_ORDER_FIELDS, ""))
-    comments = Feedback.objects.filter(order__customer=customer).exclude(comment="").update(comment=name)
-    messages = OrderEvent.objects.filter(customer=customer).exclude(message="").update(message=name)
-    notes = WatchlistEntry.objects.filter(customer=customer).exclude(note="").update(note=name)
-    log_each(
-        [customer],  # an entry of its own: a bulk erasure logs one per customer in one request (log_each)
-        ERASE_ACTION,
-        user=user,
-        data={
-            # Counts only: the history must not keep what was erased.
-            "orders": order_count,
-            "feedback_comments": comments,
-            "timeline_messages": messages,
-            "watchlist_notes": notes,
-        },
-    )
 
 
 def scrub_history(customers):

@@ -414,20 +414,25 @@ def record_later_orders(order_ids_by_merge):
             merge.save(update_fields=["later_order_ids"])
 
 
-def forget_merged_identities(customer, hashed_key):
-    """For the erasure of ``customer``: what its merges hold of the merged customers' identities goes.
+def forget_merged_identities(customers, hashed_key):
+    """For the erasure of ``customers`` (a list): what their merges hold of the merged customers' identities goes.
 
-    Alias keys become their keyed hash (``hashed_key(identity_key)``), as the customer's own key does, so later
-    imports of the merged buyers still land on the erased customer; the snapshots of the merged rows are emptied
-    (those merges can no longer be undone: see ``check_undo``).
+    Alias keys become their keyed hash (``hashed_key(account_id, identity_key)``), as the customer's own key does,
+    so later imports of the merged buyers still land on the erased customer; the snapshots of the merged rows are
+    emptied (those merges can no longer be undone: see ``check_undo``).
     """
     from .erasure import is_erased_key  # erasure calls this function: imported here, not at the top
 
-    for alias in CustomerAlias.objects.filter(customer=customer):
-        if not is_erased_key(alias.identity_key):
-            alias.identity_key = hashed_key(alias.identity_key)
-            alias.save(update_fields=["identity_key"])
-    CustomerMerge.objects.filter(kept=customer).exclude(snapshot={}).update(snapshot={})
+    account_of = {customer.pk: customer.account_id for customer in customers}
+    aliases = [
+        alias
+        for alias in CustomerAlias.objects.filter(customer__in=account_of).order_by("pk")
+        if not is_erased_key(alias.identity_key)
+    ]
+    for alias in aliases:
+        alias.identity_key = hashed_key(account_of[alias.customer_id], alias.identity_key)
+    CustomerAlias.objects.bulk_update(aliases, ["identity_key"])
+    CustomerMerge.objects.filter(kept__in=account_of).exclude(snapshot={}).update(snapshot={})
 
 
 # --- Snapshots ------------------------------------------------------------------------------------------
