@@ -14,7 +14,7 @@ from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
 from tests.listing_support import customer
-from wagtail_customers.models import Customer, WatchlistEntry
+from wagtail_customers.models import Customer, SellerAccount, WatchlistEntry
 from wagtail_customers.services.contact import send_customer_email
 from wagtail_customers.views.listing.access import next_url
 
@@ -119,5 +119,17 @@ def assert_history_scrubbed(ada):
 def test_deleting_a_customer_scrubs_their_history_as_erasing_does(admin_client, superuser, ada, delete):
     with_history(ada, superuser)
     assert delete(admin_client, ada).status_code == 302
+    assert not Customer.objects.filter(pk=ada.pk).exists()
+    assert_history_scrubbed(ada)
+
+
+@pytest.mark.parametrize(
+    "delete",
+    [lambda account: account.delete(), lambda account: SellerAccount.objects.filter(pk=account.pk).delete()],
+    ids=["instance", "queryset"],
+)
+def test_a_seller_account_deleted_by_a_sites_code_scrubs_its_customers_history(superuser, ada, delete):
+    with_history(ada, superuser)
+    delete(ada.account)
     assert not Customer.objects.filter(pk=ada.pk).exists()
     assert_history_scrubbed(ada)

@@ -17,6 +17,7 @@ class WagtailCustomersConfig(AppConfig):
         from .file_cleanup import connect as connect_file_cleanup
         from .history_labels import connect as label_history_by_id
         from .permission_policies import register_permission_policies
+        from .services.deletion import connect as scrub_history_of_deleted_accounts
         from .services.personal_data import connect as refuse_saving_masked_instances
         from .watchlist_rules.receivers import connect as apply_watchlist_rules_on_orders
 
@@ -28,6 +29,8 @@ class WagtailCustomersConfig(AppConfig):
         refuse_saving_masked_instances()
         # Wagtail's history names customers by id: no name reaches the site history or outlives an erasure.
         label_history_by_id()
+        # A seller account deleted, by the admin or by a site's code, takes its customers' names out of the history.
+        scrub_history_of_deleted_accounts()
         # Alerts about watched customers, from each batch of orders recorded (docs/howto/alerts.md).
         connect_alerts()
         # Watchlist rules run on the customers of each batch of orders recorded.

@@ -44,8 +44,9 @@ def _delete_batch(batch, user):
 
 
 def scrub_account_history(account):
-    """Scrub the history of ``account``'s customers, as deleting them does: call it in the transaction that
-    deletes the seller account (its customers go with it)."""
+    """Scrub the history of ``account``'s customers, as deleting them does, in the transaction that deletes the
+    seller account (its customers go with it): ``pre_delete`` of every deletion of a seller account, the admin's
+    or a site's own code (``connect``)."""
     customers = Customer.objects.filter(account=account).order_by("pk")
     chunk = []
     for customer in customers.iterator(chunk_size=ACCOUNT_SCRUB_BATCH_SIZE):
@@ -54,3 +55,21 @@ def scrub_account_history(account):
             scrub_history(chunk)
             chunk = []
     scrub_history(chunk)
+
+
+def _scrub_history_of_deleted_account(sender, instance, using, **kwargs):
+    # Django sends it in the deletion's transaction, once the rows to delete are gathered. The account's row is locked
+    # first, as the admin's deletion does before gathering them: the ingestion batches under way (which hold it) are
+    # waited for, and a customer one of them added after the gathering makes the deletion fail whole at commit.
+    list(sender.objects.using(using).select_for_update().filter(pk=instance.pk).values_list("pk", flat=True))
+    scrub_account_history(instance)
+
+
+def connect():
+    from django.db.models.signals import pre_delete
+
+    from ..models import SellerAccount
+
+    pre_delete.connect(
+        _scrub_history_of_deleted_account, sender=SellerAccount, dispatch_uid="wagtail_customers:account_history"
+    )

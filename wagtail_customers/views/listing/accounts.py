@@ -25,7 +25,6 @@ from ...ids import parse_id
 from ...models import SellerAccount
 from ...permissions import Action, accounts_for
 from ...services.deadlocks import atomic_with_retries
-from ...services.deletion import scrub_account_history
 from ..connections.buttons import ConnectionButtonMixin
 from ..connections.columns import ConnectionColumn
 from ..methods import OfferedMethodsViewSetMixin
@@ -92,7 +91,8 @@ class AccountDeletionInterrupted(Exception):
 
 class AccountDeleteScrubsHistoryMixin:
     """Deleting a seller account deletes its customers: their entries in Wagtail's history are scrubbed as
-    deleting customers does (services/deletion.py), in the transaction that deletes the account.
+    deleting customers does, in the transaction that deletes the account (services/deletion.py, on ``pre_delete``:
+    an account deleted by a site's own code is scrubbed too).
 
     The account's row is locked first: an ingestion batch holds it while it records (services/ingestion.py), so the
     deletion waits for the batches under way, and those that come after find the account gone. A sync page renews
@@ -102,8 +102,9 @@ class AccountDeleteScrubsHistoryMixin:
 
     def delete_action(self):
         def delete():
+            # Locked before the deletion gathers the rows it deletes; the history is scrubbed by the deletion's
+            # pre_delete (services/deletion.py), whoever deletes the account.
             list(SellerAccount.objects.select_for_update().filter(pk=self.object.pk).values_list("pk", flat=True))
-            scrub_account_history(self.object)
             super(AccountDeleteScrubsHistoryMixin, self).delete_action()
 
         pk = self.object.pk
