@@ -267,14 +267,18 @@ def log_in(base, username, recorder):
     """A session logged in through the admin's login form, or ``None`` (an error recorded) if the login failed."""
     session = requests.Session()
     started = time.perf_counter()
-    session.get(f"{base}/admin/login/", timeout=60)
-    token = session.cookies.get("csrftoken")
-    response = session.post(
-        f"{base}/admin/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"},
-        allow_redirects=False,
-        timeout=60,
-    )
+    try:
+        session.get(f"{base}/admin/login/", timeout=60)
+        token = session.cookies.get("csrftoken")
+        response = session.post(
+            f"{base}/admin/login/",
+            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"},
+            allow_redirects=False,
+            timeout=60,
+        )
+    except requests.RequestException as error:
+        recorder.add_login(time.perf_counter() - started, False, f"{username} {type(error).__name__}: {error}")
+        return None
     ok = response.status_code == 302
     recorder.add_login(time.perf_counter() - started, ok, f"{username} HTTP {response.status_code}")
     return session if ok else None
@@ -289,11 +293,13 @@ def log_in_all(base, users, recorder):
         if session is not None:
             sessions[username] = session
 
-    threads = [threading.Thread(target=one, args=(username,), daemon=True) for username in users]
-    for thread in threads:
+    threads = {username: threading.Thread(target=one, args=(username,), daemon=True) for username in users}
+    for thread in threads.values():
         thread.start()
-    for thread in threads:
+    for username, thread in threads.items():
         thread.join(120)
+        if thread.is_alive():  # a failed login records its error itself; this one has not ended
+            recorder.add_login(120, False, f"{username}: no answer within 120 s")
     return sessions
 
 

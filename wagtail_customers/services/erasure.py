@@ -118,9 +118,9 @@ def erase_customers(customers, user=None, compact=True):
 def _erase_batch(pks, user, key):
     """Erase the customers of ``pks`` not erased yet, locked until the caller's transaction ends.
 
-    Set-based: a batch costs the same few statements whatever its size, plus its history entries (one each). Each
-    personal value on the orders, feedback, timeline and watchlist becomes the pseudonym its customer has by then,
-    read from the customer's row in the same statement."""
+    Set-based: a batch costs the same few statements whatever its size, plus its history entries (one each). The
+    orders' ship-to name, the feedback comments, timeline messages and watchlist notes become the pseudonym their
+    customer has by then, read from the customer's row in the same statement; the other ship-to fields are emptied."""
     customers = list(Customer.objects.select_for_update().filter(pk__in=pks, erased_at__isnull=True).order_by("pk"))
     if not customers:
         return 0
@@ -129,11 +129,16 @@ def _erase_batch(pks, user, key):
     ids = [customer.pk for customer in customers]
     # Counted before the writes, for the history: how much each erasure changed (counts, never a value).
     counts = _personal_value_counts(ids)
+    erased_at = timezone.now()
     for customer in customers:
         customer.identity_key = hashed_identity_key(customer.account_id, customer.identity_key, key)
         customer.name = pseudonym(customer.identity_key)
+        # The instances as the rows now are (the history entries read them), none of the erased values kept.
+        for field in ERASED_CUSTOMER_FIELDS:
+            setattr(customer, field, "")
+        customer.erased_at = erased_at
     # The values every customer gets in one statement; bulk_update's CASE per row only for the two of their own.
-    Customer.objects.filter(pk__in=ids).update(erased_at=timezone.now(), **dict.fromkeys(ERASED_CUSTOMER_FIELDS, ""))
+    Customer.objects.filter(pk__in=ids).update(erased_at=erased_at, **dict.fromkeys(ERASED_CUSTOMER_FIELDS, ""))
     Customer.objects.bulk_update(customers, ["identity_key", "name"])
     # Buyers merged into these customers (services/merge.py): their identity keys are hashed too.
     forget_merged_identities(customers, lambda account_id, identity: hashed_identity_key(account_id, identity, key))
@@ -142,7 +147,7 @@ def _erase_batch(pks, user, key):
         ship_name=_pseudonym_of("customer_id"), **dict.fromkeys(ERASED_ORDER_FIELDS, "")
     )
     Feedback.objects.filter(order__customer__in=ids).exclude(comment="").update(
-        comment=Subquery(Customer.objects.filter(orders=OuterRef("order_id")).values("name")[:1])
+        comment=Subquery(Customer.objects.filter(orders=OuterRef("order_id")).order_by().values("name")[:1])
     )
     OrderEvent.objects.filter(customer__in=ids).exclude(message="").update(message=_pseudonym_of("customer_id"))
     WatchlistEntry.objects.filter(customer__in=ids).exclude(note="").update(note=_pseudonym_of("customer_id"))
@@ -154,7 +159,7 @@ def _erase_batch(pks, user, key):
 
 def _pseudonym_of(customer_column):
     """The erased name of the customer ``customer_column`` (of the row being updated) points at."""
-    return Subquery(Customer.objects.filter(pk=OuterRef(customer_column)).values("name")[:1])
+    return Subquery(Customer.objects.filter(pk=OuterRef(customer_column)).order_by().values("name")[:1])
 
 
 def _personal_value_counts(ids):
