@@ -204,6 +204,9 @@ def test_a_tampered_value_inside_a_real_position_is_refused_not_an_error(admin_c
     [
         # Values the column cannot hold: PostgreSQL refused the query (a 500).
         ("country", "DE\u0000"),
+        # A lone surrogate, which no database's UTF-8 can carry (a 500 on SQLite and PostgreSQL alike).
+        ("country", "\ud800"),
+        ("account", "\ud800"),
         ("-amount_spent", "1E+1001"),
         ("-amount_spent", "1" * 40),
         ("-orders_count", 2**63),

@@ -108,8 +108,12 @@ def decode(token, ordering, key_path):
                 return None
             # What the column can hold, or PostgreSQL refuses the query (a 500): a text with a NUL, a decimal of
             # 1E+1001, an integer past the column's range. A position the listing made always passes.
-            if isinstance(value, str) and "\x00" in value:
-                return None
+            if isinstance(value, str):
+                if "\x00" in value:
+                    return None
+                # A lone surrogate (JSON's "\ud800"): no UTF-8 carries it to any database, SQLite's driver included.
+                # ``encode`` raises UnicodeEncodeError, a ValueError: refused below.
+                value.encode()
             field.run_validators(value)
     except (ValueError, TypeError, KeyError, binascii.Error, ValidationError, FieldDoesNotExist):
         return None
