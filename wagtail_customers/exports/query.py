@@ -175,7 +175,7 @@ def parse_selected_ids(raw):
     if raw.startswith("["):
         try:
             values = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested past the interpreter's limit
             raise ExportRequestError(_("The selected customers could not be read.")) from None
         if not isinstance(values, list):
             raise ExportRequestError(_("The selected customers could not be read."))
