@@ -46,6 +46,11 @@ QUOTES = '"\u201c\u201d\u201e\u201f\u00ab\u00bb'
 #: A run of quotes with the spaces around it.
 QUOTED = re.compile(rf"\s*[{QUOTES}]+\s*")
 
+#: The longest term the search compares; a longer one matches nothing. Far past every text it is compared with (a
+#: customer's identity key, the longest, holds 300 characters), and its LIKE patterns stay far below the 50,000
+#: bytes SQLite takes (a longer pattern is an error, "LIKE or GLOB pattern too complex": a 500).
+MAX_TERM_LENGTH = 1000
+
 #: A SQL function lowering a text as Python does, registered on each SQLite connection (``register_sqlite_lower``):
 #: SQLite's own ``lower()`` and ``LIKE`` fold ASCII letters only ('Élodie' LIKE '%élodie%' is false).
 SQLITE_LOWER = "wc_lower"
@@ -198,6 +203,8 @@ def search_filter(term, personal_scope=None):
     ids that hold quotes themselves, as typed."""
     # No stored text holds a NUL (PostgreSQL refuses one in a query's text, FTS5 ends its query text there).
     term = term.replace("\x00", "")
+    if len(term) > MAX_TERM_LENGTH:
+        return Q(pk__in=[])
     unquoted = search_term(term)
     matches = _unquoted_filter(unquoted, personal_scope) if unquoted else Q(pk__in=[])
     if term and term != unquoted:
