@@ -31,6 +31,7 @@ from ..methods import OfferedMethodsViewSetMixin
 from ..retention.buttons import RetentionRuleButtonMixin
 from ..retention.columns import RetentionColumn, with_retention
 from ..scoping import permission_denied_as_403
+from ..search import BoundedSearchMixin
 from ..transactions import outside_request_transaction
 
 MANAGE_PERMISSIONS = ("add_selleraccount", "change_selleraccount", "delete_selleraccount")
@@ -49,7 +50,7 @@ def may_change_accounts(user):
     return user.is_active and (user.is_superuser or user.has_perm("wagtail_customers.change_selleraccount"))
 
 
-class SellerAccountIndexView(generic.IndexView):
+class SellerAccountIndexView(BoundedSearchMixin, generic.IndexView):
     #: Wagtail's index with a named search landmark (axe's landmark-unique).
     template_name = "wagtail_customers/shared/index.html"
 

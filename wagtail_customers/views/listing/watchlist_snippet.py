@@ -41,6 +41,7 @@ from ...services.personal_data import (
 )
 from ...services.watchlist import delete_entries
 from ..scoping import ScopedViewSetMixin
+from ..search import BoundedSearchMixin
 from .menu_items import watchlist_menu_item
 
 
@@ -82,7 +83,7 @@ class MaskedEntriesMixin:
         return str(mask_entries(self.request.user, [instance])[0])
 
 
-class WatchlistEntryIndexView(MaskedEntriesMixin, IndexView):
+class WatchlistEntryIndexView(BoundedSearchMixin, MaskedEntriesMixin, IndexView):
     """Each row's title link and Edit / Delete are offered only where the entry's pages answer: Wagtail offers them
     from the model-level permission, which a user with "Manage the watchlist" on any one account holds."""
 

@@ -33,6 +33,7 @@ from ...services.access import (
     share_access,
 )
 from ...services.admin_access import can_sign_in, let_sign_in, may_let_sign_in
+from ..search import BoundedSearchMixin
 from .forms import MIN_SEARCH_LENGTH, ChangeAccessForm, ShareAccessForm, describe_user, find_users
 
 INDEX_URL = "wagtail_customers_sharing:index"
@@ -79,7 +80,7 @@ class UserColumn(ButtonsColumnMixin, TitleColumn):
         return f"{name} ({user.email or user.get_username()})" if name else (user.email or user.get_username())
 
 
-class SharingIndexView(IndexView):
+class SharingIndexView(BoundedSearchMixin, IndexView):
     """Every grant on the seller accounts the user may share, with Change and Revoke."""
 
     model = AccessGrant
