@@ -91,6 +91,14 @@ def test_only_allowed_parameters_are_kept():
     }
 
 
+def test_nuls_are_left_out_of_the_parameters_kept(client, people):
+    """PostgreSQL's JSON refuses "\\u0000": saving a listing whose URL had a NUL in its search was a 500 there."""
+    assert clean_params("q=al%00ma&country=%00&orders_min=2") == {"orders_min": ["2"], "q": ["alma"]}
+    client.force_login(people["ann"])
+    assert save_current(client, query="q=al%00ma&country=%00").status_code == 302
+    assert SavedView.objects.get().params == {"q": ["alma"]}
+
+
 def test_save_current_view_then_open_it_shows_its_tab_filters_and_columns(client, people, shop):
     client.force_login(people["ann"])
     response = save_current(

@@ -63,7 +63,10 @@ def clean_params(query):
     allowed = allowed_param_names()
     cleaned = {}
     for name in sorted(allowed):
-        values = [value[:MAX_VALUE_LENGTH] for value in query.getlist(name) if value.strip()][:MAX_VALUES]
+        # Without NULs: PostgreSQL's JSON refuses "\u0000" (a 500), and the listing reads none (its search leaves
+        # them out, its filters refuse a value with one).
+        values = [value.replace("\x00", "") for value in query.getlist(name)]
+        values = [value[:MAX_VALUE_LENGTH] for value in values if value.strip()][:MAX_VALUES]
         if name == "account":
             values = [str(pk) for pk in parse_ids(values)]
         if values:
