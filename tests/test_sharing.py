@@ -368,6 +368,16 @@ def test_user_search_finds_by_name_prefix_and_whole_e_mail_only(client, sharer, 
         assert client.get(USERS, {"q": query}).json() == {"results": []}, query
 
 
+@pytest.mark.parametrize("query", ["cur\x00ie", "marie@lab.example\x00", "\x00cur"])
+def test_user_search_with_a_nul_finds_nobody_not_an_error(client, sharer, colleague, query):
+    """PostgreSQL refuses a NUL in a query's text: a 500 there."""
+    client = logged_in(client, sharer)
+    client.raise_request_exception = False
+    response = client.get(USERS, {"q": query})
+    assert response.status_code == 200
+    assert response.json() == {"results": []}
+
+
 def test_user_search_is_refused_to_users_who_may_share_nothing(client, account, colleague):
     viewer = make_staff("viewer")
     grant(viewer, account, *[action for action in Action if action != Action.SHARE])

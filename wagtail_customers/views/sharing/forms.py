@@ -38,6 +38,9 @@ def find_users(query, exclude=None, limit=10):
     users = User.objects.filter(is_active=True)
     if exclude is not None:
         users = users.exclude(pk=exclude.pk)
+    if "\x00" in query:
+        # No name or address holds a NUL, and PostgreSQL refuses one in a query (a 500).
+        return User.objects.none()
     if is_email(query):
         users = users.filter(email__iexact=query)
     elif len(query) < MIN_SEARCH_LENGTH:
