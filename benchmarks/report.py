@@ -518,7 +518,7 @@ LOAD_TARGET_RPS, LOAD_TARGET_P95_MS = 40, 300
 
 
 def _load_kind(kind, figures):
-    # Runs since load-20261207T234942Z log every user in before the measured window; earlier ones counted the logins in it.
+    # From load-20261207T234942Z on, every user logs in before the measured window; earlier runs counted the logins.
     return f"{kind} (before the load; not in the totals)" if figures.get("before_the_load") else kind
 
 
